@@ -1,0 +1,1 @@
+"""Shared foundation of the Guanyinli platform: config, database, contracts, errors, time."""

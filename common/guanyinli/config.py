@@ -1,0 +1,35 @@
+"""Configuration from environment variables, with defaults that work on a developer machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("GUANYINLI_VAR_DIR", ROOT / "var"))
+DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file under var/."""
+    specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if specific:
+        return specific
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / (service + '.db')}"
+
+
+def service_database_url(config: dict, service: str) -> str:
+    """The URL a running service uses: nameko config `DB_URIS[service]`, else the environment."""
+    uris = config.get("DB_URIS") or {}
+    return uris.get(service) or database_url(service)
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(name, default)

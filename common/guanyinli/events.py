@@ -1,0 +1,198 @@
+"""Schemas of every event the services dispatch: the shared half of the wire contract.
+
+Each event payload carries ``event_id`` (a UUID, unique per event: handlers use it to act once)
+and ``occurred_at``. Publish with ``publish(dispatch, "signup_confirmed", payload)``: the payload
+is validated and dumped through the schema registered for that event type.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from marshmallow import Schema, fields, validate
+
+from guanyinli.schemas import LocalDateTime, load
+from guanyinli.timeutil import now
+
+KINDS = ("patrol", "tutoring", "lecture", "elderly_visit", "sanitation", "convenience", "cultural")
+TEAMS = ("convenient_service", "sanitation_green", "voluntary_patrol")
+
+
+class Event(Schema):
+    event_id = fields.String(required=True)
+    occurred_at = LocalDateTime(required=True)
+
+
+# --- volunteers ------------------------------------------------------------------------------
+
+
+class VolunteerEvent(Event):
+    volunteer_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    teams = fields.List(fields.String(), required=True)
+    grid_id = fields.Integer(allow_none=True)
+    active = fields.Boolean(required=True)
+    changed = fields.List(fields.String(), load_default=list, metadata={"description": "fields changed (updates)"})
+
+
+class VolunteerDeactivated(Event):
+    volunteer_id = fields.Integer(required=True)
+    reason = fields.String(allow_none=True)
+
+
+class AvailabilityChanged(Event):
+    volunteer_id = fields.Integer(required=True)
+
+
+class LedgerEntryAdded(Event):
+    entry_id = fields.Integer(required=True)
+    volunteer_id = fields.Integer(required=True)
+    hours = fields.Float(required=True)
+    points = fields.Integer(required=True)
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+    source_key = fields.String(allow_none=True, metadata={"description": "idempotency key of the source"})
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+class ActivityEvent(Event):
+    activity_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    team = fields.String(allow_none=True)
+    sequence = fields.Integer(required=True)
+    changed = fields.List(fields.String(), load_default=list)
+
+
+class OccurrenceRef(Schema):
+    occurrence_id = fields.Integer(allow_none=True)
+    activity_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    place = fields.String(allow_none=True)
+
+
+class OccurrenceCancelled(Event, OccurrenceRef):
+    reason = fields.String(allow_none=True)
+    volunteer_ids = fields.List(fields.Integer(), load_default=list, metadata={"description": "volunteers who had a duty"})
+
+
+class OccurrenceChanged(Event, OccurrenceRef):
+    previous_start = LocalDateTime(required=True)
+    previous_end = LocalDateTime(required=True)
+    volunteer_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class SignupEvent(Event, OccurrenceRef):
+    signup_id = fields.Integer(required=True)
+    volunteer_id = fields.Integer(required=True)
+    role = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("confirmed", "waitlisted", "cancelled")))
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class AttendanceRecorded(Event, OccurrenceRef):
+    signup_id = fields.Integer(required=True)
+    volunteer_id = fields.Integer(required=True)
+    team = fields.String(allow_none=True)
+    role = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("attended", "no_show", "excused")))
+    hours = fields.Float(required=True)
+    weekend = fields.Boolean(required=True)
+    late_notice = fields.Boolean(required=True, metadata={"description": "signed up less than 48 h before the start"})
+
+
+class ShiftRef(Schema):
+    shift_id = fields.String(required=True)
+    grid_id = fields.Integer(required=True)
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    occurrence_id = fields.Integer(allow_none=True)
+
+
+class VolunteerRosterChange(Schema):
+    volunteer_id = fields.Integer(required=True)
+    added = fields.List(fields.Nested(ShiftRef), load_default=list)
+    removed = fields.List(fields.Nested(ShiftRef), load_default=list)
+
+
+class RosterEvent(Event):
+    roster_id = fields.Integer(required=True)
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    changes = fields.List(fields.Nested(VolunteerRosterChange), load_default=list)
+
+
+class RosterProgress(Event):
+    roster_id = fields.Integer(allow_none=True)
+    job_id = fields.String(required=True)
+    solutions = fields.Integer(required=True)
+    objective = fields.Float(allow_none=True)
+    bound = fields.Float(allow_none=True)
+    gap = fields.Float(allow_none=True)
+    elapsed = fields.Float(required=True)
+    done = fields.Boolean(required=True)
+
+
+class SwapAccepted(Event):
+    swap_id = fields.Integer(required=True)
+    roster_id = fields.Integer(required=True)
+    volunteer_ids = fields.List(fields.Integer(), required=True)
+    shifts = fields.List(fields.Nested(ShiftRef), required=True)
+
+
+EVENTS: dict[str, dict[str, type[Schema]]] = {
+    "volunteers": {
+        "volunteer_created": VolunteerEvent,
+        "volunteer_updated": VolunteerEvent,
+        "volunteer_deactivated": VolunteerDeactivated,
+        "availability_changed": AvailabilityChanged,
+        "ledger_entry_added": LedgerEntryAdded,
+    },
+    "activities": {
+        "activity_created": ActivityEvent,
+        "activity_updated": ActivityEvent,
+        "occurrence_cancelled": OccurrenceCancelled,
+        "occurrence_changed": OccurrenceChanged,
+        "signup_confirmed": SignupEvent,
+        "signup_waitlisted": SignupEvent,
+        "signup_promoted": SignupEvent,
+        "signup_cancelled": SignupEvent,
+        "attendance_recorded": AttendanceRecorded,
+        "roster_published": RosterEvent,
+        "roster_repaired": RosterEvent,
+        "roster_progress": RosterProgress,
+        "swap_accepted": SwapAccepted,
+    },
+}
+
+
+def schema_for(event_type: str) -> type[Schema]:
+    for events in EVENTS.values():
+        if event_type in events:
+            return events[event_type]
+    raise KeyError(f"no schema registered for event {event_type!r}")
+
+
+def make_payload(event_type: str, payload: dict) -> dict:
+    """Validate a payload and give it its event id and time; returns the wire form."""
+    schema = schema_for(event_type)()
+    data = {"event_id": str(uuid.uuid4()), "occurred_at": now(), **payload}
+    return schema.dump(schema.load(schema.dump(data)))
+
+
+def publish(dispatch, event_type: str, payload: dict) -> dict:
+    """Dispatch through a nameko ``EventDispatcher`` after validation; returns what was sent."""
+    wire = make_payload(event_type, payload)
+    dispatch(event_type, wire)
+    return wire
+
+
+def read(event_type: str, payload: dict) -> dict:
+    """Load an incoming event payload (in a handler): datetimes become aware datetimes."""
+    return load(schema_for(event_type), payload, unknown="exclude")

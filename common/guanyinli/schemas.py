@@ -1,0 +1,140 @@
+"""Marshmallow building blocks for the wire contract, and the ``contract`` decorator for RPC methods.
+
+Every RPC argument list is loaded through a schema before the method runs, and every result is
+dumped through one, so datetimes cross the wire as ISO 8601 strings with offset and bad input
+becomes ``InvalidInput`` naming the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+from dataclasses import dataclass, field as dc_field
+from datetime import datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from guanyinli.errors import InternalError, InvalidInput, PlatformError, format_validation
+from guanyinli.timeutil import TZ, local
+
+log = logging.getLogger(__name__)
+
+PHONE_RE = re.compile(r"^(\+?86[- ]?)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class LocalDateTime(fields.AwareDateTime):
+    """ISO 8601 with offset on the wire; naive input means Asia/Shanghai; dumped in Asia/Shanghai."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", default_timezone=TZ, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = local(value)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, datetime):
+            return local(value)
+        return local(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Phone(fields.String):
+    """A mainland mobile number (optionally +86) or a landline with area code."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        cleaned = value.replace(" ", "").strip()
+        if not PHONE_RE.match(cleaned):
+            raise ValidationError(f"not a phone number: {value!r}")
+        return cleaned
+
+
+Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
+Text = functools.partial(fields.String, validate=validate.Length(min=1, max=200))
+
+
+class Page(StrictSchema):
+    limit = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
+
+
+@dataclass
+class Contract:
+    """What the contract document says of one RPC method."""
+
+    name: str
+    doc: str
+    request: type[Schema] | None
+    response: Schema | None
+    errors: tuple = ()
+    emits: tuple = dc_field(default_factory=tuple)
+
+
+def load(schema: Schema | type[Schema], data: Any, **kwargs) -> Any:
+    """Load through a schema, turning validation errors into ``InvalidInput``."""
+    instance = schema() if isinstance(schema, type) else schema
+    try:
+        return instance.load(data, **kwargs)
+    except ValidationError as exc:
+        raise InvalidInput(format_validation(exc.messages)) from None
+
+
+def contract(request: type[Schema] | None = None, response: Schema | None = None, errors: tuple = (), emits: tuple = ()):
+    """Decorate a service method below ``@rpc``: validate arguments, dump the result.
+
+    The request schema's fields are the method's parameter names. The method receives the loaded
+    values as keyword arguments (missing optional ones take the schema's ``load_default``).
+    Unexpected exceptions become ``InternalError`` with the traceback logged on the service
+    side, so a caller never sees a bare ``RemoteError``.
+    """
+
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError as exc:
+                raise InvalidInput(f"{fn.__name__}: {exc}") from None
+            arguments = dict(bound.arguments)
+            arguments.pop("self", None)
+            # A None the caller passes for an optional argument means "not given".
+            arguments = {k: v for k, v in arguments.items() if not (v is None and signature.parameters[k].default is None)}
+            if request is not None:
+                arguments = load(request, arguments)
+            try:
+                result = fn(self, **arguments)
+            except PlatformError:
+                raise
+            except Exception as exc:
+                log.exception("unexpected error in %s", fn.__name__)
+                raise InternalError(f"{fn.__name__} failed: {type(exc).__name__}") from None
+            if response is None:
+                return result
+            return response.dump(result)
+
+        wrapper.__contract__ = Contract(
+            name=fn.__name__,
+            doc=inspect.cleandoc(fn.__doc__ or ""),
+            request=request,
+            response=response,
+            errors=errors,
+            emits=emits,
+        )
+        return wrapper
+
+    return decorate

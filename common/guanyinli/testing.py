@@ -1,0 +1,143 @@
+"""pytest plugin shared by every service's tests: databases on both backends, config, HTTP.
+
+Integration tests ask for ``service_config`` (nameko config with a fresh vhost from nameko's
+``rabbit_config`` and migrated databases). Each such test runs once per backend chosen with
+``--databases`` (default: the ``TEST_DATABASES`` variable, else ``sqlite,postgresql``).
+Tables are emptied before each test; migrations run once per backend and session.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from guanyinli.migrate import SERVICES, upgrade
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--databases",
+        default=os.environ.get("TEST_DATABASES", "sqlite,postgresql"),
+        help="comma-separated backends integration tests run against (sqlite, postgresql)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "db_backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("--databases").split(",") if b.strip()]
+        metafunc.parametrize("db_backend", backends, scope="session")
+
+
+def migrated_services() -> list[str]:
+    found = []
+    for service in SERVICES:
+        try:
+            package = importlib.import_module(service)
+        except ImportError:
+            continue
+        if (Path(package.__file__).parent / "migrations" / "env.py").exists():
+            found.append(service)
+    return found
+
+
+class TestDatabases:
+    """Creates (once) and empties (per test) one database per service and backend."""
+
+    def __init__(self, tmpdir: Path):
+        self.tmpdir = tmpdir
+        self.urls: dict[tuple[str, str], str] = {}
+        self.pg_names: list[str] = []
+
+    def url(self, backend: str, service: str) -> str:
+        key = (backend, service)
+        if key not in self.urls:
+            if backend == "sqlite":
+                url = f"sqlite:///{self.tmpdir / (service + '.db')}"
+            elif backend == "postgresql":
+                name = f"gytest_{service}_{uuid.uuid4().hex[:10]}"
+                admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                admin.dispose()
+                self.pg_names.append(name)
+                url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+            else:
+                raise ValueError(f"unknown backend {backend!r}")
+            upgrade(service, url)
+            self.urls[key] = url
+        return self.urls[key]
+
+    def empty(self, backend: str, service: str) -> None:
+        models = importlib.import_module(f"{service}.models")
+        tables = [t.name for t in models.Base.metadata.sorted_tables]
+        engine = create_engine(self.url(backend, service))
+        with engine.begin() as conn:
+            if backend == "postgresql":
+                if tables:
+                    conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+                if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                    conn.execute(text("DELETE FROM sqlite_sequence"))
+        engine.dispose()
+
+    def drop_all(self) -> None:
+        if not self.pg_names:
+            return
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.pg_names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_databases(tmp_path_factory):
+    dbs = TestDatabases(tmp_path_factory.mktemp("databases"))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def db_urls(test_databases, db_backend) -> dict[str, str]:
+    """Migrated, empty databases of every service that has migrations, for this test's backend."""
+    urls = {}
+    for service in migrated_services():
+        urls[service] = test_databases.url(db_backend, service)
+        test_databases.empty(db_backend, service)
+    return urls
+
+
+@pytest.fixture
+def service_config(rabbit_config, db_urls, web_config) -> dict:
+    """nameko config for containers under test: fresh vhost, migrated databases, a free web port."""
+    config = dict(rabbit_config)
+    config.update(web_config)
+    config["DB_URIS"] = dict(db_urls)
+    return config
+
+
+class _WebSession(requests.Session):
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url
+
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, self.base_url + url, *args, **kwargs)
+
+
+@pytest.fixture
+def web_session(web_config_port):
+    """nameko's own fixture of this name breaks with Werkzeug 3; this one is plain requests."""
+    session = _WebSession(f"http://127.0.0.1:{web_config_port}")
+    yield session
+    session.close()
