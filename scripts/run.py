@@ -1,0 +1,140 @@
+"""`make run`: migrate, load the demo data and run every service in the foreground until Ctrl-C.
+
+Each service runs as its own process, exactly as in docker-compose (`python -m guanyinli.serve`).
+Without SMTP_HOST a local SMTP sink is started and the emails land in var/mail.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+sys.path[:0] = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+from guanyinli.config import VAR_DIR, amqp_uri, database_url  # noqa: E402
+from guanyinli.migrate import SERVICES, upgrade  # noqa: E402
+
+FEEDS_ADDRESS = os.environ.get("FEEDS_ADDRESS", "127.0.0.1:8000")
+WEB_ADDRESS = os.environ.get("WEB_ADDRESS", "127.0.0.1:8080")
+SMTP_SINK = ("127.0.0.1", 8025)
+
+
+def broker_reachable() -> bool:
+    parsed = urlparse(amqp_uri())
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def available_services() -> list[str]:
+    found = []
+    for service in SERVICES:
+        try:
+            importlib.import_module(f"{service}.service")
+        except ImportError:
+            continue
+        found.append(service)
+    return found
+
+
+def load_demo(services: list[str]) -> None:
+    for service in services:
+        try:
+            demo = importlib.import_module(f"{service}.demo")
+        except ImportError:
+            continue
+        print(f"{service}: loading demo data", flush=True)
+        demo.main(["--database-url", database_url(service)])
+
+
+def wait_for_health(services: list[str], timeout: float = 60) -> None:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    deadline = time.monotonic() + timeout
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=5) as rpc:
+        for service in services:
+            while True:
+                try:
+                    getattr(rpc, service).health()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"{service} did not answer its health call within {timeout:.0f} s") from None
+                    time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo-only", action="store_true", help="migrate and load the demo data, then exit")
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    args = parser.parse_args(argv)
+
+    if not broker_reachable():
+        print(f"RabbitMQ is not reachable at {amqp_uri()}: start it with `rabbitmq-server -detached`", file=sys.stderr)
+        return 1
+    services = available_services()
+    for service in services:
+        upgrade(service)
+        print(f"{service}: database ready at {database_url(service).split('@')[-1]}", flush=True)
+    if not args.no_demo:
+        load_demo(services)
+    if args.demo_only:
+        return 0
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    children: list[subprocess.Popen] = []
+    if not env.get("SMTP_HOST"):
+        mail_log = open(VAR_DIR / "mail.log", "ab")
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l", "%s:%d" % SMTP_SINK],
+                stdout=mail_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        env.update(SMTP_HOST=SMTP_SINK[0], SMTP_PORT=str(SMTP_SINK[1]), SMTP_STARTTLS="false")
+    for service in services:
+        service_env = dict(env, WEB_SERVER_ADDRESS=FEEDS_ADDRESS if service == "activities" else "127.0.0.1:0")
+        children.append(
+            subprocess.Popen([sys.executable, "-m", "guanyinli.serve", service, "--no-migrate"], env=service_env)
+        )
+    try:
+        wait_for_health(services)
+        print(
+            "\nGuanyinli platform is running:\n"
+            f"  services      {', '.join(services)} on {amqp_uri()}\n"
+            f"  feeds         http://{FEEDS_ADDRESS}/feeds/...  (links: `guanyinli volunteers feed-links ID`)\n"
+            f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}\n"
+            "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (then n.rpc.volunteers.list_teams())\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a service stopped; shutting the others down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
