@@ -10,6 +10,13 @@ VAR_DIR = Path(os.environ.get("GUANYINLI_VAR_DIR", ROOT / "var"))
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
 
 
+def normalize_url(url: str) -> str:
+    """`postgresql://` means psycopg2 here (made green by psycogreen), whatever SQLAlchemy's default."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
 def amqp_uri() -> str:
     return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
 
@@ -18,9 +25,9 @@ def database_url(service: str) -> str:
     """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file under var/."""
     specific = os.environ.get(f"{service.upper()}_DATABASE_URL")
     if specific:
-        return specific
+        return normalize_url(specific)
     if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
+        return normalize_url(os.environ["DATABASE_URL"])
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / (service + '.db')}"
 
@@ -28,7 +35,7 @@ def database_url(service: str) -> str:
 def service_database_url(config: dict, service: str) -> str:
     """The URL a running service uses: nameko config `DB_URIS[service]`, else the environment."""
     uris = config.get("DB_URIS") or {}
-    return uris.get(service) or database_url(service)
+    return normalize_url(uris[service]) if uris.get(service) else database_url(service)
 
 
 def env(name: str, default: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanyinli.config import service_database_url
+from guanyinli.config import normalize_url, service_database_url
 
 _green_lock = threading.Lock()
 _green_done = False
@@ -46,6 +46,7 @@ def _make_psycopg_green() -> None:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

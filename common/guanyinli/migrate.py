@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from guanyinli.config import database_url
+from guanyinli.config import database_url, normalize_url
 
 SERVICES = ("volunteers", "activities", "notifications")
 
@@ -20,7 +20,7 @@ def alembic_config(service: str, url: str | None = None) -> Config:
     script_location = Path(package.__file__).parent / "migrations"
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
-    cfg.set_main_option("sqlalchemy.url", (url or database_url(service)).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url or database_url(service)).replace("%", "%%"))
     cfg.attributes["service"] = service
     return cfg
 

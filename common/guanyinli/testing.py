@@ -17,9 +17,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from guanyinli.config import normalize_url
 from guanyinli.migrate import SERVICES, upgrade
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = normalize_url(os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
 
 
 def pytest_addoption(parser):
@@ -78,7 +79,7 @@ class TestDatabases:
     def empty(self, backend: str, service: str) -> None:
         models = importlib.import_module(f"{service}.models")
         tables = [t.name for t in models.Base.metadata.sorted_tables]
-        engine = create_engine(self.url(backend, service))
+        engine = create_engine(normalize_url(self.url(backend, service)))
         with engine.begin() as conn:
             if backend == "postgresql":
                 if tables:
