@@ -9,10 +9,11 @@ export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/se
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock requirements.in
+$(STAMP): requirements.lock requirements.in pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check 'pip==26.3'
 	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -r requirements.in
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 tests/js/node_modules: tests/js/package-lock.json
