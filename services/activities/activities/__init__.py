@@ -1,0 +1,1 @@
+"""The activities service: activities, occurrences, sign-ups, waitlists and attendance."""

@@ -1,0 +1,262 @@
+"""Tables of the activities service: activities, their occurrences, seats, sign-ups and attendance.
+
+Datetimes are stored as naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``) so SQLite and
+PostgreSQL compare them alike. Seats are counted in ``occurrence_roles.confirmed`` and guarded by
+``CHECK (confirmed <= capacity)``: every sign-up takes its seat with a conditional
+``UPDATE ... WHERE confirmed < capacity``, so a role cannot be overbooked whatever the number of
+replicas or the backend. Cancelled activities, occurrences and sign-ups keep their rows.
+
+For the iCal feeds: ``sequence`` and ``updated_at`` on ``activities`` and ``occurrences`` are
+bumped on every change of time, place or status (iCalendar SEQUENCE and DTSTAMP/LAST-MODIFIED).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from guanyinli.timeutil import now, to_db
+
+
+def utcnow() -> datetime:
+    return to_db(now())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Activity(Base):
+    """Something that happens once or on a recurrence rule, with the roles it needs."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_activities_grid"),
+        CheckConstraint("duration_minutes > 0", name="ck_activities_duration"),
+        CheckConstraint("status IN ('active', 'cancelled')", name="ck_activities_status"),
+        Index("ix_activities_kind_status", "kind", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    team: Mapped[str | None] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    grid_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    courtyard: Mapped[str | None] = mapped_column(String(100))
+    room: Mapped[str | None] = mapped_column(String(100))
+    # First start (naive UTC); the recurrence rule is expanded in Asia/Shanghai local time.
+    dtstart: Mapped[datetime] = mapped_column(DateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    rrule: Mapped[str | None] = mapped_column(Text, doc="RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=SA,SU")
+    # Lectures: room capacity for resident registrations. Tutoring: pupils per tutor.
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    pupils_per_tutor: Mapped[int | None] = mapped_column(Integer)
+    # Elderly visits: private, shown only to assigned visitors and organisers.
+    visited_person: Mapped[str | None] = mapped_column(String(100))
+    private_address: Mapped[str | None] = mapped_column(String(300))
+    health_notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
+
+    roles: Mapped[list[ActivityRole]] = relationship(
+        back_populates="activity", order_by="ActivityRole.id", cascade="all, delete-orphan"
+    )
+    exdates: Mapped[list[ActivityExdate]] = relationship(
+        back_populates="activity", order_by="ActivityExdate.original_start", cascade="all, delete-orphan"
+    )
+
+
+class ActivityRole(Base):
+    """A role of an activity: how many volunteers it needs, with which skills, and its duty window."""
+
+    __tablename__ = "activity_roles"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "name", name="uq_activity_roles_name"),
+        CheckConstraint("needed >= 0", name="ck_activity_roles_needed"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+    needed: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    # Duty window relative to the occurrence: starts offset minutes after its start (negative =
+    # before) and lasts duration minutes (NULL = until the occurrence ends).
+    start_offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    activity: Mapped[Activity] = relationship(back_populates="roles")
+
+
+class ActivityExdate(Base):
+    """An original start the recurrence skips (iCalendar EXDATE)."""
+
+    __tablename__ = "activity_exdates"
+    __table_args__ = (UniqueConstraint("activity_id", "original_start", name="uq_activity_exdates"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    original_start: Mapped[datetime] = mapped_column(DateTime)
+
+    activity: Mapped[Activity] = relationship(back_populates="exdates")
+
+
+class Occurrence(Base):
+    """One materialised occurrence (activity, original start): its override, status and counters.
+
+    ``start``/``end`` are the effective times (an override moves them; ``original_start`` is the
+    iCalendar RECURRENCE-ID). Place columns override the activity's when not NULL.
+    """
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "original_start", name="uq_occurrences_original"),
+        CheckConstraint("status IN ('scheduled', 'cancelled')", name="ck_occurrences_status"),
+        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_occurrences_grid"),
+        CheckConstraint("attendee_capacity IS NULL OR attendees <= attendee_capacity", name="ck_occurrences_attendees"),
+        CheckConstraint("attendees >= 0", name="ck_occurrences_attendees_positive"),
+        Index("ix_occurrences_window", "start", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    original_start: Mapped[datetime] = mapped_column(DateTime)
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    grid_id: Mapped[int | None] = mapped_column(Integer)
+    courtyard: Mapped[str | None] = mapped_column(String(100))
+    room: Mapped[str | None] = mapped_column(String(100))
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    # Registered residents (lectures) or pupils (tutoring), against the room capacity.
+    attendee_capacity: Mapped[int | None] = mapped_column(Integer)
+    attendees: Mapped[int] = mapped_column(Integer, default=0)
+    attendee_queue: Mapped[int] = mapped_column(Integer, default=0, doc="last waitlist number handed out")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    activity: Mapped[Activity] = relationship()
+    roles: Mapped[list[OccurrenceRole]] = relationship(back_populates="occurrence", order_by="OccurrenceRole.id")
+
+
+class OccurrenceRole(Base):
+    """The seats of one role in one occurrence: the database guards ``confirmed <= capacity``."""
+
+    __tablename__ = "occurrence_roles"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "role_id", name="uq_occurrence_roles"),
+        CheckConstraint("confirmed >= 0 AND confirmed <= capacity", name="ck_occurrence_roles_seats"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("activity_roles.id", ondelete="CASCADE"))
+    capacity: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
+    waitlist_counter: Mapped[int] = mapped_column(Integer, default=0, doc="last waitlist number handed out")
+
+    occurrence: Mapped[Occurrence] = relationship(back_populates="roles")
+    role: Mapped[ActivityRole] = relationship()
+
+
+class Signup(Base):
+    """A volunteer's duty (confirmed), place in the queue (waitlisted), or cancelled duty."""
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        UniqueConstraint("occurrence_role_id", "volunteer_id", name="uq_signups_volunteer"),
+        UniqueConstraint("occurrence_role_id", "waitlist_number", name="uq_signups_waitlist_number"),
+        CheckConstraint("status IN ('confirmed', 'waitlisted', 'cancelled')", name="ck_signups_status"),
+        CheckConstraint(
+            "attendance IS NULL OR attendance IN ('attended', 'no_show', 'excused')", name="ck_signups_attendance"
+        ),
+        Index("ix_signups_volunteer_status", "volunteer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    occurrence_role_id: Mapped[int] = mapped_column(ForeignKey("occurrence_roles.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    waitlist_number: Mapped[int | None] = mapped_column(Integer, doc="order in the role's waitlist")
+    source: Mapped[str] = mapped_column(String(20), default="signup", doc="signup | roster")
+    request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attendance: Mapped[str | None] = mapped_column(String(20))
+    hours: Mapped[float | None] = mapped_column(Float)
+    attendance_marked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    occurrence: Mapped[Occurrence] = relationship()
+    occurrence_role: Mapped[OccurrenceRole] = relationship()
+
+
+class Registration(Base):
+    """A resident registered for a lecture (or a pupil for a tutoring session), or on its waitlist."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "waitlist_number", name="uq_registrations_waitlist_number"),
+        CheckConstraint("status IN ('registered', 'waitlisted', 'cancelled')", name="ck_registrations_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    waitlist_number: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class VolunteerStats(Base):
+    """Attendance counts per volunteer (no-show rate); its row also serialises one volunteer's sign-ups."""
+
+    __tablename__ = "volunteer_stats"
+
+    volunteer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    attended: Mapped[int] = mapped_column(Integer, default=0)
+    no_show: Mapped[int] = mapped_column(Integer, default=0)
+    excused: Mapped[int] = mapped_column(Integer, default=0)
+    hours: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FeedToken(Base):
+    """Secret tokens of personal iCal feeds (only the hash is stored)."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
