@@ -51,6 +51,10 @@ def run_env(context, target_metadata, service: str) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together (docker-compose up --scale) migrate one at a time;
+                # the others then find the schema at head. Released at commit.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (version_table,))
             context.run_migrations()
 
 
