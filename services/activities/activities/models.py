@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from guanyinli.timeutil import now, to_db
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -28,8 +29,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from guanyinli.timeutil import now, to_db
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,82 @@
+"""nameko dependencies of the activities service: who is calling, and the volunteers directory.
+
+Caller identity travels in nameko context data (set by the gateway or a client with
+``ClusterRpcProxy(config, context_data={...})``), under the key ``user``::
+
+    {"user": {"volunteer_id": 12, "roles": ["organiser"], "name": "王芳"}}
+
+``volunteer_id`` (int, optional) is the volunteer making the call; ``roles`` (list of str)
+grants rights: ``organiser`` (grid leaders, team leaders, staff) and ``system`` (other services)
+may define activities, assign and mark attendance, and read private fields of elderly visits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import eventlet
+from guanyinli.errors import Unavailable
+from guanyinli.timeutil import iso
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+
+from activities.domain import Caller
+
+USER_CONTEXT_KEY = "user"
+
+
+def caller_from_context(context_data: dict | None) -> Caller:
+    user = (context_data or {}).get(USER_CONTEXT_KEY) or {}
+    if not isinstance(user, dict):
+        return Caller()
+    volunteer_id = user.get("volunteer_id")
+    try:
+        volunteer_id = int(volunteer_id) if volunteer_id is not None else None
+    except (TypeError, ValueError):
+        volunteer_id = None
+    roles = user.get("roles") or []
+    if isinstance(roles, str):
+        roles = [roles]
+    return Caller(volunteer_id=volunteer_id, roles=frozenset(str(r) for r in roles), name=user.get("name"))
+
+
+class CallerIdentity(DependencyProvider):
+    """Injects the ``Caller`` read from the worker's context data (like nameko's ContextDataProvider)."""
+
+    def get_dependency(self, worker_ctx) -> Caller:
+        return caller_from_context(worker_ctx.context_data)
+
+
+class VolunteerDirectory:
+    """The two calls the activities service makes to ``volunteers``, with a time limit."""
+
+    def __init__(self, proxy, timeout: float):
+        self._proxy = proxy
+        self._timeout = timeout
+
+    def _call(self, method: str, *args):
+        try:
+            with eventlet.Timeout(self._timeout):
+                return getattr(self._proxy, method)(*args)
+        except eventlet.Timeout:
+            raise Unavailable(f"volunteers.{method} did not answer within {self._timeout:g} s") from None
+        except UnknownService:
+            raise Unavailable("the volunteers service is not running") from None
+
+    def get_volunteer(self, volunteer_id: int) -> dict:
+        return self._call("get_volunteer", volunteer_id)
+
+    def check_availability(self, volunteer_id: int, start: datetime, end: datetime) -> dict:
+        return self._call("check_availability", volunteer_id, iso(start), iso(end))
+
+
+class Volunteers(RpcProxy):
+    """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
+
+    def __init__(self, **options):
+        super().__init__("volunteers", **options)
+
+    def get_dependency(self, worker_ctx):
+        timeout = float(self.container.config.get("VOLUNTEERS_RPC_TIMEOUT", 10))
+        return VolunteerDirectory(super().get_dependency(worker_ctx), timeout)

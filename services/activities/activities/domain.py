@@ -1,0 +1,186 @@
+"""The rules of activities, sign-ups and attendance as plain Python: no nameko, no database.
+
+The unit of work in ``store.py`` feeds these functions plain values and acts on their answers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from guanyinli.events import KINDS, TEAMS
+from guanyinli.timeutil import local
+
+ORGANISER_ROLES = frozenset({"organiser", "system"})
+LATE_NOTICE = timedelta(hours=48)
+DEFAULT_PUPILS_PER_TUTOR = 5
+
+# Roles an activity gets when its creator names none. A lecture always gets its duty shifts
+# (setup before it starts, reception from half an hour before until it ends), even when other
+# roles are given; a visit goes in pairs.
+DEFAULT_ROLES: dict[str, list[dict]] = {
+    "patrol": [{"name": "patroller", "needed": 2, "skills": []}],
+    "tutoring": [{"name": "tutor", "needed": 1, "skills": ["tutoring"]}],
+    "lecture": [],
+    "elderly_visit": [{"name": "visitor", "needed": 2, "skills": []}],
+    "sanitation": [{"name": "cleaner", "needed": 4, "skills": []}],
+    "convenience": [{"name": "helper", "needed": 2, "skills": []}],
+    "cultural": [{"name": "helper", "needed": 2, "skills": []}],
+}
+LECTURE_DUTIES: list[dict] = [
+    {"name": "setup", "needed": 2, "skills": [], "start_offset_minutes": -60, "duration_minutes": 60},
+    {"name": "reception", "needed": 2, "skills": ["reception"], "start_offset_minutes": -30, "duration_minutes": None},
+]
+KIND_TEAM = {"patrol": "voluntary_patrol", "sanitation": "sanitation_green", "convenience": "convenient_service"}
+
+assert set(DEFAULT_ROLES) == set(KINDS)
+
+
+class RuleViolation(ValueError):
+    """A request the rules refuse; ``code`` says which rule (the service maps it to an error class)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a call, from nameko context data ``user`` = {"volunteer_id", "roles", "name"}."""
+
+    volunteer_id: int | None = None
+    roles: frozenset[str] = frozenset()
+    name: str | None = None
+
+    @property
+    def is_organiser(self) -> bool:
+        return bool(self.roles & ORGANISER_ROLES)
+
+    @property
+    def known(self) -> bool:
+        return self.volunteer_id is not None or bool(self.roles)
+
+    def acts_for(self, volunteer_id: int) -> bool:
+        """Organisers act for anyone; a volunteer only for themselves."""
+        return self.is_organiser or (self.volunteer_id is not None and self.volunteer_id == volunteer_id)
+
+
+def roles_for(kind: str, given: list[dict] | None) -> list[dict]:
+    """The roles an activity of ``kind`` gets: the given ones (or the defaults) plus lecture duties."""
+    roles = [dict(r) for r in (given if given else DEFAULT_ROLES[kind])]
+    for role in roles:
+        role.setdefault("skills", [])
+        role.setdefault("start_offset_minutes", 0)
+        role.setdefault("duration_minutes", None)
+    if kind == "lecture":
+        names = {r["name"] for r in roles}
+        roles += [dict(d) for d in LECTURE_DUTIES if d["name"] not in names]
+    names = [r["name"] for r in roles]
+    if len(names) != len(set(names)):
+        raise RuleViolation("invalid", "role names must be unique within an activity")
+    if kind == "elderly_visit":
+        for role in roles:
+            if role["name"] == "visitor" and role["needed"] % 2:
+                raise RuleViolation("invalid", "visitors go in pairs: needed must be even")
+    return roles
+
+
+def team_for(kind: str, team: str | None) -> str | None:
+    if team is not None and team not in TEAMS:
+        raise RuleViolation("invalid", f"team: must be one of {', '.join(TEAMS)}")
+    return team if team is not None else KIND_TEAM.get(kind)
+
+
+def check_place(kind: str, grid_id: int | None, courtyard: str | None, room: str | None) -> None:
+    if grid_id is None and not courtyard and not room:
+        raise RuleViolation("invalid", "place: give a grid, a courtyard or a room")
+    if kind == "patrol" and grid_id is None:
+        raise RuleViolation("invalid", "grid_id: a patrol belongs to a grid")
+
+
+def place_text(grid_id: int | None, courtyard: str | None, room: str | None) -> str:
+    parts = []
+    if grid_id is not None:
+        parts.append(f"第{grid_id}网格")
+    if courtyard:
+        parts.append(courtyard)
+    if room:
+        parts.append(room)
+    return " · ".join(parts)
+
+
+def seats_for(role_name: str, needed: int, kind: str, attendees: int, pupils_per_tutor: int | None) -> int:
+    """Seats of a role in one occurrence: tutors grow with the registered pupils."""
+    if kind == "tutoring" and role_name == "tutor":
+        ratio = pupils_per_tutor or DEFAULT_PUPILS_PER_TUTOR
+        return max(needed, math.ceil(attendees / ratio))
+    return needed
+
+
+def duty_window(
+    start: datetime, end: datetime, start_offset_minutes: int, duration_minutes: int | None
+) -> tuple[datetime, datetime]:
+    """When a role's duty runs within an occurrence [start, end)."""
+    duty_start = start + timedelta(minutes=start_offset_minutes or 0)
+    duty_end = duty_start + timedelta(minutes=duration_minutes) if duration_minutes else end
+    return duty_start, max(duty_end, duty_start + timedelta(minutes=1))
+
+
+def overlaps(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def missing_skills(required: list[str], has: list[str]) -> list[str]:
+    return sorted(set(required) - set(has or []))
+
+
+@dataclass
+class SignupCheck:
+    """What the service learned about a volunteer before taking a seat."""
+
+    volunteer: dict
+    available: bool
+    reason: str | None = None
+    clashes: list[int] = field(default_factory=list)
+
+
+def check_signup(
+    required_skills: list[str], check: SignupCheck, duty: tuple[datetime, datetime], now: datetime
+) -> None:
+    """Raise ``RuleViolation`` when the volunteer may not take this duty."""
+    if not check.volunteer.get("active", True):
+        raise RuleViolation("inactive", f"volunteer {check.volunteer.get('id')} is not active")
+    missing = missing_skills(required_skills, check.volunteer.get("skills") or [])
+    if missing:
+        raise RuleViolation("skills", f"missing skills: {', '.join(missing)}")
+    if duty[1] <= now:
+        raise RuleViolation("closed", "the duty is over")
+    if not check.available:
+        raise RuleViolation("unavailable", f"not available: {check.reason or 'no reason given'}")
+    if check.clashes:
+        raise RuleViolation("clash", f"clashes with confirmed duties {check.clashes}")
+
+
+def can_see_private(caller: Caller, assigned_volunteer_ids: set[int] | frozenset[int]) -> bool:
+    """Elderly-visit private fields: organisers and the visitors assigned (confirmed) only."""
+    if caller.is_organiser:
+        return True
+    return caller.volunteer_id is not None and caller.volunteer_id in assigned_volunteer_ids
+
+
+def attendance_facts(start: datetime, end: datetime, confirmed_at: datetime | None) -> dict:
+    """Hours, weekend and late notice of an attended duty (the volunteers ledger turns them into points)."""
+    start_local = local(start)
+    late = confirmed_at is not None and start - confirmed_at < LATE_NOTICE
+    return {
+        "hours": round((end - start).total_seconds() / 3600, 2),
+        "weekend": start_local.weekday() >= 5,
+        "late_notice": bool(late),
+    }
+
+
+def no_show_rate(attended: int, no_show: int) -> float | None:
+    """No-shows among duties that were due (excused ones do not count); None before the first."""
+    due = attended + no_show
+    return round(no_show / due, 4) if due else None

@@ -1,0 +1,35 @@
+"""Errors of the activities service, registered so RPC callers receive these classes.
+
+All are subclasses of the platform's ``Conflict``/``Forbidden``/``NotFound``, so a caller that
+only knows ``guanyinli.errors`` can still catch them by the general class.
+"""
+
+from __future__ import annotations
+
+from guanyinli.errors import Conflict
+from nameko.exceptions import deserialize_to_instance as remote_error
+
+
+@remote_error
+class SkillMissing(Conflict):
+    """The volunteer lacks a skill the role requires."""
+
+
+@remote_error
+class VolunteerUnavailable(Conflict):
+    """The volunteers service says the volunteer is not available then (or not active)."""
+
+
+@remote_error
+class DutyClash(Conflict):
+    """The duty overlaps another confirmed duty of the same volunteer."""
+
+
+@remote_error
+class OccurrenceClosed(Conflict):
+    """The occurrence is cancelled or over, so nobody can sign up or register."""
+
+
+@remote_error
+class RoleFull(Conflict):
+    """A direct assignment (roster publish) found no free seat in the role."""

@@ -1,0 +1,148 @@
+"""Pre-computed structure of a roster problem shared by the greedy, the bounds and the CP-SAT model:
+who may patrol which shift (pruned by team, grid, availability and other duties), time slots,
+slot pairs that break the rest rule or cost `close_shifts`, weeks, capacities and fair targets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from . import rules as R
+from .model import Problem, Shift, Volunteer
+
+
+def _overlaps(start, end, intervals) -> bool:
+    return any(start < b and a < end for a, b in intervals)
+
+
+@dataclass
+class Index:
+    problem: Problem
+    volunteers: list[Volunteer] = field(default_factory=list)  # patrol team only
+    shifts: list[Shift] = field(default_factory=list)
+    vpos: dict[str, int] = field(default_factory=dict)
+    spos: dict[str, int] = field(default_factory=dict)
+    slot_of: list[int] = field(default_factory=list)  # shift -> slot (distinct start/end)
+    slots: list[tuple] = field(default_factory=list)  # slot -> (start, end)
+    week_of_slot: list[int] = field(default_factory=list)  # slot -> week number 0..
+    weeks: list[tuple[int, int]] = field(default_factory=list)
+    eligible: list[list[int]] = field(default_factory=list)  # volunteer -> shifts
+    candidates: list[list[int]] = field(default_factory=list)  # shift -> volunteers
+    conflicts: dict[float, list[tuple[int, int]]] = field(default_factory=dict)  # rest hours -> slot pairs
+    close_pairs: list[tuple[int, int]] = field(default_factory=list)  # slot pairs costing close_shifts
+    weekly_cap: list[int] = field(default_factory=list)
+    capacity: list[int] = field(default_factory=list)
+    targets: dict[str, int] = field(default_factory=dict)
+    pinned: set[tuple[int, int]] = field(default_factory=set)  # (volunteer, shift) positions
+    pinned_problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, problem: Problem) -> Index:
+        ix = cls(problem)
+        rules = problem.rules
+        ix.volunteers = [v for v in problem.volunteers if v.patrol]
+        ix.shifts = list(problem.shifts)
+        ix.vpos = {v.id: i for i, v in enumerate(ix.volunteers)}
+        ix.spos = {s.id: i for i, s in enumerate(ix.shifts)}
+        slot_ids: dict[tuple, int] = {}
+        for s in ix.shifts:
+            key = (s.start, s.end)
+            if key not in slot_ids:
+                slot_ids[key] = len(slot_ids)
+            ix.slot_of.append(slot_ids[key])
+        ix.slots = list(slot_ids)
+        ix.weeks = sorted({R.week_of(a) for a, _ in ix.slots})
+        week_no = {w: i for i, w in enumerate(ix.weeks)}
+        ix.week_of_slot = [week_no[R.week_of(a)] for a, _ in ix.slots]
+        slot_kind: dict[int, str] = {}
+        by_slot_grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, s in enumerate(ix.shifts):
+            by_slot_grid[(ix.slot_of[i], s.grid)].append(i)
+            slot_kind[ix.slot_of[i]] = s.kind
+        grids_of_slot: dict[int, list[int]] = defaultdict(list)
+        for t, g in by_slot_grid:
+            grids_of_slot[t].append(g)
+
+        ix.candidates = [[] for _ in ix.shifts]
+        for vi, v in enumerate(ix.volunteers):
+            allowed = R.allowed_grids(v, problem)
+            mine: list[int] = []
+            for t, (start, end) in enumerate(ix.slots):
+                if v.availability is not None and (start.weekday(), slot_kind[t]) not in v.availability:
+                    continue
+                if _overlaps(start, end, v.unavailable) or _overlaps(start, end, v.duties):
+                    continue
+                for g in grids_of_slot[t]:
+                    if g in allowed:
+                        mine.extend(by_slot_grid[(t, g)])
+            mine.sort()
+            ix.eligible.append(mine)
+            for si in mine:
+                ix.candidates[si].append(vi)
+
+        order = sorted(range(len(ix.slots)), key=lambda t: ix.slots[t][0])
+        for rest in {R.rest_hours(v, rules) for v in ix.volunteers}:
+            ix.conflicts[rest] = _pairs(ix.slots, order, lambda a, b: (b[0] - a[1]).total_seconds() < rest * 3600)
+        ix.close_pairs = _pairs(
+            ix.slots, order, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600
+        )
+
+        ix.weekly_cap = [R.weekly_cap(v, rules) for v in ix.volunteers]
+        for vi, v in enumerate(ix.volunteers):
+            per_week: dict[int, set[int]] = defaultdict(set)
+            for si in ix.eligible[vi]:
+                t = ix.slot_of[si]
+                per_week[ix.week_of_slot[t]].add(t)
+            cap = sum(min(ix.weekly_cap[vi], _max_spaced(ix, vi, sorted(ts))) for ts in per_week.values())
+            if v.max_shifts is not None:
+                cap = min(cap, v.max_shifts)
+            ix.capacity.append(cap)
+        ix.targets = R.derive_targets(problem, {v.id: ix.capacity[i] for i, v in enumerate(ix.volunteers)})
+
+        for a in problem.pinned:
+            vi, si = ix.vpos.get(a.volunteer_id), ix.spos.get(a.shift_id)
+            if vi is None or si is None:
+                ix.pinned_problems.append(f"pinned {a.volunteer_id} on {a.shift_id}: unknown or not in the patrol team")
+            elif si not in set(ix.eligible[vi]):
+                ix.pinned_problems.append(
+                    f"pinned {ix.volunteers[vi].name} on {ix.describe(si)}: not available or not allowed there"
+                )
+            else:
+                ix.pinned.add((vi, si))
+        return ix
+
+    def conflict_set(self, rest: float) -> set[tuple[int, int]]:
+        cache = self.__dict__.setdefault("_conflict_sets", {})
+        if rest not in cache:
+            cache[rest] = set(self.conflicts[rest])
+        return cache[rest]
+
+    def rest_of(self, vi: int) -> float:
+        return R.rest_hours(self.volunteers[vi], self.problem.rules)
+
+    def describe(self, si: int) -> str:
+        s = self.shifts[si]
+        return f"{self.problem.grid_name(s.grid)}, {s.start:%A} {s.start.day} {s.start:%B} {s.kind}"
+
+
+def _pairs(slots, order, near) -> list[tuple[int, int]]:
+    """Slot pairs (lower index, higher index) for which near(earlier, later) holds."""
+    out = []
+    for i, t1 in enumerate(order):
+        for t2 in order[i + 1 :]:
+            if (slots[t2][0] - slots[t1][1]).total_seconds() > 3 * 86400:
+                break
+            if near(slots[t1], slots[t2]):
+                out.append((min(t1, t2), max(t1, t2)))
+    return out
+
+
+def _max_spaced(ix: Index, vi: int, slot_list: list[int]) -> int:
+    """Most slots of one week a volunteer can take without breaking the rest rule (earliest end first)."""
+    conflict = ix.conflict_set(ix.rest_of(vi))
+    taken: list[int] = []
+    for t in sorted(slot_list, key=lambda t: ix.slots[t][1]):
+        if all((min(t, u), max(t, u)) not in conflict for u in taken):
+            taken.append(t)
+    return len(taken)

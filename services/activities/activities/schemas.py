@@ -1,0 +1,311 @@
+"""Wire contract of the activities service: the request and response schema of every RPC method."""
+
+from __future__ import annotations
+
+from guanyinli.events import KINDS, TEAMS
+from guanyinli.schemas import Id, LocalDateTime, Phone, StrictSchema, Text
+from marshmallow import Schema, fields, validate
+
+Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
+Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
+Reason = lambda **kw: fields.String(validate=validate.Length(max=300), **kw)  # noqa: E731
+RequestId = lambda **kw: fields.String(  # noqa: E731
+    validate=validate.Length(min=1, max=100),
+    metadata={"description": "client idempotency key: the same request_id returns the first answer"},
+    **kw,
+)
+
+
+class RoleIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
+    needed = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=200))
+    skills = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list)
+    start_offset_minutes = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=-720, max=720),
+        metadata={"description": "duty starts this many minutes after the occurrence (negative: before)"},
+    )
+    duration_minutes = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=1440),
+        metadata={"description": "duty length; empty: until the occurrence ends"},
+    )
+
+
+class ActivityFields(StrictSchema):
+    title = Text()
+    team = fields.String(validate=validate.OneOf(TEAMS), allow_none=True)
+    description = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    grid_id = Grid(allow_none=True)
+    courtyard = Name(allow_none=True)
+    room = Name(allow_none=True)
+    start = LocalDateTime(metadata={"description": "first start (local time if no offset)"})
+    duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=1440))
+    rrule = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=SA,SU; empty: once"},
+    )
+    exdates = fields.List(LocalDateTime(), metadata={"description": "original starts skipped (EXDATE)"})
+    capacity = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=5000),
+        metadata={"description": "room capacity for registrations (lectures, tutoring)"},
+    )
+    pupils_per_tutor = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=50))
+    roles = fields.List(fields.Nested(RoleIn), validate=validate.Length(max=20))
+    visited_person = Name(allow_none=True, metadata={"description": "elderly visits: private"})
+    private_address = fields.String(
+        allow_none=True, validate=validate.Length(max=300), metadata={"description": "elderly visits: private"}
+    )
+    health_notes = fields.String(
+        allow_none=True, validate=validate.Length(max=2000), metadata={"description": "elderly visits: private"}
+    )
+
+
+class CreateActivityIn(ActivityFields):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    title = Text(required=True)
+    start = LocalDateTime(required=True)
+    duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1440))
+
+
+class UpdateActivityIn(StrictSchema):
+    activity_id = Id(required=True)
+    changes = fields.Nested(
+        ActivityFields,
+        required=True,
+        metadata={"description": "only the fields to change; null clears an optional field"},
+    )
+
+
+class ActivityIdIn(StrictSchema):
+    activity_id = Id(required=True)
+
+
+class CancelActivityIn(ActivityIdIn):
+    reason = Reason(load_default=None)
+
+
+class ListActivitiesIn(StrictSchema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+    team = fields.String(load_default=None, validate=validate.OneOf(TEAMS))
+    grid = Grid(load_default=None)
+    include_cancelled = fields.Boolean(load_default=False)
+
+
+class ListOccurrencesIn(StrictSchema):
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+    team = fields.String(load_default=None, validate=validate.OneOf(TEAMS))
+    grid = Grid(load_default=None)
+    activity_id = Id(load_default=None)
+
+
+class OccurrenceIdIn(StrictSchema):
+    occurrence_id = Id(required=True)
+
+
+class CancelOccurrenceIn(OccurrenceIdIn):
+    reason = Reason(load_default=None)
+
+
+class UpdateOccurrenceIn(OccurrenceIdIn):
+    start = LocalDateTime(load_default=None)
+    end = LocalDateTime(load_default=None)
+    grid_id = Grid(load_default=None)
+    courtyard = Name(load_default=None)
+    room = Name(load_default=None)
+
+
+class SignUpIn(StrictSchema):
+    occurrence_id = Id(required=True)
+    volunteer_id = Id(required=True)
+    role = fields.String(load_default=None, metadata={"description": "role name; may be left out when there is one"})
+    request_id = RequestId(load_default=None)
+
+
+class SignupIdIn(StrictSchema):
+    signup_id = Id(required=True)
+
+
+class ListDutiesIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    include_waitlisted = fields.Boolean(load_default=False)
+
+
+class RegisterAttendeeIn(StrictSchema):
+    occurrence_id = Id(required=True)
+    name = Name(required=True)
+    phone = Phone(load_default=None)
+    request_id = RequestId(load_default=None)
+
+
+class RegistrationIdIn(StrictSchema):
+    registration_id = Id(required=True)
+
+
+class MarkAttendanceIn(StrictSchema):
+    signup_id = Id(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("attended", "no_show", "excused")))
+    hours = fields.Float(
+        load_default=None,
+        validate=validate.Range(min=0, max=24),
+        metadata={"description": "hours actually served; default: the duty's length"},
+    )
+
+
+class VolunteerIdIn(StrictSchema):
+    volunteer_id = Id(required=True)
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class PrivateVisit(Schema):
+    visited_person = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    health_notes = fields.String(allow_none=True)
+
+
+class Role(Schema):
+    name = fields.String()
+    needed = fields.Integer()
+    skills = fields.List(fields.String())
+    start_offset_minutes = fields.Integer()
+    duration_minutes = fields.Integer(allow_none=True)
+
+
+class Activity(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    team = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    grid_id = fields.Integer(allow_none=True)
+    courtyard = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    place = fields.String()
+    start = LocalDateTime()
+    duration_minutes = fields.Integer()
+    rrule = fields.String(allow_none=True)
+    exdates = fields.List(LocalDateTime())
+    capacity = fields.Integer(allow_none=True)
+    pupils_per_tutor = fields.Integer(allow_none=True)
+    roles = fields.List(fields.Nested(Role))
+    status = fields.String(metadata={"description": "active | cancelled"})
+    cancelled_at = LocalDateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    sequence = fields.Integer(metadata={"description": "bumped on every change (iCalendar SEQUENCE)"})
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    private = fields.Nested(
+        PrivateVisit,
+        allow_none=True,
+        metadata={"description": "elderly visits, for organisers and assigned visitors only"},
+    )
+
+
+class OccurrenceRole(Schema):
+    name = fields.String()
+    needed = fields.Integer()
+    capacity = fields.Integer(metadata={"description": "seats now (tutors grow with pupils)"})
+    confirmed = fields.Integer()
+    waitlisted = fields.Integer()
+    skills = fields.List(fields.String())
+    duty_start = LocalDateTime()
+    duty_end = LocalDateTime()
+    volunteer_ids = fields.List(fields.Integer(), metadata={"description": "confirmed volunteers"})
+    waitlist = fields.List(fields.Integer(), metadata={"description": "waitlisted volunteers, in order"})
+
+
+class Occurrence(Schema):
+    id = fields.Integer()
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    team = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    original_start = LocalDateTime(metadata={"description": "start given by the rule (RECURRENCE-ID)"})
+    start = LocalDateTime()
+    end = LocalDateTime()
+    overridden = fields.Boolean()
+    recurring = fields.Boolean()
+    grid_id = fields.Integer(allow_none=True)
+    courtyard = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    place = fields.String()
+    status = fields.String(metadata={"description": "scheduled | cancelled"})
+    cancelled_at = LocalDateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    sequence = fields.Integer()
+    activity_sequence = fields.Integer()
+    updated_at = LocalDateTime()
+    roles = fields.List(fields.Nested(OccurrenceRole))
+    attendee_capacity = fields.Integer(allow_none=True)
+    attendees = fields.Integer()
+    attendees_waitlisted = fields.Integer()
+    private = fields.Nested(PrivateVisit, allow_none=True)
+
+
+class Signup(Schema):
+    id = fields.Integer()
+    occurrence_id = fields.Integer()
+    activity_id = fields.Integer()
+    role = fields.String()
+    volunteer_id = fields.Integer()
+    status = fields.String(metadata={"description": "confirmed | waitlisted | cancelled"})
+    waitlist_position = fields.Integer(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    source = fields.String(metadata={"description": "signup | roster"})
+    duty_start = LocalDateTime()
+    duty_end = LocalDateTime()
+    created_at = LocalDateTime()
+    confirmed_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
+    attendance = fields.String(allow_none=True, metadata={"description": "attended | no_show | excused"})
+    hours = fields.Float(allow_none=True)
+
+
+class Duty(Signup):
+    title = fields.String()
+    kind = fields.String()
+    team = fields.String(allow_none=True)
+    original_start = LocalDateTime()
+    occurrence_start = LocalDateTime()
+    occurrence_end = LocalDateTime()
+    grid_id = fields.Integer(allow_none=True)
+    courtyard = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    place = fields.String()
+    occurrence_status = fields.String()
+    sequence = fields.Integer()
+    updated_at = LocalDateTime()
+
+
+class Registration(Schema):
+    id = fields.Integer()
+    occurrence_id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
+    waitlist_position = fields.Integer(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+
+
+class VolunteerStats(Schema):
+    volunteer_id = fields.Integer()
+    attended = fields.Integer()
+    no_show = fields.Integer()
+    excused = fields.Integer()
+    hours = fields.Float()
+    confirmed_duties = fields.Integer()
+    no_show_rate = fields.Float(allow_none=True, metadata={"description": "no_show / (attended + no_show)"})

@@ -1,0 +1,456 @@
+"""The ``activities`` nameko service: thin RPC entrypoints over ``store`` (unit of work) and ``domain``.
+
+Caller identity comes from context data ``user`` (see ``activities.dependencies``): organiser
+calls (define activities, cancel, move, mark attendance) need the ``organiser`` or ``system``
+role; a volunteer signs up, cancels and reads duties only for themselves. Other mixins (iCal
+feeds, the roster) join the class through its bases; they share ``db``, ``dispatch`` and ``caller``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from guanyinli.db import Database
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from guanyinli.events import publish
+from guanyinli.schemas import contract
+from nameko.events import EventDispatcher
+from nameko.rpc import rpc
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from activities import exceptions, schemas, store, views
+from activities.dependencies import CallerIdentity, Volunteers
+from activities.domain import Caller, RuleViolation, SignupCheck
+from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
+
+log = logging.getLogger(__name__)
+
+RULE_ERRORS: dict[str, type[Exception]] = {
+    "invalid": InvalidInput,
+    "skills": SkillMissing,
+    "unavailable": VolunteerUnavailable,
+    "inactive": VolunteerUnavailable,
+    "clash": DutyClash,
+    "closed": OccurrenceClosed,
+    "full": RoleFull,
+    "conflict": Conflict,
+}
+SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyClash, OccurrenceClosed, Unavailable)
+ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
+RETRIES = 5
+
+
+def rule_error(exc: RuleViolation) -> Exception:
+    return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
+
+
+class ActivitiesService:
+    name = "activities"
+
+    db = Database()
+    dispatch = EventDispatcher()
+    caller: Caller = CallerIdentity()
+    volunteers = Volunteers()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _work(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(session)`` in its own transaction; retry lost races (unique keys, deadlocks)."""
+        for attempt in range(RETRIES):
+            try:
+                with self.db.get_session() as session:
+                    return fn(session)
+            except RuleViolation as exc:
+                raise rule_error(exc) from None
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == RETRIES - 1:
+                    raise
+                log.info("retrying after %s", type(exc.orig).__name__ if exc.orig else exc)
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _organiser(self) -> None:
+        if not self.caller.is_organiser:
+            raise Forbidden("organisers only (context data user.roles must include 'organiser')")
+
+    def _for_volunteer(self, volunteer_id: int) -> None:
+        if not self.caller.acts_for(volunteer_id):
+            raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
+
+    def _publish_signups(self, events: list[tuple[str, dict]]) -> None:
+        for event_type, payload in events:
+            publish(self.dispatch, event_type, payload)
+
+    # --- activities --------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.CreateActivityIn,
+        response=schemas.Activity(),
+        errors=ORGANISER_ERRORS,
+        emits=("activity_created",),
+    )
+    def create_activity(
+        self,
+        title,
+        kind,
+        start,
+        duration_minutes,
+        team=None,
+        description=None,
+        grid_id=None,
+        courtyard=None,
+        room=None,
+        rrule=None,
+        exdates=None,
+        capacity=None,
+        pupils_per_tutor=None,
+        roles=None,
+        visited_person=None,
+        private_address=None,
+        health_notes=None,
+    ):
+        """Define an activity (once or recurring) with its roles; a lecture gets setup and reception duties."""
+        self._organiser()
+        data = {k: v for k, v in locals().items() if k != "self"}
+
+        def work(session):
+            activity = store.create_activity(session, data, self.caller.volunteer_id)
+            return views.activity_view(session, activity, self.caller)
+
+        result = self._work(work)
+        publish(self.dispatch, "activity_created", _activity_event(result, []))
+        return result
+
+    @rpc
+    @contract(
+        request=schemas.UpdateActivityIn,
+        response=schemas.Activity(),
+        errors=ORGANISER_ERRORS + (OccurrenceClosed,),
+        emits=("activity_updated", "occurrence_cancelled"),
+    )
+    def update_activity(self, activity_id, changes):
+        """Change an activity; occurrences the new schedule drops are cancelled (with sign-ups) or removed."""
+        self._organiser()
+
+        def work(session):
+            activity, changed, cancelled = store.update_activity(session, activity_id, changes)
+            refs = [
+                (views.occurrence_ref(o), store.occurrence_volunteers(session, o.id), o.cancel_reason)
+                for o in cancelled
+            ]
+            return views.activity_view(session, activity, self.caller), changed, refs
+
+        result, changed, refs = self._work(work)
+        if changed:
+            publish(self.dispatch, "activity_updated", _activity_event(result, changed))
+        for ref, volunteer_ids, reason in refs:
+            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
+        return result
+
+    @rpc
+    @contract(
+        request=schemas.CancelActivityIn,
+        response=schemas.Activity(),
+        errors=ORGANISER_ERRORS,
+        emits=("activity_updated", "occurrence_cancelled"),
+    )
+    def cancel_activity(self, activity_id, reason=None):
+        """Cancel a whole activity and its future occurrences; the records stay, marked cancelled."""
+        self._organiser()
+
+        def work(session):
+            before = store.get_activity(session, activity_id).status
+            activity, cancelled = store.cancel_activity(session, activity_id, reason)
+            refs = [(views.occurrence_ref(o), store.occurrence_volunteers(session, o.id)) for o in cancelled]
+            return views.activity_view(session, activity, self.caller), before != "cancelled", refs
+
+        result, changed, refs = self._work(work)
+        if changed:
+            publish(self.dispatch, "activity_updated", _activity_event(result, ["status"]))
+        for ref, volunteer_ids in refs:
+            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
+        return result
+
+    @rpc
+    @contract(request=schemas.ActivityIdIn, response=schemas.Activity(), errors=(NotFound,))
+    def get_activity(self, activity_id):
+        """One activity; private visit fields only for organisers and assigned visitors."""
+        return self._work(lambda s: views.activity_view(s, store.get_activity(s, activity_id), self.caller))
+
+    @rpc
+    @contract(request=schemas.ListActivitiesIn, response=schemas.Activity(many=True))
+    def list_activities(self, kind=None, team=None, grid=None, include_cancelled=False):
+        """Activities, filtered by kind, team and grid, oldest first."""
+        from sqlalchemy import select
+
+        from activities.models import Activity
+
+        def work(session):
+            query = select(Activity).order_by(Activity.dtstart, Activity.id)
+            if kind:
+                query = query.where(Activity.kind == kind)
+            if team:
+                query = query.where(Activity.team == team)
+            if grid:
+                query = query.where(Activity.grid_id == grid)
+            if not include_cancelled:
+                query = query.where(Activity.status == "active")
+            return [views.activity_view(session, a, self.caller) for a in session.scalars(query)]
+
+        return self._work(work)
+
+    # --- occurrences -------------------------------------------------------------------------
+
+    @rpc
+    @contract(request=schemas.ListOccurrencesIn, response=schemas.Occurrence(many=True), errors=(InvalidInput,))
+    def list_occurrences(self, start, end, kind=None, team=None, grid=None, activity_id=None):
+        """Occurrences overlapping [start, end) (at most 400 days), each with its seats, in time order."""
+
+        def work(session):
+            found = store.list_occurrences(session, start, end, kind, team, grid, activity_id)
+            return views.occurrence_views(session, found, self.caller)
+
+        return self._work(work)
+
+    @rpc
+    @contract(request=schemas.OccurrenceIdIn, response=schemas.Occurrence(), errors=(NotFound,))
+    def get_occurrence(self, occurrence_id):
+        """One occurrence with its roles, confirmed volunteers and waitlist."""
+        return self._work(lambda s: views.occurrence_views(s, [store.get_occurrence(s, occurrence_id)], self.caller)[0])
+
+    @rpc
+    @contract(
+        request=schemas.CancelOccurrenceIn,
+        response=schemas.Occurrence(),
+        errors=ORGANISER_ERRORS,
+        emits=("occurrence_cancelled",),
+    )
+    def cancel_occurrence(self, occurrence_id, reason=None):
+        """Cancel one occurrence; it stays listed as cancelled and its volunteers are told by the event."""
+        self._organiser()
+
+        def work(session):
+            occ, changed = store.cancel_occurrence(session, occurrence_id, reason)
+            ref = views.occurrence_ref(occ)
+            return (
+                views.occurrence_views(session, [occ], self.caller)[0],
+                changed,
+                ref,
+                store.occurrence_volunteers(session, occ.id),
+            )
+
+        result, changed, ref, volunteer_ids = self._work(work)
+        if changed:
+            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
+        return result
+
+    @rpc
+    @contract(
+        request=schemas.UpdateOccurrenceIn,
+        response=schemas.Occurrence(),
+        errors=ORGANISER_ERRORS + (OccurrenceClosed,),
+        emits=("occurrence_changed",),
+    )
+    def update_occurrence(self, occurrence_id, start=None, end=None, grid_id=None, courtyard=None, room=None):
+        """Override one occurrence: move its time (end keeps the length when left out) or its place."""
+        self._organiser()
+        changes = {
+            k: v
+            for k, v in {"start": start, "end": end, "grid_id": grid_id, "courtyard": courtyard, "room": room}.items()
+            if v is not None
+        }
+
+        def work(session):
+            occ, previous_start, previous_end, changed = store.update_occurrence(session, occurrence_id, changes)
+            payload = {
+                **views.occurrence_ref(occ),
+                "previous_start": previous_start,
+                "previous_end": previous_end,
+                "volunteer_ids": store.occurrence_volunteers(session, occ.id),
+            }
+            return views.occurrence_views(session, [occ], self.caller)[0], changed, payload
+
+        result, changed, payload = self._work(work)
+        if changed:
+            publish(self.dispatch, "occurrence_changed", payload)
+        return result
+
+    # --- sign-ups ----------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.SignUpIn,
+        response=schemas.Signup(),
+        errors=SIGNUP_ERRORS,
+        emits=("signup_confirmed", "signup_waitlisted"),
+    )
+    def sign_up(self, occurrence_id, volunteer_id, role=None, request_id=None):
+        """Sign a volunteer up for a role: confirmed while seats last, else waitlisted in order.
+
+        Checks skills and availability with the volunteers service and clashes with the
+        volunteer's confirmed duties. Repeating a request (same request_id, or the same
+        volunteer and role) returns the existing sign-up and dispatches nothing.
+        """
+        self._for_volunteer(volunteer_id)
+
+        def lookup(session):
+            occ, slot = store.signup_target(session, occurrence_id, role)
+            existing = store.find_signup(session, request_id, slot.id, volunteer_id)
+            if existing is not None and (
+                existing.status != "cancelled" or (request_id and existing.request_id == request_id)
+            ):
+                return views.signup_view(session, existing), None
+            return None, (slot.role.name, store.duty_of(occ, slot.role))
+
+        found, target = self._work(lookup)
+        if found is not None:
+            return found
+        role_name, duty = target
+        volunteer = self.volunteers.get_volunteer(volunteer_id)
+        availability = self.volunteers.check_availability(volunteer_id, duty[0], duty[1])
+        check = SignupCheck(
+            volunteer=volunteer, available=bool(availability.get("available")), reason=availability.get("reason")
+        )
+
+        def work(session):
+            signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check, request_id)
+            return views.signup_view(session, signup), changed, views.signup_event(session, signup)
+
+        result, changed, payload = self._work(work)
+        if changed:
+            publish(self.dispatch, f"signup_{result['status']}", payload)
+        return result
+
+    @rpc
+    @contract(
+        request=schemas.SignupIdIn,
+        response=schemas.Signup(),
+        errors=(NotFound, Forbidden),
+        emits=("signup_cancelled", "signup_promoted"),
+    )
+    def cancel_sign_up(self, signup_id):
+        """Cancel a sign-up (the volunteer or an organiser); the first on the waitlist gets the seat."""
+
+        def work(session):
+            self._for_volunteer(store.get_signup(session, signup_id).volunteer_id)
+            signup, changed, promoted = store.cancel_sign_up(session, signup_id)
+            events = [("signup_cancelled", views.signup_event(session, signup))] if changed else []
+            events += [("signup_promoted", views.signup_event(session, p)) for p in promoted]
+            return views.signup_view(session, signup), events
+
+        result, events = self._work(work)
+        self._publish_signups(events)
+        return result
+
+    @rpc
+    @contract(request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput))
+    def list_duties(self, volunteer_id, start, end, include_waitlisted=False):
+        """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included."""
+        self._for_volunteer(volunteer_id)
+        if end <= start:
+            raise InvalidInput("end: must be after start")
+        statuses = ("confirmed", "waitlisted") if include_waitlisted else ("confirmed",)
+
+        def work(session):
+            duties = [
+                views.duty_view(session, s) for s in store.list_duties(session, volunteer_id, start, end, statuses)
+            ]
+            return [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
+
+        return self._work(work)
+
+    # --- registrations -----------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.RegisterAttendeeIn,
+        response=schemas.Registration(),
+        errors=(NotFound, OccurrenceClosed, InvalidInput),
+        emits=("signup_promoted",),
+    )
+    def register_attendee(self, occurrence_id, name, phone=None, request_id=None):
+        """Register a resident for a lecture (or a pupil for tutoring) up to the room capacity, else waitlist.
+
+        Tutoring: every ``pupils_per_tutor`` pupils open one more tutor seat (waitlisted tutors are promoted).
+        """
+
+        def work(session):
+            registration, _, promoted = store.register_attendee(session, occurrence_id, name, phone, request_id)
+            events = [("signup_promoted", views.signup_event(session, p)) for p in promoted]
+            return views.registration_view(session, registration), events
+
+        result, events = self._work(work)
+        self._publish_signups(events)
+        return result
+
+    @rpc
+    @contract(request=schemas.RegistrationIdIn, response=schemas.Registration(), errors=(NotFound, Forbidden))
+    def cancel_registration(self, registration_id):
+        """Cancel a registration (organisers); the first on the waitlist takes the place."""
+        self._organiser()
+
+        def work(session):
+            registration, _ = store.cancel_registration(session, registration_id)
+            return views.registration_view(session, registration)
+
+        return self._work(work)
+
+    # --- attendance --------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.MarkAttendanceIn,
+        response=schemas.Signup(),
+        errors=ORGANISER_ERRORS + (Conflict,),
+        emits=("attendance_recorded",),
+    )
+    def mark_attendance(self, signup_id, status, hours=None):
+        """Mark a started, confirmed duty attended, no_show or excused; each change emits attendance_recorded.
+
+        hours is 0 unless attended; weekend and late_notice (confirmed less than 48 h before the
+        start) let the volunteers ledger add its bonus points.
+        """
+        self._organiser()
+
+        def work(session):
+            signup, changed, facts = store.mark_attendance(session, signup_id, status, hours)
+            event = {
+                **views.occurrence_ref(signup.occurrence),
+                "signup_id": signup.id,
+                "volunteer_id": signup.volunteer_id,
+                "team": signup.occurrence.activity.team,
+                "role": signup.occurrence_role.role.name,
+                "status": status,
+                **facts,
+            }
+            return views.signup_view(session, signup), changed, event
+
+        result, changed, event = self._work(work)
+        if changed:
+            publish(self.dispatch, "attendance_recorded", event)
+        return result
+
+    @rpc
+    @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerStats(), errors=(Forbidden,))
+    def volunteer_stats(self, volunteer_id):
+        """Attendance counts, hours and no-show rate of one volunteer (excused duties do not count as due)."""
+        self._for_volunteer(volunteer_id)
+        return self._work(lambda s: store.volunteer_stats(s, volunteer_id))
+
+
+def _activity_event(view: dict, changed: list[str]) -> dict:
+    return {
+        "activity_id": view["id"],
+        "title": view["title"],
+        "kind": view["kind"],
+        "team": view["team"],
+        "sequence": view["sequence"],
+        "changed": changed,
+    }
+
+
+__all__ = ["ActivitiesService", "exceptions"]

@@ -1,0 +1,908 @@
+"""Use cases of the activities service on one SQLAlchemy session (the unit of work).
+
+The service opens the session (``db.get_session()``: commit on success, rollback on error) and
+dispatches events after the commit; the rules themselves are in ``domain``. Seats are taken with a
+conditional UPDATE on ``occurrence_roles`` (``WHERE confirmed < capacity``), which takes the row
+lock on PostgreSQL and runs under ``BEGIN IMMEDIATE`` on SQLite, so concurrent sign-ups from any
+number of replicas queue on the role's row and the CHECK constraint is the last word.
+
+The roster (``activities.roster``) calls ``ensure_occurrence`` and ``assign_patrol_duty``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from guanyinli.errors import NotFound
+from guanyinli.timeutil import from_db, local, now, to_db
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from activities import domain, recurrence
+from activities.domain import RuleViolation, SignupCheck
+from activities.models import (
+    Activity,
+    ActivityExdate,
+    ActivityRole,
+    Occurrence,
+    OccurrenceRole,
+    Registration,
+    Signup,
+    VolunteerStats,
+)
+
+MAX_WINDOW = timedelta(days=400)
+DUTY_MARGIN = timedelta(days=1)  # role offsets never reach further than this from an occurrence
+
+
+def _insert(session: Session, model):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def _touch(obj) -> None:
+    obj.sequence = (obj.sequence or 0) + 1
+    obj.updated_at = to_db(now())
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+def get_activity(session: Session, activity_id: int) -> Activity:
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"activity {activity_id} not found")
+    return activity
+
+
+def _set_exdates(activity: Activity, exdates: list[datetime]) -> None:
+    wanted = {to_db(d) for d in exdates}
+    for ex in list(activity.exdates):
+        if ex.original_start not in wanted:
+            activity.exdates.remove(ex)
+    have = {ex.original_start for ex in activity.exdates}
+    for d in sorted(wanted - have):
+        activity.exdates.append(ActivityExdate(original_start=d))
+
+
+def _set_roles(session: Session, activity: Activity, roles: list[dict]) -> None:
+    by_name = {r.name: r for r in activity.roles}
+    wanted = {r["name"] for r in roles}
+    for name, role in by_name.items():
+        if name not in wanted:
+            taken = session.scalar(
+                select(func.count(Signup.id))
+                .join(OccurrenceRole, Signup.occurrence_role_id == OccurrenceRole.id)
+                .where(OccurrenceRole.role_id == role.id, Signup.status != "cancelled")
+            )
+            if taken:
+                raise RuleViolation("conflict", f"role {name!r} has sign-ups; cancel them before removing it")
+            activity.roles.remove(role)
+    for spec in roles:
+        role = by_name.get(spec["name"])
+        if role is None:
+            activity.roles.append(ActivityRole(**spec))
+        else:
+            for key, value in spec.items():
+                setattr(role, key, value)
+
+
+def create_activity(session: Session, data: dict, created_by: int | None = None) -> Activity:
+    kind = data["kind"]
+    domain.check_place(kind, data.get("grid_id"), data.get("courtyard"), data.get("room"))
+    try:
+        rule = recurrence.validate(data["start"], data.get("rrule"))
+    except recurrence.RecurrenceError as exc:
+        raise RuleViolation("invalid", f"rrule: {exc}") from None
+    activity = Activity(
+        title=data["title"],
+        kind=kind,
+        team=domain.team_for(kind, data.get("team")),
+        description=data.get("description"),
+        grid_id=data.get("grid_id"),
+        courtyard=data.get("courtyard"),
+        room=data.get("room"),
+        dtstart=to_db(data["start"]),
+        duration_minutes=data["duration_minutes"],
+        rrule=rule,
+        capacity=data.get("capacity"),
+        pupils_per_tutor=data.get("pupils_per_tutor")
+        or (domain.DEFAULT_PUPILS_PER_TUTOR if kind == "tutoring" else None),
+        visited_person=data.get("visited_person"),
+        private_address=data.get("private_address"),
+        health_notes=data.get("health_notes"),
+        status="active",
+        sequence=0,
+        created_by=created_by,
+        demo_key=data.get("demo_key"),
+    )
+    if kind == "lecture" and not activity.capacity:
+        raise RuleViolation("invalid", "capacity: a lecture needs the room's capacity")
+    activity.roles = [ActivityRole(**r) for r in domain.roles_for(kind, data.get("roles"))]
+    session.add(activity)
+    _set_exdates(activity, data.get("exdates") or [])
+    session.flush()
+    return activity
+
+
+SCHEDULE_FIELDS = ("start", "duration_minutes", "rrule", "exdates")
+PLACE_FIELDS = ("grid_id", "courtyard", "room")
+SCALAR_FIELDS = (
+    "title",
+    "team",
+    "description",
+    "grid_id",
+    "courtyard",
+    "room",
+    "duration_minutes",
+    "capacity",
+    "pupils_per_tutor",
+    "visited_person",
+    "private_address",
+    "health_notes",
+)
+
+
+def update_activity(session: Session, activity_id: int, changes: dict) -> tuple[Activity, list[str], list[Occurrence]]:
+    """Apply changes; returns the activity, the names of changed fields and occurrences it cancelled."""
+    activity = get_activity(session, activity_id)
+    if activity.status == "cancelled":
+        raise RuleViolation("closed", f"activity {activity_id} is cancelled")
+    changed: list[str] = []
+    for key in SCALAR_FIELDS:
+        if key in changes and getattr(activity, key) != changes[key]:
+            if key == "team":
+                domain.team_for(activity.kind, changes[key])
+            setattr(activity, key, changes[key])
+            changed.append(key)
+    if "start" in changes and from_db(activity.dtstart) != local(changes["start"]):
+        activity.dtstart = to_db(changes["start"])
+        changed.append("start")
+    if "rrule" in changes:
+        try:
+            rule = recurrence.validate(from_db(activity.dtstart), changes["rrule"])
+        except recurrence.RecurrenceError as exc:
+            raise RuleViolation("invalid", f"rrule: {exc}") from None
+        if rule != activity.rrule:
+            activity.rrule = rule
+            changed.append("rrule")
+    elif "start" in changed and activity.rrule:
+        try:
+            recurrence.validate(from_db(activity.dtstart), activity.rrule)
+        except recurrence.RecurrenceError as exc:
+            raise RuleViolation("invalid", f"rrule: {exc}") from None
+    if "exdates" in changes:
+        before = {e.original_start for e in activity.exdates}
+        _set_exdates(activity, changes["exdates"])
+        if {e.original_start for e in activity.exdates} != before:
+            changed.append("exdates")
+    if "roles" in changes:
+        _set_roles(session, activity, domain.roles_for(activity.kind, changes["roles"]))
+        changed.append("roles")
+    domain.check_place(activity.kind, activity.grid_id, activity.courtyard, activity.room)
+    if activity.kind == "lecture" and not activity.capacity:
+        raise RuleViolation("invalid", "capacity: a lecture needs the room's capacity")
+    cancelled: list[Occurrence] = []
+    if changed:
+        _touch(activity)
+        session.flush()
+        if any(k in changed for k in SCHEDULE_FIELDS):
+            cancelled = _reconcile(session, activity)
+        if any(k in changed for k in PLACE_FIELDS):
+            _bump_future(session, activity)
+        if any(k in changed for k in ("roles", "capacity", "pupils_per_tutor")):
+            _resize_future(session, activity)
+    return activity, changed, cancelled
+
+
+def _future_occurrences(session: Session, activity: Activity) -> list[Occurrence]:
+    return list(
+        session.scalars(
+            select(Occurrence)
+            .where(Occurrence.activity_id == activity.id, Occurrence.end > to_db(now()))
+            .order_by(Occurrence.original_start)
+        )
+    )
+
+
+def _active_volunteers(session: Session, occurrence_ids: list[int], statuses=("confirmed",)) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = defaultdict(list)
+    if occurrence_ids:
+        rows = session.execute(
+            select(Signup.occurrence_id, Signup.volunteer_id)
+            .where(Signup.occurrence_id.in_(occurrence_ids), Signup.status.in_(statuses))
+            .order_by(Signup.id)
+        )
+        for occurrence_id, volunteer_id in rows:
+            found[occurrence_id].append(volunteer_id)
+    return found
+
+
+def _reconcile(session: Session, activity: Activity) -> list[Occurrence]:
+    """After a schedule change: move future occurrences with the rule, cancel those it dropped."""
+    excluded = {e.original_start for e in activity.exdates}
+    duration = timedelta(minutes=activity.duration_minutes)
+    future = _future_occurrences(session, activity)
+    with_people = _active_volunteers(session, [o.id for o in future], ("confirmed", "waitlisted"))
+    cancelled = []
+    for occ in future:
+        keep = occ.original_start not in excluded and recurrence.is_occurrence(
+            from_db(activity.dtstart), activity.rrule, from_db(occ.original_start)
+        )
+        if keep:
+            if not occ.overridden and occ.end != occ.start + duration:
+                occ.end = occ.start + duration
+                _touch(occ)
+        elif occ.status != "cancelled":
+            if with_people.get(occ.id):
+                occ.status = "cancelled"
+                occ.cancelled_at = to_db(now())
+                occ.cancel_reason = "the schedule of the activity changed"
+                _touch(occ)
+                cancelled.append(occ)
+            else:
+                session.delete(occ)
+    session.flush()
+    return cancelled
+
+
+def _bump_future(session: Session, activity: Activity) -> None:
+    for occ in _future_occurrences(session, activity):
+        _touch(occ)
+
+
+def _resize_future(session: Session, activity: Activity) -> list[Signup]:
+    promoted: list[Signup] = []
+    for occ in _future_occurrences(session, activity):
+        ensure_roles(session, [occ])
+        occ.attendee_capacity = max(activity.capacity or 0, occ.attendees) if activity.capacity else None
+        promoted += _resize_roles(session, occ)
+    return promoted
+
+
+def cancel_activity(session: Session, activity_id: int, reason: str | None) -> tuple[Activity, list[Occurrence]]:
+    """Cancel the activity and its future occurrences (records kept); returns the occurrences cancelled."""
+    activity = get_activity(session, activity_id)
+    if activity.status == "cancelled":
+        return activity, []
+    activity.status = "cancelled"
+    activity.cancelled_at = to_db(now())
+    activity.cancel_reason = reason
+    _touch(activity)
+    cancelled = []
+    for occ in _future_occurrences(session, activity):
+        if occ.status != "cancelled":
+            occ.status = "cancelled"
+            occ.cancelled_at = activity.cancelled_at
+            occ.cancel_reason = reason
+            _touch(occ)
+            cancelled.append(occ)
+    session.flush()
+    return activity, cancelled
+
+
+# --- occurrences -----------------------------------------------------------------------------
+
+
+def ensure_roles(session: Session, occurrences: list[Occurrence]) -> None:
+    """Give each occurrence a seat row per role of its activity (idempotent, concurrency-safe)."""
+    rows = []
+    for occ in occurrences:
+        activity = occ.activity
+        for role in activity.roles:
+            seats = domain.seats_for(
+                role.name, role.needed, activity.kind, occ.attendees or 0, activity.pupils_per_tutor
+            )
+            rows.append(
+                {"occurrence_id": occ.id, "role_id": role.id, "capacity": seats, "confirmed": 0, "waitlist_counter": 0}
+            )
+    for i in range(0, len(rows), 500):
+        stmt = _insert(session, OccurrenceRole).values(rows[i : i + 500])
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["occurrence_id", "role_id"]))
+
+
+def ensure_occurrences(session: Session, activity: Activity, starts: list[datetime]) -> list[Occurrence]:
+    """Materialise one row per (activity, original start); existing rows are kept as they are."""
+    if not starts:
+        return []
+    duration = timedelta(minutes=activity.duration_minutes)
+    keys = sorted({to_db(s) for s in starts})
+    stamp = to_db(now())
+    rows = [
+        {
+            "activity_id": activity.id,
+            "original_start": k,
+            "start": k,
+            "end": k + duration,
+            "overridden": False,
+            "status": "scheduled",
+            "attendee_capacity": activity.capacity if activity.kind in ("lecture", "tutoring") else None,
+            "attendees": 0,
+            "attendee_queue": 0,
+            "sequence": 0,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for k in keys
+    ]
+    for i in range(0, len(rows), 500):
+        stmt = _insert(session, Occurrence).values(rows[i : i + 500])
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["activity_id", "original_start"]))
+    found = list(
+        session.scalars(
+            select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
+        )
+    )
+    ensure_roles(session, found)
+    return found
+
+
+def ensure_occurrence(session: Session, activity_id: int, original_start: datetime) -> Occurrence:
+    """The occurrence of an activity at an original start of its rule (materialised if needed)."""
+    activity = get_activity(session, activity_id)
+    if not recurrence.is_occurrence(from_db(activity.dtstart), activity.rrule, original_start) or to_db(
+        original_start
+    ) in {e.original_start for e in activity.exdates}:
+        raise NotFound(f"activity {activity_id} has no occurrence starting {local(original_start).isoformat()}")
+    return ensure_occurrences(session, activity, [original_start])[0]
+
+
+def get_occurrence(session: Session, occurrence_id: int) -> Occurrence:
+    occ = session.get(Occurrence, occurrence_id)
+    if occ is None:
+        raise NotFound(f"occurrence {occurrence_id} not found")
+    ensure_roles(session, [occ])
+    return occ
+
+
+def effective_status(occ: Occurrence) -> str:
+    return "cancelled" if occ.status == "cancelled" or occ.activity.status == "cancelled" else "scheduled"
+
+
+def effective_place(occ: Occurrence) -> tuple[int | None, str | None, str | None]:
+    if occ.overridden and (occ.grid_id is not None or occ.courtyard or occ.room):
+        return occ.grid_id, occ.courtyard, occ.room
+    return occ.activity.grid_id, occ.activity.courtyard, occ.activity.room
+
+
+def list_occurrences(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    kind: str | None = None,
+    team: str | None = None,
+    grid_id: int | None = None,
+    activity_id: int | None = None,
+) -> list[Occurrence]:
+    """Occurrences overlapping [start, end), materialised; moved ones appear where they moved to."""
+    if end <= start:
+        raise RuleViolation("invalid", "end: must be after start")
+    if end - start > MAX_WINDOW:
+        raise RuleViolation("invalid", f"end: the window is at most {MAX_WINDOW.days} days")
+    query = select(Activity).where(Activity.dtstart < to_db(end))
+    if kind:
+        query = query.where(Activity.kind == kind)
+    if team:
+        query = query.where(Activity.team == team)
+    if activity_id:
+        query = query.where(Activity.id == activity_id)
+    activities = list(session.scalars(query.order_by(Activity.id)))
+    result: dict[int, Occurrence] = {}
+    for activity in activities:
+        if activity.status == "active":
+            starts = recurrence.original_starts(
+                from_db(activity.dtstart),
+                activity.rrule,
+                timedelta(minutes=activity.duration_minutes),
+                start,
+                end,
+                {from_db(e.original_start) for e in activity.exdates},
+            )
+            for occ in ensure_occurrences(session, activity, starts):
+                result[occ.id] = occ
+    if activities:
+        # Rows already in the database: moved into the window, or of cancelled activities.
+        stored = session.scalars(
+            select(Occurrence).where(
+                Occurrence.activity_id.in_([a.id for a in activities]),
+                Occurrence.start < to_db(end),
+                Occurrence.end > to_db(start),
+            )
+        )
+        for occ in stored:
+            result.setdefault(occ.id, occ)
+    chosen = [
+        occ
+        for occ in result.values()
+        if occ.start < to_db(end) and occ.end > to_db(start) and (grid_id is None or effective_place(occ)[0] == grid_id)
+    ]
+    ensure_roles(session, chosen)
+    return sorted(chosen, key=lambda o: (o.start, o.activity_id, o.id))
+
+
+def cancel_occurrence(session: Session, occurrence_id: int, reason: str | None) -> tuple[Occurrence, bool]:
+    """Cancel one occurrence (kept, marked); returns it and whether it changed."""
+    occ = get_occurrence(session, occurrence_id)
+    if occ.status == "cancelled":
+        return occ, False
+    occ.status = "cancelled"
+    occ.cancelled_at = to_db(now())
+    occ.cancel_reason = reason
+    _touch(occ)
+    session.flush()
+    return occ, True
+
+
+def update_occurrence(
+    session: Session, occurrence_id: int, changes: dict
+) -> tuple[Occurrence, datetime, datetime, list[str]]:
+    """Override one occurrence's time or place; returns it with its previous start and end."""
+    occ = get_occurrence(session, occurrence_id)
+    if effective_status(occ) == "cancelled":
+        raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled")
+    previous = (occ.start, occ.end)
+    new_start = to_db(changes["start"]) if changes.get("start") else occ.start
+    if changes.get("end"):
+        new_end = to_db(changes["end"])
+    else:
+        new_end = new_start + (occ.end - occ.start)
+    if new_end <= new_start:
+        raise RuleViolation("invalid", "end: must be after start")
+    changed = []
+    if (new_start, new_end) != previous:
+        occ.start, occ.end = new_start, new_end
+        changed += ["start", "end"]
+    current = dict(zip(PLACE_FIELDS, effective_place(occ), strict=True))
+    place = {k: changes.get(k, current[k]) for k in PLACE_FIELDS}
+    moved = [k for k in PLACE_FIELDS if place[k] != current[k]]
+    if moved:
+        domain.check_place(occ.activity.kind, place["grid_id"], place["courtyard"], place["room"])
+        changed += moved
+    if changed:
+        # An overridden occurrence carries its whole place, so later activity edits leave it be.
+        occ.grid_id, occ.courtyard, occ.room = place["grid_id"], place["courtyard"], place["room"]
+        occ.overridden = True
+        _touch(occ)
+        session.flush()
+    return occ, from_db(previous[0]), from_db(previous[1]), changed
+
+
+def occurrence_volunteers(session: Session, occurrence_id: int) -> list[int]:
+    return _active_volunteers(session, [occurrence_id]).get(occurrence_id, [])
+
+
+# --- seats -----------------------------------------------------------------------------------
+
+
+def _take_seat(session: Session, occurrence_role_id: int) -> bool:
+    result = session.execute(
+        update(OccurrenceRole)
+        .where(OccurrenceRole.id == occurrence_role_id, OccurrenceRole.confirmed < OccurrenceRole.capacity)
+        .values(confirmed=OccurrenceRole.confirmed + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _release_seat(session: Session, occurrence_role_id: int) -> None:
+    session.execute(
+        update(OccurrenceRole)
+        .where(OccurrenceRole.id == occurrence_role_id)
+        .values(confirmed=OccurrenceRole.confirmed - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _next_waitlist_number(session: Session, occurrence_role_id: int) -> int:
+    session.execute(
+        update(OccurrenceRole)
+        .where(OccurrenceRole.id == occurrence_role_id)
+        .values(waitlist_counter=OccurrenceRole.waitlist_counter + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(select(OccurrenceRole.waitlist_counter).where(OccurrenceRole.id == occurrence_role_id))
+
+
+def _promote(session: Session, occurrence_role_id: int) -> list[Signup]:
+    """Fill free seats from the head of the waitlist, in order."""
+    promoted = []
+    while True:
+        head = session.scalars(
+            select(Signup)
+            .where(Signup.occurrence_role_id == occurrence_role_id, Signup.status == "waitlisted")
+            .order_by(Signup.waitlist_number)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if head is None or not _take_seat(session, occurrence_role_id):
+            return promoted
+        stamp = to_db(now())
+        head.status = "confirmed"
+        head.confirmed_at = stamp
+        head.updated_at = stamp
+        head.waitlist_number = None
+        session.flush()
+        promoted.append(head)
+
+
+def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
+    """Set each role's seats from the activity (tutors follow pupils); never below those confirmed."""
+    activity = occ.activity
+    promoted: list[Signup] = []
+    roles = {r.id: r for r in activity.roles}
+    for slot in session.scalars(select(OccurrenceRole).where(OccurrenceRole.occurrence_id == occ.id)):
+        role = roles.get(slot.role_id)
+        if role is None:
+            continue
+        seats = domain.seats_for(role.name, role.needed, activity.kind, occ.attendees or 0, activity.pupils_per_tutor)
+        current = session.execute(
+            select(OccurrenceRole.capacity, OccurrenceRole.confirmed).where(OccurrenceRole.id == slot.id)
+        ).one()
+        target = max(seats, current.confirmed)
+        if target != current.capacity:
+            session.execute(
+                update(OccurrenceRole)
+                .where(OccurrenceRole.id == slot.id, OccurrenceRole.confirmed <= target)
+                .values(capacity=target)
+                .execution_options(synchronize_session=False)
+            )
+            if target > current.capacity:
+                promoted += _promote(session, slot.id)
+    session.expire_all()
+    return promoted
+
+
+def waitlist_position(session: Session, signup: Signup) -> int | None:
+    if signup.status != "waitlisted":
+        return None
+    return session.scalar(
+        select(func.count(Signup.id)).where(
+            Signup.occurrence_role_id == signup.occurrence_role_id,
+            Signup.status == "waitlisted",
+            Signup.waitlist_number <= signup.waitlist_number,
+        )
+    )
+
+
+# --- sign-ups --------------------------------------------------------------------------------
+
+
+def signup_target(session: Session, occurrence_id: int, role_name: str | None) -> tuple[Occurrence, OccurrenceRole]:
+    """The occurrence and seat row of a role (the only role when ``role_name`` is None)."""
+    occ = get_occurrence(session, occurrence_id)
+    slots = list(session.scalars(select(OccurrenceRole).where(OccurrenceRole.occurrence_id == occ.id)))
+    if role_name is None:
+        if len(slots) != 1:
+            names = ", ".join(sorted(s.role.name for s in slots))
+            raise RuleViolation("invalid", f"role: required, one of {names}")
+        return occ, slots[0]
+    for slot in slots:
+        if slot.role.name == role_name:
+            return occ, slot
+    raise NotFound(f"occurrence {occurrence_id} has no role {role_name!r}")
+
+
+def duty_of(occ: Occurrence, role: ActivityRole) -> tuple[datetime, datetime]:
+    """The duty window (aware, local) of a role in an occurrence."""
+    return domain.duty_window(from_db(occ.start), from_db(occ.end), role.start_offset_minutes, role.duration_minutes)
+
+
+def find_signup(session: Session, request_id: str | None, occurrence_role_id: int, volunteer_id: int) -> Signup | None:
+    if request_id:
+        found = session.scalars(select(Signup).where(Signup.request_id == request_id)).first()
+        if found is not None:
+            return found
+    return session.scalars(
+        select(Signup).where(Signup.occurrence_role_id == occurrence_role_id, Signup.volunteer_id == volunteer_id)
+    ).first()
+
+
+def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime], exclude_occurrence: int) -> list[int]:
+    """Ids of the volunteer's confirmed duties (on live occurrences) that overlap ``duty``."""
+    rows = session.execute(
+        select(Signup, Occurrence, ActivityRole)
+        .join(Occurrence, Signup.occurrence_id == Occurrence.id)
+        .join(OccurrenceRole, Signup.occurrence_role_id == OccurrenceRole.id)
+        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
+        .join(Activity, Occurrence.activity_id == Activity.id)
+        .where(
+            Signup.volunteer_id == volunteer_id,
+            Signup.status == "confirmed",
+            Occurrence.status == "scheduled",
+            Activity.status == "active",
+            Occurrence.id != exclude_occurrence,
+            Occurrence.start < to_db(duty[1] + DUTY_MARGIN),
+            Occurrence.end > to_db(duty[0] - DUTY_MARGIN),
+        )
+    )
+    return [s.id for s, occ, role in rows if domain.overlaps(duty, duty_of(occ, role))]
+
+
+def _lock_volunteer(session: Session, volunteer_id: int) -> VolunteerStats:
+    """Serialise one volunteer's sign-ups (clash checks) on their stats row."""
+    stmt = _insert(session, VolunteerStats).values(
+        volunteer_id=volunteer_id, attended=0, no_show=0, excused=0, hours=0.0, updated_at=to_db(now())
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["volunteer_id"]))
+    return session.scalars(
+        select(VolunteerStats).where(VolunteerStats.volunteer_id == volunteer_id).with_for_update()
+    ).one()
+
+
+def sign_up(
+    session: Session,
+    occurrence_id: int,
+    role_name: str | None,
+    volunteer_id: int,
+    check: SignupCheck | None,
+    request_id: str | None = None,
+    source: str = "signup",
+    waitlist: bool = True,
+) -> tuple[Signup, bool]:
+    """Confirm or waitlist a volunteer; returns the sign-up and whether this call changed anything.
+
+    ``check`` carries what the volunteers service said (skills, availability); ``None`` skips
+    those checks (the roster checked them). With ``waitlist=False`` a full role is an error.
+    """
+    occ, slot = signup_target(session, occurrence_id, role_name)
+    _lock_volunteer(session, volunteer_id)
+    existing = find_signup(session, request_id, slot.id, volunteer_id)
+    if existing is not None:
+        retried = request_id is not None and existing.request_id == request_id
+        if existing.status != "cancelled" or retried:
+            return existing, False
+    if effective_status(occ) == "cancelled":
+        raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled")
+    duty = duty_of(occ, slot.role)
+    found = clashes(session, volunteer_id, duty, occ.id)
+    if check is None:
+        check = SignupCheck(volunteer={"id": volunteer_id, "skills": slot.role.skills}, available=True)
+    check.clashes = found
+    domain.check_signup(slot.role.skills or [], check, duty, now())
+    stamp = to_db(now())
+    signup = existing or Signup(occurrence_id=occ.id, occurrence_role_id=slot.id, volunteer_id=volunteer_id)
+    signup.request_id = request_id if request_id else signup.request_id
+    signup.source = source
+    signup.cancelled_at = None
+    signup.attendance = None
+    signup.updated_at = stamp
+    if _take_seat(session, slot.id):
+        signup.status = "confirmed"
+        signup.confirmed_at = stamp
+        signup.waitlist_number = None
+    elif not waitlist:
+        raise RuleViolation("full", f"role {slot.role.name!r} of occurrence {occurrence_id} is full")
+    else:
+        signup.status = "waitlisted"
+        signup.confirmed_at = None
+        signup.waitlist_number = _next_waitlist_number(session, slot.id)
+    if existing is None:
+        signup.created_at = stamp
+        session.add(signup)
+    session.flush()
+    return signup, True
+
+
+def get_signup(session: Session, signup_id: int) -> Signup:
+    signup = session.get(Signup, signup_id)
+    if signup is None:
+        raise NotFound(f"sign-up {signup_id} not found")
+    return signup
+
+
+def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list[Signup]]:
+    """Cancel a sign-up; a freed seat goes to the head of the waitlist. Returns (sign-up, changed, promoted)."""
+    signup = session.scalars(select(Signup).where(Signup.id == signup_id).with_for_update()).first()
+    if signup is None:
+        raise NotFound(f"sign-up {signup_id} not found")
+    if signup.status == "cancelled":
+        return signup, False, []
+    was_confirmed = signup.status == "confirmed"
+    stamp = to_db(now())
+    signup.status = "cancelled"
+    signup.cancelled_at = stamp
+    signup.updated_at = stamp
+    signup.waitlist_number = None
+    session.flush()
+    promoted: list[Signup] = []
+    if was_confirmed:
+        _release_seat(session, signup.occurrence_role_id)
+        if effective_status(signup.occurrence) == "scheduled" and signup.occurrence.end > stamp:
+            promoted = _promote(session, signup.occurrence_role_id)
+    return signup, True, promoted
+
+
+def assign_patrol_duty(
+    session: Session, occurrence_id: int, volunteer_id: int, role_name: str | None = None
+) -> tuple[Signup, bool]:
+    """Give a volunteer a confirmed patrol duty (the roster publish calls this; it checked availability).
+
+    Still refused by the database rules: a full role (``RuleViolation('full')``) and a clash
+    with another confirmed duty (``RuleViolation('clash')``). Idempotent: an existing confirmed
+    duty is returned unchanged; a waitlisted one is confirmed if a seat is free.
+    """
+    occ = get_occurrence(session, occurrence_id)
+    if occ.activity.kind != "patrol":
+        raise RuleViolation("invalid", f"occurrence {occurrence_id} is not a patrol")
+    _, slot = signup_target(session, occurrence_id, role_name)
+    existing = find_signup(session, None, slot.id, volunteer_id)
+    if existing is not None and existing.status == "waitlisted":
+        if not _take_seat(session, slot.id):
+            raise RuleViolation("full", f"patrol occurrence {occurrence_id} is full")
+        existing.status, existing.confirmed_at, existing.waitlist_number = "confirmed", to_db(now()), None
+        existing.source = "roster"
+        session.flush()
+        return existing, True
+    return sign_up(session, occurrence_id, role_name, volunteer_id, None, source="roster", waitlist=False)
+
+
+# --- registrations (lecture residents, tutoring pupils) ---------------------------------------
+
+
+def register_attendee(
+    session: Session, occurrence_id: int, name: str, phone: str | None, request_id: str | None
+) -> tuple[Registration, bool, list[Signup]]:
+    """Register a resident (lecture) or pupil (tutoring) up to the room capacity, else waitlist them.
+
+    Returns the registration, whether it is new, and tutors promoted because the pupils grew.
+    """
+    occ = get_occurrence(session, occurrence_id)
+    if occ.activity.kind not in ("lecture", "tutoring"):
+        raise RuleViolation("invalid", "registrations are for lectures and tutoring sessions")
+    if effective_status(occ) == "cancelled" or occ.end <= to_db(now()):
+        raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled or over")
+    if request_id:
+        found = session.scalars(select(Registration).where(Registration.request_id == request_id)).first()
+        if found is not None:
+            return found, False, []
+    registration = Registration(occurrence_id=occ.id, name=name, phone=phone, request_id=request_id)
+    taken = session.execute(
+        update(Occurrence)
+        .where(
+            Occurrence.id == occ.id,
+            (Occurrence.attendee_capacity.is_(None)) | (Occurrence.attendees < Occurrence.attendee_capacity),
+        )
+        .values(attendees=Occurrence.attendees + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount == 1:
+        registration.status = "registered"
+    else:
+        session.execute(
+            update(Occurrence)
+            .where(Occurrence.id == occ.id)
+            .values(attendee_queue=Occurrence.attendee_queue + 1)
+            .execution_options(synchronize_session=False)
+        )
+        registration.status = "waitlisted"
+        registration.waitlist_number = session.scalar(select(Occurrence.attendee_queue).where(Occurrence.id == occ.id))
+    session.add(registration)
+    session.flush()
+    session.refresh(occ)
+    promoted = _resize_roles(session, occ) if taken.rowcount == 1 else []
+    return registration, True, promoted
+
+
+def cancel_registration(session: Session, registration_id: int) -> tuple[Registration, list[Registration]]:
+    registration = session.scalars(
+        select(Registration).where(Registration.id == registration_id).with_for_update()
+    ).first()
+    if registration is None:
+        raise NotFound(f"registration {registration_id} not found")
+    if registration.status == "cancelled":
+        return registration, []
+    was_registered = registration.status == "registered"
+    registration.status = "cancelled"
+    registration.cancelled_at = to_db(now())
+    registration.waitlist_number = None
+    session.flush()
+    promoted = []
+    if was_registered:
+        session.execute(
+            update(Occurrence)
+            .where(Occurrence.id == registration.occurrence_id)
+            .values(attendees=Occurrence.attendees - 1)
+            .execution_options(synchronize_session=False)
+        )
+        head = session.scalars(
+            select(Registration)
+            .where(Registration.occurrence_id == registration.occurrence_id, Registration.status == "waitlisted")
+            .order_by(Registration.waitlist_number)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if head is not None:
+            session.execute(
+                update(Occurrence)
+                .where(Occurrence.id == registration.occurrence_id)
+                .values(attendees=Occurrence.attendees + 1)
+                .execution_options(synchronize_session=False)
+            )
+            head.status, head.waitlist_number = "registered", None
+            promoted.append(head)
+        session.flush()
+    return registration, promoted
+
+
+# --- attendance ------------------------------------------------------------------------------
+
+
+def mark_attendance(
+    session: Session, signup_id: int, status: str, hours: float | None = None
+) -> tuple[Signup, bool, dict]:
+    """Record attended / no_show / excused for a confirmed duty that has started.
+
+    Returns the sign-up, whether anything changed and the facts for ``attendance_recorded``.
+    """
+    signup = get_signup(session, signup_id)
+    stats = _lock_volunteer(session, signup.volunteer_id)
+    session.refresh(signup)
+    if signup.status != "confirmed":
+        raise RuleViolation("conflict", f"sign-up {signup_id} is {signup.status}, not a confirmed duty")
+    occ = signup.occurrence
+    if effective_status(occ) == "cancelled":
+        raise RuleViolation("closed", f"occurrence {occ.id} is cancelled")
+    if occ.start > to_db(now()):
+        raise RuleViolation("conflict", "attendance is marked once the duty has started")
+    facts = domain.attendance_facts(from_db(occ.start), from_db(occ.end), from_db(signup.confirmed_at))
+    if hours is not None:
+        facts["hours"] = hours
+    if status != "attended":
+        facts["hours"] = 0.0
+    previous = signup.attendance
+    if previous == status and signup.hours == facts["hours"]:
+        return signup, False, facts
+    if previous:
+        setattr(stats, previous, getattr(stats, previous) - 1)
+        stats.hours -= signup.hours or 0.0
+    setattr(stats, status, getattr(stats, status) + 1)
+    stats.hours += facts["hours"]
+    stats.updated_at = to_db(now())
+    signup.attendance = status
+    signup.hours = facts["hours"]
+    signup.attendance_marked_at = to_db(now())
+    signup.updated_at = to_db(now())
+    session.flush()
+    return signup, True, facts
+
+
+def volunteer_stats(session: Session, volunteer_id: int) -> dict:
+    stats = session.get(VolunteerStats, volunteer_id)
+    attended, no_show, excused, hours = (
+        (stats.attended, stats.no_show, stats.excused, stats.hours) if stats else (0, 0, 0, 0.0)
+    )
+    confirmed = session.scalar(
+        select(func.count(Signup.id)).where(Signup.volunteer_id == volunteer_id, Signup.status == "confirmed")
+    )
+    return {
+        "volunteer_id": volunteer_id,
+        "attended": attended,
+        "no_show": no_show,
+        "excused": excused,
+        "hours": round(hours, 2),
+        "confirmed_duties": confirmed,
+        "no_show_rate": domain.no_show_rate(attended, no_show),
+    }
+
+
+def list_duties(
+    session: Session, volunteer_id: int, start: datetime, end: datetime, statuses=("confirmed",)
+) -> list[Signup]:
+    """A volunteer's sign-ups on occurrences overlapping [start, end), cancelled occurrences included."""
+    return list(
+        session.scalars(
+            select(Signup)
+            .join(Occurrence, Signup.occurrence_id == Occurrence.id)
+            .where(
+                Signup.volunteer_id == volunteer_id,
+                Signup.status.in_(statuses),
+                Occurrence.start < to_db(end + DUTY_MARGIN),
+                Occurrence.end > to_db(start - DUTY_MARGIN),
+            )
+            .order_by(Occurrence.start, Signup.id)
+        )
+    )

@@ -1,0 +1,270 @@
+"""Plain dicts of activities, occurrences and sign-ups for RPC answers and event payloads.
+
+Built inside the unit of work from fresh queries (seat counters change under the ORM's feet),
+with the elderly-visit private fields only for callers entitled to them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from guanyinli.timeutil import from_db
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from activities import domain
+from activities.domain import Caller
+from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
+from activities.store import duty_of, effective_place, effective_status, waitlist_position
+
+
+def _private(activity: Activity, caller: Caller, assigned: set[int]) -> dict | None:
+    if activity.kind != "elderly_visit" or not domain.can_see_private(caller, assigned):
+        return None
+    return {
+        "visited_person": activity.visited_person,
+        "address": activity.private_address,
+        "health_notes": activity.health_notes,
+    }
+
+
+def activity_view(session: Session, activity: Activity, caller: Caller) -> dict:
+    assigned: set[int] = set()
+    if activity.kind == "elderly_visit" and not caller.is_organiser and caller.volunteer_id is not None:
+        assigned = set(
+            session.scalars(
+                select(Signup.volunteer_id)
+                .join(Occurrence, Signup.occurrence_id == Occurrence.id)
+                .where(Occurrence.activity_id == activity.id, Signup.status == "confirmed")
+            )
+        )
+    return {
+        "id": activity.id,
+        "title": activity.title,
+        "kind": activity.kind,
+        "team": activity.team,
+        "description": activity.description,
+        "grid_id": activity.grid_id,
+        "courtyard": activity.courtyard,
+        "room": activity.room,
+        "place": domain.place_text(activity.grid_id, activity.courtyard, activity.room),
+        "start": from_db(activity.dtstart),
+        "duration_minutes": activity.duration_minutes,
+        "rrule": activity.rrule,
+        "exdates": [from_db(e.original_start) for e in activity.exdates],
+        "capacity": activity.capacity,
+        "pupils_per_tutor": activity.pupils_per_tutor,
+        "roles": [
+            {
+                "name": r.name,
+                "needed": r.needed,
+                "skills": list(r.skills or []),
+                "start_offset_minutes": r.start_offset_minutes,
+                "duration_minutes": r.duration_minutes,
+            }
+            for r in activity.roles
+        ],
+        "status": activity.status,
+        "cancelled_at": from_db(activity.cancelled_at),
+        "cancel_reason": activity.cancel_reason,
+        "sequence": activity.sequence,
+        "created_at": from_db(activity.created_at),
+        "updated_at": from_db(activity.updated_at),
+        "private": _private(activity, caller, assigned),
+    }
+
+
+def occurrence_views(session: Session, occurrences: list[Occurrence], caller: Caller) -> list[dict]:
+    ids = [o.id for o in occurrences]
+    if not ids:
+        return []
+    slots: dict[int, list] = defaultdict(list)
+    for row in session.execute(
+        select(
+            OccurrenceRole.id,
+            OccurrenceRole.occurrence_id,
+            OccurrenceRole.capacity,
+            OccurrenceRole.confirmed,
+            ActivityRole,
+        )
+        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
+        .where(OccurrenceRole.occurrence_id.in_(ids))
+        .order_by(OccurrenceRole.id)
+    ):
+        slots[row.occurrence_id].append(row)
+    people: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"confirmed": [], "waitlisted": []})
+    for slot_id, volunteer_id, status in session.execute(
+        select(Signup.occurrence_role_id, Signup.volunteer_id, Signup.status)
+        .where(Signup.occurrence_id.in_(ids), Signup.status.in_(("confirmed", "waitlisted")))
+        .order_by(Signup.waitlist_number, Signup.id)
+    ):
+        people[slot_id][status].append(volunteer_id)
+    queued = dict(
+        session.execute(
+            select(Registration.occurrence_id, func.count(Registration.id))
+            .where(Registration.occurrence_id.in_(ids), Registration.status == "waitlisted")
+            .group_by(Registration.occurrence_id)
+        ).all()
+    )
+    fresh = {
+        row.id: row
+        for row in session.execute(
+            select(Occurrence.id, Occurrence.attendees, Occurrence.attendee_capacity).where(Occurrence.id.in_(ids))
+        )
+    }
+    views = []
+    for occ in occurrences:
+        activity = occ.activity
+        roles = []
+        assigned: set[int] = set()
+        for row in slots[occ.id]:
+            role = row.ActivityRole
+            duty = duty_of(occ, role)
+            confirmed_ids = people[row.id]["confirmed"]
+            assigned.update(confirmed_ids)
+            roles.append(
+                {
+                    "name": role.name,
+                    "needed": role.needed,
+                    "capacity": row.capacity,
+                    "confirmed": row.confirmed,
+                    "waitlisted": len(people[row.id]["waitlisted"]),
+                    "skills": list(role.skills or []),
+                    "duty_start": duty[0],
+                    "duty_end": duty[1],
+                    "volunteer_ids": confirmed_ids,
+                    "waitlist": people[row.id]["waitlisted"],
+                }
+            )
+        grid_id, courtyard, room = effective_place(occ)
+        status = effective_status(occ)
+        views.append(
+            {
+                "id": occ.id,
+                "activity_id": activity.id,
+                "title": activity.title,
+                "kind": activity.kind,
+                "team": activity.team,
+                "description": activity.description,
+                "original_start": from_db(occ.original_start),
+                "start": from_db(occ.start),
+                "end": from_db(occ.end),
+                "overridden": occ.overridden,
+                "recurring": activity.rrule is not None,
+                "grid_id": grid_id,
+                "courtyard": courtyard,
+                "room": room,
+                "place": domain.place_text(grid_id, courtyard, room),
+                "status": status,
+                "cancelled_at": from_db(occ.cancelled_at or (activity.cancelled_at if status == "cancelled" else None)),
+                "cancel_reason": occ.cancel_reason or (activity.cancel_reason if status == "cancelled" else None),
+                "sequence": occ.sequence,
+                "activity_sequence": activity.sequence,
+                "updated_at": from_db(max(occ.updated_at, activity.updated_at)),
+                "roles": roles,
+                "attendee_capacity": fresh[occ.id].attendee_capacity,
+                "attendees": fresh[occ.id].attendees,
+                "attendees_waitlisted": queued.get(occ.id, 0),
+                "private": _private(activity, caller, assigned),
+            }
+        )
+    return views
+
+
+def occurrence_ref(occ: Occurrence) -> dict:
+    """The occurrence part of event payloads."""
+    grid_id, courtyard, room = effective_place(occ)
+    return {
+        "occurrence_id": occ.id,
+        "activity_id": occ.activity_id,
+        "title": occ.activity.title,
+        "kind": occ.activity.kind,
+        "start": from_db(occ.start),
+        "end": from_db(occ.end),
+        "place": domain.place_text(grid_id, courtyard, room),
+    }
+
+
+def signup_view(session: Session, signup: Signup) -> dict:
+    session.refresh(signup)
+    occ = signup.occurrence
+    role = signup.occurrence_role.role
+    duty = duty_of(occ, role)
+    return {
+        "id": signup.id,
+        "occurrence_id": occ.id,
+        "activity_id": occ.activity_id,
+        "role": role.name,
+        "volunteer_id": signup.volunteer_id,
+        "status": signup.status,
+        "waitlist_position": waitlist_position(session, signup),
+        "request_id": signup.request_id,
+        "source": signup.source,
+        "duty_start": duty[0],
+        "duty_end": duty[1],
+        "created_at": from_db(signup.created_at),
+        "confirmed_at": from_db(signup.confirmed_at),
+        "cancelled_at": from_db(signup.cancelled_at),
+        "attendance": signup.attendance,
+        "hours": signup.hours,
+    }
+
+
+def duty_view(session: Session, signup: Signup) -> dict:
+    """A sign-up with what a calendar needs of its occurrence."""
+    view = signup_view(session, signup)
+    occ = signup.occurrence
+    activity = occ.activity
+    grid_id, courtyard, room = effective_place(occ)
+    view.update(
+        {
+            "title": activity.title,
+            "kind": activity.kind,
+            "team": activity.team,
+            "original_start": from_db(occ.original_start),
+            "occurrence_start": from_db(occ.start),
+            "occurrence_end": from_db(occ.end),
+            "grid_id": grid_id,
+            "courtyard": courtyard,
+            "room": room,
+            "place": domain.place_text(grid_id, courtyard, room),
+            "occurrence_status": effective_status(occ),
+            "sequence": occ.sequence + activity.sequence,
+            "updated_at": from_db(max(occ.updated_at, activity.updated_at, signup.updated_at)),
+        }
+    )
+    return view
+
+
+def signup_event(session: Session, signup: Signup) -> dict:
+    """Payload of signup_* events."""
+    return {
+        **occurrence_ref(signup.occurrence),
+        "signup_id": signup.id,
+        "volunteer_id": signup.volunteer_id,
+        "role": signup.occurrence_role.role.name,
+        "status": signup.status,
+        "waitlist_position": waitlist_position(session, signup),
+    }
+
+
+def registration_view(session: Session, registration: Registration) -> dict:
+    position = None
+    if registration.status == "waitlisted":
+        position = session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.occurrence_id == registration.occurrence_id,
+                Registration.status == "waitlisted",
+                Registration.waitlist_number <= registration.waitlist_number,
+            )
+        )
+    return {
+        "id": registration.id,
+        "occurrence_id": registration.occurrence_id,
+        "name": registration.name,
+        "phone": registration.phone,
+        "status": registration.status,
+        "waitlist_position": position,
+        "request_id": registration.request_id,
+        "created_at": from_db(registration.created_at),
+    }
