@@ -1,0 +1,180 @@
+"""Tables of the volunteers service: volunteers, their teams and skills, grid roles, availability, ledger.
+
+Teams, grids, courtyards and alliances are fixed reference data (``volunteers.structure``);
+the tables hold their codes and ids under CHECK constraints. Datetimes are stored as naive UTC
+(``guanyinli.timeutil.to_db`` / ``from_db``) so SQLite and PostgreSQL compare them alike; weekly
+availability is local wall-clock time (minutes after midnight, Asia/Shanghai).
+
+Two invariants are enforced by the database itself, whatever the number of replicas:
+one leader per grid (partial UNIQUE index) and one ledger entry per ``source_key`` (UNIQUE),
+which makes event handlers that write the ledger idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from guanyinli.timeutil import now, to_db
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
+
+
+def utcnow() -> datetime:
+    return to_db(now())
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteers"
+    __table_args__ = (
+        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_volunteers_grid"),
+        CheckConstraint(f"alliance IS NULL OR {_one_of('alliance', ALLIANCE_CODES)}", name="ck_volunteers_alliance"),
+        Index("ix_volunteers_grid_active", "grid_id", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    grid_id: Mapped[int | None] = mapped_column(Integer)
+    alliance: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10), default="zh")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deactivation_reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
+
+    teams: Mapped[list[VolunteerTeam]] = relationship(
+        order_by="VolunteerTeam.team", cascade="all, delete-orphan", lazy="selectin"
+    )
+    skills: Mapped[list[VolunteerSkill]] = relationship(
+        order_by="VolunteerSkill.skill", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def team_codes(self) -> list[str]:
+        return [t.team for t in self.teams]
+
+    @property
+    def skill_names(self) -> list[str]:
+        return [s.skill for s in self.skills]
+
+
+class VolunteerTeam(Base):
+    __tablename__ = "volunteer_teams"
+    __table_args__ = (CheckConstraint(_one_of("team", TEAM_CODES), name="ck_volunteer_teams_team"),)
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    team: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class VolunteerSkill(Base):
+    """A skill or qualification: ``patrol_leader``, ``first_aid``, ``tutoring:math``."""
+
+    __tablename__ = "volunteer_skills"
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class GridRole(Base):
+    """A volunteer's duty in a grid: its leader (at most one per grid) or a member."""
+
+    __tablename__ = "grid_roles"
+    __table_args__ = (
+        CheckConstraint("grid_id BETWEEN 1 AND 15", name="ck_grid_roles_grid"),
+        CheckConstraint("role IN ('leader', 'member')", name="ck_grid_roles_role"),
+        Index(
+            "uq_grid_roles_one_leader",
+            "grid_id",
+            unique=True,
+            sqlite_where=text("role = 'leader'"),
+            postgresql_where=text("role = 'leader'"),
+        ),
+    )
+
+    grid_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10))
+    since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WeeklyWindow(Base):
+    """A recurring weekly window of availability in local wall-clock time."""
+
+    __tablename__ = "weekly_windows"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_weekly_windows_weekday"),
+        CheckConstraint("start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440", name="ck_weekly_windows_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer, doc="0 = Monday")
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
+class DatedWindow(Base):
+    """A dated exception to the weekly windows: time off (``off``) or extra availability (``extra``)."""
+
+    __tablename__ = "dated_windows"
+    __table_args__ = (
+        CheckConstraint("kind IN ('off', 'extra')", name="ck_dated_windows_kind"),
+        CheckConstraint("start_at < end_at", name="ck_dated_windows_time"),
+        Index("ix_dated_windows_volunteer_start", "volunteer_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class LedgerEntry(Base):
+    """One append-only line of the hours and points ledger; corrections are new (negative) entries."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("source_key", name="uq_ledger_entries_source_key"),
+        Index("ix_ledger_entries_volunteer_created", "volunteer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    hours: Mapped[float] = mapped_column(Float)
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(40))
+    source_key: Mapped[str | None] = mapped_column(String(120), doc="idempotency key of the source")
+    team: Mapped[str | None] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    volunteer: Mapped[Volunteer] = relationship()
