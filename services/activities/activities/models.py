@@ -159,7 +159,9 @@ class Occurrence(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     activity: Mapped[Activity] = relationship()
-    roles: Mapped[list[OccurrenceRole]] = relationship(back_populates="occurrence", order_by="OccurrenceRole.id")
+    roles: Mapped[list[OccurrenceRole]] = relationship(
+        back_populates="occurrence", order_by="OccurrenceRole.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class OccurrenceRole(Base):

@@ -227,7 +227,10 @@ def _reconcile(session: Session, activity: Activity) -> list[Occurrence]:
     excluded = {e.original_start for e in activity.exdates}
     duration = timedelta(minutes=activity.duration_minutes)
     future = _future_occurrences(session, activity)
-    with_people = _active_volunteers(session, [o.id for o in future], ("confirmed", "waitlisted"))
+    ids = [o.id for o in future]
+    # Occurrences anyone signed up or registered for are cancelled (records kept), others removed.
+    with_people = set(session.scalars(select(Signup.occurrence_id).where(Signup.occurrence_id.in_(ids))))
+    with_people |= set(session.scalars(select(Registration.occurrence_id).where(Registration.occurrence_id.in_(ids))))
     cancelled = []
     for occ in future:
         keep = occ.original_start not in excluded and recurrence.is_occurrence(
@@ -238,7 +241,7 @@ def _reconcile(session: Session, activity: Activity) -> list[Occurrence]:
                 occ.end = occ.start + duration
                 _touch(occ)
         elif occ.status != "cancelled":
-            if with_people.get(occ.id):
+            if occ.id in with_people:
                 occ.status = "cancelled"
                 occ.cancelled_at = to_db(now())
                 occ.cancel_reason = "the schedule of the activity changed"

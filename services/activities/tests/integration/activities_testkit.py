@@ -1,0 +1,23 @@
+"""Helpers of the activities integration tests: caller identities and local times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from guanyinli.timeutil import now
+
+ORGANISER = {"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"}
+
+
+def as_volunteer(volunteer_id: int) -> dict:
+    return {"volunteer_id": volunteer_id, "roles": ["volunteer"]}
+
+
+def at(days: int, hour: int, minute: int = 0) -> datetime:
+    """A local time ``days`` from today (Asia/Shanghai)."""
+    base = now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days)
+    return base.replace(hour=hour, minute=minute)
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat()

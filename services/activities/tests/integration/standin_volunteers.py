@@ -1,0 +1,58 @@
+"""STAND-IN for the volunteers service, used by the activities tests only.
+
+It answers the two calls the activities service makes (``get_volunteer`` and
+``check_availability``) from an in-process table that tests fill through ``put_volunteer`` and
+``set_unavailable``. With the nameko config key ``STANDIN_ANY_VOLUNTEER: true`` every id is an
+active volunteer without skills (for the load tests, whose service processes have no table).
+Replace it with the real ``volunteers.service.VolunteersService`` once both agree on the calls.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from guanyinli.errors import NotFound
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+
+VOLUNTEERS: dict[int, dict] = {}
+UNAVAILABLE: dict[int, list[tuple[datetime, datetime, str]]] = {}
+
+
+def reset() -> None:
+    VOLUNTEERS.clear()
+    UNAVAILABLE.clear()
+
+
+class StandInVolunteersService:
+    name = "volunteers"
+    config = Config()
+
+    @rpc
+    def put_volunteer(self, volunteer: dict) -> dict:
+        record = {"active": True, "skills": [], "teams": [], "grid_id": None, **volunteer}
+        VOLUNTEERS[int(record["id"])] = record
+        return record
+
+    @rpc
+    def set_unavailable(self, volunteer_id: int, start: str, end: str, reason: str) -> None:
+        UNAVAILABLE.setdefault(volunteer_id, []).append(
+            (datetime.fromisoformat(start), datetime.fromisoformat(end), reason)
+        )
+
+    @rpc
+    def get_volunteer(self, volunteer_id: int) -> dict:
+        if volunteer_id in VOLUNTEERS:
+            return VOLUNTEERS[volunteer_id]
+        if self.config.get("STANDIN_ANY_VOLUNTEER"):
+            return {"id": volunteer_id, "name": f"志愿者{volunteer_id}", "skills": [], "teams": [], "active": True}
+        raise NotFound(f"volunteer {volunteer_id} not found")
+
+    @rpc
+    def check_availability(self, volunteer_id: int, start: str, end: str) -> dict:
+        self.get_volunteer(volunteer_id)
+        s, e = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        for a, b, reason in UNAVAILABLE.get(volunteer_id, []):
+            if a < e and s < b:
+                return {"available": False, "reason": reason}
+        return {"available": True, "reason": None}

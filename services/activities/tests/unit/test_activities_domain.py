@@ -1,0 +1,112 @@
+"""Rules of activities, sign-ups and attendance, on plain values."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from activities import domain
+from activities.dependencies import caller_from_context
+from activities.domain import Caller, RuleViolation, SignupCheck
+from guanyinli.timeutil import TZ
+
+START = datetime(2026, 12, 5, 9, 0, tzinfo=TZ)  # Saturday
+END = START + timedelta(hours=2)
+
+
+def test_lecture_gets_setup_and_reception_duties_besides_given_roles():
+    roles = domain.roles_for("lecture", [{"name": "host", "needed": 1}])
+    assert [r["name"] for r in roles] == ["host", "setup", "reception"]
+    setup = roles[1]
+    assert domain.duty_window(START, END, setup["start_offset_minutes"], setup["duration_minutes"]) == (
+        START - timedelta(hours=1),
+        START,
+    )
+    reception = roles[2]
+    assert domain.duty_window(START, END, reception["start_offset_minutes"], reception["duration_minutes"]) == (
+        START - timedelta(minutes=30),
+        END,
+    )
+
+
+def test_a_visit_needs_two_visitors_and_odd_pairs_are_refused():
+    assert domain.roles_for("elderly_visit", None)[0] == {
+        "name": "visitor",
+        "needed": 2,
+        "skills": [],
+        "start_offset_minutes": 0,
+        "duration_minutes": None,
+    }
+    with pytest.raises(RuleViolation, match="pairs"):
+        domain.roles_for("elderly_visit", [{"name": "visitor", "needed": 3}])
+
+
+def test_tutor_seats_follow_the_pupil_ratio():
+    assert domain.seats_for("tutor", 1, "tutoring", 0, 5) == 1
+    assert domain.seats_for("tutor", 1, "tutoring", 5, 5) == 1
+    assert domain.seats_for("tutor", 1, "tutoring", 6, 5) == 2
+    assert domain.seats_for("tutor", 1, "tutoring", 11, None) == 3
+    assert domain.seats_for("patroller", 2, "patrol", 11, None) == 2
+
+
+def test_team_defaults_from_kind_and_unknown_team_is_refused():
+    assert domain.team_for("patrol", None) == "voluntary_patrol"
+    assert domain.team_for("lecture", None) is None
+    with pytest.raises(RuleViolation, match="team"):
+        domain.team_for("patrol", "chess_club")
+
+
+def test_a_patrol_needs_a_grid():
+    with pytest.raises(RuleViolation, match="grid"):
+        domain.check_place("patrol", None, "一号院", None)
+    domain.check_place("lecture", None, None, "立德树人讲堂")
+
+
+@pytest.mark.parametrize(
+    "check, code",
+    [
+        (SignupCheck({"id": 1, "skills": [], "active": False}, True), "inactive"),
+        (SignupCheck({"id": 1, "skills": []}, True), "skills"),
+        (SignupCheck({"id": 1, "skills": ["first_aid"]}, False, "出差"), "unavailable"),
+        (SignupCheck({"id": 1, "skills": ["first_aid"]}, True, clashes=[7]), "clash"),
+    ],
+)
+def test_signup_checks_each_refuse_with_their_code(check, code):
+    with pytest.raises(RuleViolation) as err:
+        domain.check_signup(["first_aid"], check, (START, END), START - timedelta(days=1))
+    assert err.value.code == code
+
+
+def test_a_duty_that_is_over_is_closed():
+    with pytest.raises(RuleViolation) as err:
+        domain.check_signup([], SignupCheck({"id": 1}, True), (START, END), END)
+    assert err.value.code == "closed"
+
+
+def test_private_fields_for_organisers_and_assigned_visitors_only():
+    assert domain.can_see_private(Caller(roles=frozenset({"organiser"})), set())
+    assert domain.can_see_private(Caller(volunteer_id=4), {4, 5})
+    assert not domain.can_see_private(Caller(volunteer_id=6), {4, 5})
+    assert not domain.can_see_private(Caller(), {4, 5})
+
+
+def test_caller_is_read_from_context_data():
+    caller = caller_from_context({"user": {"volunteer_id": "12", "roles": ["organiser"], "name": "王芳"}})
+    assert caller == Caller(volunteer_id=12, roles=frozenset({"organiser"}), name="王芳")
+    assert caller_from_context({}) == Caller()
+    assert caller_from_context({"user": "nobody"}) == Caller()
+    assert Caller(volunteer_id=3).acts_for(3) and not Caller(volunteer_id=3).acts_for(4)
+
+
+def test_attendance_facts_weekend_and_late_notice():
+    facts = domain.attendance_facts(START, END, START - timedelta(hours=47))
+    assert facts == {"hours": 2.0, "weekend": True, "late_notice": True}
+    weekday = START + timedelta(days=2)
+    assert domain.attendance_facts(weekday, weekday + timedelta(minutes=90), weekday - timedelta(days=3)) == {
+        "hours": 1.5,
+        "weekend": False,
+        "late_notice": False,
+    }
+
+
+def test_no_show_rate_ignores_excused():
+    assert domain.no_show_rate(3, 1) == 0.25
+    assert domain.no_show_rate(0, 0) is None
