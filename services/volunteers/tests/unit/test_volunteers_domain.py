@@ -1,0 +1,164 @@
+"""Rules of the volunteers domain: availability expansion and overlap, the points rule, small helpers."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from guanyinli.timeutil import TZ
+
+from volunteers import domain
+from volunteers.domain import DatedWindow, WeeklyWindow
+from volunteers.exceptions import AvailabilityOverlap
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """2026-03-<day> local time; 2026-03-02 is a Monday."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=TZ)
+
+
+MON_EVENING = WeeklyWindow(0, 19 * 60, 21 * 60)
+SAT_MORNING = WeeklyWindow(5, 8 * 60, 10 * 60)
+
+
+# --- expansion ---------------------------------------------------------------------------------
+
+
+def test_weekly_windows_repeat_every_week():
+    windows = domain.expand([MON_EVENING, SAT_MORNING], [], at(2, 0), at(16, 0))
+    assert windows == [(at(2, 19), at(2, 21)), (at(7, 8), at(7, 10)), (at(9, 19), at(9, 21)), (at(14, 8), at(14, 10))]
+
+
+def test_expansion_is_clipped_to_the_range():
+    assert domain.expand([MON_EVENING], [], at(2, 20), at(9, 20)) == [(at(2, 20), at(2, 21)), (at(9, 19), at(9, 20))]
+
+
+def test_time_off_removes_part_or_all_of_a_window():
+    off = [DatedWindow("off", at(2, 20), at(3, 0)), DatedWindow("off", at(9, 0), at(10, 0), "travel")]
+    assert domain.expand([MON_EVENING], off, at(2, 0), at(16, 0)) == [(at(2, 19), at(2, 20))]
+
+
+def test_time_off_in_the_middle_splits_a_window():
+    off = [DatedWindow("off", at(2, 19, 30), at(2, 20))]
+    assert domain.expand([MON_EVENING], off, at(2, 0), at(3, 0)) == [(at(2, 19), at(2, 19, 30)), (at(2, 20), at(2, 21))]
+
+
+def test_extra_availability_is_added_and_merged_with_touching_windows():
+    extra = [DatedWindow("extra", at(2, 17), at(2, 19)), DatedWindow("extra", at(4, 9), at(4, 12))]
+    assert domain.expand([MON_EVENING], extra, at(2, 0), at(5, 0)) == [(at(2, 17), at(2, 21)), (at(4, 9), at(4, 12))]
+
+
+def test_time_off_wins_over_extra_availability():
+    dated = [DatedWindow("extra", at(4, 9), at(4, 12)), DatedWindow("off", at(4, 0), at(5, 0))]
+    assert domain.expand([], dated, at(2, 0), at(6, 0)) == []
+
+
+def test_window_until_midnight_and_input_in_other_offsets():
+    late = WeeklyWindow(1, 22 * 60, 24 * 60)
+    utc_start = at(3, 0).astimezone(tz=None)  # same instant, other offset
+    assert domain.expand([late], [], utc_start, at(4, 12)) == [(at(3, 22), at(4, 0))]
+
+
+def test_covers_needs_one_window_holding_the_whole_duty():
+    windows = [(at(2, 19), at(2, 20)), (at(2, 20, 30), at(2, 21))]
+    assert domain.covers(windows, at(2, 19), at(2, 20))
+    assert not domain.covers(windows, at(2, 19), at(2, 21))
+
+
+def test_a_month_of_weekly_windows_for_hundreds_is_quick():
+    weekly = [WeeklyWindow(d, 18 * 60 + 30, 21 * 60 + 30) for d in range(5)] + [SAT_MORNING]
+    start = at(2, 0)
+    for _ in range(300):
+        windows = domain.expand(weekly, [DatedWindow("off", at(10, 0), at(12, 0))], start, start + timedelta(days=28))
+    assert len(windows) == 4 * 6 - 2
+
+
+# --- overlap -----------------------------------------------------------------------------------
+
+
+def test_overlapping_weekly_windows_are_rejected_naming_the_field():
+    with pytest.raises(AvailabilityOverlap, match=r"^weekly\[2\]: Monday 20:00-22:00 overlaps weekly\[0\]"):
+        domain.check_no_overlap([MON_EVENING, SAT_MORNING, WeeklyWindow(0, 20 * 60, 22 * 60)], [])
+
+
+def test_touching_windows_and_other_weekdays_do_not_overlap():
+    domain.check_no_overlap([MON_EVENING, WeeklyWindow(0, 21 * 60, 22 * 60), WeeklyWindow(1, 19 * 60, 21 * 60)], [])
+
+
+def test_overlapping_dated_windows_are_rejected_whatever_their_kind():
+    dated = [DatedWindow("off", at(2, 0), at(3, 0)), DatedWindow("extra", at(2, 23), at(3, 2))]
+    with pytest.raises(AvailabilityOverlap, match=r"^dated\[1\]: extra"):
+        domain.check_no_overlap([], dated)
+
+
+# --- verdict -----------------------------------------------------------------------------------
+
+
+def test_verdict_available_inside_a_window():
+    assert domain.availability_verdict(True, [MON_EVENING], [], at(2, 19), at(2, 21)) == (True, None)
+
+
+def test_verdict_names_time_off():
+    off = [DatedWindow("off", at(2, 0), at(3, 0), "hospital visit")]
+    ok, reason = domain.availability_verdict(True, [MON_EVENING], off, at(2, 19), at(2, 21))
+    assert not ok and reason.startswith("time off") and "hospital visit" in reason
+
+
+def test_verdict_outside_windows_and_inactive():
+    assert domain.availability_verdict(True, [MON_EVENING], [], at(3, 19), at(3, 21)) == (
+        False,
+        "outside the volunteer's availability",
+    )
+    assert domain.availability_verdict(False, [MON_EVENING], [], at(2, 19), at(2, 21)) == (
+        False,
+        "volunteer is deactivated",
+    )
+
+
+# --- points ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "hours", "weekend", "late", "points"),
+    [
+        ("attended", 2, False, False, 20),
+        ("attended", 2, True, False, 30),
+        ("attended", 2, False, True, 40),
+        ("attended", 2, True, True, 50),
+        ("attended", 1.25, False, False, 13),  # 12.5 rounds half up
+        ("attended", 0.5, True, False, 8),  # 7.5 rounds half up
+        ("no_show", 2, False, True, 0),
+        ("excused", 2, True, False, 0),
+        ("attended", 0, False, True, 0),
+    ],
+)
+def test_attendance_points(status, hours, weekend, late, points):
+    assert domain.attendance_points(status, hours, weekend, late) == points
+
+
+def test_default_points_of_manual_entries_and_corrections():
+    assert domain.default_points(3) == 30
+    assert domain.default_points(-1.5) == -15
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def test_changed_fields_compares_lists_as_sets():
+    before = {"name": "王芳", "teams": ["a", "b"], "grid_id": 3}
+    assert domain.changed_fields(before, {"name": "王芳", "teams": ["b", "a"], "grid_id": 4}) == ["grid_id"]
+
+
+def test_skill_family_matches_qualified_skills():
+    assert domain.skill_matches(["first_aid", "tutoring:math"], "tutoring")
+    assert domain.skill_matches(["tutoring:math"], "tutoring:math")
+    assert not domain.skill_matches(["tutoring:math"], "tutoring:english")
+    assert not domain.skill_matches(["first_aid_trainer"], "first_aid")
+
+
+def test_rank_shares_places_on_ties():
+    rows = [{"points": 50}, {"points": 40}, {"points": 40}, {"points": 10}]
+    assert [r["rank"] for r in domain.rank(rows)] == [1, 2, 2, 4]
+
+
+def test_minutes_round_trip():
+    assert domain.parse_minute("19:30") == 1170
+    assert domain.format_minute(domain.parse_minute("24:00")) == "24:00"

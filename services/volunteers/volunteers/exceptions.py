@@ -1,0 +1,46 @@
+"""Errors of the volunteers service, registered so RPC callers receive these classes.
+
+Each is a subclass of a platform error (``InvalidInput``, ``NotFound``, ``Conflict``), so a caller
+that only knows ``guanyinli.errors`` still catches them by the general class. Messages start with
+the field they are about.
+"""
+
+from __future__ import annotations
+
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+from nameko.exceptions import deserialize_to_instance as remote_error
+
+
+@remote_error
+class VolunteerNotFound(NotFound):
+    """No volunteer has this id."""
+
+
+@remote_error
+class GridNotFound(NotFound):
+    """No grid has this id (grids are 1..15)."""
+
+
+@remote_error
+class AvailabilityOverlap(InvalidInput):
+    """Two availability windows of one volunteer overlap (weekly on the same day, or dated)."""
+
+
+@remote_error
+class PhoneTaken(Conflict):
+    """Another volunteer already has this phone number."""
+
+
+@remote_error
+class GridLeaderTaken(Conflict):
+    """The grid already has a leader; remove them first."""
+
+
+@remote_error
+class VolunteerInactive(Conflict):
+    """The volunteer is deactivated, so they cannot take a grid role."""
+
+
+@remote_error
+class SourceKeyTaken(Conflict):
+    """A ledger entry with this source_key exists for another volunteer."""
