@@ -1,0 +1,417 @@
+"""The platform under fault injection: a broker the suite may restart, PostgreSQL databases, the
+three services as real processes (`python -m guanyinli.serve <service>`), an SMTP sink and a
+webhook receiver, and the tally of what the suite did and found.
+
+The broker is a private RabbitMQ node (own port, own data directory) when the suite runs as root,
+so restarting it disturbs nobody else on the machine; otherwise (or with
+RELIABILITY_BROKER=shared) it is the local node at 127.0.0.1:5672, restarted with
+`rabbitmqctl stop_app; rabbitmqctl start_app`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from guanyinli.config import normalize_url
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("volunteers", "activities", "notifications")
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+WEBHOOK_SECRET = "reliability-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+# --- tally ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    calls: int = 0
+    faults: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    overbooked: int = 0
+    untyped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Tally:
+    """What each scenario did (calls, faults injected) and found (the four numbers that must be 0)."""
+
+    COLUMNS = ("calls", "faults", "lost", "duplicated", "overbooked", "untyped")
+
+    def __init__(self):
+        self.rows: dict[str, Row] = {}
+
+    def row(self, scenario: str) -> Row:
+        return self.rows.setdefault(scenario, Row())
+
+    def table(self) -> str:
+        if not self.rows:
+            return "reliability: no scenario ran"
+        width = max(len("scenario"), *(len(name) for name in self.rows)) + 2
+        header = "scenario".ljust(width) + "".join(c.rjust(12) for c in self.COLUMNS)
+        lines = [header, "-" * len(header)]
+        total = Row()
+        for name, row in self.rows.items():
+            lines.append(name.ljust(width) + "".join(str(getattr(row, c)).rjust(12) for c in self.COLUMNS))
+            for c in self.COLUMNS:
+                setattr(total, c, getattr(total, c) + getattr(row, c))
+        lines.append("-" * len(header))
+        lines.append("total".ljust(width) + "".join(str(getattr(total, c)).rjust(12) for c in self.COLUMNS))
+        bad = total.lost + total.duplicated + total.overbooked + total.untyped
+        lines.append("")
+        lines.append("lost, duplicated, overbooked, untyped: " + ("all 0" if bad == 0 else f"{bad} FAULT(S) FOUND"))
+        for name, row in self.rows.items():
+            lines.extend(f"  {name}: {note}" for note in row.notes)
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            name: {c: getattr(row, c) for c in self.COLUMNS} | {"notes": row.notes} for name, row in self.rows.items()
+        }
+
+
+# --- broker --------------------------------------------------------------------------------
+
+
+class Broker:
+    """A RabbitMQ node the suite may restart; `uri(vhost)` is what the services connect to."""
+
+    def __init__(self, mode: str | None = None):
+        self.mode = mode or os.environ.get("RELIABILITY_BROKER") or ("private" if os.geteuid() == 0 else "shared")
+        self.node = "rabbit@localhost"
+        self.port = 5672
+        self.base: Path | None = None
+        self.restarts = 0
+
+    def ctl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["rabbitmqctl", "-q", "-n", self.node, *args], capture_output=True, text=True, timeout=timeout, check=check
+        )
+
+    def start(self) -> None:
+        if self.mode == "private":
+            self.node = f"gyrel{os.getpid()}@localhost"
+            self.port = free_port()
+            self.base = Path(tempfile.mkdtemp(prefix="gyrel-rabbit-"))
+            (self.base / "enabled_plugins").write_text("[].\n")
+            (self.base / "rabbitmq.conf").write_text("")
+            shutil.chown(self.base, "rabbitmq", "rabbitmq")
+            for child in self.base.iterdir():
+                shutil.chown(child, "rabbitmq", "rabbitmq")
+            env = {
+                "RABBITMQ_NODENAME": self.node,
+                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+                "RABBITMQ_NODE_PORT": str(self.port),
+                "RABBITMQ_DIST_PORT": str(free_port()),
+                "RABBITMQ_MNESIA_BASE": f"{self.base}/mnesia",
+                "RABBITMQ_LOG_BASE": f"{self.base}/log",
+                "RABBITMQ_ENABLED_PLUGINS_FILE": f"{self.base}/enabled_plugins",
+                "RABBITMQ_CONFIG_FILE": f"{self.base}/rabbitmq.conf",
+                "RABBITMQ_PID_FILE": f"{self.base}/pid",
+                "HOME": "/var/lib/rabbitmq",
+            }
+            exports = " ".join(f"{k}={v}" for k, v in env.items())
+            subprocess.run(
+                ["su", "rabbitmq", "-s", "/bin/sh", "-c", f"cd /var/lib/rabbitmq && {exports} "
+                 "/usr/lib/rabbitmq/bin/rabbitmq-server -detached"],
+                check=True,
+            )  # fmt: skip
+            wait_for(lambda: self.ctl("status", check=False).returncode == 0, 90, 0.5, f"RabbitMQ node {self.node}")
+        self.ctl("await_startup", "--timeout", "90")
+
+    def stop(self) -> None:
+        if self.mode == "private" and self.base is not None:
+            self.ctl("stop", check=False)
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def add_vhost(self, vhost: str) -> None:
+        self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.ctl("delete_vhost", vhost, check=False)
+
+    def uri(self, vhost: str) -> str:
+        return f"pyamqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
+
+    def restart(self, down_for: float = 0.0) -> float:
+        """Stop the broker application and start it again; returns how long it was away."""
+        began = time.monotonic()
+        self.ctl("stop_app")
+        time.sleep(down_for)
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "90")
+        self.restarts += 1
+        return time.monotonic() - began
+
+    def queue_depths(self, vhost: str) -> dict[str, tuple[int, int]]:
+        out = self.ctl("list_queues", "-p", vhost, "name", "messages", "consumers", "--no-table-headers").stdout
+        depths = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1].isdigit():
+                depths[parts[0]] = (int(parts[1]), int(parts[2]))
+        return depths
+
+
+# --- databases -----------------------------------------------------------------------------
+
+
+class Databases:
+    def __init__(self, tag: str):
+        self.urls = {}
+        self.names = []
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        admin = create_engine(normalize_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for service in SERVICES:
+                name = f"{tag}_{service}"
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                self.names.append(name)
+                self.urls[service] = f"{base}/{name}"
+        admin.dispose()
+        self.engines = {s: create_engine(normalize_url(u)) for s, u in self.urls.items()}
+
+    def query(self, service: str, sql: str, **params) -> list:
+        with self.engines[service].connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def scalar(self, service: str, sql: str, **params):
+        with self.engines[service].connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def snapshot(self, service: str) -> dict[str, tuple]:
+        """Row count and a content hash of every table: equal snapshots mean nothing was written."""
+        snap = {}
+        with self.engines[service].connect() as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+                )
+            ]
+            for table in tables:
+                row = conn.execute(
+                    text(
+                        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
+                    )
+                ).one()
+                snap[table] = (row[0], row[1])
+        return snap
+
+    def drop(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+        admin = create_engine(normalize_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# --- deliveries ----------------------------------------------------------------------------
+
+
+class Deliveries:
+    """The SMTP sink and webhook receiver (a separate process) and what they received."""
+
+    def __init__(self, workdir: Path):
+        self.path = workdir / "deliveries.jsonl"
+        self.path.touch()
+        self.smtp_port = free_port()
+        self.http_port = free_port()
+        self.log = open(workdir / "sink.log", "wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("rel_sink.py")),
+                str(self.path),
+                str(self.smtp_port),
+                str(self.http_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+        )
+        assert self.process.stdout.readline().strip() == b"ready", "the SMTP sink did not start"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/hook"
+
+    def all(self) -> list[dict]:
+        with open(self.path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def emails(self) -> list[dict]:
+        return [d for d in self.all() if d["channel"] == "email"]
+
+    def webhooks(self) -> list[dict]:
+        return [d for d in self.all() if d["channel"] == "webhook"]
+
+    def clear(self) -> None:
+        self.path.write_text("")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+# --- service processes ---------------------------------------------------------------------
+
+
+class Platform:
+    """The three services as processes, each started exactly as its container starts."""
+
+    def __init__(self, broker: Broker, workdir: Path):
+        self.broker = broker
+        self.workdir = workdir
+        self.tag = "gyrel_" + uuid.uuid4().hex[:8]
+        self.vhost = self.tag
+        broker.add_vhost(self.vhost)
+        self.dbs = Databases(self.tag)
+        self.deliveries = Deliveries(workdir)
+        self.web_port = free_port()
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        self.kills = Counter()
+
+    @property
+    def amqp_uri(self) -> str:
+        return self.broker.uri(self.vhost)
+
+    @property
+    def rpc_config(self) -> dict:
+        return {"AMQP_URI": self.amqp_uri, "serializer": "json"}
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def env(self, service: str) -> dict[str, str]:
+        return {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "common"), str(ROOT / "services" / service)]),
+            "PYTHONUNBUFFERED": "1",
+            "GUANYINLI_VAR_DIR": str(self.workdir / "var"),
+            "AMQP_URI": self.amqp_uri,
+            "AMQP_HEARTBEAT": "10",
+            "MAX_WORKERS": "10",
+            "LOG_LEVEL": os.environ.get("RELIABILITY_LOG_LEVEL", "WARNING"),
+            f"{service.upper()}_DATABASE_URL": self.dbs.urls[service],
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.web_port}"
+            if service == "activities"
+            else f"127.0.0.1:{free_port()}",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.deliveries.smtp_port),
+            "SMTP_STARTTLS": "false",
+            "SMTP_USER": "",
+            "SMTP_PASSWORD": "",
+            "SMTP_FROM": "Guanyinli Community <noreply@guanyinli.example>",
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
+
+    def start(self, service: str, wait: bool = True) -> None:
+        self.logs[service] = self.workdir / f"{service}.log"
+        log = open(self.logs[service], "ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "guanyinli.serve", service],
+            env=self.env(service),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_healthy(service)
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service, wait=False)
+        for service in SERVICES:
+            self.wait_healthy(service)
+
+    def alive(self, service: str) -> bool:
+        proc = self.processes.get(service)
+        return proc is not None and proc.poll() is None
+
+    def wait_healthy(self, service: str, timeout: float = 120) -> None:
+        from nameko.standalone.rpc import ServiceRpcProxy
+
+        def healthy():
+            if not self.alive(service):
+                raise RuntimeError(f"{service} exited:\n{self.tail(service)}")
+            try:
+                with ServiceRpcProxy(service, self.rpc_config, timeout=3) as proxy:
+                    proxy.health()
+                return True
+            except Exception:
+                return False
+
+        wait_for(healthy, timeout, 0.5, f"{service} answering health")
+
+    def kill9(self, service: str) -> None:
+        proc = self.processes[service]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        self.kills[service] += 1
+
+    def stop(self, service: str) -> None:
+        proc = self.processes.get(service)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def tail(self, service: str, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.logs[service].read_text(errors="replace").splitlines()[-lines:])
+        except (KeyError, OSError):
+            return "(no log)"
+
+    def shutdown(self) -> None:
+        for service in list(self.processes):
+            self.stop(service)
+        self.deliveries.stop()
+        self.dbs.drop()
+        self.broker.delete_vhost(self.vhost)
