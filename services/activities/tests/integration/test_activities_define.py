@@ -62,7 +62,10 @@ def test_kinds_get_their_team_roles_and_lecture_duties(organiser, events):
     ],
 )
 def test_bad_input_is_a_typed_error_naming_the_field(organiser, bad, field):
-    fields = {**dict(title="清扫", kind="sanitation", courtyard="一号院", start=iso(at(1, 8)), duration_minutes=60), **bad}
+    fields = {
+        **dict(title="清扫", kind="sanitation", courtyard="一号院", start=iso(at(1, 8)), duration_minutes=60),
+        **bad,
+    }
     with pytest.raises(InvalidInput, match=field):
         organiser.create_activity(**fields)
 

@@ -1,0 +1,164 @@
+"""Build a patrol roster: capacity check, greedy warm start, CP-SAT search, and a result in plain data.
+
+`solve` is pure and thread-safe (no shared state), so a service can run it in eventlet.tpool.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from ortools.sat.python import cp_model
+
+from . import bounds, cpmodel, explain
+from . import rules as R
+from .greedy import greedy
+from .index import Index
+from .model import Assignment, Options, Problem, Progress, RosterResult
+from .report import find_gaps, make_report
+
+log = logging.getLogger(__name__)
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    """Records each improving solution and reports it (solutions, objective, bound, gap, elapsed)."""
+
+    def __init__(self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, offset: int = 0):
+        super().__init__()
+        self.started, self.own_bound, self.progress, self.stop_gap = started, own_bound, progress, stop_gap
+        self.offset = offset  # cost outside the model (fixed parts), added to what the model reports
+        self.solutions = 0
+        self.first: float | None = None
+        self.trajectory: list[tuple[float, int, int]] = []
+
+    def on_solution_callback(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.solutions += 1
+        if self.first is None:
+            self.first = elapsed
+        objective = round(self.ObjectiveValue()) + self.offset
+        bound = max(self.own_bound, math.ceil(self.BestObjectiveBound() - 1e-6) + self.offset)
+        bound = min(bound, objective)
+        gap = _gap(objective, bound)
+        self.trajectory.append((elapsed, objective, bound))
+        if self.progress is not None:
+            try:
+                self.progress(self.solutions, objective, bound, gap, elapsed)
+            except Exception:  # a failing listener must not stop the search
+                log.exception("roster progress callback failed")
+        if self.stop_gap and gap <= self.stop_gap:
+            self.StopSearch()
+
+
+def _gap(objective: int, bound: int) -> float:
+    return 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+
+
+def solve(problem: Problem, options: Options | None = None, progress: Progress | None = None) -> RosterResult:
+    """The best roster found within options.time_limit, with its bound, report, gaps and suggestions."""
+    options = options or Options()
+    started = time.perf_counter()
+    ix = Index.build(problem)
+    found = bounds.shortages(ix)
+    if found and options.coverage == "hard":
+        why = explain.explain_index(ix, found)
+        return RosterResult(
+            assignments=(),
+            status="infeasible",
+            objective=None,
+            bound=0,
+            gap=None,
+            wall_time=time.perf_counter() - started,
+            report=None,
+            gaps=why.gaps,
+            suggestions=why.suggestions,
+            problems=why.problems,
+        )
+    soft = options.coverage == "soft" or bool(found)
+    hint = greedy(ix) if options.warm_start else set()
+    result = run(ix, soft, options, progress, started, hint, found)
+    if result.status == "infeasible" and not soft and options.coverage == "auto":
+        result = run(ix, True, options, progress, started, hint, found)
+    return result
+
+
+def run(
+    ix: Index,
+    soft: bool,
+    options: Options,
+    progress: Progress | None,
+    started: float,
+    hint: set[cpmodel.Pair],
+    found: list[bounds.Shortage],
+    build_kwargs: dict | None = None,
+) -> RosterResult:
+    """One CP-SAT search over the index's model; the roster comes back validated by status only."""
+    own = bounds.counting_bound(ix, soft)
+    built = cpmodel.build(ix, soft, **(build_kwargs or {}))
+    if options.symmetry_breaking:
+        cpmodel.break_symmetry(built)
+    if hint:
+        cpmodel.set_hint(built, hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = options.num_workers
+    solver.parameters.random_seed = options.seed
+    solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - (time.perf_counter() - started))
+    solver.parameters.log_search_progress = options.log
+    watch = _Watch(started, own, progress, options.stop_gap)
+    status = solver.Solve(built.model, watch)
+    chosen: set[cpmodel.Pair] | None = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}
+    elif status == cp_model.INFEASIBLE:
+        return _result(ix, None, "infeasible", own, found, started, watch)
+    cp_bound = math.ceil(solver.BestObjectiveBound() - 1e-6) if chosen is not None else 0
+    state = "optimal" if status == cp_model.OPTIMAL else "feasible" if chosen is not None else "unknown"
+    return _result(ix, chosen, state, max(own, cp_bound), found, started, watch)
+
+
+def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
+    if chosen is None:
+        why = explain.explain_index(ix, found) if found else None
+        return RosterResult(
+            assignments=(),
+            status=state,
+            objective=None,
+            bound=bound,
+            gap=None,
+            wall_time=time.perf_counter() - started,
+            report=None,
+            gaps=why.gaps if why else (),
+            suggestions=why.suggestions if why else (),
+            problems=why.problems if why else (),
+            solutions=watch.solutions,
+        )
+    assignments = tuple(sorted(Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen))
+    report = make_report(ix, assignments)
+    objective = sum(report.costs.values())
+    if state == "optimal":
+        bound = objective
+    bound = min(bound, objective)
+    gaps = tuple(find_gaps(ix, assignments, found))
+    suggestions = explain.explain_index(ix, found).suggestions if gaps else ()
+    return RosterResult(
+        assignments=assignments,
+        status="feasible_with_gaps" if gaps else state,
+        objective=objective,
+        bound=bound,
+        gap=_gap(objective, bound),
+        wall_time=time.perf_counter() - started,
+        report=report,
+        gaps=gaps,
+        suggestions=suggestions,
+        problems=tuple(s.message for s in found),
+        solutions=watch.solutions,
+        first_solution_time=watch.first,
+        trajectory=tuple(watch.trajectory),
+    )
+
+
+def cost_of(problem: Problem, assignments, ix: Index | None = None) -> int:
+    """Total weighted soft cost of any roster (the objective every method is compared on)."""
+    ix = ix or Index.build(problem)
+    return sum(R.evaluate(problem, assignments, ix.targets).values())
