@@ -513,15 +513,18 @@ def _next_waitlist_number(session: Session, occurrence_role_id: int) -> int:
 def _promote(session: Session, occurrence_role_id: int) -> list[Signup]:
     """Fill free seats from the head of the waitlist, in order."""
     promoted = []
+    waiting = select(Signup).where(Signup.occurrence_role_id == occurrence_role_id, Signup.status == "waitlisted")
+    misses = 0
     while True:
-        head = session.scalars(
-            select(Signup)
-            .where(Signup.occurrence_role_id == occurrence_role_id, Signup.status == "waitlisted")
-            .order_by(Signup.waitlist_number)
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if head is None or not _take_seat(session, occurrence_role_id):
+        head = session.scalars(waiting.order_by(Signup.waitlist_number).limit(1).with_for_update()).first()
+        if head is None:
+            # PostgreSQL: LIMIT 1 FOR UPDATE returns nothing when the head row changed while we
+            # waited for its lock (e.g. that volunteer cancelled); look again before giving up.
+            misses += 1
+            if misses < 5 and session.scalars(waiting.limit(1)).first() is not None:
+                continue
+            return promoted
+        if not _take_seat(session, occurrence_role_id):
             return promoted
         stamp = to_db(now())
         head.status = "confirmed"
