@@ -66,14 +66,14 @@ def check_no_overlap(weekly: Sequence[WeeklyWindow], dated: Sequence[DatedWindow
         for j in range(i):
             b = weekly[j]
             if a.weekday == b.weekday and a.start_minute < b.end_minute and b.start_minute < a.end_minute:
-                raise AvailabilityOverlap(f"weekly[{i}]: {a.label()} overlaps weekly[{j}] ({b.label()})")
+                raise AvailabilityOverlap(f"weekly.{i}: {a.label()} overlaps weekly.{j} ({b.label()})")
     for i, a in enumerate(dated):
         for j in range(i):
             b = dated[j]
             if a.start < b.end and b.start < a.end:
                 raise AvailabilityOverlap(
-                    f"dated[{i}]: {a.kind} {a.start.isoformat()}..{a.end.isoformat()} overlaps "
-                    f"dated[{j}] ({b.kind} {b.start.isoformat()}..{b.end.isoformat()})"
+                    f"dated.{i}: {a.kind} {a.start.isoformat()}..{a.end.isoformat()} overlaps "
+                    f"dated.{j} ({b.kind} {b.start.isoformat()}..{b.end.isoformat()})"
                 )
 
 
@@ -131,7 +131,9 @@ def weekly_occurrences(weekly: Iterable[WeeklyWindow], start: datetime, end: dat
     return out
 
 
-def expand(weekly: Iterable[WeeklyWindow], dated: Iterable[DatedWindow], start: datetime, end: datetime) -> list[Interval]:
+def expand(
+    weekly: Iterable[WeeklyWindow], dated: Iterable[DatedWindow], start: datetime, end: datetime
+) -> list[Interval]:
     """Concrete windows in [start, end): weekly windows plus extra dated availability, minus time off.
 
     Adjacent windows are merged (Monday 18:00-19:00 and 19:00-21:00 is one window 18:00-21:00),

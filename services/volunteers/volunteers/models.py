@@ -129,7 +129,9 @@ class WeeklyWindow(Base):
     __tablename__ = "weekly_windows"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_weekly_windows_weekday"),
-        CheckConstraint("start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440", name="ck_weekly_windows_time"),
+        CheckConstraint(
+            "start_minute >= 0 AND start_minute < end_minute AND end_minute <= 1440", name="ck_weekly_windows_time"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -61,7 +61,9 @@ ALLIANCES: tuple[Alliance, ...] = (
 _EXCLUSIVE = ("商住楼甲栋专属网格", "商住楼乙栋专属网格", "商住楼丙栋专属网格", "沿街商铺专属网格", "驻区单位专属网格")
 _NUMERALS = ("六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五")
 
-GRIDS: tuple[Grid, ...] = tuple(Grid(i + 1, f"G{i + 1:02d}", name, "exclusive") for i, name in enumerate(_EXCLUSIVE)) + tuple(
+GRIDS: tuple[Grid, ...] = tuple(
+    Grid(i + 1, f"G{i + 1:02d}", name, "exclusive") for i, name in enumerate(_EXCLUSIVE)
+) + tuple(
     Grid(i + 6, f"G{i + 6:02d}", f"观音里第{numeral}综合网格", "comprehensive") for i, numeral in enumerate(_NUMERALS)
 )
 

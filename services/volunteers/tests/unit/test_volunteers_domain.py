@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from guanyinli.timeutil import TZ
-
 from volunteers import domain
 from volunteers.domain import DatedWindow, WeeklyWindow
 from volunteers.exceptions import AvailabilityOverlap
@@ -75,7 +74,7 @@ def test_a_month_of_weekly_windows_for_hundreds_is_quick():
 
 
 def test_overlapping_weekly_windows_are_rejected_naming_the_field():
-    with pytest.raises(AvailabilityOverlap, match=r"^weekly\[2\]: Monday 20:00-22:00 overlaps weekly\[0\]"):
+    with pytest.raises(AvailabilityOverlap, match=r"^weekly\.2: Monday 20:00-22:00 overlaps weekly\.0"):
         domain.check_no_overlap([MON_EVENING, SAT_MORNING, WeeklyWindow(0, 20 * 60, 22 * 60)], [])
 
 
@@ -85,7 +84,7 @@ def test_touching_windows_and_other_weekdays_do_not_overlap():
 
 def test_overlapping_dated_windows_are_rejected_whatever_their_kind():
     dated = [DatedWindow("off", at(2, 0), at(3, 0)), DatedWindow("extra", at(2, 23), at(3, 2))]
-    with pytest.raises(AvailabilityOverlap, match=r"^dated\[1\]: extra"):
+    with pytest.raises(AvailabilityOverlap, match=r"^dated\.1: extra"):
         domain.check_no_overlap([], dated)
 
 

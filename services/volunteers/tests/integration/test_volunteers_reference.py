@@ -1,0 +1,90 @@
+"""Reference data over RPC: health, teams, alliances, grids, courtyards; grid leaders and members."""
+
+import pytest
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+from volunteers.exceptions import GridLeaderTaken, GridNotFound, VolunteerInactive, VolunteerNotFound
+from volunteers_testkit import patrol_volunteer
+
+pytestmark = pytest.mark.integration
+
+
+def test_health(rpc):
+    assert rpc.health() == {"service": "volunteers", "status": "ok", "database": "ok", "volunteers": 0}
+
+
+def test_teams_and_alliances_with_counts(rpc):
+    rpc.create_volunteer(**patrol_volunteer(1, teams=["voluntary_patrol", "sanitation_green"]))
+    teams = rpc.list_teams()
+    assert [t["code"] for t in teams] == ["convenient_service", "sanitation_green", "voluntary_patrol"]
+    assert [t["name_zh"] for t in teams] == ["便民服务队", "清洁卫生护绿队", "义务巡逻队"]
+    assert {t["code"]: t["members"] for t in teams} == {
+        "convenient_service": 0,
+        "sanitation_green": 1,
+        "voluntary_patrol": 1,
+    }
+    alliances = rpc.list_alliances()
+    assert len(alliances) == 6
+    assert {a["code"]: a["volunteers"] for a in alliances}["community_party_members"] == 1
+
+
+def test_grids_and_courtyards(rpc):
+    grids = rpc.list_grids()
+    assert [g["code"] for g in grids] == [f"G{i:02d}" for i in range(1, 16)]
+    assert [g["kind"] for g in grids].count("exclusive") == 5
+    assert all(g["leader"] is None and g["member_count"] == 0 for g in grids)
+    courtyards = rpc.list_courtyards()
+    assert len(courtyards) == 15
+    assert sum(c["kind"] == "courtyard" for c in courtyards) == 12
+    assert sum(c["self_managed"] for c in courtyards) == 7
+    assert {c["grid_id"] for c in courtyards} <= set(range(1, 16))
+    assert [c["code"] for c in rpc.list_courtyards(grid_id=6)] == ["C01", "C11"]
+    grid = rpc.get_grid(6)
+    assert grid["code"] == "G06" and grid["kind"] == "comprehensive"
+    assert [c["code"] for c in grid["courtyards"]] == ["C01", "C11"]
+    with pytest.raises(GridNotFound, match="grid_id"):
+        rpc.get_grid(16)
+    with pytest.raises(NotFound, match="grid_id"):
+        rpc.list_courtyards(grid_id=99)
+    with pytest.raises(InvalidInput, match="grid_id"):
+        rpc.get_grid("six")
+
+
+def test_grid_leader_and_members(rpc, events, unchanged):
+    a = rpc.create_volunteer(**patrol_volunteer(1))
+    b = rpc.create_volunteer(**patrol_volunteer(2))
+    c = rpc.create_volunteer(**patrol_volunteer(3))
+    grid = rpc.assign_grid_leader(grid_id=6, volunteer_id=a["id"])
+    assert grid["leader"]["id"] == a["id"]
+    rpc.add_grid_member(6, b["id"])
+    grid = rpc.add_grid_member(6, c["id"])
+    assert [m["id"] for m in grid["members"]] == [b["id"], c["id"]] and grid["member_count"] == 2
+    assert rpc.get_volunteer(a["id"])["grid_roles"] == [{"grid_id": 6, "role": "leader"}]
+    assert len(events.wait("volunteer_updated", 3)) == 3
+    assert events.of("volunteer_updated")[0]["changed"] == ["grid_roles"]
+
+    # a second leader for the same grid, whoever it is, is refused and nothing changes
+    with unchanged():
+        with pytest.raises(GridLeaderTaken, match=r"^grid_id: grid G06 already has a leader, 志愿者1"):
+            rpc.assign_grid_leader(6, b["id"])
+        with pytest.raises(Conflict):
+            rpc.assign_grid_leader(6, c["id"])
+        with pytest.raises(VolunteerNotFound, match="volunteer_id"):
+            rpc.add_grid_member(6, 999)
+        with pytest.raises(GridNotFound, match="grid_id"):
+            rpc.assign_grid_leader(0 + 17, a["id"])
+        # assigning the same leader again, or the leader as member, changes nothing
+        assert rpc.assign_grid_leader(6, a["id"])["leader"]["id"] == a["id"]
+        assert rpc.add_grid_member(6, a["id"])["leader"]["id"] == a["id"]
+
+    # after the leader steps down, a member is promoted
+    rpc.remove_grid_role(6, a["id"])
+    grid = rpc.assign_grid_leader(6, b["id"])
+    assert grid["leader"]["id"] == b["id"] and [m["id"] for m in grid["members"]] == [c["id"]]
+    summary = rpc.list_grids()[5]
+    assert summary["leader"]["name"] == "志愿者2" and summary["member_count"] == 1
+
+    # a deactivated volunteer cannot take a role, and loses the ones they had
+    rpc.deactivate_volunteer(b["id"])
+    assert rpc.get_grid(6)["leader"] is None
+    with pytest.raises(VolunteerInactive, match="volunteer_id"):
+        rpc.add_grid_member(7, b["id"])

@@ -1,0 +1,357 @@
+"""Wire contract of the volunteers service: the request and response schema of every RPC method.
+
+Request schemas are strict (unknown fields are an error) and their field names are the method's
+parameter names. Datetimes are ISO 8601 with offset (naive input means Asia/Shanghai); weekly
+windows are local wall-clock times "HH:MM" ("24:00" ends a window at midnight).
+"""
+
+from __future__ import annotations
+
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from volunteers.domain import MAX_WINDOW_RANGE
+from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
+
+SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
+HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+
+
+def _with(field_cls, description: str, **defaults):
+    """A field factory whose description a caller may replace."""
+
+    def make(**kw):
+        kw.setdefault("metadata", {"description": description})
+        return field_cls(**defaults, **kw)
+
+    return make
+
+
+Name = _with(fields.String, "a name", validate=validate.Length(min=1, max=100))
+Team = _with(fields.String, "team code: " + ", ".join(TEAM_CODES), validate=validate.OneOf(TEAM_CODES))
+GridId = _with(
+    fields.Integer,
+    "grid id, 1..15",
+    strict=True,
+    validate=validate.OneOf(GRID_IDS, error="no grid {input}; grids are 1..15"),
+)
+Alliance = _with(fields.String, "alliance code: " + ", ".join(ALLIANCE_CODES), validate=validate.OneOf(ALLIANCE_CODES))
+Skill = _with(
+    fields.String,
+    "skill or qualification, e.g. patrol_leader, first_aid, tutoring:math",
+    validate=[
+        validate.Length(max=50),
+        validate.Regexp(SKILL_RE, error="not a skill name (e.g. first_aid, tutoring:math)"),
+    ],
+)
+Reason = _with(fields.String, "why, for people to read", validate=validate.Length(max=300))
+Hhmm = _with(
+    fields.String,
+    "local time HH:MM (24:00 = midnight at the end)",
+    validate=validate.Regexp(HHMM_RE, error="not a time HH:MM"),
+)
+
+
+def _ordered(data: dict, start: str = "start", end: str = "end") -> None:
+    if data.get(start) is not None and data.get(end) is not None and not data[start] < data[end]:
+        raise ValidationError(f"must be after {start}", end)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class VolunteerIdIn(StrictSchema):
+    volunteer_id = Id(required=True)
+
+
+class GridIdIn(StrictSchema):
+    grid_id = Id(required=True, metadata={"description": "grid id, 1..15"})
+
+
+class ListCourtyardsIn(StrictSchema):
+    grid_id = Id(load_default=None, allow_none=True, metadata={"description": "only the courtyards of this grid"})
+
+
+class VolunteerFields(StrictSchema):
+    name = Name()
+    phone = Phone(metadata={"description": "mobile (optionally +86) or landline with area code; unique"})
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    teams = fields.List(Team(), validate=validate.Length(max=3))
+    grid_id = GridId(allow_none=True, metadata={"description": "home grid, 1..15"})
+    alliance = Alliance(allow_none=True)
+    skills = fields.List(Skill(), validate=validate.Length(max=30))
+    language = fields.String(
+        validate=validate.Regexp(r"^[a-z]{2}(-[A-Za-z]{2,4})?$"), metadata={"description": "zh, en, ..."}
+    )
+
+
+class CreateVolunteerIn(VolunteerFields):
+    name = Name(required=True)
+    phone = Phone(required=True, metadata={"description": "mobile (optionally +86) or landline with area code; unique"})
+    teams = fields.List(Team(), load_default=list, validate=validate.Length(max=3))
+    skills = fields.List(Skill(), load_default=list, validate=validate.Length(max=30))
+    language = fields.String(load_default="zh", validate=validate.Regexp(r"^[a-z]{2}(-[A-Za-z]{2,4})?$"))
+
+
+class UpdateVolunteerIn(VolunteerFields):
+    volunteer_id = Id(required=True)
+
+
+class DeactivateVolunteerIn(VolunteerIdIn):
+    reason = Reason(load_default=None, allow_none=True)
+
+
+class ListVolunteersIn(Page):
+    team = Team(load_default=None, allow_none=True)
+    grid_id = GridId(load_default=None, allow_none=True)
+    skill = Skill(load_default=None, allow_none=True, metadata={"description": "'tutoring' matches 'tutoring:math'"})
+    active = fields.Boolean(load_default=None, allow_none=True, metadata={"description": "empty: both"})
+
+
+class WeeklyWindowIn(StrictSchema):
+    weekday = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=0, max=6), metadata={"description": "0 = Monday"}
+    )
+    start = Hhmm(required=True)
+    end = Hhmm(required=True)
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if "start" in data and "end" in data and not data["start"] < data["end"]:
+            raise ValidationError("must be after start", "end")
+
+
+class DatedWindowIn(StrictSchema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(("off", "extra")),
+        metadata={"description": "off: time off; extra: available"},
+    )
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        _ordered(data)
+
+
+class SetAvailabilityIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    weekly = fields.List(fields.Nested(WeeklyWindowIn), load_default=list, validate=validate.Length(max=50))
+    dated = fields.List(fields.Nested(DatedWindowIn), load_default=list, validate=validate.Length(max=500))
+
+
+class RangeIn(StrictSchema):
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        _ordered(data)
+        if data.get("start") and data.get("end") and data["end"] - data["start"] > MAX_WINDOW_RANGE:
+            raise ValidationError(f"at most {MAX_WINDOW_RANGE.days} days after start", "end")
+
+
+class CheckAvailabilityIn(RangeIn):
+    volunteer_id = Id(required=True)
+
+
+class AvailableVolunteersIn(RangeIn):
+    team = Team(load_default=None, allow_none=True)
+    grid = GridId(load_default=None, allow_none=True)
+    skill = Skill(load_default=None, allow_none=True)
+
+
+class AvailabilityWindowsIn(RangeIn):
+    volunteer_ids = fields.List(Id(), load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    team = Team(load_default=None, allow_none=True)
+
+
+class AddLedgerEntryIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    hours = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-100, max=100))
+    points = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=-10000, max=10000),
+        metadata={"description": "empty: 10 per hour"},
+    )
+    reason = Text(required=True)
+    source = fields.String(load_default="manual", validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    source_key = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "idempotency key: a second entry with the same key returns the first"},
+    )
+    team = Team(load_default=None, allow_none=True)
+    occurred_at = LocalDateTime(load_default=None, allow_none=True, metadata={"description": "empty: now"})
+
+
+class GetLedgerIn(Page):
+    volunteer_id = Id(required=True)
+
+
+class LeaderboardIn(StrictSchema):
+    team = Team(load_default=None, allow_none=True)
+    grid = GridId(load_default=None, allow_none=True)
+    since = LocalDateTime(load_default=None, allow_none=True, metadata={"description": "only entries from then on"})
+    limit = fields.Integer(strict=True, load_default=20, validate=validate.Range(min=1, max=500))
+
+
+class GridRoleIn(StrictSchema):
+    grid_id = Id(required=True, metadata={"description": "grid id, 1..15"})
+    volunteer_id = Id(required=True)
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class Health(Schema):
+    service = fields.String()
+    status = fields.String()
+    database = fields.String()
+    volunteers = fields.Integer(metadata={"description": "active volunteers"})
+
+
+class TeamOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_zh = fields.String()
+    description = fields.String()
+    members = fields.Integer(metadata={"description": "active members"})
+
+
+class AllianceOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_zh = fields.String()
+    volunteers = fields.Integer(metadata={"description": "active volunteers from this alliance"})
+
+
+class CourtyardOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String(metadata={"description": "courtyard or commercial_residential"})
+    grid_id = fields.Integer()
+    self_managed = fields.Boolean()
+
+
+class PersonRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String()
+
+
+class GridSummary(Schema):
+    id = fields.Integer()
+    code = fields.String(metadata={"description": "G01..G15"})
+    name = fields.String()
+    kind = fields.String(metadata={"description": "exclusive or comprehensive"})
+    leader = fields.Nested(PersonRef, allow_none=True)
+    member_count = fields.Integer()
+    courtyards = fields.List(fields.String(), metadata={"description": "codes of its courtyards and buildings"})
+
+
+class GridOut(GridSummary):
+    members = fields.List(fields.Nested(PersonRef))
+    courtyards = fields.List(fields.Nested(CourtyardOut))
+    volunteers = fields.Integer(metadata={"description": "active volunteers living in the grid"})
+
+
+class GridRoleOut(Schema):
+    grid_id = fields.Integer()
+    role = fields.String(metadata={"description": "leader or member"})
+
+
+class VolunteerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String()
+    email = fields.String(allow_none=True)
+    teams = fields.List(fields.String())
+    grid_id = fields.Integer(allow_none=True)
+    alliance = fields.String(allow_none=True)
+    skills = fields.List(fields.String())
+    language = fields.String()
+    active = fields.Boolean()
+    grid_roles = fields.List(fields.Nested(GridRoleOut))
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    deactivated_at = LocalDateTime(allow_none=True)
+
+
+class VolunteerPage(Schema):
+    items = fields.List(fields.Nested(VolunteerOut))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class WeeklyWindowOut(Schema):
+    weekday = fields.Integer()
+    start = fields.String()
+    end = fields.String()
+
+
+class DatedWindowOut(Schema):
+    kind = fields.String()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    note = fields.String(allow_none=True)
+
+
+class AvailabilityOut(Schema):
+    volunteer_id = fields.Integer()
+    weekly = fields.List(fields.Nested(WeeklyWindowOut))
+    dated = fields.List(fields.Nested(DatedWindowOut))
+
+
+class AvailabilityCheck(Schema):
+    available = fields.Boolean()
+    reason = fields.String(allow_none=True)
+
+
+class Window(Schema):
+    start = LocalDateTime()
+    end = LocalDateTime()
+
+
+class VolunteerWindows(Schema):
+    volunteer_id = fields.Integer()
+    windows = fields.List(fields.Nested(Window))
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    volunteer_id = fields.Integer()
+    hours = fields.Float()
+    points = fields.Integer()
+    reason = fields.String()
+    source = fields.String()
+    source_key = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    occurred_at = LocalDateTime()
+    created_at = LocalDateTime()
+
+
+class LedgerOut(Schema):
+    volunteer_id = fields.Integer()
+    total_hours = fields.Float()
+    total_points = fields.Integer()
+    entries = fields.List(fields.Nested(LedgerEntryOut), metadata={"description": "newest first"})
+    total = fields.Integer(metadata={"description": "number of entries"})
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class LeaderboardRow(Schema):
+    rank = fields.Integer()
+    volunteer_id = fields.Integer()
+    name = fields.String()
+    grid_id = fields.Integer(allow_none=True)
+    hours = fields.Float()
+    points = fields.Integer()

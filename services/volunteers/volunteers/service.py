@@ -1,0 +1,357 @@
+"""The ``volunteers`` nameko service: thin RPC entrypoints over ``store`` (database) and ``domain`` (rules).
+
+Every method loads its arguments through a schema (``@contract``), works in one transaction
+(committed on success, rolled back on any error, so a rejected call writes nothing) and
+dispatches its events after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from guanyinli.db import Database
+from guanyinli.errors import InvalidInput, NotFound
+from guanyinli.events import publish, read
+from guanyinli.schemas import contract
+from nameko.events import EventDispatcher, event_handler
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from volunteers import domain, schemas, store
+from volunteers.exceptions import (
+    AvailabilityOverlap,
+    GridLeaderTaken,
+    GridNotFound,
+    PhoneTaken,
+    SourceKeyTaken,
+    VolunteerInactive,
+    VolunteerNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+VOLUNTEER_ERRORS = (InvalidInput, VolunteerNotFound)
+
+
+def volunteer_event(view: dict, changed: list[str] | None = None) -> dict:
+    return {
+        "volunteer_id": view["id"],
+        "name": view["name"],
+        "email": view["email"],
+        "teams": view["teams"],
+        "grid_id": view["grid_id"],
+        "active": view["active"],
+        "changed": changed or [],
+    }
+
+
+def entry_event(entry: dict) -> dict:
+    return {
+        "entry_id": entry["id"],
+        **{k: entry[k] for k in ("volunteer_id", "hours", "points", "reason", "source", "source_key")},
+    }
+
+
+class VolunteersService:
+    name = "volunteers"
+
+    db = Database()
+    dispatch = EventDispatcher()
+
+    def _work(self, fn: Callable[[Any], Any]) -> Any:
+        with self.db.get_session() as session:
+            return fn(session)
+
+    # --- health and reference data ---------------------------------------------------------------
+
+    @rpc
+    @contract(response=schemas.Health())
+    def health(self):
+        """Liveness: answers when the service and its database do."""
+
+        def work(session):
+            session.execute(text("SELECT 1"))
+            return {"service": self.name, "status": "ok", "database": "ok", "volunteers": store.count_active(session)}
+
+        return self._work(work)
+
+    @rpc
+    @contract(response=schemas.TeamOut(many=True))
+    def list_teams(self):
+        """The three volunteer teams with their number of active members."""
+        return self._work(store.list_teams)
+
+    @rpc
+    @contract(response=schemas.AllianceOut(many=True))
+    def list_alliances(self):
+        """The six alliances volunteers and partners come from, with their number of active volunteers."""
+        return self._work(store.list_alliances)
+
+    @rpc
+    @contract(response=schemas.GridSummary(many=True))
+    def list_grids(self):
+        """The 15 grids (5 exclusive, 10 comprehensive) with leader, member count and courtyards."""
+        return self._work(store.list_grids)
+
+    @rpc
+    @contract(request=schemas.GridIdIn, response=schemas.GridOut(), errors=(InvalidInput, GridNotFound))
+    def get_grid(self, grid_id):
+        """One grid: leader, members, courtyards and buildings, active volunteers living there."""
+        return self._work(lambda s: store.get_grid(s, grid_id))
+
+    @rpc
+    @contract(
+        request=schemas.ListCourtyardsIn, response=schemas.CourtyardOut(many=True), errors=(InvalidInput, GridNotFound)
+    )
+    def list_courtyards(self, grid_id=None):
+        """The 12 courtyards and 3 commercial-residential buildings, each with its grid."""
+        return store.list_courtyards(grid_id)
+
+    @rpc
+    @contract(
+        request=schemas.GridRoleIn,
+        response=schemas.GridOut(),
+        errors=(InvalidInput, GridNotFound, VolunteerNotFound, VolunteerInactive, GridLeaderTaken),
+        emits=("volunteer_updated",),
+    )
+    def assign_grid_leader(self, grid_id, volunteer_id):
+        """Make an active volunteer the grid's leader; a grid that has another leader -> GridLeaderTaken."""
+        return self._grid_role(grid_id, volunteer_id, "leader")
+
+    @rpc
+    @contract(
+        request=schemas.GridRoleIn,
+        response=schemas.GridOut(),
+        errors=(InvalidInput, GridNotFound, VolunteerNotFound, VolunteerInactive),
+        emits=("volunteer_updated",),
+    )
+    def add_grid_member(self, grid_id, volunteer_id):
+        """Add an active volunteer to the grid's members (the leader stays leader)."""
+        return self._grid_role(grid_id, volunteer_id, "member")
+
+    @rpc
+    @contract(
+        request=schemas.GridRoleIn,
+        response=schemas.GridOut(),
+        errors=(InvalidInput, GridNotFound, VolunteerNotFound),
+        emits=("volunteer_updated",),
+    )
+    def remove_grid_role(self, grid_id, volunteer_id):
+        """Remove a volunteer's role (leader or member) in a grid; nothing happens if they have none."""
+        return self._grid_role(grid_id, volunteer_id, None)
+
+    def _grid_role(self, grid_id, volunteer_id, role):
+        def work(session):
+            if role is None:
+                grid, changed = store.remove_grid_role(session, grid_id, volunteer_id)
+            else:
+                grid, changed = store.assign_grid_role(session, grid_id, volunteer_id, role)
+            return grid, changed, store.get_volunteer(session, volunteer_id)
+
+        grid, changed, volunteer = self._work(work)
+        if changed:
+            publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, ["grid_roles"]))
+        return grid
+
+    # --- volunteers --------------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.CreateVolunteerIn,
+        response=schemas.VolunteerOut(),
+        errors=(InvalidInput, PhoneTaken),
+        emits=("volunteer_created",),
+    )
+    def create_volunteer(
+        self, name, phone, email=None, teams=None, grid_id=None, alliance=None, skills=None, language=None
+    ):
+        """Register a volunteer: teams, home grid, alliance, skills (e.g. patrol_leader, tutoring:math)."""
+        data = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
+        data.update(alliance=alliance, skills=skills, language=language)
+        volunteer = self._work(lambda s: store.create_volunteer(s, data))
+        publish(self.dispatch, "volunteer_created", volunteer_event(volunteer))
+        return volunteer
+
+    @rpc
+    @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerOut(), errors=VOLUNTEER_ERRORS)
+    def get_volunteer(self, volunteer_id):
+        """One volunteer, active or not, with teams, skills and grid roles."""
+        return self._work(lambda s: store.get_volunteer(s, volunteer_id))
+
+    @rpc
+    @contract(
+        request=schemas.UpdateVolunteerIn,
+        response=schemas.VolunteerOut(),
+        errors=VOLUNTEER_ERRORS + (PhoneTaken,),
+        emits=("volunteer_updated",),
+    )
+    def update_volunteer(
+        self,
+        volunteer_id,
+        name=None,
+        phone=None,
+        email=None,
+        teams=None,
+        grid_id=None,
+        alliance=None,
+        skills=None,
+        language=None,
+    ):
+        """Change the given fields (teams and skills are replaced as a whole); no change, no event."""
+        given = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
+        given.update(alliance=alliance, skills=skills, language=language)
+        changes = {k: v for k, v in given.items() if v is not None}
+        volunteer, changed = self._work(lambda s: store.update_volunteer(s, volunteer_id, changes))
+        if changed:
+            publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, changed))
+        return volunteer
+
+    @rpc
+    @contract(
+        request=schemas.DeactivateVolunteerIn,
+        response=schemas.VolunteerOut(),
+        errors=VOLUNTEER_ERRORS,
+        emits=("volunteer_deactivated",),
+    )
+    def deactivate_volunteer(self, volunteer_id, reason=None):
+        """Deactivate a volunteer (kept for the ledger; their grid roles end); repeating it is a no-op."""
+        volunteer, changed = self._work(lambda s: store.deactivate_volunteer(s, volunteer_id, reason))
+        if changed:
+            publish(self.dispatch, "volunteer_deactivated", {"volunteer_id": volunteer_id, "reason": reason})
+        return volunteer
+
+    @rpc
+    @contract(request=schemas.ListVolunteersIn, response=schemas.VolunteerPage(), errors=(InvalidInput,))
+    def list_volunteers(self, team=None, grid_id=None, skill=None, active=None, limit=None, offset=None):
+        """Volunteers by id, filtered by team, home grid, skill (or skill family) and active; paginated."""
+        filters = {"team": team, "grid_id": grid_id, "skill": skill, "active": active}
+        return self._work(lambda s: store.list_volunteers(s, limit=limit, offset=offset, **filters))
+
+    # --- availability ------------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.SetAvailabilityIn,
+        response=schemas.AvailabilityOut(),
+        errors=VOLUNTEER_ERRORS + (AvailabilityOverlap,),
+        emits=("availability_changed",),
+    )
+    def set_availability(self, volunteer_id, weekly=None, dated=None):
+        """Replace a volunteer's weekly windows and dated exceptions (off = time off, extra = available).
+
+        Overlapping windows are rejected as a whole (AvailabilityOverlap naming both entries).
+        """
+        result = self._work(lambda s: store.set_availability(s, volunteer_id, weekly, dated))
+        publish(self.dispatch, "availability_changed", {"volunteer_id": volunteer_id})
+        return result
+
+    @rpc
+    @contract(request=schemas.VolunteerIdIn, response=schemas.AvailabilityOut(), errors=VOLUNTEER_ERRORS)
+    def get_availability(self, volunteer_id):
+        """A volunteer's weekly windows and dated exceptions as stored."""
+        return self._work(lambda s: store.get_availability(s, volunteer_id))
+
+    @rpc
+    @contract(request=schemas.CheckAvailabilityIn, response=schemas.AvailabilityCheck(), errors=VOLUNTEER_ERRORS)
+    def check_availability(self, volunteer_id, start, end):
+        """Whether the volunteer is active and available for all of [start, end); reason when not."""
+        return self._work(lambda s: store.check_availability(s, volunteer_id, start, end))
+
+    @rpc
+    @contract(request=schemas.AvailableVolunteersIn, response=schemas.VolunteerOut(many=True), errors=(InvalidInput,))
+    def available_volunteers(self, start, end, team=None, grid=None, skill=None):
+        """Active volunteers available for all of [start, end), optionally of a team, home grid, skill."""
+        filters = {"team": team, "grid_id": grid, "skill": skill}
+        return self._work(lambda s: store.available_volunteers(s, start, end, **filters))
+
+    @rpc
+    @contract(
+        request=schemas.AvailabilityWindowsIn, response=schemas.VolunteerWindows(many=True), errors=(InvalidInput,)
+    )
+    def availability_windows(self, start, end, volunteer_ids=None, team=None):
+        """Concrete windows in [start, end) of active volunteers: weekly rules minus time off plus extra dates.
+
+        The roster's input: one entry per matching active volunteer (windows may be empty), by id.
+        Ranges up to 100 days.
+        """
+
+        def work(session):
+            windows = store.availability_windows(session, start, end, team=team, volunteer_ids=volunteer_ids)
+            return [
+                {"volunteer_id": vid, "windows": [{"start": s, "end": e} for s, e in spans]}
+                for vid, spans in windows.items()
+            ]
+
+        return self._work(work)
+
+    # --- hours and points --------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        request=schemas.AddLedgerEntryIn,
+        response=schemas.LedgerEntryOut(),
+        errors=VOLUNTEER_ERRORS + (SourceKeyTaken,),
+        emits=("ledger_entry_added",),
+    )
+    def add_ledger_entry(
+        self, volunteer_id, hours, reason, points=None, source=None, source_key=None, team=None, occurred_at=None
+    ):
+        """Append hours and points (corrections are negative entries); the same source_key returns the first entry."""
+        if points is None:
+            points = domain.default_points(hours)
+
+        def work(session):
+            return store.add_ledger_entry(
+                session, volunteer_id, hours, points, reason, source, source_key, team, occurred_at
+            )
+
+        entry, created = self._work(work)
+        if created:
+            publish(self.dispatch, "ledger_entry_added", entry_event(entry))
+        return entry
+
+    @rpc
+    @contract(request=schemas.GetLedgerIn, response=schemas.LedgerOut(), errors=VOLUNTEER_ERRORS)
+    def get_ledger(self, volunteer_id, limit=None, offset=None):
+        """A volunteer's totals and ledger entries, newest first (paginated)."""
+        return self._work(lambda s: store.get_ledger(s, volunteer_id, limit, offset))
+
+    @rpc
+    @contract(request=schemas.LeaderboardIn, response=schemas.LeaderboardRow(many=True), errors=(InvalidInput,))
+    def leaderboard(self, team=None, grid=None, since=None, limit=None):
+        """Active volunteers ranked by points then hours (ties share a rank), by team, home grid, since."""
+        return self._work(lambda s: store.leaderboard(s, team=team, grid=grid, since=since, limit=limit))
+
+    # --- events from other services ------------------------------------------------------------------
+
+    @event_handler("activities", "attendance_recorded")
+    def on_attendance_recorded(self, payload):
+        """Credit hours and points for an attended duty, once per sign-up (source_key attendance:<signup_id>)."""
+        event = read("attendance_recorded", payload)
+        points = domain.attendance_points(event["status"], event["hours"], event["weekend"], event["late_notice"])
+        if event["status"] != "attended":
+            return  # no_show and excused earn nothing
+        reason = f"{event['title']} ({event['role']})"
+
+        def work(session):
+            return store.add_ledger_entry(
+                session,
+                event["volunteer_id"],
+                event["hours"],
+                points,
+                reason,
+                "activities",
+                f"attendance:{event['signup_id']}",
+                event.get("team"),
+                event["start"],
+            )
+
+        try:
+            entry, created = self._work(work)
+        except NotFound:
+            log.warning("attendance_recorded for unknown volunteer %s ignored", event["volunteer_id"])
+            return
+        if created:
+            publish(self.dispatch, "ledger_entry_added", entry_event(entry))

@@ -1,0 +1,563 @@
+"""Database side of the volunteers service: every query and write, inside the caller's transaction.
+
+Functions take an open ``Session`` (the service commits or rolls back), raise the service's typed
+errors, and return plain dicts ready for the response schemas, so nothing is lazily loaded after
+the session closes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from guanyinli.timeutil import from_db, to_db
+from sqlalchemy import DateTime, Integer, Select, String, cast, delete, func, literal, null, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from volunteers import domain
+from volunteers.exceptions import (
+    GridLeaderTaken,
+    GridNotFound,
+    PhoneTaken,
+    SourceKeyTaken,
+    VolunteerInactive,
+    VolunteerNotFound,
+)
+from volunteers.models import (
+    DatedWindow,
+    GridRole,
+    LedgerEntry,
+    Volunteer,
+    VolunteerSkill,
+    VolunteerTeam,
+    WeeklyWindow,
+    utcnow,
+)
+from volunteers.structure import ALLIANCES, COURTYARDS, GRIDS, GRIDS_BY_ID, TEAMS, courtyards_of
+
+SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language")
+
+# --- volunteers --------------------------------------------------------------------------------
+
+
+def get_volunteer_row(session: Session, volunteer_id: int, lock: bool = False) -> Volunteer:
+    volunteer = session.get(Volunteer, volunteer_id, with_for_update=lock or None)
+    if volunteer is None:
+        raise VolunteerNotFound(f"volunteer_id: no volunteer {volunteer_id}")
+    return volunteer
+
+
+def _roles_of(session: Session, volunteer_ids: Iterable[int]) -> dict[int, list[dict]]:
+    ids = list(volunteer_ids)
+    roles: dict[int, list[dict]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(GridRole.volunteer_id, GridRole.grid_id, GridRole.role)
+            .where(GridRole.volunteer_id.in_(ids))
+            .order_by(GridRole.grid_id)
+        )
+        for vid, grid_id, role in rows:
+            roles[vid].append({"grid_id": grid_id, "role": role})
+    return roles
+
+
+def volunteer_view(volunteer: Volunteer, grid_roles: list[dict]) -> dict:
+    return {
+        "id": volunteer.id,
+        "name": volunteer.name,
+        "phone": volunteer.phone,
+        "email": volunteer.email,
+        "teams": volunteer.team_codes,
+        "grid_id": volunteer.grid_id,
+        "alliance": volunteer.alliance,
+        "skills": volunteer.skill_names,
+        "language": volunteer.language,
+        "active": volunteer.active,
+        "grid_roles": grid_roles,
+        "created_at": from_db(volunteer.created_at),
+        "updated_at": from_db(volunteer.updated_at),
+        "deactivated_at": from_db(volunteer.deactivated_at),
+    }
+
+
+def views_of(session: Session, volunteers: list[Volunteer]) -> list[dict]:
+    roles = _roles_of(session, [v.id for v in volunteers])
+    return [volunteer_view(v, roles.get(v.id, [])) for v in volunteers]
+
+
+def get_volunteer(session: Session, volunteer_id: int) -> dict:
+    return views_of(session, [get_volunteer_row(session, volunteer_id)])[0]
+
+
+def _check_phone_free(session: Session, phone: str, volunteer_id: int | None = None) -> None:
+    owner = session.scalar(select(Volunteer.id).where(Volunteer.phone == phone))
+    if owner is not None and owner != volunteer_id:
+        raise PhoneTaken(f"phone: {phone} already belongs to volunteer {owner}")
+
+
+def _flush_volunteer(session: Session, phone: str) -> None:
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Lost a race for the same phone number with another writer.
+        raise PhoneTaken(f"phone: {phone} already belongs to another volunteer") from None
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def create_volunteer(session: Session, data: dict, demo_key: str | None = None) -> dict:
+    _check_phone_free(session, data["phone"])
+    volunteer = Volunteer(
+        **{k: data.get(k) for k in SIMPLE_FIELDS if k != "language"},
+        language=data.get("language") or "zh",
+        demo_key=demo_key,
+        teams=[VolunteerTeam(team=t) for t in _unique(data.get("teams") or [])],
+        skills=[VolunteerSkill(skill=s) for s in _unique(data.get("skills") or [])],
+    )
+    session.add(volunteer)
+    _flush_volunteer(session, volunteer.phone)
+    return volunteer_view(volunteer, [])
+
+
+def _snapshot(volunteer: Volunteer) -> dict:
+    return {
+        **{k: getattr(volunteer, k) for k in SIMPLE_FIELDS},
+        "teams": volunteer.team_codes,
+        "skills": volunteer.skill_names,
+    }
+
+
+def update_volunteer(session: Session, volunteer_id: int, changes: dict) -> tuple[dict, list[str]]:
+    """Apply the given fields; returns the new view and the names of the fields that changed."""
+    volunteer = get_volunteer_row(session, volunteer_id, lock=True)
+    before = _snapshot(volunteer)
+    if "phone" in changes and changes["phone"] != volunteer.phone:
+        _check_phone_free(session, changes["phone"], volunteer_id)
+    for key in SIMPLE_FIELDS:
+        if key in changes:
+            setattr(volunteer, key, changes[key])
+    if "teams" in changes:
+        wanted = set(changes["teams"])
+        volunteer.teams = [t for t in volunteer.teams if t.team in wanted] + [
+            VolunteerTeam(team=t) for t in sorted(wanted - set(volunteer.team_codes))
+        ]
+    if "skills" in changes:
+        wanted = set(changes["skills"])
+        volunteer.skills = [s for s in volunteer.skills if s.skill in wanted] + [
+            VolunteerSkill(skill=s) for s in sorted(wanted - set(volunteer.skill_names))
+        ]
+    changed = domain.changed_fields(before, _snapshot(volunteer))
+    if changed:
+        volunteer.updated_at = utcnow()
+        _flush_volunteer(session, volunteer.phone)
+        session.refresh(volunteer)
+    return get_volunteer(session, volunteer_id), changed
+
+
+def deactivate_volunteer(session: Session, volunteer_id: int, reason: str | None) -> tuple[dict, bool]:
+    """Deactivate and give up any grid roles; a second call changes nothing (returns False)."""
+    volunteer = get_volunteer_row(session, volunteer_id, lock=True)
+    if not volunteer.active:
+        return get_volunteer(session, volunteer_id), False
+    volunteer.active = False
+    volunteer.deactivated_at = volunteer.updated_at = utcnow()
+    volunteer.deactivation_reason = reason
+    session.execute(delete(GridRole).where(GridRole.volunteer_id == volunteer_id))
+    session.flush()
+    return get_volunteer(session, volunteer_id), True
+
+
+def _filtered_ids(team=None, grid_id=None, skill=None, active=None, volunteer_ids=None) -> Select:
+    """A subquery of volunteer ids matching every given filter."""
+    query = select(Volunteer.id)
+    if team is not None:
+        query = query.where(Volunteer.id.in_(select(VolunteerTeam.volunteer_id).where(VolunteerTeam.team == team)))
+    if skill is not None:
+        query = query.where(
+            Volunteer.id.in_(
+                select(VolunteerSkill.volunteer_id).where(
+                    (VolunteerSkill.skill == skill) | VolunteerSkill.skill.startswith(skill + ":", autoescape=True)
+                )
+            )
+        )
+    if grid_id is not None:
+        query = query.where(Volunteer.grid_id == grid_id)
+    if active is not None:
+        query = query.where(Volunteer.active == active)
+    if volunteer_ids is not None:
+        query = query.where(Volunteer.id.in_(list(volunteer_ids)))
+    return query
+
+
+def list_volunteers(session: Session, *, limit: int, offset: int, **filters) -> dict:
+    ids = _filtered_ids(**filters)
+    total = session.scalar(select(func.count()).select_from(ids.subquery()))
+    rows = session.scalars(
+        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id).limit(limit).offset(offset)
+    )
+    return {"items": views_of(session, list(rows)), "total": total, "limit": limit, "offset": offset}
+
+
+# --- reference data and grids ------------------------------------------------------------------
+
+
+def _count_by(session: Session, column, where=None) -> dict:
+    query = select(column, func.count()).group_by(column)
+    if where is not None:
+        query = query.where(where)
+    return dict(session.execute(query).all())
+
+
+def list_teams(session: Session) -> list[dict]:
+    counts = _count_by(session, VolunteerTeam.team, VolunteerTeam.volunteer_id.in_(_filtered_ids(active=True)))
+    return [{**vars(t), "members": counts.get(t.code, 0)} for t in TEAMS]
+
+
+def list_alliances(session: Session) -> list[dict]:
+    counts = _count_by(session, Volunteer.alliance, Volunteer.active.is_(True))
+    return [{**vars(a), "volunteers": counts.get(a.code, 0)} for a in ALLIANCES]
+
+
+def list_courtyards(grid_id: int | None = None) -> list[dict]:
+    if grid_id is not None and grid_id not in GRIDS_BY_ID:
+        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+    return [vars(c) for c in COURTYARDS if grid_id is None or c.grid_id == grid_id]
+
+
+def _grid_people(session: Session, grid_id: int | None = None) -> dict[int, dict[str, list[dict]]]:
+    query = (
+        select(GridRole.grid_id, GridRole.role, Volunteer.id, Volunteer.name, Volunteer.phone)
+        .join(Volunteer, Volunteer.id == GridRole.volunteer_id)
+        .order_by(GridRole.grid_id, Volunteer.id)
+    )
+    if grid_id is not None:
+        query = query.where(GridRole.grid_id == grid_id)
+    people: dict[int, dict[str, list[dict]]] = defaultdict(lambda: {"leader": [], "member": []})
+    for gid, role, vid, name, phone in session.execute(query):
+        people[gid][role].append({"id": vid, "name": name, "phone": phone})
+    return people
+
+
+def _grid_summary(grid, people: dict[str, list[dict]]) -> dict:
+    return {
+        **vars(grid),
+        "leader": people["leader"][0] if people["leader"] else None,
+        "member_count": len(people["member"]),
+        "courtyards": [c.code for c in courtyards_of(grid.id)],
+    }
+
+
+def list_grids(session: Session) -> list[dict]:
+    people = _grid_people(session)
+    return [_grid_summary(g, people[g.id]) for g in GRIDS]
+
+
+def _grid(grid_id: int):
+    grid = GRIDS_BY_ID.get(grid_id)
+    if grid is None:
+        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+    return grid
+
+
+def get_grid(session: Session, grid_id: int) -> dict:
+    grid = _grid(grid_id)
+    people = _grid_people(session, grid_id)[grid_id]
+    residents = session.scalar(
+        select(func.count()).select_from(Volunteer).where(Volunteer.grid_id == grid_id, Volunteer.active.is_(True))
+    )
+    return {
+        **_grid_summary(grid, people),
+        "members": people["member"],
+        "courtyards": [vars(c) for c in courtyards_of(grid_id)],
+        "volunteers": residents,
+    }
+
+
+def assign_grid_role(session: Session, grid_id: int, volunteer_id: int, role: str) -> tuple[dict, bool]:
+    """Make a volunteer the leader or a member of a grid; returns (grid, changed).
+
+    One leader per grid: naming a second one raises ``GridLeaderTaken`` (the partial UNIQUE index
+    settles races between replicas). A member named leader is promoted; the leader added as a
+    member stays leader.
+    """
+    grid = _grid(grid_id)
+    volunteer = get_volunteer_row(session, volunteer_id)
+    if not volunteer.active:
+        raise VolunteerInactive(f"volunteer_id: volunteer {volunteer_id} is deactivated")
+    existing = session.get(GridRole, (grid_id, volunteer_id))
+    if role == "leader":
+        current = session.scalar(select(GridRole).where(GridRole.grid_id == grid_id, GridRole.role == "leader"))
+        if current is not None and current.volunteer_id != volunteer_id:
+            leader = session.get(Volunteer, current.volunteer_id)
+            raise GridLeaderTaken(
+                f"grid_id: grid {grid.code} already has a leader, {leader.name} (volunteer {leader.id})"
+            )
+    if existing is not None and (existing.role == role or existing.role == "leader"):
+        return get_grid(session, grid_id), False
+    if existing is not None:
+        existing.role = role
+        existing.since = utcnow()
+    else:
+        session.add(GridRole(grid_id=grid_id, volunteer_id=volunteer_id, role=role))
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise GridLeaderTaken(f"grid_id: grid {grid.code} already has a leader") from None
+    return get_grid(session, grid_id), True
+
+
+def remove_grid_role(session: Session, grid_id: int, volunteer_id: int) -> tuple[dict, bool]:
+    _grid(grid_id)
+    get_volunteer_row(session, volunteer_id)
+    removed = session.execute(
+        delete(GridRole).where(GridRole.grid_id == grid_id, GridRole.volunteer_id == volunteer_id)
+    ).rowcount
+    return get_grid(session, grid_id), bool(removed)
+
+
+# --- availability ------------------------------------------------------------------------------
+
+
+def _weekly_of(session: Session, volunteer_id: int) -> list[domain.WeeklyWindow]:
+
+    rows = session.execute(
+        select(WeeklyWindow.weekday, WeeklyWindow.start_minute, WeeklyWindow.end_minute)
+        .where(WeeklyWindow.volunteer_id == volunteer_id)
+        .order_by(WeeklyWindow.weekday, WeeklyWindow.start_minute)
+    )
+    return [domain.WeeklyWindow(*row) for row in rows]
+
+
+def _dated_of(session: Session, volunteer_id: int, start: datetime | None = None, end: datetime | None = None):
+    query = select(DatedWindow).where(DatedWindow.volunteer_id == volunteer_id).order_by(DatedWindow.start_at)
+    if start is not None and end is not None:
+        query = query.where(DatedWindow.start_at < to_db(end), DatedWindow.end_at > to_db(start))
+    return [domain.DatedWindow(d.kind, from_db(d.start_at), from_db(d.end_at), d.note) for d in session.scalars(query)]
+
+
+def availability_view(volunteer_id: int, weekly, dated) -> dict:
+    return {
+        "volunteer_id": volunteer_id,
+        "weekly": [
+            {
+                "weekday": w.weekday,
+                "start": domain.format_minute(w.start_minute),
+                "end": domain.format_minute(w.end_minute),
+            }
+            for w in weekly
+        ],
+        "dated": [{"kind": d.kind, "start": d.start, "end": d.end, "note": d.note} for d in dated],
+    }
+
+
+def get_availability(session: Session, volunteer_id: int) -> dict:
+    get_volunteer_row(session, volunteer_id)
+    return availability_view(volunteer_id, _weekly_of(session, volunteer_id), _dated_of(session, volunteer_id))
+
+
+def set_availability(session: Session, volunteer_id: int, weekly: list[dict], dated: list[dict]) -> dict:
+    """Replace the volunteer's weekly windows and dated exceptions (rejected whole if any overlap)."""
+
+    get_volunteer_row(session, volunteer_id, lock=True)
+    weekly_rules = [
+        domain.WeeklyWindow(w["weekday"], domain.parse_minute(w["start"]), domain.parse_minute(w["end"]))
+        for w in weekly
+    ]
+    dated_rules = [domain.DatedWindow(d["kind"], d["start"], d["end"], d.get("note")) for d in dated]
+    domain.check_no_overlap(weekly_rules, dated_rules)
+    session.execute(delete(WeeklyWindow).where(WeeklyWindow.volunteer_id == volunteer_id))
+    session.execute(delete(DatedWindow).where(DatedWindow.volunteer_id == volunteer_id))
+    session.add_all(
+        WeeklyWindow(volunteer_id=volunteer_id, weekday=w.weekday, start_minute=w.start_minute, end_minute=w.end_minute)
+        for w in weekly_rules
+    )
+    session.add_all(
+        DatedWindow(volunteer_id=volunteer_id, kind=d.kind, start_at=to_db(d.start), end_at=to_db(d.end), note=d.note)
+        for d in dated_rules
+    )
+    session.flush()
+    return get_availability(session, volunteer_id)
+
+
+def check_availability(session: Session, volunteer_id: int, start: datetime, end: datetime) -> dict:
+    volunteer = get_volunteer_row(session, volunteer_id)
+    available, reason = domain.availability_verdict(
+        volunteer.active, _weekly_of(session, volunteer_id), _dated_of(session, volunteer_id, start, end), start, end
+    )
+    return {"available": available, "reason": reason}
+
+
+def availability_windows(
+    session: Session, start: datetime, end: datetime, **filters
+) -> dict[int, list[domain.Interval]]:
+    """Concrete windows in [start, end) of every active volunteer matching the filters, by id.
+
+    One round trip: the volunteers, their weekly windows and their dated windows meeting the range
+    come back as one UNION ALL; the expansion is ``domain.expand``.
+    """
+
+    ids = _filtered_ids(active=True, **filters)
+    no_int, no_time = cast(null(), Integer), cast(null(), DateTime)
+    query = union_all(
+        select(Volunteer.id, cast(literal("volunteer"), String), no_int, no_int, no_int, no_time, no_time).where(
+            Volunteer.id.in_(ids)
+        ),
+        select(
+            WeeklyWindow.volunteer_id,
+            cast(literal("weekly"), String),
+            WeeklyWindow.weekday,
+            WeeklyWindow.start_minute,
+            WeeklyWindow.end_minute,
+            no_time,
+            no_time,
+        ).where(WeeklyWindow.volunteer_id.in_(ids)),
+        select(
+            DatedWindow.volunteer_id,
+            cast(DatedWindow.kind, String),
+            no_int,
+            no_int,
+            no_int,
+            DatedWindow.start_at,
+            DatedWindow.end_at,
+        ).where(
+            DatedWindow.volunteer_id.in_(ids), DatedWindow.start_at < to_db(end), DatedWindow.end_at > to_db(start)
+        ),
+    )
+    weekly: dict[int, list[domain.WeeklyWindow]] = {}
+    dated: dict[int, list[domain.DatedWindow]] = defaultdict(list)
+    for vid, kind, weekday, start_minute, end_minute, start_at, end_at in session.execute(query):
+        weekly.setdefault(vid, [])
+        if kind == "weekly":
+            weekly[vid].append(domain.WeeklyWindow(weekday, start_minute, end_minute))
+        elif kind != "volunteer":
+            dated[vid].append(domain.DatedWindow(kind, from_db(start_at), from_db(end_at)))
+    return {vid: domain.expand(weekly[vid], dated.get(vid, ()), start, end) for vid in sorted(weekly)}
+
+
+def available_volunteers(session: Session, start: datetime, end: datetime, **filters) -> list[dict]:
+    windows = availability_windows(session, start, end, **filters)
+    ids = [vid for vid, spans in windows.items() if domain.covers(spans, start, end)]
+    rows = session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)) if ids else []
+    return views_of(session, list(rows))
+
+
+# --- ledger ------------------------------------------------------------------------------------
+
+
+def entry_view(entry: LedgerEntry) -> dict:
+    return {
+        "id": entry.id,
+        "volunteer_id": entry.volunteer_id,
+        "hours": round(entry.hours, 2),
+        "points": entry.points,
+        "reason": entry.reason,
+        "source": entry.source,
+        "source_key": entry.source_key,
+        "team": entry.team,
+        "occurred_at": from_db(entry.occurred_at),
+        "created_at": from_db(entry.created_at),
+    }
+
+
+def find_entry(session: Session, source_key: str) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.source_key == source_key))
+
+
+def add_ledger_entry(
+    session: Session,
+    volunteer_id: int,
+    hours: float,
+    points: int,
+    reason: str,
+    source: str,
+    source_key: str | None = None,
+    team: str | None = None,
+    occurred_at: datetime | None = None,
+) -> tuple[dict, bool]:
+    """Append one entry; returns (entry, created). An entry with the same source_key is returned as is."""
+    get_volunteer_row(session, volunteer_id)
+    if source_key is not None:
+        existing = find_entry(session, source_key)
+        if existing is not None:
+            if existing.volunteer_id != volunteer_id:
+                raise SourceKeyTaken(f"source_key: {source_key!r} was used for volunteer {existing.volunteer_id}")
+            return entry_view(existing), False
+    now = utcnow()
+    entry = LedgerEntry(
+        volunteer_id=volunteer_id,
+        hours=hours,
+        points=points,
+        reason=reason,
+        source=source,
+        source_key=source_key,
+        team=team,
+        occurred_at=to_db(occurred_at) if occurred_at else now,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        # Another writer stored the same source_key between our check and our insert.
+        existing = find_entry(session, source_key) if source_key else None
+        if existing is None or existing.volunteer_id != volunteer_id:
+            raise SourceKeyTaken(f"source_key: {source_key!r} is already used") from None
+        return entry_view(existing), False
+    return entry_view(entry), True
+
+
+def get_ledger(session: Session, volunteer_id: int, limit: int, offset: int) -> dict:
+    get_volunteer_row(session, volunteer_id)
+    count, hours, points = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(LedgerEntry.hours), 0), func.coalesce(func.sum(LedgerEntry.points), 0)
+        ).where(LedgerEntry.volunteer_id == volunteer_id)
+    ).one()
+    entries = session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.volunteer_id == volunteer_id)
+        .order_by(LedgerEntry.occurred_at.desc(), LedgerEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return {
+        "volunteer_id": volunteer_id,
+        "total_hours": round(float(hours), 2),
+        "total_points": int(points),
+        "entries": [entry_view(e) for e in entries],
+        "total": count,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def leaderboard(session: Session, team=None, grid=None, since=None, limit: int = 20) -> list[dict]:
+    """Active volunteers by points (then hours) over the ledger, optionally since a moment."""
+    points = func.sum(LedgerEntry.points).label("points")
+    hours = func.sum(LedgerEntry.hours).label("hours")
+    query = (
+        select(Volunteer.id, Volunteer.name, Volunteer.grid_id, hours, points)
+        .join(LedgerEntry, LedgerEntry.volunteer_id == Volunteer.id)
+        .where(Volunteer.id.in_(_filtered_ids(team=team, grid_id=grid, active=True)))
+        .group_by(Volunteer.id, Volunteer.name, Volunteer.grid_id)
+        .order_by(points.desc(), hours.desc(), Volunteer.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(LedgerEntry.occurred_at >= to_db(since))
+    rows = [
+        {"volunteer_id": vid, "name": name, "grid_id": grid_id, "hours": round(float(h), 2), "points": int(p)}
+        for vid, name, grid_id, h, p in session.execute(query)
+    ]
+    return domain.rank(rows)
+
+
+def count_active(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.active.is_(True)))
