@@ -1,0 +1,196 @@
+"""Delivery channels: one adapter class per channel, each with ``send(message)`` and ``close()``.
+
+A failed send raises ``DeliveryFailed``; ``permanent=True`` means a retry cannot help (a refused
+address, a webhook answering 4xx) and the delivery is dead-lettered at once. Adding a channel is
+one class here plus its name in ``CHANNEL_CLASSES``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+import requests
+from guanyinli.timeutil import iso
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Recipient:
+    volunteer_id: int
+    name: str | None
+    email: str | None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: str  # derived from the outbox key: the same for every try of the same message
+    kind: str
+    language: str
+    subject: str
+    text: str
+    recipient: Recipient
+    sent_at: datetime  # this try, by the service clock
+    data: dict = field(default_factory=dict)
+
+
+class EmailChannel:
+    """Email over SMTP, one connection reused for a batch; STARTTLS and login when configured."""
+
+    name = "email"
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        starttls: bool = False,
+        user: str | None = None,
+        password: str | None = None,
+        sender: str = "Guanyinli Community <noreply@guanyinli.example>",
+        timeout: float = 30.0,
+    ):
+        self.host, self.port, self.starttls = host, port, starttls
+        self.user, self.password, self.sender, self.timeout = user, password, sender, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def unreachable(self, recipient: Recipient) -> str | None:
+        return None if recipient.email else "the volunteer has no email address"
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
+                smtp.ehlo()
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def build(self, message: OutgoingMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = formataddr((message.recipient.name or "", message.recipient.email))
+        email["Subject"] = message.subject
+        email["Message-ID"] = message.message_id
+        email["Date"] = format_datetime(message.sent_at)
+        email["X-Guanyinli-Kind"] = message.kind
+        email["Content-Language"] = "zh-CN" if message.language == "zh" else "en"
+        email.set_content(message.text, charset="utf-8")
+        return email
+
+    def send(self, message: OutgoingMessage) -> None:
+        email = self.build(message)
+        try:
+            refused = self._connection().send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryFailed(
+                f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)
+            ) from None
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            self.close()
+            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            self.close()
+            raise DeliveryFailed(f"SMTP login failed: {exc.smtp_code}") from None
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            self.close(quit=False)
+            raise DeliveryFailed(f"SMTP {type(exc).__name__}: {exc}") from None
+        if refused:
+            raise DeliveryFailed(f"recipient refused: {refused}", permanent=True)
+
+    def close(self, quit: bool = True) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if quit:
+                smtp.quit()
+            else:
+                smtp.close()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The webhook signature: hex HMAC-SHA256 over ``<timestamp>.<body>`` with the shared secret."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel:
+    """HTTP POST of a JSON body, signed with HMAC-SHA256 in ``X-Guanyinli-Signature``.
+
+    Headers: ``X-Guanyinli-Delivery`` (the stable message id, for deduplication),
+    ``X-Guanyinli-Timestamp`` (Unix seconds), ``X-Guanyinli-Signature: sha256=<hex>`` computed
+    by ``sign(secret, timestamp, raw_body)``. A 2xx answer is success; 408, 429 and 5xx are
+    retried; any other 4xx is permanent.
+    """
+
+    name = "webhook"
+
+    def __init__(self, url: str, secret: str, timeout: float = 10.0):
+        if not secret:
+            raise ValueError("a webhook needs a secret to sign with")
+        self.url, self.secret, self.timeout = url, secret, timeout
+        self._session = requests.Session()
+
+    def unreachable(self, recipient: Recipient) -> str | None:
+        return None
+
+    def body(self, message: OutgoingMessage) -> bytes:
+        payload = {
+            "id": message.message_id,
+            "kind": message.kind,
+            "volunteer_id": message.recipient.volunteer_id,
+            "name": message.recipient.name,
+            "phone": message.recipient.phone,
+            "language": message.language,
+            "subject": message.subject,
+            "text": message.text,
+            "data": message.data,
+            "sent_at": iso(message.sent_at),
+        }
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    def send(self, message: OutgoingMessage) -> None:
+        body = self.body(message)
+        timestamp = str(int(message.sent_at.timestamp()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Guanyinli-Delivery": message.message_id,
+            "X-Guanyinli-Timestamp": timestamp,
+            "X-Guanyinli-Signature": "sha256=" + sign(self.secret, timestamp, body),
+        }
+        try:
+            response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}") from None
+        if 200 <= response.status_code < 300:
+            return
+        retry = response.status_code in (408, 429) or response.status_code >= 500
+        raise DeliveryFailed(f"webhook answered {response.status_code}", permanent=not retry)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+CHANNEL_CLASSES = {"email": EmailChannel, "webhook": WebhookChannel}

@@ -1,0 +1,88 @@
+"""Wire contract of the notifications RPC methods."""
+
+from __future__ import annotations
+
+from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
+from marshmallow import Schema, fields, validate
+
+from notifications.domain import CHANNELS, LANGUAGES, MODES
+
+HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="expected HH:MM (24 h, local time)")
+
+
+class VolunteerIdIn(StrictSchema):
+    volunteer_id = Id(required=True)
+
+
+class SetPreferencesIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    channels = fields.List(
+        fields.String(validate=validate.OneOf(CHANNELS)),
+        load_default=None,
+        metadata={"description": "channels to use, in order; [] mutes every message"},
+    )
+    language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
+    quiet_hours = fields.Boolean(load_default=None, metadata={"description": "false: no quiet hours at all"})
+    quiet_start = fields.String(load_default=None, validate=HHMM, metadata={"description": "local, e.g. 22:00"})
+    quiet_end = fields.String(load_default=None, validate=HHMM, metadata={"description": "local, e.g. 07:00"})
+    mode = fields.String(
+        load_default=None,
+        validate=validate.OneOf(MODES),
+        metadata={"description": "immediate, or digest: non-urgent notices wait for the weekly digest"},
+    )
+
+
+class Preferences(Schema):
+    volunteer_id = fields.Integer()
+    channels = fields.List(fields.String())
+    language = fields.String()
+    quiet_hours = fields.Boolean()
+    quiet_start = fields.String(allow_none=True)
+    quiet_end = fields.String(allow_none=True)
+    mode = fields.String()
+
+
+class ListNotificationsIn(Page):
+    volunteer_id = Id(required=True)
+
+
+class DeliveryStatus(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    status = fields.String(metadata={"description": "pending | sending | sent | dead | skipped | expired"})
+    attempts = fields.Integer()
+    next_attempt_at = LocalDateTime(allow_none=True)
+    sent_at = LocalDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    message_id = fields.String()
+
+
+class Notification(Schema):
+    id = fields.Integer()
+    source_id = fields.String(metadata={"description": "event id, reminder:<id> or digest:<week>"})
+    kind = fields.String()
+    status = fields.String(metadata={"description": "queued | held (for the digest) | digested | muted"})
+    urgent = fields.Boolean()
+    created_at = LocalDateTime()
+    digest_id = fields.Integer(allow_none=True)
+    subject = fields.String(metadata={"description": "in the volunteer's language"})
+    deliveries = fields.List(fields.Nested(DeliveryStatus))
+
+
+class DeadLetter(DeliveryStatus):
+    notification_id = fields.Integer()
+    volunteer_id = fields.Integer()
+    kind = fields.String()
+    source_id = fields.String()
+
+
+class DeliveryIdIn(StrictSchema):
+    delivery_id = Id(required=True)
+
+
+class Health(Schema):
+    status = fields.String()
+    service = fields.String()
+    time = LocalDateTime()
+    channels = fields.List(fields.String())
+    deliveries = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -1,0 +1,235 @@
+"""The notifications nameko service: events in, messages out through an outbox, once each.
+
+Event handlers only write to the database (duties, reminders, outbox rows, idempotently); a
+timer turns due reminders and weekly digests into outbox rows and sends what is due (see
+``notifications.sending`` for the delivery guarantee).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+
+from guanyinli.db import Database
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.events import read
+from guanyinli.schemas import Page, contract
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from notifications import domain, rendering, schemas, store
+from notifications.dependencies import Channels, Clock, SettingsProvider, Volunteers, poll, replica_id
+from notifications.exceptions import ChannelUnavailable
+from notifications.sending import Sender
+
+log = logging.getLogger(__name__)
+
+REPLICA = replica_id()
+
+
+def _on(source: str, event_type: str):
+    """An event handler of this service: redelivered on a database error, never twice with effect."""
+    return event_handler(source, event_type, requeue_on_error=True)
+
+
+class NotificationsService:
+    name = "notifications"
+
+    db = Database()
+    clock = Clock()
+    settings = SettingsProvider()
+    channels = Channels()
+    volunteers = Volunteers()
+
+    # --- events from activities -------------------------------------------------------------
+
+    def _activity_event(self, event_type: str, payload: dict) -> None:
+        try:
+            event = read(event_type, payload)
+        except InvalidInput as exc:  # a malformed event would fail forever: log it, do not requeue
+            log.error("dropping malformed %s event: %s", event_type, exc)
+            return
+        with self.db.get_session() as session:
+            store.apply_event(session, event_type, event, self.clock.now(), self.settings.digest)
+
+    @_on("activities", "signup_confirmed")
+    def on_signup_confirmed(self, payload):
+        self._activity_event("signup_confirmed", payload)
+
+    @_on("activities", "signup_waitlisted")
+    def on_signup_waitlisted(self, payload):
+        self._activity_event("signup_waitlisted", payload)
+
+    @_on("activities", "signup_promoted")
+    def on_signup_promoted(self, payload):
+        self._activity_event("signup_promoted", payload)
+
+    @_on("activities", "signup_cancelled")
+    def on_signup_cancelled(self, payload):
+        self._activity_event("signup_cancelled", payload)
+
+    @_on("activities", "occurrence_cancelled")
+    def on_occurrence_cancelled(self, payload):
+        self._activity_event("occurrence_cancelled", payload)
+
+    @_on("activities", "occurrence_changed")
+    def on_occurrence_changed(self, payload):
+        self._activity_event("occurrence_changed", payload)
+
+    @_on("activities", "roster_published")
+    def on_roster_published(self, payload):
+        self._activity_event("roster_published", payload)
+
+    @_on("activities", "roster_repaired")
+    def on_roster_repaired(self, payload):
+        self._activity_event("roster_repaired", payload)
+
+    @_on("activities", "swap_accepted")
+    def on_swap_accepted(self, payload):
+        self._activity_event("swap_accepted", payload)
+
+    # --- events from volunteers: the contact cache ------------------------------------------
+
+    def _volunteer_event(self, event_type: str, payload: dict) -> None:
+        try:
+            event = read(event_type, payload)
+        except InvalidInput as exc:
+            log.error("dropping malformed %s event: %s", event_type, exc)
+            return
+        with self.db.get_session() as session:
+            if event_type == "volunteer_deactivated":
+                store.deactivate_volunteer(session, event["volunteer_id"], event["occurred_at"])
+            else:
+                store.save_contact(
+                    session,
+                    event["volunteer_id"],
+                    event["occurred_at"],
+                    name=event["name"],
+                    email=event.get("email"),
+                    active=event["active"],
+                )
+
+    @_on("volunteers", "volunteer_created")
+    def on_volunteer_created(self, payload):
+        self._volunteer_event("volunteer_created", payload)
+
+    @_on("volunteers", "volunteer_updated")
+    def on_volunteer_updated(self, payload):
+        self._volunteer_event("volunteer_updated", payload)
+
+    @_on("volunteers", "volunteer_deactivated")
+    def on_volunteer_deactivated(self, payload):
+        self._volunteer_event("volunteer_deactivated", payload)
+
+    # --- the poller -------------------------------------------------------------------------
+
+    @poll
+    def pump(self):
+        """Queue due reminders and weekly digests, then send what is due."""
+        now = self.clock.now()
+        with self.db.get_session() as session:
+            store.queue_due_reminders(session, now, self.settings.digest)
+        with self.db.get_session() as session:
+            store.queue_digests(session, now, self.settings.digest)
+        Sender(self.db, self.channels, self.clock, self.settings, self.volunteers, REPLICA).run()
+
+    # --- RPC --------------------------------------------------------------------------------
+
+    @rpc
+    @contract(request=schemas.VolunteerIdIn, response=schemas.Preferences())
+    def get_preferences(self, volunteer_id):
+        """A volunteer's channels, language, quiet hours and mode (the defaults when never set)."""
+        with self.db.get_session() as session:
+            return _preferences_view(volunteer_id, store.preferences(session, volunteer_id))
+
+    @rpc
+    @contract(
+        request=schemas.SetPreferencesIn,
+        response=schemas.Preferences(),
+        errors=(InvalidInput, ChannelUnavailable),
+    )
+    def set_preferences(
+        self, volunteer_id, channels=None, language=None, quiet_hours=None, quiet_start=None, quiet_end=None, mode=None
+    ):
+        """Change some of a volunteer's preferences; fields left out keep their value.
+
+        Quiet hours (default 22:00-07:00 local) hold messages until they end, except an urgent
+        cancellation of a duty that day. Leaving digest mode releases the held notices.
+        """
+        missing = [c for c in channels or () if c not in self.settings.channels]
+        if missing:
+            raise ChannelUnavailable(f"channels: not configured here: {', '.join(missing)}")
+        now = self.clock.now()
+        with self.db.get_session() as session:
+            current = store.preferences(session, volunteer_id)
+            start = domain.parse_hhmm(quiet_start) or current.quiet_start or domain.DEFAULT_PREFERENCES.quiet_start
+            end = domain.parse_hhmm(quiet_end) or current.quiet_end or domain.DEFAULT_PREFERENCES.quiet_end
+            enabled = current.quiet_hours if quiet_hours is None else quiet_hours
+            if enabled and start == end:
+                raise InvalidInput("quiet_end: must differ from quiet_start")
+            prefs = domain.Preferences(
+                channels=tuple(dict.fromkeys(channels)) if channels is not None else current.channels,
+                language=language or current.language,
+                quiet_start=start if enabled else None,
+                quiet_end=end if enabled else None,
+                mode=mode or current.mode,
+            )
+            store.save_preferences(session, volunteer_id, prefs, now, self.settings.digest)
+        return _preferences_view(volunteer_id, prefs)
+
+    @rpc
+    @contract(request=schemas.ListNotificationsIn, response=schemas.Notification(many=True))
+    def list_notifications(self, volunteer_id, limit=None, offset=None):
+        """A volunteer's messages, newest first, each with the status of its deliveries."""
+        with self.db.get_session() as session:
+            prefs = store.preferences(session, volunteer_id)
+            rows = store.list_notifications(session, volunteer_id, limit, offset)
+        for row in rows:
+            row["subject"] = rendering.render(row["kind"], prefs.language, row.pop("context")).subject
+        return rows
+
+    @rpc
+    @contract(request=Page, response=schemas.DeadLetter(many=True))
+    def list_dead_letters(self, limit=None, offset=None):
+        """Deliveries that failed their last try (or failed permanently), oldest first."""
+        with self.db.get_session() as session:
+            return store.list_dead_letters(session, limit, offset)
+
+    @rpc
+    @contract(request=schemas.DeliveryIdIn, response=schemas.DeliveryStatus(), errors=(NotFound, Conflict))
+    def retry_dead_letter(self, delivery_id):
+        """Send a dead-lettered delivery again, with a fresh set of tries."""
+        with self.db.get_session() as session:
+            return store.retry_dead_letter(session, delivery_id, self.clock.now())
+
+    @rpc
+    @contract(response=schemas.Health())
+    def health(self):
+        """The database answers; the channels configured and deliveries by status."""
+        with self.db.get_session() as session:
+            session.execute(text("SELECT 1"))
+            deliveries = store.counts(session)
+        return {
+            "status": "ok",
+            "service": self.name,
+            "time": self.clock.now(),
+            "channels": list(self.settings.channels),
+            "deliveries": deliveries,
+        }
+
+
+def _hhmm(value: time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def _preferences_view(volunteer_id: int, prefs: domain.Preferences) -> dict:
+    return {
+        "volunteer_id": volunteer_id,
+        "channels": list(prefs.channels),
+        "language": prefs.language,
+        "quiet_hours": prefs.quiet_hours,
+        "quiet_start": _hhmm(prefs.quiet_start),
+        "quiet_end": _hhmm(prefs.quiet_end),
+        "mode": prefs.mode,
+    }

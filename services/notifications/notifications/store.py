@@ -1,0 +1,513 @@
+"""Database side of the notifications service: every function takes a session (one transaction).
+
+Concurrency: several replicas run the same statements. Inserts into the outbox and the reminder
+schedule are ``INSERT ... ON CONFLICT DO NOTHING`` on their unique keys, and deliveries are
+claimed by one conditional ``UPDATE`` (see ``claim``), which works alike on SQLite (writers are
+serialised by ``BEGIN IMMEDIATE``) and PostgreSQL (the row lock makes the second ``UPDATE``
+re-check the condition and skip a row another replica just claimed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from guanyinli.errors import Conflict, NotFound
+from guanyinli.timeutil import from_db, iso, to_db
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from notifications import domain
+from notifications.models import Contact, Delivery, Duty, Notification, Preference, Reminder
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> int | None:
+    """Insert unless the unique key exists; the new row's id, or None when it was there already."""
+    stmt = _insert(session, model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    return session.execute(stmt).scalar()
+
+
+# --- contacts and preferences -----------------------------------------------------------------
+
+
+def save_contact(session: Session, volunteer_id: int, as_of: datetime, **fields) -> None:
+    """Keep the newest knowledge: an event older than what we have changes nothing."""
+    row = session.get(Contact, volunteer_id)
+    if row is None:
+        session.add(Contact(volunteer_id=volunteer_id, as_of=to_db(as_of), **{"active": True, **fields}))
+    elif to_db(as_of) >= row.as_of:
+        for key, value in fields.items():
+            setattr(row, key, value)
+        row.as_of = to_db(as_of)
+    session.flush()
+
+
+def contact(session: Session, volunteer_id: int) -> Contact | None:
+    return session.get(Contact, volunteer_id)
+
+
+def preferences(session: Session, volunteer_id: int) -> domain.Preferences:
+    row = session.get(Preference, volunteer_id)
+    if row is None:
+        return domain.DEFAULT_PREFERENCES
+    return domain.Preferences(
+        channels=tuple(c for c in row.channels.split(",") if c),
+        language=row.language,
+        quiet_start=domain.parse_hhmm(row.quiet_start),
+        quiet_end=domain.parse_hhmm(row.quiet_end),
+        mode=row.mode,
+    )
+
+
+def save_preferences(
+    session: Session, volunteer_id: int, prefs: domain.Preferences, now: datetime, schedule: domain.DigestSchedule
+) -> None:
+    """Store preferences. Entering digest mode starts with the next digest; leaving it sends what was held."""
+    row = session.get(Preference, volunteer_id)
+    if row is None:
+        row = Preference(volunteer_id=volunteer_id)
+        session.add(row)
+        previous_mode = domain.DEFAULT_PREFERENCES.mode
+    else:
+        previous_mode = row.mode
+    row.channels = ",".join(prefs.channels)
+    row.language = prefs.language
+    row.quiet_start = prefs.quiet_start.strftime("%H:%M") if prefs.quiet_hours else None
+    row.quiet_end = prefs.quiet_end.strftime("%H:%M") if prefs.quiet_hours else None
+    row.mode = prefs.mode
+    row.updated_at = to_db(now)
+    if prefs.mode == "digest" and previous_mode != "digest":
+        row.digest_period = schedule.period_key(now)
+    session.flush()
+    if prefs.mode == "immediate" and previous_mode == "digest":
+        held = session.scalars(
+            select(Notification).where(Notification.volunteer_id == volunteer_id, Notification.status == "held")
+        ).all()
+        for notification in held:
+            notification.status = "queued" if prefs.channels else "muted"
+            _add_deliveries(session, notification, prefs.channels, now)
+        session.flush()
+
+
+# --- the outbox -------------------------------------------------------------------------------
+
+
+def _add_deliveries(session: Session, notification: Notification, channels, now: datetime) -> None:
+    message_id = domain.message_id(notification.source_id, notification.volunteer_id, notification.kind)
+    for channel in channels:
+        _insert_ignore(
+            session,
+            Delivery,
+            {
+                "notification_id": notification.id,
+                "channel": channel,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": to_db(now),
+                "message_id": message_id,
+                "created_at": to_db(now),
+            },
+            ["notification_id", "channel"],
+        )
+
+
+def queue_notice(
+    session: Session, source_id: str, notice: domain.Notice, now: datetime, schedule: domain.DigestSchedule
+) -> int | None:
+    """Put one message in the outbox (once per source, volunteer and kind); its id if new."""
+    prefs = preferences(session, notice.volunteer_id)
+    if not prefs.channels:
+        status = "muted"
+    elif domain.hold_for_digest(prefs, notice.kind, notice.urgent, notice.concerns, now, schedule):
+        status = "held"
+    else:
+        status = "queued"
+    values = {
+        "source_id": source_id,
+        "volunteer_id": notice.volunteer_id,
+        "kind": notice.kind,
+        "context": json.dumps(notice.context, ensure_ascii=False),
+        "urgent": notice.urgent,
+        "status": status,
+        "created_at": to_db(now),
+    }
+    notification_id = _insert_ignore(session, Notification, values, ["source_id", "volunteer_id", "kind"])
+    if notification_id is not None and status == "queued":
+        _add_deliveries(session, session.get(Notification, notification_id), prefs.channels, now)
+    return notification_id
+
+
+# --- duties and reminders ---------------------------------------------------------------------
+
+
+def local_state(session: Session, event_type: str, event: dict) -> domain.LocalState:
+    occurrence_volunteers: frozenset[int] = frozenset()
+    holders: dict[str, int] = {}
+    if event_type in domain.OCCURRENCE_EVENTS and event.get("occurrence_id") is not None:
+        occurrence_volunteers = frozenset(
+            session.scalars(
+                select(Duty.volunteer_id).where(Duty.occurrence_id == event["occurrence_id"], Duty.active.is_(True))
+            )
+        )
+    if event_type == "swap_accepted":
+        keys = [f"shift:{s['shift_id']}" for s in event["shifts"]]
+        rows = session.execute(
+            select(Duty.duty_key, Duty.volunteer_id).where(
+                Duty.duty_key.in_(keys), Duty.volunteer_id.in_(event["volunteer_ids"]), Duty.active.is_(True)
+            )
+        )
+        holders = {key.split(":", 1)[1]: volunteer_id for key, volunteer_id in rows}
+    return domain.LocalState(occurrence_volunteers=occurrence_volunteers, shift_holders=holders)
+
+
+def _reschedule(session: Session, duty: Duty, now: datetime) -> None:
+    """Reminders follow the duty: cancelled when it is off or moved, scheduled for its start."""
+    stale = Reminder.duty_id == duty.id, Reminder.status == "scheduled"
+    if duty.active:
+        stale = (*stale, Reminder.start_at != duty.start_at)
+    session.execute(update(Reminder).where(*stale).values(status="cancelled"))
+    if not duty.active:
+        return
+    for lead, due in domain.reminder_times(from_db(duty.start_at), now):
+        stmt = (
+            _insert(session, Reminder)
+            .values(
+                duty_id=duty.id,
+                volunteer_id=duty.volunteer_id,
+                lead=lead,
+                start_at=duty.start_at,
+                due_at=to_db(due),
+                status="scheduled",
+            )
+            .on_conflict_do_nothing(index_elements=["duty_id", "lead", "start_at"])
+        )
+        session.execute(stmt)
+        # a duty back on at the same time (cancelled, then confirmed again) gets its reminders back
+        session.execute(
+            update(Reminder)
+            .where(
+                Reminder.duty_id == duty.id,
+                Reminder.lead == lead,
+                Reminder.start_at == duty.start_at,
+                Reminder.status == "cancelled",
+            )
+            .values(status="scheduled")
+        )
+
+
+def _upsert_duty(session: Session, duty: domain.Duty, as_of: datetime, now: datetime) -> None:
+    row = session.scalars(
+        select(Duty).where(Duty.volunteer_id == duty.volunteer_id, Duty.duty_key == duty.key)
+    ).one_or_none()
+    if row is None:
+        row = Duty(volunteer_id=duty.volunteer_id, duty_key=duty.key)
+        session.add(row)
+    elif to_db(as_of) < row.as_of:
+        return
+    row.title, row.place, row.occurrence_id = duty.title, duty.place, duty.occurrence_id
+    row.start_at, row.end_at = to_db(duty.start), to_db(duty.end)
+    row.active, row.as_of = True, to_db(as_of)
+    session.flush()
+    _reschedule(session, row, now)
+
+
+def _cancel_duties(session: Session, rows, as_of: datetime, now: datetime) -> None:
+    for row in rows:
+        if to_db(as_of) >= row.as_of:
+            row.active, row.as_of = False, to_db(as_of)
+            _reschedule(session, row, now)
+
+
+def apply_event(
+    session: Session, event_type: str, event: dict, now: datetime, schedule: domain.DigestSchedule
+) -> list[int]:
+    """Handle one activities event: duties and reminders updated, its messages in the outbox.
+
+    Idempotent: handled again, the same event finds its messages there and queues nothing.
+    """
+    plan = domain.plan_event(event_type, event, now, local_state(session, event_type, event))
+    as_of = event["occurred_at"]
+    for volunteer_id, key in plan.cancel:
+        rows = session.scalars(select(Duty).where(Duty.volunteer_id == volunteer_id, Duty.duty_key == key)).all()
+        _cancel_duties(session, rows, as_of, now)
+    for duty in plan.upsert:
+        _upsert_duty(session, duty, as_of, now)
+    if plan.cancel_occurrence is not None:
+        rows = session.scalars(select(Duty).where(Duty.occurrence_id == plan.cancel_occurrence)).all()
+        _cancel_duties(session, rows, as_of, now)
+    if plan.move_occurrence is not None:
+        occurrence_id, start, end, place = plan.move_occurrence
+        for row in session.scalars(select(Duty).where(Duty.occurrence_id == occurrence_id, Duty.active.is_(True))):
+            if to_db(as_of) >= row.as_of:
+                row.start_at, row.end_at, row.as_of = to_db(start), to_db(end), to_db(as_of)
+                row.place = place if place is not None else row.place
+                session.flush()
+                _reschedule(session, row, now)
+    created = []
+    for notice in plan.notices:
+        notification_id = queue_notice(session, event["event_id"], notice, now, schedule)
+        if notification_id is not None:
+            created.append(notification_id)
+    return created
+
+
+def deactivate_volunteer(session: Session, volunteer_id: int, as_of: datetime) -> None:
+    """A deactivated volunteer gets no more reminders (their pending messages are skipped at send time)."""
+    save_contact(session, volunteer_id, as_of, active=False)
+    session.execute(
+        update(Reminder)
+        .where(Reminder.volunteer_id == volunteer_id, Reminder.status == "scheduled")
+        .values(status="cancelled")
+    )
+
+
+def queue_due_reminders(session: Session, now: datetime, schedule: domain.DigestSchedule, limit: int = 500) -> int:
+    """Turn reminders that are due into outbox messages (``reminder:<id>`` is their source key)."""
+    rows = session.execute(
+        select(Reminder, Duty)
+        .join(Duty, Duty.id == Reminder.duty_id)
+        .where(Reminder.status == "scheduled", Reminder.due_at <= to_db(now))
+        .order_by(Reminder.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Reminder)
+    ).all()
+    for reminder, duty in rows:
+        start = from_db(reminder.start_at)
+        context = domain.reminder_context(duty.title, start, from_db(duty.end_at), duty.place, reminder.lead)
+        notice = domain.Notice(duty.volunteer_id, f"reminder_{reminder.lead}", context, False, start)
+        queue_notice(session, f"reminder:{reminder.id}", notice, now, schedule)
+        reminder.status = "queued"
+    return len(rows)
+
+
+def queue_digests(session: Session, now: datetime, schedule: domain.DigestSchedule, limit: int = 200) -> int:
+    """Build the weekly digest of every digest-mode volunteer whose digest for this week is due."""
+    key = schedule.period_key(now)
+    rows = session.scalars(
+        select(Preference)
+        .where(Preference.mode == "digest", or_(Preference.digest_period.is_(None), Preference.digest_period != key))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    built = 0
+    for pref in rows:
+        pref.digest_period = key
+        held = session.scalars(
+            select(Notification)
+            .where(Notification.volunteer_id == pref.volunteer_id, Notification.status == "held")
+            .order_by(Notification.created_at, Notification.id)
+        ).all()
+        duties = session.scalars(
+            select(Duty)
+            .where(
+                Duty.volunteer_id == pref.volunteer_id,
+                Duty.active.is_(True),
+                Duty.start_at >= to_db(now),
+                Duty.start_at < to_db(now + timedelta(days=7)),
+            )
+            .order_by(Duty.start_at)
+        ).all()
+        if not held and not duties:
+            continue
+        context = {
+            "period": iso(schedule.period_start(now)),
+            "items": [{"kind": n.kind, "context": json.loads(n.context)} for n in held],
+            "duties": [
+                {"title": d.title, "start": iso(from_db(d.start_at)), "end": iso(from_db(d.end_at)), "place": d.place}
+                for d in duties
+            ],
+        }
+        digest_id = queue_notice(
+            session, f"digest:{key}", domain.Notice(pref.volunteer_id, "digest", context), now, schedule
+        )
+        if digest_id is not None:
+            for notification in held:
+                notification.status, notification.digest_id = "digested", digest_id
+            built += 1
+    session.flush()
+    return built
+
+
+# --- claiming and finishing deliveries --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: int
+    channel: str
+    attempts: int
+    message_id: str
+    notification_id: int
+    volunteer_id: int
+    kind: str
+    context: dict
+    urgent: bool
+
+
+def _due(now_db: datetime):
+    return or_(
+        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now_db),
+        and_(Delivery.status == "sending", Delivery.claimed_until < now_db),  # a lease that ran out
+    )
+
+
+def claim(session: Session, now: datetime, token: str, lease: float, limit: int) -> list[Job]:
+    """Claim up to ``limit`` due deliveries for ``token`` until ``now + lease``; each claim counts as a try.
+
+    The condition is repeated on the outer ``UPDATE`` so that a row another replica claimed
+    between our subquery and our row lock is left alone.
+    """
+    now_db = to_db(now)
+    candidates = select(Delivery.id).where(_due(now_db)).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now_db))
+        .values(
+            status="sending",
+            claimed_by=token,
+            claimed_until=to_db(now + timedelta(seconds=lease)),
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.claimed_by == token, Delivery.status == "sending")
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    ).all()
+    return [
+        Job(
+            delivery_id=d.id,
+            channel=d.channel,
+            attempts=d.attempts,
+            message_id=d.message_id,
+            notification_id=n.id,
+            volunteer_id=n.volunteer_id,
+            kind=n.kind,
+            context=json.loads(n.context),
+            urgent=n.urgent,
+        )
+        for d, n in rows
+    ]
+
+
+def renew(session: Session, token: str, until: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.claimed_by == token, Delivery.status == "sending")
+        .values(claimed_until=to_db(until))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(session: Session, job: Job, token: str, status: str, **values) -> bool:
+    """Leave the 'sending' state; False when the claim was lost (the lease ran out and another took it)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == job.delivery_id, Delivery.claimed_by == token, Delivery.status == "sending")
+        .values(status=status, claimed_by=None, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def defer(session: Session, job: Job, token: str, until: datetime) -> bool:
+    """Not a failed try: quiet hours. The delivery waits and its try is given back."""
+    return finish(session, job, token, "pending", next_attempt_at=to_db(until), attempts=Delivery.attempts - 1)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _delivery_view(d: Delivery) -> dict:
+    return {
+        "id": d.id,
+        "channel": d.channel,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": from_db(d.next_attempt_at) if d.status == "pending" else None,
+        "sent_at": from_db(d.sent_at),
+        "last_error": d.last_error,
+        "message_id": d.message_id,
+    }
+
+
+def list_notifications(session: Session, volunteer_id: int, limit: int, offset: int) -> list[dict]:
+    notifications = session.scalars(
+        select(Notification)
+        .where(Notification.volunteer_id == volunteer_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [n.id for n in notifications]
+    deliveries: dict[int, list[Delivery]] = {}
+    if ids:
+        for d in session.scalars(select(Delivery).where(Delivery.notification_id.in_(ids)).order_by(Delivery.id)):
+            deliveries.setdefault(d.notification_id, []).append(d)
+    return [
+        {
+            "id": n.id,
+            "source_id": n.source_id,
+            "kind": n.kind,
+            "status": n.status,
+            "urgent": n.urgent,
+            "created_at": from_db(n.created_at),
+            "digest_id": n.digest_id,
+            "context": json.loads(n.context),
+            "deliveries": [_delivery_view(d) for d in deliveries.get(n.id, [])],
+        }
+        for n in notifications
+    ]
+
+
+def list_dead_letters(session: Session, limit: int, offset: int) -> list[dict]:
+    rows = session.execute(
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.status == "dead")
+        .order_by(Delivery.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        {
+            **_delivery_view(d),
+            "notification_id": n.id,
+            "volunteer_id": n.volunteer_id,
+            "kind": n.kind,
+            "source_id": n.source_id,
+        }
+        for d, n in rows
+    ]
+
+
+def retry_dead_letter(session: Session, delivery_id: int, now: datetime) -> dict:
+    """A dead delivery goes back to pending with a fresh set of tries, due now."""
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        raise NotFound(f"delivery {delivery_id} does not exist")
+    if row.status != "dead":
+        raise Conflict(f"delivery {delivery_id} is {row.status}, not dead-lettered")
+    row.status, row.attempts, row.next_attempt_at, row.claimed_by, row.claimed_until = (
+        "pending",
+        0,
+        to_db(now),
+        None,
+        None,
+    )
+    session.flush()
+    return _delivery_view(row)
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+    return {status: count for status, count in rows}
