@@ -18,7 +18,10 @@ SERVICES = {
     "volunteers": "volunteers.service",
     "activities": "activities.service",
     "notifications": "notifications.service",
+    "organiser": "organiser.service",
 }
+# Services whose web port differs from the shared default of config/nameko.yaml.
+WEB_DEFAULTS = {"organiser": "127.0.0.1:8080"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         from guanyinli.migrate import upgrade
 
         upgrade(args.service)
+    if args.service in WEB_DEFAULTS:
+        os.environ.setdefault("WEB_SERVER_ADDRESS", WEB_DEFAULTS[args.service])
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     os.execv(nameko, [nameko, "run", "--config", args.config, SERVICES[args.service]])
     return 0  # pragma: no cover - execv does not return

@@ -1,0 +1,1 @@
+"""Tools for organisers: the `guanyinli` command line and the organiser web page (nameko service `organiser`)."""

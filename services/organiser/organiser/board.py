@@ -1,0 +1,197 @@
+"""The roster as organisers read it: grids down, days across, each cell the shifts of that grid and day.
+
+Pure layout from the roster the activities service returns (``get_roster`` / ``build_roster``)
+to plain data the CLI table and the web board both draw. A shift is ``covered`` (minimum reached
+and a leader where one is needed), ``short`` (someone is there, not enough) or ``empty``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from guanyinli.timeutil import local
+
+WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    leader: bool = False
+
+
+@dataclass
+class ShiftCell:
+    shift_id: str
+    grid: int
+    start: datetime
+    end: datetime
+    minimum: int
+    maximum: int
+    leader_needed: bool
+    people: list[Person] = field(default_factory=list)
+    reason: str | None = None  # why it is not covered, from the solver's explanation
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.minimum - len(self.people))
+
+    @property
+    def leader_missing(self) -> bool:
+        return self.leader_needed and not any(p.leader for p in self.people)
+
+    @property
+    def state(self) -> str:
+        if not self.people and self.minimum > 0:
+            return "empty"
+        if self.missing or self.leader_missing:
+            return "short"
+        return "covered"
+
+    @property
+    def hours(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass
+class Board:
+    grids: list[tuple[int, str]]
+    days: list[date]
+    cells: dict[tuple[int, date], list[ShiftCell]]
+
+    def shifts(self) -> list[ShiftCell]:
+        return [s for cell in self.cells.values() for s in cell]
+
+    def counts(self) -> dict[str, int]:
+        found = {"covered": 0, "short": 0, "empty": 0}
+        for shift in self.shifts():
+            found[shift.state] += 1
+        return found
+
+    def gaps(self) -> list[ShiftCell]:
+        return sorted((s for s in self.shifts() if s.state != "covered"), key=lambda s: (s.start, s.grid))
+
+    def cell(self, grid: int, day: date) -> list[ShiftCell]:
+        return self.cells.get((grid, day), [])
+
+    def day_state(self, grid: int, day: date) -> str:
+        """The worst state of the cell's shifts ('none' when the grid has no patrol that day)."""
+        states = {s.state for s in self.cell(grid, day)}
+        for state in ("empty", "short", "covered"):
+            if state in states:
+                return state
+        return "none"
+
+
+def _first(item: Mapping, *keys, default=None):
+    for key in keys:
+        if key in item and item[key] is not None:
+            return item[key]
+    return default
+
+
+def _when(value) -> datetime:
+    return local(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def leaders_of(roster: Mapping) -> set[int]:
+    """Volunteers the roster counts as leaders (from its report's load per volunteer)."""
+    report = roster.get("report") or {}
+    found = set()
+    for row in report.get("volunteers") or []:
+        if row.get("role") == "leader":
+            found.add(int(row["volunteer_id"]))
+    found.update(int(v) for v in roster.get("leader_ids") or [])
+    return found
+
+
+def layout(
+    roster: Mapping,
+    names: Mapping[int, str] | None = None,
+    grid_names: Mapping[int, str] | None = None,
+) -> Board:
+    """Lay out a roster. ``names``: volunteer id -> name; ``grid_names``: grid id -> name."""
+    names = names or {}
+    grid_names = grid_names or {}
+    leaders = leaders_of(roster)
+    by_shift: dict[str, list[int]] = {}
+    for a in roster.get("assignments") or []:
+        by_shift.setdefault(str(a["shift_id"]), []).append(int(a["volunteer_id"]))
+    reasons = {str(g["shift_id"]): g.get("reason") for g in roster.get("gaps") or []}
+
+    cells: dict[tuple[int, date], list[ShiftCell]] = {}
+    grids: set[int] = set(int(g) for g in roster.get("grids") or [])
+    days: set[date] = set()
+    for raw in roster.get("shifts") or []:
+        shift_id = str(_first(raw, "shift_id", "id"))
+        grid = int(_first(raw, "grid_id", "grid"))
+        start, end = _when(raw["start"]), _when(raw["end"])
+        people_ids = _first(raw, "volunteer_ids", default=None)
+        if people_ids is None:
+            people_ids = by_shift.get(shift_id, [])
+        shift_leaders = set(int(v) for v in raw.get("leader_ids") or []) | leaders
+        people = [
+            Person(int(v), names.get(int(v), f"#{v}"), int(v) in shift_leaders)
+            for v in people_ids
+        ]
+        people.sort(key=lambda p: (not p.leader, p.name))
+        cell = ShiftCell(
+            shift_id=shift_id,
+            grid=grid,
+            start=start,
+            end=end,
+            minimum=int(_first(raw, "min_patrollers", "minimum", "min", default=0)),
+            maximum=int(_first(raw, "max_patrollers", "maximum", "max", default=0)),
+            leader_needed=bool(_first(raw, "leader_needed", default=False)),
+            people=people,
+            reason=reasons.get(shift_id) or raw.get("reason"),
+        )
+        cells.setdefault((grid, start.date()), []).append(cell)
+        grids.add(grid)
+        days.add(start.date())
+    for cell in cells.values():
+        cell.sort(key=lambda s: s.start)
+    span = _span(roster, days)
+    return Board(
+        grids=[(g, grid_names.get(g) or f"{g}") for g in sorted(grids)],
+        days=span,
+        cells=cells,
+    )
+
+
+def _span(roster: Mapping, days: Iterable[date]) -> list[date]:
+    days = sorted(days)
+    first = _when(roster["start"]).date() if roster.get("start") else (days[0] if days else None)
+    last = (_when(roster["end"]) - timedelta(seconds=1)).date() if roster.get("end") else (days[-1] if days else None)
+    if first is None or last is None:
+        return []
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def weekday(day: date, lang: str = "en") -> str:
+    return (WEEKDAYS_ZH if lang == "zh" else WEEKDAYS_EN)[day.weekday()]
+
+
+def fairness_rows(roster: Mapping, names: Mapping[int, str] | None = None) -> list[dict]:
+    """Per volunteer: role, shifts, target and the difference, most over target first."""
+    names = names or {}
+    rows = []
+    for row in (roster.get("report") or {}).get("volunteers") or []:
+        vid = int(row["volunteer_id"])
+        shifts, target = int(row.get("shifts", 0)), int(row.get("target", 0))
+        rows.append(
+            {
+                "volunteer_id": vid,
+                "name": names.get(vid, f"#{vid}"),
+                "role": row.get("role", "patroller"),
+                "shifts": shifts,
+                "target": target,
+                "delta": shifts - target,
+            }
+        )
+    rows.sort(key=lambda r: (-r["delta"], r["role"], r["name"]))
+    return rows

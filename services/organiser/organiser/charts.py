@@ -1,0 +1,75 @@
+"""Charts drawn on the server as inline SVG (no script, prints well, readable without colour)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from markupsafe import Markup, escape
+
+ROLE_COLOURS = {"leader": "#1f5fa8", "patroller": "#3f9b5a"}
+
+
+def fairness_histogram(rows: Sequence[Mapping], labels: Mapping[str, str], width: int = 640, height: int = 260) -> Markup:
+    """Volunteers by (shifts - own target), one bar per role side by side.
+
+    A fair roster piles up at 0; bars left of 0 are volunteers below their target, right of 0 above.
+    ``labels`` gives the texts: 'title', 'x', 'y', 'leader', 'patroller'.
+    """
+    roles = [r for r in ("leader", "patroller") if any(row["role"] == r for row in rows)]
+    counts = {role: Counter(row["delta"] for row in rows if row["role"] == role) for role in roles}
+    deltas = sorted({d for c in counts.values() for d in c} | {0})
+    lo, hi = min(deltas), max(deltas)
+    deltas = list(range(lo, hi + 1))
+    top = max([n for c in counts.values() for n in c.values()] + [1])
+
+    left, right, top_pad, bottom = 48, 16, 34, 46
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    slot = plot_w / max(len(deltas), 1)
+    bar = slot * 0.8 / max(len(roles), 1)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(labels["title"])}" class="chart">',
+        f'<title>{escape(labels["title"])}</title>',
+        f'<text x="{left}" y="18" class="chart-title">{escape(labels["title"])}</text>',
+    ]
+    for tick in _ticks(top):
+        y = top_pad + plot_h - plot_h * tick / top
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid-line"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>')
+    for i, delta in enumerate(deltas):
+        x0 = left + i * slot + slot * 0.1
+        for j, role in enumerate(roles):
+            n = counts[role].get(delta, 0)
+            h = plot_h * n / top
+            x = x0 + j * bar
+            y = top_pad + plot_h - h
+            out.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" height="{h:.1f}" fill="{ROLE_COLOURS[role]}">'
+                f"<title>{escape(labels[role])} {delta:+d}: {n}</title></rect>"
+            )
+            if n:
+                out.append(f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="value">{n}</text>')
+        label = f"{delta:+d}" if delta else "0"
+        cls = "tick zero" if delta == 0 else "tick"
+        out.append(
+            f'<text x="{left + (i + 0.5) * slot:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" class="{cls}">{label}</text>'
+        )
+    out.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle" class="axis">{escape(labels["x"])}</text>'
+    )
+    out.append(
+        f'<text x="12" y="{top_pad + plot_h / 2:.1f}" transform="rotate(-90 12 {top_pad + plot_h / 2:.1f})" '
+        f'text-anchor="middle" class="axis">{escape(labels["y"])}</text>'
+    )
+    for j, role in enumerate(roles):
+        lx = width - right - 120 * (len(roles) - j)
+        out.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{ROLE_COLOURS[role]}"/>')
+        out.append(f'<text x="{lx + 16}" y="18" class="legend">{escape(labels[role])}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _ticks(top: int) -> list[int]:
+    step = max(1, round(top / 4))
+    return list(range(0, top + 1, step))

@@ -1,0 +1,845 @@
+"""`guanyinli`: the command line of organisers, talking to the services over RPC.
+
+Exit codes: 0 done; 1 the input or the request was rejected (the reason on stderr); 2 wrong
+usage of the command; 3 the broker or a service cannot be reached. Output is a table, or JSON
+with ``--json``. The broker is ``AMQP_URI`` (or ``--amqp-uri``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+logging.getLogger("amqp").setLevel(logging.ERROR)
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+from guanyinli import config
+from guanyinli.timeutil import TZ, local
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from organiser import board as boards
+from organiser import importer
+from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+DEFAULT_TIMEOUT = 30.0
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ORGANISER_CONTEXT = {"user": {"roles": ["organiser"], "name": "guanyinli command line"}}
+
+
+class Rejected(click.ClickException):
+    exit_code = REJECTED
+
+
+class State:
+    def __init__(self, uri: str, timeout: float, as_json: bool):
+        self.uri = uri
+        self.timeout = timeout
+        self.as_json = as_json
+        self._stack = contextlib.ExitStack()
+        self._cluster = None
+
+    def config(self) -> dict:
+        return {"AMQP_URI": self.uri, "serializer": "json"}
+
+    def rpc(self):
+        """The cluster proxy, connected on first use; calls carry the organiser identity."""
+        if self._cluster is None:
+            from nameko.standalone.rpc import ClusterRpcProxy
+
+            self._cluster = self._stack.enter_context(
+                ClusterRpcProxy(self.config(), context_data=ORGANISER_CONTEXT, timeout=self.timeout)
+            )
+        return self._cluster
+
+    def platform(self) -> Platform:
+        rpc = self.rpc()
+        return Platform(rpc.volunteers, rpc.activities)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def state() -> State:
+    return click.get_current_context().find_object(State)
+
+
+def json_option(fn):
+    """``--json`` on every command as well as before it."""
+
+    def set_json(ctx, _param, value):
+        if value:
+            ctx.find_object(State).as_json = True
+
+    return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=set_json, help="print JSON instead of a table")(fn)
+
+
+def emit(data, table: Callable[[object], Table | str] | None = None) -> None:
+    if state().as_json or table is None:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    rendered = table(data)
+    out.print(rendered)
+
+
+def make_table(title: str | None, columns: list[str], rows: list[list]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    return table
+
+
+def parse_when(value: str, name: str) -> datetime:
+    try:
+        return local(datetime.fromisoformat(value))
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date or date-time: {value!r}", param_hint=name) from None
+
+
+# --- root ------------------------------------------------------------------------------------
+
+
+class CommandLine(click.Group):
+    """The root group: maps every failure to the documented exit code and one line on stderr."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args=args, prog_name=prog_name or "guanyinli", standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            err.print("aborted")
+            sys.exit(REJECTED)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            err.print(failure.message, markup=False)
+            sys.exit(failure.code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--amqp-uri", default=None, help="broker URI (default: $AMQP_URI, else the local broker)")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="seconds to wait for an answer")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+@click.pass_context
+def cli(ctx: click.Context, amqp_uri: str | None, timeout: float, as_json: bool):
+    """Organise Guanyinli's volunteers, activities and patrol rosters from the command line."""
+    ctx.obj = State(amqp_uri or config.amqp_uri(), timeout, as_json)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# --- teams and grids -------------------------------------------------------------------------
+
+
+@cli.group()
+def teams():
+    """The three volunteer teams."""
+
+
+@teams.command("list")
+@json_option
+def teams_list():
+    """List the teams."""
+    emit(
+        state().platform().teams(),
+        lambda rows: make_table(
+            "Teams", ["code", "name", "名称"], [[t["code"], t.get("name"), t.get("name_zh")] for t in rows]
+        ),
+    )
+
+
+@cli.group()
+def grids():
+    """The 15 grids, their leaders and members."""
+
+
+@grids.command("list")
+@json_option
+def grids_list():
+    """List the grids."""
+    emit(
+        state().platform().grids(),
+        lambda rows: make_table(
+            "Grids",
+            ["id", "code", "name", "kind", "leader"],
+            [[g["id"], g.get("code"), g.get("name"), g.get("kind"), _leader(g)] for g in rows],
+        ),
+    )
+
+
+def _leader(grid: dict) -> str:
+    leader = grid.get("leader")
+    if isinstance(leader, dict):
+        return leader.get("name") or str(leader.get("id"))
+    return "" if leader is None else str(leader)
+
+
+@grids.command("show")
+@click.argument("grid_id", type=int)
+@json_option
+def grids_show(grid_id: int):
+    """Show one grid with its courtyards, leader and members."""
+    grid = state().rpc().volunteers.get_grid(grid_id=grid_id)
+
+    def table(g):
+        rows = [[k, _short(v)] for k, v in g.items() if not isinstance(v, list)]
+        for key in ("courtyards", "members"):
+            for item in g.get(key) or []:
+                rows.append([key, _short(item.get("name") if isinstance(item, dict) else item)])
+        return make_table(f"Grid {grid_id}", ["field", "value"], rows)
+
+    emit(grid, table)
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return value.get("name") or json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    return "" if value is None else str(value)
+
+
+# --- volunteers ------------------------------------------------------------------------------
+
+
+@cli.group()
+def volunteers():
+    """Volunteers: list, show, add, edit, deactivate, import, availability."""
+
+
+VOLUNTEER_COLUMNS = ["id", "name", "phone", "teams", "grid", "skills", "active"]
+
+
+def volunteer_row(v: dict) -> list:
+    return [
+        v["id"],
+        v["name"],
+        v.get("phone"),
+        ",".join(v.get("teams") or []),
+        v.get("grid_id"),
+        ",".join(v.get("skills") or []),
+        "yes" if v.get("active", True) else "no",
+    ]
+
+
+@volunteers.command("list")
+@click.option("--team", help="team code, e.g. voluntary_patrol")
+@click.option("--grid", "grid_id", type=int, help="home grid id")
+@click.option("--skill", help="skill, e.g. patrol_leader")
+@click.option("--active/--inactive", default=None, help="only active (or only deactivated) volunteers")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@json_option
+def volunteers_list(team, grid_id, skill, active, limit, offset):
+    """List volunteers, filtered and a page at a time."""
+    page = state().rpc().volunteers.list_volunteers(
+        team=team, grid_id=grid_id, skill=skill, active=active, limit=limit, offset=offset
+    )
+
+    def table(p):
+        shown = f"{p['offset'] + 1}-{p['offset'] + len(p['items'])} of {p['total']}" if p["items"] else f"0 of {p['total']}"
+        return make_table(f"Volunteers ({shown})", VOLUNTEER_COLUMNS, [volunteer_row(v) for v in p["items"]])
+
+    emit(page, table)
+
+
+@volunteers.command("show")
+@click.argument("volunteer_id", type=int)
+@json_option
+def volunteers_show(volunteer_id: int):
+    """Show one volunteer."""
+    v = state().rpc().volunteers.get_volunteer(volunteer_id=volunteer_id)
+    emit(v, lambda v: make_table(f"Volunteer {volunteer_id}", ["field", "value"], [[k, _short(x)] for k, x in v.items()]))
+
+
+def volunteer_fields(fn):
+    for option in reversed(
+        [
+            click.option("--email", help="e-mail address"),
+            click.option("--team", "teams", multiple=True, help="team code (repeat for several)"),
+            click.option("--grid", "grid_id", type=int, help="home grid id (1-15)"),
+            click.option("--alliance", help="alliance code"),
+            click.option("--skill", "skills", multiple=True, help="skill or qualification (repeat)"),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _given(**fields) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items() if v not in (None, ())}
+
+
+@volunteers.command("add")
+@click.option("--name", required=True, help="full name")
+@click.option("--phone", required=True, help="mobile (+86 optional) or landline with area code")
+@volunteer_fields
+@json_option
+def volunteers_add(name, phone, email, teams, grid_id, alliance, skills):
+    """Add a volunteer."""
+    created = state().rpc().volunteers.create_volunteer(
+        **_given(name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills)
+    )
+    emit(created, lambda v: make_table("Added", VOLUNTEER_COLUMNS, [volunteer_row(v)]))
+
+
+@volunteers.command("edit")
+@click.argument("volunteer_id", type=int)
+@click.option("--name", help="full name")
+@click.option("--phone", help="phone number")
+@volunteer_fields
+@json_option
+def volunteers_edit(volunteer_id, name, phone, email, teams, grid_id, alliance, skills):
+    """Change a volunteer's details (only the options given)."""
+    changes = _given(name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills)
+    if not changes:
+        raise click.UsageError("give at least one field to change (see --help)")
+    updated = state().rpc().volunteers.update_volunteer(volunteer_id=volunteer_id, changes=changes)
+    emit(updated, lambda v: make_table("Updated", VOLUNTEER_COLUMNS, [volunteer_row(v)]))
+
+
+@volunteers.command("deactivate")
+@click.argument("volunteer_id", type=int)
+@click.option("--reason", help="why (kept with the record)")
+@json_option
+def volunteers_deactivate(volunteer_id, reason):
+    """Deactivate a volunteer (the record and history stay)."""
+    result = state().rpc().volunteers.deactivate_volunteer(**_given(volunteer_id=volunteer_id, reason=reason))
+    emit(result, lambda v: make_table("Deactivated", VOLUNTEER_COLUMNS, [volunteer_row(v)]))
+
+
+@volunteers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="check every row, create nobody")
+@json_option
+def volunteers_import(file: Path, dry_run: bool):
+    """Import volunteers from a .csv or .xlsx sheet; every rejected row is reported with its reason.
+
+    Columns (English or Chinese headers): name/姓名, phone/电话, email/邮箱, teams/队伍, grid/网格,
+    alliance/联盟, skills/技能. Lists are separated by ';' or '、'. Exit code 1 if any row is rejected.
+    """
+    try:
+        rows = importer.read_sheet(file)
+    except importer.SheetError as exc:
+        raise Rejected(str(exc)) from None
+    platform = state().platform()
+    ref = importer.Reference.from_lists(platform.teams(), platform.grids(), platform.alliances())
+    checked = importer.check_rows(rows, ref)
+    created, rejected = [], []
+    for row in checked:
+        if not row.ok:
+            rejected.append({"line": row.line, "name": row.name, "reasons": row.errors})
+            continue
+        if dry_run:
+            created.append({"line": row.line, "name": row.name, "id": None})
+            continue
+        try:
+            volunteer = platform.volunteers.create_volunteer(**row.data)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None or failure.code == UNREACHABLE:
+                raise
+            rejected.append({"line": row.line, "name": row.name, "reasons": [failure.message]})
+            continue
+        created.append({"line": row.line, "name": row.name, "id": volunteer["id"]})
+    report = {"file": str(file), "rows": len(checked), "created": created, "rejected": rejected, "dry_run": dry_run}
+
+    def table(r):
+        verb = "would be created" if dry_run else "created"
+        lines = make_table(
+            f"{len(r['rejected'])} of {r['rows']} rows rejected, {len(r['created'])} {verb}",
+            ["line", "name", "reason"],
+            [[x["line"], x["name"], "; ".join(x["reasons"])] for x in r["rejected"]],
+        )
+        return lines
+
+    emit(report, table)
+    if rejected:
+        sys.exit(REJECTED)
+
+
+@volunteers.group("availability")
+def availability():
+    """A volunteer's availability."""
+
+
+def _weekly(value: str) -> dict:
+    """'sat 09:00-12:00' -> {"weekday": 5, "start": "09:00", "end": "12:00"}."""
+    try:
+        day, span = value.split()
+        start, end = span.split("-")
+        weekday = WEEKDAY_NAMES.index(day.lower()[:3])
+        for t in (start, end):
+            hours, minutes = t.split(":")
+            if not (0 <= int(hours) <= 24 and 0 <= int(minutes) < 60):
+                raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: write it like 'sat 09:00-12:00'", param_hint="--weekly") from None
+    return {"weekday": weekday, "start": start, "end": end}
+
+
+def _dated(kind: str, value: str) -> dict:
+    """'2026-12-05T18:00/2026-12-05T22:00' -> a dated window."""
+    try:
+        start, end = value.split("/")
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: write START/END", param_hint=f"--{kind}") from None
+    return {"kind": kind, "start": parse_when(start, f"--{kind}").isoformat(), "end": parse_when(end, f"--{kind}").isoformat()}
+
+
+@availability.command("set")
+@click.argument("volunteer_id", type=int)
+@click.option("--weekly", multiple=True, help="weekly window, e.g. 'sat 09:00-12:00' (repeat)")
+@click.option("--off", multiple=True, help="time off, START/END in ISO 8601 (repeat)")
+@click.option("--extra", multiple=True, help="extra availability, START/END (repeat)")
+@json_option
+def availability_set(volunteer_id, weekly, off, extra):
+    """Replace a volunteer's availability with the windows given."""
+    if not (weekly or off or extra):
+        raise click.UsageError("give at least one --weekly, --off or --extra window")
+    result = state().rpc().volunteers.set_availability(
+        volunteer_id=volunteer_id,
+        weekly=[_weekly(w) for w in weekly],
+        dated=[_dated("off", w) for w in off] + [_dated("extra", w) for w in extra],
+    )
+    emit(result, lambda r: make_table(f"Availability of {volunteer_id}", ["field", "value"], [[k, _short(v)] for k, v in r.items()]))
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+@cli.group()
+def activities():
+    """Activities: list and create."""
+
+
+@activities.command("list")
+@click.option("--kind", help="patrol, tutoring, lecture, elderly_visit, sanitation, convenience, cultural")
+@click.option("--team", help="team code")
+@click.option("--grid", type=int, help="grid id")
+@json_option
+def activities_list(kind, team, grid):
+    """List active activities."""
+    found = state().rpc().activities.list_activities(**_given(kind=kind, team=team, grid=grid))
+    emit(
+        found,
+        lambda rows: make_table(
+            "Activities",
+            ["id", "title", "kind", "team", "place", "start", "min", "rrule"],
+            [[a["id"], a["title"], a["kind"], a.get("team"), a.get("place"), a["start"][:16], a["duration_minutes"], a.get("rrule")] for a in rows],
+        ),
+    )
+
+
+@activities.command("create")
+@click.option("--title", required=True)
+@click.option("--kind", required=True, help="patrol, tutoring, lecture, elderly_visit, sanitation, convenience, cultural")
+@click.option("--start", required=True, help="first start, ISO 8601 (local time if no offset)")
+@click.option("--duration", "duration_minutes", type=int, required=True, help="minutes")
+@click.option("--team", help="owning team code (default: by kind)")
+@click.option("--grid", "grid_id", type=int, help="grid id")
+@click.option("--courtyard")
+@click.option("--room")
+@click.option("--rrule", help="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA,SU")
+@click.option("--capacity", type=int, help="room capacity (lectures, tutoring)")
+@click.option("--role", "roles", multiple=True, help="NAME:NEEDED[:skill,skill] (repeat)")
+@click.option("--description")
+@json_option
+def activities_create(title, kind, start, duration_minutes, team, grid_id, courtyard, room, rrule, capacity, roles, description):
+    """Define an activity, once or recurring."""
+    parsed_roles = []
+    for spec in roles:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[1].isdigit():
+            raise click.BadParameter(f"{spec!r}: write NAME:NEEDED or NAME:NEEDED:skill,skill", param_hint="--role")
+        role = {"name": parts[0], "needed": int(parts[1])}
+        if len(parts) == 3 and parts[2]:
+            role["skills"] = parts[2].split(",")
+        parsed_roles.append(role)
+    created = state().rpc().activities.create_activity(
+        **_given(
+            title=title,
+            kind=kind,
+            start=parse_when(start, "--start").isoformat(),
+            duration_minutes=duration_minutes,
+            team=team,
+            grid_id=grid_id,
+            courtyard=courtyard,
+            room=room,
+            rrule=rrule,
+            capacity=capacity,
+            description=description,
+            roles=parsed_roles or None,
+        )
+    )
+    emit(
+        created,
+        lambda a: make_table(
+            "Created", ["id", "title", "kind", "team", "place", "roles"],
+            [[a["id"], a["title"], a["kind"], a.get("team"), a.get("place"), ", ".join(f"{r['name']}×{r['needed']}" for r in a["roles"])]],
+        ),
+    )
+
+
+# --- roster ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def roster():
+    """Patrol rosters: build, show, publish, repair."""
+
+
+def roster_summary(r: dict) -> str:
+    counts = boards.layout(r).counts()
+    parts = [f"roster {r.get('id')}", f"status {r.get('status')}"]
+    if r.get("solver_status"):
+        parts.append(f"solver {r['solver_status']}")
+    for key in ("objective", "bound"):
+        if r.get(key) is not None:
+            parts.append(f"{key} {r[key]}")
+    if r.get("gap") is not None:
+        parts.append(f"gap {r['gap']:.1%}")
+    parts.append(f"shifts covered {counts['covered']}, short {counts['short']}, empty {counts['empty']}")
+    return " · ".join(parts)
+
+
+def board_table(b: boards.Board) -> Table:
+    table = Table(box=box.SIMPLE_HEAVY, show_lines=False)
+    table.add_column("grid", no_wrap=True)
+    style = {"covered": "green", "short": "yellow", "empty": "bold red"}
+    for day in b.days:
+        table.add_column(f"{day:%m-%d}\n{boards.weekday(day)}", justify="center")
+    for grid, name in b.grids:
+        cells = []
+        for day in b.days:
+            shifts = b.cell(grid, day)
+            lines = []
+            for s in shifts:
+                mark = "" if s.state == "covered" else (" !" if s.state == "short" else " ✗")
+                lines.append(f"[{style[s.state]}]{len(s.people)}/{s.minimum}{'L' if not s.leader_missing and s.leader_needed else ''}{mark}[/]")
+            cells.append("\n".join(lines) if lines else "·")
+        table.add_row(name, *cells)
+    return table
+
+
+def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[int, str] | None = None) -> None:
+    if state().as_json:
+        emit(r)
+        return
+    b = boards.layout(r, names, grid_names)
+    out.print(roster_summary(r))
+    out.print(board_table(b))
+    out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody")
+    gaps = r.get("gaps") or []
+    problems = r.get("problems") or []
+    if problems or gaps:
+        out.print("[bold]Cannot be covered:[/]")
+        for p in problems:
+            out.print(f"  • {p}")
+        for g in gaps:
+            out.print(f"  • {g.get('reason') or g}")
+    for s in r.get("suggestions") or []:
+        out.print(f"  → {s.get('description') or s}")
+
+
+@contextlib.contextmanager
+def progress_events(uri: str) -> Iterator[list[dict]]:
+    """Collect ``activities`` ``roster_progress`` events while the block runs (a consumer thread)."""
+    from kombu import Connection, Consumer, Queue
+    from nameko.standalone.events import get_event_exchange
+
+    received: list[dict] = []
+    stop = threading.Event()
+    ready = threading.Event()
+
+    def consume():
+        try:
+            with Connection(uri) as conn:
+                exchange = get_event_exchange("activities", {})
+                queue = Queue(exclusive=True, auto_delete=True, exchange=exchange, routing_key="roster_progress")
+                with Consumer(conn, queues=[queue], callbacks=[lambda body, msg: (received.append(body), msg.ack())], accept=["json"]):
+                    ready.set()
+                    while not stop.is_set():
+                        try:
+                            conn.drain_events(timeout=0.2)
+                        except TimeoutError:
+                            continue
+        except Exception:  # the bar then shows elapsed time only; the build itself reports errors
+            pass
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=consume, name="roster-progress", daemon=True)
+    thread.start()
+    ready.wait(5)
+    try:
+        yield received
+    finally:
+        stop.set()
+        thread.join(2)
+
+
+def progress_line(event: dict) -> str:
+    line = f"{event.get('solutions', 0)} solutions"
+    if event.get("objective") is not None:
+        line += f", objective {event['objective']:g}"
+    if event.get("gap") is not None:
+        line += f", gap {event['gap']:.1%}"
+    return line + (", done" if event.get("done") else "")
+
+
+@roster.command("build")
+@click.option("--start", required=True, help="first day, YYYY-MM-DD")
+@click.option("--days", type=click.IntRange(1, 62), default=28, show_default=True, help="number of days")
+@click.option("--grid", "grids", type=click.IntRange(1, 15), multiple=True, help="only these grids (repeat)")
+@click.option("--time-limit", type=click.FloatRange(0.5, 600), default=10.0, show_default=True, help="solver seconds")
+@click.option("--coverage", type=click.Choice(["auto", "hard", "soft"]), default="auto", show_default=True)
+@click.option("--neighbour-grids", is_flag=True, help="let volunteers patrol the grids next to their home grid")
+@json_option
+def roster_build(start, days, grids, time_limit, coverage, neighbour_grids):
+    """Build a draft patrol roster, with a live progress bar from the solver's progress events."""
+    first = parse_when(start, "--start").replace(hour=0, minute=0, second=0, microsecond=0)
+    end = first + timedelta(days=days)
+    options = {"time_limit": time_limit, "coverage": coverage}
+    if neighbour_grids:
+        options["neighbour_grids"] = True
+    st = state()
+    platform = st.platform()
+    result: dict = {}
+    failure: list[BaseException] = []
+
+    def call():
+        try:
+            result.update(platform.build_roster(first, end, list(grids), options))
+        except BaseException as exc:  # re-raised in the main thread
+            failure.append(exc)
+
+    # The RPC proxy's connection is used from this thread only; events arrive on their own.
+    with progress_events(st.uri) as events:
+        worker = threading.Thread(target=call, name="build-roster", daemon=True)
+        started = time.monotonic()
+        worker.start()
+        live = err.is_terminal and not st.as_json
+        printed = 0
+        with Progress(
+            TextColumn("[bold]solving"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not live,
+        ) as bar:
+            task = bar.add_task("solve", total=time_limit, status="waiting for the solver")
+            while worker.is_alive() or printed < len(events):
+                worker.join(0.1)
+                elapsed = time.monotonic() - started
+                status = "waiting for the solver"
+                if events:
+                    last = events[-1]
+                    elapsed = max(elapsed, float(last.get("elapsed") or 0))
+                    status = progress_line(last)
+                bar.update(task, completed=min(elapsed, time_limit), status=status)
+                if not live and not st.as_json:
+                    for e in events[printed:]:
+                        err.print(f"progress: {progress_line(e)}", markup=False)
+                printed = len(events)
+            bar.update(task, completed=time_limit)
+    if failure:
+        raise failure[0]
+    result.setdefault("progress_events", len(events))
+    show_roster(result, _names_for(platform, result), _grid_names(platform))
+
+
+def _names_for(platform: Platform, r: dict) -> dict[int, str]:
+    ids = {int(a["volunteer_id"]) for a in r.get("assignments") or []}
+    for s in r.get("shifts") or []:
+        ids.update(int(v) for v in s.get("volunteer_ids") or [])
+    try:
+        return platform.names(ids) if ids else {}
+    except Exception:
+        return {}
+
+
+def _grid_names(platform: Platform) -> dict[int, str]:
+    """Grid codes (G07) label the rows: the full names are too wide for a terminal."""
+    try:
+        return {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
+    except Exception:
+        return {}
+
+
+@roster.command("show")
+@click.argument("roster_id", type=int)
+@json_option
+def roster_show(roster_id):
+    """Show a roster as a grid-by-day table, with what cannot be covered."""
+    platform = state().platform()
+    r = platform.get_roster(roster_id)
+    show_roster(r, _names_for(platform, r), _grid_names(platform))
+
+
+@roster.command("publish")
+@click.argument("roster_id", type=int)
+@json_option
+def roster_publish(roster_id):
+    """Publish a draft roster: volunteers get their duties (and see them in their calendars)."""
+    result = state().platform().publish_roster(roster_id)
+    emit(result, lambda r: f"roster {roster_id} published: {roster_summary(r)}")
+
+
+@roster.command("repair")
+@click.argument("roster_id", type=int)
+@click.option("--volunteer", "volunteer_id", type=int, required=True, help="the volunteer who dropped out")
+@json_option
+def roster_repair(roster_id, volunteer_id):
+    """Re-plan a roster after a volunteer drops out, changing as few assignments as possible."""
+    platform = state().platform()
+    r = platform.repair_roster(roster_id, volunteer_id)
+    show_roster(r, _names_for(platform, r), _grid_names(platform))
+
+
+# --- attendance, leaderboard, feeds ----------------------------------------------------------
+
+
+@cli.group()
+def attendance():
+    """Attendance of duties."""
+
+
+@attendance.command("mark")
+@click.argument("signup_id", type=int)
+@click.argument("status", type=click.Choice(["attended", "no_show", "excused"]))
+@click.option("--hours", type=float, help="hours served (default: the duty's length)")
+@json_option
+def attendance_mark(signup_id, status, hours):
+    """Mark a duty attended, no_show or excused."""
+    result = state().platform().mark_attendance(signup_id, status, hours)
+    emit(
+        result,
+        lambda s: make_table(
+            "Attendance", ["sign-up", "volunteer", "role", "start", "attendance", "hours"],
+            [[s["id"], s["volunteer_id"], s["role"], s["duty_start"][:16], s.get("attendance"), s.get("hours")]],
+        ),
+    )
+
+
+@attendance.command("sheet")
+@click.argument("day", required=False)
+@json_option
+def attendance_sheet(day):
+    """The duties of a day (default today) with their sign-up ids, to mark attendance."""
+    when = parse_when(day, "DAY").date() if day else datetime.now(TZ).date()
+    rows = state().platform().attendance_sheet(when)
+    emit(
+        rows,
+        lambda rows: make_table(
+            f"Duties on {when}", ["sign-up", "time", "activity", "role", "volunteer", "attendance"],
+            [[d["id"], f"{d['duty_start'][11:16]}-{d['duty_end'][11:16]}", d["title"], d["role"], d["volunteer_name"], d.get("attendance") or ""] for d in rows],
+        ),
+    )
+
+
+@cli.command("leaderboard")
+@click.option("--team", help="team code")
+@click.option("--grid", type=int, help="grid id")
+@click.option("--since", help="count entries from this date (YYYY-MM-DD)")
+@json_option
+def leaderboard(team, grid, since):
+    """Volunteers ranked by points, with their hours."""
+    since_iso = parse_when(since, "--since").isoformat() if since else None
+    rows = state().rpc().volunteers.leaderboard(**_given(team=team, grid=grid, since=since_iso))
+    items = rows["items"] if isinstance(rows, dict) and "items" in rows else rows
+    emit(
+        rows,
+        lambda _: make_table(
+            "Leaderboard", ["rank", "volunteer", "name", "points", "hours"],
+            [[r.get("rank", i + 1), r.get("volunteer_id"), r.get("name"), r.get("points"), r.get("hours")] for i, r in enumerate(items)],
+        ),
+    )
+
+
+@cli.command("feed-links")
+@click.argument("volunteer_id", type=int)
+@json_option
+def feed_links(volunteer_id):
+    """Print a volunteer's calendar subscription links (https and webcal)."""
+    links = state().platform().feed_urls(volunteer_id)
+    emit(links, lambda l: make_table(f"Calendar of volunteer {volunteer_id}", ["kind", "link"], [[k, v] for k, v in l.items()]))
+
+
+# --- organiser accounts ----------------------------------------------------------------------
+
+
+@cli.group()
+def organisers():
+    """Accounts of the organiser web page."""
+
+
+@organisers.command("add")
+@click.argument("name")
+@click.option("--display-name", help="name shown on the page (default: NAME)")
+@click.option("--role", type=click.Choice(["organiser", "viewer"]), default="organiser", show_default=True,
+              help="viewer: sees boards and reports without private data, changes nothing")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
+@json_option
+def organisers_add(name, display_name, role, password_stdin):
+    """Create an account for the organiser web page (asks for the password twice)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    account = state().rpc().organiser.create_account(
+        username=name, password=password, display_name=display_name or name, role=role
+    )
+    emit(account, lambda a: f"account {a['username']} ({a['role']}) created")
+
+
+@organisers.command("list")
+@json_option
+def organisers_list():
+    """List the accounts of the organiser web page."""
+    emit(
+        state().rpc().organiser.list_accounts(),
+        lambda rows: make_table(
+            "Organiser accounts", ["id", "username", "name", "role", "active", "last login"],
+            [[a["id"], a["username"], a["display_name"], a["role"], a["active"], a.get("last_login_at") or ""] for a in rows],
+        ),
+    )
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``guanyinli = "organiser.cli:main"``)."""
+    cli.main(args=argv, prog_name="guanyinli")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,57 @@
+"""Tables of the organiser service: organiser accounts and their web sessions.
+
+Datetimes are stored as naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("organiser", "viewer")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """Someone who may log in to the organiser page.
+
+    ``organiser``: sees volunteers' contact details, builds, publishes and repairs rosters, marks
+    attendance. ``viewer``: sees the board and reports without private data and changes nothing.
+    """
+
+    __tablename__ = "organiser_accounts"
+    __table_args__ = (CheckConstraint("role IN ('organiser', 'viewer')", name="ck_organiser_accounts_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False, default="organiser")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    sessions: Mapped[list[WebSession]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class WebSession(Base):
+    """A logged-in browser. Only the SHA-256 of the cookie's token is kept."""
+
+    __tablename__ = "organiser_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("organiser_accounts.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    lang: Mapped[str] = mapped_column(String(5), nullable=False, default="zh")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    account: Mapped[Account] = relationship(back_populates="sessions")

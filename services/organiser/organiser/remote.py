@@ -1,0 +1,155 @@
+"""The calls organiser tools make to the other services, in one place, and how their failures read.
+
+``Platform`` wraps two RPC proxies (``volunteers`` and ``activities``), whichever kind: a
+``ClusterRpcProxy`` in the command line, nameko ``RpcProxy`` dependencies in the web service.
+``classify`` turns any failure of a call into an exit code and one line for people.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from guanyinli.errors import PlatformError
+from guanyinli.timeutil import TZ, iso
+from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
+
+# Importing the services' exception modules registers their typed errors with nameko, so a call
+# fails with e.g. ``PhoneTaken`` rather than a bare ``RemoteError``. They are optional here.
+for _module in ("volunteers.exceptions", "activities.exceptions"):
+    try:
+        importlib.import_module(_module)
+    except ImportError:  # pragma: no cover - a slimmed image without that service
+        pass
+
+OK, REJECTED, USAGE, UNREACHABLE = 0, 1, 2, 3
+USER_CONTEXT_KEY = "user"
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: int
+    message: str
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """Exit code and message for a failed remote call; None when it is not a remote failure."""
+    if isinstance(exc, UnknownService):
+        return Failure(UNREACHABLE, f"the {exc._service_name} service is not running (no one consumes its RPC queue)")
+    if isinstance(exc, MethodNotFound):
+        return Failure(UNREACHABLE, f"the running service does not offer this call yet: {exc}")
+    if isinstance(exc, RpcTimeout):
+        return Failure(UNREACHABLE, f"no answer within {exc} s: the service is busy or stopped")
+    if isinstance(exc, PlatformError):
+        return Failure(REJECTED, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, RemoteError):
+        return Failure(REJECTED, f"{exc.exc_type}: {exc.value}")
+    if isinstance(exc, (ConnectionError, socket.error, OSError)):
+        return Failure(UNREACHABLE, f"cannot reach the message broker: {exc}")
+    try:
+        import amqp.exceptions
+        import kombu.exceptions
+
+        if isinstance(exc, (amqp.exceptions.AMQPError, kombu.exceptions.OperationalError)):
+            return Failure(UNREACHABLE, f"cannot reach the message broker: {exc}")
+    except ImportError:  # pragma: no cover
+        pass
+    return None
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=TZ)
+    return start, start + timedelta(days=1)
+
+
+class Platform:
+    """The RPC calls of the organiser tools. Keyword arguments only, as the contract names them."""
+
+    def __init__(self, volunteers, activities):
+        self.volunteers = volunteers
+        self.activities = activities
+
+    # --- reference data and volunteers -----------------------------------------------------
+
+    def teams(self) -> list[dict]:
+        return self.volunteers.list_teams()
+
+    def grids(self) -> list[dict]:
+        return self.volunteers.list_grids()
+
+    def grid_names(self) -> dict[int, str]:
+        return {int(g["id"]): g.get("name") or str(g["id"]) for g in self.grids()}
+
+    def alliances(self) -> list[dict]:
+        return self.volunteers.list_alliances()
+
+    def all_volunteers(self, **filters) -> list[dict]:
+        """Every volunteer matching the filters, page by page."""
+        found: list[dict] = []
+        offset = 0
+        while True:
+            page = self.volunteers.list_volunteers(limit=500, offset=offset, **filters)
+            found += page["items"]
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                return found
+
+    def names(self, ids: Iterable[int] | None = None) -> dict[int, str]:
+        """Volunteer id -> name; few ids are asked one by one, many by listing everyone."""
+        wanted = None if ids is None else set(int(i) for i in ids)
+        if wanted is not None and len(wanted) <= 10:
+            return {v: self.volunteers.get_volunteer(volunteer_id=v)["name"] for v in wanted}
+        found = {int(v["id"]): v["name"] for v in self.all_volunteers()}
+        return found if wanted is None else {k: v for k, v in found.items() if k in wanted}
+
+    # --- rosters ---------------------------------------------------------------------------
+
+    def build_roster(self, start: datetime, end: datetime, grids: list[int] | None, options: Mapping) -> dict:
+        return self.activities.build_roster(start=iso(start), end=iso(end), grids=grids or None, options=dict(options))
+
+    def get_roster(self, roster_id: int) -> dict:
+        return self.activities.get_roster(roster_id=roster_id)
+
+    def list_rosters(self) -> list[dict]:
+        return self.activities.list_rosters()
+
+    def roster_report(self, roster_id: int) -> dict:
+        return self.activities.roster_report(roster_id=roster_id)
+
+    def publish_roster(self, roster_id: int) -> dict:
+        return self.activities.publish_roster(roster_id=roster_id)
+
+    def repair_roster(self, roster_id: int, volunteer_id: int) -> dict:
+        return self.activities.repair_roster(roster_id=roster_id, volunteer_ids=[volunteer_id])
+
+    # --- occurrences, duties and attendance -------------------------------------------------
+
+    def occurrences_on(self, day: date, kind: str | None = None) -> list[dict]:
+        start, end = day_bounds(day)
+        return self.activities.list_occurrences(start=iso(start), end=iso(end), kind=kind)
+
+    def duties(self, volunteer_id: int, start: datetime, end: datetime) -> list[dict]:
+        return self.activities.list_duties(volunteer_id=volunteer_id, start=iso(start), end=iso(end))
+
+    def attendance_sheet(self, day: date) -> list[dict]:
+        """Every confirmed duty of the day, one row per sign-up, in time order."""
+        start, end = day_bounds(day)
+        volunteer_ids = sorted(
+            {v for occ in self.occurrences_on(day) for role in occ["roles"] for v in role["volunteer_ids"]}
+        )
+        names = self.names(volunteer_ids) if volunteer_ids else {}
+        rows = []
+        for vid in volunteer_ids:
+            for duty in self.duties(vid, start, end):
+                rows.append({**duty, "volunteer_name": names.get(vid, f"#{vid}")})
+        rows.sort(key=lambda d: (d["duty_start"], d["title"], d["role"], d["volunteer_name"]))
+        return rows
+
+    def mark_attendance(self, signup_id: int, status: str, hours: float | None = None) -> dict:
+        return self.activities.mark_attendance(signup_id=signup_id, status=status, hours=hours)
+
+    def feed_urls(self, volunteer_id: int) -> dict:
+        return self.activities.feed_urls(volunteer_id=volunteer_id)
