@@ -16,3 +16,12 @@ def patrol_volunteer(n: int, **fields) -> dict:
     }
     data.update(fields)
     return data
+
+
+EVENINGS = [{"weekday": d, "start": "18:30", "end": "21:30"} for d in range(5)]
+WEEKEND_MORNINGS = [{"weekday": d, "start": "07:30", "end": "11:00"} for d in (5, 6)]
+
+
+def local(day: str, hhmm: str) -> str:
+    """ISO local time in Asia/Shanghai, e.g. local("2026-03-02", "19:00") (a Monday)."""
+    return f"{day}T{hhmm}:00+08:00"
