@@ -1,0 +1,231 @@
+"""The pure rules: quiet hours, urgency, backoff, the digest, reminders and what each event produces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from guanyinli.events import make_payload, read
+from guanyinli.timeutil import TZ
+from notifications import domain
+from notifications.domain import DigestSchedule, LocalState, Preferences, plan_event
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """2026-11-<day> hh:mm in Asia/Shanghai (the 23rd is a Monday)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def event(event_type: str, **payload) -> dict:
+    """A payload as the wire carries it, read back as a handler sees it."""
+    return read(event_type, make_payload(event_type, payload))
+
+
+def occurrence(start: datetime, **extra) -> dict:
+    return {
+        "occurrence_id": 7,
+        "activity_id": 3,
+        "title": "第3网格夜间巡逻",
+        "kind": "patrol",
+        "start": start,
+        "end": start + timedelta(hours=2),
+        "place": "观音里3号院",
+        **extra,
+    }
+
+
+def signup(event_type: str, start: datetime, status: str = "confirmed", **extra) -> dict:
+    return event(event_type, **occurrence(start), signup_id=41, volunteer_id=5, role="巡逻队员", status=status, **extra)
+
+
+def shift(shift_id: str, start: datetime, grid_id: int = 3) -> dict:
+    return {"shift_id": shift_id, "grid_id": grid_id, "start": start, "end": start + timedelta(hours=2)}
+
+
+# --- quiet hours -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "quiet"),
+    [
+        (at(24, 21, 59), False),
+        (at(24, 22, 0), True),
+        (at(25, 3, 0), True),
+        (at(25, 6, 59), True),
+        (at(25, 7, 0), False),
+    ],
+)
+def test_default_quiet_hours_span_midnight(moment, quiet):
+    assert domain.in_quiet_hours(moment, Preferences()) is quiet
+
+
+def test_quiet_hours_are_read_in_community_time_whatever_the_timezone():
+    assert domain.in_quiet_hours(datetime(2026, 11, 24, 15, 0, tzinfo=UTC), Preferences())  # 23:00 here
+    assert not domain.in_quiet_hours(datetime(2026, 11, 24, 23, 0, tzinfo=UTC), Preferences())  # 07:00
+
+
+def test_messages_wait_until_the_quiet_hours_end():
+    assert domain.quiet_hours_end(at(24, 23, 30), Preferences()) == at(25, 7)
+    assert domain.quiet_hours_end(at(25, 2), Preferences()) == at(25, 7)
+    assert domain.quiet_hours_end(at(25, 9), Preferences()) == at(25, 9)
+
+
+def test_quiet_hours_within_one_day_and_switched_off():
+    siesta = Preferences(quiet_start=time(12, 30), quiet_end=time(14, 0))
+    assert domain.in_quiet_hours(at(24, 13), siesta)
+    assert not domain.in_quiet_hours(at(24, 23), siesta)
+    assert domain.quiet_hours_end(at(24, 13), siesta) == at(24, 14)
+    assert not domain.in_quiet_hours(at(24, 23), Preferences(quiet_start=None, quiet_end=None))
+
+
+def test_only_a_close_cancellation_is_urgent():
+    now = at(24, 23)
+    assert domain.is_urgent("occurrence_cancelled", at(24, 23, 30), now)  # same day
+    assert domain.is_urgent("occurrence_cancelled", at(25, 6), now)  # before the morning
+    assert not domain.is_urgent("occurrence_cancelled", at(26, 9), now)
+    assert not domain.is_urgent("occurrence_changed", at(24, 23, 30), now)
+    assert not domain.is_urgent("occurrence_cancelled", at(24, 20), now)  # already past
+
+
+def test_decide_defers_in_quiet_hours_but_sends_urgent_and_expires_late_reminders():
+    prefs = Preferences()
+    context = {"start": at(25, 9).isoformat()}
+    assert domain.decide("signup_confirmed", False, context, prefs, True, at(24, 23)) == domain.Decision(
+        "defer", until=at(25, 7)
+    )
+    assert domain.decide("occurrence_cancelled", True, context, prefs, True, at(24, 23)).action == "send"
+    assert domain.decide("reminder_2h", False, context, prefs, True, at(25, 9, 1)).action == "expire"
+    assert domain.decide("reminder_2h", False, context, prefs, False, at(25, 8)).action == "skip"
+    assert domain.decide("reminder_2h", False, context, prefs, True, at(25, 8)).action == "send"
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_and_is_capped():
+    assert [domain.backoff(n, 30, 3600).total_seconds() for n in range(1, 9)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+    ]
+
+
+def test_after_failure_retries_until_the_last_try_then_dead_letters():
+    now = at(24, 10)
+    first = domain.after_failure(1, 3, False, now, 30, 3600)
+    assert not first.dead and first.retry_at == now + timedelta(seconds=30)
+    assert domain.after_failure(2, 3, False, now, 30, 3600).retry_at == now + timedelta(seconds=60)
+    assert domain.after_failure(3, 3, False, now, 30, 3600).dead
+    assert domain.after_failure(1, 3, True, now, 30, 3600).dead  # permanent: no retry
+
+
+def test_message_id_is_stable_per_outbox_key():
+    a = domain.message_id("e-1", 5, "signup_confirmed")
+    assert a == domain.message_id("e-1", 5, "signup_confirmed")
+    assert a != domain.message_id("e-1", 6, "signup_confirmed")
+    assert a.startswith("<") and a.endswith("@notifications.guanyinli>")
+
+
+# --- digest ------------------------------------------------------------------------------------
+
+
+def test_digest_period_is_the_last_monday_morning():
+    schedule = DigestSchedule()
+    assert schedule.period_start(at(25, 15)) == at(23, 8)
+    assert schedule.period_start(at(23, 7, 59)) == at(16, 8)
+    assert schedule.period_key(at(23, 8)) == "2026-11-23"
+    assert schedule.next_digest(at(25, 15)) == at(30, 8)
+
+
+def test_digest_mode_holds_only_what_can_wait():
+    digest, schedule, now = Preferences(mode="digest"), DigestSchedule(), at(25, 10)
+    assert domain.hold_for_digest(digest, "signup_confirmed", False, at(30, 9), now, schedule)
+    assert not domain.hold_for_digest(digest, "signup_confirmed", False, at(27, 9), now, schedule)  # before the digest
+    assert not domain.hold_for_digest(digest, "occurrence_cancelled", True, at(30, 9), now, schedule)
+    assert not domain.hold_for_digest(digest, "reminder_24h", False, at(30, 9), now, schedule)
+    assert not domain.hold_for_digest(Preferences(), "signup_confirmed", False, at(30, 9), now, schedule)
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+def test_reminders_24h_and_2h_before_only_those_still_ahead():
+    start = at(26, 19)
+    assert domain.reminder_times(start, at(24, 10)) == [("24h", at(25, 19)), ("2h", at(26, 17))]
+    assert domain.reminder_times(start, at(26, 10)) == [("2h", at(26, 17))]
+    assert domain.reminder_times(start, at(26, 18)) == []
+
+
+# --- which messages an event produces ----------------------------------------------------------
+
+
+def test_signup_confirmed_tells_the_volunteer_and_adds_a_duty():
+    plan = plan_event("signup_confirmed", signup("signup_confirmed", at(26, 19)), at(24, 10))
+    [notice] = plan.notices
+    assert (notice.volunteer_id, notice.kind, notice.urgent) == (5, "signup_confirmed", False)
+    assert notice.context["title"] == "第3网格夜间巡逻" and notice.context["role"] == "巡逻队员"
+    [duty] = plan.upsert
+    assert (duty.key, duty.occurrence_id, duty.start) == ("signup:41", 7, at(26, 19))
+
+
+def test_waitlisted_adds_no_duty_and_cancelled_removes_it():
+    waitlisted = plan_event(
+        "signup_waitlisted", signup("signup_waitlisted", at(26, 19), "waitlisted", waitlist_position=2), at(24, 10)
+    )
+    assert waitlisted.upsert == [] and waitlisted.notices[0].context["waitlist_position"] == 2
+    cancelled = plan_event("signup_cancelled", signup("signup_cancelled", at(24, 20), "cancelled"), at(24, 10))
+    assert cancelled.cancel == [(5, "signup:41")] and cancelled.notices[0].urgent
+
+
+def test_occurrence_cancelled_reaches_event_and_local_volunteers_once_each():
+    payload = event("occurrence_cancelled", **occurrence(at(24, 20)), reason="暴雨", volunteer_ids=[5, 6])
+    plan = plan_event("occurrence_cancelled", payload, at(24, 10), LocalState(occurrence_volunteers=frozenset({6, 8})))
+    assert [n.volunteer_id for n in plan.notices] == [5, 6, 8]
+    assert all(n.urgent and n.context["reason"] == "暴雨" for n in plan.notices)
+    assert plan.cancel_occurrence == 7
+
+
+def test_occurrence_changed_moves_the_duties():
+    payload = event(
+        "occurrence_changed",
+        **occurrence(at(27, 9)),
+        previous_start=at(26, 19),
+        previous_end=at(26, 21),
+        volunteer_ids=[5],
+    )
+    plan = plan_event("occurrence_changed", payload, at(24, 10))
+    assert plan.move_occurrence == (7, at(27, 9), at(27, 11), "观音里3号院")
+    assert plan.notices[0].context["previous_start"] == at(26, 19).isoformat()
+    assert plan.notices[0].concerns == at(26, 19)
+
+
+def test_roster_repaired_gives_each_volunteer_only_their_changes():
+    payload = event(
+        "roster_repaired",
+        roster_id=2,
+        start=at(23, 0),
+        end=at(30, 0),
+        changes=[
+            {"volunteer_id": 5, "added": [shift("s9", at(26, 19))], "removed": []},
+            {"volunteer_id": 6, "added": [], "removed": [shift("s9", at(26, 19))]},
+            {"volunteer_id": 7, "added": [], "removed": []},
+        ],
+    )
+    plan = plan_event("roster_repaired", payload, at(24, 10))
+    by_volunteer = {n.volunteer_id: n.context for n in plan.notices}
+    assert set(by_volunteer) == {5, 6}
+    assert [s["shift_id"] for s in by_volunteer[5]["added"]] == ["s9"] and by_volunteer[5]["removed"] == []
+    assert by_volunteer[6]["added"] == [] and [s["shift_id"] for s in by_volunteer[6]["removed"]] == ["s9"]
+    assert [d.volunteer_id for d in plan.upsert] == [5] and plan.cancel == [(6, "shift:s9")]
+
+
+def test_swap_moves_each_shift_from_its_holder_to_the_other_volunteer():
+    payload = event("swap_accepted", swap_id=1, roster_id=2, volunteer_ids=[5, 6], shifts=[shift("s1", at(26, 19))])
+    plan = plan_event("swap_accepted", payload, at(24, 10), LocalState(shift_holders={"s1": 5}))
+    assert plan.cancel == [(5, "shift:s1")] and [(d.volunteer_id, d.key) for d in plan.upsert] == [(6, "shift:s1")]
+    assert sorted(n.volunteer_id for n in plan.notices) == [5, 6]
