@@ -64,6 +64,18 @@ class VolunteerDirectory:
         except UnknownService:
             raise Unavailable("the volunteers service is not running") from None
 
+    def volunteer_and_availability(self, volunteer_id: int, start: datetime, end: datetime) -> tuple[dict, dict]:
+        """Both calls in flight at once: the volunteer record and whether they are free then."""
+        try:
+            with eventlet.Timeout(self._timeout):
+                record = self._proxy.get_volunteer.call_async(volunteer_id)
+                availability = self._proxy.check_availability.call_async(volunteer_id, iso(start), iso(end))
+                return record.result(), availability.result()
+        except eventlet.Timeout:
+            raise Unavailable(f"the volunteers service did not answer within {self._timeout:g} s") from None
+        except UnknownService:
+            raise Unavailable("the volunteers service is not running") from None
+
     def get_volunteer(self, volunteer_id: int) -> dict:
         return self._call("get_volunteer", volunteer_id)
 

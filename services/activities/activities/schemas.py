@@ -169,6 +169,13 @@ class VolunteerIdIn(StrictSchema):
 # --- responses -------------------------------------------------------------------------------
 
 
+class Health(Schema):
+    service = fields.String()
+    status = fields.String()
+    database = fields.String()
+    activities = fields.Integer(metadata={"description": "active activities"})
+
+
 class PrivateVisit(Schema):
     visited_person = fields.String(allow_none=True)
     address = fields.String(allow_none=True)

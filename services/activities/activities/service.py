@@ -84,6 +84,23 @@ class ActivitiesService:
         for event_type, payload in events:
             publish(self.dispatch, event_type, payload)
 
+    # --- health ------------------------------------------------------------------------------
+
+    @rpc
+    @contract(response=schemas.Health())
+    def health(self):
+        """Liveness: answers when the service and its database do."""
+
+        def work(session):
+            from sqlalchemy import func, select
+
+            from activities.models import Activity
+
+            active = session.scalar(select(func.count(Activity.id)).where(Activity.status == "active"))
+            return {"service": self.name, "status": "ok", "database": "ok", "activities": active}
+
+        return self._work(work)
+
     # --- activities --------------------------------------------------------------------------
 
     @rpc
@@ -310,8 +327,7 @@ class ActivitiesService:
         if found is not None:
             return found
         role_name, duty = target
-        volunteer = self.volunteers.get_volunteer(volunteer_id)
-        availability = self.volunteers.check_availability(volunteer_id, duty[0], duty[1])
+        volunteer, availability = self.volunteers.volunteer_and_availability(volunteer_id, duty[0], duty[1])
         check = SignupCheck(
             volunteer=volunteer, available=bool(availability.get("available")), reason=availability.get("reason")
         )

@@ -293,6 +293,17 @@ def cancel_activity(session: Session, activity_id: int, reason: str | None) -> t
 
 def ensure_roles(session: Session, occurrences: list[Occurrence]) -> None:
     """Give each occurrence a seat row per role of its activity (idempotent, concurrency-safe)."""
+    if not occurrences:
+        return
+    have = dict(
+        session.execute(
+            select(OccurrenceRole.occurrence_id, func.count(OccurrenceRole.id))
+            .where(OccurrenceRole.occurrence_id.in_([o.id for o in occurrences]))
+            .group_by(OccurrenceRole.occurrence_id)
+        ).all()
+    )
+    # Reads stay reads: only occurrences short of a seat row are written to.
+    occurrences = [o for o in occurrences if have.get(o.id, 0) < len(o.activity.roles)]
     rows = []
     for occ in occurrences:
         activity = occ.activity
@@ -314,6 +325,11 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
         return []
     duration = timedelta(minutes=activity.duration_minutes)
     keys = sorted({to_db(s) for s in starts})
+    existing = select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
+    found = list(session.scalars(existing))
+    if len(found) == len(keys):
+        ensure_roles(session, found)
+        return found
     stamp = to_db(now())
     rows = [
         {
@@ -335,11 +351,7 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
     for i in range(0, len(rows), 500):
         stmt = _insert(session, Occurrence).values(rows[i : i + 500])
         session.execute(stmt.on_conflict_do_nothing(index_elements=["activity_id", "original_start"]))
-    found = list(
-        session.scalars(
-            select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
-        )
-    )
+    found = list(session.scalars(existing))
     ensure_roles(session, found)
     return found
 
