@@ -1,0 +1,250 @@
+"""Real receivers for the notifications tests: an SMTP server (aiosmtpd), an HTTP webhook receiver,
+a clock the test moves, a volunteers stand-in, and helpers to publish events and read the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+from guanyinli.errors import NotFound
+from guanyinli.events import make_payload
+from guanyinli.timeutil import TZ
+from nameko.rpc import rpc
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import create_engine, text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = 15.0, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {message}")
+
+
+class FakeClock:
+    """The service's clock under test control (a dependency swapped with replace_dependencies)."""
+
+    def __init__(self, start: datetime):
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta) -> datetime:
+        self.current = self.current + timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """2026-11-<day> hh:mm in Asia/Shanghai (the 23rd is a Monday)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """Accepts mail on 127.0.0.1 and keeps what it accepted. Scripted faults:
+
+    * ``replies``: DATA answers to use for the next messages instead of 250 (e.g. "451 ...").
+    * ``hold_rcpt``: the next RCPT waits until ``release()``; ``holding`` tells that a client waits.
+    """
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.replies: list[str] = []
+        self.hold_rcpt = False
+        self.holding = False
+        self._released = False
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold_rcpt:
+            self.hold_rcpt = False
+            self.holding = True
+            while not self._released:
+                await asyncio.sleep(0.02)
+            self.holding = False
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.replies:
+            return self.replies.pop(0)
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+        return "250 OK"
+
+    def release(self) -> None:
+        self._released = True
+
+    def to(self, address: str) -> list:
+        return [m["message"] for m in self.messages if address in m["to"]]
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._released = True
+        self.controller.stop()
+
+
+# --- webhook -----------------------------------------------------------------------------------
+
+
+class WebhookReceiver:
+    """An HTTP server in a thread that records every POST and answers with scripted statuses."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver.statuses.pop(0) if receiver.statuses else 204
+                if status < 300:
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/guanyinli"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- volunteers stand-in -----------------------------------------------------------------------
+
+DIRECTORY: dict[int, dict] = {}
+
+
+class StandInVolunteers:
+    """Answers ``get_volunteer`` like the volunteers service does, from ``DIRECTORY``."""
+
+    name = "volunteers"
+
+    @rpc
+    def get_volunteer(self, volunteer_id: int) -> dict:
+        if volunteer_id not in DIRECTORY:
+            raise NotFound(f"volunteer {volunteer_id} not found")
+        return {"id": volunteer_id, "active": True, "phone": None, **DIRECTORY[volunteer_id]}
+
+
+# --- events and the database -------------------------------------------------------------------
+
+
+class Publisher:
+    """Publishes events as the other services do (validated by guanyinli.events)."""
+
+    def __init__(self, config: dict):
+        self._dispatch = event_dispatcher(config)
+
+    def wire(self, event_type: str, **payload) -> dict:
+        return make_payload(event_type, payload)
+
+    def send(self, source: str, event_type: str, wire: dict) -> dict:
+        self._dispatch(source, event_type, wire)
+        return wire
+
+    def activities(self, event_type: str, **payload) -> dict:
+        return self.send("activities", event_type, self.wire(event_type, **payload))
+
+    def volunteer(self, volunteer_id: int, name: str, email: str | None, active: bool = True) -> dict:
+        return self.send(
+            "volunteers",
+            "volunteer_created",
+            self.wire(
+                "volunteer_created",
+                volunteer_id=volunteer_id,
+                name=name,
+                email=email,
+                teams=["voluntary_patrol"],
+                grid_id=3,
+                active=active,
+            ),
+        )
+
+
+def occurrence(start: datetime, occurrence_id: int = 7, hours: int = 2, **extra) -> dict:
+    return {
+        "occurrence_id": occurrence_id,
+        "activity_id": 3,
+        "title": "第3网格夜间巡逻",
+        "kind": "patrol",
+        "start": start,
+        "end": start + timedelta(hours=hours),
+        "place": "观音里3号院",
+        **extra,
+    }
+
+
+def signup(volunteer_id: int, start: datetime, signup_id: int = 41, status: str = "confirmed", **extra) -> dict:
+    return {
+        **occurrence(start, **extra),
+        "signup_id": signup_id,
+        "volunteer_id": volunteer_id,
+        "role": "巡逻队员",
+        "status": status,
+    }
+
+
+class Outbox:
+    """Reads the service's tables directly (the test's view of the database)."""
+
+    def __init__(self, url: str):
+        self.engine = create_engine(url)
+
+    def rows(self, sql: str, **params) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+    def deliveries(self) -> list[dict]:
+        return self.rows(
+            "SELECT d.*, n.kind, n.volunteer_id, n.source_id FROM deliveries d "
+            "JOIN notifications n ON n.id = d.notification_id ORDER BY d.id"
+        )
+
+    def count(self, table: str) -> int:
+        return self.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def body_json(request: dict) -> dict:
+    return json.loads(request["body"].decode("utf-8"))
