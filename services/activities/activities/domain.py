@@ -30,7 +30,7 @@ DEFAULT_ROLES: dict[str, list[dict]] = {
 }
 LECTURE_DUTIES: list[dict] = [
     {"name": "setup", "needed": 2, "skills": [], "start_offset_minutes": -60, "duration_minutes": 60},
-    {"name": "reception", "needed": 2, "skills": ["reception"], "start_offset_minutes": -30, "duration_minutes": None},
+    {"name": "reception", "needed": 2, "skills": [], "start_offset_minutes": -30, "duration_minutes": None},
 ]
 KIND_TEAM = {"patrol": "voluntary_patrol", "sanitation": "sanitation_green", "convenience": "convenient_service"}
 
@@ -132,7 +132,9 @@ def overlaps(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool
 
 
 def missing_skills(required: list[str], has: list[str]) -> list[str]:
-    return sorted(set(required) - set(has or []))
+    """Required skills the volunteer lacks; ``tutoring`` is met by any ``tutoring:<subject>``."""
+    has = set(has or [])
+    return sorted(r for r in set(required) if r not in has and not any(h.startswith(r + ":") for h in has))
 
 
 @dataclass

@@ -110,3 +110,9 @@ def test_attendance_facts_weekend_and_late_notice():
 def test_no_show_rate_ignores_excused():
     assert domain.no_show_rate(3, 1) == 0.25
     assert domain.no_show_rate(0, 0) is None
+
+
+def test_a_subject_skill_meets_the_general_requirement():
+    assert domain.missing_skills(["tutoring"], ["tutoring:math"]) == []
+    assert domain.missing_skills(["tutoring:math"], ["tutoring:english"]) == ["tutoring:math"]
+    assert domain.missing_skills(["tutoring", "first_aid"], ["tutoringx"]) == ["first_aid", "tutoring"]
