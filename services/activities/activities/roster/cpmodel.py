@@ -122,9 +122,7 @@ def add_coverage(b: Built, w: dict[str, int]) -> None:
                 missing = m.NewBoolVar("")
                 m.AddBoolOr(leaders[si] + [missing])
                 b.cost(missing, w["missing_leader"])
-                b.hints.append(
-                    (missing, lambda h, si=si: int(not any(ix.volunteers[v].leader for v in h.crew[si])))
-                )
+                b.hints.append((missing, lambda h, si=si: int(not any(ix.volunteers[v].leader for v in h.crew[si]))))
             else:
                 m.AddBoolOr(leaders[si])
 
@@ -160,7 +158,7 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
     """|shifts - own target| per volunteer, and the spread of (shifts - target) within each role."""
     ix, m = b.ix, b.model
     spread: dict[str, tuple] = {}
-    for role in ("leader", "patroller"):
+    for role in ("leader", "patroller") if ix.role_spread else ():
         members = [vi for vi, v in enumerate(ix.volunteers) if R.role(v) == role]
         if not members:
             continue
@@ -174,6 +172,8 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
         b.hints.append((top, lambda h, d=diffs: max(d(h))))
         b.hints.append((bottom, lambda h, d=diffs: min(d(h))))
     for vi, v in enumerate(ix.volunteers):
+        if ix.fair_for is not None and vi not in ix.fair_for:
+            continue
         target = ix.targets[v.id]
         load = b.load(vi)
         dev = m.NewIntVar(0, max(target, len(b.by_vol[vi])), "")
@@ -181,9 +181,10 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
         m.Add(dev >= target - load)
         b.cost(dev, w["fair_load"])
         b.hints.append((dev, lambda h, vi=vi, t=target: abs(h.load[vi] - t)))
-        top, bottom = spread[R.role(v)]
-        m.Add(load - target <= top)
-        m.Add(load - target >= bottom)
+        if spread:
+            top, bottom = spread[R.role(v)]
+            m.Add(load - target <= top)
+            m.Add(load - target >= bottom)
 
 
 def add_assignment_costs(b: Built, w: dict[str, int]) -> None:
@@ -216,6 +217,8 @@ def add_weekend_streak(b: Built, w: dict[str, int]) -> None:
     span = ix.problem.rules.max_weekends_in_row + 1
     weeks = [ix.weeks.index(wk) for wk in R.weekend_weeks(ix.problem)]
     for vi in range(len(ix.volunteers)):
+        if ix.streak_for is not None and vi not in ix.streak_for:
+            continue
         worked: dict[int, list] = defaultdict(list)
         for si in b.by_vol[vi]:
             if R.is_weekend(ix.shifts[si]):
@@ -234,7 +237,9 @@ def add_weekend_streak(b: Built, w: dict[str, int]) -> None:
             streak = m.NewBoolVar("")
             m.Add(cp_model.LinearExpr.Sum([flags[wk] for wk in window]) - streak <= span - 1)
             b.cost(streak, w["weekend_streak"])
-            b.hints.append((streak, lambda h, vi=vi, win=tuple(window): int(all(k in h.weekend_weeks[vi] for k in win))))
+            b.hints.append(
+                (streak, lambda h, vi=vi, win=tuple(window): int(all(k in h.weekend_weeks[vi] for k in win)))
+            )
 
 
 def add_close_shifts(b: Built, w: dict[str, int]) -> None:
@@ -316,7 +321,8 @@ def canonical(b: Built, chosen: set[Pair]) -> set[Pair]:
     mine: dict[int, list[int]] = defaultdict(list)
     for vi, si in chosen:
         mine[vi].append(si)
-    out = {(vi, si) for vi, si in chosen if not any(vi in g for g in groups)}
+    members = {vi for g in groups for vi in g}
+    out = {(vi, si) for vi, si in chosen if vi not in members}
     for group in groups:
         rosters = sorted((mine.get(vi, []) for vi in group), key=len, reverse=True)
         for vi, shifts in zip(group, rosters, strict=True):

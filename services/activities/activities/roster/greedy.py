@@ -37,6 +37,26 @@ class _State:
         conflict = ix.conflict_set(ix.rest_of(vi))
         return all((min(t, u), max(t, u)) not in conflict for u in self.slots[vi])
 
+    def has_leader(self, si: int) -> bool:
+        return any(self.ix.volunteers[vi].leader for vi in self.crew[si])
+
+    def shifts_of(self, vi: int) -> list[int]:
+        return [si for si, crew in enumerate(self.crew) if vi in crew]
+
+    def drop(self, vi: int, si: int) -> None:
+        t = self.ix.slot_of[si]
+        self.load[vi] -= 1
+        self.week[vi][self.ix.week_of_slot[t]] -= 1
+        self.slots[vi].discard(t)
+        self.crew[si].remove(vi)
+        if R.is_weekend(self.ix.shifts[si]):
+            wk = self.ix.week_of_slot[t]
+            if not any(
+                R.is_weekend(self.ix.shifts[o]) and self.ix.week_of_slot[self.ix.slot_of[o]] == wk
+                for o in self.shifts_of(vi)
+            ):
+                self.weekends[vi].discard(wk)
+
     def take(self, vi: int, si: int) -> None:
         t = self.ix.slot_of[si]
         self.load[vi] += 1
@@ -84,7 +104,45 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None) -> set[tuple[int
         if s.leader_needed and not any(ix.volunteers[vi].leader for vi in st.crew[si]):
             _fill(st, si, leaders[si], 1, w)
         _fill(st, si, ix.candidates[si], s.min_patrollers - len(st.crew[si]), w)
+    for si in order:  # what is still short: free someone up by moving one of their shifts to another volunteer
+        s = ix.shifts[si]
+        if s.leader_needed and not st.has_leader(si):
+            _eject(st, si, leaders[si], w)
+        while len(st.crew[si]) < s.min_patrollers and _eject(st, si, ix.candidates[si], w):
+            pass
     return {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
+
+
+def _eject(st: _State, si: int, pool: list[int], w: dict[str, int]) -> bool:
+    """Give shift si to someone in pool who is blocked only by one of their own shifts that another
+    volunteer can take over (an ejection chain of depth two)."""
+    ix = st.ix
+    keep_pinned = ix.pinned
+    for vi in sorted(pool, key=lambda vi: st.load[vi] - ix.targets[ix.volunteers[vi].id]):
+        if vi in st.crew[si]:
+            continue
+        if st.can_take(vi, si):
+            st.take(vi, si)
+            return True
+        for other in sorted(st.shifts_of(vi), key=lambda o: ix.shifts[o].start):
+            if (vi, other) in keep_pinned:
+                continue
+            st.drop(vi, other)
+            if st.can_take(vi, si):
+                o = ix.shifts[other]
+                need_leader = o.leader_needed and ix.volunteers[vi].leader and not st.has_leader(other)
+                pool2 = [u for u in ix.candidates[other] if u != vi and (ix.volunteers[u].leader or not need_leader)]
+                fine = len(st.crew[other]) >= o.min_patrollers and not need_leader
+                if not fine:
+                    subs = sorted((st.cost(u, other, w), u) for u in pool2 if st.can_take(u, other))
+                    if subs:
+                        st.take(subs[0][1], other)
+                        fine = True
+                if fine:
+                    st.take(vi, si)
+                    return True
+            st.take(vi, other)
+    return False
 
 
 def _fill(st: _State, si: int, pool: list[int], need: int, w: dict[str, int]) -> None:

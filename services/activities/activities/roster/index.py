@@ -36,9 +36,13 @@ class Index:
     targets: dict[str, int] = field(default_factory=dict)
     pinned: set[tuple[int, int]] = field(default_factory=set)  # (volunteer, shift) positions
     pinned_problems: list[str] = field(default_factory=list)
+    # relaxations used by the decomposition bound: which volunteers keep fair_load / weekend_streak costs
+    fair_for: set[int] | None = None  # None = everyone
+    streak_for: set[int] | None = None
+    role_spread: bool = True
 
     @classmethod
-    def build(cls, problem: Problem) -> Index:
+    def build(cls, problem: Problem, targets: dict[str, int] | None = None) -> Index:
         ix = cls(problem)
         rules = problem.rules
         ix.volunteers = [v for v in problem.volunteers if v.patrol]
@@ -84,9 +88,7 @@ class Index:
         order = sorted(range(len(ix.slots)), key=lambda t: ix.slots[t][0])
         for rest in {R.rest_hours(v, rules) for v in ix.volunteers}:
             ix.conflicts[rest] = _pairs(ix.slots, order, lambda a, b: (b[0] - a[1]).total_seconds() < rest * 3600)
-        ix.close_pairs = _pairs(
-            ix.slots, order, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600
-        )
+        ix.close_pairs = _pairs(ix.slots, order, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600)
 
         ix.weekly_cap = [R.weekly_cap(v, rules) for v in ix.volunteers]
         for vi, v in enumerate(ix.volunteers):
@@ -98,7 +100,7 @@ class Index:
             if v.max_shifts is not None:
                 cap = min(cap, v.max_shifts)
             ix.capacity.append(cap)
-        ix.targets = R.derive_targets(problem, {v.id: ix.capacity[i] for i, v in enumerate(ix.volunteers)})
+        ix.targets = targets or R.derive_targets(problem, {v.id: ix.capacity[i] for i, v in enumerate(ix.volunteers)})
 
         for a in problem.pinned:
             vi, si = ix.vpos.get(a.volunteer_id), ix.spos.get(a.shift_id)

@@ -54,7 +54,7 @@ class Rules:
 
     max_per_week: int = 3
     min_rest_hours: float = 12.0
-    max_weekends_in_row: int = 2
+    max_weekends_in_row: int = 3
     close_hours: float = 30.0  # two shifts starting closer than this cost `close_shifts`
     neighbour_grids: bool = False  # volunteers may also patrol the grids next to their home grid
     weights: Mapping[str, int] = field(default_factory=dict)  # overrides of rules.SOFT_RULES weights
@@ -87,7 +87,7 @@ class Options:
     seed: int = 0
     warm_start: bool = True  # greedy roster as a hint
     symmetry_breaking: bool = True
-    decompose_above: int = 40_000  # eligible (volunteer, shift) pairs above which a week-by-week LNS runs
+    lns_only: bool = True  # every worker improves the warm start by large-neighbourhood search
     stop_gap: float = 0.0  # stop once within this relative gap of the bound
     log: bool = False
 

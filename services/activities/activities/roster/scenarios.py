@@ -56,13 +56,16 @@ def _shift(grid: int, day: date, kind: str, hours: tuple[time, time]) -> Shift:
         end=datetime.combine(day, hours[1]),
         min_patrollers=2,
         max_patrollers=3,
-        leader_needed=True,
+        leader_needed=kind == "evening",
         kind=kind,
     )
 
 
 def guanyinli_month(scale: int = 1, seed: int = 7, start: date = START, days: int = DAYS) -> Problem:
-    """About 300 x scale volunteers; per grid 4 leaders and 5 patrollers of the patrol team live there."""
+    """About 300 x scale volunteers; per grid 4 leaders and 6 patrollers of the patrol team live there.
+
+    Evening patrols (19:00-21:00) need 2..3 patrollers with a leader; weekend morning patrols (08:00-10:00)
+    need 2..3 patrollers, no leader."""
     rng = random.Random(seed * 1000 + scale)
     grids = 15 * scale
     neighbours = grid_neighbours(grids)
@@ -75,12 +78,10 @@ def guanyinli_month(scale: int = 1, seed: int = 7, start: date = START, days: in
         return f"v{n:05d}"
 
     for g in range(1, grids + 1):
-        for k in range(9):
+        for k in range(10):
             volunteers.append(_patroller(rng, new_id(), g, leader=k < 4, neighbours=neighbours, start=start, days=days))
     for _ in range(300 * scale - len(volunteers)):
-        volunteers.append(
-            Volunteer(id=new_id(), name=_name(rng), home_grid=rng.randint(1, grids), patrol=False)
-        )
+        volunteers.append(Volunteer(id=new_id(), name=_name(rng), home_grid=rng.randint(1, grids), patrol=False))
     # a few pairs who asked to patrol together, within one home grid
     by_grid: dict[int, list[Volunteer]] = {}
     for v in volunteers:

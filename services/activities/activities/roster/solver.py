@@ -11,8 +11,9 @@ import time
 
 from ortools.sat.python import cp_model
 
-from . import bounds, cpmodel, explain
+from . import bounds, cpmodel
 from . import rules as R
+from .explain import explain_index
 from .greedy import greedy
 from .index import Index
 from .model import Assignment, Options, Problem, Progress, RosterResult
@@ -62,7 +63,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     ix = Index.build(problem)
     found = bounds.shortages(ix)
     if found and options.coverage == "hard":
-        why = explain.explain_index(ix, found)
+        why = explain_index(ix, found)
         return RosterResult(
             assignments=(),
             status="infeasible",
@@ -105,6 +106,9 @@ def run(
     solver.parameters.random_seed = options.seed
     solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - (time.perf_counter() - started))
     solver.parameters.log_search_progress = options.log
+    # The LP relaxation of the pairwise rules (close shifts, weekend streaks) is weak, so a worker spent on
+    # proving bounds gains little; with a complete warm start every worker does large-neighbourhood search.
+    solver.parameters.use_lns_only = options.lns_only and bool(hint)
     watch = _Watch(started, own, progress, options.stop_gap)
     status = solver.Solve(built.model, watch)
     chosen: set[cpmodel.Pair] | None = None
@@ -119,7 +123,7 @@ def run(
 
 def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
     if chosen is None:
-        why = explain.explain_index(ix, found) if found else None
+        why = explain_index(ix, found) if found else None
         return RosterResult(
             assignments=(),
             status=state,
@@ -140,7 +144,7 @@ def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
         bound = objective
     bound = min(bound, objective)
     gaps = tuple(find_gaps(ix, assignments, found))
-    suggestions = explain.explain_index(ix, found).suggestions if gaps else ()
+    suggestions = explain_index(ix, found).suggestions if gaps else ()
     return RosterResult(
         assignments=assignments,
         status="feasible_with_gaps" if gaps else state,
