@@ -73,3 +73,23 @@ def fairness_histogram(rows: Sequence[Mapping], labels: Mapping[str, str], width
 def _ticks(top: int) -> list[int]:
     step = max(1, round(top / 4))
     return list(range(0, top + 1, step))
+
+
+def qr_svg(text: str, label: str, module: int = 4, border: int = 4) -> Markup:
+    """A QR code of ``text`` as one SVG path (scannable from a screen or on paper)."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(text)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    size = len(matrix) + 2 * border
+    path = "".join(
+        f"M{x + border},{y + border}h1v1h-1z" for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark
+    )
+    pixels = size * module
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{pixels}" height="{pixels}" '
+        f'role="img" aria-label="{escape(label)}" class="qr" shape-rendering="crispEdges">'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{path}" fill="#000"/></svg>'
+    )

@@ -319,7 +319,7 @@ def volunteers_edit(volunteer_id, name, phone, email, teams, grid_id, alliance, 
     changes = _given(name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills)
     if not changes:
         raise click.UsageError("give at least one field to change (see --help)")
-    updated = state().rpc().volunteers.update_volunteer(volunteer_id=volunteer_id, changes=changes)
+    updated = state().rpc().volunteers.update_volunteer(volunteer_id=volunteer_id, **changes)
     emit(updated, lambda v: make_table("Updated", VOLUNTEER_COLUMNS, [volunteer_row(v)]))
 
 

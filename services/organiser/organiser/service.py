@@ -1,0 +1,393 @@
+"""The ``organiser`` nameko service: the organisers' web page (@http) and its accounts (@rpc).
+
+Pages call ``volunteers`` and ``activities`` over RPC with the logged-in account as caller
+identity (context data ``user`` with roles ``organiser`` or ``viewer``), so the other services
+leave out private fields for viewers as well. The service owns one database: accounts and
+sessions (see ``organiser.models``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+from guanyinli.db import Database
+from guanyinli.errors import InvalidInput, NotFound
+from guanyinli.schemas import StrictSchema, contract
+from guanyinli.timeutil import TZ, local, now
+from marshmallow import Schema, fields, validate
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from organiser import accounts, board, charts, web
+from organiser.i18n import translate
+from organiser.models import ROLES
+from organiser.remote import UNREACHABLE, Platform, classify
+from organiser.security import ABSOLUTE, csrf_ok, new_token
+
+log = logging.getLogger(__name__)
+
+
+class CreateAccountIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[\w.@-]{2,64}$"))
+    password = fields.String(required=True, validate=validate.Length(min=10, max=200), load_only=True)
+    display_name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    role = fields.String(load_default="organiser", validate=validate.OneOf(ROLES))
+
+
+class AccountOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String(metadata={"description": "organiser (may change things, sees private data) or viewer"})
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class Health(Schema):
+    service = fields.String()
+    ok = fields.Boolean()
+
+
+class CallerContext(DependencyProvider):
+    """Lets a request set the caller identity that RPC calls of this worker carry (``user``)."""
+
+    def get_dependency(self, worker_ctx):
+        def act_as(user: dict) -> None:
+            worker_ctx.data["user"] = user
+
+        return act_as
+
+
+class HttpFailure(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def page(need_login: bool = True, change: bool = False):
+    """Decorate an @http method: resolve the session, check CSRF on POST, map remote failures.
+
+    The method receives ``(request, login, lang, *args)``.
+    """
+
+    def decorate(fn: Callable):
+        @wraps(fn)
+        def wrapper(self, request: Request, *args, **kwargs):
+            login = self._login(request)
+            lang = web.language(request, login.lang if login else None)
+            try:
+                if need_login and login is None:
+                    reason = "session_expired" if request.cookies.get(web.SESSION_COOKIE) else "login_needed"
+                    back = request.full_path.rstrip("?") if request.method == "GET" else "/roster"
+                    return web.redirect("/login", next=back, why=reason)
+                if request.method == "POST" and need_login:
+                    if not csrf_ok(login.csrf_token, request.form.get("csrf")):
+                        return web.render("error.html", lang, 403, login=login, title=translate(lang, "csrf_failed"), message="")
+                    if change and not login.can_change:
+                        return web.render("error.html", lang, 403, login=login, title=translate(lang, "forbidden"), message="")
+                if login is not None:
+                    self.act_as(login.rpc_user())
+                return fn(self, request, login, lang, *args, **kwargs)
+            except HttpFailure as failure:
+                return failure.response
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is None:
+                    raise
+                status = 503 if failure.code == UNREACHABLE else (404 if isinstance(exc, NotFound) else 400)
+                title = "unreachable" if failure.code == UNREACHABLE else ("not_found" if status == 404 else "error")
+                return web.render(
+                    "error.html", lang, status, login=login, title=translate(lang, title), message=failure.message
+                )
+
+        return wrapper
+
+    return decorate
+
+
+class OrganiserService:
+    name = "organiser"
+
+    db = Database()
+    config = Config()
+    volunteers = RpcProxy("volunteers")
+    activities = RpcProxy("activities")
+    act_as = CallerContext()
+
+    # --- RPC: health and accounts ------------------------------------------------------------
+
+    @rpc
+    @contract(response=Health())
+    def health(self):
+        """Answers when the service runs and its database is reachable."""
+        from sqlalchemy import text
+
+        with self.db.get_session() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": self.name, "ok": True}
+
+    @rpc
+    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput,))
+    def create_account(self, username, password, display_name=None, role=None):
+        """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
+        with self.db.get_session() as session:
+            return accounts.create_account(session, username, password, display_name or username, role)
+
+    @rpc
+    @contract(response=AccountOut(many=True))
+    def list_accounts(self):
+        """Every account of the organiser page (never the password hashes)."""
+        with self.db.get_session() as session:
+            return accounts.list_accounts(session)
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    @property
+    def _secure_cookies(self) -> bool:
+        return bool(self.config.get("ORGANISER_SECURE_COOKIES", True))
+
+    def _login(self, request: Request) -> accounts.Login | None:
+        token = request.cookies.get(web.SESSION_COOKIE)
+        if not token:
+            return None
+        with self.db.get_session() as session:
+            return accounts.resume(session, token)
+
+    def _platform(self) -> Platform:
+        return Platform(self.volunteers, self.activities)
+
+    @http("GET", "/")
+    def index(self, request):
+        return web.redirect("/roster")
+
+    @http("GET", "/static/<path:name>")
+    def static(self, request, name):
+        return web.static_file(name)
+
+    @http("GET", "/login")
+    def login_form(self, request, failed: bool = False):
+        lang = web.language(request)
+        token = new_token()
+        response = web.render(
+            "login.html",
+            lang,
+            401 if failed else 200,
+            login=None,
+            csrf=token,
+            next=web.safe_next(request.args.get("next")),
+            why=request.args.get("why") if not failed else "login_failed",
+        )
+        web.set_cookie(response, web.LOGIN_CSRF_COOKIE, token, 600, self._secure_cookies)
+        return response
+
+    @http("POST", "/login")
+    def login(self, request):
+        lang = web.language(request)
+        if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
+            return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
+        with self.db.get_session() as session:
+            opened = accounts.log_in(session, request.form.get("username", ""), request.form.get("password", ""), lang)
+        if opened is None:
+            return self.login_form(request, failed=True)
+        token, _ = opened
+        response = web.redirect(web.safe_next(request.form.get("next")))
+        web.set_cookie(response, web.SESSION_COOKIE, token, int(ABSOLUTE.total_seconds()), self._secure_cookies)
+        web.clear_cookie(response, web.LOGIN_CSRF_COOKIE, self._secure_cookies)
+        return response
+
+    @http("POST", "/logout")
+    @page()
+    def logout(self, request, login, lang):
+        with self.db.get_session() as session:
+            accounts.log_out(session, login.session_id)
+        response = web.redirect("/login")
+        web.clear_cookie(response, web.SESSION_COOKIE, self._secure_cookies)
+        return response
+
+    @http("GET", "/lang/<code>")
+    def switch_language(self, request, code):
+        """Only a display preference, so a GET; the session remembers it too."""
+        lang = code if code in ("zh", "en") else "zh"
+        login = self._login(request)
+        if login is not None:
+            with self.db.get_session() as session:
+                accounts.set_language(session, login.session_id, lang)
+        response = web.redirect(web.back_to(request))
+        web.set_cookie(response, web.LANG_COOKIE, lang, 365 * 86400, self._secure_cookies)
+        return response
+
+    # --- roster ------------------------------------------------------------------------------
+
+    @http("GET", "/roster")
+    @page()
+    def roster_index(self, request, login, lang):
+        platform = self._platform()
+        try:
+            rosters = platform.list_rosters()
+        except Exception as exc:  # list_rosters is optional: the form to open one by number stays
+            failure = classify(exc)
+            if failure is None:
+                raise
+            rosters = None
+        monday = now().date() + timedelta(days=(7 - now().weekday()) % 7 or 7)
+        return web.render(
+            "roster_index.html",
+            lang,
+            login=login,
+            rosters=rosters,
+            default_start=monday.isoformat(),
+            grids=platform.grids(),
+        )
+
+    @http("GET", "/roster/open")
+    @page()
+    def roster_open(self, request, login, lang):
+        try:
+            return web.redirect(f"/roster/{int(request.args.get('id', ''))}")
+        except ValueError:
+            raise InvalidInput("id: a roster number") from None
+
+    @http("POST", "/roster/build")
+    @page(change=True)
+    def roster_build(self, request, login, lang):
+        form = request.form
+        try:
+            start = datetime.combine(date.fromisoformat(form.get("start", "")), datetime.min.time(), tzinfo=TZ)
+            days = int(form.get("days", "28"))
+            time_limit = float(form.get("time_limit", "10"))
+            grids = sorted({int(g) for g in form.getlist("grid")})
+        except ValueError:
+            raise InvalidInput("start, days, time_limit: a date (YYYY-MM-DD) and numbers") from None
+        if not (1 <= days <= 62 and 0.5 <= time_limit <= 120):
+            raise InvalidInput("days: 1..62; time_limit: 0.5..120 seconds")
+        result = self._platform().build_roster(start, start + timedelta(days=days), grids, {"time_limit": time_limit})
+        return web.redirect(f"/roster/{result['id']}")
+
+    @http("GET", "/roster/<int:roster_id>")
+    @page()
+    def roster_show(self, request, login, lang, roster_id):
+        platform = self._platform()
+        roster = platform.get_roster(roster_id)
+        ids = {int(a["volunteer_id"]) for a in roster.get("assignments") or []}
+        for shift in roster.get("shifts") or []:
+            ids.update(int(v) for v in shift.get("volunteer_ids") or [])
+        for row in (roster.get("report") or {}).get("volunteers") or []:
+            ids.add(int(row["volunteer_id"]))
+        names = platform.names(ids) if ids else {}
+        grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
+        laid_out = board.layout(roster, names, grid_names)
+        rows = board.fairness_rows(roster, names)
+        labels = {k: translate(lang, f"fairness_{k}") for k in ("title", "x", "y")}
+        labels.update(leader=translate(lang, "leader"), patroller=translate(lang, "patroller"))
+        chart = charts.fairness_histogram(rows, labels) if rows else None
+        return web.render(
+            "roster.html",
+            lang,
+            login=login,
+            roster=roster,
+            board=laid_out,
+            weekday=lambda d: board.weekday(d, lang),
+            chart=chart,
+            outliers=[r for r in rows if r["delta"]][:10] if rows else [],
+            done=request.args.get("done"),
+        )
+
+    @http("POST", "/roster/<int:roster_id>/publish")
+    @page(change=True)
+    def roster_publish(self, request, login, lang, roster_id):
+        self._platform().publish_roster(roster_id)
+        return web.redirect(f"/roster/{roster_id}", done="published")
+
+    @http("POST", "/roster/<int:roster_id>/repair")
+    @page(change=True)
+    def roster_repair(self, request, login, lang, roster_id):
+        try:
+            volunteer_id = int(request.form.get("volunteer_id", ""))
+        except ValueError:
+            raise InvalidInput("volunteer_id: a volunteer number") from None
+        result = self._platform().repair_roster(roster_id, volunteer_id)
+        return web.redirect(f"/roster/{result.get('id', roster_id)}", done="repaired")
+
+    # --- attendance --------------------------------------------------------------------------
+
+    @http("GET", "/attendance")
+    @page()
+    def attendance(self, request, login, lang):
+        try:
+            day = date.fromisoformat(request.args.get("day") or now().date().isoformat())
+        except ValueError:
+            raise InvalidInput("day: a date, YYYY-MM-DD") from None
+        rows = self._platform().attendance_sheet(day)
+        return web.render(
+            "attendance.html",
+            lang,
+            login=login,
+            day=day,
+            rows=rows,
+            local=lambda v: local(datetime.fromisoformat(v)),
+            done=request.args.get("done"),
+        )
+
+    @http("POST", "/attendance/<int:signup_id>")
+    @page(change=True)
+    def attendance_mark(self, request, login, lang, signup_id):
+        status = request.form.get("status")
+        if status not in ("attended", "no_show", "excused"):
+            raise InvalidInput("status: attended, no_show or excused")
+        self._platform().mark_attendance(signup_id, status)
+        return web.redirect("/attendance", day=request.form.get("day"), done="marked")
+
+    # --- volunteers --------------------------------------------------------------------------
+
+    @http("GET", "/volunteers")
+    @page()
+    def volunteer_list(self, request, login, lang):
+        try:
+            offset = max(0, int(request.args.get("offset", 0)))
+            grid = int(request.args["grid"]) if request.args.get("grid") else None
+        except ValueError:
+            raise InvalidInput("offset, grid: numbers") from None
+        team = request.args.get("team") or None
+        platform = self._platform()
+        listing = platform.volunteers.list_volunteers(team=team, grid_id=grid, limit=50, offset=offset)
+        return web.render(
+            "volunteers.html",
+            lang,
+            login=login,
+            listing=listing,
+            teams=platform.teams(),
+            team=team,
+            grid=grid,
+            grids=platform.grids(),
+        )
+
+    @http("GET", "/volunteers/<int:volunteer_id>")
+    @page()
+    def volunteer_show(self, request, login, lang, volunteer_id):
+        platform = self._platform()
+        volunteer = platform.volunteers.get_volunteer(volunteer_id=volunteer_id)
+        links, qr, feed_error = None, None, None
+        if login.sees_private:  # the feed link holds the volunteer's secret token
+            try:
+                links = platform.feed_urls(volunteer_id)
+                qr = charts.qr_svg(links["webcal"], translate(lang, "subscribe"))
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is None:
+                    raise
+                feed_error = failure.message
+        return web.render(
+            "volunteer.html",
+            lang,
+            login=login,
+            v=volunteer,
+            links=links,
+            qr=qr,
+            feed_error=feed_error,
+        )

@@ -1,0 +1,95 @@
+"""HTTP plumbing of the organiser page: templates, cookies, security headers, redirects."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from werkzeug.wrappers import Request, Response
+
+from organiser import i18n
+from organiser.security import cookie_header
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+SESSION_COOKIE = "gyl_session"
+LOGIN_CSRF_COOKIE = "gyl_login_csrf"
+LANG_COOKIE = "gyl_lang"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+
+def render(template: str, lang: str, status: int = 200, **context) -> Response:
+    def t(key: str) -> str:
+        return i18n.translate(lang, key)
+
+    html = env.get_template(template).render(t=t, lang=lang, **context)
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return secure(response)
+
+
+def secure(response: Response) -> Response:
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+def redirect(location: str, **query) -> Response:
+    if query:
+        location += ("&" if "?" in location else "?") + urlencode({k: v for k, v in query.items() if v is not None})
+    response = Response("", status=303)
+    response.headers["Location"] = location
+    return secure(response)
+
+
+def safe_next(value: str | None, default: str = "/roster") -> str:
+    """Only paths of this site: no scheme, no host, no '//' (an open redirect otherwise)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+def back_to(request: Request) -> str:
+    """The page a link was followed from, if it is one of ours."""
+    referrer = request.referrer or ""
+    host = request.host_url
+    if referrer.startswith(host):
+        return safe_next("/" + referrer[len(host):])
+    return "/roster"
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int | None, secure_flag: bool) -> None:
+    response.headers.add("Set-Cookie", cookie_header(name, value, max_age, secure_flag))
+
+
+def clear_cookie(response: Response, name: str, secure_flag: bool) -> None:
+    response.headers.add("Set-Cookie", cookie_header(name, "", 0, secure_flag))
+
+
+def static_file(name: str) -> Response:
+    path = (STATIC / name).resolve()
+    if STATIC not in path.parents or not path.is_file():
+        return secure(Response("not found", status=404, mimetype="text/plain"))
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = Response(path.read_bytes(), mimetype=mimetype)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return secure(response)
+
+
+def language(request: Request, login_lang: str | None = None) -> str:
+    if request.args.get("lang") in i18n.LANGUAGES:
+        return request.args["lang"]
+    return i18n.pick(login_lang or request.cookies.get(LANG_COOKIE))
