@@ -19,7 +19,8 @@ from guanyinli.events import make_payload
 from guanyinli.timeutil import TZ
 from nameko.rpc import rpc
 from nameko.standalone.events import event_dispatcher
-from sqlalchemy import create_engine, text
+from notifications.models import Delivery, Notification, Reminder
+from sqlalchemy import create_engine, select, text
 
 
 def free_port() -> int:
@@ -233,11 +234,22 @@ class Outbox:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(text(sql), params)]
 
-    def deliveries(self) -> list[dict]:
-        return self.rows(
-            "SELECT d.*, n.kind, n.volunteer_id, n.source_id FROM deliveries d "
-            "JOIN notifications n ON n.id = d.notification_id ORDER BY d.id"
+    def select(self, stmt) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def deliveries(self, *where) -> list[dict]:
+        """Deliveries with their notification's kind and volunteer; datetimes typed (naive UTC)."""
+        stmt = (
+            select(Delivery.__table__, Notification.kind, Notification.volunteer_id, Notification.source_id)
+            .join(Notification, Notification.id == Delivery.notification_id)
+            .where(*where)
+            .order_by(Delivery.id)
         )
+        return self.select(stmt)
+
+    def reminders(self, *where) -> list[dict]:
+        return self.select(select(Reminder.__table__).where(*where).order_by(Reminder.due_at))
 
     def count(self, table: str) -> int:
         return self.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
