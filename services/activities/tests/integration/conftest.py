@@ -1,15 +1,24 @@
-"""Fixtures of the activities integration tests: the service, a volunteers stand-in, events, callers."""
+"""Fixtures of the activities integration tests: the service, the volunteers directory, events, callers.
+
+The volunteers directory is the real ``volunteers`` service when it can be imported, else the
+labelled stand-in in ``standin_volunteers.py``; ``ACTIVITIES_TEST_VOLUNTEERS=standin`` forces the
+stand-in. Tests register volunteers in order (ids 1, 2, 3... on the emptied database) through the
+``volunteers`` fixture, which speaks to either.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+from datetime import timedelta
 
 import pytest
 import standin_volunteers
 from activities.service import ActivitiesService
 from activities_testkit import ORGANISER
 from guanyinli.events import EVENTS
+from guanyinli.timeutil import now
 from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -51,24 +60,40 @@ def events():
     return Events()
 
 
+def _volunteers_service():
+    if os.environ.get("ACTIVITIES_TEST_VOLUNTEERS", "real") == "standin":
+        return None
+    try:
+        from volunteers.service import VolunteersService
+    except ImportError:
+        return None
+    return VolunteersService
+
+
+REAL_VOLUNTEERS = _volunteers_service()
+
+
 @pytest.fixture
 def db_urls(test_databases, db_backend) -> dict[str, str]:
-    """Only the activities database: the volunteers side is the stand-in, which has none.
+    """The activities database (and the volunteers one when the real service runs), emptied.
 
-    (Overrides the shared fixture so another service's migration in progress cannot break these tests.)
+    Overrides the shared fixture so that a third service's migration in progress cannot break these tests.
     """
-    url = test_databases.url(db_backend, "activities")
-    test_databases.empty(db_backend, "activities")
-    return {"activities": url}
+    urls = {}
+    for service in ("activities", "volunteers") if REAL_VOLUNTEERS else ("activities",):
+        urls[service] = test_databases.url(db_backend, service)
+        test_databases.empty(db_backend, service)
+    return urls
 
 
 @pytest.fixture
 def services(container_factory, service_config, events):
-    """The activities service, the volunteers stand-in and an event recorder, all running."""
+    """The activities service, the volunteers directory and an event recorder, all running."""
     standin_volunteers.reset()
     config = dict(service_config)
     config["VOLUNTEERS_RPC_TIMEOUT"] = 5
-    for cls in (ActivitiesService, standin_volunteers.StandInVolunteersService, EventRecorder):
+    directory = REAL_VOLUNTEERS or standin_volunteers.StandInVolunteersService
+    for cls in (ActivitiesService, directory, EventRecorder):
         container_factory(cls, config).start()
     return config
 
@@ -91,13 +116,43 @@ def organiser(call):
     return call(ORGANISER)
 
 
+ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(7)]
+
+
+class Directory:
+    """Registers volunteers and their time off in whichever volunteers service runs."""
+
+    def __init__(self, proxy):
+        self.proxy = proxy
+
+    def add(self, volunteer_id: int, skills=(), active: bool = True) -> dict:
+        if not REAL_VOLUNTEERS:
+            return self.proxy.put_volunteer(
+                {"id": volunteer_id, "name": f"志愿者{volunteer_id}", "skills": list(skills), "active": active}
+            )
+        record = self.proxy.create_volunteer(
+            name=f"志愿者{volunteer_id}", phone=f"139{volunteer_id:08d}", skills=list(skills)
+        )
+        assert record["id"] == volunteer_id, "register volunteers in id order"
+        # Always available: every day, and around midnight over the next weeks.
+        extra = {
+            "kind": "extra",
+            "start": (now() - timedelta(days=1)).isoformat(),
+            "end": (now() + timedelta(days=30)).isoformat(),
+        }
+        self.proxy.set_availability(volunteer_id=volunteer_id, weekly=ALL_WEEK, dated=[extra])
+        if not active:
+            self.proxy.deactivate_volunteer(volunteer_id=volunteer_id, reason="moved away")
+        return record
+
+    def set_unavailable(self, volunteer_id: int, start: str, end: str, reason: str) -> None:
+        if not REAL_VOLUNTEERS:
+            return self.proxy.set_unavailable(volunteer_id, start, end, reason)
+        off = {"kind": "off", "start": start, "end": end, "note": reason}
+        self.proxy.set_availability(volunteer_id=volunteer_id, weekly=ALL_WEEK, dated=[off])
+
+
 @pytest.fixture
 def volunteers(call):
-    """RPC proxy to the volunteers stand-in (to register volunteers and their unavailability)."""
-    proxy = call(None, service="volunteers")
-
-    def add(volunteer_id: int, **fields):
-        return proxy.put_volunteer({"id": volunteer_id, "name": f"志愿者{volunteer_id}", **fields})
-
-    proxy.add = add
-    return proxy
+    """The volunteers directory (see ``Directory``)."""
+    return Directory(call({"roles": ["organiser"]}, service="volunteers"))

@@ -92,7 +92,7 @@ def test_skills_availability_and_identity_are_checked(call, organiser, volunteer
         organiser.sign_up(occurrence_id=patrol[1]["id"], volunteer_id=1)
     with pytest.raises(VolunteerUnavailable, match="not active"):
         organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=3)
-    with pytest.raises(NotFound, match="volunteer 77"):
+    with pytest.raises(NotFound, match="77"):
         organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=77)
     with pytest.raises(NotFound, match="role 'driver'"):
         organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=1, role="driver")
