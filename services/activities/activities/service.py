@@ -47,8 +47,13 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesService:
-    name = "activities"
+class ActivitiesCore:
+    """Dependencies and RPC entrypoints of the service; mixins join ``ActivitiesService`` below.
+
+    A mixin (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) is a plain class with
+    entrypoints that uses ``self.db``, ``self.dispatch``, ``self.caller`` and ``self.volunteers``
+    from here; it goes first in the bases: ``class ActivitiesService(FeedsMixin, ActivitiesCore)``.
+    """
 
     db = Database()
     dispatch = EventDispatcher()
@@ -458,6 +463,10 @@ class ActivitiesService:
         return self._work(lambda s: store.volunteer_stats(s, volunteer_id))
 
 
+class ActivitiesService(ActivitiesCore):
+    name = "activities"
+
+
 def _activity_event(view: dict, changed: list[str]) -> dict:
     return {
         "activity_id": view["id"],
@@ -469,4 +478,4 @@ def _activity_event(view: dict, changed: list[str]) -> dict:
     }
 
 
-__all__ = ["ActivitiesService", "exceptions"]
+__all__ = ["ActivitiesCore", "ActivitiesService", "exceptions"]
