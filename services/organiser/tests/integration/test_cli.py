@@ -1,0 +1,201 @@
+"""The `guanyinli` command, run as a process against the running services: output, effects, exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from guanyinli.timeutil import iso, now
+from openpyxl import Workbook
+
+pytestmark = pytest.mark.integration
+
+
+def as_json(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_reference_data_as_table_and_json(run_cli):
+    teams = run_cli("teams", "list")
+    assert teams.returncode == 0, teams.stderr
+    assert "voluntary_patrol" in teams.stdout and "义务巡逻队" in teams.stdout
+    grids = as_json(run_cli("grids", "list", "--json"))
+    assert [g["id"] for g in grids] == list(range(1, 16))
+    shown = as_json(run_cli("--json", "grids", "show", "6"))
+    assert shown["id"] == 6 and shown["courtyards"]
+
+
+def test_volunteer_add_show_edit_list_deactivate(run_cli, rpc):
+    added = as_json(
+        run_cli("volunteers", "add", "--name", "王芳", "--phone", "13912345678", "--team", "voluntary_patrol",
+                "--grid", "7", "--skill", "patrol_leader", "--json")
+    )
+    vid = added["id"]
+    assert added["teams"] == ["voluntary_patrol"] and added["grid_id"] == 7
+
+    shown = run_cli("volunteers", "show", str(vid))
+    assert shown.returncode == 0 and "王芳" in shown.stdout and "13912345678" in shown.stdout
+
+    edited = as_json(run_cli("volunteers", "edit", str(vid), "--grid", "8", "--json"))
+    assert edited["grid_id"] == 8 and rpc("volunteers").get_volunteer(volunteer_id=vid)["grid_id"] == 8
+
+    listed = run_cli("volunteers", "list", "--grid", "8", "--team", "voluntary_patrol")
+    assert listed.returncode == 0 and "王芳" in listed.stdout and "1-1 of 1" in listed.stdout
+
+    gone = as_json(run_cli("volunteers", "deactivate", str(vid), "--reason", "moved away", "--json"))
+    assert gone["active"] is False
+    assert as_json(run_cli("volunteers", "list", "--active", "--json"))["total"] == 0
+
+
+def test_availability_set_replaces_the_windows(run_cli, rpc):
+    vid = rpc("volunteers").create_volunteer(name="李明", phone="13812345678")["id"]
+    result = as_json(
+        run_cli("volunteers", "availability", "set", str(vid), "--weekly", "sat 09:00-12:00",
+                "--weekly", "wed 19:00-21:30", "--off", "2026-12-05T00:00/2026-12-06T00:00", "--json")
+    )
+    assert {(w["weekday"], w["start"], w["end"]) for w in result["weekly"]} == {(2, "19:00", "21:30"), (5, "09:00", "12:00")}
+    assert [d["kind"] for d in result["dated"]] == ["off"]
+    overlapping = run_cli("volunteers", "availability", "set", str(vid), "--weekly", "sat 09:00-12:00", "--weekly", "sat 11:00-13:00")
+    assert overlapping.returncode == 1 and "weekly.1" in overlapping.stderr
+
+
+def test_import_reports_every_rejected_row_and_creates_the_rest(run_cli, rpc, tmp_path):
+    rpc("volunteers").create_volunteer(name="已在册", phone="13700000001")
+    sheet = tmp_path / "volunteers.csv"
+    sheet.write_text(
+        "姓名,电话,队伍,网格,技能\n"
+        "张伟,13912340001,义务巡逻队,7,patrol_leader\n"
+        "赵敏,12345,义务巡逻队,7,\n"  # not a phone
+        "钱进,13912340003,象棋队,7,\n"  # unknown team
+        "孙丽,13912340004,voluntary_patrol,16,\n"  # no grid 16
+        "周强,13912340001,,,\n"  # same phone as line 2
+        "吴刚,13700000001,,6,\n"  # taken in the service: rejected remotely
+        "郑洁,13912340007,清洁卫生护绿队、义务巡逻队,G09,first_aid\n",
+        encoding="utf-8",
+    )
+    result = run_cli("volunteers", "import", str(sheet), "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    rejected = {r["line"]: " ".join(r["reasons"]) for r in report["rejected"]}
+    assert set(rejected) == {3, 4, 5, 6, 7}
+    assert "phone: not a phone number" in rejected[3]
+    assert "teams: unknown team '象棋队'" in rejected[4]
+    assert "grid_id: no grid '16'" in rejected[5]
+    assert "same number as line 2" in rejected[6]
+    assert "PhoneTaken" in rejected[7]
+    assert [c["line"] for c in report["created"]] == [2, 8]
+    names = {v["name"]: v for v in rpc("volunteers").list_volunteers(limit=50)["items"]}
+    assert names["郑洁"]["teams"] == ["sanitation_green", "voluntary_patrol"] and names["郑洁"]["grid_id"] == 9
+    assert "赵敏" not in names and "吴刚" not in names
+
+    table = run_cli("volunteers", "import", str(sheet), "--dry-run")
+    assert table.returncode == 1
+    assert "rows rejected" in table.stdout and "象棋队" in table.stdout
+
+
+def test_import_of_an_excel_sheet(run_cli, rpc, tmp_path):
+    book = Workbook()
+    book.active.append(["name", "phone", "teams", "grid"])
+    book.active.append(["陈晨", 13912349999, "voluntary_patrol", 6])
+    path = tmp_path / "v.xlsx"
+    book.save(path)
+    report = as_json(run_cli("volunteers", "import", str(path), "--json"))
+    assert report["rejected"] == [] and len(report["created"]) == 1
+    assert rpc("volunteers").list_volunteers(grid_id=6)["items"][0]["phone"] == "13912349999"
+
+
+def test_activities_create_and_list(run_cli):
+    created = as_json(
+        run_cli("activities", "create", "--title", "立德树人讲堂：防诈骗", "--kind", "lecture", "--room", "立德树人讲堂",
+                "--capacity", "60", "--start", "2026-12-10T14:30", "--duration", "90", "--json")
+    )
+    assert [r["name"] for r in created["roles"]] == ["setup", "reception"]
+    listed = run_cli("activities", "list", "--kind", "lecture")
+    assert listed.returncode == 0 and "防诈骗" in listed.stdout
+    bad = run_cli("activities", "create", "--title", "x", "--kind", "party", "--start", "2026-12-10T14:30", "--duration", "90")
+    assert bad.returncode == 1 and "kind" in bad.stderr
+
+
+def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):
+    built = run_cli("roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2")
+    assert built.returncode == 0, built.stderr
+    assert "progress:" in built.stderr  # fed by roster_progress events (no terminal: one line each)
+    assert "G06" in built.stdout and "G07" in built.stdout and "12-07" in built.stdout
+    roster_id = int(built.stdout.split("roster ", 1)[1].split()[0])
+
+    shown = as_json(run_cli("roster", "show", str(roster_id), "--json"))
+    assert shown["id"] == roster_id and len(shown["shifts"]) == 14
+
+    published = run_cli("roster", "publish", str(roster_id))
+    assert published.returncode == 0 and "published" in published.stdout
+    again = run_cli("roster", "publish", str(roster_id))
+    assert again.returncode == 1 and again.stderr.strip()
+
+    dropped = patrol_team[0]["id"]
+    repaired = as_json(run_cli("roster", "repair", str(roster_id), "--volunteer", str(dropped), "--json"))
+    assert all(a["volunteer_id"] != dropped for a in repaired["assignments"])
+
+
+def test_attendance_sheet_mark_and_leaderboard(run_cli, rpc):
+    volunteers, activities = rpc("volunteers"), rpc("activities")
+    vid = volunteers.create_volunteer(name="志愿者甲", phone="13912341111", teams=["convenient_service"])["id"]
+    start = now().replace(second=0, microsecond=0) - timedelta(minutes=30)
+    volunteers.set_availability(
+        volunteer_id=vid, dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}]
+    )
+    activity = activities.create_activity(title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=120)
+    occurrence = activities.list_occurrences(start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"])[0]
+    signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
+    assert signup["status"] == "confirmed"
+
+    sheet = as_json(run_cli("attendance", "sheet", start.date().isoformat(), "--json"))
+    assert [(d["id"], d["volunteer_name"]) for d in sheet] == [(signup["id"], "志愿者甲")]
+
+    marked = run_cli("attendance", "mark", str(signup["id"]), "attended")
+    assert marked.returncode == 0 and "attended" in marked.stdout
+    assert run_cli("attendance", "mark", str(signup["id"]), "present").returncode == 2
+
+    board = None
+    for _ in range(50):  # the ledger entry arrives by the attendance_recorded event
+        board = as_json(run_cli("leaderboard", "--json"))
+        if board:
+            break
+    assert board[0]["volunteer_id"] == vid and board[0]["hours"] == 2.0 and board[0]["points"] > 0
+
+
+def test_feed_links(run_cli, rpc):
+    vid = rpc("volunteers").create_volunteer(name="订阅者", phone="13912342222")["id"]
+    result = run_cli("feed-links", str(vid), "--json")
+    if result.returncode == 3:  # activities.feed_urls is not offered by the running service yet
+        assert "does not offer this call yet" in result.stderr
+        pytest.skip("activities.feed_urls is not wired yet")
+    links = as_json(result)
+    assert links["webcal"].startswith("webcal://") and links["https"].startswith("http")
+
+
+def test_organiser_accounts_from_the_command_line(run_cli):
+    added = run_cli("organisers", "add", "wangfang", "--display-name", "王芳", "--password-stdin", input="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    assert "wangfang" in added.stdout
+    short = run_cli("organisers", "add", "lim", "--password-stdin", input="short\n")
+    assert short.returncode == 1 and "password" in short.stderr
+    taken = run_cli("organisers", "add", "wangfang", "--password-stdin", input="correct horse battery\n")
+    assert taken.returncode == 1 and "taken" in taken.stderr
+    listed = as_json(run_cli("organisers", "list", "--json"))
+    assert [(a["username"], a["role"]) for a in listed] == [("wangfang", "organiser")]
+    assert "password" not in json.dumps(listed)
+
+
+def test_exit_codes_and_messages(run_cli):
+    unknown = run_cli("volunteers", "show", "999")
+    assert unknown.returncode == 1 and "999" in unknown.stderr and "Traceback" not in unknown.stderr
+    usage = run_cli("volunteers", "edit", "1")
+    assert usage.returncode == 2 and "at least one field" in usage.stderr
+    assert run_cli("roster", "build").returncode == 2  # --start missing
+    broker_down = run_cli("--amqp-uri", "pyamqp://guest:guest@127.0.0.1:1/", "teams", "list")
+    assert broker_down.returncode == 3 and "broker" in broker_down.stderr
+    for command in (["--help"], ["volunteers", "import", "--help"], ["roster", "build", "--help"], ["feed-links", "--help"]):
+        helped = run_cli(*command)
+        assert helped.returncode == 0 and "Usage: guanyinli" in helped.stdout

@@ -1,0 +1,198 @@
+"""The organiser page over plain HTTP: login, sessions that expire, CSRF, roles, the pages' content."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import requests
+from guanyinli.timeutil import now, to_db
+from sqlalchemy import create_engine, text
+
+from organiser.service import OrganiserService
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(web_session, username="wangfang", password=PASSWORD):
+    form = web_session.get("/login")
+    return web_session.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": "/roster"},
+        allow_redirects=False,
+    )
+
+
+@pytest.fixture
+def accounts(rpc):
+    organiser = rpc("organiser")
+    organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    organiser.create_account(username="guest", password=PASSWORD, display_name="访客", role="viewer")
+
+
+@pytest.fixture
+def organiser_web(platform, accounts, web_session):
+    assert log_in(web_session).status_code == 303
+    return web_session
+
+
+def test_pages_need_a_login_and_come_back_after_it(platform, accounts, web_session):
+    page = web_session.get("/attendance?day=2026-12-07", allow_redirects=False)
+    assert page.status_code == 303 and page.headers["Location"].startswith("/login?next=%2Fattendance")
+    form = web_session.get(page.headers["Location"])
+    assert form.status_code == 200 and "请先登录" in form.text
+    done = web_session.post(
+        "/login",
+        data={"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": "/attendance?day=2026-12-07"},
+        allow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/attendance?day=2026-12-07"
+    assert web_session.get("/attendance?day=2026-12-07").status_code == 200
+
+
+def test_login_refuses_wrong_passwords_foreign_forms_and_open_redirects(platform, accounts, web_session):
+    assert log_in(web_session, password="wrong password!").status_code == 401
+    assert log_in(web_session, username="nobody").status_code == 401
+    web_session.get("/login")
+    forged = web_session.post("/login", data={"username": "wangfang", "password": PASSWORD, "csrf": "guess"})
+    assert forged.status_code == 403
+    form = web_session.get("/login")
+    outward = web_session.post(
+        "/login",
+        data={"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": "//evil.example/x"},
+        allow_redirects=False,
+    )
+    assert outward.status_code == 303 and outward.headers["Location"] == "/roster"
+
+
+def test_session_cookie_flags_and_security_headers(platform, accounts, web_session):
+    response = log_in(web_session)
+    cookie = response.headers["Set-Cookie"]
+    assert "gyl_session=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie
+    page = web_session.get("/roster")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_cookies_are_secure_by_default(container_factory, service_config, web_session):
+    container_factory(OrganiserService, service_config).start()  # no ORGANISER_SECURE_COOKIES override
+    assert "; Secure" in web_session.get("/login").headers["Set-Cookie"]
+
+
+def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
+    page = organiser_web.get("/roster")
+    token = csrf_of(page.text)
+    missing = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2"})
+    assert missing.status_code == 403
+    wrong = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"})
+    assert wrong.status_code == 403
+    built = organiser_web.post(
+        "/roster/build",
+        data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token},
+        allow_redirects=False,
+    )
+    assert built.status_code == 303 and re.fullmatch(r"/roster/\d+", built.headers["Location"])
+    logout_forged = organiser_web.post("/logout", data={"csrf": "x"})
+    assert logout_forged.status_code == 403
+
+
+def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
+    token = csrf_of(organiser_web.get("/roster").text)
+    built = organiser_web.post(
+        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    )
+    assert built.status_code == 200
+    html = built.text
+    assert html.count('class="shift covered"') == 14 and "G06" in html and "G07" in html
+    assert "巡逻员" in html and 'class="chart"' in html and "<svg" in html
+    roster_id = int(re.search(r"/roster/(\d+)/publish", html).group(1))
+    published = organiser_web.post(f"/roster/{roster_id}/publish", data={"csrf": token})
+    assert published.status_code == 200 and "排班表已发布" in published.text and "status-published" in published.text
+    assert rpc("activities").get_roster(roster_id=roster_id)["status"] == "published"
+    again = organiser_web.post(f"/roster/{roster_id}/publish", data={"csrf": token})
+    assert again.status_code == 400 and "already published" in again.text
+
+    dropped = patrol_team[0]
+    repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})
+    assert repaired.status_code == 200 and "排班表已调整" in repaired.text
+    assert dropped["name"] + "<" not in repaired.text.split('id="board"')[1].split("</table>")[0]
+
+
+def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_session, patrol_team):
+    assert log_in(web_session, username="guest").status_code == 303
+    listing = web_session.get("/volunteers")
+    assert "巡逻员1" in listing.text and patrol_team[0]["phone"] not in listing.text and "仅组织者可见" in listing.text
+    detail = web_session.get(f"/volunteers/{patrol_team[0]['id']}")
+    assert patrol_team[0]["phone"] not in detail.text and "webcal://" not in detail.text
+    page = web_session.get("/roster")
+    assert "/roster/build" not in page.text
+    refused = web_session.post("/roster/build", data={"start": "2026-12-07", "csrf": csrf_of(page.text)})
+    assert refused.status_code == 403 and "只能查看" in refused.text
+
+
+def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, patrol_team):
+    listing = organiser_web.get("/volunteers?team=voluntary_patrol&grid=6")
+    assert patrol_team[0]["phone"] in listing.text and patrol_team[1]["name"] not in listing.text  # grid 7
+    detail = organiser_web.get(f"/volunteers/{patrol_team[0]['id']}")
+    assert detail.status_code == 200 and patrol_team[0]["phone"] in detail.text
+    assert 'id="subscribe"' in detail.text
+    assert 'class="qr"' in detail.text or "订阅链接" in detail.text  # QR code, or why the feed link is unavailable
+
+
+def test_language_switch_is_remembered(organiser_web):
+    assert "巡逻排班" in organiser_web.get("/roster").text
+    switched = organiser_web.get("/lang/en", headers={"Referer": organiser_web.base_url + "/volunteers"}, allow_redirects=False)
+    assert switched.headers["Location"] == "/volunteers"
+    page = organiser_web.get("/roster")
+    assert "Patrol roster" in page.text and 'lang="en"' in page.text
+    assert "巡逻排班" in organiser_web.get("/roster?lang=zh").text
+
+
+def test_sessions_expire_when_idle_and_end_at_logout(organiser_web, platform):
+    engine = create_engine(platform["DB_URIS"]["organiser"])
+    assert organiser_web.get("/roster", allow_redirects=False).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE organiser_sessions SET last_seen_at = :then"), {"then": to_db(now() - timedelta(hours=3))})
+    expired = organiser_web.get("/roster", allow_redirects=False)
+    assert expired.status_code == 303 and "why=session_expired" in expired.headers["Location"]
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM organiser_sessions")).scalar() == 0
+
+    assert log_in(organiser_web).status_code == 303
+    token = csrf_of(organiser_web.get("/roster").text)
+    assert organiser_web.post("/logout", data={"csrf": token}, allow_redirects=False).status_code == 303
+    assert organiser_web.get("/roster", allow_redirects=False).status_code == 303
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM organiser_sessions")).scalar() == 0
+    engine.dispose()
+
+
+def test_unknown_roster_and_bad_input_read_as_pages(organiser_web):
+    missing = organiser_web.get("/roster/9999")
+    assert missing.status_code == 404 and "9999" in missing.text
+    token = csrf_of(organiser_web.get("/roster").text)
+    bad = organiser_web.post("/roster/build", data={"start": "next week", "csrf": token})
+    assert bad.status_code == 400 and "start" in bad.text
+
+
+def test_static_files_stay_inside_their_folder(platform, web_session):
+    assert web_session.get("/static/app.css").status_code == 200
+    assert web_session.get("/static/../service.py").status_code == 404
+    assert web_session.get("/static/%2e%2e/service.py").status_code == 404
+
+
+def test_password_hashes_are_argon2_and_never_sent(platform, accounts, rpc):
+    engine = create_engine(platform["DB_URIS"]["organiser"])
+    with engine.begin() as conn:
+        hashes = [row[0] for row in conn.execute(text("SELECT password_hash FROM organiser_accounts"))]
+    engine.dispose()
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert all("password" not in key for a in rpc("organiser").list_accounts() for key in a)
