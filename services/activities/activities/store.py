@@ -523,11 +523,22 @@ def _next_waitlist_number(session: Session, occurrence_role_id: int) -> int:
 
 
 def _promote(session: Session, occurrence_role_id: int) -> list[Signup]:
-    """Fill free seats from the head of the waitlist, in order."""
-    promoted = []
-    waiting = select(Signup).where(Signup.occurrence_role_id == occurrence_role_id, Signup.status == "waitlisted")
+    """Fill free seats from the head of the waitlist, in order.
+
+    A waitlisted volunteer who meanwhile took an overlapping confirmed duty is passed over and
+    keeps their place (they can still cancel the other duty or this sign-up).
+    """
+    slot = session.get(OccurrenceRole, occurrence_role_id)
+    duty = duty_of(slot.occurrence, slot.role)
+    promoted: list[Signup] = []
+    passed_over: list[int] = [0]
     misses = 0
     while True:
+        waiting = select(Signup).where(
+            Signup.occurrence_role_id == occurrence_role_id,
+            Signup.status == "waitlisted",
+            Signup.id.not_in(passed_over),
+        )
         head = session.scalars(waiting.order_by(Signup.waitlist_number).limit(1).with_for_update()).first()
         if head is None:
             # PostgreSQL: LIMIT 1 FOR UPDATE returns nothing when the head row changed while we
@@ -536,6 +547,9 @@ def _promote(session: Session, occurrence_role_id: int) -> list[Signup]:
             if misses < 5 and session.scalars(waiting.limit(1)).first() is not None:
                 continue
             return promoted
+        if clashes(session, head.volunteer_id, duty, slot.occurrence_id):
+            passed_over.append(head.id)
+            continue
         if not _take_seat(session, occurrence_role_id):
             return promoted
         stamp = to_db(now())

@@ -151,3 +151,17 @@ def test_list_duties_shows_the_volunteers_calendar(call, organiser, volunteers, 
     assert duties[0]["title"] == "第四网格夜巡" and duties[0]["place"] == "第4网格"
     with pytest.raises(Forbidden):
         call(as_volunteer(2)).list_duties(volunteer_id=1, start=iso(at(0, 0)), end=iso(at(8, 0)))
+
+
+def test_promotion_passes_over_a_volunteer_who_took_a_clashing_duty(organiser, volunteers, patrol):
+    for vid in (1, 2, 3):
+        volunteers.add(vid, skills=["patrol"])
+    organiser.create_activity(title="第五网格夜巡", kind="patrol", grid_id=5, start=iso(at(1, 20)), duration_minutes=60)
+    other = organiser.list_occurrences(start=iso(at(1, 0)), end=iso(at(2, 0)), grid=5)[0]
+    first = organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=1)
+    assert organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=2)["status"] == "waitlisted"
+    assert organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=3)["status"] == "waitlisted"
+    organiser.sign_up(occurrence_id=other["id"], volunteer_id=2)  # 20:00-21:00, inside 19:00-21:00
+    organiser.cancel_sign_up(signup_id=first["id"])
+    role = organiser.get_occurrence(occurrence_id=patrol[0]["id"])["roles"][0]
+    assert (role["volunteer_ids"], role["waitlist"]) == ([3], [2])
