@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -213,9 +215,18 @@ class Signup(Base):
     attendance: Mapped[str | None] = mapped_column(String(20))
     hours: Mapped[float | None] = mapped_column(Float)
     attendance_marked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Status changes so far (confirmed, waitlisted, cancelled, signed up again): personal iCal
+    # feeds add it into SEQUENCE, which must go up on every change. Bumped by the listener below.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     occurrence: Mapped[Occurrence] = relationship()
     occurrence_role: Mapped[OccurrenceRole] = relationship()
+
+
+@event.listens_for(Signup, "before_update")
+def _count_status_change(mapper, connection, signup: Signup) -> None:
+    if inspect(signup).attrs.status.history.has_changes():
+        signup.sequence = (signup.sequence or 0) + 1
 
 
 class Registration(Base):
