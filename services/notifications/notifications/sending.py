@@ -57,6 +57,8 @@ class Sender:
     def __init__(self, db, channels, clock, settings: Settings, directory, replica: str):
         self.db, self.channels, self.clock, self.settings = db, channels, clock, settings
         self.directory, self.replica = directory, replica
+        self._contacts: dict[int, tuple[Recipient, bool]] = {}  # of the batch being sent
+        self._preferences: dict[int, domain.Preferences] = {}
 
     def run(self) -> Tally:
         tally = Tally()
@@ -66,6 +68,12 @@ class Sender:
             now = self.clock.now()
             with self.db.get_session() as session:
                 jobs = store.claim(session, now, token, self.settings.claim_lease, self.settings.batch)
+                volunteer_ids = [job.volunteer_id for job in jobs]
+                self._contacts = {
+                    i: (Recipient(i, c.name, c.email, c.phone), c.active)
+                    for i, c in store.contacts(session, volunteer_ids).items()
+                }
+                self._preferences = store.preferences_of(session, volunteer_ids)
             if not jobs:
                 break
             lease_end = now + timedelta(seconds=self.settings.claim_lease)
@@ -85,10 +93,8 @@ class Sender:
 
     def _recipient(self, volunteer_id: int) -> tuple[Recipient, bool]:
         """Contact details (asking the volunteers service when unknown) and whether the volunteer is active."""
-        with self.db.get_session() as session:
-            row = store.contact(session, volunteer_id)
-            if row is not None:
-                return Recipient(volunteer_id, row.name, row.email, row.phone), row.active
+        if volunteer_id in self._contacts:
+            return self._contacts[volunteer_id]
         found = self.directory.get_volunteer(volunteer_id)  # NotFound / Unavailable propagate
         with self.db.get_session() as session:
             store.save_contact(
@@ -100,16 +106,17 @@ class Sender:
                 phone=found.get("phone"),
                 active=bool(found.get("active", True)),
             )
-        return Recipient(volunteer_id, found.get("name"), found.get("email"), found.get("phone")), bool(
-            found.get("active", True)
+        self._contacts[volunteer_id] = (
+            Recipient(volunteer_id, found.get("name"), found.get("email"), found.get("phone")),
+            bool(found.get("active", True)),
         )
+        return self._contacts[volunteer_id]
 
     def _one(self, job: store.Job, token: str, tally: Tally) -> None:
         now = self.clock.now()
         try:
             recipient, active = self._recipient(job.volunteer_id)
-            with self.db.get_session() as session:
-                prefs = store.preferences(session, job.volunteer_id)
+            prefs = self._preferences[job.volunteer_id]
             decision = domain.decide(job.kind, job.urgent, job.context, prefs, active, now)
             if decision.action == "defer":
                 with self.db.get_session() as session:

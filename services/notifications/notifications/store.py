@@ -53,8 +53,27 @@ def contact(session: Session, volunteer_id: int) -> Contact | None:
     return session.get(Contact, volunteer_id)
 
 
+def contacts(session: Session, volunteer_ids) -> dict[int, Contact]:
+    ids = sorted(set(volunteer_ids))
+    return (
+        {c.volunteer_id: c for c in session.scalars(select(Contact).where(Contact.volunteer_id.in_(ids)))}
+        if ids
+        else {}
+    )
+
+
 def preferences(session: Session, volunteer_id: int) -> domain.Preferences:
-    row = session.get(Preference, volunteer_id)
+    return _preferences(session.get(Preference, volunteer_id))
+
+
+def preferences_of(session: Session, volunteer_ids) -> dict[int, domain.Preferences]:
+    """Preferences of several volunteers (the defaults for those who never set any)."""
+    ids = sorted(set(volunteer_ids))
+    rows = {p.volunteer_id: p for p in session.scalars(select(Preference).where(Preference.volunteer_id.in_(ids)))}
+    return {i: _preferences(rows.get(i)) for i in ids}
+
+
+def _preferences(row: Preference | None) -> domain.Preferences:
     if row is None:
         return domain.DEFAULT_PREFERENCES
     return domain.Preferences(
