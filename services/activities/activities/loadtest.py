@@ -68,8 +68,9 @@ class ServiceProcesses:
         for _, name, replicas in self.specs:
             while consumers(self.config["AMQP_URI"], f"rpc-{name}") < replicas:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
+                    logs = "\n".join(p.read_text(errors="replace")[-1500:] for p in Path(self.dir.name).glob("*.log"))
                     self.__exit__(None, None, None)
-                    raise RuntimeError(f"{name}: {replicas} replicas did not start; logs in {self.dir.name}")
+                    raise RuntimeError(f"{name}: {replicas} replicas did not start:\n{logs}")
                 time.sleep(0.2)
         return self
 

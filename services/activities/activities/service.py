@@ -47,14 +47,17 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesCore:
-    """Dependencies and RPC entrypoints of the service; mixins join ``ActivitiesService`` below.
+class ActivitiesService:
+    """Dependencies and RPC entrypoints of the ``activities`` service.
 
-    A mixin (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) is a plain class with
-    entrypoints that uses ``self.db``, ``self.dispatch``, ``self.caller`` and ``self.volunteers``
-    from here; it goes first in the bases: ``class ActivitiesService(FeedsMixin, ActivitiesCore)``.
+    Mixins (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) are plain classes with
+    entrypoints that use ``self.db``, ``self.dispatch``, ``self.caller`` and ``self.volunteers``;
+    they join through the bases, imported as modules (``from activities import feeds`` then
+    ``class ActivitiesService(feeds.FeedsMixin)``): ``nameko run activities.service`` runs every
+    class with entrypoints it finds at the top of this module, so only this one may be there.
     """
 
+    name = "activities"
     db = Database()
     dispatch = EventDispatcher()
     caller: Caller = CallerIdentity()
@@ -463,10 +466,6 @@ class ActivitiesCore:
         return self._work(lambda s: store.volunteer_stats(s, volunteer_id))
 
 
-class ActivitiesService(ActivitiesCore):
-    name = "activities"
-
-
 def _activity_event(view: dict, changed: list[str]) -> dict:
     return {
         "activity_id": view["id"],
@@ -478,4 +477,4 @@ def _activity_event(view: dict, changed: list[str]) -> dict:
     }
 
 
-__all__ = ["ActivitiesCore", "ActivitiesService", "exceptions"]
+__all__ = ["ActivitiesService", "exceptions"]

@@ -3,8 +3,9 @@
 import pytest
 from activities.dependencies import CallerIdentity
 from activities.domain import Caller
-from activities.service import ActivitiesCore, ActivitiesService
+from activities.service import ActivitiesService
 from guanyinli.errors import Forbidden
+from nameko.cli.run import import_service
 from nameko.containers import ServiceContainer
 from nameko.rpc import rpc
 from nameko.testing.services import worker_factory
@@ -17,8 +18,8 @@ class PingMixin:
 
 
 def test_a_mixin_joins_the_service_with_its_entrypoints_and_the_core_dependencies():
-    class Extended(PingMixin, ActivitiesCore):
-        name = "activities"
+    class Extended(PingMixin, ActivitiesService):
+        pass
 
     container = ServiceContainer(Extended, {"AMQP_URI": "memory://"})
     methods = {e.method_name for e in container.entrypoints}
@@ -36,3 +37,7 @@ def test_organiser_calls_are_refused_before_the_database_is_touched():
     with pytest.raises(Forbidden):
         service.sign_up(occurrence_id=1, volunteer_id=6)
     assert not service.db.get_session.called
+
+
+def test_nameko_run_finds_exactly_one_service_in_the_module():
+    assert import_service("activities.service") == [ActivitiesService]
