@@ -21,7 +21,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import rpc
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, schemas, store, views
+from activities import exceptions, feeds, schemas, store, views
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
@@ -47,7 +47,7 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesService:
+class ActivitiesService(feeds.FeedsMixin):
     """Dependencies and RPC entrypoints of the ``activities`` service.
 
     Mixins (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) are plain classes with

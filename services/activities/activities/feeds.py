@@ -1,0 +1,300 @@
+"""iCal feeds of the activities service: HTTP entrypoints and the RPC that hands out personal feed links.
+
+``FeedsMixin`` joins ``ActivitiesService`` through its bases and uses its ``db`` and ``caller``.
+
+HTTP (``WEB_SERVER_ADDRESS``)::
+
+    GET /feeds/volunteers/<token>.ics   a volunteer's duties (secret token; unknown or revoked: 404)
+    GET /feeds/teams/<team>.ics         activities of a team
+    GET /feeds/grids/<grid>.ics         activities of a grid (1-15)
+    GET /feeds/kinds/<kind>.ics         activities of a kind
+    GET /feeds/lectures.ics             the Lide Shuren lecture hall programme
+
+Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
+``Cache-Control: no-cache`` (clients revalidate, so a change is in the next request), and 304
+when ``If-None-Match`` names the current ETag.
+
+Personal tokens: 256 bits, derived as HMAC-SHA256(``FEED_SECRET``, token row id and volunteer)
+so that ``feed_urls`` can show a volunteer their link again, while the database keeps only the
+SHA-256 of the token (a copy of the database alone opens no feed). Rotating issues a new row and
+revokes the old one; revoking makes every link of the volunteer 404. Links are built on
+``FEED_BASE_URL`` (e.g. ``https://guanyinli.example.org``), with ``webcal://`` twins.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from guanyinli.errors import Forbidden, Unavailable
+from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
+from guanyinli.timeutil import from_db, now, to_db
+from marshmallow import fields
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+from sqlalchemy import select, update
+from werkzeug.wrappers import Response
+
+from activities import feed_data, ical
+from activities.models import FeedToken
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+TOKEN_BYTES = 32
+TOKEN_CONTEXT = b"guanyinli-activities-feed-token/v1"
+PERSONAL_PATH = "/feeds/volunteers/{token}.ics"
+PUBLIC_PATHS = {
+    "team": "/feeds/teams/{value}.ics",
+    "grid": "/feeds/grids/{value}.ics",
+    "kind": "/feeds/kinds/{value}.ics",
+    "lectures": "/feeds/lectures.ics",
+}
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a token (tokens carry 256 bits, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
+    mac = hmac.new(secret.encode(), TOKEN_CONTEXT + f":{token_id}:{volunteer_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:TOKEN_BYTES]).rstrip(b"=").decode()
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode() + '"'
+
+
+def calendar_response(request, body: bytes, *, private: bool, filename: str) -> Response:
+    """200 with the body, or 304 when the client already has it."""
+    etag = etag_of(body)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
+        "Content-Type": CONTENT_TYPE,
+    }
+    if private:
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Robots-Tag"] = "noindex"
+    if request.if_none_match and request.if_none_match.contains_weak(etag.strip('"')):
+        return Response(status=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return Response(body, status=200, headers=headers)
+
+
+def not_found(what: str) -> Response:
+    return Response(f"{what}\n", status=404, content_type="text/plain; charset=utf-8")
+
+
+def webcal(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(("webcal", parts.netloc, parts.path, parts.query, ""))
+
+
+# --- schemas of the RPC contract ---------------------------------------------------------------
+
+
+class FeedVolunteerIn(StrictSchema):
+    volunteer_id = Id(required=True, metadata={"description": "the volunteer whose personal feed it is"})
+
+
+class FeedLink(StrictSchema):
+    https = fields.String(required=True, metadata={"description": "the feed over HTTPS (or HTTP in development)"})
+    webcal = fields.String(
+        required=True, metadata={"description": "the same feed as webcal:// (opens the calendar app)"}
+    )
+
+
+class PublicFeedLink(FeedLink):
+    scope = fields.String(required=True, metadata={"description": "team | grid | kind | lectures"})
+    value = fields.Raw(allow_none=True, metadata={"description": "the team, grid number or kind"})
+    name = fields.String(required=True, metadata={"description": "the calendar's name"})
+
+
+class FeedUrls(StrictSchema):
+    volunteer_id = fields.Integer(required=True)
+    personal = fields.Nested(
+        FeedLink, allow_none=True, metadata={"description": "null while the volunteer has no active token"}
+    )
+    issued_at = LocalDateTime(allow_none=True, metadata={"description": "when the active token was issued"})
+    public = fields.List(fields.Nested(PublicFeedLink), required=True)
+
+
+class FeedRevoked(StrictSchema):
+    volunteer_id = fields.Integer(required=True)
+    revoked = fields.Integer(required=True, metadata={"description": "tokens revoked by this call"})
+
+
+def public_feeds() -> list[tuple[str, str | int | None]]:
+    scopes: list[tuple[str, str | int | None]] = [("lectures", None)]
+    scopes += [("team", t) for t in feed_data.TEAM_LABELS]
+    scopes += [("kind", k) for k in feed_data.KIND_LABELS]
+    scopes += [("grid", g) for g in feed_data.GRIDS]
+    return scopes
+
+
+class FeedsMixin:
+    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db`` and ``caller`` on the service."""
+
+    feed_settings = Config()
+
+    # --- configuration -------------------------------------------------------------------------
+
+    def _feed_config(self) -> dict:
+        return self.feed_settings or {}
+
+    def _feed_secret(self) -> str:
+        secret = self._feed_config().get("FEED_SECRET")
+        if not secret or len(str(secret)) < 16:
+            raise Unavailable("personal feeds need FEED_SECRET (at least 16 characters) in the service config")
+        return str(secret)
+
+    def _feed_base_url(self) -> str:
+        base = self._feed_config().get("FEED_BASE_URL")
+        if not base:
+            address = self._feed_config().get("WEB_SERVER_ADDRESS", "127.0.0.1:8000")
+            base = f"http://{address}"
+        return str(base).rstrip("/")
+
+    def _link(self, path: str) -> dict:
+        url = self._feed_base_url() + path
+        return {"https": url, "webcal": webcal(url)}
+
+    # --- tokens --------------------------------------------------------------------------------
+
+    def _active_token(self, session, volunteer_id: int) -> FeedToken | None:
+        return session.scalars(
+            select(FeedToken)
+            .where(FeedToken.volunteer_id == volunteer_id, FeedToken.revoked_at.is_(None))
+            .order_by(FeedToken.id.desc())
+        ).first()
+
+    def _new_token(self, session, volunteer_id: int, secret: str) -> FeedToken:
+        row = FeedToken(volunteer_id=volunteer_id, token_hash=f"pending:{uuid.uuid4()}", created_at=to_db(now()))
+        session.add(row)
+        session.flush()  # the id goes into the token
+        row.token_hash = token_hash(derive_token(secret, row.id, volunteer_id))
+        session.flush()
+        return row
+
+    def _revoke_all(self, session, volunteer_id: int) -> int:
+        result = session.execute(
+            update(FeedToken)
+            .where(FeedToken.volunteer_id == volunteer_id, FeedToken.revoked_at.is_(None))
+            .values(revoked_at=to_db(now()))
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    def _urls(self, volunteer_id: int, row: FeedToken | None, secret: str | None) -> dict:
+        personal = None
+        if row is not None and secret is not None:
+            personal = self._link(PERSONAL_PATH.format(token=derive_token(secret, row.id, volunteer_id)))
+        public = []
+        for scope, value in public_feeds():
+            path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
+            public.append(
+                {"scope": scope, "value": value, "name": feed_data.public_scope_name(scope, value), **self._link(path)}
+            )
+        return {
+            "volunteer_id": volunteer_id,
+            "personal": personal,
+            "issued_at": from_db(row.created_at) if row is not None else None,
+            "public": public,
+        }
+
+    def _may_manage(self, volunteer_id: int) -> None:
+        if not self.caller.acts_for(volunteer_id):
+            raise Forbidden(f"a volunteer manages only their own feed, not volunteer {volunteer_id}'s")
+
+    @rpc
+    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    def issue_feed_token(self, volunteer_id):
+        """The volunteer's personal feed link: the active token's, or a new one (idempotent)."""
+        self._may_manage(volunteer_id)
+        secret = self._feed_secret()
+
+        def work(session):
+            row = self._active_token(session, volunteer_id) or self._new_token(session, volunteer_id, secret)
+            return self._urls(volunteer_id, row, secret)
+
+        return self._work(work)
+
+    @rpc
+    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    def rotate_feed_token(self, volunteer_id):
+        """A new personal feed link; the old ones stop working (404) at once."""
+        self._may_manage(volunteer_id)
+        secret = self._feed_secret()
+
+        def work(session):
+            self._revoke_all(session, volunteer_id)
+            return self._urls(volunteer_id, self._new_token(session, volunteer_id, secret), secret)
+
+        return self._work(work)
+
+    @rpc
+    @contract(request=FeedVolunteerIn, response=FeedRevoked(), errors=(Forbidden,))
+    def revoke_feed_token(self, volunteer_id):
+        """Revoke every personal feed link of the volunteer (they answer 404 from now on)."""
+        self._may_manage(volunteer_id)
+        revoked = self._work(lambda session: self._revoke_all(session, volunteer_id))
+        return {"volunteer_id": volunteer_id, "revoked": revoked}
+
+    @rpc
+    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    def feed_urls(self, volunteer_id):
+        """https and webcal:// links: the personal feed (null until a token is issued) and every public feed."""
+        self._may_manage(volunteer_id)
+        secret = self._feed_config().get("FEED_SECRET")
+        if secret:
+            secret = self._feed_secret()
+        return self._work(lambda session: self._urls(volunteer_id, self._active_token(session, volunteer_id), secret))
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _render(self, build) -> bytes:
+        with self.db.get_session() as session:
+            return ical.render(build(session, now()))
+
+    @http("GET", "/feeds/volunteers/<string:token>.ics")
+    def personal_feed(self, request, token):
+        digest = token_hash(token)
+        with self.db.get_session() as session:
+            row = session.scalars(
+                select(FeedToken).where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None))
+            ).first()
+            volunteer_id = row.volunteer_id if row is not None else None
+        if volunteer_id is None:
+            return not_found("no such feed")
+        body = self._render(lambda session, at: feed_data.personal_feed(session, volunteer_id, at))
+        return calendar_response(request, body, private=True, filename="guanyinli-duties.ics")
+
+    def _public(self, request, scope: str, value) -> Response:
+        if not feed_data.valid_scope(scope, value):
+            return not_found("no such feed")
+        body = self._render(lambda session, at: feed_data.public_feed(session, scope, value, at))
+        name = f"guanyinli-{scope}" + (f"-{value}" if value is not None else "")
+        return calendar_response(request, body, private=False, filename=f"{name}.ics")
+
+    @http("GET", "/feeds/teams/<string:team>.ics")
+    def team_feed(self, request, team):
+        return self._public(request, "team", team)
+
+    @http("GET", "/feeds/grids/<int:grid_id>.ics")
+    def grid_feed(self, request, grid_id):
+        return self._public(request, "grid", grid_id)
+
+    @http("GET", "/feeds/kinds/<string:kind>.ics")
+    def kind_feed(self, request, kind):
+        return self._public(request, "kind", kind)
+
+    @http("GET", "/feeds/lectures.ics")
+    def lecture_programme_feed(self, request):
+        return self._public(request, "lectures", None)
+
+
+__all__ = ["FeedsMixin", "derive_token", "etag_of", "token_hash"]
