@@ -101,6 +101,9 @@ def contract(request: type[Schema] | None = None, response: Schema | None = None
     side, so a caller never sees a bare ``RemoteError``.
     """
 
+    # One schema instance per method: building a marshmallow schema costs more than loading with it.
+    request_schema = request() if isinstance(request, type) else request
+
     def decorate(fn):
         signature = inspect.signature(fn)
 
@@ -115,7 +118,7 @@ def contract(request: type[Schema] | None = None, response: Schema | None = None
             # A None the caller passes for an optional argument means "not given".
             arguments = {k: v for k, v in arguments.items() if not (v is None and signature.parameters[k].default is None)}
             if request is not None:
-                arguments = load(request, arguments)
+                arguments = load(request_schema, arguments)
             try:
                 result = fn(self, **arguments)
             except PlatformError:

@@ -12,7 +12,20 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from guanyinli.timeutil import from_db, to_db
-from sqlalchemy import DateTime, Integer, Select, String, cast, delete, func, literal, null, select, union_all
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,46 +62,82 @@ def get_volunteer_row(session: Session, volunteer_id: int, lock: bool = False) -
     return volunteer
 
 
-def _roles_of(session: Session, volunteer_ids: Iterable[int]) -> dict[int, list[dict]]:
-    ids = list(volunteer_ids)
-    roles: dict[int, list[dict]] = defaultdict(list)
-    if ids:
-        rows = session.execute(
-            select(GridRole.volunteer_id, GridRole.grid_id, GridRole.role)
-            .where(GridRole.volunteer_id.in_(ids))
-            .order_by(GridRole.grid_id)
-        )
-        for vid, grid_id, role in rows:
-            roles[vid].append({"grid_id": grid_id, "role": role})
-    return roles
+VIEW_COLUMNS = (
+    Volunteer.id,
+    Volunteer.name,
+    Volunteer.phone,
+    Volunteer.email,
+    Volunteer.grid_id,
+    Volunteer.alliance,
+    Volunteer.language,
+    Volunteer.active,
+    Volunteer.created_at,
+    Volunteer.updated_at,
+    Volunteer.deactivated_at,
+)
 
 
-def volunteer_view(volunteer: Volunteer, grid_roles: list[dict]) -> dict:
-    return {
-        "id": volunteer.id,
-        "name": volunteer.name,
-        "phone": volunteer.phone,
-        "email": volunteer.email,
-        "teams": volunteer.team_codes,
-        "grid_id": volunteer.grid_id,
-        "alliance": volunteer.alliance,
-        "skills": volunteer.skill_names,
-        "language": volunteer.language,
-        "active": volunteer.active,
-        "grid_roles": grid_roles,
-        "created_at": from_db(volunteer.created_at),
-        "updated_at": from_db(volunteer.updated_at),
-        "deactivated_at": from_db(volunteer.deactivated_at),
-    }
+_IDS = bindparam("ids", expanding=True)
+_NO_GRID = cast(null(), Integer)
+# Built once: constructing a statement costs more than running it on the hot read path.
+_VIEW_ROWS = select(*VIEW_COLUMNS).where(Volunteer.id.in_(_IDS))
+_VIEW_PARTS = union_all(
+    select(VolunteerTeam.volunteer_id, cast(literal("team"), String), VolunteerTeam.team, _NO_GRID).where(
+        VolunteerTeam.volunteer_id.in_(_IDS)
+    ),
+    select(VolunteerSkill.volunteer_id, cast(literal("skill"), String), VolunteerSkill.skill, _NO_GRID).where(
+        VolunteerSkill.volunteer_id.in_(_IDS)
+    ),
+    select(GridRole.volunteer_id, cast(literal("role"), String), GridRole.role, GridRole.grid_id).where(
+        GridRole.volunteer_id.in_(_IDS)
+    ),
+)
 
 
-def views_of(session: Session, volunteers: list[Volunteer]) -> list[dict]:
-    roles = _roles_of(session, [v.id for v in volunteers])
-    return [volunteer_view(v, roles.get(v.id, [])) for v in volunteers]
+def views_by_id(session: Session, volunteer_ids: Iterable[int]) -> dict[int, dict]:
+    """Views of the given volunteers in two Core queries (rows, then teams, skills and grid roles).
+
+    Reads are the hot path (other services call get_volunteer for every sign-up), so they skip
+    the ORM's identity map and relationship loading.
+    """
+    ids = sorted(set(volunteer_ids))
+    if not ids:
+        return {}
+    session.flush()  # the Core reads below must see this transaction's pending writes
+    conn = session.connection()
+    views: dict[int, dict] = {}
+    for row in conn.execute(_VIEW_ROWS, {"ids": ids}):
+        view = row._asdict()
+        for key in ("created_at", "updated_at", "deactivated_at"):
+            view[key] = from_db(view[key])
+        view.update(teams=[], skills=[], grid_roles=[])
+        views[view["id"]] = view
+    for vid, kind, value, grid_id in conn.execute(_VIEW_PARTS, {"ids": ids}):
+        view = views[vid]
+        if kind == "team":
+            view["teams"].append(value)
+        elif kind == "skill":
+            view["skills"].append(value)
+        else:
+            view["grid_roles"].append({"grid_id": grid_id, "role": value})
+    for view in views.values():
+        view["teams"].sort()
+        view["skills"].sort()
+        view["grid_roles"].sort(key=lambda r: r["grid_id"])
+    return views
+
+
+def views_of(session: Session, volunteer_ids: list[int]) -> list[dict]:
+    """Views in the order of the ids given."""
+    views = views_by_id(session, volunteer_ids)
+    return [views[vid] for vid in volunteer_ids]
 
 
 def get_volunteer(session: Session, volunteer_id: int) -> dict:
-    return views_of(session, [get_volunteer_row(session, volunteer_id)])[0]
+    views = views_by_id(session, [volunteer_id])
+    if not views:
+        raise VolunteerNotFound(f"volunteer_id: no volunteer {volunteer_id}")
+    return views[volunteer_id]
 
 
 def _check_phone_free(session: Session, phone: str, volunteer_id: int | None = None) -> None:
@@ -121,7 +170,7 @@ def create_volunteer(session: Session, data: dict, demo_key: str | None = None) 
     )
     session.add(volunteer)
     _flush_volunteer(session, volunteer.phone)
-    return volunteer_view(volunteer, [])
+    return get_volunteer(session, volunteer.id)
 
 
 def _snapshot(volunteer: Volunteer) -> dict:
@@ -197,10 +246,8 @@ def _filtered_ids(team=None, grid_id=None, skill=None, active=None, volunteer_id
 def list_volunteers(session: Session, *, limit: int, offset: int, **filters) -> dict:
     ids = _filtered_ids(**filters)
     total = session.scalar(select(func.count()).select_from(ids.subquery()))
-    rows = session.scalars(
-        select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id).limit(limit).offset(offset)
-    )
-    return {"items": views_of(session, list(rows)), "total": total, "limit": limit, "offset": offset}
+    page = list(session.scalars(ids.order_by(Volunteer.id).limit(limit).offset(offset)))
+    return {"items": views_of(session, page), "total": total, "limit": limit, "offset": offset}
 
 
 # --- reference data and grids ------------------------------------------------------------------
@@ -442,9 +489,7 @@ def availability_windows(
 
 def available_volunteers(session: Session, start: datetime, end: datetime, **filters) -> list[dict]:
     windows = availability_windows(session, start, end, **filters)
-    ids = [vid for vid, spans in windows.items() if domain.covers(spans, start, end)]
-    rows = session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)).order_by(Volunteer.id)) if ids else []
-    return views_of(session, list(rows))
+    return views_of(session, [vid for vid, spans in windows.items() if domain.covers(spans, start, end)])
 
 
 # --- ledger ------------------------------------------------------------------------------------
