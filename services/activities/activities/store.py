@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from guanyinli.errors import NotFound
 from guanyinli.timeutil import from_db, local, now, to_db
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from activities import domain, recurrence
 from activities.domain import RuleViolation, SignupCheck
@@ -367,10 +367,10 @@ def ensure_occurrence(session: Session, activity_id: int, original_start: dateti
 
 
 def get_occurrence(session: Session, occurrence_id: int) -> Occurrence:
+    # Seat rows exist: they are made with the occurrence, and role changes add them (``_resize_future``).
     occ = session.get(Occurrence, occurrence_id)
     if occ is None:
         raise NotFound(f"occurrence {occurrence_id} not found")
-    ensure_roles(session, [occ])
     return occ
 
 
@@ -606,7 +606,14 @@ def waitlist_position(session: Session, signup: Signup) -> int | None:
 def signup_target(session: Session, occurrence_id: int, role_name: str | None) -> tuple[Occurrence, OccurrenceRole]:
     """The occurrence and seat row of a role (the only role when ``role_name`` is None)."""
     occ = get_occurrence(session, occurrence_id)
-    slots = list(session.scalars(select(OccurrenceRole).where(OccurrenceRole.occurrence_id == occ.id)))
+    slots = list(
+        session.scalars(
+            select(OccurrenceRole)
+            .options(joinedload(OccurrenceRole.role))
+            .where(OccurrenceRole.occurrence_id == occ.id)
+            .order_by(OccurrenceRole.id)
+        )
+    )
     if role_name is None:
         if len(slots) != 1:
             names = ", ".join(sorted(s.role.name for s in slots))
