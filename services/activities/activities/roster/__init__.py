@@ -23,6 +23,7 @@ from .model import (
     Volunteer,
     VolunteerLoad,
 )
+from .repair import check_swap, repair
 from .rules import SOFT_RULES
 from .solver import cost_of, solve
 from .validator import validate
@@ -43,8 +44,10 @@ __all__ = [
     "Volunteer",
     "VolunteerLoad",
     "check_capacity",
+    "check_swap",
     "cost_of",
     "explain",
+    "repair",
     "solve",
     "validate",
 ]

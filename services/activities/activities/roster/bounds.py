@@ -5,7 +5,6 @@ Both are necessary conditions only, computed from the index in milliseconds, bef
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -141,57 +140,3 @@ def counting_bound(ix: Index, soft: bool) -> int:
                 total += w["missing_leader"]
     return total
 
-
-def grid_subproblems(ix: Index) -> list[Index]:
-    """One relaxed problem per grid: its shifts, and a copy of everyone who may patrol it.
-
-    Costs that stay whole per grid (coverage, away from home, preferences, close shifts and partners within
-    the grid) are kept. A volunteer who may patrol several grids keeps caps and rest in every copy but no
-    fair_load cost, and weekend streaks count in their home grid's copy only; role_spread is dropped. Every
-    dropped or split cost is non-negative and only shrinks, so the sum of the parts' optima is a lower bound.
-    """
-    from dataclasses import replace
-
-    problem = ix.problem
-    grids = sorted({s.grid for s in ix.shifts})
-    allowed = [R.allowed_grids(v, problem) for v in ix.volunteers]
-    out = []
-    for g in grids:
-        vols = [v for v, a in zip(ix.volunteers, allowed, strict=True) if g in a]
-        sub = replace(
-            problem,
-            volunteers=tuple(vols),
-            shifts=tuple(s for s in ix.shifts if s.grid == g),
-            pinned=tuple(p for p in problem.pinned if p.shift_id.startswith("") and any(
-                s.id == p.shift_id and s.grid == g for s in ix.shifts)),
-        )
-        part = Index.build(sub, targets={v.id: ix.targets[v.id] for v in vols})
-        part.fair_for = {i for i, v in enumerate(part.volunteers) if allowed[ix.vpos[v.id]] == {g}}
-        part.streak_for = {i for i, v in enumerate(part.volunteers) if v.home_grid == g}
-        part.role_spread = False
-        out.append(part)
-    return out
-
-
-def decomposition_bound(ix: Index, soft: bool, seconds_per_part: float = 0.5, deadline: float | None = None) -> int:
-    """Sum over grids of the best bound CP-SAT proves for each relaxed grid problem (see grid_subproblems)."""
-    import time
-
-    from ortools.sat.python import cp_model
-
-    from . import cpmodel
-
-    total = 0
-    for part in grid_subproblems(ix):
-        built = cpmodel.build(part, soft)
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        limit = seconds_per_part
-        if deadline is not None:
-            limit = min(limit, max(0.01, deadline - time.perf_counter()))
-        solver.parameters.max_time_in_seconds = limit
-        status = solver.Solve(built.model)
-        if status == cp_model.INFEASIBLE:
-            return total  # a caller in hard mode learns this from the full model; the bound stays valid
-        total += max(0, math.ceil(solver.BestObjectiveBound() - 1e-6))
-    return total

@@ -51,7 +51,9 @@ class HintContext:
     def __init__(self, ix: Index, chosen: set[Pair]):
         self.load = [0] * len(ix.volunteers)
         self.slots: list[set[int]] = [set() for _ in ix.volunteers]
-        self.weekend_weeks: list[set[int]] = [set() for _ in ix.volunteers]
+        self.weekend_weeks: list[set[int]] = [set(f) for f in ix.weekend_fixed] if ix.weekend_fixed else [
+            set() for _ in ix.volunteers
+        ]
         self.crew: list[list[int]] = [[] for _ in ix.shifts]
         self.chosen = chosen
         for vi, si in chosen:
@@ -147,9 +149,10 @@ def add_weekly_cap(b: Built) -> None:
         per_week: dict[int, list] = defaultdict(list)
         for si in b.by_vol[vi]:
             per_week[ix.week_of_slot[ix.slot_of[si]]].append(b.x[vi, si])
-        for vars_ in per_week.values():
-            if len(vars_) > ix.weekly_cap[vi]:
-                m.Add(cp_model.LinearExpr.Sum(vars_) <= ix.weekly_cap[vi])
+        for week, vars_ in per_week.items():
+            cap = ix.week_cap(vi, week)
+            if len(vars_) > cap:
+                m.Add(cp_model.LinearExpr.Sum(vars_) <= cap)
         if v.max_shifts is not None and len(b.by_vol[vi]) > v.max_shifts:
             m.Add(b.load(vi) <= v.max_shifts)
 
@@ -158,17 +161,28 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
     """|shifts - own target| per volunteer, and the spread of (shifts - target) within each role."""
     ix, m = b.ix, b.model
     spread: dict[str, tuple] = {}
-    for role in ("leader", "patroller") if ix.role_spread else ():
-        members = [vi for vi, v in enumerate(ix.volunteers) if R.role(v) == role]
+    for role in ("leader", "patroller"):
+        members = [
+            vi for vi, v in enumerate(ix.volunteers) if R.role(v) == role and (ix.fair_for is None or vi in ix.fair_for)
+        ]
         if not members:
             continue
+        floor = ix.spread_floor.get(role)
         lo = min(-ix.targets[ix.volunteers[vi].id] for vi in members)
-        hi = max(len(b.by_vol[vi]) for vi in members)
+        hi = max(len(b.by_vol[vi]) - ix.targets[ix.volunteers[vi].id] for vi in members)
+        if floor:
+            lo, hi = min(lo, floor[1]), max(hi, floor[0])
         top, bottom = m.NewIntVar(lo, hi, ""), m.NewIntVar(lo, hi, "")
+        if floor:  # volunteers outside this part of the roster keep their loads
+            m.Add(top >= floor[0])
+            m.Add(bottom <= floor[1])
         b.cost(top, w["role_spread"])
         b.cost(bottom, -w["role_spread"])
         spread[role] = (top, bottom)
-        diffs = lambda h, members=members: [h.load[vi] - ix.targets[ix.volunteers[vi].id] for vi in members]  # noqa: E731
+        outside = list(floor) if floor else []
+        diffs = lambda h, members=members, outside=outside: outside + [  # noqa: E731
+            h.load[vi] - ix.targets[ix.volunteers[vi].id] for vi in members
+        ]
         b.hints.append((top, lambda h, d=diffs: max(d(h))))
         b.hints.append((bottom, lambda h, d=diffs: min(d(h))))
     for vi, v in enumerate(ix.volunteers):
@@ -192,13 +206,20 @@ def add_assignment_costs(b: Built, w: dict[str, int]) -> None:
     ix = b.ix
     for (vi, si), var in b.x.items():
         v, s = ix.volunteers[vi], ix.shifts[si]
-        b.cost(var, w["away_from_home"] * (s.grid != v.home_grid) + w["not_preferred"] * (not R.is_preferred(v, s)))
+        b.cost(
+            var,
+            w["away_from_home"] * (s.grid != v.home_grid)
+            + w["not_preferred"] * (not R.is_preferred(v, s))
+            + ix.extra_cost.get((vi, si), 0),
+        )
 
 
 def add_partners(b: Built, w: dict[str, int]) -> None:
     """Each shift one partner patrols without the other: load_a + load_b - 2 x shifts together."""
     ix, m = b.ix, b.model
     for a_id, b_id in R.partner_pairs(ix.problem):
+        if a_id not in ix.vpos or b_id not in ix.vpos:
+            continue  # a part of the roster (lns.restrict) prices this pair through extra_cost
         va, vb = ix.vpos[a_id], ix.vpos[b_id]
         for vi in (va, vb):
             for si in b.by_vol[vi]:
@@ -217,13 +238,14 @@ def add_weekend_streak(b: Built, w: dict[str, int]) -> None:
     span = ix.problem.rules.max_weekends_in_row + 1
     weeks = [ix.weeks.index(wk) for wk in R.weekend_weeks(ix.problem)]
     for vi in range(len(ix.volunteers)):
-        if ix.streak_for is not None and vi not in ix.streak_for:
-            continue
         worked: dict[int, list] = defaultdict(list)
         for si in b.by_vol[vi]:
             if R.is_weekend(ix.shifts[si]):
                 worked[ix.week_of_slot[ix.slot_of[si]]].append(b.x[vi, si])
         flags = {}
+        for wk in ix.weekend_fixed[vi] if ix.weekend_fixed else ():
+            flags[wk] = m.NewConstant(1)
+            worked.setdefault(wk, [])
         for i in range(len(weeks) - span + 1):
             window = weeks[i : i + span]
             if not all(wk in worked for wk in window):
@@ -271,16 +293,33 @@ def add_change_cost(b: Built, change_cost: dict[Pair, int]) -> None:
             b.cost(var, c)
 
 
-def set_hint(b: Built, chosen: set[Pair]) -> None:
-    """Hint every variable from one candidate roster, so CP-SAT starts from a complete solution."""
+def set_hint(b: Built, chosen: set[Pair]) -> int:
+    """Hint every variable from one candidate roster, so CP-SAT starts from a complete solution.
+    Returns the model's objective at that roster."""
     chosen = canonical(b, chosen)
-    h = HintContext(b.ix, chosen)
+    value = _values(b, chosen)
     m = b.model
     m.ClearHints()
-    for p, var in b.x.items():
-        m.AddHint(var, p in chosen)
-    for var, value in b.hints:
-        m.AddHint(var, value(h))
+    for var in list(b.x.values()) + [var for var, _ in b.hints]:
+        m.AddHint(var, value[var.Index()])
+    return _objective(b, value)
+
+
+def objective_of(b: Built, chosen: set[Pair]) -> int:
+    """The model's objective at a roster, with every auxiliary variable at its tightest value."""
+    return _objective(b, _values(b, chosen))
+
+
+def _values(b: Built, chosen: set[Pair]) -> dict[int, int]:
+    h = HintContext(b.ix, chosen)
+    value = {var.Index(): int(p in chosen) for p, var in b.x.items()}
+    for var, fn in b.hints:
+        value[var.Index()] = fn(h)
+    return value
+
+
+def _objective(b: Built, value: dict[int, int]) -> int:
+    return b.constant + sum(c * value[v.Index()] for v, c in zip(b.cost_vars, b.cost_coeffs, strict=True))
 
 
 def symmetric_groups(ix: Index) -> list[list[int]]:

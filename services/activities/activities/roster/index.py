@@ -36,10 +36,12 @@ class Index:
     targets: dict[str, int] = field(default_factory=dict)
     pinned: set[tuple[int, int]] = field(default_factory=set)  # (volunteer, shift) positions
     pinned_problems: list[str] = field(default_factory=list)
-    # relaxations used by the decomposition bound: which volunteers keep fair_load / weekend_streak costs
-    fair_for: set[int] | None = None  # None = everyone
-    streak_for: set[int] | None = None
-    role_spread: bool = True
+    fair_for: set[int] | None = None  # volunteers with fair_load and role_spread costs; None = everyone
+    # a part of a larger roster (lns.restrict): what the fixed rest of the roster already implies
+    week_caps: list[dict[int, int]] | None = None  # volunteer -> week -> shifts still allowed
+    extra_cost: dict[tuple[int, int], int] = field(default_factory=dict)  # per (volunteer, shift)
+    weekend_fixed: list[set[int]] | None = None  # volunteer -> weeks whose weekend is already worked
+    spread_floor: dict[str, tuple[int, int]] = field(default_factory=dict)  # role -> (max, min) outside
 
     @classmethod
     def build(cls, problem: Problem, targets: dict[str, int] | None = None) -> Index:
@@ -106,7 +108,7 @@ class Index:
             vi, si = ix.vpos.get(a.volunteer_id), ix.spos.get(a.shift_id)
             if vi is None or si is None:
                 ix.pinned_problems.append(f"pinned {a.volunteer_id} on {a.shift_id}: unknown or not in the patrol team")
-            elif si not in set(ix.eligible[vi]):
+            elif si not in ix.eligible_set(vi):
                 ix.pinned_problems.append(
                     f"pinned {ix.volunteers[vi].name} on {ix.describe(si)}: not available or not allowed there"
                 )
@@ -119,6 +121,15 @@ class Index:
         if rest not in cache:
             cache[rest] = set(self.conflicts[rest])
         return cache[rest]
+
+    def eligible_set(self, vi: int) -> set[int]:
+        cache = self.__dict__.setdefault("_eligible_sets", {})
+        if vi not in cache:
+            cache[vi] = set(self.eligible[vi])
+        return cache[vi]
+
+    def week_cap(self, vi: int, week: int) -> int:
+        return self.weekly_cap[vi] if self.week_caps is None else self.week_caps[vi].get(week, self.weekly_cap[vi])
 
     def rest_of(self, vi: int) -> float:
         return R.rest_hours(self.volunteers[vi], self.problem.rules)

@@ -144,7 +144,8 @@ class RosterResult:
     solutions: int = 0
     first_solution_time: float | None = None
     trajectory: tuple[tuple[float, int, int], ...] = ()  # (elapsed, objective, bound) per improvement
-    changed: int = 0  # repair: assignments added or removed beyond those forced
+    changed: int = 0  # repair: assignments added or removed beyond those forced out
+    forced_out: int = 0  # repair: previous assignments the change made impossible
 
 
 @dataclass(frozen=True)

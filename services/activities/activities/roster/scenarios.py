@@ -78,8 +78,8 @@ def guanyinli_month(scale: int = 1, seed: int = 7, start: date = START, days: in
         return f"v{n:05d}"
 
     for g in range(1, grids + 1):
-        for k in range(10):
-            volunteers.append(_patroller(rng, new_id(), g, leader=k < 4, neighbours=neighbours, start=start, days=days))
+        team = [_patroller(rng, new_id(), g, leader=k < 4, neighbours=neighbours, start=start, days=days) for k in range(10)]
+        volunteers.extend(_two_leaders_each_evening(rng, team, start, days))
     for _ in range(300 * scale - len(volunteers)):
         volunteers.append(Volunteer(id=new_id(), name=_name(rng), home_grid=rng.randint(1, grids), patrol=False))
     # a few pairs who asked to patrol together, within one home grid
@@ -99,6 +99,30 @@ def guanyinli_month(scale: int = 1, seed: int = 7, start: date = START, days: in
         rules=Rules(),
         grid_names={g: f"grid {g}" for g in range(1, grids + 1)},
     )
+
+
+def _two_leaders_each_evening(rng, team: list[Volunteer], start: date, days: int) -> list[Volunteer]:
+    """A grid's own leaders can lead every evening: two of them are free on each weekday, and absences or
+    other duties never take away all of them on one evening."""
+    leaders = [v for v in team if v.leader]
+    for d in range(7):
+        free = [v for v in leaders if (d, "evening") in v.availability]
+        for v in rng.sample([v for v in leaders if v not in free], k=max(0, 2 - len(free))):
+            i = team.index(v)
+            team[i] = replace(v, availability=v.availability | {(d, "evening")})
+    for offset in range(days):
+        evening = datetime.combine(start + timedelta(days=offset), EVENING[0])
+        leaders = [v for v in team if v.leader]
+        free = [
+            v
+            for v in leaders
+            if (evening.weekday(), "evening") in v.availability
+            and not any(a <= evening < b for a, b in v.unavailable + v.duties)
+        ]
+        if not free:
+            v = next(v for v in leaders if (evening.weekday(), "evening") in v.availability)
+            team[team.index(v)] = replace(v, unavailable=(), duties=())
+    return team
 
 
 def _name(rng: random.Random) -> str:

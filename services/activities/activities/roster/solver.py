@@ -22,33 +22,41 @@ from .report import find_gaps, make_report
 log = logging.getLogger(__name__)
 
 
-class _Watch(cp_model.CpSolverSolutionCallback):
-    """Records each improving solution and reports it (solutions, objective, bound, gap, elapsed)."""
+class Watch(cp_model.CpSolverSolutionCallback):
+    """Records each improving solution and reports it (solutions, objective, bound, gap, elapsed).
 
-    def __init__(self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, offset: int = 0):
+    The objective reported is the roster's true cost: auxiliary variables of an intermediate solution need
+    not be at their tightest, so it is recomputed from the assignments.
+    """
+
+    def __init__(
+        self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, built: cpmodel.Built
+    ):
         super().__init__()
         self.started, self.own_bound, self.progress, self.stop_gap = started, own_bound, progress, stop_gap
-        self.offset = offset  # cost outside the model (fixed parts), added to what the model reports
+        self.built = built
         self.solutions = 0
         self.first: float | None = None
         self.trajectory: list[tuple[float, int, int]] = []
 
     def on_solution_callback(self) -> None:
-        elapsed = time.perf_counter() - self.started
         self.solutions += 1
+        chosen = {p for p, var in self.built.x.items() if self.BooleanValue(var)}
+        self.record(self.solutions, cpmodel.objective_of(self.built, chosen), self.BestObjectiveBound())
+
+    def record(self, solutions: int, objective: int, cp_bound: float = 0.0) -> None:
+        elapsed = time.perf_counter() - self.started
         if self.first is None:
             self.first = elapsed
-        objective = round(self.ObjectiveValue()) + self.offset
-        bound = max(self.own_bound, math.ceil(self.BestObjectiveBound() - 1e-6) + self.offset)
-        bound = min(bound, objective)
+        bound = min(objective, max(self.own_bound, math.ceil(cp_bound - 1e-6)))
         gap = _gap(objective, bound)
         self.trajectory.append((elapsed, objective, bound))
         if self.progress is not None:
             try:
-                self.progress(self.solutions, objective, bound, gap, elapsed)
+                self.progress(solutions, objective, bound, gap, elapsed)
             except Exception:  # a failing listener must not stop the search
                 log.exception("roster progress callback failed")
-        if self.stop_gap and gap <= self.stop_gap:
+        if self.stop_gap and gap <= self.stop_gap and solutions:
             self.StopSearch()
 
 
@@ -99,26 +107,43 @@ def run(
     built = cpmodel.build(ix, soft, **(build_kwargs or {}))
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
+    watch = Watch(started, own, progress, options.stop_gap, built)
+    warm = None
     if hint:
-        cpmodel.set_hint(built, hint)
+        warm_cost = cpmodel.set_hint(built, hint)
+        if _complete(ix, hint):  # the warm start is already a roster: report it as solution 0
+            warm = cpmodel.canonical(built, hint)
+            watch.record(0, warm_cost)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = options.num_workers
     solver.parameters.random_seed = options.seed
-    solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - (time.perf_counter() - started))
+    reserve = 0.1 + 2e-5 * len(built.x)  # reading the solution back and writing the report
+    solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - reserve - (time.perf_counter() - started))
     solver.parameters.log_search_progress = options.log
     # The LP relaxation of the pairwise rules (close shifts, weekend streaks) is weak, so a worker spent on
     # proving bounds gains little; with a complete warm start every worker does large-neighbourhood search.
-    solver.parameters.use_lns_only = options.lns_only and bool(hint)
-    watch = _Watch(started, own, progress, options.stop_gap)
+    solver.parameters.use_lns_only = options.lns_only and warm is not None
     status = solver.Solve(built.model, watch)
     chosen: set[cpmodel.Pair] | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}
     elif status == cp_model.INFEASIBLE:
         return _result(ix, None, "infeasible", own, found, started, watch)
-    cp_bound = math.ceil(solver.BestObjectiveBound() - 1e-6) if chosen is not None else 0
+    elif warm is not None:
+        chosen = warm
+    cp_bound = math.ceil(solver.BestObjectiveBound() - 1e-6) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else 0
     state = "optimal" if status == cp_model.OPTIMAL else "feasible" if chosen is not None else "unknown"
     return _result(ix, chosen, state, max(own, cp_bound), found, started, watch)
+
+
+def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:
+    crew: list[list[int]] = [[] for _ in ix.shifts]
+    for vi, si in chosen:
+        crew[si].append(vi)
+    return all(
+        len(c) >= s.min_patrollers and (not s.leader_needed or any(ix.volunteers[v].leader for v in c))
+        for s, c in zip(ix.shifts, crew, strict=True)
+    )
 
 
 def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
