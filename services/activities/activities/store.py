@@ -325,7 +325,12 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
         return []
     duration = timedelta(minutes=activity.duration_minutes)
     keys = sorted({to_db(s) for s in starts})
-    existing = select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
+    # Ordered, so concurrent first listings lock rows in the same order (no deadlock on PostgreSQL).
+    existing = (
+        select(Occurrence)
+        .where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
+        .order_by(Occurrence.original_start)
+    )
     found = list(session.scalars(existing))
     if len(found) == len(keys):
         ensure_roles(session, found)
