@@ -14,7 +14,8 @@ from volunteers.domain import MAX_WINDOW_RANGE
 from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
 
 SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
-HHMM_RE = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+START_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
+END_RE = START_RE + r"|^24:00$"
 
 
 def _with(field_cls, description: str, **defaults):
@@ -45,10 +46,11 @@ Skill = _with(
     ],
 )
 Reason = _with(fields.String, "why, for people to read", validate=validate.Length(max=300))
-Hhmm = _with(
+Start = _with(fields.String, "local time HH:MM", validate=validate.Regexp(START_RE, error="not a time HH:MM"))
+End = _with(
     fields.String,
-    "local time HH:MM (24:00 = midnight at the end)",
-    validate=validate.Regexp(HHMM_RE, error="not a time HH:MM"),
+    "local time HH:MM (24:00: midnight at the end)",
+    validate=validate.Regexp(END_RE, error="not a time HH:MM"),
 )
 
 
@@ -112,8 +114,8 @@ class WeeklyWindowIn(StrictSchema):
     weekday = fields.Integer(
         strict=True, required=True, validate=validate.Range(min=0, max=6), metadata={"description": "0 = Monday"}
     )
-    start = Hhmm(required=True)
-    end = Hhmm(required=True)
+    start = Start(required=True)
+    end = End(required=True)
 
     @validates_schema
     def _order(self, data, **kwargs):

@@ -199,7 +199,10 @@ class VolunteersService:
         skills=None,
         language=None,
     ):
-        """Change the given fields (teams and skills are replaced as a whole); no change, no event."""
+        """Change the given fields (teams and skills are replaced as a whole); no change, no event.
+
+        Fields left out (or null) stay as they are.
+        """
         given = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
         given.update(alliance=alliance, skills=skills, language=language)
         changes = {k: v for k, v in given.items() if v is not None}

@@ -355,7 +355,10 @@ def assign_grid_role(session: Session, grid_id: int, volunteer_id: int, role: st
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise GridLeaderTaken(f"grid_id: grid {grid.code} already has a leader") from None
+        # A concurrent writer got there first: a leader for the grid, or this very membership.
+        if role == "leader":
+            raise GridLeaderTaken(f"grid_id: grid {grid.code} already has a leader") from None
+        return get_grid(session, grid_id), False
     return get_grid(session, grid_id), True
 
 

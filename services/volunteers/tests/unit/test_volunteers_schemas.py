@@ -1,0 +1,72 @@
+"""Input validation of the volunteers contract: every rejection names the field."""
+
+import pytest
+from guanyinli.errors import InvalidInput
+from guanyinli.schemas import load
+from volunteers import schemas
+
+VALID = {"name": "李桂兰", "phone": "13912345678"}
+
+
+@pytest.mark.parametrize("phone", ["13912345678", "+86 139 1234 5678", "025-84561234", "02584561234"])
+def test_phone_numbers_accepted(phone):
+    assert load(schemas.CreateVolunteerIn, {**VALID, "phone": phone})["phone"] == phone.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"phone": "12912345678"}, "phone: not a phone number"),
+        ({"phone": "1391234567"}, "phone: not a phone number"),
+        ({"email": "li@"}, "email: Not a valid email address."),
+        ({"skills": ["tutoring:"]}, "skills.0: not a skill name"),
+        ({"skills": ["patrol leader"]}, "skills.0: not a skill name"),
+        ({"teams": ["voluntary_patrol", "x"]}, "teams.1: Must be one of"),
+        ({"grid_id": 0}, "grid_id: no grid 0"),
+        ({"grid_id": True}, "grid_id: Not a valid integer."),
+        ({"alliance": "party"}, "alliance: Must be one of"),
+        ({"name": "x" * 101}, "name: Length must be between 1 and 100."),
+        ({"hobby": "chess"}, "hobby: Unknown field."),
+    ],
+)
+def test_create_rejections_name_the_field(changes, message):
+    with pytest.raises(InvalidInput) as error:
+        load(schemas.CreateVolunteerIn, {**VALID, **changes})
+    assert str(error.value).startswith(message)
+
+
+def test_weekly_and_dated_windows():
+    loaded = load(
+        schemas.SetAvailabilityIn,
+        {
+            "volunteer_id": 1,
+            "weekly": [{"weekday": 6, "start": "22:00", "end": "24:00"}],
+            "dated": [{"kind": "off", "start": "2026-03-02T00:00", "end": "2026-03-03T00:00+08:00"}],
+        },
+    )
+    assert loaded["dated"][0]["start"].utcoffset().total_seconds() == 8 * 3600  # naive means Asia/Shanghai
+    for window, message in [
+        ({"weekday": 0, "start": "19:00", "end": "19:00"}, "weekly.0.end: must be after start"),
+        ({"weekday": 0, "start": "24:00", "end": "24:00"}, "weekly.0.start: not a time HH:MM"),
+        ({"weekday": 0, "start": "9:00", "end": "10:00"}, "weekly.0.start: not a time HH:MM"),
+        ({"weekday": "mon", "start": "09:00", "end": "10:00"}, "weekly.0.weekday: Not a valid integer."),
+    ]:
+        with pytest.raises(InvalidInput) as error:
+            load(schemas.SetAvailabilityIn, {"volunteer_id": 1, "weekly": [window]})
+        assert str(error.value) == message
+
+
+def test_ranges_are_ordered_and_bounded():
+    with pytest.raises(InvalidInput, match="^end: must be after start$"):
+        load(schemas.AvailabilityWindowsIn, {"start": "2026-03-02T10:00", "end": "2026-03-02T09:00"})
+    with pytest.raises(InvalidInput, match="^end: at most 100 days after start$"):
+        load(schemas.AvailabilityWindowsIn, {"start": "2026-03-02T00:00", "end": "2026-07-01T00:00"})
+
+
+def test_ledger_entry_defaults_and_limits():
+    loaded = load(schemas.AddLedgerEntryIn, {"volunteer_id": 1, "hours": 2, "reason": "巡逻"})
+    assert (loaded["source"], loaded["points"], loaded["source_key"]) == ("manual", None, None)
+    with pytest.raises(InvalidInput, match="^hours: Special numeric values"):
+        load(schemas.AddLedgerEntryIn, {"volunteer_id": 1, "hours": float("nan"), "reason": "巡逻"})
+    with pytest.raises(InvalidInput, match="^source: "):
+        load(schemas.AddLedgerEntryIn, {"volunteer_id": 1, "hours": 1, "reason": "巡逻", "source": "Bad Source"})
