@@ -142,3 +142,48 @@ def web_session(web_config_port):
     session = _WebSession(f"http://127.0.0.1:{web_config_port}")
     yield session
     session.close()
+
+
+class EventLog:
+    """Events a recorder service received (see ``event_recorder``), with a polling wait."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict]] = []
+
+    def clear(self) -> None:
+        self.received.clear()
+
+    def of(self, event_type: str) -> list[dict]:
+        return [p for t, p in self.received if t == event_type]
+
+    def wait(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """At least ``count`` events of the type (all of them), or AssertionError after ``timeout`` s."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(event_type)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} {event_type} events, got {self.of(event_type)}")
+
+
+def event_recorder(source: str, log: EventLog) -> type:
+    """A nameko service class that appends every event ``source`` dispatches (per ``EVENTS``) to ``log``.
+
+    Start it with ``container_factory(event_recorder("activities", log), config).start()``.
+    """
+    from nameko.events import event_handler
+
+    from guanyinli.events import EVENTS
+
+    def handler(event_type):
+        def handle(self, payload):
+            log.received.append((event_type, payload))
+
+        handle.__name__ = f"on_{event_type}"
+        return event_handler(source, event_type)(handle)
+
+    members = {f"on_{t}": handler(t) for t in EVENTS[source]}
+    return type(f"{source.title()}EventRecorder", (), {"name": f"{source}_event_recorder", **members})

@@ -10,54 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from datetime import timedelta
 
 import pytest
 import standin_volunteers
 from activities.service import ActivitiesService
 from activities_testkit import ORGANISER
-from guanyinli.events import EVENTS
+from guanyinli.testing import EventLog, event_recorder
 from guanyinli.timeutil import now
-from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 
-RECEIVED: list[tuple[str, dict]] = []
-
-
-def _handler(event_type):
-    def handle(self, payload):
-        RECEIVED.append((event_type, payload))
-
-    handle.__name__ = f"on_{event_type}"
-    return event_handler("activities", event_type)(handle)
-
-
-EventRecorder = type(
-    "EventRecorder",
-    (),
-    {"name": "activities_event_recorder", **{f"on_{t}": _handler(t) for t in EVENTS["activities"]}},
-)
-
-
-class Events:
-    def of(self, event_type: str) -> list[dict]:
-        return [p for t, p in RECEIVED if t == event_type]
-
-    def wait(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.of(event_type)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} {event_type} events, got {self.of(event_type)}")
+EVENT_LOG = EventLog()
+EventRecorder = event_recorder("activities", EVENT_LOG)
 
 
 @pytest.fixture
-def events():
-    RECEIVED.clear()
-    return Events()
+def events() -> EventLog:
+    """Every event the activities service dispatches during the test."""
+    EVENT_LOG.clear()
+    return EVENT_LOG
 
 
 def _volunteers_service():
