@@ -231,8 +231,10 @@ def duty_events(series: DutySeries, clock: Clock) -> list[ical.Event]:
         return [_single(series, d, _instance_key(series.key, d.original_start)) for d in duties]
     rule = bounded_rule(series.activity_start, series.rule)
     on_rule = expand(series.activity_start, rule, duties[0].original_start, duties[-1].original_start)
-    in_series = [d for d in duties if d.original_start in set(on_rule)]
-    singles = [_single(series, d, _instance_key(series.key, d.original_start)) for d in duties if d not in in_series]
+    on_rule_set = set(on_rule)
+    in_series = [d for d in duties if d.original_start in on_rule_set]
+    strays = [d for d in duties if d.original_start not in on_rule_set]
+    singles = [_single(series, d, _instance_key(series.key, d.original_start)) for d in strays]
     if not in_series:
         return singles
     offset = series.duty_offset
