@@ -228,7 +228,8 @@ def _reconcile(session: Session, activity: Activity) -> list[Occurrence]:
     duration = timedelta(minutes=activity.duration_minutes)
     future = _future_occurrences(session, activity)
     ids = [o.id for o in future]
-    # Occurrences anyone signed up or registered for are cancelled (records kept), others removed.
+    # Occurrences anyone signed up or registered for, or that an organiser overrode, are cancelled
+    # (records kept, calendars told); untouched ones are simply removed.
     with_people = set(session.scalars(select(Signup.occurrence_id).where(Signup.occurrence_id.in_(ids))))
     with_people |= set(session.scalars(select(Registration.occurrence_id).where(Registration.occurrence_id.in_(ids))))
     cancelled = []
@@ -241,7 +242,7 @@ def _reconcile(session: Session, activity: Activity) -> list[Occurrence]:
                 occ.end = occ.start + duration
                 _touch(occ)
         elif occ.status != "cancelled":
-            if occ.id in with_people:
+            if occ.id in with_people or occ.overridden:
                 occ.status = "cancelled"
                 occ.cancelled_at = to_db(now())
                 occ.cancel_reason = "the schedule of the activity changed"

@@ -161,3 +161,34 @@ def test_update_and_cancel_activity(organiser, events, volunteers):
     assert {o["status"] for o in organiser.list_occurrences(start=iso(at(0, 0)), end=iso(at(4, 0)))} == {"cancelled"}
     with pytest.raises(NotFound):
         organiser.cancel_activity(activity_id=999)
+
+
+def test_moving_the_series_cancels_dropped_occurrences_with_people_and_removes_the_rest(organiser, volunteers, events):
+    volunteers.add(1)
+    patrol = organiser.create_activity(
+        title="第六网格夜巡",
+        kind="patrol",
+        grid_id=6,
+        start=iso(at(1, 19)),
+        duration_minutes=120,
+        rrule="FREQ=DAILY;COUNT=3",
+    )
+    before = organiser.list_occurrences(start=iso(at(0, 0)), end=iso(at(4, 0)))
+    organiser.sign_up(occurrence_id=before[0]["id"], volunteer_id=1)
+    organiser.update_occurrence(occurrence_id=before[2]["id"], room="网格驿站")  # an override stays an override
+    organiser.update_activity(activity_id=patrol["id"], changes={"start": iso(at(1, 19, 30)), "duration_minutes": 90})
+    assert events.wait("activity_updated")[0]["changed"] == ["duration_minutes", "start"]
+    assert events.wait("occurrence_cancelled", 2) and {
+        e["occurrence_id"] for e in events.of("occurrence_cancelled")
+    } == {
+        before[0]["id"],
+        before[2]["id"],
+    }
+    after = organiser.list_occurrences(start=iso(at(0, 0)), end=iso(at(4, 0)))
+    assert [(o["start"], o["end"], o["status"]) for o in after] == [
+        (iso(at(1, 19)), iso(at(1, 21)), "cancelled"),
+        (iso(at(1, 19, 30)), iso(at(1, 21)), "scheduled"),
+        (iso(at(2, 19, 30)), iso(at(2, 21)), "scheduled"),
+        (iso(at(3, 19)), iso(at(3, 21)), "cancelled"),
+        (iso(at(3, 19, 30)), iso(at(3, 21)), "scheduled"),
+    ]

@@ -171,3 +171,22 @@ def test_roster_assigns_patrol_duties_through_the_store(organiser, services):
         occ_id = occ.id
     engine.dispose()
     assert organiser.get_occurrence(occurrence_id=occ_id)["roles"][0]["volunteer_ids"] == [11, 12]
+
+
+def test_concurrent_registrations_fill_the_room_exactly(organiser, call):
+    organiser.create_activity(
+        title="立德树人讲堂：垃圾分类",
+        kind="lecture",
+        room="立德树人讲堂",
+        capacity=10,
+        start=iso(at(4, 14)),
+        duration_minutes=60,
+    )
+    occ = organiser.list_occurrences(start=iso(at(4, 0)), end=iso(at(5, 0)))[0]
+    resident = call(None)
+    replies = [resident.register_attendee.call_async(occurrence_id=occ["id"], name=f"居民{n}") for n in range(60)]
+    answers = [r.result() for r in replies]
+    assert sum(a["status"] == "registered" for a in answers) == 10
+    assert sorted(a["waitlist_position"] for a in answers if a["status"] == "waitlisted") == list(range(1, 51))
+    view = organiser.get_occurrence(occurrence_id=occ["id"])
+    assert (view["attendees"], view["attendees_waitlisted"]) == (10, 50)
