@@ -273,3 +273,24 @@ def test_public_feeds_never_carry_private_data(call, organiser, volunteers, web_
 
     for path in ("/feeds/teams/nobody.ics", "/feeds/grids/16.ics", "/feeds/kinds/party.ics", "/feeds/grids/x.ics"):
         assert web_session.get(path).status_code == 404, path
+
+
+def test_public_feed_follows_a_schedule_change_with_a_higher_sequence(organiser, patrol, web_session):
+    url = organiser.feed_urls(volunteer_id=9000)["public"]
+    grid = next(link["https"] for link in url if link["scope"] == "grid" and link["value"] == 4)
+    before = fetch(web_session, grid)
+    assert fetch(web_session, grid, etag=before.headers["ETag"]).status_code == 304
+    (master,) = vevents(before.content)
+    assert "UNTIL=" in master["RRULE"].to_ical().decode() and "COUNT" not in master["RRULE"]
+
+    later = from_db_iso(patrol[0]["start"]) + timedelta(hours=1)
+    organiser.update_activity(activity_id=patrol[0]["activity_id"], changes={"start": iso(later)})
+    after = fetch(web_session, grid, etag=before.headers["ETag"])
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    (changed,) = [e for e in vevents(after.content) if "RECURRENCE-ID" not in e]
+    assert int(changed["SEQUENCE"]) > int(master["SEQUENCE"])
+    assert changed["DTSTAMP"].dt >= master["DTSTAMP"].dt and changed["DTSTART"].dt == later  # (whole seconds)
+    by_rpc = organiser.list_occurrences(start=iso(WINDOW[0]), end=iso(WINDOW[1]), grid=4)
+    assert [o["start"] for o in expanded(after.content) if o["status"] == "CONFIRMED"] == [
+        from_db_iso(o["start"]).astimezone(UTC) for o in by_rpc if o["status"] == "scheduled"
+    ]
