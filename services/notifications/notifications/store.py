@@ -384,7 +384,13 @@ def claim(session: Session, now: datetime, token: str, lease: float, limit: int)
     between our subquery and our row lock is left alone.
     """
     now_db = to_db(now)
-    candidates = select(Delivery.id).where(_due(now_db)).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    candidates = (
+        select(Delivery.id)
+        .where(_due(now_db))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: replicas take different rows instead of queueing
+    )
     session.execute(
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now_db))

@@ -1,0 +1,63 @@
+"""Channel adapters built without a network: the email headers, the webhook body and signature,
+and where the settings come from (config, then environment, then defaults)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+import pytest
+from guanyinli.timeutil import TZ
+from notifications.channels import EmailChannel, OutgoingMessage, Recipient, WebhookChannel, sign
+from notifications.dependencies import Settings
+
+MESSAGE = OutgoingMessage(
+    message_id="<abc@notifications.guanyinli>",
+    kind="reminder_2h",
+    language="zh",
+    subject="即将开始：第3网格夜间巡逻 19:00",
+    text="王芳，您好！\n……\n",
+    recipient=Recipient(5, "王芳", "wangfang@example.cn", "13800000000"),
+    sent_at=datetime(2026, 11, 26, 17, 0, tzinfo=TZ),
+    data={"title": "第3网格夜间巡逻"},
+)
+
+
+def test_email_headers_carry_the_stable_message_id_and_utf8_text():
+    email = EmailChannel("127.0.0.1", 25, sender="观音里社区 <noreply@guanyinli.example>").build(MESSAGE)
+    assert email["Message-ID"] == "<abc@notifications.guanyinli>"
+    assert email["Subject"] == MESSAGE.subject and "wangfang@example.cn" in email["To"]
+    assert email.get_content() == MESSAGE.text and email.get_content_charset() == "utf-8"
+
+
+def test_email_needs_an_address():
+    channel = EmailChannel("127.0.0.1")
+    assert channel.unreachable(Recipient(5, "王芳", None)) == "the volunteer has no email address"
+    assert channel.unreachable(MESSAGE.recipient) is None
+
+
+def test_webhook_signature_is_hmac_sha256_over_timestamp_and_body():
+    channel = WebhookChannel("http://127.0.0.1:1/hook", "s3cret")
+    body = channel.body(MESSAGE)
+    assert json.loads(body)["subject"] == MESSAGE.subject and json.loads(body)["id"] == MESSAGE.message_id
+    expected = hmac.new(b"s3cret", b"1764147600." + body, hashlib.sha256).hexdigest()
+    assert sign("s3cret", "1764147600", body) == expected
+    assert sign("other", "1764147600", body) != expected
+    with pytest.raises(ValueError):
+        WebhookChannel("http://127.0.0.1:1/hook", "")
+
+
+def test_settings_come_from_config_then_environment_then_defaults(monkeypatch):
+    monkeypatch.setenv("SMTP_HOST", "mail.example.cn")
+    monkeypatch.setenv("SMTP_PORT", "587")
+    monkeypatch.setenv("SMTP_STARTTLS", "true")
+    monkeypatch.setenv("NOTIFICATIONS_MAX_ATTEMPTS", "4")
+    monkeypatch.delenv("WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("WEBHOOK_SECRET", raising=False)
+    settings = Settings.from_config({"SMTP": {"PORT": 2525}, "NOTIFICATIONS": {"DIGEST_TIME": "09:30"}})
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == ("mail.example.cn", 2525, True)
+    assert settings.max_attempts == 4 and settings.digest.at.hour == 9 and settings.digest.at.minute == 30
+    assert settings.channels == ("email",)  # no webhook without URL and secret
+    assert Settings.from_config({"WEBHOOK": {"URL": "http://x/h", "SECRET": "k"}}).channels[-1] == "webhook"
