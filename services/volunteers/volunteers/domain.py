@@ -211,6 +211,19 @@ def changed_fields(before: dict, after: dict) -> list[str]:
     return sorted(changed)
 
 
+def normalize_phone(phone: str) -> str:
+    """One spelling per number, so uniqueness means something: '+86 138-1234-5678' -> '13812345678'.
+
+    Landlines keep their area code without separators ('025-8456 1234' -> '02584561234').
+    """
+    digits = phone.replace(" ", "").replace("-", "")
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    return digits
+
+
 def skill_matches(skills: Iterable[str], wanted: str) -> bool:
     """``tutoring`` matches ``tutoring:math``; ``tutoring:math`` matches only itself."""
     return any(s == wanted or s.startswith(wanted + ":") for s in skills)

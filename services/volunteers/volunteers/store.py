@@ -160,6 +160,7 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def create_volunteer(session: Session, data: dict, demo_key: str | None = None) -> dict:
+    data = {**data, "phone": domain.normalize_phone(data["phone"])}
     _check_phone_free(session, data["phone"])
     volunteer = Volunteer(
         **{k: data.get(k) for k in SIMPLE_FIELDS if k != "language"},
@@ -185,6 +186,8 @@ def update_volunteer(session: Session, volunteer_id: int, changes: dict) -> tupl
     """Apply the given fields; returns the new view and the names of the fields that changed."""
     volunteer = get_volunteer_row(session, volunteer_id, lock=True)
     before = _snapshot(volunteer)
+    if "phone" in changes:
+        changes = {**changes, "phone": domain.normalize_phone(changes["phone"])}
     if "phone" in changes and changes["phone"] != volunteer.phone:
         _check_phone_free(session, changes["phone"], volunteer_id)
     for key in SIMPLE_FIELDS:

@@ -18,7 +18,7 @@ def test_create_and_get(rpc, events, tables):
         alliance="in_service_party_members",
         skills=["tutoring:math", "patrol_leader"],
     )
-    assert created["phone"] == "+8613812345678"
+    assert created["phone"] == "13812345678"
     assert created["teams"] == ["convenient_service", "voluntary_patrol"]
     assert created["skills"] == ["patrol_leader", "tutoring:math"]
     assert created["active"] is True and created["language"] == "zh" and created["grid_roles"] == []
@@ -127,6 +127,8 @@ def test_duplicate_phone_and_unknown_ids(rpc, events, unchanged):
             rpc.create_volunteer(**patrol_volunteer(1, name="另一个人"))
         with pytest.raises(Conflict, match="phone"):
             rpc.update_volunteer(b["id"], phone=a["phone"], grid_id=9)
+        with pytest.raises(PhoneTaken, match="phone"):  # the same number spelt another way
+            rpc.create_volunteer(**patrol_volunteer(3, phone="+86-139 0000 0001"))
         with pytest.raises(VolunteerNotFound, match="volunteer_id: no volunteer 999"):
             rpc.get_volunteer(999)
         with pytest.raises(NotFound, match="volunteer_id"):

@@ -161,3 +161,10 @@ def test_rank_shares_places_on_ties():
 def test_minutes_round_trip():
     assert domain.parse_minute("19:30") == 1170
     assert domain.format_minute(domain.parse_minute("24:00")) == "24:00"
+
+
+def test_phone_numbers_have_one_spelling():
+    assert domain.normalize_phone("+8613812345678") == "13812345678"
+    assert domain.normalize_phone("86 138-1234-5678") == "13812345678"
+    assert domain.normalize_phone("13812345678") == "13812345678"
+    assert domain.normalize_phone("025-8456 1234") == "02584561234"
