@@ -32,10 +32,20 @@ def check_capacity(problem: Problem) -> list[str]:
 
 def shortages(ix: Index) -> list[Shortage]:
     out = [Shortage("pinned", msg) for msg in ix.pinned_problems]
-    out += _per_shift(ix)
-    out += _per_time(ix)
-    out += _per_grid_week(ix)
+    per_shift = _per_shift(ix)
+    short = {sh.shifts[0]: sh for sh in per_shift}
+    out += per_shift
+    # a group shortage is news only when the shifts' own shortages do not already explain it
+    for group in _per_time(ix) + _per_grid_week(ix):
+        known = sum(short[si].short for si in group.shifts if si in short)
+        known_leaders = sum(short[si].leader_short for si in group.shifts if si in short)
+        if group.short > known or group.leader_short > known_leaders:
+            out.append(group)
     return out
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _per_shift(ix: Index) -> list[Shortage]:
@@ -69,9 +79,9 @@ def _per_time(ix: Index) -> list[Shortage]:
             out.append(
                 Shortage(
                     "time",
-                    f"{start:%A} {start.day} {start:%B} {ix.shifts[shifts[0]].kind}: {len(shifts)} shifts need "
-                    f"{need} patrollers and {need_leaders} leaders, {len(people)} patrollers and {len(leaders)} "
-                    "leaders available in all",
+                    f"{start:%A} {start.day} {start:%B} {ix.shifts[shifts[0]].kind}: {_n(len(shifts), 'shift')} "
+                    f"need {_n(need, 'patroller')} and {_n(need_leaders, 'leader')}, {len(people)} patrollers and "
+                    f"{len(leaders)} leaders available in all",
                     tuple(shifts),
                     tuple(sorted({ix.shifts[si].grid for si in shifts})),
                     max(0, need - len(people)),

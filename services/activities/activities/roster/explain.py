@@ -33,8 +33,9 @@ def explain_index(ix: Index, found: list[bounds.Shortage]) -> Explanation:
     )
 
 
-def relaxations(problem: Problem, found: list[bounds.Shortage]) -> list[Relaxation]:
-    """Each candidate relaxation is checked by re-running the capacity checks with it applied."""
+def relaxations(problem: Problem, found: list[bounds.Shortage], uncovered: int | None = None) -> list[Relaxation]:
+    """Each candidate relaxation is checked by re-running the capacity checks with it applied;
+    `uncovered` is the number of shifts a roster left short, when known."""
     before = len(found)
     grids = sorted({g for s in found for g in s.grids})
     names = ", ".join(problem.grid_name(g) for g in grids[:5]) + (" and more" if len(grids) > 5 else "")
@@ -67,12 +68,11 @@ def relaxations(problem: Problem, found: list[bounds.Shortage]) -> list[Relaxati
             {"max_per_week": raised, "personal_caps": "+1"},
         )
     )
-    shifts = sorted({ix_si for s in found for ix_si in s.shifts})
+    n = uncovered if uncovered is not None else len({si for s in found if s.kind == "shift" for si in s.shifts})
     out.append(
         Relaxation(
             "accept_under_coverage",
-            f"accept under-covered shifts: build the best roster with the {len(shifts)} shifts concerned "
-            "marked as gaps",
+            f"accept under-covered shifts: the best roster with the {n} shifts it cannot cover marked as gaps",
             before,
             {"coverage": "soft"},
         )

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
 from . import bounds, cpmodel
 from . import rules as R
-from .explain import explain_index
+from .explain import explain_index, relaxations
 from .greedy import greedy
 from .index import Index
 from .model import Assignment, Options, Problem, Progress, RosterResult
@@ -87,8 +88,20 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     soft = options.coverage == "soft" or bool(found)
     hint = greedy(ix) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
-    if result.status == "infeasible" and not soft and options.coverage == "auto":
-        result = run(ix, True, options, progress, started, hint, found)
+    if result.status == "infeasible" and not soft:
+        # the counts fit but the rules together do not: the soft roster shows which shifts stay uncovered
+        relaxed = run(ix, True, options, progress, started, hint, found)
+        if options.coverage == "auto" or not relaxed.gaps:
+            return relaxed
+        return replace(
+            relaxed,
+            assignments=(),
+            status="infeasible",
+            objective=None,
+            gap=None,
+            report=None,
+            problems=tuple(g.reason for g in relaxed.gaps),
+        )
     return result
 
 
@@ -169,7 +182,7 @@ def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
         bound = objective
     bound = min(bound, objective)
     gaps = tuple(find_gaps(ix, assignments, found))
-    suggestions = explain_index(ix, found).suggestions if gaps else ()
+    suggestions = tuple(relaxations(ix.problem, found, len(gaps))) if gaps else ()
     return RosterResult(
         assignments=assignments,
         status="feasible_with_gaps" if gaps else state,

@@ -1,0 +1,105 @@
+"""Repair after a drop-out or an absence changes few assignments; swaps are checked against the hard rules."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from roster_cases import problem, roster, shift, vol
+
+from activities.roster import Options, check_swap, repair, scenarios, solve, validate
+from activities.roster.repair import changed_problem
+
+
+@pytest.fixture(scope="module")
+def week():
+    p = scenarios.guanyinli_month(1, days=14)
+    return p, solve(p, Options(time_limit=2, num_workers=1)).assignments
+
+
+def busiest(assignments, day: str) -> str:
+    on_day = Counter(a.volunteer_id for a in assignments if a.shift_id[4:12] == day)
+    return sorted(on_day, key=lambda v: (-Counter(a.volunteer_id for a in assignments)[v], v))[0]
+
+
+def test_an_absence_changes_only_what_it_forces(week):
+    p, before = week
+    vid = busiest(before, "20261209")
+    away = {vid: [(datetime(2026, 12, 9), datetime(2026, 12, 10))]}
+    result = repair(p, before, unavailable=away)
+    assert result.forced_out == 1
+    assert 1 <= result.changed <= 3
+    assert validate(changed_problem(p, unavailable=away), result.assignments) == []
+    assert not any(a.volunteer_id == vid and a.shift_id[4:12] == "20261209" for a in result.assignments)
+
+
+def test_a_drop_out_removes_the_volunteer_and_keeps_the_roster_valid(week):
+    p, before = week
+    vid = busiest(before, "20261209")
+    result = repair(p, before, dropped=vid, options=Options(time_limit=2, num_workers=1))
+    assert vid not in {a.volunteer_id for a in result.assignments}
+    assert result.forced_out == sum(a.volunteer_id == vid for a in before)
+    assert validate(changed_problem(p, dropped=vid), result.assignments) == []
+
+
+def test_the_published_period_stays_frozen(week):
+    p, before = week
+    vid = busiest(before, "20261211")
+    frozen_until = datetime(2026, 12, 10)
+    away = {vid: [(datetime(2026, 12, 11), datetime(2026, 12, 12))]}
+    result = repair(p, before, unavailable=away, frozen_until=frozen_until)
+    start = {s.id: s.start for s in p.shifts}
+    moved = set(before) ^ set(result.assignments)
+    assert moved and all(start[a.shift_id] >= frozen_until for a in moved)
+
+
+def test_nothing_to_repair_changes_nothing(week):
+    p, before = week
+    result = repair(p, before, unavailable={"v00001": [(datetime(2027, 3, 1), datetime(2027, 3, 2))]})
+    assert result.changed == 0 and set(result.assignments) == set(before)
+
+
+def test_a_valid_swap_is_accepted():
+    p = problem([vol("a"), vol("b")], [shift("mon", 0), shift("wed", 2)])
+    r = roster(("mon", "a"), ("wed", "b"))
+    assert check_swap(p, r, r[0], r[1]) == []
+
+
+def test_a_swap_into_an_absence_is_refused():
+    away = ((datetime(2026, 12, 2), datetime(2026, 12, 3)),)
+    p = problem([vol("a", unavailable=away), vol("b")], [shift("mon", 0), shift("wed", 2)])
+    r = roster(("mon", "a"), ("wed", "b"))
+    assert [v.rule for v in check_swap(p, r, r[0], r[1])] == ["availability"]
+
+
+def test_a_swap_that_loses_the_leader_is_refused():
+    p = problem(
+        [vol("l", leader=True), vol("p")],
+        [shift("mon", 0, leader=True), shift("wed", 2)],
+    )
+    r = roster(("mon", "l"), ("wed", "p"))
+    assert [v.rule for v in check_swap(p, r, r[0], r[1])] == ["leader"]
+
+
+def test_a_swap_that_breaks_rest_is_refused():
+    p = problem(
+        [vol("a"), vol("b")],
+        [shift("fri", 4), shift("sat", 5, "morning"), shift("sun", 6)],
+        close_hours=0,
+    )
+    r = roster(("fri", "a"), ("sat", "b"), ("sun", "b"))
+    rules = [v.rule for v in check_swap(p, r, r[0], r[2])]  # b would take Friday evening, then Saturday morning
+    assert rules == ["rest"]
+
+
+def test_a_swap_of_shifts_not_in_the_roster_is_refused():
+    p = problem([vol("a"), vol("b")], [shift("mon", 0), shift("wed", 2)])
+    r = roster(("mon", "a"))
+    assert [v.rule for v in check_swap(p, r, r[0], roster(("wed", "b"))[0])] == ["unknown"]
+
+
+def test_repair_is_quick_enough_to_call_interactively(week):
+    p, before = week
+    vid = busiest(before, "20261212")
+    away = {vid: [(datetime(2026, 12, 12), datetime(2026, 12, 12) + timedelta(days=1))]}
+    result = repair(p, before, unavailable=away, options=Options(time_limit=1.0, num_workers=1))
+    assert result.status in ("optimal", "feasible")

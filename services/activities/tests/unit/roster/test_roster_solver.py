@@ -1,0 +1,122 @@
+"""The solver on the demo months: complete rosters that pass the validator, and plain words when it cannot."""
+
+from datetime import datetime
+
+import pytest
+from roster_cases import problem, shift, vol
+
+from activities.roster import Options, check_capacity, cost_of, explain, scenarios, solve, validate
+
+QUICK = Options(time_limit=2, num_workers=1)
+
+
+@pytest.fixture(scope="module")
+def month():
+    return scenarios.guanyinli_month(1)
+
+
+@pytest.fixture(scope="module")
+def tight():
+    return scenarios.tight_month()
+
+
+@pytest.fixture(scope="module")
+def month_result(month):
+    seen = []
+    result = solve(month, QUICK, progress=lambda *args: seen.append(args))
+    return result, seen
+
+
+def test_the_demo_month_has_the_guanyinli_size(month):
+    assert len(month.volunteers) == 300
+    assert 100 < sum(v.patrol for v in month.volunteers) < 300
+    assert len({s.grid for s in month.shifts}) == 15
+    assert len(month.shifts) == 15 * 28 + 15 * 8
+    assert scenarios.guanyinli_month(1) == month  # deterministic
+
+
+def test_the_demo_month_rosters_completely(month, month_result):
+    result, _ = month_result
+    assert result.status in ("optimal", "feasible")
+    assert validate(month, result.assignments) == []
+    assert result.gaps == () and check_capacity(month) == []
+    assert all(row["missing"] == 0 for row in result.report.coverage.values())
+
+
+def test_objective_is_the_cost_of_the_roster(month, month_result):
+    result, _ = month_result
+    assert result.objective == cost_of(month, result.assignments) == sum(result.report.costs.values())
+    assert 0 <= result.bound <= result.objective
+    assert result.gap == pytest.approx((result.objective - result.bound) / result.objective)
+
+
+def test_leaders_carry_more_than_patrollers(month_result):
+    result, _ = month_result
+    assert result.report.load["leader"]["mean"] > result.report.load["patroller"]["mean"]
+
+
+def test_progress_reports_improving_rosters(month_result):
+    result, seen = month_result
+    assert seen and seen[0][0] == 0  # the warm start comes first
+    objectives = [s[1] for s in seen]
+    assert objectives == sorted(objectives, reverse=True)
+    assert objectives[-1] == result.objective
+    for solutions, objective, bound, gap, elapsed in seen:
+        assert bound <= objective and 0 <= gap <= 1 and elapsed >= 0
+
+
+def test_the_tight_month_says_what_cannot_be_covered(tight):
+    problems = check_capacity(tight)
+    assert "grid 7, Saturday 5 December evening: needs 2 patrollers, 1 available, no leader available" in problems
+    why = explain(tight)
+    assert any(g.shift_id == "g07-20261205-evening" and g.leader_missing for g in why.gaps)
+    kinds = {s.kind: s for s in why.suggestions}
+    assert kinds["neighbour_grids"].fixes > 0
+    assert "accept_under_coverage" in kinds
+
+
+def test_the_tight_month_gets_the_best_roster_with_gaps_marked(tight):
+    result = solve(tight, QUICK)
+    assert result.status == "feasible_with_gaps"
+    assert validate(tight, result.assignments, coverage=False) == []
+    short = {v.shift_id for v in validate(tight, result.assignments) if v.rule in ("coverage", "leader")}
+    assert short <= {g.shift_id for g in result.gaps}
+    evening = next(g for g in result.gaps if g.shift_id == "g07-20261205-evening")
+    assert "no leader available" in evening.reason
+    assert result.suggestions
+
+
+def test_hard_coverage_refuses_with_reasons(tight):
+    result = solve(tight, Options(time_limit=1, num_workers=1, coverage="hard"))
+    assert result.status == "infeasible" and result.assignments == ()
+    assert result.problems and result.suggestions
+
+
+def test_rules_that_only_clash_together_are_still_explained():
+    p = problem([vol("a", leader=True)], [shift("fri", 4, leader=True), shift("sat", 5, "morning")])
+    assert check_capacity(p) == []  # each shift alone has a volunteer
+    result = solve(p, Options(time_limit=1, num_workers=1, coverage="hard"))
+    assert result.status == "infeasible"
+    assert result.problems and result.gaps[0].reason
+
+
+def test_runs_in_a_native_thread_pool(month):
+    from eventlet import tpool
+
+    small = scenarios.guanyinli_month(1, days=7)
+    result = tpool.execute(solve, small, Options(time_limit=1, num_workers=1))
+    assert result.status in ("optimal", "feasible") and validate(small, result.assignments) == []
+
+
+def test_pinned_assignment_is_kept_in_the_month(month):
+    from dataclasses import replace
+
+    from activities.roster import Assignment
+
+    s = next(s for s in month.shifts if s.grid == 3 and s.start >= datetime(2026, 12, 10))
+    v = next(v for v in month.volunteers if v.patrol and v.home_grid == 3 and v.leader)
+    pinned = replace(month, pinned=(Assignment(s.id, v.id),))
+    if check_capacity(pinned):
+        pytest.skip("that leader is not available then")
+    result = solve(pinned, Options(time_limit=1, num_workers=1))
+    assert Assignment(s.id, v.id) in result.assignments and validate(pinned, result.assignments) == []
