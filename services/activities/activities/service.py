@@ -100,12 +100,7 @@ class ActivitiesService(feeds.FeedsMixin):
         """Liveness: answers when the service and its database do."""
 
         def work(session):
-            from sqlalchemy import func, select
-
-            from activities.models import Activity
-
-            active = session.scalar(select(func.count(Activity.id)).where(Activity.status == "active"))
-            return {"service": self.name, "status": "ok", "database": "ok", "activities": active}
+            return {"service": self.name, "status": "ok", "database": "ok", "activities": store.count_active(session)}
 
         return self._work(work)
 
@@ -210,21 +205,10 @@ class ActivitiesService(feeds.FeedsMixin):
     @contract(request=schemas.ListActivitiesIn, response=schemas.Activity(many=True))
     def list_activities(self, kind=None, team=None, grid=None, include_cancelled=False):
         """Activities, filtered by kind, team and grid, oldest first."""
-        from sqlalchemy import select
-
-        from activities.models import Activity
 
         def work(session):
-            query = select(Activity).order_by(Activity.dtstart, Activity.id)
-            if kind:
-                query = query.where(Activity.kind == kind)
-            if team:
-                query = query.where(Activity.team == team)
-            if grid:
-                query = query.where(Activity.grid_id == grid)
-            if not include_cancelled:
-                query = query.where(Activity.status == "active")
-            return [views.activity_view(session, a, self.caller) for a in session.scalars(query)]
+            found = store.list_activities(session, kind, team, grid, include_cancelled)
+            return [views.activity_view(session, a, self.caller) for a in found]
 
         return self._work(work)
 
@@ -324,11 +308,11 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def lookup(session):
             occ, slot = store.signup_target(session, occurrence_id, role)
-            existing = store.find_signup(session, request_id, slot.id, volunteer_id)
-            if existing is not None and (
-                existing.status != "cancelled" or (request_id and existing.request_id == request_id)
-            ):
-                return views.signup_view(session, existing), None
+            repeated = store.repeated_signup(session, request_id, slot.id, volunteer_id)
+            if repeated is not None:
+                return views.signup_view(session, repeated), None
+            if store.effective_status(occ) == "cancelled":
+                raise OccurrenceClosed(f"occurrence {occurrence_id} is cancelled")
             return None, (slot.role.name, store.duty_of(occ, slot.role))
 
         found, target = self._work(lookup)

@@ -59,6 +59,25 @@ def get_activity(session: Session, activity_id: int) -> Activity:
     return activity
 
 
+def list_activities(
+    session: Session, kind: str | None, team: str | None, grid_id: int | None, include_cancelled: bool
+) -> list[Activity]:
+    query = select(Activity).order_by(Activity.dtstart, Activity.id)
+    if kind:
+        query = query.where(Activity.kind == kind)
+    if team:
+        query = query.where(Activity.team == team)
+    if grid_id:
+        query = query.where(Activity.grid_id == grid_id)
+    if not include_cancelled:
+        query = query.where(Activity.status == "active")
+    return list(session.scalars(query))
+
+
+def count_active(session: Session) -> int:
+    return session.scalar(select(func.count(Activity.id)).where(Activity.status == "active"))
+
+
 def _set_exdates(activity: Activity, exdates: list[datetime]) -> None:
     wanted = {to_db(d) for d in exdates}
     for ex in list(activity.exdates):
@@ -646,6 +665,19 @@ def find_signup(session: Session, request_id: str | None, occurrence_role_id: in
     ).first()
 
 
+def repeated_signup(
+    session: Session, request_id: str | None, occurrence_role_id: int, volunteer_id: int
+) -> Signup | None:
+    """The sign-up a repeated request gets back unchanged: the same request id (whatever became
+    of it), or the volunteer's live sign-up for the role; None when the request is new."""
+    existing = find_signup(session, request_id, occurrence_role_id, volunteer_id)
+    if existing is None:
+        return None
+    if existing.status != "cancelled" or (request_id is not None and existing.request_id == request_id):
+        return existing
+    return None
+
+
 def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime], exclude_occurrence: int) -> list[int]:
     """Ids of the volunteer's confirmed duties (on live occurrences) that overlap ``duty``."""
     rows = session.execute(
@@ -695,11 +727,10 @@ def sign_up(
     """
     occ, slot = signup_target(session, occurrence_id, role_name)
     _lock_volunteer(session, volunteer_id)
-    existing = find_signup(session, request_id, slot.id, volunteer_id)
-    if existing is not None:
-        retried = request_id is not None and existing.request_id == request_id
-        if existing.status != "cancelled" or retried:
-            return existing, False
+    repeated = repeated_signup(session, request_id, slot.id, volunteer_id)
+    if repeated is not None:
+        return repeated, False
+    existing = find_signup(session, None, slot.id, volunteer_id)  # a cancelled one is reused
     if effective_status(occ) == "cancelled":
         raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled")
     duty = duty_of(occ, slot.role)
