@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 from guanyinli.config import normalize_url
-from guanyinli.events import EVENTS
-from nameko.events import event_handler
+from guanyinli.testing import EventLog, event_recorder
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import create_engine, text
 from volunteers.models import Base
 from volunteers.service import VolunteersService
 
-RECEIVED: list[tuple[str, dict]] = []
 
-
-def _handler(event_type):
-    def handle(self, payload):
-        RECEIVED.append((event_type, payload))
-
-    handle.__name__ = f"on_{event_type}"
-    return event_handler("volunteers", event_type)(handle)
-
-
-VolunteersEventRecorder = type(
-    "VolunteersEventRecorder",
-    (),
-    {"name": "volunteers_event_recorder", **{f"on_{t}": _handler(t) for t in EVENTS["volunteers"]}},
-)
-
-
-class Events:
-    def of(self, event_type: str) -> list[dict]:
-        return [p for t, p in RECEIVED if t == event_type]
-
-    def wait(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.of(event_type)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} {event_type} events, got {self.of(event_type)}")
-
+class Events(EventLog):
     def settle(self, seconds: float = 0.3) -> list[tuple[str, dict]]:
         """Everything received after a short wait (to check that nothing more arrives)."""
         time.sleep(seconds)
-        return list(RECEIVED)
+        return list(self.received)
 
 
 @pytest.fixture
@@ -60,7 +31,6 @@ def db_urls(test_databases, db_backend) -> dict[str, str]:
 
 @pytest.fixture
 def events():
-    RECEIVED.clear()
     return Events()
 
 
@@ -69,7 +39,7 @@ def container(container_factory, service_config, events):
     """The volunteers service and an event recorder, running on a fresh vhost."""
     service = container_factory(VolunteersService, service_config)
     service.start()
-    container_factory(VolunteersEventRecorder, service_config).start()
+    container_factory(event_recorder("volunteers", events), service_config).start()
     return service
 
 
@@ -107,7 +77,6 @@ def tables(db_urls):
 @pytest.fixture
 def unchanged(tables):
     """``with unchanged(): <rejected call>`` asserts the database is exactly as before."""
-    import contextlib
 
     @contextlib.contextmanager
     def check():
