@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from dateutil.rrule import rrulestr
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.timeutil import TZ, from_db, to_db
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from activities import domain, ical
@@ -539,23 +539,74 @@ def valid_scope(scope: str, value: str | int | None) -> bool:
     return scope == "lectures"
 
 
-def public_feed(session: Session, scope: str, value: str | int | None, now: datetime) -> ical.Feed:
-    """Activities of a team, a grid, a kind, or the lecture hall programme, without private data."""
-    if not valid_scope(scope, value):
-        raise ValueError(f"no public feed {scope}/{value}")
-    clock = Clock(now)
+def _public_activities(scope: str, value: str | int | None, clock: Clock):
+    """The activities a public feed considers (by scope; live, or cancelled recently; not long over)."""
     query = select(Activity).where(
         or_(Activity.status == "active", Activity.cancelled_at >= to_db(clock.day - CANCELLED_KEPT)),
         or_(Activity.rrule.is_not(None), Activity.dtstart >= to_db(clock.history_start - timedelta(days=2))),
     )
     if scope == "team":
-        query = query.where(Activity.team == value)
-    elif scope == "grid":
-        query = query.where(Activity.grid_id == value)
-    elif scope == "kind":
-        query = query.where(Activity.kind == value)
-    else:
-        query = query.where(Activity.kind == "lecture")
+        return query.where(Activity.team == value)
+    if scope == "grid":
+        return query.where(Activity.grid_id == value)
+    if scope == "kind":
+        return query.where(Activity.kind == value)
+    return query.where(Activity.kind == "lecture")
+
+
+_SHOWN_INSTANCE = or_(Occurrence.overridden.is_(True), Occurrence.status == "cancelled")
+
+
+# --- versions: a cheap summary of everything a feed is built from -------------------------------
+#
+# Every change a feed shows bumps a ``sequence`` counter (activities and occurrences by
+# ``store._touch``, sign-ups by their status listener) and an ``updated_at``; new rows change a
+# count. So equal versions on the same local day mean equal feeds, and a rendered body can be
+# reused (``feeds.FeedCache``). Read the version BEFORE building the feed it labels: a change
+# committed in between then only makes the next request render again.
+
+
+def personal_version(session: Session, volunteer_id: int, now: datetime) -> tuple:
+    row = session.execute(
+        select(
+            func.count(Signup.id),
+            func.sum(Signup.sequence),
+            func.max(Signup.updated_at),
+            func.sum(Occurrence.sequence),
+            func.max(Occurrence.updated_at),
+            func.sum(Activity.sequence),
+            func.max(Activity.updated_at),
+        )
+        .select_from(Signup)
+        .join(Occurrence, Signup.occurrence_id == Occurrence.id)
+        .join(Activity, Occurrence.activity_id == Activity.id)
+        .where(Signup.volunteer_id == volunteer_id)
+    ).one()
+    return (Clock(now).day.date(), *row)
+
+
+def public_version(session: Session, scope: str, value: str | int | None, now: datetime) -> tuple:
+    clock = Clock(now)
+    ids = _public_activities(scope, value, clock).with_only_columns(Activity.id).scalar_subquery()
+    activities = session.execute(
+        select(func.count(Activity.id), func.sum(Activity.sequence), func.max(Activity.updated_at)).where(
+            Activity.id.in_(ids)
+        )
+    ).one()
+    instances = session.execute(
+        select(func.count(Occurrence.id), func.sum(Occurrence.sequence), func.max(Occurrence.updated_at)).where(
+            Occurrence.activity_id.in_(ids), _SHOWN_INSTANCE
+        )
+    ).one()
+    return (clock.day.date(), *activities, *instances)
+
+
+def public_feed(session: Session, scope: str, value: str | int | None, now: datetime) -> ical.Feed:
+    """Activities of a team, a grid, a kind, or the lecture hall programme, without private data."""
+    if not valid_scope(scope, value):
+        raise ValueError(f"no public feed {scope}/{value}")
+    clock = Clock(now)
+    query = _public_activities(scope, value, clock)
     activities = list(session.scalars(query.order_by(Activity.id)))
     instances: dict[int, list[Instance]] = defaultdict(list)
     if activities:
@@ -563,7 +614,7 @@ def public_feed(session: Session, scope: str, value: str | int | None, now: date
         for occ in session.scalars(
             select(Occurrence).where(
                 Occurrence.activity_id.in_(list(by_id)),
-                or_(Occurrence.overridden.is_(True), Occurrence.status == "cancelled"),
+                _SHOWN_INSTANCE,
             )
         ):
             instances[occ.activity_id].append(

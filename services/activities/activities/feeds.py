@@ -12,7 +12,9 @@ HTTP (``WEB_SERVER_ADDRESS``)::
 
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
 ``Cache-Control: no-cache`` (clients revalidate, so a change is in the next request), and 304
-when ``If-None-Match`` names the current ETag.
+when ``If-None-Match`` names the current ETag. A request first reads the feed's version (one
+aggregate query); while it is unchanged the body rendered before is reused (``FeedCache``), so
+the 304 path and repeated 200s cost a token lookup and that query.
 
 Personal tokens: 256 bits, derived as HMAC-SHA256(``FEED_SECRET``, token row id and volunteer)
 so that ``feed_urls`` can show a volunteer their link again, while the database keeps only the
@@ -26,7 +28,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 import uuid
+from collections import OrderedDict
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from guanyinli.errors import Forbidden, Unavailable
@@ -43,6 +47,7 @@ from activities import feed_data, ical
 from activities.models import FeedToken
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+DEFAULT_CACHE_SECONDS = 300
 TOKEN_BYTES = 32
 TOKEN_CONTEXT = b"guanyinli-activities-feed-token/v1"
 PERSONAL_PATH = "/feeds/volunteers/{token}.ics"
@@ -68,9 +73,8 @@ def etag_of(body: bytes) -> str:
     return '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode() + '"'
 
 
-def calendar_response(request, body: bytes, *, private: bool, filename: str) -> Response:
-    """200 with the body, or 304 when the client already has it."""
-    etag = etag_of(body)
+def calendar_response(request, body: bytes, etag: str, *, private: bool, filename: str) -> Response:
+    """200 with the body, or 304 when the client already has it (``etag`` is ``etag_of(body)``)."""
     headers = {
         "ETag": etag,
         "Cache-Control": ("private" if private else "public") + ", no-cache",
@@ -83,6 +87,41 @@ def calendar_response(request, body: bytes, *, private: bool, filename: str) -> 
         return Response(status=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return Response(body, status=200, headers=headers)
+
+
+class FeedCache:
+    """Rendered feeds of this process by key, reused while their version is unchanged.
+
+    A version (``feed_data.personal_version`` / ``public_version``) changes with every change a
+    feed shows, so a hit is the same bytes a render would give; entries also expire after
+    ``FEED_CACHE_SECONDS`` (default 300, 0 turns the cache off) as a safety net for changes made
+    outside the service. Bounded LRU; green threads share it without locks (no yield inside).
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def get(self, key: tuple, version) -> tuple[bytes, str] | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version or entry[3] < time.monotonic():
+            return None
+        self._entries.move_to_end(key)
+        return entry[1], entry[2]
+
+    def put(self, key: tuple, version, body: bytes, etag: str, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._entries[key] = (version, body, etag, time.monotonic() + seconds)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+FEED_CACHE = FeedCache()
 
 
 def not_found(what: str) -> Response:
@@ -256,9 +295,21 @@ class FeedsMixin:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    def _render(self, build) -> bytes:
+    def _cache_seconds(self) -> float:
+        return float(self._feed_config().get("FEED_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+    def _render(self, key: tuple, version, build) -> tuple[bytes, str]:
+        """The feed's body and ETag: reused while its version is unchanged, else rendered."""
+        at = now()
         with self.db.get_session() as session:
-            return ical.render(build(session, now()))
+            current = version(session, at)  # before building: see feed_data's note on versions
+            found = FEED_CACHE.get(key, current)
+            if found is not None:
+                return found
+            body = ical.render(build(session, at))
+        etag = etag_of(body)
+        FEED_CACHE.put(key, current, body, etag, self._cache_seconds())
+        return body, etag
 
     @http("GET", "/feeds/volunteers/<string:token>.ics")
     def personal_feed(self, request, token):
@@ -270,15 +321,23 @@ class FeedsMixin:
             volunteer_id = row.volunteer_id if row is not None else None
         if volunteer_id is None:
             return not_found("no such feed")
-        body = self._render(lambda session, at: feed_data.personal_feed(session, volunteer_id, at))
-        return calendar_response(request, body, private=True, filename="guanyinli-duties.ics")
+        body, etag = self._render(
+            ("volunteer", volunteer_id),
+            lambda session, at: feed_data.personal_version(session, volunteer_id, at),
+            lambda session, at: feed_data.personal_feed(session, volunteer_id, at),
+        )
+        return calendar_response(request, body, etag, private=True, filename="guanyinli-duties.ics")
 
     def _public(self, request, scope: str, value) -> Response:
         if not feed_data.valid_scope(scope, value):
             return not_found("no such feed")
-        body = self._render(lambda session, at: feed_data.public_feed(session, scope, value, at))
+        body, etag = self._render(
+            (scope, value),
+            lambda session, at: feed_data.public_version(session, scope, value, at),
+            lambda session, at: feed_data.public_feed(session, scope, value, at),
+        )
         name = f"guanyinli-{scope}" + (f"-{value}" if value is not None else "")
-        return calendar_response(request, body, private=False, filename=f"{name}.ics")
+        return calendar_response(request, body, etag, private=False, filename=f"{name}.ics")
 
     @http("GET", "/feeds/teams/<string:team>.ics")
     def team_feed(self, request, team):

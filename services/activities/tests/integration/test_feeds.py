@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from activities import store
+from activities.feeds import FEED_CACHE
 from activities.models import Activity, Occurrence, Signup
 from activities_testkit import as_volunteer, at, iso
 from guanyinli.errors import Forbidden
@@ -28,6 +29,7 @@ WINDOW = (at(0, 0), at(60, 0))
 
 @pytest.fixture
 def service_config(service_config):
+    FEED_CACHE.clear()  # rendered feeds of an earlier test's database
     return {**service_config, "FEED_SECRET": "test-secret-of-the-feeds-0123456789", "FEED_BASE_URL": BASE_URL}
 
 

@@ -238,3 +238,22 @@ def test_the_same_records_give_the_same_bytes_all_day():
     morning = ical.render(ical.Feed(name="t", events=(activity_event(data, Clock(CLOCK.day + timedelta(hours=1))),)))
     evening = ical.render(ical.Feed(name="t", events=(activity_event(data, Clock(CLOCK.day + timedelta(hours=23))),)))
     assert morning == evening
+
+
+# --- the cache of rendered feeds ---------------------------------------------------------------
+
+
+def test_the_feed_cache_serves_only_the_same_version_and_forgets():
+    from activities.feeds import FeedCache
+
+    cache = FeedCache(size=2)
+    cache.put(("volunteer", 1), "v1", b"body", '"e"', 60)
+    assert cache.get(("volunteer", 1), "v1") == (b"body", '"e"')
+    assert cache.get(("volunteer", 1), "v2") is None  # any change: render again
+    cache.put(("volunteer", 2), "v1", b"b2", '"e2"', 60)
+    cache.put(("volunteer", 3), "v1", b"b3", '"e3"', 60)  # the least recently used goes
+    assert cache.get(("volunteer", 1), "v1") is None and cache.get(("volunteer", 3), "v1") == (b"b3", '"e3"')
+    cache.put(("volunteer", 4), "v1", b"b4", '"e4"', 0)  # 0 s: the cache is off
+    assert cache.get(("volunteer", 4), "v1") is None
+    cache.put(("volunteer", 5), "v1", b"b5", '"e5"', -1)
+    assert cache.get(("volunteer", 5), "v1") is None
