@@ -69,12 +69,15 @@ class SmtpSink:
 
     * ``replies``: DATA answers to use for the next messages instead of 250 (e.g. "451 ...").
     * ``hold_rcpt``: the next RCPT waits until ``release()``; ``holding`` tells that a client waits.
+    * ``hold_accepted``: the next message is kept (as an MTA that has queued it), but the 250 answer
+      waits until ``release()``.
     """
 
     def __init__(self):
         self.messages: list[dict] = []
         self.replies: list[str] = []
         self.hold_rcpt = False
+        self.hold_accepted = False
         self.holding = False
         self._released = False
         self.port = free_port()
@@ -95,6 +98,12 @@ class SmtpSink:
             return self.replies.pop(0)
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+        if self.hold_accepted:
+            self.hold_accepted = False
+            self.holding = True
+            while not self._released:
+                await asyncio.sleep(0.02)
+            self.holding = False
         return "250 OK"
 
     def release(self) -> None:

@@ -36,7 +36,7 @@ def test_two_replicas_send_each_message_once(start_service, publish, smtp, outbo
     time.sleep(0.5)
     recipients = sorted(m["to"][0] for m in smtp.messages)
     assert recipients == sorted(f"v{i}@example.cn" for i in range(1, 31))
-    assert {d["status"] for d in outbox.deliveries()} == {"sent"}
+    wait_for(lambda: {d["status"] for d in outbox.deliveries()} == {"sent"}, message="all marked sent")
     assert {d["attempts"] for d in outbox.deliveries()} == {1}
 
 
@@ -125,36 +125,69 @@ def answers(rpc, process: ServiceProcess) -> bool:
         return False
 
 
-def test_replica_killed_mid_send_loses_nothing_and_sends_once(config, publish, smtp, outbox, tmp_path):
+@pytest.fixture
+def replicas(config, tmp_path):
+    """``replicas.start(name)`` runs the service in a subprocess on the real clock (lease 2 s)."""
     config = {**config, "NOTIFICATIONS": {**config["NOTIFICATIONS"], "POLL_INTERVAL": 0.1, "CLAIM_LEASE": 2}}
-    processes = []
-    try:
-        first = ServiceProcess(config, tmp_path, "first")
-        processes.append(first)
-        with ServiceRpcProxy("notifications", config, timeout=30) as rpc:
-            wait_for(lambda: answers(rpc, first), timeout=30, message="the service process")
-            rpc.set_preferences(5, quiet_hours=False)  # the real clock may be at night
-        publish.volunteer(5, "王芳", "wangfang@example.cn")
-        wait_for(lambda: outbox.count("contacts") == 1, message="the contact")
-        smtp.hold_rcpt = True
-        publish.activities("signup_confirmed", **signup(5, now() + timedelta(days=3)))
+    started: list[ServiceProcess] = []
 
-        wait_for(lambda: smtp.holding, message="the SMTP dialogue in progress")
-        first.kill()  # SIGKILL between RCPT TO and DATA: nothing was handed over
-        [delivery] = outbox.deliveries()
-        assert (delivery["status"], delivery["attempts"]) == ("sending", 1)
-        smtp.release()
-        time.sleep(0.3)
-        assert smtp.messages == []
+    class Replicas:
+        def start(self, name: str) -> ServiceProcess:
+            process = ServiceProcess(config, tmp_path, name)
+            started.append(process)
+            with ServiceRpcProxy("notifications", config, timeout=30) as rpc:
+                wait_for(lambda: answers(rpc, process), timeout=30, message=f"the service process {name}")
+            return process
 
-        second = ServiceProcess(config, tmp_path, "second")
-        processes.append(second)
-        [message] = wait_for(lambda: smtp.to("wangfang@example.cn"), timeout=30, message="the email after the restart")
-        time.sleep(1.5)  # more polls and more than half a lease: still one copy
-        assert len(smtp.messages) == 1
-        [delivery] = outbox.deliveries()
-        assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
-        assert message["Message-ID"] == delivery["message_id"]
-    finally:
-        for process in processes:
-            process.stop()
+        def set_preferences(self, volunteer_id: int, **prefs) -> None:
+            with ServiceRpcProxy("notifications", config, timeout=30) as rpc:
+                rpc.set_preferences(volunteer_id, **prefs)
+
+    yield Replicas()
+    for process in started:
+        process.stop()
+
+
+def test_replica_killed_mid_send_loses_nothing_and_sends_once(replicas, publish, smtp, outbox):
+    first = replicas.start("first")
+    replicas.set_preferences(5, quiet_hours=False)  # the real clock may be at night
+    publish.volunteer(5, "王芳", "wangfang@example.cn")
+    wait_for(lambda: outbox.count("contacts") == 1, message="the contact")
+    smtp.hold_rcpt = True
+    publish.activities("signup_confirmed", **signup(5, now() + timedelta(days=3)))
+
+    wait_for(lambda: smtp.holding, message="the SMTP dialogue in progress")
+    first.kill()  # SIGKILL between RCPT TO and DATA: nothing was handed over
+    [delivery] = outbox.deliveries()
+    assert (delivery["status"], delivery["attempts"]) == ("sending", 1)
+    smtp.release()
+    time.sleep(0.3)
+    assert smtp.messages == []
+
+    replicas.start("second")
+    [message] = wait_for(lambda: smtp.to("wangfang@example.cn"), timeout=30, message="the email after the restart")
+    [delivery] = wait_for(lambda: [d for d in outbox.deliveries() if d["status"] == "sent"], message="sent")
+    assert delivery["attempts"] == 2
+    time.sleep(1.5)  # more polls and more than half a lease: still one copy
+    assert len(smtp.messages) == 1
+    assert message["Message-ID"] == delivery["message_id"]
+
+
+def test_killed_after_the_server_accepted_gives_a_second_copy_with_the_same_message_id(replicas, publish, smtp, outbox):
+    """The documented at-least-once window: accepted by SMTP, killed before 'sent' was committed."""
+    first = replicas.start("first")
+    replicas.set_preferences(5, quiet_hours=False)
+    publish.volunteer(5, "王芳", "wangfang@example.cn")
+    wait_for(lambda: outbox.count("contacts") == 1, message="the contact")
+    smtp.hold_accepted = True
+    publish.activities("signup_confirmed", **signup(5, now() + timedelta(days=3)))
+
+    wait_for(lambda: smtp.holding, message="the message accepted, the answer held")
+    first.kill()
+    smtp.release()
+    replicas.start("second")
+    wait_for(lambda: len(smtp.messages) == 2, timeout=30, message="the second copy")
+    first_copy, second_copy = smtp.to("wangfang@example.cn")
+    assert first_copy["Message-ID"] == second_copy["Message-ID"]  # a receiver can drop the second
+    [delivery] = wait_for(lambda: [d for d in outbox.deliveries() if d["status"] == "sent"], message="sent")
+    assert delivery["attempts"] == 2 and delivery["message_id"] == first_copy["Message-ID"]

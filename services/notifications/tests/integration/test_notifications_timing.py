@@ -195,3 +195,24 @@ def test_weekly_digest_collects_what_can_wait(wang, clock, publish, smtp, outbox
     clock.advance(minutes=5)
     polls()
     assert len(digests()) == 1
+
+
+def test_deactivated_volunteer_gets_no_more_reminders(wang, clock, publish, smtp, outbox):
+    publish.activities("signup_confirmed", **signup(5, local(26, 19)))
+    wait_for(lambda: len(smtp.messages) == 1, message="the confirmation")
+    publish.send("volunteers", "volunteer_deactivated", publish.wire("volunteer_deactivated", volunteer_id=5))
+    wait_for(lambda: {r["status"] for r in outbox.reminders()} == {"cancelled"}, message="reminders cancelled")
+    clock.set(local(26, 17))
+    polls()
+    assert len(smtp.messages) == 1
+
+
+def test_leaving_digest_mode_sends_what_was_held(wang, publish, smtp, outbox, rpc):
+    rpc.set_preferences(5, mode="digest")
+    publish.activities("signup_confirmed", **signup(5, local(30, 19)))
+    wait_for(lambda: outbox.rows("SELECT status FROM notifications") == [{"status": "held"}], message="held")
+    [held] = rpc.list_notifications(5)
+    assert held["status"] == "held" and held["deliveries"] == []
+    rpc.set_preferences(5, mode="immediate")
+    [message] = wait_for(lambda: smtp.to(WANG), message="the released notice")
+    assert message["Subject"].startswith("报名成功")
