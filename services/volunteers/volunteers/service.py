@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import eventlet
 from guanyinli.db import Database
 from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.events import publish, read
@@ -33,6 +34,7 @@ from volunteers.exceptions import (
 log = logging.getLogger(__name__)
 
 VOLUNTEER_ERRORS = (InvalidInput, VolunteerNotFound)
+REQUEUE_PAUSE = 1.0  # seconds before an event that failed for a passing reason goes back to the queue
 
 
 def volunteer_event(view: dict, changed: list[str] | None = None) -> dict:
@@ -329,13 +331,22 @@ class VolunteersService:
 
     # --- events from other services ------------------------------------------------------------------
 
-    @event_handler("activities", "attendance_recorded")
+    @event_handler("activities", "attendance_recorded", requeue_on_error=True)
     def on_attendance_recorded(self, payload):
-        """Credit hours and points for an attended duty, once per sign-up (source_key attendance:<signup_id>)."""
-        event = read("attendance_recorded", payload)
-        points = domain.attendance_points(event["status"], event["hours"], event["weekend"], event["late_notice"])
+        """Credit hours and points for an attended duty, once per sign-up (source_key attendance:<signup_id>).
+
+        A redelivered or repeated event finds the entry by its key and changes nothing. An event
+        that can never be credited (malformed, unknown volunteer) is logged and dropped; any other
+        failure (the database away) returns it to the queue after a pause, to be tried again.
+        """
+        try:
+            event = read("attendance_recorded", payload)
+        except InvalidInput as exc:
+            log.error("attendance_recorded dropped, malformed: %s", exc)
+            return
         if event["status"] != "attended":
             return  # no_show and excused earn nothing
+        points = domain.attendance_points(event["status"], event["hours"], event["weekend"], event["late_notice"])
         reason = f"{event['title']} ({event['role']})"
 
         def work(session):
@@ -354,7 +365,11 @@ class VolunteersService:
         try:
             entry, created = self._work(work)
         except NotFound:
-            log.warning("attendance_recorded for unknown volunteer %s ignored", event["volunteer_id"])
+            log.warning("attendance_recorded for unknown volunteer %s dropped", event["volunteer_id"])
             return
+        except Exception:
+            log.exception("attendance_recorded for sign-up %s failed; requeued", event["signup_id"])
+            eventlet.sleep(REQUEUE_PAUSE)
+            raise
         if created:
             publish(self.dispatch, "ledger_entry_added", entry_event(entry))

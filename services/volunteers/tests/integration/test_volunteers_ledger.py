@@ -134,9 +134,34 @@ def test_attendance_is_credited_exactly_once(container, service_config, rpc, eve
     deliver(attendance(502, v["id"], status="no_show"))
     deliver(attendance(503, v["id"], status="excused"))
     deliver(attendance(504, 999))  # unknown volunteer: logged and dropped, not requeued forever
+    deliver({"signup_id": "x", "volunteer_id": v["id"]})  # malformed: dropped too
     deliver(attendance(505, v["id"], hours=1.5))
     ledger = rpc.get_ledger(v["id"])
     assert sorted(e["source_key"] for e in ledger["entries"]) == ["attendance:501", "attendance:505"]
     assert ledger["total_points"] == 65 and ledger["total_hours"] == 3.5
     assert tables.count("ledger_entries") == 2
     assert len(events.wait("ledger_entry_added", 2)) == 2
+
+
+def test_attendance_failing_for_a_passing_reason_is_requeued_and_credited(
+    container, service_config, rpc, monkeypatch, events
+):
+    from sqlalchemy.exc import OperationalError
+    from volunteers import service, store
+
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    real = store.add_ledger_entry
+    failures = []
+
+    def flaky(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("INSERT", {}, Exception("database is restarting"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "add_ledger_entry", flaky)
+    monkeypatch.setattr(service, "REQUEUE_PAUSE", 0.05)
+    event_dispatcher(service_config)("activities", "attendance_recorded", attendance(601, v["id"]))
+    (added,) = events.wait("ledger_entry_added")
+    assert failures == [1] and added["source_key"] == "attendance:601"
+    assert rpc.get_ledger(v["id"])["total_points"] == 20
