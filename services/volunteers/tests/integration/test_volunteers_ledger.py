@@ -165,3 +165,15 @@ def test_attendance_failing_for_a_passing_reason_is_requeued_and_credited(
     (added,) = events.wait("ledger_entry_added")
     assert failures == [1] and added["source_key"] == "attendance:601"
     assert rpc.get_ledger(v["id"])["total_points"] == 20
+
+
+def test_the_database_refuses_to_rewrite_ledger_entries(rpc, tables):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    entry = rpc.add_ledger_entry(v["id"], 2, "巡逻")
+    with pytest.raises(DBAPIError, match="append-only"):
+        with tables.engine.begin() as conn:
+            conn.execute(text("UPDATE ledger_entries SET points = 999 WHERE id = :id"), {"id": entry["id"]})
+    assert rpc.get_ledger(v["id"])["total_points"] == 20

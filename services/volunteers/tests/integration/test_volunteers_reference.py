@@ -88,3 +88,24 @@ def test_grid_leader_and_members(rpc, events, unchanged):
     assert rpc.get_grid(6)["leader"] is None
     with pytest.raises(VolunteerInactive, match="volunteer_id"):
         rpc.add_grid_member(7, b["id"])
+
+
+def test_concurrent_leaders_for_one_grid_only_one_wins(rpc, service_config, tables):
+    import eventlet
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    ids = [rpc.create_volunteer(**patrol_volunteer(n))["id"] for n in range(1, 7)]
+
+    def claim(volunteer_id):
+        with ServiceRpcProxy("volunteers", service_config, timeout=30) as proxy:
+            try:
+                proxy.assign_grid_leader(9, volunteer_id)
+                return "leader"
+            except GridLeaderTaken:
+                return "refused"
+
+    outcomes = list(eventlet.GreenPool(6).imap(claim, ids))
+    assert sorted(outcomes) == ["leader"] + ["refused"] * 5
+    winner = ids[outcomes.index("leader")]
+    assert rpc.get_grid(9)["leader"]["id"] == winner
+    assert tables.count("grid_roles") == 1
