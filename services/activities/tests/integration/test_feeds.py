@@ -194,6 +194,8 @@ def test_tokens_rotate_revoke_and_only_their_hash_is_stored(call, organiser, pat
         stored = conn.execute(text("SELECT token_hash FROM feed_tokens WHERE volunteer_id = 1")).scalars().all()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()] and token not in stored[0]
     assert fetch(web_session, old).status_code == 200
+    head = web_session.head(path_of(old))
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"]
 
     rotated = organiser.rotate_feed_token(volunteer_id=1)["personal"]["https"]  # organisers may, too
     assert rotated != old
