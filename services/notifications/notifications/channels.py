@@ -22,9 +22,13 @@ from guanyinli.timeutil import iso
 
 
 class DeliveryFailed(Exception):
-    def __init__(self, message: str, permanent: bool = False):
+    """``permanent``: retrying this message cannot help. ``unreachable``: the server itself could
+    not be reached (the sender then stops trying that channel until its next poll)."""
+
+    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False):
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,10 @@ class EmailChannel:
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
             raise DeliveryFailed(f"SMTP login failed: {exc.smtp_code}") from None
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+            self.close(quit=False)
+            raise DeliveryFailed(f"SMTP {type(exc).__name__}: {exc}", unreachable=True) from None
+        except smtplib.SMTPException as exc:
             self.close(quit=False)
             raise DeliveryFailed(f"SMTP {type(exc).__name__}: {exc}") from None
         if refused:
@@ -182,6 +189,8 @@ class WebhookChannel:
         }
         try:
             response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}", unreachable=True) from None
         except requests.RequestException as exc:
             raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}") from None
         if 200 <= response.status_code < 300:

@@ -59,6 +59,9 @@ class Sender:
         self.directory, self.replica = directory, replica
         self._contacts: dict[int, tuple[Recipient, bool]] = {}  # of the batch being sent
         self._preferences: dict[int, domain.Preferences] = {}
+        # channels whose server could not be reached in this poll: the rest of the batch does not
+        # wait for a timeout each; those deliveries fail fast and retry with backoff
+        self._down: dict[str, str] = {}
 
     def run(self) -> Tally:
         tally = Tally()
@@ -127,6 +130,8 @@ class Sender:
                 with self.db.get_session() as session:
                     self._note(store.finish(session, job, token, status, last_error=decision.reason), tally, "skipped")
                 return
+            if job.channel in self._down:
+                raise DeliveryFailed(f"{self._down[job.channel]} (not tried: unreachable earlier in this poll)")
             channel = self.channels.get(job.channel)
             if channel is None:
                 raise DeliveryFailed(f"channel {job.channel} is not configured on this service", permanent=True)
@@ -146,6 +151,8 @@ class Sender:
             )
             channel.send(message)
         except DeliveryFailed as exc:
+            if exc.unreachable:
+                self._down[job.channel] = str(exc)
             self._failed(job, token, str(exc), exc.permanent, tally)
             return
         except NotFound as exc:

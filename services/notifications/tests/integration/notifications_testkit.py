@@ -73,14 +73,14 @@ class SmtpSink:
       waits until ``release()``.
     """
 
-    def __init__(self):
+    def __init__(self, port: int | None = None):
         self.messages: list[dict] = []
         self.replies: list[str] = []
         self.hold_rcpt = False
         self.hold_accepted = False
         self.holding = False
         self._released = False
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -118,7 +118,8 @@ class SmtpSink:
 
     def stop(self) -> None:
         self._released = True
-        self.controller.stop()
+        if self.controller.loop.is_running():
+            self.controller.stop()
 
 
 # --- webhook -----------------------------------------------------------------------------------

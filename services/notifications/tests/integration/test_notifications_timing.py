@@ -9,7 +9,7 @@ import pytest
 from guanyinli.errors import Conflict, NotFound
 from guanyinli.timeutil import from_db, to_db
 from notifications.models import Delivery, Reminder
-from notifications_testkit import local, occurrence, signup, wait_for
+from notifications_testkit import SmtpSink, local, occurrence, signup, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -216,3 +216,25 @@ def test_leaving_digest_mode_sends_what_was_held(wang, publish, smtp, outbox, rp
     rpc.set_preferences(5, mode="immediate")
     [message] = wait_for(lambda: smtp.to(WANG), message="the released notice")
     assert message["Subject"].startswith("报名成功")
+
+
+def test_smtp_server_down_fails_the_batch_fast_then_delivers_when_back(service, smtp, clock, publish, outbox):
+    smtp.stop()  # the server goes away (one aiosmtpd loop at a time under eventlet)
+    for volunteer_id in (1, 2, 3):
+        publish.volunteer(volunteer_id, f"志愿者{volunteer_id}", f"v{volunteer_id}@example.cn")
+    wait_for(lambda: outbox.count("contacts") == 3, message="contacts")
+    for volunteer_id in (1, 2, 3):
+        publish.activities("signup_confirmed", **signup(volunteer_id, local(27, 19), signup_id=volunteer_id))
+    wait_for(
+        lambda: [(d["status"], d["attempts"]) for d in outbox.deliveries()] == [("pending", 1)] * 3,
+        message="three failed first tries",
+    )
+    errors = [d["last_error"] for d in outbox.deliveries()]
+    assert all("ConnectionRefused" in e for e in errors)
+    assert sum("not tried" in e for e in errors) >= 1  # one refusal is enough to stop this poll's tries
+    back = SmtpSink(port=smtp.port).start()
+    try:
+        clock.advance(seconds=60)
+        wait_for(lambda: len(back.messages) == 3, message="all three once the server is back")
+    finally:
+        back.stop()
