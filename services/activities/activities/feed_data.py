@@ -354,14 +354,16 @@ def activity_event(activity: ActivityData, clock: Clock) -> ical.Event | None:
         return base if base.end >= clock.history_start else None
 
     rule = bounded_rule(activity.start, activity.rule)
-    anchor = activity.start
-    if anchor + activity.duration < clock.history_start:
-        later = first_after(activity.start, rule, clock.history_start - activity.duration)
-        if later is None:
-            return None
-        # Re-anchor only where it provably keeps the same instances (checked over a year ahead).
-        if _same_instances(rule, activity.start, later, later + timedelta(days=400)):
-            anchor = later
+    # DTSTART is the first instance still shown. That also keeps it on the rule: a DTSTART the
+    # rule does not produce (a Monday start for BYDAY=SA,SU) is an instance for ical.js but not
+    # for dateutil or the service, so it must never reach a feed.
+    lower = max(activity.start, clock.history_start - activity.duration)
+    anchor = first_after(activity.start, rule, lower)
+    if anchor is None:
+        return None
+    # Re-anchor only where it provably keeps the same instances (checked over a year ahead).
+    if anchor != activity.start and not _same_instances(rule, activity.start, anchor, anchor + timedelta(days=400)):
+        anchor = activity.start
     exdates = {d for d in activity.exdates if d >= anchor}
     overrides = []
     for inst in sorted(activity.instances, key=lambda i: i.original_start):

@@ -257,3 +257,10 @@ def test_the_feed_cache_serves_only_the_same_version_and_forgets():
     assert cache.get(("volunteer", 4), "v1") is None
     cache.put(("volunteer", 5), "v1", b"b5", '"e5"', -1)
     assert cache.get(("volunteer", 5), "v1") is None
+
+
+def test_a_start_off_the_rule_is_never_a_dtstart():
+    # Monday start, weekend rule: dateutil and the service skip the Monday, ical.js would not.
+    event = activity_event(activity(rule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4", exdates=()), CLOCK)
+    assert event.start == MON + timedelta(days=5)
+    assert [s for s, _ in starts([event])] == [MON + timedelta(days=d) for d in (5, 6, 12, 13)]
