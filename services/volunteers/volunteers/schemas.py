@@ -8,6 +8,7 @@ windows are local wall-clock times "HH:MM" ("24:00" ends a window at midnight).
 from __future__ import annotations
 
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from guanyinli.timeutil import local
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from volunteers.domain import MAX_WINDOW_RANGE
@@ -322,9 +323,21 @@ class Window(Schema):
     end = LocalDateTime()
 
 
+class WindowList(fields.List):
+    """A list of [Window](#window) dumped straight from (start, end) pairs: the roster asks for thousands."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Nested(Window), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return [{"start": local(start).isoformat(), "end": local(end).isoformat()} for start, end in value]
+
+
 class VolunteerWindows(Schema):
     volunteer_id = fields.Integer()
-    windows = fields.List(fields.Nested(Window))
+    windows = WindowList()
 
 
 class LedgerEntryOut(Schema):

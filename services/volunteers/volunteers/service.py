@@ -284,10 +284,7 @@ class VolunteersService:
 
         def work(session):
             windows = store.availability_windows(session, start, end, team=team, volunteer_ids=volunteer_ids)
-            return [
-                {"volunteer_id": vid, "windows": [{"start": s, "end": e} for s, e in spans]}
-                for vid, spans in windows.items()
-            ]
+            return [{"volunteer_id": vid, "windows": spans} for vid, spans in windows.items()]
 
         return self._work(work)
 
