@@ -5,6 +5,7 @@ It is the solver's warm start (a CP-SAT hint) and the baseline the benchmark com
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from . import rules as R
@@ -19,6 +20,7 @@ class _State:
         self.slots: list[set[int]] = [set() for _ in ix.volunteers]
         self.weekends: list[set[int]] = [set() for _ in ix.volunteers]
         self.crew: list[list[int]] = [[] for _ in ix.shifts]
+        self.mine: list[set[int]] = [set() for _ in ix.volunteers]
         self.caps = [v.max_shifts for v in ix.volunteers]
         self.close = defaultdict(set)
         for a, b in ix.close_pairs:
@@ -41,7 +43,7 @@ class _State:
         return any(self.ix.volunteers[vi].leader for vi in self.crew[si])
 
     def shifts_of(self, vi: int) -> list[int]:
-        return [si for si, crew in enumerate(self.crew) if vi in crew]
+        return sorted(self.mine[vi])
 
     def drop(self, vi: int, si: int) -> None:
         t = self.ix.slot_of[si]
@@ -49,6 +51,7 @@ class _State:
         self.week[vi][self.ix.week_of_slot[t]] -= 1
         self.slots[vi].discard(t)
         self.crew[si].remove(vi)
+        self.mine[vi].discard(si)
         if R.is_weekend(self.ix.shifts[si]):
             wk = self.ix.week_of_slot[t]
             if not any(
@@ -65,6 +68,7 @@ class _State:
         if R.is_weekend(self.ix.shifts[si]):
             self.weekends[vi].add(self.ix.week_of_slot[t])
         self.crew[si].append(vi)
+        self.mine[vi].add(si)
 
     def cost(self, vi: int, si: int, w: dict[str, int]) -> float:
         ix = self.ix
@@ -90,8 +94,9 @@ def _run(weeks: set[int], start: int, step: int) -> int:
     return n
 
 
-def greedy(ix: Index, keep: set[tuple[int, int]] | None = None) -> set[tuple[int, int]]:
-    """(volunteer, shift) positions of a greedy roster; `keep` (plus pinned) are placed first."""
+def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: float = 0.0) -> set[tuple[int, int]]:
+    """(volunteer, shift) positions of a greedy roster; `keep` (plus pinned) are placed first.
+    With polish_seconds, a local search then moves single places while that lowers the cost."""
     w = R.weights(ix.problem.rules)
     st = _State(ix)
     for vi, si in sorted(ix.pinned | (keep or set())):
@@ -110,7 +115,100 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None) -> set[tuple[int
             _eject(st, si, leaders[si], w)
         while len(st.crew[si]) < s.min_patrollers and _eject(st, si, ix.candidates[si], w):
             pass
+    if polish_seconds > 0:
+        _polish(st, w, time.perf_counter() + polish_seconds, keep or set())
     return {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
+
+
+def _own_cost(st: _State, vi: int, w: dict[str, int], close: set[tuple[int, int]], partner: dict[int, int]) -> int:
+    """The costs one volunteer's shifts carry on their own (fair load, home, preference, close, weekends,
+    partner); role_spread is left out and settled by the CP-SAT search."""
+    ix = st.ix
+    v = ix.volunteers[vi]
+    mine = st.mine[vi]
+    c = w["fair_load"] * abs(len(mine) - ix.targets[v.id])
+    for si in mine:
+        s = ix.shifts[si]
+        c += w["away_from_home"] * (s.grid != v.home_grid) + w["not_preferred"] * (not R.is_preferred(v, s))
+    slots = sorted(st.slots[vi])
+    for i, a in enumerate(slots):
+        for b in slots[i + 1 :]:
+            c += w["close_shifts"] * ((a, b) in close)
+    span = ix.problem.rules.max_weekends_in_row + 1
+    weeks = st.weekend_order
+    worked = st.weekends[vi]
+    c += w["weekend_streak"] * sum(
+        1 for i in range(len(weeks) - span + 1) if all(k in worked for k in weeks[i : i + span])
+    )
+    if vi in partner:
+        c += w["partner_apart"] * len(mine ^ st.mine[partner[vi]])
+    return c
+
+
+def _polish(st: _State, w: dict[str, int], deadline: float, keep: set[tuple[int, int]]) -> None:
+    """First-improvement local search: give a place to someone else, add or remove a place."""
+    ix = st.ix
+    close = set(ix.close_pairs)
+    st.weekend_order = [ix.weeks.index(k) for k in R.weekend_weeks(ix.problem)]
+    partner: dict[int, int] = {}
+    for a, b in R.partner_pairs(ix.problem):
+        if a in ix.vpos and b in ix.vpos:
+            partner[ix.vpos[a]], partner[ix.vpos[b]] = ix.vpos[b], ix.vpos[a]
+    fixed = ix.pinned | keep
+    cost = [_own_cost(st, vi, w, close, partner) for vi in range(len(ix.volunteers))]
+
+    def changed(*vis: int) -> int:
+        """Cost difference of the volunteers touched (and their partners) against `cost`."""
+        touched = set(vis) | {partner[v] for v in vis if v in partner}
+        return sum(_own_cost(st, v, w, close, partner) - cost[v] for v in touched)
+
+    def settle(*vis: int) -> None:
+        for v in set(vis) | {partner[v] for v in vis if v in partner}:
+            cost[v] = _own_cost(st, v, w, close, partner)
+
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for si, s in enumerate(ix.shifts):
+            if time.perf_counter() > deadline:
+                return
+            for u in list(st.crew[si]):
+                if (u, si) in fixed:
+                    continue
+                only_leader = s.leader_needed and ix.volunteers[u].leader and sum(
+                    ix.volunteers[x].leader for x in st.crew[si]
+                ) == 1
+                st.drop(u, si)
+                if len(st.crew[si]) >= s.min_patrollers and not only_leader and changed(u) < 0:
+                    settle(u)
+                    improved = True
+                    continue
+                best = None
+                for v in ix.candidates[si]:
+                    if v == u or (only_leader and not ix.volunteers[v].leader) or not st.can_take(v, si):
+                        continue
+                    st.take(v, si)
+                    delta = changed(u, v)
+                    st.drop(v, si)
+                    if delta < 0 and (best is None or delta < best[0]):
+                        best = (delta, v)
+                if best:
+                    st.take(best[1], si)
+                    settle(u, best[1])
+                    improved = True
+                else:
+                    st.take(u, si)
+            if len(st.crew[si]) < s.max_patrollers:
+                for v in ix.candidates[si]:
+                    if st.load[v] < ix.targets[ix.volunteers[v].id] and st.can_take(v, si):
+                        st.take(v, si)
+                        if changed(v) < 0:
+                            settle(v)
+                            improved = True
+                            if len(st.crew[si]) >= s.max_patrollers:
+                                break
+                        else:
+                            st.drop(v, si)
 
 
 def _eject(st: _State, si: int, pool: list[int], w: dict[str, int]) -> bool:

@@ -2,14 +2,20 @@
 
 The part's model prices everything the fixed rest implies (weekly caps left, rest around fixed shifts, close
 shifts and partners across the boundary, weekends already worked, targets, the role spread elsewhere), so
-its objective differs from the whole roster's by a constant: repair re-solves only the shifts near a change.
+its objective differs from the whole roster's by a constant: repair re-solves only the shifts near a change,
+and `improve` re-solves one grid after another (a large-neighbourhood search shaped by the grids).
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections import defaultdict
 from dataclasses import replace
 
+from ortools.sat.python import cp_model
+
+from . import cpmodel
 from . import rules as R
 from .index import Index
 
@@ -87,3 +93,65 @@ def restrict(ix: Index, block: set[int], chosen: set[Pair]) -> tuple[Index, list
         if diffs:
             part.spread_floor[role] = (max(diffs), min(diffs))
     return part, vols, shifts
+
+
+def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
+    """Shift sets of `size` neighbouring grids each, one block starting from every grid, in random order."""
+    neighbours = ix.problem.grid_neighbours
+    by_grid: dict[int, set[int]] = defaultdict(set)
+    for si, s in enumerate(ix.shifts):
+        by_grid[s.grid].add(si)
+    grids = sorted(by_grid)
+    rng.shuffle(grids)
+    out = []
+    for g in grids:
+        group, frontier = [g], [g]
+        while frontier and len(group) < size:
+            nxt = sorted({n for f in frontier for n in neighbours.get(f, ()) if n in by_grid and n not in group})
+            rng.shuffle(nxt)
+            frontier = nxt[: size - len(group)]
+            group += frontier
+        out.append(set().union(*(by_grid[x] for x in group)))
+    return out
+
+
+def improve(
+    ix: Index,
+    soft: bool,
+    chosen: set[Pair],
+    deadline: float,
+    on_improvement=None,
+    num_workers: int = 2,
+    seed: int = 0,
+    size: int = 1,
+    seconds_per_part: float = 0.2,
+) -> set[Pair]:
+    """Re-solve grid blocks one after another until the deadline, keeping every improvement.
+
+    on_improvement(delta) is called with the (negative) change of the objective after each accepted move.
+    """
+    rng = random.Random(seed)
+    chosen = set(chosen)
+    while time.perf_counter() < deadline - 0.05:
+        for block in grid_blocks(ix, size, rng):
+            left = deadline - time.perf_counter()
+            if left < 0.05:
+                break
+            part, vols, shifts = restrict(ix, block, chosen)
+            built = cpmodel.build(part, soft)
+            vloc = {vi: pi for pi, vi in enumerate(vols)}
+            sloc = {si: i for i, si in enumerate(shifts)}
+            before = cpmodel.set_hint(built, {(vloc[vi], sloc[si]) for vi, si in chosen if si in block})
+            solver = cp_model.CpSolver()
+            solver.parameters.num_workers = num_workers
+            solver.parameters.random_seed = seed
+            solver.parameters.max_time_in_seconds = min(seconds_per_part, left)
+            if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                continue
+            new = {p for p, var in built.x.items() if solver.BooleanValue(var)}
+            after = cpmodel.objective_of(built, new)
+            if after < before:
+                chosen = {p for p in chosen if p[1] not in block} | {(vols[pi], shifts[si]) for pi, si in new}
+                if on_improvement is not None:
+                    on_improvement(after - before)
+    return chosen

@@ -79,8 +79,10 @@ def repair(
     for window, mode in attempts:
         result = _solve_part(ix, window, kept, hint, mode, frozen_until, options, started, found, forced_out)
         if result.status not in ("infeasible", "unknown"):
-            break
-    return result
+            return result
+        if result.status == "unknown":
+            break  # out of time: the greedy repair below is the answer
+    return _roster_result(ix, hint, kept, "feasible", found, forced_out, started, None)
 
 
 def _window(ix: Index, touched: list[int]) -> set[int]:
@@ -109,6 +111,8 @@ def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, fo
     solver.parameters.num_workers = options.num_workers
     solver.parameters.random_seed = options.seed
     solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - (time.perf_counter() - started))
+    # stop once the number of changes is proven minimal; the soft costs are only a tie-break here
+    solver.parameters.absolute_gap_limit = R.CHANGE_WEIGHT // 2
     status = solver.Solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         why = explain_index(ix, found)
@@ -127,14 +131,18 @@ def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, fo
         )
     inside = {(vols[pi], shifts[s]) for (pi, s), var in built.x.items() if solver.BooleanValue(var)}
     chosen = {p for p in kept if p[1] not in window} | inside
+    state = "optimal" if status == cp_model.OPTIMAL else "feasible"
+    return _roster_result(ix, chosen, kept, state, found, forced_out, started, math.ceil(solver.BestObjectiveBound() - 1e-6))
+
+
+def _roster_result(ix, chosen, kept, state, found, forced_out, started, cp_bound) -> RosterResult:
     assignments = tuple(sorted(Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen))
     report = make_report(ix, assignments)
     objective = sum(report.costs.values())
     gaps = tuple(find_gaps(ix, assignments, found))
-    cp_bound = math.ceil(solver.BestObjectiveBound() - 1e-6)
     return RosterResult(
         assignments=assignments,
-        status=("feasible_with_gaps" if gaps else "optimal" if status == cp_model.OPTIMAL else "feasible"),
+        status="feasible_with_gaps" if gaps else state,
         objective=objective,
         bound=0,
         gap=None,
@@ -146,7 +154,7 @@ def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, fo
         solutions=1,
         changed=len(chosen ^ kept),
         forced_out=forced_out,
-        trajectory=((time.perf_counter() - started, objective, cp_bound),),
+        trajectory=((time.perf_counter() - started, objective, cp_bound or 0),),
     )
 
 

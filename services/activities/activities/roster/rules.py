@@ -155,6 +155,7 @@ def evaluate(problem: Problem, assignments: Iterable[Assignment], targets: Mappi
         by_role[role(v)].append(diff)
     units["role_spread"] = sum(max(d) - min(d) for d in by_role.values())
 
+    weeks = weekend_weeks(problem)
     for vid, own in mine.items():
         v = volunteers[vid]
         units["away_from_home"] += sum(1 for s in own if s.grid != v.home_grid)
@@ -165,7 +166,7 @@ def evaluate(problem: Problem, assignments: Iterable[Assignment], targets: Mappi
                 if (b - a).total_seconds() >= rules.close_hours * 3600:
                     break
                 units["close_shifts"] += 1
-        units["weekend_streak"] += weekend_streak_units(own, problem, rules.max_weekends_in_row)
+        units["weekend_streak"] += weekend_streak_units(own, weeks, rules.max_weekends_in_row)
 
     for a, b in partner_pairs(problem):
         units["partner_apart"] += len(set(s.id for s in mine[a]) ^ set(s.id for s in mine[b]))
@@ -178,9 +179,8 @@ def weekend_weeks(problem: Problem) -> list[tuple[int, int]]:
     return sorted({week_of(s.start) for s in problem.shifts if is_weekend(s)})
 
 
-def weekend_streak_units(own: Iterable[Shift], problem: Problem, allowed: int) -> int:
-    """Windows of allowed+1 consecutive rostered weekends that are all worked."""
-    weeks = weekend_weeks(problem)
+def weekend_streak_units(own: Iterable[Shift], weeks: list[tuple[int, int]], allowed: int) -> int:
+    """Windows of allowed+1 consecutive rostered weekends (`weeks`, from weekend_weeks) that are all worked."""
     worked = {week_of(s.start) for s in own if is_weekend(s)}
     flags = [w in worked for w in weeks]
     span = allowed + 1

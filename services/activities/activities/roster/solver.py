@@ -86,7 +86,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
             problems=why.problems,
         )
     soft = options.coverage == "soft" or bool(found)
-    hint = greedy(ix) if options.warm_start else set()
+    hint = greedy(ix, polish_seconds=min(5.0, 0.2 + 0.1 * options.time_limit)) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
     if result.status == "infeasible" and not soft:
         # the counts fit but the rules together do not: the soft roster shows which shifts stay uncovered
