@@ -12,6 +12,10 @@ Settings are read from the nameko config first, then the environment, then defau
     VOLUNTEERS_RPC_TIMEOUT (seconds)
 
 Email is available when an SMTP host is set, the webhook when both its URL and secret are.
+
+Caller identity travels in nameko context data under ``user``, as for the activities service:
+``{"volunteer_id": 12, "roles": ["organiser"]}``. Organisers (and ``system``, other services) act
+for anyone; a volunteer reads and sets only their own preferences and messages.
 """
 
 from __future__ import annotations
@@ -114,6 +118,39 @@ class Settings:
         if self.webhook_url and self.webhook_secret:
             found.append("webhook")
         return tuple(found)
+
+
+ORGANISER_ROLES = frozenset({"organiser", "system"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    volunteer_id: int | None = None
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_organiser(self) -> bool:
+        return bool(self.roles & ORGANISER_ROLES)
+
+    def acts_for(self, volunteer_id: int) -> bool:
+        return self.is_organiser or (self.volunteer_id is not None and self.volunteer_id == volunteer_id)
+
+
+def caller_from_context(context_data: dict | None) -> Caller:
+    user = (context_data or {}).get("user")
+    if not isinstance(user, dict):
+        return Caller()
+    try:
+        volunteer_id = int(user["volunteer_id"]) if user.get("volunteer_id") is not None else None
+    except (TypeError, ValueError):
+        volunteer_id = None
+    roles = user.get("roles") or []
+    return Caller(volunteer_id, frozenset([roles] if isinstance(roles, str) else (str(r) for r in roles)))
+
+
+class CallerIdentity(DependencyProvider):
+    def get_dependency(self, worker_ctx) -> Caller:
+        return caller_from_context(worker_ctx.context_data)
 
 
 class SettingsProvider(DependencyProvider):

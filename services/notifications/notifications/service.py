@@ -11,7 +11,7 @@ import logging
 from datetime import time
 
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
 from guanyinli.schemas import Page, contract
 from nameko.events import event_handler
@@ -19,7 +19,15 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from notifications import domain, rendering, schemas, store
-from notifications.dependencies import Channels, Clock, SettingsProvider, Volunteers, poll, replica_id
+from notifications.dependencies import (
+    CallerIdentity,
+    Channels,
+    Clock,
+    SettingsProvider,
+    Volunteers,
+    poll,
+    replica_id,
+)
 from notifications.exceptions import ChannelUnavailable
 from notifications.sending import Sender
 
@@ -41,6 +49,7 @@ class NotificationsService:
     settings = SettingsProvider()
     channels = Channels()
     volunteers = Volunteers()
+    caller = CallerIdentity()
 
     # --- events from activities -------------------------------------------------------------
 
@@ -136,10 +145,19 @@ class NotificationsService:
 
     # --- RPC --------------------------------------------------------------------------------
 
+    def _for_volunteer(self, volunteer_id: int) -> None:
+        if not self.caller.acts_for(volunteer_id):
+            raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
+
+    def _organiser(self) -> None:
+        if not self.caller.is_organiser:
+            raise Forbidden("organisers only (context data user.roles must include 'organiser')")
+
     @rpc
-    @contract(request=schemas.VolunteerIdIn, response=schemas.Preferences())
+    @contract(request=schemas.VolunteerIdIn, response=schemas.Preferences(), errors=(Forbidden,))
     def get_preferences(self, volunteer_id):
         """A volunteer's channels, language, quiet hours and mode (the defaults when never set)."""
+        self._for_volunteer(volunteer_id)
         with self.db.get_session() as session:
             return _preferences_view(volunteer_id, store.preferences(session, volunteer_id))
 
@@ -147,7 +165,7 @@ class NotificationsService:
     @contract(
         request=schemas.SetPreferencesIn,
         response=schemas.Preferences(),
-        errors=(InvalidInput, ChannelUnavailable),
+        errors=(InvalidInput, ChannelUnavailable, Forbidden),
     )
     def set_preferences(
         self, volunteer_id, channels=None, language=None, quiet_hours=None, quiet_start=None, quiet_end=None, mode=None
@@ -157,6 +175,7 @@ class NotificationsService:
         Quiet hours (default 22:00-07:00 local) hold messages until they end, except an urgent
         cancellation of a duty that day. Leaving digest mode releases the held notices.
         """
+        self._for_volunteer(volunteer_id)
         missing = [c for c in channels or () if c not in self.settings.channels]
         if missing:
             raise ChannelUnavailable(f"channels: not configured here: {', '.join(missing)}")
@@ -179,9 +198,10 @@ class NotificationsService:
         return _preferences_view(volunteer_id, prefs)
 
     @rpc
-    @contract(request=schemas.ListNotificationsIn, response=schemas.Notification(many=True))
+    @contract(request=schemas.ListNotificationsIn, response=schemas.Notification(many=True), errors=(Forbidden,))
     def list_notifications(self, volunteer_id, limit=None, offset=None):
         """A volunteer's messages, newest first, each with the status of its deliveries."""
+        self._for_volunteer(volunteer_id)
         with self.db.get_session() as session:
             prefs = store.preferences(session, volunteer_id)
             rows = store.list_notifications(session, volunteer_id, limit, offset)
@@ -190,16 +210,18 @@ class NotificationsService:
         return rows
 
     @rpc
-    @contract(request=Page, response=schemas.DeadLetter(many=True))
+    @contract(request=Page, response=schemas.DeadLetter(many=True), errors=(Forbidden,))
     def list_dead_letters(self, limit=None, offset=None):
-        """Deliveries that failed their last try (or failed permanently), oldest first."""
+        """Deliveries that failed their last try (or failed permanently), oldest first. Organisers."""
+        self._organiser()
         with self.db.get_session() as session:
             return store.list_dead_letters(session, limit, offset)
 
     @rpc
-    @contract(request=schemas.DeliveryIdIn, response=schemas.DeliveryStatus(), errors=(NotFound, Conflict))
+    @contract(request=schemas.DeliveryIdIn, response=schemas.DeliveryStatus(), errors=(NotFound, Conflict, Forbidden))
     def retry_dead_letter(self, delivery_id):
-        """Send a dead-lettered delivery again, with a fresh set of tries."""
+        """Send a dead-lettered delivery again, with a fresh set of tries. Organisers."""
+        self._organiser()
         with self.db.get_session() as session:
             return store.retry_dead_letter(session, delivery_id, self.clock.now())
 

@@ -102,10 +102,22 @@ def publish(config):
     return Publisher(config)
 
 
+ORGANISER = {"user": {"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"}}
+
+
 @pytest.fixture
-def rpc(config):
+def call(config):
+    """``call(context_data)`` opens an RPC proxy to notifications as that caller."""
     with contextlib.ExitStack() as stack:
-        yield stack.enter_context(ServiceRpcProxy("notifications", config, timeout=30))
+        yield lambda context=ORGANISER: stack.enter_context(
+            ServiceRpcProxy("notifications", config, timeout=30, context_data=context)
+        )
+
+
+@pytest.fixture
+def rpc(call):
+    """An organiser's proxy."""
+    return call()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import hmac
 import time
 
 import pytest
-from guanyinli.errors import InvalidInput
+from guanyinli.errors import Forbidden, InvalidInput
 from notifications_testkit import body_json, local, signup, wait_for
 
 from conftest import WEBHOOK_SECRET
@@ -105,3 +105,19 @@ def test_preferences_round_trip_and_validation(service, rpc):
 def test_health(service, rpc):
     health = rpc.health()
     assert health["status"] == "ok" and set(health["channels"]) == {"email", "webhook"}
+
+
+def test_a_volunteer_sees_only_their_own_and_organisers_see_dead_letters(service, call):
+    volunteer = call({"user": {"volunteer_id": 5, "roles": ["volunteer"]}})
+    assert volunteer.get_preferences(5)["volunteer_id"] == 5
+    assert volunteer.set_preferences(5, language="en")["language"] == "en"
+    assert volunteer.list_notifications(5) == []
+    with pytest.raises(Forbidden):
+        volunteer.list_notifications(6)
+    with pytest.raises(Forbidden):
+        volunteer.set_preferences(6, language="en")
+    with pytest.raises(Forbidden):
+        volunteer.list_dead_letters()
+    with pytest.raises(Forbidden):
+        call({}).get_preferences(5)  # anonymous
+    assert call().list_dead_letters() == []

@@ -17,6 +17,8 @@ from guanyinli.timeutil import now
 from nameko.standalone.rpc import ServiceRpcProxy
 from notifications_testkit import local, signup, wait_for
 
+from conftest import ORGANISER
+
 pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).resolve().parent
@@ -140,7 +142,7 @@ def replicas(config, tmp_path):
             return process
 
         def set_preferences(self, volunteer_id: int, **prefs) -> None:
-            with ServiceRpcProxy("notifications", config, timeout=30) as rpc:
+            with ServiceRpcProxy("notifications", config, timeout=30, context_data=ORGANISER) as rpc:
                 rpc.set_preferences(volunteer_id, **prefs)
 
     yield Replicas()
