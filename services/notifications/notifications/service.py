@@ -184,7 +184,10 @@ class NotificationsService:
             current = store.preferences(session, volunteer_id)
             start = domain.parse_hhmm(quiet_start) or current.quiet_start or domain.DEFAULT_PREFERENCES.quiet_start
             end = domain.parse_hhmm(quiet_end) or current.quiet_end or domain.DEFAULT_PREFERENCES.quiet_end
-            enabled = current.quiet_hours if quiet_hours is None else quiet_hours
+            if quiet_hours is None:  # giving a start or an end means wanting quiet hours
+                enabled = current.quiet_hours or quiet_start is not None or quiet_end is not None
+            else:
+                enabled = quiet_hours
             if enabled and start == end:
                 raise InvalidInput("quiet_end: must differ from quiet_start")
             prefs = domain.Preferences(

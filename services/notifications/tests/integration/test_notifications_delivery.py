@@ -94,6 +94,8 @@ def test_preferences_round_trip_and_validation(service, rpc):
     assert changed == rpc.get_preferences(5)
     assert changed["quiet_start"] == "23:30" and changed["quiet_end"] == "07:00" and changed["mode"] == "digest"
     assert rpc.set_preferences(5, quiet_hours=False)["quiet_start"] is None
+    again = rpc.set_preferences(5, quiet_start="21:00")  # a start switches them back on
+    assert (again["quiet_hours"], again["quiet_start"], again["quiet_end"]) == (True, "21:00", "07:00")
     with pytest.raises(InvalidInput, match="channels"):
         rpc.set_preferences(5, channels=["sms"])
     with pytest.raises(InvalidInput, match="quiet_start"):
