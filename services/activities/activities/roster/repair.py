@@ -86,12 +86,15 @@ def repair(
 
 
 def _window(ix: Index, touched: list[int]) -> set[int]:
-    if not touched:
-        return set()
+    """Shifts near a forced change: within WINDOW of it, in its grid or a grid next to it."""
+    near = ix.problem.grid_neighbours
     out = set()
     for si, s in enumerate(ix.shifts):
-        if any(abs(s.start - ix.shifts[t].start) <= WINDOW for t in touched):
-            out.add(si)
+        for t in touched:
+            other = ix.shifts[t]
+            if abs(s.start - other.start) <= WINDOW and (s.grid == other.grid or s.grid in near.get(other.grid, ())):
+                out.add(si)
+                break
     return out
 
 

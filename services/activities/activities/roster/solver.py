@@ -124,7 +124,7 @@ def run(
     warm = None
     if hint:
         warm_cost = cpmodel.set_hint(built, hint)
-        if _complete(ix, hint):  # the warm start is already a roster: report it as solution 0
+        if soft or _complete(ix, hint):  # the warm start is already a roster: report it as solution 0
             warm = cpmodel.canonical(built, hint)
             watch.record(0, warm_cost)
     solver = cp_model.CpSolver()
