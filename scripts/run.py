@@ -56,6 +56,17 @@ def load_demo(services: list[str]) -> None:
         demo.main(["--database-url", database_url(service)])
 
 
+def local_feed_secret() -> str:
+    """A secret kept under var/, so feed links stay valid across restarts of the local run."""
+    import secrets
+
+    path = VAR_DIR / "feed_secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def wait_for_health(services: list[str], timeout: float = 60) -> None:
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -92,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    env.setdefault("FEED_SECRET", local_feed_secret())
+    env.setdefault("FEED_BASE_URL", f"http://{FEEDS_ADDRESS}")
     children: list[subprocess.Popen] = []
     if not env.get("SMTP_HOST"):
         mail_log = open(VAR_DIR / "mail.log", "ab")
