@@ -96,8 +96,22 @@ class CreateVolunteerIn(VolunteerFields):
     language = fields.String(load_default="zh", validate=validate.Regexp(r"^[a-z]{2}(-[A-Za-z]{2,4})?$"))
 
 
+CLEARABLE = ("email", "grid_id", "alliance")
+
+
 class UpdateVolunteerIn(VolunteerFields):
     volunteer_id = Id(required=True)
+    clear = fields.List(
+        fields.String(validate=validate.OneOf(CLEARABLE)),
+        load_default=list,
+        metadata={"description": "fields to empty: " + ", ".join(CLEARABLE)},
+    )
+
+    @validates_schema
+    def _clear_or_set(self, data, **kwargs):
+        both = [f for f in data.get("clear", ()) if data.get(f) is not None]
+        if both:
+            raise ValidationError(f"{', '.join(both)} both given and cleared", "clear")
 
 
 class DeactivateVolunteerIn(VolunteerIdIn):

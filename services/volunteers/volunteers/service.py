@@ -200,14 +200,16 @@ class VolunteersService:
         alliance=None,
         skills=None,
         language=None,
+        clear=None,
     ):
         """Change the given fields (teams and skills are replaced as a whole); no change, no event.
 
-        Fields left out (or null) stay as they are.
+        Fields left out (or null) stay as they are; those named in ``clear`` are emptied.
         """
         given = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
         given.update(alliance=alliance, skills=skills, language=language)
         changes = {k: v for k, v in given.items() if v is not None}
+        changes.update(dict.fromkeys(clear, None))
         volunteer, changed = self._work(lambda s: store.update_volunteer(s, volunteer_id, changes))
         if changed:
             publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, changed))

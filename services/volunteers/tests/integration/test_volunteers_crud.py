@@ -41,6 +41,14 @@ def test_update_changes_only_given_fields_and_says_which(rpc, events):
     # no change, no event
     assert rpc.update_volunteer(v["id"], grid_id=8)["grid_id"] == 8
     assert [t for t, _ in events.settle()] == ["volunteer_created", "volunteer_updated"]
+    # emptying optional fields
+    cleared = rpc.update_volunteer(v["id"], clear=["email", "alliance"], teams=[])
+    assert (cleared["email"], cleared["alliance"], cleared["teams"]) == (None, None, [])
+    assert events.wait("volunteer_updated", 2)[1]["changed"] == ["alliance", "email", "teams"]
+    with pytest.raises(InvalidInput, match="clear: grid_id both given and cleared"):
+        rpc.update_volunteer(v["id"], grid_id=9, clear=["grid_id"])
+    with pytest.raises(InvalidInput, match=r"clear\.0"):
+        rpc.update_volunteer(v["id"], clear=["name"])
 
 
 def test_deactivate_once(rpc, events):
