@@ -66,12 +66,8 @@ class Volunteer(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
 
-    teams: Mapped[list[VolunteerTeam]] = relationship(
-        order_by="VolunteerTeam.team", cascade="all, delete-orphan", lazy="selectin"
-    )
-    skills: Mapped[list[VolunteerSkill]] = relationship(
-        order_by="VolunteerSkill.skill", cascade="all, delete-orphan", lazy="selectin"
-    )
+    teams: Mapped[list[VolunteerTeam]] = relationship(order_by="VolunteerTeam.team", cascade="all, delete-orphan")
+    skills: Mapped[list[VolunteerSkill]] = relationship(order_by="VolunteerSkill.skill", cascade="all, delete-orphan")
 
     @property
     def team_codes(self) -> list[str]:

@@ -439,9 +439,11 @@ def set_availability(session: Session, volunteer_id: int, weekly: list[dict], da
 
 
 def check_availability(session: Session, volunteer_id: int, start: datetime, end: datetime) -> dict:
-    volunteer = get_volunteer_row(session, volunteer_id)
+    active = session.scalar(select(Volunteer.active).where(Volunteer.id == volunteer_id))
+    if active is None:
+        raise VolunteerNotFound(f"volunteer_id: no volunteer {volunteer_id}")
     available, reason = domain.availability_verdict(
-        volunteer.active, _weekly_of(session, volunteer_id), _dated_of(session, volunteer_id, start, end), start, end
+        active, _weekly_of(session, volunteer_id), _dated_of(session, volunteer_id, start, end), start, end
     )
     return {"available": available, "reason": reason}
 
