@@ -262,6 +262,19 @@ class VolunteerStats(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class OutboxEvent(Base):
+    """An event written with the change it reports; ``sent_at`` is set once it went to the broker."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict] = mapped_column(JSON, doc="the wire form, event_id included")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class FeedToken(Base):
     """Secret tokens of personal iCal feeds (only the hash is stored)."""
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from guanyinli.events import publish
 from guanyinli.schemas import contract
 from nameko.events import EventDispatcher
 from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, feeds, schemas, store, views
+from activities import exceptions, feeds, outbox, schemas, store, views
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
@@ -41,6 +42,7 @@ RULE_ERRORS: dict[str, type[Exception]] = {
 SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyClash, OccurrenceClosed, Unavailable)
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
+OUTBOX_INTERVAL = 5  # seconds: how often, and after how long, unsent events are sent again
 
 
 def rule_error(exc: RuleViolation) -> Exception:
@@ -66,11 +68,17 @@ class ActivitiesService(feeds.FeedsMixin):
     # --- helpers -----------------------------------------------------------------------------
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(session)`` in its own transaction; retry lost races (unique keys, deadlocks)."""
+        """Run ``fn(session)`` in its own transaction; retry lost races (unique keys, deadlocks).
+
+        Events ``fn`` queued with ``outbox.add`` are dispatched once the transaction committed.
+        """
         for attempt in range(RETRIES):
             try:
                 with self.db.get_session() as session:
-                    return fn(session)
+                    result = fn(session)
+                    queued = outbox.pending(session)
+                self._relay(queued)
+                return result
             except RuleViolation as exc:
                 raise rule_error(exc) from None
             except (IntegrityError, OperationalError) as exc:
@@ -88,9 +96,35 @@ class ActivitiesService(feeds.FeedsMixin):
         if not self.caller.acts_for(volunteer_id):
             raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
 
-    def _publish_signups(self, events: list[tuple[str, dict]]) -> None:
-        for event_type, payload in events:
-            publish(self.dispatch, event_type, payload)
+    def _relay(self, queued: list[tuple[int, str, dict]]) -> None:
+        """Dispatch committed outbox rows; what fails here is left to ``relay_outbox``."""
+        sent = []
+        try:
+            for row_id, event_type, wire in queued:
+                outbox.send(self.dispatch, event_type, wire)
+                sent.append(row_id)
+        except Exception:
+            log.warning("dispatch failed; %d event(s) left to the outbox relay", len(queued) - len(sent), exc_info=True)
+        if sent:
+            try:
+                with self.db.get_session() as session:
+                    outbox.mark_sent(session, sent)
+            except Exception:  # they will go out once more, with the same event_id
+                log.warning("could not mark %d event(s) sent", len(sent), exc_info=True)
+
+    @timer(interval=OUTBOX_INTERVAL)
+    def relay_outbox(self):
+        """Send events whose dispatch after the commit did not happen (broker down, process killed).
+
+        Read, then dispatch outside any transaction (SQLite's write lock is never held across
+        network I/O), then mark sent: two replicas may both send a row, with the same event_id.
+        """
+        with self.db.get_session() as session:
+            rows = [(r.id, r.event_type, r.payload) for r in outbox.due(session, timedelta(seconds=OUTBOX_INTERVAL))]
+            outbox.prune(session)
+        if rows:
+            self._relay(rows)
+            log.info("outbox relay sent %d event(s)", len(rows))
 
     # --- health ------------------------------------------------------------------------------
 
@@ -139,11 +173,11 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def work(session):
             activity = store.create_activity(session, data, self.caller.volunteer_id)
-            return views.activity_view(session, activity, self.caller)
+            view = views.activity_view(session, activity, self.caller)
+            outbox.add(session, "activity_created", _activity_event(view, []))
+            return view
 
-        result = self._work(work)
-        publish(self.dispatch, "activity_created", _activity_event(result, []))
-        return result
+        return self._work(work)
 
     @rpc
     @contract(
@@ -158,18 +192,14 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def work(session):
             activity, changed, cancelled = store.update_activity(session, activity_id, changes)
-            refs = [
-                (views.occurrence_ref(o), store.occurrence_volunteers(session, o.id), o.cancel_reason)
-                for o in cancelled
-            ]
-            return views.activity_view(session, activity, self.caller), changed, refs
+            view = views.activity_view(session, activity, self.caller)
+            if changed:
+                outbox.add(session, "activity_updated", _activity_event(view, changed))
+            for occ in cancelled:
+                _occurrence_cancelled(session, occ, occ.cancel_reason)
+            return view
 
-        result, changed, refs = self._work(work)
-        if changed:
-            publish(self.dispatch, "activity_updated", _activity_event(result, changed))
-        for ref, volunteer_ids, reason in refs:
-            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
-        return result
+        return self._work(work)
 
     @rpc
     @contract(
@@ -185,15 +215,14 @@ class ActivitiesService(feeds.FeedsMixin):
         def work(session):
             before = store.get_activity(session, activity_id).status
             activity, cancelled = store.cancel_activity(session, activity_id, reason)
-            refs = [(views.occurrence_ref(o), store.occurrence_volunteers(session, o.id)) for o in cancelled]
-            return views.activity_view(session, activity, self.caller), before != "cancelled", refs
+            view = views.activity_view(session, activity, self.caller)
+            if before != "cancelled":
+                outbox.add(session, "activity_updated", _activity_event(view, ["status"]))
+            for occ in cancelled:
+                _occurrence_cancelled(session, occ, reason)
+            return view
 
-        result, changed, refs = self._work(work)
-        if changed:
-            publish(self.dispatch, "activity_updated", _activity_event(result, ["status"]))
-        for ref, volunteer_ids in refs:
-            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
-        return result
+        return self._work(work)
 
     @rpc
     @contract(request=schemas.ActivityIdIn, response=schemas.Activity(), errors=(NotFound,))
@@ -244,18 +273,11 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def work(session):
             occ, changed = store.cancel_occurrence(session, occurrence_id, reason)
-            ref = views.occurrence_ref(occ)
-            return (
-                views.occurrence_views(session, [occ], self.caller)[0],
-                changed,
-                ref,
-                store.occurrence_volunteers(session, occ.id),
-            )
+            if changed:
+                _occurrence_cancelled(session, occ, reason)
+            return views.occurrence_views(session, [occ], self.caller)[0]
 
-        result, changed, ref, volunteer_ids = self._work(work)
-        if changed:
-            publish(self.dispatch, "occurrence_cancelled", {**ref, "reason": reason, "volunteer_ids": volunteer_ids})
-        return result
+        return self._work(work)
 
     @rpc
     @contract(
@@ -281,12 +303,11 @@ class ActivitiesService(feeds.FeedsMixin):
                 "previous_end": previous_end,
                 "volunteer_ids": store.occurrence_volunteers(session, occ.id),
             }
-            return views.occurrence_views(session, [occ], self.caller)[0], changed, payload
+            if changed:
+                outbox.add(session, "occurrence_changed", payload)
+            return views.occurrence_views(session, [occ], self.caller)[0]
 
-        result, changed, payload = self._work(work)
-        if changed:
-            publish(self.dispatch, "occurrence_changed", payload)
-        return result
+        return self._work(work)
 
     # --- sign-ups ----------------------------------------------------------------------------
 
@@ -326,12 +347,11 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def work(session):
             signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check, request_id)
-            return views.signup_view(session, signup), changed, views.signup_event(session, signup)
+            if changed:
+                outbox.add(session, f"signup_{signup.status}", views.signup_event(session, signup))
+            return views.signup_view(session, signup)
 
-        result, changed, payload = self._work(work)
-        if changed:
-            publish(self.dispatch, f"signup_{result['status']}", payload)
-        return result
+        return self._work(work)
 
     @rpc
     @contract(
@@ -346,13 +366,13 @@ class ActivitiesService(feeds.FeedsMixin):
         def work(session):
             self._for_volunteer(store.get_signup(session, signup_id).volunteer_id)
             signup, changed, promoted = store.cancel_sign_up(session, signup_id)
-            events = [("signup_cancelled", views.signup_event(session, signup))] if changed else []
-            events += [("signup_promoted", views.signup_event(session, p)) for p in promoted]
-            return views.signup_view(session, signup), events
+            if changed:
+                outbox.add(session, "signup_cancelled", views.signup_event(session, signup))
+            for p in promoted:
+                outbox.add(session, "signup_promoted", views.signup_event(session, p))
+            return views.signup_view(session, signup)
 
-        result, events = self._work(work)
-        self._publish_signups(events)
-        return result
+        return self._work(work)
 
     @rpc
     @contract(request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput))
@@ -388,12 +408,11 @@ class ActivitiesService(feeds.FeedsMixin):
 
         def work(session):
             registration, _, promoted = store.register_attendee(session, occurrence_id, name, phone, request_id)
-            events = [("signup_promoted", views.signup_event(session, p)) for p in promoted]
-            return views.registration_view(session, registration), events
+            for p in promoted:
+                outbox.add(session, "signup_promoted", views.signup_event(session, p))
+            return views.registration_view(session, registration)
 
-        result, events = self._work(work)
-        self._publish_signups(events)
-        return result
+        return self._work(work)
 
     @rpc
     @contract(request=schemas.RegistrationIdIn, response=schemas.Registration(), errors=(NotFound, Forbidden))
@@ -435,12 +454,11 @@ class ActivitiesService(feeds.FeedsMixin):
                 "status": status,
                 **facts,
             }
-            return views.signup_view(session, signup), changed, event
+            if changed:
+                outbox.add(session, "attendance_recorded", event)
+            return views.signup_view(session, signup)
 
-        result, changed, event = self._work(work)
-        if changed:
-            publish(self.dispatch, "attendance_recorded", event)
-        return result
+        return self._work(work)
 
     @rpc
     @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerStats(), errors=(Forbidden,))
@@ -448,6 +466,15 @@ class ActivitiesService(feeds.FeedsMixin):
         """Attendance counts, hours and no-show rate of one volunteer (excused duties do not count as due)."""
         self._for_volunteer(volunteer_id)
         return self._work(lambda s: store.volunteer_stats(s, volunteer_id))
+
+
+def _occurrence_cancelled(session, occ, reason: str | None) -> None:
+    payload = {
+        **views.occurrence_ref(occ),
+        "reason": reason,
+        "volunteer_ids": store.occurrence_volunteers(session, occ.id),
+    }
+    outbox.add(session, "occurrence_cancelled", payload)
 
 
 def _activity_event(view: dict, changed: list[str]) -> dict:

@@ -1,0 +1,42 @@
+"""Events go through the outbox: marked sent after dispatch, and sent by the relay when dispatch did not happen."""
+
+from datetime import timedelta
+
+import pytest
+from activities import outbox
+from activities.models import OutboxEvent
+from activities_testkit import at, iso
+from guanyinli.db import make_engine
+from guanyinli.timeutil import now, to_db
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+pytestmark = pytest.mark.integration
+
+
+def test_events_are_marked_sent_and_the_relay_sends_what_was_left(organiser, events, services):
+    created = organiser.create_activity(
+        title="便民服务", kind="convenience", room="服务站", start=iso(at(2, 9)), duration_minutes=60
+    )
+    assert events.wait("activity_created")[0]["activity_id"] == created["id"]
+    engine = make_engine(services["DB_URIS"]["activities"])
+    with Session(engine) as session, session.begin():
+        rows = list(session.scalars(select(OutboxEvent)))
+        assert [(r.event_type, r.sent_at is not None) for r in rows] == [("activity_created", True)]
+        assert rows[0].payload["event_id"] == events.of("activity_created")[0]["event_id"]
+        # As if the process died between the commit and the dispatch:
+        wire = outbox.add(
+            session,
+            "activity_updated",
+            {"activity_id": created["id"], "title": "便民服务", "kind": "convenience", "team": None, "sequence": 1},
+        )
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.sent_at.is_(None))
+            .values(created_at=to_db(now() - timedelta(minutes=1)))
+        )
+    relayed = events.wait("activity_updated", timeout=15)
+    assert [e["event_id"] for e in relayed] == [wire["event_id"]]
+    with Session(engine) as session:
+        assert session.scalar(select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))) is None
+    engine.dispose()
