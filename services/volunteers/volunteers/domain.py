@@ -155,16 +155,23 @@ def covers(windows: Iterable[Interval], start: datetime, end: datetime) -> bool:
 def availability_verdict(
     active: bool, weekly: Sequence[WeeklyWindow], dated: Sequence[DatedWindow], start: datetime, end: datetime
 ) -> tuple[bool, str | None]:
-    """Whether a volunteer can take a duty in [start, end), and if not, why (for people to read)."""
+    """Whether a volunteer can take a duty in [start, end), and if not, why (for people to read).
+
+    A volunteer who has declared no weekly window has not said when they are available: they can
+    take any duty outside their time off (a new volunteer signing up is not turned away). Once
+    weekly windows are declared, the duty must fall inside one window (or extra availability).
+    """
     if not active:
         return False, "volunteer is deactivated"
     start, end = local(start), local(end)
-    if covers(expand(weekly, dated, start, end), start, end):
+    if weekly and covers(expand(weekly, dated, start, end), start, end):
         return True, None
     for d in dated:
         if d.kind == "off" and local(d.start) < end and start < local(d.end):
             note = f" ({d.note})" if d.note else ""
             return False, f"time off {local(d.start).isoformat()}..{local(d.end).isoformat()}{note}"
+    if not weekly:
+        return True, None
     return False, "outside the volunteer's availability"
 
 

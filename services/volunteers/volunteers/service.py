@@ -263,13 +263,17 @@ class VolunteersService:
     @rpc
     @contract(request=schemas.CheckAvailabilityIn, response=schemas.AvailabilityCheck(), errors=VOLUNTEER_ERRORS)
     def check_availability(self, volunteer_id, start, end):
-        """Whether the volunteer is active and available for all of [start, end); reason when not."""
+        """Whether the volunteer is active and available for all of [start, end); reason when not.
+
+        Inside a weekly window or extra availability, and not on time off. A volunteer who has
+        declared no weekly window yet is available whenever not on time off.
+        """
         return self._work(lambda s: store.check_availability(s, volunteer_id, start, end))
 
     @rpc
     @contract(request=schemas.AvailableVolunteersIn, response=schemas.VolunteerOut(many=True), errors=(InvalidInput,))
     def available_volunteers(self, start, end, team=None, grid=None, skill=None):
-        """Active volunteers available for all of [start, end), optionally of a team, home grid, skill."""
+        """Active volunteers available for all of [start, end) (as check_availability), by team, home grid, skill."""
         filters = {"team": team, "grid_id": grid, "skill": skill}
         return self._work(lambda s: store.available_volunteers(s, start, end, **filters))
 

@@ -448,15 +448,12 @@ def check_availability(session: Session, volunteer_id: int, start: datetime, end
     return {"available": available, "reason": reason}
 
 
-def availability_windows(
-    session: Session, start: datetime, end: datetime, **filters
-) -> dict[int, list[domain.Interval]]:
-    """Concrete windows in [start, end) of every active volunteer matching the filters, by id.
+def availability_rules(session: Session, start: datetime, end: datetime, **filters) -> dict[int, tuple[list, list]]:
+    """Weekly windows, and dated windows meeting [start, end), of every active volunteer matching the filters.
 
-    One round trip: the volunteers, their weekly windows and their dated windows meeting the range
-    come back as one UNION ALL; the expansion is ``domain.expand``.
+    One round trip: the volunteers, their weekly windows and their dated windows come back as one
+    UNION ALL (the volunteers' own rows so that those without any window are listed too).
     """
-
     ids = _filtered_ids(active=True, **filters)
     no_int, no_time = cast(null(), Integer), cast(null(), DateTime)
     query = union_all(
@@ -484,20 +481,36 @@ def availability_windows(
             DatedWindow.volunteer_id.in_(ids), DatedWindow.start_at < to_db(end), DatedWindow.end_at > to_db(start)
         ),
     )
-    weekly: dict[int, list[domain.WeeklyWindow]] = {}
-    dated: dict[int, list[domain.DatedWindow]] = defaultdict(list)
+    rules: dict[int, tuple[list, list]] = {}
     for vid, kind, weekday, start_minute, end_minute, start_at, end_at in session.execute(query):
-        weekly.setdefault(vid, [])
+        weekly, dated = rules.setdefault(vid, ([], []))
         if kind == "weekly":
-            weekly[vid].append(domain.WeeklyWindow(weekday, start_minute, end_minute))
+            weekly.append(domain.WeeklyWindow(weekday, start_minute, end_minute))
         elif kind != "volunteer":
-            dated[vid].append(domain.DatedWindow(kind, from_db(start_at), from_db(end_at)))
-    return {vid: domain.expand(weekly[vid], dated.get(vid, ()), start, end) for vid in sorted(weekly)}
+            dated.append(domain.DatedWindow(kind, from_db(start_at), from_db(end_at)))
+    return dict(sorted(rules.items()))
+
+
+def availability_windows(
+    session: Session, start: datetime, end: datetime, **filters
+) -> dict[int, list[domain.Interval]]:
+    """Concrete windows in [start, end) of every active volunteer matching the filters, by id.
+
+    Only declared availability counts: the roster plans with nobody who has not said when they can.
+    """
+    return {
+        vid: domain.expand(weekly, dated, start, end)
+        for vid, (weekly, dated) in availability_rules(session, start, end, **filters).items()
+    }
 
 
 def available_volunteers(session: Session, start: datetime, end: datetime, **filters) -> list[dict]:
-    windows = availability_windows(session, start, end, **filters)
-    return views_of(session, [vid for vid, spans in windows.items() if domain.covers(spans, start, end)])
+    """Active volunteers matching the filters who can take [start, end) (``domain.availability_verdict``)."""
+    rules = availability_rules(session, start, end, **filters)
+    ids = [
+        vid for vid, (weekly, dated) in rules.items() if domain.availability_verdict(True, weekly, dated, start, end)[0]
+    ]
+    return views_of(session, ids)
 
 
 # --- ledger ------------------------------------------------------------------------------------

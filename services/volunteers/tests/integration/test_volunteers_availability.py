@@ -75,6 +75,16 @@ def test_check_availability(rpc):
     assert rpc.check_availability(v["id"], "2026-03-02T11:00:00+00:00", "2026-03-02T13:00:00Z")["available"] is True
     rpc.deactivate_volunteer(v["id"])
     assert check("2026-03-02", "19:00", "21:00") == {"available": False, "reason": "volunteer is deactivated"}
+    newcomer = rpc.create_volunteer(**patrol_volunteer(2))  # no availability declared yet
+    assert rpc.check_availability(newcomer["id"], local("2026-03-03", "14:00"), local("2026-03-03", "16:00")) == {
+        "available": True,
+        "reason": None,
+    }
+    rpc.set_availability(newcomer["id"], dated=[TRIP])
+    assert (
+        rpc.check_availability(newcomer["id"], local("2026-03-04", "14:00"), local("2026-03-04", "16:00"))["available"]
+        is False
+    )
     with pytest.raises(NotFound, match="volunteer_id"):
         rpc.check_availability(999, local("2026-03-02", "19:00"), local("2026-03-02", "21:00"))
     with pytest.raises(InvalidInput, match="end: must be after start"):
@@ -100,12 +110,13 @@ def test_available_volunteers_and_windows(rpc):
     def ids(day, start, end, **filters):
         return [v["id"] for v in rpc.available_volunteers(local(day, start), local(day, end), **filters)]
 
-    assert ids("2026-03-02", "19:00", "21:00") == [evening["id"], cleaner["id"], away["id"]]
-    assert ids("2026-03-04", "19:00", "21:00") == [evening["id"], cleaner["id"]]
-    assert ids("2026-03-04", "19:00", "21:00", team="voluntary_patrol") == [evening["id"]]
+    # idle has declared nothing, so is available whenever not on time off
+    assert ids("2026-03-02", "19:00", "21:00") == [evening["id"], cleaner["id"], away["id"], idle["id"]]
+    assert ids("2026-03-04", "19:00", "21:00") == [evening["id"], cleaner["id"], idle["id"]]
+    assert ids("2026-03-04", "19:00", "21:00", team="voluntary_patrol") == [evening["id"], idle["id"]]
     assert ids("2026-03-02", "19:00", "21:00", skill="patrol_leader") == [evening["id"]]
     assert ids("2026-03-07", "08:00", "10:00", grid=7) == [morning["id"]]
-    assert ids("2026-03-07", "08:00", "10:00", grid=6) == []
+    assert ids("2026-03-07", "08:00", "10:00", grid=6) == [idle["id"]]
     with pytest.raises(InvalidInput, match="grid"):
         rpc.available_volunteers(local("2026-03-07", "08:00"), local("2026-03-07", "10:00"), grid=99)
 

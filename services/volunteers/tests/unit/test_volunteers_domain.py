@@ -112,6 +112,14 @@ def test_verdict_outside_windows_and_inactive():
     )
 
 
+def test_verdict_without_declared_weekly_windows_is_available_except_time_off():
+    assert domain.availability_verdict(True, [], [], at(3, 14), at(3, 16)) == (True, None)
+    off = [DatedWindow("off", at(3, 0), at(4, 0))]
+    ok, reason = domain.availability_verdict(True, [], off, at(3, 14), at(3, 16))
+    assert not ok and reason.startswith("time off")
+    assert domain.availability_verdict(False, [], [], at(3, 14), at(3, 16))[0] is False
+
+
 # --- points ------------------------------------------------------------------------------------
 
 
