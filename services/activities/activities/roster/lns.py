@@ -119,16 +119,18 @@ def improve(
     ix: Index,
     soft: bool,
     chosen: set[Pair],
+    objective: int,
     deadline: float,
-    on_improvement=None,
+    watch=None,
     num_workers: int = 2,
     seed: int = 0,
     size: int = 1,
-    seconds_per_part: float = 0.2,
-) -> set[Pair]:
+    seconds_per_part: float = 0.3,
+) -> tuple[set[Pair], int]:
     """Re-solve grid blocks one after another until the deadline, keeping every improvement.
 
-    on_improvement(delta) is called with the (negative) change of the objective after each accepted move.
+    `objective` is the cost of `chosen`; the improved roster comes back with its cost. A `watch`
+    (solver.Watch) hears of every improving solution a part's search finds, priced for the whole roster.
     """
     rng = random.Random(seed)
     chosen = set(chosen)
@@ -146,12 +148,16 @@ def improve(
             solver.parameters.num_workers = num_workers
             solver.parameters.random_seed = seed
             solver.parameters.max_time_in_seconds = min(seconds_per_part, left)
-            if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if watch is not None:
+                watch.built, watch.offset = built, objective - before
+                status = solver.Solve(built.model, watch)
+            else:
+                status = solver.Solve(built.model)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 continue
             new = {p for p, var in built.x.items() if solver.BooleanValue(var)}
             after = cpmodel.objective_of(built, new)
             if after < before:
                 chosen = {p for p in chosen if p[1] not in block} | {(vols[pi], shifts[si]) for pi, si in new}
-                if on_improvement is not None:
-                    on_improvement(after - before)
-    return chosen
+                objective += after - before
+    return chosen, objective

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from . import bounds, cpmodel
+from . import bounds, cpmodel, lns
 from . import rules as R
 from .explain import explain_index, relaxations
 from .greedy import greedy
@@ -22,42 +22,54 @@ from .report import find_gaps, make_report
 
 log = logging.getLogger(__name__)
 
+BLOCK_MIN_GRIDS = 4  # below this the whole model is small: CP-SAT alone does better
+BLOCK_MIN_SECONDS = 3.0
+BLOCK_SHARE = 0.7  # of the search time spent on grid blocks before CP-SAT searches the whole model
+FULL_MODEL_PAIRS = 30_000  # above this, grid blocks get all the time
+
 
 class Watch(cp_model.CpSolverSolutionCallback):
-    """Records each improving solution and reports it (solutions, objective, bound, gap, elapsed).
+    """Records each improving roster and reports it (solutions, objective, bound, gap, elapsed).
 
     The objective reported is the roster's true cost: auxiliary variables of an intermediate solution need
-    not be at their tightest, so it is recomputed from the assignments.
+    not be at their tightest, so it is recomputed from the assignments of `built` (plus `offset` when
+    `built` models only a part of the roster, whose CP-SAT bound then says nothing about the whole).
     """
 
-    def __init__(
-        self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, built: cpmodel.Built
-    ):
+    def __init__(self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, built=None):
         super().__init__()
         self.started, self.own_bound, self.progress, self.stop_gap = started, own_bound, progress, stop_gap
         self.built = built
+        self.offset = 0
+        self.part = False
         self.solutions = 0
+        self.best: int | None = None
         self.first: float | None = None
         self.trajectory: list[tuple[float, int, int]] = []
 
     def on_solution_callback(self) -> None:
-        self.solutions += 1
         chosen = {p for p, var in self.built.x.items() if self.BooleanValue(var)}
-        self.record(self.solutions, cpmodel.objective_of(self.built, chosen), self.BestObjectiveBound())
+        cp_bound = -math.inf if self.part else self.BestObjectiveBound()
+        self.record(cpmodel.objective_of(self.built, chosen) + self.offset, cp_bound)
 
-    def record(self, solutions: int, objective: int, cp_bound: float = 0.0) -> None:
+    def record(self, objective: int, cp_bound: float = -math.inf) -> None:
+        if self.best is not None and objective >= self.best:
+            return
         elapsed = time.perf_counter() - self.started
         if self.first is None:
             self.first = elapsed
-        bound = min(objective, max(self.own_bound, math.ceil(cp_bound - 1e-6)))
+        else:
+            self.solutions += 1
+        self.best = objective
+        bound = min(objective, max(self.own_bound, math.ceil(cp_bound - 1e-6) if cp_bound > -math.inf else 0))
         gap = _gap(objective, bound)
         self.trajectory.append((elapsed, objective, bound))
         if self.progress is not None:
             try:
-                self.progress(solutions, objective, bound, gap, elapsed)
+                self.progress(self.solutions, objective, bound, gap, elapsed)
             except Exception:  # a failing listener must not stop the search
                 log.exception("roster progress callback failed")
-        if self.stop_gap and gap <= self.stop_gap and solutions:
+        if self.stop_gap and gap <= self.stop_gap and self.solutions and not self.part:
             self.StopSearch()
 
 
@@ -113,25 +125,41 @@ def run(
     started: float,
     hint: set[cpmodel.Pair],
     found: list[bounds.Shortage],
-    build_kwargs: dict | None = None,
 ) -> RosterResult:
-    """One CP-SAT search over the index's model; the roster comes back validated by status only."""
+    """Search from the warm start: grid-block LNS first where the problem has several grids, then CP-SAT's
+    own LNS over the whole model (skipped above FULL_MODEL_PAIRS, where building it costs too much)."""
     own = bounds.counting_bound(ix, soft)
-    built = cpmodel.build(ix, soft, **(build_kwargs or {}))
+    watch = Watch(started, own, progress, options.stop_gap)
+    pairs = sum(map(len, ix.eligible))
+    deadline = started + options.time_limit - (0.1 + 2e-5 * pairs)  # keep time to read back and report
+    warm = hint if hint and (soft or _complete(ix, hint)) else None
+    if warm is not None:
+        objective = sum(R.evaluate(ix.problem, _assignments(ix, warm), ix.targets).values())
+        watch.record(objective)  # solution 0: the warm start is already a roster
+        grids = len({s.grid for s in ix.shifts})
+        if grids >= BLOCK_MIN_GRIDS and deadline - time.perf_counter() >= BLOCK_MIN_SECONDS:
+            share = 1.0 if pairs > FULL_MODEL_PAIRS else BLOCK_SHARE
+            until = time.perf_counter() + share * (deadline - time.perf_counter())
+            watch.part = True
+            warm, objective = lns.improve(
+                ix, soft, warm, objective, until, watch, options.num_workers, options.seed
+            )
+            watch.part = False
+            if pairs > FULL_MODEL_PAIRS:
+                return _result(ix, warm, "feasible", own, found, started, watch)
+    built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
-    watch = Watch(started, own, progress, options.stop_gap, built)
-    warm = None
-    if hint:
-        warm_cost = cpmodel.set_hint(built, hint)
-        if soft or _complete(ix, hint):  # the warm start is already a roster: report it as solution 0
-            warm = cpmodel.canonical(built, hint)
-            watch.record(0, warm_cost)
+    watch.built, watch.offset = built, 0
+    if warm is not None:
+        cpmodel.set_hint(built, warm)
+        warm = cpmodel.canonical(built, warm)
+    elif hint:
+        cpmodel.set_hint(built, hint)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = options.num_workers
     solver.parameters.random_seed = options.seed
-    reserve = 0.1 + 2e-5 * len(built.x)  # reading the solution back and writing the report
-    solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - reserve - (time.perf_counter() - started))
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
     solver.parameters.log_search_progress = options.log
     # The LP relaxation of the pairwise rules (close shifts, weekend streaks) is weak, so a worker spent on
     # proving bounds gains little; with a complete warm start every worker does large-neighbourhood search.
@@ -140,6 +168,8 @@ def run(
     chosen: set[cpmodel.Pair] | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}
+        if warm is not None and cpmodel.objective_of(built, chosen) > cpmodel.objective_of(built, warm):
+            chosen = warm  # the search ended on a roster no better than where it started
     elif status == cp_model.INFEASIBLE:
         return _result(ix, None, "infeasible", own, found, started, watch)
     elif warm is not None:
@@ -147,6 +177,10 @@ def run(
     cp_bound = math.ceil(solver.BestObjectiveBound() - 1e-6) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else 0
     state = "optimal" if status == cp_model.OPTIMAL else "feasible" if chosen is not None else "unknown"
     return _result(ix, chosen, state, max(own, cp_bound), found, started, watch)
+
+
+def _assignments(ix: Index, chosen: set[cpmodel.Pair]) -> list[Assignment]:
+    return [Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen]
 
 
 def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:
