@@ -62,3 +62,40 @@ def format_validation(messages) -> str:
 
     walk("", messages)
     return "; ".join(parts)
+
+
+def _install_base_fallback() -> None:
+    """Let a caller that knows only these base classes still get a typed error.
+
+    nameko turns a remote exception back into its class only when the caller has imported the
+    module that registered it (``VolunteerNotFound`` lives in ``volunteers.exceptions``). The
+    reply therefore also lists the exception's base classes, and a caller that does not know the
+    exact class gets the nearest registered base (``NotFound``) with the same message.
+    """
+    import nameko.rpc
+    from nameko import exceptions as nameko_exceptions
+
+    if getattr(nameko.rpc, "_guanyinli_bases", False):
+        return
+    serialize, deserialize = nameko_exceptions.serialize, nameko_exceptions.deserialize
+
+    def serialize_with_bases(exc):
+        data = serialize(exc)
+        data["exc_bases"] = [
+            nameko_exceptions.get_module_path(cls) for cls in type(exc).__mro__[1:] if issubclass(cls, BaseException)
+        ]
+        return data
+
+    def deserialize_with_bases(data):
+        if data.get("exc_path") not in nameko_exceptions.registry:
+            for base in data.get("exc_bases") or ():
+                if base in nameko_exceptions.registry and base != "builtins.Exception":
+                    return nameko_exceptions.registry[base](*data.get("exc_args", ()))
+        return deserialize(data)
+
+    nameko.rpc.serialize = serialize_with_bases
+    nameko.rpc.deserialize = deserialize_with_bases
+    nameko.rpc._guanyinli_bases = True
+
+
+_install_base_fallback()

@@ -76,3 +76,24 @@ def test_event_round_trip_keeps_aware_times():
     wire = make_payload("availability_changed", {"volunteer_id": 3})
     assert isinstance(wire["occurred_at"], str) and wire["occurred_at"].endswith("+08:00")
     assert read("availability_changed", wire)["occurred_at"].tzinfo is not None
+
+
+def test_unknown_subclass_of_a_platform_error_arrives_as_its_base():
+    import nameko.rpc
+
+    from guanyinli.errors import NotFound
+
+    class GridNotFound(NotFound):  # not registered: the caller has never imported it
+        pass
+
+    data = nameko.rpc.serialize(GridNotFound("grid_id: no grid 99"))
+    assert data["exc_path"].endswith("GridNotFound")
+    error = nameko.rpc.deserialize(data)
+    assert type(error) is NotFound and str(error) == "grid_id: no grid 99"
+
+
+def test_foreign_exceptions_stay_remote_errors():
+    import nameko.rpc
+    from nameko.exceptions import RemoteError
+
+    assert isinstance(nameko.rpc.deserialize(nameko.rpc.serialize(KeyError("x"))), RemoteError)
