@@ -745,6 +745,7 @@ def sign_up(
     signup.source = source
     signup.cancelled_at = None
     signup.attendance = None
+    signup.hours = None
     signup.updated_at = stamp
     if _take_seat(session, slot.id):
         signup.status = "confirmed"
@@ -777,8 +778,12 @@ def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list
         raise NotFound(f"sign-up {signup_id} not found")
     if signup.status == "cancelled":
         return signup, False, []
-    was_confirmed = signup.status == "confirmed"
+    if signup.attendance is not None:
+        raise RuleViolation("conflict", f"sign-up {signup_id} has its attendance recorded; mark it instead")
     stamp = to_db(now())
+    if signup.occurrence.end <= stamp:
+        raise RuleViolation("closed", "the duty is over; mark its attendance instead")
+    was_confirmed = signup.status == "confirmed"
     signup.status = "cancelled"
     signup.cancelled_at = stamp
     signup.updated_at = stamp
@@ -787,7 +792,7 @@ def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list
     promoted: list[Signup] = []
     if was_confirmed:
         _release_seat(session, signup.occurrence_role_id)
-        if effective_status(signup.occurrence) == "scheduled" and signup.occurrence.end > stamp:
+        if effective_status(signup.occurrence) == "scheduled":
             promoted = _promote(session, signup.occurrence_role_id)
     return signup, True, promoted
 

@@ -134,6 +134,8 @@ def test_attendance_emits_hours_and_keeps_the_no_show_rate(organiser, volunteers
     assert (stats["attended"], stats["no_show"], stats["hours"], stats["no_show_rate"]) == (1, 0, 1.5, 0.0)
     with pytest.raises(Forbidden):
         call(as_volunteer(1)).mark_attendance(signup_id=signups[0]["id"], status="attended")
+    with pytest.raises(Conflict, match="attendance"):
+        organiser.cancel_sign_up(signup_id=signups[0]["id"])
 
 
 def test_attendance_waits_for_the_duty_to_start(organiser, volunteers):
