@@ -38,7 +38,14 @@ def caller_from_context(context_data: dict | None) -> Caller:
     roles = user.get("roles") or []
     if isinstance(roles, str):
         roles = [roles]
-    return Caller(volunteer_id=volunteer_id, roles=frozenset(str(r) for r in roles), name=user.get("name"))
+    if not isinstance(roles, (list, tuple)):
+        roles = []  # malformed identity: no rights (raising here would stop the whole service)
+    name = user.get("name")
+    return Caller(
+        volunteer_id=volunteer_id,
+        roles=frozenset(r for r in roles if isinstance(r, str)),
+        name=name if isinstance(name, str) else None,
+    )
 
 
 class CallerIdentity(DependencyProvider):
