@@ -184,19 +184,21 @@ class ActivitiesService(feeds.FeedsMixin):
         request=schemas.UpdateActivityIn,
         response=schemas.Activity(),
         errors=ORGANISER_ERRORS + (OccurrenceClosed,),
-        emits=("activity_updated", "occurrence_cancelled"),
+        emits=("activity_updated", "occurrence_cancelled", "signup_promoted"),
     )
     def update_activity(self, activity_id, changes):
         """Change an activity; occurrences the new schedule drops are cancelled (with sign-ups) or removed."""
         self._organiser()
 
         def work(session):
-            activity, changed, cancelled = store.update_activity(session, activity_id, changes)
+            activity, changed, cancelled, promoted = store.update_activity(session, activity_id, changes)
             view = views.activity_view(session, activity, self.caller)
             if changed:
                 outbox.add(session, "activity_updated", _activity_event(view, changed))
             for occ in cancelled:
                 _occurrence_cancelled(session, occ, occ.cancel_reason)
+            for signup in promoted:
+                outbox.add(session, "signup_promoted", views.signup_event(session, signup))
             return view
 
         return self._work(work)

@@ -166,8 +166,11 @@ SCALAR_FIELDS = (
 )
 
 
-def update_activity(session: Session, activity_id: int, changes: dict) -> tuple[Activity, list[str], list[Occurrence]]:
-    """Apply changes; returns the activity, the names of changed fields and occurrences it cancelled."""
+def update_activity(
+    session: Session, activity_id: int, changes: dict
+) -> tuple[Activity, list[str], list[Occurrence], list[Signup]]:
+    """Apply changes; returns the activity, the names of changed fields, the occurrences it
+    cancelled and the waitlisted sign-ups promoted because roles got more seats."""
     activity = get_activity(session, activity_id)
     if activity.status == "cancelled":
         raise RuleViolation("closed", f"activity {activity_id} is cancelled")
@@ -206,6 +209,7 @@ def update_activity(session: Session, activity_id: int, changes: dict) -> tuple[
     if activity.kind == "lecture" and not activity.capacity:
         raise RuleViolation("invalid", "capacity: a lecture needs the room's capacity")
     cancelled: list[Occurrence] = []
+    promoted: list[Signup] = []
     if changed:
         _touch(activity)
         session.flush()
@@ -214,8 +218,8 @@ def update_activity(session: Session, activity_id: int, changes: dict) -> tuple[
         if any(k in changed for k in PLACE_FIELDS):
             _bump_future(session, activity)
         if any(k in changed for k in ("roles", "capacity", "pupils_per_tutor")):
-            _resize_future(session, activity)
-    return activity, changed, cancelled
+            promoted = _resize_future(session, activity)
+    return activity, changed, cancelled, promoted
 
 
 def _future_occurrences(session: Session, activity: Activity) -> list[Occurrence]:

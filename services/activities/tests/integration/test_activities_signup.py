@@ -165,3 +165,17 @@ def test_promotion_passes_over_a_volunteer_who_took_a_clashing_duty(organiser, v
     organiser.cancel_sign_up(signup_id=first["id"])
     role = organiser.get_occurrence(occurrence_id=patrol[0]["id"])["roles"][0]
     assert (role["volunteer_ids"], role["waitlist"]) == ([3], [2])
+
+
+def test_more_seats_promote_the_waitlist(organiser, volunteers, patrol, events):
+    for vid in (1, 2, 3):
+        volunteers.add(vid, skills=["patrol"])
+    for vid in (1, 2, 3):
+        organiser.sign_up(occurrence_id=patrol[0]["id"], volunteer_id=vid)
+    organiser.update_activity(
+        activity_id=patrol[0]["activity_id"],
+        changes={"roles": [{"name": "patroller", "needed": 2, "skills": ["patrol"]}]},
+    )
+    assert [e["volunteer_id"] for e in events.wait("signup_promoted")] == [2]
+    role = organiser.get_occurrence(occurrence_id=patrol[0]["id"])["roles"][0]
+    assert (role["capacity"], role["volunteer_ids"], role["waitlist"]) == (2, [1, 2], [3])
