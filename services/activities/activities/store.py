@@ -62,16 +62,18 @@ def get_activity(session: Session, activity_id: int) -> Activity:
 def list_activities(
     session: Session, kind: str | None, team: str | None, grid_id: int | None, include_cancelled: bool
 ) -> list[Activity]:
-    query = select(Activity).order_by(Activity.dtstart, Activity.id)
-    if kind:
-        query = query.where(Activity.kind == kind)
-    if team:
-        query = query.where(Activity.team == team)
-    if grid_id:
-        query = query.where(Activity.grid_id == grid_id)
+    query = _matching(select(Activity), kind=kind, team=team, grid_id=grid_id)
     if not include_cancelled:
         query = query.where(Activity.status == "active")
-    return list(session.scalars(query))
+    return list(session.scalars(query.order_by(Activity.dtstart, Activity.id)))
+
+
+def _matching(query, **filters):
+    """``query`` narrowed to activities whose columns equal the filters that are given."""
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Activity, column) == value)
+    return query
 
 
 def count_active(session: Session) -> int:
@@ -427,13 +429,7 @@ def list_occurrences(
         raise RuleViolation("invalid", "end: must be after start")
     if end - start > MAX_WINDOW:
         raise RuleViolation("invalid", f"end: the window is at most {MAX_WINDOW.days} days")
-    query = select(Activity).where(Activity.dtstart < to_db(end))
-    if kind:
-        query = query.where(Activity.kind == kind)
-    if team:
-        query = query.where(Activity.team == team)
-    if activity_id:
-        query = query.where(Activity.id == activity_id)
+    query = _matching(select(Activity).where(Activity.dtstart < to_db(end)), kind=kind, team=team, id=activity_id)
     activities = list(session.scalars(query.order_by(Activity.id)))
     result: dict[int, Occurrence] = {}
     for activity in activities:
