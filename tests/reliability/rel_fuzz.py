@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from marshmallow import Schema, fields, validate
 from nameko.exceptions import BadRequest, RemoteError
 
-SERVICES = ("volunteers", "activities", "notifications")
+SERVICES = ("volunteers", "activities", "notifications", "organiser")
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""Data the scenarios start from, created through the services' own RPC methods."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+from guanyinli.timeutil import iso, now
+from nameko.standalone.rpc import ClusterRpcProxy
+
+ORGANISER = {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}}
+SYSTEM = {"user": {"roles": ["system"], "name": "reliability suite"}}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+_phones = itertools.count(random.Random().randrange(10_000_000, 80_000_000))
+
+
+def new_volunteers(rpc, n: int, tag: str, team: str = "voluntary_patrol") -> list[dict]:
+    """n volunteers with unique phones and emails (the email says which test they belong to)."""
+    made = []
+    for i in range(n):
+        made.append(
+            rpc.volunteers.create_volunteer(
+                name=random.choice(SURNAMES) + random.choice(GIVEN) + random.choice(GIVEN),
+                phone=f"139{next(_phones):08d}",
+                email=f"{tag}-{i}@reliability.example.org",
+                teams=[team],
+                grid_id=1 + i % 15,
+            )
+        )
+    return made
+
+
+def quiet_hours_off(rpc, volunteer_ids, platform, timeout: float = 60) -> None:
+    """Messages go out at once whatever the time of day the suite runs (22:00-07:00 would hold them).
+
+    Waits until the notifications service has the volunteers' contacts (from volunteer_created)."""
+    for vid in volunteer_ids:
+        rpc.notifications.set_preferences(volunteer_id=vid, quiet_hours=False, channels=["email"])
+    deadline = time.monotonic() + timeout
+    ids = ",".join(str(int(v)) for v in volunteer_ids)
+    while time.monotonic() < deadline:
+        known = platform.dbs.scalar(
+            "notifications", f"SELECT count(*) FROM contacts WHERE email IS NOT NULL AND volunteer_id IN ({ids})"
+        )
+        if known == len(volunteer_ids):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the notifications service did not learn the volunteers' emails")
+
+
+def new_patrols(rpc, count: int, seats: int, days_ahead: int = 12) -> list[dict]:
+    """`count` one-off patrols (one role `patrol` with `seats`), each on its own evening; returns occurrences."""
+    occurrences = []
+    base = now().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+    for i in range(count):
+        start = base + timedelta(days=i, minutes=random.randrange(0, 50))
+        activity = rpc.activities.create_activity(
+            title=f"第{1 + i % 15}网格夜间巡逻",
+            kind="patrol",
+            team="voluntary_patrol",
+            grid_id=1 + i % 15,
+            start=iso(start),
+            duration_minutes=90,
+            roles=[{"name": "patrol", "needed": seats}],
+        )
+        found = rpc.activities.list_occurrences(
+            start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3)), activity_id=activity["id"]
+        )
+        assert len(found) == 1, found
+        occurrences.append(found[0])
+    return occurrences
+
+
+def seats_report(platform, occurrence_ids) -> tuple[int, list[str]]:
+    """(overbooked roles, notes): confirmed rows against capacity and against the seat counter."""
+    ids = ",".join(str(int(o)) for o in occurrence_ids)
+    rows = platform.dbs.query(
+        "activities",
+        "SELECT r.id, r.capacity, r.confirmed, "
+        "(SELECT count(*) FROM signups s WHERE s.occurrence_role_id = r.id AND s.status = 'confirmed') "
+        f"FROM occurrence_roles r WHERE r.occurrence_id IN ({ids})",
+    )
+    overbooked, notes = 0, []
+    for role_id, capacity, counter, confirmed in rows:
+        if confirmed > capacity or counter != confirmed:
+            overbooked += 1
+            notes.append(
+                f"occurrence_role {role_id}: capacity {capacity}, counter {counter}, confirmed rows {confirmed}"
+            )
+    return overbooked, notes
+
+
+def emails_by_recipient(platform, prefix: str) -> dict[str, dict[str, int]]:
+    """recipient -> {Message-ID: copies received} for the emails of one test."""
+    seen: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for mail in platform.deliveries.emails():
+        for rcpt in mail["to"]:
+            if rcpt.startswith(prefix + "-"):
+                seen[rcpt][mail["message_id"]] += 1
+    return seen
+
+
+def wait_for_emails(platform, prefix: str, expected: dict[str, int], timeout: float = 120) -> dict:
+    """Wait until every recipient has at least its expected number of distinct messages, then a bit
+    longer (so late duplicates are counted too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = emails_by_recipient(platform, prefix)
+        if all(len(seen.get(r, {})) >= n for r, n in expected.items()):
+            break
+        time.sleep(1)
+    time.sleep(3)
+    return emails_by_recipient(platform, prefix)
+
+
+def seed_platform(platform) -> dict:
+    """A few volunteers and activities, so that fuzzed ids 1..6 often exist."""
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=30) as rpc:
+        volunteers = new_volunteers(rpc, 6, "fuzz-seed")
+        occurrences = new_patrols(rpc, 2, seats=2, days_ahead=20)
+    with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=30) as rpc:
+        rpc.activities.sign_up(occurrence_id=occurrences[0]["id"], volunteer_id=volunteers[0]["id"], role="patrol")
+        rpc.activities.issue_feed_token(volunteer_id=volunteers[0]["id"])
+    return {"volunteers": volunteers, "occurrences": occurrences}

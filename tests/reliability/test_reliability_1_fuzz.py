@@ -1,0 +1,121 @@
+"""Every RPC method of every service, fed hypothesis-generated bad input over real RPC.
+
+Each answer must be a typed remote error (a ``PlatformError`` subclass or nameko's
+``BadRequest`` family) or a valid result: never a bare ``RemoteError``, never an
+``InternalError`` (a traceback on the service side), never silence. A rejected call must leave
+the service's database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import eventlet
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from nameko.standalone.rpc import ClusterRpcProxy
+from rel_data import seed_platform
+from rel_fuzz import bad_request, classify, discover, register_typed_errors
+
+pytestmark = pytest.mark.reliability
+
+METHODS = discover()
+EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "30"))
+SEED = int(os.environ.get("RELIABILITY_SEED", "20261125"))
+IDENTITIES = {
+    "anonymous": None,
+    "organiser": {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}},
+    "system": {"user": {"roles": ["system"]}},
+    "volunteer": {"user": {"volunteer_id": 2, "roles": []}},
+    "junk-user": {"user": "root"},
+    "junk-fields": {"user": {"volunteer_id": "abc", "roles": 5}},
+    "junk-values": {"user": {"volunteer_id": 2**70, "roles": [None, {"x": 1}], "name": "\x00"}},
+}
+
+register_typed_errors()
+
+
+@pytest.fixture(scope="module")
+def fuzz_env(platform):
+    """Seed data (so plausible ids exist), one proxy per identity, and the tables that change on
+    their own (timers) so that they are not blamed on a rejected call."""
+    healthy = platform
+    seed_platform(healthy)
+    proxies = {}
+    for name, context in IDENTITIES.items():
+        cluster = ClusterRpcProxy(healthy.rpc_config, context_data=context, timeout=20)
+        proxies[name] = (cluster, cluster.start())
+    services = {m.service for m in METHODS}
+    before = {s: healthy.dbs.fingerprint(s) for s in services}
+    time.sleep(2.5)
+    after = {s: healthy.dbs.fingerprint(s) for s in services}
+    background = {s: {t for t in after[s] if after[s][t] != before[s].get(t)} for s in services}
+    yield healthy, {n: p for n, (_, p) in proxies.items()}, background
+    for cluster, _ in proxies.values():
+        cluster.stop()
+
+
+def test_methods_were_discovered():
+    found = {m.service for m in METHODS}
+    assert {"volunteers", "activities", "notifications"} <= found, f"services with RPC methods: {sorted(found)}"
+    without_health = sorted(found - {m.service for m in METHODS if m.name == "health"})
+    assert not without_health, f"services without a health RPC method: {without_health}"
+    without_contract = [m.id for m in METHODS if m.request is None and m.name != "health"]
+    assert not without_contract, f"RPC methods without a @contract request schema: {without_contract}"
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.id)
+def test_bad_input_gets_a_typed_answer_and_writes_nothing(method, fuzz_env, tally):
+    platform, proxies, background = fuzz_env
+    row = tally.row("fuzz: bad input to every RPC method")
+    problems: list[str] = []
+
+    @seed(SEED)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(request=bad_request(method), identity=st.sampled_from(sorted(IDENTITIES)))
+    def one(request, identity):
+        args, kwargs = request
+        proxy = getattr(proxies[identity], method.service)
+        before = platform.dbs.fingerprint(method.service)
+        row.calls += 1
+        try:
+            with eventlet.Timeout(30):
+                getattr(proxy, method.name)(*args, **kwargs)
+            return  # a valid result: whatever it wrote was allowed
+        except (Exception, eventlet.Timeout) as exc:
+            kind = classify(exc) if isinstance(exc, Exception) else "client"
+            error = exc
+        shown = f"{method.id}(*{_short(args)}, **{_short(kwargs)}) as {identity}"
+        if kind == "untyped":
+            row.untyped += 1
+            problems.append(f"untyped {type(error).__name__}: {_short(str(error))} <- {shown}")
+        elif kind == "internal":
+            row.internal += 1
+            problems.append(f"InternalError: {_short(str(error))} <- {shown}")
+        elif kind == "client":
+            row.lost += 1
+            problems.append(f"no answer ({type(error).__name__}) <- {shown}")
+            if not platform.alive(method.service):
+                problems.append(f"{method.service} DIED on this call:\n{platform.tail(method.service, 25)}")
+                platform.start(method.service)
+        after = platform.dbs.fingerprint(method.service)
+        changed = sorted(t for t in after if after[t] != before.get(t) and t not in background[method.service])
+        if changed:
+            problems.append(f"rejected with {type(error).__name__} but wrote {changed} <- {shown}")
+
+    one()
+    for problem in problems[:5]:
+        row.notes.append(problem)
+    assert not problems, "\n".join(problems[:20])
+
+
+def _short(value, limit: int = 160) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + "..."
