@@ -23,21 +23,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "services" / "activities"), str(ROOT / "common")]
 
-from ortools.sat.python import cp_model  # noqa: E402
-
-from activities.roster import Options, cost_of, repair, scenarios, solve, validate  # noqa: E402
+from activities.roster import (  # noqa: E402
+    Options,
+    cost_of,
+    cpmodel,  # noqa: E402
+    repair,
+    scenarios,
+    solve,
+    validate,
+)
 from activities.roster import bounds as B  # noqa: E402
-from activities.roster import cpmodel  # noqa: E402
 from activities.roster.direct import solve_direct  # noqa: E402
 from activities.roster.greedy import greedy  # noqa: E402
 from activities.roster.index import Index  # noqa: E402
 from activities.roster.model import Assignment  # noqa: E402
 from activities.roster.repair import changed_problem  # noqa: E402
+from ortools.sat.python import cp_model  # noqa: E402
 
 CHECKPOINTS = (1, 10, 60)
 COLUMNS = (
-    ("size", 5), ("method", 8), ("vars", 8), ("first s", 8), ("obj@1s", 8), ("obj@10s", 8), ("obj@60s", 8),
-    ("final", 8), ("bound", 7), ("gap", 7), ("valid", 6), ("changed", 8), ("wall s", 7),
+    ("size", 5),
+    ("method", 8),
+    ("vars", 8),
+    ("first s", 8),
+    ("obj@1s", 8),
+    ("obj@10s", 8),
+    ("obj@60s", 8),
+    ("final", 8),
+    ("bound", 7),
+    ("gap", 7),
+    ("valid", 6),
+    ("changed", 8),
+    ("wall s", 7),
 )
 
 
@@ -119,9 +136,17 @@ def main(argv: list[str]) -> int:
             bound = B.counting_bound(ix, soft=False)
 
         print(
-            row(size=f"{size}x", method="greedy", vars=pairs, **{"first s": greedy_time, "obj@1s": greedy_cost,
-                "obj@10s": greedy_cost, "obj@60s": greedy_cost}, final=greedy_cost, bound=bound,
-                gap=gap(greedy_cost, bound), valid=len(validate(problem, warm_roster)), **{"wall s": greedy_time}),
+            row(
+                size=f"{size}x",
+                method="greedy",
+                vars=pairs,
+                **{"first s": greedy_time, "obj@1s": greedy_cost, "obj@10s": greedy_cost, "obj@60s": greedy_cost},
+                final=greedy_cost,
+                bound=bound,
+                gap=gap(greedy_cost, bound),
+                valid=len(validate(problem, warm_roster)),
+                **{"wall s": greedy_time},
+            ),
             flush=True,
         )
 
@@ -129,15 +154,27 @@ def main(argv: list[str]) -> int:
         ours_bound = max(bound, result.bound)
         first_cp = next((e for e, *_ in result.trajectory[1:]), None)
         print(
-            row(size=f"{size}x", method="solver", vars=pairs, **{"first s": result.first_solution_time,
-                **{f"obj@{t}s": at(result.trajectory, t) for t in CHECKPOINTS}}, final=result.objective,
-                bound=ours_bound, gap=gap(result.objective, ours_bound), valid=len(validate(problem, result.assignments)),
-                **{"wall s": result.wall_time}),
+            row(
+                size=f"{size}x",
+                method="solver",
+                vars=pairs,
+                **{
+                    "first s": result.first_solution_time,
+                    **{f"obj@{t}s": at(result.trajectory, t) for t in CHECKPOINTS},
+                },
+                final=result.objective,
+                bound=ours_bound,
+                gap=gap(result.objective, ours_bound),
+                valid=len(validate(problem, result.assignments)),
+                **{"wall s": result.wall_time},
+            ),
             flush=True,
         )
         notes.append(
             f"{size}x: solver {result.status}, {result.solutions} CP-SAT solutions, first CP-SAT solution at "
-            f"{first_cp:.2f} s" if first_cp else f"{size}x: solver {result.status}, warm start only"
+            f"{first_cp:.2f} s"
+            if first_cp
+            else f"{size}x: solver {result.status}, warm start only"
         )
         if size == 1:
             month_result = (problem, result)
@@ -146,11 +183,20 @@ def main(argv: list[str]) -> int:
             d = solve_direct(problem, limit, num_workers=args.workers)
             final = cost_of(problem, d.assignments) if d.assignments else "-"
             print(
-                row(size=f"{size}x", method="direct", vars=d.variables, **{"first s": d.first_solution_time or "-",
-                    **{f"obj@{t}s": at(d.trajectory, t) for t in CHECKPOINTS}}, final=final, bound=ours_bound,
+                row(
+                    size=f"{size}x",
+                    method="direct",
+                    vars=d.variables,
+                    **{
+                        "first s": d.first_solution_time or "-",
+                        **{f"obj@{t}s": at(d.trajectory, t) for t in CHECKPOINTS},
+                    },
+                    final=final,
+                    bound=ours_bound,
                     gap=gap(final, ours_bound) if d.assignments else "-",
                     valid=len(validate(problem, d.assignments)) if d.assignments else "-",
-                    **{"wall s": d.trajectory[-1][0] if d.trajectory else limit}),
+                    **{"wall s": d.trajectory[-1][0] if d.trajectory else limit},
+                ),
                 flush=True,
             )
             if d.assignments:
@@ -170,13 +216,22 @@ def main(argv: list[str]) -> int:
             r = repair(problem, result.assignments, options=Options(time_limit=1.0, num_workers=args.workers), **kwargs)
             after = changed_problem(problem, kwargs.get("dropped"), kwargs.get("unavailable"))
             print(
-                row(size="1x", method=label, vars="", **{"first s": r.wall_time}, final=r.objective,
-                    valid=len(validate(after, r.assignments)), changed=f"{r.changed}/{r.forced_out}",
-                    **{"wall s": r.wall_time}),
+                row(
+                    size="1x",
+                    method=label,
+                    vars="",
+                    **{"first s": r.wall_time},
+                    final=r.objective,
+                    valid=len(validate(after, r.assignments)),
+                    changed=f"{r.changed}/{r.forced_out}",
+                    **{"wall s": r.wall_time},
+                ),
                 flush=True,
             )
-        notes.append("repair: changed = assignments added or removed / forced out by the change; published "
-                     "weeks (before 21 December) frozen")
+        notes.append(
+            "repair: changed = assignments added or removed / forced out by the change; published "
+            "weeks (before 21 December) frozen"
+        )
     for note in notes:
         print("  " + note)
     return 0
@@ -189,10 +244,13 @@ def drop_outs(problem, assignments):
     last_week = datetime(2026, 12, 21)
     late = Counter(a.volunteer_id for a in assignments if start[a.shift_id] >= last_week + timedelta(days=3))
     away = sorted(late)[0]
-    yield "away", {
-        "unavailable": {away: [(last_week + timedelta(days=3), last_week + timedelta(days=7))]},
-        "frozen_until": last_week,
-    }
+    yield (
+        "away",
+        {
+            "unavailable": {away: [(last_week + timedelta(days=3), last_week + timedelta(days=7))]},
+            "frozen_until": last_week,
+        },
+    )
     counts = Counter(a.volunteer_id for a in assignments)
     leaver = sorted(counts, key=lambda v: (-counts[v], v))[0]
     yield "leaves", {"dropped": leaver, "frozen_until": last_week}

@@ -149,4 +149,3 @@ def counting_bound(ix: Index, soft: bool) -> int:
             if s.leader_needed and not any(ix.volunteers[vi].leader for vi in ix.candidates[si]):
                 total += w["missing_leader"]
     return total
-

@@ -51,9 +51,9 @@ class HintContext:
     def __init__(self, ix: Index, chosen: set[Pair]):
         self.load = [0] * len(ix.volunteers)
         self.slots: list[set[int]] = [set() for _ in ix.volunteers]
-        self.weekend_weeks: list[set[int]] = [set(f) for f in ix.weekend_fixed] if ix.weekend_fixed else [
-            set() for _ in ix.volunteers
-        ]
+        self.weekend_weeks: list[set[int]] = (
+            [set(f) for f in ix.weekend_fixed] if ix.weekend_fixed else [set() for _ in ix.volunteers]
+        )
         self.crew: list[list[int]] = [[] for _ in ix.shifts]
         self.chosen = chosen
         for vi, si in chosen:
@@ -179,10 +179,7 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
         b.cost(top, w["role_spread"])
         b.cost(bottom, -w["role_spread"])
         spread[role] = (top, bottom)
-        outside = list(floor) if floor else []
-        diffs = lambda h, members=members, outside=outside: outside + [  # noqa: E731
-            h.load[vi] - ix.targets[ix.volunteers[vi].id] for vi in members
-        ]
+        diffs = _role_diffs(ix, members, list(floor) if floor else [])
         b.hints.append((top, lambda h, d=diffs: max(d(h))))
         b.hints.append((bottom, lambda h, d=diffs: min(d(h))))
     for vi, v in enumerate(ix.volunteers):
@@ -199,6 +196,12 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
             top, bottom = spread[R.role(v)]
             m.Add(load - target <= top)
             m.Add(load - target >= bottom)
+
+
+def _role_diffs(ix: Index, members: list[int], outside: list[int]):
+    """For hints: (shifts - target) of a role's members, plus the extremes outside a part of the roster."""
+    targets = [ix.targets[ix.volunteers[vi].id] for vi in members]
+    return lambda h: outside + [h.load[vi] - t for vi, t in zip(members, targets, strict=True)]
 
 
 def add_assignment_costs(b: Built, w: dict[str, int]) -> None:

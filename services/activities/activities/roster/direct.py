@@ -55,7 +55,9 @@ class DirectResult:
     bound: int
 
 
-def solve_direct(problem: Problem, time_limit: float, num_workers: int = 2, progress=None, seed: int = 0) -> DirectResult:
+def solve_direct(
+    problem: Problem, time_limit: float, num_workers: int = 2, progress=None, seed: int = 0
+) -> DirectResult:
     """CP-SAT on the direct formulation with default parameters, timed from the start of model building."""
     started = time.perf_counter()
     ix, forbidden = direct_index(problem)
@@ -72,7 +74,15 @@ def solve_direct(problem: Problem, time_limit: float, num_workers: int = 2, prog
     assignments = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignments = sorted(
-            Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for (vi, si), var in built.x.items() if solver.BooleanValue(var)
+            Assignment(ix.shifts[si].id, ix.volunteers[vi].id)
+            for (vi, si), var in built.x.items()
+            if solver.BooleanValue(var)
         )
-    return DirectResult(assignments, solver.StatusName(status), watch.first, tuple(watch.trajectory), len(built.x),
-                        math.ceil(solver.BestObjectiveBound() - 1e-6))
+    return DirectResult(
+        assignments,
+        solver.StatusName(status),
+        watch.first,
+        tuple(watch.trajectory),
+        len(built.x),
+        math.ceil(solver.BestObjectiveBound() - 1e-6),
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from . import bounds
 from .index import Index
-from .model import Explanation, Gap, Problem, Relaxation
+from .model import Explanation, Gap, Problem, Relaxation, RosterResult
 
 
 def explain(problem: Problem) -> Explanation:
@@ -30,6 +31,24 @@ def explain_index(ix: Index, found: list[bounds.Shortage]) -> Explanation:
         problems=tuple(s.message for s in found),
         gaps=tuple(gaps),
         suggestions=tuple(relaxations(ix.problem, found)) if found else (),
+    )
+
+
+def without_roster(ix: Index, found: list[bounds.Shortage], status: str, started: float, **extra) -> RosterResult:
+    """A result that has no roster to give: the capacity problems, uncoverable shifts and relaxations."""
+    why = explain_index(ix, found)
+    return RosterResult(
+        assignments=(),
+        status=status,
+        objective=None,
+        bound=extra.pop("bound", 0),
+        gap=None,
+        wall_time=time.perf_counter() - started,
+        report=None,
+        gaps=why.gaps,
+        suggestions=why.suggestions,
+        problems=why.problems,
+        **extra,
     )
 
 

@@ -120,6 +120,15 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: 
     return {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
 
 
+def polish(ix: Index, chosen: set[tuple[int, int]], seconds: float) -> set[tuple[int, int]]:
+    """A roster improved by moving single places (see greedy) for at most `seconds`."""
+    st = _State(ix)
+    for vi, si in sorted(chosen):
+        st.take(vi, si)
+    _polish(st, R.weights(ix.problem.rules), time.perf_counter() + seconds, set())
+    return {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
+
+
 def _own_cost(st: _State, vi: int, w: dict[str, int], close: set[tuple[int, int]], partner: dict[int, int]) -> int:
     """The costs one volunteer's shifts carry on their own (fair load, home, preference, close, weekends,
     partner); role_spread is left out and settled by the CP-SAT search."""
@@ -175,9 +184,11 @@ def _polish(st: _State, w: dict[str, int], deadline: float, keep: set[tuple[int,
             for u in list(st.crew[si]):
                 if (u, si) in fixed:
                     continue
-                only_leader = s.leader_needed and ix.volunteers[u].leader and sum(
-                    ix.volunteers[x].leader for x in st.crew[si]
-                ) == 1
+                only_leader = (
+                    s.leader_needed
+                    and ix.volunteers[u].leader
+                    and sum(ix.volunteers[x].leader for x in st.crew[si]) == 1
+                )
                 st.drop(u, si)
                 if len(st.crew[si]) >= s.min_patrollers and not only_leader and changed(u) < 0:
                     settle(u)

@@ -89,7 +89,9 @@ class Index:
 
         order = sorted(range(len(ix.slots)), key=lambda t: ix.slots[t][0])
         for rest in {R.rest_hours(v, rules) for v in ix.volunteers}:
-            ix.conflicts[rest] = _pairs(ix.slots, order, lambda a, b: (b[0] - a[1]).total_seconds() < rest * 3600)
+            ix.conflicts[rest] = _pairs(
+                ix.slots, order, lambda a, b, rest=rest: (b[0] - a[1]).total_seconds() < rest * 3600
+            )
         ix.close_pairs = _pairs(ix.slots, order, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600)
 
         ix.weekly_cap = [R.weekly_cap(v, rules) for v in ix.volunteers]

@@ -60,9 +60,7 @@ def restrict(ix: Index, block: set[int], chosen: set[Pair]) -> tuple[Index, list
             per_week[ix.week_of_slot[ix.slot_of[si]]] += 1
         part.week_caps.append({wk: ix.weekly_cap[vi] - n for wk, n in per_week.items()})
         part.weekly_cap.append(ix.weekly_cap[vi])
-        part.weekend_fixed.append(
-            {ix.week_of_slot[ix.slot_of[si]] for si in mine if R.is_weekend(ix.shifts[si])}
-        )
+        part.weekend_fixed.append({ix.week_of_slot[ix.slot_of[si]] for si in mine if R.is_weekend(ix.shifts[si])})
         part.targets[v.id] = ix.targets[v.id] - len(mine)
         lone = sum(1 for p in v.partners if p not in part_ids and p in ix.vpos)
         eligible = []
@@ -126,6 +124,7 @@ def improve(
     seed: int = 0,
     size: int = 1,
     seconds_per_part: float = 0.3,
+    lns_only: bool = False,
 ) -> tuple[set[Pair], int]:
     """Re-solve grid blocks one after another until the deadline, keeping every improvement.
 
@@ -148,6 +147,7 @@ def improve(
             solver.parameters.num_workers = num_workers
             solver.parameters.random_seed = seed
             solver.parameters.max_time_in_seconds = min(seconds_per_part, left)
+            solver.parameters.use_lns_only = lns_only
             if watch is not None:
                 watch.built, watch.offset = built, objective - before
                 status = solver.Solve(built.model, watch)

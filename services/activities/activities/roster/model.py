@@ -163,4 +163,7 @@ class Violation:
     volunteer_id: str | None = None
 
 
-Progress = Callable[[int, int, int, float, float], None]  # (solutions, objective, bound, gap, elapsed)
+# progress(solutions, objective, bound, gap, elapsed) for every improving roster: solutions counts the rosters
+# the search found after the first (0 = the warm start), objective is its true cost, elapsed in seconds.
+# It is called from CP-SAT's solution callback thread and must be quick and must not block.
+Progress = Callable[[int, int, int, float, float], None]

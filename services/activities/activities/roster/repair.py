@@ -14,7 +14,7 @@ from ortools.sat.python import cp_model
 
 from . import bounds, cpmodel
 from . import rules as R
-from .explain import explain_index
+from .explain import explain_index, without_roster
 from .greedy import greedy
 from .index import Index
 from .lns import restrict
@@ -118,24 +118,14 @@ def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, fo
     solver.parameters.absolute_gap_limit = R.CHANGE_WEIGHT // 2
     status = solver.Solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        why = explain_index(ix, found)
-        return RosterResult(
-            assignments=(),
-            status="infeasible" if status == cp_model.INFEASIBLE else "unknown",
-            objective=None,
-            bound=0,
-            gap=None,
-            wall_time=time.perf_counter() - started,
-            report=None,
-            gaps=why.gaps,
-            suggestions=why.suggestions,
-            problems=why.problems,
-            forced_out=forced_out,
-        )
+        state = "infeasible" if status == cp_model.INFEASIBLE else "unknown"
+        return without_roster(ix, found, state, started, forced_out=forced_out)
     inside = {(vols[pi], shifts[s]) for (pi, s), var in built.x.items() if solver.BooleanValue(var)}
     chosen = {p for p in kept if p[1] not in window} | inside
     state = "optimal" if status == cp_model.OPTIMAL else "feasible"
-    return _roster_result(ix, chosen, kept, state, found, forced_out, started, math.ceil(solver.BestObjectiveBound() - 1e-6))
+    return _roster_result(
+        ix, chosen, kept, state, found, forced_out, started, math.ceil(solver.BestObjectiveBound() - 1e-6)
+    )
 
 
 def _roster_result(ix, chosen, kept, state, found, forced_out, started, cp_bound) -> RosterResult:

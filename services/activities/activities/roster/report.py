@@ -27,9 +27,7 @@ def make_report(ix: Index, assignments: Iterable[Assignment]) -> Report:
         row["places"] += s.min_patrollers
         row["filled"] += n
         row["missing"] += max(0, s.min_patrollers - n)
-    people = tuple(
-        VolunteerLoad(v.id, R.role(v), load[v.id], ix.targets[v.id]) for v in ix.volunteers
-    )
+    people = tuple(VolunteerLoad(v.id, R.role(v), load[v.id], ix.targets[v.id]) for v in ix.volunteers)
     by_role: dict[str, dict[str, float]] = {}
     for role in ("leader", "patroller"):
         rows = [p for p in people if p.role == role]

@@ -78,7 +78,9 @@ def guanyinli_month(scale: int = 1, seed: int = 7, start: date = START, days: in
         return f"v{n:05d}"
 
     for g in range(1, grids + 1):
-        team = [_patroller(rng, new_id(), g, leader=k < 4, neighbours=neighbours, start=start, days=days) for k in range(10)]
+        team = [
+            _patroller(rng, new_id(), g, leader=k < 4, neighbours=neighbours, start=start, days=days) for k in range(10)
+        ]
         volunteers.extend(_two_leaders_each_evening(rng, team, start, days))
     for _ in range(300 * scale - len(volunteers)):
         volunteers.append(Volunteer(id=new_id(), name=_name(rng), home_grid=rng.randint(1, grids), patrol=False))

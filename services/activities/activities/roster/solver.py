@@ -14,18 +14,20 @@ from ortools.sat.python import cp_model
 
 from . import bounds, cpmodel, lns
 from . import rules as R
-from .explain import explain_index, relaxations
-from .greedy import greedy
+from .explain import relaxations, without_roster
+from .greedy import greedy, polish
 from .index import Index
 from .model import Assignment, Options, Problem, Progress, RosterResult
 from .report import find_gaps, make_report
 
 log = logging.getLogger(__name__)
 
-BLOCK_MIN_GRIDS = 4  # below this the whole model is small: CP-SAT alone does better
-BLOCK_MIN_SECONDS = 3.0
-BLOCK_SHARE = 0.7  # of the search time spent on grid blocks before CP-SAT searches the whole model
-FULL_MODEL_PAIRS = 30_000  # above this, grid blocks get all the time
+# Measured on the demo months: CP-SAT's own LNS over the whole model improves fastest up to about the
+# Guanyinli size (6,000 pairs); from twice that size on, re-solving one grid at a time does.
+FULL_MODEL_PAIRS = 8_000  # eligible (volunteer, shift) pairs above which the search goes grid by grid
+BLOCK_MIN_GRIDS = 4
+BLOCK_SECONDS = 0.3  # per grid
+POLISH_SECONDS = 5.0  # at most, on the greedy warm start's local search (it stops earlier at a local optimum)
 
 
 class Watch(cp_model.CpSolverSolutionCallback):
@@ -84,21 +86,9 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     ix = Index.build(problem)
     found = bounds.shortages(ix)
     if found and options.coverage == "hard":
-        why = explain_index(ix, found)
-        return RosterResult(
-            assignments=(),
-            status="infeasible",
-            objective=None,
-            bound=0,
-            gap=None,
-            wall_time=time.perf_counter() - started,
-            report=None,
-            gaps=why.gaps,
-            suggestions=why.suggestions,
-            problems=why.problems,
-        )
+        return without_roster(ix, found, "infeasible", started)
     soft = options.coverage == "soft" or bool(found)
-    hint = greedy(ix, polish_seconds=min(5.0, 0.2 + 0.1 * options.time_limit)) if options.warm_start else set()
+    hint = greedy(ix) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
     if result.status == "infeasible" and not soft:
         # the counts fit but the rules together do not: the soft roster shows which shifts stay uncovered
@@ -126,27 +116,24 @@ def run(
     hint: set[cpmodel.Pair],
     found: list[bounds.Shortage],
 ) -> RosterResult:
-    """Search from the warm start: grid-block LNS first where the problem has several grids, then CP-SAT's
-    own LNS over the whole model (skipped above FULL_MODEL_PAIRS, where building it costs too much)."""
+    """Search from the warm start: CP-SAT's own LNS over the whole model, or above FULL_MODEL_PAIRS a
+    large-neighbourhood search that re-solves one grid at a time with the rest of the roster fixed."""
     own = bounds.counting_bound(ix, soft)
     watch = Watch(started, own, progress, options.stop_gap)
     pairs = sum(map(len, ix.eligible))
     deadline = started + options.time_limit - (0.1 + 2e-5 * pairs)  # keep time to read back and report
     warm = hint if hint and (soft or _complete(ix, hint)) else None
     if warm is not None:
-        objective = sum(R.evaluate(ix.problem, _assignments(ix, warm), ix.targets).values())
-        watch.record(objective)  # solution 0: the warm start is already a roster
-        grids = len({s.grid for s in ix.shifts})
-        if grids >= BLOCK_MIN_GRIDS and deadline - time.perf_counter() >= BLOCK_MIN_SECONDS:
-            share = 1.0 if pairs > FULL_MODEL_PAIRS else BLOCK_SHARE
-            until = time.perf_counter() + share * (deadline - time.perf_counter())
+        watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
+        warm = polish(ix, warm, min(POLISH_SECONDS, 0.1 * options.time_limit))
+        objective = _cost(ix, warm)
+        watch.record(objective)
+        if pairs > FULL_MODEL_PAIRS and len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
             watch.part = True
-            warm, objective = lns.improve(
-                ix, soft, warm, objective, until, watch, options.num_workers, options.seed
+            warm, _ = lns.improve(
+                ix, soft, warm, objective, deadline, watch, options.num_workers, options.seed, 1, BLOCK_SECONDS
             )
-            watch.part = False
-            if pairs > FULL_MODEL_PAIRS:
-                return _result(ix, warm, "feasible", own, found, started, watch)
+            return _result(ix, warm, "feasible", own, found, started, watch)
     built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
@@ -179,8 +166,9 @@ def run(
     return _result(ix, chosen, state, max(own, cp_bound), found, started, watch)
 
 
-def _assignments(ix: Index, chosen: set[cpmodel.Pair]) -> list[Assignment]:
-    return [Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen]
+def _cost(ix: Index, chosen: set[cpmodel.Pair]) -> int:
+    assignments = [Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen]
+    return sum(R.evaluate(ix.problem, assignments, ix.targets).values())
 
 
 def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:
@@ -195,20 +183,7 @@ def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:
 
 def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
     if chosen is None:
-        why = explain_index(ix, found) if found else None
-        return RosterResult(
-            assignments=(),
-            status=state,
-            objective=None,
-            bound=bound,
-            gap=None,
-            wall_time=time.perf_counter() - started,
-            report=None,
-            gaps=why.gaps if why else (),
-            suggestions=why.suggestions if why else (),
-            problems=why.problems if why else (),
-            solutions=watch.solutions,
-        )
+        return without_roster(ix, found, state, started, bound=bound, solutions=watch.solutions)
     assignments = tuple(sorted(Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen))
     report = make_report(ix, assignments)
     objective = sum(report.costs.values())

@@ -23,7 +23,9 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
 
     for a, n in Counter(assignments).items():
         if n > 1:
-            out.append(Violation("duplicate", f"{a.volunteer_id} is on {a.shift_id} {n} times", a.shift_id, a.volunteer_id))
+            out.append(
+                Violation("duplicate", f"{a.volunteer_id} is on {a.shift_id} {n} times", a.shift_id, a.volunteer_id)
+            )
     for a in set(assignments):
         s, v = shifts.get(a.shift_id), volunteers.get(a.volunteer_id)
         if s is None or v is None:
@@ -55,13 +57,19 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
                 if (later.start - s.end).total_seconds() >= rest * 3600:
                     break
                 out.append(
-                    Violation("rest", f"{v.name} ({vid}): {s.id} and {later.id} less than {rest:g} h apart", later.id, vid)
+                    Violation(
+                        "rest", f"{v.name} ({vid}): {s.id} and {later.id} less than {rest:g} h apart", later.id, vid
+                    )
                 )
         cap = rules.max_per_week if v.max_per_week is None else v.max_per_week
         weeks = Counter(s.start.isocalendar()[:2] for s in own)
         for (year, week), n in sorted(weeks.items()):
             if n > cap:
-                out.append(Violation("weekly_cap", f"{v.name} ({vid}): {n} shifts in week {week} of {year}, cap {cap}", None, vid))
+                out.append(
+                    Violation(
+                        "weekly_cap", f"{v.name} ({vid}): {n} shifts in week {week} of {year}, cap {cap}", None, vid
+                    )
+                )
         if v.max_shifts is not None and len(own) > v.max_shifts:
             out.append(Violation("period_cap", f"{v.name} ({vid}): {len(own)} shifts, cap {v.max_shifts}", None, vid))
 
@@ -77,5 +85,7 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
     kept = set(assignments)
     for p in problem.pinned:
         if p not in kept:
-            out.append(Violation("pinned", f"pinned {p.volunteer_id} on {p.shift_id} was dropped", p.shift_id, p.volunteer_id))
+            out.append(
+                Violation("pinned", f"pinned {p.volunteer_id} on {p.shift_id} was dropped", p.shift_id, p.volunteer_id)
+            )
     return out

@@ -11,7 +11,11 @@ from activities.roster.model import Assignment
 
 
 def cost(ix, chosen):
-    return sum(R.evaluate(ix.problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen], ix.targets).values())
+    return sum(
+        R.evaluate(
+            ix.problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen], ix.targets
+        ).values()
+    )
 
 
 def test_a_part_moves_the_whole_cost_by_its_own_change():
@@ -44,3 +48,15 @@ def test_improving_by_grid_blocks_keeps_the_roster_valid_and_never_worse():
     better, objective = lns.improve(ix, False, start, cost(ix, start), time.perf_counter() + 1.5, num_workers=1)
     assert objective == cost(ix, better) <= cost(ix, start)
     assert validate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in better]) == []
+
+
+def test_large_problems_are_searched_grid_by_grid(monkeypatch):
+    from activities.roster import Options, solve
+    from activities.roster import solver as S
+
+    monkeypatch.setattr(S, "FULL_MODEL_PAIRS", 0)
+    problem = scenarios.guanyinli_month(1, days=7)
+    seen = []
+    result = solve(problem, Options(time_limit=2, num_workers=1), progress=lambda *a: seen.append(a))
+    assert result.status == "feasible" and validate(problem, result.assignments) == []
+    assert result.objective == seen[-1][1] == S.cost_of(problem, result.assignments)

@@ -2,12 +2,22 @@
 
 from datetime import datetime, timedelta
 
+from activities.roster import (
+    Options,
+    Problem,
+    Rules,
+    Shift,
+    Volunteer,
+    check_capacity,
+    cost_of,
+    repair,
+    solve,
+    validate,
+)
+from activities.roster.repair import changed_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from roster_cases import MONDAY
-
-from activities.roster import Options, Problem, Rules, Shift, Volunteer, check_capacity, cost_of, repair, solve, validate
-from activities.roster.repair import changed_problem
 
 FAST = Options(time_limit=0.5, num_workers=1)
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -25,8 +35,16 @@ def problems(draw) -> Problem:
                 start = MONDAY + timedelta(days=d, hours=19 if kind == "evening" else 8)
                 need = draw(st.integers(0, 2))
                 shifts.append(
-                    Shift(f"g{g}-{d}-{kind}", g, start, start + timedelta(hours=2), need,
-                          need + draw(st.integers(0, 1)), draw(st.booleans()) and need > 0, kind)
+                    Shift(
+                        f"g{g}-{d}-{kind}",
+                        g,
+                        start,
+                        start + timedelta(hours=2),
+                        need,
+                        need + draw(st.integers(0, 1)),
+                        draw(st.booleans()) and need > 0,
+                        kind,
+                    )
                 )
     volunteers = []
     for i in range(draw(st.integers(1, 6))):

@@ -3,10 +3,9 @@
 from datetime import datetime
 
 import pytest
-from roster_cases import costs, problem, roster, shift, vol
-
 from activities.roster import Options, check_capacity, solve, validate
 from activities.roster.rules import DEFAULT_WEIGHTS as W
+from roster_cases import costs, problem, roster, shift, vol
 
 HARD = Options(time_limit=2, num_workers=1, coverage="hard")
 SOFT = Options(time_limit=2, num_workers=1, coverage="soft")
@@ -158,7 +157,10 @@ def test_fair_load_against_own_target():
 def test_role_spread_among_patrollers():
     p = problem([vol("a", target=1), vol("b", target=1)], [shift("mon", 0), shift("wed", 2)])
     assert costs(p, roster(("mon", "a"), ("wed", "b"))) == {}
-    assert costs(p, roster(("mon", "a"), ("wed", "a"))) == {"fair_load": 2 * W["fair_load"], "role_spread": 2 * W["role_spread"]}
+    assert costs(p, roster(("mon", "a"), ("wed", "a"))) == {
+        "fair_load": 2 * W["fair_load"],
+        "role_spread": 2 * W["role_spread"],
+    }
 
 
 def test_role_spread_compares_within_a_role_only():

@@ -3,9 +3,8 @@
 from datetime import datetime
 
 import pytest
-from roster_cases import problem, shift, vol
-
 from activities.roster import Options, check_capacity, cost_of, explain, scenarios, solve, validate
+from roster_cases import problem, shift, vol
 
 QUICK = Options(time_limit=2, num_workers=1)
 
@@ -61,7 +60,7 @@ def test_progress_reports_improving_rosters(month_result):
     objectives = [s[1] for s in seen]
     assert objectives == sorted(objectives, reverse=True)
     assert objectives[-1] == result.objective
-    for solutions, objective, bound, gap, elapsed in seen:
+    for _solutions, objective, bound, gap, elapsed in seen:
         assert bound <= objective and 0 <= gap <= 1 and elapsed >= 0
 
 
