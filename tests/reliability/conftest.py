@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from rel_fuzz import register_typed_errors
 from rel_platform import ROOT, Broker, Platform, Tally
 
 TALLY = Tally()
+# Callers get typed errors only for classes registered in their own process: register them all.
+register_typed_errors()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
