@@ -1,0 +1,115 @@
+"""kill -9 in the middle of work: the activities service during sign-ups, the notifications
+service in the middle of a batch of emails. After a restart the work finishes and nothing is
+done twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from guanyinli.timeutil import iso, now
+from nameko.standalone.rpc import ClusterRpcProxy
+from rel_data import ORGANISER, SYSTEM, emails_by_recipient, new_volunteers, quiet_hours_off, wait_for_emails
+from rel_signups import signup_storm
+
+pytestmark = pytest.mark.reliability
+
+SIGNUPS = int(os.environ.get("RELIABILITY_SIGNUPS", "300"))
+BATCH = int(os.environ.get("RELIABILITY_EMAIL_BATCH", "150"))
+
+
+def test_activities_killed_during_signups(healthy, tally):
+    platform = healthy
+
+    def kill_activities() -> str:
+        platform.kill9("activities")
+        platform.start("activities", wait=False)  # the clients' retries wait for it
+        return "activities killed -9 and restarted"
+
+    signup_storm(
+        platform,
+        tally.row("kill -9 activities under sign-ups"),
+        signups=SIGNUPS,
+        concurrency=40,
+        roles=6,
+        seats=5,
+        faults=[(0.3, kill_activities), (0.65, kill_activities)],
+    )
+    platform.wait_healthy("activities")
+
+
+def test_notifications_killed_mid_batch(healthy, tally):
+    """An occurrence with many volunteers is cancelled: one email each. The notifications service
+    is killed twice while it sends them; after its restart every email arrives, none twice."""
+    platform = healthy
+    row = tally.row("kill -9 notifications mid-batch")
+    tag = f"batch{uuid.uuid4().hex[:6]}"
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        volunteers = new_volunteers(rpc, BATCH, tag)
+        start = now().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=15)
+        activity = rpc.activities.create_activity(
+            title="观音里大扫除（测试）",
+            kind="sanitation",
+            team="sanitation_green",
+            grid_id=6,
+            start=iso(start),
+            duration_minutes=120,
+            roles=[{"name": "cleaner", "needed": BATCH}],
+        )
+        occ = rpc.activities.list_occurrences(
+            start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3)), activity_id=activity["id"]
+        )[0]
+    ids = [v["id"] for v in volunteers]
+    with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=60) as rpc:
+        quiet_hours_off(rpc, ids, platform)
+        for vid in ids:
+            rpc.activities.sign_up(occurrence_id=occ["id"], volunteer_id=vid, role="cleaner")
+        row.calls += 2 * len(ids)
+    # the confirmations go out first; then the cancellation makes the batch
+    wait_for_emails(platform, tag, {f"{tag}-{i}@reliability.example.org": 1 for i in range(BATCH)})
+    before = {r: dict(m) for r, m in emails_by_recipient(platform, tag).items()}
+
+    platform.stop("notifications")  # the events wait in the durable queue: the batch starts at once
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        rpc.activities.cancel_occurrence(occurrence_id=occ["id"], reason="暴雨预警（测试）")
+        row.calls += 1
+    platform.start("notifications", wait=False)
+
+    def sent_since() -> int:
+        after = emails_by_recipient(platform, tag)
+        return sum(len(set(m) - set(before.get(r, {}))) for r, m in after.items())
+
+    kills = []
+    for share in (0.2, 0.55):
+        deadline = time.monotonic() + 120
+        while sent_since() < share * BATCH and time.monotonic() < deadline:
+            time.sleep(0.02)
+        platform.kill9("notifications")
+        kills.append(sent_since())
+        platform.start("notifications", wait=False)
+        row.faults += 1
+    platform.wait_healthy("notifications")
+
+    expected = {f"{tag}-{i}@reliability.example.org": 2 for i in range(BATCH)}  # confirmation + cancellation
+    seen = wait_for_emails(platform, tag, expected, timeout=180)
+    missing = [r for r, n in expected.items() if len(seen.get(r, {})) < n]
+    extra = {r: dict(m) for r, m in seen.items() if len(m) > 2}
+    resent = sum(n - 1 for m in seen.values() for n in m.values() if n > 1)
+    row.lost += len(missing)
+    row.duplicated += len(extra)
+    outbox = platform.dbs.query(
+        "notifications",
+        "SELECT d.status, count(*) FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+        "WHERE n.volunteer_id = ANY(:ids) GROUP BY d.status",
+        ids=ids,
+    )
+    row.notes.append(
+        f"{BATCH} cancellation emails; killed after {kills[0]} and {kills[1]} had arrived; "
+        f"deliveries by status {dict(outbox)}" + (f"; {resent} resent with the same Message-ID" if resent else "")
+    )
+    assert not missing, f"{len(missing)} volunteers never told: {missing[:5]}"
+    assert not extra, f"told twice: {list(extra.items())[:5]}"
