@@ -75,6 +75,9 @@ class Board:
     def gaps(self) -> list[ShiftCell]:
         return sorted((s for s in self.shifts() if s.state != "covered"), key=lambda s: (s.start, s.grid))
 
+    def grid_label(self, grid: int) -> str:
+        return dict(self.grids).get(grid, str(grid))
+
     def cell(self, grid: int, day: date) -> list[ShiftCell]:
         return self.cells.get((grid, day), [])
 

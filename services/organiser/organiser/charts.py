@@ -19,7 +19,7 @@ def fairness_histogram(rows: Sequence[Mapping], labels: Mapping[str, str], width
     roles = [r for r in ("leader", "patroller") if any(row["role"] == r for row in rows)]
     counts = {role: Counter(row["delta"] for row in rows if row["role"] == role) for role in roles}
     deltas = sorted({d for c in counts.values() for d in c} | {0})
-    lo, hi = min(deltas), max(deltas)
+    lo, hi = min(min(deltas), -2), max(max(deltas), 2)  # always show a few steps either side of 0
     deltas = list(range(lo, hi + 1))
     top = max([n for c in counts.values() for n in c.values()] + [1])
 

@@ -49,6 +49,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "legend": ("图例", "Legend"),
     "leader": ("带队", "leader"),
     "patroller": ("巡逻员", "patroller"),
+    "no_leader": ("缺带队", "no leader"),
     "publish": ("发布", "Publish"),
     "publish_confirm": ("发布后志愿者将收到值班安排。确定发布？", "Volunteers will get their duties. Publish?"),
     "published": ("排班表已发布。", "The roster is published."),

@@ -8,28 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from activities.service import ActivitiesService
 from nameko.standalone.rpc import ServiceRpcProxy
-from volunteers.service import VolunteersService
-
-from organiser.service import OrganiserService
+from organiser_testkit import start_platform
 
 ROOT = Path(__file__).resolve().parents[4]
 PYTHONPATH = os.pathsep.join(
     str(ROOT / p)
     for p in ("common", "services/volunteers", "services/activities", "services/notifications", "services/organiser")
 )
-PASSWORD = "correct horse battery staple"
-
-
-def activities_class():
-    """The real activities service; its roster calls come from the stand-in until it has them."""
-    if hasattr(ActivitiesService, "build_roster"):
-        return ActivitiesService
-    import standin_roster
-
-    standin_roster.reset()
-    return type("ActivitiesService", (ActivitiesService, standin_roster.StandInRoster), {})
 
 
 @pytest.fixture
@@ -37,8 +23,7 @@ def platform(container_factory, service_config):
     """volunteers, activities and organiser running against fresh databases and a fresh vhost."""
     config = dict(service_config)
     config["ORGANISER_SECURE_COOKIES"] = False  # plain http on 127.0.0.1 in tests; see test_web_security
-    for cls in (VolunteersService, activities_class(), OrganiserService):
-        container_factory(cls, config).start()
+    start_platform(container_factory, config)
     return config
 
 

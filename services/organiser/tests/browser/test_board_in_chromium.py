@@ -1,0 +1,73 @@
+"""The organiser page in headless Chromium (Debian's browser): log in, build a roster, read the board, publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from organiser_testkit import PASSWORD, start_platform
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE.parents[3] / "artifacts"
+NAMES = ["王芳", "李明", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴敏"]
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)"
+    ),
+]
+
+
+@pytest.fixture
+def site(container_factory, service_config):
+    """The services with the production cookie settings (Secure cookies: Chromium treats 127.0.0.1 as secure)."""
+    start_platform(container_factory, service_config)
+    with ClusterRpcProxy(service_config, context_data={"user": {"roles": ["organiser"]}}, timeout=30) as rpc:
+        rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+        for i, name in enumerate(NAMES):
+            rpc.volunteers.create_volunteer(
+                name=name,
+                phone=f"1391234{7700 + i}",
+                teams=["voluntary_patrol"],
+                grid_id=6 + i % 3,
+                skills=["patrol_leader"] if i < 4 else [],
+            )
+    return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
+
+
+def test_log_in_build_read_the_board_publish(site, db_backend):
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / f"organiser-board-{db_backend}.png"
+    driver = subprocess.run(
+        [sys.executable, str(HERE / "drive_board.py"), site, "wangfang", PASSWORD, str(screenshot)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ, CHROMIUM=CHROMIUM),
+    )
+    assert driver.returncode == 0, driver.stderr[-3000:]
+    seen = json.loads(driver.stdout)
+
+    assert seen["redirected_to_login"]
+    session = next(c for c in seen["cookies"] if c["name"] == "gyl_session")
+    assert session == {"name": "gyl_session", "httpOnly": True, "secure": True, "sameSite": "Strict"}
+    assert seen["index_title"] == "排班表"
+    assert seen["rows"] == 3 and seen["days"] == 14
+    assert sum(seen["shifts"].values()) == 42 and seen["shifts"]["covered"] > 0
+    assert "王芳" in seen["board_text"] and "G06" in seen["board_text"]
+    assert seen["chart_bars"] > 0
+    assert seen["status_before"] == "草稿"
+    assert seen["dialogs"] and "发布" in seen["dialogs"][0]
+    assert seen["notice"] == "排班表已发布。" and seen["status_after"] == "已发布"
+    assert seen["publish_button_left"] == 0
+    assert seen["status_en"] == "published"
+    assert screenshot.stat().st_size > 10_000
