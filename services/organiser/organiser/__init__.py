@@ -1,1 +1,6 @@
 """Tools for organisers: the `guanyinli` command line and the organiser web page (nameko service `organiser`)."""
+
+import warnings
+
+# The command line imports nameko, which imports eventlet, which warns on every run.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

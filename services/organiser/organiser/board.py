@@ -137,10 +137,7 @@ def layout(
         if people_ids is None:
             people_ids = by_shift.get(shift_id, [])
         shift_leaders = set(int(v) for v in raw.get("leader_ids") or []) | leaders
-        people = [
-            Person(int(v), names.get(int(v), f"#{v}"), int(v) in shift_leaders)
-            for v in people_ids
-        ]
+        people = [Person(int(v), names.get(int(v), f"#{v}"), int(v) in shift_leaders) for v in people_ids]
         people.sort(key=lambda p: (not p.leader, p.name))
         cell = ShiftCell(
             shift_id=shift_id,

@@ -10,7 +10,9 @@ from markupsafe import Markup, escape
 ROLE_COLOURS = {"leader": "#1f5fa8", "patroller": "#3f9b5a"}
 
 
-def fairness_histogram(rows: Sequence[Mapping], labels: Mapping[str, str], width: int = 640, height: int = 260) -> Markup:
+def fairness_histogram(
+    rows: Sequence[Mapping], labels: Mapping[str, str], width: int = 640, height: int = 260
+) -> Markup:
     """Volunteers by (shifts - own target), one bar per role side by side.
 
     A fair roster piles up at 0; bars left of 0 are volunteers below their target, right of 0 above.
@@ -30,7 +32,7 @@ def fairness_histogram(rows: Sequence[Mapping], labels: Mapping[str, str], width
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(labels["title"])}" class="chart">',
-        f'<title>{escape(labels["title"])}</title>',
+        f"<title>{escape(labels['title'])}</title>",
         f'<text x="{left}" y="18" class="chart-title">{escape(labels["title"])}</text>',
     ]
     for tick in _ticks(top):

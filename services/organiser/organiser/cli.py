@@ -10,16 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import warnings
-
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-logging.getLogger("amqp").setLevel(logging.ERROR)
-
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -34,6 +29,7 @@ from organiser import board as boards
 from organiser import importer
 from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify
 
+logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method during closing channel" noise
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 DEFAULT_TIMEOUT = 30.0
@@ -85,7 +81,9 @@ def json_option(fn):
         if value:
             ctx.find_object(State).as_json = True
 
-    return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=set_json, help="print JSON instead of a table")(fn)
+    return click.option(
+        "--json", "as_json", is_flag=True, expose_value=False, callback=set_json, help="print JSON instead of a table"
+    )(fn)
 
 
 def emit(data, table: Callable[[object], Table | str] | None = None) -> None:
@@ -257,12 +255,16 @@ def volunteer_row(v: dict) -> list:
 @json_option
 def volunteers_list(team, grid_id, skill, active, limit, offset):
     """List volunteers, filtered and a page at a time."""
-    page = state().rpc().volunteers.list_volunteers(
-        team=team, grid_id=grid_id, skill=skill, active=active, limit=limit, offset=offset
+    page = (
+        state()
+        .rpc()
+        .volunteers.list_volunteers(team=team, grid_id=grid_id, skill=skill, active=active, limit=limit, offset=offset)
     )
 
     def table(p):
-        shown = f"{p['offset'] + 1}-{p['offset'] + len(p['items'])} of {p['total']}" if p["items"] else f"0 of {p['total']}"
+        shown = (
+            f"{p['offset'] + 1}-{p['offset'] + len(p['items'])} of {p['total']}" if p["items"] else f"0 of {p['total']}"
+        )
         return make_table(f"Volunteers ({shown})", VOLUNTEER_COLUMNS, [volunteer_row(v) for v in p["items"]])
 
     emit(page, table)
@@ -274,7 +276,9 @@ def volunteers_list(team, grid_id, skill, active, limit, offset):
 def volunteers_show(volunteer_id: int):
     """Show one volunteer."""
     v = state().rpc().volunteers.get_volunteer(volunteer_id=volunteer_id)
-    emit(v, lambda v: make_table(f"Volunteer {volunteer_id}", ["field", "value"], [[k, _short(x)] for k, x in v.items()]))
+    emit(
+        v, lambda v: make_table(f"Volunteer {volunteer_id}", ["field", "value"], [[k, _short(x)] for k, x in v.items()])
+    )
 
 
 def volunteer_fields(fn):
@@ -302,8 +306,14 @@ def _given(**fields) -> dict:
 @json_option
 def volunteers_add(name, phone, email, teams, grid_id, alliance, skills):
     """Add a volunteer."""
-    created = state().rpc().volunteers.create_volunteer(
-        **_given(name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills)
+    created = (
+        state()
+        .rpc()
+        .volunteers.create_volunteer(
+            **_given(
+                name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills
+            )
+        )
     )
     emit(created, lambda v: make_table("Added", VOLUNTEER_COLUMNS, [volunteer_row(v)]))
 
@@ -316,7 +326,9 @@ def volunteers_add(name, phone, email, teams, grid_id, alliance, skills):
 @json_option
 def volunteers_edit(volunteer_id, name, phone, email, teams, grid_id, alliance, skills):
     """Change a volunteer's details (only the options given)."""
-    changes = _given(name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills)
+    changes = _given(
+        name=name, phone=phone, email=email, teams=teams, grid_id=grid_id, alliance=alliance, skills=skills
+    )
     if not changes:
         raise click.UsageError("give at least one field to change (see --help)")
     updated = state().rpc().volunteers.update_volunteer(volunteer_id=volunteer_id, **changes)
@@ -409,7 +421,11 @@ def _dated(kind: str, value: str) -> dict:
         start, end = value.split("/")
     except ValueError:
         raise click.BadParameter(f"{value!r}: write START/END", param_hint=f"--{kind}") from None
-    return {"kind": kind, "start": parse_when(start, f"--{kind}").isoformat(), "end": parse_when(end, f"--{kind}").isoformat()}
+    return {
+        "kind": kind,
+        "start": parse_when(start, f"--{kind}").isoformat(),
+        "end": parse_when(end, f"--{kind}").isoformat(),
+    }
 
 
 @availability.command("set")
@@ -422,12 +438,21 @@ def availability_set(volunteer_id, weekly, off, extra):
     """Replace a volunteer's availability with the windows given."""
     if not (weekly or off or extra):
         raise click.UsageError("give at least one --weekly, --off or --extra window")
-    result = state().rpc().volunteers.set_availability(
-        volunteer_id=volunteer_id,
-        weekly=[_weekly(w) for w in weekly],
-        dated=[_dated("off", w) for w in off] + [_dated("extra", w) for w in extra],
+    result = (
+        state()
+        .rpc()
+        .volunteers.set_availability(
+            volunteer_id=volunteer_id,
+            weekly=[_weekly(w) for w in weekly],
+            dated=[_dated("off", w) for w in off] + [_dated("extra", w) for w in extra],
+        )
     )
-    emit(result, lambda r: make_table(f"Availability of {volunteer_id}", ["field", "value"], [[k, _short(v)] for k, v in r.items()]))
+    emit(
+        result,
+        lambda r: make_table(
+            f"Availability of {volunteer_id}", ["field", "value"], [[k, _short(v)] for k, v in r.items()]
+        ),
+    )
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -451,14 +476,28 @@ def activities_list(kind, team, grid):
         lambda rows: make_table(
             "Activities",
             ["id", "title", "kind", "team", "place", "start", "min", "rrule"],
-            [[a["id"], a["title"], a["kind"], a.get("team"), a.get("place"), a["start"][:16], a["duration_minutes"], a.get("rrule")] for a in rows],
+            [
+                [
+                    a["id"],
+                    a["title"],
+                    a["kind"],
+                    a.get("team"),
+                    a.get("place"),
+                    a["start"][:16],
+                    a["duration_minutes"],
+                    a.get("rrule"),
+                ]
+                for a in rows
+            ],
         ),
     )
 
 
 @activities.command("create")
 @click.option("--title", required=True)
-@click.option("--kind", required=True, help="patrol, tutoring, lecture, elderly_visit, sanitation, convenience, cultural")
+@click.option(
+    "--kind", required=True, help="patrol, tutoring, lecture, elderly_visit, sanitation, convenience, cultural"
+)
 @click.option("--start", required=True, help="first start, ISO 8601 (local time if no offset)")
 @click.option("--duration", "duration_minutes", type=int, required=True, help="minutes")
 @click.option("--team", help="owning team code (default: by kind)")
@@ -470,7 +509,9 @@ def activities_list(kind, team, grid):
 @click.option("--role", "roles", multiple=True, help="NAME:NEEDED[:skill,skill] (repeat)")
 @click.option("--description")
 @json_option
-def activities_create(title, kind, start, duration_minutes, team, grid_id, courtyard, room, rrule, capacity, roles, description):
+def activities_create(
+    title, kind, start, duration_minutes, team, grid_id, courtyard, room, rrule, capacity, roles, description
+):
     """Define an activity, once or recurring."""
     parsed_roles = []
     for spec in roles:
@@ -481,27 +522,41 @@ def activities_create(title, kind, start, duration_minutes, team, grid_id, court
         if len(parts) == 3 and parts[2]:
             role["skills"] = parts[2].split(",")
         parsed_roles.append(role)
-    created = state().rpc().activities.create_activity(
-        **_given(
-            title=title,
-            kind=kind,
-            start=parse_when(start, "--start").isoformat(),
-            duration_minutes=duration_minutes,
-            team=team,
-            grid_id=grid_id,
-            courtyard=courtyard,
-            room=room,
-            rrule=rrule,
-            capacity=capacity,
-            description=description,
-            roles=parsed_roles or None,
+    created = (
+        state()
+        .rpc()
+        .activities.create_activity(
+            **_given(
+                title=title,
+                kind=kind,
+                start=parse_when(start, "--start").isoformat(),
+                duration_minutes=duration_minutes,
+                team=team,
+                grid_id=grid_id,
+                courtyard=courtyard,
+                room=room,
+                rrule=rrule,
+                capacity=capacity,
+                description=description,
+                roles=parsed_roles or None,
+            )
         )
     )
     emit(
         created,
         lambda a: make_table(
-            "Created", ["id", "title", "kind", "team", "place", "roles"],
-            [[a["id"], a["title"], a["kind"], a.get("team"), a.get("place"), ", ".join(f"{r['name']}×{r['needed']}" for r in a["roles"])]],
+            "Created",
+            ["id", "title", "kind", "team", "place", "roles"],
+            [
+                [
+                    a["id"],
+                    a["title"],
+                    a["kind"],
+                    a.get("team"),
+                    a.get("place"),
+                    ", ".join(f"{r['name']}×{r['needed']}" for r in a["roles"]),
+                ]
+            ],
         ),
     )
 
@@ -541,7 +596,9 @@ def board_table(b: boards.Board) -> Table:
             lines = []
             for s in shifts:
                 mark = "" if s.state == "covered" else (" !" if s.state == "short" else " ✗")
-                lines.append(f"[{style[s.state]}]{len(s.people)}/{s.minimum}{'L' if not s.leader_missing and s.leader_needed else ''}{mark}[/]")
+                lines.append(
+                    f"[{style[s.state]}]{len(s.people)}/{s.minimum}{'L' if not s.leader_missing and s.leader_needed else ''}{mark}[/]"
+                )
             cells.append("\n".join(lines) if lines else "·")
         table.add_row(name, *cells)
     return table
@@ -582,7 +639,12 @@ def progress_events(uri: str) -> Iterator[list[dict]]:
             with Connection(uri) as conn:
                 exchange = get_event_exchange("activities", {})
                 queue = Queue(exclusive=True, auto_delete=True, exchange=exchange, routing_key="roster_progress")
-                with Consumer(conn, queues=[queue], callbacks=[lambda body, msg: (received.append(body), msg.ack())], accept=["json"]):
+                with Consumer(
+                    conn,
+                    queues=[queue],
+                    callbacks=[lambda body, msg: (received.append(body), msg.ack())],
+                    accept=["json"],
+                ):
                     ready.set()
                     while not stop.is_set():
                         try:
@@ -743,7 +805,8 @@ def attendance_mark(signup_id, status, hours):
     emit(
         result,
         lambda s: make_table(
-            "Attendance", ["sign-up", "volunteer", "role", "start", "attendance", "hours"],
+            "Attendance",
+            ["sign-up", "volunteer", "role", "start", "attendance", "hours"],
             [[s["id"], s["volunteer_id"], s["role"], s["duty_start"][:16], s.get("attendance"), s.get("hours")]],
         ),
     )
@@ -759,8 +822,19 @@ def attendance_sheet(day):
     emit(
         rows,
         lambda rows: make_table(
-            f"Duties on {when}", ["sign-up", "time", "activity", "role", "volunteer", "attendance"],
-            [[d["id"], f"{d['duty_start'][11:16]}-{d['duty_end'][11:16]}", d["title"], d["role"], d["volunteer_name"], d.get("attendance") or ""] for d in rows],
+            f"Duties on {when}",
+            ["sign-up", "time", "activity", "role", "volunteer", "attendance"],
+            [
+                [
+                    d["id"],
+                    f"{d['duty_start'][11:16]}-{d['duty_end'][11:16]}",
+                    d["title"],
+                    d["role"],
+                    d["volunteer_name"],
+                    d.get("attendance") or "",
+                ]
+                for d in rows
+            ],
         ),
     )
 
@@ -778,19 +852,43 @@ def leaderboard(team, grid, since):
     emit(
         rows,
         lambda _: make_table(
-            "Leaderboard", ["rank", "volunteer", "name", "points", "hours"],
-            [[r.get("rank", i + 1), r.get("volunteer_id"), r.get("name"), r.get("points"), r.get("hours")] for i, r in enumerate(items)],
+            "Leaderboard",
+            ["rank", "volunteer", "name", "points", "hours"],
+            [
+                [r.get("rank", i + 1), r.get("volunteer_id"), r.get("name"), r.get("points"), r.get("hours")]
+                for i, r in enumerate(items)
+            ],
         ),
     )
 
 
 @cli.command("feed-links")
 @click.argument("volunteer_id", type=int)
+@click.option("--issue", is_flag=True, help="create the personal link if the volunteer has none yet")
+@click.option("--public", "with_public", is_flag=True, help="also list the public calendars (teams, grids, kinds)")
 @json_option
-def feed_links(volunteer_id):
-    """Print a volunteer's calendar subscription links (https and webcal)."""
-    links = state().platform().feed_urls(volunteer_id)
-    emit(links, lambda l: make_table(f"Calendar of volunteer {volunteer_id}", ["kind", "link"], [[k, v] for k, v in l.items()]))
+def feed_links(volunteer_id, issue, with_public):
+    """Print a volunteer's calendar subscription links (https and webcal://).
+
+    Exit code 1 when the volunteer has no personal link yet (then use --issue).
+    """
+    links = state().platform().feed_urls(volunteer_id, issue=issue)
+
+    def table(found):
+        rows = []
+        if found.get("personal"):
+            rows += [
+                ["personal", "https", found["personal"]["https"]],
+                ["personal", "webcal", found["personal"]["webcal"]],
+            ]
+        if with_public:
+            rows += [[p["name"], "webcal", p["webcal"]] for p in found.get("public") or []]
+        return make_table(f"Calendars of volunteer {volunteer_id}", ["calendar", "kind", "link"], rows)
+
+    emit(links, table)
+    if not links.get("personal"):
+        err.print(f"volunteer {volunteer_id} has no personal calendar link yet: run again with --issue")
+        sys.exit(REJECTED)
 
 
 # --- organiser accounts ----------------------------------------------------------------------
@@ -804,8 +902,13 @@ def organisers():
 @organisers.command("add")
 @click.argument("name")
 @click.option("--display-name", help="name shown on the page (default: NAME)")
-@click.option("--role", type=click.Choice(["organiser", "viewer"]), default="organiser", show_default=True,
-              help="viewer: sees boards and reports without private data, changes nothing")
+@click.option(
+    "--role",
+    type=click.Choice(["organiser", "viewer"]),
+    default="organiser",
+    show_default=True,
+    help="viewer: sees boards and reports without private data, changes nothing",
+)
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
 @json_option
 def organisers_add(name, display_name, role, password_stdin):
@@ -814,8 +917,10 @@ def organisers_add(name, display_name, role, password_stdin):
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    account = state().rpc().organiser.create_account(
-        username=name, password=password, display_name=display_name or name, role=role
+    account = (
+        state()
+        .rpc()
+        .organiser.create_account(username=name, password=password, display_name=display_name or name, role=role)
     )
     emit(account, lambda a: f"account {a['username']} ({a['role']}) created")
 
@@ -827,8 +932,12 @@ def organisers_list():
     emit(
         state().rpc().organiser.list_accounts(),
         lambda rows: make_table(
-            "Organiser accounts", ["id", "username", "name", "role", "active", "last login"],
-            [[a["id"], a["username"], a["display_name"], a["role"], a["active"], a.get("last_login_at") or ""] for a in rows],
+            "Organiser accounts",
+            ["id", "username", "name", "role", "active", "last login"],
+            [
+                [a["id"], a["username"], a["display_name"], a["role"], a["active"], a.get("last_login_at") or ""]
+                for a in rows
+            ],
         ),
     )
 

@@ -103,6 +103,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "用手机相机扫描二维码，或在日历应用中添加下面的订阅链接。",
         "Scan the code with the phone's camera, or add the link below as a calendar subscription.",
     ),
+    "no_feed_yet": ("该志愿者还没有个人日历链接。", "This volunteer has no personal calendar link yet."),
+    "issue_feed": ("生成订阅链接", "Create the subscription link"),
     "feed_unavailable": ("暂时无法获取订阅链接：", "The subscription link is not available now:"),
     "error": ("出错了", "Something went wrong"),
     "unreachable": ("服务暂时无法访问", "A service cannot be reached"),

@@ -76,9 +76,7 @@ class Reference:
 
     @classmethod
     def from_lists(cls, teams: Iterable[Mapping], grids: Iterable[Mapping], alliances: Iterable[Mapping] = ()):
-        return cls(
-            teams=_aliases(teams), grids=frozenset(int(g["id"]) for g in grids), alliances=_aliases(alliances)
-        )
+        return cls(teams=_aliases(teams), grids=frozenset(int(g["id"]) for g in grids), alliances=_aliases(alliances))
 
 
 def _aliases(items: Iterable[Mapping]) -> dict[str, str]:

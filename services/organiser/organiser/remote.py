@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from guanyinli.errors import PlatformError
+from guanyinli.errors import PlatformError, Unavailable
 from guanyinli.timeutil import TZ, iso
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
@@ -43,6 +43,8 @@ def classify(exc: BaseException) -> Failure | None:
         return Failure(UNREACHABLE, f"the running service does not offer this call yet: {exc}")
     if isinstance(exc, RpcTimeout):
         return Failure(UNREACHABLE, f"no answer within {exc} s: the service is busy or stopped")
+    if isinstance(exc, Unavailable):  # the service answered that something behind it did not
+        return Failure(UNREACHABLE, f"{type(exc).__name__}: {exc}")
     if isinstance(exc, PlatformError):
         return Failure(REJECTED, f"{type(exc).__name__}: {exc}")
     if isinstance(exc, RemoteError):
@@ -151,5 +153,8 @@ class Platform:
     def mark_attendance(self, signup_id: int, status: str, hours: float | None = None) -> dict:
         return self.activities.mark_attendance(signup_id=signup_id, status=status, hours=hours)
 
-    def feed_urls(self, volunteer_id: int) -> dict:
+    def feed_urls(self, volunteer_id: int, issue: bool = False) -> dict:
+        """{"personal": {"https", "webcal"} or None, "public": [...]}; ``issue`` creates the personal link."""
+        if issue:
+            return self.activities.issue_feed_token(volunteer_id=volunteer_id)
         return self.activities.feed_urls(volunteer_id=volunteer_id)

@@ -88,9 +88,13 @@ def page(need_login: bool = True, change: bool = False):
                     return web.redirect("/login", next=back, why=reason)
                 if request.method == "POST" and need_login:
                     if not csrf_ok(login.csrf_token, request.form.get("csrf")):
-                        return web.render("error.html", lang, 403, login=login, title=translate(lang, "csrf_failed"), message="")
+                        return web.render(
+                            "error.html", lang, 403, login=login, title=translate(lang, "csrf_failed"), message=""
+                        )
                     if change and not login.can_change:
-                        return web.render("error.html", lang, 403, login=login, title=translate(lang, "forbidden"), message="")
+                        return web.render(
+                            "error.html", lang, 403, login=login, title=translate(lang, "forbidden"), message=""
+                        )
                 if login is not None:
                     self.act_as(login.rpc_user())
                 return fn(self, request, login, lang, *args, **kwargs)
@@ -343,6 +347,12 @@ class OrganiserService:
         self._platform().mark_attendance(signup_id, status)
         return web.redirect("/attendance", day=request.form.get("day"), done="marked")
 
+    @http("POST", "/volunteers/<int:volunteer_id>/feed")
+    @page(change=True)
+    def volunteer_feed_issue(self, request, login, lang, volunteer_id):
+        self._platform().feed_urls(volunteer_id, issue=True)
+        return web.redirect(f"/volunteers/{volunteer_id}")
+
     # --- volunteers --------------------------------------------------------------------------
 
     @http("GET", "/volunteers")
@@ -373,10 +383,11 @@ class OrganiserService:
         platform = self._platform()
         volunteer = platform.volunteers.get_volunteer(volunteer_id=volunteer_id)
         links, qr, feed_error = None, None, None
-        if login.sees_private:  # the feed link holds the volunteer's secret token
+        if login.sees_private:  # the personal link holds the volunteer's secret token
             try:
                 links = platform.feed_urls(volunteer_id)
-                qr = charts.qr_svg(links["webcal"], translate(lang, "subscribe"))
+                if links.get("personal"):
+                    qr = charts.qr_svg(links["personal"]["webcal"], translate(lang, "subscribe"))
             except Exception as exc:
                 failure = classify(exc)
                 if failure is None:

@@ -67,7 +67,7 @@ def back_to(request: Request) -> str:
     referrer = request.referrer or ""
     host = request.host_url
     if referrer.startswith(host):
-        return safe_next("/" + referrer[len(host):])
+        return safe_next("/" + referrer[len(host) :])
     return "/roster"
 
 

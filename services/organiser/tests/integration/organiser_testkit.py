@@ -33,10 +33,11 @@ def own_web_port(config: dict) -> dict:
 
 
 def start_platform(container_factory, config: dict) -> None:
+    """volunteers, activities (with personal feeds enabled) and organiser, started."""
+    from organiser.service import OrganiserService
     from volunteers.service import VolunteersService
 
-    from organiser.service import OrganiserService
-
+    config["FEED_SECRET"] = "organiser-tests-feed-secret"
     container_factory(VolunteersService, config).start()
     container_factory(activities_class(), own_web_port(config)).start()
     container_factory(OrganiserService, config).start()

@@ -13,14 +13,13 @@ import itertools
 import uuid
 from datetime import datetime, timedelta
 
+from activities.roster import model as M
+from activities.roster.greedy import greedy
+from activities.roster.index import Index
 from guanyinli.errors import Conflict, NotFound
 from guanyinli.events import publish
 from guanyinli.timeutil import iso, local
 from nameko.rpc import RpcProxy, rpc
-
-from activities.roster import model as M
-from activities.roster.greedy import greedy
-from activities.roster.index import Index
 
 ROSTERS: dict[int, dict] = {}
 _ids = itertools.count(1)
@@ -42,13 +41,24 @@ class StandInRoster:
     def _solve(self, roster: dict, drop: set[int] = frozenset()) -> dict:
         people = [v for v in self._patrollers() if v["id"] not in drop]
         volunteers = tuple(
-            M.Volunteer(id=str(v["id"]), name=v["name"], home_grid=v["grid_id"] or 1, leader="patrol_leader" in v["skills"],
-                        grids=frozenset(roster["grids"]))
+            M.Volunteer(
+                id=str(v["id"]),
+                name=v["name"],
+                home_grid=v["grid_id"] or 1,
+                leader="patrol_leader" in v["skills"],
+                grids=frozenset(roster["grids"]),
+            )
             for v in people
         )
         shifts = tuple(
-            M.Shift(id=s["shift_id"], grid=s["grid_id"], start=datetime.fromisoformat(s["start"]).replace(tzinfo=None),
-                    end=datetime.fromisoformat(s["end"]).replace(tzinfo=None), min_patrollers=2, max_patrollers=3)
+            M.Shift(
+                id=s["shift_id"],
+                grid=s["grid_id"],
+                start=datetime.fromisoformat(s["start"]).replace(tzinfo=None),
+                end=datetime.fromisoformat(s["end"]).replace(tzinfo=None),
+                min_patrollers=2,
+                max_patrollers=3,
+            )
             for s in roster["shifts"]
         )
         ix = Index.build(M.Problem(volunteers=volunteers, shifts=shifts, rules=M.Rules(max_per_week=4)))
@@ -63,8 +73,12 @@ class StandInRoster:
         target = round(sum(load.values()) / max(len(load), 1))
         roster["report"] = {
             "volunteers": [
-                {"volunteer_id": vid, "role": "leader" if ix.volunteers[ix.vpos[str(vid)]].leader else "patroller",
-                 "shifts": n, "target": target}
+                {
+                    "volunteer_id": vid,
+                    "role": "leader" if ix.volunteers[ix.vpos[str(vid)]].leader else "patroller",
+                    "shifts": n,
+                    "target": target,
+                }
                 for vid, n in load.items()
             ]
         }
@@ -72,9 +86,15 @@ class StandInRoster:
         for a in roster["assignments"]:
             crews.setdefault(a["shift_id"], []).append(a["volunteer_id"])
         roster["gaps"] = [
-            {"shift_id": s["shift_id"], "grid": s["grid_id"], "missing": max(0, 2 - len(crews.get(s["shift_id"], []))),
-             "leader_missing": True, "reason": f"grid {s['grid_id']}, {s['start'][:10]} evening: not enough patrollers available"}
-            for s in roster["shifts"] if len(crews.get(s["shift_id"], [])) < 2
+            {
+                "shift_id": s["shift_id"],
+                "grid": s["grid_id"],
+                "missing": max(0, 2 - len(crews.get(s["shift_id"], []))),
+                "leader_missing": True,
+                "reason": f"grid {s['grid_id']}, {s['start'][:10]} evening: not enough patrollers available",
+            }
+            for s in roster["shifts"]
+            if len(crews.get(s["shift_id"], [])) < 2
         ]
         roster["solver_status"] = "feasible_with_gaps" if roster["gaps"] else "feasible"
         return roster
@@ -90,16 +110,46 @@ class StandInRoster:
         while day < last:
             for grid in grids:
                 begin = day.replace(hour=19, minute=0)
-                shifts.append({"shift_id": f"g{grid}-{day:%m%d}", "grid_id": grid, "start": iso(begin),
-                               "end": iso(begin + timedelta(hours=2)), "min_patrollers": 2, "max_patrollers": 3,
-                               "leader_needed": True})
+                shifts.append(
+                    {
+                        "shift_id": f"g{grid}-{day:%m%d}",
+                        "grid_id": grid,
+                        "start": iso(begin),
+                        "end": iso(begin + timedelta(hours=2)),
+                        "min_patrollers": 2,
+                        "max_patrollers": 3,
+                        "leader_needed": True,
+                    }
+                )
             day += timedelta(days=1)
-        roster = {"id": roster_id, "status": "draft", "start": iso(first), "end": iso(last), "grids": grids,
-                  "shifts": shifts, "objective": None, "bound": None, "gap": None, "problems": [], "suggestions": []}
+        roster = {
+            "id": roster_id,
+            "status": "draft",
+            "start": iso(first),
+            "end": iso(last),
+            "grids": grids,
+            "shifts": shifts,
+            "objective": None,
+            "bound": None,
+            "gap": None,
+            "problems": [],
+            "suggestions": [],
+        }
         for n in (1, 2):
-            publish(self.dispatch, "roster_progress", {"roster_id": roster_id, "job_id": job, "solutions": n,
-                                                       "objective": 100.0 / n, "bound": 40.0, "gap": 1 - 40 / (100 / n),
-                                                       "elapsed": 0.1 * n, "done": n == 2})
+            publish(
+                self.dispatch,
+                "roster_progress",
+                {
+                    "roster_id": roster_id,
+                    "job_id": job,
+                    "solutions": n,
+                    "objective": 100.0 / n,
+                    "bound": 40.0,
+                    "gap": 1 - 40 / (100 / n),
+                    "elapsed": 0.1 * n,
+                    "done": n == 2,
+                },
+            )
         self._solve(roster)
         ROSTERS[roster_id] = roster
         return roster

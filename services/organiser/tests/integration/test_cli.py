@@ -29,8 +29,21 @@ def test_reference_data_as_table_and_json(run_cli):
 
 def test_volunteer_add_show_edit_list_deactivate(run_cli, rpc):
     added = as_json(
-        run_cli("volunteers", "add", "--name", "王芳", "--phone", "13912345678", "--team", "voluntary_patrol",
-                "--grid", "7", "--skill", "patrol_leader", "--json")
+        run_cli(
+            "volunteers",
+            "add",
+            "--name",
+            "王芳",
+            "--phone",
+            "13912345678",
+            "--team",
+            "voluntary_patrol",
+            "--grid",
+            "7",
+            "--skill",
+            "patrol_leader",
+            "--json",
+        )
     )
     vid = added["id"]
     assert added["teams"] == ["voluntary_patrol"] and added["grid_id"] == 7
@@ -52,12 +65,28 @@ def test_volunteer_add_show_edit_list_deactivate(run_cli, rpc):
 def test_availability_set_replaces_the_windows(run_cli, rpc):
     vid = rpc("volunteers").create_volunteer(name="李明", phone="13812345678")["id"]
     result = as_json(
-        run_cli("volunteers", "availability", "set", str(vid), "--weekly", "sat 09:00-12:00",
-                "--weekly", "wed 19:00-21:30", "--off", "2026-12-05T00:00/2026-12-06T00:00", "--json")
+        run_cli(
+            "volunteers",
+            "availability",
+            "set",
+            str(vid),
+            "--weekly",
+            "sat 09:00-12:00",
+            "--weekly",
+            "wed 19:00-21:30",
+            "--off",
+            "2026-12-05T00:00/2026-12-06T00:00",
+            "--json",
+        )
     )
-    assert {(w["weekday"], w["start"], w["end"]) for w in result["weekly"]} == {(2, "19:00", "21:30"), (5, "09:00", "12:00")}
+    assert {(w["weekday"], w["start"], w["end"]) for w in result["weekly"]} == {
+        (2, "19:00", "21:30"),
+        (5, "09:00", "12:00"),
+    }
     assert [d["kind"] for d in result["dated"]] == ["off"]
-    overlapping = run_cli("volunteers", "availability", "set", str(vid), "--weekly", "sat 09:00-12:00", "--weekly", "sat 11:00-13:00")
+    overlapping = run_cli(
+        "volunteers", "availability", "set", str(vid), "--weekly", "sat 09:00-12:00", "--weekly", "sat 11:00-13:00"
+    )
     assert overlapping.returncode == 1 and "weekly.1" in overlapping.stderr
 
 
@@ -108,18 +137,37 @@ def test_import_of_an_excel_sheet(run_cli, rpc, tmp_path):
 
 def test_activities_create_and_list(run_cli):
     created = as_json(
-        run_cli("activities", "create", "--title", "立德树人讲堂：防诈骗", "--kind", "lecture", "--room", "立德树人讲堂",
-                "--capacity", "60", "--start", "2026-12-10T14:30", "--duration", "90", "--json")
+        run_cli(
+            "activities",
+            "create",
+            "--title",
+            "立德树人讲堂：防诈骗",
+            "--kind",
+            "lecture",
+            "--room",
+            "立德树人讲堂",
+            "--capacity",
+            "60",
+            "--start",
+            "2026-12-10T14:30",
+            "--duration",
+            "90",
+            "--json",
+        )
     )
     assert [r["name"] for r in created["roles"]] == ["setup", "reception"]
     listed = run_cli("activities", "list", "--kind", "lecture")
     assert listed.returncode == 0 and "防诈骗" in listed.stdout
-    bad = run_cli("activities", "create", "--title", "x", "--kind", "party", "--start", "2026-12-10T14:30", "--duration", "90")
+    bad = run_cli(
+        "activities", "create", "--title", "x", "--kind", "party", "--start", "2026-12-10T14:30", "--duration", "90"
+    )
     assert bad.returncode == 1 and "kind" in bad.stderr
 
 
 def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):
-    built = run_cli("roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2")
+    built = run_cli(
+        "roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2"
+    )
     assert built.returncode == 0, built.stderr
     assert "progress:" in built.stderr  # fed by roster_progress events (no terminal: one line each)
     assert "G06" in built.stdout and "G07" in built.stdout and "12-07" in built.stdout
@@ -143,10 +191,15 @@ def test_attendance_sheet_mark_and_leaderboard(run_cli, rpc):
     vid = volunteers.create_volunteer(name="志愿者甲", phone="13912341111", teams=["convenient_service"])["id"]
     start = now().replace(second=0, microsecond=0) - timedelta(minutes=30)
     volunteers.set_availability(
-        volunteer_id=vid, dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}]
+        volunteer_id=vid,
+        dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}],
     )
-    activity = activities.create_activity(title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=120)
-    occurrence = activities.list_occurrences(start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"])[0]
+    activity = activities.create_activity(
+        title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=120
+    )
+    occurrence = activities.list_occurrences(
+        start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"]
+    )[0]
     signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
     assert signup["status"] == "confirmed"
 
@@ -167,16 +220,21 @@ def test_attendance_sheet_mark_and_leaderboard(run_cli, rpc):
 
 def test_feed_links(run_cli, rpc):
     vid = rpc("volunteers").create_volunteer(name="订阅者", phone="13912342222")["id"]
-    result = run_cli("feed-links", str(vid), "--json")
-    if result.returncode == 3:  # activities.feed_urls is not offered by the running service yet
-        assert "does not offer this call yet" in result.stderr
-        pytest.skip("activities.feed_urls is not wired yet")
-    links = as_json(result)
-    assert links["webcal"].startswith("webcal://") and links["https"].startswith("http")
+    none_yet = run_cli("feed-links", str(vid))
+    assert none_yet.returncode == 1 and "--issue" in none_yet.stderr
+    issued = as_json(run_cli("feed-links", str(vid), "--issue", "--json"))
+    personal = issued["personal"]
+    assert personal["webcal"].startswith("webcal://") and personal["https"].startswith("http")
+    assert personal["webcal"].split("://", 1)[1] == personal["https"].split("://", 1)[1]
+    again = run_cli("feed-links", str(vid), "--public")
+    assert again.returncode == 0 and personal["webcal"] in again.stdout.replace("\n", "")
+    assert "public" not in again.stdout and len(issued["public"]) > 0
 
 
 def test_organiser_accounts_from_the_command_line(run_cli):
-    added = run_cli("organisers", "add", "wangfang", "--display-name", "王芳", "--password-stdin", input="correct horse battery\n")
+    added = run_cli(
+        "organisers", "add", "wangfang", "--display-name", "王芳", "--password-stdin", input="correct horse battery\n"
+    )
     assert added.returncode == 0, added.stderr
     assert "wangfang" in added.stdout
     short = run_cli("organisers", "add", "lim", "--password-stdin", input="short\n")
@@ -196,6 +254,11 @@ def test_exit_codes_and_messages(run_cli):
     assert run_cli("roster", "build").returncode == 2  # --start missing
     broker_down = run_cli("--amqp-uri", "pyamqp://guest:guest@127.0.0.1:1/", "teams", "list")
     assert broker_down.returncode == 3 and "broker" in broker_down.stderr
-    for command in (["--help"], ["volunteers", "import", "--help"], ["roster", "build", "--help"], ["feed-links", "--help"]):
+    for command in (
+        ["--help"],
+        ["volunteers", "import", "--help"],
+        ["roster", "build", "--help"],
+        ["feed-links", "--help"],
+    ):
         helped = run_cli(*command)
         assert helped.returncode == 0 and "Usage: guanyinli" in helped.stdout

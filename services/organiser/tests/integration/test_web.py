@@ -6,11 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
-import requests
 from guanyinli.timeutil import now, to_db
-from sqlalchemy import create_engine, text
-
 from organiser.service import OrganiserService
+from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +48,12 @@ def test_pages_need_a_login_and_come_back_after_it(platform, accounts, web_sessi
     assert form.status_code == 200 and "请先登录" in form.text
     done = web_session.post(
         "/login",
-        data={"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": "/attendance?day=2026-12-07"},
+        data={
+            "username": "wangfang",
+            "password": PASSWORD,
+            "csrf": csrf_of(form.text),
+            "next": "/attendance?day=2026-12-07",
+        },
         allow_redirects=False,
     )
     assert done.status_code == 303 and done.headers["Location"] == "/attendance?day=2026-12-07"
@@ -92,7 +95,9 @@ def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
     token = csrf_of(page.text)
     missing = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2"})
     assert missing.status_code == 403
-    wrong = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"})
+    wrong = organiser_web.post(
+        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
+    )
     assert wrong.status_code == 403
     built = organiser_web.post(
         "/roster/build",
@@ -139,17 +144,24 @@ def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_
 
 
 def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, patrol_team):
+    volunteer = patrol_team[0]
     listing = organiser_web.get("/volunteers?team=voluntary_patrol&grid=6")
-    assert patrol_team[0]["phone"] in listing.text and patrol_team[1]["name"] not in listing.text  # grid 7
-    detail = organiser_web.get(f"/volunteers/{patrol_team[0]['id']}")
-    assert detail.status_code == 200 and patrol_team[0]["phone"] in detail.text
-    assert 'id="subscribe"' in detail.text
-    assert 'class="qr"' in detail.text or "订阅链接" in detail.text  # QR code, or why the feed link is unavailable
+    assert volunteer["phone"] in listing.text and patrol_team[1]["name"] not in listing.text  # grid 7
+    detail = organiser_web.get(f"/volunteers/{volunteer['id']}")
+    assert detail.status_code == 200 and volunteer["phone"] in detail.text
+    assert 'id="issue-feed"' in detail.text and "webcal://" not in detail.text
+    issued = organiser_web.post(f"/volunteers/{volunteer['id']}/feed", data={"csrf": csrf_of(detail.text)})
+    assert issued.status_code == 200
+    link = re.search(r'id="webcal">(webcal://[^<]+)</a>', issued.text).group(1)
+    assert "/feeds/volunteers/" in link and "<svg" in issued.text and 'class="qr"' in issued.text
+    assert organiser_web.post(f"/volunteers/{volunteer['id']}/feed", data={}).status_code == 403
 
 
 def test_language_switch_is_remembered(organiser_web):
     assert "巡逻排班" in organiser_web.get("/roster").text
-    switched = organiser_web.get("/lang/en", headers={"Referer": organiser_web.base_url + "/volunteers"}, allow_redirects=False)
+    switched = organiser_web.get(
+        "/lang/en", headers={"Referer": organiser_web.base_url + "/volunteers"}, allow_redirects=False
+    )
     assert switched.headers["Location"] == "/volunteers"
     page = organiser_web.get("/roster")
     assert "Patrol roster" in page.text and 'lang="en"' in page.text
@@ -160,7 +172,9 @@ def test_sessions_expire_when_idle_and_end_at_logout(organiser_web, platform):
     engine = create_engine(platform["DB_URIS"]["organiser"])
     assert organiser_web.get("/roster", allow_redirects=False).status_code == 200
     with engine.begin() as conn:
-        conn.execute(text("UPDATE organiser_sessions SET last_seen_at = :then"), {"then": to_db(now() - timedelta(hours=3))})
+        conn.execute(
+            text("UPDATE organiser_sessions SET last_seen_at = :then"), {"then": to_db(now() - timedelta(hours=3))}
+        )
     expired = organiser_web.get("/roster", allow_redirects=False)
     assert expired.status_code == 303 and "why=session_expired" in expired.headers["Location"]
     with engine.begin() as conn:

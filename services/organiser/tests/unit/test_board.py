@@ -10,19 +10,52 @@ ROSTER = {
     "end": "2026-12-08T00:00:00+08:00",
     "grids": [7, 8, 9],
     "shifts": [
-        {"shift_id": "g7-1205", "grid_id": 7, "start": "2026-12-05T19:00:00+08:00", "end": "2026-12-05T21:00:00+08:00",
-         "min_patrollers": 2, "max_patrollers": 3, "leader_needed": True},
-        {"shift_id": "g7-1206", "grid_id": 7, "start": "2026-12-06T19:00:00+08:00", "end": "2026-12-06T21:00:00+08:00",
-         "min_patrollers": 2, "max_patrollers": 3, "leader_needed": True},
-        {"shift_id": "g8-1205", "grid": 8, "start": "2026-12-05T08:00:00+08:00", "end": "2026-12-05T10:00:00+08:00",
-         "min_patrollers": 2, "max_patrollers": 3, "leader_needed": False, "volunteer_ids": [5]},
+        {
+            "shift_id": "g7-1205",
+            "grid_id": 7,
+            "start": "2026-12-05T19:00:00+08:00",
+            "end": "2026-12-05T21:00:00+08:00",
+            "min_patrollers": 2,
+            "max_patrollers": 3,
+            "leader_needed": True,
+        },
+        {
+            "shift_id": "g7-1206",
+            "grid_id": 7,
+            "start": "2026-12-06T19:00:00+08:00",
+            "end": "2026-12-06T21:00:00+08:00",
+            "min_patrollers": 2,
+            "max_patrollers": 3,
+            "leader_needed": True,
+        },
+        {
+            "shift_id": "g8-1205",
+            "grid": 8,
+            "start": "2026-12-05T08:00:00+08:00",
+            "end": "2026-12-05T10:00:00+08:00",
+            "min_patrollers": 2,
+            "max_patrollers": 3,
+            "leader_needed": False,
+            "volunteer_ids": [5],
+        },
     ],
     "assignments": [{"shift_id": "g7-1205", "volunteer_id": 1}, {"shift_id": "g7-1205", "volunteer_id": 2}],
-    "gaps": [{"shift_id": "g7-1206", "grid": 7, "missing": 2, "leader_missing": True,
-              "reason": "grid 7, Sunday 6 December evening: needs 2 patrollers, 0 available"}],
-    "report": {"volunteers": [{"volunteer_id": 1, "role": "leader", "shifts": 4, "target": 3},
-                              {"volunteer_id": 2, "role": "patroller", "shifts": 2, "target": 2},
-                              {"volunteer_id": 5, "role": "patroller", "shifts": 1, "target": 2}]},
+    "gaps": [
+        {
+            "shift_id": "g7-1206",
+            "grid": 7,
+            "missing": 2,
+            "leader_missing": True,
+            "reason": "grid 7, Sunday 6 December evening: needs 2 patrollers, 0 available",
+        }
+    ],
+    "report": {
+        "volunteers": [
+            {"volunteer_id": 1, "role": "leader", "shifts": 4, "target": 3},
+            {"volunteer_id": 2, "role": "patroller", "shifts": 2, "target": 2},
+            {"volunteer_id": 5, "role": "patroller", "shifts": 1, "target": 2},
+        ]
+    },
 }
 NAMES = {1: "王芳", 2: "李明", 5: "张伟"}
 
@@ -47,7 +80,9 @@ def test_states_follow_minimum_and_leader():
 
 
 def test_a_shift_needing_a_leader_without_one_is_short_even_when_full():
-    roster = dict(ROSTER, assignments=[{"shift_id": "g7-1205", "volunteer_id": 2}, {"shift_id": "g7-1205", "volunteer_id": 5}])
+    roster = dict(
+        ROSTER, assignments=[{"shift_id": "g7-1205", "volunteer_id": 2}, {"shift_id": "g7-1205", "volunteer_id": 5}]
+    )
     cell = board.layout(roster, NAMES).cell(7, date(2026, 12, 5))[0]
     assert cell.missing == 0 and cell.leader_missing and cell.state == "short"
 

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-
 from organiser import importer
 
 TEAMS = [
@@ -22,7 +21,13 @@ def row(line=2, **cells):
 
 def test_a_good_row_becomes_the_arguments_of_create_volunteer():
     checked = importer.check_row(
-        row(email="wf@example.cn", teams="义务巡逻队；sanitation_green", grid_id="G07", alliance="社区党员", skills="patrol_leader、first_aid"),
+        row(
+            email="wf@example.cn",
+            teams="义务巡逻队；sanitation_green",
+            grid_id="G07",
+            alliance="社区党员",
+            skills="patrol_leader、first_aid",
+        ),
         REF,
     )
     assert checked.ok
@@ -100,8 +105,8 @@ def test_xlsx_numbers_typed_as_numbers_are_read_as_text(tmp_path: Path):
     "content, message",
     [
         (b"", "the file is empty"),
-        ("name,colour\n".encode(), "unknown columns: colour"),
-        ("name,email\n".encode(), "missing columns: phone"),
+        (b"name,colour\n", "unknown columns: colour"),
+        (b"name,email\n", "missing columns: phone"),
     ],
 )
 def test_a_sheet_that_cannot_be_read_says_why(tmp_path: Path, content, message):
