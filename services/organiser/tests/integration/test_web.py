@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from guanyinli.timeutil import now, to_db
+from guanyinli.timeutil import iso, now, to_db
 from organiser.service import OrganiserService
 from sqlalchemy import create_engine, text
 
@@ -210,3 +210,48 @@ def test_password_hashes_are_argon2_and_never_sent(platform, accounts, rpc):
     engine.dispose()
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert all("password" not in key for a in rpc("organiser").list_accounts() for key in a)
+
+
+def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
+    volunteers, activities = rpc("volunteers"), rpc("activities")
+    vid = volunteers.create_volunteer(name="值班员乙", phone="13912343333", teams=["convenient_service"])["id"]
+    start = now().replace(second=0, microsecond=0) - timedelta(minutes=20)
+    volunteers.set_availability(
+        volunteer_id=vid,
+        dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}],
+    )
+    activity = activities.create_activity(
+        title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=90
+    )
+    occurrence = activities.list_occurrences(
+        start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"]
+    )[0]
+    signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
+
+    day = start.date().isoformat()
+    sheet = organiser_web.get(f"/attendance?day={day}")
+    assert sheet.status_code == 200 and "值班员乙" in sheet.text and "便民服务站值班" in sheet.text
+    marked = organiser_web.post(
+        f"/attendance/{signup['id']}", data={"csrf": csrf_of(sheet.text), "status": "no_show", "day": day}
+    )
+    assert marked.status_code == 200 and "签到已记录" in marked.text and 'class="att no_show"' in marked.text
+    assert activities.volunteer_stats(volunteer_id=vid)["no_show"] == 1
+    bad = organiser_web.post(f"/attendance/{signup['id']}", data={"csrf": csrf_of(sheet.text), "status": "late"})
+    assert bad.status_code == 400 and "status" in bad.text
+    empty = organiser_web.get("/attendance?day=2020-01-01")
+    assert "这一天没有值班" in empty.text
+
+
+def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
+    rpc("volunteers").create_volunteer(
+        name="独行者", phone="13912344444", teams=["voluntary_patrol"], grid_id=9, skills=["patrol_leader"]
+    )
+    token = csrf_of(organiser_web.get("/roster").text)
+    built = organiser_web.post(
+        "/roster/build", data={"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token}
+    )
+    assert built.status_code == 200
+    explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
+    assert "无法完全排班的原因" in explanation and "G09" in explanation
+    assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
+    assert explanation.count("<li>") >= 3  # one line per uncovered shift, with the solver's reason
