@@ -22,6 +22,7 @@ from guanyinli import config
 from guanyinli.timeutil import TZ, local
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,6 +47,7 @@ class State:
         self.uri = uri
         self.timeout = timeout
         self.as_json = as_json
+        self.names = False
         self._stack = contextlib.ExitStack()
         self._cluster = None
 
@@ -83,6 +85,18 @@ def json_option(fn):
 
     return click.option(
         "--json", "as_json", is_flag=True, expose_value=False, callback=set_json, help="print JSON instead of a table"
+    )(fn)
+
+
+def names_option(fn):
+    """``--names``: the board lists who patrols, not only how many."""
+
+    def set_names(ctx, _param, value):
+        if value:
+            ctx.find_object(State).names = True
+
+    return click.option(
+        "--names", is_flag=True, expose_value=False, callback=set_names, help="show who patrols in each cell"
     )(fn)
 
 
@@ -583,7 +597,7 @@ def roster_summary(r: dict) -> str:
     return " · ".join(parts)
 
 
-def board_table(b: boards.Board) -> Table:
+def board_table(b: boards.Board, with_names: bool = False) -> Table:
     table = Table(box=box.SIMPLE_HEAVY, show_lines=False)
     table.add_column("grid", no_wrap=True)
     style = {"covered": "green", "short": "yellow", "empty": "bold red"}
@@ -599,6 +613,8 @@ def board_table(b: boards.Board) -> Table:
                 lines.append(
                     f"[{style[s.state]}]{len(s.people)}/{s.minimum}{'L' if not s.leader_missing and s.leader_needed else ''}{mark}[/]"
                 )
+                if with_names:
+                    lines += [("★" if p.leader else "") + escape(p.name) for p in s.people]
             cells.append("\n".join(lines) if lines else "·")
         table.add_row(name, *cells)
     return table
@@ -610,8 +626,8 @@ def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[i
         return
     b = boards.layout(r, names, grid_names)
     out.print(roster_summary(r))
-    out.print(board_table(b))
-    out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody")
+    out.print(board_table(b, state().names))
+    out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody" + (", ★ leader" if state().names else ""))
     gaps = r.get("gaps") or []
     problems = r.get("problems") or []
     if problems or gaps:
@@ -682,6 +698,7 @@ def progress_line(event: dict) -> str:
 @click.option("--time-limit", type=click.FloatRange(0.5, 600), default=10.0, show_default=True, help="solver seconds")
 @click.option("--coverage", type=click.Choice(["auto", "hard", "soft"]), default="auto", show_default=True)
 @click.option("--neighbour-grids", is_flag=True, help="let volunteers patrol the grids next to their home grid")
+@names_option
 @json_option
 def roster_build(start, days, grids, time_limit, coverage, neighbour_grids):
     """Build a draft patrol roster, with a live progress bar from the solver's progress events."""
@@ -758,6 +775,7 @@ def _grid_names(platform: Platform) -> dict[int, str]:
 
 @roster.command("show")
 @click.argument("roster_id", type=int)
+@names_option
 @json_option
 def roster_show(roster_id):
     """Show a roster as a grid-by-day table, with what cannot be covered."""
@@ -778,6 +796,7 @@ def roster_publish(roster_id):
 @roster.command("repair")
 @click.argument("roster_id", type=int)
 @click.option("--volunteer", "volunteer_id", type=int, required=True, help="the volunteer who dropped out")
+@names_option
 @json_option
 def roster_repair(roster_id, volunteer_id):
     """Re-plan a roster after a volunteer drops out, changing as few assignments as possible."""

@@ -175,6 +175,8 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
 
     shown = as_json(run_cli("roster", "show", str(roster_id), "--json"))
     assert shown["id"] == roster_id and len(shown["shifts"]) == 14
+    named = run_cli("roster", "show", str(roster_id), "--names")
+    assert named.returncode == 0 and "★巡逻员" in named.stdout
 
     published = run_cli("roster", "publish", str(roster_id))
     assert published.returncode == 0 and "published" in published.stdout
