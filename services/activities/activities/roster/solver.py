@@ -22,11 +22,13 @@ from .report import find_gaps, make_report
 
 log = logging.getLogger(__name__)
 
-# Measured on the demo months: CP-SAT's own LNS over the whole model improves fastest up to about the
-# Guanyinli size (6,000 pairs); from twice that size on, re-solving one grid at a time does.
-FULL_MODEL_PAIRS = 8_000  # eligible (volunteer, shift) pairs above which the search goes grid by grid
+# Measured on the demo months: re-solving one grid at a time improves fastest at first, CP-SAT's own LNS
+# over the whole model does better later up to about the Guanyinli size (6,000 pairs); from twice that
+# size on, grid by grid wins throughout.
+FULL_MODEL_PAIRS = 8_000  # eligible (volunteer, shift) pairs above which the search goes grid by grid only
 BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 0.3  # per grid
+BLOCK_LEAD = 5.0  # seconds (at most 30 % of the time limit) grid by grid before the whole model
 POLISH_SECONDS = 5.0  # at most, on the greedy warm start's local search (it stops earlier at a local optimum)
 
 
@@ -128,12 +130,18 @@ def run(
         warm = polish(ix, warm, min(POLISH_SECONDS, 0.1 * options.time_limit))
         objective = _cost(ix, warm)
         watch.record(objective)
-        if pairs > FULL_MODEL_PAIRS and len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
+        if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
+            whole = pairs <= FULL_MODEL_PAIRS
+            until = (
+                min(deadline, time.perf_counter() + min(BLOCK_LEAD, 0.3 * options.time_limit)) if whole else deadline
+            )
             watch.part = True
             warm, _ = lns.improve(
-                ix, soft, warm, objective, deadline, watch, options.num_workers, options.seed, 1, BLOCK_SECONDS
+                ix, soft, warm, objective, until, watch, options.num_workers, options.seed, 1, BLOCK_SECONDS
             )
-            return _result(ix, warm, "feasible", own, found, started, watch)
+            watch.part = False
+            if not whole:
+                return _result(ix, warm, "feasible", own, found, started, watch)
     built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
