@@ -773,6 +773,20 @@ def _grid_names(platform: Platform) -> dict[int, str]:
         return {}
 
 
+@roster.command("list")
+@json_option
+def roster_list():
+    """List the rosters (drafts and published)."""
+    emit(
+        state().platform().list_rosters(),
+        lambda rows: make_table(
+            "Rosters",
+            ["id", "status", "from", "to"],
+            [[r["id"], r.get("status"), str(r.get("start", ""))[:10], str(r.get("end", ""))[:10]] for r in rows],
+        ),
+    )
+
+
 @roster.command("show")
 @click.argument("roster_id", type=int)
 @names_option

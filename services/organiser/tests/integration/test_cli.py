@@ -178,6 +178,9 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     named = run_cli("roster", "show", str(roster_id), "--names")
     assert named.returncode == 0 and "★巡逻员" in named.stdout
 
+    listed = as_json(run_cli("roster", "list", "--json"))
+    assert [(r["id"], r["status"]) for r in listed] == [(roster_id, "draft")]
+
     published = run_cli("roster", "publish", str(roster_id))
     assert published.returncode == 0 and "published" in published.stdout
     again = run_cli("roster", "publish", str(roster_id))
