@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from functools import wraps
 
 from guanyinli.db import Database
-from guanyinli.errors import InvalidInput, NotFound
-from guanyinli.schemas import StrictSchema, contract
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
@@ -46,8 +46,8 @@ class AccountOut(Schema):
     display_name = fields.String()
     role = fields.String(metadata={"description": "organiser (may change things, sees private data) or viewer"})
     active = fields.Boolean()
-    created_at = fields.DateTime()
-    last_login_at = fields.DateTime(allow_none=True)
+    created_at = LocalDateTime()
+    last_login_at = LocalDateTime(allow_none=True)
 
 
 class Health(Schema):
@@ -137,7 +137,7 @@ class OrganiserService:
         return {"service": self.name, "ok": True}
 
     @rpc
-    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput,))
+    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
         with self.db.get_session() as session:
