@@ -21,6 +21,7 @@ from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -149,6 +150,14 @@ class OrganiserService:
         """Every account of the organiser page (never the password hashes)."""
         with self.db.get_session() as session:
             return accounts.list_accounts(session)
+
+    @timer(interval=3600)
+    def purge_sessions(self):
+        """Expired sessions are refused when used; this removes the ones never used again."""
+        with self.db.get_session() as session:
+            removed = accounts.purge_expired(session)
+        if removed:
+            log.info("removed %d expired organiser sessions", removed)
 
     # --- sessions ----------------------------------------------------------------------------
 

@@ -255,3 +255,21 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
     assert "无法完全排班的原因" in explanation and "G09" in explanation
     assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
     assert explanation.count("<li>") >= 3  # one line per uncovered shift, with the solver's reason
+
+
+def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
+    from organiser import accounts as store
+    from organiser.models import WebSession
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(db_urls["organiser"])
+    with Session(engine) as session, session.begin():
+        store.create_account(session, "wangfang", PASSWORD, "王芳", "organiser")
+        _, idle = store.log_in(session, "wangfang", PASSWORD, "zh")
+        _, live = store.log_in(session, "wangfang", PASSWORD, "en")
+        assert store.log_in(session, "wangfang", "wrong password!", "zh") is None
+        session.get(WebSession, idle.session_id).last_seen_at = to_db(now() - timedelta(hours=2, minutes=1))
+    with Session(engine) as session, session.begin():
+        assert store.purge_expired(session) == 1
+        assert [w.id for w in session.query(WebSession)] == [live.session_id]
+    engine.dispose()
