@@ -145,7 +145,11 @@ def caller_from_context(context_data: dict | None) -> Caller:
     except (TypeError, ValueError):
         volunteer_id = None
     roles = user.get("roles") or []
-    return Caller(volunteer_id, frozenset([roles] if isinstance(roles, str) else (str(r) for r in roles)))
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, (list, tuple)):
+        roles = []  # malformed identity: no rights (raising here would stop the whole service)
+    return Caller(volunteer_id, frozenset(r for r in roles if isinstance(r, str)))
 
 
 class CallerIdentity(DependencyProvider):
