@@ -26,6 +26,7 @@ class Method:
     name: str
     request: type[Schema] | None
     params: list[str]
+    has_contract: bool = True
 
     @property
     def id(self) -> str:
@@ -57,7 +58,7 @@ def discover(services=SERVICES) -> list[Method]:
                 continue
             contract = getattr(fn, "__contract__", None)
             params = [p for p in inspect.signature(inspect.unwrap(fn)).parameters if p != "self"]
-            methods.append(Method(service, name, getattr(contract, "request", None), params))
+            methods.append(Method(service, name, getattr(contract, "request", None), params, contract is not None))
     return methods
 
 
