@@ -19,7 +19,7 @@ WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周�
 
 @dataclass(frozen=True)
 class Person:
-    id: int
+    id: int | str
     name: str
     leader: bool = False
 
@@ -90,6 +90,21 @@ class Board:
         return "none"
 
 
+def volunteer_key(value) -> int | str:
+    """Volunteer ids are ints on the wire; the solver's own ids may be strings ('v00012')."""
+    text = str(value)
+    return int(text) if text.isdigit() else text
+
+
+def volunteer_ids(roster: Mapping) -> set[int]:
+    """The platform volunteer ids a roster mentions (assignments, crews, load report), to look up names."""
+    found = [a["volunteer_id"] for a in roster.get("assignments") or []]
+    for shift in roster.get("shifts") or []:
+        found += list(shift.get("volunteer_ids") or [])
+    found += [row["volunteer_id"] for row in (roster.get("report") or {}).get("volunteers") or []]
+    return {key for key in map(volunteer_key, found) if isinstance(key, int)}
+
+
 def _first(item: Mapping, *keys, default=None):
     for key in keys:
         if key in item and item[key] is not None:
@@ -107,14 +122,14 @@ def leaders_of(roster: Mapping) -> set[int]:
     found = set()
     for row in report.get("volunteers") or []:
         if row.get("role") == "leader":
-            found.add(int(row["volunteer_id"]))
-    found.update(int(v) for v in roster.get("leader_ids") or [])
+            found.add(volunteer_key(row["volunteer_id"]))
+    found.update(volunteer_key(v) for v in roster.get("leader_ids") or [])
     return found
 
 
 def layout(
     roster: Mapping,
-    names: Mapping[int, str] | None = None,
+    names: Mapping[int | str, str] | None = None,
     grid_names: Mapping[int, str] | None = None,
 ) -> Board:
     """Lay out a roster. ``names``: volunteer id -> name; ``grid_names``: grid id -> name."""
@@ -123,7 +138,7 @@ def layout(
     leaders = leaders_of(roster)
     by_shift: dict[str, list[int]] = {}
     for a in roster.get("assignments") or []:
-        by_shift.setdefault(str(a["shift_id"]), []).append(int(a["volunteer_id"]))
+        by_shift.setdefault(str(a["shift_id"]), []).append(volunteer_key(a["volunteer_id"]))
     reasons = {str(g["shift_id"]): g.get("reason") for g in roster.get("gaps") or []}
 
     cells: dict[tuple[int, date], list[ShiftCell]] = {}
@@ -136,8 +151,9 @@ def layout(
         people_ids = _first(raw, "volunteer_ids", default=None)
         if people_ids is None:
             people_ids = by_shift.get(shift_id, [])
-        shift_leaders = set(int(v) for v in raw.get("leader_ids") or []) | leaders
-        people = [Person(int(v), names.get(int(v), f"#{v}"), int(v) in shift_leaders) for v in people_ids]
+        shift_leaders = {volunteer_key(v) for v in raw.get("leader_ids") or []} | leaders
+        keys = [volunteer_key(v) for v in people_ids]
+        people = [Person(v, names.get(v, f"#{v}"), v in shift_leaders) for v in keys]
         people.sort(key=lambda p: (not p.leader, p.name))
         cell = ShiftCell(
             shift_id=shift_id,
@@ -181,7 +197,7 @@ def fairness_rows(roster: Mapping, names: Mapping[int, str] | None = None) -> li
     names = names or {}
     rows = []
     for row in (roster.get("report") or {}).get("volunteers") or []:
-        vid = int(row["volunteer_id"])
+        vid = volunteer_key(row["volunteer_id"])
         shifts, target = int(row.get("shifts", 0)), int(row.get("target", 0))
         rows.append(
             {

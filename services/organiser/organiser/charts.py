@@ -23,7 +23,8 @@ def fairness_histogram(
     deltas = sorted({d for c in counts.values() for d in c} | {0})
     lo, hi = min(min(deltas), -2), max(max(deltas), 2)  # always show a few steps either side of 0
     deltas = list(range(lo, hi + 1))
-    top = max([n for c in counts.values() for n in c.values()] + [1])
+    step = _step(max([n for c in counts.values() for n in c.values()] + [1]))
+    top = step * -(-max([n for c in counts.values() for n in c.values()] + [1]) // step)
 
     left, right, top_pad, bottom = 48, 16, 34, 46
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -35,7 +36,7 @@ def fairness_histogram(
         f"<title>{escape(labels['title'])}</title>",
         f'<text x="{left}" y="18" class="chart-title">{escape(labels["title"])}</text>',
     ]
-    for tick in _ticks(top):
+    for tick in range(0, top + 1, step):
         y = top_pad + plot_h - plot_h * tick / top
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid-line"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>')
@@ -72,9 +73,15 @@ def fairness_histogram(
     return Markup("".join(out))
 
 
-def _ticks(top: int) -> list[int]:
-    step = max(1, round(top / 4))
-    return list(range(0, top + 1, step))
+def _step(top: int) -> int:
+    """A round tick step giving at most five lines up to ``top`` (1, 2, 5, 10, 20, 50, ...)."""
+    step = 1
+    while top / step > 5:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if top / step <= 5:
+                break
+    return step
 
 
 def qr_svg(text: str, label: str, module: int = 4, border: int = 4) -> Markup:

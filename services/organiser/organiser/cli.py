@@ -756,12 +756,10 @@ def roster_build(start, days, grids, time_limit, coverage, neighbour_grids):
 
 
 def _names_for(platform: Platform, r: dict) -> dict[int, str]:
-    ids = {int(a["volunteer_id"]) for a in r.get("assignments") or []}
-    for s in r.get("shifts") or []:
-        ids.update(int(v) for v in s.get("volunteer_ids") or [])
+    ids = boards.volunteer_ids(r)
     try:
         return platform.names(ids) if ids else {}
-    except Exception:
+    except Exception:  # names are a nicety: the board still reads with ids
         return {}
 
 

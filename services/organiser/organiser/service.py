@@ -287,11 +287,7 @@ class OrganiserService:
     def roster_show(self, request, login, lang, roster_id):
         platform = self._platform()
         roster = platform.get_roster(roster_id)
-        ids = {int(a["volunteer_id"]) for a in roster.get("assignments") or []}
-        for shift in roster.get("shifts") or []:
-            ids.update(int(v) for v in shift.get("volunteer_ids") or [])
-        for row in (roster.get("report") or {}).get("volunteers") or []:
-            ids.add(int(row["volunteer_id"]))
+        ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
         laid_out = board.layout(roster, names, grid_names)

@@ -110,3 +110,18 @@ def test_fairness_rows_most_over_target_first():
 def test_empty_roster_lays_out_without_days():
     b = board.layout({"shifts": []})
     assert b.days == [] and b.grids == [] and b.counts() == {"covered": 0, "short": 0, "empty": 0}
+
+
+def test_solver_ids_that_are_not_numbers_are_kept_as_they_are():
+    roster = {
+        "shifts": [ROSTER["shifts"][0]],
+        "assignments": [
+            {"shift_id": "g7-1205", "volunteer_id": "v00012"},
+            {"shift_id": "g7-1205", "volunteer_id": "3"},
+        ],
+        "report": {"volunteers": [{"volunteer_id": "v00012", "role": "leader", "shifts": 1, "target": 1}]},
+    }
+    cell = board.layout(roster, {3: "李明"}).cell(7, date(2026, 12, 5))[0]
+    assert [(p.id, p.name, p.leader) for p in cell.people] == [("v00012", "#v00012", True), (3, "李明", False)]
+    assert board.volunteer_ids(roster) == {3}
+    assert board.volunteer_ids(ROSTER) == {1, 2, 5}
