@@ -76,3 +76,39 @@ def cookie_header(name: str, value: str, max_age: int | None, secure: bool) -> s
     if secure:
         parts.append("Secure")
     return "; ".join(parts)
+
+
+class LoginThrottle:
+    """Refuses a username for ``lock`` after ``attempts`` failed logins within ``window``.
+
+    Kept in the process (each replica counts its own): it slows guessing down, argon2 does the rest.
+    """
+
+    def __init__(
+        self, attempts: int = 5, window: timedelta = timedelta(minutes=10), lock: timedelta = timedelta(minutes=10)
+    ):
+        self.attempts, self.window, self.lock = attempts, window, lock
+        self._failures: dict[str, list[datetime]] = {}
+        self._locked: dict[str, datetime] = {}
+
+    def locked(self, username: str, now: datetime) -> bool:
+        until = self._locked.get(username.lower())
+        if until is None:
+            return False
+        if now >= until:
+            del self._locked[username.lower()]
+            return False
+        return True
+
+    def failed(self, username: str, now: datetime) -> None:
+        key = username.lower()
+        recent = [t for t in self._failures.get(key, []) if now - t < self.window] + [now]
+        self._failures[key] = recent
+        if len(recent) >= self.attempts:
+            self._locked[key] = now + self.lock
+            self._failures.pop(key, None)
+        if len(self._failures) > 10_000:  # names that never log in are not kept for ever
+            self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username.lower(), None)

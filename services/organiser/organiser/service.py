@@ -29,9 +29,10 @@ from organiser import accounts, board, charts, web
 from organiser.i18n import translate
 from organiser.models import ROLES
 from organiser.remote import UNREACHABLE, Platform, classify
-from organiser.security import ABSOLUTE, csrf_ok, new_token
+from organiser.security import ABSOLUTE, LoginThrottle, csrf_ok, new_token
 
 log = logging.getLogger(__name__)
+THROTTLE = LoginThrottle()
 
 
 class CreateAccountIn(StrictSchema):
@@ -204,10 +205,15 @@ class OrganiserService:
         lang = web.language(request)
         if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
             return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
+        username = request.form.get("username", "")
+        if THROTTLE.locked(username, now()):
+            return web.render("error.html", lang, 429, login=None, title=translate(lang, "locked"), message="")
         with self.db.get_session() as session:
-            opened = accounts.log_in(session, request.form.get("username", ""), request.form.get("password", ""), lang)
+            opened = accounts.log_in(session, username, request.form.get("password", ""), lang)
         if opened is None:
+            THROTTLE.failed(username, now())
             return self.login_form(request, failed=True)
+        THROTTLE.succeeded(username)
         token, _ = opened
         response = web.redirect(web.safe_next(request.form.get("next")))
         web.set_cookie(response, web.SESSION_COOKIE, token, int(ABSOLUTE.total_seconds()), self._secure_cookies)

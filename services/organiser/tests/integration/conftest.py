@@ -18,6 +18,15 @@ PYTHONPATH = os.pathsep.join(
 )
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_throttle():
+    """Failed logins are counted per process: each test starts without any."""
+    from organiser.service import THROTTLE
+
+    THROTTLE.__init__()
+    yield
+
+
 @pytest.fixture
 def platform(container_factory, service_config):
     """volunteers, activities and organiser running against fresh databases and a fresh vhost."""

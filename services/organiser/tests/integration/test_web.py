@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from guanyinli.timeutil import iso, now, to_db
-from organiser.service import OrganiserService
+from organiser.service import THROTTLE, OrganiserService
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.integration
@@ -273,3 +273,11 @@ def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
         assert store.purge_expired(session) == 1
         assert [w.id for w in session.query(WebSession)] == [live.session_id]
     engine.dispose()
+
+
+def test_repeated_failed_logins_lock_the_name_for_a_while(platform, accounts, web_session):
+    statuses = [log_in(web_session, username="guest", password="wrong password!").status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert log_in(web_session, username="guest").status_code == 429  # even with the right password
+    assert log_in(web_session).status_code == 303  # other names are not affected
+    assert THROTTLE.locked("guest", now())

@@ -87,3 +87,25 @@ def test_fairness_chart_is_escaped_svg_with_one_bar_per_role_and_step():
 def test_qr_code_is_an_svg_path_without_inline_style():
     svg = str(qr_svg("webcal://feeds.example/v/abc.ics", "订阅"))
     assert svg.startswith("<svg") and '<path d="M' in svg and "style=" not in svg
+
+
+def test_login_throttle_locks_a_name_after_repeated_failures_then_lets_it_go():
+    throttle = security.LoginThrottle(attempts=3, window=timedelta(minutes=10), lock=timedelta(minutes=10))
+    t0 = datetime(2026, 12, 7, 8, 0)
+    throttle.failed("WangFang", t0)
+    throttle.failed("wangfang", t0 + timedelta(minutes=1))
+    assert not throttle.locked("wangfang", t0 + timedelta(minutes=1))
+    throttle.failed("wangfang", t0 + timedelta(minutes=2))
+    assert throttle.locked("wangfang", t0 + timedelta(minutes=3)) and not throttle.locked("liming", t0)
+    assert not throttle.locked("wangfang", t0 + timedelta(minutes=12))
+
+
+def test_login_throttle_forgets_old_failures_and_successes():
+    throttle = security.LoginThrottle(attempts=2, window=timedelta(minutes=10))
+    t0 = datetime(2026, 12, 7, 8, 0)
+    throttle.failed("wangfang", t0)
+    throttle.failed("wangfang", t0 + timedelta(minutes=11))  # the first is out of the window
+    assert not throttle.locked("wangfang", t0 + timedelta(minutes=11))
+    throttle.succeeded("wangfang")
+    throttle.failed("wangfang", t0 + timedelta(minutes=12))
+    assert not throttle.locked("wangfang", t0 + timedelta(minutes=12))
