@@ -12,7 +12,7 @@ import importlib
 import inspect
 import sys
 
-from marshmallow import Schema, fields, missing
+from marshmallow import Schema, fields, missing, validate
 
 from guanyinli.events import EVENTS
 from guanyinli.migrate import SERVICES
@@ -54,6 +54,22 @@ def type_name(field: fields.Field) -> str:
     return type(field).__name__
 
 
+def validator_text(validator) -> str:
+    if isinstance(validator, validate.OneOf):
+        return "one of: " + ", ".join(f"`{c}`" for c in validator.choices)
+    if isinstance(validator, validate.Range):
+        low = f">= {validator.min}" if validator.min is not None else ""
+        high = f"<= {validator.max}" if validator.max is not None else ""
+        return " and ".join(t for t in (low, high) if t)
+    if isinstance(validator, validate.Length):
+        if validator.equal is not None:
+            return f"length {validator.equal}"
+        return f"length {validator.min or 0}..{validator.max if validator.max is not None else ''}"
+    if isinstance(validator, validate.Regexp):
+        return f"matches `{validator.regex.pattern}`"
+    return getattr(validator, "error", None) or type(validator).__name__
+
+
 def field_rows(schema: type[Schema] | Schema, request: bool) -> list[str]:
     instance = schema() if isinstance(schema, type) else schema
     rows = []
@@ -68,12 +84,8 @@ def field_rows(schema: type[Schema] | Schema, request: bool) -> list[str]:
                 notes.append(f"default `{default!r}`")
         if field.allow_none and not request:
             notes.append("may be null")
-        if field.validate:
-            for validator in field.validators:
-                text = getattr(validator, "choices_text", None) or getattr(validator, "_repr_args", lambda: "")()
-                if text:
-                    notes.append(f"{type(validator).__name__.lower()}: {text}")
-        description = field.metadata.get("description", "")
+        notes += [text for text in map(validator_text, field.validators) if text]
+        description = str(field.metadata.get("description", "")).replace("|", "\\|")
         rows.append(f"| `{name}` | {type_name(field)} | {', '.join(notes)} | {description} |")
     return rows
 
@@ -116,6 +128,12 @@ def render() -> str:
         "(InvalidInput names the field, NotFound, Conflict, Forbidden, Unavailable, InternalError).",
         "Events are nameko events (`@event_handler(service, event_type)`), each with an `event_id`",
         "to act on it once.",
+        "",
+        "Who calls travels in nameko context data: `user = {\"volunteer_id\": int, \"roles\": [...], \"name\": str}`",
+        "with roles `organiser` (grid leaders, team leaders, staff) or `system` (other services). A volunteer",
+        "acts on their own record only; private fields (an elderly visit's address and health notes) are",
+        "left out of answers to callers without the right to see them. Example:",
+        "`ClusterRpcProxy(config, context_data={\"user\": {\"roles\": [\"organiser\"]}})`.",
         "",
     ]
     for service in SERVICES:
