@@ -966,7 +966,14 @@ def organisers_list():
             "Organiser accounts",
             ["id", "username", "name", "role", "active", "last login"],
             [
-                [a["id"], a["username"], a["display_name"], a["role"], a["active"], a.get("last_login_at") or ""]
+                [
+                    a["id"],
+                    a["username"],
+                    a["display_name"],
+                    a["role"],
+                    "yes" if a["active"] else "no",
+                    a.get("last_login_at") or "",
+                ]
                 for a in rows
             ],
         ),
