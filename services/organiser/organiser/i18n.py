@@ -18,6 +18,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "session_expired": ("会话已过期，请重新登录。", "Your session has expired; please log in again."),
     "csrf_failed": ("表单已失效，请刷新页面后重试。", "The form has expired; reload the page and try again."),
     "forbidden": ("您的账户只能查看，不能修改。", "Your account may look but not change anything."),
+    "not_allowed": ("没有权限", "Not allowed"),
     "language": ("English", "中文"),
     "nav_roster": ("巡逻排班", "Patrol roster"),
     "nav_attendance": ("签到表", "Attendance"),

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import wraps
 
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from marshmallow import Schema, fields, validate
@@ -106,8 +106,13 @@ def page(need_login: bool = True, change: bool = False):
                 failure = classify(exc)
                 if failure is None:
                     raise
-                status = 503 if failure.code == UNREACHABLE else (404 if isinstance(exc, NotFound) else 400)
-                title = "unreachable" if failure.code == UNREACHABLE else ("not_found" if status == 404 else "error")
+                status, title = 400, "error"
+                if failure.code == UNREACHABLE:
+                    status, title = 503, "unreachable"
+                elif isinstance(exc, NotFound):
+                    status, title = 404, "not_found"
+                elif isinstance(exc, Forbidden):
+                    status, title = 403, "not_allowed"
                 return web.render(
                     "error.html", lang, status, login=login, title=translate(lang, title), message=failure.message
                 )
