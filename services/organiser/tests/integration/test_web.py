@@ -241,6 +241,12 @@ def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
     empty = organiser_web.get("/attendance?day=2020-01-01")
     assert "这一天没有值班" in empty.text
 
+    viewer = type(organiser_web)(organiser_web.base_url)
+    assert log_in(viewer, username="guest").status_code == 303
+    refused = viewer.get(f"/attendance?day={day}")  # the activities service shows duties to organisers only
+    assert refused.status_code == 403 and "没有权限" in refused.text and "值班员乙" not in refused.text
+    viewer.close()
+
 
 def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
     rpc("volunteers").create_volunteer(
