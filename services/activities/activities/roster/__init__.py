@@ -1,12 +1,15 @@
-"""The patrol roster solver: plain data in, plain data out (no nameko, no database).
+"""The patrol roster solver: plain data in, plain data out (no nameko, no database). Times are naive local.
 
-solve(problem, options, progress) -> RosterResult
-check_capacity(problem) -> list[str]          explain(problem) -> Explanation
-repair(problem, previous, ...) -> RosterResult check_swap(problem, roster, a, b) -> list[Violation]
-validate(problem, assignments) -> list[Violation]
+solve(problem, options, progress) -> RosterResult        the best roster within options.time_limit
+check_capacity(problem) -> list[str]                     why the shifts cannot fit, in plain words (fast)
+explain(problem) -> Explanation                          problems, uncoverable shifts, relaxations
+repair(problem, previous, dropped, unavailable, frozen_until, options) -> RosterResult   fewest changes
+check_swap(problem, roster, a, b) -> list[Violation]     hard rules a swap would break
+validate(problem, assignments) -> list[Violation]        the independent check of the hard rules
+lower_bound(problem, seconds) -> int                     our bound on the cost of any roster
 """
 
-from .bounds import check_capacity
+from .bounds import check_capacity, lower_bound
 from .explain import explain
 from .model import (
     Assignment,
@@ -47,6 +50,7 @@ __all__ = [
     "check_swap",
     "cost_of",
     "explain",
+    "lower_bound",
     "repair",
     "solve",
     "validate",

@@ -5,6 +5,7 @@ Both are necessary conditions only, computed from the index in milliseconds, bef
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -149,3 +150,22 @@ def counting_bound(ix: Index, soft: bool) -> int:
             if s.leader_needed and not any(ix.volunteers[vi].leader for vi in ix.candidates[si]):
                 total += w["missing_leader"]
     return total
+
+
+def lower_bound(problem: Problem, seconds: float, soft: bool = False) -> int:
+    """The counting bound, or what CP-SAT's lb-tree-search proves on the pruned model with one worker within
+    `seconds` (the LP relaxation with cuts, tightened by search), whichever is larger. Run it apart from the
+    search: the LP relaxation of the pairwise rules is weak, so it needs its own time to say much."""
+    from ortools.sat.python import cp_model
+
+    from . import cpmodel
+
+    ix = Index.build(problem)
+    counting = counting_bound(ix, soft)
+    built = cpmodel.build(ix, soft)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.subsolvers.append("lb_tree_search")
+    solver.parameters.max_time_in_seconds = seconds
+    solver.Solve(built.model)
+    return max(counting, math.ceil(solver.BestObjectiveBound() - 1e-6))

@@ -88,11 +88,15 @@ class Index:
                 ix.candidates[si].append(vi)
 
         order = sorted(range(len(ix.slots)), key=lambda t: ix.slots[t][0])
-        for rest in {R.rest_hours(v, rules) for v in ix.volunteers}:
+        rests = {R.rest_hours(v, rules) for v in ix.volunteers} | {rules.min_rest_hours}
+        reach = max(rules.close_hours, *rests) * 3600  # no pair further apart than this matters
+        for rest in rests:
             ix.conflicts[rest] = _pairs(
-                ix.slots, order, lambda a, b, rest=rest: (b[0] - a[1]).total_seconds() < rest * 3600
+                ix.slots, order, reach, lambda a, b, rest=rest: (b[0] - a[1]).total_seconds() < rest * 3600
             )
-        ix.close_pairs = _pairs(ix.slots, order, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600)
+        ix.close_pairs = _pairs(
+            ix.slots, order, reach, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600
+        )
 
         ix.weekly_cap = [R.weekly_cap(v, rules) for v in ix.volunteers]
         for vi, v in enumerate(ix.volunteers):
@@ -141,12 +145,12 @@ class Index:
         return f"{self.problem.grid_name(s.grid)}, {s.start:%A} {s.start.day} {s.start:%B} {s.kind}"
 
 
-def _pairs(slots, order, near) -> list[tuple[int, int]]:
+def _pairs(slots, order, reach: float, near) -> list[tuple[int, int]]:
     """Slot pairs (lower index, higher index) for which near(earlier, later) holds."""
     out = []
     for i, t1 in enumerate(order):
         for t2 in order[i + 1 :]:
-            if (slots[t2][0] - slots[t1][1]).total_seconds() > 3 * 86400:
+            if (slots[t2][0] - slots[t1][1]).total_seconds() > reach:
                 break
             if near(slots[t1], slots[t2]):
                 out.append((min(t1, t2), max(t1, t2)))

@@ -119,3 +119,13 @@ def test_pinned_assignment_is_kept_in_the_month(month):
         pytest.skip("that leader is not available then")
     result = solve(pinned, Options(time_limit=1, num_workers=1))
     assert Assignment(s.id, v.id) in result.assignments and validate(pinned, result.assignments) == []
+
+
+def test_our_lower_bound_is_below_the_roster_found(month, month_result):
+    from activities.roster import lower_bound
+    from activities.roster.bounds import counting_bound
+    from activities.roster.index import Index
+
+    result, _ = month_result
+    bound = lower_bound(month, 1.0)
+    assert counting_bound(Index.build(month), soft=False) <= bound <= result.objective
