@@ -156,12 +156,18 @@ def lower_bound(problem: Problem, seconds: float, soft: bool = False) -> int:
     """The counting bound, or what CP-SAT's lb-tree-search proves on the pruned model with one worker within
     `seconds` (the LP relaxation with cuts, tightened by search), whichever is larger. Run it apart from the
     search: the LP relaxation of the pairwise rules is weak, so it needs its own time to say much."""
+    return relaxation_bound(Index.build(problem), soft, seconds)
+
+
+def relaxation_bound(ix: Index, soft: bool, seconds: float) -> int:
+    """lower_bound on an index already built."""
     from ortools.sat.python import cp_model
 
     from . import cpmodel
 
-    ix = Index.build(problem)
     counting = counting_bound(ix, soft)
+    if seconds <= 0:
+        return counting
     built = cpmodel.build(ix, soft)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1

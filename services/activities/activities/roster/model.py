@@ -89,6 +89,7 @@ class Options:
     symmetry_breaking: bool = True
     lns_only: bool = True  # every worker improves the warm start by large-neighbourhood search
     stop_gap: float = 0.0  # stop once within this relative gap of the bound
+    bound_seconds: float = 0.0  # of time_limit, spent first on our relaxation bound (0: counting bound only)
     log: bool = False
 
 

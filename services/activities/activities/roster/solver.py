@@ -120,7 +120,7 @@ def run(
 ) -> RosterResult:
     """Search from the warm start: CP-SAT's own LNS over the whole model, or above FULL_MODEL_PAIRS a
     large-neighbourhood search that re-solves one grid at a time with the rest of the roster fixed."""
-    own = bounds.counting_bound(ix, soft)
+    own = bounds.relaxation_bound(ix, soft, min(options.bound_seconds, options.time_limit / 2))
     watch = Watch(started, own, progress, options.stop_gap)
     pairs = sum(map(len, ix.eligible))
     deadline = started + options.time_limit - (0.1 + 2e-5 * pairs)  # keep time to read back and report
