@@ -41,3 +41,25 @@ def start_platform(container_factory, config: dict) -> None:
     container_factory(VolunteersService, config).start()
     container_factory(activities_class(), own_web_port(config)).start()
     container_factory(OrganiserService, config).start()
+
+
+def duty_under_way(rpc, name: str, phone: str, minutes: int = 120) -> tuple[int, object, dict]:
+    """A convenience duty that started 20 minutes ago, with one confirmed volunteer: (volunteer id, start, sign-up)."""
+    from datetime import timedelta
+
+    from guanyinli.timeutil import iso, now
+
+    volunteers, activities = rpc("volunteers"), rpc("activities")
+    vid = volunteers.create_volunteer(name=name, phone=phone, teams=["convenient_service"])["id"]
+    start = now().replace(second=0, microsecond=0) - timedelta(minutes=20)
+    window = {"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}
+    volunteers.set_availability(volunteer_id=vid, dated=[window])
+    activity = activities.create_activity(
+        title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=minutes
+    )
+    occurrence = activities.list_occurrences(
+        start=iso(start), end=iso(start + timedelta(minutes=minutes)), activity_id=activity["id"]
+    )[0]
+    signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
+    assert signup["status"] == "confirmed"
+    return vid, start, signup

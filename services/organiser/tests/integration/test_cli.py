@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
-from guanyinli.timeutil import iso, now
 from openpyxl import Workbook
+from organiser_testkit import duty_under_way
 
 pytestmark = pytest.mark.integration
 
@@ -192,21 +191,7 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
 
 
 def test_attendance_sheet_mark_and_leaderboard(run_cli, rpc):
-    volunteers, activities = rpc("volunteers"), rpc("activities")
-    vid = volunteers.create_volunteer(name="志愿者甲", phone="13912341111", teams=["convenient_service"])["id"]
-    start = now().replace(second=0, microsecond=0) - timedelta(minutes=30)
-    volunteers.set_availability(
-        volunteer_id=vid,
-        dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}],
-    )
-    activity = activities.create_activity(
-        title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=120
-    )
-    occurrence = activities.list_occurrences(
-        start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"]
-    )[0]
-    signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
-    assert signup["status"] == "confirmed"
+    vid, start, signup = duty_under_way(rpc, "志愿者甲", "13912341111")
 
     sheet = as_json(run_cli("attendance", "sheet", start.date().isoformat(), "--json"))
     assert [(d["id"], d["volunteer_name"]) for d in sheet] == [(signup["id"], "志愿者甲")]

@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from guanyinli.timeutil import iso, now, to_db
+from guanyinli.timeutil import now, to_db
 from organiser.service import THROTTLE, OrganiserService
+from organiser_testkit import duty_under_way
 from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.integration
@@ -213,20 +214,8 @@ def test_password_hashes_are_argon2_and_never_sent(platform, accounts, rpc):
 
 
 def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
-    volunteers, activities = rpc("volunteers"), rpc("activities")
-    vid = volunteers.create_volunteer(name="值班员乙", phone="13912343333", teams=["convenient_service"])["id"]
-    start = now().replace(second=0, microsecond=0) - timedelta(minutes=20)
-    volunteers.set_availability(
-        volunteer_id=vid,
-        dated=[{"kind": "extra", "start": iso(start - timedelta(hours=1)), "end": iso(start + timedelta(hours=3))}],
-    )
-    activity = activities.create_activity(
-        title="便民服务站值班", kind="convenience", room="服务站", start=iso(start), duration_minutes=90
-    )
-    occurrence = activities.list_occurrences(
-        start=iso(start), end=iso(start + timedelta(hours=2)), activity_id=activity["id"]
-    )[0]
-    signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
+    vid, start, signup = duty_under_way(rpc, "值班员乙", "13912343333", minutes=90)
+    activities = rpc("activities")
 
     day = start.date().isoformat()
     sheet = organiser_web.get(f"/attendance?day={day}")
