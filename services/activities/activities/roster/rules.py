@@ -28,7 +28,7 @@ SOFT_RULES: tuple[SoftRule, ...] = (
     SoftRule("away_from_home", 3, "shift outside the volunteer's home grid"),
     SoftRule("not_preferred", 2, "shift on a day or at a time the volunteer did not prefer"),
     SoftRule("partner_apart", 2, "shift a volunteer patrols without the partner they asked for"),
-    SoftRule("weekend_streak", 15, "run of more weekends in a row than Rules.max_weekends_in_row allows, per extra"),
+    SoftRule("weekend_streak", 15, "window of Rules.max_weekends_in_row + 1 weekends in a row, all of them worked"),
     SoftRule("close_shifts", 4, "pair of a volunteer's shifts starting less than Rules.close_hours apart"),
 )
 DEFAULT_WEIGHTS: Mapping[str, int] = {rule.name: rule.weight for rule in SOFT_RULES}
