@@ -23,6 +23,8 @@ from guanyinli.migrate import SERVICES, upgrade  # noqa: E402
 
 FEEDS_ADDRESS = os.environ.get("FEEDS_ADDRESS", "127.0.0.1:8000")
 WEB_ADDRESS = os.environ.get("WEB_ADDRESS", "127.0.0.1:8080")
+WEB_ADDRESSES = {"activities": FEEDS_ADDRESS, "organiser": WEB_ADDRESS}
+DEMO_ORGANISER = ("organiser", "guanyinli-demo")
 SMTP_SINK = ("127.0.0.1", 8025)
 
 
@@ -65,6 +67,22 @@ def local_feed_secret() -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def demo_login() -> tuple[str, str] | None:
+    """A demo organiser account, made once, so the organiser page can be tried straight away."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import guanyinli.errors
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=15) as rpc:
+        if not any(a["username"] == DEMO_ORGANISER[0] for a in rpc.organiser.list_accounts()):
+            try:
+                rpc.organiser.create_account(username=DEMO_ORGANISER[0], password=DEMO_ORGANISER[1], role="organiser")
+            except guanyinli.errors.PlatformError as exc:
+                print(f"demo organiser account not created: {exc}", file=sys.stderr)
+                return None
+    return DEMO_ORGANISER
 
 
 def wait_for_health(services: list[str], timeout: float = 60) -> None:
@@ -117,17 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         env.update(SMTP_HOST=SMTP_SINK[0], SMTP_PORT=str(SMTP_SINK[1]), SMTP_STARTTLS="false")
     for service in services:
-        service_env = dict(env, WEB_SERVER_ADDRESS=FEEDS_ADDRESS if service == "activities" else "127.0.0.1:0")
+        service_env = dict(env, WEB_SERVER_ADDRESS=WEB_ADDRESSES.get(service, "127.0.0.1:0"))
         children.append(
             subprocess.Popen([sys.executable, "-m", "guanyinli.serve", service, "--no-migrate"], env=service_env)
         )
     try:
         wait_for_health(services)
+        login = demo_login() if "organiser" in services and not args.no_demo else None
         print(
             "\nGuanyinli platform is running:\n"
             f"  services      {', '.join(services)} on {amqp_uri()}\n"
             f"  feeds         http://{FEEDS_ADDRESS}/feeds/...  (links: `guanyinli volunteers feed-links ID`)\n"
-            f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}\n"
+            f"  organiser     http://{WEB_ADDRESS}/  "
+            + (f"(demo login: {login[0]} / {login[1]})\n" if login else "(create a login: `guanyinli organisers add NAME`)\n")
+            + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}\n"
             "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (then n.rpc.volunteers.list_teams())\n"
             "Press Ctrl-C to stop.",
             flush=True,
