@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import seed_platform
-from rel_fuzz import bad_request, classify, discover, register_typed_errors
+from rel_fuzz import IMPORT_ERRORS, bad_request, classify, discover, register_typed_errors
 
 pytestmark = pytest.mark.reliability
 
@@ -59,6 +59,7 @@ def fuzz_env(platform, tally):
 
 
 def test_methods_were_discovered():
+    assert not IMPORT_ERRORS, IMPORT_ERRORS
     found = {m.service for m in METHODS}
     assert {"volunteers", "activities", "notifications"} <= found, f"services with RPC methods: {sorted(found)}"
     without_health = sorted(found - {m.service for m in METHODS if m.name == "health"})

@@ -113,3 +113,61 @@ def test_notifications_killed_mid_batch(healthy, tally):
     )
     assert not missing, f"{len(missing)} volunteers never told: {missing[:5]}"
     assert not extra, f"told twice: {list(extra.items())[:5]}"
+
+
+def _has_rpc(service: str, method: str) -> bool:
+    from rel_fuzz import discover
+
+    return any(m.service == service and m.name == method for m in discover([service]))
+
+
+@pytest.fixture(scope="module")
+def demo_data(platform):
+    """The demo month (about 300 volunteers, patrols of every grid), loaded as `make run` does."""
+    import subprocess
+    import sys
+
+    for service in ("volunteers", "activities"):
+        subprocess.run(
+            [sys.executable, "-m", f"{service}.demo", "--database-url", platform.dbs.urls[service]],
+            env=platform.env(service),
+            check=True,
+            capture_output=True,
+        )
+
+
+@pytest.mark.skipif(not _has_rpc("activities", "build_roster"), reason="activities has no build_roster RPC yet")
+def test_activities_killed_mid_roster_solve(healthy, demo_data, tally):
+    """A roster build is under way when the activities service is killed: the request was not
+    acknowledged, so the restarted service solves it again and the caller gets one roster; no
+    half-built or second roster is left behind."""
+    import eventlet
+    from rel_clients import RetryingClient
+
+    platform = healthy
+    row = tally.row("kill -9 activities mid roster solve")
+    client = RetryingClient(platform.rpc_config, ORGANISER, attempt_timeout=180)
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        before = {r["id"] for r in rpc.activities.list_rosters()}
+    monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    kwargs = {"start": iso(monday), "end": iso(monday + timedelta(days=7)), "options": {"time_limit": 15}}
+    call = eventlet.spawn(client.call, "activities", "build_roster", kwargs, "roster", time.monotonic() + 400)
+    eventlet.sleep(4)
+    assert not call.dead, "the solve finished before the kill: give it a longer time_limit"
+    platform.kill9("activities")
+    platform.start("activities", wait=False)
+    row.faults += 1
+    outcome = call.wait()
+    client.close()
+    row.calls += outcome.attempts + 1
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        after = [r for r in rpc.activities.list_rosters() if r["id"] not in before]
+        row.calls += 1
+    if outcome.kind != "ok":
+        row.lost += 1
+        row.untyped += outcome.kind == "untyped"
+        row.internal += outcome.kind == "internal"
+    row.duplicated += max(0, len(after) - 1)
+    row.notes.append(f"attempts {outcome.attempts}; new rosters {[r['id'] for r in after]}")
+    assert outcome.kind == "ok", f"build_roster: {outcome.kind} {outcome.error!r}"
+    assert [r["id"] for r in after] == [outcome.result["id"]], f"rosters left behind: {after}"
