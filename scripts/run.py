@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         mail_log = open(VAR_DIR / "mail.log", "ab")
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l", "%s:%d" % SMTP_SINK],
+                [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l", f"{SMTP_SINK[0]}:{SMTP_SINK[1]}"],
                 stdout=mail_log,
                 stderr=subprocess.STDOUT,
             )
@@ -142,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_for_health(services)
         login = demo_login() if "organiser" in services and not args.no_demo else None
+        if not args.no_demo and {"volunteers", "activities"} <= set(services):
+            from demo_duties import populate
+
+            populate({"AMQP_URI": amqp_uri()})
         print(
             "\nGuanyinli platform is running:\n"
             f"  services      {', '.join(services)} on {amqp_uri()}\n"

@@ -1,0 +1,82 @@
+"""Demo duties through the services' own RPC: sign-ups for the coming two weeks and the patrol roster.
+
+Run by `make run` once the services answer, so the demo has calendars with something in them.
+Every call is idempotent (sign-ups carry a request_id; a published roster is not built again),
+so restarting `make run` adds nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from nameko.exceptions import MethodNotFound
+
+import guanyinli.errors
+from guanyinli.timeutil import now
+
+SYSTEM = {"user": {"roles": ["system"], "name": "demo"}}
+SIGNUP_DAYS = 14
+
+
+def sign_up_duties(rpc, start, days: int = SIGNUP_DAYS) -> int:
+    """Fill the roles of non-patrol occurrences from available volunteers, spreading the load."""
+    occurrences = rpc.activities.list_occurrences(start=start.isoformat(), end=(start + timedelta(days=days)).isoformat())
+    confirmed = 0
+    turn = itertools.count()
+    for occurrence in occurrences:
+        if occurrence["kind"] == "patrol" or occurrence["status"] != "scheduled":
+            continue
+        for role in occurrence["roles"]:
+            missing = role["needed"] - role["confirmed"]
+            if missing <= 0:
+                continue
+            candidates = rpc.volunteers.available_volunteers(
+                start=role["duty_start"],
+                end=role["duty_end"],
+                team=occurrence["team"],
+                skill=role["skills"][0] if role["skills"] else None,
+            )
+            if not candidates:
+                continue
+            shift = next(turn) * 7 % len(candidates)
+            for volunteer in candidates[shift:] + candidates[:shift]:
+                if missing <= 0:
+                    break
+                try:
+                    signup = rpc.activities.sign_up(
+                        occurrence_id=occurrence["id"],
+                        volunteer_id=volunteer["id"],
+                        role=role["name"],
+                        request_id=f"demo:{occurrence['id']}:{role['name']}:{volunteer['id']}",
+                    )
+                except guanyinli.errors.PlatformError:
+                    continue  # a clash or a missing skill: the next candidate
+                if signup["status"] == "confirmed":
+                    missing -= 1
+                    confirmed += 1
+    return confirmed
+
+
+def publish_patrol_roster(rpc, start, days: int = 28) -> str:
+    """Build and publish the patrol roster of the demo month unless one is published already."""
+    try:
+        rosters = rpc.activities.list_rosters()
+    except MethodNotFound:
+        return "the activities service has no roster calls"
+    if any(r.get("status") == "published" for r in rosters):
+        return "patrol roster already published"
+    draft = rpc.activities.build_roster(
+        start=start.isoformat(), end=(start + timedelta(days=days)).isoformat(), options={"time_limit": 10}
+    )
+    published = rpc.activities.publish_roster(roster_id=draft["id"])
+    return f"patrol roster {published['id']} published ({draft.get('status')})"
+
+
+def populate(rpc_config: dict) -> None:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    with ClusterRpcProxy(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
+        print(f"demo: {sign_up_duties(rpc, monday)} sign-ups confirmed for the next two weeks", flush=True)
+        print(f"demo: {publish_patrol_roster(rpc, monday)}", flush=True)
