@@ -906,15 +906,13 @@ def feed_links(volunteer_id, issue, with_public):
     links = state().platform().feed_urls(volunteer_id, issue=issue)
 
     def table(found):
-        rows = []
+        # Links are printed whole, one per line: a table would cut them to the terminal's width.
+        lines = [f"Calendars of volunteer {volunteer_id}"]
         if found.get("personal"):
-            rows += [
-                ["personal", "https", found["personal"]["https"]],
-                ["personal", "webcal", found["personal"]["webcal"]],
-            ]
+            lines += [f"  personal  {found['personal']['webcal']}", f"            {found['personal']['https']}"]
         if with_public:
-            rows += [[p["name"], "webcal", p["webcal"]] for p in found.get("public") or []]
-        return make_table(f"Calendars of volunteer {volunteer_id}", ["calendar", "kind", "link"], rows)
+            lines += [f"  {p['name']}  {p['webcal']}" for p in found.get("public") or []]
+        return "\n".join(lines)
 
     emit(links, table)
     if not links.get("personal"):
