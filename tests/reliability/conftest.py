@@ -55,7 +55,8 @@ def platform(broker, tmp_path_factory):
 @pytest.fixture
 def healthy(platform):
     """The platform, with every service (re)started and answering before the test begins."""
-    for service, proc in list(platform.processes.items()):
+    for key, proc in list(platform.processes.items()):
         if proc.poll() is not None:
-            platform.start(service)
+            service, replica = platform.replicas[key]
+            platform.start(service, replica=replica)
     return platform

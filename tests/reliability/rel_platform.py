@@ -349,6 +349,7 @@ class Platform:
         self.logs: dict[str, Path] = {}
         self.kills = Counter()
         self.missing_health: set[str] = set()
+        self.replicas: dict[str, tuple[str, int]] = {}
         self.webhooks = False
 
     @property
@@ -363,7 +364,11 @@ class Platform:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def env(self, service: str) -> dict[str, str]:
+    def env(self, service: str, replica: int = 1) -> dict[str, str]:
+        if service == "activities" and replica == 1:
+            web = f"127.0.0.1:{self.web_port}"
+        else:  # each replica its own port, as each container has its own network namespace
+            web = f"127.0.0.1:{free_port()}"
         return {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -376,9 +381,7 @@ class Platform:
             "MAX_WORKERS": "10",
             "LOG_LEVEL": os.environ.get("RELIABILITY_LOG_LEVEL", "WARNING"),
             f"{service.upper()}_DATABASE_URL": self.dbs.urls[service],
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.web_port}"
-            if service == "activities"
-            else f"127.0.0.1:{free_port()}",
+            "WEB_SERVER_ADDRESS": web,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.deliveries.smtp_port),
             "SMTP_STARTTLS": "false",
@@ -397,12 +400,19 @@ class Platform:
             "NOTIFICATIONS_CLAIM_LEASE": "10",
         }
 
-    def start(self, service: str, wait: bool = True) -> None:
-        self.logs[service] = self.workdir / f"{service}.log"
-        log = open(self.logs[service], "ab")
-        self.processes[service] = subprocess.Popen(
+    @staticmethod
+    def key(service: str, replica: int = 1) -> str:
+        return service if replica == 1 else f"{service}#{replica}"
+
+    def start(self, service: str, wait: bool = True, replica: int = 1) -> None:
+        """Start one process of a service (replica 2, 3... as `docker-compose up --scale` would)."""
+        key = self.key(service, replica)
+        self.logs[key] = self.workdir / f"{key}.log"
+        log = open(self.logs[key], "ab")
+        self.replicas[key] = (service, replica)
+        self.processes[key] = subprocess.Popen(
             [sys.executable, "-m", "guanyinli.serve", service],
-            env=self.env(service),
+            env=self.env(service, replica),
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -442,6 +452,9 @@ class Platform:
                 return False
 
         wait_for(healthy, timeout, 0.5, f"{service} answering health")
+
+    def consumers(self, service: str) -> int:
+        return self.broker.queue_depths(self.vhost).get(f"rpc-{service}", (0, 0))[1]
 
     def kill9(self, service: str) -> None:
         proc = self.processes[service]

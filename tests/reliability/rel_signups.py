@@ -56,7 +56,8 @@ def signup_storm(
         for share, fault in faults:
             while len(progress) < share * len(calls):
                 eventlet.sleep(0.05)
-            injected.append(fault())
+            answered = len(progress)
+            injected.append(f"{fault()} after {answered} of {len(calls)} answers")
 
     fault_thread = eventlet.spawn(injector)
     began = time.monotonic()
