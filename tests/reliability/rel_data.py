@@ -52,26 +52,34 @@ def quiet_hours_off(rpc, volunteer_ids, platform, timeout: float = 60) -> None:
     raise TimeoutError("the notifications service did not learn the volunteers' emails")
 
 
+def one_off(rpc, start, **fields) -> dict:
+    """Create a one-off activity starting at `start` (aware datetime); returns its occurrence."""
+    activity = rpc.activities.create_activity(start=iso(start), **fields)
+    found = rpc.activities.list_occurrences(
+        start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3)), activity_id=activity["id"]
+    )
+    assert len(found) == 1, found
+    return found[0]
+
+
 def new_patrols(rpc, count: int, seats: int, days_ahead: int = 12) -> list[dict]:
     """`count` one-off patrols (one role `patrol` with `seats`), each on its own evening; returns occurrences."""
     occurrences = []
     base = now().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
     for i in range(count):
         start = base + timedelta(days=i, minutes=random.randrange(0, 50))
-        activity = rpc.activities.create_activity(
-            title=f"第{1 + i % 15}网格夜间巡逻",
-            kind="patrol",
-            team="voluntary_patrol",
-            grid_id=1 + i % 15,
-            start=iso(start),
-            duration_minutes=90,
-            roles=[{"name": "patrol", "needed": seats}],
+        occurrences.append(
+            one_off(
+                rpc,
+                start,
+                title=f"第{1 + i % 15}网格夜间巡逻",
+                kind="patrol",
+                team="voluntary_patrol",
+                grid_id=1 + i % 15,
+                duration_minutes=90,
+                roles=[{"name": "patrol", "needed": seats}],
+            )
         )
-        found = rpc.activities.list_occurrences(
-            start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3)), activity_id=activity["id"]
-        )
-        assert len(found) == 1, found
-        occurrences.append(found[0])
     return occurrences
 
 

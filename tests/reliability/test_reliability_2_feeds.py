@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from guanyinli.timeutil import iso, now
+from guanyinli.timeutil import now
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from nameko.standalone.rpc import ClusterRpcProxy
-from rel_data import ORGANISER, SYSTEM, new_volunteers
+from rel_data import ORGANISER, SYSTEM, new_volunteers, one_off
 
 pytestmark = pytest.mark.reliability
 
@@ -40,19 +40,17 @@ def feeds(platform):
     with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=30) as rpc:
         visitor, other = new_volunteers(rpc, 2, tag, team="convenient_service")
         start = now().replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=9)
-        visit = rpc.activities.create_activity(
+        occ = one_off(
+            rpc,
+            start,
             title="探访独居老人（测试）",
             kind="elderly_visit",
             team="convenient_service",
             grid_id=3,
-            start=iso(start),
             duration_minutes=60,
             roles=[{"name": "visitor", "needed": 2}],
             **PRIVATE,
         )
-        occ = rpc.activities.list_occurrences(
-            start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=2)), activity_id=visit["id"]
-        )[0]
     with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=30) as rpc:
         rpc.activities.sign_up(occurrence_id=occ["id"], volunteer_id=visitor["id"], role="visitor")
         urls = rpc.activities.issue_feed_token(volunteer_id=visitor["id"])

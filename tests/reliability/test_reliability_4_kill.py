@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from guanyinli.timeutil import iso, now
 from nameko.standalone.rpc import ClusterRpcProxy
-from rel_data import ORGANISER, SYSTEM, emails_by_recipient, new_volunteers, quiet_hours_off, wait_for_emails
+from rel_data import ORGANISER, SYSTEM, emails_by_recipient, new_volunteers, one_off, quiet_hours_off, wait_for_emails
 from rel_signups import signup_storm
 
 pytestmark = pytest.mark.reliability
@@ -51,18 +51,16 @@ def test_notifications_killed_mid_batch(healthy, tally):
     with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
         volunteers = new_volunteers(rpc, BATCH, tag)
         start = now().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=15)
-        activity = rpc.activities.create_activity(
+        occ = one_off(
+            rpc,
+            start,
             title="观音里大扫除（测试）",
             kind="sanitation",
             team="sanitation_green",
             grid_id=6,
-            start=iso(start),
             duration_minutes=120,
             roles=[{"name": "cleaner", "needed": BATCH}],
         )
-        occ = rpc.activities.list_occurrences(
-            start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3)), activity_id=activity["id"]
-        )[0]
     ids = [v["id"] for v in volunteers]
     with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=60) as rpc:
         quiet_hours_off(rpc, ids, platform)
