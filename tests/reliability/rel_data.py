@@ -34,12 +34,12 @@ def new_volunteers(rpc, n: int, tag: str, team: str = "voluntary_patrol") -> lis
     return made
 
 
-def quiet_hours_off(rpc, volunteer_ids, platform, timeout: float = 60) -> None:
+def quiet_hours_off(rpc, volunteer_ids, platform, timeout: float = 60, channels=("email",)) -> None:
     """Messages go out at once whatever the time of day the suite runs (22:00-07:00 would hold them).
 
     Waits until the notifications service has the volunteers' contacts (from volunteer_created)."""
     for vid in volunteer_ids:
-        rpc.notifications.set_preferences(volunteer_id=vid, quiet_hours=False, channels=["email"])
+        rpc.notifications.set_preferences(volunteer_id=vid, quiet_hours=False, channels=list(channels))
     deadline = time.monotonic() + timeout
     ids = ",".join(str(int(v)) for v in volunteer_ids)
     while time.monotonic() < deadline:
@@ -110,6 +110,32 @@ def emails_by_recipient(platform, prefix: str) -> dict[str, dict[str, int]]:
             if rcpt.startswith(prefix + "-"):
                 seen[rcpt][mail["message_id"]] += 1
     return seen
+
+
+def webhooks_by_volunteer(platform, volunteer_ids) -> tuple[dict[int, dict[str, int]], list[str]]:
+    """volunteer id -> {delivery id: copies received}, and the deliveries whose signature is wrong
+    (checked here from the documented scheme: hex HMAC-SHA256 of `<timestamp>.<raw body>`)."""
+    import hashlib
+    import hmac
+
+    from rel_platform import WEBHOOK_SECRET
+
+    wanted = set(volunteer_ids)
+    seen: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    bad = []
+    for hook in platform.deliveries.webhooks():
+        body = hook["body"] if isinstance(hook["body"], dict) else {}
+        if body.get("volunteer_id") not in wanted:
+            continue
+        headers = {k.lower(): v for k, v in hook["headers"].items()}
+        seen[body["volunteer_id"]][headers.get("x-guanyinli-delivery", "?")] += 1
+        timestamp = headers.get("x-guanyinli-timestamp", "")
+        expected = hmac.new(
+            WEBHOOK_SECRET.encode(), timestamp.encode() + b"." + hook["raw"].encode("utf-8"), hashlib.sha256
+        ).hexdigest()
+        if headers.get("x-guanyinli-signature") != f"sha256={expected}":
+            bad.append(headers.get("x-guanyinli-delivery", "?"))
+    return seen, bad
 
 
 def wait_for_emails(platform, prefix: str, expected: dict[str, int], timeout: float = 120) -> dict:

@@ -350,7 +350,7 @@ class Platform:
         self.kills = Counter()
         self.missing_health: set[str] = set()
         self.replicas: dict[str, tuple[str, int]] = {}
-        self.webhooks = False
+        self.webhooks = True
 
     @property
     def amqp_uri(self) -> str:

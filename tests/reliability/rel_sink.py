@@ -59,7 +59,16 @@ def webhook_handler(out):
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode(errors="replace")
-            record(out, {"channel": "webhook", "path": self.path, "headers": dict(self.headers), "body": body})
+            record(
+                out,
+                {
+                    "channel": "webhook",
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "raw": raw.decode("utf-8", "replace"),
+                },
+            )
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
