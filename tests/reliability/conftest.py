@@ -3,6 +3,12 @@ SMTP sink) for the whole session, and the tally printed as a table at the end.
 
 Every test module here sets `pytestmark = pytest.mark.reliability`; `make test-reliability`
 runs them (`pytest -m reliability -p no:randomly -s`), `make test` leaves them out.
+
+Knobs (environment): RELIABILITY_SIGNUPS (300 per storm), RELIABILITY_CONCURRENCY (40 clients),
+RELIABILITY_EMAIL_BATCH (150), RELIABILITY_FUZZ_EXAMPLES (30 per method), RELIABILITY_SEED
+(hypothesis seed, fixed so CI is reproducible), RELIABILITY_BROKER (private | shared),
+RELIABILITY_LOG_LEVEL (of the services, WARNING). The table is also written to
+artifacts/reliability.json.
 """
 
 from __future__ import annotations
