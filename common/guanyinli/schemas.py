@@ -41,6 +41,8 @@ class LocalDateTime(fields.AwareDateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
+        if isinstance(value, str):  # already ISO 8601 (documents stored as JSON)
+            value = datetime.fromisoformat(value)
         if isinstance(value, datetime):
             value = local(value)
         return super()._serialize(value, attr, obj, **kwargs)
@@ -121,14 +123,12 @@ def contract(request: type[Schema] | None = None, response: Schema | None = None
                 arguments = load(request_schema, arguments)
             try:
                 result = fn(self, **arguments)
+                return result if response is None else response.dump(result)
             except PlatformError:
                 raise
             except Exception as exc:
                 log.exception("unexpected error in %s", fn.__name__)
                 raise InternalError(f"{fn.__name__} failed: {type(exc).__name__}") from None
-            if response is None:
-                return result
-            return response.dump(result)
 
         wrapper.__contract__ = Contract(
             name=fn.__name__,

@@ -169,6 +169,19 @@ class EventLog:
         raise AssertionError(f"expected {count} {event_type} events, got {self.of(event_type)}")
 
 
+    def wait_for(self, event_type: str, predicate, timeout: float = 10.0) -> dict:
+        """The first event of the type for which ``predicate(payload)`` holds, waiting up to ``timeout`` s."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for payload in self.of(event_type):
+                if predicate(payload):
+                    return payload
+            time.sleep(0.02)
+        raise AssertionError(f"no matching {event_type} event among {self.of(event_type)}")
+
+
 def event_recorder(source: str, log: EventLog) -> type:
     """A nameko service class that appends every event ``source`` dispatches (per ``EVENTS``) to ``log``.
 

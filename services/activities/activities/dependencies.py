@@ -16,7 +16,7 @@ from datetime import datetime
 
 import eventlet
 from guanyinli.errors import Unavailable
-from guanyinli.timeutil import iso
+from guanyinli.timeutil import iso, parse_iso
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
@@ -85,6 +85,23 @@ class VolunteerDirectory:
 
     def get_volunteer(self, volunteer_id: int) -> dict:
         return self._call("get_volunteer", volunteer_id)
+
+    def patrol_team(self) -> list[dict]:
+        """Every active member of the voluntary patrol team (the roster's candidates)."""
+        members, offset = [], 0
+        while True:
+            page = self._call("list_volunteers", "voluntary_patrol", None, None, True, 500, offset)
+            members += page["items"]
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                return members
+
+    def availability_windows(self, start: datetime, end: datetime, team: str) -> dict[int, list[tuple[datetime, datetime]]]:
+        """Concrete windows in [start, end) per volunteer of a team, as aware datetimes."""
+        rows = self._call("availability_windows", iso(start), iso(end), None, team)
+        return {
+            row["volunteer_id"]: [(parse_iso(w["start"]), parse_iso(w["end"])) for w in row["windows"]] for row in rows
+        }
 
     def check_availability(self, volunteer_id: int, start: datetime, end: datetime) -> dict:
         return self._call("check_availability", volunteer_id, iso(start), iso(end))

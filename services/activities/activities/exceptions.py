@@ -33,3 +33,8 @@ class OccurrenceClosed(Conflict):
 @remote_error
 class RoleFull(Conflict):
     """A direct assignment (roster publish) found no free seat in the role."""
+
+
+@remote_error
+class SwapRejected(Conflict):
+    """The swap would break a hard rule of the roster; the message names the rule."""

@@ -285,3 +285,45 @@ class FeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Roster(Base):
+    """A patrol roster of a period: a draft, published (its duties exist as sign-ups) or superseded.
+
+    The solver's answer is kept whole in ``result`` (assignments, gaps, report): it is read as a
+    document and never queried by its parts; the duties themselves are ``signups`` rows.
+    """
+
+    __tablename__ = "rosters"
+    __table_args__ = (
+        CheckConstraint("status IN ('solving', 'draft', 'published', 'superseded', 'failed')", name="ck_rosters_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    grids: Mapped[list] = mapped_column(JSON, default=list)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="solving")
+    job_id: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("rosters.id"), doc="the roster a repair replaced")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RosterSwap(Base):
+    """A swap of two rostered shifts between two volunteers, accepted or rejected with the rule it broke."""
+
+    __tablename__ = "roster_swaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roster_id: Mapped[int] = mapped_column(ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
+    volunteer_a: Mapped[int] = mapped_column(Integer)
+    shift_a: Mapped[str] = mapped_column(String(40))
+    volunteer_b: Mapped[int] = mapped_column(Integer)
+    shift_b: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.schemas import Id, LocalDateTime, Phone, StrictSchema, Text
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
@@ -316,3 +318,119 @@ class VolunteerStats(Schema):
     hours = fields.Float()
     confirmed_duties = fields.Integer()
     no_show_rate = fields.Float(allow_none=True, metadata={"description": "no_show / (attended + no_show)"})
+
+
+# --- patrol rosters ------------------------------------------------------------------------------
+
+
+class RosterOptionsIn(StrictSchema):
+    time_limit = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
+    coverage = fields.String(load_default="auto", validate=validate.OneOf(("auto", "hard", "soft")))
+    max_per_week = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=14))
+    min_rest_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=72))
+    neighbour_grids = fields.Boolean(load_default=None, allow_none=True)
+
+
+class BuildRosterIn(StrictSchema):
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+    grids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=15)), load_default=None)
+    options = fields.Nested(RosterOptionsIn, load_default=dict)
+
+    @validates_schema
+    def _window(self, data, **kwargs):
+        if data["end"] <= data["start"]:
+            raise ValidationError("must be after start", "end")
+        if data["end"] - data["start"] > timedelta(days=93):
+            raise ValidationError("a roster covers at most 93 days", "end")
+
+
+class RosterIdIn(StrictSchema):
+    roster_id = Id(required=True)
+
+
+class RepairRosterIn(RosterIdIn):
+    volunteer_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=50))
+    from_date = fields.Date(load_default=None, metadata={"description": "drop out from this day on (default: now)"})
+
+
+class SwapIn(RosterIdIn):
+    volunteer_a = Id(required=True)
+    shift_a = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    volunteer_b = Id(required=True)
+    shift_b = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class RosterShift(Schema):
+    shift_id = fields.String()
+    occurrence_id = fields.Integer()
+    grid_id = fields.Integer()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    min_patrollers = fields.Integer()
+    max_patrollers = fields.Integer()
+    leader_needed = fields.Boolean()
+    kind = fields.String(metadata={"description": "evening | morning"})
+
+
+class RosterAssignment(Schema):
+    shift_id = fields.String()
+    volunteer_id = fields.Integer()
+
+
+class RosterGap(Schema):
+    shift_id = fields.String()
+    grid = fields.Integer()
+    missing = fields.Integer(metadata={"description": "patrollers short of the minimum"})
+    leader_missing = fields.Boolean()
+    reason = fields.String(metadata={"description": "in plain words"})
+
+
+class RosterSuggestion(Schema):
+    kind = fields.String(metadata={"description": "neighbour_grids | raise_weekly_cap | accept_under_coverage"})
+    description = fields.String()
+    fixes = fields.Integer(metadata={"description": "problems it would solve"})
+
+
+class RosterSummary(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "solving | draft | published | superseded | failed"})
+    start = LocalDateTime()
+    end = LocalDateTime()
+    grids = fields.List(fields.Integer())
+    parent_id = fields.Integer(allow_none=True, metadata={"description": "the roster a repair replaced"})
+    solver_status = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    published_at = LocalDateTime(allow_none=True)
+
+
+class RosterReportOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    solver_status = fields.String(allow_none=True, metadata={"description": "optimal | feasible | feasible_with_gaps | infeasible | unknown"})
+    objective = fields.Float(allow_none=True, metadata={"description": "weighted cost of the soft rules"})
+    bound = fields.Float(allow_none=True, metadata={"description": "proven lower bound of the cost"})
+    gap = fields.Float(allow_none=True, metadata={"description": "(objective - bound) / objective"})
+    report = fields.Dict(allow_none=True, metadata={"description": "coverage per grid, load per role, volunteers, costs per rule"})
+    gaps = fields.List(fields.Nested(RosterGap))
+    problems = fields.List(fields.String())
+    suggestions = fields.List(fields.Nested(RosterSuggestion))
+
+
+class RosterOut(RosterSummary, RosterReportOut):
+    options = fields.Dict()
+    job_id = fields.String(metadata={"description": "matches roster_progress events"})
+    wall_time = fields.Float(allow_none=True)
+    solutions = fields.Integer(allow_none=True)
+    first_solution_time = fields.Float(allow_none=True)
+    changed = fields.Integer(allow_none=True, metadata={"description": "repair: assignments changed beyond those forced out"})
+    forced_out = fields.Integer(allow_none=True, metadata={"description": "repair: assignments the drop-out made impossible"})
+    shifts = fields.List(fields.Nested(RosterShift))
+    assignments = fields.List(fields.Nested(RosterAssignment))
+
+
+class SwapOut(Schema):
+    swap_id = fields.Integer()
+    roster_id = fields.Integer()
+    status = fields.String()
+    reason = fields.String(allow_none=True)

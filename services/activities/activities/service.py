@@ -22,7 +22,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, feeds, outbox, schemas, store, views
+from activities import exceptions, feeds, outbox, rostering, schemas, store, views
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
@@ -49,7 +49,7 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesService(feeds.FeedsMixin):
+class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     """Dependencies and RPC entrypoints of the ``activities`` service.
 
     Mixins (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) are plain classes with

@@ -1,0 +1,564 @@
+"""Patrol rosters in the activities service: gather the problem, solve off the hub, publish the duties.
+
+``RosterMixin`` joins ``ActivitiesService`` through its bases and uses its ``db``, ``dispatch``,
+``caller`` and ``volunteers``. The solver (``activities.roster``) is pure and blocks while it
+works, so it runs in eventlet's OS thread pool with a time limit; its progress callback, called
+on the solver's thread, only puts numbers on a thread-safe queue that a green thread turns into
+``roster_progress`` events, so heartbeats and other workers go on during a solve.
+
+Shifts are patrol occurrences (``shift_id`` is the occurrence id as text); a published roster's
+duties are confirmed sign-ups with ``source = 'roster'``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+import eventlet
+import eventlet.tpool
+from eventlet import patcher
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.events import publish
+from guanyinli.schemas import contract
+from guanyinli.timeutil import from_db, iso, local, now, to_db
+from nameko.rpc import rpc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities import outbox, roster, schemas, store
+from activities.exceptions import SwapRejected
+from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
+
+log = logging.getLogger(__name__)
+_queue = patcher.original("queue")
+
+MAX_TIME_LIMIT = 120.0
+ROSTER_ERRORS = (NotFound, InvalidInput, Conflict)
+
+
+# --- the problem, from our tables and the volunteers service (pure where it can be) -----------
+
+
+def naive(dt: datetime) -> datetime:
+    """The solver's time: naive local Asia/Shanghai."""
+    return local(dt).replace(tzinfo=None)
+
+
+def shift_kind(start: datetime) -> str:
+    return "morning" if start.hour < 12 else "evening"
+
+
+def patrol_occurrences(session: Session, start: datetime, end: datetime, grids: list[int]) -> list[Occurrence]:
+    found = store.list_occurrences(session, start, end, kind="patrol")
+    return [
+        occ
+        for occ in found
+        if store.effective_status(occ) == "scheduled"
+        and store.effective_place(occ)[0] in grids
+        and occ.start >= to_db(start)
+        and occ.end <= to_db(end)
+    ]
+
+
+def shift_of(occ: Occurrence) -> roster.Shift:
+    seats = occ.roles[0] if occ.roles else None
+    needed = seats.role.needed if seats is not None else 2
+    capacity = seats.capacity if seats is not None else needed
+    start = naive(from_db(occ.start))
+    return roster.Shift(
+        id=str(occ.id),
+        grid=store.effective_place(occ)[0],
+        start=start,
+        end=naive(from_db(occ.end)),
+        min_patrollers=needed,
+        max_patrollers=max(capacity, needed),
+        leader_needed=True,
+        kind=shift_kind(start),
+    )
+
+
+def confirmed_duties(session: Session, start: datetime, end: datetime) -> list[tuple[int, Occurrence, Activity]]:
+    rows = session.execute(
+        select(Signup.volunteer_id, Occurrence, Activity)
+        .join(Occurrence, Signup.occurrence_id == Occurrence.id)
+        .join(Activity, Occurrence.activity_id == Activity.id)
+        .where(Signup.status == "confirmed", Occurrence.start < to_db(end), Occurrence.end > to_db(start))
+    )
+    return [(vid, occ, act) for vid, occ, act in rows]
+
+
+def problem_from(
+    shifts: list[roster.Shift],
+    team: list[dict],
+    windows: dict[int, list[tuple[datetime, datetime]]],
+    other_duties: dict[int, list[tuple[datetime, datetime]]],
+    pinned: list[roster.Assignment],
+    rules: roster.Rules,
+) -> roster.Problem:
+    """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers."""
+    times = sorted({(s.start, s.end) for s in shifts})
+    volunteers = []
+    for person in team:
+        own = [(naive(a), naive(b)) for a, b in windows.get(person["id"], [])]
+        away = tuple((a, b) for a, b in times if not any(w0 <= a and b <= w1 for w0, w1 in own))
+        volunteers.append(
+            roster.Volunteer(
+                id=str(person["id"]),
+                name=person["name"],
+                home_grid=person.get("grid_id") or 0,
+                leader="patrol_leader" in (person.get("skills") or []),
+                unavailable=away,
+                duties=tuple((naive(a), naive(b)) for a, b in other_duties.get(person["id"], [])),
+            )
+        )
+    known = {v.id for v in volunteers}
+    return roster.Problem(
+        volunteers=tuple(volunteers),
+        shifts=tuple(shifts),
+        rules=rules,
+        pinned=tuple(p for p in pinned if p.volunteer_id in known),
+        grid_names={g: f"grid {g}" for g in range(1, 16)},
+    )
+
+
+def rules_from(options: dict) -> roster.Rules:
+    rules = roster.Rules()
+    changes = {k: options[k] for k in ("max_per_week", "min_rest_hours", "neighbour_grids") if options.get(k) is not None}
+    return roster.Rules(**{**rules.__dict__, **changes})
+
+
+def result_document(problem: roster.Problem, result: roster.RosterResult) -> dict:
+    """What a roster row keeps of a solve: everything the board, the report and a repair need."""
+    report = result.report
+    return {
+        "solver_status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "wall_time": round(result.wall_time, 3),
+        "solutions": result.solutions,
+        "first_solution_time": result.first_solution_time,
+        "changed": result.changed,
+        "forced_out": result.forced_out,
+        "shifts": [
+            {
+                "shift_id": s.id,
+                "occurrence_id": int(s.id),
+                "grid_id": s.grid,
+                "start": iso(s.start),
+                "end": iso(s.end),
+                "min_patrollers": s.min_patrollers,
+                "max_patrollers": s.max_patrollers,
+                "leader_needed": s.leader_needed,
+                "kind": s.kind,
+            }
+            for s in sorted(problem.shifts, key=lambda s: (s.start, s.grid))
+        ],
+        "assignments": [
+            {"shift_id": a.shift_id, "volunteer_id": int(a.volunteer_id)} for a in sorted(result.assignments)
+        ],
+        "gaps": [
+            {
+                "shift_id": g.shift_id,
+                "grid": g.grid,
+                "missing": g.missing,
+                "leader_missing": g.leader_missing,
+                "reason": g.reason,
+            }
+            for g in result.gaps
+        ],
+        "problems": list(result.problems),
+        "suggestions": [{"kind": r.kind, "description": r.description, "fixes": r.fixes} for r in result.suggestions],
+        "report": None
+        if report is None
+        else {
+            "coverage": {str(g): dict(c) for g, c in report.coverage.items()},
+            "load": {role: dict(v) for role, v in report.load.items()},
+            "volunteers": [
+                {"volunteer_id": int(v.volunteer_id), "role": v.role, "shifts": v.shifts, "target": v.target}
+                for v in report.volunteers
+            ],
+            "costs": dict(report.costs),
+        },
+    }
+
+
+def roster_view(row: Roster) -> dict:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "start": from_db(row.start),
+        "end": from_db(row.end),
+        "grids": row.grids,
+        "options": row.options,
+        "job_id": row.job_id,
+        "parent_id": row.parent_id,
+        "created_at": from_db(row.created_at),
+        "published_at": from_db(row.published_at),
+        **(row.result or {}),
+    }
+
+
+def assignment_changes(before: set[tuple[str, int]], after: set[tuple[str, int]], shifts: dict[str, dict]) -> list[dict]:
+    """Per volunteer, the shifts a new roster adds and removes (the roster_published payload)."""
+    per: dict[int, dict] = defaultdict(lambda: {"added": [], "removed": []})
+    for key, pairs in (("added", after - before), ("removed", before - after)):
+        for shift_id, vid in sorted(pairs):
+            s = shifts[shift_id]
+            per[vid][key].append(
+                {"shift_id": shift_id, "grid_id": s["grid_id"], "start": s["start"], "end": s["end"], "occurrence_id": int(shift_id)}
+            )
+    return [{"volunteer_id": vid, **changes} for vid, changes in sorted(per.items())]
+
+
+# --- the mixin -----------------------------------------------------------------------------------
+
+
+class RosterMixin:
+    """RPC of the patrol roster: build, read, publish, repair, swap."""
+
+    def _roster(self, session: Session, roster_id: int) -> Roster:
+        row = session.get(Roster, roster_id)
+        if row is None:
+            raise NotFound(f"roster_id: no roster {roster_id}")
+        return row
+
+    def _problem(self, start: datetime, end: datetime, grids: list[int], options: dict) -> roster.Problem:
+        """Shifts and pinned duties from our tables, the patrol team and its availability over RPC."""
+
+        def gather(session):
+            occurrences = patrol_occurrences(session, start, end, grids)
+            shift_ids = {occ.id for occ in occurrences}
+            pinned, others = [], defaultdict(list)
+            for vid, occ, _activity in confirmed_duties(session, start, end):
+                if occ.id in shift_ids:
+                    pinned.append(roster.Assignment(str(occ.id), str(vid)))
+                else:
+                    others[vid].append((from_db(occ.start), from_db(occ.end)))
+            return [shift_of(o) for o in occurrences], pinned, dict(others)
+
+        shifts, pinned, others = self._work(gather)
+        team = self.volunteers.patrol_team()
+        windows = self.volunteers.availability_windows(start, end, "voluntary_patrol")
+        return problem_from(shifts, team, windows, others, pinned, rules_from(options))
+
+    def _solve(self, roster_id: int, job_id: str, fn, *args, **kwargs) -> roster.RosterResult:
+        """Run a solver call in the OS thread pool; its progress becomes roster_progress events."""
+        updates = _queue.Queue()
+        finished = eventlet.event.Event()
+
+        def progress(solutions, objective, bound, gap, elapsed):
+            updates.put((solutions, objective, bound, gap, elapsed, False))
+
+        def pump():
+            while True:
+                try:
+                    solutions, objective, bound, gap, elapsed, done = updates.get_nowait()
+                except _queue.Empty:
+                    if finished.ready():
+                        return
+                    eventlet.sleep(0.1)
+                    continue
+                try:
+                    publish(
+                        self.dispatch,
+                        "roster_progress",
+                        {
+                            "roster_id": roster_id,
+                            "job_id": job_id,
+                            "solutions": solutions,
+                            "objective": objective,
+                            "bound": bound,
+                            "gap": gap,
+                            "elapsed": elapsed,
+                            "done": done,
+                        },
+                    )
+                except Exception:  # progress is a courtesy: a lost one never fails the solve
+                    log.warning("roster_progress not dispatched", exc_info=True)
+
+        pumper = eventlet.spawn(pump)
+        try:
+            if "progress" in inspect.signature(fn).parameters:
+                kwargs["progress"] = progress
+            result = eventlet.tpool.execute(fn, *args, **kwargs)
+        finally:
+            finished.send()
+        pumper.wait()
+        try:
+            publish(
+                self.dispatch,
+                "roster_progress",
+                {
+                    "roster_id": roster_id,
+                    "job_id": job_id,
+                    "solutions": result.solutions,
+                    "objective": result.objective,
+                    "bound": result.bound,
+                    "gap": result.gap,
+                    "elapsed": result.wall_time,
+                    "done": True,
+                },
+            )
+        except Exception:
+            log.warning("final roster_progress not dispatched", exc_info=True)
+        return result
+
+    @rpc
+    @contract(request=schemas.BuildRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_progress",))
+    def build_roster(self, start, end, grids=None, options=None):
+        """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
+
+        Progress (rosters found, objective, bound, gap) is dispatched as roster_progress events while
+        the solver works. When shifts cannot all be covered, the draft carries the plain-words
+        reasons (gaps, problems) and suggested relaxations, and is the best roster with gaps marked.
+        Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
+        neighbour_grids.
+        """
+        self._organiser()
+        grids = sorted(set(grids or range(1, 16)))
+        options = dict(options or {})
+        job_id = uuid.uuid4().hex
+
+        def create(session):
+            row = Roster(
+                start=to_db(start), end=to_db(end), grids=grids, options=options, status="solving", job_id=job_id,
+                created_by=self.caller.name,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+        roster_id = self._work(create)
+        try:
+            problem = self._problem(start, end, grids, options)
+            solver_options = roster.Options(
+                time_limit=options.get("time_limit", 10.0), coverage=options.get("coverage", "auto")
+            )
+            result = self._solve(roster_id, job_id, roster.solve, problem, solver_options)
+        except Exception:
+            self._work(lambda s: setattr(self._roster(s, roster_id), "status", "failed"))
+            raise
+
+        def save(session):
+            row = self._roster(session, roster_id)
+            row.result = result_document(problem, result)
+            row.status = "draft"
+            return roster_view(row)
+
+        return self._work(save)
+
+    @rpc
+    @contract(request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=(NotFound,))
+    def get_roster(self, roster_id):
+        """One roster: shifts, assignments, gaps with reasons, suggestions and the report."""
+        self._organiser()
+        return self._work(lambda s: roster_view(self._roster(s, roster_id)))
+
+    @rpc
+    @contract(response=schemas.RosterSummary(many=True))
+    def list_rosters(self):
+        """Every roster, newest first, without its assignments."""
+        self._organiser()
+        return self._work(lambda s: [roster_view(r) for r in s.scalars(select(Roster).order_by(Roster.id.desc()))])
+
+    @rpc
+    @contract(request=schemas.RosterIdIn, response=schemas.RosterReportOut(), errors=(NotFound,))
+    def roster_report(self, roster_id):
+        """Coverage per grid, load per volunteer (min, max, spread by role), each soft rule's cost, gaps."""
+        self._organiser()
+
+        def work(session):
+            view = roster_view(self._roster(session, roster_id))
+            return {k: view.get(k) for k in ("id", "status", "solver_status", "objective", "bound", "gap", "report", "gaps", "problems", "suggestions")}
+
+        return self._work(work)
+
+    def _apply(self, session: Session, row: Roster, event_type: str) -> dict:
+        """Make a roster's assignments the confirmed roster duties of its shifts; queue the event."""
+        result = row.result or {}
+        shifts = {s["shift_id"]: s for s in result.get("shifts", [])}
+        wanted = {(a["shift_id"], a["volunteer_id"]) for a in result.get("assignments", [])}
+        current = {
+            (str(occ_id), vid): signup_id
+            for signup_id, occ_id, vid in session.execute(
+                select(Signup.id, Signup.occurrence_id, Signup.volunteer_id).where(
+                    Signup.occurrence_id.in_([int(s) for s in shifts]),
+                    Signup.status == "confirmed",
+                    Signup.source == "roster",
+                )
+            )
+        }
+        stamp = to_db(now())
+        for pair in sorted(set(current) - wanted):
+            if to_db(local(datetime.fromisoformat(shifts[pair[0]]["start"]))) > stamp:
+                store.cancel_sign_up(session, current[pair])
+        for shift_id, vid in sorted(wanted - set(current)):
+            store.assign_patrol_duty(session, int(shift_id), vid)
+        for older in session.scalars(
+            select(Roster).where(Roster.status == "published", Roster.id != row.id, Roster.start < row.end, Roster.end > row.start)
+        ):
+            if set(older.grids) & set(row.grids):
+                older.status = "superseded"
+        row.status, row.published_at = "published", stamp
+        changes = assignment_changes(set(current), wanted, shifts)
+        outbox.add(
+            session,
+            event_type,
+            {"roster_id": row.id, "start": from_db(row.start), "end": from_db(row.end), "changes": changes},
+        )
+        return roster_view(row)
+
+    @rpc
+    @contract(request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_published",))
+    def publish_roster(self, roster_id):
+        """Create the roster's duties as confirmed sign-ups and announce each volunteer's changes.
+
+        Publishing a published roster again changes nothing. A draft whose duties no longer fit
+        (a full patrol, a clash with a duty taken since) is refused: build it again.
+        """
+        self._organiser()
+
+        def work(session):
+            row = self._roster(session, roster_id)
+            if row.status == "published":
+                return roster_view(row)
+            if row.status != "draft":
+                raise Conflict(f"roster_id: roster {roster_id} is {row.status}, only a draft can be published")
+            return self._apply(session, row, "roster_published")
+
+        return self._work(work)
+
+    @rpc
+    @contract(request=schemas.RepairRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_repaired",))
+    def repair_roster(self, roster_id, volunteer_ids, from_date=None):
+        """Volunteers drop out of a published roster: re-solve with the fewest changed assignments.
+
+        Shifts that have started stay as they are; the repaired roster is published at once (the old
+        one is superseded) and roster_repaired tells each affected volunteer their changes.
+        """
+        self._organiser()
+        row = self._work(lambda s: roster_view(self._roster(s, roster_id)))
+        if row["status"] != "published":
+            raise Conflict(f"roster_id: roster {roster_id} is {row['status']}; only a published roster is repaired")
+        begin = max(row["start"], now())
+        if from_date is not None:
+            begin = max(begin, local(datetime.combine(from_date, datetime.min.time())))
+        if begin >= row["end"]:
+            raise Conflict(f"roster_id: roster {roster_id} has no shift left to repair")
+        problem = self._problem(begin, row["end"], row["grids"], row["options"])
+        absent = {str(v): [(naive(begin), naive(row["end"]))] for v in volunteer_ids}
+        kept_before = [
+            roster.Assignment(a["shift_id"], str(a["volunteer_id"]))
+            for a in row.get("assignments", [])
+            if a["shift_id"] in {s.id for s in problem.shifts}
+        ]
+        # The published duties are the previous roster, not pins: the repair may move them.
+        problem = roster.Problem(
+            volunteers=problem.volunteers,
+            shifts=problem.shifts,
+            rules=problem.rules,
+            pinned=tuple(p for p in problem.pinned if p not in set(kept_before) and p.volunteer_id not in absent),
+            grid_names=problem.grid_names,
+        )
+        job_id = uuid.uuid4().hex
+        result = self._solve(
+            roster_id, job_id, roster.repair, problem, kept_before, unavailable=absent, frozen_until=naive(now())
+        )
+        past = [a for a in row.get("assignments", []) if a["shift_id"] not in {s.id for s in problem.shifts}]
+        document = result_document(problem, result)
+        document["assignments"] = sorted(past + document["assignments"], key=lambda a: (a["shift_id"], a["volunteer_id"]))
+        document["shifts"] = sorted(
+            [s for s in row.get("shifts", []) if s["shift_id"] not in {x.id for x in problem.shifts}] + document["shifts"],
+            key=lambda s: (s["start"], s["grid_id"]),
+        )
+
+        def work(session):
+            old = self._roster(session, roster_id)
+            new = Roster(
+                start=old.start, end=old.end, grids=old.grids, options=old.options, status="draft", job_id=job_id,
+                parent_id=old.id, result=document, created_by=self.caller.name,
+            )
+            session.add(new)
+            session.flush()
+            return self._apply(session, new, "roster_repaired")
+
+        return self._work(work)
+
+    @rpc
+    @contract(request=schemas.SwapIn, response=schemas.SwapOut(), errors=(NotFound, SwapRejected), emits=("swap_accepted",))
+    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
+        """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
+
+        An organiser, or one of the two volunteers, may ask. A rejected swap is kept with the rule
+        it would break and answered with SwapRejected naming it.
+        """
+        if not (self.caller.is_organiser or self.caller.acts_for(volunteer_a) or self.caller.acts_for(volunteer_b)):
+            self._organiser()
+        view = self._work(lambda s: roster_view(self._roster(s, roster_id)))
+        if view["status"] not in ("draft", "published"):
+            raise Conflict(f"roster_id: roster {roster_id} is {view['status']}")
+        problem = self._problem(view["start"], view["end"], view["grids"], view["options"])
+        assignments = {roster.Assignment(a["shift_id"], str(a["volunteer_id"])) for a in view.get("assignments", [])}
+        a, b = roster.Assignment(shift_a, str(volunteer_a)), roster.Assignment(shift_b, str(volunteer_b))
+        # The swap itself is what is asked, so the two duties must not count as pinned.
+        problem = roster.Problem(
+            volunteers=problem.volunteers, shifts=problem.shifts, rules=problem.rules,
+            pinned=tuple(p for p in problem.pinned if p not in (a, b)), grid_names=problem.grid_names,
+        )
+        violations = roster.check_swap(problem, assignments, a, b)
+        reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
+
+        def work(session):
+            row = self._roster(session, roster_id)
+            swap = RosterSwap(
+                roster_id=roster_id, volunteer_a=volunteer_a, shift_a=shift_a, volunteer_b=volunteer_b, shift_b=shift_b,
+                status="rejected" if violations else "accepted", reason=reason,
+            )
+            session.add(swap)
+            if violations:
+                session.flush()
+                return swap.id, None
+            result = dict(row.result)
+            swapped = (assignments - {a, b}) | {roster.Assignment(shift_b, a.volunteer_id), roster.Assignment(shift_a, b.volunteer_id)}
+            result["assignments"] = [
+                {"shift_id": x.shift_id, "volunteer_id": int(x.volunteer_id)} for x in sorted(swapped)
+            ]
+            row.result = result
+            if row.status == "published":
+                for shift_id, vid in ((shift_a, volunteer_a), (shift_b, volunteer_b)):
+                    signup = session.scalars(
+                        select(Signup).join(OccurrenceRole).where(
+                            Signup.occurrence_id == int(shift_id), Signup.volunteer_id == vid, Signup.status == "confirmed"
+                        )
+                    ).first()
+                    if signup is not None:
+                        store.cancel_sign_up(session, signup.id)
+                store.assign_patrol_duty(session, int(shift_b), volunteer_a)
+                store.assign_patrol_duty(session, int(shift_a), volunteer_b)
+            session.flush()
+            shifts = {s["shift_id"]: s for s in result.get("shifts", [])}
+            outbox.add(
+                session,
+                "swap_accepted",
+                {
+                    "swap_id": swap.id,
+                    "roster_id": roster_id,
+                    "volunteer_ids": [volunteer_a, volunteer_b],
+                    "shifts": [
+                        {"shift_id": s, "grid_id": shifts[s]["grid_id"], "start": shifts[s]["start"], "end": shifts[s]["end"], "occurrence_id": int(s)}
+                        for s in (shift_a, shift_b)
+                    ],
+                },
+            )
+            return swap.id, True
+
+        swap_id, accepted = self._work(work)
+        if not accepted:
+            raise SwapRejected(f"swap {swap_id} rejected: {reason}")
+        return {"swap_id": swap_id, "roster_id": roster_id, "status": "accepted", "reason": None}
+

@@ -1,0 +1,211 @@
+"""Patrol rosters over RPC: build with progress, publish as duties, repair a drop-out, swaps, gaps explained.
+
+Runs the real activities and volunteers services on both databases; instances are small (one or
+two grids, a week) so each solve takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+import pytest
+from activities.exceptions import SwapRejected
+from activities_testkit import ORGANISER, at, iso
+from conftest import REAL_VOLUNTEERS
+from guanyinli.errors import Conflict, Forbidden
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(REAL_VOLUNTEERS is None, reason="rosters read the patrol team from the real volunteers service"),
+]
+
+EVENINGS = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
+
+
+def patrol_team(call, grid: int, leaders: int, others: int) -> list[int]:
+    directory = call({"roles": ["organiser"]}, service="volunteers")
+    ids = []
+    for n in range(leaders + others):
+        record = directory.create_volunteer(
+            name=f"巡逻队员{grid}-{n}",
+            phone=f"137{grid:02d}{n:06d}",
+            teams=["voluntary_patrol"],
+            grid_id=grid,
+            skills=["patrol_leader"] if n < leaders else [],
+        )
+        directory.set_availability(volunteer_id=record["id"], weekly=EVENINGS)
+        ids.append(record["id"])
+    return ids
+
+
+def evening_patrols(organiser, grid: int, days: int) -> int:
+    activity = organiser.create_activity(
+        title=f"第{grid}网格晚间巡逻",
+        kind="patrol",
+        team="voluntary_patrol",
+        grid_id=grid,
+        start=iso(at(1, 19)),
+        duration_minutes=120,
+        rrule=f"FREQ=DAILY;COUNT={days}",
+        roles=[{"name": "patroller", "needed": 2}],
+    )
+    return activity["id"]
+
+
+def window(days: int = 7) -> dict:
+    return {"start": iso(at(1, 0)), "end": iso(at(1 + days, 0))}
+
+
+def check_hard_rules(roster: dict, leaders: set[int]) -> None:
+    """The roster as a volunteer would check it: two per patrol, a leader on each, one patrol a day."""
+    crews = defaultdict(list)
+    for a in roster["assignments"]:
+        crews[a["shift_id"]].append(a["volunteer_id"])
+    for shift in roster["shifts"]:
+        crew = crews[shift["shift_id"]]
+        assert shift["min_patrollers"] <= len(crew) <= shift["max_patrollers"], shift
+        assert leaders & set(crew), f"no leader on {shift}"
+    starts = {s["shift_id"]: datetime.fromisoformat(s["start"]) for s in roster["shifts"]}
+    per_week = Counter((a["volunteer_id"], starts[a["shift_id"]].isocalendar()[:2]) for a in roster["assignments"])
+    assert max(per_week.values()) <= 3
+
+
+def test_build_publish_and_the_duties_appear(call, organiser, events):
+    team = patrol_team(call, grid=1, leaders=3, others=5)
+    evening_patrols(organiser, grid=1, days=7)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    assert draft["status"] == "draft" and draft["solver_status"] in ("optimal", "feasible")
+    assert len(draft["shifts"]) == 7 and len(draft["assignments"]) == 14 and draft["gaps"] == []
+    check_hard_rules(draft, set(team[:3]))
+    assert {v["volunteer_id"] for v in draft["report"]["volunteers"]} == set(team)
+    progress = events.wait_for("roster_progress", lambda e: e["job_id"] == draft["job_id"] and e["done"])
+    assert progress["roster_id"] == draft["id"]
+
+    published = organiser.publish_roster(roster_id=draft["id"])
+    assert published["status"] == "published"
+    event = events.wait_for("roster_published", lambda e: e["roster_id"] == draft["id"])
+    added = {(s["shift_id"], c["volunteer_id"]) for c in event["changes"] for s in c["added"]}
+    assert added == {(a["shift_id"], a["volunteer_id"]) for a in draft["assignments"]}
+    someone = draft["assignments"][0]["volunteer_id"]
+    duties = organiser.list_duties(volunteer_id=someone, **window())
+    mine = {a["shift_id"] for a in draft["assignments"] if a["volunteer_id"] == someone}
+    assert {str(d["occurrence_id"]) for d in duties if d["status"] == "confirmed"} == mine
+
+    again = organiser.publish_roster(roster_id=draft["id"])
+    assert again["status"] == "published"
+    assert len(events.of("roster_published")) == 1
+    assert [r["id"] for r in organiser.list_rosters()] == [draft["id"]]
+
+
+def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events):
+    team = patrol_team(call, grid=1, leaders=3, others=5)
+    evening_patrols(organiser, grid=1, days=7)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    organiser.publish_roster(roster_id=draft["id"])
+    leaving = Counter(a["volunteer_id"] for a in draft["assignments"]).most_common(1)[0][0]
+    held = sum(1 for a in draft["assignments"] if a["volunteer_id"] == leaving)
+
+    repaired = organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[leaving])
+    assert repaired["status"] == "published" and repaired["parent_id"] == draft["id"]
+    assert leaving not in {a["volunteer_id"] for a in repaired["assignments"]}
+    check_hard_rules(repaired, set(team[:3]))
+    before = {(a["shift_id"], a["volunteer_id"]) for a in draft["assignments"]}
+    after = {(a["shift_id"], a["volunteer_id"]) for a in repaired["assignments"]}
+    assert len(before - after) == held and len(after - before) == held  # only the leaver's shifts move
+    assert organiser.get_roster(roster_id=draft["id"])["status"] == "superseded"
+    event = events.wait_for("roster_repaired", lambda e: e["roster_id"] == repaired["id"])
+    assert any(c["volunteer_id"] == leaving and len(c["removed"]) == held for c in event["changes"])
+    assert organiser.list_duties(volunteer_id=leaving, **window()) == [] or all(
+        d["status"] != "confirmed" for d in organiser.list_duties(volunteer_id=leaving, **window())
+    )
+
+
+def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
+    team = patrol_team(call, grid=1, leaders=3, others=5)
+    evening_patrols(organiser, grid=1, days=7)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    organiser.publish_roster(roster_id=draft["id"])
+    crews = defaultdict(set)
+    for a in draft["assignments"]:
+        crews[a["shift_id"]].add(a["volunteer_id"])
+    leaders = set(team[:3])
+    shifts = [s["shift_id"] for s in draft["shifts"]]
+
+    # A leader who is the only leader of a shift swapping with a non-leader elsewhere leaves it leaderless.
+    bad = next(
+        (s, v, t, w)
+        for s in shifts
+        for v in crews[s]
+        if crews[s] & leaders == {v}
+        for t in shifts
+        if t != s
+        for w in crews[t] - leaders
+        if v not in crews[t] and w not in crews[s]
+    )
+    with pytest.raises(SwapRejected, match="leader"):
+        organiser.request_swap(roster_id=draft["id"], volunteer_a=bad[1], shift_a=bad[0], volunteer_b=bad[3], shift_b=bad[2])
+
+    # Two non-leaders of different shifts may swap; the duties follow.
+    good = next(
+        (s, v, t, w)
+        for s in shifts
+        for v in crews[s] - leaders
+        for t in shifts
+        if t != s
+        for w in crews[t] - leaders
+        if v not in crews[t] and w not in crews[s]
+    )
+    as_volunteer = call({"volunteer_id": good[1], "roles": ["volunteer"]})
+    accepted = as_volunteer.request_swap(roster_id=draft["id"], volunteer_a=good[1], shift_a=good[0], volunteer_b=good[3], shift_b=good[2])
+    assert accepted["status"] == "accepted"
+    events.wait_for("swap_accepted", lambda e: e["swap_id"] == accepted["swap_id"])
+    duties = {str(d["occurrence_id"]) for d in organiser.list_duties(volunteer_id=good[1], **window()) if d["status"] == "confirmed"}
+    assert good[2] in duties and good[0] not in duties
+    stranger = call({"volunteer_id": 999, "roles": ["volunteer"]})
+    with pytest.raises(Forbidden):
+        stranger.request_swap(roster_id=draft["id"], volunteer_a=good[1], shift_a=good[2], volunteer_b=good[3], shift_b=good[0])
+
+
+def test_uncoverable_shifts_are_explained_and_gaps_marked(call, organiser):
+    patrol_team(call, grid=2, leaders=1, others=1)  # 2 people, at most 3 patrols a week each: 14 places is too many
+    evening_patrols(organiser, grid=2, days=7)
+    draft = organiser.build_roster(**window(), grids=[2], options={"time_limit": 5})
+    assert draft["solver_status"] == "feasible_with_gaps"
+    assert draft["gaps"] and all(g["reason"] for g in draft["gaps"])
+    assert any(g["missing"] > 0 for g in draft["gaps"]) and any(g["leader_missing"] for g in draft["gaps"])
+    assert draft["problems"] or draft["suggestions"]
+    report = organiser.roster_report(roster_id=draft["id"])
+    assert report["gaps"] == draft["gaps"] and report["report"]["coverage"]["2"]["missing"] > 0
+
+
+def test_health_answers_while_a_roster_is_being_solved(call, organiser):
+    import time
+
+    import eventlet
+
+    for grid in (3, 4):
+        patrol_team(call, grid=grid, leaders=4, others=6)
+        evening_patrols(organiser, grid=grid, days=14)
+    builder_proxy, other = call(ORGANISER), call(ORGANISER)
+    builder = eventlet.spawn(
+        builder_proxy.build_roster, **window(14), grids=[3, 4], options={"time_limit": 4, "coverage": "soft"}
+    )
+    latencies = []
+    while not builder.dead:
+        started = time.monotonic()
+        other.health()
+        latencies.append(time.monotonic() - started)
+        eventlet.sleep(0.02)
+    assert builder.wait()["status"] == "draft"
+    # The solve runs off the hub: the service kept answering all along.
+    assert len(latencies) >= 3 and max(latencies) < 1.0, latencies
+
+
+def test_roster_calls_need_an_organiser_and_valid_windows(call, organiser):
+    with pytest.raises(Forbidden):
+        call({"volunteer_id": 1, "roles": ["volunteer"]}).build_roster(**window(), grids=[1])
+    with pytest.raises(Exception, match="end"):
+        organiser.build_roster(start=iso(at(3, 0)), end=iso(at(1, 0)))
+    with pytest.raises(Conflict):
+        draft = organiser.build_roster(**window(), grids=[5], options={"time_limit": 1})
+        organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[1])
