@@ -33,13 +33,26 @@ def site(container_factory, service_config):
     start_platform(container_factory, service_config)
     with ClusterRpcProxy(service_config, context_data={"user": {"roles": ["organiser"]}}, timeout=30) as rpc:
         rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+        evenings = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
         for i, name in enumerate(NAMES):
-            rpc.volunteers.create_volunteer(
+            person = rpc.volunteers.create_volunteer(
                 name=name,
                 phone=f"1391234{7700 + i}",
                 teams=["voluntary_patrol"],
                 grid_id=6 + i % 3,
                 skills=["patrol_leader"] if i < 4 else [],
+            )
+            rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
+        for grid in (6, 7, 8):  # the evening patrols the roster fills (too few people: gaps are shown)
+            rpc.activities.create_activity(
+                title=f"第{grid}网格晚间巡逻",
+                kind="patrol",
+                team="voluntary_patrol",
+                grid_id=grid,
+                start="2026-12-07T19:00:00+08:00",
+                duration_minutes=120,
+                rrule="FREQ=DAILY;COUNT=14",
+                roles=[{"name": "patroller", "needed": 2}],
             )
     return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
 

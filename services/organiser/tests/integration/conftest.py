@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from activities.service import ActivitiesService
 from organiser_testkit import start_platform
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -70,19 +71,36 @@ def run_cli(platform):
     return run
 
 
+STANDIN_ROSTER = not hasattr(ActivitiesService, "build_roster")
+
+
 @pytest.fixture
 def patrol_team(rpc):
-    """Eight patrollers (two leaders each side) in grids 6 and 7."""
+    """Twelve patrollers (three leaders each side) in grids 6 and 7, free every evening, and the
+    daily evening patrols of both grids for the fortnight from Monday 7 December."""
     volunteers = rpc("volunteers")
+    evenings = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
     made = []
-    for i in range(8):
-        made.append(
-            volunteers.create_volunteer(
-                name=f"巡逻员{i + 1}",
-                phone=f"1391234{5600 + i}",
-                teams=["voluntary_patrol"],
-                grid_id=6 + i % 2,
-                skills=["patrol_leader"] if i < 4 else [],
-            )
+    for i in range(12):
+        person = volunteers.create_volunteer(
+            name=f"巡逻员{i + 1}",
+            phone=f"1391234{5600 + i}",
+            teams=["voluntary_patrol"],
+            grid_id=6 + i % 2,
+            skills=["patrol_leader"] if i < 6 else [],
         )
+        volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
+        made.append(person)
+    if not STANDIN_ROSTER:
+        for grid in (6, 7):
+            rpc("activities").create_activity(
+                title=f"第{grid}网格晚间巡逻",
+                kind="patrol",
+                team="voluntary_patrol",
+                grid_id=grid,
+                start="2026-12-07T19:00:00+08:00",
+                duration_minutes=120,
+                rrule="FREQ=DAILY;COUNT=14",
+                roles=[{"name": "patroller", "needed": 2}],
+            )
     return made
