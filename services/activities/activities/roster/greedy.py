@@ -30,7 +30,7 @@ class _State:
     def can_take(self, vi: int, si: int) -> bool:
         ix = self.ix
         t = ix.slot_of[si]
-        if t in self.slots[vi] or vi in self.crew[si]:
+        if t in self.slots[vi] or vi in self.crew[si] or len(self.crew[si]) >= ix.shifts[si].max_patrollers:
             return False
         if self.week[vi][ix.week_of_slot[t]] >= ix.weekly_cap[vi]:
             return False
