@@ -21,7 +21,7 @@ from datetime import datetime
 import eventlet
 import eventlet.tpool
 from eventlet import patcher
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
 from guanyinli.events import publish
 from guanyinli.schemas import contract
 from guanyinli.timeutil import from_db, iso, local, now, to_db
@@ -340,6 +340,10 @@ class RosterMixin:
                 time_limit=options.get("time_limit", 10.0), coverage=options.get("coverage", "auto")
             )
             result = self._solve(roster_id, job_id, roster.solve, problem, solver_options)
+            broken = roster.validate(problem, result.assignments, coverage=False)
+            if broken:  # the independent check of every roster before anyone sees it
+                log.error("roster %s breaks hard rules: %s", roster_id, broken)
+                raise InternalError(f"roster {roster_id}: the solver's roster breaks {broken[0].rule}: {broken[0].message}")
         except Exception:
             self._work(lambda s: setattr(self._roster(s, roster_id), "status", "failed"))
             raise
