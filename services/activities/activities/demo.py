@@ -178,7 +178,7 @@ def plan(monday: date) -> list[dict]:
                 "title": f"第{grid}网格周末早巡",
                 "kind": "patrol",
                 "grid_id": grid,
-                "start": _at(saturday, 7),
+                "start": _at(saturday, 8),
                 "duration_minutes": 120,
                 "rrule": f"FREQ=WEEKLY;BYDAY=SA,SU;{until}",
                 "roles": [{"name": "patroller", "needed": 2, "skills": []}],
