@@ -306,6 +306,9 @@ class Roster(Base):
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="solving")
     job_id: Mapped[str] = mapped_column(String(40))
+    request_key: Mapped[str | None] = mapped_column(
+        String(100), unique=True, doc="request_id, or the RPC request's correlation id: a redelivery continues this row"
+    )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("rosters.id"), doc="the roster a repair replaced")
     result: Mapped[dict | None] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(100))

@@ -23,8 +23,10 @@ import eventlet.tpool
 from eventlet import patcher
 from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
 from guanyinli.events import publish
+from guanyinli.rpc import CORRELATION_KEY, rpc_request
 from guanyinli.schemas import contract
 from guanyinli.timeutil import from_db, iso, local, now, to_db
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +36,13 @@ from activities.exceptions import SwapRejected
 from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
 
 log = logging.getLogger(__name__)
+
+
+class ContextDataProvider(DependencyProvider):
+    """The worker's whole context data (nameko's own provider of that name gives one key)."""
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.context_data
 _queue = patcher.original("queue")
 
 MAX_TIME_LIMIT = 120.0
@@ -221,6 +230,13 @@ def assignment_changes(before: set[tuple[str, int]], after: set[tuple[str, int]]
 class RosterMixin:
     """RPC of the patrol roster: build, read, publish, repair, swap."""
 
+    request_context = ContextDataProvider()
+
+    @property
+    def request_key(self) -> str | None:
+        correlation = (self.request_context or {}).get(CORRELATION_KEY)
+        return f"rpc:{correlation}" if correlation else None
+
     def _roster(self, session: Session, roster_id: int) -> Roster:
         row = session.get(Roster, roster_id)
         if row is None:
@@ -308,32 +324,39 @@ class RosterMixin:
             log.warning("final roster_progress not dispatched", exc_info=True)
         return result
 
-    @rpc
+    @rpc_request
     @contract(request=schemas.BuildRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_progress",))
-    def build_roster(self, start, end, grids=None, options=None):
+    def build_roster(self, start, end, grids=None, options=None, request_id=None):
         """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
 
         Progress (rosters found, objective, bound, gap) is dispatched as roster_progress events while
         the solver works. When shifts cannot all be covered, the draft carries the plain-words
         reasons (gaps, problems) and suggested relaxations, and is the best roster with gaps marked.
         Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
-        neighbour_grids.
+        neighbour_grids. The same request_id (or a request the broker delivers again because the
+        service died while solving) continues the same roster instead of making a second one.
         """
         self._organiser()
         grids = sorted(set(grids or range(1, 16)))
         options = dict(options or {})
         job_id = uuid.uuid4().hex
+        key = request_id or self.request_key
 
         def create(session):
+            found = session.scalars(select(Roster).where(Roster.request_key == key)).first() if key else None
+            if found is not None:
+                return found.id, found.status != "solving"
             row = Roster(
                 start=to_db(start), end=to_db(end), grids=grids, options=options, status="solving", job_id=job_id,
-                created_by=self.caller.name,
+                created_by=self.caller.name, request_key=key,
             )
             session.add(row)
             session.flush()
-            return row.id
+            return row.id, False
 
-        roster_id = self._work(create)
+        roster_id, answered = self._work(create)
+        if answered:
+            return self._work(lambda s: roster_view(self._roster(s, roster_id)))
         try:
             problem = self._problem(start, end, grids, options)
             solver_options = roster.Options(

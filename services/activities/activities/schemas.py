@@ -336,6 +336,10 @@ class BuildRosterIn(StrictSchema):
     end = LocalDateTime(required=True)
     grids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=15)), load_default=None)
     options = fields.Nested(RosterOptionsIn, load_default=dict)
+    request_id = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=90),
+        metadata={"description": "client idempotency key: the same request_id returns the same roster"},
+    )
 
     @validates_schema
     def _window(self, data, **kwargs):

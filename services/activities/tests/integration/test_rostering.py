@@ -209,3 +209,13 @@ def test_roster_calls_need_an_organiser_and_valid_windows(call, organiser):
     with pytest.raises(Conflict):
         draft = organiser.build_roster(**window(), grids=[5], options={"time_limit": 1})
         organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[1])
+
+
+def test_the_same_request_gives_the_same_roster(call, organiser):
+    patrol_team(call, grid=1, leaders=3, others=5)
+    evening_patrols(organiser, grid=1, days=7)
+    first = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2}, request_id="weekly-g1")
+    again = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2}, request_id="weekly-g1")
+    assert again["id"] == first["id"] and again["assignments"] == first["assignments"]
+    other = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2})
+    assert other["id"] != first["id"] and len(organiser.list_rosters()) == 2

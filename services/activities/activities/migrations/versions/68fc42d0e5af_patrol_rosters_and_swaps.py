@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('job_id', sa.String(length=40), nullable=False),
+    sa.Column('request_key', sa.String(length=100), nullable=True),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('created_by', sa.String(length=100), nullable=True),
@@ -32,7 +33,8 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("status IN ('solving', 'draft', 'published', 'superseded', 'failed')", name='ck_rosters_status'),
     sa.ForeignKeyConstraint(['parent_id'], ['rosters.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('request_key')
     )
     op.create_table('roster_swaps',
     sa.Column('id', sa.Integer(), nullable=False),
