@@ -43,7 +43,9 @@ def service_class(service: str):
 
 
 def is_rpc(fn) -> bool:
-    return any(type(e).__name__ == "Rpc" for e in getattr(fn, "nameko_entrypoints", ()))
+    from nameko.rpc import Rpc
+
+    return any(isinstance(e, Rpc) for e in getattr(fn, "nameko_entrypoints", ()))
 
 
 def discover(services=SERVICES) -> list[Method]:
