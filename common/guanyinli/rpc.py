@@ -1,14 +1,20 @@
-"""An ``@rpc`` entrypoint that knows the request it serves, so a redelivered request can be recognised.
+"""The platform's ``@rpc`` entrypoints.
 
-A request whose worker died before answering (a killed process, a lost channel) is delivered
-again with the same AMQP correlation id. ``rpc_request`` passes that id to the worker as context
-data key ``rpc_correlation_id``; a method that creates something keys it on the id and, on the
-redelivery, continues with what the first attempt left instead of creating a second one.
+* ``rpc``: nameko's, with every ``PlatformError`` declared expected: a typed answer to bad input
+  is part of the contract, so the service logs it as one line, not as a fault with a traceback
+  (see ``guanyinli.logs``).
+* ``rpc_request``: the same, and it knows the request it serves. A request whose worker died
+  before answering (a killed process, a lost channel) is delivered again with the same AMQP
+  correlation id; ``rpc_request`` passes that id to the worker as context data key
+  ``rpc_correlation_id``, so a method that creates something can key it on the id and, on the
+  redelivery, continue with what the first attempt left instead of creating a second one.
 """
 
 from __future__ import annotations
 
 from nameko.rpc import Rpc
+
+from guanyinli.errors import PlatformError
 
 CORRELATION_KEY = "rpc_correlation_id"
 
@@ -20,4 +26,15 @@ class RequestRpc(Rpc):
         return context_data
 
 
-rpc_request = RequestRpc.decorator
+def _decorator(entrypoint: type[Rpc]):
+    def decorate(fn=None, **kwargs):
+        kwargs.setdefault("expected_exceptions", (PlatformError,))
+        if fn is None:
+            return entrypoint.decorator(**kwargs)
+        return entrypoint.decorator(**kwargs)(fn)
+
+    return decorate
+
+
+rpc = _decorator(Rpc)
+rpc_request = _decorator(RequestRpc)

@@ -38,7 +38,7 @@ from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
 from marshmallow import fields
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from guanyinli.rpc import rpc
 from nameko.web.handlers import http
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response

@@ -23,11 +23,10 @@ import eventlet.tpool
 from eventlet import patcher
 from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
 from guanyinli.events import publish
-from guanyinli.rpc import CORRELATION_KEY, rpc_request
+from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
 from guanyinli.schemas import contract
 from guanyinli.timeutil import from_db, iso, local, now, to_db
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

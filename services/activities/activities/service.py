@@ -18,7 +18,7 @@ from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.schemas import contract
 from nameko.events import EventDispatcher
-from nameko.rpc import rpc
+from guanyinli.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 

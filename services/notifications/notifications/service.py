@@ -15,7 +15,7 @@ from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
 from guanyinli.schemas import Page, contract
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from guanyinli.rpc import rpc
 from sqlalchemy import text
 
 from notifications import domain, rendering, schemas, store

@@ -20,7 +20,8 @@ from guanyinli.timeutil import TZ, local, now
 from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from guanyinli.rpc import rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response

@@ -17,7 +17,7 @@ from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.events import publish, read
 from guanyinli.schemas import contract
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
+from guanyinli.rpc import rpc
 from sqlalchemy import text
 
 from volunteers import domain, schemas, store
