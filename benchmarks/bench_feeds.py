@@ -41,6 +41,7 @@ sys.path[:0] = PATHS + [str(HERE)]
 
 import requests  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
+
 from guanyinli.timeutil import now  # noqa: E402
 
 VOLUNTEER = 1
@@ -49,11 +50,12 @@ SECRET = "bench-feed-secret-0123456789abcdef"
 
 def build_year(url: str) -> int:
     """Activities for a year and one volunteer's sign-ups; returns the number of duties."""
+    from sqlalchemy.orm import Session
+
     from activities import store
     from activities.domain import RuleViolation
     from guanyinli.db import make_engine
     from guanyinli.migrate import upgrade
-    from sqlalchemy.orm import Session
 
     upgrade("activities", url)
     engine = make_engine(url)
@@ -125,9 +127,10 @@ def build_year(url: str) -> int:
 
 
 def time_renders(url: str, renders: int) -> dict:
+    from sqlalchemy.orm import Session
+
     from activities import feed_data, ical
     from guanyinli.db import make_engine
-    from sqlalchemy.orm import Session
 
     engine = make_engine(url)
     series_times, flat_times = [], []
@@ -186,10 +189,11 @@ def free_port() -> int:
 
 def issue_token(url: str) -> str:
     """The volunteer's token row, written as issue_feed_token does."""
+    from sqlalchemy.orm import Session
+
     from activities.feeds import derive_token, token_hash
     from activities.models import FeedToken
     from guanyinli.db import make_engine
-    from sqlalchemy.orm import Session
 
     engine = make_engine(url)
     with Session(engine) as session, session.begin():

@@ -77,19 +77,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "notifications")]
 
 import requests  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+from nameko.testing.services import replace_dependencies  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
 from guanyinli.config import amqp_uri  # noqa: E402
 from guanyinli.db import make_engine  # noqa: E402
 from guanyinli.events import make_payload, read  # noqa: E402
 from guanyinli.migrate import upgrade  # noqa: E402
 from guanyinli.timeutil import TZ  # noqa: E402
-from nameko.containers import ServiceContainer  # noqa: E402
-from nameko.testing.services import replace_dependencies  # noqa: E402
 from notifications import domain, rendering, store  # noqa: E402
 from notifications.channels import EmailChannel, OutgoingMessage, Recipient  # noqa: E402
 from notifications.models import Delivery  # noqa: E402
 from notifications.service import NotificationsService  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)  # a Tuesday morning: no quiet hours in play
 SPREAD = 600  # duty starts spread over ten minutes

@@ -36,6 +36,7 @@ sys.path[:0] = PATHS
 
 import pika  # noqa: E402
 import requests  # noqa: E402
+
 from guanyinli.config import amqp_uri  # noqa: E402
 
 RAW_QUEUE = "bench_raw_echo"
@@ -148,9 +149,10 @@ def start_echo_service(vhost: Vhost, tmp: Path, reply: bytes) -> subprocess.Pope
 
 
 def start_service(vhost: Vhost, tmp: Path) -> subprocess.Popen:
+    from sqlalchemy.orm import Session
+
     from guanyinli.db import make_engine
     from guanyinli.migrate import upgrade
-    from sqlalchemy.orm import Session
     from volunteers.demo import load_demo
 
     url = f"sqlite:///{tmp / 'volunteers.db'}"

@@ -27,10 +27,11 @@ for sub in ("common", "services/activities", "services/activities/tests/integrat
     sys.path.insert(0, str(ROOT / sub))
 
 import requests  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
 from activities.loadtest import MANAGEMENT, ServiceProcesses, audit, fire  # noqa: E402
 from guanyinli.db import make_engine  # noqa: E402
 from guanyinli.migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ORGANISER = {"user": {"roles": ["organiser"], "name": "benchmark"}}
@@ -68,8 +69,9 @@ def make_database(backend: str, tmp: Path) -> tuple[str, callable]:
 
 
 def occurrence(config: dict, title: str, seats: int, day: int) -> int:
-    from guanyinli.timeutil import now
     from nameko.standalone.rpc import ServiceRpcProxy
+
+    from guanyinli.timeutil import now
 
     start = (now() + __import__("datetime").timedelta(days=day)).replace(hour=19, minute=0, second=0, microsecond=0)
     with ServiceRpcProxy("activities", config, context_data=ORGANISER, timeout=60) as proxy:

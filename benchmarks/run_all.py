@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark in this folder in turn; each prints its own table.
 
-    python benchmarks/run_all.py              # all of them
-    python benchmarks/run_all.py roster rpc   # only those whose name contains a word
+python benchmarks/run_all.py              # all of them
+python benchmarks/run_all.py roster rpc   # only those whose name contains a word
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ SIGNUP_DAYS = 14
 
 def sign_up_duties(rpc, start, days: int = SIGNUP_DAYS) -> int:
     """Fill the roles of non-patrol occurrences from available volunteers, spreading the load."""
-    occurrences = rpc.activities.list_occurrences(start=start.isoformat(), end=(start + timedelta(days=days)).isoformat())
+    occurrences = rpc.activities.list_occurrences(
+        start=start.isoformat(), end=(start + timedelta(days=days)).isoformat()
+    )
     confirmed = 0
     turn = itertools.count()
     for occurrence in occurrences:

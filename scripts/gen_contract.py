@@ -129,11 +129,11 @@ def render() -> str:
         "Events are nameko events (`@event_handler(service, event_type)`), each with an `event_id`",
         "to act on it once.",
         "",
-        "Who calls travels in nameko context data: `user = {\"volunteer_id\": int, \"roles\": [...], \"name\": str}`",
+        'Who calls travels in nameko context data: `user = {"volunteer_id": int, "roles": [...], "name": str}`',
         "with roles `organiser` (grid leaders, team leaders, staff) or `system` (other services). A volunteer",
         "acts on their own record only; private fields (an elderly visit's address and health notes) are",
         "left out of answers to callers without the right to see them. Example:",
-        "`ClusterRpcProxy(config, context_data={\"user\": {\"roles\": [\"organiser\"]}})`.",
+        '`ClusterRpcProxy(config, context_data={"user": {"roles": ["organiser"]}})`.',
         "",
     ]
     for service in SERVICES:

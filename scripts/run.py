@@ -128,7 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         mail_log = open(VAR_DIR / "mail.log", "ab")
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l", f"{SMTP_SINK[0]}:{SMTP_SINK[1]}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-c",
+                    "aiosmtpd.handlers.Debugging",
+                    "-l",
+                    f"{SMTP_SINK[0]}:{SMTP_SINK[1]}",
+                ],
                 stdout=mail_log,
                 stderr=subprocess.STDOUT,
             )
@@ -151,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  services      {', '.join(services)} on {amqp_uri()}\n"
             f"  feeds         http://{FEEDS_ADDRESS}/feeds/...  (links: `guanyinli volunteers feed-links ID`)\n"
             f"  organiser     http://{WEB_ADDRESS}/  "
-            + (f"(demo login: {login[0]} / {login[1]})\n" if login else "(create a login: `guanyinli organisers add NAME`)\n")
+            + (
+                f"(demo login: {login[0]} / {login[1]})\n"
+                if login
+                else "(create a login: `guanyinli organisers add NAME`)\n"
+            )
             + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}\n"
             "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (then n.rpc.volunteers.list_teams())\n"
             "Press Ctrl-C to stop.",

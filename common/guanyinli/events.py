@@ -79,7 +79,9 @@ class OccurrenceRef(Schema):
 
 class OccurrenceCancelled(Event, OccurrenceRef):
     reason = fields.String(allow_none=True)
-    volunteer_ids = fields.List(fields.Integer(), load_default=list, metadata={"description": "volunteers who had a duty"})
+    volunteer_ids = fields.List(
+        fields.Integer(), load_default=list, metadata={"description": "volunteers who had a duty"}
+    )
 
 
 class OccurrenceChanged(Event, OccurrenceRef):

@@ -11,7 +11,8 @@ import functools
 import inspect
 import logging
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,9 @@ def load(schema: Schema | type[Schema], data: Any, **kwargs) -> Any:
         raise InvalidInput(format_validation(exc.messages)) from None
 
 
-def contract(request: type[Schema] | None = None, response: Schema | None = None, errors: tuple = (), emits: tuple = ()):
+def contract(
+    request: type[Schema] | None = None, response: Schema | None = None, errors: tuple = (), emits: tuple = ()
+):
     """Decorate a service method below ``@rpc``: validate arguments, dump the result.
 
     The request schema's fields are the method's parameter names. The method receives the loaded
@@ -118,7 +121,9 @@ def contract(request: type[Schema] | None = None, response: Schema | None = None
             arguments = dict(bound.arguments)
             arguments.pop("self", None)
             # A None the caller passes for an optional argument means "not given".
-            arguments = {k: v for k, v in arguments.items() if not (v is None and signature.parameters[k].default is None)}
+            arguments = {
+                k: v for k, v in arguments.items() if not (v is None and signature.parameters[k].default is None)
+            }
             if request is not None:
                 arguments = load(request_schema, arguments)
             try:

@@ -168,7 +168,6 @@ class EventLog:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} {event_type} events, got {self.of(event_type)}")
 
-
     def wait_for(self, event_type: str, predicate, timeout: float = 10.0) -> dict:
         """The first event of the type for which ``predicate(payload)`` holds, waiting up to ``timeout`` s."""
         import time

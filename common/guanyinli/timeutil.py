@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -21,7 +21,7 @@ def local(dt: datetime) -> datetime:
 
 
 def to_utc(dt: datetime) -> datetime:
-    return local(dt).astimezone(timezone.utc)
+    return local(dt).astimezone(UTC)
 
 
 def to_db(dt: datetime) -> datetime:
@@ -32,7 +32,7 @@ def to_db(dt: datetime) -> datetime:
 def from_db(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
-    return dt.replace(tzinfo=timezone.utc).astimezone(TZ)
+    return dt.replace(tzinfo=UTC).astimezone(TZ)
 
 
 def iso(dt: datetime) -> str:

@@ -11,7 +11,9 @@ from guanyinli.db import DatabaseHandle, make_engine
 from guanyinli.testing import PG_ADMIN_URL
 
 metadata = MetaData()
-seats = Table("seats", metadata, Column("id", Integer, primary_key=True), Column("taken", Integer), Column("capacity", Integer))
+seats = Table(
+    "seats", metadata, Column("id", Integer, primary_key=True), Column("taken", Integer), Column("capacity", Integer)
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -8,8 +8,9 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from guanyinli.timeutil import iso, now
 from nameko.standalone.rpc import ClusterRpcProxy
+
+from guanyinli.timeutil import iso, now
 
 ORGANISER = {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}}
 SYSTEM = {"user": {"roles": ["system"], "name": "reliability suite"}}

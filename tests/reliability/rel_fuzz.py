@@ -12,10 +12,11 @@ import importlib
 import inspect
 from dataclasses import dataclass
 
-from guanyinli.errors import InternalError, PlatformError
 from hypothesis import strategies as st
 from marshmallow import Schema, fields, validate
 from nameko.exceptions import BadRequest, RemoteError
+
+from guanyinli.errors import InternalError, PlatformError
 
 SERVICES = ("volunteers", "activities", "notifications", "organiser")
 IMPORT_ERRORS: dict[str, str] = {}

@@ -24,8 +24,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guanyinli.config import normalize_url
 from sqlalchemy import create_engine, text
+
+from guanyinli.config import normalize_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("volunteers", "activities", "notifications", "organiser")

@@ -13,11 +13,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from guanyinli.timeutil import now
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import ORGANISER, SYSTEM, new_volunteers, one_off
+
+from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.reliability
 

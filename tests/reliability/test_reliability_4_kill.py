@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from guanyinli.timeutil import iso, now
 from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import (
     ORGANISER,
@@ -24,6 +23,8 @@ from rel_data import (
     webhooks_by_volunteer,
 )
 from rel_signups import signup_storm
+
+from guanyinli.timeutil import iso, now
 
 pytestmark = pytest.mark.reliability
 

@@ -16,12 +16,12 @@ import argparse
 import sys
 from datetime import date, datetime, time, timedelta
 
-from guanyinli.timeutil import TZ, now
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import store
 from activities.models import Activity
+from guanyinli.timeutil import TZ, now
 
 # Courtyards of the comprehensive grids (grids 6 and 7 hold two each), as the volunteers service knows them.
 COURTYARDS = [(f"观音里{i + 1}号院", grid) for i, grid in enumerate((6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 6, 7))]

@@ -15,13 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import eventlet
-from guanyinli.errors import Unavailable
-from guanyinli.timeutil import iso, parse_iso
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 
 from activities.domain import Caller
+from guanyinli.errors import Unavailable
+from guanyinli.timeutil import iso, parse_iso
 
 USER_CONTEXT_KEY = "user"
 
@@ -96,7 +96,9 @@ class VolunteerDirectory:
             if not page["items"] or offset >= page["total"]:
                 return members
 
-    def availability_windows(self, start: datetime, end: datetime, team: str) -> dict[int, list[tuple[datetime, datetime]]]:
+    def availability_windows(
+        self, start: datetime, end: datetime, team: str
+    ) -> dict[int, list[tuple[datetime, datetime]]]:
         """Concrete windows in [start, end) per volunteer of a team, as aware datetimes."""
         rows = self._call("availability_windows", iso(start), iso(end), None, team)
         return {

@@ -6,8 +6,9 @@ only knows ``guanyinli.errors`` can still catch them by the general class.
 
 from __future__ import annotations
 
-from guanyinli.errors import Conflict
 from nameko.exceptions import deserialize_to_instance as remote_error
+
+from guanyinli.errors import Conflict
 
 
 @remote_error

@@ -32,14 +32,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from dateutil.rrule import rrulestr
-from guanyinli.events import KINDS, TEAMS
-from guanyinli.timeutil import TZ, from_db, to_db
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from activities import domain, ical
 from activities.domain import Caller
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Signup
+from guanyinli.events import KINDS, TEAMS
+from guanyinli.timeutil import TZ, from_db, to_db
 
 CANCELLED_KEPT = timedelta(days=30)
 HISTORY = timedelta(days=90)

@@ -33,18 +33,18 @@ import uuid
 from collections import OrderedDict
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from guanyinli.errors import Forbidden, Unavailable
-from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
-from guanyinli.timeutil import from_db, now, to_db
 from marshmallow import fields
 from nameko.dependency_providers import Config
-from guanyinli.rpc import rpc
 from nameko.web.handlers import http
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from activities import feed_data, ical
 from activities.models import FeedToken
+from guanyinli.errors import Forbidden, Unavailable
+from guanyinli.rpc import rpc
+from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
+from guanyinli.timeutil import from_db, now, to_db
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_CACHE_SECONDS = 300

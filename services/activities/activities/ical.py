@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from guanyinli.timeutil import TZ
 from icalendar import Calendar, Timezone, TimezoneStandard, vDuration, vRecur, vText
 from icalendar import Event as VEvent
+
+from guanyinli.timeutil import TZ
 
 PRODID = "-//Guanyinli Community//Activities feeds 1.0//ZH"
 TZID = "Asia/Shanghai"

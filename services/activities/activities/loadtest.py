@@ -177,8 +177,9 @@ def _client() -> int:
 
 def audit(db_url: str, occurrence_id: int, answers: list[dict], capacity: int) -> dict:
     """Compare the answers with the database: exact counts, queue order, nothing lost or doubled."""
-    from guanyinli.db import make_engine
     from sqlalchemy import text
+
+    from guanyinli.db import make_engine
 
     engine = make_engine(db_url)
     with engine.connect() as conn:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from guanyinli.timeutil import now, to_db
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -31,6 +30,8 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from guanyinli.timeutil import now, to_db
 
 
 def utcnow() -> datetime:
@@ -296,7 +297,9 @@ class Roster(Base):
 
     __tablename__ = "rosters"
     __table_args__ = (
-        CheckConstraint("status IN ('solving', 'draft', 'published', 'superseded', 'failed')", name="ck_rosters_status"),
+        CheckConstraint(
+            "status IN ('solving', 'draft', 'published', 'superseded', 'failed')", name="ck_rosters_status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

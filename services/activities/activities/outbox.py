@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from guanyinli.events import make_payload, publish, read
-from guanyinli.timeutil import now, to_db
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from activities.models import OutboxEvent
+from guanyinli.events import make_payload, publish, read
+from guanyinli.timeutil import now, to_db
 
 SESSION_KEY = "activities_outbox"
 KEEP_SENT = timedelta(days=7)

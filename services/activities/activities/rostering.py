@@ -21,11 +21,6 @@ from datetime import datetime
 import eventlet
 import eventlet.tpool
 from eventlet import patcher
-from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
-from guanyinli.events import publish
-from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
-from guanyinli.schemas import contract
-from guanyinli.timeutil import from_db, iso, local, now, to_db
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +28,11 @@ from sqlalchemy.orm import Session
 from activities import outbox, roster, schemas, store
 from activities.exceptions import SwapRejected
 from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
+from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
+from guanyinli.events import publish
+from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
+from guanyinli.schemas import contract
+from guanyinli.timeutil import from_db, iso, local, now, to_db
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class ContextDataProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return worker_ctx.context_data
+
+
 _queue = patcher.original("queue")
 
 MAX_TIME_LIMIT = 120.0
@@ -135,7 +137,9 @@ def problem_from(
 
 def rules_from(options: dict) -> roster.Rules:
     rules = roster.Rules()
-    changes = {k: options[k] for k in ("max_per_week", "min_rest_hours", "neighbour_grids") if options.get(k) is not None}
+    changes = {
+        k: options[k] for k in ("max_per_week", "min_rest_hours", "neighbour_grids") if options.get(k) is not None
+    }
     return roster.Rules(**{**rules.__dict__, **changes})
 
 
@@ -211,14 +215,22 @@ def roster_view(row: Roster) -> dict:
     }
 
 
-def assignment_changes(before: set[tuple[str, int]], after: set[tuple[str, int]], shifts: dict[str, dict]) -> list[dict]:
+def assignment_changes(
+    before: set[tuple[str, int]], after: set[tuple[str, int]], shifts: dict[str, dict]
+) -> list[dict]:
     """Per volunteer, the shifts a new roster adds and removes (the roster_published payload)."""
     per: dict[int, dict] = defaultdict(lambda: {"added": [], "removed": []})
     for key, pairs in (("added", after - before), ("removed", before - after)):
         for shift_id, vid in sorted(pairs):
             s = shifts[shift_id]
             per[vid][key].append(
-                {"shift_id": shift_id, "grid_id": s["grid_id"], "start": s["start"], "end": s["end"], "occurrence_id": int(shift_id)}
+                {
+                    "shift_id": shift_id,
+                    "grid_id": s["grid_id"],
+                    "start": s["start"],
+                    "end": s["end"],
+                    "occurrence_id": int(shift_id),
+                }
             )
     return [{"volunteer_id": vid, **changes} for vid, changes in sorted(per.items())]
 
@@ -324,7 +336,9 @@ class RosterMixin:
         return result
 
     @rpc_request
-    @contract(request=schemas.BuildRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_progress",))
+    @contract(
+        request=schemas.BuildRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_progress",)
+    )
     def build_roster(self, start, end, grids=None, options=None, request_id=None):
         """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
 
@@ -346,8 +360,14 @@ class RosterMixin:
             if found is not None:
                 return found.id, found.status != "solving"
             row = Roster(
-                start=to_db(start), end=to_db(end), grids=grids, options=options, status="solving", job_id=job_id,
-                created_by=self.caller.name, request_key=key,
+                start=to_db(start),
+                end=to_db(end),
+                grids=grids,
+                options=options,
+                status="solving",
+                job_id=job_id,
+                created_by=self.caller.name,
+                request_key=key,
             )
             session.add(row)
             session.flush()
@@ -365,7 +385,9 @@ class RosterMixin:
             broken = roster.validate(problem, result.assignments, coverage=False)
             if broken:  # the independent check of every roster before anyone sees it
                 log.error("roster %s breaks hard rules: %s", roster_id, broken)
-                raise InternalError(f"roster {roster_id}: the solver's roster breaks {broken[0].rule}: {broken[0].message}")
+                raise InternalError(
+                    f"roster {roster_id}: the solver's roster breaks {broken[0].rule}: {broken[0].message}"
+                )
         except Exception:
             self._work(lambda s: setattr(self._roster(s, roster_id), "status", "failed"))
             raise
@@ -400,7 +422,21 @@ class RosterMixin:
 
         def work(session):
             view = roster_view(self._roster(session, roster_id))
-            return {k: view.get(k) for k in ("id", "status", "solver_status", "objective", "bound", "gap", "report", "gaps", "problems", "suggestions")}
+            return {
+                k: view.get(k)
+                for k in (
+                    "id",
+                    "status",
+                    "solver_status",
+                    "objective",
+                    "bound",
+                    "gap",
+                    "report",
+                    "gaps",
+                    "problems",
+                    "suggestions",
+                )
+            }
 
         return self._work(work)
 
@@ -426,7 +462,9 @@ class RosterMixin:
         for shift_id, vid in sorted(wanted - set(current)):
             store.assign_patrol_duty(session, int(shift_id), vid)
         for older in session.scalars(
-            select(Roster).where(Roster.status == "published", Roster.id != row.id, Roster.start < row.end, Roster.end > row.start)
+            select(Roster).where(
+                Roster.status == "published", Roster.id != row.id, Roster.start < row.end, Roster.end > row.start
+            )
         ):
             if set(older.grids) & set(row.grids):
                 older.status = "superseded"
@@ -440,7 +478,9 @@ class RosterMixin:
         return roster_view(row)
 
     @rpc
-    @contract(request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_published",))
+    @contract(
+        request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_published",)
+    )
     def publish_roster(self, roster_id):
         """Create the roster's duties as confirmed sign-ups and announce each volunteer's changes.
 
@@ -460,7 +500,9 @@ class RosterMixin:
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.RepairRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_repaired",))
+    @contract(
+        request=schemas.RepairRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_repaired",)
+    )
     def repair_roster(self, roster_id, volunteer_ids, from_date=None):
         """Volunteers drop out of a published roster: re-solve with the fewest changed assignments.
 
@@ -497,17 +539,27 @@ class RosterMixin:
         )
         past = [a for a in row.get("assignments", []) if a["shift_id"] not in {s.id for s in problem.shifts}]
         document = result_document(problem, result)
-        document["assignments"] = sorted(past + document["assignments"], key=lambda a: (a["shift_id"], a["volunteer_id"]))
+        document["assignments"] = sorted(
+            past + document["assignments"], key=lambda a: (a["shift_id"], a["volunteer_id"])
+        )
         document["shifts"] = sorted(
-            [s for s in row.get("shifts", []) if s["shift_id"] not in {x.id for x in problem.shifts}] + document["shifts"],
+            [s for s in row.get("shifts", []) if s["shift_id"] not in {x.id for x in problem.shifts}]
+            + document["shifts"],
             key=lambda s: (s["start"], s["grid_id"]),
         )
 
         def work(session):
             old = self._roster(session, roster_id)
             new = Roster(
-                start=old.start, end=old.end, grids=old.grids, options=old.options, status="draft", job_id=job_id,
-                parent_id=old.id, result=document, created_by=self.caller.name,
+                start=old.start,
+                end=old.end,
+                grids=old.grids,
+                options=old.options,
+                status="draft",
+                job_id=job_id,
+                parent_id=old.id,
+                result=document,
+                created_by=self.caller.name,
             )
             session.add(new)
             session.flush()
@@ -516,7 +568,9 @@ class RosterMixin:
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.SwapIn, response=schemas.SwapOut(), errors=(NotFound, SwapRejected), emits=("swap_accepted",))
+    @contract(
+        request=schemas.SwapIn, response=schemas.SwapOut(), errors=(NotFound, SwapRejected), emits=("swap_accepted",)
+    )
     def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
         """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
 
@@ -533,8 +587,11 @@ class RosterMixin:
         a, b = roster.Assignment(shift_a, str(volunteer_a)), roster.Assignment(shift_b, str(volunteer_b))
         # The swap itself is what is asked, so the two duties must not count as pinned.
         problem = roster.Problem(
-            volunteers=problem.volunteers, shifts=problem.shifts, rules=problem.rules,
-            pinned=tuple(p for p in problem.pinned if p not in (a, b)), grid_names=problem.grid_names,
+            volunteers=problem.volunteers,
+            shifts=problem.shifts,
+            rules=problem.rules,
+            pinned=tuple(p for p in problem.pinned if p not in (a, b)),
+            grid_names=problem.grid_names,
         )
         violations = roster.check_swap(problem, assignments, a, b)
         reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
@@ -542,15 +599,23 @@ class RosterMixin:
         def work(session):
             row = self._roster(session, roster_id)
             swap = RosterSwap(
-                roster_id=roster_id, volunteer_a=volunteer_a, shift_a=shift_a, volunteer_b=volunteer_b, shift_b=shift_b,
-                status="rejected" if violations else "accepted", reason=reason,
+                roster_id=roster_id,
+                volunteer_a=volunteer_a,
+                shift_a=shift_a,
+                volunteer_b=volunteer_b,
+                shift_b=shift_b,
+                status="rejected" if violations else "accepted",
+                reason=reason,
             )
             session.add(swap)
             if violations:
                 session.flush()
                 return swap.id, None
             result = dict(row.result)
-            swapped = (assignments - {a, b}) | {roster.Assignment(shift_b, a.volunteer_id), roster.Assignment(shift_a, b.volunteer_id)}
+            swapped = (assignments - {a, b}) | {
+                roster.Assignment(shift_b, a.volunteer_id),
+                roster.Assignment(shift_a, b.volunteer_id),
+            }
             result["assignments"] = [
                 {"shift_id": x.shift_id, "volunteer_id": int(x.volunteer_id)} for x in sorted(swapped)
             ]
@@ -558,8 +623,12 @@ class RosterMixin:
             if row.status == "published":
                 for shift_id, vid in ((shift_a, volunteer_a), (shift_b, volunteer_b)):
                     signup = session.scalars(
-                        select(Signup).join(OccurrenceRole).where(
-                            Signup.occurrence_id == int(shift_id), Signup.volunteer_id == vid, Signup.status == "confirmed"
+                        select(Signup)
+                        .join(OccurrenceRole)
+                        .where(
+                            Signup.occurrence_id == int(shift_id),
+                            Signup.volunteer_id == vid,
+                            Signup.status == "confirmed",
                         )
                     ).first()
                     if signup is not None:
@@ -576,7 +645,13 @@ class RosterMixin:
                     "roster_id": roster_id,
                     "volunteer_ids": [volunteer_a, volunteer_b],
                     "shifts": [
-                        {"shift_id": s, "grid_id": shifts[s]["grid_id"], "start": shifts[s]["start"], "end": shifts[s]["end"], "occurrence_id": int(s)}
+                        {
+                            "shift_id": s,
+                            "grid_id": shifts[s]["grid_id"],
+                            "start": shifts[s]["start"],
+                            "end": shifts[s]["end"],
+                            "occurrence_id": int(s),
+                        }
                         for s in (shift_a, shift_b)
                     ],
                 },
@@ -587,4 +662,3 @@ class RosterMixin:
         if not accepted:
             raise SwapRejected(f"swap {swap_id} rejected: {reason}")
         return {"swap_id": swap_id, "roster_id": roster_id, "status": "accepted", "reason": None}
-

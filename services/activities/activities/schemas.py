@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.schemas import Id, LocalDateTime, Phone, StrictSchema, Text
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
@@ -326,7 +327,9 @@ class VolunteerStats(Schema):
 class RosterOptionsIn(StrictSchema):
     time_limit = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
     coverage = fields.String(load_default="auto", validate=validate.OneOf(("auto", "hard", "soft")))
-    max_per_week = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=14))
+    max_per_week = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=14)
+    )
     min_rest_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=72))
     neighbour_grids = fields.Boolean(load_default=None, allow_none=True)
 
@@ -337,7 +340,8 @@ class BuildRosterIn(StrictSchema):
     grids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=15)), load_default=None)
     options = fields.Nested(RosterOptionsIn, load_default=dict)
     request_id = fields.String(
-        load_default=None, validate=validate.Length(min=1, max=90),
+        load_default=None,
+        validate=validate.Length(min=1, max=90),
         metadata={"description": "client idempotency key: the same request_id returns the same roster"},
     )
 
@@ -411,11 +415,15 @@ class RosterSummary(Schema):
 class RosterReportOut(Schema):
     id = fields.Integer()
     status = fields.String()
-    solver_status = fields.String(allow_none=True, metadata={"description": "optimal | feasible | feasible_with_gaps | infeasible | unknown"})
+    solver_status = fields.String(
+        allow_none=True, metadata={"description": "optimal | feasible | feasible_with_gaps | infeasible | unknown"}
+    )
     objective = fields.Float(allow_none=True, metadata={"description": "weighted cost of the soft rules"})
     bound = fields.Float(allow_none=True, metadata={"description": "proven lower bound of the cost"})
     gap = fields.Float(allow_none=True, metadata={"description": "(objective - bound) / objective"})
-    report = fields.Dict(allow_none=True, metadata={"description": "coverage per grid, load per role, volunteers, costs per rule"})
+    report = fields.Dict(
+        allow_none=True, metadata={"description": "coverage per grid, load per role, volunteers, costs per rule"}
+    )
     gaps = fields.List(fields.Nested(RosterGap))
     problems = fields.List(fields.String())
     suggestions = fields.List(fields.Nested(RosterSuggestion))
@@ -427,8 +435,12 @@ class RosterOut(RosterSummary, RosterReportOut):
     wall_time = fields.Float(allow_none=True)
     solutions = fields.Integer(allow_none=True)
     first_solution_time = fields.Float(allow_none=True)
-    changed = fields.Integer(allow_none=True, metadata={"description": "repair: assignments changed beyond those forced out"})
-    forced_out = fields.Integer(allow_none=True, metadata={"description": "repair: assignments the drop-out made impossible"})
+    changed = fields.Integer(
+        allow_none=True, metadata={"description": "repair: assignments changed beyond those forced out"}
+    )
+    forced_out = fields.Integer(
+        allow_none=True, metadata={"description": "repair: assignments the drop-out made impossible"}
+    )
     shifts = fields.List(fields.Nested(RosterShift))
     assignments = fields.List(fields.Nested(RosterAssignment))
 

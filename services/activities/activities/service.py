@@ -14,11 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from guanyinli.schemas import contract
 from nameko.events import EventDispatcher
-from guanyinli.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -26,6 +22,10 @@ from activities import exceptions, feeds, outbox, rostering, schemas, store, vie
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
+from guanyinli.db import Database
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from guanyinli.rpc import rpc
+from guanyinli.schemas import contract
 
 log = logging.getLogger(__name__)
 

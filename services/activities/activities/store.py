@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from guanyinli.errors import NotFound
-from guanyinli.timeutil import from_db, local, now, to_db
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -31,6 +29,8 @@ from activities.models import (
     Signup,
     VolunteerStats,
 )
+from guanyinli.errors import NotFound
+from guanyinli.timeutil import from_db, local, now, to_db
 
 MAX_WINDOW = timedelta(days=400)
 DUTY_MARGIN = timedelta(days=1)  # role offsets never reach further than this from an occurrence

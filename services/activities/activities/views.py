@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from guanyinli.timeutil import from_db
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from activities import domain
 from activities.domain import Caller
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
 from activities.store import duty_of, effective_place, effective_status, waitlist_position
+from guanyinli.timeutil import from_db
 
 
 def _private(activity: Activity, caller: Caller, assigned: set[int]) -> dict | None:

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 import requests
+
 from guanyinli.timeutil import iso
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from guanyinli.errors import Conflict, InvalidInput, NotFound
 from nameko.exceptions import deserialize_to_instance as remote_error
+
+from guanyinli.errors import Conflict, InvalidInput, NotFound
 
 
 @remote_error

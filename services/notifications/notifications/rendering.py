@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from guanyinli.timeutil import local
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from guanyinli.timeutil import local
 from notifications.domain import LANGUAGES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
 from marshmallow import Schema, fields, validate
 
+from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
 from notifications.domain import CHANNELS, LANGUAGES, MODES
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="expected HH:MM (24 h, local time)")

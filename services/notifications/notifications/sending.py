@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 
 from guanyinli.errors import NotFound, PlatformError
 from guanyinli.timeutil import to_db
-
 from notifications import domain, rendering, store
 from notifications.channels import DeliveryFailed, OutgoingMessage, Recipient
 from notifications.dependencies import Settings

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import time
 
+from nameko.events import event_handler
+from sqlalchemy import text
+
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
-from guanyinli.schemas import Page, contract
-from nameko.events import event_handler
 from guanyinli.rpc import rpc
-from sqlalchemy import text
-
+from guanyinli.schemas import Page, contract
 from notifications import domain, rendering, schemas, store
 from notifications.dependencies import (
     CallerIdentity,

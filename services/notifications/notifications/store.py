@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from guanyinli.errors import Conflict, NotFound
-from guanyinli.timeutil import from_db, iso, to_db
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from guanyinli.errors import Conflict, NotFound
+from guanyinli.timeutil import from_db, iso, to_db
 from notifications import domain
 from notifications.models import Contact, Delivery, Duty, Notification, Preference, Reminder
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from guanyinli.errors import Conflict, InvalidInput
-from guanyinli.timeutil import from_db, now, to_db
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from guanyinli.errors import Conflict, InvalidInput
+from guanyinli.timeutil import from_db, now, to_db
 from organiser import security
 from organiser.models import Account, WebSession
 

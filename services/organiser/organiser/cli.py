@@ -18,14 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from guanyinli import config
-from guanyinli.timeutil import TZ, local
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from guanyinli import config
+from guanyinli.timeutil import TZ, local
 from organiser import board as boards
 from organiser import importer
 from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify

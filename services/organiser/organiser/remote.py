@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
+
 from guanyinli.errors import PlatformError, Unavailable
 from guanyinli.timeutil import TZ, iso
-from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
 # Importing the services' exception modules registers their typed errors with nameko, so a call
 # fails with e.g. ``PhoneTaken`` rather than a bare ``RemoteError``. They are optional here.

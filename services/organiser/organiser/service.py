@@ -13,19 +13,19 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 
-from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
-from guanyinli.schemas import LocalDateTime, StrictSchema, contract
-from guanyinli.timeutil import TZ, local, now
 from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from guanyinli.rpc import rpc
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from guanyinli.db import Database
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.rpc import rpc
+from guanyinli.schemas import LocalDateTime, StrictSchema, contract
+from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, web
 from organiser.i18n import translate
 from organiser.models import ROLES

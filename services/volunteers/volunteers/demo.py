@@ -17,10 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from guanyinli.timeutil import TZ, now
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanyinli.timeutil import TZ, now
 from volunteers import domain, store
 from volunteers.models import GridRole, Volunteer
 from volunteers.structure import GRID_IDS, PATROL_LEADER, PATROL_TEAM

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from guanyinli.timeutil import now, to_db
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from guanyinli.timeutil import now, to_db
 from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
 
 

@@ -7,10 +7,10 @@ windows are local wall-clock times "HH:MM" ("24:00" ends a window at midnight).
 
 from __future__ import annotations
 
-from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
-from guanyinli.timeutil import local
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from guanyinli.timeutil import local
 from volunteers.domain import MAX_WINDOW_RANGE
 from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
 

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
+from nameko.events import EventDispatcher, event_handler
+from sqlalchemy import text
+
 from guanyinli.db import Database
 from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.events import publish, read
-from guanyinli.schemas import contract
-from nameko.events import EventDispatcher, event_handler
 from guanyinli.rpc import rpc
-from sqlalchemy import text
-
+from guanyinli.schemas import contract
 from volunteers import domain, schemas, store
 from volunteers.exceptions import (
     AvailabilityOverlap,

@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from guanyinli.timeutil import from_db, to_db
 from sqlalchemy import (
     DateTime,
     Integer,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from guanyinli.timeutil import from_db, to_db
 from volunteers import domain
 from volunteers.exceptions import (
     GridLeaderTaken,

@@ -1,5 +1,6 @@
-from activities.models import Base
 from alembic import context
+
+from activities.models import Base
 from guanyinli.migrate import run_env
 
 run_env(context, Base.metadata, "activities")

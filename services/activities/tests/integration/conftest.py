@@ -14,11 +14,12 @@ from datetime import timedelta
 
 import pytest
 import standin_volunteers
-from activities.service import ActivitiesService
 from activities_testkit import ORGANISER
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from activities.service import ActivitiesService
 from guanyinli.testing import EventLog, event_recorder
 from guanyinli.timeutil import now
-from nameko.standalone.rpc import ServiceRpcProxy
 
 EVENT_LOG = EventLog()
 EventRecorder = event_recorder("activities", EVENT_LOG)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from guanyinli.errors import NotFound
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
+
+from guanyinli.errors import NotFound
 
 VOLUNTEERS: dict[int, dict] = {}
 UNAVAILABLE: dict[int, list[tuple[datetime, datetime, str]]] = {}

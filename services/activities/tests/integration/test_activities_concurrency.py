@@ -8,9 +8,10 @@ every request changes nothing; cancellations promote the head of the waitlist.
 from pathlib import Path
 
 import pytest
-from activities.loadtest import ServiceProcesses, audit, consumers, fire
 from activities_testkit import ORGANISER, at, iso
 from nameko.standalone.rpc import ServiceRpcProxy
+
+from activities.loadtest import ServiceProcesses, audit, consumers, fire
 
 pytestmark = pytest.mark.integration
 

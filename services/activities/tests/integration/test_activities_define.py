@@ -1,10 +1,11 @@
 """Defining activities: kinds, teams, places, recurrence with EXDATE, overrides and cancellation."""
 
 import pytest
-from activities.exceptions import OccurrenceClosed
 from activities_testkit import as_volunteer, at, iso
-from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from sqlalchemy import create_engine, text
+
+from activities.exceptions import OccurrenceClosed
+from guanyinli.errors import Forbidden, InvalidInput, NotFound
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,13 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from activities import demo, store
 from activities.models import Activity, Registration
 from guanyinli.db import make_engine
 from guanyinli.timeutil import TZ, from_db
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 pytestmark = pytest.mark.integration
 

@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
-from activities import outbox
-from activities.models import OutboxEvent
 from activities_testkit import at, iso
-from guanyinli.db import make_engine
-from guanyinli.timeutil import now, to_db
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+
+from activities import outbox
+from activities.models import OutboxEvent
+from guanyinli.db import make_engine
+from guanyinli.timeutil import now, to_db
 
 pytestmark = pytest.mark.integration
 

@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from activities_testkit import as_volunteer, at, iso
+from sqlalchemy.orm import Session
+
 from activities import store
 from activities.domain import RuleViolation
-from activities_testkit import as_volunteer, at, iso
 from guanyinli.db import make_engine
 from guanyinli.errors import Conflict, Forbidden, InvalidInput
 from guanyinli.timeutil import now
-from sqlalchemy.orm import Session
 
 pytestmark = pytest.mark.integration
 

@@ -1,10 +1,11 @@
 """Sign-ups: skills, availability, clashes, seats, waitlist order, promotion and idempotency."""
 
 import pytest
-from activities.exceptions import DutyClash, OccurrenceClosed, SkillMissing, VolunteerUnavailable
 from activities_testkit import as_volunteer, at, iso
-from guanyinli.errors import Forbidden, NotFound
 from sqlalchemy import create_engine, text
+
+from activities.exceptions import DutyClash, OccurrenceClosed, SkillMissing, VolunteerUnavailable
+from guanyinli.errors import Forbidden, NotFound
 
 pytestmark = pytest.mark.integration
 

@@ -4,11 +4,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from activities_testkit import ORGANISER, at, iso
+from nameko.standalone.rpc import ServiceRpcProxy
+
 from activities.exceptions import SkillMissing, VolunteerUnavailable
 from activities.service import ActivitiesService
-from activities_testkit import ORGANISER, at, iso
 from guanyinli.timeutil import now
-from nameko.standalone.rpc import ServiceRpcProxy
 
 pytestmark = pytest.mark.integration
 volunteers_service = pytest.importorskip("volunteers.service")

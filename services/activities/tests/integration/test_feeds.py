@@ -8,16 +8,16 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from activities import store
-from activities.feeds import FEED_CACHE
-from activities.models import Activity, Occurrence, Signup
 from activities_testkit import as_volunteer, at, iso
-from guanyinli.errors import Forbidden
-from guanyinli.timeutil import from_db
 from icalendar import Calendar
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from activities import store
+from activities.feeds import FEED_CACHE
+from activities.models import Activity, Occurrence, Signup
+from guanyinli.errors import Forbidden
+from guanyinli.timeutil import from_db
 from tests.js.ical_parsers import both
 
 pytestmark = pytest.mark.integration

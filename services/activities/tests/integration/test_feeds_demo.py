@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
+
 from activities import demo, feed_data, ical, store
 from activities.domain import RuleViolation
 from guanyinli.db import make_engine
 from guanyinli.timeutil import TZ, from_db, now
-from sqlalchemy.orm import Session
-
 from tests.js.ical_parsers import both
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime
+
 import pytest
-from activities.exceptions import SwapRejected
 from activities_testkit import ORGANISER, at, iso
+
+from activities.exceptions import SwapRejected
 from conftest import REAL_VOLUNTEERS
 from guanyinli.errors import Conflict, Forbidden
 
@@ -143,7 +145,9 @@ def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
         if v not in crews[t] and w not in crews[s]
     )
     with pytest.raises(SwapRejected, match="leader"):
-        organiser.request_swap(roster_id=draft["id"], volunteer_a=bad[1], shift_a=bad[0], volunteer_b=bad[3], shift_b=bad[2])
+        organiser.request_swap(
+            roster_id=draft["id"], volunteer_a=bad[1], shift_a=bad[0], volunteer_b=bad[3], shift_b=bad[2]
+        )
 
     # Two non-leaders of different shifts may swap; the duties follow.
     good = next(
@@ -156,14 +160,22 @@ def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
         if v not in crews[t] and w not in crews[s]
     )
     as_volunteer = call({"volunteer_id": good[1], "roles": ["volunteer"]})
-    accepted = as_volunteer.request_swap(roster_id=draft["id"], volunteer_a=good[1], shift_a=good[0], volunteer_b=good[3], shift_b=good[2])
+    accepted = as_volunteer.request_swap(
+        roster_id=draft["id"], volunteer_a=good[1], shift_a=good[0], volunteer_b=good[3], shift_b=good[2]
+    )
     assert accepted["status"] == "accepted"
     events.wait_for("swap_accepted", lambda e: e["swap_id"] == accepted["swap_id"])
-    duties = {str(d["occurrence_id"]) for d in organiser.list_duties(volunteer_id=good[1], **window()) if d["status"] == "confirmed"}
+    duties = {
+        str(d["occurrence_id"])
+        for d in organiser.list_duties(volunteer_id=good[1], **window())
+        if d["status"] == "confirmed"
+    }
     assert good[2] in duties and good[0] not in duties
     stranger = call({"volunteer_id": 999, "roles": ["volunteer"]})
     with pytest.raises(Forbidden):
-        stranger.request_swap(roster_id=draft["id"], volunteer_a=good[1], shift_a=good[2], volunteer_b=good[3], shift_b=good[0])
+        stranger.request_swap(
+            roster_id=draft["id"], volunteer_a=good[1], shift_a=good[2], volunteer_b=good[3], shift_b=good[0]
+        )
 
 
 def test_uncoverable_shifts_are_explained_and_gaps_marked(call, organiser):

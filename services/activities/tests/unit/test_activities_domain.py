@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+
 from activities import domain
 from activities.dependencies import caller_from_context
 from activities.domain import Caller, RuleViolation, SignupCheck

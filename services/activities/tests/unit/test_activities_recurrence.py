@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+
 from activities import recurrence
 from guanyinli.timeutil import TZ
 

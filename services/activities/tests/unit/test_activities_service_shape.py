@@ -1,14 +1,15 @@
 """The service class: mixins add entrypoints, identity is checked before any resource is touched."""
 
 import pytest
-from activities.dependencies import CallerIdentity
-from activities.domain import Caller
-from activities.service import ActivitiesService
-from guanyinli.errors import Forbidden
 from nameko.cli.run import import_service
 from nameko.containers import ServiceContainer
 from nameko.rpc import rpc
 from nameko.testing.services import worker_factory
+
+from activities.dependencies import CallerIdentity
+from activities.domain import Caller
+from activities.service import ActivitiesService
+from guanyinli.errors import Forbidden
 
 
 class PingMixin:

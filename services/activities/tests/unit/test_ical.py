@@ -6,11 +6,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from icalendar import Calendar
+
 from activities import ical
 from activities.ical import CANCELLED, Event, Feed, FeedError, Override, render
 from guanyinli.timeutil import TZ
-from icalendar import Calendar
-
 from tests.js.ical_parsers import both, icaljs_occurrences, run_icaljs
 
 SAT = datetime(2026, 12, 5, 9, 0, tzinfo=TZ)  # a Saturday

@@ -15,7 +15,6 @@ from activities.feed_data import (
     duty_events,
 )
 from guanyinli.timeutil import TZ
-
 from tests.js.ical_parsers import both
 
 MON = datetime(2026, 12, 7, 19, 0, tzinfo=TZ)  # a Monday evening patrol, weekly

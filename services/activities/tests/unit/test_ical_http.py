@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
 from activities.feeds import (
     calendar_response,
     derive_token,
@@ -14,9 +18,6 @@ from activities.feeds import (
 )
 from activities.service import ActivitiesService
 from guanyinli.errors import Unavailable
-from nameko.testing.services import worker_factory
-from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Request
 
 BODY = "BEGIN:VCALENDAR\r\nX-WR-CALNAME:观音里\r\nEND:VCALENDAR\r\n".encode()
 

@@ -1,4 +1,5 @@
 from alembic import context
+
 from guanyinli.migrate import run_env
 from notifications.models import Base
 

@@ -7,7 +7,6 @@ import contextlib
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
-from notifications.service import NotificationsService
 from notifications_testkit import (
     DIRECTORY,
     FakeClock,
@@ -18,6 +17,8 @@ from notifications_testkit import (
     WebhookReceiver,
     local,
 )
+
+from notifications.service import NotificationsService
 
 WEBHOOK_SECRET = "test-secret-观音里"
 

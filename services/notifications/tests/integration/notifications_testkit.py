@@ -14,13 +14,14 @@ from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from nameko.rpc import rpc
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import create_engine, select, text
+
 from guanyinli.errors import NotFound
 from guanyinli.events import make_payload
 from guanyinli.timeutil import TZ
-from nameko.rpc import rpc
-from nameko.standalone.events import event_dispatcher
 from notifications.models import Delivery, Notification, Reminder
-from sqlalchemy import create_engine, select, text
 
 
 def free_port() -> int:

@@ -15,6 +15,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
+
 from notifications.service import NotificationsService  # noqa: E402
 
 if __name__ == "__main__":

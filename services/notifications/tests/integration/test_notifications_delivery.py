@@ -7,10 +7,10 @@ import hmac
 import time
 
 import pytest
-from guanyinli.errors import Forbidden, InvalidInput
 from notifications_testkit import body_json, local, signup, wait_for
 
 from conftest import WEBHOOK_SECRET
+from guanyinli.errors import Forbidden, InvalidInput
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from guanyinli.config import ROOT
-from guanyinli.timeutil import now
 from nameko.standalone.rpc import ServiceRpcProxy
 from notifications_testkit import local, signup, wait_for
 
 from conftest import ORGANISER
+from guanyinli.config import ROOT
+from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.integration
 

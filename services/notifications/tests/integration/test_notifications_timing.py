@@ -6,10 +6,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from notifications_testkit import SmtpSink, local, occurrence, signup, wait_for
+
 from guanyinli.errors import Conflict, NotFound
 from guanyinli.timeutil import from_db, to_db
 from notifications.models import Delivery, Reminder
-from notifications_testkit import SmtpSink, local, occurrence, signup, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -9,6 +9,7 @@ import json
 from datetime import datetime
 
 import pytest
+
 from guanyinli.timeutil import TZ
 from notifications.channels import EmailChannel, OutgoingMessage, Recipient, WebhookChannel, sign
 from notifications.dependencies import Settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+
 from guanyinli.events import make_payload, read
 from guanyinli.timeutil import TZ
 from notifications import domain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notifications import rendering
 
 SHIFT = {"shift_id": "s1", "grid_id": 3, "start": "2026-11-26T19:00:00+08:00", "end": "2026-11-26T21:00:00+08:00"}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from activities.service import ActivitiesService
 from organiser_testkit import start_platform
+
+from activities.service import ActivitiesService
 
 ROOT = Path(__file__).resolve().parents[4]
 PYTHONPATH = os.pathsep.join(

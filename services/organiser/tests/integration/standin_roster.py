@@ -13,13 +13,14 @@ import itertools
 import uuid
 from datetime import datetime, timedelta
 
+from nameko.rpc import RpcProxy, rpc
+
 from activities.roster import model as M
 from activities.roster.greedy import greedy
 from activities.roster.index import Index
 from guanyinli.errors import Conflict, NotFound
 from guanyinli.events import publish
 from guanyinli.timeutil import iso, local
-from nameko.rpc import RpcProxy, rpc
 
 ROSTERS: dict[int, dict] = {}
 _ids = itertools.count(1)

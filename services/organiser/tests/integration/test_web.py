@@ -6,10 +6,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from guanyinli.timeutil import now, to_db
-from organiser.service import THROTTLE, OrganiserService
 from organiser_testkit import duty_under_way
 from sqlalchemy import create_engine, text
+
+from guanyinli.timeutil import now, to_db
+from organiser.service import THROTTLE, OrganiserService
 
 pytestmark = pytest.mark.integration
 
@@ -263,9 +264,10 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
 
 
 def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
+    from sqlalchemy.orm import Session
+
     from organiser import accounts as store
     from organiser.models import WebSession
-    from sqlalchemy.orm import Session
 
     engine = create_engine(db_urls["organiser"])
     with Session(engine) as session, session.begin():

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+
 from organiser import importer
 
 TEAMS = [

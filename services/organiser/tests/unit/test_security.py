@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+
 from organiser import security, web
 from organiser.charts import fairness_histogram, qr_svg
 

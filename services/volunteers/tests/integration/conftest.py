@@ -6,10 +6,11 @@ import contextlib
 import time
 
 import pytest
-from guanyinli.config import normalize_url
-from guanyinli.testing import EventLog, event_recorder
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import create_engine, text
+
+from guanyinli.config import normalize_url
+from guanyinli.testing import EventLog, event_recorder
 from volunteers.models import Base
 from volunteers.service import VolunteersService
 

@@ -1,9 +1,10 @@
 """Availability over RPC: set/get, overlap rejection, check_availability, available_volunteers, windows."""
 
 import pytest
+from volunteers_testkit import EVENINGS, WEEKEND_MORNINGS, local, patrol_volunteer
+
 from guanyinli.errors import InvalidInput, NotFound
 from volunteers.exceptions import AvailabilityOverlap
-from volunteers_testkit import EVENINGS, WEEKEND_MORNINGS, local, patrol_volunteer
 
 pytestmark = pytest.mark.integration
 

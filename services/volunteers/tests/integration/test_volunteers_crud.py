@@ -1,9 +1,10 @@
 """Volunteers over RPC: create, get, update, deactivate, list; events; rejected input writes nothing."""
 
 import pytest
+from volunteers_testkit import patrol_volunteer
+
 from guanyinli.errors import Conflict, InvalidInput, NotFound
 from volunteers.exceptions import PhoneTaken, VolunteerNotFound
-from volunteers_testkit import patrol_volunteer
 
 pytestmark = pytest.mark.integration
 

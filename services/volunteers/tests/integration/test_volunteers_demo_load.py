@@ -6,9 +6,10 @@ import sys
 from datetime import date
 
 import pytest
+from sqlalchemy.orm import Session
+
 from guanyinli.config import ROOT
 from guanyinli.db import make_engine
-from sqlalchemy.orm import Session
 from volunteers import demo
 
 pytestmark = pytest.mark.integration

@@ -1,13 +1,14 @@
 """Hours and points over RPC: ledger entries, totals, leaderboard, and the attendance_recorded handler."""
 
 import pytest
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import entrypoint_waiter
+from volunteers_testkit import local, patrol_volunteer
+
 from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.events import make_payload
 from guanyinli.timeutil import parse_iso
-from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_waiter
 from volunteers.exceptions import SourceKeyTaken
-from volunteers_testkit import local, patrol_volunteer
 
 pytestmark = pytest.mark.integration
 
@@ -147,6 +148,7 @@ def test_attendance_failing_for_a_passing_reason_is_requeued_and_credited(
     container, service_config, rpc, monkeypatch, events
 ):
     from sqlalchemy.exc import OperationalError
+
     from volunteers import service, store
 
     v = rpc.create_volunteer(**patrol_volunteer(1))

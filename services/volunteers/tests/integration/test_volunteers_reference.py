@@ -1,9 +1,10 @@
 """Reference data over RPC: health, teams, alliances, grids, courtyards; grid leaders and members."""
 
 import pytest
+from volunteers_testkit import patrol_volunteer
+
 from guanyinli.errors import Conflict, InvalidInput, NotFound
 from volunteers.exceptions import GridLeaderTaken, GridNotFound, VolunteerInactive, VolunteerNotFound
-from volunteers_testkit import patrol_volunteer
 
 pytestmark = pytest.mark.integration
 

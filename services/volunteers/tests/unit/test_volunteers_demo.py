@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 import pytest
+
 from guanyinli.schemas import load
 from guanyinli.timeutil import TZ
 from volunteers import demo, domain, schemas

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+
 from guanyinli.timeutil import TZ
 from volunteers import domain
 from volunteers.domain import DatedWindow, WeeklyWindow

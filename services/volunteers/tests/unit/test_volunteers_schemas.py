@@ -1,6 +1,7 @@
 """Input validation of the volunteers contract: every rejection names the field."""
 
 import pytest
+
 from guanyinli.errors import InvalidInput
 from guanyinli.schemas import load
 from volunteers import schemas
