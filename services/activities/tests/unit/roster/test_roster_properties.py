@@ -2,6 +2,10 @@
 
 from datetime import datetime, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from roster_cases import MONDAY
+
 from activities.roster import (
     Options,
     Problem,
@@ -15,9 +19,6 @@ from activities.roster import (
     validate,
 )
 from activities.roster.repair import changed_problem
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from roster_cases import MONDAY
 
 FAST = Options(time_limit=0.5, num_workers=1)
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -4,9 +4,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
+from roster_cases import problem, roster, shift, vol
+
 from activities.roster import Options, check_swap, repair, scenarios, solve, validate
 from activities.roster.repair import changed_problem
-from roster_cases import problem, roster, shift, vol
 
 
 @pytest.fixture(scope="module")

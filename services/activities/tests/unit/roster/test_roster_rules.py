@@ -3,9 +3,10 @@
 from datetime import datetime
 
 import pytest
+from roster_cases import costs, problem, roster, shift, vol
+
 from activities.roster import Options, check_capacity, solve, validate
 from activities.roster.rules import DEFAULT_WEIGHTS as W
-from roster_cases import costs, problem, roster, shift, vol
 
 HARD = Options(time_limit=2, num_workers=1, coverage="hard")
 SOFT = Options(time_limit=2, num_workers=1, coverage="soft")

@@ -3,8 +3,9 @@
 from datetime import datetime
 
 import pytest
-from activities.roster import Options, check_capacity, cost_of, explain, scenarios, solve, validate
 from roster_cases import problem, shift, vol
+
+from activities.roster import Options, check_capacity, cost_of, explain, scenarios, solve, validate
 
 QUICK = Options(time_limit=2, num_workers=1)
 
