@@ -12,9 +12,15 @@
 
 from __future__ import annotations
 
-from nameko.rpc import Rpc
+import logging
+
+from amqp.exceptions import ConnectionError as AMQPConnectionError
+from nameko.rpc import ReplyListener, Rpc
+from nameko.rpc import RpcProxy as NamekoRpcProxy
 
 from guanyinli.errors import PlatformError
+
+log = logging.getLogger(__name__)
 
 CORRELATION_KEY = "rpc_correlation_id"
 
@@ -38,3 +44,30 @@ def _decorator(entrypoint: type[Rpc]):
 
 rpc = _decorator(Rpc)
 rpc_request = _decorator(RequestRpc)
+
+
+class SturdyReplyListener(ReplyListener):
+    """nameko's reply listener, except that acknowledging a reply on a connection the broker has
+    just dropped does not stop the whole service.
+
+    The reply itself has arrived and is handed to the waiting worker; the acknowledgement only
+    matters to a reply queue that went with the old connection. nameko's own listener lets the
+    connection error escape from a managed thread, which kills the service container: one broker
+    restart under load could take a replica down for good.
+    """
+
+    def handle_message(self, body, message):
+        try:
+            self.queue_consumer.ack_message(message)
+        except (OSError, ConnectionError, AMQPConnectionError) as exc:
+            log.warning("reply received on a lost connection, not acknowledged: %s", exc)
+        correlation_id = message.properties.get("correlation_id")
+        client_event = self._reply_events.pop(correlation_id, None)
+        if client_event is not None:
+            client_event.send(body)
+
+
+class RpcProxy(NamekoRpcProxy):
+    """nameko's ``RpcProxy`` with the ``SturdyReplyListener``."""
+
+    rpc_reply_listener = SturdyReplyListener()

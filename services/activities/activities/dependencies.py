@@ -17,10 +17,10 @@ from datetime import datetime
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
 from activities.domain import Caller
 from guanyinli.errors import Unavailable
+from guanyinli.rpc import RpcProxy
 from guanyinli.timeutil import iso, parse_iso
 
 USER_CONTEXT_KEY = "user"

@@ -30,10 +30,10 @@ from typing import Any
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.timer import Timer
 
 from guanyinli.errors import NotFound, Unavailable
+from guanyinli.rpc import RpcProxy
 from guanyinli.timeutil import now as system_now
 from notifications.channels import EmailChannel, WebhookChannel
 from notifications.domain import DigestSchedule, parse_hhmm
