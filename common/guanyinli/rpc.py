@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from nameko.rpc import ReplyListener, Rpc
-from nameko.rpc import RpcProxy as NamekoRpcProxy
+from nameko.rpc import Rpc, RpcProxy  # noqa: F401 - RpcProxy: services import it from here, with the patch below
 
 from guanyinli.errors import PlatformError
 
@@ -46,28 +45,31 @@ rpc = _decorator(Rpc)
 rpc_request = _decorator(RequestRpc)
 
 
-class SturdyReplyListener(ReplyListener):
-    """nameko's reply listener, except that acknowledging a reply on a connection the broker has
-    just dropped does not stop the whole service.
+def _install_sturdy_acks() -> None:
+    """Acknowledging a message on a connection the broker has just dropped must not stop a service.
 
-    The reply itself has arrived and is handed to the waiting worker; the acknowledgement only
-    matters to a reply queue that went with the old connection. nameko's own listener lets the
-    connection error escape from a managed thread, which kills the service container: one broker
-    restart under load could take a replica down for good.
+    nameko acknowledges a message after its worker is done (RPC requests, events) and on receipt
+    (RPC replies). When the broker restarts at that moment the acknowledgement fails with a
+    connection error that nameko lets escape from the container's thread, which kills the whole
+    service container: one broker restart under load could take a replica down for good. The
+    broker delivers an unacknowledged message again once consumers reconnect, and every handler
+    here acts once per key, so the failed acknowledgement is logged and dropped.
     """
+    from nameko.messaging import QueueConsumer
 
-    def handle_message(self, body, message):
-        try:
-            self.queue_consumer.ack_message(message)
-        except (OSError, ConnectionError, AMQPConnectionError) as exc:
-            log.warning("reply received on a lost connection, not acknowledged: %s", exc)
-        correlation_id = message.properties.get("correlation_id")
-        client_event = self._reply_events.pop(correlation_id, None)
-        if client_event is not None:
-            client_event.send(body)
+    if getattr(QueueConsumer, "_guanyinli_sturdy", False):
+        return
+    for name in ("ack_message", "requeue_message"):
+        original = getattr(QueueConsumer, name)
+
+        def sturdy(self, message, _original=original, _name=name):
+            try:
+                return _original(self, message)
+            except (OSError, ConnectionError, AMQPConnectionError) as exc:
+                log.warning("%s on a lost connection skipped (the broker delivers the message again): %s", _name, exc)
+
+        setattr(QueueConsumer, name, sturdy)
+    QueueConsumer._guanyinli_sturdy = True
 
 
-class RpcProxy(NamekoRpcProxy):
-    """nameko's ``RpcProxy`` with the ``SturdyReplyListener``."""
-
-    rpc_reply_listener = SturdyReplyListener()
+_install_sturdy_acks()
