@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nGuanyinli platform is running:\n"
             f"  services      {', '.join(services)} on {amqp_uri()}\n"
-            f"  feeds         http://{FEEDS_ADDRESS}/feeds/...  (links: `guanyinli volunteers feed-links ID`)\n"
+            f"  feeds         http://{FEEDS_ADDRESS}/feeds/...  (a volunteer's links: `.venv/bin/guanyinli feed-links ID --issue`)\n"
             f"  organiser     http://{WEB_ADDRESS}/  "
             + (
                 f"(demo login: {login[0]} / {login[1]})\n"
