@@ -90,6 +90,7 @@ class Options:
     lns_only: bool = True  # every worker improves the warm start by large-neighbourhood search
     stop_gap: float = 0.0  # stop once within this relative gap of the bound
     bound_seconds: float = 0.0  # of time_limit, spent first on our relaxation bound (0: counting bound only)
+    bound_worker: bool = True  # with 2+ workers, one proves a lower bound (lb-tree-search) while the others search
     log: bool = False
 
 
