@@ -69,8 +69,7 @@ def make_database(backend: str, tmp: Path) -> tuple[str, callable]:
 
 
 def occurrence(config: dict, title: str, seats: int, day: int) -> int:
-    from nameko.standalone.rpc import ServiceRpcProxy
-
+    from guanyinli.rpc import ServiceRpcProxy
     from guanyinli.timeutil import now
 
     start = (now() + __import__("datetime").timedelta(days=day)).replace(hour=19, minute=0, second=0, microsecond=0)

@@ -20,11 +20,10 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 def check_rpc(service: str, timeout: float) -> str:
-    from nameko.standalone.rpc import ServiceRpcProxy
+    from guanyinli.client import Client
 
-    config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"), "serializer": "json"}
-    with ServiceRpcProxy(service, config, timeout=timeout) as proxy:
-        return repr(proxy.health())
+    with Client(os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"), timeout=timeout) as rpc:
+        return repr(rpc[service].health())
 
 
 def check_http(path: str, timeout: float) -> str:

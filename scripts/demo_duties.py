@@ -76,10 +76,10 @@ def publish_patrol_roster(rpc, start, days: int = 28) -> str:
 
 
 def populate(rpc_config: dict) -> None:
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from guanyinli.client import Client
 
     monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    with ClusterRpcProxy(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
+    with Client(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
         print(f"demo: {sign_up_duties(rpc, monday)} sign-ups confirmed for the next two weeks", flush=True)
         try:
             print(f"demo: {publish_patrol_roster(rpc, monday)}", flush=True)

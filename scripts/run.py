@@ -71,11 +71,10 @@ def local_feed_secret() -> str:
 
 def demo_login() -> tuple[str, str] | None:
     """A demo organiser account, made once, so the organiser page can be tried straight away."""
-    from nameko.standalone.rpc import ClusterRpcProxy
-
     import guanyinli.errors
+    from guanyinli.client import Client
 
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=15) as rpc:
+    with Client(amqp_uri(), timeout=15) as rpc:
         if not any(a["username"] == DEMO_ORGANISER[0] for a in rpc.organiser.list_accounts()):
             try:
                 rpc.organiser.create_account(username=DEMO_ORGANISER[0], password=DEMO_ORGANISER[1], role="organiser")
@@ -86,10 +85,10 @@ def demo_login() -> tuple[str, str] | None:
 
 
 def wait_for_health(services: list[str], timeout: float = 60) -> None:
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from guanyinli.client import Client
 
     deadline = time.monotonic() + timeout
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=5) as rpc:
+    with Client(amqp_uri(), timeout=5) as rpc:
         for service in services:
             while True:
                 try:

@@ -8,6 +8,22 @@
   correlation id; ``rpc_request`` passes that id to the worker as context data key
   ``rpc_correlation_id``, so a method that creates something can key it on the id and, on the
   redelivery, continue with what the first attempt left instead of creating a second one.
+
+Requests and replies travel as transient messages, and replies without publisher confirms:
+
+* ``RpcProxy`` (service to service), ``ClusterRpcProxy`` and ``ServiceRpcProxy`` (standalone
+  callers) are nameko's, publishing requests with ``delivery_mode`` 1. RabbitMQ confirms a
+  persistent message on a durable queue (``rpc-<service>``) only once it is written to disk or
+  acknowledged by the consumer, which nameko does after the reply: the caller then waited for the
+  whole call twice over. A request kept on disk has no one to answer after a broker restart anyway
+  (the caller's reply queue is gone with it); the caller gets an error and asks again, and every
+  call that changes something is keyed (request_id, correlation id) so asking again is safe.
+  Requests are still published with confirms and ``mandatory``, so ``UnknownService`` works.
+* the service answers on the caller's reply queue without waiting for a publisher confirm
+  before acknowledging the request: a reply lost in a broker restart is lost with the reply
+  queue it was going to, confirmed or not.
+
+Plain nameko callers interoperate unchanged (their requests are persistent, so slower).
 """
 
 from __future__ import annotations
@@ -15,13 +31,54 @@ from __future__ import annotations
 import logging
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from nameko.rpc import Rpc, RpcProxy  # noqa: F401 - RpcProxy: services import it from here, with the patch below
+from nameko import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.standalone import rpc as standalone
 
 from guanyinli.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
 CORRELATION_KEY = "rpc_correlation_id"
+
+
+class ReplyPublisher(Publisher):
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+
+
+class Responder(nameko_rpc.Responder):
+    publisher_cls = ReplyPublisher
+
+
+class RpcConsumer(nameko_rpc.RpcConsumer):
+    """nameko's, answering through ``Responder`` above (transient reply, no publisher confirm)."""
+
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = RpcConsumer()
 
 
 class RequestRpc(Rpc):
@@ -43,6 +100,43 @@ def _decorator(entrypoint: type[Rpc]):
 
 rpc = _decorator(Rpc)
 rpc_request = _decorator(RequestRpc)
+
+
+class RpcProxy(nameko_rpc.RpcProxy):
+    """nameko's ``RpcProxy`` dependency, publishing its requests as transient messages."""
+
+    def __init__(self, target_service, **options):
+        options.setdefault("delivery_mode", NON_PERSISTENT)
+        super().__init__(target_service, **options)
+
+
+class _ClusterProxy(standalone.ClusterProxy):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in self._proxies:
+            self._proxies[name] = nameko_rpc.ServiceProxy(
+                self._worker_ctx, name, self._reply_listener, delivery_mode=NON_PERSISTENT
+            )
+        return self._proxies[name]
+
+
+class ClusterRpcProxy(standalone.ClusterRpcProxy):
+    """nameko's standalone ``ClusterRpcProxy``, publishing its requests as transient messages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._proxy = _ClusterProxy(self._worker_ctx, self._reply_listener)
+
+
+class ServiceRpcProxy(standalone.ServiceRpcProxy):
+    """nameko's standalone ``ServiceRpcProxy``, publishing its requests as transient messages."""
+
+    def __init__(self, service_name, *args, **kwargs):
+        super().__init__(service_name, *args, **kwargs)
+        self._proxy = nameko_rpc.ServiceProxy(
+            self._worker_ctx, service_name, self._reply_listener, delivery_mode=NON_PERSISTENT
+        )
 
 
 def _install_sturdy_acks() -> None:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import eventlet
 from eventlet.greenpool import GreenPool
-from nameko.standalone.rpc import ClusterRpcProxy
 from rel_fuzz import classify
+
+from guanyinli.rpc import ClusterRpcProxy
 
 
 @dataclass

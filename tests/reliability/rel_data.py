@@ -8,8 +8,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
+from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.timeutil import iso, now
 
 ORGANISER = {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}}

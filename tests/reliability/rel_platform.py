@@ -437,7 +437,8 @@ class Platform:
 
     def wait_healthy(self, service: str, timeout: float = 120) -> None:
         from nameko.exceptions import MethodNotFound
-        from nameko.standalone.rpc import ServiceRpcProxy
+
+        from guanyinli.rpc import ServiceRpcProxy
 
         def healthy():
             if not self.alive(service):

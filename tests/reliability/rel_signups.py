@@ -17,9 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 
 import eventlet
-from nameko.standalone.rpc import ClusterRpcProxy
 from rel_clients import storm
 from rel_data import ORGANISER, SYSTEM, new_patrols, new_volunteers, quiet_hours_off, seats_report, wait_for_emails
+
+from guanyinli.rpc import ClusterRpcProxy
 
 
 def signup_storm(

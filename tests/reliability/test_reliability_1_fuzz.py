@@ -15,9 +15,10 @@ import eventlet
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import seed_platform
 from rel_fuzz import IMPORT_ERRORS, bad_request, classify, discover, register_typed_errors
+
+from guanyinli.rpc import ClusterRpcProxy
 
 pytestmark = pytest.mark.reliability
 

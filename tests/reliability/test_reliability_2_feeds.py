@@ -15,9 +15,9 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import ORGANISER, SYSTEM, new_volunteers, one_off
 
+from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.reliability

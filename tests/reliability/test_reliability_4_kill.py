@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 from rel_data import (
     ORGANISER,
     SYSTEM,
@@ -24,6 +23,7 @@ from rel_data import (
 )
 from rel_signups import signup_storm
 
+from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.timeutil import iso, now
 
 pytestmark = pytest.mark.reliability

@@ -137,9 +137,8 @@ def _client() -> int:
     import eventlet
 
     eventlet.monkey_patch()
-    from nameko.standalone.rpc import ServiceRpcProxy
-
     import activities.exceptions  # noqa: F401  (typed remote errors)
+    from guanyinli.rpc import ServiceRpcProxy
 
     spec = json.loads(sys.stdin.read())
     config = {"AMQP_URI": spec["amqp_uri"], "serializer": "json"}

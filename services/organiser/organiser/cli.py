@@ -55,12 +55,12 @@ class State:
         return {"AMQP_URI": self.uri, "serializer": "json"}
 
     def rpc(self):
-        """The cluster proxy, connected on first use; calls carry the organiser identity."""
+        """The RPC client (``guanyinli.client``), connected on first call; calls carry the organiser identity."""
         if self._cluster is None:
-            from nameko.standalone.rpc import ClusterRpcProxy
+            from guanyinli.client import Client
 
             self._cluster = self._stack.enter_context(
-                ClusterRpcProxy(self.config(), context_data=ORGANISER_CONTEXT, timeout=self.timeout)
+                Client(self.config(), context_data=ORGANISER_CONTEXT, timeout=self.timeout)
             )
         return self._cluster
 

@@ -15,9 +15,9 @@ from datetime import timedelta
 import pytest
 import standin_volunteers
 from activities_testkit import ORGANISER
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from activities.service import ActivitiesService
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import EventLog, event_recorder
 from guanyinli.timeutil import now
 

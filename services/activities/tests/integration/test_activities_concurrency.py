@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from activities_testkit import ORGANISER, at, iso
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from activities.loadtest import ServiceProcesses, audit, consumers, fire
+from guanyinli.rpc import ServiceRpcProxy
 
 pytestmark = pytest.mark.integration
 

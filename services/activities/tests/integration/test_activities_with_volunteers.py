@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 from activities_testkit import ORGANISER, at, iso
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from activities.exceptions import SkillMissing, VolunteerUnavailable
 from activities.service import ActivitiesService
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 from notifications_testkit import (
     DIRECTORY,
@@ -18,6 +17,7 @@ from notifications_testkit import (
     local,
 )
 
+from guanyinli.rpc import ServiceRpcProxy
 from notifications.service import NotificationsService
 
 WEBHOOK_SECRET = "test-secret-观音里"

@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from notifications_testkit import local, signup, wait_for
 
 from conftest import ORGANISER
 from guanyinli.config import ROOT
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 from organiser_testkit import PASSWORD, start_platform
+
+from guanyinli.rpc import ClusterRpcProxy
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from organiser_testkit import start_platform
 
 from activities.service import ActivitiesService
+from guanyinli.rpc import ServiceRpcProxy
 
 ROOT = Path(__file__).resolve().parents[4]
 PYTHONPATH = os.pathsep.join(

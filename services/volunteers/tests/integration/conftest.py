@@ -6,10 +6,10 @@ import contextlib
 import time
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import create_engine, text
 
 from guanyinli.config import normalize_url
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import EventLog, event_recorder
 from volunteers.models import Base
 from volunteers.service import VolunteersService

@@ -93,7 +93,8 @@ def test_grid_leader_and_members(rpc, events, unchanged):
 
 def test_concurrent_leaders_for_one_grid_only_one_wins(rpc, service_config, tables):
     import eventlet
-    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from guanyinli.rpc import ServiceRpcProxy
 
     ids = [rpc.create_volunteer(**patrol_volunteer(n))["id"] for n in range(1, 7)]
 
