@@ -77,21 +77,30 @@ VIEW_COLUMNS = (
 )
 
 
-_IDS = bindparam("ids", expanding=True)
 _NO_GRID = cast(null(), Integer)
-# Built once: constructing a statement costs more than running it on the hot read path.
-_VIEW_ROWS = select(*VIEW_COLUMNS).where(Volunteer.id.in_(_IDS))
-_VIEW_PARTS = union_all(
-    select(VolunteerTeam.volunteer_id, cast(literal("team"), String), VolunteerTeam.team, _NO_GRID).where(
-        VolunteerTeam.volunteer_id.in_(_IDS)
-    ),
-    select(VolunteerSkill.volunteer_id, cast(literal("skill"), String), VolunteerSkill.skill, _NO_GRID).where(
-        VolunteerSkill.volunteer_id.in_(_IDS)
-    ),
-    select(GridRole.volunteer_id, cast(literal("role"), String), GridRole.role, GridRole.grid_id).where(
-        GridRole.volunteer_id.in_(_IDS)
-    ),
-)
+
+
+def _view_statements(match):
+    """The two reads of views_by_id for a predicate on the volunteer id column: rows, then parts."""
+    rows = select(*VIEW_COLUMNS).where(match(Volunteer.id))
+    parts = union_all(
+        select(VolunteerTeam.volunteer_id, cast(literal("team"), String), VolunteerTeam.team, _NO_GRID).where(
+            match(VolunteerTeam.volunteer_id)
+        ),
+        select(VolunteerSkill.volunteer_id, cast(literal("skill"), String), VolunteerSkill.skill, _NO_GRID).where(
+            match(VolunteerSkill.volunteer_id)
+        ),
+        select(GridRole.volunteer_id, cast(literal("role"), String), GridRole.role, GridRole.grid_id).where(
+            match(GridRole.volunteer_id)
+        ),
+    )
+    return rows, parts
+
+
+# Built once: constructing a statement costs more than running it on the hot read path. One id (every
+# get_volunteer) has its own pair: an expanding IN is compiled again on each execution.
+_VIEW_ROWS, _VIEW_PARTS = _view_statements(lambda column: column.in_(bindparam("ids", expanding=True)))
+_VIEW_ROW, _VIEW_ROW_PARTS = _view_statements(lambda column: column == bindparam("id"))
 
 
 def views_by_id(session: Session, volunteer_ids: Iterable[int]) -> dict[int, dict]:
@@ -105,14 +114,18 @@ def views_by_id(session: Session, volunteer_ids: Iterable[int]) -> dict[int, dic
         return {}
     session.flush()  # the Core reads below must see this transaction's pending writes
     conn = session.connection()
+    if len(ids) == 1:
+        statements, params = (_VIEW_ROW, _VIEW_ROW_PARTS), {"id": ids[0]}
+    else:
+        statements, params = (_VIEW_ROWS, _VIEW_PARTS), {"ids": ids}
     views: dict[int, dict] = {}
-    for row in conn.execute(_VIEW_ROWS, {"ids": ids}):
+    for row in conn.execute(statements[0], params):
         view = row._asdict()
         for key in ("created_at", "updated_at", "deactivated_at"):
             view[key] = from_db(view[key])
         view.update(teams=[], skills=[], grid_roles=[])
         views[view["id"]] = view
-    for vid, kind, value, grid_id in conn.execute(_VIEW_PARTS, {"ids": ids}):
+    for vid, kind, value, grid_id in conn.execute(statements[1], params):
         view = views[vid]
         if kind == "team":
             view["teams"].append(value)
