@@ -110,6 +110,26 @@ class RpcProxy(nameko_rpc.RpcProxy):
         super().__init__(target_service, **options)
 
 
+class WrappedRpcProxy(RpcProxy):
+    """An ``RpcProxy`` to ``target`` handed to the worker as ``wrapper(proxy, timeout)``.
+
+    The timeout (seconds) comes from the config key ``timeout_key``; subclasses set the three
+    class attributes, e.g. a service's typed directory of the volunteers it calls.
+    """
+
+    target: str
+    wrapper: type
+    timeout_key: str
+    default_timeout = 10.0
+
+    def __init__(self, **options):
+        super().__init__(self.target, **options)
+
+    def get_dependency(self, worker_ctx):
+        timeout = float(self.container.config.get(self.timeout_key, self.default_timeout))
+        return self.wrapper(super().get_dependency(worker_ctx), timeout)
+
+
 class _ClusterProxy(standalone.ClusterProxy):
     def __getattr__(self, name):
         if name.startswith("__"):

@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 
 from activities.domain import Caller
 from guanyinli.errors import Unavailable
-from guanyinli.rpc import RpcProxy
+from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso, parse_iso
 
 USER_CONTEXT_KEY = "user"
@@ -109,12 +109,7 @@ class VolunteerDirectory:
         return self._call("check_availability", volunteer_id, iso(start), iso(end))
 
 
-class Volunteers(RpcProxy):
+class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
-    def __init__(self, **options):
-        super().__init__("volunteers", **options)
-
-    def get_dependency(self, worker_ctx):
-        timeout = float(self.container.config.get("VOLUNTEERS_RPC_TIMEOUT", 10))
-        return VolunteerDirectory(super().get_dependency(worker_ctx), timeout)
+    target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"

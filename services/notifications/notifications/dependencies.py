@@ -33,7 +33,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from guanyinli.errors import NotFound, Unavailable
-from guanyinli.rpc import RpcProxy
+from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import now as system_now
 from notifications.channels import EmailChannel, WebhookChannel
 from notifications.domain import DigestSchedule, parse_hhmm
@@ -247,15 +247,10 @@ class VolunteerDirectory:
             raise Unavailable(f"volunteers.get_volunteer: {exc}") from None
 
 
-class Volunteers(RpcProxy):
+class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
-    def __init__(self, **options):
-        super().__init__("volunteers", **options)
-
-    def get_dependency(self, worker_ctx):
-        timeout = float(self.container.config.get("VOLUNTEERS_RPC_TIMEOUT", 10))
-        return VolunteerDirectory(super().get_dependency(worker_ctx), timeout)
+    target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"
 
 
 class PollTimer(Timer):

@@ -135,8 +135,9 @@ class Sender:
             if channel is None:
                 raise DeliveryFailed(f"channel {job.channel} is not configured on this service", permanent=True)
             unreachable = channel.unreachable(recipient)
-            if unreachable:
-                raise DeliveryFailed(unreachable, permanent=True)
+            if unreachable:  # a gap in the volunteer's contact data, not a fault: a dead letter, logged quietly
+                self._failed(job, token, unreachable, True, tally, level=logging.INFO)
+                return
             text = rendering.render(job.kind, prefs.language, job.context, recipient.name)
             message = OutgoingMessage(
                 message_id=job.message_id,
@@ -168,7 +169,9 @@ class Sender:
             ok = store.finish(session, job, token, "sent", sent_at=to_db(self.clock.now()), last_error=None)
         self._note(ok, tally, "sent")
 
-    def _failed(self, job: store.Job, token: str, error: str, permanent: bool, tally: Tally) -> None:
+    def _failed(
+        self, job: store.Job, token: str, error: str, permanent: bool, tally: Tally, level: int = logging.WARNING
+    ) -> None:
         s = self.settings
         outcome = domain.after_failure(
             job.attempts, s.max_attempts, permanent, self.clock.now(), s.backoff_base, s.backoff_max
@@ -180,7 +183,7 @@ class Sender:
                 ok = store.finish(
                     session, job, token, "pending", next_attempt_at=to_db(outcome.retry_at), last_error=error
                 )
-        log.warning("delivery %s (%s) try %d failed: %s", job.delivery_id, job.channel, job.attempts, error)
+        log.log(level, "delivery %s (%s) try %d failed: %s", job.delivery_id, job.channel, job.attempts, error)
         self._note(ok, tally, "dead" if outcome.dead else "retried")
         tally.errors.append(error)
 
