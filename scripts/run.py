@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo_only:
         return 0
 
+    # A supervisor's or `kill`'s SIGTERM stops the services too, as Ctrl-C does (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("FEED_SECRET", local_feed_secret())

@@ -26,6 +26,10 @@ class Recording(Rpc):
         super().handle_message(body, message)
 
 
+class ThingNotFound(NotFound):
+    """Not registered with nameko: a caller knows only its base."""
+
+
 class User(ContextDataProvider):
     context_key = "user"
 
@@ -45,6 +49,10 @@ class Sample:
     @rpc
     def missing(self, thing_id):
         raise NotFound(f"thing_id: no thing {thing_id}")
+
+    @rpc
+    def missing_thing(self, thing_id):
+        raise ThingNotFound(f"thing_id: no thing {thing_id}")
 
     @rpc
     def broken(self):
@@ -82,6 +90,9 @@ def test_remote_errors_keep_their_type_and_message(sample):
     with Client(sample, timeout=10) as client:
         with pytest.raises(NotFound, match="thing_id: no thing 3"):
             client.client_sample.missing(3)
+        with pytest.raises(NotFound, match="thing_id: no thing 4") as raised:
+            client.client_sample.missing_thing(4)
+        assert type(raised.value) is NotFound  # the nearest registered base of ThingNotFound
         with pytest.raises(RemoteError) as raised:
             client.client_sample.broken()
         assert raised.value.exc_type == "ValueError"

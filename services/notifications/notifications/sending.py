@@ -43,6 +43,7 @@ class Tally:
     deferred: int = 0
     skipped: int = 0
     lost_claims: int = 0
+    no_address: int = 0  # dead letters because the volunteer has no address for the channel
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -82,6 +83,8 @@ class Sender:
             for job in jobs:
                 lease_end = self._keep_lease(token, lease_end)
                 self._one(job, token, tally)
+        if tally.no_address:
+            log.info("%d deliveries dead-lettered: the volunteer has no address for the channel", tally.no_address)
         return tally
 
     def _keep_lease(self, token: str, lease_end: datetime) -> datetime:
@@ -135,8 +138,9 @@ class Sender:
             if channel is None:
                 raise DeliveryFailed(f"channel {job.channel} is not configured on this service", permanent=True)
             unreachable = channel.unreachable(recipient)
-            if unreachable:  # a gap in the volunteer's contact data, not a fault: a dead letter, logged quietly
-                self._failed(job, token, unreachable, True, tally, level=logging.INFO)
+            if unreachable:  # a gap in the volunteer's contact data, not a fault: a dead letter, one line a poll
+                tally.no_address += 1
+                self._failed(job, token, unreachable, True, tally, level=logging.DEBUG)
                 return
             text = rendering.render(job.kind, prefs.language, job.context, recipient.name)
             message = OutgoingMessage(
