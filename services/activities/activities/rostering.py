@@ -180,11 +180,16 @@ def result_document(problem: roster.Problem, result: roster.RosterResult) -> dic
                 "missing": g.missing,
                 "leader_missing": g.leader_missing,
                 "reason": g.reason,
+                "reason_zh": g.reason_zh or g.reason,
             }
             for g in result.gaps
         ],
         "problems": list(result.problems),
-        "suggestions": [{"kind": r.kind, "description": r.description, "fixes": r.fixes} for r in result.suggestions],
+        "problems_zh": list(result.problems_zh or result.problems),
+        "suggestions": [
+            {"kind": r.kind, "description": r.description, "description_zh": r.description_zh, "fixes": r.fixes}
+            for r in result.suggestions
+        ],
         "report": None
         if report is None
         else {
@@ -200,7 +205,7 @@ def result_document(problem: roster.Problem, result: roster.RosterResult) -> dic
 
 
 def roster_view(row: Roster) -> dict:
-    return {
+    view = {
         "id": row.id,
         "status": row.status,
         "start": from_db(row.start),
@@ -213,6 +218,11 @@ def roster_view(row: Roster) -> dict:
         "published_at": from_db(row.published_at),
         **(row.result or {}),
     }
+    if "problems" in view:  # rosters stored before the Chinese wording: their English stands in
+        view.setdefault("problems_zh", view["problems"])
+        for gap in view.get("gaps") or ():
+            gap.setdefault("reason_zh", gap.get("reason"))
+    return view
 
 
 def assignment_changes(
@@ -434,6 +444,7 @@ class RosterMixin:
                     "report",
                     "gaps",
                     "problems",
+                    "problems_zh",
                     "suggestions",
                 )
             }

@@ -392,11 +392,13 @@ class RosterGap(Schema):
     missing = fields.Integer(metadata={"description": "patrollers short of the minimum"})
     leader_missing = fields.Boolean()
     reason = fields.String(metadata={"description": "in plain words"})
+    reason_zh = fields.String(metadata={"description": "the same in Chinese"})
 
 
 class RosterSuggestion(Schema):
     kind = fields.String(metadata={"description": "neighbour_grids | raise_weekly_cap | accept_under_coverage"})
     description = fields.String()
+    description_zh = fields.String(metadata={"description": "the same in Chinese"})
     fixes = fields.Integer(metadata={"description": "problems it would solve"})
 
 
@@ -426,6 +428,7 @@ class RosterReportOut(Schema):
     )
     gaps = fields.List(fields.Nested(RosterGap))
     problems = fields.List(fields.String())
+    problems_zh = fields.List(fields.String(), metadata={"description": "the same in Chinese"})
     suggestions = fields.List(fields.Nested(RosterSuggestion))
 
 

@@ -131,15 +131,18 @@ def layout(
     roster: Mapping,
     names: Mapping[int | str, str] | None = None,
     grid_names: Mapping[int, str] | None = None,
+    lang: str = "en",
 ) -> Board:
-    """Lay out a roster. ``names``: volunteer id -> name; ``grid_names``: grid id -> name."""
+    """Lay out a roster. ``names``: volunteer id -> name; ``grid_names``: grid id -> name; ``lang``: of
+    the solver's reasons (``zh`` takes ``reason_zh`` where the roster has it)."""
     names = names or {}
     grid_names = grid_names or {}
     leaders = leaders_of(roster)
     by_shift: dict[str, list[int]] = {}
     for a in roster.get("assignments") or []:
         by_shift.setdefault(str(a["shift_id"]), []).append(volunteer_key(a["volunteer_id"]))
-    reasons = {str(g["shift_id"]): g.get("reason") for g in roster.get("gaps") or []}
+    key = "reason_zh" if lang == "zh" else "reason"
+    reasons = {str(g["shift_id"]): g.get(key) or g.get("reason") for g in roster.get("gaps") or []}
 
     cells: dict[tuple[int, date], list[ShiftCell]] = {}
     grids: set[int] = set(int(g) for g in roster.get("grids") or [])

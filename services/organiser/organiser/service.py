@@ -301,7 +301,7 @@ class OrganiserService:
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
-        laid_out = board.layout(roster, names, grid_names)
+        laid_out = board.layout(roster, names, grid_names, lang)
         rows = board.fairness_rows(roster, names)
         labels = {k: translate(lang, f"fairness_{k}") for k in ("title", "x", "y")}
         labels.update(leader=translate(lang, "leader"), patroller=translate(lang, "patroller"))

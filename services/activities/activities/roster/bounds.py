@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from . import rules as R
+from . import wording
 from .index import Index
 from .model import Problem
 
@@ -24,6 +25,7 @@ class Shortage:
     grids: tuple[int, ...] = ()
     short: int = 0  # places short
     leader_short: int = 0  # leader places short
+    message_zh: str = ""
 
 
 def check_capacity(problem: Problem) -> list[str]:
@@ -32,7 +34,7 @@ def check_capacity(problem: Problem) -> list[str]:
 
 
 def shortages(ix: Index) -> list[Shortage]:
-    out = [Shortage("pinned", msg) for msg in ix.pinned_problems]
+    out = [Shortage("pinned", msg, message_zh=zh) for msg, zh in ix.pinned_problems]
     per_shift = _per_shift(ix)
     short = {sh.shifts[0]: sh for sh in per_shift}
     out += per_shift
@@ -60,7 +62,8 @@ def _per_shift(ix: Index) -> list[Shortage]:
             parts = [f"{ix.describe(si)}: needs {s.min_patrollers} patrollers, {len(cands)} available"]
             if s.leader_needed:
                 parts.append("no leader available" if no_leader else f"{leaders} leader{'s' * (leaders > 1)} available")
-            out.append(Shortage("shift", ", ".join(parts), (si,), (s.grid,), short, int(no_leader)))
+            zh = wording.short_shift(ix.problem, s, len(cands), leaders)
+            out.append(Shortage("shift", ", ".join(parts), (si,), (s.grid,), short, int(no_leader), zh))
     return out
 
 
@@ -87,6 +90,9 @@ def _per_time(ix: Index) -> list[Shortage]:
                     tuple(sorted({ix.shifts[si].grid for si in shifts})),
                     max(0, need - len(people)),
                     max(0, need_leaders - len(leaders)),
+                    wording.short_time(
+                        start, ix.shifts[shifts[0]].kind, len(shifts), need, need_leaders, len(people), len(leaders)
+                    ),
                 )
             )
     return out
@@ -125,6 +131,7 @@ def _per_grid_week(ix: Index) -> list[Shortage]:
                     (grid,),
                     max(0, places - can),
                     max(0, leader_places - can_lead),
+                    wording.short_grid_week(ix.problem, grid, first, places, can, leader_places, can_lead),
                 )
             )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from . import bounds
+from . import bounds, wording
 from .index import Index
 from .model import Explanation, Gap, Problem, Relaxation, RosterResult
 
@@ -26,11 +26,21 @@ def explain_index(ix: Index, found: list[bounds.Shortage]) -> Explanation:
             if si not in seen:
                 seen.add(si)
                 s = ix.shifts[si]
-                gaps.append(Gap(s.id, s.grid, shortage.short, bool(shortage.leader_short), shortage.message))
+                gaps.append(
+                    Gap(
+                        s.id,
+                        s.grid,
+                        shortage.short,
+                        bool(shortage.leader_short),
+                        shortage.message,
+                        shortage.message_zh,
+                    )
+                )
     return Explanation(
         problems=tuple(s.message for s in found),
         gaps=tuple(gaps),
         suggestions=tuple(relaxations(ix.problem, found)) if found else (),
+        problems_zh=tuple(s.message_zh for s in found),
     )
 
 
@@ -48,6 +58,7 @@ def without_roster(ix: Index, found: list[bounds.Shortage], status: str, started
         gaps=why.gaps,
         suggestions=why.suggestions,
         problems=why.problems,
+        problems_zh=why.problems_zh,
         **extra,
     )
 
@@ -58,6 +69,7 @@ def relaxations(problem: Problem, found: list[bounds.Shortage], uncovered: int |
     before = len(found)
     grids = sorted({g for s in found for g in s.grids})
     names = ", ".join(problem.grid_name(g) for g in grids[:5]) + (" and more" if len(grids) > 5 else "")
+    names_zh = "、".join(wording.grid(problem, g) for g in grids[:5]) + ("等" if len(grids) > 5 else "")
     out = []
     rules = problem.rules
     if not rules.neighbour_grids:
@@ -68,6 +80,7 @@ def relaxations(problem: Problem, found: list[bounds.Shortage], uncovered: int |
                 f"allow volunteers of neighbouring grids to patrol {names}",
                 before - after,
                 {"neighbour_grids": True},
+                wording.neighbour_grids(names_zh),
             )
         )
     raised = rules.max_per_week + 1
@@ -85,6 +98,7 @@ def relaxations(problem: Problem, found: list[bounds.Shortage], uncovered: int |
             f"raise every weekly cap by one shift (default {rules.max_per_week} -> {raised})",
             before - after,
             {"max_per_week": raised, "personal_caps": "+1"},
+            wording.raise_weekly_cap(rules.max_per_week, raised),
         )
     )
     n = uncovered if uncovered is not None else len({si for s in found if s.kind == "shift" for si in s.shifts})
@@ -94,6 +108,7 @@ def relaxations(problem: Problem, found: list[bounds.Shortage], uncovered: int |
             f"accept under-covered shifts: the best roster with the {n} shifts it cannot cover marked as gaps",
             before,
             {"coverage": "soft"},
+            wording.accept_under_coverage(n),
         )
     )
     return sorted(out, key=lambda r: -r.fixes)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import rules as R
+from . import wording
 from .model import Problem, Shift, Volunteer
 
 
@@ -35,7 +36,7 @@ class Index:
     capacity: list[int] = field(default_factory=list)
     targets: dict[str, int] = field(default_factory=dict)
     pinned: set[tuple[int, int]] = field(default_factory=set)  # (volunteer, shift) positions
-    pinned_problems: list[str] = field(default_factory=list)
+    pinned_problems: list[tuple[str, str]] = field(default_factory=list)  # (English, Chinese)
     fair_for: set[int] | None = None  # volunteers with fair_load and role_spread costs; None = everyone
     # a part of a larger roster (lns.restrict): what the fixed rest of the roster already implies
     week_caps: list[dict[int, int]] | None = None  # volunteer -> week -> shifts still allowed
@@ -113,10 +114,18 @@ class Index:
         for a in problem.pinned:
             vi, si = ix.vpos.get(a.volunteer_id), ix.spos.get(a.shift_id)
             if vi is None or si is None:
-                ix.pinned_problems.append(f"pinned {a.volunteer_id} on {a.shift_id}: unknown or not in the patrol team")
+                ix.pinned_problems.append(
+                    (
+                        f"pinned {a.volunteer_id} on {a.shift_id}: unknown or not in the patrol team",
+                        wording.pinned_unknown(a.volunteer_id, a.shift_id),
+                    )
+                )
             elif si not in ix.eligible_set(vi):
                 ix.pinned_problems.append(
-                    f"pinned {ix.volunteers[vi].name} on {ix.describe(si)}: not available or not allowed there"
+                    (
+                        f"pinned {ix.volunteers[vi].name} on {ix.describe(si)}: not available or not allowed there",
+                        wording.pinned_not_allowed(ix.volunteers[vi].name, ix.problem, ix.shifts[si]),
+                    )
                 )
             else:
                 ix.pinned.add((vi, si))

@@ -103,6 +103,7 @@ class Gap:
     missing: int  # patrollers short of the minimum
     leader_missing: bool
     reason: str
+    reason_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Relaxation:
     description: str
     fixes: int = 0
     params: Mapping[str, object] = field(default_factory=dict)
+    description_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class RosterResult:
     gaps: tuple[Gap, ...] = ()
     suggestions: tuple[Relaxation, ...] = ()
     problems: tuple[str, ...] = ()  # capacity problems found before solving, in plain words
+    problems_zh: tuple[str, ...] = ()  # the same in Chinese
     solutions: int = 0
     first_solution_time: float | None = None
     trajectory: tuple[tuple[float, int, int], ...] = ()  # (elapsed, objective, bound) per improvement
@@ -155,6 +158,7 @@ class Explanation:
     problems: tuple[str, ...]
     gaps: tuple[Gap, ...]
     suggestions: tuple[Relaxation, ...]
+    problems_zh: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

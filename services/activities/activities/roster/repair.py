@@ -144,6 +144,7 @@ def _roster_result(ix, chosen, kept, state, found, forced_out, started, cp_bound
         gaps=gaps,
         suggestions=explain_index(ix, found).suggestions if gaps else (),
         problems=tuple(s.message for s in found),
+        problems_zh=tuple(s.message_zh for s in found),
         solutions=1,
         changed=len(chosen ^ kept),
         forced_out=forced_out,

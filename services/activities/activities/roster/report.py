@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from . import rules as R
+from . import wording
 from .bounds import Shortage
 from .index import Index
 from .model import Assignment, Gap, Report, VolunteerLoad
@@ -53,18 +54,19 @@ def find_gaps(ix: Index, assignments: Iterable[Assignment], found: list[Shortage
     for a in assignments:
         crew[a.shift_id].append(a.volunteer_id)
     leaders = {v.id for v in ix.volunteers if v.leader}
-    why: dict[int, str] = {}
+    why: dict[int, tuple[str, str]] = {}
     for shortage in found:  # per-shift reasons come first and are the most specific
         for si in shortage.shifts:
-            why.setdefault(si, shortage.message)
+            why.setdefault(si, (shortage.message, shortage.message_zh))
     gaps = []
     for si, s in enumerate(ix.shifts):
         n = len(crew[s.id])
         no_leader = s.leader_needed and not any(v in leaders for v in crew[s.id])
         if n >= s.min_patrollers and not no_leader:
             continue
-        reason = why.get(si) or (
-            f"{ix.describe(si)}: everyone available is already at their weekly cap, resting, or on a shift nearby"
+        reason, reason_zh = why.get(si) or (
+            f"{ix.describe(si)}: everyone available is already at their weekly cap, resting, or on a shift nearby",
+            wording.everyone_busy(ix.problem, s),
         )
-        gaps.append(Gap(s.id, s.grid, max(0, s.min_patrollers - n), no_leader, reason))
+        gaps.append(Gap(s.id, s.grid, max(0, s.min_patrollers - n), no_leader, reason, reason_zh))
     return gaps

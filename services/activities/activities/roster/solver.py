@@ -108,6 +108,7 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
             gap=None,
             report=None,
             problems=tuple(g.reason for g in relaxed.gaps),
+            problems_zh=tuple(g.reason_zh for g in relaxed.gaps),
         )
     return result
 
@@ -221,6 +222,7 @@ def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
         gaps=gaps,
         suggestions=suggestions,
         problems=tuple(s.message for s in found),
+        problems_zh=tuple(s.message_zh for s in found),
         solutions=watch.solutions,
         first_solution_time=watch.first,
         trajectory=tuple(watch.trajectory),

@@ -261,6 +261,7 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
     assert "无法完全排班的原因" in explanation and "G09" in explanation
     assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
     assert explanation.count("<li>") >= 3  # one line per uncovered shift, with the solver's reason
+    assert "需要2名巡逻队员" in explanation  # in the page's language
 
 
 def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):

@@ -47,6 +47,7 @@ ROSTER = {
             "missing": 2,
             "leader_missing": True,
             "reason": "grid 7, Sunday 6 December evening: needs 2 patrollers, 0 available",
+            "reason_zh": "第七网格，12月6日（周日）晚间巡逻：需要2名巡逻队员，可用0名",
         }
     ],
     "report": {
@@ -77,6 +78,12 @@ def test_states_follow_minimum_and_leader():
     short = b.cell(8, date(2026, 12, 5))[0]
     assert short.state == "short" and short.missing == 1 and not short.leader_missing
     assert b.counts() == {"covered": 1, "short": 1, "empty": 1}
+
+
+def test_reasons_follow_the_page_language_and_fall_back_to_english():
+    assert board.layout(ROSTER, NAMES, lang="zh").cell(7, date(2026, 12, 6))[0].reason.startswith("第七网格，12月6日")
+    older = {**ROSTER, "gaps": [{k: v for k, v in ROSTER["gaps"][0].items() if k != "reason_zh"}]}
+    assert board.layout(older, NAMES, lang="zh").cell(7, date(2026, 12, 6))[0].reason.startswith("grid 7, Sunday")
 
 
 def test_a_shift_needing_a_leader_without_one_is_short_even_when_full():
