@@ -3,12 +3,15 @@
     python benchmarks/bench_rpc.py [--calls 1000] [--clients 8]
 
 Starts the volunteers service (``nameko run`` in its own process) on a fresh RabbitMQ vhost and a
-temporary SQLite database loaded with the demo data. The baseline, in the same run and on the same
-vhost, is a pika echo server in its own process that answers each request with a reply of the same
-size as a get_volunteer answer; a second row does the same with publisher confirms on request and
-reply, the delivery guarantee nameko's RPC uses. Both are driven sequentially (one client) and by ``--clients``
-concurrent clients (threads, one connection each), ``--calls`` calls per mode. Prints calls per
-second and p50/p99 latency, and the ratio read call / raw round trip (target: at most 3).
+temporary SQLite database loaded with the demo data, and an empty nameko service answering the same
+reply without work. The baseline, in the same run and on the same vhost, is a pika echo server in its
+own process that answers each request with a reply of the same size as a get_volunteer answer (a
+second row with publisher confirms on request and reply). Rows: the raw baselines; the echo service
+and ``get_volunteer`` called through ``guanyinli.client.Client`` (the platform's client), through
+nameko's standalone proxy with the platform's transient requests, through plain nameko, and from a
+bare pika client. Each is driven sequentially (one client) and by ``--clients`` concurrent clients
+(threads, one connection each), ``--calls`` calls per mode. Prints calls per second, p50/p99 latency,
+client CPU per call, and the ratio read call (platform client) / raw round trip (target: at most 3).
 """
 
 from __future__ import annotations
