@@ -1,6 +1,6 @@
 """RPC clients that behave like real ones under faults: a call that gets no answer (timeout, lost
-connection, broker restarting) is retried with the same arguments, hence the same request_id,
-on a fresh connection, until it gets an answer or the deadline passes.
+connection, broker restarting) or answers Unavailable is retried with the same arguments, hence the
+same request_id, on a fresh connection, until it gets an answer or the deadline passes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import eventlet
 from eventlet.greenpool import GreenPool
 from rel_fuzz import classify
 
+from guanyinli.errors import Unavailable
 from guanyinli.rpc import ClusterRpcProxy
 
 
@@ -67,7 +68,9 @@ class RetryingClient:
                 return outcome
             except (Exception, eventlet.Timeout) as exc:
                 kind = classify(exc) if isinstance(exc, Exception) else "client"
-                if kind != "client":
+                # Unavailable says "try again" (a service behind the one called did not answer in
+                # time): a client asks again with the same request_id, as it does after no answer
+                if kind != "client" and not isinstance(exc, Unavailable):
                     outcome.error, outcome.kind = exc, kind
                     return outcome
                 outcome.faults_seen.append(type(exc).__name__)
