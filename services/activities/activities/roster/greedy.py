@@ -96,7 +96,7 @@ def _run(weeks: set[int], start: int, step: int) -> int:
 
 def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: float = 0.0) -> set[tuple[int, int]]:
     """(volunteer, shift) positions of a greedy roster; `keep` (plus pinned) are placed first.
-    With polish_seconds, a local search then moves single places while that lowers the cost."""
+    With polish_seconds, a local search then moves single places and swaps shifts while that lowers the cost."""
     w = R.weights(ix.problem.rules)
     st = _State(ix)
     for vi, si in sorted(ix.pinned | (keep or set())):
@@ -121,7 +121,7 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: 
 
 
 def polish(ix: Index, chosen: set[tuple[int, int]], seconds: float) -> set[tuple[int, int]]:
-    """A roster improved by moving single places (see greedy) for at most `seconds`."""
+    """A roster improved by moving single places and swapping shifts (see greedy) for at most `seconds`."""
     st = _State(ix)
     for vi, si in sorted(chosen):
         st.take(vi, si)
@@ -155,7 +155,8 @@ def _own_cost(st: _State, vi: int, w: dict[str, int], close: set[tuple[int, int]
 
 
 def _polish(st: _State, w: dict[str, int], deadline: float, keep: set[tuple[int, int]]) -> None:
-    """First-improvement local search: give a place to someone else, add or remove a place."""
+    """First-improvement local search: give a place to someone else, add or remove a place; when none of
+    these helps any more, two volunteers swap a shift each (_swaps), then single moves again."""
     ix = st.ix
     close = set(ix.close_pairs)
     st.weekend_order = [ix.weeks.index(k) for k in R.weekend_weeks(ix.problem)]
@@ -220,6 +221,60 @@ def _polish(st: _State, w: dict[str, int], deadline: float, keep: set[tuple[int,
                                 break
                         else:
                             st.drop(v, si)
+        if not improved and SWAPS:
+            improved = _swaps(st, fixed, changed, settle, deadline)
+
+
+SWAPS = True  # the swap moves of _polish (a switch to compare with single moves alone)
+
+
+def _only_leader(st: _State, vi: int, si: int) -> bool:
+    ix = st.ix
+    return (
+        ix.shifts[si].leader_needed
+        and ix.volunteers[vi].leader
+        and sum(ix.volunteers[x].leader for x in st.crew[si]) == 1
+    )
+
+
+def _swaps(st: _State, fixed, changed, settle, deadline: float) -> bool:
+    """Two volunteers exchange one shift each, loads unchanged: the moves that fix shifts too close
+    together, weekends in a row and patrols away from home where giving a place away cannot."""
+    ix = st.ix
+    found = False
+    for u in range(len(ix.volunteers)):
+        eligible_u = ix.eligible_set(u)
+        for si in sorted(st.mine[u]):
+            if time.perf_counter() > deadline:
+                return found
+            if (u, si) in fixed or si not in st.mine[u]:
+                continue
+            u_leads = _only_leader(st, u, si)
+            for v in ix.candidates[si]:
+                if v == u or v in st.crew[si] or (u_leads and not ix.volunteers[v].leader):
+                    continue
+                done = False
+                for sj in sorted(st.mine[v]):
+                    if sj == si or sj not in eligible_u or u in st.crew[sj] or (v, sj) in fixed:
+                        continue
+                    if _only_leader(st, v, sj) and not ix.volunteers[u].leader:
+                        continue
+                    st.drop(u, si)
+                    st.drop(v, sj)
+                    if st.can_take(u, sj) and st.can_take(v, si):
+                        st.take(u, sj)
+                        st.take(v, si)
+                        if changed(u, v) < 0:
+                            settle(u, v)
+                            found = done = True
+                            break
+                        st.drop(u, sj)
+                        st.drop(v, si)
+                    st.take(u, si)
+                    st.take(v, sj)
+                if done:
+                    break
+    return found
 
 
 def _eject(st: _State, si: int, pool: list[int], w: dict[str, int]) -> bool:
