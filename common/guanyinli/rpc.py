@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
@@ -47,6 +48,9 @@ from guanyinli.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
+# What a publish or an acknowledgement raises when the broker is away (restarting, unreachable).
+BROKER_GONE = (OSError, ConnectionError, AMQPConnectionError, KombuOperationalError)
+
 CORRELATION_KEY = "rpc_correlation_id"
 
 
@@ -60,7 +64,13 @@ class Responder(nameko_rpc.Responder):
 
 
 class RpcConsumer(nameko_rpc.RpcConsumer):
-    """nameko's, answering through ``Responder`` above (transient reply, no publisher confirm)."""
+    """nameko's, answering through ``Responder`` above (transient reply, no publisher confirm).
+
+    A reply that cannot be published because the broker is away (its publish retries ran out
+    during a restart) is logged and dropped instead of escaping: nameko would otherwise kill the
+    whole service container, and one broker restart would stop a service for good. The work is
+    committed; the caller gets no answer, asks again with the same key, and gets the same result.
+    """
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -72,7 +82,14 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_GONE as exc:
+            log.warning(
+                "reply to %s not sent, the broker is unreachable (the caller asks again): %s",
+                message.properties.get("correlation_id"),
+                exc,
+            )
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -179,7 +196,7 @@ def _install_sturdy_acks() -> None:
         def sturdy(self, message, _original=original, _name=name):
             try:
                 return _original(self, message)
-            except (OSError, ConnectionError, AMQPConnectionError) as exc:
+            except BROKER_GONE as exc:
                 log.warning("%s on a lost connection skipped (the broker delivers the message again): %s", _name, exc)
 
         setattr(QueueConsumer, name, sturdy)

@@ -151,6 +151,35 @@ def wait_for_emails(platform, prefix: str, expected: dict[str, int], timeout: fl
     return emails_by_recipient(platform, prefix)
 
 
+def trace_message(platform, volunteer_id: int) -> str:
+    """Where a volunteer's sign-up message stopped: the sign-up, its outbox events, the
+    notification and each delivery, so a failure says which step lost it."""
+    try:
+        return _trace_message(platform, volunteer_id)
+    except Exception as exc:  # a diagnosis must not hide the failure it explains
+        return f"volunteer {volunteer_id}: not traced ({exc!r})"
+
+
+def _trace_message(platform, volunteer_id: int) -> str:
+    signups = platform.dbs.query("activities", "SELECT id, status FROM signups WHERE volunteer_id = :v", v=volunteer_id)
+    outbox = [
+        (r[0], "sent" if r[2] else "unsent")
+        for r in platform.dbs.query("activities", "SELECT event_type, payload, sent_at FROM outbox_events")
+        if (r[1] or {}).get("volunteer_id") == volunteer_id
+    ]
+    deliveries = platform.dbs.query(
+        "notifications",
+        "SELECT n.kind, n.status, d.channel, d.status, d.attempts, d.last_error FROM notifications n "
+        "LEFT JOIN deliveries d ON d.notification_id = n.id WHERE n.volunteer_id = :v",
+        v=volunteer_id,
+    )
+    contact = platform.dbs.query("notifications", "SELECT email FROM contacts WHERE volunteer_id = :v", v=volunteer_id)
+    return (
+        f"volunteer {volunteer_id}: sign-ups {[tuple(r) for r in signups]}; outbox {outbox}; "
+        f"notifications/deliveries {[tuple(r) for r in deliveries]}; contact {[r[0] for r in contact]}"
+    )
+
+
 def seed_platform(platform) -> dict:
     """A few volunteers and activities, so that fuzzed ids 1..6 often exist."""
     with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=30) as rpc:

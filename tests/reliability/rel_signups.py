@@ -18,7 +18,16 @@ from collections.abc import Callable
 
 import eventlet
 from rel_clients import storm
-from rel_data import ORGANISER, SYSTEM, new_patrols, new_volunteers, quiet_hours_off, seats_report, wait_for_emails
+from rel_data import (
+    ORGANISER,
+    SYSTEM,
+    new_patrols,
+    new_volunteers,
+    quiet_hours_off,
+    seats_report,
+    trace_message,
+    wait_for_emails,
+)
 
 from guanyinli.rpc import ClusterRpcProxy
 
@@ -126,6 +135,8 @@ def signup_storm(
         + (f", {resent} resent with the same Message-ID" if resent else "")
     )
     problems += seat_notes + [f"volunteer {v}: {per_volunteer[v]} sign-ups" for v in doubled]
-    problems += [f"no message for {r}" for r in missing[:10]] + [f"{r}: {ids}" for r, ids in list(extra.items())[:10]]
+    by_address = {f"{tag}-{i}@reliability.example.org": v["id"] for i, v in enumerate(volunteers)}
+    problems += [f"no message for {r}: {trace_message(platform, by_address[r])}" for r in missing[:10]]
+    problems += [f"{r}: {ids}" for r, ids in list(extra.items())[:10]]
     assert statuses["confirmed"] == roles * seats, f"{statuses['confirmed']} confirmed for {roles * seats} seats"
     assert not problems, "\n".join(problems[:30])
