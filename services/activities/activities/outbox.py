@@ -10,7 +10,7 @@ see each change once.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -51,6 +51,18 @@ def mark_sent(session: Session, ids: list[int]) -> None:
             .values(sent_at=to_db(now()))
             .execution_options(synchronize_session=False)
         )
+
+
+def resend_since(session: Session, moment: datetime) -> int:
+    """Mark unsent again what was marked sent at or after ``moment`` (the start of a broker outage,
+    less a margin, see ``guanyinli.broker``); returns how many."""
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.sent_at >= to_db(moment))
+        .values(sent_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def due(session: Session, older_than: timedelta, limit: int = 200) -> list[OutboxEvent]:

@@ -22,6 +22,7 @@ from activities import exceptions, feeds, outbox, rostering, schemas, store, vie
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
+from guanyinli.broker import BrokerWatch
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.rpc import rpc
@@ -43,6 +44,8 @@ SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyCl
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
 OUTBOX_INTERVAL = 5  # seconds: how often, and after how long, unsent events are sent again
+# events marked sent this long before a broker outage began are sent again (see guanyinli.broker)
+RESEND_MARGIN = timedelta(seconds=5)
 
 
 def rule_error(exc: RuleViolation) -> Exception:
@@ -64,6 +67,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     dispatch = EventDispatcher()
     caller: Caller = CallerIdentity()
     volunteers = Volunteers()
+    outages = BrokerWatch()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -119,6 +123,14 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         Read, then dispatch outside any transaction (SQLite's write lock is never held across
         network I/O), then mark sent: two replicas may both send a row, with the same event_id.
         """
+        lost_at = self.outages.since()
+        if lost_at is not None:
+            with self.db.get_session() as session:
+                again = outbox.resend_since(session, lost_at - RESEND_MARGIN)
+            self.outages.handled()
+            log.warning(
+                "broker connection lost at %s: %d event(s) marked sent just before go out again", lost_at, again
+            )
         with self.db.get_session() as session:
             rows = [(r.id, r.event_type, r.payload) for r in outbox.due(session, timedelta(seconds=OUTBOX_INTERVAL))]
             outbox.prune(session)

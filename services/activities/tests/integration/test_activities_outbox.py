@@ -49,3 +49,23 @@ def test_events_are_marked_sent_and_the_relay_sends_what_was_left(organiser, eve
         time.sleep(0.1)
     assert unsent is None
     engine.dispose()
+
+
+def test_events_marked_sent_just_before_the_broker_connection_dropped_go_out_again(
+    organiser, events, services, rabbit_manager, rabbit_config
+):
+    """A stopping broker may confirm a message and lose it (see guanyinli.broker): after a lost
+    connection the relay sends once more what it marked sent just before, with the same event_id."""
+    created = organiser.create_activity(
+        title="环境整治", kind="sanitation", room="3号院", start=iso(at(3, 9)), duration_minutes=90
+    )
+    (first,) = events.wait("activity_created")
+    assert first["activity_id"] == created["id"]
+    deadline = time.monotonic() + 20  # the management API lists connections a few seconds late
+    while not (ours := [c for c in rabbit_manager.get_connections() if c["vhost"] == rabbit_config["vhost"]]):
+        assert time.monotonic() < deadline, "the broker lists no connection of the test's services"
+        time.sleep(0.5)
+    for connection in ours:
+        rabbit_manager.delete_connection(connection["name"])
+    again = events.wait("activity_created", count=2, timeout=30)
+    assert [e["event_id"] for e in again] == [first["event_id"], first["event_id"]]
