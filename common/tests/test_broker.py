@@ -15,7 +15,7 @@ def test_the_first_connection_is_no_outage():
     consumer = QueueConsumer()
     connected(consumer)
     consumer.on_iteration()
-    assert Outages(consumer, [0]).since() is None
+    assert Outages(consumer, [0]).span() is None
 
 
 def test_a_reconnection_reports_when_the_connection_was_last_seen_alive_until_handled(monkeypatch):
@@ -30,10 +30,10 @@ def test_a_reconnection_reports_when_the_connection_was_last_seen_alive_until_ha
     handled = [0]
 
     first = Outages(consumer, handled)
-    assert first.since().timestamp() == 1_010.0
-    assert Outages(consumer, handled).since() is not None, "not handled yet: the next worker sees it too"
+    assert [m.timestamp() for m in first.span()] == [1_010.0, 1_030.0]
+    assert Outages(consumer, handled).span() is not None, "not handled yet: the next worker sees it too"
     first.handled()
-    assert Outages(consumer, handled).since() is None
+    assert Outages(consumer, handled).span() is None
 
     clock.now = 1_040.0
     consumer.on_iteration()
@@ -43,4 +43,5 @@ def test_a_reconnection_reports_when_the_connection_was_last_seen_alive_until_ha
     consumer.on_iteration()
     clock.now = 1_070.0
     connected(consumer)
-    assert Outages(consumer, handled).since().timestamp() == 1_040.0  # the earliest of those not handled
+    # both outages not handled yet: from the start of the earlier to the end of the later
+    assert [m.timestamp() for m in Outages(consumer, handled).span()] == [1_040.0, 1_070.0]

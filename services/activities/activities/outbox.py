@@ -53,12 +53,12 @@ def mark_sent(session: Session, ids: list[int]) -> None:
         )
 
 
-def resend_since(session: Session, moment: datetime) -> int:
-    """Mark unsent again what was marked sent at or after ``moment`` (the start of a broker outage,
-    less a margin, see ``guanyinli.broker``); returns how many."""
+def resend_between(session: Session, start: datetime, end: datetime) -> int:
+    """Mark unsent again what was marked sent from ``start`` to ``end`` (a broker outage with a
+    margin before it, see ``guanyinli.broker``); returns how many."""
     result = session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.sent_at >= to_db(moment))
+        .where(OutboxEvent.sent_at >= to_db(start), OutboxEvent.sent_at <= to_db(end))
         .values(sent_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -44,7 +44,7 @@ SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyCl
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
 OUTBOX_INTERVAL = 5  # seconds: how often, and after how long, unsent events are sent again
-# events marked sent this long before a broker outage began are sent again (see guanyinli.broker)
+# events marked sent during a broker outage or this long before it are sent again (see guanyinli.broker)
 RESEND_MARGIN = timedelta(seconds=5)
 
 
@@ -123,13 +123,14 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         Read, then dispatch outside any transaction (SQLite's write lock is never held across
         network I/O), then mark sent: two replicas may both send a row, with the same event_id.
         """
-        lost_at = self.outages.since()
-        if lost_at is not None:
+        outage = self.outages.span()
+        if outage is not None:
+            lost, back = outage
             with self.db.get_session() as session:
-                again = outbox.resend_since(session, lost_at - RESEND_MARGIN)
+                again = outbox.resend_between(session, lost - RESEND_MARGIN, back)
             self.outages.handled()
             log.warning(
-                "broker connection lost at %s: %d event(s) marked sent just before go out again", lost_at, again
+                "broker connection lost from %s to %s: %d event(s) marked sent then go out again", lost, back, again
             )
         with self.db.get_session() as session:
             rows = [(r.id, r.event_type, r.payload) for r in outbox.due(session, timedelta(seconds=OUTBOX_INTERVAL))]
