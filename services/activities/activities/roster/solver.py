@@ -33,9 +33,13 @@ BLOCK_LEAD = 1.5  # seconds (at most BLOCK_LEAD_SHARE of the time limit) grid by
 # neighbourhoods) and from starting early: at 10 s, a 1.5 s lead did better than 0.8 s and 3 s.
 BLOCK_LEAD_SHARE = 0.15
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
-# roster from 3352 to about 1100 in 0.9 s at the Guanyinli size (in the first second); CP-SAT gains more after that.
-POLISH_SECONDS = 0.9  # per POLISH_PAIRS eligible pairs, at most a tenth of the time limit
+# roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
+# optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
+# 30 s for 1000. At 10 s a 3 s polish ended at 820-870 where 0.9 s ended at 1450-1550.
+POLISH_SECONDS = 3.0  # per POLISH_PAIRS eligible pairs, at most POLISH_SHARE of the time limit and POLISH_MAX
 POLISH_PAIRS = 6_000
+POLISH_SHARE = 0.3
+POLISH_MAX = 6.0  # ten times the Guanyinli size did worse with 18 s than with 6 s
 
 
 class Watch(cp_model.CpSolverSolutionCallback):
@@ -134,7 +138,8 @@ def run(
     warm = hint if hint and (soft or _complete(ix, hint)) else None
     if warm is not None:
         watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
-        warm = polish(ix, warm, min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), 0.1 * options.time_limit))
+        seconds = min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), POLISH_SHARE * options.time_limit, POLISH_MAX)
+        warm = polish(ix, warm, seconds)
         objective = _cost(ix, warm)
         watch.record(objective)
         if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
