@@ -72,7 +72,10 @@ def publish_patrol_roster(rpc, start, days: int = 28) -> str:
         start=start.isoformat(), end=(start + timedelta(days=days)).isoformat(), options={"time_limit": 10}
     )
     published = rpc.activities.publish_roster(roster_id=draft["id"])
-    return f"patrol roster {published['id']} published ({draft.get('status')})"
+    return (
+        f"patrol roster {published['id']} published: {len(draft.get('assignments') or [])} assignments, "
+        f"{len(draft.get('gaps') or [])} shifts short (solver: {draft.get('solver_status')})"
+    )
 
 
 def populate(rpc_config: dict) -> None:
