@@ -18,6 +18,11 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 _phones = itertools.count(random.Random().randrange(10_000_000, 80_000_000))
 
 
+def address(tag: str, i: int) -> str:
+    """The email of a test's i-th volunteer (it says which test they belong to)."""
+    return f"{tag}-{i}@reliability.example.org"
+
+
 def new_volunteers(rpc, n: int, tag: str, team: str = "voluntary_patrol") -> list[dict]:
     """n volunteers with unique phones and emails (the email says which test they belong to)."""
     made = []
@@ -26,7 +31,7 @@ def new_volunteers(rpc, n: int, tag: str, team: str = "voluntary_patrol") -> lis
             rpc.volunteers.create_volunteer(
                 name=random.choice(SURNAMES) + random.choice(GIVEN) + random.choice(GIVEN),
                 phone=f"139{next(_phones):08d}",
-                email=f"{tag}-{i}@reliability.example.org",
+                email=address(tag, i),
                 teams=[team],
                 grid_id=1 + i % 15,
             )

@@ -21,6 +21,7 @@ from rel_clients import storm
 from rel_data import (
     ORGANISER,
     SYSTEM,
+    address,
     new_patrols,
     new_volunteers,
     quiet_hours_off,
@@ -118,7 +119,8 @@ def signup_storm(
     overbooked, seat_notes = seats_report(platform, [o["id"] for o in occurrences])
     row.overbooked += overbooked
 
-    told = [f"{tag}-{i}@reliability.example.org" for i, _ in enumerate(volunteers) if f"{tag}-{i}" in in_db]
+    by_address = {address(tag, i): v["id"] for i, v in enumerate(volunteers)}
+    told = [address(tag, i) for i in range(len(volunteers)) if f"{tag}-{i}" in in_db]
     seen = wait_for_emails(platform, tag, dict.fromkeys(told, 1))
     missing = [r for r in told if not seen.get(r)]
     extra = {r: dict(ids) for r, ids in seen.items() if len(ids) > 1}
@@ -135,7 +137,6 @@ def signup_storm(
         + (f", {resent} resent with the same Message-ID" if resent else "")
     )
     problems += seat_notes + [f"volunteer {v}: {per_volunteer[v]} sign-ups" for v in doubled]
-    by_address = {f"{tag}-{i}@reliability.example.org": v["id"] for i, v in enumerate(volunteers)}
     problems += [f"no message for {r}: {trace_message(platform, by_address[r])}" for r in missing[:10]]
     problems += [f"{r}: {ids}" for r, ids in list(extra.items())[:10]]
     assert statuses["confirmed"] == roles * seats, f"{statuses['confirmed']} confirmed for {roles * seats} seats"

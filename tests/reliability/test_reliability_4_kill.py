@@ -14,6 +14,7 @@ import pytest
 from rel_data import (
     ORGANISER,
     SYSTEM,
+    address,
     emails_by_recipient,
     new_volunteers,
     one_off,
@@ -80,7 +81,7 @@ def test_notifications_killed_mid_batch(healthy, tally):
             rpc.activities.sign_up(occurrence_id=occ["id"], volunteer_id=vid, role="cleaner")
         row.calls += 2 * len(ids)
     # the confirmations go out first; then the cancellation makes the batch
-    wait_for_emails(platform, tag, {f"{tag}-{i}@reliability.example.org": 1 for i in range(BATCH)})
+    wait_for_emails(platform, tag, {address(tag, i): 1 for i in range(BATCH)})
     before = {r: dict(m) for r, m in emails_by_recipient(platform, tag).items()}
 
     platform.stop("notifications")  # the events wait in the durable queue: the batch starts at once
@@ -104,7 +105,7 @@ def test_notifications_killed_mid_batch(healthy, tally):
         row.faults += 1
     platform.wait_healthy("notifications")
 
-    expected = {f"{tag}-{i}@reliability.example.org": 2 for i in range(BATCH)}  # confirmation + cancellation
+    expected = {address(tag, i): 2 for i in range(BATCH)}  # confirmation + cancellation
     seen = wait_for_emails(platform, tag, expected, timeout=180)
     missing = [r for r, n in expected.items() if len(seen.get(r, {})) < n]
     extra = {r: dict(m) for r, m in seen.items() if len(m) > 2}
