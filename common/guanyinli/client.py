@@ -13,9 +13,12 @@ Compared with nameko's standalone ``ClusterRpcProxy`` it keeps one connection an
 for the client's life and does nothing per call beyond publishing and reading the reply: about
 half the client-side cost, without eventlet (``benchmarks/bench_rpc.py`` measures both).
 
-* Requests are transient and published with publisher confirms and ``mandatory``: a call to a
-  service with no running instance raises ``UnknownService`` at once instead of waiting out the
-  timeout. Why transient: see ``guanyinli.rpc``.
+* Requests are transient and published ``mandatory``: the broker returns a request that no queue
+  takes, and the return arrives before any reply could, so a call to a service with no running
+  instance raises ``UnknownService`` at once instead of waiting out the timeout. There is no
+  publisher confirm to wait for: a transient request the broker loses has no more chance of an
+  answer once confirmed (a restart drops the reply queue too), and waiting for the confirm cost
+  every call another round trip to the broker. Why transient: see ``guanyinli.rpc``.
 * A remote error is raised as the same typed exception the service raised (``guanyinli.errors``
   classes, ``UnknownService``, ``MethodNotFound``...), else as nameko's ``RemoteError``.
 * No reply within ``timeout`` seconds raises ``RpcTimeout``; a lost connection raises
@@ -99,7 +102,7 @@ class Client:
     def call(self, service: str, method: str, *args, **kwargs) -> Any:
         correlation_id = uuid.uuid4().hex
         self._publish(service, method, correlation_id, {"args": args, "kwargs": kwargs})
-        body = self._wait(correlation_id)
+        body = self._wait(service, correlation_id)
         if body.get("error"):
             # nameko.rpc's, which guanyinli.errors extends: an unknown subclass arrives as its registered base
             raise nameko.rpc.deserialize(body["error"])
@@ -120,7 +123,6 @@ class Client:
         try:
             connection.connect()
             channel = connection.channel()
-            channel.confirm_select()
             channel.events["basic_return"].add(self._on_return)
             channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
             queue = f"rpc.reply-guanyinli-client-{uuid.uuid4()}"
@@ -150,19 +152,19 @@ class Client:
             application_headers=headers,
         )
         try:
-            self._channel.basic_publish_confirm(
+            self._channel.basic_publish(
                 message, exchange=self.exchange, routing_key=f"{service}.{method}", mandatory=True
             )
         except _CONNECTION_ERRORS as exc:
             self._drop()
             raise BrokerUnavailable(f"{service}.{method}: connection lost while sending: {exc}") from None
-        if correlation_id in self._returned:  # the broker returns it before confirming it
-            self._returned.discard(correlation_id)
-            raise UnknownService(service)
 
-    def _wait(self, correlation_id: str) -> dict:
+    def _wait(self, service: str, correlation_id: str) -> dict:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while correlation_id not in self._replies:
+            if correlation_id in self._returned:  # no queue took the request
+                self._returned.discard(correlation_id)
+                raise UnknownService(service)
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 self._drop()  # a reply arriving later must not be read as the answer to another call

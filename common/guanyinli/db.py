@@ -8,14 +8,25 @@ same guarantees, so the differences are settled here once:
 * SQLite calls block the hub, so a process keeps a single connection: greenlets queue for it
   on the (green) pool lock instead of spinning in SQLite's busy handler while the holder of the
   write lock cannot run. Writers take the lock at BEGIN (``BEGIN IMMEDIATE``), so a
-  read-then-write transaction never fails half way with "database is locked".
+  read-then-write transaction never fails half way with "database is locked"; work that only
+  reads (``DatabaseHandle.read``) begins a plain deferred transaction, a snapshot that takes no
+  lock (WAL).
+
+Reads that other services make for every call of theirs (``volunteers.get_volunteer`` for each
+sign-up) may keep their results in a ``ReadCache`` for as long as the database has not changed.
+On SQLite that is known exactly and cheaply: ``PRAGMA data_version`` changes when another
+connection (another process, a replica) commits, and the connection's ``total_changes`` when it
+writes itself, so a cached result is used only while both are what they were when it was read.
+PostgreSQL offers no such counter, and there the cache stays out of the way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event
@@ -23,6 +34,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanyinli.config import normalize_url, service_database_url
+
+T = TypeVar("T")
+READ_ONLY = "guanyinli_read_only"  # execution option: the transaction only reads
+_CONNECTION_KEY = "guanyinli_connection"
 
 _green_lock = threading.Lock()
 _green_done = False
@@ -58,7 +73,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
+        def _sqlite_pragmas(dbapi_conn, record):
+            record.info[_CONNECTION_KEY] = uuid.uuid4().hex  # told apart from a later connection
             # Autocommit at the driver level: SQLAlchemy's "begin" event below emits BEGIN.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -69,7 +85,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql"):
@@ -80,12 +96,88 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def change_token(session: Session) -> Hashable | None:
+    """What changes whenever the database may have: None where that cannot be known (not SQLite).
+
+    Read inside the transaction and before the data, so data read with a token is never older
+    than the token says.
+    """
+    connection = session.connection()
+    return _token(connection.connection) if connection.dialect.name == "sqlite" else None
+
+
+def _token(fairy) -> Hashable:
+    """This connection (a new one starts afresh), other connections' commits, its own writes."""
+    dbapi = fairy.dbapi_connection
+    (version,) = dbapi.execute("PRAGMA data_version").fetchone()
+    return fairy.info.get(_CONNECTION_KEY), version, dbapi.total_changes
+
+
+_MISSING = object()
+
+
+class ReadCache:
+    """Results of reads, kept while ``change_token`` stays the same; any change empties it all.
+
+    Meant for hot reads of data that changes seldom compared with how often it is read. Callers
+    must not change what they get (it is handed to the next caller too).
+    """
+
+    def __init__(self, max_entries: int = 10_000):
+        self.max_entries = max_entries
+        self._token: Hashable | None = None
+        self._entries: dict[Hashable, Any] = {}
+        self.hits = self.misses = 0
+
+    def peek(self, engine: Engine, key: Hashable) -> Any:
+        """The cached value if the database is unchanged, else ``_MISSING``: a hit opens no session.
+
+        Only the change counters are read (on the pooled connection, outside a transaction): if
+        they are what they were when the value was read, the value is what a read would give.
+        """
+        if key not in self._entries or engine.dialect.name != "sqlite":
+            return _MISSING
+        fairy = engine.raw_connection()
+        try:
+            token = _token(fairy)
+        finally:
+            fairy.close()
+        if token != self._token:
+            return _MISSING
+        value = self._entries.get(key, _MISSING)
+        if value is not _MISSING:
+            self.hits += 1
+        return value
+
+    def get(self, session: Session, key: Hashable, load: Callable[[], T]) -> T:
+        token = change_token(session)
+        if token is None:
+            return load()
+        if token != self._token:
+            self._token, self._entries = token, {}
+        try:
+            value = self._entries[key]
+        except KeyError:
+            self.misses += 1
+        else:
+            self.hits += 1
+            return value
+        value = load()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {}
+        # Not if the work wrote (total_changes moved) or another worker saw a newer token meanwhile.
+        if self._token == token and change_token(session) == token:
+            self._entries[key] = value
+        return value
+
+
 class DatabaseHandle:
     """What a worker sees: a lazily opened session, and fresh transactional sessions on demand."""
 
-    def __init__(self, factory: sessionmaker, engine: Engine):
+    def __init__(self, factory: sessionmaker, engine: Engine, cache: ReadCache | None = None):
         self._factory = factory
         self.engine = engine
+        self.cache = cache if cache is not None else ReadCache()
         self._session: Session | None = None
 
     @property
@@ -107,6 +199,24 @@ class DatabaseHandle:
         finally:
             session.close()
 
+    def read(self, work: Callable[[Session], T], cache_key: Hashable | None = None) -> T:
+        """``work(session)`` in a transaction that only reads; with ``cache_key``, through the cache.
+
+        On SQLite the transaction is a deferred one (no write lock); anything it writes is rolled
+        back.
+        """
+        if cache_key is not None and (value := self.cache.peek(self.engine, cache_key)) is not _MISSING:
+            return value
+        session = self._factory()
+        try:
+            session.connection(execution_options={READ_ONLY: True})
+            if cache_key is None:
+                return work(session)
+            return self.cache.get(session, cache_key, lambda: work(session))
+        finally:
+            session.rollback()
+            session.close()
+
     def close(self) -> None:
         if self._session is not None:
             self._session.rollback()
@@ -125,11 +235,13 @@ class Database(DependencyProvider):
         self.service = service
         self.engine: Engine | None = None
         self.factory: sessionmaker | None = None
+        self.cache = ReadCache()
 
     def setup(self):
         service = self.service or self.container.service_name
         self.engine = make_engine(service_database_url(self.container.config, service))
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.cache = ReadCache()
 
     def stop(self):
         if self.engine is not None:
@@ -139,7 +251,7 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        handle = DatabaseHandle(self.factory, self.engine)
+        handle = DatabaseHandle(self.factory, self.engine, self.cache)
         self._handles[worker_ctx] = handle
         return handle
 

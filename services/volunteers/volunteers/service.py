@@ -180,7 +180,7 @@ class VolunteersService:
     @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerOut(), errors=VOLUNTEER_ERRORS)
     def get_volunteer(self, volunteer_id):
         """One volunteer, active or not, with teams, skills and grid roles."""
-        return self._work(lambda s: store.get_volunteer(s, volunteer_id))
+        return self.db.read(lambda s: store.get_volunteer(s, volunteer_id), cache_key=("volunteer", volunteer_id))
 
     @rpc
     @contract(

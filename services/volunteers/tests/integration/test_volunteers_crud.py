@@ -1,6 +1,7 @@
 """Volunteers over RPC: create, get, update, deactivate, list; events; rejected input writes nothing."""
 
 import pytest
+from sqlalchemy import text
 from volunteers_testkit import patrol_volunteer
 
 from guanyinli.errors import Conflict, InvalidInput, NotFound
@@ -30,6 +31,21 @@ def test_create_and_get(rpc, events, tables):
     assert event["volunteer_id"] == created["id"] and event["name"] == "陈秀英" and event["grid_id"] == 7
     assert event["teams"] == ["convenient_service", "voluntary_patrol"] and event["event_id"]
     assert tables.count("volunteer_teams") == 2
+
+
+def test_get_volunteer_sees_every_change_however_it_was_made(rpc, tables):
+    """get_volunteer answers from a cache on SQLite: a write through the service, and one made by
+    another process (a second replica, a repair by hand), must both show at once."""
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    assert [rpc.get_volunteer(v["id"])["grid_id"] for _ in range(3)] == [v["grid_id"]] * 3
+    rpc.update_volunteer(v["id"], grid_id=9)
+    assert rpc.get_volunteer(v["id"])["grid_id"] == 9
+    with tables.engine.begin() as conn:
+        conn.execute(text("UPDATE volunteers SET name = '王芳' WHERE id = :id"), {"id": v["id"]})
+    assert rpc.get_volunteer(v["id"])["name"] == "王芳"
+    with tables.engine.begin() as conn:
+        conn.execute(text("DELETE FROM volunteer_skills WHERE volunteer_id = :id"), {"id": v["id"]})
+    assert rpc.get_volunteer(v["id"])["skills"] == []
 
 
 def test_update_changes_only_given_fields_and_says_which(rpc, events):
