@@ -241,7 +241,6 @@ class Database(DependencyProvider):
         service = self.service or self.container.service_name
         self.engine = make_engine(service_database_url(self.container.config, service))
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self.cache = ReadCache()
 
     def stop(self):
         if self.engine is not None:

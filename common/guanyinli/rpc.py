@@ -99,7 +99,6 @@ class ReplyChannel:
     def _open(self):
         if self._connection is not None:
             return self._channel
-        self.close()
         connection = kombu.Connection(
             self.config[AMQP_URI_CONFIG_KEY],
             ssl=self.config.get(AMQP_SSL_CONFIG_KEY),
