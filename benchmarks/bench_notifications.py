@@ -68,21 +68,18 @@ import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "notifications")]
 
-import requests  # noqa: E402
+from bench_rpc import Vhost  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.testing.services import replace_dependencies  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from guanyinli.config import amqp_uri  # noqa: E402
 from guanyinli.db import make_engine  # noqa: E402
 from guanyinli.events import make_payload, read  # noqa: E402
 from guanyinli.migrate import upgrade  # noqa: E402
@@ -150,30 +147,6 @@ def build_database(path: Path, duties: int) -> None:
     engine.dispose()
 
 
-class Vhost:
-    """A throwaway RabbitMQ virtual host (management API), so a running platform is not disturbed."""
-
-    def __init__(self):
-        parsed = urlparse(amqp_uri())
-        self.api = f"http://{parsed.hostname or '127.0.0.1'}:15672/api"
-        self.auth = (parsed.username or "guest", parsed.password or "guest")
-        self.name = f"bench-notifications-{uuid.uuid4().hex[:8]}"
-        self.uri = f"{parsed.scheme}://{parsed.netloc}/{self.name}"
-
-    def __enter__(self):
-        requests.put(f"{self.api}/vhosts/{self.name}", auth=self.auth, timeout=10).raise_for_status()
-        requests.put(
-            f"{self.api}/permissions/{self.name}/{self.auth[0]}",
-            json={"configure": ".*", "write": ".*", "read": ".*"},
-            auth=self.auth,
-            timeout=10,
-        ).raise_for_status()
-        return self
-
-    def __exit__(self, *exc):
-        requests.delete(f"{self.api}/vhosts/{self.name}", auth=self.auth, timeout=10)
-
-
 class SinkProcess:
     def __init__(self, tmp: Path, name: str):
         self.port = free_port()
@@ -205,9 +178,9 @@ def run_outbox(template: Path, tmp: Path, duties: int, replicas: int) -> dict:
     clock = BenchClock(T0)
     containers = []
     try:
-        with Vhost() as vhost:
+        with Vhost("bench-notifications") as vhost:
             config = {
-                "AMQP_URI": vhost.uri,
+                "AMQP_URI": vhost.nameko_uri,
                 "serializer": "json",
                 "max_workers": 10,
                 "DB_URIS": {"notifications": f"sqlite:///{db}"},

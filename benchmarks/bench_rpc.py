@@ -67,18 +67,25 @@ def _queue(confirms: bool) -> str:
 
 
 class Vhost:
-    """A fresh vhost through the management API, deleted at the end."""
+    """A fresh vhost through the management API (so a running platform is not disturbed), deleted at the end.
+    Shared by the benchmarks that need a broker."""
 
-    def __init__(self):
+    def __init__(self, prefix: str = "bench-rpc"):
         parsed = urlparse(amqp_uri())
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 5672
         self.user, self.password = parsed.username or "guest", parsed.password or "guest"
         self.api = os.environ.get("RABBIT_MANAGEMENT", f"http://{self.host}:15672")
-        self.name = f"bench-rpc-{uuid.uuid4().hex[:8]}"
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
 
     def __enter__(self) -> Vhost:
         auth = (self.user, self.password)
-        requests.put(f"{self.api}/api/vhosts/{self.name}", auth=auth, timeout=10).raise_for_status()
+        try:
+            requests.put(f"{self.api}/api/vhosts/{self.name}", auth=auth, timeout=10).raise_for_status()
+        except requests.ConnectionError:
+            raise SystemExit(
+                f"RabbitMQ's management API is not reachable at {self.api} (the benchmark makes a throwaway vhost "
+                "with it): run `rabbitmq-plugins enable rabbitmq_management`, or set RABBIT_MANAGEMENT"
+            ) from None
         requests.put(
             f"{self.api}/api/permissions/{self.name}/{self.user}",
             json={"configure": ".*", "write": ".*", "read": ".*"},
