@@ -7,15 +7,30 @@ therefore proves nothing. The service's queue consumer notices every lost connec
 tells a worker when the outages it has not handled yet began and ended, so the outbox can send
 again what it marked sent just before and during them (handlers act once per ``event_id``, so a
 second copy is harmless).
+
+Every service's queue consumer also has a watchdog (``_install_stall_watchdog``): a consumer that has
+made no progress for ``QUEUE_CONSUMER_STALL_SECONDS`` (no loop turn, no connection attempt) is made to
+drop its connection and connect again, and the green threads' stacks are logged.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 import time
 from datetime import UTC, datetime
+from functools import partial
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
+
+from guanyinli import diagnostics
+
+log = logging.getLogger(__name__)
+
+STALL_CONFIG_KEY = "QUEUE_CONSUMER_STALL_SECONDS"
+STALL_SECONDS = 30.0  # well above a loop turn (1 s) and a connection set-up on a slow broker
 
 
 def _install_outage_tracking() -> None:
@@ -43,6 +58,100 @@ def _install_outage_tracking() -> None:
 
 
 _install_outage_tracking()
+
+
+class ConsumerStalled(ConnectionError):
+    """Thrown into a queue consumer that has stopped making progress: kombu's consumer loop treats it as
+    a lost connection, closes it and connects again (the broker delivers unacknowledged messages again)."""
+
+
+def _stall_seconds(consumer: QueueConsumer) -> float:
+    container = getattr(consumer, "container", None)  # None: not bound to a container (yet)
+    return float(container.config.get(STALL_CONFIG_KEY, STALL_SECONDS) if container else STALL_SECONDS)
+
+
+def _progress(consumer: QueueConsumer, grace: float = 0.0) -> None:
+    consumer.progress_due = time.monotonic() + grace + _stall_seconds(consumer)
+
+
+def _watch(consumer: QueueConsumer) -> None:
+    """Seen once while the broker restarted twice in a few seconds: a service's consumer connected again
+    after the first restart, then stopped turning (no loop turn, no error, not even when the second
+    restart closed its connection) while the rest of the service ran on, so it never consumed again."""
+    while not consumer.should_stop:
+        step = min(1.0, _stall_seconds(consumer) / 4)
+        slept = time.monotonic()
+        eventlet.sleep(step)
+        if time.monotonic() - slept > step + 1.0:  # the whole process stood still (the hub was blocked),
+            _progress(consumer)  # not the consumer alone: give it a fresh period
+            continue
+        thread = consumer._gt
+        if thread is None or thread.dead or consumer.should_stop:
+            continue
+        late = time.monotonic() - getattr(consumer, "progress_due", float("inf"))
+        if late > 0:
+            log.error(
+                "queue consumer made no progress for %.0f s: its connection is dropped and made again; "
+                "green threads:\n%s",
+                _stall_seconds(consumer) + late,
+                diagnostics.green_stacks(),
+            )
+            _progress(consumer)
+            _shut(getattr(consumer, "live_connection", None))  # so closing it cannot wait on the broker either
+            eventlet.greenthread.kill(thread, ConsumerStalled("queue consumer stalled"))
+
+
+def _shut(connection) -> None:
+    """Shut the socket of a kombu connection down: a read or write waiting on it fails at once."""
+    try:
+        sock = connection.connection.sock
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):  # no connection yet, or its socket is already gone
+        pass
+
+
+def _install_stall_watchdog() -> None:
+    """Progress is a loop turn, a connection attempt (plus the wait before the next one) or consumers
+    set up; the watchdog runs as a managed thread of the container, so it ends with it."""
+    if getattr(QueueConsumer, "_guanyinli_watchdog", False):
+        return
+    start, on_iteration = QueueConsumer.start, QueueConsumer.on_iteration
+    on_connection_error, get_consumers = QueueConsumer.on_connection_error, QueueConsumer.get_consumers
+    create_connection = QueueConsumer.create_connection
+
+    def started(self):
+        _progress(self)
+        if getattr(self, "_watchdog", None) is None:
+            self._watchdog = self.container.spawn_managed_thread(
+                partial(_watch, self), identifier="queue consumer watchdog"
+            )
+        return start(self)
+
+    def iteration(self):
+        _progress(self)
+        return on_iteration(self)
+
+    def connection_error(self, exc, interval):
+        _progress(self, grace=interval)
+        return on_connection_error(self, exc, interval)
+
+    def consumers(self, consumer_cls, channel):
+        _progress(self)
+        return get_consumers(self, consumer_cls, channel)
+
+    def connection(self):
+        self.live_connection = create_connection(self)
+        return self.live_connection
+
+    QueueConsumer.start = started
+    QueueConsumer.create_connection = connection
+    QueueConsumer.on_iteration = iteration
+    QueueConsumer.on_connection_error = connection_error
+    QueueConsumer.get_consumers = consumers
+    QueueConsumer._guanyinli_watchdog = True
+
+
+_install_stall_watchdog()
 
 
 def _utc(moment: float) -> datetime:

@@ -51,6 +51,7 @@ from nameko.constants import (
 from nameko.exceptions import IncorrectSignature, UnserializableValueError
 from nameko.standalone import rpc as standalone
 
+from guanyinli import broker, diagnostics  # noqa: F401 - broker: every service's consumer gets its watchdog
 from guanyinli.errors import PlatformError
 
 log = logging.getLogger(__name__)
@@ -287,3 +288,4 @@ def _install_sturdy_acks() -> None:
 
 
 _install_sturdy_acks()
+diagnostics.install()  # every service imports this module: `kill -USR1` logs its green threads' stacks

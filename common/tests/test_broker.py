@@ -1,10 +1,16 @@
 """Broker outages as the queue consumer records them, handed to workers once each."""
 
+import logging
 from types import SimpleNamespace
 
+import eventlet
+import pytest
+from nameko.events import event_handler
 from nameko.messaging import QueueConsumer
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.utils import get_extension
 
-from guanyinli.broker import Outages
+from guanyinli.broker import STALL_CONFIG_KEY, Outages
 
 
 def connected(consumer: QueueConsumer) -> None:
@@ -45,3 +51,68 @@ def test_a_reconnection_reports_when_the_connection_was_last_seen_alive_until_ha
     connected(consumer)
     # both outages not handled yet: from the start of the earlier to the end of the later
     assert [m.timestamp() for m in Outages(consumer, handled).span()] == [1_040.0, 1_070.0]
+
+
+@pytest.mark.integration
+def test_a_queue_consumer_that_stops_turning_connects_again_and_consumes(container_factory, rabbit_config, caplog):
+    """The consumer blocks once, as if a broker call never answered; the message sent meanwhile is still
+    handled, on a new connection, and the log shows where the consumer was waiting."""
+    handled = []
+
+    class Service:
+        name = "watched"
+
+        @event_handler("watch_source", "ping")
+        def ping(self, payload):
+            handled.append(payload)
+
+    container = container_factory(Service, {**rabbit_config, STALL_CONFIG_KEY: 1})
+    container.start()
+    consumer = get_extension(container, QueueConsumer)
+    first = consumer.live_connection
+    stuck, never = eventlet.Event(), eventlet.Event()
+    turn = consumer.on_iteration
+
+    def on_iteration_that_hangs_once():
+        if consumer.live_connection is first:
+            stuck.send(None)
+            never.wait()  # a broker call that never answers
+        return turn()
+
+    consumer.on_iteration = on_iteration_that_hangs_once
+    try:
+        with caplog.at_level(logging.ERROR, logger="guanyinli.broker"):
+            stuck.wait()
+            event_dispatcher(rabbit_config)("watch_source", "ping", {"n": 1})
+            with eventlet.Timeout(20, False):
+                while not handled:
+                    eventlet.sleep(0.1)
+    finally:
+        never.send(None)  # without the watchdog the consumer would still wait here
+    assert handled == [{"n": 1}]
+    assert consumer.live_connection is not first
+    stalled = [r.getMessage() for r in caplog.records if "made no progress" in r.getMessage()]
+    assert stalled and "on_iteration_that_hangs_once" in stalled[0]
+
+
+@pytest.mark.integration
+def test_a_process_that_stood_still_as_a_whole_is_no_stalled_consumer(container_factory, rabbit_config, caplog):
+    """Work that blocks every green thread (the consumer's and the watchdog's) for longer than the stall
+    period says nothing about the consumer: its connection is kept."""
+
+    class Service:
+        name = "watched_busy"
+
+        @event_handler("watch_source", "noop")
+        def noop(self, payload):
+            pass
+
+    container = container_factory(Service, {**rabbit_config, STALL_CONFIG_KEY: 1})
+    container.start()
+    consumer = get_extension(container, QueueConsumer)
+    first = consumer.live_connection
+    with caplog.at_level(logging.ERROR, logger="guanyinli.broker"):
+        eventlet.patcher.original("time").sleep(2.5)  # blocks the hub itself
+        eventlet.sleep(2)
+    assert consumer.live_connection is first
+    assert not [r for r in caplog.records if "made no progress" in r.getMessage()]

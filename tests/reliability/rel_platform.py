@@ -475,6 +475,17 @@ class Platform:
             proc.kill()
             proc.wait()
 
+    def dump_stacks(self) -> str:
+        """Ask every running service process to log its green threads' stacks (guanyinli.diagnostics),
+        so a scenario that failed shows in the logs where each service was waiting."""
+        asked = []
+        for key, proc in self.processes.items():
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGUSR1)
+                asked.append(key)
+        time.sleep(0.5)
+        return f"stacks of {', '.join(asked)} logged in {self.workdir}"
+
     def tail(self, service: str, lines: int = 60) -> str:
         try:
             return "\n".join(self.logs[service].read_text(errors="replace").splitlines()[-lines:])

@@ -139,5 +139,7 @@ def signup_storm(
     problems += seat_notes + [f"volunteer {v}: {per_volunteer[v]} sign-ups" for v in doubled]
     problems += [f"no message for {r}: {trace_message(platform, by_address[r])}" for r in missing[:10]]
     problems += [f"{r}: {ids}" for r, ids in list(extra.items())[:10]]
+    if problems:
+        problems.insert(0, platform.dump_stacks())
     assert statuses["confirmed"] == roles * seats, f"{statuses['confirmed']} confirmed for {roles * seats} seats"
     assert not problems, "\n".join(problems[:30])
