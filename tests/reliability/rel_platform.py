@@ -483,8 +483,19 @@ class Platform:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGUSR1)
                 asked.append(key)
+        state = self.workdir / "broker-state.txt"
+        with open(state, "w") as out:
+            for what in (
+                ("list_queues", "name", "messages_ready", "messages_unacknowledged", "consumers"),
+                ("list_consumers", "queue_name", "channel_pid", "ack_required", "prefetch_count", "active"),
+                ("list_channels", "pid", "connection", "vhost", "consumer_count", "messages_unacknowledged", "prefetch_count"),
+                ("list_connections", "pid", "vhost", "peer_port", "state", "channels", "connected_at"),
+            ):
+                vhost = ("-p", self.vhost) if what[0] in ("list_queues", "list_consumers") else ()
+                result = self.broker.ctl(what[0], *vhost, *what[1:], check=False)
+                out.write(f"== {' '.join(what)}\n{result.stdout}{result.stderr}\n")
         time.sleep(0.5)
-        return f"stacks of {', '.join(asked)} logged in {self.workdir}"
+        return f"stacks of {', '.join(asked)} logged, the broker's queues, consumers and connections in {state}"
 
     def tail(self, service: str, lines: int = 60) -> str:
         try:
