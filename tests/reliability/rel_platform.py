@@ -488,7 +488,15 @@ class Platform:
             for what in (
                 ("list_queues", "name", "messages_ready", "messages_unacknowledged", "consumers"),
                 ("list_consumers", "queue_name", "channel_pid", "ack_required", "prefetch_count", "active"),
-                ("list_channels", "pid", "connection", "vhost", "consumer_count", "messages_unacknowledged", "prefetch_count"),
+                (
+                    "list_channels",
+                    "pid",
+                    "connection",
+                    "vhost",
+                    "consumer_count",
+                    "messages_unacknowledged",
+                    "prefetch_count",
+                ),
                 ("list_connections", "pid", "vhost", "peer_port", "state", "channels", "connected_at"),
             ):
                 vhost = ("-p", self.vhost) if what[0] in ("list_queues", "list_consumers") else ()
