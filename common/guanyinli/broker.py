@@ -21,7 +21,9 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
+import amqp
 import eventlet
+import kombu
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 
@@ -75,9 +77,12 @@ def _progress(consumer: QueueConsumer, grace: float = 0.0) -> None:
 
 
 def _watch(consumer: QueueConsumer) -> None:
-    """Seen once while the broker restarted twice in a few seconds: a service's consumer connected again
-    after the first restart, then stopped turning (no loop turn, no error, not even when the second
-    restart closed its connection) while the rest of the service ran on, so it never consumed again."""
+    """Seen while the broker restarted twice in a few seconds: a service's consumer connected again
+    after the first restart and then consumed nothing more, its queues filling, while the rest of the
+    service ran on. So the watchdog checks two things: that the consumer makes progress, and, every
+    stall period, that the broker counts a consumer on each of its queues (two checks in a row
+    without one, on the same connection, and the connection is made again)."""
+    check_at, strikes = time.monotonic() + _stall_seconds(consumer), 0
     while not consumer.should_stop:
         step = min(1.0, _stall_seconds(consumer) / 4)
         slept = time.monotonic()
@@ -90,15 +95,54 @@ def _watch(consumer: QueueConsumer) -> None:
             continue
         late = time.monotonic() - getattr(consumer, "progress_due", float("inf"))
         if late > 0:
-            log.error(
-                "queue consumer made no progress for %.0f s: its connection is dropped and made again; "
-                "green threads:\n%s",
-                _stall_seconds(consumer) + late,
-                diagnostics.green_stacks(),
-            )
-            _progress(consumer)
-            _shut(getattr(consumer, "live_connection", None))  # so closing it cannot wait on the broker either
-            eventlet.greenthread.kill(thread, ConsumerStalled("queue consumer stalled"))
+            _restart(consumer, f"made no progress for {_stall_seconds(consumer) + late:.0f} s")
+            strikes = 0
+            continue
+        if time.monotonic() < check_at:
+            continue
+        check_at = time.monotonic() + _stall_seconds(consumer)
+        consuming = getattr(consumer, "ready_connection", None)
+        idle = _unconsumed(consumer) if consuming is not None and consuming is consumer.live_connection else []
+        strikes = strikes + 1 if idle and consumer.live_connection is consuming else 0
+        if strikes >= 2:
+            _restart(consumer, f"has no consumer at the broker on {', '.join(idle)}")
+            strikes = 0
+
+
+def _restart(consumer: QueueConsumer, why: str) -> None:
+    log.error(
+        "queue consumer %s: its connection is dropped and made again; green threads:\n%s",
+        why,
+        diagnostics.green_stacks(),
+    )
+    _progress(consumer)
+    _shut(getattr(consumer, "live_connection", None))  # so closing it cannot wait on the broker either
+    eventlet.greenthread.kill(consumer._gt, ConsumerStalled(f"queue consumer {why}"))
+
+
+def _unconsumed(consumer: QueueConsumer) -> list[str]:
+    """The consumer's queues on which the broker counts no consumer at all, asked on a connection of
+    its own; an empty list when the broker cannot be asked (that is no evidence either way)."""
+    names = sorted({q.name for c in list(consumer._consumers.values()) for q in c.queues})
+    if not names:
+        return []
+    idle = []
+    try:
+        with eventlet.Timeout(10), kombu.Connection(consumer.amqp_uri, connect_timeout=5) as connection:
+            channel = connection.channel()
+            for name in names:
+                try:
+                    if channel.queue_declare(name, passive=True).consumer_count == 0:
+                        idle.append(name)
+                except amqp.exceptions.NotFound:  # gone (an expired reply queue): nobody consumes it
+                    idle.append(name)
+                    channel = connection.channel()
+                except amqp.exceptions.ChannelError:  # cannot tell for this one
+                    channel = connection.channel()
+    except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - a failed check is no evidence
+        log.debug("consumer check skipped: %s", exc)
+        return []
+    return idle
 
 
 def _shut(connection) -> None:
@@ -117,7 +161,7 @@ def _install_stall_watchdog() -> None:
         return
     start, on_iteration = QueueConsumer.start, QueueConsumer.on_iteration
     on_connection_error, get_consumers = QueueConsumer.on_connection_error, QueueConsumer.get_consumers
-    create_connection = QueueConsumer.create_connection
+    create_connection, on_consume_ready = QueueConsumer.create_connection, QueueConsumer.on_consume_ready
 
     def started(self):
         _progress(self)
@@ -143,8 +187,13 @@ def _install_stall_watchdog() -> None:
         self.live_connection = create_connection(self)
         return self.live_connection
 
+    def consume_ready(self, connection, channel, consumers, **kwargs):
+        self.ready_connection = getattr(self, "live_connection", None)
+        return on_consume_ready(self, connection, channel, consumers, **kwargs)
+
     QueueConsumer.start = started
     QueueConsumer.create_connection = connection
+    QueueConsumer.on_consume_ready = consume_ready
     QueueConsumer.on_iteration = iteration
     QueueConsumer.on_connection_error = connection_error
     QueueConsumer.get_consumers = consumers

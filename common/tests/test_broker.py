@@ -53,22 +53,25 @@ def test_a_reconnection_reports_when_the_connection_was_last_seen_alive_until_ha
     assert [m.timestamp() for m in Outages(consumer, handled).span()] == [1_040.0, 1_070.0]
 
 
+def watched(container_factory, rabbit_config, name: str, event: str) -> tuple[QueueConsumer, list]:
+    """A running service `name` handling `event` from "watch_source" into the returned list, with a stall
+    period of 2 s; returns its queue consumer and that list."""
+    handled: list = []
+
+    def handle(self, payload):
+        handled.append(payload)
+
+    service = type(name, (), {"name": name, event: event_handler("watch_source", event)(handle)})
+    container = container_factory(service, {**rabbit_config, STALL_CONFIG_KEY: 2})
+    container.start()
+    return get_extension(container, QueueConsumer), handled
+
+
 @pytest.mark.integration
 def test_a_queue_consumer_that_stops_turning_connects_again_and_consumes(container_factory, rabbit_config, caplog):
     """The consumer blocks once, as if a broker call never answered; the message sent meanwhile is still
     handled, on a new connection, and the log shows where the consumer was waiting."""
-    handled = []
-
-    class Service:
-        name = "watched"
-
-        @event_handler("watch_source", "ping")
-        def ping(self, payload):
-            handled.append(payload)
-
-    container = container_factory(Service, {**rabbit_config, STALL_CONFIG_KEY: 1})
-    container.start()
-    consumer = get_extension(container, QueueConsumer)
+    consumer, handled = watched(container_factory, rabbit_config, "watched", "ping")
     first = consumer.live_connection
     stuck, never = eventlet.Event(), eventlet.Event()
     turn = consumer.on_iteration
@@ -99,20 +102,29 @@ def test_a_queue_consumer_that_stops_turning_connects_again_and_consumes(contain
 def test_a_process_that_stood_still_as_a_whole_is_no_stalled_consumer(container_factory, rabbit_config, caplog):
     """Work that blocks every green thread (the consumer's and the watchdog's) for longer than the stall
     period says nothing about the consumer: its connection is kept."""
-
-    class Service:
-        name = "watched_busy"
-
-        @event_handler("watch_source", "noop")
-        def noop(self, payload):
-            pass
-
-    container = container_factory(Service, {**rabbit_config, STALL_CONFIG_KEY: 1})
-    container.start()
-    consumer = get_extension(container, QueueConsumer)
+    consumer, _ = watched(container_factory, rabbit_config, "watched_busy", "noop")
     first = consumer.live_connection
     with caplog.at_level(logging.ERROR, logger="guanyinli.broker"):
-        eventlet.patcher.original("time").sleep(2.5)  # blocks the hub itself
+        eventlet.patcher.original("time").sleep(4)  # blocks the hub itself
         eventlet.sleep(2)
     assert consumer.live_connection is first
     assert not [r for r in caplog.records if "made no progress" in r.getMessage()]
+
+
+@pytest.mark.integration
+def test_queues_the_broker_no_longer_delivers_to_are_consumed_again(container_factory, rabbit_config, caplog):
+    """The broker forgets the consumer while the client goes on waiting for deliveries (the consumer is
+    cancelled without the client's kombu knowing): the event sent meanwhile is still handled."""
+    consumer, handled = watched(container_factory, rabbit_config, "watched_forgotten", "pong")
+    first = consumer.live_connection
+    (kombu_consumer,) = consumer._consumers.values()
+    for tag in kombu_consumer._active_tags.values():
+        kombu_consumer.channel.basic_cancel(tag, nowait=True)
+    with caplog.at_level(logging.ERROR, logger="guanyinli.broker"):
+        event_dispatcher(rabbit_config)("watch_source", "pong", {"n": 2})
+        with eventlet.Timeout(30, False):
+            while not handled:
+                eventlet.sleep(0.1)
+    assert handled == [{"n": 2}]
+    assert consumer.live_connection is not first
+    assert [r for r in caplog.records if "has no consumer at the broker" in r.getMessage()]
