@@ -79,10 +79,11 @@ def _progress(consumer: QueueConsumer, grace: float = 0.0) -> None:
 def _watch(consumer: QueueConsumer) -> None:
     """Seen while the broker restarted twice in a few seconds: a service's consumer connected again
     after the first restart and then consumed nothing more, its queues filling, while the rest of the
-    service ran on. So the watchdog checks two things: that the consumer makes progress, and, every
-    stall period, that the broker counts a consumer on each of its queues (two checks in a row
-    without one, on the same connection, and the connection is made again)."""
-    check_at, strikes = time.monotonic() + _stall_seconds(consumer), 0
+    service ran on; the broker counted no consumer on any of its queues. So the watchdog checks two
+    things: that the consumer makes progress, and, three times per stall period, that the broker
+    counts a consumer on each of its queues (two checks in a row without one, on the same connection,
+    and the connection is made again)."""
+    check_at, strikes = time.monotonic() + _stall_seconds(consumer) / 3, 0
     while not consumer.should_stop:
         step = min(1.0, _stall_seconds(consumer) / 4)
         slept = time.monotonic()
@@ -100,7 +101,7 @@ def _watch(consumer: QueueConsumer) -> None:
             continue
         if time.monotonic() < check_at:
             continue
-        check_at = time.monotonic() + _stall_seconds(consumer)
+        check_at = time.monotonic() + _stall_seconds(consumer) / 3
         consuming = getattr(consumer, "ready_connection", None)
         idle = _unconsumed(consumer) if consuming is not None and consuming is consumer.live_connection else []
         strikes = strikes + 1 if idle and consumer.live_connection is consuming else 0
