@@ -23,7 +23,6 @@ from functools import partial
 
 import amqp
 import eventlet
-import kombu
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 
@@ -129,7 +128,8 @@ def _unconsumed(consumer: QueueConsumer) -> list[str]:
         return []
     idle = []
     try:
-        with eventlet.Timeout(10), kombu.Connection(consumer.amqp_uri, connect_timeout=5) as connection:
+        # nameko's own connection settings for this consumer (TLS, login method, transport options)
+        with eventlet.Timeout(10), consumer.connection as connection:
             channel = connection.channel()
             for name in names:
                 try:
