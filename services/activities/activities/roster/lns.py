@@ -9,6 +9,8 @@ and `improve` re-solves one grid after another (a large-neighbourhood search sha
 from __future__ import annotations
 
 import random
+import sys
+import threading as _threading
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -18,6 +20,7 @@ from ortools.sat.python import cp_model
 from . import cpmodel
 from . import rules as R
 from .index import Index
+from .model import Assignment
 
 Pair = tuple[int, int]
 
@@ -113,6 +116,91 @@ def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
     return out
 
 
+def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds: float = 1.0) -> set[Pair] | None:
+    """A roster made grid by grid, each grid's shifts by its own volunteers only: the grids are then
+    separate problems (partners share a home grid), each small enough to solve to optimality in 0.1-0.4 s,
+    `threads` at a time. Fairness is judged within the grid (targets are the whole roster's). A grid its
+    own volunteers cannot cover is then solved with its visitors, around what the others took; None when
+    even that fails."""
+    by_grid: dict[int, set[int]] = defaultdict(set)
+    for si, s in enumerate(ix.shifts):
+        by_grid[s.grid].add(si)
+    grids = sorted(by_grid, key=lambda g: -len(by_grid[g]))
+    found = side_by_side(
+        lambda g: _home_part(ix, soft, g, by_grid[g], min(seconds, deadline - time.perf_counter())), grids, threads
+    )
+    solved = dict(zip(grids, found, strict=True))
+    chosen = set().union(*(pairs for pairs in solved.values() if pairs))
+    for g in sorted(g for g, pairs in solved.items() if pairs is None):
+        res = solve_part(ix, soft, by_grid[g], chosen, max(0.01, min(seconds, deadline - time.perf_counter())))
+        if res is None:
+            return None
+        chosen = {p for p in chosen if p[1] not in by_grid[g]} | res[0]
+    return chosen
+
+
+def _home_part(ix: Index, soft: bool, grid: int, block: set[int], seconds: float) -> set[Pair] | None:
+    part, vols, shifts = restrict(ix, block, set())
+    part.fair_for = {pi for pi, v in enumerate(part.volunteers) if v.home_grid == grid}
+    part.spread_floor = {}
+    allowed = {(pi, si) for pi in part.fair_for for si in part.eligible[pi]}
+    built = cpmodel.build(part, soft, allowed=allowed)
+    solver = part_solver(seconds)
+    if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return {(vols[pi], shifts[si]) for (pi, si), var in built.x.items() if solver.BooleanValue(var)}
+
+
+def part_solver(seconds: float, seed: int = 0) -> cp_model.CpSolver:
+    """One CP-SAT worker with the full linearisation: a part (a grid's ten or so volunteers) closes in
+    0.1-0.4 s, where the default LP or a second worker left some parts open after 5 s."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.linearization_level = 2
+    solver.parameters.random_seed = seed
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    return solver
+
+
+def part_volunteers(ix: Index, block: set[int]) -> set[int]:
+    """Everyone a part's model may move, and their partners (whose cost the part prices as fixed)."""
+    vols = {vi for si in block for vi in ix.candidates[si]}
+    return vols | {ix.vpos[p] for vi in vols for p in ix.volunteers[vi].partners if p in ix.vpos}
+
+
+def solve_part(ix: Index, soft: bool, block: set[int], chosen: set[Pair], seconds: float, seed: int = 0):
+    """The best roster of the shifts in `block` found in `seconds`, the rest of `chosen` fixed.
+
+    Returns the block's new pairs and the change of the whole roster's cost (negative: better), or None.
+    CP-SAT releases the GIL while it solves, so parts run side by side on threads."""
+    part, vols, shifts = restrict(ix, block, chosen)
+    built = cpmodel.build(part, soft)
+    vloc = {vi: pi for pi, vi in enumerate(vols)}
+    sloc = {si: i for i, si in enumerate(shifts)}
+    before = cpmodel.set_hint(built, {(vloc[vi], sloc[si]) for vi, si in chosen if si in block})
+    solver = part_solver(seconds, seed)
+    if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    new = {p for p, var in built.x.items() if solver.BooleanValue(var)}
+    return {(vols[pi], shifts[si]) for pi, si in new}, cpmodel.objective_of(built, new) - before
+
+
+def batches(ix: Index, blocks: list[set[int]], width: int) -> list[list[set[int]]]:
+    """Blocks grouped `width` at a time so that no two blocks of a group share a volunteer (or a partner
+    pair): solved side by side from the same roster, their changes add up."""
+    out: list[tuple[list[set[int]], set[int]]] = []
+    for block in blocks:
+        vols = part_volunteers(ix, block)
+        for group, used in out:
+            if len(group) < width and not vols & used:
+                group.append(block)
+                used |= vols
+                break
+        else:
+            out.append(([block], set(vols)))
+    return [group for group, _ in out]
+
+
 def improve(
     ix: Index,
     soft: bool,
@@ -120,44 +208,93 @@ def improve(
     objective: int,
     deadline: float,
     watch=None,
-    num_workers: int = 2,
+    threads: int = 2,
     seed: int = 0,
-    size: int = 1,
-    seconds_per_part: float = 0.3,
-    lns_only: bool = False,
+    sizes: tuple[int, ...] = (1, 2),
+    seconds_per_part: float = 0.5,
 ) -> tuple[set[Pair], int]:
-    """Re-solve grid blocks one after another until the deadline, keeping every improvement.
+    """Re-solve grid blocks until the deadline, keeping every improvement: a large-neighbourhood search
+    shaped by the grids. Each sweep takes a block from every grid, `sizes` neighbouring grids per block in
+    turn, and solves `threads` blocks that share no volunteer at a time.
 
     `objective` is the cost of `chosen`; the improved roster comes back with its cost. A `watch`
-    (solver.Watch) hears of every improving solution a part's search finds, priced for the whole roster.
+    (solver.Watch) hears of every improvement.
     """
     rng = random.Random(seed)
     chosen = set(chosen)
+    sweep = 0
     while time.perf_counter() < deadline - 0.05:
-        for block in grid_blocks(ix, size, rng):
+        size = sizes[sweep % len(sizes)]
+        sweep += 1
+        for group in batches(ix, grid_blocks(ix, size, rng), threads):
             left = deadline - time.perf_counter()
             if left < 0.05:
                 break
-            part, vols, shifts = restrict(ix, block, chosen)
-            built = cpmodel.build(part, soft)
-            vloc = {vi: pi for pi, vi in enumerate(vols)}
-            sloc = {si: i for i, si in enumerate(shifts)}
-            before = cpmodel.set_hint(built, {(vloc[vi], sloc[si]) for vi, si in chosen if si in block})
-            solver = cp_model.CpSolver()
-            solver.parameters.num_workers = num_workers
-            solver.parameters.random_seed = seed
-            solver.parameters.max_time_in_seconds = min(seconds_per_part, left)
-            solver.parameters.use_lns_only = lns_only
-            if watch is not None:
-                watch.built, watch.offset = built, objective - before
-                status = solver.Solve(built.model, watch)
-            else:
-                status = solver.Solve(built.model)
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            seconds = min(seconds_per_part, left)
+            found = side_by_side(
+                lambda block, c=chosen, s=seconds, r=sweep: solve_part(ix, soft, block, c, s, seed + r), group
+            )
+            better = [(res, block) for res, block in zip(found, group, strict=True) if res and res[1] < 0]
+            if not better:
                 continue
-            new = {p for p, var in built.x.items() if solver.BooleanValue(var)}
-            after = cpmodel.objective_of(built, new)
-            if after < before:
-                chosen = {p for p in chosen if p[1] not in block} | {(vols[pi], shifts[si]) for pi, si in new}
-                objective += after - before
+            (pairs, delta), block = min(better, key=lambda b: b[0][1])
+            best = {p for p in chosen if p[1] not in block} | pairs, objective + delta  # exact: one part alone
+            if len(better) > 1:
+                # the parts share no volunteer, but each priced the role spread with the others' loads as
+                # they were: the changes together are kept when the whole roster's cost says they pay
+                merged = set(chosen)
+                for (pairs, _), block in better:
+                    merged = {p for p in merged if p[1] not in block} | pairs
+                total = roster_cost(ix, merged)
+                if total < best[1]:
+                    best = merged, total
+            chosen, objective = best
+            if watch is not None:
+                watch.record(objective)
     return chosen, objective
+
+
+def roster_cost(ix: Index, chosen: set[Pair]) -> int:
+    """The whole roster's cost, from its assignments alone (rules.evaluate)."""
+    assignments = [Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen]
+    return sum(R.evaluate(ix.problem, assignments, ix.targets).values())
+
+
+def side_by_side(fn, items: list, threads: int | None = None) -> list:
+    """[fn(item) for item in items] on `threads` OS threads (default: one per item), in order. The first
+    error any call raised is raised here, after every thread has ended."""
+    threading = real_threading()
+    out: list = [None] * len(items)
+    errors: list[BaseException] = []
+    todo = list(enumerate(items))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not todo or errors:
+                    return
+                k, item = todo.pop(0)
+            try:
+                out[k] = fn(item)
+            except BaseException as e:  # noqa: BLE001 - handed over to the calling thread
+                errors.append(e)
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(min(threads or len(items), len(items)) - 1)]
+    for t in workers:
+        t.start()
+    work()
+    for t in workers:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def real_threading():
+    """The standard threading module, also in a process where eventlet has patched it into green threads:
+    the parts of a roster need OS threads to use more than one core."""
+    patcher = sys.modules.get("eventlet.patcher")
+    if patcher is not None and patcher.is_monkey_patched("thread"):
+        return patcher.original("threading")
+    return _threading

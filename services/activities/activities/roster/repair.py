@@ -17,7 +17,7 @@ from . import rules as R
 from .explain import explain_index, without_roster
 from .greedy import greedy
 from .index import Index
-from .lns import restrict
+from .lns import part_solver, restrict
 from .model import Assignment, Interval, Options, Problem, RosterResult, Violation
 from .report import find_gaps, make_report
 from .validator import validate
@@ -110,10 +110,7 @@ def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, fo
             change_cost[(pi, s)] = -weight if (vols[pi], shifts[s]) in kept else weight
     built = cpmodel.build(part, soft, change_cost=change_cost)
     cpmodel.set_hint(built, {(vloc[vi], sloc[si]) for vi, si in hint if si in sloc and vi in vloc})
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = options.num_workers
-    solver.parameters.random_seed = options.seed
-    solver.parameters.max_time_in_seconds = max(0.05, options.time_limit - (time.perf_counter() - started))
+    solver = part_solver(max(0.05, options.time_limit - (time.perf_counter() - started)), options.seed)
     # stop once the number of changes is proven minimal; the soft costs are only a tie-break here
     solver.parameters.absolute_gap_limit = R.CHANGE_WEIGHT // 2
     status = solver.Solve(built.model)

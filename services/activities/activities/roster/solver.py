@@ -22,16 +22,14 @@ from .report import find_gaps, make_report
 
 log = logging.getLogger(__name__)
 
-# Measured on the demo months: re-solving one grid at a time improves fastest at first, CP-SAT's own LNS
-# over the whole model does better later up to about the Guanyinli size (6,000 pairs); from twice that
-# size on, grid by grid wins throughout.
-FULL_MODEL_PAIRS = 8_000  # eligible (volunteer, shift) pairs above which the search goes grid by grid only
+# From BLOCK_MIN_GRIDS grids on, the roster is made grid by grid from each grid's own volunteers (every grid
+# solved to optimality) and then improved by re-solving two neighbouring grids at a time, where visitors can
+# even out the loads. On the Guanyinli month (2 cores): 472 after 2.6-3.4 s, 419-435 at 10 s and 407 at 30 s,
+# where CP-SAT's own search over the whole model from the polished greedy roster ended at 730-860 at 10 s
+# and 408 after 300 s. Parts of one grid cannot move load between grids; parts of three close less often.
 BLOCK_MIN_GRIDS = 4
-BLOCK_SECONDS = 0.3  # per grid
-BLOCK_LEAD = 1.5  # seconds (at most BLOCK_LEAD_SHARE of the time limit) grid by grid before the whole model
-# With a worker proving the bound, the whole model's search profits from its LP (relaxation-induced
-# neighbourhoods) and from starting early: at 10 s, a 1.5 s lead did better than 0.8 s and 3 s.
-BLOCK_LEAD_SHARE = 0.15
+BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
+BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
 # roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
 # optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
@@ -129,8 +127,8 @@ def run(
     hint: set[cpmodel.Pair],
     found: list[bounds.Shortage],
 ) -> RosterResult:
-    """Search from the warm start: CP-SAT's own LNS over the whole model, or above FULL_MODEL_PAIRS a
-    large-neighbourhood search that re-solves one grid at a time with the rest of the roster fixed."""
+    """Search from the warm start: grid by grid from BLOCK_MIN_GRIDS grids on (by_grid), otherwise CP-SAT
+    over the whole model from the polished greedy roster."""
     own = bounds.relaxation_bound(ix, soft, min(options.bound_seconds, options.time_limit / 2))
     watch = Watch(started, own, progress, options.stop_gap)
     pairs = sum(map(len, ix.eligible))
@@ -138,24 +136,11 @@ def run(
     warm = hint if hint and (soft or _complete(ix, hint)) else None
     if warm is not None:
         watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
+        if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
+            return by_grid(ix, soft, warm, options, watch, own, found, started, deadline)
         seconds = min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), POLISH_SHARE * options.time_limit, POLISH_MAX)
         warm = polish(ix, warm, seconds)
-        objective = _cost(ix, warm)
-        watch.record(objective)
-        if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
-            whole = pairs <= FULL_MODEL_PAIRS
-            until = (
-                min(deadline, time.perf_counter() + min(BLOCK_LEAD, BLOCK_LEAD_SHARE * options.time_limit))
-                if whole
-                else deadline
-            )
-            watch.part = True
-            warm, _ = lns.improve(
-                ix, soft, warm, objective, until, watch, options.num_workers, options.seed, 1, BLOCK_SECONDS
-            )
-            watch.part = False
-            if not whole:
-                return _result(ix, warm, "feasible", own, found, started, watch)
+        watch.record(_cost(ix, warm))
     built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
@@ -193,9 +178,70 @@ def run(
     return _result(ix, chosen, state, max(own, cp_bound), found, started, watch)
 
 
-def _cost(ix: Index, chosen: set[cpmodel.Pair]) -> int:
-    assignments = [Assignment(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in chosen]
-    return sum(R.evaluate(ix.problem, assignments, ix.targets).values())
+_cost = lns.roster_cost
+
+
+def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> RosterResult:
+    """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one), then
+    blocks of neighbouring grids re-solved until the deadline, one thread proving a lower bound on the whole
+    model meanwhile when options.bound_worker and there are two or more."""
+    threads = max(1, options.num_workers)
+    prover = None
+    if options.bound_worker and threads >= 2:
+        # from the start: lb-tree-search on a core of its own from 0 s proved 349 by 10 s on the Guanyinli
+        # month, started after the grids' rosters (3 s) only 255
+        prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
+        prover.on_bound = lambda bound: setattr(watch, "own_bound", max(watch.own_bound, bound))
+    try:
+        start = lns.home_grids(ix, soft, deadline, threads)
+        if start is not None and (soft or _complete(ix, start)) and _cost(ix, start) < _cost(ix, warm):
+            warm = start
+            watch.record(_cost(ix, warm))
+        chosen, _ = lns.improve(
+            ix, soft, warm, _cost(ix, warm), deadline, watch, threads, options.seed, BLOCK_SIZES, BLOCK_SECONDS
+        )
+    finally:
+        bound = prover.stop() if prover is not None else 0
+    return _result(ix, chosen, "feasible", max(own, bound), found, started, watch)
+
+
+class BoundSearch:
+    """CP-SAT's lb-tree-search (its LP with cuts, tightened by branching) on the whole model, on a thread of
+    its own: the bound of a roster that is being improved elsewhere."""
+
+    def __init__(self, ix: Index, soft: bool, deadline: float, options: Options):
+        built = cpmodel.build(ix, soft)
+        if options.symmetry_breaking:
+            cpmodel.break_symmetry(built)
+        # no hint: on one worker, lb-tree-search first repairs a hint (bound -206 after 10 s on the Guanyinli
+        # month with the greedy roster as hint, 372 without)
+        self.model = built.model
+        self.bound = 0
+        self.on_bound = None
+        self.solver = cp_model.CpSolver()
+        self.solver.parameters.num_workers = 1
+        self.solver.parameters.optimize_with_lb_tree_search = True
+        self.solver.parameters.linearization_level = 2
+        self.solver.parameters.random_seed = options.seed
+        self.solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+        self.solver.best_bound_callback = self._improved
+        self.thread = lns.real_threading().Thread(target=self._run, name="roster-bound", daemon=True)
+        self.thread.start()
+
+    def _improved(self, value: float) -> None:
+        self.bound = max(self.bound, math.ceil(value - 1e-6))
+        if self.on_bound is not None:
+            self.on_bound(self.bound)
+
+    def _run(self) -> None:
+        status = self.solver.Solve(self.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self._improved(self.solver.BestObjectiveBound())
+
+    def stop(self) -> int:
+        self.solver.StopSearch()
+        self.thread.join()
+        return self.bound
 
 
 def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:

@@ -45,18 +45,69 @@ def test_improving_by_grid_blocks_keeps_the_roster_valid_and_never_worse():
     problem = scenarios.guanyinli_month(1, days=7)
     ix = Index.build(problem)
     start = greedy(ix)
-    better, objective = lns.improve(ix, False, start, cost(ix, start), time.perf_counter() + 1.5, num_workers=1)
+    better, objective = lns.improve(ix, False, start, cost(ix, start), time.perf_counter() + 1.5, threads=2)
     assert objective == cost(ix, better) <= cost(ix, start)
     assert validate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in better]) == []
 
 
-def test_large_problems_are_searched_grid_by_grid(monkeypatch):
+def test_a_roster_of_several_grids_is_made_and_searched_grid_by_grid():
     from activities.roster import Options, solve
     from activities.roster import solver as S
 
-    monkeypatch.setattr(S, "FULL_MODEL_PAIRS", 0)
     problem = scenarios.guanyinli_month(1, days=7)
     seen = []
-    result = solve(problem, Options(time_limit=2, num_workers=1), progress=lambda *a: seen.append(a))
+    result = solve(problem, Options(time_limit=2, num_workers=2), progress=lambda *a: seen.append(a))
     assert result.status == "feasible" and validate(problem, result.assignments) == []
     assert result.objective == seen[-1][1] == S.cost_of(problem, result.assignments)
+    ix = Index.build(problem)
+    assert result.objective < cost(ix, greedy(ix))  # the grids' own rosters beat the greedy one
+    assert 0 < result.bound <= result.objective  # the second worker proved a bound on the whole model
+
+
+def test_each_grid_is_first_rostered_from_its_own_volunteers():
+    problem = scenarios.guanyinli_month(1, days=7)
+    ix = Index.build(problem)
+    chosen = lns.home_grids(ix, False, time.perf_counter() + 10)
+    assert chosen is not None
+    assert all(ix.volunteers[v].home_grid == ix.shifts[s].grid for v, s in chosen)
+    assert validate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen]) == []
+
+
+def test_a_grid_its_own_volunteers_cannot_cover_borrows_its_neighbours():
+    from dataclasses import replace
+
+    problem = scenarios.guanyinli_month(1, days=7)
+    # three of grid 3's four leaders drop out: the one left cannot lead every evening of the week
+    gone = sorted(v.id for v in problem.volunteers if v.patrol and v.leader and v.home_grid == 3)[:3]
+    problem = replace(problem, volunteers=tuple(v for v in problem.volunteers if v.id not in gone))
+    ix = Index.build(problem)
+    chosen = lns.home_grids(ix, False, time.perf_counter() + 10)
+    assert chosen is not None
+    visitors = {v for v, s in chosen if ix.shifts[s].grid == 3 and ix.volunteers[v].home_grid != 3}
+    assert visitors and any(ix.volunteers[v].leader for v in visitors)
+    assert validate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen]) == []
+
+
+def test_side_by_side_keeps_the_order_and_runs_on_os_threads_even_under_eventlet():
+    threading = lns.real_threading()  # the tests run monkey-patched, as the service does
+    both = threading.Barrier(2, timeout=5)  # passes only when two calls run at the same time
+
+    def fn(k):
+        both.wait()
+        return k, threading.get_ident()
+
+    out = lns.side_by_side(fn, list(range(6)), threads=2)
+    assert [k for k, _ in out] == list(range(6))
+    assert len({ident for _, ident in out}) == 2
+
+
+def test_side_by_side_hands_an_error_of_any_thread_to_the_caller():
+    import pytest
+
+    def fn(k):
+        if k == 3:
+            raise ValueError("part 3 failed")
+        return k
+
+    with pytest.raises(ValueError, match="part 3 failed"):
+        lns.side_by_side(fn, list(range(6)), threads=2)
