@@ -183,17 +183,17 @@ _cost = lns.roster_cost
 
 def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> RosterResult:
     """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one), then
-    blocks of neighbouring grids re-solved until the deadline, one thread proving a lower bound on the whole
-    model meanwhile when options.bound_worker and there are two or more."""
+    blocks of neighbouring grids re-solved until the deadline on all threads but one, which proves a lower
+    bound on the whole model from the start (options.bound_worker, two or more workers)."""
     threads = max(1, options.num_workers)
     prover = None
     if options.bound_worker and threads >= 2:
-        # from the start: lb-tree-search on a core of its own from 0 s proved 349 by 10 s on the Guanyinli
-        # month, started after the grids' rosters (3 s) only 255
+        # from the start, even while the grids' own rosters take both cores: on the Guanyinli month that
+        # proved 309-341 by 10 s, started after them (3 s) only 255
         prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
         prover.on_bound = lambda bound: setattr(watch, "own_bound", max(watch.own_bound, bound))
     try:
-        start = lns.home_grids(ix, soft, deadline, threads)
+        start = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
         if start is not None and (soft or _complete(ix, start)) and _cost(ix, start) < _cost(ix, warm):
             warm = start
             watch.record(_cost(ix, warm))
