@@ -7,7 +7,7 @@
 Every roster in the table is checked by the independent validator (column "valid": hard-rule violations).
 Objectives are the true weighted cost of the roster (rules.evaluate), the same function for every method.
 The solver's bound and gap are its own, proved within its time limit in the same call (one of its two
-workers runs lb-tree-search on the model it searches). The greedy row is compared with a separate relaxation
+workers runs lb-tree-search on the whole model while the other searches grid by grid). The greedy row is compared with a separate relaxation
 bound (CP-SAT's lb-tree-search on our pruned model with one worker, for the same time limit, see the notes),
 the direct row with the better of that and the solver's bound.
 """

@@ -120,8 +120,8 @@ def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds
     """A roster made grid by grid, each grid's shifts by its own volunteers only: the grids are then
     separate problems (partners share a home grid), each small enough to solve to optimality in 0.1-0.4 s,
     `threads` at a time. Fairness is judged within the grid (targets are the whole roster's). A grid its
-    own volunteers cannot cover is then solved with its visitors, around what the others took; None when
-    even that fails."""
+    own volunteers cannot cover is then solved with its visitors, together with the grids next to it; None
+    when even that fails."""
     by_grid: dict[int, set[int]] = defaultdict(set)
     for si, s in enumerate(ix.shifts):
         by_grid[s.grid].add(si)
@@ -132,10 +132,15 @@ def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds
     solved = dict(zip(grids, found, strict=True))
     chosen = set().union(*(pairs for pairs in solved.values() if pairs))
     for g in sorted(g for g, pairs in solved.items() if pairs is None):
-        res = solve_part(ix, soft, by_grid[g], chosen, max(0.01, min(seconds, deadline - time.perf_counter())))
+        # with the grids next to it re-solved too, so their volunteers can make room to help
+        near = {n for n in ix.problem.grid_neighbours.get(g, ()) if n in by_grid}
+        block = set().union(by_grid[g], *(by_grid[n] for n in near))
+        res = solve_part(
+            ix, soft, block, chosen, max(0.01, min(seconds * (1 + len(near)), deadline - time.perf_counter()))
+        )
         if res is None:
             return None
-        chosen = {p for p in chosen if p[1] not in by_grid[g]} | res[0]
+        chosen = {p for p in chosen if p[1] not in block} | res[0]
     return chosen
 
 
@@ -168,10 +173,13 @@ def part_volunteers(ix: Index, block: set[int]) -> set[int]:
     return vols | {ix.vpos[p] for vi in vols for p in ix.volunteers[vi].partners if p in ix.vpos}
 
 
-def solve_part(ix: Index, soft: bool, block: set[int], chosen: set[Pair], seconds: float, seed: int = 0):
+def solve_part(
+    ix: Index, soft: bool, block: set[int], chosen: set[Pair], seconds: float, seed: int = 0, first: bool = False
+):
     """The best roster of the shifts in `block` found in `seconds`, the rest of `chosen` fixed.
 
     Returns the block's new pairs and the change of the whole roster's cost (negative: better), or None.
+    `first`: the first roster found will do (the block is improved later).
     CP-SAT releases the GIL while it solves, so parts run side by side on threads."""
     part, vols, shifts = restrict(ix, block, chosen)
     built = cpmodel.build(part, soft)
@@ -179,6 +187,7 @@ def solve_part(ix: Index, soft: bool, block: set[int], chosen: set[Pair], second
     sloc = {si: i for i, si in enumerate(shifts)}
     before = cpmodel.set_hint(built, {(vloc[vi], sloc[si]) for vi, si in chosen if si in block})
     solver = part_solver(seconds, seed)
+    solver.parameters.stop_after_first_solution = first
     if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     new = {p for p, var in built.x.items() if solver.BooleanValue(var)}

@@ -210,21 +210,13 @@ class BoundSearch:
     its own: the bound of a roster that is being improved elsewhere."""
 
     def __init__(self, ix: Index, soft: bool, deadline: float, options: Options):
-        built = cpmodel.build(ix, soft)
-        if options.symmetry_breaking:
-            cpmodel.break_symmetry(built)
-        # no hint: on one worker, lb-tree-search first repairs a hint (bound -206 after 10 s on the Guanyinli
-        # month with the greedy roster as hint, 372 without)
-        self.model = built.model
+        self.ix, self.soft, self.deadline, self.options = ix, soft, deadline, options
         self.bound = 0
         self.on_bound = None
         self.solver = cp_model.CpSolver()
-        self.solver.parameters.num_workers = 1
-        self.solver.parameters.optimize_with_lb_tree_search = True
-        self.solver.parameters.linearization_level = 2
-        self.solver.parameters.random_seed = options.seed
-        self.solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
-        self.solver.best_bound_callback = self._improved
+        self.stopped = self.started = False
+        self.lock = lns.real_threading().Lock()
+        # the model is built on the thread too: at ten times the Guanyinli size that takes seconds
         self.thread = lns.real_threading().Thread(target=self._run, name="roster-bound", daemon=True)
         self.thread.start()
 
@@ -234,12 +226,31 @@ class BoundSearch:
             self.on_bound(self.bound)
 
     def _run(self) -> None:
-        status = self.solver.Solve(self.model)
+        built = cpmodel.build(self.ix, self.soft)
+        if self.options.symmetry_breaking:
+            cpmodel.break_symmetry(built)
+        # no hint: on one worker, lb-tree-search first repairs a hint (bound -206 after 10 s on the Guanyinli
+        # month with the greedy roster as hint, 372 without)
+        params = self.solver.parameters
+        params.num_workers = 1
+        params.optimize_with_lb_tree_search = True
+        params.linearization_level = 2
+        params.random_seed = self.options.seed
+        params.max_time_in_seconds = max(0.05, self.deadline - time.perf_counter())
+        self.solver.best_bound_callback = self._improved
+        with self.lock:
+            if self.stopped:
+                return
+            self.started = True
+        status = self.solver.Solve(built.model)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self._improved(self.solver.BestObjectiveBound())
 
     def stop(self) -> int:
-        self.solver.StopSearch()
+        with self.lock:
+            self.stopped = True
+            if self.started:
+                self.solver.StopSearch()
         self.thread.join()
         return self.bound
 

@@ -113,11 +113,14 @@ def test_rules_that_only_clash_together_are_still_explained():
 
 
 def test_runs_in_a_native_thread_pool(month):
+    """As the service runs it: in eventlet's tpool, under monkey-patching, the grid-by-grid search and the
+    bound search on threads of their own."""
     from eventlet import tpool
 
     small = scenarios.guanyinli_month(1, days=7)
-    result = tpool.execute(solve, small, Options(time_limit=1, num_workers=1))
+    result = tpool.execute(solve, small, Options(time_limit=2, num_workers=2))
     assert result.status in ("optimal", "feasible") and validate(small, result.assignments) == []
+    assert 0 < result.bound <= result.objective
 
 
 def test_pinned_assignment_is_kept_in_the_month(month):
