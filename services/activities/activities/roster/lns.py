@@ -227,17 +227,17 @@ def improve(
     turn, and solves `threads` blocks that share no volunteer at a time.
 
     `objective` is the cost of `chosen`; the improved roster comes back with its cost. A `watch`
-    (solver.Watch) hears of every improvement.
+    (solver.Watch) hears of every improvement, and the search ends early once it has `reached` its gap.
     """
     rng = random.Random(seed)
     chosen = set(chosen)
     sweep = 0
-    while time.perf_counter() < deadline - 0.05:
+    while time.perf_counter() < deadline - 0.05 and not (watch is not None and watch.reached):
         size = sizes[sweep % len(sizes)]
         sweep += 1
         for group in batches(ix, grid_blocks(ix, size, rng), threads):
             left = deadline - time.perf_counter()
-            if left < 0.05:
+            if left < 0.05 or (watch is not None and watch.reached):
                 break
             seconds = min(seconds_per_part, left)
             found = side_by_side(

@@ -58,6 +58,7 @@ class Watch(cp_model.CpSolverSolutionCallback):
         self.best: int | None = None
         self.first: float | None = None
         self.trajectory: list[tuple[float, int, int]] = []
+        self.reached = False  # within stop_gap of the bound
 
     def on_solution_callback(self) -> None:
         chosen = {p for p, var in self.built.x.items() if self.BooleanValue(var)}
@@ -82,7 +83,9 @@ class Watch(cp_model.CpSolverSolutionCallback):
             except Exception:  # a failing listener must not stop the search
                 log.exception("roster progress callback failed")
         if self.stop_gap and gap <= self.stop_gap and self.solutions and not self.part:
-            self.StopSearch()
+            self.reached = True  # the grid-by-grid search asks this
+            if self.built is not None:
+                self.StopSearch()
 
 
 def _gap(objective: int, bound: int) -> float:

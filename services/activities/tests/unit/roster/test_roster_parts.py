@@ -111,3 +111,12 @@ def test_side_by_side_hands_an_error_of_any_thread_to_the_caller():
 
     with pytest.raises(ValueError, match="part 3 failed"):
         lns.side_by_side(fn, list(range(6)), threads=2)
+
+
+def test_the_grid_by_grid_search_ends_once_within_the_asked_gap():
+    from activities.roster import Options, solve
+
+    problem = scenarios.guanyinli_month(1, days=7)
+    result = solve(problem, Options(time_limit=60, num_workers=2, stop_gap=0.6))
+    assert result.gap <= 0.6
+    assert result.wall_time < 30  # ended on the gap, not on the time limit
