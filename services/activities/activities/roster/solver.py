@@ -139,8 +139,12 @@ def run(
     warm = hint if hint and (soft or _complete(ix, hint)) else None
     if warm is not None:
         watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
-        if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
-            return by_grid(ix, soft, warm, options, watch, own, found, started, deadline)
+    if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
+        result = by_grid(ix, soft, warm, options, watch, own, found, started, deadline)
+        if result is not None:
+            return result
+        own = watch.own_bound  # neither the greedy nor the grids made a roster: the whole model, what time is left
+    if warm is not None:
         seconds = min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), POLISH_SHARE * options.time_limit, POLISH_MAX)
         warm = polish(ix, warm, seconds)
         watch.record(_cost(ix, warm))
@@ -184,10 +188,11 @@ def run(
 _cost = lns.roster_cost
 
 
-def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> RosterResult:
-    """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one), then
-    blocks of neighbouring grids re-solved until the deadline on all threads but one, which proves a lower
-    bound on the whole model from the start (options.bound_worker, two or more workers)."""
+def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> RosterResult | None:
+    """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one, if
+    any), then blocks of neighbouring grids re-solved until the deadline on all threads but one, which
+    proves a lower bound on the whole model from the start (options.bound_worker, two or more workers).
+    None when there is no roster to start from."""
     threads = max(1, options.num_workers)
     prover = None
     if options.bound_worker and threads >= 2:
@@ -196,10 +201,15 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
         prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
         prover.on_bound = lambda bound: setattr(watch, "own_bound", max(watch.own_bound, bound))
     try:
-        start = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
-        if start is not None and (soft or _complete(ix, start)) and _cost(ix, start) < _cost(ix, warm):
-            warm = start
-            watch.record(_cost(ix, warm))
+        start, separate = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
+        if separate is not None:  # nobody patrols outside their home grid: the grids' bounds add up
+            own = watch.own_bound = max(watch.own_bound, separate)
+        if start is not None and (soft or _complete(ix, start)):
+            if warm is None or _cost(ix, start) < _cost(ix, warm):
+                warm = start
+                watch.record(_cost(ix, warm))
+        if warm is None:
+            return None
         chosen, _ = lns.improve(
             ix, soft, warm, _cost(ix, warm), deadline, watch, threads, options.seed, BLOCK_SIZES, BLOCK_SECONDS
         )

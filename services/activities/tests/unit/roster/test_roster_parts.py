@@ -5,6 +5,7 @@ import time
 
 from activities.roster import cpmodel, lns, scenarios, validate
 from activities.roster import rules as R
+from activities.roster import solver as S
 from activities.roster.greedy import greedy
 from activities.roster.index import Index
 from activities.roster.model import Assignment
@@ -67,8 +68,8 @@ def test_a_roster_of_several_grids_is_made_and_searched_grid_by_grid():
 def test_each_grid_is_first_rostered_from_its_own_volunteers():
     problem = scenarios.guanyinli_month(1, days=7)
     ix = Index.build(problem)
-    chosen = lns.home_grids(ix, False, time.perf_counter() + 10)
-    assert chosen is not None
+    chosen, separate = lns.home_grids(ix, False, time.perf_counter() + 10)
+    assert chosen is not None and separate is None  # half the volunteers may also patrol a neighbouring grid
     assert all(ix.volunteers[v].home_grid == ix.shifts[s].grid for v, s in chosen)
     assert validate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen]) == []
 
@@ -81,7 +82,7 @@ def test_a_grid_its_own_volunteers_cannot_cover_borrows_its_neighbours():
     gone = sorted(v.id for v in problem.volunteers if v.patrol and v.leader and v.home_grid == 3)[:3]
     problem = replace(problem, volunteers=tuple(v for v in problem.volunteers if v.id not in gone))
     ix = Index.build(problem)
-    chosen = lns.home_grids(ix, False, time.perf_counter() + 10)
+    chosen, _ = lns.home_grids(ix, False, time.perf_counter() + 10)
     assert chosen is not None
     visitors = {v for v, s in chosen if ix.shifts[s].grid == 3 and ix.volunteers[v].home_grid != 3}
     assert visitors and any(ix.volunteers[v].leader for v in visitors)
@@ -120,3 +121,41 @@ def test_the_grid_by_grid_search_ends_once_within_the_asked_gap():
     result = solve(problem, Options(time_limit=60, num_workers=2, stop_gap=0.6))
     assert result.gap <= 0.6
     assert result.wall_time < 30  # ended on the gap, not on the time limit
+
+
+def home_only(problem):
+    from dataclasses import replace
+
+    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
+
+
+def test_when_nobody_patrols_outside_their_grid_the_grids_bounds_add_up_to_a_bound():
+    problem = home_only(scenarios.guanyinli_month(1, days=7))
+    ix = Index.build(problem)
+    chosen, separate = lns.home_grids(ix, False, time.perf_counter() + 10)
+    assert separate is not None
+    # every grid solved to optimality: only the role spread, left out of the bound, separates them
+    spread = R.evaluate(problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in chosen], ix.targets)
+    assert separate == cost(ix, chosen) - spread["role_spread"]
+    assert separate <= cost(ix, greedy(ix))
+
+
+def test_the_solver_reports_the_grids_bound_when_they_are_separate():
+    from activities.roster import Options, solve
+
+    problem = home_only(scenarios.guanyinli_month(1, days=7))
+    result = solve(problem, Options(time_limit=3, num_workers=2, bound_worker=False))  # no other bound
+    assert validate(problem, result.assignments) == []
+    assert result.gap < 0.1  # the role spread, outside the bound, is most of what is left
+
+
+def test_the_grids_start_the_search_when_the_greedy_roster_falls_short():
+    from activities.roster import Options, solve
+
+    problem = home_only(scenarios.guanyinli_month(1))
+    ix = Index.build(problem)
+    assert not S._complete(ix, greedy(ix))  # with nobody allowed next door, the greedy roster leaves gaps
+    result = solve(problem, Options(time_limit=8, num_workers=2))
+    assert result.status == "feasible" and not result.gaps
+    assert validate(problem, result.assignments) == []
+    assert result.gap < 0.1
