@@ -19,6 +19,7 @@ import gc
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -202,6 +203,29 @@ def main(argv: list[str]) -> int:
             else:
                 notes.append(f"{size}x: direct found no roster in {limit:g} s ({d.status})")
 
+    if 1 in sizes:
+        # the service's default: nobody patrols outside their home grid, so the grids' own bounds add up
+        home = home_only(scenarios.guanyinli_month(1))
+        r = solve(home, Options(time_limit=min(limit, 10.0), num_workers=args.workers))
+        print(
+            row(
+                size="1x",
+                method="home",
+                vars=sum(map(len, Index.build(home).eligible)),
+                **{"first s": r.first_solution_time, **{f"obj@{t}s": at(r.trajectory, t) for t in CHECKPOINTS}},
+                final=r.objective,
+                bound=r.bound,
+                gap=gap(r.objective, r.bound),
+                valid=len(validate(home, r.assignments)),
+                **{"wall s": r.wall_time},
+            ),
+            flush=True,
+        )
+        notes.append(
+            f"home: the 1x month with everyone in their home grid only (the service's default), "
+            f"{min(limit, 10.0):g} s: the grids' bounds add up"
+        )
+
     if month_result:
         problem, result = month_result
         for label, kwargs in drop_outs(problem, result.assignments):
@@ -228,6 +252,11 @@ def main(argv: list[str]) -> int:
     for note in notes:
         print("  " + note)
     return 0
+
+
+def home_only(problem):
+    """The same problem with nobody allowed to patrol a grid other than their home grid."""
+    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
 
 
 def drop_outs(problem, assignments):
