@@ -3,7 +3,8 @@
 The part's model prices everything the fixed rest implies (weekly caps left, rest around fixed shifts, close
 shifts and partners across the boundary, weekends already worked, targets, the role spread elsewhere), so
 its objective differs from the whole roster's by a constant: repair re-solves only the shifts near a change,
-and `improve` re-solves one grid after another (a large-neighbourhood search shaped by the grids).
+`home_grids` makes a first roster grid by grid from each grid's own volunteers, and `improve` re-solves blocks
+of neighbouring grids, several side by side (a large-neighbourhood search shaped by the grids).
 """
 
 from __future__ import annotations
