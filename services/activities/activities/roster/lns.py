@@ -239,8 +239,8 @@ def improve(
     watch=None,
     threads: int = 2,
     seed: int = 0,
-    sizes: tuple[int, ...] = (1, 2),
-    seconds_per_part: float = 0.5,
+    sizes: tuple[int, ...] = (2,),
+    seconds_per_part: float = 1.0,
 ) -> tuple[set[Pair], int]:
     """Re-solve grid blocks until the deadline, keeping every improvement: a large-neighbourhood search
     shaped by the grids. Each sweep takes a block from every grid, `sizes` neighbouring grids per block in
