@@ -16,11 +16,13 @@ import inspect
 import logging
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 import eventlet
 import eventlet.tpool
 from eventlet import patcher
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 from activities import outbox, roster, schemas, store
 from activities.exceptions import SwapRejected
 from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
-from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound
+from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound, Unavailable
 from guanyinli.events import publish
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
 from guanyinli.schemas import contract
@@ -47,7 +49,7 @@ class ContextDataProvider(DependencyProvider):
 _queue = patcher.original("queue")
 
 MAX_TIME_LIMIT = 120.0
-ROSTER_ERRORS = (NotFound, InvalidInput, Conflict)
+ROSTER_ERRORS = (NotFound, InvalidInput, Conflict, Unavailable)  # Unavailable: GRID_NEIGHBOURS unreadable
 
 
 # --- the problem, from our tables and the volunteers service (pure where it can be) -----------
@@ -108,6 +110,7 @@ def problem_from(
     other_duties: dict[int, list[tuple[datetime, datetime]]],
     pinned: list[roster.Assignment],
     rules: roster.Rules,
+    grid_neighbours: dict[int, frozenset[int]] | None = None,
 ) -> roster.Problem:
     """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers."""
     times = sorted({(s.start, s.end) for s in shifts})
@@ -132,7 +135,26 @@ def problem_from(
         rules=rules,
         pinned=tuple(p for p in pinned if p.volunteer_id in known),
         grid_names={g: f"grid {g}" for g in range(1, 16)},
+        grid_neighbours=grid_neighbours or {},
     )
+
+
+def grid_map(text: str | None) -> dict[int, frozenset[int]]:
+    """GRID_NEIGHBOURS from the config, e.g. "1:2,6 2:3,7": which grids border which (both ways)."""
+    near: dict[int, set[int]] = defaultdict(set)
+    for entry in str(text or "").split():
+        grid, _, others = entry.partition(":")
+        try:
+            g, ns = int(grid), [int(n) for n in others.split(",") if n]
+        except ValueError:
+            raise ValueError(f"GRID_NEIGHBOURS: {entry!r} is not GRID:GRID,GRID,...") from None
+        if not ns or not all(1 <= x <= 15 for x in (g, *ns)):
+            raise ValueError(f"GRID_NEIGHBOURS: {entry!r} needs grids 1 to 15, each with its neighbours")
+        for n in ns:
+            if n != g:
+                near[g].add(n)
+                near[n].add(g)
+    return {g: frozenset(ns) for g, ns in sorted(near.items())}
 
 
 def rules_from(options: dict) -> roster.Rules:
@@ -252,6 +274,13 @@ class RosterMixin:
     """RPC of the patrol roster: build, read, publish, repair, swap."""
 
     request_context = ContextDataProvider()
+    roster_settings = Config()
+
+    def _grid_map(self) -> dict[int, frozenset[int]]:
+        try:
+            return grid_map((self.roster_settings or {}).get("GRID_NEIGHBOURS"))
+        except ValueError as exc:
+            raise Unavailable(str(exc)) from None
 
     @property
     def request_key(self) -> str | None:
@@ -281,7 +310,7 @@ class RosterMixin:
         shifts, pinned, others = self._work(gather)
         team = self.volunteers.patrol_team()
         windows = self.volunteers.availability_windows(start, end, "voluntary_patrol")
-        return problem_from(shifts, team, windows, others, pinned, rules_from(options))
+        return problem_from(shifts, team, windows, others, pinned, rules_from(options), self._grid_map())
 
     def _solve(self, roster_id: int, job_id: str, fn, *args, **kwargs) -> roster.RosterResult:
         """Run a solver call in the OS thread pool; its progress becomes roster_progress events."""
@@ -356,12 +385,19 @@ class RosterMixin:
         the solver works. When shifts cannot all be covered, the draft carries the plain-words
         reasons (gaps, problems) and suggested relaxations, and is the best roster with gaps marked.
         Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
-        neighbour_grids. The same request_id (or a request the broker delivers again because the
-        service died while solving) continues the same roster instead of making a second one.
+        neighbour_grids (volunteers may patrol the grids next to their own, as the service's
+        GRID_NEIGHBOURS config maps them; InvalidInput without a map). The same request_id (or a
+        request the broker delivers again because the service died while solving) continues the
+        same roster instead of making a second one.
         """
         self._organiser()
         grids = sorted(set(grids or range(1, 16)))
         options = dict(options or {})
+        if not self._grid_map() and options.get("neighbour_grids"):  # a broken map: Unavailable, before any row
+            raise InvalidInput(
+                "neighbour_grids: this service has no map of which grids border which (GRID_NEIGHBOURS in its "
+                'config, e.g. "1:2,6 2:3,7")'
+            )
         job_id = uuid.uuid4().hex
         key = request_id or self.request_key
 
@@ -537,12 +573,9 @@ class RosterMixin:
             if a["shift_id"] in {s.id for s in problem.shifts}
         ]
         # The published duties are the previous roster, not pins: the repair may move them.
-        problem = roster.Problem(
-            volunteers=problem.volunteers,
-            shifts=problem.shifts,
-            rules=problem.rules,
+        problem = replace(
+            problem,
             pinned=tuple(p for p in problem.pinned if p not in set(kept_before) and p.volunteer_id not in absent),
-            grid_names=problem.grid_names,
         )
         job_id = uuid.uuid4().hex
         result = self._solve(
@@ -597,13 +630,7 @@ class RosterMixin:
         assignments = {roster.Assignment(a["shift_id"], str(a["volunteer_id"])) for a in view.get("assignments", [])}
         a, b = roster.Assignment(shift_a, str(volunteer_a)), roster.Assignment(shift_b, str(volunteer_b))
         # The swap itself is what is asked, so the two duties must not count as pinned.
-        problem = roster.Problem(
-            volunteers=problem.volunteers,
-            shifts=problem.shifts,
-            rules=problem.rules,
-            pinned=tuple(p for p in problem.pinned if p not in (a, b)),
-            grid_names=problem.grid_names,
-        )
+        problem = replace(problem, pinned=tuple(p for p in problem.pinned if p not in (a, b)))
         violations = roster.check_swap(problem, assignments, a, b)
         reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
 

@@ -59,11 +59,15 @@ def db_urls(test_databases, db_backend) -> dict[str, str]:
 
 
 @pytest.fixture
-def services(container_factory, service_config, events):
-    """The activities service, the volunteers directory and an event recorder, all running."""
+def services(container_factory, service_config, events, request):
+    """The activities service, the volunteers directory and an event recorder, all running.
+    A test marked ``service_config(KEY=value)`` runs them with those config values."""
     standin_volunteers.reset()
     config = dict(service_config)
     config["VOLUNTEERS_RPC_TIMEOUT"] = 5
+    marker = request.node.get_closest_marker("service_config")
+    if marker is not None:
+        config.update(marker.kwargs)
     directory = REAL_VOLUNTEERS or standin_volunteers.StandInVolunteersService
     for cls in (ActivitiesService, directory, EventRecorder):
         container_factory(cls, config).start()

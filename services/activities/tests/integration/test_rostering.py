@@ -231,3 +231,38 @@ def test_the_same_request_gives_the_same_roster(call, organiser):
     assert again["id"] == first["id"] and again["assignments"] == first["assignments"]
     other = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2})
     assert other["id"] != first["id"] and len(organiser.list_rosters()) == 2
+
+
+def grid_of(roster: dict) -> dict[str, int]:
+    return {s["shift_id"]: s["grid_id"] for s in roster["shifts"]}
+
+
+@pytest.mark.service_config(GRID_NEIGHBOURS="3:4")
+def test_leaders_of_a_neighbouring_grid_help_where_the_grid_map_allows(call, organiser):
+    no_leaders = set(patrol_team(call, grid=3, leaders=0, others=4))
+    helpers = set(patrol_team(call, grid=4, leaders=6, others=2))
+    for grid in (3, 4):
+        evening_patrols(organiser, grid=grid, days=7)
+    alone = organiser.build_roster(**window(), grids=[3, 4], options={"time_limit": 3})
+    assert alone["gaps"]  # grid 3 has nobody to lead its patrols
+    draft = organiser.build_roster(**window(), grids=[3, 4], options={"time_limit": 5, "neighbour_grids": True})
+    assert draft["gaps"] == []
+    grids = grid_of(draft)
+    in_three = {a["volunteer_id"] for a in draft["assignments"] if grids[a["shift_id"]] == 3}
+    assert in_three & helpers and in_three & no_leaders
+
+
+def test_neighbouring_grids_without_a_grid_map_is_refused_in_plain_words(call, organiser):
+    from guanyinli.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="GRID_NEIGHBOURS"):
+        organiser.build_roster(**window(), grids=[1], options={"neighbour_grids": True})
+    assert organiser.list_rosters() == []  # nothing half-made
+
+
+@pytest.mark.service_config(GRID_NEIGHBOURS="3:four")
+def test_an_unreadable_grid_map_says_what_is_wrong(call, organiser):
+    from guanyinli.errors import Unavailable
+
+    with pytest.raises(Unavailable, match="GRID_NEIGHBOURS: '3:four'"):
+        organiser.build_roster(**window(), grids=[1], options={"time_limit": 1})
