@@ -1,6 +1,8 @@
 """Build a patrol roster: capacity check, greedy warm start, CP-SAT search, and a result in plain data.
 
-`solve` is pure and thread-safe (no shared state), so a service can run it in eventlet.tpool.
+`solve` is pure and thread-safe (no shared state), so a service can run it in eventlet.tpool. From
+BLOCK_MIN_GRIDS grids on it runs `num_workers` OS threads of its own (real ones also where eventlet has
+patched threading), all ended before it returns.
 """
 
 from __future__ import annotations
