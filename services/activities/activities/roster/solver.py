@@ -46,16 +46,14 @@ class Watch(cp_model.CpSolverSolutionCallback):
     """Records each improving roster and reports it (solutions, objective, bound, gap, elapsed).
 
     The objective reported is the roster's true cost: auxiliary variables of an intermediate solution need
-    not be at their tightest, so it is recomputed from the assignments of `built` (plus `offset` when
-    `built` models only a part of the roster, whose CP-SAT bound then says nothing about the whole).
+    not be at their tightest, so it is recomputed from the assignments of `built`. The grid-by-grid search
+    reports its rosters through `record` and asks `reached` whether to go on.
     """
 
     def __init__(self, started: float, own_bound: int, progress: Progress | None, stop_gap: float, built=None):
         super().__init__()
         self.started, self.own_bound, self.progress, self.stop_gap = started, own_bound, progress, stop_gap
         self.built = built
-        self.offset = 0
-        self.part = False
         self.solutions = 0
         self.best: int | None = None
         self.first: float | None = None
@@ -64,8 +62,7 @@ class Watch(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         chosen = {p for p, var in self.built.x.items() if self.BooleanValue(var)}
-        cp_bound = -math.inf if self.part else self.BestObjectiveBound()
-        self.record(cpmodel.objective_of(self.built, chosen) + self.offset, cp_bound)
+        self.record(cpmodel.objective_of(self.built, chosen), self.BestObjectiveBound())
 
     def record(self, objective: int, cp_bound: float = -math.inf) -> None:
         if self.best is not None and objective >= self.best:
@@ -84,7 +81,7 @@ class Watch(cp_model.CpSolverSolutionCallback):
                 self.progress(self.solutions, objective, bound, gap, elapsed)
             except Exception:  # a failing listener must not stop the search
                 log.exception("roster progress callback failed")
-        if self.stop_gap and gap <= self.stop_gap and self.solutions and not self.part:
+        if self.stop_gap and gap <= self.stop_gap and self.solutions:
             self.reached = True  # the grid-by-grid search asks this
             if self.built is not None:
                 self.StopSearch()
@@ -153,7 +150,7 @@ def run(
     built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
-    watch.built, watch.offset = built, 0
+    watch.built = built
     if warm is not None:
         cpmodel.set_hint(built, warm)
         warm = cpmodel.canonical(built, warm)
@@ -206,14 +203,16 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
         start, separate = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
         if separate is not None:  # nobody patrols outside their home grid: the grids' bounds add up
             own = watch.own_bound = max(watch.own_bound, separate)
+        cost = _cost(ix, warm) if warm is not None else None
         if start is not None and (soft or _complete(ix, start)):
-            if warm is None or _cost(ix, start) < _cost(ix, warm):
-                warm = start
-                watch.record(_cost(ix, warm))
+            start_cost = _cost(ix, start)
+            if cost is None or start_cost < cost:
+                warm, cost = start, start_cost
+                watch.record(cost)
         if warm is None:
             return None
         chosen, _ = lns.improve(
-            ix, soft, warm, _cost(ix, warm), deadline, watch, threads, options.seed, BLOCK_SIZES, BLOCK_SECONDS
+            ix, soft, warm, cost, deadline, watch, threads, options.seed, BLOCK_SIZES, BLOCK_SECONDS
         )
     finally:
         bound = prover.stop() if prover is not None else 0
