@@ -7,8 +7,8 @@
 Every roster in the table is checked by the independent validator (column "valid": hard-rule violations).
 Objectives are the true weighted cost of the roster (rules.evaluate), the same function for every method.
 The solver's bound and gap are its own, proved within its time limit in the same call (one of its two
-workers runs lb-tree-search on the whole model while the other searches grid by grid). The greedy row is compared with a separate relaxation
-bound (CP-SAT's lb-tree-search on our pruned model with one worker, for the same time limit, see the notes),
+workers runs lb-tree-search on the whole model while the other searches grid by grid). The greedy row is
+compared with a separate relaxation bound (CP-SAT's lb-tree-search on our pruned model with one worker, for the same time limit, see the notes),
 the direct row with the better of that and the solver's bound.
 """
 
@@ -146,23 +146,7 @@ def main(argv: list[str]) -> int:
         result = solve(problem, Options(time_limit=limit, num_workers=args.workers))
         ours_bound = max(bound, result.bound)  # for the greedy and direct rows: the best bound of this run
         first_cp = next((e for e, *_ in result.trajectory[1:]), None)
-        print(
-            row(
-                size=f"{size}x",
-                method="solver",
-                vars=pairs,
-                **{
-                    "first s": result.first_solution_time,
-                    **{f"obj@{t}s": at(result.trajectory, t) for t in CHECKPOINTS},
-                },
-                final=result.objective,
-                bound=result.bound,
-                gap=gap(result.objective, result.bound),
-                valid=len(validate(problem, result.assignments)),
-                **{"wall s": result.wall_time},
-            ),
-            flush=True,
-        )
+        print(solver_row(f"{size}x", "solver", pairs, problem, result), flush=True)
         notes.append(
             f"{size}x: solver {result.status}, {result.solutions} CP-SAT solutions, first CP-SAT solution at "
             f"{first_cp:.2f} s"
@@ -207,20 +191,7 @@ def main(argv: list[str]) -> int:
         # the service's default: nobody patrols outside their home grid, so the grids' own bounds add up
         home = home_only(scenarios.guanyinli_month(1))
         r = solve(home, Options(time_limit=min(limit, 10.0), num_workers=args.workers))
-        print(
-            row(
-                size="1x",
-                method="home",
-                vars=sum(map(len, Index.build(home).eligible)),
-                **{"first s": r.first_solution_time, **{f"obj@{t}s": at(r.trajectory, t) for t in CHECKPOINTS}},
-                final=r.objective,
-                bound=r.bound,
-                gap=gap(r.objective, r.bound),
-                valid=len(validate(home, r.assignments)),
-                **{"wall s": r.wall_time},
-            ),
-            flush=True,
-        )
+        print(solver_row("1x", "home", sum(map(len, Index.build(home).eligible)), home, r), flush=True)
         notes.append(
             f"home: the 1x month with everyone in their home grid only (the service's default), "
             f"{min(limit, 10.0):g} s: the grids' bounds add up"
@@ -252,6 +223,21 @@ def main(argv: list[str]) -> int:
     for note in notes:
         print("  " + note)
     return 0
+
+
+def solver_row(size: str, method: str, pairs: int, problem, result) -> str:
+    """A table row for a solve: its trajectory at the checkpoints, bound, gap and the validator's count."""
+    return row(
+        size=size,
+        method=method,
+        vars=pairs,
+        **{"first s": result.first_solution_time, **{f"obj@{t}s": at(result.trajectory, t) for t in CHECKPOINTS}},
+        final=result.objective,
+        bound=result.bound,
+        gap=gap(result.objective, result.bound),
+        valid=len(validate(problem, result.assignments)),
+        **{"wall s": result.wall_time},
+    )
 
 
 def home_only(problem):
