@@ -188,13 +188,14 @@ def main(argv: list[str]) -> int:
                 notes.append(f"{size}x: direct found no roster in {limit:g} s ({d.status})")
 
     if 1 in sizes:
-        # the service's default: nobody patrols outside their home grid, so the grids' own bounds add up
+        # the service's default: nobody patrols outside their home grid, so the grids are separate problems
+        # but for the role spread, which the solver prices per grid (spread.py)
         home = home_only(scenarios.guanyinli_month(1))
         r = solve(home, Options(time_limit=min(limit, 10.0), num_workers=args.workers))
         print(solver_row("1x", "home", sum(map(len, Index.build(home).eligible)), home, r), flush=True)
         notes.append(
             f"home: the 1x month with everyone in their home grid only (the service's default), "
-            f"{min(limit, 10.0):g} s: the grids' bounds add up"
+            f"{min(limit, 10.0):g} s: the grids are solved apart, the role spread priced per grid (bound: the priced grids')"
         )
 
     if month_result:

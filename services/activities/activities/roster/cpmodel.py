@@ -29,6 +29,7 @@ class Built:
     hints: list = field(default_factory=list)  # (var, function(HintContext) -> int)
     constant: int = 0
     groups: list[list[int]] = field(default_factory=list)  # interchangeable volunteers (break_symmetry)
+    spread: dict[str, tuple] = field(default_factory=dict)  # role -> (top, bottom) of (shifts - target)
 
     def cost(self, var, coeff: int) -> None:
         if coeff:
@@ -178,7 +179,7 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
             m.Add(bottom <= floor[1])
         b.cost(top, w["role_spread"])
         b.cost(bottom, -w["role_spread"])
-        spread[role] = (top, bottom)
+        spread[role] = b.spread[role] = (top, bottom)
         diffs = _role_diffs(ix, members, list(floor) if floor else [])
         b.hints.append((top, lambda h, d=diffs: max(d(h))))
         b.hints.append((bottom, lambda h, d=diffs: min(d(h))))

@@ -9,7 +9,6 @@ of neighbouring grids, several side by side (a large-neighbourhood search shaped
 
 from __future__ import annotations
 
-import math
 import random
 import sys
 import threading as _threading
@@ -118,34 +117,20 @@ def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
     return out
 
 
-def home_grids(
-    ix: Index, soft: bool, deadline: float, threads: int = 2, seconds: float = 1.0
-) -> tuple[set[Pair] | None, int | None]:
+def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds: float = 1.0) -> set[Pair] | None:
     """A roster made grid by grid, each grid's shifts by its own volunteers only: the grids are then
     separate problems, each small enough to solve to optimality in 0.1-0.4 s, `threads` at a time.
     Fairness is judged within the grid (targets are the whole roster's). A grid its own volunteers cannot
     cover is then solved with its visitors, together with the grids next to it; no roster (None) when even
-    that fails.
-
-    When nobody may patrol outside their home grid, the grids are the whole problem cut into independent
-    pieces, except for the role spread: then the sum of the grids' own bounds, without the role spread,
-    is a lower bound on any roster, and the second value returns it (else None)."""
+    that fails."""
     by_grid: dict[int, set[int]] = defaultdict(set)
     for si, s in enumerate(ix.shifts):
         by_grid[s.grid].add(si)
-    separate = all(ix.shifts[si].grid == v.home_grid for vi, v in enumerate(ix.volunteers) for si in ix.eligible[vi])
     grids = sorted(by_grid, key=lambda g: -len(by_grid[g]))
     found = side_by_side(
-        lambda g: _home_part(ix, soft, g, by_grid[g], min(seconds, deadline - time.perf_counter()), separate),
-        grids,
-        threads,
+        lambda g: _home_part(ix, soft, g, by_grid[g], min(seconds, deadline - time.perf_counter())), grids, threads
     )
-    solved = dict(zip(grids, (pairs for pairs, _ in found), strict=True))
-    bound = None
-    if all(part_bound is not None for _, part_bound in found):
-        w = R.weights(ix.problem.rules)
-        idle = [v for vi, v in enumerate(ix.volunteers) if not ix.eligible[vi]]  # in no grid's part
-        bound = sum(part_bound for _, part_bound in found) + sum(w["fair_load"] * ix.targets[v.id] for v in idle)
+    solved = dict(zip(grids, found, strict=True))
     chosen = set().union(*(pairs for pairs in solved.values() if pairs))
     for g in sorted(g for g, pairs in solved.items() if pairs is None):
         # with the grids next to it re-solved too, so their volunteers can make room to help
@@ -155,29 +140,22 @@ def home_grids(
             ix, soft, block, chosen, max(0.01, min(seconds * (1 + len(near)), deadline - time.perf_counter()))
         )
         if res is None:
-            return None, bound
+            return None
         chosen = {p for p in chosen if p[1] not in block} | res[0]
-    return chosen, bound
+    return chosen
 
 
-def _home_part(
-    ix: Index, soft: bool, grid: int, block: set[int], seconds: float, separate: bool
-) -> tuple[set[Pair] | None, int | None]:
-    """One grid from its own volunteers: its roster, and when the grids are `separate`, a lower bound on
-    what its volunteers' rules cost in any roster (the role spread left out: it is not a sum over grids)."""
+def _home_part(ix: Index, soft: bool, grid: int, block: set[int], seconds: float) -> set[Pair] | None:
+    """One grid from its own volunteers: its roster, or None."""
     part, vols, shifts = restrict(ix, block, set())
     part.fair_for = {pi for pi, v in enumerate(part.volunteers) if v.home_grid == grid}
     part.spread_floor = {}
-    if separate:
-        rules = ix.problem.rules
-        part.problem = replace(ix.problem, rules=replace(rules, weights={**rules.weights, "role_spread": 0}))
     allowed = {(pi, si) for pi in part.fair_for for si in part.eligible[pi]}
     built = cpmodel.build(part, soft, allowed=allowed)
     solver = part_solver(seconds)
     if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, None
-    bound = math.ceil(solver.BestObjectiveBound() - 1e-6) if separate else None
-    return {(vols[pi], shifts[si]) for (pi, si), var in built.x.items() if solver.BooleanValue(var)}, bound
+        return None
+    return {(vols[pi], shifts[si]) for (pi, si), var in built.x.items() if solver.BooleanValue(var)}
 
 
 def part_solver(seconds: float, seed: int = 0) -> cp_model.CpSolver:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from . import bounds, cpmodel, lns
+from . import bounds, cpmodel, lns, spread
 from . import rules as R
 from .explain import relaxations, without_roster
 from .greedy import greedy, polish
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # even out the loads. On the Guanyinli month (2 cores): 472 after 2.6-3.4 s, 419-435 at 10 s and 407 at 30 s,
 # where CP-SAT's own search over the whole model from the polished greedy roster ended at 730-860 at 10 s
 # and 408 after 300 s. Parts of one grid cannot move load between grids; parts of three close less often.
+# When nobody may patrol outside their home grid (the service's default) the grids are separate problems
+# but for the role spread, which spread.py prices instead: 462 with bound 459 (gap 0.7 %) at 10 s on that
+# month, where the pairs of grids ended at 472-482 and lb-tree-search proved 442-460.
 BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
@@ -191,8 +194,17 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
     """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one, if
     any), then blocks of neighbouring grids re-solved until the deadline on all threads but one, which
     proves a lower bound on the whole model from the start (options.bound_worker, two or more workers).
-    None when there is no roster to start from."""
+    When nobody may patrol outside their home grid, the grids are separate problems joined by the role
+    spread alone, which is priced instead (spread.price_grids), on every thread. None when there is no
+    roster to start from."""
     threads = max(1, options.num_workers)
+    if spread.separate(ix):
+        priced = spread.price_grids(ix, soft, deadline, watch, threads)
+        if priced is not None and (soft or _complete(ix, priced.chosen)):
+            if warm is None or priced.cost <= _cost(ix, warm):
+                state = "optimal" if priced.bound >= priced.cost else "feasible"
+                return _result(ix, priced.chosen, state, max(own, priced.bound), found, started, watch)
+            return _result(ix, warm, "feasible", max(own, priced.bound), found, started, watch)
     prover = None
     if options.bound_worker and threads >= 2:
         # from the start, even while the grids' own rosters take both cores: on the Guanyinli month that
@@ -200,9 +212,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
         prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
         prover.on_bound = lambda bound: setattr(watch, "own_bound", max(watch.own_bound, bound))
     try:
-        start, separate = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
-        if separate is not None:  # nobody patrols outside their home grid: the grids' bounds add up
-            own = watch.own_bound = max(watch.own_bound, separate)
+        start = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
         cost = _cost(ix, warm) if warm is not None else None
         if start is not None and (soft or _complete(ix, start)):
             start_cost = _cost(ix, start)
