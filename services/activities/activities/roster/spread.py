@@ -82,7 +82,8 @@ def price_grids(
     ix: Index, soft: bool, deadline: float, watch=None, threads: int = 2, seconds: float = 1.0
 ) -> Priced | None:
     """The best roster of separate grids (see `separate`) found by pricing the role spread until the
-    deadline, with the best bound the prices proved. None when a grid's own volunteers cannot cover it.
+    deadline, with the best bound the prices proved. None when a grid's own volunteers cannot cover it, or
+    when the deadline comes before every grid has a roster.
 
     A `watch` (solver.Watch) hears of every better roster and of the bound; the rounds end early once the
     roster is within its stop_gap of the bound."""
@@ -95,44 +96,42 @@ def price_grids(
     nu = {r: dict.fromkeys(groups[r], weight / len(groups[r])) for r in roles}
     step = FIRST_STEP * weight
     best: Priced | None = None
-    # a first roster in well under a second: each grid's first solution, before any is solved to optimality
-    first = {r: (_whole(mu[r], weight), _whole(nu[r], weight)) for r in roles}
-    sketch = lns.side_by_side(
-        lambda k: _solve(grids[k], soft, first, min(seconds, deadline - time.perf_counter()), 0, sketch=True),
-        list(grids),
-        threads,
-    )
-    if watch is not None and all(f is not None for f in sketch):
-        watch.record(lns.roster_cost(ix, combine(list(grids.values()), fixed, weight // SCALE)[1]))
-    for round_ in itertools.count():
-        if round_ and deadline - time.perf_counter() < 0.05:
+    # round -1 sketches a first roster in well under a second: each grid's first solution at the first prices
+    for round_ in itertools.count(-1):
+        sketch = round_ < 0
+        if not sketch and deadline - time.perf_counter() < 0.05:
             break
         prices = {r: (_whole(mu[r], weight), _whole(nu[r], weight)) for r in roles}
-        found = lns.side_by_side(
-            lambda k, p=prices, n=round_: _solve(grids[k], soft, p, min(seconds, deadline - time.perf_counter()), n),
-            list(grids),
-            threads,
-        )
-        if any(f is None for f in found):
-            if round_ == 0:
-                return None
-            break  # the deadline came within the round: its bound is not complete
-        scaled = sum(b for _, b in found) + sum(
-            prices[r][0][IDLE] * fixed[r][0] - prices[r][1][IDLE] * fixed[r][1] for r in fixed
-        )
-        bound = math.ceil(scaled / SCALE - 1e-6)
+        try:
+            found = lns.side_by_side(
+                lambda k, p=prices, n=round_, first=sketch: _solve(
+                    grids[k], soft, p, min(seconds, deadline - time.perf_counter()), max(n, 0), first
+                ),
+                list(grids),
+                threads,
+            )
+        except Uncoverable:
+            return None
+        if not all(g.candidates for g in grids.values()):
+            if sketch:
+                continue
+            return None  # the deadline came before every grid had a roster
         _, chosen = combine(list(grids.values()), fixed, weight // SCALE)
         cost = lns.roster_cost(ix, chosen)
+        complete = all(f is not None for f in found)  # else the deadline came within the round
+        bound = math.ceil(_priced(found, prices, fixed) / SCALE - 1e-6) if complete else -math.inf
         if best is None or cost < best.cost:
-            best = Priced(chosen, cost, max(bound, best.bound if best else bound), round_ + 1)
+            best = Priced(chosen, cost, max(bound, best.bound if best else 0), round_ + 1)
         else:
             best = replace(best, bound=max(best.bound, bound), rounds=round_ + 1)
         if watch is not None:
             watch.own_bound = max(watch.own_bound, best.bound)
             watch.record(best.cost)
         gap = 0.0 if best.cost <= 0 else (best.cost - best.bound) / best.cost
-        if best.bound >= best.cost or (watch is not None and watch.stop_gap and gap <= watch.stop_gap):
+        if not complete or best.bound >= best.cost or (watch is not None and watch.stop_gap and gap <= watch.stop_gap):
             break
+        if sketch:
+            continue  # round 0 solves every grid at the same prices
         latest = dict(zip(grids, (c for c, _ in found), strict=True))
         for r in roles:
             tops = {k: fixed[r][0] if k == IDLE else latest[k].top[r] for k in groups[r]}
@@ -143,6 +142,17 @@ def price_grids(
             )
         step *= STEP_DECAY
     return best
+
+
+class Uncoverable(Exception):
+    """A grid's own volunteers cannot cover its shifts (CP-SAT proved it)."""
+
+
+def _priced(found, prices, fixed: dict[str, tuple[int, int]]) -> float:
+    """The round's bound x SCALE: the grids' bounds, and what the idle volunteers' fixed range costs."""
+    return sum(b for _, b in found) + sum(
+        prices[r][0][IDLE] * fixed[r][0] - prices[r][1][IDLE] * fixed[r][1] for r in fixed
+    )
 
 
 def combine(grids: list[Grid], fixed: dict[str, tuple[int, int]], weight: int) -> tuple[int, set[Pair]]:
@@ -214,8 +224,10 @@ def _idle_range(ix: Index) -> dict[str, tuple[int, int]]:
 def _solve(
     grid: Grid, soft: bool, prices, seconds: float, seed: int, sketch: bool = False
 ) -> tuple[Candidate, float] | None:
-    """The grid's best roster at these prices, and the bound on its priced cost (x SCALE); None without one.
-    A `sketch` is the first roster found, not kept as the next round's hint."""
+    """The grid's best roster at these prices, and the bound on its priced cost (x SCALE); None when time ran
+    out first, Uncoverable when there is none. A `sketch` is the first roster found, not the next hint."""
+    if seconds <= 0:
+        return None  # the deadline came before this grid's turn
     built = cpmodel.build(grid.part, soft, allowed=grid.allowed)
     objective = SCALE * (cp_model.LinearExpr.WeightedSum(built.cost_vars, built.cost_coeffs) + built.constant)
     for r, (top, bottom) in built.spread.items():
@@ -225,7 +237,10 @@ def _solve(
         built.model.AddHint(var, p in grid.last)
     solver = lns.part_solver(seconds, seed)
     solver.parameters.stop_after_first_solution = sketch
-    if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status = solver.Solve(built.model)
+    if status == cp_model.INFEASIBLE:
+        raise Uncoverable(f"grid {grid.key}")
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}
     if not sketch:

@@ -106,3 +106,8 @@ def test_a_grid_its_own_volunteers_cannot_cover_leaves_no_priced_roster():
         problem, [Assignment(ix.shifts[s].id, ix.volunteers[v].id) for v, s in priced.chosen], ix.targets
     )
     assert costs["missing_leader"] > 0 and priced.cost == sum(costs.values())
+
+
+def test_no_priced_roster_when_the_deadline_comes_before_any_grid_has_one():
+    ix = Index.build(home_only(scenarios.guanyinli_month(1, days=7)))
+    assert spread.price_grids(ix, False, time.perf_counter() - 1) is None
