@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 # where CP-SAT's own search over the whole model from the polished greedy roster ended at 730-860 at 10 s
 # and 408 after 300 s. Parts of one grid cannot move load between grids; parts of three close less often.
 # When nobody may patrol outside their home grid (the service's default) the grids are separate problems
-# but for the role spread, which spread.py prices instead: 462 with bound 459 (gap 0.7 %) at 10 s on that
-# month, where the pairs of grids ended at 472-482 and lb-tree-search proved 442-460.
+# but for the role spread, which spread.py prices instead: 462 with bound 459-460 (gap 0.4-0.6 %) at 10 s
+# on that month, where the pairs of grids ended at 472-482 and lb-tree-search proved 442-460.
 BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
