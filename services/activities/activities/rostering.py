@@ -171,7 +171,8 @@ def result_document(problem: roster.Problem, result: roster.RosterResult) -> dic
     return {
         "solver_status": result.status,
         "objective": result.objective,
-        "bound": result.bound,
+        # a repair minimises changes and proves no bound on the cost: none is shown rather than 0
+        "bound": result.bound if result.gap is not None else None,
         "gap": result.gap,
         "wall_time": round(result.wall_time, 3),
         "solutions": result.solutions,

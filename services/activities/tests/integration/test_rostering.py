@@ -109,6 +109,8 @@ def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events
 
     repaired = organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[leaving])
     assert repaired["status"] == "published" and repaired["parent_id"] == draft["id"]
+    assert repaired["bound"] is None and repaired["gap"] is None  # fewest changes: no claim on the cost
+    assert draft["bound"] is not None
     assert leaving not in {a["volunteer_id"] for a in repaired["assignments"]}
     check_hard_rules(repaired, set(team[:3]))
     before = {(a["shift_id"], a["volunteer_id"]) for a in draft["assignments"]}
