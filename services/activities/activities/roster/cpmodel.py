@@ -188,7 +188,8 @@ def add_fair_load(b: Built, w: dict[str, int]) -> None:
             continue
         target = ix.targets[v.id]
         load = b.load(vi)
-        dev = m.NewIntVar(0, max(target, len(b.by_vol[vi])), "")
+        # in a part of the roster the target is what is left of it, below 0 for someone already over it
+        dev = m.NewIntVar(0, len(b.by_vol[vi]) + abs(target), "")
         m.Add(dev >= load - target)
         m.Add(dev >= target - load)
         b.cost(dev, w["fair_load"])

@@ -139,3 +139,26 @@ def test_the_grids_start_the_search_when_the_greedy_roster_falls_short():
     assert result.status == "feasible" and not result.gaps
     assert validate(problem, result.assignments) == []
     assert result.gap < 0.1
+
+
+def test_the_roster_itself_is_a_solution_of_every_part_even_for_those_already_over_their_target():
+    from ortools.sat.python import cp_model
+
+    ix = Index.build(scenarios.guanyinli_month(1, days=14))
+    chosen = greedy(ix)
+    load = {vi: sum(1 for v, _ in chosen if v == vi) for vi in range(len(ix.volunteers))}
+    over = [vi for vi, n in load.items() if n > ix.targets[ix.volunteers[vi].id] + 1]
+    assert over  # the greedy roster leaves some volunteers above their target
+    for vi in over[:5]:
+        # a block holding one of their shifts: outside it they already work more than their target
+        block = {next(si for v, si in sorted(chosen) if v == vi)}
+        part, vols, shifts = lns.restrict(ix, block, chosen)
+        built = cpmodel.build(part, soft=False)
+        vloc = {v: i for i, v in enumerate(vols)}
+        sloc = {s: i for i, s in enumerate(shifts)}
+        inside = {(vloc[v], sloc[s]) for v, s in chosen if s in block}
+        for pair, var in built.x.items():
+            built.model.Add(var == (pair in inside))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.Solve(built.model) == cp_model.OPTIMAL
