@@ -19,7 +19,6 @@ import gc
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -190,7 +189,7 @@ def main(argv: list[str]) -> int:
     if 1 in sizes:
         # the service's default: nobody patrols outside their home grid, so the grids are separate problems
         # but for the role spread, which the solver prices per grid (spread.py)
-        home = home_only(scenarios.guanyinli_month(1))
+        home = scenarios.home_only(scenarios.guanyinli_month(1))
         r = solve(home, Options(time_limit=min(limit, 10.0), num_workers=args.workers))
         print(solver_row("1x", "home", sum(map(len, Index.build(home).eligible)), home, r), flush=True)
         notes.append(
@@ -239,11 +238,6 @@ def solver_row(size: str, method: str, pairs: int, problem, result) -> str:
         valid=len(validate(problem, result.assignments)),
         **{"wall s": result.wall_time},
     )
-
-
-def home_only(problem):
-    """The same problem with nobody allowed to patrol a grid other than their home grid."""
-    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
 
 
 def drop_outs(problem, assignments):

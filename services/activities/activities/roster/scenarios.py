@@ -169,6 +169,12 @@ def _patroller(rng, vid, grid, leader, neighbours, start, days) -> Volunteer:
     )
 
 
+def home_only(problem: Problem) -> Problem:
+    """The same problem with nobody allowed to patrol a grid other than their home grid (as the service
+    rosters unless neighbour_grids is asked for)."""
+    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
+
+
 def tight_month(seed: int = 7) -> Problem:
     """The demo month after most of grid 7's patrol team left: 1 leader and 2 patrollers remain there,
     nobody else covers grid 7, and on Saturday 5 December the leader and one patroller are away.

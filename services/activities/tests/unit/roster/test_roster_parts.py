@@ -9,6 +9,7 @@ from activities.roster import solver as S
 from activities.roster.greedy import greedy
 from activities.roster.index import Index
 from activities.roster.model import Assignment
+from activities.roster.scenarios import home_only
 
 
 def cost(ix, chosen):
@@ -121,12 +122,6 @@ def test_the_grid_by_grid_search_ends_once_within_the_asked_gap():
     result = solve(problem, Options(time_limit=60, num_workers=2, stop_gap=0.6))
     assert result.gap <= 0.6
     assert result.wall_time < 30  # ended on the gap, not on the time limit
-
-
-def home_only(problem):
-    from dataclasses import replace
-
-    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
 
 
 def test_the_grids_start_the_search_when_the_greedy_roster_falls_short():

@@ -10,10 +10,7 @@ from activities.roster import Options, cpmodel, lns, scenarios, solve, spread, v
 from activities.roster import rules as R
 from activities.roster.index import Index
 from activities.roster.model import Assignment
-
-
-def home_only(problem):
-    return replace(problem, volunteers=tuple(replace(v, grids=frozenset()) for v in problem.volunteers))
+from activities.roster.scenarios import home_only
 
 
 def four_grids(seed):
