@@ -100,9 +100,7 @@ def restrict(ix: Index, block: set[int], chosen: set[Pair]) -> tuple[Index, list
 def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
     """Shift sets of `size` neighbouring grids each, one block starting from every grid, in random order."""
     neighbours = ix.problem.grid_neighbours
-    by_grid: dict[int, set[int]] = defaultdict(set)
-    for si, s in enumerate(ix.shifts):
-        by_grid[s.grid].add(si)
+    by_grid = shifts_by_grid(ix)
     grids = sorted(by_grid)
     rng.shuffle(grids)
     out = []
@@ -117,15 +115,30 @@ def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
     return out
 
 
+def shifts_by_grid(ix: Index) -> dict[int, set[int]]:
+    """Shift positions per grid."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for si, s in enumerate(ix.shifts):
+        out[s.grid].add(si)
+    return out
+
+
+def home_part(ix: Index, grid: int, block: set[int]) -> tuple[Index, list[int], list[int], set[Pair]]:
+    """A grid's shifts (`block`) as a problem of their own, open to the grid's own volunteers only, whose
+    fairness is judged within it: the part, its maps to the whole's positions, and the pairs it may use."""
+    part, vols, shifts = restrict(ix, block, set())
+    part.fair_for = {pi for pi, v in enumerate(part.volunteers) if v.home_grid == grid}
+    part.spread_floor = {}
+    return part, vols, shifts, {(pi, si) for pi in part.fair_for for si in part.eligible[pi]}
+
+
 def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds: float = 1.0) -> set[Pair] | None:
     """A roster made grid by grid, each grid's shifts by its own volunteers only: the grids are then
     separate problems, each small enough to solve to optimality in 0.1-0.4 s, `threads` at a time.
     Fairness is judged within the grid (targets are the whole roster's). A grid its own volunteers cannot
     cover is then solved with its visitors, together with the grids next to it; no roster (None) when even
     that fails."""
-    by_grid: dict[int, set[int]] = defaultdict(set)
-    for si, s in enumerate(ix.shifts):
-        by_grid[s.grid].add(si)
+    by_grid = shifts_by_grid(ix)
     grids = sorted(by_grid, key=lambda g: -len(by_grid[g]))
     found = side_by_side(
         lambda g: _home_part(ix, soft, g, by_grid[g], min(seconds, deadline - time.perf_counter())), grids, threads
@@ -147,10 +160,7 @@ def home_grids(ix: Index, soft: bool, deadline: float, threads: int = 2, seconds
 
 def _home_part(ix: Index, soft: bool, grid: int, block: set[int], seconds: float) -> set[Pair] | None:
     """One grid from its own volunteers: its roster, or None."""
-    part, vols, shifts = restrict(ix, block, set())
-    part.fair_for = {pi for pi, v in enumerate(part.volunteers) if v.home_grid == grid}
-    part.spread_floor = {}
-    allowed = {(pi, si) for pi in part.fair_for for si in part.eligible[pi]}
+    part, vols, shifts, allowed = home_part(ix, grid, block)
     built = cpmodel.build(part, soft, allowed=allowed)
     solver = part_solver(seconds)
     if solver.Solve(built.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

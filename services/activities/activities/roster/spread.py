@@ -196,18 +196,13 @@ def combine(grids: list[Grid], fixed: dict[str, tuple[int, int]], weight: int) -
 
 
 def _grids(ix: Index) -> dict[int, Grid]:
-    by_grid: dict[int, set[int]] = defaultdict(set)
-    for si, s in enumerate(ix.shifts):
-        by_grid[s.grid].add(si)
+    by_grid = lns.shifts_by_grid(ix)
     rules = ix.problem.rules
     no_spread = replace(ix.problem, rules=replace(rules, weights={**rules.weights, "role_spread": 0}))
     out = {}
     for g in sorted(by_grid, key=lambda g: -len(by_grid[g])):  # the largest first: they take longest
-        part, vols, shifts = lns.restrict(ix, by_grid[g], set())
-        part.fair_for = {pi for pi, v in enumerate(part.volunteers) if v.home_grid == g}
-        part.spread_floor = {}
+        part, vols, shifts, allowed = lns.home_part(ix, g, by_grid[g])
         part.problem = no_spread  # priced here instead
-        allowed = {(pi, si) for pi in part.fair_for for si in part.eligible[pi]}
         roles = {R.role(part.volunteers[pi]) for pi in part.fair_for}
         out[g] = Grid(g, part, vols, shifts, allowed, roles)
     return out
