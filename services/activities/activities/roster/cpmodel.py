@@ -315,6 +315,12 @@ def objective_of(b: Built, chosen: set[Pair]) -> int:
     return _objective(b, _values(b, chosen))
 
 
+def spread_of(b: Built, chosen: set[Pair]) -> tuple[int, dict[str, tuple[int, int]]]:
+    """objective_of, and each role's (top, bottom) of shifts - target at the roster."""
+    value = _values(b, chosen)
+    return _objective(b, value), {r: (value[t.Index()], value[u.Index()]) for r, (t, u) in b.spread.items()}
+
+
 def _values(b: Built, chosen: set[Pair]) -> dict[int, int]:
     h = HintContext(b.ix, chosen)
     value = {var.Index(): int(p in chosen) for p, var in b.x.items()}

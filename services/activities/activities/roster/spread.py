@@ -241,20 +241,9 @@ def _solve(
     chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}
     if not sketch:
         grid.last = chosen
-    load: dict[int, int] = defaultdict(int)
-    for pi, _ in chosen:
-        load[pi] += 1
-    diffs: dict[str, list[int]] = defaultdict(list)
-    for pi in grid.part.fair_for:
-        v = grid.part.volunteers[pi]
-        diffs[R.role(v)].append(load[pi] - grid.part.targets[v.id])
+    cost, band = cpmodel.spread_of(built, chosen)
     pairs = frozenset((grid.vols[pi], grid.shifts[si]) for pi, si in chosen)
-    candidate = Candidate(
-        cpmodel.objective_of(built, chosen),
-        {r: max(d) for r, d in diffs.items()},
-        {r: min(d) for r, d in diffs.items()},
-        pairs,
-    )
+    candidate = Candidate(cost, {r: t for r, (t, _) in band.items()}, {r: u for r, (_, u) in band.items()}, pairs)
     if candidate not in grid.candidates:
         grid.candidates.append(candidate)
     return candidate, solver.BestObjectiveBound()
