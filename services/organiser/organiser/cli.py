@@ -597,15 +597,24 @@ def roster_summary(r: dict) -> str:
     return " · ".join(parts)
 
 
-def board_table(b: boards.Board, with_names: bool = False) -> Table:
-    table = Table(box=box.SIMPLE_HEAVY, show_lines=False)
+def board_tables(b: boards.Board, with_names: bool = False) -> list[Table]:
+    """The board one week (Monday to Sunday) per table: a month side by side needs 200 columns or more,
+    and a terminal of 80 squeezes every day out."""
+    weeks: dict[tuple[int, int], list] = {}
+    for day in b.days:
+        weeks.setdefault(day.isocalendar()[:2], []).append(day)
+    return [board_table(b, days, with_names) for days in weeks.values()]
+
+
+def board_table(b: boards.Board, days: list, with_names: bool = False) -> Table:
+    table = Table(box=box.SIMPLE_HEAVY, show_lines=False, title=f"{days[0]:%Y-%m-%d} – {days[-1]:%m-%d}")
     table.add_column("grid", no_wrap=True)
     style = {"covered": "green", "short": "yellow", "empty": "bold red"}
-    for day in b.days:
-        table.add_column(f"{day:%m-%d}\n{boards.weekday(day)}", justify="center")
+    for day in days:
+        table.add_column(f"{day:%m-%d}\n{boards.weekday(day)}", justify="center", no_wrap=not with_names)
     for grid, name in b.grids:
         cells = []
-        for day in b.days:
+        for day in days:
             shifts = b.cell(grid, day)
             lines = []
             for s in shifts:
@@ -626,7 +635,8 @@ def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[i
         return
     b = boards.layout(r, names, grid_names)
     out.print(roster_summary(r))
-    out.print(board_table(b, state().names))
+    for table in board_tables(b, state().names):
+        out.print(table)
     out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody" + (", ★ leader" if state().names else ""))
     gaps = r.get("gaps") or []
     problems = r.get("problems") or []

@@ -1,0 +1,70 @@
+"""`guanyinli roster show` prints the board a week per table, so a month reads on an 80-column terminal."""
+
+import io
+from datetime import date, datetime, timedelta
+
+from rich.console import Console
+
+from organiser import board, cli
+
+START = date(2026, 12, 7)  # a Monday
+DAYS = 28
+GRIDS = range(1, 16)
+
+
+def month() -> dict:
+    shifts, assignments = [], []
+    for g in GRIDS:
+        for d in range(DAYS):
+            day = START + timedelta(days=d)
+            evening = datetime(day.year, day.month, day.day, 19)
+            sid = f"g{g}-{day:%m%d}"
+            shifts.append(
+                {
+                    "shift_id": sid,
+                    "grid_id": g,
+                    "start": f"{evening:%Y-%m-%dT%H:%M}:00+08:00",
+                    "end": f"{evening + timedelta(hours=2):%Y-%m-%dT%H:%M}:00+08:00",
+                    "min_patrollers": 2,
+                    "max_patrollers": 3,
+                    "leader_needed": True,
+                }
+            )
+            assignments += [{"shift_id": sid, "volunteer_id": 100 * g + k} for k in range(2)]
+    report = {"volunteers": [{"volunteer_id": a["volunteer_id"], "role": "leader"} for a in assignments]}
+    return {
+        "id": 1,
+        "start": f"{START:%Y-%m-%d}T00:00:00+08:00",
+        "end": f"{START + timedelta(days=DAYS):%Y-%m-%d}T00:00:00+08:00",
+        "grids": list(GRIDS),
+        "shifts": shifts,
+        "assignments": assignments,
+        "gaps": [],
+        "report": report,
+    }
+
+
+def rendered(width: int) -> tuple[int, str]:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    tables = cli.board_tables(board.layout(month()))
+    for table in tables:
+        console.print(table)
+    return len(tables), console.export_text()
+
+
+def test_a_month_is_four_weekly_tables_that_fit_80_columns():
+    count, text = rendered(80)
+    assert count == 4
+    assert max(map(len, text.splitlines())) <= 80
+    for d in range(DAYS):
+        assert f"{START + timedelta(days=d):%m-%d}" in text  # no day squeezed out or cut short
+    assert text.count("2/2L") == len(GRIDS) * DAYS  # every shift's cell in full
+
+
+def test_a_week_that_starts_midweek_is_a_table_of_its_own():
+    roster = month()
+    roster["shifts"] = [s for s in roster["shifts"] if s["start"] >= "2026-12-10"]
+    roster["start"] = "2026-12-10T00:00:00+08:00"
+    b = board.layout(roster)
+    tables = cli.board_tables(b)
+    assert [len(t.columns) - 1 for t in tables] == [4, 7, 7, 7]  # Thu-Sun, then whole weeks
