@@ -429,7 +429,11 @@ class RosterMixin:
                 time_limit=options.get("time_limit", 10.0), coverage=options.get("coverage", "auto")
             )
             result = self._solve(roster_id, job_id, roster.solve, problem, solver_options)
-            broken = roster.validate(problem, result.assignments, coverage=False)
+            # pins the rules forbid (a sign-up in another grid or outside the volunteer's hours) are left
+            # out and named in the draft's problems; every other rule is checked
+            unkept = set(result.unkept_pins)
+            kept = replace(problem, pinned=tuple(p for p in problem.pinned if p not in unkept))
+            broken = roster.validate(kept, result.assignments, coverage=False)
             if broken:  # the independent check of every roster before anyone sees it
                 log.error("roster %s breaks hard rules: %s", roster_id, broken)
                 raise InternalError(

@@ -151,6 +151,7 @@ class RosterResult:
     trajectory: tuple[tuple[float, int, int], ...] = ()  # (elapsed, objective, bound) per improvement
     changed: int = 0  # repair: assignments added or removed beyond those forced out
     forced_out: int = 0  # repair: previous assignments the change made impossible
+    unkept_pins: tuple[Assignment, ...] = ()  # pinned assignments the rules forbid (see problems): left out
 
 
 @dataclass(frozen=True)

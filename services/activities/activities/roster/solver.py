@@ -95,10 +95,17 @@ def _gap(objective: int, bound: int) -> float:
 
 
 def solve(problem: Problem, options: Options | None = None, progress: Progress | None = None) -> RosterResult:
-    """The best roster found within options.time_limit, with its bound, report, gaps and suggestions."""
+    """The best roster found within options.time_limit, with its bound, report, gaps and suggestions.
+    Pinned assignments the rules forbid (another grid, an unavailable time) are left out, named in
+    `problems` and listed in `unkept_pins`."""
     options = options or Options()
     started = time.perf_counter()
     ix = Index.build(problem)
+    result = _solve(ix, options, progress, started)
+    return replace(result, unkept_pins=tuple(ix.unkept)) if ix.unkept else result
+
+
+def _solve(ix: Index, options: Options, progress: Progress | None, started: float) -> RosterResult:
     found = bounds.shortages(ix)
     if found and options.coverage == "hard":
         return without_roster(ix, found, "infeasible", started)

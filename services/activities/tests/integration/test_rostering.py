@@ -192,6 +192,21 @@ def test_uncoverable_shifts_are_explained_and_gaps_marked(call, organiser):
     assert report["gaps"] == draft["gaps"] and report["report"]["coverage"]["2"]["missing"] > 0
 
 
+def test_a_sign_up_in_another_grid_is_named_not_a_failure(call, organiser):
+    """A patroller of grid 2 signed up for a grid 1 patrol: the roster of grid 1 leaves that sign-up out
+    and says why, where it used to fail with an internal error from its own final check."""
+    team = patrol_team(call, grid=1, leaders=3, others=5)
+    (visitor,) = patrol_team(call, grid=2, leaders=0, others=1)
+    activity = evening_patrols(organiser, grid=1, days=7)
+    first = organiser.list_occurrences(**window(), activity_id=activity)[0]
+    organiser.sign_up(occurrence_id=first["id"], volunteer_id=visitor)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    assert draft["status"] == "draft" and draft["solver_status"] in ("optimal", "feasible")
+    assert any("巡逻队员2-0" in p and "not allowed" in p for p in draft["problems"]), draft["problems"]
+    assert all(a["volunteer_id"] != visitor for a in draft["assignments"])
+    check_hard_rules(draft, set(team[:3]))
+
+
 def test_health_answers_while_a_roster_is_being_solved(call, organiser):
     import time
 

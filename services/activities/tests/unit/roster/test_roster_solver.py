@@ -145,3 +145,24 @@ def test_our_lower_bound_is_below_the_roster_found(month, month_result):
     result, _ = month_result
     bound = lower_bound(month, 1.0)
     assert counting_bound(Index.build(month), soft=False) <= bound <= result.objective
+
+
+def test_a_pin_the_rules_forbid_is_left_out_and_named():
+    """A confirmed sign-up in another grid's patrol (home grids only): the roster leaves it out, says so in
+    plain words and lists it in unkept_pins; everything else it keeps passes the validator."""
+    from dataclasses import replace
+
+    from activities.roster import Assignment
+
+    week = scenarios.home_only(scenarios.guanyinli_month(1, days=7))
+    v = next(v for v in week.volunteers if v.patrol and v.home_grid == 1)
+    inside = next(s for s in week.shifts if s.grid == 1 and (s.start.weekday(), s.kind) in v.availability)
+    outside = next(s for s in week.shifts if s.grid == 5)
+    allowed, forbidden = Assignment(inside.id, v.id), Assignment(outside.id, v.id)
+    problem = replace(week, pinned=(allowed, forbidden))
+    result = solve(problem, Options(time_limit=2, num_workers=1))
+    assert result.unkept_pins == (forbidden,)
+    assert allowed in result.assignments and forbidden not in result.assignments
+    assert any(v.name in p and "not available or not allowed" in p for p in result.problems)
+    assert [x.rule for x in validate(problem, result.assignments, coverage=False)] == ["pinned"]
+    assert validate(replace(problem, pinned=(allowed,)), result.assignments) == []
