@@ -20,7 +20,9 @@ SIGNUP_DAYS = 14
 
 
 def sign_up_duties(rpc, start, days: int = SIGNUP_DAYS) -> int:
-    """Fill the roles of non-patrol occurrences from available volunteers, spreading the load."""
+    """Fill the roles of non-patrol occurrences from available volunteers, spreading the load. Patrol
+    leaders are left to the patrol roster: a grid has few, and one busy elsewhere on a morning its patrol
+    needs a leader leaves that patrol short."""
     occurrences = rpc.activities.list_occurrences(
         start=start.isoformat(), end=(start + timedelta(days=days)).isoformat()
     )
@@ -39,6 +41,7 @@ def sign_up_duties(rpc, start, days: int = SIGNUP_DAYS) -> int:
                 team=occurrence["team"],
                 skill=role["skills"][0] if role["skills"] else None,
             )
+            candidates = [c for c in candidates if "patrol_leader" not in (c.get("skills") or [])]
             if not candidates:
                 continue
             shift = next(turn) * 7 % len(candidates)

@@ -642,10 +642,8 @@ def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[i
     problems = r.get("problems") or []
     if problems or gaps:
         out.print("[bold]Cannot be covered:[/]")
-        for p in problems:
-            out.print(f"  • {p}")
-        for g in gaps:
-            out.print(f"  • {g.get('reason') or g}")
+        for line in dict.fromkeys([*problems, *(g.get("reason") or str(g) for g in gaps)]):
+            out.print(f"  • {line}")  # a shortage found before solving is often a gap too: said once
     for s in r.get("suggestions") or []:
         out.print(f"  → {s.get('description') or s}")
 

@@ -1,4 +1,4 @@
-"""`guanyinli roster show` prints the board a week per table, so a month reads on an 80-column terminal."""
+"""`guanyinli roster show`: the board a week per table, so a month reads on an 80-column terminal; each reason once."""
 
 import io
 from datetime import date, datetime, timedelta
@@ -68,3 +68,18 @@ def test_a_week_that_starts_midweek_is_a_table_of_its_own():
     b = board.layout(roster)
     tables = cli.board_tables(b)
     assert [len(t.columns) - 1 for t in tables] == [4, 7, 7, 7]  # Thu-Sun, then whole weeks
+
+
+def test_a_shortage_that_is_also_a_gap_is_said_once(monkeypatch):
+    import click
+
+    reason = "grid 2, Saturday 19 December morning: needs 2 patrollers, 4 available, no leader available"
+    roster = month()
+    roster["problems"] = [reason]
+    roster["gaps"] = [{"shift_id": roster["shifts"][0]["shift_id"], "grid": 1, "missing": 0, "reason": reason}]
+    console = Console(width=100, file=io.StringIO(), record=True, color_system=None)
+    monkeypatch.setattr(cli, "out", console)
+    with click.Context(click.Command("show"), obj=cli.State("amqp://", 5, as_json=False)):
+        cli.show_roster(roster)
+    text = console.export_text()
+    assert "Cannot be covered" in text and text.count(reason) == 1
