@@ -166,7 +166,7 @@ def main(argv: list[str]) -> int:
         if size == 1:
             month_result = (problem, result)
             if args.longer > 0:
-                print(longer_row(problem, result, args.longer, args.workers, ours_bound), flush=True)
+                print(longer_row(ix, result, args.longer, args.workers, ours_bound), flush=True)
 
         if size in direct_sizes:
             d = solve_direct(problem, limit, num_workers=args.workers)
@@ -253,10 +253,10 @@ def solver_row(size: str, method: str, pairs: int, problem, result) -> str:
     )
 
 
-def longer_row(problem, result, seconds: float, workers: int, bound: int) -> str:
+def longer_row(ix: Index, result, seconds: float, workers: int, bound: int) -> str:
     """CP-SAT's own search on the whole model, hinted with the solver's roster, for `seconds` more: how far
     that roster is from the best one known (the solver's bound judged against a better roster)."""
-    ix = Index.build(problem)
+    problem = ix.problem
     built = cpmodel.build(ix, soft=False)
     cpmodel.break_symmetry(built)
     cpmodel.set_hint(built, {(ix.vpos[a.volunteer_id], ix.spos[a.shift_id]) for a in result.assignments})

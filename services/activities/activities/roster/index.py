@@ -37,7 +37,6 @@ class Index:
     targets: dict[str, int] = field(default_factory=dict)
     pinned: set[tuple[int, int]] = field(default_factory=set)  # (volunteer, shift) positions
     pinned_problems: list[tuple[str, str]] = field(default_factory=list)  # (English, Chinese)
-    unkept: list = field(default_factory=list)  # pinned Assignments no roster can keep (see pinned_problems)
     fair_for: set[int] | None = None  # volunteers with fair_load and role_spread costs; None = everyone
     # a part of a larger roster (lns.restrict): what the fixed rest of the roster already implies
     week_caps: list[dict[int, int]] | None = None  # volunteer -> week -> shifts still allowed
@@ -115,7 +114,6 @@ class Index:
         for a in problem.pinned:
             vi, si = ix.vpos.get(a.volunteer_id), ix.spos.get(a.shift_id)
             if vi is None or si is None:
-                ix.unkept.append(a)
                 ix.pinned_problems.append(
                     (
                         f"pinned {a.volunteer_id} on {a.shift_id}: unknown or not in the patrol team",
@@ -123,7 +121,6 @@ class Index:
                     )
                 )
             elif si not in ix.eligible_set(vi):
-                ix.unkept.append(a)
                 ix.pinned_problems.append(
                     (
                         f"pinned {ix.volunteers[vi].name} on {ix.describe(si)}: not available or not allowed there",

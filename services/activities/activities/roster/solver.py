@@ -102,7 +102,9 @@ def solve(problem: Problem, options: Options | None = None, progress: Progress |
     started = time.perf_counter()
     ix = Index.build(problem)
     result = _solve(ix, options, progress, started)
-    return replace(result, unkept_pins=tuple(ix.unkept)) if ix.unkept else result
+    kept = {(ix.shifts[si].id, ix.volunteers[vi].id) for vi, si in ix.pinned}
+    unkept = tuple(a for a in problem.pinned if (a.shift_id, a.volunteer_id) not in kept)
+    return replace(result, unkept_pins=unkept) if unkept else result
 
 
 def _solve(ix: Index, options: Options, progress: Progress | None, started: float) -> RosterResult:
