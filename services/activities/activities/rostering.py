@@ -241,6 +241,9 @@ def roster_view(row: Roster) -> dict:
         "published_at": from_db(row.published_at),
         **(row.result or {}),
     }
+    if row.result is not None:
+        view["assignment_count"] = len(view.get("assignments") or ())
+        view["shifts_short"] = len({g["shift_id"] for g in view.get("gaps") or ()})
     if "problems" in view:  # rosters stored before the Chinese wording: their English stands in
         view.setdefault("problems_zh", view["problems"])
         for gap in view.get("gaps") or ():

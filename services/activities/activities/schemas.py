@@ -410,6 +410,15 @@ class RosterSummary(Schema):
     grids = fields.List(fields.Integer())
     parent_id = fields.Integer(allow_none=True, metadata={"description": "the roster a repair replaced"})
     solver_status = fields.String(allow_none=True)
+    objective = fields.Float(allow_none=True, metadata={"description": "weighted cost of the soft rules"})
+    gap = fields.Float(allow_none=True, metadata={"description": "(objective - bound) / objective"})
+    assignment_count = fields.Integer(allow_none=True, metadata={"description": "assignments in the roster"})
+    shifts_short = fields.Integer(
+        allow_none=True, metadata={"description": "shifts below their minimum crew or without a leader they need"}
+    )
+    changed = fields.Integer(
+        allow_none=True, metadata={"description": "repair: assignments changed beyond those forced out"}
+    )
     created_at = LocalDateTime()
     published_at = LocalDateTime(allow_none=True)
 
@@ -438,9 +447,6 @@ class RosterOut(RosterSummary, RosterReportOut):
     wall_time = fields.Float(allow_none=True)
     solutions = fields.Integer(allow_none=True)
     first_solution_time = fields.Float(allow_none=True)
-    changed = fields.Integer(
-        allow_none=True, metadata={"description": "repair: assignments changed beyond those forced out"}
-    )
     forced_out = fields.Integer(
         allow_none=True, metadata={"description": "repair: assignments the drop-out made impossible"}
     )

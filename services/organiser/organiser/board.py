@@ -214,3 +214,14 @@ def fairness_rows(roster: Mapping, names: Mapping[int, str] | None = None) -> li
         )
     rows.sort(key=lambda r: (-r["delta"], r["role"], r["name"]))
     return rows
+
+
+def number_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 5, 7, 8] -> "1-3,5,7-8"."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)

@@ -782,15 +782,34 @@ def _grid_names(platform: Platform) -> dict[int, str]:
 @roster.command("list")
 @json_option
 def roster_list():
-    """List the rosters (drafts and published)."""
+    """List the rosters (drafts and published), newest first, with what sets them apart."""
     emit(
         state().platform().list_rosters(),
         lambda rows: make_table(
             "Rosters",
-            ["id", "status", "from", "to"],
-            [[r["id"], r.get("status"), str(r.get("start", ""))[:10], str(r.get("end", ""))[:10]] for r in rows],
+            ["id", "status", "from", "to", "grids", "solver", "objective", "gap", "short", "made"],
+            [roster_row(r) for r in rows],
         ),
     )
+
+
+def roster_row(r: dict) -> list:
+    """One roster in the list: what an organiser compares drafts by (a repair names the roster it replaced)."""
+    status = r.get("status")
+    if r.get("parent_id"):
+        status = f"{status} (repair of {r['parent_id']}, {r.get('changed') or 0} changed)"
+    return [
+        r["id"],
+        status,
+        str(r.get("start", ""))[:10],
+        str(r.get("end", ""))[:10],
+        boards.number_ranges(r.get("grids") or []),
+        r.get("solver_status"),
+        None if r.get("objective") is None else f"{r['objective']:g}",
+        None if r.get("gap") is None else f"{r['gap']:.1%}",
+        r.get("shifts_short"),
+        str(r.get("created_at", ""))[5:16].replace("T", " "),
+    ]
 
 
 @roster.command("show")

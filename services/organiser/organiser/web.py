@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from organiser import i18n
+from organiser import board, i18n
 from organiser.security import cookie_header
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,7 @@ SECURITY_HEADERS = {
 }
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+env.filters["ranges"] = board.number_ranges
 
 
 def render(template: str, lang: str, status: int = 200, **context) -> Response:

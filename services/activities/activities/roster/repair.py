@@ -51,8 +51,9 @@ def repair(
     """The previous roster with as few changed assignments as possible after the change.
 
     Assignments the change makes impossible are removed (counted in `forced_out`, not in `changed`). Only
-    shifts within a week of them are re-solved, unless that cannot be done; a change to a shift starting
-    before `frozen_until` (the published period) costs ten times more than one after it.
+    shifts within WINDOW of them, in their grid or the grids next to it, are re-solved, unless that cannot
+    be done; a change to a shift starting before `frozen_until` (the published period) costs ten times more
+    than one after it, and a place left uncovered (soft coverage) more than ten such changes.
     """
     options = options or Options(time_limit=1.0)
     started = time.perf_counter()
@@ -100,6 +101,12 @@ def _window(ix: Index, touched: list[int]) -> set[int]:
 
 def _solve_part(ix, window, kept, hint, soft, frozen_until, options, started, found, forced_out) -> RosterResult:
     part, vols, shifts = restrict(ix, window, kept)
+    if soft:
+        # a shift is covered before changes are saved, also in the published period: left as they are,
+        # the drop-out's places (1000 each) would cost less than the changes that fill them (10000)
+        rules = part.problem.rules
+        cover = dict.fromkeys(("uncovered_place", "missing_leader"), R.REPAIR_COVER_WEIGHT)
+        part.problem = replace(part.problem, rules=replace(rules, weights={**rules.weights, **cover}))
     vloc = {vi: pi for pi, vi in enumerate(vols)}
     sloc = {si: i for i, si in enumerate(shifts)}
     change_cost = {}

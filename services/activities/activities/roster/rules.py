@@ -34,6 +34,7 @@ SOFT_RULES: tuple[SoftRule, ...] = (
 DEFAULT_WEIGHTS: Mapping[str, int] = {rule.name: rule.weight for rule in SOFT_RULES}
 CHANGE_WEIGHT = 10_000  # repair: one changed assignment outweighs any soft cost it could save
 FROZEN_CHANGE_WEIGHT = 100_000  # repair: a change inside the published (frozen) period
+REPAIR_COVER_WEIGHT = 1_000_000  # repair: a place (or leader) left uncovered, worth ten frozen changes
 
 
 def weights(rules: Rules) -> dict[str, int]:

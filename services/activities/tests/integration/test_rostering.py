@@ -96,7 +96,19 @@ def test_build_publish_and_the_duties_appear(call, organiser, events):
     again = organiser.publish_roster(roster_id=draft["id"])
     assert again["status"] == "published"
     assert len(events.of("roster_published")) == 1
-    assert [r["id"] for r in organiser.list_rosters()] == [draft["id"]]
+    (listed,) = organiser.list_rosters()
+    assert "assignments" not in listed and "shifts" not in listed
+    assert {
+        k: listed[k] for k in ("id", "status", "grids", "objective", "gap", "assignment_count", "shifts_short")
+    } == {
+        "id": draft["id"],
+        "status": "published",
+        "grids": [1],
+        "objective": draft["objective"],
+        "gap": draft["gap"],
+        "assignment_count": 14,
+        "shifts_short": 0,
+    }
 
 
 def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events):
@@ -117,6 +129,9 @@ def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events
     after = {(a["shift_id"], a["volunteer_id"]) for a in repaired["assignments"]}
     assert len(before - after) == held and len(after - before) == held  # only the leaver's shifts move
     assert organiser.get_roster(roster_id=draft["id"])["status"] == "superseded"
+    newest, first = organiser.list_rosters()
+    assert (newest["id"], newest["parent_id"], newest["changed"]) == (repaired["id"], draft["id"], repaired["changed"])
+    assert first["status"] == "superseded" and first["parent_id"] is None
     event = events.wait_for("roster_repaired", lambda e: e["roster_id"] == repaired["id"])
     assert any(c["volunteer_id"] == leaving and len(c["removed"]) == held for c in event["changes"])
     assert organiser.list_duties(volunteer_id=leaving, **window()) == [] or all(
@@ -190,6 +205,9 @@ def test_uncoverable_shifts_are_explained_and_gaps_marked(call, organiser):
     assert draft["problems"] or draft["suggestions"]
     report = organiser.roster_report(roster_id=draft["id"])
     assert report["gaps"] == draft["gaps"] and report["report"]["coverage"]["2"]["missing"] > 0
+    (listed,) = organiser.list_rosters()
+    assert listed["shifts_short"] == len({g["shift_id"] for g in draft["gaps"]}) > 0
+    assert listed["assignment_count"] == len(draft["assignments"])
 
 
 def test_a_sign_up_in_another_grid_is_named_not_a_failure(call, organiser):

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from organiser_testkit import start_platform
 
-from activities.service import ActivitiesService
 from guanyinli.rpc import ServiceRpcProxy
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -72,9 +71,6 @@ def run_cli(platform):
     return run
 
 
-STANDIN_ROSTER = not hasattr(ActivitiesService, "build_roster")
-
-
 @pytest.fixture
 def patrol_team(rpc):
     """Twelve patrollers (three leaders each side) in grids 6 and 7, free every evening, and the
@@ -92,16 +88,15 @@ def patrol_team(rpc):
         )
         volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
         made.append(person)
-    if not STANDIN_ROSTER:
-        for grid in (6, 7):
-            rpc("activities").create_activity(
-                title=f"第{grid}网格晚间巡逻",
-                kind="patrol",
-                team="voluntary_patrol",
-                grid_id=grid,
-                start="2026-12-07T19:00:00+08:00",
-                duration_minutes=120,
-                rrule="FREQ=DAILY;COUNT=14",
-                roles=[{"name": "patroller", "needed": 2}],
-            )
+    for grid in (6, 7):
+        rpc("activities").create_activity(
+            title=f"第{grid}网格晚间巡逻",
+            kind="patrol",
+            team="voluntary_patrol",
+            grid_id=grid,
+            start="2026-12-07T19:00:00+08:00",
+            duration_minutes=120,
+            rrule="FREQ=DAILY;COUNT=14",
+            roles=[{"name": "patroller", "needed": 2}],
+        )
     return made

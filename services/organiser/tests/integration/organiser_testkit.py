@@ -9,16 +9,6 @@ from activities.service import ActivitiesService
 PASSWORD = "correct horse battery staple"
 
 
-def activities_class():
-    """The real activities service; its roster calls come from the stand-in until it has them."""
-    if hasattr(ActivitiesService, "build_roster"):
-        return ActivitiesService
-    import standin_roster
-
-    standin_roster.reset()
-    return type("ActivitiesService", (ActivitiesService, standin_roster.StandInRoster), {})
-
-
 def own_web_port(config: dict) -> dict:
     """A copy of ``config`` with a web port of its own.
 
@@ -39,7 +29,7 @@ def start_platform(container_factory, config: dict) -> None:
 
     config["FEED_SECRET"] = "organiser-tests-feed-secret"
     container_factory(VolunteersService, config).start()
-    container_factory(activities_class(), own_web_port(config)).start()
+    container_factory(ActivitiesService, own_web_port(config)).start()
     container_factory(OrganiserService, config).start()
 
 

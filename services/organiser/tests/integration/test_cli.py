@@ -179,6 +179,8 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
 
     listed = as_json(run_cli("roster", "list", "--json"))
     assert [(r["id"], r["status"]) for r in listed] == [(roster_id, "draft")]
+    table = run_cli("roster", "list")
+    assert table.returncode == 0 and "6-7" in table.stdout and listed[0]["solver_status"] in table.stdout
 
     published = run_cli("roster", "publish", str(roster_id))
     assert published.returncode == 0 and "published" in published.stdout

@@ -131,6 +131,16 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})
     assert repaired.status_code == 200 and "排班表已调整" in repaired.text
     assert dropped["name"] + "<" not in repaired.text.split('id="board"')[1].split("</table>")[0]
+    repair_id = rpc("activities").list_rosters()[0]["id"]
+
+    listed = organiser_web.get("/roster").text.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", listed, re.S)
+    assert [int(re.search(r"/roster/(\d+)", row).group(1)) for row in rows] == [repair_id, roster_id]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)]
+    short = len({g["shift_id"] for g in rpc("activities").get_roster(roster_id=repair_id)["gaps"]})
+    assert cells[2] == "6-7" and cells[3] == f"已发布 (调整自 {roster_id})" and cells[7] == str(short)
+    assert ('class="num warn"' in rows[0]) == (short > 0)
+    assert f'href="/roster/{roster_id}"' in rows[0]
 
 
 def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_session, patrol_team):

@@ -83,3 +83,23 @@ def test_a_shortage_that_is_also_a_gap_is_said_once(monkeypatch):
         cli.show_roster(roster)
     text = console.export_text()
     assert "Cannot be covered" in text and text.count(reason) == 1
+
+
+def test_grid_numbers_read_as_runs():
+    assert board.number_ranges([7, 1, 2, 3, 5, 8, 2]) == "1-3,5,7-8"
+    assert board.number_ranges(list(GRIDS)) == "1-15"
+    assert board.number_ranges([]) == ""
+
+
+def test_the_list_of_rosters_tells_drafts_apart():
+    base = {"start": "2026-12-07T00:00:00+08:00", "end": "2027-01-04T00:00:00+08:00", "grids": list(GRIDS)}
+    built = cli.roster_row(
+        base
+        | {"id": 1, "status": "draft", "solver_status": "feasible", "objective": 272.0, "gap": 0.0331}
+        | {"shifts_short": 0, "created_at": "2026-12-04T02:01:44+08:00"}
+    )
+    assert built == [1, "draft", "2026-12-07", "2027-01-04", "1-15", "feasible", "272", "3.3%", 0, "12-04 02:01"]
+    repaired = cli.roster_row(base | {"id": 2, "status": "published", "parent_id": 1, "changed": 2, "gap": None})
+    assert repaired[1] == "published (repair of 1, 2 changed)" and repaired[7] is None
+    solving = cli.roster_row(base | {"id": 3, "status": "solving", "grids": [6, 7]})
+    assert solving[4] == "6-7" and solving[5:9] == [None, None, None, None]

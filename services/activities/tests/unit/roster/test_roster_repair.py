@@ -103,3 +103,18 @@ def test_repair_is_quick_enough_to_call_interactively(week):
     away = {vid: [(datetime(2026, 12, 12), datetime(2026, 12, 12) + timedelta(days=1))]}
     result = repair(p, before, unavailable=away, options=Options(time_limit=1.0, num_workers=1))
     assert result.status in ("optimal", "feasible")
+
+
+def test_a_repair_fills_what_it_can_even_when_another_shift_cannot_be_covered():
+    """A shift nobody can take puts the roster in soft coverage; the drop-out's shifts are still filled,
+    since covering a shift outweighs changing assignments (even in the published period)."""
+    p = problem(
+        [vol("a"), vol("b")],
+        [shift("mon", 0), shift("wed", 2), shift("fri", 4), shift("far", 3, grid=9)],
+    )
+    before = roster(("mon", "a"), ("wed", "a"), ("fri", "b"))
+    for frozen_until in (None, datetime(2026, 12, 7)):
+        result = repair(p, before, dropped="a", frozen_until=frozen_until)
+        assert set(result.assignments) == set(roster(("mon", "b"), ("wed", "b"), ("fri", "b")))
+        assert [g.shift_id for g in result.gaps] == ["far"] and result.status == "feasible_with_gaps"
+        assert (result.forced_out, result.changed) == (2, 2)
