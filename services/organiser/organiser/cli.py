@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -785,30 +785,44 @@ def roster_list():
     """List the rosters (drafts and published), newest first, with what sets them apart."""
     emit(
         state().platform().list_rosters(),
-        lambda rows: make_table(
-            "Rosters",
-            ["id", "status", "from", "to", "grids", "solver", "objective", "gap", "short", "made"],
-            [roster_row(r) for r in rows],
-        ),
+        lambda rows: roster_list_table([roster_row(r) for r in rows]),
     )
 
 
+def roster_list_table(rows: list[list]) -> Table:
+    """The rosters as a table; status and solver wrap at their spaces, no word is cut."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    table = make_table("Rosters", [], rows=[])
+    table.pad_edge = False
+    for k, column in enumerate(("id", "status", "from", "days", "grids", "solver", "cost", "gap", "short")):
+        words = [column] + [w for row in cells for w in row[k].split()]
+        table.add_column(column, min_width=max(map(len, words)))
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
 def roster_row(r: dict) -> list:
-    """One roster in the list: what an organiser compares drafts by (a repair names the roster it replaced)."""
-    status = r.get("status")
+    """One roster in the list, narrow enough for an 80-column terminal: what an organiser compares drafts
+    by, and for a repair the roster it replaced (the time it was made is in --json)."""
+    status = r.get("status") or ""
     if r.get("parent_id"):
-        status = f"{status} (repair of {r['parent_id']}, {r.get('changed') or 0} changed)"
+        status += f"\nrepair of {r['parent_id']}\n{r.get('changed') or 0} changed"
+    start, end = (str(r.get(k) or "")[:10] for k in ("start", "end"))
+    try:
+        days = (date.fromisoformat(end) - date.fromisoformat(start)).days
+    except ValueError:
+        days = None
     return [
         r["id"],
         status,
-        str(r.get("start", ""))[:10],
-        str(r.get("end", ""))[:10],
+        start,
+        days,
         boards.number_ranges(r.get("grids") or []),
-        r.get("solver_status"),
+        (r.get("solver_status") or "").replace("_", " ") or None,
         None if r.get("objective") is None else f"{r['objective']:g}",
         None if r.get("gap") is None else f"{r['gap']:.1%}",
         r.get("shifts_short"),
-        str(r.get("created_at", ""))[5:16].replace("T", " "),
     ]
 
 

@@ -49,6 +49,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "short": ("人手不足", "short"),
     "shifts_short": ("人手不足的班次", "Shifts short"),
     "repair_of": ("调整自", "repair of"),
+    "changed": ("处改动", "changed"),
     "made": ("生成时间", "Made"),
     "empty": ("无人", "nobody"),
     "legend": ("图例", "Legend"),

@@ -139,9 +139,14 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)]
     # grid 6 keeps two leaders, three evenings a week each, for seven evenings: one patrol has no leader,
     # and the repair fills every other place the leaver left
-    gaps = rpc("activities").get_roster(roster_id=repair_id)["gaps"]
+    repaired_row = rpc("activities").get_roster(roster_id=repair_id)
+    gaps = repaired_row["gaps"]
     assert len(gaps) == 1 and gaps[0]["leader_missing"] and gaps[0]["grid"] == 6
-    assert cells[2] == "6-7" and cells[3] == f"已发布 (调整自 {roster_id})" and cells[7] == "1"
+    assert (
+        cells[2] == "6-7"
+        and cells[3] == f"已发布 (调整自 {roster_id}, {repaired_row['changed']} 处改动)"
+        and cells[7] == "1"
+    )
     assert 'class="num warn"' in rows[0] and 'class="num warn"' not in rows[1]
     assert f'href="/roster/{roster_id}"' in rows[0]
 

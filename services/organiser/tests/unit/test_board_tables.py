@@ -91,15 +91,24 @@ def test_grid_numbers_read_as_runs():
     assert board.number_ranges([]) == ""
 
 
-def test_the_list_of_rosters_tells_drafts_apart():
+def test_the_list_of_rosters_tells_drafts_apart_on_80_columns():
     base = {"start": "2026-12-07T00:00:00+08:00", "end": "2027-01-04T00:00:00+08:00", "grids": list(GRIDS)}
-    built = cli.roster_row(
+    rows = [
         base
-        | {"id": 1, "status": "draft", "solver_status": "feasible", "objective": 272.0, "gap": 0.0331}
-        | {"shifts_short": 0, "created_at": "2026-12-04T02:01:44+08:00"}
-    )
-    assert built == [1, "draft", "2026-12-07", "2027-01-04", "1-15", "feasible", "272", "3.3%", 0, "12-04 02:01"]
-    repaired = cli.roster_row(base | {"id": 2, "status": "published", "parent_id": 1, "changed": 2, "gap": None})
-    assert repaired[1] == "published (repair of 1, 2 changed)" and repaired[7] is None
-    solving = cli.roster_row(base | {"id": 3, "status": "solving", "grids": [6, 7]})
-    assert solving[4] == "6-7" and solving[5:9] == [None, None, None, None]
+        | {"id": 12, "status": "published", "parent_id": 11, "changed": 16, "solver_status": "optimal"}
+        | {"objective": 559.0, "gap": None, "shifts_short": 0},
+        base
+        | {"id": 11, "status": "superseded", "solver_status": "feasible_with_gaps", "objective": 10272.0}
+        | {"gap": 0.0331, "shifts_short": 3},
+        base | {"id": 10, "status": "solving", "grids": [6, 7], "end": "2026-12-14T00:00:00+08:00"},
+    ]
+    superseded = [11, "superseded", "2026-12-07", 28, "1-15", "feasible with gaps", "10272", "3.3%", 3]
+    assert cli.roster_row(rows[1]) == superseded
+    assert cli.roster_row(rows[0])[1] == "published\nrepair of 11\n16 changed"
+    assert cli.roster_row(rows[2])[2:9] == ["2026-12-07", 7, "6-7", None, None, None, None]
+    console = Console(file=io.StringIO(), width=80)
+    console.print(cli.roster_list_table([cli.roster_row(r) for r in rows]))
+    text = console.file.getvalue()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    for word in ("superseded", "2026-12-07", "1-15", "6-7", "10272", "3.3%", "559", "repair of", "16 changed"):
+        assert word in text, word
