@@ -858,6 +858,54 @@ def roster_repair(roster_id, volunteer_id):
     show_roster(r, _names_for(platform, r), _grid_names(platform))
 
 
+@roster.command("swap")
+@click.argument("roster_id", type=int)
+@click.argument("volunteer_a", type=int)
+@click.argument("day_a", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("volunteer_b", type=int)
+@click.argument("day_b", type=click.DateTime(["%Y-%m-%d"]))
+@json_option
+def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
+    """Swap two volunteers' shifts: VOLUNTEER_A takes VOLUNTEER_B's shift of DAY_B and B takes A's of DAY_A.
+
+    Checked against the hard rules first (grid, availability, rest, weekly cap, a leader on each patrol);
+    a swap that would break one is refused with the rule it breaks (exit code 1). In a published roster
+    both volunteers' duties change at once.
+
+    Example: guanyinli roster swap 3 12 2026-12-08 15 2026-12-10
+    """
+    platform = state().platform()
+    r = platform.get_roster(roster_id)
+    shift_a = shift_on(r, volunteer_a, day_a.date(), "VOLUNTEER_A")
+    shift_b = shift_on(r, volunteer_b, day_b.date(), "VOLUNTEER_B")
+    swap = platform.request_swap(roster_id, volunteer_a, shift_a["shift_id"], volunteer_b, shift_b["shift_id"])
+    names = _names_for(platform, {"assignments": [{"volunteer_id": volunteer_a}, {"volunteer_id": volunteer_b}]})
+    grids = _grid_names(platform)
+
+    def said(s: dict) -> str:
+        a, b = (names.get(v, str(v)) for v in (volunteer_a, volunteer_b))
+        return (
+            f"swap {s['swap_id']} {s['status']}: {a} takes {shift_label(shift_b, grids)}, "
+            f"{b} takes {shift_label(shift_a, grids)}"
+        )
+
+    emit(swap, said)
+
+
+def shift_on(r: dict, volunteer_id: int, day: date, name: str) -> dict:
+    """The volunteer's shift in roster `r` on `day` (one at most: the rest rule keeps two apart)."""
+    mine = {a["shift_id"] for a in r.get("assignments") or () if a["volunteer_id"] == volunteer_id}
+    found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"])[:10] == day.isoformat()]
+    if not found:
+        raise Rejected(f"{name}: volunteer {volunteer_id} has no shift on {day} in roster {r['id']}")
+    return found[0]
+
+
+def shift_label(s: dict, grids: dict[int, str]) -> str:
+    start = str(s["start"])
+    return f"{grids.get(s['grid_id'], s['grid_id'])} {start[:10]} {start[11:16]}"
+
+
 # --- attendance, leaderboard, feeds ----------------------------------------------------------
 
 

@@ -128,6 +128,11 @@ class Platform:
     def repair_roster(self, roster_id: int, volunteer_id: int) -> dict:
         return self.activities.repair_roster(roster_id=roster_id, volunteer_ids=[volunteer_id])
 
+    def request_swap(self, roster_id: int, volunteer_a: int, shift_a: str, volunteer_b: int, shift_b: str) -> dict:
+        return self.activities.request_swap(
+            roster_id=roster_id, volunteer_a=volunteer_a, shift_a=shift_a, volunteer_b=volunteer_b, shift_b=shift_b
+        )
+
     # --- occurrences, duties and attendance -------------------------------------------------
 
     def occurrences_on(self, day: date, kind: str | None = None) -> list[dict]:

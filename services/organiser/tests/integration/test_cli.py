@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from openpyxl import Workbook
@@ -163,6 +164,20 @@ def test_activities_create_and_list(run_cli):
     assert bad.returncode == 1 and "kind" in bad.stderr
 
 
+def swappable(r: dict, volunteers: list[int]) -> tuple[int, str, int, str]:
+    """Two of `volunteers` and a day of each, in one week, each free on the other's day."""
+    day_of = {s["shift_id"]: s["start"][:10] for s in r["shifts"]}
+    days = {v: {day_of[a["shift_id"]] for a in r["assignments"] if a["volunteer_id"] == v} for v in volunteers}
+    for a in volunteers:
+        for b in volunteers:
+            for day_a in sorted(days[a] - days[b]):
+                for day_b in sorted(days[b] - days[a]):
+                    week = date.fromisoformat(day_a).isocalendar()[1] == date.fromisoformat(day_b).isocalendar()[1]
+                    if a != b and week:  # the same week: nobody's weekly count changes
+                        return a, day_a, b, day_b
+    raise AssertionError(f"no swap to try in {days}")
+
+
 def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):
     built = run_cli(
         "roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2"
@@ -186,6 +201,24 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     assert published.returncode == 0 and "published" in published.stdout
     again = run_cli("roster", "publish", str(roster_id))
     assert again.returncode == 0 and "published" in again.stdout  # publishing again changes nothing
+
+    a, day_a, b, day_b = swappable(shown, [p["id"] for p in patrol_team[:6:2]])  # grid 6's three leaders
+    swapped = run_cli("roster", "swap", str(roster_id), str(a), day_a, str(b), day_b)
+    assert swapped.returncode == 0 and "accepted" in swapped.stdout, swapped.stderr
+    after = as_json(run_cli("roster", "show", str(roster_id), "--json"))
+    day_of = {s["shift_id"]: s["start"][:10] for s in after["shifts"]}
+    days = {v: {day_of[x["shift_id"]] for x in after["assignments"] if x["volunteer_id"] == v} for v in (a, b)}
+    assert day_b in days[a] and day_a not in days[a] and day_a in days[b] and day_b not in days[b]
+    other_grid = patrol_team[1]["id"]  # grid 7: may not patrol grid 6
+    on = next(
+        s["start"][:10]
+        for s in after["shifts"]
+        if any(x["shift_id"] == s["shift_id"] and x["volunteer_id"] == other_grid for x in after["assignments"])
+    )
+    refused = run_cli("roster", "swap", str(roster_id), str(a), day_b, str(other_grid), on)
+    assert refused.returncode == 1 and "SwapRejected" in refused.stderr, refused.stderr
+    nothing = run_cli("roster", "swap", str(roster_id), str(a), "2026-12-01", str(b), day_a)
+    assert nothing.returncode == 1 and "no shift on 2026-12-01" in nothing.stderr
 
     dropped = patrol_team[0]["id"]
     repaired = as_json(run_cli("roster", "repair", str(roster_id), "--volunteer", str(dropped), "--json"))
