@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 
 from .model import Assignment, Problem, Violation
 
@@ -18,13 +19,23 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
     volunteers = {v.id: v for v in problem.volunteers}
     out: list[Violation] = []
     assignments = list(assignments)
+
+    def said(shift_id: str) -> str:
+        """A shift as people name it: grid 7, Saturday 5 December evening."""
+        s = shifts.get(shift_id)
+        if s is None:
+            return f"shift {shift_id}"
+        return f"{problem.grid_name(s.grid)}, {s.start:%A} {s.start.day} {s.start:%B} {s.kind}"
+
     crews: dict[str, list[str]] = defaultdict(list)
     mine = defaultdict(list)
 
     for a, n in Counter(assignments).items():
         if n > 1:
             out.append(
-                Violation("duplicate", f"{a.volunteer_id} is on {a.shift_id} {n} times", a.shift_id, a.volunteer_id)
+                Violation(
+                    "duplicate", f"{a.volunteer_id} is on {said(a.shift_id)} {n} times", a.shift_id, a.volunteer_id
+                )
             )
     for a in set(assignments):
         s, v = shifts.get(a.shift_id), volunteers.get(a.volunteer_id)
@@ -33,7 +44,7 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
             continue
         crews[s.id].append(v.id)
         mine[v.id].append(s)
-        where = f"{v.name} ({v.id}) on {s.id}"
+        where = f"{v.name} ({v.id}) on {said(s.id)}"
         if not v.patrol:
             out.append(Violation("qualification", f"{where}: not in the patrol team", s.id, v.id))
         grids = {v.home_grid, *v.grids}
@@ -58,34 +69,36 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
                     break
                 out.append(
                     Violation(
-                        "rest", f"{v.name} ({vid}): {s.id} and {later.id} less than {rest:g} h apart", later.id, vid
+                        "rest",
+                        f"{v.name} ({vid}): {said(s.id)} and {said(later.id)} less than {rest:g} h apart",
+                        later.id,
+                        vid,
                     )
                 )
         cap = rules.max_per_week if v.max_per_week is None else v.max_per_week
-        weeks = Counter(s.start.isocalendar()[:2] for s in own)
-        for (year, week), n in sorted(weeks.items()):
+        weeks = Counter((s.start - timedelta(days=s.start.weekday())).date() for s in own)
+        for monday, n in sorted(weeks.items()):
             if n > cap:
-                out.append(
-                    Violation(
-                        "weekly_cap", f"{v.name} ({vid}): {n} shifts in week {week} of {year}, cap {cap}", None, vid
-                    )
-                )
+                week = f"the week of Monday {monday.day} {monday:%B}"
+                out.append(Violation("weekly_cap", f"{v.name} ({vid}): {n} shifts in {week}, cap {cap}", None, vid))
         if v.max_shifts is not None and len(own) > v.max_shifts:
             out.append(Violation("period_cap", f"{v.name} ({vid}): {len(own)} shifts, cap {v.max_shifts}", None, vid))
 
     for s in problem.shifts:
         crew = crews.get(s.id, [])
         if len(crew) > s.max_patrollers:
-            out.append(Violation("coverage", f"{s.id}: {len(crew)} patrollers, at most {s.max_patrollers}", s.id))
+            out.append(Violation("coverage", f"{said(s.id)}: {len(crew)} patrollers, at most {s.max_patrollers}", s.id))
         if coverage and len(crew) < s.min_patrollers:
-            out.append(Violation("coverage", f"{s.id}: {len(crew)} patrollers, needs {s.min_patrollers}", s.id))
+            out.append(Violation("coverage", f"{said(s.id)}: {len(crew)} patrollers, needs {s.min_patrollers}", s.id))
         if coverage and s.leader_needed and not any(volunteers[v].leader for v in crew):
-            out.append(Violation("leader", f"{s.id}: no leader", s.id))
+            out.append(Violation("leader", f"{said(s.id)}: no leader", s.id))
 
     kept = set(assignments)
     for p in problem.pinned:
         if p not in kept:
             out.append(
-                Violation("pinned", f"pinned {p.volunteer_id} on {p.shift_id} was dropped", p.shift_id, p.volunteer_id)
+                Violation(
+                    "pinned", f"pinned {p.volunteer_id} on {said(p.shift_id)} was dropped", p.shift_id, p.volunteer_id
+                )
             )
     return out

@@ -68,7 +68,9 @@ def test_a_swap_into_an_absence_is_refused():
     away = ((datetime(2026, 12, 2), datetime(2026, 12, 3)),)
     p = problem([vol("a", unavailable=away), vol("b")], [shift("mon", 0), shift("wed", 2)])
     r = roster(("mon", "a"), ("wed", "b"))
-    assert [v.rule for v in check_swap(p, r, r[0], r[1])] == ["availability"]
+    (refused,) = check_swap(p, r, r[0], r[1])
+    assert refused.rule == "availability"
+    assert refused.message == "志愿者a (a) on grid 1, Wednesday 2 December evening: away then"  # in words, not ids
 
 
 def test_a_swap_that_loses_the_leader_is_refused():
@@ -87,8 +89,9 @@ def test_a_swap_that_breaks_rest_is_refused():
         close_hours=0,
     )
     r = roster(("fri", "a"), ("sat", "b"), ("sun", "b"))
-    rules = [v.rule for v in check_swap(p, r, r[0], r[2])]  # b would take Friday evening, then Saturday morning
-    assert rules == ["rest"]
+    (refused,) = check_swap(p, r, r[0], r[2])  # b would take Friday evening, then Saturday morning
+    assert refused.rule == "rest"
+    assert "grid 1, Friday 4 December evening and grid 1, Saturday 5 December morning less than 12 h" in refused.message
 
 
 def test_a_swap_of_shifts_not_in_the_roster_is_refused():

@@ -35,7 +35,11 @@ def test_rest_allows_shifts_far_enough_apart():
 
 def test_weekly_cap():
     p = problem([vol("a", max_per_week=1)], [shift("mon", 0), shift("thu", 3)])
-    assert rules_broken(p, roster(("mon", "a"), ("thu", "a"))) == ["weekly_cap"]
+    (broken,) = validate(p, roster(("mon", "a"), ("thu", "a")))
+    assert (broken.rule, broken.message) == (
+        "weekly_cap",
+        "志愿者a (a): 2 shifts in the week of Monday 30 November, cap 1",
+    )
     assert solve(p, HARD).status == "infeasible"
 
 
