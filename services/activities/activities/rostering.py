@@ -573,6 +573,14 @@ class RosterMixin:
             begin = max(begin, local(datetime.combine(from_date, datetime.min.time())))
         if begin >= row["end"]:
             raise Conflict(f"roster_id: roster {roster_id} has no shift left to repair")
+        later = {s["shift_id"] for s in row.get("shifts", []) if datetime.fromisoformat(s["start"]) >= begin}
+        rostered = {a["volunteer_id"] for a in row.get("assignments", []) if a["shift_id"] in later}
+        idle = [v for v in dict.fromkeys(volunteer_ids) if v not in rostered]
+        if idle:  # a mistyped id must not supersede the published roster with an identical one
+            raise InvalidInput(
+                f"volunteer_ids: {', '.join(map(str, idle))} {'has' if len(idle) == 1 else 'have'} no shift in "
+                f"roster {roster_id} from {begin:%Y-%m-%d %H:%M} on: nothing to repair"
+            )
         problem = self._problem(begin, row["end"], row["grids"], row["options"])
         absent = {str(v): [(naive(begin), naive(row["end"]))] for v in volunteer_ids}
         kept_before = [

@@ -14,7 +14,7 @@ from activities_testkit import ORGANISER, at, iso
 
 from activities.exceptions import SwapRejected
 from conftest import REAL_VOLUNTEERS
-from guanyinli.errors import Conflict, Forbidden
+from guanyinli.errors import Conflict, Forbidden, InvalidInput
 
 pytestmark = [
     pytest.mark.integration,
@@ -137,6 +137,18 @@ def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events
     assert organiser.list_duties(volunteer_id=leaving, **window()) == [] or all(
         d["status"] != "confirmed" for d in organiser.list_duties(volunteer_id=leaving, **window())
     )
+
+
+def test_a_repair_for_someone_without_shifts_is_refused_and_changes_nothing(call, organiser):
+    patrol_team(call, grid=1, leaders=3, others=5)
+    (elsewhere,) = patrol_team(call, grid=2, leaders=0, others=1)
+    evening_patrols(organiser, grid=1, days=7)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    organiser.publish_roster(roster_id=draft["id"])
+    for wrong in ([elsewhere], [999999], [draft["assignments"][0]["volunteer_id"], 999999]):
+        with pytest.raises(InvalidInput, match=r"volunteer_ids: .*no shift in roster"):
+            organiser.repair_roster(roster_id=draft["id"], volunteer_ids=wrong)
+    assert [(r["id"], r["status"]) for r in organiser.list_rosters()] == [(draft["id"], "published")]
 
 
 def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
@@ -288,8 +300,6 @@ def test_leaders_of_a_neighbouring_grid_help_where_the_grid_map_allows(call, org
 
 
 def test_neighbouring_grids_without_a_grid_map_is_refused_in_plain_words(call, organiser):
-    from guanyinli.errors import InvalidInput
-
     with pytest.raises(InvalidInput, match="GRID_NEIGHBOURS"):
         organiser.build_roster(**window(), grids=[1], options={"neighbour_grids": True})
     assert organiser.list_rosters() == []  # nothing half-made
