@@ -638,6 +638,11 @@ def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[i
     for table in board_tables(b, state().names):
         out.print(table)
     out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody" + (", ★ leader" if state().names else ""))
+    print_problems(r)
+
+
+def print_problems(r: dict) -> None:
+    """What cannot be covered and why, each reason once, then the suggested relaxations."""
     gaps = r.get("gaps") or []
     problems = r.get("problems") or []
     if problems or gaps:
@@ -835,6 +840,76 @@ def roster_show(roster_id):
     platform = state().platform()
     r = platform.get_roster(roster_id)
     show_roster(r, _names_for(platform, r), _grid_names(platform))
+
+
+@roster.command("report")
+@click.argument("roster_id", type=int)
+@click.option(
+    "--top", default=10, show_default=True, type=click.IntRange(0, 1000), help="volunteers furthest from their target"
+)
+@json_option
+def roster_report(roster_id, top):
+    """A roster's report: cost per soft rule, load by role, coverage by grid, who is furthest from their target."""
+    platform = state().platform()
+    if state().as_json:
+        emit(platform.roster_report(roster_id))
+        return
+    r = platform.get_roster(roster_id)
+    out.print(roster_summary(r))
+    for table in report_tables(r, _names_for(platform, r), _grid_names(platform), top):
+        out.print(table)
+    print_problems(r)
+
+
+def report_tables(r: dict, names: dict[int, str], grids: dict[int, str], top: int = 10) -> list[Table]:
+    """The report of a roster as tables; a roster still solving (or failed) has none."""
+    report = r.get("report")
+    if not report:
+        return []
+    costs = {rule: cost for rule, cost in (report.get("costs") or {}).items() if cost}
+    total = sum(costs.values())
+    tables = [
+        make_table(
+            "Cost per soft rule",
+            ["rule", "cost", "share"],
+            [[rule, f"{cost:g}", f"{cost / total:.0%}"] for rule, cost in sorted(costs.items(), key=lambda c: -c[1])]
+            + [["total", f"{total:g}", ""]],
+        )
+    ]
+    load = report.get("load") or {}
+    tables.append(
+        make_table(
+            "Load by role (shifts per volunteer; leaders are meant to carry more)",
+            ["role", "volunteers", "min", "mean", "max", "shifts - own target"],
+            [
+                [role, x.get("volunteers"), x.get("min"), x.get("mean"), x.get("max")]
+                + [f"{x.get('min_over_target'):+d} to {x.get('max_over_target'):+d}"]
+                for role, x in sorted(load.items())
+            ],
+        )
+    )
+    coverage = report.get("coverage") or {}
+    tables.append(
+        make_table(
+            "Coverage by grid",
+            ["grid", "shifts", "covered", "places", "filled", "missing"],
+            [
+                [grids.get(int(g), g), c.get("shifts"), c.get("covered"), c.get("places"), c.get("filled")]
+                + [c.get("missing")]
+                for g, c in sorted(coverage.items(), key=lambda gc: int(gc[0]))
+            ],
+        )
+    )
+    if top:
+        furthest = sorted(boards.fairness_rows(r, names), key=lambda p: (-abs(p["delta"]), p["name"]))[:top]
+        tables.append(
+            make_table(
+                f"Furthest from their own target (top {top})",
+                ["volunteer", "role", "shifts", "target", "difference"],
+                [[p["name"], p["role"], p["shifts"], p["target"], f"{p['delta']:+d}"] for p in furthest],
+            )
+        )
+    return tables
 
 
 @roster.command("publish")

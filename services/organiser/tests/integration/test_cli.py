@@ -192,6 +192,11 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     named = run_cli("roster", "show", str(roster_id), "--names")
     assert named.returncode == 0 and "★巡逻员" in named.stdout
 
+    report = run_cli("roster", "report", str(roster_id), "--top", "3")
+    assert report.returncode == 0 and "Cost per soft rule" in report.stdout and "G06" in report.stdout
+    assert "Furthest from their own target (top 3)" in report.stdout
+    assert as_json(run_cli("roster", "report", str(roster_id), "--json"))["report"]["coverage"]["6"]["missing"] == 0
+
     listed = as_json(run_cli("roster", "list", "--json"))
     assert [(r["id"], r["status"]) for r in listed] == [(roster_id, "draft")]
     table = run_cli("roster", "list")

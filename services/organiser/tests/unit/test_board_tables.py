@@ -112,3 +112,52 @@ def test_the_list_of_rosters_tells_drafts_apart_on_80_columns():
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     for word in ("superseded", "2026-12-07", "1-15", "6-7", "10272", "3.3%", "559", "repair of", "16 changed"):
         assert word in text, word
+
+
+def test_the_report_reads_as_tables_on_80_columns():
+    r = month()
+    r["report"] = {
+        "costs": {"fair_load": 100, "close_shifts": 152, "role_spread": 20, "weekend_streak": 0},
+        "load": {
+            "leader": {"volunteers": 60, "min": 6, "mean": 7.1, "max": 9, "min_over_target": -1, "max_over_target": 1},
+            "patroller": {
+                "volunteers": 90,
+                "min": 5,
+                "mean": 7.3,
+                "max": 8,
+                "min_over_target": 0,
+                "max_over_target": 1,
+            },
+        },
+        "coverage": {str(g): {"shifts": 28, "covered": 28, "places": 56, "filled": 56, "missing": 0} for g in GRIDS},
+        "volunteers": [
+            {"volunteer_id": 1, "role": "leader", "shifts": 6, "target": 7},
+            {"volunteer_id": 2, "role": "patroller", "shifts": 8, "target": 7},
+            {"volunteer_id": 3, "role": "patroller", "shifts": 7, "target": 7},
+        ],
+    }
+    tables = cli.report_tables(r, {1: "王芳", 2: "李强"}, {g: f"G{g:02d}" for g in GRIDS}, top=2)
+    assert [t.title.split(" (")[0] for t in tables] == [
+        "Cost per soft rule",
+        "Load by role",
+        "Coverage by grid",
+        "Furthest from their own target",
+    ]
+    console = Console(file=io.StringIO(), width=80)
+    for table in tables:
+        console.print(table)
+    text = console.file.getvalue()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    lines = [line.split() for line in text.splitlines()]
+    assert ["close_shifts", "152", "56%"] in lines and ["total", "272"] in lines and "weekend_streak" not in text
+    assert ["leader", "60", "6", "7.1", "9", "-1", "to", "+1"] in lines and [
+        "G15",
+        "28",
+        "28",
+        "56",
+        "56",
+        "0",
+    ] in lines
+    assert ["李强", "patroller", "8", "7", "+1"] in lines and ["王芳", "leader", "6", "7", "-1"] in lines
+    assert "#3" not in text  # on target: not among the top 2
+    assert cli.report_tables({"status": "solving"}, {}, {}) == []
