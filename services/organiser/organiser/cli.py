@@ -936,9 +936,9 @@ def roster_repair(roster_id, volunteer_id):
 @roster.command("swap")
 @click.argument("roster_id", type=int)
 @click.argument("volunteer_a", type=int)
-@click.argument("day_a", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("day_a", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
 @click.argument("volunteer_b", type=int)
-@click.argument("day_b", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("day_b", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
 @json_option
 def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     """Swap two volunteers' shifts: VOLUNTEER_A takes VOLUNTEER_B's shift of DAY_B and B takes A's of DAY_A.
@@ -947,12 +947,14 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     a swap that would break one is refused with the rule it breaks (exit code 1). In a published roster
     both volunteers' duties change at once.
 
+    A day is YYYY-MM-DD, or YYYY-MM-DDTHH:MM for a volunteer with two patrols that day.
+
     Example: guanyinli roster swap 3 12 2026-12-08 15 2026-12-10
     """
     platform = state().platform()
     r = platform.get_roster(roster_id)
-    shift_a = shift_on(r, volunteer_a, day_a.date(), "VOLUNTEER_A")
-    shift_b = shift_on(r, volunteer_b, day_b.date(), "VOLUNTEER_B")
+    shift_a = shift_on(r, volunteer_a, day_a, "DAY_A")
+    shift_b = shift_on(r, volunteer_b, day_b, "DAY_B")
     swap = platform.request_swap(roster_id, volunteer_a, shift_a["shift_id"], volunteer_b, shift_b["shift_id"])
     names = _names_for(platform, {"assignments": [{"volunteer_id": volunteer_a}, {"volunteer_id": volunteer_b}]})
     grids = _grid_names(platform)
@@ -967,12 +969,16 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     emit(swap, said)
 
 
-def shift_on(r: dict, volunteer_id: int, day: date, name: str) -> dict:
-    """The volunteer's shift in roster `r` on `day` (one at most: the rest rule keeps two apart)."""
+def shift_on(r: dict, volunteer_id: int, when: datetime, name: str) -> dict:
+    """The volunteer's shift in roster `r` on the day of `when`, or starting at `when` if it has a time."""
+    key = f"{when:%Y-%m-%d}" if when.time() == datetime.min.time() else f"{when:%Y-%m-%dT%H:%M}"
     mine = {a["shift_id"] for a in r.get("assignments") or () if a["volunteer_id"] == volunteer_id}
-    found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"])[:10] == day.isoformat()]
+    found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"]).startswith(key)]
     if not found:
-        raise Rejected(f"{name}: volunteer {volunteer_id} has no shift on {day} in roster {r['id']}")
+        raise Rejected(f"{name}: volunteer {volunteer_id} has no shift on {key.replace('T', ' ')} in roster {r['id']}")
+    if len(found) > 1:
+        starts = ", ".join(str(s["start"])[:16] for s in found)
+        raise Rejected(f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time")
     return found[0]
 
 

@@ -3,6 +3,7 @@
 import io
 from datetime import date, datetime, timedelta
 
+import pytest
 from rich.console import Console
 
 from organiser import board, cli
@@ -161,3 +162,21 @@ def test_the_report_reads_as_tables_on_80_columns():
     assert ["李强", "patroller", "8", "7", "+1"] in lines and ["王芳", "leader", "6", "7", "-1"] in lines
     assert "#3" not in text  # on target: not among the top 2
     assert cli.report_tables({"status": "solving"}, {}, {}) == []
+
+
+def test_a_swap_names_a_shift_by_volunteer_and_day_or_time():
+    r = {
+        "id": 3,
+        "shifts": [
+            {"shift_id": "m", "grid_id": 7, "start": "2026-12-12T08:00:00+08:00"},
+            {"shift_id": "e", "grid_id": 7, "start": "2026-12-12T19:00:00+08:00"},
+            {"shift_id": "x", "grid_id": 7, "start": "2026-12-13T19:00:00+08:00"},
+        ],
+        "assignments": [{"shift_id": "m", "volunteer_id": 5}, {"shift_id": "e", "volunteer_id": 5}],
+    }
+    assert cli.shift_on(r, 5, datetime(2026, 12, 12, 19), "DAY_A")["shift_id"] == "e"
+    with pytest.raises(cli.Rejected, match=r"2 shifts that day \(2026-12-12T08:00, 2026-12-12T19:00\): give the time"):
+        cli.shift_on(r, 5, datetime(2026, 12, 12), "DAY_A")
+    with pytest.raises(cli.Rejected, match="DAY_B: volunteer 5 has no shift on 2026-12-13 in roster 3"):
+        cli.shift_on(r, 5, datetime(2026, 12, 13), "DAY_B")
+    assert cli.shift_label(r["shifts"][1], {7: "G07"}) == "G07 2026-12-12 19:00"
