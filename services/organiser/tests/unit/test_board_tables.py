@@ -1,4 +1,5 @@
-"""`guanyinli roster show`: the board a week per table, so a month reads on an 80-column terminal; each reason once."""
+"""`guanyinli roster` on a terminal: the board a week per table and each reason once (show), the list and the
+report within 80 columns, a swap naming shifts by volunteer and day."""
 
 import io
 from datetime import date, datetime, timedelta
