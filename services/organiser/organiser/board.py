@@ -225,3 +225,27 @@ def number_ranges(numbers: list[int]) -> str:
         else:
             runs.append([n, n])
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def shift_on(r: Mapping, volunteer_id: int, when: datetime, name: str) -> dict:
+    """The volunteer's shift in roster `r` on the day of `when`, or starting at `when` if it has a time.
+    LookupError, naming the argument `name`, when there is none or more than one."""
+    key = f"{when:%Y-%m-%d}" if when.time() == datetime.min.time() else f"{when:%Y-%m-%dT%H:%M}"
+    mine = {a["shift_id"] for a in r.get("assignments") or () if volunteer_key(a["volunteer_id"]) == volunteer_id}
+    found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"]).startswith(key)]
+    if not found:
+        raise LookupError(
+            f"{name}: volunteer {volunteer_id} has no shift on {key.replace('T', ' ')} in roster {r['id']}"
+        )
+    if len(found) > 1:
+        starts = ", ".join(str(s["start"])[:16] for s in found)
+        raise LookupError(
+            f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time"
+        )
+    return found[0]
+
+
+def shift_label(s: Mapping, grids: Mapping[int, str]) -> str:
+    """G07 2026-12-12 19:00"""
+    start = str(s["start"])
+    return f"{grids.get(s['grid_id'], s['grid_id'])} {start[:10]} {start[11:16]}"

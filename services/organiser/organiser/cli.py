@@ -953,8 +953,11 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     """
     platform = state().platform()
     r = platform.get_roster(roster_id)
-    shift_a = shift_on(r, volunteer_a, day_a, "DAY_A")
-    shift_b = shift_on(r, volunteer_b, day_b, "DAY_B")
+    try:
+        shift_a = boards.shift_on(r, volunteer_a, day_a, "DAY_A")
+        shift_b = boards.shift_on(r, volunteer_b, day_b, "DAY_B")
+    except LookupError as exc:
+        raise Rejected(str(exc)) from None
     swap = platform.request_swap(roster_id, volunteer_a, shift_a["shift_id"], volunteer_b, shift_b["shift_id"])
     names = _names_for(platform, {"assignments": [{"volunteer_id": volunteer_a}, {"volunteer_id": volunteer_b}]})
     grids = _grid_names(platform)
@@ -962,29 +965,11 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     def said(s: dict) -> str:
         a, b = (names.get(v, str(v)) for v in (volunteer_a, volunteer_b))
         return (
-            f"swap {s['swap_id']} {s['status']}: {a} takes {shift_label(shift_b, grids)}, "
-            f"{b} takes {shift_label(shift_a, grids)}"
+            f"swap {s['swap_id']} {s['status']}: {a} takes {boards.shift_label(shift_b, grids)}, "
+            f"{b} takes {boards.shift_label(shift_a, grids)}"
         )
 
     emit(swap, said)
-
-
-def shift_on(r: dict, volunteer_id: int, when: datetime, name: str) -> dict:
-    """The volunteer's shift in roster `r` on the day of `when`, or starting at `when` if it has a time."""
-    key = f"{when:%Y-%m-%d}" if when.time() == datetime.min.time() else f"{when:%Y-%m-%dT%H:%M}"
-    mine = {a["shift_id"] for a in r.get("assignments") or () if a["volunteer_id"] == volunteer_id}
-    found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"]).startswith(key)]
-    if not found:
-        raise Rejected(f"{name}: volunteer {volunteer_id} has no shift on {key.replace('T', ' ')} in roster {r['id']}")
-    if len(found) > 1:
-        starts = ", ".join(str(s["start"])[:16] for s in found)
-        raise Rejected(f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time")
-    return found[0]
-
-
-def shift_label(s: dict, grids: dict[int, str]) -> str:
-    start = str(s["start"])
-    return f"{grids.get(s['grid_id'], s['grid_id'])} {start[:10]} {start[11:16]}"
 
 
 # --- attendance, leaderboard, feeds ----------------------------------------------------------

@@ -334,6 +334,24 @@ class OrganiserService:
         result = self._platform().repair_roster(roster_id, volunteer_id)
         return web.redirect(f"/roster/{result.get('id', roster_id)}", done="repaired")
 
+    @http("POST", "/roster/<int:roster_id>/swap")
+    @page(change=True)
+    def roster_swap(self, request, login, lang, roster_id):
+        form = request.form
+        try:
+            a, b = int(form.get("volunteer_a", "")), int(form.get("volunteer_b", ""))
+            day_a, day_b = (datetime.fromisoformat(form.get(k, "").strip()) for k in ("day_a", "day_b"))
+        except ValueError:
+            raise InvalidInput("volunteer_a, volunteer_b: volunteer numbers; day_a, day_b: YYYY-MM-DD") from None
+        platform = self._platform()
+        roster = platform.get_roster(roster_id)
+        try:
+            shift_a, shift_b = board.shift_on(roster, a, day_a, "day_a"), board.shift_on(roster, b, day_b, "day_b")
+        except LookupError as exc:
+            raise InvalidInput(str(exc)) from None
+        platform.request_swap(roster_id, a, shift_a["shift_id"], b, shift_b["shift_id"])
+        return web.redirect(f"/roster/{roster_id}", done="swapped")
+
     # --- attendance --------------------------------------------------------------------------
 
     @http("GET", "/attendance")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import date
 
 from activities.service import ActivitiesService
 
@@ -53,3 +54,17 @@ def duty_under_way(rpc, name: str, phone: str, minutes: int = 120) -> tuple[int,
     signup = activities.sign_up(occurrence_id=occurrence["id"], volunteer_id=vid)
     assert signup["status"] == "confirmed"
     return vid, start, signup
+
+
+def swappable(r: dict, volunteers: list[int]) -> tuple[int, str, int, str]:
+    """Two of `volunteers` and a day of each, in one week, each free on the other's day."""
+    day_of = {s["shift_id"]: s["start"][:10] for s in r["shifts"]}
+    days = {v: {day_of[a["shift_id"]] for a in r["assignments"] if a["volunteer_id"] == v} for v in volunteers}
+    for a in volunteers:
+        for b in volunteers:
+            for day_a in sorted(days[a] - days[b]):
+                for day_b in sorted(days[b] - days[a]):
+                    week = date.fromisoformat(day_a).isocalendar()[1] == date.fromisoformat(day_b).isocalendar()[1]
+                    if a != b and week:  # the same week: nobody's weekly count changes
+                        return a, day_a, b, day_b
+    raise AssertionError(f"no swap to try in {days}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 from openpyxl import Workbook
-from organiser_testkit import duty_under_way
+from organiser_testkit import duty_under_way, swappable
 
 pytestmark = pytest.mark.integration
 
@@ -162,20 +161,6 @@ def test_activities_create_and_list(run_cli):
         "activities", "create", "--title", "x", "--kind", "party", "--start", "2026-12-10T14:30", "--duration", "90"
     )
     assert bad.returncode == 1 and "kind" in bad.stderr
-
-
-def swappable(r: dict, volunteers: list[int]) -> tuple[int, str, int, str]:
-    """Two of `volunteers` and a day of each, in one week, each free on the other's day."""
-    day_of = {s["shift_id"]: s["start"][:10] for s in r["shifts"]}
-    days = {v: {day_of[a["shift_id"]] for a in r["assignments"] if a["volunteer_id"] == v} for v in volunteers}
-    for a in volunteers:
-        for b in volunteers:
-            for day_a in sorted(days[a] - days[b]):
-                for day_b in sorted(days[b] - days[a]):
-                    week = date.fromisoformat(day_a).isocalendar()[1] == date.fromisoformat(day_b).isocalendar()[1]
-                    if a != b and week:  # the same week: nobody's weekly count changes
-                        return a, day_a, b, day_b
-    raise AssertionError(f"no swap to try in {days}")
 
 
 def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):

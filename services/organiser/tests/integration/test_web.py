@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from organiser_testkit import duty_under_way
+from organiser_testkit import duty_under_way, swappable
 from sqlalchemy import create_engine, text
 
 from guanyinli.timeutil import now, to_db
@@ -126,6 +126,30 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     assert rpc("activities").get_roster(roster_id=roster_id)["status"] == "published"
     again = organiser_web.post(f"/roster/{roster_id}/publish", data={"csrf": token})
     assert again.status_code == 200 and "status-published" in again.text  # publishing again changes nothing
+
+    before = rpc("activities").get_roster(roster_id=roster_id)
+    a, day_a, b, day_b = swappable(before, [p["id"] for p in patrol_team[:6:2]])  # grid 6's leaders
+    swap = {"csrf": token, "volunteer_a": a, "day_a": day_a, "volunteer_b": b, "day_b": day_b}
+    swapped = organiser_web.post(f"/roster/{roster_id}/swap", data=swap)
+    assert swapped.status_code == 200 and "已换班" in swapped.text
+    after = rpc("activities").get_roster(roster_id=roster_id)
+    moved = {(x["shift_id"], x["volunteer_id"]) for x in after["assignments"]} ^ {
+        (x["shift_id"], x["volunteer_id"]) for x in before["assignments"]
+    }
+    assert len(moved) == 4 and {v for _, v in moved} == {a, b}
+    grid7 = patrol_team[1]["id"]
+    on = next(
+        s["start"][:10]
+        for s in after["shifts"]
+        for x in after["assignments"]
+        if x["shift_id"] == s["shift_id"] and x["volunteer_id"] == grid7
+    )
+    refused = organiser_web.post(
+        f"/roster/{roster_id}/swap", data=swap | {"volunteer_b": grid7, "day_a": day_b, "day_b": on}
+    )
+    assert refused.status_code == 400 and "SwapRejected" in refused.text and "grid" in refused.text
+    nothing = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"day_a": "2026-12-01"})
+    assert nothing.status_code == 400 and "no shift on 2026-12-01" in nothing.text
 
     dropped = patrol_team[0]
     repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})

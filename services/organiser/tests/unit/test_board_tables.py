@@ -175,9 +175,9 @@ def test_a_swap_names_a_shift_by_volunteer_and_day_or_time():
         ],
         "assignments": [{"shift_id": "m", "volunteer_id": 5}, {"shift_id": "e", "volunteer_id": 5}],
     }
-    assert cli.shift_on(r, 5, datetime(2026, 12, 12, 19), "DAY_A")["shift_id"] == "e"
-    with pytest.raises(cli.Rejected, match=r"2 shifts that day \(2026-12-12T08:00, 2026-12-12T19:00\): give the time"):
-        cli.shift_on(r, 5, datetime(2026, 12, 12), "DAY_A")
-    with pytest.raises(cli.Rejected, match="DAY_B: volunteer 5 has no shift on 2026-12-13 in roster 3"):
-        cli.shift_on(r, 5, datetime(2026, 12, 13), "DAY_B")
-    assert cli.shift_label(r["shifts"][1], {7: "G07"}) == "G07 2026-12-12 19:00"
+    assert board.shift_on(r, 5, datetime(2026, 12, 12, 19), "DAY_A")["shift_id"] == "e"
+    with pytest.raises(LookupError, match=r"2 shifts that day \(2026-12-12T08:00, 2026-12-12T19:00\): give the time"):
+        board.shift_on(r, 5, datetime(2026, 12, 12), "DAY_A")
+    with pytest.raises(LookupError, match="DAY_B: volunteer 5 has no shift on 2026-12-13 in roster 3"):
+        board.shift_on(r, 5, datetime(2026, 12, 13), "DAY_B")
+    assert board.shift_label(r["shifts"][1], {7: "G07"}) == "G07 2026-12-12 19:00"
