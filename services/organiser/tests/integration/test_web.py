@@ -121,8 +121,10 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     assert html.count('class="shift covered"') == 14 and "G06" in html and "G07" in html
     assert "巡逻员" in html and 'class="chart"' in html and "<svg" in html
     roster_id = int(re.search(r"/roster/(\d+)/publish", html).group(1))
+    assert f"/roster/{roster_id}/repair" not in html and f"/roster/{roster_id}/swap" in html  # a draft: no repair
     published = organiser_web.post(f"/roster/{roster_id}/publish", data={"csrf": token})
     assert published.status_code == 200 and "排班表已发布" in published.text and "status-published" in published.text
+    assert f"/roster/{roster_id}/repair" in published.text and f"/roster/{roster_id}/publish" not in published.text
     assert rpc("activities").get_roster(roster_id=roster_id)["status"] == "published"
     again = organiser_web.post(f"/roster/{roster_id}/publish", data={"csrf": token})
     assert again.status_code == 200 and "status-published" in again.text  # publishing again changes nothing
