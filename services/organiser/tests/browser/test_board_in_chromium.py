@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from organiser_testkit import PASSWORD, start_platform
+from organiser_testkit import PASSWORD, evening_patrols, start_platform
 
 from guanyinli.rpc import ClusterRpcProxy
 
@@ -44,17 +44,7 @@ def site(container_factory, service_config):
                 skills=["patrol_leader"] if i < 4 else [],
             )
             rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
-        for grid in (6, 7, 8):  # the evening patrols the roster fills (too few people: gaps are shown)
-            rpc.activities.create_activity(
-                title=f"第{grid}网格晚间巡逻",
-                kind="patrol",
-                team="voluntary_patrol",
-                grid_id=grid,
-                start="2026-12-07T19:00:00+08:00",
-                duration_minutes=120,
-                rrule="FREQ=DAILY;COUNT=14",
-                roles=[{"name": "patroller", "needed": 2}],
-            )
+        evening_patrols(rpc.activities, (6, 7, 8))  # the roster fills them (too few people: gaps are shown)
     return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from organiser_testkit import start_platform
+from organiser_testkit import evening_patrols, start_platform
 
 from guanyinli.rpc import ServiceRpcProxy
 
@@ -88,15 +88,5 @@ def patrol_team(rpc):
         )
         volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
         made.append(person)
-    for grid in (6, 7):
-        rpc("activities").create_activity(
-            title=f"第{grid}网格晚间巡逻",
-            kind="patrol",
-            team="voluntary_patrol",
-            grid_id=grid,
-            start="2026-12-07T19:00:00+08:00",
-            duration_minutes=120,
-            rrule="FREQ=DAILY;COUNT=14",
-            roles=[{"name": "patroller", "needed": 2}],
-        )
+    evening_patrols(rpc("activities"), (6, 7))
     return made

@@ -68,3 +68,18 @@ def swappable(r: dict, volunteers: list[int]) -> tuple[int, str, int, str]:
                     if a != b and week:  # the same week: nobody's weekly count changes
                         return a, day_a, b, day_b
     raise AssertionError(f"no swap to try in {days}")
+
+
+def evening_patrols(activities, grids) -> None:
+    """Daily evening patrols (two patrollers, 19:00-21:00) of each grid for the fortnight from Monday 7 December."""
+    for grid in grids:
+        activities.create_activity(
+            title=f"第{grid}网格晚间巡逻",
+            kind="patrol",
+            team="voluntary_patrol",
+            grid_id=grid,
+            start="2026-12-07T19:00:00+08:00",
+            duration_minutes=120,
+            rrule="FREQ=DAILY;COUNT=14",
+            roles=[{"name": "patroller", "needed": 2}],
+        )
