@@ -75,6 +75,16 @@ class Board:
     def gaps(self) -> list[ShiftCell]:
         return sorted((s for s in self.shifts() if s.state != "covered"), key=lambda s: (s.start, s.grid))
 
+    def gap_groups(self, problems: Iterable[str] = ()) -> list[tuple[str, list[ShiftCell]]]:
+        """Each reason once with the uncovered shifts it explains: the problems found before solving first
+        (in their order, with no shift when none of the gaps is theirs), then reasons met only in gaps,
+        then the gaps without a reason (under "")."""
+        groups: dict[str, list[ShiftCell]] = {p: [] for p in problems}
+        for cell in self.gaps():
+            groups.setdefault(cell.reason or "", []).append(cell)
+        unexplained = groups.pop("", [])
+        return list(groups.items()) + ([("", unexplained)] if unexplained else [])
+
     def grid_label(self, grid: int) -> str:
         return dict(self.grids).get(grid, str(grid))
 

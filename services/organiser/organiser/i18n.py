@@ -69,6 +69,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "swap_confirm": ("按规则检查后互换两人的班次？", "Swap the two patrols if the rules allow?"),
     "swapped": ("已换班。", "The patrols are swapped."),
     "gaps": ("缺口", "Gaps"),
+    "gaps_unexplained": ("其他缺口", "Other gaps"),
     "no_gaps": ("所有班次都已安排。", "Every shift is covered."),
     "explanation": ("无法完全排班的原因", "Why the roster cannot be complete"),
     "suggestions": ("可以考虑", "You could"),

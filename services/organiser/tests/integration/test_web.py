@@ -304,8 +304,10 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
     explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
     assert "无法完全排班的原因" in explanation and "G09" in explanation
     assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
-    assert explanation.count("<li>") >= 3  # one line per uncovered shift, with the solver's reason
-    assert "需要2名巡逻队员" in explanation  # in the page's language
+    shifts = re.findall(r"<li><strong>G09 · 12-0([789])", explanation)
+    assert sorted(shifts) == ["7", "8", "9"]  # each uncovered shift, under the reason that explains it
+    reasons = [r.strip() for r in re.findall(r"<li>([^<]+)<ul class=\"gap-shifts\">", explanation)]
+    assert reasons and len(reasons) == len(set(reasons)) and all("需要" in r for r in reasons)  # each once, in Chinese
 
 
 def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):

@@ -132,3 +132,20 @@ def test_solver_ids_that_are_not_numbers_are_kept_as_they_are():
     assert [(p.id, p.name, p.leader) for p in cell.people] == [("v00012", "#v00012", True), (3, "李明", False)]
     assert board.volunteer_ids(roster) == {3}
     assert board.volunteer_ids(ROSTER) == {1, 2, 5}
+
+
+def test_gaps_are_grouped_under_each_reason_once():
+    week = "grid 7, week of Monday 30 November: needs 14 leader places, its leaders can give 3"
+    roster = dict(
+        ROSTER,
+        gaps=[
+            {"shift_id": "g7-1206", "grid": 7, "missing": 2, "leader_missing": True, "reason": week},
+            {"shift_id": "g8-1205", "grid": 8, "missing": 1, "leader_missing": False},
+        ],
+    )
+    groups = board.layout(roster, NAMES).gap_groups(["grid 9 has no patrol team", week])
+    assert [(reason, [c.shift_id for c in cells]) for reason, cells in groups] == [
+        ("grid 9 has no patrol team", []),  # found before solving, no gap of its own
+        (week, ["g7-1206"]),  # said once, with the shifts it explains
+        ("", ["g8-1205"]),  # a gap the solver gave no reason for
+    ]
