@@ -638,19 +638,29 @@ def show_roster(r: dict, names: dict[int, str] | None = None, grid_names: dict[i
     for table in board_tables(b, state().names):
         out.print(table)
     out.print("cell: assigned/minimum, L = leader present, ! short, ✗ nobody" + (", ★ leader" if state().names else ""))
-    print_problems(r)
+    print_problems(r, b)
 
 
-def print_problems(r: dict) -> None:
-    """What cannot be covered and why, each reason once, then the suggested relaxations."""
-    gaps = r.get("gaps") or []
-    problems = r.get("problems") or []
-    if problems or gaps:
+def print_problems(r: dict, b: boards.Board) -> None:
+    """What cannot be covered: each reason once (a shortage found before solving is often the reason of
+    gaps too) with the uncovered shifts it explains, then the suggested relaxations."""
+    groups = b.gap_groups(r.get("problems") or [])
+    if groups:
         out.print("[bold]Cannot be covered:[/]")
-        for line in dict.fromkeys([*problems, *(g.get("reason") or str(g) for g in gaps)]):
-            out.print(f"  • {line}")  # a shortage found before solving is often a gap too: said once
+    for reason, cells in groups:
+        out.print(f"  • {escape(reason or 'other gaps')}")
+        if cells:
+            out.print("      " + "; ".join(gap_label(b, c) for c in cells))
     for s in r.get("suggestions") or []:
-        out.print(f"  → {s.get('description') or s}")
+        out.print(f"  → {escape(str(s.get('description') or s))}")
+
+
+def gap_label(b: boards.Board, c: boards.ShiftCell) -> str:
+    """G07 12-08 Tue 19:00 1/2 no leader"""
+    return (
+        f"{b.grid_label(c.grid)} {c.start:%m-%d} {boards.weekday(c.start.date())} {c.start:%H:%M} "
+        f"{len(c.people)}/{c.minimum}{' no leader' if c.leader_missing else ''}"
+    )
 
 
 @contextlib.contextmanager
@@ -855,10 +865,11 @@ def roster_report(roster_id, top):
         emit(platform.roster_report(roster_id))
         return
     r = platform.get_roster(roster_id)
+    grids = _grid_names(platform)
     out.print(roster_summary(r))
-    for table in report_tables(r, _names_for(platform, r), _grid_names(platform), top):
+    for table in report_tables(r, _names_for(platform, r), grids, top):
         out.print(table)
-    print_problems(r)
+    print_problems(r, boards.layout(r, grid_names=grids))
 
 
 def report_tables(r: dict, names: dict[int, str], grids: dict[int, str], top: int = 10) -> list[Table]:

@@ -78,13 +78,16 @@ def test_a_shortage_that_is_also_a_gap_is_said_once(monkeypatch):
     reason = "grid 2, Saturday 19 December morning: needs 2 patrollers, 4 available, no leader available"
     roster = month()
     roster["problems"] = [reason]
-    roster["gaps"] = [{"shift_id": roster["shifts"][0]["shift_id"], "grid": 1, "missing": 0, "reason": reason}]
+    first = roster["shifts"][0]["shift_id"]
+    roster["gaps"] = [{"shift_id": first, "grid": 1, "missing": 2, "reason": reason}]
+    roster["assignments"] = [a for a in roster["assignments"] if a["shift_id"] != first]
     console = Console(width=100, file=io.StringIO(), record=True, color_system=None)
     monkeypatch.setattr(cli, "out", console)
     with click.Context(click.Command("show"), obj=cli.State("amqp://", 5, as_json=False)):
         cli.show_roster(roster)
     text = console.export_text()
     assert "Cannot be covered" in text and text.count(reason) == 1
+    assert text.split(reason)[1].splitlines()[1].strip() == "1 12-07 Mon 19:00 0/2 no leader"  # the shift it explains
 
 
 def test_grid_numbers_read_as_runs():
