@@ -1,4 +1,5 @@
-"""Demo duties through the services' own RPC: sign-ups for the coming two weeks and the patrol roster.
+"""Demo duties through the services' own RPC: sign-ups for the coming two weeks, the patrol roster, and a
+tighter draft that shows what cannot be covered and why.
 
 Run by `make run` once the services answer, so the demo has calendars with something in them.
 Every call is idempotent (sign-ups carry a request_id; a published roster is not built again),
@@ -81,12 +82,39 @@ def publish_patrol_roster(rpc, start, days: int = 28) -> str:
     )
 
 
+TIGHT_GRIDS = [7]
+TIGHT_OPTIONS = {"time_limit": 5, "max_per_week": 1}
+
+
+def tight_draft(rpc, start, days: int = 7) -> str:
+    """A second, tighter draft (never published): grid 7 for a week if each volunteer patrolled once a
+    week at most. It cannot be covered, and the draft says which shifts and why, with suggestions. Made
+    before the month is published, whose duties would otherwise be kept in it as confirmed sign-ups."""
+    if any(r.get("grids") == TIGHT_GRIDS for r in rpc.activities.list_rosters()):
+        return "tighter draft roster already there"
+    draft = rpc.activities.build_roster(
+        start=start.isoformat(),
+        end=(start + timedelta(days=days)).isoformat(),
+        grids=TIGHT_GRIDS,
+        options=TIGHT_OPTIONS,
+    )
+    return (
+        f"tighter draft roster {draft['id']} (grid 7, one week, one patrol a week each): "
+        f"{len(draft.get('gaps') or [])} of {len(draft.get('shifts') or [])} shifts short (solver: "
+        f"{draft.get('solver_status')}); `guanyinli roster show {draft['id']}` says why"
+    )
+
+
 def populate(rpc_config: dict) -> None:
     from guanyinli.client import Client
 
     monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     with Client(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
         print(f"demo: {sign_up_duties(rpc, monday)} sign-ups confirmed for the next two weeks", flush=True)
+        try:
+            print(f"demo: {tight_draft(rpc, monday)}", flush=True)
+        except (guanyinli.errors.PlatformError, MethodNotFound) as exc:
+            print(f"demo: no tighter draft roster: {type(exc).__name__}: {exc}", flush=True)
         try:
             print(f"demo: {publish_patrol_roster(rpc, monday)}", flush=True)
         except guanyinli.errors.PlatformError as exc:  # the services keep running; the organiser can retry

@@ -718,18 +718,31 @@ def progress_line(event: dict) -> str:
 @click.option("--start", required=True, help="first day, YYYY-MM-DD")
 @click.option("--days", type=click.IntRange(1, 62), default=28, show_default=True, help="number of days")
 @click.option("--grid", "grids", type=click.IntRange(1, 15), multiple=True, help="only these grids (repeat)")
-@click.option("--time-limit", type=click.FloatRange(0.5, 600), default=10.0, show_default=True, help="solver seconds")
+@click.option("--time-limit", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="solver seconds")
 @click.option("--coverage", type=click.Choice(["auto", "hard", "soft"]), default="auto", show_default=True)
 @click.option("--neighbour-grids", is_flag=True, help="let volunteers patrol the grids next to their home grid")
+@click.option("--max-per-week", type=click.IntRange(1, 14), help="most patrols a week for each volunteer [default: 3]")
+@click.option(
+    "--min-rest-hours",
+    type=click.FloatRange(0, 72),
+    help="least hours between two patrols of one volunteer [default: 12]",
+)
 @names_option
 @json_option
-def roster_build(start, days, grids, time_limit, coverage, neighbour_grids):
-    """Build a draft patrol roster, with a live progress bar from the solver's progress events."""
+def roster_build(start, days, grids, time_limit, coverage, neighbour_grids, max_per_week, min_rest_hours):
+    """Build a draft patrol roster, with a live progress bar from the solver's progress events.
+
+    The rule options try what-ifs ("if everyone patrolled once a week at most"); a draft changes nothing
+    until it is published.
+    """
     first = parse_when(start, "--start").replace(hour=0, minute=0, second=0, microsecond=0)
     end = first + timedelta(days=days)
     options = {"time_limit": time_limit, "coverage": coverage}
     if neighbour_grids:
         options["neighbour_grids"] = True
+    for key, value in (("max_per_week", max_per_week), ("min_rest_hours", min_rest_hours)):
+        if value is not None:
+            options[key] = value
     st = state()
     platform = st.platform()
     result: dict = {}

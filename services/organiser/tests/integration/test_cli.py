@@ -215,6 +215,19 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     assert all(a["volunteer_id"] != dropped for a in repaired["assignments"])
 
 
+def test_a_what_if_draft_says_what_cannot_be_covered_and_why(run_cli, patrol_team):
+    """Six volunteers of grid 6 at one patrol a week each: 6 of the week's 14 places, 3 of its 7 leaders."""
+    built = run_cli("roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--max-per-week", "1")
+    assert built.returncode == 0, built.stderr
+    assert "Cannot be covered:" in built.stdout
+    assert "needs 14 patroller places, its patrollers can give 6" in built.stdout.replace("\n", " ")
+    assert "G06 12-" in built.stdout and "no leader" in built.stdout  # the shifts under their reason
+    roster_id = int(built.stdout.split("roster ", 1)[1].split()[0])
+    listed = as_json(run_cli("roster", "list", "--json"))
+    assert [(r["id"], r["status"], r["solver_status"]) for r in listed] == [(roster_id, "draft", "feasible_with_gaps")]
+    assert 4 <= listed[0]["shifts_short"] <= 7  # six people patrolling once cover three of seven patrols at most
+
+
 def test_attendance_sheet_mark_and_leaderboard(run_cli, rpc):
     vid, start, signup = duty_under_way(rpc, "志愿者甲", "13912341111")
 
