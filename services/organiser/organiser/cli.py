@@ -976,13 +976,10 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     Example: guanyinli roster swap 3 12 2026-12-08 15 2026-12-10
     """
     platform = state().platform()
-    r = platform.get_roster(roster_id)
     try:
-        shift_a = boards.shift_on(r, volunteer_a, day_a, "DAY_A")
-        shift_b = boards.shift_on(r, volunteer_b, day_b, "DAY_B")
+        swap, shift_a, shift_b = platform.swap_on_days(roster_id, volunteer_a, day_a, volunteer_b, day_b)
     except LookupError as exc:
         raise Rejected(str(exc)) from None
-    swap = platform.request_swap(roster_id, volunteer_a, shift_a["shift_id"], volunteer_b, shift_b["shift_id"])
     names = _names_for(platform, {"assignments": [{"volunteer_id": volunteer_a}, {"volunteer_id": volunteer_b}]})
     grids = _grid_names(platform)
 

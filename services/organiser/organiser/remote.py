@@ -17,6 +17,7 @@ from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownSe
 
 from guanyinli.errors import PlatformError, Unavailable
 from guanyinli.timeutil import TZ, iso
+from organiser import board
 
 # Importing the services' exception modules registers their typed errors with nameko, so a call
 # fails with e.g. ``PhoneTaken`` rather than a bare ``RemoteError``. They are optional here.
@@ -128,10 +129,23 @@ class Platform:
     def repair_roster(self, roster_id: int, volunteer_id: int) -> dict:
         return self.activities.repair_roster(roster_id=roster_id, volunteer_ids=[volunteer_id])
 
-    def request_swap(self, roster_id: int, volunteer_a: int, shift_a: str, volunteer_b: int, shift_b: str) -> dict:
-        return self.activities.request_swap(
-            roster_id=roster_id, volunteer_a=volunteer_a, shift_a=shift_a, volunteer_b=volunteer_b, shift_b=shift_b
+    def swap_on_days(
+        self, roster_id: int, volunteer_a: int, day_a: datetime, volunteer_b: int, day_b: datetime
+    ) -> tuple[dict, dict, dict]:
+        """Volunteer a takes b's shift of day_b and b takes a's of day_a (a day, or a start time for someone with
+        two patrols that day): the swap as activities answers it, and the two shifts. LookupError naming
+        DAY_A or DAY_B when a volunteer has no such shift; the service's SwapRejected when a rule breaks."""
+        r = self.get_roster(roster_id)
+        shift_a = board.shift_on(r, volunteer_a, day_a, "DAY_A")
+        shift_b = board.shift_on(r, volunteer_b, day_b, "DAY_B")
+        swap = self.activities.request_swap(
+            roster_id=roster_id,
+            volunteer_a=volunteer_a,
+            shift_a=shift_a["shift_id"],
+            volunteer_b=volunteer_b,
+            shift_b=shift_b["shift_id"],
         )
+        return swap, shift_a, shift_b
 
     # --- occurrences, duties and attendance -------------------------------------------------
 

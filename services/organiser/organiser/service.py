@@ -343,13 +343,10 @@ class OrganiserService:
             day_a, day_b = (datetime.fromisoformat(form.get(k, "").strip()) for k in ("day_a", "day_b"))
         except ValueError:
             raise InvalidInput("volunteer_a, volunteer_b: volunteer numbers; day_a, day_b: YYYY-MM-DD") from None
-        platform = self._platform()
-        roster = platform.get_roster(roster_id)
         try:
-            shift_a, shift_b = board.shift_on(roster, a, day_a, "day_a"), board.shift_on(roster, b, day_b, "day_b")
+            self._platform().swap_on_days(roster_id, a, day_a, b, day_b)
         except LookupError as exc:
             raise InvalidInput(str(exc)) from None
-        platform.request_swap(roster_id, a, shift_a["shift_id"], b, shift_b["shift_id"])
         return web.redirect(f"/roster/{roster_id}", done="swapped")
 
     # --- attendance --------------------------------------------------------------------------
