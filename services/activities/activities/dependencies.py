@@ -56,7 +56,7 @@ class CallerIdentity(DependencyProvider):
 
 
 class VolunteerDirectory:
-    """The two calls the activities service makes to ``volunteers``, with a time limit."""
+    """The calls the activities service makes to ``volunteers``, with a time limit."""
 
     def __init__(self, proxy, timeout: float):
         self._proxy = proxy
@@ -107,6 +107,10 @@ class VolunteerDirectory:
 
     def check_availability(self, volunteer_id: int, start: datetime, end: datetime) -> dict:
         return self._call("check_availability", volunteer_id, iso(start), iso(end))
+
+    def grid_names(self) -> dict[int, str]:
+        """Each grid's own (Chinese) name by id, for the roster's messages."""
+        return {int(g["id"]): g["name"] for g in self._call("list_grids") if g.get("name")}
 
 
 class Volunteers(WrappedRpcProxy):

@@ -111,8 +111,10 @@ def problem_from(
     pinned: list[roster.Assignment],
     rules: roster.Rules,
     grid_neighbours: dict[int, frozenset[int]] | None = None,
+    grid_names_zh: dict[int, str] | None = None,
 ) -> roster.Problem:
-    """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers."""
+    """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers.
+    Messages name a grid "grid 7" in English and by its own name (`grid_names_zh`) in Chinese."""
     times = sorted({(s.start, s.end) for s in shifts})
     volunteers = []
     for person in team:
@@ -135,6 +137,7 @@ def problem_from(
         rules=rules,
         pinned=tuple(p for p in pinned if p.volunteer_id in known),
         grid_names={g: f"grid {g}" for g in range(1, 16)},
+        grid_names_zh=grid_names_zh or {},
         grid_neighbours=grid_neighbours or {},
     )
 
@@ -314,7 +317,8 @@ class RosterMixin:
         shifts, pinned, others = self._work(gather)
         team = self.volunteers.patrol_team()
         windows = self.volunteers.availability_windows(start, end, "voluntary_patrol")
-        return problem_from(shifts, team, windows, others, pinned, rules_from(options), self._grid_map())
+        names_zh = self.volunteers.grid_names()
+        return problem_from(shifts, team, windows, others, pinned, rules_from(options), self._grid_map(), names_zh)
 
     def _solve(self, roster_id: int, job_id: str, fn, *args, **kwargs) -> roster.RosterResult:
         """Run a solver call in the OS thread pool; its progress becomes roster_progress events."""

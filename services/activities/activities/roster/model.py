@@ -74,6 +74,7 @@ class Problem:
     rules: Rules = field(default_factory=Rules)
     pinned: tuple[Assignment, ...] = ()  # kept whatever the cost
     grid_names: Mapping[int, str] = field(default_factory=dict)  # for messages; default "grid N"
+    grid_names_zh: Mapping[int, str] = field(default_factory=dict)  # for the Chinese ones; default "N号网格"
 
     def grid_name(self, grid: int) -> str:
         return self.grid_names.get(grid) or f"grid {grid}"

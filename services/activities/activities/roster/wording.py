@@ -16,7 +16,7 @@ def day(moment: datetime) -> str:
 
 
 def grid(problem, grid_id: int) -> str:
-    return problem.grid_names.get(grid_id) or f"{grid_id}号网格"
+    return problem.grid_names_zh.get(grid_id) or f"{grid_id}号网格"
 
 
 def shift(problem, s) -> str:

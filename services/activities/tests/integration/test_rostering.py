@@ -213,6 +213,13 @@ def test_uncoverable_shifts_are_explained_and_gaps_marked(call, organiser):
     draft = organiser.build_roster(**window(), grids=[2], options={"time_limit": 5})
     assert draft["solver_status"] == "feasible_with_gaps"
     assert draft["gaps"] and all(g["reason"] for g in draft["gaps"])
+    # English names the grid by number, Chinese by the grid's own name from the volunteers service
+    assert all(g["reason_zh"].startswith("商住楼乙栋专属网格") for g in draft["gaps"]), draft["gaps"][0]["reason_zh"]
+    assert draft["problems"] and len(draft["problems_zh"]) == len(draft["problems"])
+    assert all(
+        "grid 2" in p and "商住楼乙栋专属网格" in z
+        for p, z in zip(draft["problems"], draft["problems_zh"], strict=True)
+    )
     assert any(g["missing"] > 0 for g in draft["gaps"]) and any(g["leader_missing"] for g in draft["gaps"])
     assert draft["problems"] or draft["suggestions"]
     report = organiser.roster_report(roster_id=draft["id"])

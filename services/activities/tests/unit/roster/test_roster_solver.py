@@ -83,7 +83,7 @@ def test_the_tight_month_gets_the_best_roster_with_gaps_marked(tight):
     assert short <= {g.shift_id for g in result.gaps}
     evening = next(g for g in result.gaps if g.shift_id == "g07-20261205-evening")
     assert "no leader available" in evening.reason
-    assert evening.reason_zh == "grid 7，12月5日（周六）晚间巡逻：需要2名巡逻队员，可用1名，没有可用的队长"
+    assert evening.reason_zh == "7号网格，12月5日（周六）晚间巡逻：需要2名巡逻队员，可用1名，没有可用的队长"
     assert result.suggestions and all(s.description_zh for s in result.suggestions)
     assert len(result.problems_zh) == len(result.problems) and all(result.problems_zh)
 
@@ -93,9 +93,11 @@ def test_reasons_in_chinese_use_the_grid_names_given():
 
     from activities.roster import wording
 
-    p = replace(problem([vol("a", leader=True)], [shift("fri", 4, leader=True)]), grid_names={1: "观音里第一网格"})
-    assert wording.shift(p, p.shifts[0]).startswith("观音里第一网格，")
-    assert wording.grid(replace(p, grid_names={}), 3) == "3号网格"
+    p = problem([vol("a", leader=True)], [shift("fri", 4, leader=True)])
+    p = replace(p, grid_names={1: "G01"}, grid_names_zh={1: "商住楼甲栋专属网格"})
+    assert wording.shift(p, p.shifts[0]).startswith("商住楼甲栋专属网格，")
+    assert p.grid_name(1) == "G01"  # the English messages keep their own
+    assert wording.grid(replace(p, grid_names_zh={}), 3) == "3号网格"
 
 
 def test_hard_coverage_refuses_with_reasons(tight):
