@@ -40,6 +40,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "status_draft": ("草稿", "draft"),
     "status_published": ("已发布", "published"),
+    "status_solving": ("正在求解", "solving"),
+    "status_superseded": ("已被取代", "superseded"),
+    "status_failed": ("求解失败", "failed"),
+    "solver_optimal": ("最优", "optimal"),
+    "solver_feasible": ("可行", "feasible"),
+    "solver_feasible_with_gaps": ("可行，有缺口", "feasible with gaps"),
+    "solver_infeasible": ("无法排班", "infeasible"),
+    "solver_unknown": ("时限内未找到", "none found in time"),
     "period": ("时段", "Period"),
     "solver": ("求解器", "Solver"),
     "objective": ("目标值", "Objective"),
@@ -131,6 +139,14 @@ def translate(lang: str, key: str) -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def state(lang: str, kind: str, value: str | None) -> str:
+    """A roster's status (kind "status") or its solver's (kind "solver") in words; a value without a
+    text of its own is shown as it is."""
+    if not value:
+        return ""
+    return translate(lang, f"{kind}_{value}") if f"{kind}_{value}" in TEXTS else value
 
 
 def pick(value: str | None) -> str:

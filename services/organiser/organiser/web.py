@@ -36,7 +36,10 @@ def render(template: str, lang: str, status: int = 200, **context) -> Response:
     def t(key: str) -> str:
         return i18n.translate(lang, key)
 
-    html = env.get_template(template).render(t=t, lang=lang, **context)
+    def state(kind: str, value: str | None) -> str:
+        return i18n.state(lang, kind, value)
+
+    html = env.get_template(template).render(t=t, state=state, lang=lang, **context)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return secure(response)

@@ -175,6 +175,11 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     )
     assert 'class="num warn"' in rows[0] and 'class="num warn"' not in rows[1]
     assert f'href="/roster/{roster_id}"' in rows[0]
+    # statuses in the page's language: the repaired roster has one gap, the one it replaced is superseded
+    assert cells[4] == "可行，有缺口" and "已被取代" in rows[1]
+    organiser_web.get("/lang/en", allow_redirects=False)
+    english = organiser_web.get("/roster")
+    assert "feasible with gaps" in english.text and "superseded" in english.text
 
 
 def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_session, patrol_team):

@@ -184,3 +184,17 @@ def test_a_swap_names_a_shift_by_volunteer_and_day_or_time():
     with pytest.raises(LookupError, match="DAY_B: volunteer 5 has no shift on 2026-12-13 in roster 3"):
         board.shift_on(r, 5, datetime(2026, 12, 13), "DAY_B")
     assert board.shift_label(r["shifts"][1], {7: "G07"}) == "G07 2026-12-12 19:00"
+
+
+def test_roster_and_solver_states_have_words_in_both_languages():
+    from organiser import i18n
+
+    # the roster statuses activities allows (ck_rosters_status) and the solver's (RosterResult.status)
+    for kind, values in {
+        "status": ("solving", "draft", "published", "superseded", "failed"),
+        "solver": ("optimal", "feasible", "feasible_with_gaps", "infeasible", "unknown"),
+    }.items():
+        for value in values:
+            zh, en = i18n.state("zh", kind, value), i18n.state("en", kind, value)
+            assert zh != value and zh != en and "_" not in en, (kind, value)
+    assert i18n.state("zh", "solver", "something_new") == "something_new" and i18n.state("zh", "solver", None) == ""
