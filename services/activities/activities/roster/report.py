@@ -28,7 +28,13 @@ def make_report(ix: Index, assignments: Iterable[Assignment]) -> Report:
         row["places"] += s.min_patrollers
         row["filled"] += n
         row["missing"] += max(0, s.min_patrollers - n)
-    people = tuple(VolunteerLoad(v.id, R.role(v), load[v.id], ix.targets[v.id]) for v in ix.volunteers)
+    # the roster's people: who could take one of its shifts, or has one (a roster of two grids leaves the
+    # rest of the team out, rather than counting them all at 0 shifts against a target of 0)
+    people = tuple(
+        VolunteerLoad(v.id, R.role(v), load[v.id], ix.targets[v.id])
+        for vi, v in enumerate(ix.volunteers)
+        if ix.eligible[vi] or load[v.id]
+    )
     by_role: dict[str, dict[str, float]] = {}
     for role in ("leader", "patroller"):
         rows = [p for p in people if p.role == role]

@@ -168,3 +168,20 @@ def test_a_pin_the_rules_forbid_is_left_out_and_named():
     assert any(v.name in p and "not available or not allowed" in p for p in result.problems)
     assert [x.rule for x in validate(problem, result.assignments, coverage=False)] == ["pinned"]
     assert validate(replace(problem, pinned=(allowed,)), result.assignments) == []
+
+
+def test_the_load_report_counts_the_rosters_own_people():
+    """A roster of grid 1: grid 2's patrollers, who may not patrol there, are not counted at 0 shifts."""
+    people = [vol("a", leader=True), vol("b"), vol("c", home=2, leader=True), vol("d", home=2)]
+    shifts = [shift(f"s{d}", d, need=2, most=2, leader=True) for d in range(2)]
+    result = solve(problem(people, shifts), QUICK)
+    assert {p.volunteer_id for p in result.report.volunteers} == {"a", "b"}
+    assert result.report.load["leader"] == {
+        "volunteers": 1,
+        "min": 2,
+        "max": 2,
+        "spread": 0,
+        "mean": 2.0,
+        "min_over_target": 0,
+        "max_over_target": 0,
+    }
