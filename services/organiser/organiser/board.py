@@ -100,6 +100,13 @@ class Board:
         return "none"
 
 
+def plain_number(value: float | None) -> str:
+    """A cost or bound as people write it: 11000, not 11000.0 nor 1.1e+04; '' for none."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
 def volunteer_key(value) -> int | str:
     """Volunteer ids are ints on the wire; the solver's own ids may be strings ('v00012')."""
     text = str(value)

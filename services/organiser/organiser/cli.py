@@ -590,7 +590,7 @@ def roster_summary(r: dict) -> str:
         parts.append(f"solver {r['solver_status']}")
     for key in ("objective", "bound"):
         if r.get(key) is not None:
-            parts.append(f"{key} {r[key]}")
+            parts.append(f"{key} {boards.plain_number(r[key])}")
     if r.get("gap") is not None:
         parts.append(f"gap {r['gap']:.1%}")
     parts.append(f"shifts covered {counts['covered']}, short {counts['short']}, empty {counts['empty']}")
@@ -708,7 +708,7 @@ def progress_events(uri: str) -> Iterator[list[dict]]:
 def progress_line(event: dict) -> str:
     line = f"{event.get('solutions', 0)} solutions"
     if event.get("objective") is not None:
-        line += f", objective {event['objective']:g}"
+        line += f", objective {boards.plain_number(event['objective'])}"
     if event.get("gap") is not None:
         line += f", gap {event['gap']:.1%}"
     return line + (", done" if event.get("done") else "")
@@ -848,7 +848,7 @@ def roster_row(r: dict) -> list:
         days,
         boards.number_ranges(r.get("grids") or []),
         (r.get("solver_status") or "").replace("_", " ") or None,
-        None if r.get("objective") is None else f"{r['objective']:g}",
+        None if r.get("objective") is None else boards.plain_number(r["objective"]),
         None if r.get("gap") is None else f"{r['gap']:.1%}",
         r.get("shifts_short"),
     ]
@@ -896,8 +896,11 @@ def report_tables(r: dict, names: dict[int, str], grids: dict[int, str], top: in
         make_table(
             "Cost per soft rule",
             ["rule", "cost", "share"],
-            [[rule, f"{cost:g}", f"{cost / total:.0%}"] for rule, cost in sorted(costs.items(), key=lambda c: -c[1])]
-            + [["total", f"{total:g}", ""]],
+            [
+                [rule, boards.plain_number(cost), f"{cost / total:.0%}"]
+                for rule, cost in sorted(costs.items(), key=lambda c: -c[1])
+            ]
+            + [["total", boards.plain_number(total), ""]],
         )
     ]
     load = report.get("load") or {}

@@ -30,6 +30,7 @@ SECURITY_HEADERS = {
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 env.filters["ranges"] = board.number_ranges
+env.filters["number"] = board.plain_number
 
 
 def render(template: str, lang: str, status: int = 200, **context) -> Response:

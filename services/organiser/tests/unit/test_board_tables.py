@@ -198,3 +198,15 @@ def test_roster_and_solver_states_have_words_in_both_languages():
             zh, en = i18n.state("zh", kind, value), i18n.state("en", kind, value)
             assert zh != value and zh != en and "_" not in en, (kind, value)
     assert i18n.state("zh", "solver", "something_new") == "something_new" and i18n.state("zh", "solver", None) == ""
+
+
+def test_costs_are_written_as_people_write_them():
+    assert [board.plain_number(x) for x in (11000.0, 2_000_000.0, 12.5, 0, None)] == [
+        "11000",
+        "2000000",
+        "12.5",
+        "0",
+        "",
+    ]
+    row = {"id": 3, "status": "draft", "start": "2026-12-07T00:00", "end": "2026-12-14T00:00", "grids": [7]}
+    assert cli.roster_row(row | {"solver_status": "feasible_with_gaps", "objective": 2_000_000.0})[6] == "2000000"
