@@ -134,6 +134,40 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+# Skills are free-form codes ("first_aid", "tutoring:math"); these are the ones the community uses, any
+# other is shown as it is.
+SKILLS: dict[str, tuple[str, str]] = {
+    "patrol_leader": ("巡逻带队", "patrol leader"),
+    "first_aid": ("急救", "first aid"),
+    "elderly_care": ("助老", "elderly care"),
+    "electrician": ("电工", "electrician"),
+    "plumbing": ("水暖维修", "plumbing"),
+    "driving": ("驾驶", "driving"),
+    "photography": ("摄影", "photography"),
+    "calligraphy": ("书法", "calligraphy"),
+    "tutoring": ("课业辅导", "tutoring"),
+    "math": ("数学", "maths"),
+    "chinese": ("语文", "Chinese"),
+    "english": ("英语", "English"),
+    "physics": ("物理", "physics"),
+    "chemistry": ("化学", "chemistry"),
+}
+
+
+def skill(lang: str, code: str) -> str:
+    """A skill in words: "tutoring:math" is 课业辅导（数学） or tutoring (maths)."""
+    head, _, detail = code.partition(":")
+    word = SKILLS.get(head)
+    if word is None:
+        return code
+    name = word[0] if lang == "zh" else word[1]
+    if not detail:
+        return name
+    sub = SKILLS.get(detail)
+    sub_name = (sub[0] if lang == "zh" else sub[1]) if sub else detail
+    return f"{name}（{sub_name}）" if lang == "zh" else f"{name} ({sub_name})"
+
+
 def translate(lang: str, key: str) -> str:
     pair = TEXTS.get(key)
     if pair is None:

@@ -122,6 +122,15 @@ def page(need_login: bool = True, change: bool = False):
     return decorate
 
 
+def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
+    """Team and grid names for the volunteer pages, in the page's language (a code stays a code when the
+    directory has no name for it)."""
+    return {
+        "team_names": {t["code"]: (t.get("name_zh") if lang == "zh" else t.get("name")) or t["code"] for t in teams},
+        "grid_labels": {int(g["id"]): " ".join(x for x in (g.get("code"), g.get("name")) if x) for g in grids},
+    }
+
+
 class OrganiserService:
     name = "organiser"
 
@@ -397,15 +406,17 @@ class OrganiserService:
         team = request.args.get("team") or None
         platform = self._platform()
         listing = platform.volunteers.list_volunteers(team=team, grid_id=grid, limit=50, offset=offset)
+        teams, grids = platform.teams(), platform.grids()
         return web.render(
             "volunteers.html",
             lang,
             login=login,
             listing=listing,
-            teams=platform.teams(),
+            teams=teams,
             team=team,
             grid=grid,
-            grids=platform.grids(),
+            grids=grids,
+            **_directory_words(teams, grids, lang),
         )
 
     @http("GET", "/volunteers/<int:volunteer_id>")
@@ -432,4 +443,5 @@ class OrganiserService:
             links=links,
             qr=qr,
             feed_error=feed_error,
+            **_directory_words(platform.teams(), platform.grids(), lang),
         )

@@ -40,7 +40,12 @@ def render(template: str, lang: str, status: int = 200, **context) -> Response:
     def state(kind: str, value: str | None) -> str:
         return i18n.state(lang, kind, value)
 
-    html = env.get_template(template).render(t=t, state=state, lang=lang, **context)
+    def words(codes, names: dict | None = None) -> str:
+        """Codes in words, joined as the language joins a list: each through `names`, or as a skill."""
+        said = [names.get(c, c) if names is not None else i18n.skill(lang, c) for c in codes or ()]
+        return ("、" if lang == "zh" else ", ").join(map(str, said))
+
+    html = env.get_template(template).render(t=t, state=state, words=words, lang=lang, **context)
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return secure(response)

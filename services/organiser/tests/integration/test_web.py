@@ -198,8 +198,12 @@ def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, pa
     volunteer = patrol_team[0]
     listing = organiser_web.get("/volunteers?team=voluntary_patrol&grid=6")
     assert volunteer["phone"] in listing.text and patrol_team[1]["name"] not in listing.text  # grid 7
+    row = listing.text.split(volunteer["phone"])[1].split("</tr>")[0]
+    # team, grid and skills in words, not as codes
+    assert "义务巡逻队" in row and "G06 观音里第六综合网格" in row and "巡逻带队" in row and "patrol_leader" not in row
     detail = organiser_web.get(f"/volunteers/{volunteer['id']}")
     assert detail.status_code == 200 and volunteer["phone"] in detail.text
+    assert "<dd>义务巡逻队</dd>" in detail.text and "<dd>巡逻带队</dd>" in detail.text
     assert 'id="issue-feed"' in detail.text and "webcal://" not in detail.text
     issued = organiser_web.post(f"/volunteers/{volunteer['id']}/feed", data={"csrf": csrf_of(detail.text)})
     assert issued.status_code == 200

@@ -210,3 +210,14 @@ def test_costs_are_written_as_people_write_them():
     ]
     row = {"id": 3, "status": "draft", "start": "2026-12-07T00:00", "end": "2026-12-14T00:00", "grids": [7]}
     assert cli.roster_row(row | {"solver_status": "feasible_with_gaps", "objective": 2_000_000.0})[6] == "2000000"
+
+
+def test_skills_are_said_in_words_and_unknown_ones_as_they_are():
+    from organiser import i18n
+
+    assert (
+        i18n.skill("zh", "tutoring:math") == "课业辅导（数学）"
+        and i18n.skill("en", "tutoring:math") == "tutoring (maths)"
+    )
+    assert i18n.skill("zh", "first_aid") == "急救" and i18n.skill("zh", "tutoring:latin") == "课业辅导（latin）"
+    assert i18n.skill("zh", "beekeeping") == "beekeeping"
