@@ -57,7 +57,7 @@ KIND_LABELS = {
 }
 TEAM_LABELS = {
     "convenient_service": "便民服务队",
-    "sanitation_green": "清洁卫生和绿色环保队",
+    "sanitation_green": "清洁卫生护绿队",  # as the volunteers service names it
     "voluntary_patrol": "义务巡逻队",
 }
 ROLE_LABELS = {

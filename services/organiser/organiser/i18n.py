@@ -96,6 +96,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "activity": ("活动", "Activity"),
     "role": ("岗位", "Role"),
     "volunteer": ("志愿者", "Volunteer"),
+    # the roles of activities (activities.domain): a role with no text here is shown as it is
+    "role_patroller": ("巡逻", "patroller"),
+    "role_tutor": ("辅导老师", "tutor"),
+    "role_setup": ("场地布置", "setting up"),
+    "role_reception": ("接待", "reception"),
+    "role_visitor": ("探访", "visitor"),
+    "role_cleaner": ("清洁", "cleaner"),
+    "role_helper": ("服务", "helper"),
+    "role_photographer": ("摄影", "photographer"),
     "mark": ("签到", "Mark"),
     "attended": ("已到", "attended"),
     "no_show": ("缺席", "no-show"),
@@ -176,8 +185,8 @@ def translate(lang: str, key: str) -> str:
 
 
 def state(lang: str, kind: str, value: str | None) -> str:
-    """A roster's status (kind "status") or its solver's (kind "solver") in words; a value without a
-    text of its own is shown as it is."""
+    """A roster's status (kind "status"), its solver's ("solver") or an activity role ("role") in words;
+    a value without a text of its own is shown as it is."""
     if not value:
         return ""
     return translate(lang, f"{kind}_{value}") if f"{kind}_{value}" in TEXTS else value

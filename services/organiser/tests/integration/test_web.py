@@ -274,6 +274,7 @@ def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
     day = start.date().isoformat()
     sheet = organiser_web.get(f"/attendance?day={day}")
     assert sheet.status_code == 200 and "值班员乙" in sheet.text and "便民服务站值班" in sheet.text
+    assert "<td>服务</td>" in sheet.text and "helper" not in sheet.text  # the role in words
     marked = organiser_web.post(
         f"/attendance/{signup['id']}", data={"csrf": csrf_of(sheet.text), "status": "no_show", "day": day}
     )

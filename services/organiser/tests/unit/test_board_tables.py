@@ -198,6 +198,7 @@ def test_roster_and_solver_states_have_words_in_both_languages():
             zh, en = i18n.state("zh", kind, value), i18n.state("en", kind, value)
             assert zh != value and zh != en and "_" not in en, (kind, value)
     assert i18n.state("zh", "solver", "something_new") == "something_new" and i18n.state("zh", "solver", None) == ""
+    assert i18n.state("zh", "role", "visitor") == "探访" and i18n.state("en", "role", "setup") == "setting up"
 
 
 def test_costs_are_written_as_people_write_them():
