@@ -10,7 +10,19 @@ from nameko.exceptions import deserialize_to_instance as remote_error
 
 
 class PlatformError(Exception):
-    """Base of all typed errors of the platform. ``str(error)`` is the message for people."""
+    """Base of all typed errors of the platform. ``str(error)`` is the message for people;
+    ``message_zh`` the same in Chinese where the service gives one (None otherwise). Both travel as the
+    exception's arguments, so a caller gets them back over RPC."""
+
+    def __init__(self, message: str = "", message_zh: str | None = None):
+        super().__init__(*((message,) if message_zh is None else (message, message_zh)))
+
+    @property
+    def message_zh(self) -> str | None:
+        return self.args[1] if len(self.args) > 1 else None
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 @remote_error

@@ -653,6 +653,7 @@ class RosterMixin:
         problem = replace(problem, pinned=tuple(p for p in problem.pinned if p not in (a, b)))
         violations = roster.check_swap(problem, assignments, a, b)
         reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
+        reason_zh = "；".join(v.message_zh or v.message for v in violations)
 
         def work(session):
             row = self._roster(session, roster_id)
@@ -718,5 +719,5 @@ class RosterMixin:
 
         swap_id, accepted = self._work(work)
         if not accepted:
-            raise SwapRejected(f"swap {swap_id} rejected: {reason}")
+            raise SwapRejected(f"swap {swap_id} rejected: {reason}", f"换班申请{swap_id}未通过：{reason_zh}")
         return {"swap_id": swap_id, "roster_id": roster_id, "status": "accepted", "reason": None}

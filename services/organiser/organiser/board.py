@@ -244,20 +244,31 @@ def number_ranges(numbers: list[int]) -> str:
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
+class NoSuchShift(LookupError):
+    """No single shift of the volunteer's on that day or at that time; ``message_zh`` says it in Chinese."""
+
+    def __init__(self, message: str, message_zh: str):
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
 def shift_on(r: Mapping, volunteer_id: int, when: datetime, name: str) -> dict:
     """The volunteer's shift in roster `r` on the day of `when`, or starting at `when` if it has a time.
-    LookupError, naming the argument `name`, when there is none or more than one."""
+    NoSuchShift, naming the argument `name`, when there is none or more than one."""
     key = f"{when:%Y-%m-%d}" if when.time() == datetime.min.time() else f"{when:%Y-%m-%dT%H:%M}"
     mine = {a["shift_id"] for a in r.get("assignments") or () if volunteer_key(a["volunteer_id"]) == volunteer_id}
     found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"]).startswith(key)]
+    when_said = key.replace("T", " ")
     if not found:
-        raise LookupError(
-            f"{name}: volunteer {volunteer_id} has no shift on {key.replace('T', ' ')} in roster {r['id']}"
+        raise NoSuchShift(
+            f"{name}: volunteer {volunteer_id} has no shift on {when_said} in roster {r['id']}",
+            f"志愿者{volunteer_id}在排班表{r['id']}中{when_said}没有班次",
         )
     if len(found) > 1:
         starts = ", ".join(str(s["start"])[:16] for s in found)
-        raise LookupError(
-            f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time"
+        raise NoSuchShift(
+            f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time",
+            f"志愿者{volunteer_id}当天有{len(found)}个班次（{starts}），请填写时间",
         )
     return found[0]
 

@@ -74,6 +74,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "swap": ("换班", "Swap"),
     "swap_a": ("志愿者编号及其班次日期", "Volunteer (id) and the day of their patrol"),
     "swap_b": ("与志愿者编号及其班次日期互换", "swaps with volunteer (id) and the day of theirs"),
+    "swap_time": ("班次开始时间（当天有两个班次时填写）", "start time (when they have two patrols that day)"),
     "swap_confirm": ("按规则检查后互换两人的班次？", "Swap the two patrols if the rules allow?"),
     "swapped": ("已换班。", "The patrols are swapped."),
     "gaps": ("缺口", "Gaps"),

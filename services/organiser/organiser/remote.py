@@ -35,6 +35,7 @@ USER_CONTEXT_KEY = "user"
 class Failure:
     code: int
     message: str
+    message_zh: str | None = None  # the service's own Chinese words, where it gave them
 
 
 def classify(exc: BaseException) -> Failure | None:
@@ -48,7 +49,7 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, Unavailable):  # the service answered that something behind it did not
         return Failure(UNREACHABLE, f"{type(exc).__name__}: {exc}")
     if isinstance(exc, PlatformError):
-        return Failure(REJECTED, f"{type(exc).__name__}: {exc}")
+        return Failure(REJECTED, f"{type(exc).__name__}: {exc}", exc.message_zh)
     if isinstance(exc, RemoteError):
         return Failure(REJECTED, f"{exc.exc_type}: {exc.value}")
     if isinstance(exc, (ConnectionError, socket.error, OSError)):

@@ -113,8 +113,9 @@ def page(need_login: bool = True, change: bool = False):
                     status, title = 404, "not_found"
                 elif isinstance(exc, Forbidden):
                     status, title = 403, "not_allowed"
+                message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
                 return web.render(
-                    "error.html", lang, status, login=login, title=translate(lang, title), message=failure.message
+                    "error.html", lang, status, login=login, title=translate(lang, title), message=message
                 )
 
         return wrapper
@@ -349,13 +350,20 @@ class OrganiserService:
         form = request.form
         try:
             a, b = int(form.get("volunteer_a", "")), int(form.get("volunteer_b", ""))
-            day_a, day_b = (datetime.fromisoformat(form.get(k, "").strip()) for k in ("day_a", "day_b"))
+            # a day, and the time of the patrol when the volunteer has two that day
+            day_a, day_b = (
+                datetime.fromisoformat(f"{form.get(day, '').strip()} {form.get(at, '').strip() or '00:00'}")
+                for day, at in (("day_a", "time_a"), ("day_b", "time_b"))
+            )
         except ValueError:
-            raise InvalidInput("volunteer_a, volunteer_b: volunteer numbers; day_a, day_b: YYYY-MM-DD") from None
+            raise InvalidInput(
+                "volunteer_a, volunteer_b: volunteer numbers; day_a, day_b: YYYY-MM-DD; time_a, time_b: HH:MM",
+                "志愿者编号须为数字，日期为年-月-日，时间为时:分",
+            ) from None
         try:
             self._platform().swap_on_days(roster_id, a, day_a, b, day_b)
-        except LookupError as exc:
-            raise InvalidInput(str(exc)) from None
+        except board.NoSuchShift as exc:
+            raise InvalidInput(str(exc), exc.message_zh) from None
         return web.redirect(f"/roster/{roster_id}", done="swapped")
 
     # --- attendance --------------------------------------------------------------------------

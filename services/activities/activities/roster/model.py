@@ -169,6 +169,7 @@ class Violation:
     message: str
     shift_id: str | None = None
     volunteer_id: str | None = None
+    message_zh: str = ""  # the same in Chinese, for organisers and volunteers
 
 
 # progress(solutions, objective, bound, gap, elapsed) for every improving roster: solutions counts the rosters

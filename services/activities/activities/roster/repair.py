@@ -165,11 +165,25 @@ def check_swap(problem: Problem, roster: Iterable[Assignment], a: Assignment, b:
     missing = [x for x in (a, b) if x not in roster]
     if missing:
         return [
-            Violation("unknown", f"{x.volunteer_id} is not rostered on {x.shift_id}", x.shift_id, x.volunteer_id)
+            Violation(
+                "unknown",
+                f"{x.volunteer_id} is not rostered on {x.shift_id}",
+                x.shift_id,
+                x.volunteer_id,
+                f"志愿者{x.volunteer_id}没有排在班次{x.shift_id}上",
+            )
             for x in missing
         ]
     swapped = (roster - {a, b}) | {Assignment(b.shift_id, a.volunteer_id), Assignment(a.shift_id, b.volunteer_id)}
     if len(swapped) < len(roster):
-        return [Violation("duplicate", "one volunteer would be twice on one shift", a.shift_id, a.volunteer_id)]
+        return [
+            Violation(
+                "duplicate",
+                "one volunteer would be twice on one shift",
+                a.shift_id,
+                a.volunteer_id,
+                "同一名志愿者会在一个班次上出现两次",
+            )
+        ]
     before = {(v.rule, v.message) for v in validate(problem, roster)}
     return [v for v in validate(problem, swapped) if (v.rule, v.message) not in before]

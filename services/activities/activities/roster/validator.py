@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 
+from . import wording
 from .model import Assignment, Problem, Violation
 
 
@@ -27,6 +28,10 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
             return f"shift {shift_id}"
         return f"{problem.grid_name(s.grid)}, {s.start:%A} {s.start.day} {s.start:%B} {s.kind}"
 
+    def said_zh(shift_id: str) -> str:
+        s = shifts.get(shift_id)
+        return f"班次{shift_id}" if s is None else wording.shift(problem, s)
+
     crews: dict[str, list[str]] = defaultdict(list)
     mine = defaultdict(list)
 
@@ -34,30 +39,63 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
         if n > 1:
             out.append(
                 Violation(
-                    "duplicate", f"{a.volunteer_id} is on {said(a.shift_id)} {n} times", a.shift_id, a.volunteer_id
+                    "duplicate",
+                    f"{a.volunteer_id} is on {said(a.shift_id)} {n} times",
+                    a.shift_id,
+                    a.volunteer_id,
+                    f"{a.volunteer_id}在{said_zh(a.shift_id)}上排了{n}次",
                 )
             )
     for a in set(assignments):
         s, v = shifts.get(a.shift_id), volunteers.get(a.volunteer_id)
         if s is None or v is None:
-            out.append(Violation("unknown", f"unknown shift or volunteer in {a}", a.shift_id, a.volunteer_id))
+            out.append(
+                Violation(
+                    "unknown",
+                    f"unknown shift or volunteer in {a}",
+                    a.shift_id,
+                    a.volunteer_id,
+                    f"班次{a.shift_id}或志愿者{a.volunteer_id}不存在",
+                )
+            )
             continue
         crews[s.id].append(v.id)
         mine[v.id].append(s)
         where = f"{v.name} ({v.id}) on {said(s.id)}"
+        where_zh = f"{v.name}（{v.id}）排在{said_zh(s.id)}"
         if not v.patrol:
-            out.append(Violation("qualification", f"{where}: not in the patrol team", s.id, v.id))
+            out.append(
+                Violation("qualification", f"{where}: not in the patrol team", s.id, v.id, f"{where_zh}：不是巡逻队员")
+            )
         grids = {v.home_grid, *v.grids}
         if rules.neighbour_grids:
             grids |= set(problem.grid_neighbours.get(v.home_grid, ()))
         if s.grid not in grids:
-            out.append(Violation("grid", f"{where}: grid {s.grid} is not one they patrol", s.id, v.id))
+            out.append(
+                Violation(
+                    "grid",
+                    f"{where}: grid {s.grid} is not one they patrol",
+                    s.id,
+                    v.id,
+                    f"{where_zh}：不在其可巡逻的网格内",
+                )
+            )
         if v.availability is not None and (s.start.weekday(), s.kind) not in v.availability:
-            out.append(Violation("availability", f"{where}: not available on that day and time", s.id, v.id))
+            out.append(
+                Violation(
+                    "availability",
+                    f"{where}: not available on that day and time",
+                    s.id,
+                    v.id,
+                    f"{where_zh}：该时段没空",
+                )
+            )
         if any(s.start < b and a_ < s.end for a_, b in v.unavailable):
-            out.append(Violation("availability", f"{where}: away then", s.id, v.id))
+            out.append(Violation("availability", f"{where}: away then", s.id, v.id, f"{where_zh}：那时不在"))
         if any(s.start < b and a_ < s.end for a_, b in v.duties):
-            out.append(Violation("duty", f"{where}: overlaps another duty", s.id, v.id))
+            out.append(
+                Violation("duty", f"{where}: overlaps another duty", s.id, v.id, f"{where_zh}：与其另一项值班时间重叠")
+            )
 
     for vid, own in mine.items():
         v = volunteers[vid]
@@ -73,6 +111,7 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
                         f"{v.name} ({vid}): {said(s.id)} and {said(later.id)} less than {rest:g} h apart",
                         later.id,
                         vid,
+                        f"{v.name}（{vid}）：{said_zh(s.id)}与{said_zh(later.id)}相隔不到{rest:g}小时",
                     )
                 )
         cap = rules.max_per_week if v.max_per_week is None else v.max_per_week
@@ -80,25 +119,59 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
         for monday, n in sorted(weeks.items()):
             if n > cap:
                 week = f"the week of Monday {monday.day} {monday:%B}"
-                out.append(Violation("weekly_cap", f"{v.name} ({vid}): {n} shifts in {week}, cap {cap}", None, vid))
+                out.append(
+                    Violation(
+                        "weekly_cap",
+                        f"{v.name} ({vid}): {n} shifts in {week}, cap {cap}",
+                        None,
+                        vid,
+                        f"{v.name}（{vid}）：{monday.month}月{monday.day}日所在的一周有{n}个班次，上限{cap}个",
+                    )
+                )
         if v.max_shifts is not None and len(own) > v.max_shifts:
-            out.append(Violation("period_cap", f"{v.name} ({vid}): {len(own)} shifts, cap {v.max_shifts}", None, vid))
+            out.append(
+                Violation(
+                    "period_cap",
+                    f"{v.name} ({vid}): {len(own)} shifts, cap {v.max_shifts}",
+                    None,
+                    vid,
+                    f"{v.name}（{vid}）：共{len(own)}个班次，上限{v.max_shifts}个",
+                )
+            )
 
     for s in problem.shifts:
         crew = crews.get(s.id, [])
         if len(crew) > s.max_patrollers:
-            out.append(Violation("coverage", f"{said(s.id)}: {len(crew)} patrollers, at most {s.max_patrollers}", s.id))
+            out.append(
+                Violation(
+                    "coverage",
+                    f"{said(s.id)}: {len(crew)} patrollers, at most {s.max_patrollers}",
+                    s.id,
+                    message_zh=f"{said_zh(s.id)}：{len(crew)}名巡逻队员，最多{s.max_patrollers}名",
+                )
+            )
         if coverage and len(crew) < s.min_patrollers:
-            out.append(Violation("coverage", f"{said(s.id)}: {len(crew)} patrollers, needs {s.min_patrollers}", s.id))
+            out.append(
+                Violation(
+                    "coverage",
+                    f"{said(s.id)}: {len(crew)} patrollers, needs {s.min_patrollers}",
+                    s.id,
+                    message_zh=f"{said_zh(s.id)}：{len(crew)}名巡逻队员，需要{s.min_patrollers}名",
+                )
+            )
         if coverage and s.leader_needed and not any(volunteers[v].leader for v in crew):
-            out.append(Violation("leader", f"{said(s.id)}: no leader", s.id))
+            out.append(Violation("leader", f"{said(s.id)}: no leader", s.id, message_zh=f"{said_zh(s.id)}：没有带队"))
 
     kept = set(assignments)
     for p in problem.pinned:
         if p not in kept:
             out.append(
                 Violation(
-                    "pinned", f"pinned {p.volunteer_id} on {said(p.shift_id)} was dropped", p.shift_id, p.volunteer_id
+                    "pinned",
+                    f"pinned {p.volunteer_id} on {said(p.shift_id)} was dropped",
+                    p.shift_id,
+                    p.volunteer_id,
+                    f"指定{p.volunteer_id}排在{said_zh(p.shift_id)}的安排被去掉了",
                 )
             )
     return out

@@ -173,10 +173,13 @@ def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
         for w in crews[t] - leaders
         if v not in crews[t] and w not in crews[s]
     )
-    with pytest.raises(SwapRejected, match="leader"):
+    with pytest.raises(SwapRejected, match="leader") as refused:
         organiser.request_swap(
             roster_id=draft["id"], volunteer_a=bad[1], shift_a=bad[0], volunteer_b=bad[3], shift_b=bad[2]
         )
+    # the same refusal in Chinese travels with it: the shift left without a leader, by the grid's own name
+    assert str(refused.value).startswith("swap ") and "没有带队" in refused.value.message_zh
+    assert refused.value.message_zh.startswith("换班申请") and "商住楼甲栋专属网格，" in refused.value.message_zh
 
     # Two non-leaders of different shifts may swap; the duties follow.
     good = next(

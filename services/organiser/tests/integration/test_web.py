@@ -132,7 +132,7 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     before = rpc("activities").get_roster(roster_id=roster_id)
     a, day_a, b, day_b = swappable(before, [p["id"] for p in patrol_team[:6:2]])  # grid 6's leaders
     swap = {"csrf": token, "volunteer_a": a, "day_a": day_a, "volunteer_b": b, "day_b": day_b}
-    swapped = organiser_web.post(f"/roster/{roster_id}/swap", data=swap)
+    swapped = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_a": "19:00"})  # a time may be given
     assert swapped.status_code == 200 and "已换班" in swapped.text
     after = rpc("activities").get_roster(roster_id=roster_id)
     moved = {(x["shift_id"], x["volunteer_id"]) for x in after["assignments"]} ^ {
@@ -149,9 +149,22 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     refused = organiser_web.post(
         f"/roster/{roster_id}/swap", data=swap | {"volunteer_b": grid7, "day_a": day_b, "day_b": on}
     )
-    assert refused.status_code == 400 and "SwapRejected" in refused.text and "grid" in refused.text
+    # the service's refusal in the page's language: grid 7's volunteer may not patrol grid 6
+    assert refused.status_code == 400 and "换班申请" in refused.text and "不在其可巡逻的网格内" in refused.text
+    organiser_web.get("/lang/en")
+    in_english = organiser_web.post(
+        f"/roster/{roster_id}/swap", data=swap | {"volunteer_b": grid7, "day_a": day_b, "day_b": on}
+    )
+    assert (
+        in_english.status_code == 400 and "SwapRejected" in in_english.text and "not one they patrol" in in_english.text
+    )
+    organiser_web.get("/lang/zh")
     nothing = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"day_a": "2026-12-01"})
-    assert nothing.status_code == 400 and "no shift on 2026-12-01" in nothing.text
+    assert nothing.status_code == 400 and "2026-12-01没有班次" in nothing.text
+    at_a_time = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_a": "08:00"})
+    assert at_a_time.status_code == 400 and f"{day_a} 08:00没有班次" in at_a_time.text  # the evening is at 19:00
+    garbled = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_b": "7pm"})
+    assert garbled.status_code == 400 and "时间为时:分" in garbled.text
 
     dropped = patrol_team[0]
     repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})

@@ -92,6 +92,22 @@ def test_a_swap_that_breaks_rest_is_refused():
     (refused,) = check_swap(p, r, r[0], r[2])  # b would take Friday evening, then Saturday morning
     assert refused.rule == "rest"
     assert "grid 1, Friday 4 December evening and grid 1, Saturday 5 December morning less than 12 h" in refused.message
+    assert (
+        refused.message_zh
+        == "志愿者b（b）：1号网格，12月4日（周五）晚间巡逻与1号网格，12月5日（周六）上午巡逻相隔不到12小时"
+    )
+
+
+def test_every_broken_rule_is_also_said_in_chinese():
+    from activities.roster import validate
+
+    p = problem([vol("a"), vol("b", leader=True, max_per_week=1)], [shift(f"d{d}", d, leader=True) for d in range(3)])
+    r = roster(("d0", "a"), ("d0", "a"), ("d1", "a"), ("d1", "b"), ("d2", "b"), ("d9", "a"))
+    found = validate(p, r)
+    assert {v.rule for v in found} >= {"duplicate", "unknown", "coverage", "leader", "weekly_cap"}
+    assert all(v.message_zh and v.message_zh != v.message for v in found)
+    cap = next(v for v in found if v.rule == "weekly_cap")
+    assert cap.message_zh == "志愿者b（b）：11月30日所在的一周有2个班次，上限1个"
 
 
 def test_a_swap_of_shifts_not_in_the_roster_is_refused():
