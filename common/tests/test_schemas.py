@@ -97,3 +97,21 @@ def test_foreign_exceptions_stay_remote_errors():
     from nameko.exceptions import RemoteError
 
     assert isinstance(nameko.rpc.deserialize(nameko.rpc.serialize(KeyError("x"))), RemoteError)
+
+
+def test_an_error_keeps_its_chinese_words_over_the_wire():
+    import json
+
+    import nameko.rpc
+
+    from guanyinli.errors import Conflict, InvalidInput
+
+    class SeatTaken(Conflict):  # a class the caller does not know: it falls back on Conflict, words and all
+        pass
+
+    for sent in (InvalidInput("day_a: no shift", "当天没有班次"), SeatTaken("seat taken", "座位已被占用")):
+        got = nameko.rpc.deserialize(json.loads(json.dumps(nameko.rpc.serialize(sent))))
+        assert isinstance(got, Conflict if isinstance(sent, SeatTaken) else InvalidInput)
+        assert (str(got), got.message_zh) == (str(sent), sent.message_zh)
+    plain = nameko.rpc.deserialize(nameko.rpc.serialize(InvalidInput("phone: not a phone number")))
+    assert str(plain) == "phone: not a phone number" and plain.message_zh is None and plain.args == (str(plain),)
