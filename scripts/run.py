@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 if login
                 else "(create a login: `guanyinli organisers add NAME`)\n"
             )
-            + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}\n"
+            + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}"
+            + "; volunteers' quiet hours hold messages 22:00-07:00 Asia/Shanghai\n"
             "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (then n.rpc.volunteers.list_teams())\n"
             "Press Ctrl-C to stop.",
             flush=True,
