@@ -1,6 +1,7 @@
 """An independent check of a roster against the hard rules, written from the rules alone.
 
-It shares no code with the solver's index or CP-SAT model, so a modelling mistake shows up here.
+It shares no code with the solver's index or CP-SAT model, so a modelling mistake shows up here. Each
+violation is said in English and in Chinese (the Chinese names shifts with `wording`, words only).
 """
 
 from __future__ import annotations
