@@ -137,6 +137,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "issue_feed": ("生成订阅链接", "Create the subscription link"),
     "feed_unavailable": ("暂时无法获取订阅链接：", "The subscription link is not available now:"),
     "error": ("出错了", "Something went wrong"),
+    "check_input": ("请检查填写的内容", "Please check what you entered"),
+    "refused": ("未能办理", "Not done"),
     "unreachable": ("服务暂时无法访问", "A service cannot be reached"),
     "not_found": ("找不到", "Not found"),
     "back": ("返回", "Back"),

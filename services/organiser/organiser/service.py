@@ -113,6 +113,10 @@ def page(need_login: bool = True, change: bool = False):
                     status, title = 404, "not_found"
                 elif isinstance(exc, Forbidden):
                     status, title = 403, "not_allowed"
+                elif isinstance(exc, InvalidInput):
+                    title = "check_input"
+                elif isinstance(exc, Conflict):  # well formed, but the rules or the current state say no
+                    title = "refused"
                 message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
                 return web.render(
                     "error.html", lang, status, login=login, title=translate(lang, title), message=message

@@ -151,6 +151,7 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     )
     # the service's refusal in the page's language: grid 7's volunteer may not patrol grid 6
     assert refused.status_code == 400 and "换班申请" in refused.text and "不在其可巡逻的网格内" in refused.text
+    assert "<h1>未能办理</h1>" in refused.text  # refused by the rules, not an error
     organiser_web.get("/lang/en")
     in_english = organiser_web.post(
         f"/roster/{roster_id}/swap", data=swap | {"volunteer_b": grid7, "day_a": day_b, "day_b": on}
@@ -164,7 +165,7 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     at_a_time = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_a": "08:00"})
     assert at_a_time.status_code == 400 and f"{day_a} 08:00没有班次" in at_a_time.text  # the evening is at 19:00
     garbled = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_b": "7pm"})
-    assert garbled.status_code == 400 and "时间为时:分" in garbled.text
+    assert garbled.status_code == 400 and "时间为时:分" in garbled.text and "<h1>请检查填写的内容</h1>" in garbled.text
 
     dropped = patrol_team[0]
     repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})
