@@ -7,6 +7,7 @@ and a leader where one is needed), ``short`` (someone is there, not enough) or `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -244,8 +245,9 @@ def number_ranges(numbers: list[int]) -> str:
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-class NoSuchShift(LookupError):
-    """No single shift of the volunteer's on that day or at that time; ``message_zh`` says it in Chinese."""
+class NotInRoster(LookupError):
+    """No single shift of the volunteer's on that day or at that time, or no single volunteer of the roster
+    by what was typed; ``message_zh`` says it in Chinese."""
 
     def __init__(self, message: str, message_zh: str):
         super().__init__(message)
@@ -254,23 +256,47 @@ class NoSuchShift(LookupError):
 
 def shift_on(r: Mapping, volunteer_id: int, when: datetime, name: str) -> dict:
     """The volunteer's shift in roster `r` on the day of `when`, or starting at `when` if it has a time.
-    NoSuchShift, naming the argument `name`, when there is none or more than one."""
+    NotInRoster, naming the argument `name`, when there is none or more than one."""
     key = f"{when:%Y-%m-%d}" if when.time() == datetime.min.time() else f"{when:%Y-%m-%dT%H:%M}"
     mine = {a["shift_id"] for a in r.get("assignments") or () if volunteer_key(a["volunteer_id"]) == volunteer_id}
     found = [s for s in r.get("shifts") or () if s["shift_id"] in mine and str(s["start"]).startswith(key)]
     when_said = key.replace("T", " ")
     if not found:
-        raise NoSuchShift(
+        raise NotInRoster(
             f"{name}: volunteer {volunteer_id} has no shift on {when_said} in roster {r['id']}",
             f"志愿者{volunteer_id}在排班表{r['id']}中{when_said}没有班次",
         )
     if len(found) > 1:
         starts = ", ".join(str(s["start"])[:16] for s in found)
-        raise NoSuchShift(
+        raise NotInRoster(
             f"{name}: volunteer {volunteer_id} has {len(found)} shifts that day ({starts}): give the time",
             f"志愿者{volunteer_id}当天有{len(found)}个班次（{starts}），请填写时间",
         )
     return found[0]
+
+
+def volunteer_in(text: str, names: Mapping[int, str], name: str) -> int:
+    """A volunteer from what an organiser typed: a number, "73 徐洋" as the roster page suggests it, or a
+    name that only one of `names` (the roster's people, id -> name) has. NotInRoster, naming the field
+    `name`, otherwise."""
+    text = (text or "").strip()
+    number = re.match(r"\d+", text)
+    if number:
+        return int(number.group())
+    found = sorted(vid for vid, called in names.items() if called == text)
+    if len(found) == 1:
+        return found[0]
+    if not text:
+        raise NotInRoster(f"{name}: give a volunteer's number or name", "请填写志愿者编号或姓名")
+    if not found:
+        raise NotInRoster(
+            f"{name}: nobody called {text} has a shift in this roster", f"本排班表中没有名为{text}的志愿者"
+        )
+    ids = ", ".join(map(str, found))
+    raise NotInRoster(
+        f"{name}: {len(found)} people called {text} ({ids}): give the number",
+        f"本排班表中有{len(found)}名{text}（编号{ids}），请填写编号",
+    )
 
 
 def shift_label(s: Mapping, grids: Mapping[int, str]) -> str:

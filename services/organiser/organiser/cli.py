@@ -950,21 +950,24 @@ def roster_publish(roster_id):
 
 @roster.command("repair")
 @click.argument("roster_id", type=int)
-@click.option("--volunteer", "volunteer_id", type=int, required=True, help="the volunteer who dropped out")
+@click.option(
+    "--volunteer", "volunteer", required=True, help="the volunteer who dropped out: number, or name in the roster"
+)
 @names_option
 @json_option
-def roster_repair(roster_id, volunteer_id):
+def roster_repair(roster_id, volunteer):
     """Re-plan a roster after a volunteer drops out, changing as few assignments as possible."""
     platform = state().platform()
+    (volunteer_id,) = _typed(platform, roster_id, {"--volunteer": volunteer})
     r = platform.repair_roster(roster_id, volunteer_id)
     show_roster(r, _names_for(platform, r), _grid_names(platform))
 
 
 @roster.command("swap")
 @click.argument("roster_id", type=int)
-@click.argument("volunteer_a", type=int)
+@click.argument("volunteer_a")
 @click.argument("day_a", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
-@click.argument("volunteer_b", type=int)
+@click.argument("volunteer_b")
 @click.argument("day_b", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]))
 @json_option
 def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
@@ -974,11 +977,13 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     a swap that would break one is refused with the rule it breaks (exit code 1). In a published roster
     both volunteers' duties change at once.
 
-    A day is YYYY-MM-DD, or YYYY-MM-DDTHH:MM for a volunteer with two patrols that day.
+    A volunteer is their number, or their name when only one person of the roster has it. A day is
+    YYYY-MM-DD, or YYYY-MM-DDTHH:MM for a volunteer with two patrols that day.
 
-    Example: guanyinli roster swap 3 12 2026-12-08 15 2026-12-10
+    Example: guanyinli roster swap 3 12 2026-12-08 王芳 2026-12-10
     """
     platform = state().platform()
+    volunteer_a, volunteer_b = _typed(platform, roster_id, {"VOLUNTEER_A": volunteer_a, "VOLUNTEER_B": volunteer_b})
     try:
         swap, shift_a, shift_b = platform.swap_on_days(roster_id, volunteer_a, day_a, volunteer_b, day_b)
     except LookupError as exc:
@@ -994,6 +999,14 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
         )
 
     emit(swap, said)
+
+
+def _typed(platform: Platform, roster_id: int, typed: dict[str, str]) -> list[int]:
+    """Volunteers given by number or by name (Platform.volunteers_typed); exit 1 naming the argument."""
+    try:
+        return platform.volunteers_typed(roster_id, typed)
+    except LookupError as exc:
+        raise Rejected(str(exc)) from None
 
 
 # --- attendance, leaderboard, feeds ----------------------------------------------------------

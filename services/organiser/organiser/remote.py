@@ -112,6 +112,21 @@ class Platform:
 
     # --- rosters ---------------------------------------------------------------------------
 
+    def roster_people(self, roster: dict) -> dict[int, str]:
+        """Id -> name of everyone with a shift in the roster."""
+        ids = {board.volunteer_key(a["volunteer_id"]) for a in roster.get("assignments") or ()}
+        ids = {i for i in ids if isinstance(i, int)}
+        return self.names(ids) if ids else {}
+
+    def volunteers_typed(self, roster_id: int, typed: dict[str, str]) -> list[int]:
+        """The volunteers an organiser typed, field -> a number or a name (board.volunteer_in), in order; the
+        roster's people are looked up only when a name was typed. board.NotInRoster naming the field."""
+        texts = {f: (t or "").strip() for f, t in typed.items()}
+        names: dict[int, str] = {}
+        if not all(t[:1].isdigit() for t in texts.values()):
+            names = self.roster_people(self.get_roster(roster_id))
+        return [board.volunteer_in(text, names, f) for f, text in texts.items()]
+
     def build_roster(self, start: datetime, end: datetime, grids: list[int] | None, options: Mapping) -> dict:
         return self.activities.build_roster(start=iso(start), end=iso(end), grids=grids or None, options=dict(options))
 

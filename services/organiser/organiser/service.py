@@ -314,6 +314,7 @@ class OrganiserService:
         roster = platform.get_roster(roster_id)
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
+        rostered = {board.volunteer_key(a["volunteer_id"]) for a in roster.get("assignments") or ()}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
         laid_out = board.layout(roster, names, grid_names, lang)
         rows = board.fairness_rows(roster, names)
@@ -329,6 +330,7 @@ class OrganiserService:
             weekday=lambda d: board.weekday(d, lang),
             chart=chart,
             outliers=[r for r in rows if r["delta"]][:10] if rows else [],
+            people=sorted((names.get(v, f"#{v}"), v) for v in rostered if isinstance(v, int)),
             done=request.args.get("done"),
         )
 
@@ -341,10 +343,7 @@ class OrganiserService:
     @http("POST", "/roster/<int:roster_id>/repair")
     @page(change=True)
     def roster_repair(self, request, login, lang, roster_id):
-        try:
-            volunteer_id = int(request.form.get("volunteer_id", ""))
-        except ValueError:
-            raise InvalidInput("volunteer_id: a volunteer number") from None
+        (volunteer_id,) = self._volunteers_typed(roster_id, request.form, "volunteer_id")
         result = self._platform().repair_roster(roster_id, volunteer_id)
         return web.redirect(f"/roster/{result.get('id', roster_id)}", done="repaired")
 
@@ -352,8 +351,8 @@ class OrganiserService:
     @page(change=True)
     def roster_swap(self, request, login, lang, roster_id):
         form = request.form
+        a, b = self._volunteers_typed(roster_id, form, "volunteer_a", "volunteer_b")
         try:
-            a, b = int(form.get("volunteer_a", "")), int(form.get("volunteer_b", ""))
             # a day, and the time of the patrol when the volunteer has two that day
             day_a, day_b = (
                 datetime.fromisoformat(f"{form.get(day, '').strip()} {form.get(at, '').strip() or '00:00'}")
@@ -361,14 +360,20 @@ class OrganiserService:
             )
         except ValueError:
             raise InvalidInput(
-                "volunteer_a, volunteer_b: volunteer numbers; day_a, day_b: YYYY-MM-DD; time_a, time_b: HH:MM",
-                "志愿者编号须为数字，日期为年-月-日，时间为时:分",
+                "day_a, day_b: YYYY-MM-DD; time_a, time_b: HH:MM", "日期为年-月-日，时间为时:分"
             ) from None
         try:
             self._platform().swap_on_days(roster_id, a, day_a, b, day_b)
-        except board.NoSuchShift as exc:
+        except board.NotInRoster as exc:
             raise InvalidInput(str(exc), exc.message_zh) from None
         return web.redirect(f"/roster/{roster_id}", done="swapped")
+
+    def _volunteers_typed(self, roster_id: int, form, *fields: str) -> list[int]:
+        """The volunteers the form's `fields` name, by number or by name."""
+        try:
+            return self._platform().volunteers_typed(roster_id, {f: form.get(f) or "" for f in fields})
+        except board.NotInRoster as exc:
+            raise InvalidInput(str(exc), exc.message_zh) from None
 
     # --- attendance --------------------------------------------------------------------------
 

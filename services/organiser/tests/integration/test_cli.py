@@ -210,8 +210,12 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     nothing = run_cli("roster", "swap", str(roster_id), str(a), "2026-12-01", str(b), day_a)
     assert nothing.returncode == 1 and "no shift on 2026-12-01" in nothing.stderr
 
+    unknown = run_cli("roster", "swap", str(roster_id), "无名氏", day_a, str(b), day_b)
+    assert unknown.returncode == 1 and "VOLUNTEER_A: nobody called 无名氏 has a shift in this roster" in unknown.stderr
+
     dropped = patrol_team[0]["id"]
-    repaired = as_json(run_cli("roster", "repair", str(roster_id), "--volunteer", str(dropped), "--json"))
+    # by name: the one person of the roster called so
+    repaired = as_json(run_cli("roster", "repair", str(roster_id), "--volunteer", patrol_team[0]["name"], "--json"))
     assert all(a["volunteer_id"] != dropped for a in repaired["assignments"])
 
 

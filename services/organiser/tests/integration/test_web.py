@@ -132,7 +132,10 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     before = rpc("activities").get_roster(roster_id=roster_id)
     a, day_a, b, day_b = swappable(before, [p["id"] for p in patrol_team[:6:2]])  # grid 6's leaders
     swap = {"csrf": token, "volunteer_a": a, "day_a": day_a, "volunteer_b": b, "day_b": day_b}
-    swapped = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"time_a": "19:00"})  # a time may be given
+    assert f'<option value="{a} {next(p["name"] for p in patrol_team if p["id"] == a)}">' in published.text
+    name_b = next(p["name"] for p in patrol_team if p["id"] == b)
+    # by number and by name (as the page suggests them), and with the patrol's time
+    swapped = organiser_web.post(f"/roster/{roster_id}/swap", data=swap | {"volunteer_b": name_b, "time_a": "19:00"})
     assert swapped.status_code == 200 and "已换班" in swapped.text
     after = rpc("activities").get_roster(roster_id=roster_id)
     moved = {(x["shift_id"], x["volunteer_id"]) for x in after["assignments"]} ^ {
@@ -168,7 +171,11 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     assert garbled.status_code == 400 and "时间为时:分" in garbled.text and "<h1>请检查填写的内容</h1>" in garbled.text
 
     dropped = patrol_team[0]
-    repaired = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": dropped["id"]})
+    nobody = organiser_web.post(f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": "无名氏"})
+    assert nobody.status_code == 400 and "本排班表中没有名为无名氏的志愿者" in nobody.text
+    repaired = organiser_web.post(
+        f"/roster/{roster_id}/repair", data={"csrf": token, "volunteer_id": f"{dropped['id']} {dropped['name']}"}
+    )
     assert repaired.status_code == 200 and "排班表已调整" in repaired.text
     assert dropped["name"] + "<" not in repaired.text.split('id="board"')[1].split("</table>")[0]
     repair_id = rpc("activities").list_rosters()[0]["id"]

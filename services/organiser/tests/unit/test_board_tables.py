@@ -222,3 +222,16 @@ def test_skills_are_said_in_words_and_unknown_ones_as_they_are():
     )
     assert i18n.skill("zh", "first_aid") == "急救" and i18n.skill("zh", "tutoring:latin") == "课业辅导（latin）"
     assert i18n.skill("zh", "beekeeping") == "beekeeping"
+
+
+def test_a_volunteer_is_found_by_number_or_by_a_name_only_they_have():
+    names = {7: "王芳", 8: "李明", 9: "李明"}
+    assert board.volunteer_in("7", names, "A") == 7 and board.volunteer_in(" 8 李明", names, "A") == 8
+    assert board.volunteer_in("王芳", names, "A") == 7 and board.volunteer_in("42", {}, "A") == 42
+    with pytest.raises(board.NotInRoster, match="A: 2 people called 李明 \\(8, 9\\): give the number") as twice:
+        board.volunteer_in("李明", names, "A")
+    assert twice.value.message_zh == "本排班表中有2名李明（编号8, 9），请填写编号"
+    with pytest.raises(board.NotInRoster, match="nobody called 张三"):
+        board.volunteer_in("张三", names, "A")
+    with pytest.raises(board.NotInRoster, match="give a volunteer's number or name"):
+        board.volunteer_in(" ", names, "A")
