@@ -114,6 +114,12 @@ def volunteer_key(value) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def rostered_ids(roster: Mapping) -> set[int]:
+    """The platform volunteer ids with a shift in the roster."""
+    keys = {volunteer_key(a["volunteer_id"]) for a in roster.get("assignments") or ()}
+    return {key for key in keys if isinstance(key, int)}
+
+
 def volunteer_ids(roster: Mapping) -> set[int]:
     """The platform volunteer ids a roster mentions (assignments, crews, load report), to look up names."""
     found = [a["volunteer_id"] for a in roster.get("assignments") or []]

@@ -107,6 +107,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "role_cleaner": ("清洁", "cleaner"),
     "role_helper": ("服务", "helper"),
     "role_photographer": ("摄影", "photographer"),
+    # skills are free-form codes ("first_aid", "tutoring:math"): the ones the community uses, and the
+    # subjects of tutoring; any other is shown as it is
+    "skill_patrol_leader": ("巡逻带队", "patrol leader"),
+    "skill_first_aid": ("急救", "first aid"),
+    "skill_elderly_care": ("助老", "elderly care"),
+    "skill_electrician": ("电工", "electrician"),
+    "skill_plumbing": ("水暖维修", "plumbing"),
+    "skill_driving": ("驾驶", "driving"),
+    "skill_photography": ("摄影", "photography"),
+    "skill_calligraphy": ("书法", "calligraphy"),
+    "skill_tutoring": ("课业辅导", "tutoring"),
+    "skill_math": ("数学", "maths"),
+    "skill_chinese": ("语文", "Chinese"),
+    "skill_english": ("英语", "English"),
+    "skill_physics": ("物理", "physics"),
+    "skill_chemistry": ("化学", "chemistry"),
     "mark": ("签到", "Mark"),
     "attended": ("已到", "attended"),
     "no_show": ("缺席", "no-show"),
@@ -147,38 +163,16 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-# Skills are free-form codes ("first_aid", "tutoring:math"); these are the ones the community uses, any
-# other is shown as it is.
-SKILLS: dict[str, tuple[str, str]] = {
-    "patrol_leader": ("巡逻带队", "patrol leader"),
-    "first_aid": ("急救", "first aid"),
-    "elderly_care": ("助老", "elderly care"),
-    "electrician": ("电工", "electrician"),
-    "plumbing": ("水暖维修", "plumbing"),
-    "driving": ("驾驶", "driving"),
-    "photography": ("摄影", "photography"),
-    "calligraphy": ("书法", "calligraphy"),
-    "tutoring": ("课业辅导", "tutoring"),
-    "math": ("数学", "maths"),
-    "chinese": ("语文", "Chinese"),
-    "english": ("英语", "English"),
-    "physics": ("物理", "physics"),
-    "chemistry": ("化学", "chemistry"),
-}
-
-
 def skill(lang: str, code: str) -> str:
     """A skill in words: "tutoring:math" is 课业辅导（数学） or tutoring (maths)."""
     head, _, detail = code.partition(":")
-    word = SKILLS.get(head)
-    if word is None:
+    if f"skill_{head}" not in TEXTS:
         return code
-    name = word[0] if lang == "zh" else word[1]
+    name = state(lang, "skill", head)
     if not detail:
         return name
-    sub = SKILLS.get(detail)
-    sub_name = (sub[0] if lang == "zh" else sub[1]) if sub else detail
-    return f"{name}（{sub_name}）" if lang == "zh" else f"{name} ({sub_name})"
+    sub = state(lang, "skill", detail)
+    return f"{name}（{sub}）" if lang == "zh" else f"{name} ({sub})"
 
 
 def translate(lang: str, key: str) -> str:
@@ -189,8 +183,8 @@ def translate(lang: str, key: str) -> str:
 
 
 def state(lang: str, kind: str, value: str | None) -> str:
-    """A roster's status (kind "status"), its solver's ("solver") or an activity role ("role") in words;
-    a value without a text of its own is shown as it is."""
+    """A roster's status (kind "status"), its solver's ("solver"), an activity role ("role") or a skill
+    ("skill") in words; a value without a text of its own is shown as it is."""
     if not value:
         return ""
     return translate(lang, f"{kind}_{value}") if f"{kind}_{value}" in TEXTS else value

@@ -114,8 +114,7 @@ class Platform:
 
     def roster_people(self, roster: dict) -> dict[int, str]:
         """Id -> name of everyone with a shift in the roster."""
-        ids = {board.volunteer_key(a["volunteer_id"]) for a in roster.get("assignments") or ()}
-        ids = {i for i in ids if isinstance(i, int)}
+        ids = board.rostered_ids(roster)
         return self.names(ids) if ids else {}
 
     def volunteers_typed(self, roster_id: int, typed: dict[str, str]) -> list[int]:

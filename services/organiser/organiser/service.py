@@ -314,7 +314,6 @@ class OrganiserService:
         roster = platform.get_roster(roster_id)
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
-        rostered = {board.volunteer_key(a["volunteer_id"]) for a in roster.get("assignments") or ()}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
         laid_out = board.layout(roster, names, grid_names, lang)
         rows = board.fairness_rows(roster, names)
@@ -330,7 +329,7 @@ class OrganiserService:
             weekday=lambda d: board.weekday(d, lang),
             chart=chart,
             outliers=[r for r in rows if r["delta"]][:10] if rows else [],
-            people=sorted((names.get(v, f"#{v}"), v) for v in rostered if isinstance(v, int)),
+            people=sorted((names.get(v, f"#{v}"), v) for v in board.rostered_ids(roster)),
             done=request.args.get("done"),
         )
 
