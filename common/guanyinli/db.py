@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from guanyinli import once
 from guanyinli.config import normalize_url, service_database_url
 
 T = TypeVar("T")
@@ -174,25 +175,46 @@ class ReadCache:
 class DatabaseHandle:
     """What a worker sees: a lazily opened session, and fresh transactional sessions on demand."""
 
-    def __init__(self, factory: sessionmaker, engine: Engine, cache: ReadCache | None = None):
+    def __init__(
+        self,
+        factory: sessionmaker,
+        engine: Engine,
+        cache: ReadCache | None = None,
+        request: tuple[str, str] | None = None,
+    ):
         self._factory = factory
         self.engine = engine
         self.cache = cache if cache is not None else ReadCache()
         self._session: Session | None = None
+        self._request = request  # an RPC request to record with the worker's first write (guanyinli.once)
+
+    def _open(self) -> Session:
+        session = self._factory()
+        if self._request is not None:
+            session.info[once.REQUEST_KEY] = self._request
+        return session
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(once.RECORDED_KEY, False):
+            self._request = None
 
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = self._factory()
+            self._session = self._factory()  # not committed here: records no request
         return self._session
 
     @contextlib.contextmanager
     def get_session(self) -> Iterator[Session]:
-        """A session of its own, committed on success and rolled back on any error."""
-        session = self._factory()
+        """A session of its own, committed on success and rolled back on any error.
+
+        In an RPC worker the first of these transactions that writes also records the request
+        (``guanyinli.once``); a second delivery of the request raises ``RequestRepeated`` there."""
+        session = self._open()
         try:
             yield session
             session.commit()
+            self._committed(session)
         except BaseException:
             session.rollback()
             raise
@@ -241,6 +263,7 @@ class Database(DependencyProvider):
         service = self.service or self.container.service_name
         self.engine = make_engine(service_database_url(self.container.config, service))
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        once.Recorder(self.factory, service)
 
     def stop(self):
         if self.engine is not None:
@@ -250,7 +273,7 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        handle = DatabaseHandle(self.factory, self.engine, self.cache)
+        handle = DatabaseHandle(self.factory, self.engine, self.cache, once.request_of(worker_ctx))
         self._handles[worker_ctx] = handle
         return handle
 

@@ -41,6 +41,12 @@ class Conflict(PlatformError):
 
 
 @remote_error
+class RequestRepeated(Conflict):
+    """The broker delivered a request again that was carried out already (see ``guanyinli.once``):
+    nothing more was done, and the first delivery's answer is the answer."""
+
+
+@remote_error
 class Forbidden(PlatformError):
     """The caller's identity in the context data does not allow this."""
 

@@ -3,11 +3,13 @@
 * ``rpc``: nameko's, with every ``PlatformError`` declared expected: a typed answer to bad input
   is part of the contract, so the service logs it as one line, not as a fault with a traceback
   (see ``guanyinli.logs``).
-* ``rpc_request``: the same, and it knows the request it serves. A request whose worker died
-  before answering (a killed process, a lost channel) is delivered again with the same AMQP
-  correlation id; ``rpc_request`` passes that id to the worker as context data key
-  ``rpc_correlation_id``, so a method that creates something can key it on the id and, on the
-  redelivery, continue with what the first attempt left instead of creating a second one.
+* A request whose worker did not get its acknowledgement to the broker (a killed process, a lost
+  connection) is delivered again with the same AMQP correlation id, which ``rpc`` passes to the
+  worker as context data key ``rpc_correlation_id``: the service's database records it with the
+  worker's first write, so the second delivery changes nothing (``guanyinli.once``).
+* ``rpc_request``: the same, except that the method keys its work on the id itself and, on the
+  redelivery, continues with what the first attempt left instead of being refused
+  (``build_roster``: a roster is solved in steps).
 
 Requests and replies travel as transient messages, and replies without publisher confirms:
 
@@ -168,8 +170,17 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
 
 
 class Rpc(nameko_rpc.Rpc):
+    """Every request's AMQP correlation id is in the worker's context data (``CORRELATION_KEY``);
+    ``once``: the service's database records it with the worker's first write (``guanyinli.once``)."""
+
     rpc_consumer = RpcConsumer()
+    once = True
     _signature: inspect.Signature | None = None
+
+    def unpack_message_headers(self, message):
+        context_data = super().unpack_message_headers(message)
+        context_data[CORRELATION_KEY] = message.properties.get("correlation_id")
+        return context_data
 
     def check_signature(self, args, kwargs):
         """nameko's check, with the method's signature read once instead of on every call."""
@@ -183,10 +194,9 @@ class Rpc(nameko_rpc.Rpc):
 
 
 class RequestRpc(Rpc):
-    def unpack_message_headers(self, message):
-        context_data = super().unpack_message_headers(message)
-        context_data[CORRELATION_KEY] = message.properties.get("correlation_id")
-        return context_data
+    """The method keys its work on the request itself and continues what a first delivery left."""
+
+    once = False
 
 
 def _decorator(entrypoint: type[Rpc]):

@@ -199,3 +199,21 @@ def event_recorder(source: str, log: EventLog) -> type:
 
     members = {f"on_{t}": handler(t) for t in EVENTS[source]}
     return type(f"{source.title()}EventRecorder", (), {"name": f"{source}_event_recorder", **members})
+
+
+def deliver_twice(config: dict, service: str, method: str, context_data: dict | None = None, **kwargs) -> list:
+    """Send one RPC request, then the same request again (the same correlation id), as the broker
+    does when the acknowledgement of the first delivery was lost with its connection; returns both
+    answers, each the result or the typed error it raised."""
+    import nameko.rpc
+
+    from guanyinli.client import Client
+
+    correlation_id = uuid.uuid4().hex
+    answers = []
+    with Client(config, context_data=context_data, timeout=30) as client:
+        for _ in range(2):
+            client._publish(service, method, correlation_id, {"args": [], "kwargs": kwargs})
+            body = client._wait(service, correlation_id)
+            answers.append(nameko.rpc.deserialize(body["error"]) if body.get("error") else body.get("result"))
+    return answers

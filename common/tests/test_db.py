@@ -1,34 +1,16 @@
 """Engines under eventlet: many green workers writing at once neither lock up nor overbook."""
 
-import uuid
-
 import eventlet
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, text, update
+from sqlalchemy import Column, Integer, MetaData, Table, text, update
 from sqlalchemy.orm import sessionmaker
 
 from guanyinli.db import DatabaseHandle, make_engine
-from guanyinli.testing import PG_ADMIN_URL
 
 metadata = MetaData()
 seats = Table(
     "seats", metadata, Column("id", Integer, primary_key=True), Column("taken", Integer), Column("capacity", Integer)
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
-        return
-    name = f"gytest_common_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_green_writers_share_one_engine_without_overbooking(url):

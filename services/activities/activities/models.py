@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from guanyinli import once
 from guanyinli.timeutil import now, to_db
 
 
@@ -40,6 +41,9 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+once.table("activities", Base.metadata)  # RPC requests carried out (guanyinli.once)
 
 
 class Activity(Base):

@@ -15,9 +15,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from guanyinli import once
+
 
 class Base(DeclarativeBase):
     pass
+
+
+once.table("notifications", Base.metadata)  # RPC requests carried out (guanyinli.once)
 
 
 class Contact(Base):

@@ -10,11 +10,16 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from guanyinli import once
+
 ROLES = ("organiser", "viewer")
 
 
 class Base(DeclarativeBase):
     pass
+
+
+once.table("organiser", Base.metadata)  # RPC requests carried out (guanyinli.once)
 
 
 class Account(Base):

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from guanyinli import once
 from guanyinli.timeutil import now, to_db
 from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
 
@@ -42,6 +43,9 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 class Base(DeclarativeBase):
     pass
+
+
+once.table("volunteers", Base.metadata)  # RPC requests carried out (guanyinli.once)
 
 
 class Volunteer(Base):

@@ -5,8 +5,9 @@ from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 from volunteers_testkit import local, patrol_volunteer
 
-from guanyinli.errors import InvalidInput, NotFound
+from guanyinli.errors import InvalidInput, NotFound, RequestRepeated
 from guanyinli.events import make_payload
+from guanyinli.testing import deliver_twice
 from guanyinli.timeutil import parse_iso
 from volunteers.exceptions import SourceKeyTaken
 
@@ -179,3 +180,13 @@ def test_the_database_refuses_to_rewrite_ledger_entries(rpc, tables):
         with tables.engine.begin() as conn:
             conn.execute(text("UPDATE ledger_entries SET points = 999 WHERE id = :id"), {"id": entry["id"]})
     assert rpc.get_ledger(v["id"])["total_points"] == 20
+
+
+def test_a_redelivered_ledger_entry_without_source_key_is_added_once(rpc, service_config, tables):
+    """The broker delivers a request again when its acknowledgement was lost with the connection."""
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    first, again = deliver_twice(
+        service_config, "volunteers", "add_ledger_entry", volunteer_id=v["id"], hours=2, reason="巡逻"
+    )
+    assert first["hours"] == 2.0 and isinstance(again, RequestRepeated)
+    assert rpc.get_ledger(v["id"])["total"] == 1 and tables.count("ledger_entries") == 1

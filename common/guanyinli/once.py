@@ -1,0 +1,137 @@
+"""An RPC request changes things once, even when the broker delivers it again.
+
+nameko acknowledges a request after its worker has answered. When the connection it came on is
+lost between the two (a broker restart, a connection closed by the broker or an operator, a killed
+consumer), the broker delivers the request again, with the same AMQP correlation id, once the
+service's consumer is back: ``create_activity`` made a second activity, seen when a test dropped
+the connection a few milliseconds after the answer.
+
+So every service database has a table ``rpc_requests_<service>`` (named for the service, as
+services may share one database), and the first transaction of an RPC
+worker that writes anything also writes a row keyed on the request's correlation id, in the same
+commit. A second delivery of the request then fails on that key in its own first write: nothing
+of it is kept, and the caller (who normally has the first answer already) gets ``RequestRepeated``.
+Work that only reads writes no row, and a delivery of a request whose first delivery changed
+nothing (a typed refusal, say) simply runs again.
+
+Entrypoints that key their work on the request themselves and continue what a first delivery
+left (``guanyinli.rpc.rpc_request``, ``build_roster``) are left to do so. Rows are kept for
+``KEEP``, far beyond any redelivery, and deleted on the way, at most once an hour per process.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, event, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from guanyinli.errors import RequestRepeated
+from guanyinli.timeutil import now, to_db
+
+KEEP = timedelta(days=14)
+PRUNE_EVERY = 3600.0  # seconds
+REQUEST_KEY = "guanyinli_rpc_request"  # session.info: (correlation id, method) to record at commit
+WROTE_KEY = "guanyinli_wrote"  # session.info: the transaction has written something
+RECORDED_KEY = "guanyinli_recorded"  # session.info: the commit carries the request's row
+
+_metadata = MetaData()
+
+
+def table_name(service: str) -> str:
+    return f"rpc_requests_{service}"
+
+
+def table(service: str, metadata: MetaData = _metadata) -> Table:
+    """The service's table, in ``metadata`` (each service's models put it in theirs, for its migrations)."""
+    name = table_name(service)
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(
+        name,
+        metadata,
+        Column("correlation_id", String(100), primary_key=True, doc="the AMQP correlation id of the request"),
+        Column("method", String(100), nullable=False, doc="service.method, for whoever reads the table"),
+        Column("handled_at", DateTime, nullable=False, index=True, doc="naive UTC"),
+    )
+
+
+def create_table(op, service: str) -> None:
+    """For a service's migration (``op`` is alembic's)."""
+    import sqlalchemy as sa
+
+    name = table_name(service)
+    op.create_table(
+        name,
+        sa.Column("correlation_id", sa.String(length=100), nullable=False),
+        sa.Column("method", sa.String(length=100), nullable=False),
+        sa.Column("handled_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("correlation_id"),
+    )
+    op.create_index(f"ix_{name}_handled_at", name, ["handled_at"], unique=False)
+
+
+def drop_table(op, service: str) -> None:
+    name = table_name(service)
+    op.drop_index(f"ix_{name}_handled_at", table_name=name)
+    op.drop_table(name)
+
+
+def request_of(worker_ctx) -> tuple[str, str] | None:
+    """(correlation id, service.method) when the worker serves an RPC request that is to be kept to
+    one effect here (see the module's text); None for anything else (events, timers, HTTP)."""
+    from guanyinli.rpc import CORRELATION_KEY  # here: rpc imports the broker, which a script may not need
+
+    entrypoint = worker_ctx.entrypoint
+    if not getattr(entrypoint, "once", False):
+        return None
+    correlation = (worker_ctx.context_data or {}).get(CORRELATION_KEY)
+    if not correlation:
+        return None
+    return str(correlation), f"{worker_ctx.service_name}.{entrypoint.method_name}"
+
+
+class Recorder:
+    """Session hooks of one service's sessionmaker: note writes, and record the request at commit."""
+
+    def __init__(self, factory: sessionmaker, service: str):
+        self.table = table(service)
+        self.pruned_at = time.monotonic()  # the first prune an hour after start, not on the first call
+        event.listen(factory, "before_flush", self._flushing)
+        event.listen(factory, "do_orm_execute", self._executing)
+        event.listen(factory, "before_commit", self._committing)
+
+    @staticmethod
+    def _flushing(session: Session, _context, _instances) -> None:
+        if session.new or session.dirty or session.deleted:
+            session.info[WROTE_KEY] = True
+
+    @staticmethod
+    def _executing(state) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            state.session.info[WROTE_KEY] = True
+
+    def _committing(self, session: Session) -> None:
+        request = session.info.get(REQUEST_KEY)
+        if request is None or session.in_nested_transaction():  # a savepoint's release: not the commit
+            return
+        session.flush()  # the work's own writes (and their errors) before the row
+        if not session.info.get(WROTE_KEY):
+            return
+        correlation, method = request
+        try:
+            session.execute(
+                insert(self.table).values(correlation_id=correlation, method=method, handled_at=to_db(now()))
+            )
+        except IntegrityError:
+            raise RequestRepeated(
+                f"request {correlation} ({method}) was carried out already: the broker delivered it again,"
+                " and its answer went to the first delivery",
+                f"请求{correlation}（{method}）已办理过：消息被再次投递，结果已随第一次答复发出",
+            ) from None
+        session.info[RECORDED_KEY] = True
+        if time.monotonic() - self.pruned_at > PRUNE_EVERY:
+            self.pruned_at = time.monotonic()
+            session.execute(delete(self.table).where(self.table.c.handled_at < to_db(now() - KEEP)))
