@@ -59,7 +59,9 @@ def table(service: str, metadata: MetaData = _metadata) -> Table:
 
 
 def create_table(op, service: str) -> None:
-    """For a service's migration (``op`` is alembic's)."""
+    """For a service's migration (``op`` is alembic's): the table as first created, written out
+    rather than taken from ``table`` so that a later change to the table comes with a migration of
+    its own instead of altering what this one created."""
     import sqlalchemy as sa
 
     name = table_name(service)
