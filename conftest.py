@@ -9,3 +9,14 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 pytest_plugins = ["guanyinli.testing"]
+
+# Every test process, and the service processes the tests start, verify and sign identity tokens
+# with one set of keys made for the run (guanyinli.identity).
+import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+if not os.environ.get("IDENTITY_KEYS_DIR"):
+    from guanyinli.identity import ensure_keys  # noqa: E402
+
+    os.environ["IDENTITY_KEYS_DIR"] = str(ensure_keys(Path(tempfile.mkdtemp(prefix="guanyinli-keys-"))))

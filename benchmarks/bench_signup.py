@@ -31,10 +31,11 @@ from sqlalchemy import text  # noqa: E402
 
 from activities.loadtest import MANAGEMENT, ServiceProcesses, audit, fire  # noqa: E402
 from guanyinli.db import make_engine  # noqa: E402
+from guanyinli.identity import tools_context  # noqa: E402
 from guanyinli.migrate import upgrade  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-ORGANISER = {"user": {"roles": ["organiser"], "name": "benchmark"}}
+ORGANISER = tools_context(["organiser"], name="benchmark")
 
 
 def make_vhost() -> str:

@@ -14,9 +14,10 @@ from datetime import timedelta
 from nameko.exceptions import MethodNotFound
 
 import guanyinli.errors
+from guanyinli.identity import tools_context
 from guanyinli.timeutil import now
 
-SYSTEM = {"user": {"roles": ["system"], "name": "demo"}}
+SYSTEM = tools_context(["system"], name="demo")
 SIGNUP_DAYS = 14
 
 

@@ -105,6 +105,16 @@ def service_class(service: str):
     raise LookupError(service)
 
 
+def who_short(c) -> str:
+    from guanyinli.identity import ANONYMOUS, ROLES
+
+    if c.access is None:
+        return "NOT DECLARED"
+    if ANONYMOUS in c.access.roles:
+        return "anyone"
+    return ", ".join(r for r in ROLES if r in c.access.roles)
+
+
 def handlers(cls) -> list[str]:
     from nameko.events import EventHandler
 
@@ -139,11 +149,19 @@ def render() -> str:
         "Events are nameko events (`@event_handler(service, event_type)`), each with an `event_id`",
         "to act on it once.",
         "",
-        'Who calls travels in nameko context data: `user = {"volunteer_id": int, "roles": [...], "name": str}`',
-        "with roles `organiser` (grid leaders, team leaders, staff) or `system` (other services). A volunteer",
-        "acts on their own record only; private fields (an elderly visit's address and health notes) are",
-        "left out of answers to callers without the right to see them. Example:",
-        '`Client(amqp_uri, context_data={"user": {"roles": ["organiser"]}})`.',
+        "Who calls travels in nameko context data as `identity`: a signed, expiring token",
+        "(`guanyinli.identity`: Ed25519 JSON Web Token with `sub`, `roles`, `vid`, `grids`, `name`, `exp`).",
+        "A call without one, or with a forged, expired or revoked one, is anonymous. Roles: `volunteer`",
+        "(own records only), `grid_leader` (own grid), `viewer` (reads what organisers read), `organiser`,",
+        "`system` (other services, each with its own key). Each method below says who may call it; a",
+        "caller outside that gets `Forbidden` before anything runs. Phones, e-mail and an elderly visit's",
+        "address and health notes are left out of answers to callers without the right to see them.",
+        "Get a token with `guanyinli token --role organiser` (the operator's key) or",
+        "`organiser.issue_token(username, password)`, then",
+        '`Client(amqp_uri, context_data={"identity": token})`.',
+        "",
+        "Events carry the emitting service's own token; handlers drop an event not signed by the",
+        "service it claims to come from.",
         "",
     ]
     for service in SERVICES:
@@ -157,11 +175,16 @@ def render() -> str:
             for name, method in inspect.getmembers(cls, inspect.isfunction)
             if hasattr(method, "__contract__")
         ]
-        out += ["| RPC method | what it does |", "|---|---|"]
-        out += [f"| [`{name}`](#{service}{name}) | {c.doc.splitlines()[0] if c.doc else ''} |" for name, c in methods]
+        out += ["| RPC method | who may call | what it does |", "|---|---|---|"]
+        out += [
+            f"| [`{name}`](#{service}{name}) | {who_short(c)} | {c.doc.splitlines()[0] if c.doc else ''} |"
+            for name, c in methods
+        ]
         out.append("")
         for name, c in methods:
             out += [f"### `{service}.{name}`", "", c.doc or "", ""]
+            who = c.access.describe() if c.access is not None else "NOT DECLARED"
+            out += [f"Who may call: {who}", ""]
             out += ["Arguments:", ""] + (schema_table(c.request, True) if c.request else ["(none)", ""])
             if c.response is not None:
                 many = getattr(c.response, "many", False)

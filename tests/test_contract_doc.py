@@ -13,3 +13,38 @@ def test_contract_document_matches_the_schemas():
     assert (ROOT / "docs" / "CONTRACT.md").read_text(encoding="utf-8") == module.render(), (
         "docs/CONTRACT.md is stale: run `make contract`"
     )
+
+
+def _rpc_methods():
+    import inspect
+
+    from guanyinli.migrate import SERVICES
+
+    spec = importlib.util.spec_from_file_location("gen_contract", ROOT / "scripts" / "gen_contract.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for service in SERVICES:
+        cls = module.service_class(service)
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            if getattr(method, "nameko_entrypoints", None) and any(
+                type(e).__name__ in ("Rpc", "RequestRpc") for e in method.nameko_entrypoints
+            ):
+                yield cls, service, name, method
+
+
+def test_every_rpc_method_says_who_may_call_it():
+    undeclared = [
+        f"{service}.{name}"
+        for _, service, name, method in _rpc_methods()
+        if getattr(getattr(method, "__contract__", None), "access", None) is None
+    ]
+    assert not undeclared, f"RPC methods without access=... in @contract: {undeclared}"
+
+
+def test_every_service_reads_its_callers_identity():
+    from guanyinli.identity import CallerIdentity
+
+    classes = {service: cls for cls, service, _, _ in _rpc_methods()}
+    assert set(classes) == {"volunteers", "activities", "notifications", "organiser"}
+    for service, cls in classes.items():
+        assert isinstance(getattr(cls, "caller", None), CallerIdentity), f"{service} has no caller = CallerIdentity()"

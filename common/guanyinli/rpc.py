@@ -52,10 +52,12 @@ from nameko.constants import (
     LOGIN_METHOD_CONFIG_KEY,
     NON_PERSISTENT,
 )
+from nameko.events import EventDispatcher as NamekoEventDispatcher
+from nameko.events import EventHandler as NamekoEventHandler
 from nameko.exceptions import IncorrectSignature, UnserializableValueError
 from nameko.standalone import rpc as standalone
 
-from guanyinli import broker, diagnostics  # noqa: F401 - broker: every service's consumer gets its watchdog
+from guanyinli import broker, diagnostics, identity  # noqa: F401 - broker: every service's consumer gets its watchdog
 from guanyinli.errors import PlatformError
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,8 @@ log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, ConnectionError, AMQPConnectionError, KombuOperationalError)
 
 CORRELATION_KEY = "rpc_correlation_id"
+# Worker data a service sets to make its calls for a person it has authenticated itself.
+ON_BEHALF_KEY = "identity_on_behalf"
 
 
 class ReplyChannel:
@@ -215,12 +219,58 @@ rpc = _decorator(Rpc)
 rpc_request = _decorator(RequestRpc)
 
 
+class AsService:
+    """A worker context whose outgoing context data carries the service's own identity.
+
+    A service calls others and emits events on its own account (role ``system``), never
+    forwarding the token of whoever called it: what it asks for is its own decision, made after
+    its own checks of that caller.
+    """
+
+    def __init__(self, worker_ctx, token: str | None):
+        self._worker_ctx = worker_ctx
+        # A page acting for its signed-in person (the organiser web page) names that person's token.
+        self._token = worker_ctx.data.get(ON_BEHALF_KEY) or token
+
+    def __getattr__(self, name):
+        return getattr(self._worker_ctx, name)
+
+    @property
+    def context_data(self) -> dict:
+        data = {
+            k: v
+            for k, v in self._worker_ctx.context_data.items()
+            if k not in (identity.CONTEXT_KEY, CORRELATION_KEY, ON_BEHALF_KEY, "user")
+        }
+        if self._token:
+            data[identity.CONTEXT_KEY] = self._token
+        return data
+
+
+def as_service(worker_ctx) -> AsService:
+    container = worker_ctx.container
+    return AsService(worker_ctx, identity.service_token(container.service_name, container.config))
+
+
 class RpcProxy(nameko_rpc.RpcProxy):
-    """nameko's ``RpcProxy`` dependency, publishing its requests as transient messages."""
+    """nameko's ``RpcProxy`` dependency: transient requests, made on the service's own account."""
 
     def __init__(self, target_service, **options):
         options.setdefault("delivery_mode", NON_PERSISTENT)
         super().__init__(target_service, **options)
+
+    def get_dependency(self, worker_ctx):
+        return nameko_rpc.ServiceProxy(
+            as_service(worker_ctx), self.target_service, self.rpc_reply_listener, **self.options
+        )
+
+
+class EventDispatcher(NamekoEventDispatcher):
+    """nameko's ``EventDispatcher``; events carry the emitting service's own identity token, so a
+    handler can tell the service's events from anyone else's (``guanyinli.rpc.event_handler``)."""
+
+    def get_message_headers(self, worker_ctx):
+        return super().get_message_headers(as_service(worker_ctx))
 
 
 class WrappedRpcProxy(RpcProxy):
@@ -270,6 +320,36 @@ class ServiceRpcProxy(standalone.ServiceRpcProxy):
         self._proxy = nameko_rpc.ServiceProxy(
             self._worker_ctx, service_name, self._reply_listener, delivery_mode=NON_PERSISTENT
         )
+
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler, for events signed by the service they say they come from.
+
+    An event whose identity token is not ``service:<source>`` (nor a ``system`` token of the
+    operator's ``tools`` key, for replaying events by hand) is acknowledged and dropped with a
+    warning: a forged ``activities.signup_confirmed`` must not make notifications write to anyone.
+    The broker's own permissions (docs/DEPLOY.md) refuse such a publish first; this holds even
+    where they are not set up.
+    """
+
+    def handle_message(self, body, message):
+        context_data = self.unpack_message_headers(message)
+        sender = identity.identity_from_context(context_data, identity.verifier_for(self.container.config))
+        genuine = sender.subject == f"service:{self.source_service}" or (sender.issuer == "tools" and sender.is_system)
+        if not genuine:
+            log.warning(
+                "event %s.%s dropped: not signed by service:%s (sender %s)",
+                self.source_service,
+                self.event_type,
+                self.source_service,
+                sender.subject or "anonymous",
+            )
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+
+event_handler = EventHandler.decorator
 
 
 def _install_sturdy_acks() -> None:

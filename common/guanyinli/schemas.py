@@ -18,7 +18,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from guanyinli.errors import InternalError, InvalidInput, PlatformError, format_validation
+from guanyinli.errors import Forbidden, InternalError, InvalidInput, PlatformError, format_validation
+from guanyinli.identity import Access, Identity
 from guanyinli.timeutil import TZ, local
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Contract:
     response: Schema | None
     errors: tuple = ()
     emits: tuple = dc_field(default_factory=tuple)
+    access: Access | None = None
 
 
 def load(schema: Schema | type[Schema], data: Any, **kwargs) -> Any:
@@ -96,9 +98,18 @@ def load(schema: Schema | type[Schema], data: Any, **kwargs) -> Any:
 
 
 def contract(
-    request: type[Schema] | None = None, response: Schema | None = None, errors: tuple = (), emits: tuple = ()
+    request: type[Schema] | None = None,
+    response: Schema | None = None,
+    errors: tuple = (),
+    emits: tuple = (),
+    access: Access | None = None,
 ):
-    """Decorate a service method below ``@rpc``: validate arguments, dump the result.
+    """Decorate a service method below ``@rpc``: check the caller, validate arguments, dump the result.
+
+    ``access`` (``guanyinli.identity``) says who may call: a caller (``self.caller``, the
+    verified identity) without one of its roles is refused with ``Forbidden`` before anything
+    else runs. Every RPC method declares it; what narrows it further (own records, own grid) is
+    the method's own check, named in ``access.scope``.
 
     The request schema's fields are the method's parameter names. The method receives the loaded
     values as keyword arguments (missing optional ones take the schema's ``load_default``).
@@ -114,6 +125,10 @@ def contract(
 
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
+            if access is not None:
+                caller = getattr(self, "caller", None) or Identity()
+                if not access.allows(caller):
+                    raise Forbidden(access.refusal(caller))
             try:
                 bound = signature.bind(self, *args, **kwargs)
             except TypeError as exc:
@@ -140,8 +155,9 @@ def contract(
             doc=inspect.cleandoc(fn.__doc__ or ""),
             request=request,
             response=response,
-            errors=errors,
+            errors=(*errors, Forbidden) if access is not None and Forbidden not in errors else errors,
             emits=emits,
+            access=access,
         )
         return wrapper
 

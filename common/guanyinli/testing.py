@@ -217,3 +217,40 @@ def deliver_twice(config: dict, service: str, method: str, context_data: dict | 
             body = client._wait(service, correlation_id)
             answers.append(nameko.rpc.deserialize(body["error"]) if body.get("error") else body.get("result"))
     return answers
+
+
+def signed(user: dict | None = None, **kwargs) -> dict:
+    """Context data for a call as ``user`` (``{"roles": [...], "volunteer_id": N, "name": ...}``),
+    with a token of the test run's ``tools`` key; no roles but a volunteer id means a volunteer."""
+    from guanyinli.identity import VOLUNTEER, tools_context
+
+    user = {**(user or {}), **kwargs}
+    roles = list(user.get("roles") or ([VOLUNTEER] if user.get("volunteer_id") is not None else []))
+    if not roles:
+        return {}
+    return tools_context(
+        roles,
+        volunteer_id=user.get("volunteer_id"),
+        grid_ids=user.get("grid_ids", ()),
+        name=user.get("name"),
+        seconds=user.get("seconds", 6 * 3600),
+    )
+
+
+def event_dispatcher(config: dict):
+    """nameko's standalone ``event_dispatcher``, each event signed by the service it names as its
+    source (the test run holds every service's key), as that service's own events are."""
+    from nameko.standalone.events import event_dispatcher as nameko_event_dispatcher
+
+    from guanyinli.identity import CONTEXT_KEY, service_token
+
+    dispatchers: dict[str, object] = {}
+
+    def dispatch(service_name: str, event_type: str, event_data) -> None:
+        if service_name not in dispatchers:
+            token = service_token(service_name, config)
+            headers = {f"nameko.{CONTEXT_KEY}": token} if token else {}
+            dispatchers[service_name] = nameko_event_dispatcher(config, headers=headers)
+        dispatchers[service_name](service_name, event_type, event_data)
+
+    return dispatch

@@ -12,6 +12,7 @@ from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownSe
 from guanyinli.client import BrokerUnavailable, Client
 from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.rpc import Rpc, ServiceRpcProxy, rpc
+from guanyinli.testing import signed
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +137,7 @@ def test_invalid_input_from_a_contract_reaches_the_client_typed(container_factor
     from volunteers.service import VolunteersService
 
     container_factory(VolunteersService, service_config).start()
-    with Client(service_config, timeout=30) as client:
+    with Client(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as client:
         with pytest.raises(InvalidInput, match="volunteer_id"):
             client.volunteers.get_volunteer("not a number")
         with pytest.raises(NotFound):

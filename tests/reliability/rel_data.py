@@ -9,10 +9,11 @@ from collections import defaultdict
 from datetime import timedelta
 
 from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.testing import signed
 from guanyinli.timeutil import iso, now
 
-ORGANISER = {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}}
-SYSTEM = {"user": {"roles": ["system"], "name": "reliability suite"}}
+ORGANISER = signed({"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"})
+SYSTEM = signed({"roles": ["system"], "name": "reliability suite"})
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
 _phones = itertools.count(random.Random().randrange(10_000_000, 80_000_000))

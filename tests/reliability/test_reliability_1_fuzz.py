@@ -19,6 +19,7 @@ from rel_data import seed_platform
 from rel_fuzz import IMPORT_ERRORS, bad_request, classify, discover, register_typed_errors
 
 from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.testing import signed
 
 pytestmark = pytest.mark.reliability
 
@@ -28,13 +29,16 @@ SEED = int(os.environ.get("RELIABILITY_SEED", "20261125"))
 ROW = "fuzz: bad input to every RPC method"
 IDENTITIES = {
     "anonymous": None,
-    "organiser": {"user": {"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}},
-    "system": {"user": {"roles": ["system"]}},
-    "volunteer": {"user": {"volunteer_id": 2, "roles": []}},
+    "organiser": signed({"volunteer_id": 1, "roles": ["organiser"], "name": "王芳"}),
+    "system": signed({"roles": ["system"]}),
+    "volunteer": signed({"volunteer_id": 2, "roles": []}),
     "junk-user": {"user": "root"},
     "junk-fields": {"user": {"volunteer_id": "abc", "roles": 5}},
     # AMQP headers carry at most 64-bit integers: a bigger one never leaves the client
-    "junk-values": {"user": {"volunteer_id": 2**62, "roles": [None, {"x": 1}, "organiser "], "name": "\x00" * 3}},
+    "junk-values": {
+        "user": {"volunteer_id": 2**62, "roles": ["organiser"]},
+        "identity": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    },
 }
 
 register_typed_errors()

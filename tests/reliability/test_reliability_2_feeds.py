@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from rel_data import ORGANISER, SYSTEM, new_volunteers, one_off
 
 from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.testing import signed
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.reliability
@@ -126,7 +127,7 @@ def test_unknown_and_guessed_tokens_get_404(platform, feeds, tally):
 def test_revoked_and_rotated_tokens_get_404(platform, feeds, tally):
     row = tally.row("feeds: tokens and privacy")
     vid = feeds["other"]["id"]
-    with ClusterRpcProxy(platform.rpc_config, context_data={"user": {"volunteer_id": vid}}, timeout=30) as rpc:
+    with ClusterRpcProxy(platform.rpc_config, context_data=signed({"volunteer_id": vid}), timeout=30) as rpc:
         first = token_of(rpc.activities.issue_feed_token(volunteer_id=vid)["personal"]["https"])
         assert get(platform, f"/feeds/volunteers/{first}.ics", row).status_code == 200
         second = token_of(rpc.activities.rotate_feed_token(volunteer_id=vid)["personal"]["https"])
@@ -139,7 +140,7 @@ def test_revoked_and_rotated_tokens_get_404(platform, feeds, tally):
         for token in (first, second):
             assert get(platform, f"/feeds/volunteers/{token}.ics", row).status_code == 404, "revoked token works"
         # another volunteer cannot issue, rotate or revoke this volunteer's link
-        with ClusterRpcProxy(platform.rpc_config, context_data={"user": {"volunteer_id": vid + 1}}, timeout=30) as x:
+        with ClusterRpcProxy(platform.rpc_config, context_data=signed({"volunteer_id": vid + 1}), timeout=30) as x:
             for method in ("issue_feed_token", "rotate_feed_token", "revoke_feed_token", "feed_urls"):
                 row.calls += 1
                 with pytest.raises(Exception) as refused:

@@ -1,13 +1,8 @@
 """nameko dependencies of the activities service: who is calling, and the volunteers directory.
 
-Caller identity travels in nameko context data (set by the gateway or a client with
-``ClusterRpcProxy(config, context_data={...})``), under the key ``user``::
-
-    {"user": {"volunteer_id": 12, "roles": ["organiser"], "name": "王芳"}}
-
-``volunteer_id`` (int, optional) is the volunteer making the call; ``roles`` (list of str)
-grants rights: ``organiser`` (grid leaders, team leaders, staff) and ``system`` (other services)
-may define activities, assign and mark attendance, and read private fields of elderly visits.
+The caller is the verified identity token in context data (``guanyinli.identity``): organisers
+(and ``system``, other services) define activities, assign, mark attendance and read private
+fields of elderly visits; a volunteer acts for themselves.
 """
 
 from __future__ import annotations
@@ -16,43 +11,11 @@ from datetime import datetime
 
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.extensions import DependencyProvider
 
-from activities.domain import Caller
 from guanyinli.errors import Unavailable
+from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso, parse_iso
-
-USER_CONTEXT_KEY = "user"
-
-
-def caller_from_context(context_data: dict | None) -> Caller:
-    user = (context_data or {}).get(USER_CONTEXT_KEY) or {}
-    if not isinstance(user, dict):
-        return Caller()
-    volunteer_id = user.get("volunteer_id")
-    try:
-        volunteer_id = int(volunteer_id) if volunteer_id is not None else None
-    except (TypeError, ValueError):
-        volunteer_id = None
-    roles = user.get("roles") or []
-    if isinstance(roles, str):
-        roles = [roles]
-    if not isinstance(roles, (list, tuple)):
-        roles = []  # malformed identity: no rights (raising here would stop the whole service)
-    name = user.get("name")
-    return Caller(
-        volunteer_id=volunteer_id,
-        roles=frozenset(r for r in roles if isinstance(r, str)),
-        name=name if isinstance(name, str) else None,
-    )
-
-
-class CallerIdentity(DependencyProvider):
-    """Injects the ``Caller`` read from the worker's context data (like nameko's ContextDataProvider)."""
-
-    def get_dependency(self, worker_ctx) -> Caller:
-        return caller_from_context(worker_ctx.context_data)
 
 
 class VolunteerDirectory:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from guanyinli.events import KINDS, TEAMS
+from guanyinli.identity import Identity as Caller  # noqa: F401 - the caller, as domain rules see it
 from guanyinli.timeutil import local
 
-ORGANISER_ROLES = frozenset({"organiser", "system"})
 LATE_NOTICE = timedelta(hours=48)
 DEFAULT_PUPILS_PER_TUTOR = 5
 
@@ -43,27 +43,6 @@ class RuleViolation(ValueError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who makes a call, from nameko context data ``user`` = {"volunteer_id", "roles", "name"}."""
-
-    volunteer_id: int | None = None
-    roles: frozenset[str] = frozenset()
-    name: str | None = None
-
-    @property
-    def is_organiser(self) -> bool:
-        return bool(self.roles & ORGANISER_ROLES)
-
-    @property
-    def known(self) -> bool:
-        return self.volunteer_id is not None or bool(self.roles)
-
-    def acts_for(self, volunteer_id: int) -> bool:
-        """Organisers act for anyone; a volunteer only for themselves."""
-        return self.is_organiser or (self.volunteer_id is not None and self.volunteer_id == volunteer_id)
 
 
 def roles_for(kind: str, given: list[dict] | None) -> list[dict]:

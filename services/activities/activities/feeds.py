@@ -42,6 +42,7 @@ from werkzeug.wrappers import Response
 from activities import feed_data, ical
 from activities.models import FeedToken
 from guanyinli.errors import Forbidden, Unavailable
+from guanyinli.identity import own
 from guanyinli.rpc import rpc
 from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
@@ -250,7 +251,12 @@ class FeedsMixin:
             raise Forbidden(f"a volunteer manages only their own feed, not volunteer {volunteer_id}'s")
 
     @rpc
-    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    @contract(
+        access=own("a volunteer for their own feed link"),
+        request=FeedVolunteerIn,
+        response=FeedUrls(),
+        errors=(Forbidden, Unavailable),
+    )
     def issue_feed_token(self, volunteer_id):
         """The volunteer's personal feed link: the active token's, or a new one (idempotent)."""
         self._may_manage(volunteer_id)
@@ -263,7 +269,12 @@ class FeedsMixin:
         return self._work(work)
 
     @rpc
-    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    @contract(
+        access=own("a volunteer for their own feed link"),
+        request=FeedVolunteerIn,
+        response=FeedUrls(),
+        errors=(Forbidden, Unavailable),
+    )
     def rotate_feed_token(self, volunteer_id):
         """A new personal feed link; the old ones stop working (404) at once."""
         self._may_manage(volunteer_id)
@@ -276,7 +287,12 @@ class FeedsMixin:
         return self._work(work)
 
     @rpc
-    @contract(request=FeedVolunteerIn, response=FeedRevoked(), errors=(Forbidden,))
+    @contract(
+        access=own("a volunteer for their own feed link"),
+        request=FeedVolunteerIn,
+        response=FeedRevoked(),
+        errors=(Forbidden,),
+    )
     def revoke_feed_token(self, volunteer_id):
         """Revoke every personal feed link of the volunteer (they answer 404 from now on)."""
         self._may_manage(volunteer_id)
@@ -284,7 +300,12 @@ class FeedsMixin:
         return {"volunteer_id": volunteer_id, "revoked": revoked}
 
     @rpc
-    @contract(request=FeedVolunteerIn, response=FeedUrls(), errors=(Forbidden, Unavailable))
+    @contract(
+        access=own("a volunteer for their own feed links"),
+        request=FeedVolunteerIn,
+        response=FeedUrls(),
+        errors=(Forbidden, Unavailable),
+    )
     def feed_urls(self, volunteer_id):
         """https and webcal:// links: the personal feed (null until a token is issued) and every public feed."""
         self._may_manage(volunteer_id)

@@ -32,6 +32,7 @@ from activities.exceptions import SwapRejected
 from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
 from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound, Unavailable
 from guanyinli.events import publish
+from guanyinli.identity import ORGANISERS, READERS, own
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
 from guanyinli.schemas import contract
 from guanyinli.timeutil import from_db, iso, local, now, to_db
@@ -384,7 +385,11 @@ class RosterMixin:
 
     @rpc_request
     @contract(
-        request=schemas.BuildRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_progress",)
+        access=ORGANISERS,
+        request=schemas.BuildRosterIn,
+        response=schemas.RosterOut(),
+        errors=ROSTER_ERRORS,
+        emits=("roster_progress",),
     )
     def build_roster(self, start, end, grids=None, options=None, request_id=None):
         """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
@@ -459,24 +464,21 @@ class RosterMixin:
         return self._work(save)
 
     @rpc
-    @contract(request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=(NotFound,))
+    @contract(access=READERS, request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=(NotFound,))
     def get_roster(self, roster_id):
         """One roster: shifts, assignments, gaps with reasons, suggestions and the report."""
-        self._organiser()
         return self._work(lambda s: roster_view(self._roster(s, roster_id)))
 
     @rpc
-    @contract(response=schemas.RosterSummary(many=True))
+    @contract(access=READERS, response=schemas.RosterSummary(many=True))
     def list_rosters(self):
         """Every roster, newest first, without its assignments."""
-        self._organiser()
         return self._work(lambda s: [roster_view(r) for r in s.scalars(select(Roster).order_by(Roster.id.desc()))])
 
     @rpc
-    @contract(request=schemas.RosterIdIn, response=schemas.RosterReportOut(), errors=(NotFound,))
+    @contract(access=READERS, request=schemas.RosterIdIn, response=schemas.RosterReportOut(), errors=(NotFound,))
     def roster_report(self, roster_id):
         """Coverage per grid, load per volunteer (min, max, spread by role), each soft rule's cost, gaps."""
-        self._organiser()
 
         def work(session):
             view = roster_view(self._roster(session, roster_id))
@@ -538,7 +540,11 @@ class RosterMixin:
 
     @rpc
     @contract(
-        request=schemas.RosterIdIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_published",)
+        access=ORGANISERS,
+        request=schemas.RosterIdIn,
+        response=schemas.RosterOut(),
+        errors=ROSTER_ERRORS,
+        emits=("roster_published",),
     )
     def publish_roster(self, roster_id):
         """Create the roster's duties as confirmed sign-ups and announce each volunteer's changes.
@@ -560,7 +566,11 @@ class RosterMixin:
 
     @rpc
     @contract(
-        request=schemas.RepairRosterIn, response=schemas.RosterOut(), errors=ROSTER_ERRORS, emits=("roster_repaired",)
+        access=ORGANISERS,
+        request=schemas.RepairRosterIn,
+        response=schemas.RosterOut(),
+        errors=ROSTER_ERRORS,
+        emits=("roster_repaired",),
     )
     def repair_roster(self, roster_id, volunteer_ids, from_date=None):
         """Volunteers drop out of a published roster: re-solve with the fewest changed assignments.
@@ -633,7 +643,11 @@ class RosterMixin:
 
     @rpc
     @contract(
-        request=schemas.SwapIn, response=schemas.SwapOut(), errors=(NotFound, SwapRejected), emits=("swap_accepted",)
+        access=own("one of the two volunteers, or an organiser"),
+        request=schemas.SwapIn,
+        response=schemas.SwapOut(),
+        errors=(NotFound, SwapRejected),
+        emits=("swap_accepted",),
     )
     def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
         """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from nameko.events import EventDispatcher
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -25,7 +24,8 @@ from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMi
 from guanyinli.broker import BrokerWatch
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from guanyinli.rpc import rpc
+from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
+from guanyinli.rpc import EventDispatcher, rpc
 from guanyinli.schemas import contract
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     # --- health ------------------------------------------------------------------------------
 
     @rpc
-    @contract(response=schemas.Health())
+    @contract(access=ANYONE, response=schemas.Health())
     def health(self):
         """Liveness: answers when the service and its database do."""
 
@@ -155,6 +155,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.CreateActivityIn,
         response=schemas.Activity(),
         errors=ORGANISER_ERRORS,
@@ -194,6 +195,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.UpdateActivityIn,
         response=schemas.Activity(),
         errors=ORGANISER_ERRORS + (OccurrenceClosed,),
@@ -218,6 +220,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.CancelActivityIn,
         response=schemas.Activity(),
         errors=ORGANISER_ERRORS,
@@ -240,13 +243,22 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.ActivityIdIn, response=schemas.Activity(), errors=(NotFound,))
+    @contract(
+        access=own("any signed-in caller; an elderly visit's private fields only to organisers and its visitors"),
+        request=schemas.ActivityIdIn,
+        response=schemas.Activity(),
+        errors=(NotFound,),
+    )
     def get_activity(self, activity_id):
         """One activity; private visit fields only for organisers and assigned visitors."""
         return self._work(lambda s: views.activity_view(s, store.get_activity(s, activity_id), self.caller))
 
     @rpc
-    @contract(request=schemas.ListActivitiesIn, response=schemas.Activity(many=True))
+    @contract(
+        access=own("any signed-in caller; an elderly visit's private fields only to organisers and its visitors"),
+        request=schemas.ListActivitiesIn,
+        response=schemas.Activity(many=True),
+    )
     def list_activities(self, kind=None, team=None, grid=None, include_cancelled=False):
         """Activities, filtered by kind, team and grid, oldest first."""
 
@@ -259,7 +271,12 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     # --- occurrences -------------------------------------------------------------------------
 
     @rpc
-    @contract(request=schemas.ListOccurrencesIn, response=schemas.Occurrence(many=True), errors=(InvalidInput,))
+    @contract(
+        access=own("any signed-in caller; an elderly visit's private fields only to organisers and its visitors"),
+        request=schemas.ListOccurrencesIn,
+        response=schemas.Occurrence(many=True),
+        errors=(InvalidInput,),
+    )
     def list_occurrences(self, start, end, kind=None, team=None, grid=None, activity_id=None):
         """Occurrences overlapping [start, end) (at most 400 days), each with its seats, in time order."""
 
@@ -270,13 +287,19 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.OccurrenceIdIn, response=schemas.Occurrence(), errors=(NotFound,))
+    @contract(
+        access=own("any signed-in caller; an elderly visit's private fields only to organisers and its visitors"),
+        request=schemas.OccurrenceIdIn,
+        response=schemas.Occurrence(),
+        errors=(NotFound,),
+    )
     def get_occurrence(self, occurrence_id):
         """One occurrence with its roles, confirmed volunteers and waitlist."""
         return self._work(lambda s: views.occurrence_views(s, [store.get_occurrence(s, occurrence_id)], self.caller)[0])
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.CancelOccurrenceIn,
         response=schemas.Occurrence(),
         errors=ORGANISER_ERRORS,
@@ -296,6 +319,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.UpdateOccurrenceIn,
         response=schemas.Occurrence(),
         errors=ORGANISER_ERRORS + (OccurrenceClosed,),
@@ -328,6 +352,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=own(),
         request=schemas.SignUpIn,
         response=schemas.Signup(),
         errors=SIGNUP_ERRORS,
@@ -370,6 +395,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=own(),
         request=schemas.SignupIdIn,
         response=schemas.Signup(),
         errors=(NotFound, Forbidden),
@@ -390,7 +416,9 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput))
+    @contract(
+        access=own(), request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput)
+    )
     def list_duties(self, volunteer_id, start, end, include_waitlisted=False):
         """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included."""
         self._for_volunteer(volunteer_id)
@@ -410,6 +438,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=allow(ANONYMOUS, scope="residents register themselves; the answer is their own registration only"),
         request=schemas.RegisterAttendeeIn,
         response=schemas.Registration(),
         errors=(NotFound, OccurrenceClosed, InvalidInput),
@@ -430,7 +459,12 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.RegistrationIdIn, response=schemas.Registration(), errors=(NotFound, Forbidden))
+    @contract(
+        access=ORGANISERS,
+        request=schemas.RegistrationIdIn,
+        response=schemas.Registration(),
+        errors=(NotFound, Forbidden),
+    )
     def cancel_registration(self, registration_id):
         """Cancel a registration (organisers); the first on the waitlist takes the place."""
         self._organiser()
@@ -445,6 +479,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.MarkAttendanceIn,
         response=schemas.Signup(),
         errors=ORGANISER_ERRORS + (Conflict,),
@@ -476,7 +511,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         return self._work(work)
 
     @rpc
-    @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerStats(), errors=(Forbidden,))
+    @contract(access=own(), request=schemas.VolunteerIdIn, response=schemas.VolunteerStats(), errors=(Forbidden,))
     def volunteer_stats(self, volunteer_id):
         """Attendance counts, hours and no-show rate of one volunteer (excused duties do not count as due)."""
         self._for_volunteer(volunteer_id)

@@ -13,9 +13,9 @@ Settings are read from the nameko config first, then the environment, then defau
 
 Email is available when an SMTP host is set, the webhook when both its URL and secret are.
 
-Caller identity travels in nameko context data under ``user``, as for the activities service:
-``{"volunteer_id": 12, "roles": ["organiser"]}``. Organisers (and ``system``, other services) act
-for anyone; a volunteer reads and sets only their own preferences and messages.
+The caller is the verified identity token in context data (``guanyinli.identity``). Organisers
+(and ``system``, other services) act for anyone; a volunteer reads and sets only their own
+preferences and messages.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from guanyinli.errors import NotFound, Unavailable
+from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import now as system_now
 from notifications.channels import EmailChannel, WebhookChannel
@@ -118,43 +119,6 @@ class Settings:
         if self.webhook_url and self.webhook_secret:
             found.append("webhook")
         return tuple(found)
-
-
-ORGANISER_ROLES = frozenset({"organiser", "system"})
-
-
-@dataclass(frozen=True)
-class Caller:
-    volunteer_id: int | None = None
-    roles: frozenset[str] = frozenset()
-
-    @property
-    def is_organiser(self) -> bool:
-        return bool(self.roles & ORGANISER_ROLES)
-
-    def acts_for(self, volunteer_id: int) -> bool:
-        return self.is_organiser or (self.volunteer_id is not None and self.volunteer_id == volunteer_id)
-
-
-def caller_from_context(context_data: dict | None) -> Caller:
-    user = (context_data or {}).get("user")
-    if not isinstance(user, dict):
-        return Caller()
-    try:
-        volunteer_id = int(user["volunteer_id"]) if user.get("volunteer_id") is not None else None
-    except (TypeError, ValueError):
-        volunteer_id = None
-    roles = user.get("roles") or []
-    if isinstance(roles, str):
-        roles = [roles]
-    if not isinstance(roles, (list, tuple)):
-        roles = []  # malformed identity: no rights (raising here would stop the whole service)
-    return Caller(volunteer_id, frozenset(r for r in roles if isinstance(r, str)))
-
-
-class CallerIdentity(DependencyProvider):
-    def get_dependency(self, worker_ctx) -> Caller:
-        return caller_from_context(worker_ctx.context_data)
 
 
 class SettingsProvider(DependencyProvider):

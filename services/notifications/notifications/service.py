@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import time
 
-from nameko.events import event_handler
 from sqlalchemy import text
 
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
-from guanyinli.rpc import rpc
+from guanyinli.identity import ANYONE, ORGANISERS, own
+from guanyinli.rpc import event_handler, rpc
 from guanyinli.schemas import Page, contract
 from notifications import domain, rendering, schemas, store
 from notifications.dependencies import (
@@ -154,7 +154,7 @@ class NotificationsService:
             raise Forbidden("organisers only (context data user.roles must include 'organiser')")
 
     @rpc
-    @contract(request=schemas.VolunteerIdIn, response=schemas.Preferences(), errors=(Forbidden,))
+    @contract(access=own(), request=schemas.VolunteerIdIn, response=schemas.Preferences(), errors=(Forbidden,))
     def get_preferences(self, volunteer_id):
         """A volunteer's channels, language, quiet hours and mode (the defaults when never set)."""
         self._for_volunteer(volunteer_id)
@@ -163,6 +163,7 @@ class NotificationsService:
 
     @rpc
     @contract(
+        access=own(),
         request=schemas.SetPreferencesIn,
         response=schemas.Preferences(),
         errors=(InvalidInput, ChannelUnavailable, Forbidden),
@@ -201,7 +202,9 @@ class NotificationsService:
         return _preferences_view(volunteer_id, prefs)
 
     @rpc
-    @contract(request=schemas.ListNotificationsIn, response=schemas.Notification(many=True), errors=(Forbidden,))
+    @contract(
+        access=own(), request=schemas.ListNotificationsIn, response=schemas.Notification(many=True), errors=(Forbidden,)
+    )
     def list_notifications(self, volunteer_id, limit=None, offset=None):
         """A volunteer's messages, newest first, each with the status of its deliveries."""
         self._for_volunteer(volunteer_id)
@@ -213,7 +216,7 @@ class NotificationsService:
         return rows
 
     @rpc
-    @contract(request=Page, response=schemas.DeadLetter(many=True), errors=(Forbidden,))
+    @contract(access=ORGANISERS, request=Page, response=schemas.DeadLetter(many=True), errors=(Forbidden,))
     def list_dead_letters(self, limit=None, offset=None):
         """Deliveries that failed their last try (or failed permanently), oldest first. Organisers."""
         self._organiser()
@@ -221,7 +224,12 @@ class NotificationsService:
             return store.list_dead_letters(session, limit, offset)
 
     @rpc
-    @contract(request=schemas.DeliveryIdIn, response=schemas.DeliveryStatus(), errors=(NotFound, Conflict, Forbidden))
+    @contract(
+        access=ORGANISERS,
+        request=schemas.DeliveryIdIn,
+        response=schemas.DeliveryStatus(),
+        errors=(NotFound, Conflict, Forbidden),
+    )
     def retry_dead_letter(self, delivery_id):
         """Send a dead-lettered delivery again, with a fresh set of tries. Organisers."""
         self._organiser()
@@ -229,7 +237,7 @@ class NotificationsService:
             return store.retry_dead_letter(session, delivery_id, self.clock.now())
 
     @rpc
-    @contract(response=schemas.Health())
+    @contract(access=ANYONE, response=schemas.Health())
     def health(self):
         """The database answers; the channels configured and deliveries by status."""
         with self.db.get_session() as session:

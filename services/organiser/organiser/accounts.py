@@ -37,7 +37,7 @@ class Login:
         return self.role == "organiser"
 
     def rpc_user(self) -> dict:
-        """The caller identity other services read from context data ``user``."""
+        """Who the account is, for the identity token its calls carry (``organiser.tokens``)."""
         return {"roles": [self.role], "name": self.display_name, "account": self.username}
 
 
@@ -75,6 +75,23 @@ def create_account(session: Session, username: str, password: str, display_name:
 
 def list_accounts(session: Session) -> list[dict]:
     return [account_view(a) for a in session.scalars(select(Account).order_by(Account.id))]
+
+
+def authenticate(session: Session, username: str, password: str) -> Login | None:
+    """The active account with this password, without opening a web session (``issue_token``)."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    stored = account.password_hash if account is not None and account.active else None
+    if not security.verify_password(stored, password):
+        return None
+    return Login(0, account.id, account.username, account.display_name, account.role, "", "zh")
+
+
+def active_login(session: Session, username: str) -> Login | None:
+    """The account as it is now, if still active (``renew_token``)."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None or not account.active:
+        return None
+    return Login(0, account.id, account.username, account.display_name, account.role, "", "zh")
 
 
 def log_in(session: Session, username: str, password: str, lang: str) -> tuple[str, Login] | None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 
+import eventlet.tpool
+import jwt
 from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
@@ -22,7 +24,8 @@ from werkzeug.wrappers import Request, Response
 
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
-from guanyinli.rpc import RpcProxy, rpc
+from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, VIEWER, CallerIdentity, Identity, allow
+from guanyinli.rpc import ON_BEHALF_KEY, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, web
@@ -30,6 +33,8 @@ from organiser.i18n import translate
 from organiser.models import ROLES
 from organiser.remote import UNREACHABLE, Platform, classify
 from organiser.security import ABSOLUTE, LoginThrottle, csrf_ok, new_token
+from organiser.tokens import ISSUER as TOKEN_ISSUER
+from organiser.tokens import LOGIN_TOKEN_SECONDS, AccountTokens
 
 log = logging.getLogger(__name__)
 THROTTLE = LoginThrottle()
@@ -52,17 +57,32 @@ class AccountOut(Schema):
     last_login_at = LocalDateTime(allow_none=True)
 
 
+class IssueTokenIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenOut(Schema):
+    token = fields.String(metadata={"description": "put it in context data as `identity`"})
+    expires = LocalDateTime()
+    roles = fields.List(fields.String())
+
+
 class Health(Schema):
     service = fields.String()
     ok = fields.Boolean()
 
 
 class CallerContext(DependencyProvider):
-    """Lets a request set the caller identity that RPC calls of this worker carry (``user``)."""
+    """Lets a page make the RPC calls of its worker as the signed-in account: a token the
+    organiser service signs as the platform's account authority (``guanyinli.identity``)."""
+
+    def setup(self):
+        self.tokens = AccountTokens(self.container.config)
 
     def get_dependency(self, worker_ctx):
         def act_as(user: dict) -> None:
-            worker_ctx.data["user"] = user
+            worker_ctx.data[ON_BEHALF_KEY] = self.tokens.token_for(user)
 
         return act_as
 
@@ -144,11 +164,12 @@ class OrganiserService:
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     act_as = CallerContext()
+    caller: Identity = CallerIdentity()
 
     # --- RPC: health and accounts ------------------------------------------------------------
 
     @rpc
-    @contract(response=Health())
+    @contract(access=ANYONE, response=Health())
     def health(self):
         """Answers when the service runs and its database is reachable."""
         from sqlalchemy import text
@@ -158,18 +179,57 @@ class OrganiserService:
         return {"service": self.name, "ok": True}
 
     @rpc
-    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
+    @contract(access=ORGANISERS, request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
         with self.db.get_session() as session:
             return accounts.create_account(session, username, password, display_name or username, role)
 
     @rpc
-    @contract(response=AccountOut(many=True))
+    @contract(access=ORGANISERS, response=AccountOut(many=True))
     def list_accounts(self):
         """Every account of the organiser page (never the password hashes)."""
         with self.db.get_session() as session:
             return accounts.list_accounts(session)
+
+    @rpc
+    @contract(access=ANYONE, request=IssueTokenIn, response=TokenOut(), errors=(InvalidInput, Forbidden))
+    def issue_token(self, username, password):
+        """An identity token for an account, in exchange for its password (the command line's
+        ``guanyinli login``): valid 12 hours, renewed with ``renew_token`` while the account is
+        active. A wrong password or an inactive account is refused, both alike."""
+        found = eventlet.tpool.execute(self._authenticate, username, password)
+        if found is None:
+            raise Forbidden("username or password not accepted", "用户名或密码不正确")
+        return self._login_token(found)
+
+    @rpc
+    @contract(
+        access=allow(VIEWER, ORGANISER, scope="the account the token is for, while it is active"),
+        response=TokenOut(),
+        errors=(Forbidden,),
+    )
+    def renew_token(self):
+        """A fresh token for the caller's own account (a token this service issued), if the
+        account is still active."""
+        subject = self.caller.subject or ""
+        if self.caller.issuer != TOKEN_ISSUER or not subject.startswith("account:"):
+            raise Forbidden("only a token of an organiser page account can be renewed")
+        with self.db.get_session() as session:
+            found = accounts.active_login(session, subject.split(":", 1)[1])
+        if found is None:
+            raise Forbidden("the account is no longer active")
+        return self._login_token(found)
+
+    def _authenticate(self, username, password):
+        with self.db.get_session() as session:
+            return accounts.authenticate(session, username, password)
+
+    def _login_token(self, login) -> dict:
+        user = login.rpc_user()
+        token = AccountTokens(self.config).issue(user, LOGIN_TOKEN_SECONDS)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return {"token": token, "expires": datetime.fromtimestamp(claims["exp"], TZ), "roles": user["roles"]}
 
     @timer(interval=3600)
     def purge_sessions(self):

@@ -244,3 +244,56 @@ def rank(rows: Sequence[dict], key: str = "points") -> list[dict]:
             previous = (position, row[key])
         ranked.append({**row, "rank": previous[0]})
     return ranked
+
+
+# --- who sees a volunteer's contacts -------------------------------------------------------------
+
+CONTACT_FIELDS = ("phone", "email")
+# What a volunteer may change of their own record; the rest (teams, grid, skills) is the organisers'.
+SELF_SERVICE_FIELDS = frozenset({"phone", "email", "language"})
+
+
+def sees_contacts(caller, person_id: int, person_grid_id: int | None, led_grids: frozenset[int]) -> bool:
+    """Phone and e-mail: organisers (and services), the volunteer, and the leader of their grid."""
+    return caller.acts_for(person_id) or (person_grid_id is not None and person_grid_id in led_grids)
+
+
+def without_contacts(view: dict) -> dict:
+    return {**view, **{f: None for f in CONTACT_FIELDS if f in view}}
+
+
+def shown(caller, view: dict, led_grids: frozenset[int]) -> dict:
+    """A volunteer's view as this caller may see it."""
+    if sees_contacts(caller, view["id"], view.get("grid_id"), led_grids):
+        return view
+    return without_contacts(view)
+
+
+def shown_grid(caller, grid: dict, led_grids: frozenset[int]) -> dict:
+    """A grid's leader and members with phones only for organisers, the person, and the grid's leader."""
+    leads = grid["id"] in led_grids
+
+    def person(p: dict | None) -> dict | None:
+        if p is None or leads or caller.acts_for(p["id"]):
+            return p
+        return without_contacts(p)
+
+    out = {**grid, "leader": person(grid.get("leader"))}
+    if "members" in grid:
+        out["members"] = [person(p) for p in grid["members"]]
+    return out
+
+
+def grid_scope(caller, grid_id: int | None, led_grids: frozenset[int]) -> int | None:
+    """The grid a listing of volunteers is narrowed to: any for viewers and organisers; a grid
+    leader's own grid (the one asked for, or theirs when they lead one). None means no narrowing;
+    raises ValueError with the reason when the caller may not list that."""
+    if caller.may_read_all:
+        return grid_id
+    if grid_id is not None:
+        if grid_id not in led_grids:
+            raise ValueError(f"grid_id: a grid leader lists the volunteers of their own grid, not grid {grid_id}")
+        return grid_id
+    if len(led_grids) == 1:
+        return next(iter(led_grids))
+    raise ValueError("grid_id: name the grid you lead" if led_grids else "you lead no grid")

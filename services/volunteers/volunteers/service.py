@@ -12,13 +12,26 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from nameko.events import EventDispatcher, event_handler
 from sqlalchemy import text
 
 from guanyinli.db import Database
-from guanyinli.errors import InvalidInput, NotFound
+from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from guanyinli.events import publish, read
-from guanyinli.rpc import rpc
+from guanyinli.identity import (
+    ANYONE,
+    GRID_LEADER,
+    ORGANISER,
+    ORGANISERS,
+    READERS,
+    SIGNED_IN,
+    SYSTEM,
+    VIEWER,
+    CallerIdentity,
+    Identity,
+    allow,
+    own,
+)
+from guanyinli.rpc import EventDispatcher, event_handler, rpc
 from guanyinli.schemas import contract
 from volunteers import domain, schemas, store
 from volunteers.exceptions import (
@@ -61,15 +74,49 @@ class VolunteersService:
 
     db = Database()
     dispatch = EventDispatcher()
+    caller: Identity = CallerIdentity()
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
         with self.db.get_session() as session:
             return fn(session)
 
+    # --- who may see and change what (rules in domain) -------------------------------------------
+
+    def _led(self, session) -> frozenset[int]:
+        """Grids the caller leads: as the grid roles stand now, and as a grid leader's token says."""
+        own = store.grids_led_by(session, self.caller.volunteer_id) if self.caller.volunteer_id else frozenset()
+        return own | (self.caller.grid_ids if GRID_LEADER in self.caller.roles else frozenset())
+
+    def _shown(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(session)``'s volunteer view(s) with contacts only where the caller may see them."""
+
+        def work(session):
+            found = fn(session)
+            led = self._led(session)
+            if isinstance(found, list):
+                return [domain.shown(self.caller, v, led) for v in found]
+            return domain.shown(self.caller, found, led)
+
+        return self._work(work)
+
+    def _for_volunteer(self, volunteer_id: int, read: bool = False) -> None:
+        if self.caller.acts_for(volunteer_id) or (read and self.caller.may_read_all):
+            return
+        raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
+
+    def _grid_scope(self, grid_id):
+        def work(session):
+            try:
+                return domain.grid_scope(self.caller, grid_id, self._led(session))
+            except ValueError as exc:
+                raise Forbidden(str(exc)) from None
+
+        return self._work(work)
+
     # --- health and reference data ---------------------------------------------------------------
 
     @rpc
-    @contract(response=schemas.Health())
+    @contract(access=ANYONE, response=schemas.Health())
     def health(self):
         """Liveness: answers when the service and its database do."""
 
@@ -80,32 +127,43 @@ class VolunteersService:
         return self._work(work)
 
     @rpc
-    @contract(response=schemas.TeamOut(many=True))
+    @contract(access=SIGNED_IN, response=schemas.TeamOut(many=True))
     def list_teams(self):
         """The three volunteer teams with their number of active members."""
         return self._work(store.list_teams)
 
     @rpc
-    @contract(response=schemas.AllianceOut(many=True))
+    @contract(access=SIGNED_IN, response=schemas.AllianceOut(many=True))
     def list_alliances(self):
         """The six alliances volunteers and partners come from, with their number of active volunteers."""
         return self._work(store.list_alliances)
 
     @rpc
-    @contract(response=schemas.GridSummary(many=True))
+    @contract(
+        access=own("any signed-in caller; phones only to organisers, the volunteer and their grid leader"),
+        response=schemas.GridSummary(many=True),
+    )
     def list_grids(self):
         """The 15 grids (5 exclusive, 10 comprehensive) with leader, member count and courtyards."""
-        return self._work(store.list_grids)
-
-    @rpc
-    @contract(request=schemas.GridIdIn, response=schemas.GridOut(), errors=(InvalidInput, GridNotFound))
-    def get_grid(self, grid_id):
-        """One grid: leader, members, courtyards and buildings, active volunteers living there."""
-        return self._work(lambda s: store.get_grid(s, grid_id))
+        return self._work(lambda s: [domain.shown_grid(self.caller, g, self._led(s)) for g in store.list_grids(s)])
 
     @rpc
     @contract(
-        request=schemas.ListCourtyardsIn, response=schemas.CourtyardOut(many=True), errors=(InvalidInput, GridNotFound)
+        access=own("any signed-in caller; phones only to organisers, the volunteer and their grid leader"),
+        request=schemas.GridIdIn,
+        response=schemas.GridOut(),
+        errors=(InvalidInput, GridNotFound),
+    )
+    def get_grid(self, grid_id):
+        """One grid: leader, members, courtyards and buildings, active volunteers living there."""
+        return self._work(lambda s: domain.shown_grid(self.caller, store.get_grid(s, grid_id), self._led(s)))
+
+    @rpc
+    @contract(
+        access=SIGNED_IN,
+        request=schemas.ListCourtyardsIn,
+        response=schemas.CourtyardOut(many=True),
+        errors=(InvalidInput, GridNotFound),
     )
     def list_courtyards(self, grid_id=None):
         """The 12 courtyards and 3 commercial-residential buildings, each with its grid."""
@@ -113,6 +171,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.GridRoleIn,
         response=schemas.GridOut(),
         errors=(InvalidInput, GridNotFound, VolunteerNotFound, VolunteerInactive, GridLeaderTaken),
@@ -124,6 +183,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.GridRoleIn,
         response=schemas.GridOut(),
         errors=(InvalidInput, GridNotFound, VolunteerNotFound, VolunteerInactive),
@@ -135,6 +195,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.GridRoleIn,
         response=schemas.GridOut(),
         errors=(InvalidInput, GridNotFound, VolunteerNotFound),
@@ -161,6 +222,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.CreateVolunteerIn,
         response=schemas.VolunteerOut(),
         errors=(InvalidInput, PhoneTaken),
@@ -177,13 +239,22 @@ class VolunteersService:
         return volunteer
 
     @rpc
-    @contract(request=schemas.VolunteerIdIn, response=schemas.VolunteerOut(), errors=VOLUNTEER_ERRORS)
+    @contract(
+        access=own("any signed-in caller; phone and e-mail only to organisers, the volunteer and their grid leader"),
+        request=schemas.VolunteerIdIn,
+        response=schemas.VolunteerOut(),
+        errors=VOLUNTEER_ERRORS,
+    )
     def get_volunteer(self, volunteer_id):
         """One volunteer, active or not, with teams, skills and grid roles."""
-        return self.db.read(lambda s: store.get_volunteer(s, volunteer_id), cache_key=("volunteer", volunteer_id))
+        view = self.db.read(lambda s: store.get_volunteer(s, volunteer_id), cache_key=("volunteer", volunteer_id))
+        if self.caller.is_organiser or self.caller.acts_for(volunteer_id):
+            return view
+        return self._work(lambda s: domain.shown(self.caller, view, self._led(s)))
 
     @rpc
     @contract(
+        access=own("a volunteer changes their own phone, e-mail and language only"),
         request=schemas.UpdateVolunteerIn,
         response=schemas.VolunteerOut(),
         errors=VOLUNTEER_ERRORS + (PhoneTaken,),
@@ -210,6 +281,12 @@ class VolunteersService:
         given.update(alliance=alliance, skills=skills, language=language)
         changes = {k: v for k, v in given.items() if v is not None}
         changes.update(dict.fromkeys(clear, None))
+        self._for_volunteer(volunteer_id)
+        if not self.caller.is_organiser and set(changes) - domain.SELF_SERVICE_FIELDS:
+            others = sorted(set(changes) - domain.SELF_SERVICE_FIELDS)
+            raise Forbidden(
+                f"{', '.join(others)}: changed by organisers only; a volunteer changes phone, e-mail and language"
+            )
         volunteer, changed = self._work(lambda s: store.update_volunteer(s, volunteer_id, changes))
         if changed:
             publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, changed))
@@ -217,6 +294,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.DeactivateVolunteerIn,
         response=schemas.VolunteerOut(),
         errors=VOLUNTEER_ERRORS,
@@ -230,16 +308,34 @@ class VolunteersService:
         return volunteer
 
     @rpc
-    @contract(request=schemas.ListVolunteersIn, response=schemas.VolunteerPage(), errors=(InvalidInput,))
+    @contract(
+        access=allow(
+            GRID_LEADER,
+            VIEWER,
+            ORGANISER,
+            SYSTEM,
+            scope="a grid leader their own grid's volunteers; phone and e-mail only to organisers and the grid leader",
+        ),
+        request=schemas.ListVolunteersIn,
+        response=schemas.VolunteerPage(),
+        errors=(InvalidInput,),
+    )
     def list_volunteers(self, team=None, grid_id=None, skill=None, active=None, limit=None, offset=None):
         """Volunteers by id, filtered by team, home grid, skill (or skill family) and active; paginated."""
-        filters = {"team": team, "grid_id": grid_id, "skill": skill, "active": active}
-        return self._work(lambda s: store.list_volunteers(s, limit=limit, offset=offset, **filters))
+        filters = {"team": team, "grid_id": self._grid_scope(grid_id), "skill": skill, "active": active}
+
+        def work(session):
+            page = store.list_volunteers(session, limit=limit, offset=offset, **filters)
+            led = self._led(session)
+            return {**page, "items": [domain.shown(self.caller, v, led) for v in page["items"]]}
+
+        return self._work(work)
 
     # --- availability ------------------------------------------------------------------------------
 
     @rpc
     @contract(
+        access=own(),
         request=schemas.SetAvailabilityIn,
         response=schemas.AvailabilityOut(),
         errors=VOLUNTEER_ERRORS + (AvailabilityOverlap,),
@@ -250,36 +346,55 @@ class VolunteersService:
 
         Overlapping windows are rejected as a whole (AvailabilityOverlap naming both entries).
         """
+        self._for_volunteer(volunteer_id)
         result = self._work(lambda s: store.set_availability(s, volunteer_id, weekly, dated))
         publish(self.dispatch, "availability_changed", {"volunteer_id": volunteer_id})
         return result
 
     @rpc
-    @contract(request=schemas.VolunteerIdIn, response=schemas.AvailabilityOut(), errors=VOLUNTEER_ERRORS)
+    @contract(access=own(), request=schemas.VolunteerIdIn, response=schemas.AvailabilityOut(), errors=VOLUNTEER_ERRORS)
     def get_availability(self, volunteer_id):
         """A volunteer's weekly windows and dated exceptions as stored."""
+        self._for_volunteer(volunteer_id, read=True)
         return self._work(lambda s: store.get_availability(s, volunteer_id))
 
     @rpc
-    @contract(request=schemas.CheckAvailabilityIn, response=schemas.AvailabilityCheck(), errors=VOLUNTEER_ERRORS)
+    @contract(
+        access=own(), request=schemas.CheckAvailabilityIn, response=schemas.AvailabilityCheck(), errors=VOLUNTEER_ERRORS
+    )
     def check_availability(self, volunteer_id, start, end):
         """Whether the volunteer is active and available for all of [start, end); reason when not.
 
         Inside a weekly window or extra availability, and not on time off. A volunteer who has
         declared no weekly window yet is available whenever not on time off.
         """
+        self._for_volunteer(volunteer_id, read=True)
         return self._work(lambda s: store.check_availability(s, volunteer_id, start, end))
 
     @rpc
-    @contract(request=schemas.AvailableVolunteersIn, response=schemas.VolunteerOut(many=True), errors=(InvalidInput,))
+    @contract(
+        access=allow(
+            GRID_LEADER,
+            VIEWER,
+            ORGANISER,
+            SYSTEM,
+            scope="a grid leader their own grid's volunteers; phone and e-mail only to organisers and the grid leader",
+        ),
+        request=schemas.AvailableVolunteersIn,
+        response=schemas.VolunteerOut(many=True),
+        errors=(InvalidInput,),
+    )
     def available_volunteers(self, start, end, team=None, grid=None, skill=None):
         """Active volunteers available for all of [start, end) (as check_availability), by team, home grid, skill."""
-        filters = {"team": team, "grid_id": grid, "skill": skill}
-        return self._work(lambda s: store.available_volunteers(s, start, end, **filters))
+        filters = {"team": team, "grid_id": self._grid_scope(grid), "skill": skill}
+        return self._shown(lambda s: store.available_volunteers(s, start, end, **filters))
 
     @rpc
     @contract(
-        request=schemas.AvailabilityWindowsIn, response=schemas.VolunteerWindows(many=True), errors=(InvalidInput,)
+        access=READERS,
+        request=schemas.AvailabilityWindowsIn,
+        response=schemas.VolunteerWindows(many=True),
+        errors=(InvalidInput,),
     )
     def availability_windows(self, start, end, volunteer_ids=None, team=None):
         """Concrete windows in [start, end) of active volunteers: weekly rules minus time off plus extra dates.
@@ -298,6 +413,7 @@ class VolunteersService:
 
     @rpc
     @contract(
+        access=ORGANISERS,
         request=schemas.AddLedgerEntryIn,
         response=schemas.LedgerEntryOut(),
         errors=VOLUNTEER_ERRORS + (SourceKeyTaken,),
@@ -321,13 +437,19 @@ class VolunteersService:
         return entry
 
     @rpc
-    @contract(request=schemas.GetLedgerIn, response=schemas.LedgerOut(), errors=VOLUNTEER_ERRORS)
+    @contract(access=own(), request=schemas.GetLedgerIn, response=schemas.LedgerOut(), errors=VOLUNTEER_ERRORS)
     def get_ledger(self, volunteer_id, limit=None, offset=None):
         """A volunteer's totals and ledger entries, newest first (paginated)."""
+        self._for_volunteer(volunteer_id, read=True)
         return self._work(lambda s: store.get_ledger(s, volunteer_id, limit, offset))
 
     @rpc
-    @contract(request=schemas.LeaderboardIn, response=schemas.LeaderboardRow(many=True), errors=(InvalidInput,))
+    @contract(
+        access=SIGNED_IN,
+        request=schemas.LeaderboardIn,
+        response=schemas.LeaderboardRow(many=True),
+        errors=(InvalidInput,),
+    )
     def leaderboard(self, team=None, grid=None, since=None, limit=None):
         """Active volunteers ranked by points then hours (ties share a rank), by team, home grid, since."""
         return self._work(lambda s: store.leaderboard(s, team=team, grid=grid, since=since, limit=limit))

@@ -640,3 +640,10 @@ def leaderboard(session: Session, team=None, grid=None, since=None, limit: int =
 
 def count_active(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.active.is_(True)))
+
+
+def grids_led_by(session: Session, volunteer_id: int | None) -> frozenset[int]:
+    if volunteer_id is None:
+        return frozenset()
+    query = select(GridRole.grid_id).where(GridRole.volunteer_id == volunteer_id, GridRole.role == "leader")
+    return frozenset(session.scalars(query))

@@ -18,7 +18,7 @@ from activities_testkit import ORGANISER
 
 from activities.service import ActivitiesService
 from guanyinli.rpc import ServiceRpcProxy
-from guanyinli.testing import EventLog, event_recorder
+from guanyinli.testing import EventLog, event_recorder, signed
 from guanyinli.timeutil import now
 
 EVENT_LOG = EventLog()
@@ -80,7 +80,7 @@ def call(services):
     stack = contextlib.ExitStack()
 
     def open_proxy(user=ORGANISER, service="activities"):
-        context = {"user": user} if user is not None else {}
+        context = signed(user) if user is not None else {}
         return stack.enter_context(ServiceRpcProxy(service, services, context_data=context, timeout=30))
 
     yield open_proxy

@@ -12,6 +12,7 @@ from activities_testkit import ORGANISER, at, iso
 
 from activities.loadtest import ServiceProcesses, audit, consumers, fire
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +40,7 @@ def replicas(service_config):
 
 def test_concurrent_signups_from_several_processes_never_overbook(replicas):
     assert consumers(replicas["AMQP_URI"], "rpc-activities") == 2
-    with ServiceRpcProxy("activities", replicas, context_data={"user": ORGANISER}, timeout=60) as organiser:
+    with ServiceRpcProxy("activities", replicas, context_data=signed(ORGANISER), timeout=60) as organiser:
         organiser.create_activity(
             title="第一网格夜巡",
             kind="patrol",

@@ -4,7 +4,7 @@ import pytest
 from activities_testkit import ORGANISER, at, iso
 
 from guanyinli.errors import NotFound, RequestRepeated
-from guanyinli.testing import deliver_twice
+from guanyinli.testing import deliver_twice, signed
 
 pytestmark = pytest.mark.integration
 
@@ -14,7 +14,7 @@ def test_a_redelivered_create_activity_makes_no_second_activity(organiser, event
         services,
         "activities",
         "create_activity",
-        context_data={"user": ORGANISER},
+        context_data=signed(ORGANISER),
         title="环境整治",
         kind="sanitation",
         room="3号院",
@@ -32,8 +32,8 @@ def test_a_redelivered_request_that_changed_nothing_is_answered_again(organiser,
     created = organiser.create_activity(
         title="便民服务", kind="convenience", room="服务站", start=iso(at(2, 9)), duration_minutes=60
     )
-    read = deliver_twice(services, "activities", "get_activity", {"user": ORGANISER}, activity_id=created["id"])
+    read = deliver_twice(services, "activities", "get_activity", signed(ORGANISER), activity_id=created["id"])
     assert read == [created, created]
-    refused = deliver_twice(services, "activities", "cancel_activity", {"user": ORGANISER}, activity_id=404)
+    refused = deliver_twice(services, "activities", "cancel_activity", signed(ORGANISER), activity_id=404)
     assert [type(answer) for answer in refused] == [NotFound, NotFound]
     assert organiser.get_activity(created["id"])["status"] == "active"

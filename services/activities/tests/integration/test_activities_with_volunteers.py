@@ -9,6 +9,7 @@ from activities_testkit import ORGANISER, at, iso
 from activities.exceptions import SkillMissing, VolunteerUnavailable
 from activities.service import ActivitiesService
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.integration
@@ -23,8 +24,8 @@ def both(container_factory, service_config, test_databases, db_backend):
     for cls in (ActivitiesService, volunteers_service.VolunteersService):
         container_factory(cls, config).start()
     with (
-        ServiceRpcProxy("activities", config, context_data={"user": ORGANISER}, timeout=30) as activities,
-        ServiceRpcProxy("volunteers", config, context_data={"user": ORGANISER}, timeout=30) as volunteers,
+        ServiceRpcProxy("activities", config, context_data=signed(ORGANISER), timeout=30) as activities,
+        ServiceRpcProxy("volunteers", config, context_data=signed(ORGANISER), timeout=30) as volunteers,
     ):
         yield activities, volunteers
 

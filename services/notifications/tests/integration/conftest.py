@@ -18,6 +18,7 @@ from notifications_testkit import (
 )
 
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 from notifications.service import NotificationsService
 
 WEBHOOK_SECRET = "test-secret-观音里"
@@ -103,7 +104,7 @@ def publish(config):
     return Publisher(config)
 
 
-ORGANISER = {"user": {"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"}}
+ORGANISER = signed({"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"})
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 from nameko.rpc import rpc
-from nameko.standalone.events import event_dispatcher
 from sqlalchemy import create_engine, select, text
 
 from guanyinli.errors import NotFound
 from guanyinli.events import make_payload
+from guanyinli.testing import event_dispatcher
 from guanyinli.timeutil import TZ
 from notifications.models import Delivery, Notification, Reminder
 

@@ -11,6 +11,7 @@ from notifications_testkit import body_json, local, signup, wait_for
 
 from conftest import WEBHOOK_SECRET
 from guanyinli.errors import Forbidden, InvalidInput
+from guanyinli.testing import signed
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ def test_health(service, rpc):
 
 
 def test_a_volunteer_sees_only_their_own_and_organisers_see_dead_letters(service, call):
-    volunteer = call({"user": {"volunteer_id": 5, "roles": ["volunteer"]}})
+    volunteer = call(signed({"volunteer_id": 5, "roles": ["volunteer"]}))
     assert volunteer.get_preferences(5)["volunteer_id"] == 5
     assert volunteer.set_preferences(5, language="en")["language"] == "en"
     assert volunteer.list_notifications(5) == []

@@ -13,6 +13,7 @@ import pytest
 from organiser_testkit import PASSWORD, evening_patrols, start_platform
 
 from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.testing import signed
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -32,7 +33,7 @@ pytestmark = [
 def site(container_factory, service_config):
     """The services with the production cookie settings (Secure cookies: Chromium treats 127.0.0.1 as secure)."""
     start_platform(container_factory, service_config)
-    with ClusterRpcProxy(service_config, context_data={"user": {"roles": ["organiser"]}}, timeout=30) as rpc:
+    with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
         rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
         evenings = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
         for i, name in enumerate(NAMES):

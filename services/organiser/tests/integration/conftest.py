@@ -11,6 +11,7 @@ import pytest
 from organiser_testkit import evening_patrols, start_platform
 
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 
 ROOT = Path(__file__).resolve().parents[4]
 PYTHONPATH = os.pathsep.join(
@@ -43,7 +44,7 @@ def rpc(platform):
 
     def open_proxy(service: str):
         if service not in proxies:
-            proxy = ServiceRpcProxy(service, platform, context_data={"user": {"roles": ["organiser"]}}, timeout=30)
+            proxy = ServiceRpcProxy(service, platform, context_data=signed({"roles": ["organiser"]}), timeout=30)
             proxies[service] = (proxy, proxy.start())
         return proxies[service][1]
 

@@ -10,9 +10,11 @@ from sqlalchemy import create_engine, text
 
 from guanyinli.config import normalize_url
 from guanyinli.rpc import ServiceRpcProxy
-from guanyinli.testing import EventLog, event_recorder
+from guanyinli.testing import EventLog, event_recorder, signed
 from volunteers.models import Base
 from volunteers.service import VolunteersService
+
+ORGANISER = signed({"roles": ["organiser"], "name": "网格长 王芳"})
 
 
 class Events(EventLog):
@@ -46,7 +48,7 @@ def container(container_factory, service_config, events):
 
 @pytest.fixture
 def rpc(container, service_config):
-    with ServiceRpcProxy("volunteers", service_config, timeout=30) as proxy:
+    with ServiceRpcProxy("volunteers", service_config, context_data=ORGANISER, timeout=30) as proxy:
         yield proxy
 
 

@@ -1,17 +1,17 @@
 """Hours and points over RPC: ledger entries, totals, leaderboard, and the attendance_recorded handler."""
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 from volunteers_testkit import local, patrol_volunteer
 
 from guanyinli.errors import InvalidInput, NotFound, RequestRepeated
 from guanyinli.events import make_payload
-from guanyinli.testing import deliver_twice
+from guanyinli.testing import deliver_twice, event_dispatcher, signed
 from guanyinli.timeutil import parse_iso
 from volunteers.exceptions import SourceKeyTaken
 
 pytestmark = pytest.mark.integration
+ORGANISER = signed({"roles": ["organiser"]})
 
 
 def test_ledger_entries_totals_and_idempotent_source_key(rpc, events, unchanged):
@@ -186,7 +186,7 @@ def test_a_redelivered_ledger_entry_without_source_key_is_added_once(rpc, servic
     """The broker delivers a request again when its acknowledgement was lost with the connection."""
     v = rpc.create_volunteer(**patrol_volunteer(1))
     first, again = deliver_twice(
-        service_config, "volunteers", "add_ledger_entry", volunteer_id=v["id"], hours=2, reason="巡逻"
+        service_config, "volunteers", "add_ledger_entry", ORGANISER, volunteer_id=v["id"], hours=2, reason="巡逻"
     )
     assert first["hours"] == 2.0 and isinstance(again, RequestRepeated)
     assert rpc.get_ledger(v["id"])["total"] == 1 and tables.count("ledger_entries") == 1

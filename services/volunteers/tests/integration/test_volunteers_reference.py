@@ -95,11 +95,14 @@ def test_concurrent_leaders_for_one_grid_only_one_wins(rpc, service_config, tabl
     import eventlet
 
     from guanyinli.rpc import ServiceRpcProxy
+    from guanyinli.testing import signed
 
     ids = [rpc.create_volunteer(**patrol_volunteer(n))["id"] for n in range(1, 7)]
 
     def claim(volunteer_id):
-        with ServiceRpcProxy("volunteers", service_config, timeout=30) as proxy:
+        with ServiceRpcProxy(
+            "volunteers", service_config, context_data=signed({"roles": ["organiser"]}), timeout=30
+        ) as proxy:
             try:
                 proxy.assign_grid_leader(9, volunteer_id)
                 return "leader"
