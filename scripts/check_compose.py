@@ -50,6 +50,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_DIR = "/app"  # WORKDIR of docker/service.Dockerfile: the image mirrors the repository layout
+IDENTITY_MOUNT = "/run/identity/"
 LOCAL = "127.0.0.1"
 NATIVE_PORTS = {"rabbitmq": {5672: 5672}, "postgres": {5432: 5432}}
 RABBIT_API = os.environ.get("CHECK_RABBIT_API", "http://127.0.0.1:15672/api")
@@ -374,7 +375,11 @@ class NativeRun:
     def translate_env(self, environment: dict) -> dict[str, str]:
         env = {k: "" if v is None else str(v) for k, v in (environment or {}).items()}
         for key, value in list(env.items()):
-            if "://" in value:
+            if value.startswith(IDENTITY_MOUNT):
+                # the compose file mounts ./keys there; natively a key set made for this check
+                env[key] = str(self.identity_keys / value[len(IDENTITY_MOUNT) :])
+                self.translations.add(f"{IDENTITY_MOUNT}... -> a key set made for the check")
+            elif "://" in value:
                 env[key] = self.translate_url(value)
             elif re.fullmatch(r"(0\.0\.0\.0|\*)?:\d+", value):
                 env[key] = f"{LOCAL}:{free_port()}"
@@ -393,6 +398,15 @@ class NativeRun:
         if argv[0] in ("python", "python3"):
             argv[0] = sys.executable
         return argv
+
+    @property
+    def identity_keys(self) -> Path:
+        keys = self.log_dir / "identity-keys"
+        if not (keys / "public").is_dir():
+            from guanyinli.identity import make_deployment_keys
+
+            make_deployment_keys(keys)
+        return keys
 
     def base_env(self, service: str) -> dict[str, str]:
         """What docker/service.Dockerfile puts in the environment of every image."""

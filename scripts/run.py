@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path[:0] = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -69,6 +70,15 @@ def local_feed_secret() -> str:
     return path.read_text().strip()
 
 
+def local_keys() -> Path:
+    """Identity keys of every service and of the operator's tools, under var/keys (made once)."""
+    from guanyinli.identity import ensure_keys
+
+    if not os.environ.get("IDENTITY_KEYS_DIR"):
+        os.environ["IDENTITY_KEYS_DIR"] = str(ensure_keys(VAR_DIR / "keys"))
+    return Path(os.environ["IDENTITY_KEYS_DIR"])
+
+
 def demo_login() -> tuple[str, str] | None:
     """A demo organiser account, made once, so the organiser page can be tried straight away."""
     import guanyinli.errors
@@ -110,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"RabbitMQ is not reachable at {amqp_uri()}: start it with `rabbitmq-server -detached`", file=sys.stderr)
         return 1
     services = available_services()
+    local_keys()
     for service in services:
         upgrade(service)
         print(f"{service}: database ready at {database_url(service).split('@')[-1]}", flush=True)

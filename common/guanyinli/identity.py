@@ -565,3 +565,44 @@ class CallerIdentity(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Identity:
         return identity_from_context(worker_ctx.context_data, self.verifier)
+
+
+# --- keys for a deployment -------------------------------------------------------------------------
+
+
+def make_deployment_keys(directory: Path, issuers: Iterable[str] = LOCAL_ISSUERS, rotate: str | None = None) -> None:
+    """``<dir>/public/<issuer>.pub`` for every container and ``<dir>/private/<issuer>.key`` for the
+    one that signs as it (docker-compose.yml mounts them so). ``rotate``: a new key pair for that
+    issuer; its old public key stays as ``<issuer>.previous.pub`` until removed by hand, so tokens
+    signed before the rotation stay valid until they expire."""
+    public, private = directory / "public", directory / "private"
+    for issuer in issuers:
+        if rotate == issuer and (public / f"{issuer}.pub").exists():
+            (public / f"{issuer}.pub").replace(public / f"{issuer}.previous.pub")
+            (private / f"{issuer}.key").unlink(missing_ok=True)
+        if (public / f"{issuer}.pub").exists():
+            continue
+        public.mkdir(parents=True, exist_ok=True)
+        generate_keypair(private, issuer)
+        (private / f"{issuer}.pub").replace(public / f"{issuer}.pub")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m guanyinli.identity", description="Make or rotate the identity keys of a deployment."
+    )
+    parser.add_argument(
+        "directory", type=Path, help="e.g. ./keys (docker-compose.yml mounts keys/public, keys/private)"
+    )
+    parser.add_argument("--rotate", choices=LOCAL_ISSUERS, help="replace this issuer's key pair")
+    args = parser.parse_args(argv)
+    make_deployment_keys(args.directory, rotate=args.rotate)
+    for pub in sorted((args.directory / "public").glob("*.pub")):
+        print(pub)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,7 +23,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[3]
 PYTHONPATH = [ROOT / "common", ROOT / "services" / "activities", ROOT / "services" / "volunteers", ROOT]
 MANAGEMENT = os.environ.get("RABBIT_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672")
-SYSTEM_CALLER = {"user": {"roles": ["system"], "name": "load test"}}
 
 
 def _env(extra_path: list[Path] = ()) -> dict:
@@ -138,12 +137,15 @@ def _client() -> int:
 
     eventlet.monkey_patch()
     import activities.exceptions  # noqa: F401  (typed remote errors)
+    from guanyinli.identity import tools_context
     from guanyinli.rpc import ServiceRpcProxy
 
     spec = json.loads(sys.stdin.read())
     config = {"AMQP_URI": spec["amqp_uri"], "serializer": "json"}
     answers = []
-    with ServiceRpcProxy("activities", config, context_data=SYSTEM_CALLER, timeout=spec["timeout"]) as proxy:
+    with ServiceRpcProxy(
+        "activities", config, context_data=tools_context(["system"], name="load test"), timeout=spec["timeout"]
+    ) as proxy:
         time.sleep(max(0.0, spec["start_at"] - time.time()))
 
         def call(volunteer_id):

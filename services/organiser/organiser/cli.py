@@ -27,7 +27,7 @@ from rich.table import Table
 from guanyinli import config
 from guanyinli.timeutil import TZ, local
 from organiser import board as boards
-from organiser import importer
+from organiser import credentials, importer
 from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify
 
 logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method during closing channel" noise
@@ -35,7 +35,6 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 DEFAULT_TIMEOUT = 30.0
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ORGANISER_CONTEXT = {"user": {"roles": ["organiser"], "name": "guanyinli command line"}}
 
 
 class Rejected(click.ClickException):
@@ -54,15 +53,26 @@ class State:
     def config(self) -> dict:
         return {"AMQP_URI": self.uri, "serializer": "json"}
 
-    def rpc(self):
-        """The RPC client (``guanyinli.client``), connected on first call; calls carry the organiser identity."""
+    def rpc(self, anonymous: bool = False):
+        """The RPC client (``guanyinli.client``), connected on first call; calls carry the command
+        line's identity (``organiser.credentials``)."""
         if self._cluster is None:
             from guanyinli.client import Client
 
+            try:
+                context_data = {} if anonymous else credentials.context(self._renew)
+            except credentials.NotSignedIn as exc:
+                raise Rejected(str(exc)) from None
             self._cluster = self._stack.enter_context(
-                Client(self.config(), context_data=ORGANISER_CONTEXT, timeout=self.timeout)
+                Client(self.config(), context_data=context_data, timeout=self.timeout)
             )
         return self._cluster
+
+    def _renew(self, token: str) -> dict:
+        from guanyinli.client import Client
+
+        with Client(self.config(), context_data={"identity": token}, timeout=self.timeout) as client:
+            return client.organiser.renew_token()
 
     def platform(self) -> Platform:
         rpc = self.rpc()
@@ -1167,6 +1177,64 @@ def organisers_list():
                 for a in rows
             ],
         ),
+    )
+
+
+# --- identity --------------------------------------------------------------------------------
+
+
+@cli.command("login")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
+@json_option
+def login(username, password_stdin):
+    """Sign in with an organiser page account; later commands carry its token (12 hours, renewed)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, err=True)
+    answer = state().rpc(anonymous=True).organiser.issue_token(username=username, password=password)
+    path = credentials.save_login(answer)
+    emit(
+        {"username": username, "roles": answer["roles"], "expires": answer["expires"], "saved": str(path)},
+        lambda a: f"signed in as {username} ({', '.join(a['roles'])}) until {a['expires']}; token in {a['saved']}",
+    )
+
+
+@cli.command("logout")
+def logout():
+    """Forget the token of `guanyinli login`."""
+    click.echo("signed out" if credentials.forget_login() else "was not signed in")
+
+
+@cli.command("token")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["organiser", "viewer", "grid_leader", "volunteer", "system"]),
+    default=["organiser"],
+    show_default=True,
+    help="role the token grants (repeat for several)",
+)
+@click.option("--volunteer-id", type=int, help="the volunteer the token is for (volunteer, grid_leader)")
+@click.option("--grid", "grids", type=int, multiple=True, help="a grid a grid leader leads (repeat)")
+@click.option("--name", default=None, help="who or what holds the token, e.g. the appeals system")
+@click.option("--hours", type=float, default=12, show_default=True, help="how long it is valid")
+def token(roles, volunteer_id, grids, name, hours):
+    """Print an identity token for a program outside nameko (signed with the operator's key).
+
+    Put it in context data: Client(uri, context_data={"identity": TOKEN}). Needs the operator's
+    tools key (IDENTITY_TOOLS_KEY, $IDENTITY_KEYS_DIR/tools.key, or a local run's var/keys).
+    """
+    if not credentials.has_tools_key():
+        raise Rejected("no operator key here (IDENTITY_TOOLS_KEY): sign in with `guanyinli login` instead")
+    if not 0 < hours <= 24 * 90:
+        raise click.BadParameter("between 0 and 2160 hours", param_hint="--hours")
+    click.echo(
+        credentials.tools_token(
+            list(roles), volunteer_id=volunteer_id, grid_ids=grids, name=name, seconds=int(hours * 3600)
+        )
     )
 
 
