@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}"
             + "; volunteers' quiet hours hold messages 22:00-07:00 Asia/Shanghai\n"
-            "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (then n.rpc.volunteers.list_teams())\n"
+            "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (anonymous: n.rpc.volunteers.health()); a token: .venv/bin/guanyinli token --role organiser\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
