@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/services/activities:$(CURDIR)/services/notifications:$(CURDIR)/services/organiser:$(CURDIR)
 
-.PHONY: venv run demo test test-unit test-integration test-reliability bench lint format contract check-compose clean
+.PHONY: venv run demo test test-unit test-integration test-reliability test-security bench lint format contract check-compose clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,11 @@ test-integration: venv node-deps
 test-reliability: venv node-deps
 	$(BIN)/python scripts/preflight.py
 	$(BIN)/pytest -m reliability -p no:randomly -s $(PYTEST_ARGS)
+
+## test-security: every RPC method as every kind of caller, forged events; prints attack, tries, refused, leaked
+test-security: venv
+	$(BIN)/python scripts/preflight.py
+	$(BIN)/pytest -m security -p no:randomly --databases sqlite $(PYTEST_ARGS)
 
 ## bench: every benchmark (long); see benchmarks/README.md for single ones
 bench: venv
