@@ -598,8 +598,17 @@ class RosterMixin:
             pinned=tuple(p for p in problem.pinned if p not in set(kept_before) and p.volunteer_id not in absent),
         )
         job_id = uuid.uuid4().hex
+        # the build's time limit is only a guard here: a repair stops once its fewest changes are proven
+        guard = roster.Options(time_limit=max(10.0, float(row["options"].get("time_limit", 10.0))))
         result = self._solve(
-            roster_id, job_id, roster.repair, problem, kept_before, unavailable=absent, frozen_until=naive(now())
+            roster_id,
+            job_id,
+            roster.repair,
+            problem,
+            kept_before,
+            unavailable=absent,
+            frozen_until=naive(now()),
+            options=guard,
         )
         past = [a for a in row.get("assignments", []) if a["shift_id"] not in {s.id for s in problem.shifts}]
         document = result_document(problem, result)

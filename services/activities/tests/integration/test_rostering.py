@@ -7,10 +7,10 @@ two grids, a week) so each solve takes a fraction of a second.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
-from activities_testkit import ORGANISER, at, iso
+from activities_testkit import ORGANISER, at, iso, next_monday
 
 from activities.exceptions import SwapRejected
 from conftest import REAL_VOLUNTEERS
@@ -46,7 +46,7 @@ def evening_patrols(organiser, grid: int, days: int) -> int:
         kind="patrol",
         team="voluntary_patrol",
         grid_id=grid,
-        start=iso(at(1, 19)),
+        start=iso(next_monday() + timedelta(hours=19)),
         duration_minutes=120,
         rrule=f"FREQ=DAILY;COUNT={days}",
         roles=[{"name": "patroller", "needed": 2}],
@@ -55,7 +55,9 @@ def evening_patrols(organiser, grid: int, days: int) -> int:
 
 
 def window(days: int = 7) -> dict:
-    return {"start": iso(at(1, 0)), "end": iso(at(1 + days, 0))}
+    """From next Monday: the weeks, and with them the weekly caps, fall alike whatever day the tests run."""
+    monday = next_monday()
+    return {"start": iso(monday), "end": iso(monday + timedelta(days=days))}
 
 
 def check_hard_rules(roster: dict, leaders: set[int]) -> None:
@@ -116,11 +118,17 @@ def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events
     evening_patrols(organiser, grid=1, days=7)
     draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
     organiser.publish_roster(roster_id=draft["id"])
-    leaving = Counter(a["volunteer_id"] for a in draft["assignments"]).most_common(1)[0][0]
-    held = sum(1 for a in draft["assignments"] if a["volunteer_id"] == leaving)
+    # The busiest patroller who does not lead: any other patroller can take each of their places, so the
+    # fewest changes are their own shifts, whichever roster the build found. (A leader leaving may move a
+    # second leader too, when the others have reached the weekly cap: the solver's unit tests cover that.)
+    held = Counter(a["volunteer_id"] for a in draft["assignments"] if a["volunteer_id"] not in team[:3])
+    leaving = min(held, key=lambda v: (-held[v], v))
+    held = held[leaving]
 
     repaired = organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[leaving])
     assert repaired["status"] == "published" and repaired["parent_id"] == draft["id"]
+    assert repaired["solver_status"] == "optimal", repaired["solver_status"]  # proven, not stopped by the clock
+    assert repaired["changed"] == held
     assert repaired["bound"] is None and repaired["gap"] is None  # fewest changes: no claim on the cost
     assert draft["bound"] is not None
     assert leaving not in {a["volunteer_id"] for a in repaired["assignments"]}
