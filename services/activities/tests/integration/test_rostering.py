@@ -14,7 +14,7 @@ from activities_testkit import ORGANISER, at, iso, next_monday
 
 from activities.exceptions import SwapRejected
 from conftest import REAL_VOLUNTEERS
-from guanyinli.errors import Conflict, Forbidden, InvalidInput
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 pytestmark = [
     pytest.mark.integration,
@@ -283,8 +283,27 @@ def test_roster_calls_need_an_organiser_and_valid_windows(call, organiser):
         call({"volunteer_id": 1, "roles": ["volunteer"]}).build_roster(**window(), grids=[1])
     with pytest.raises(Exception, match="end"):
         organiser.build_roster(start=iso(at(3, 0)), end=iso(at(1, 0)))
-    with pytest.raises(Conflict):
-        draft = organiser.build_roster(**window(), grids=[5], options={"time_limit": 1})
+    with pytest.raises(NotFound):
+        organiser.repair_roster(roster_id=999999, volunteer_ids=[1])
+
+
+def test_a_window_without_patrols_is_refused_in_plain_words(call, organiser):
+    """No patrol in the window and grids: said so, where an empty 'optimal' roster said nothing."""
+    patrol_team(call, grid=5, leaders=1, others=1)
+    evening_patrols(organiser, grid=1, days=7)
+    monday = next_monday()
+    for grids, days, named in (([5], 0, "grid 5"), ([1, 5], 14, "grids 1, 5")):
+        start, end = monday + timedelta(days=days), monday + timedelta(days=days + 7)
+        with pytest.raises(InvalidInput) as refused:
+            organiser.build_roster(start=iso(start), end=iso(end), grids=grids, options={"time_limit": 1})
+        said = str(refused.value)
+        assert said.startswith(f"start, end: no patrol of {named} from {start:%Y-%m-%d} 00:00 to {end:%Y-%m-%d}"), said
+        assert "nothing to roster" in said
+        assert "没有巡逻班次" in refused.value.message_zh and "5号网格" in refused.value.message_zh
+    assert organiser.list_rosters() == []  # nothing half-made
+    draft = organiser.build_roster(**window(), grids=[1, 5], options={"time_limit": 2})
+    assert draft["shifts"] and draft["status"] == "draft"
+    with pytest.raises(Conflict, match="only a published roster is repaired"):
         organiser.repair_roster(roster_id=draft["id"], volunteer_ids=[1])
 
 
