@@ -77,6 +77,17 @@ def patrol_occurrences(session: Session, start: datetime, end: datetime, grids: 
     ]
 
 
+def no_patrols(start: datetime, end: datetime, grids: list[int]) -> InvalidInput:
+    """A roster request whose window and grids hold no patrol: said in plain words, not an empty roster."""
+    a, b = f"{local(start):%Y-%m-%d %H:%M}", f"{local(end):%Y-%m-%d %H:%M}"
+    return InvalidInput(
+        f"start, end: no patrol of grid{'s' if len(grids) > 1 else ''} {', '.join(map(str, grids))} from {a} to "
+        f"{b}, so there is nothing to roster; choose a window with patrols (list_occurrences with kind patrol "
+        "shows them) or create the patrols first",
+        f"{a} 至 {b} 期间，{'、'.join(f'{g}号网格' for g in grids)}没有巡逻班次，无需排班；请选择有巡逻的时间段，或先创建巡逻活动",
+    )
+
+
 def shift_of(occ: Occurrence) -> roster.Shift:
     seats = occ.roles[0] if occ.roles else None
     needed = seats.role.needed if seats is not None else 2
@@ -395,8 +406,9 @@ class RosterMixin:
         """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
 
         Progress (rosters found, objective, bound, gap) is dispatched as roster_progress events while
-        the solver works. When shifts cannot all be covered, the draft carries the plain-words
-        reasons (gaps, problems) and suggested relaxations, and is the best roster with gaps marked.
+        the solver works. A window and grids without a patrol are refused (InvalidInput). When shifts
+        cannot all be covered, the draft carries the plain-words reasons (gaps, problems) and
+        suggested relaxations, and is the best roster with gaps marked.
         Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
         neighbour_grids (volunteers may patrol the grids next to their own, as the service's
         GRID_NEIGHBOURS config maps them; InvalidInput without a map). The same request_id (or a
@@ -418,6 +430,8 @@ class RosterMixin:
             found = session.scalars(select(Roster).where(Roster.request_key == key)).first() if key else None
             if found is not None:
                 return found.id, found.status != "solving"
+            if not patrol_occurrences(session, start, end, grids):
+                raise no_patrols(start, end, grids)
             row = Roster(
                 start=to_db(start),
                 end=to_db(end),
@@ -608,8 +622,17 @@ class RosterMixin:
             pinned=tuple(p for p in problem.pinned if p not in set(kept_before) and p.volunteer_id not in absent),
         )
         job_id = uuid.uuid4().hex
+        # the build's time limit is only a guard here: a repair stops once its fewest changes are proven
+        guard = roster.Options(time_limit=max(10.0, float(row["options"].get("time_limit", 10.0))))
         result = self._solve(
-            roster_id, job_id, roster.repair, problem, kept_before, unavailable=absent, frozen_until=naive(now())
+            roster_id,
+            job_id,
+            roster.repair,
+            problem,
+            kept_before,
+            unavailable=absent,
+            frozen_until=naive(now()),
+            options=guard,
         )
         past = [a for a in row.get("assignments", []) if a["shift_id"] not in {s.id for s in problem.shifts}]
         document = result_document(problem, result)

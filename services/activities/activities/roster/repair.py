@@ -55,7 +55,7 @@ def repair(
     be done; a change to a shift starting before `frozen_until` (the published period) costs ten times more
     than one after it, and a place left uncovered (soft coverage) more than ten such changes.
     """
-    options = options or Options(time_limit=1.0)
+    options = options or Options()  # the time limit is a guard: a small repair stops once its changes are proven fewest
     started = time.perf_counter()
     problem = changed_problem(problem, dropped, unavailable)
     ix = Index.build(problem)

@@ -19,5 +19,12 @@ def at(days: int, hour: int, minute: int = 0) -> datetime:
     return base.replace(hour=hour, minute=minute)
 
 
+def next_monday() -> datetime:
+    """00:00 of next Monday (Asia/Shanghai), one to seven days ahead: a week of tests from it is one ISO
+    week, so weekly caps fall alike whatever day the tests run."""
+    today = now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=7 - today.weekday())
+
+
 def iso(dt: datetime) -> str:
     return dt.isoformat()
