@@ -362,14 +362,15 @@ class Relay(DependencyProvider):
         self.outbox = outbox
 
     def setup(self):
-        from guanyinli import broker  # records the queue consumer's outages
+        import guanyinli.broker  # noqa: F401 - from now on the queue consumer records its outages
 
-        self.outages = broker.Outages
         self.handled = [0]  # how many of the consumer's outages were dealt with, for every worker
         self.policy = Policy.from_config(self.container.config)
 
     def get_dependency(self, worker_ctx):
-        return Sender(self.outbox, self.policy, self.outages(self.queue_consumer, self.handled))
+        from guanyinli.broker import Outages
+
+        return Sender(self.outbox, self.policy, Outages(self.queue_consumer, self.handled))
 
 
 class RelayTimer(Timer):

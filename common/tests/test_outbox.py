@@ -5,6 +5,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from nameko.containers import ServiceContainer
 from sqlalchemy import MetaData, insert, select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -171,3 +172,28 @@ def test_a_try_another_replica_counted_meanwhile_is_not_counted_twice(box):
         after = outbox.after_failure(first.attempts, box.clock.at, POLICY)
         assert not box.record_failure(session, first, "RuntimeError", after, box.clock.at)
     assert row(box, first.id)["attempts"] == 1
+
+
+# --- the nameko side ---------------------------------------------------------------------------
+
+
+def test_a_service_gets_its_relay_and_timer_settings_from_the_config():
+    box = outbox.Outbox("outbox_wired", MetaData())
+
+    class Outboxed:
+        name = "outboxed"
+        relay = outbox.Relay(box)
+
+        @outbox.relay_timer
+        def relay_outbox(self):
+            self.relay.run(None, None)
+
+    config = {"AMQP_URI": "memory://", "OUTBOX": {"INTERVAL": "2", "MAX_ATTEMPTS": 4}}
+    container = ServiceContainer(Outboxed, config)
+    container.extensions.all.setup()
+    [timer] = container.entrypoints
+    assert timer.interval == 2.0
+    [relay] = container.dependencies
+    sender = relay.get_dependency(SimpleNamespace())
+    assert (sender.outbox, sender.policy.max_attempts) == (box, 4)
+    assert sender.outages.span() is None
