@@ -1,7 +1,7 @@
 """The event outbox: each row is tried on its own, with backoff, and dead after its last try."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -11,9 +11,9 @@ from sqlalchemy.orm import sessionmaker
 
 from guanyinli import outbox
 from guanyinli.db import DatabaseHandle, make_engine
-from guanyinli.timeutil import from_db, now, to_db
+from guanyinli.timeutil import TZ, from_db, now, to_db
 
-T0 = now().replace(microsecond=0)
+T0 = datetime(2026, 12, 6, 9, 0, tzinfo=TZ)
 POLICY = outbox.Policy(max_attempts=3, backoff_base=5.0, backoff_max=12.0, interval=5.0)
 
 
@@ -73,7 +73,7 @@ class Broker:
 
 class Clock:
     def __init__(self):
-        self.at = T0 + timedelta(minutes=1)  # rows added now are due (older than the interval)
+        self.at = now() + timedelta(minutes=1)  # rows added from now on are due (older than the interval)
 
     def __call__(self):
         return self.at
@@ -104,7 +104,7 @@ def poison(box) -> int:
     with box.db.get_session() as session:
         result = session.execute(
             insert(box.table).values(
-                event_type="availability_changed", payload={"event_id": "e-poison"}, created_at=to_db(T0)
+                event_type="availability_changed", payload={"event_id": "e-poison"}, created_at=to_db(now())
             )
         )
         return result.inserted_primary_key[0]
