@@ -3,10 +3,10 @@
 A RabbitMQ node that is stopping confirms messages to classic queues it is closing down, and those
 messages are gone after the restart (its channel treats a queue that shut down cleanly as having
 handled what it held). A publisher confirm received in the moments before the broker went away
-therefore proves nothing. The service's queue consumer notices every lost connection; ``BrokerWatch``
-tells a worker when the outages it has not handled yet began and ended, so the outbox can send
-again what it marked sent just before and during them (handlers act once per ``event_id``, so a
-second copy is harmless).
+therefore proves nothing. The service's queue consumer notices every lost connection; ``Outages``
+tells a worker (through ``guanyinli.outbox.Relay``) when the outages it has not handled yet began
+and ended, so the outbox can send again what it marked sent just before and during them (handlers
+act once per ``event_id``, so a second copy is harmless).
 
 Every service's queue consumer also has a watchdog (``_install_stall_watchdog``): a consumer that has
 made no progress for ``QUEUE_CONSUMER_STALL_SECONDS`` (no loop turn, no connection attempt) is made to
@@ -23,7 +23,6 @@ from functools import partial
 
 import amqp
 import eventlet
-from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 
 from guanyinli import diagnostics
@@ -228,15 +227,3 @@ class Outages:
     def handled(self) -> None:
         """The outages ``span`` reported are dealt with."""
         self._handled[0] = max(self._handled[0], self._seen)
-
-
-class BrokerWatch(DependencyProvider):
-    """The container's broker outages (through its shared queue consumer)."""
-
-    queue_consumer = QueueConsumer()
-
-    def setup(self):
-        self._handled = [0]  # how many of the consumer's outages were dealt with, for every worker
-
-    def get_dependency(self, worker_ctx):
-        return Outages(self.queue_consumer, self._handled)

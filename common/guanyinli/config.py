@@ -40,3 +40,12 @@ def service_database_url(config: dict, service: str) -> str:
 
 def env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def setting(config: dict, section: str, key: str, default: object) -> object:
+    """A service setting: nameko config ``section[key]``, else env ``<SECTION>_<KEY>``, else ``default``
+    (an empty value counts as unset, as ``${VAR:}`` in the YAML gives)."""
+    value = (config.get(section) or {}).get(key)
+    if value is None or value == "":
+        value = os.environ.get(f"{section}_{key}")
+    return default if value is None or value == "" else value

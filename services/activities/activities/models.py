@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once
+from guanyinli import once, outbox
 from guanyinli.timeutil import now, to_db
 
 
@@ -44,6 +44,7 @@ class Base(DeclarativeBase):
 
 
 once.table("activities", Base.metadata)  # RPC requests carried out (guanyinli.once)
+OUTBOX = outbox.Outbox("outbox_events", Base.metadata)  # events to send (guanyinli.outbox)
 
 
 class Activity(Base):
@@ -265,19 +266,6 @@ class VolunteerStats(Base):
     excused: Mapped[int] = mapped_column(Integer, default=0)
     hours: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class OutboxEvent(Base):
-    """An event written with the change it reports; ``sent_at`` is set once it went to the broker."""
-
-    __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_unsent", "sent_at", "id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_type: Mapped[str] = mapped_column(String(50))
-    payload: Mapped[dict] = mapped_column(JSON, doc="the wire form, event_id included")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class FeedToken(Base):

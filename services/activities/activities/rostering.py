@@ -27,9 +27,9 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import outbox, roster, schemas, store
+from activities import roster, schemas, store
 from activities.exceptions import SwapRejected
-from activities.models import Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
+from activities.models import OUTBOX, Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
 from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound, Unavailable
 from guanyinli.events import publish
 from guanyinli.identity import ORGANISERS, READERS, own
@@ -545,7 +545,7 @@ class RosterMixin:
                 older.status = "superseded"
         row.status, row.published_at = "published", stamp
         changes = assignment_changes(set(current), wanted, shifts)
-        outbox.add(
+        OUTBOX.add(
             session,
             event_type,
             {"roster_id": row.id, "start": from_db(row.start), "end": from_db(row.end), "changes": changes},
@@ -733,7 +733,7 @@ class RosterMixin:
                 store.assign_patrol_duty(session, int(shift_a), volunteer_b)
             session.flush()
             shifts = {s["shift_id"]: s for s in result.get("shifts", [])}
-            outbox.add(
+            OUTBOX.add(
                 session,
                 "swap_accepted",
                 {

@@ -11,17 +11,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, feeds, outbox, rostering, schemas, store, views
+from activities import exceptions, feeds, rostering, schemas, store, views
 from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
-from guanyinli.broker import BrokerWatch
+from activities.models import OUTBOX
+from guanyinli import outbox
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
@@ -43,9 +42,6 @@ RULE_ERRORS: dict[str, type[Exception]] = {
 SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyClash, OccurrenceClosed, Unavailable)
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
-OUTBOX_INTERVAL = 5  # seconds: how often, and after how long, unsent events are sent again
-# events marked sent during a broker outage or this long before it are sent again (see guanyinli.broker)
-RESEND_MARGIN = timedelta(seconds=5)
 
 
 def rule_error(exc: RuleViolation) -> Exception:
@@ -67,21 +63,21 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     dispatch = EventDispatcher()
     caller: Caller = CallerIdentity()
     volunteers = Volunteers()
-    outages = BrokerWatch()
+    relay = outbox.Relay(OUTBOX)
 
     # --- helpers -----------------------------------------------------------------------------
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(session)`` in its own transaction; retry lost races (unique keys, deadlocks).
 
-        Events ``fn`` queued with ``outbox.add`` are dispatched once the transaction committed.
+        Events ``fn`` queued with ``OUTBOX.add`` are dispatched once the transaction committed.
         """
         for attempt in range(RETRIES):
             try:
                 with self.db.get_session() as session:
                     result = fn(session)
-                    queued = outbox.pending(session)
-                self._relay(queued)
+                    queued = OUTBOX.pending(session)
+                self.relay.send(self.db, self.dispatch, queued)
                 return result
             except RuleViolation as exc:
                 raise rule_error(exc) from None
@@ -100,44 +96,11 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         if not self.caller.acts_for(volunteer_id):
             raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
 
-    def _relay(self, queued: list[tuple[int, str, dict]]) -> None:
-        """Dispatch committed outbox rows; what fails here is left to ``relay_outbox``."""
-        sent = []
-        try:
-            for row_id, event_type, wire in queued:
-                outbox.send(self.dispatch, event_type, wire)
-                sent.append(row_id)
-        except Exception:
-            log.warning("dispatch failed; %d event(s) left to the outbox relay", len(queued) - len(sent), exc_info=True)
-        if sent:
-            try:
-                with self.db.get_session() as session:
-                    outbox.mark_sent(session, sent)
-            except Exception:  # they will go out once more, with the same event_id
-                log.warning("could not mark %d event(s) sent", len(sent), exc_info=True)
-
-    @timer(interval=OUTBOX_INTERVAL)
+    @outbox.relay_timer
     def relay_outbox(self):
-        """Send events whose dispatch after the commit did not happen (broker down, process killed).
-
-        Read, then dispatch outside any transaction (SQLite's write lock is never held across
-        network I/O), then mark sent: two replicas may both send a row, with the same event_id.
-        """
-        outage = self.outages.span()
-        if outage is not None:
-            lost, back = outage
-            with self.db.get_session() as session:
-                again = outbox.resend_between(session, lost - RESEND_MARGIN, back)
-            self.outages.handled()
-            log.warning(
-                "broker connection lost from %s to %s: %d event(s) marked sent then go out again", lost, back, again
-            )
-        with self.db.get_session() as session:
-            rows = [(r.id, r.event_type, r.payload) for r in outbox.due(session, timedelta(seconds=OUTBOX_INTERVAL))]
-            outbox.prune(session)
-        if rows:
-            self._relay(rows)
-            log.info("outbox relay sent %d event(s)", len(rows))
+        """Send the events that did not go out after their commit (broker down, process killed, a
+        failed try), each row on its own (see ``guanyinli.outbox``)."""
+        self.relay.run(self.db, self.dispatch)
 
     # --- health ------------------------------------------------------------------------------
 
@@ -188,7 +151,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         def work(session):
             activity = store.create_activity(session, data, self.caller.volunteer_id)
             view = views.activity_view(session, activity, self.caller)
-            outbox.add(session, "activity_created", _activity_event(view, []))
+            OUTBOX.add(session, "activity_created", _activity_event(view, []))
             return view
 
         return self._work(work)
@@ -209,11 +172,11 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
             activity, changed, cancelled, promoted = store.update_activity(session, activity_id, changes)
             view = views.activity_view(session, activity, self.caller)
             if changed:
-                outbox.add(session, "activity_updated", _activity_event(view, changed))
+                OUTBOX.add(session, "activity_updated", _activity_event(view, changed))
             for occ in cancelled:
                 _occurrence_cancelled(session, occ, occ.cancel_reason)
             for signup in promoted:
-                outbox.add(session, "signup_promoted", views.signup_event(session, signup))
+                OUTBOX.add(session, "signup_promoted", views.signup_event(session, signup))
             return view
 
         return self._work(work)
@@ -235,7 +198,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
             activity, cancelled = store.cancel_activity(session, activity_id, reason)
             view = views.activity_view(session, activity, self.caller)
             if before != "cancelled":
-                outbox.add(session, "activity_updated", _activity_event(view, ["status"]))
+                OUTBOX.add(session, "activity_updated", _activity_event(view, ["status"]))
             for occ in cancelled:
                 _occurrence_cancelled(session, occ, reason)
             return view
@@ -343,7 +306,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
                 "volunteer_ids": store.occurrence_volunteers(session, occ.id),
             }
             if changed:
-                outbox.add(session, "occurrence_changed", payload)
+                OUTBOX.add(session, "occurrence_changed", payload)
             return views.occurrence_views(session, [occ], self.caller)[0]
 
         return self._work(work)
@@ -388,7 +351,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         def work(session):
             signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check, request_id)
             if changed:
-                outbox.add(session, f"signup_{signup.status}", views.signup_event(session, signup))
+                OUTBOX.add(session, f"signup_{signup.status}", views.signup_event(session, signup))
             return views.signup_view(session, signup)
 
         return self._work(work)
@@ -408,9 +371,9 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
             self._for_volunteer(store.get_signup(session, signup_id).volunteer_id)
             signup, changed, promoted = store.cancel_sign_up(session, signup_id)
             if changed:
-                outbox.add(session, "signup_cancelled", views.signup_event(session, signup))
+                OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
             for p in promoted:
-                outbox.add(session, "signup_promoted", views.signup_event(session, p))
+                OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
             return views.signup_view(session, signup)
 
         return self._work(work)
@@ -453,7 +416,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         def work(session):
             registration, _, promoted = store.register_attendee(session, occurrence_id, name, phone, request_id)
             for p in promoted:
-                outbox.add(session, "signup_promoted", views.signup_event(session, p))
+                OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
             return views.registration_view(session, registration)
 
         return self._work(work)
@@ -505,7 +468,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
                 **facts,
             }
             if changed:
-                outbox.add(session, "attendance_recorded", event)
+                OUTBOX.add(session, "attendance_recorded", event)
             return views.signup_view(session, signup)
 
         return self._work(work)
@@ -524,7 +487,7 @@ def _occurrence_cancelled(session, occ, reason: str | None) -> None:
         "reason": reason,
         "volunteer_ids": store.occurrence_volunteers(session, occ.id),
     }
-    outbox.add(session, "occurrence_cancelled", payload)
+    OUTBOX.add(session, "occurrence_cancelled", payload)
 
 
 def _activity_event(view: dict, changed: list[str]) -> dict:

@@ -1,8 +1,9 @@
 """The ``volunteers`` nameko service: thin RPC entrypoints over ``store`` (database) and ``domain`` (rules).
 
-Every method loads its arguments through a schema (``@contract``), works in one transaction
-(committed on success, rolled back on any error, so a rejected call writes nothing) and
-dispatches its events after the commit.
+Every method loads its arguments through a schema (``@contract``) and works in one transaction
+(committed on success, rolled back on any error, so a rejected call writes nothing). Its events are
+stored in that transaction (``OUTBOX.add``) and dispatched after the commit; the relay sends those
+that did not go out then (``guanyinli.outbox``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 import eventlet
 from sqlalchemy import text
 
+from guanyinli import outbox
 from guanyinli.db import Database
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
-from guanyinli.events import publish, read
+from guanyinli.events import read
 from guanyinli.identity import (
     ANYONE,
     GRID_LEADER,
@@ -43,6 +45,7 @@ from volunteers.exceptions import (
     VolunteerInactive,
     VolunteerNotFound,
 )
+from volunteers.models import OUTBOX
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,22 @@ class VolunteersService:
     db = Database()
     dispatch = EventDispatcher()
     caller: Identity = CallerIdentity()
+    relay = outbox.Relay(OUTBOX)
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(session)`` in its own transaction; the events it queued with ``OUTBOX.add`` are
+        dispatched once the transaction committed."""
         with self.db.get_session() as session:
-            return fn(session)
+            result = fn(session)
+            queued = OUTBOX.pending(session)
+        self.relay.send(self.db, self.dispatch, queued)
+        return result
+
+    @outbox.relay_timer
+    def relay_outbox(self):
+        """Send the events that did not go out after their commit (broker down, process killed, a
+        failed try), each row on its own (see ``guanyinli.outbox``)."""
+        self.relay.run(self.db, self.dispatch)
 
     # --- who may see and change what (rules in domain) -------------------------------------------
 
@@ -211,12 +226,12 @@ class VolunteersService:
                 grid, changed = store.remove_grid_role(session, grid_id, volunteer_id)
             else:
                 grid, changed = store.assign_grid_role(session, grid_id, volunteer_id, role)
-            return grid, changed, store.get_volunteer(session, volunteer_id)
+            if changed:
+                volunteer = store.get_volunteer(session, volunteer_id)
+                OUTBOX.add(session, "volunteer_updated", volunteer_event(volunteer, ["grid_roles"]))
+            return grid
 
-        grid, changed, volunteer = self._work(work)
-        if changed:
-            publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, ["grid_roles"]))
-        return grid
+        return self._work(work)
 
     # --- volunteers --------------------------------------------------------------------------------
 
@@ -234,9 +249,13 @@ class VolunteersService:
         """Register a volunteer: teams, home grid, alliance, skills (e.g. patrol_leader, tutoring:math)."""
         data = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
         data.update(alliance=alliance, skills=skills, language=language)
-        volunteer = self._work(lambda s: store.create_volunteer(s, data))
-        publish(self.dispatch, "volunteer_created", volunteer_event(volunteer))
-        return volunteer
+
+        def work(session):
+            volunteer = store.create_volunteer(session, data)
+            OUTBOX.add(session, "volunteer_created", volunteer_event(volunteer))
+            return volunteer
+
+        return self._work(work)
 
     @rpc
     @contract(
@@ -287,10 +306,14 @@ class VolunteersService:
             raise Forbidden(
                 f"{', '.join(others)}: changed by organisers only; a volunteer changes phone, e-mail and language"
             )
-        volunteer, changed = self._work(lambda s: store.update_volunteer(s, volunteer_id, changes))
-        if changed:
-            publish(self.dispatch, "volunteer_updated", volunteer_event(volunteer, changed))
-        return volunteer
+
+        def work(session):
+            volunteer, changed = store.update_volunteer(session, volunteer_id, changes)
+            if changed:
+                OUTBOX.add(session, "volunteer_updated", volunteer_event(volunteer, changed))
+            return volunteer
+
+        return self._work(work)
 
     @rpc
     @contract(
@@ -302,10 +325,14 @@ class VolunteersService:
     )
     def deactivate_volunteer(self, volunteer_id, reason=None):
         """Deactivate a volunteer (kept for the ledger; their grid roles end); repeating it is a no-op."""
-        volunteer, changed = self._work(lambda s: store.deactivate_volunteer(s, volunteer_id, reason))
-        if changed:
-            publish(self.dispatch, "volunteer_deactivated", {"volunteer_id": volunteer_id, "reason": reason})
-        return volunteer
+
+        def work(session):
+            volunteer, changed = store.deactivate_volunteer(session, volunteer_id, reason)
+            if changed:
+                OUTBOX.add(session, "volunteer_deactivated", {"volunteer_id": volunteer_id, "reason": reason})
+            return volunteer
+
+        return self._work(work)
 
     @rpc
     @contract(
@@ -347,9 +374,13 @@ class VolunteersService:
         Overlapping windows are rejected as a whole (AvailabilityOverlap naming both entries).
         """
         self._for_volunteer(volunteer_id)
-        result = self._work(lambda s: store.set_availability(s, volunteer_id, weekly, dated))
-        publish(self.dispatch, "availability_changed", {"volunteer_id": volunteer_id})
-        return result
+
+        def work(session):
+            result = store.set_availability(session, volunteer_id, weekly, dated)
+            OUTBOX.add(session, "availability_changed", {"volunteer_id": volunteer_id})
+            return result
+
+        return self._work(work)
 
     @rpc
     @contract(access=own(), request=schemas.VolunteerIdIn, response=schemas.AvailabilityOut(), errors=VOLUNTEER_ERRORS)
@@ -427,14 +458,14 @@ class VolunteersService:
             points = domain.default_points(hours)
 
         def work(session):
-            return store.add_ledger_entry(
+            entry, created = store.add_ledger_entry(
                 session, volunteer_id, hours, points, reason, source, source_key, team, occurred_at
             )
+            if created:
+                OUTBOX.add(session, "ledger_entry_added", entry_event(entry))
+            return entry
 
-        entry, created = self._work(work)
-        if created:
-            publish(self.dispatch, "ledger_entry_added", entry_event(entry))
-        return entry
+        return self._work(work)
 
     @rpc
     @contract(access=own(), request=schemas.GetLedgerIn, response=schemas.LedgerOut(), errors=VOLUNTEER_ERRORS)
@@ -475,7 +506,7 @@ class VolunteersService:
         reason = f"{event['title']} ({event['role']})"
 
         def work(session):
-            return store.add_ledger_entry(
+            entry, created = store.add_ledger_entry(
                 session,
                 event["volunteer_id"],
                 event["hours"],
@@ -486,9 +517,11 @@ class VolunteersService:
                 event.get("team"),
                 event["start"],
             )
+            if created:
+                OUTBOX.add(session, "ledger_entry_added", entry_event(entry))
 
         try:
-            entry, created = self._work(work)
+            self._work(work)
         except NotFound:
             log.warning("attendance_recorded for unknown volunteer %s dropped", event["volunteer_id"])
             return
@@ -496,5 +529,3 @@ class VolunteersService:
             log.exception("attendance_recorded for sign-up %s failed; requeued", event["signup_id"])
             eventlet.sleep(REQUEUE_PAUSE)
             raise
-        if created:
-            publish(self.dispatch, "ledger_entry_added", entry_event(entry))

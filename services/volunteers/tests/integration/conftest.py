@@ -38,11 +38,16 @@ def events():
 
 
 @pytest.fixture
-def container(container_factory, service_config, events):
-    """The volunteers service and an event recorder, running on a fresh vhost."""
-    service = container_factory(VolunteersService, service_config)
+def container(container_factory, service_config, events, request):
+    """The volunteers service and an event recorder, running on a fresh vhost. A test marked
+    ``service_config(KEY=value)`` runs them with those config values."""
+    config = dict(service_config)
+    marker = request.node.get_closest_marker("service_config")
+    if marker is not None:
+        config.update(marker.kwargs)
+    service = container_factory(VolunteersService, config)
     service.start()
-    container_factory(event_recorder("volunteers", events), service_config).start()
+    container_factory(event_recorder("volunteers", events), config).start()
     return service
 
 
