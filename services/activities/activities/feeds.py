@@ -5,9 +5,9 @@
 HTTP (``WEB_SERVER_ADDRESS``)::
 
     GET /feeds/volunteers/<token>.ics   a volunteer's duties (secret token; unknown or revoked: 404)
-    GET /feeds/teams/<team>.ics         activities of a team
+    GET /feeds/teams/<team>.ics         activities of a team (public feeds never show elderly visits)
     GET /feeds/grids/<grid>.ics         activities of a grid (1-15)
-    GET /feeds/kinds/<kind>.ics         activities of a kind
+    GET /feeds/kinds/<kind>.ics         activities of a kind (none for elderly_visit: 404)
     GET /feeds/lectures.ics             the Lide Shuren lecture hall programme
 
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
@@ -16,11 +16,16 @@ when ``If-None-Match`` names the current ETag. A request first reads the feed's 
 aggregate query); while it is unchanged the body rendered before is reused (``FeedCache``), so
 the 304 path and repeated 200s cost a token lookup and that query.
 
-Personal tokens: 256 bits, derived as HMAC-SHA256(``FEED_SECRET``, token row id and volunteer)
-so that ``feed_urls`` can show a volunteer their link again, while the database keeps only the
-SHA-256 of the token (a copy of the database alone opens no feed). Rotating issues a new row and
-revokes the old one; revoking makes every link of the volunteer 404. Links are built on
-``FEED_BASE_URL`` (e.g. ``https://guanyinli.example.org``), with ``webcal://`` twins.
+Personal tokens: the token row's id and a 256-bit HMAC-SHA256(``FEED_SECRET``, row id and
+volunteer), base64url. A request finds the row by the id and checks the MAC under the secret in
+force, so ``feed_urls`` can show a volunteer their link again while the database keeps nothing a
+link can be rebuilt from (a copy of it alone opens no feed), and a new ``FEED_SECRET`` turns every
+link made under the old one into a 404 (the rows stay; the links shown from then on work). Rotating
+issues a new row and revokes the old one; revoking makes every link of the volunteer 404. Outside
+the local run (``GUANYINLI_ENV=local``) the service does not start with a missing, short or
+placeholder ``FEED_SECRET`` (``guanyinli.config.require_secret``), and tokens are cut out of the
+WSGI access log (``guanyinli.logs.RedactSecrets``). Links are built on ``FEED_BASE_URL`` (e.g.
+``https://guanyinli.example.org``), with ``webcal://`` twins.
 """
 
 from __future__ import annotations
@@ -34,14 +39,16 @@ from collections import OrderedDict
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from marshmallow import fields
-from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from activities import feed_data, ical
 from activities.models import FeedToken
+from guanyinli.config import require_secret
 from guanyinli.errors import Forbidden, Unavailable
+from guanyinli.logs import redact_url_logs
 from guanyinli.rpc import rpc
 from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
@@ -50,6 +57,9 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_CACHE_SECONDS = 300
 TOKEN_BYTES = 32
 TOKEN_CONTEXT = b"guanyinli-activities-feed-token/v1"
+TOKEN_ID_BYTES = 8
+SECRET_MIN_LENGTH = 32  # checked at start outside the local run
+RUNTIME_SECRET_MIN_LENGTH = 16  # the local run's floor, checked when a link is made
 PERSONAL_PATH = "/feeds/volunteers/{token}.ics"
 PUBLIC_PATHS = {
     "team": "/feeds/teams/{value}.ics",
@@ -64,9 +74,56 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
+def _mac(secret: str, token_id: int, volunteer_id: int) -> bytes:
     mac = hmac.new(secret.encode(), TOKEN_CONTEXT + f":{token_id}:{volunteer_id}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()[:TOKEN_BYTES]).rstrip(b"=").decode()
+    return mac.digest()[:TOKEN_BYTES]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
+    """The token of row ``token_id`` under ``secret``: the row id, then the MAC (base64url, 54 chars)."""
+    return _b64(token_id.to_bytes(TOKEN_ID_BYTES, "big") + _mac(secret, token_id, volunteer_id))
+
+
+def legacy_token(secret: str, token_id: int, volunteer_id: int) -> str:
+    """Tokens issued before the row id went into them: the MAC alone (43 chars), found by its hash."""
+    return _b64(_mac(secret, token_id, volunteer_id))
+
+
+def token_row_id(token: str) -> int | None:
+    """The row id a token names, or None when it is not of the current form."""
+    if len(token) != 54:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "==")
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != TOKEN_ID_BYTES + TOKEN_BYTES or _b64(raw) != token:
+        return None
+    row_id = int.from_bytes(raw[:TOKEN_ID_BYTES], "big")
+    return row_id if 0 < row_id < 2**31 else None  # ids are PostgreSQL integers
+
+
+def token_owner(session, token: str, secret: str | None) -> int | None:
+    """The volunteer whose active token this is under ``secret`` (None: unknown, revoked, or made
+    under another secret)."""
+    if not secret:
+        return None
+    row_id = token_row_id(token)
+    if row_id is not None:
+        row = session.get(FeedToken, row_id)
+        expected = derive_token
+    else:
+        row = session.scalars(select(FeedToken).where(FeedToken.token_hash == token_hash(token))).first()
+        expected = legacy_token
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(expected(secret, row.id, row.volunteer_id).encode(), token.encode("ascii", "replace")):
+        return None
+    return row.volunteer_id
 
 
 def etag_of(body: bytes) -> str:
@@ -175,10 +232,25 @@ def public_feeds() -> list[tuple[str, str | int | None]]:
     return scopes
 
 
+class FeedSettings(DependencyProvider):
+    """The service config, checked when the service starts.
+
+    Outside the local run a missing, short or placeholder ``FEED_SECRET`` stops the start with
+    ``guanyinli.config.InsecureSecret``. Feed tokens are kept out of the WSGI access log.
+    """
+
+    def setup(self) -> None:
+        require_secret("FEED_SECRET", self.container.config.get("FEED_SECRET"), SECRET_MIN_LENGTH)
+        redact_url_logs()
+
+    def get_dependency(self, worker_ctx) -> dict:
+        return self.container.config
+
+
 class FeedsMixin:
     """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db`` and ``caller`` on the service."""
 
-    feed_settings = Config()
+    feed_settings = FeedSettings()
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -187,8 +259,10 @@ class FeedsMixin:
 
     def _feed_secret(self) -> str:
         secret = self._feed_config().get("FEED_SECRET")
-        if not secret or len(str(secret)) < 16:
-            raise Unavailable("personal feeds need FEED_SECRET (at least 16 characters) in the service config")
+        if not secret or len(str(secret)) < RUNTIME_SECRET_MIN_LENGTH:
+            raise Unavailable(
+                f"personal feeds need FEED_SECRET (at least {RUNTIME_SECRET_MIN_LENGTH} characters) in the service config"
+            )
         return str(secret)
 
     def _feed_base_url(self) -> str:
@@ -313,12 +387,9 @@ class FeedsMixin:
 
     @http("GET", "/feeds/volunteers/<string:token>.ics")
     def personal_feed(self, request, token):
-        digest = token_hash(token)
+        secret = self._feed_config().get("FEED_SECRET")
         with self.db.get_session() as session:
-            row = session.scalars(
-                select(FeedToken).where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None))
-            ).first()
-            volunteer_id = row.volunteer_id if row is not None else None
+            volunteer_id = token_owner(session, token, str(secret) if secret else None)
         if volunteer_id is None:
             return not_found("no such feed")
         body, etag = self._render(
@@ -356,4 +427,4 @@ class FeedsMixin:
         return self._public(request, "lectures", None)
 
 
-__all__ = ["FeedsMixin", "derive_token", "etag_of", "token_hash"]
+__all__ = ["FeedSettings", "FeedsMixin", "derive_token", "etag_of", "token_hash", "token_owner"]
