@@ -1,4 +1,4 @@
-"""nameko dependencies of the activities service: who is calling, and the volunteers directory.
+"""nameko dependencies of the activities service: who is calling, the clock, and the volunteers directory.
 
 Caller identity travels in nameko context data (set by the gateway or a client with
 ``ClusterRpcProxy(config, context_data={...})``), under the key ``user``::
@@ -12,6 +12,7 @@ may define activities, assign and mark attendance, and read private fields of el
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import eventlet
@@ -21,7 +22,7 @@ from nameko.extensions import DependencyProvider
 from activities.domain import Caller
 from guanyinli.errors import Unavailable
 from guanyinli.rpc import WrappedRpcProxy
-from guanyinli.timeutil import iso, parse_iso
+from guanyinli.timeutil import iso, now, parse_iso
 
 USER_CONTEXT_KEY = "user"
 
@@ -53,6 +54,17 @@ class CallerIdentity(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Caller:
         return caller_from_context(worker_ctx.context_data)
+
+
+class Clock(DependencyProvider):
+    """Injects the service's clock: a function giving the current moment (aware, community time).
+
+    Rules that depend on the time of a request (how long a visitor keeps seeing a visit's private
+    fields) read it here, so a test replaces it (``replace_dependencies``) instead of waiting.
+    """
+
+    def get_dependency(self, worker_ctx) -> Callable[[], datetime]:
+        return now
 
 
 class VolunteerDirectory:

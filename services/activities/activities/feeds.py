@@ -1,6 +1,6 @@
 """iCal feeds of the activities service: HTTP entrypoints and the RPC that hands out personal feed links.
 
-``FeedsMixin`` joins ``ActivitiesService`` through its bases and uses its ``db`` and ``caller``.
+``FeedsMixin`` joins ``ActivitiesService`` through its bases and uses its ``db``, ``caller`` and ``clock``.
 
 HTTP (``WEB_SERVER_ADDRESS``)::
 
@@ -45,6 +45,7 @@ from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from activities import feed_data, ical
+from activities.domain import VISIT_DETAILS_DAYS_AFTER
 from activities.models import FeedToken
 from guanyinli.config import require_secret
 from guanyinli.errors import Forbidden, Unavailable
@@ -227,7 +228,7 @@ class FeedRevoked(StrictSchema):
 def public_feeds() -> list[tuple[str, str | int | None]]:
     scopes: list[tuple[str, str | int | None]] = [("lectures", None)]
     scopes += [("team", t) for t in feed_data.TEAM_LABELS]
-    scopes += [("kind", k) for k in feed_data.KIND_LABELS]
+    scopes += [("kind", k) for k in feed_data.KIND_LABELS if k not in feed_data.PUBLIC_HIDDEN_KINDS]
     scopes += [("grid", g) for g in feed_data.GRIDS]
     return scopes
 
@@ -248,7 +249,7 @@ class FeedSettings(DependencyProvider):
 
 
 class FeedsMixin:
-    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db`` and ``caller`` on the service."""
+    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db``, ``caller`` and ``clock`` on the service."""
 
     feed_settings = FeedSettings()
 
@@ -264,6 +265,9 @@ class FeedsMixin:
                 f"personal feeds need FEED_SECRET (at least {RUNTIME_SECRET_MIN_LENGTH} characters) in the service config"
             )
         return str(secret)
+
+    def _visit_days_after(self) -> int:
+        return int(self._feed_config().get("VISIT_DETAILS_DAYS_AFTER", VISIT_DETAILS_DAYS_AFTER))
 
     def _feed_base_url(self) -> str:
         base = self._feed_config().get("FEED_BASE_URL")
@@ -374,7 +378,7 @@ class FeedsMixin:
 
     def _render(self, key: tuple, version, build) -> tuple[bytes, str]:
         """The feed's body and ETag: reused while its version is unchanged, else rendered."""
-        at = now()
+        at = self.clock()
         with self.db.get_session() as session:
             current = version(session, at)  # before building: see feed_data's note on versions
             found = FEED_CACHE.get(key, current)
@@ -395,7 +399,7 @@ class FeedsMixin:
         body, etag = self._render(
             ("volunteer", volunteer_id),
             lambda session, at: feed_data.personal_version(session, volunteer_id, at),
-            lambda session, at: feed_data.personal_feed(session, volunteer_id, at),
+            lambda session, at: feed_data.personal_feed(session, volunteer_id, at, self._visit_days_after()),
         )
         return calendar_response(request, body, etag, private=True, filename="guanyinli-duties.ics")
 
