@@ -88,3 +88,8 @@ def test_every_service_console_line_passes_the_filter():
     config = yaml.safe_load((ROOT / "config" / "nameko.yaml").read_text())["LOGGING"]
     names = [n for n, f in config["filters"].items() if f["()"] == "guanyinli.logs.RedactSecrets"]
     assert names and all(set(names) <= set(h.get("filters", [])) for h in config["handlers"].values())
+
+
+def test_a_broken_format_string_passes_as_it_is():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("one",), None)
+    assert RedactSecrets().filter(record) is True and record.args == ("one",)

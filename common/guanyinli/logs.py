@@ -37,7 +37,10 @@ class RedactSecrets(logging.Filter):
     """Replaces feed tokens in a record's message and traceback text before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: the handler reports it, as without this filter
+            return True
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, ()

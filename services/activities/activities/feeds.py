@@ -21,11 +21,13 @@ volunteer), base64url. A request finds the row by the id and checks the MAC unde
 force, so ``feed_urls`` can show a volunteer their link again while the database keeps nothing a
 link can be rebuilt from (a copy of it alone opens no feed), and a new ``FEED_SECRET`` turns every
 link made under the old one into a 404 (the rows stay; the links shown from then on work). Rotating
-issues a new row and revokes the old one; revoking makes every link of the volunteer 404. Outside
-the local run (``GUANYINLI_ENV=local``) the service does not start with a missing, short or
-placeholder ``FEED_SECRET`` (``guanyinli.config.require_secret``), and tokens are cut out of the
-WSGI access log (``guanyinli.logs.RedactSecrets``). Links are built on ``FEED_BASE_URL`` (e.g.
-``https://guanyinli.example.org``), with ``webcal://`` twins.
+issues a new row and revokes the old one; revoking makes every link of the volunteer 404. Links
+issued before tokens named their row (the MAC alone) are found by the SHA-256 the row keeps and
+checked the same way. Outside the local run (``GUANYINLI_ENV=local``) the service does not start
+with a missing, short or placeholder ``FEED_SECRET`` (``guanyinli.config.require_secret``); tokens
+never reach a log line (``guanyinli.logs.RedactSecrets`` on the access log and on every console
+handler). Links are built on ``FEED_BASE_URL`` (e.g. ``https://guanyinli.example.org``), with
+``webcal://`` twins.
 """
 
 from __future__ import annotations

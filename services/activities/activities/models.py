@@ -285,7 +285,9 @@ class OutboxEvent(Base):
 
 
 class FeedToken(Base):
-    """Secret tokens of personal iCal feeds (only the hash is stored)."""
+    """Personal iCal feed tokens: a token names its row and carries a MAC under FEED_SECRET, so no
+    token is stored; ``token_hash`` (SHA-256 of the token as issued) finds links of the earlier
+    form, which carried the MAC alone."""
 
     __tablename__ = "feed_tokens"
 
