@@ -8,6 +8,11 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import os  # noqa: E402
+
+# The tests run as the local run does: weak example secrets are accepted (guanyinli.config).
+os.environ.setdefault("GUANYINLI_ENV", "local")
+
 pytest_plugins = ["guanyinli.testing"]
 
 # Every test process, and the service processes the tests start, verify and sign identity tokens

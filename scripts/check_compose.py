@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/check_compose.py [--env-file .env.example] [--scale activities=2]
 
-1. `docker-compose config -q` validates docker-compose.yml (with the example settings).
+1. `docker-compose config -q` validates docker-compose.yml (with the example settings, every
+   `change-me-...` value replaced by a random one as the first start in docs/DEPLOY.md does).
 2. hadolint lints every Dockerfile (settings in .hadolint.yaml).
 3. Each image's requirements (services/<svc>/requirements.in) cover every third-party module its
    code imports, and every name in them is pinned in requirements.lock.
@@ -75,6 +76,24 @@ def compose_config(env_file: Path, compose_file: Path = COMPOSE_FILE) -> dict:
             raise SystemExit(f"docker-compose {' '.join(args)} failed:\n{result.stderr.strip()}")
     say(f"ok   docker-compose config -q ({compose_file.name}, settings from {env_file.name})")
     return yaml.safe_load(result.stdout)
+
+
+def filled_env_file(env_file: Path, work_dir: Path) -> Path:
+    """The settings with every `change-me-...` value replaced by a random one, as the first start
+    in docs/DEPLOY.md does for .env (the services refuse placeholder secrets outside the local run)."""
+    lines, filled = [], []
+    for line in env_file.read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#") and value.startswith("change-me-"):
+            line = f"{name}={secrets.token_hex(16)}"
+            filled.append(name)
+        lines.append(line)
+    if not filled:
+        return env_file
+    path = work_dir / env_file.name
+    path.write_text("\n".join(lines) + "\n")
+    say(f"ok   {env_file.name}: random values for {', '.join(filled)} (as docs/DEPLOY.md fills .env)")
+    return path
 
 
 # --- 2. hadolint ---------------------------------------------------------------------------
@@ -570,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=None, help="keep the service logs in this directory")
     args = parser.parse_args(argv)
 
-    config = compose_config(args.env_file.resolve(), args.file.resolve())
+    with tempfile.TemporaryDirectory(prefix="check_compose_env_") as env_dir:
+        config = compose_config(filled_env_file(args.env_file.resolve(), Path(env_dir)), args.file.resolve())
     problems = lint_dockerfiles(config)
     apps = [name for name, svc in config["services"].items() if svc.get("build")]
     for image in sorted({(config["services"][n]["build"].get("args") or {}).get("SERVICE", n) for n in apps}):

@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    env.setdefault("GUANYINLI_ENV", "local")  # weak example secrets are accepted here
     env.setdefault("FEED_SECRET", local_feed_secret())
     env.setdefault("FEED_BASE_URL", f"http://{FEEDS_ADDRESS}")
     children: list[subprocess.Popen] = []

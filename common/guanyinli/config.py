@@ -49,3 +49,55 @@ def setting(config: dict, section: str, key: str, default: object) -> object:
     if value is None or value == "":
         value = os.environ.get(f"{section}_{key}")
     return default if value is None or value == "" else value
+
+
+# --- secrets -----------------------------------------------------------------------------------
+
+LOCAL_ENV = "local"
+# Words of example values and defaults: a secret containing one of them was never generated.
+PLACEHOLDER_WORDS = ("change-me", "change_me", "changeme", "example", "placeholder", "replace-me", "your-")
+PLACEHOLDER_VALUES = frozenset({"secret", "password", "passwd", "test", "default", "123456"})
+
+
+class InsecureSecret(ValueError):
+    """A secret setting is missing, short or a placeholder where the platform is deployed."""
+
+
+def environment() -> str:
+    """``GUANYINLI_ENV``: ``local`` for `make run` and the tests; anything else (compose sets
+    ``production``, and unset means the same) is a deployment."""
+    return os.environ.get("GUANYINLI_ENV", "").strip().lower() or "production"
+
+
+def is_local() -> bool:
+    return environment() == LOCAL_ENV
+
+
+def secret_problem(value: str | None, min_length: int = 32) -> str | None:
+    """Why ``value`` is not a usable secret, or None."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        return "is empty"
+    lowered = text.strip().lower()
+    if lowered in PLACEHOLDER_VALUES or any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "is a placeholder value"
+    if len(set(text)) < 8:
+        return "repeats too few characters"
+    if len(text) < min_length:
+        return f"has {len(text)} characters, fewer than {min_length}"
+    return None
+
+
+def require_secret(name: str, value: str | None, min_length: int = 32) -> str:
+    """``value`` when it is a usable secret; raises ``InsecureSecret`` naming the setting otherwise.
+
+    Lenient only in the local run (``GUANYINLI_ENV=local``), where a weak value is returned as is.
+    """
+    problem = secret_problem(value, min_length)
+    if problem is not None and not is_local():
+        raise InsecureSecret(
+            f"{name} {problem}: set it to a random value of at least {min_length} characters "
+            f"(e.g. `openssl rand -hex {max(16, (min_length + 1) // 2)}`); "
+            f"only GUANYINLI_ENV={LOCAL_ENV} accepts a weak one"
+        )
+    return "" if value is None else str(value)

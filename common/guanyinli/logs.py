@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 
 class ExpectedErrors(logging.Filter):
@@ -18,3 +19,45 @@ class ExpectedErrors(logging.Filter):
             record.exc_text = None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
+
+
+# Secrets that travel in URLs: a personal feed token is the path segment after /feeds/volunteers/.
+SECRET_IN_URL = re.compile(r"(/feeds/volunteers/)[^\s\"'?#/]+?(?=\.ics\b|[\s\"'?#]|$)")
+REDACTED = "<redacted>"
+# Loggers that write URLs whatever the logging config says: nameko's WSGI access log (INFO), and
+# its RPC client, which logs every answer at DEBUG (feed links are answers of the feed RPCs).
+URL_LOGGERS = ("nameko.web.server", "nameko.rpc", "nameko.standalone.rpc")
+
+
+def redact(text: str) -> str:
+    return SECRET_IN_URL.sub(r"\1" + REDACTED, text)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces feed tokens in a record's message and traceback text before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: the handler reports it, as without this filter
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def redact_url_logs() -> None:
+    """Attach ``RedactSecrets`` to ``URL_LOGGERS`` (once), for a service that serves secret URLs.
+
+    The handler filter of config/nameko.yaml covers every line that reaches the console; this
+    covers these loggers under any logging config, tests' log capture included.
+    """
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())

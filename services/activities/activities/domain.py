@@ -15,6 +15,9 @@ from guanyinli.timeutil import local
 
 LATE_NOTICE = timedelta(hours=48)
 DEFAULT_PUPILS_PER_TUTOR = 5
+# A visitor keeps seeing a visit's private fields this many days after their last visit of it
+# (config VISIT_DETAILS_DAYS_AFTER): time to write up the visit, not access for ever.
+VISIT_DETAILS_DAYS_AFTER = 7
 
 # Roles an activity gets when its creator names none. A lecture always gets its duty shifts
 # (setup before it starts, reception from half an hour before until it ends), even when other
@@ -143,11 +146,29 @@ def check_signup(
         raise RuleViolation("clash", f"clashes with confirmed duties {check.clashes}")
 
 
-def can_see_private(caller: Caller, assigned_volunteer_ids: set[int] | frozenset[int]) -> bool:
-    """Elderly-visit private fields: organisers and the visitors assigned (confirmed) only."""
+def can_see_private(
+    caller: Caller, last_duty_end: datetime | None, now: datetime, days_after: int = VISIT_DETAILS_DAYS_AFTER
+) -> bool:
+    """Elderly-visit private fields (visited person, address, health notes): organisers, and the
+    visitors with a confirmed visit of that activity that is current or coming or ended at most
+    ``days_after`` days ago (``last_duty_end``: the end of their last one, None without any)."""
     if caller.is_organiser:
         return True
-    return caller.volunteer_id is not None and caller.volunteer_id in assigned_volunteer_ids
+    if caller.volunteer_id is None or last_duty_end is None:
+        return False
+    return now <= last_duty_end + timedelta(days=days_after)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads activities and when: what they see of elderly visits follows ``can_see_private``."""
+
+    caller: Caller
+    now: datetime
+    days_after: int = VISIT_DETAILS_DAYS_AFTER
+
+    def sees_private(self, last_duty_end: datetime | None) -> bool:
+        return can_see_private(self.caller, last_duty_end, self.now, self.days_after)
 
 
 def attendance_facts(start: datetime, end: datetime, confirmed_at: datetime | None) -> dict:

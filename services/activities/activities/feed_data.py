@@ -18,10 +18,13 @@ Decisions a subscriber sees:
 - SEQUENCE only goes up: a public series carries the activity's, an override adds the
   occurrence's; a personal series adds, for every sign-up it ever had, 1 + the sign-up's and the
   occurrence's counters (rows are never deleted, each counter only grows).
-- Public feeds carry no private data: never an elderly person's name, address or health notes,
-  nor any phone number or volunteer. A personal feed shows the visited person and address to the
-  visitor assigned (the rule of ``domain.can_see_private``), never the health notes: a feed ends
-  up stored by third-party calendar services.
+- Public feeds carry no private data: no phone number or volunteer, and no elderly visit at all
+  (its times and place would tell when a person living alone is visited; ``PUBLIC_HIDDEN_KINDS``).
+- A feed ends up stored by third-party calendar services. A personal feed shows an elderly visit
+  as a neutral home visit (``NEUTRAL_VISIT``: no title, place, visited person or address) unless
+  the organiser set ``feed_shows_details`` on the activity; then it shows the title and place,
+  and the visited person and address to a visitor who may see them (``domain.can_see_private``,
+  judged at the start of the day). Never the health notes.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from guanyinli.events import KINDS, TEAMS
 from guanyinli.timeutil import TZ, from_db, to_db
 
 CANCELLED_KEPT = timedelta(days=30)
+PUBLIC_HIDDEN_KINDS = frozenset({"elderly_visit"})
+NEUTRAL_VISIT = "上门探访"  # summary and category of a visit in a personal feed without details
 HISTORY = timedelta(days=90)
 MAX_INSTANCES = 5000  # a guard when expanding rules
 GRIDS = range(1, 16)
@@ -435,7 +440,35 @@ def _effective_cancelled_at(occ: Occurrence, activity: Activity) -> datetime | N
     return None
 
 
-def personal_feed(session: Session, volunteer_id: int, now: datetime) -> ical.Feed:
+def _series_text(
+    activity: Activity,
+    role: ActivityRole,
+    last_visit: datetime | None,
+    clock: Clock,
+    days_after: int,
+    volunteer_id: int,
+) -> tuple[str, str, str | None, tuple[str, ...]]:
+    """Summary, place, description and categories of a duty series in a personal feed."""
+    role_line = f"岗位: {ROLE_LABELS.get(role.name, role.name)}"
+    if activity.kind == "elderly_visit" and not activity.feed_shows_details:
+        return NEUTRAL_VISIT, "", role_line, (NEUTRAL_VISIT,)
+    description = [" · ".join(_categories(activity)), role_line]
+    if activity.description:
+        description.insert(0, activity.description)
+    place = _place(activity)
+    if activity.kind == "elderly_visit" and domain.can_see_private(
+        Caller(volunteer_id=volunteer_id), last_visit, clock.day, days_after
+    ):
+        place = activity.private_address or place
+        if activity.visited_person:
+            description.append(f"探访对象: {activity.visited_person}")
+    summary = f"{activity.title} · {ROLE_LABELS.get(role.name, role.name)}"
+    return summary, place, "\n".join(description), _categories(activity)
+
+
+def personal_feed(
+    session: Session, volunteer_id: int, now: datetime, days_after: int = domain.VISIT_DETAILS_DAYS_AFTER
+) -> ical.Feed:
     """All duties of one volunteer (confirmed, and cancelled ones for a while)."""
     clock = Clock(now)
     rows = session.execute(
@@ -448,23 +481,19 @@ def personal_feed(session: Session, volunteer_id: int, now: datetime) -> ical.Fe
         .order_by(Activity.id, ActivityRole.id, Occurrence.original_start, Signup.id)
     ).all()
     grouped: dict[tuple[int, int], list] = defaultdict(list)
+    last_visit: dict[int, datetime] = {}
     for row in rows:
         grouped[(row.Activity.id, row.ActivityRole.id)].append(row)
+        if row.Signup.status == "confirmed" and row.Occurrence.status == "scheduled":
+            end = from_db(row.Occurrence.end)
+            last_visit[row.Activity.id] = max(last_visit.get(row.Activity.id, end), end)
     events: list[ical.Event] = []
     for (activity_id, role_id), group in grouped.items():
         activity, role = group[0].Activity, group[0].ActivityRole
-        assigned = {volunteer_id} if any(r.Signup.status == "confirmed" for r in group) else set()
-        private = activity.kind == "elderly_visit" and domain.can_see_private(
-            Caller(volunteer_id=volunteer_id), assigned
+        summary, location, description, categories = _series_text(
+            activity, role, last_visit.get(activity_id), clock, days_after, volunteer_id
         )
-        location = _place(activity)
-        description = [" · ".join(_categories(activity)), f"岗位: {ROLE_LABELS.get(role.name, role.name)}"]
-        if activity.description:
-            description.insert(0, activity.description)
-        if private:
-            location = activity.private_address or location
-            if activity.visited_person:
-                description.append(f"探访对象: {activity.visited_person}")
+        neutral = activity.kind == "elderly_visit" and not activity.feed_shows_details
         start = from_db(activity.dtstart)
         plain = domain.duty_window(
             start,
@@ -495,16 +524,16 @@ def personal_feed(session: Session, volunteer_id: int, now: datetime) -> ical.Fe
                     signup_cancelled_at=_aware(signup.cancelled_at),
                     occurrence_status="cancelled" if occ_cancelled else "scheduled",
                     occurrence_cancelled_at=_effective_cancelled_at(occ, activity),
-                    location=location if private and place == _place(activity) else place,
+                    location=location if neutral or place == _place(activity) else place,
                     last_modified=max(from_db(signup.updated_at), from_db(occ.updated_at)),
                 )
             )
         series = DutySeries(
             key=f"duty/{volunteer_id}/{activity_id}/{role_id}",
-            summary=f"{activity.title} · {ROLE_LABELS.get(role.name, role.name)}",
-            description="\n".join(description),
+            summary=summary,
+            description=description,
             location=location,
-            categories=_categories(activity),
+            categories=categories,
             rule=activity.rrule,
             activity_start=start,
             duty_offset=plain[0] - start,
@@ -535,7 +564,7 @@ def valid_scope(scope: str, value: str | int | None) -> bool:
     if scope == "team":
         return value in TEAMS
     if scope == "kind":
-        return value in KINDS
+        return value in KINDS and value not in PUBLIC_HIDDEN_KINDS
     if scope == "grid":
         return isinstance(value, int) and value in GRIDS
     return scope == "lectures"
@@ -544,6 +573,7 @@ def valid_scope(scope: str, value: str | int | None) -> bool:
 def _public_activities(scope: str, value: str | int | None, clock: Clock):
     """The activities a public feed considers (by scope; live, or cancelled recently; not long over)."""
     query = select(Activity).where(
+        Activity.kind.not_in(sorted(PUBLIC_HIDDEN_KINDS)),
         or_(Activity.status == "active", Activity.cancelled_at >= to_db(clock.day - CANCELLED_KEPT)),
         or_(Activity.rrule.is_not(None), Activity.dtstart >= to_db(clock.history_start - timedelta(days=2))),
     )
@@ -604,7 +634,7 @@ def public_version(session: Session, scope: str, value: str | int | None, now: d
 
 
 def public_feed(session: Session, scope: str, value: str | int | None, now: datetime) -> ical.Feed:
-    """Activities of a team, a grid, a kind, or the lecture hall programme, without private data."""
+    """Activities of a team, a grid, a kind, or the lecture hall programme: no private data, no elderly visit."""
     if not valid_scope(scope, value):
         raise ValueError(f"no public feed {scope}/{value}")
     clock = Clock(now)

@@ -1,13 +1,13 @@
 """iCal feeds of the activities service: HTTP entrypoints and the RPC that hands out personal feed links.
 
-``FeedsMixin`` joins ``ActivitiesService`` through its bases and uses its ``db`` and ``caller``.
+``FeedsMixin`` joins ``ActivitiesService`` through its bases and uses its ``db``, ``caller`` and ``clock``.
 
 HTTP (``WEB_SERVER_ADDRESS``)::
 
     GET /feeds/volunteers/<token>.ics   a volunteer's duties (secret token; unknown or revoked: 404)
-    GET /feeds/teams/<team>.ics         activities of a team
+    GET /feeds/teams/<team>.ics         activities of a team (public feeds never show elderly visits)
     GET /feeds/grids/<grid>.ics         activities of a grid (1-15)
-    GET /feeds/kinds/<kind>.ics         activities of a kind
+    GET /feeds/kinds/<kind>.ics         activities of a kind (none for elderly_visit: 404)
     GET /feeds/lectures.ics             the Lide Shuren lecture hall programme
 
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
@@ -16,11 +16,18 @@ when ``If-None-Match`` names the current ETag. A request first reads the feed's 
 aggregate query); while it is unchanged the body rendered before is reused (``FeedCache``), so
 the 304 path and repeated 200s cost a token lookup and that query.
 
-Personal tokens: 256 bits, derived as HMAC-SHA256(``FEED_SECRET``, token row id and volunteer)
-so that ``feed_urls`` can show a volunteer their link again, while the database keeps only the
-SHA-256 of the token (a copy of the database alone opens no feed). Rotating issues a new row and
-revokes the old one; revoking makes every link of the volunteer 404. Links are built on
-``FEED_BASE_URL`` (e.g. ``https://guanyinli.example.org``), with ``webcal://`` twins.
+Personal tokens: the token row's id and a 256-bit HMAC-SHA256(``FEED_SECRET``, row id and
+volunteer), base64url. A request finds the row by the id and checks the MAC under the secret in
+force, so ``feed_urls`` can show a volunteer their link again while the database keeps nothing a
+link can be rebuilt from (a copy of it alone opens no feed), and a new ``FEED_SECRET`` turns every
+link made under the old one into a 404 (the rows stay; the links shown from then on work). Rotating
+issues a new row and revokes the old one; revoking makes every link of the volunteer 404. Links
+issued before tokens named their row (the MAC alone) are found by the SHA-256 the row keeps and
+checked the same way. Outside the local run (``GUANYINLI_ENV=local``) the service does not start
+with a missing, short or placeholder ``FEED_SECRET`` (``guanyinli.config.require_secret``); tokens
+never reach a log line (``guanyinli.logs.RedactSecrets`` on the access log and on every console
+handler). Links are built on ``FEED_BASE_URL`` (e.g. ``https://guanyinli.example.org``), with
+``webcal://`` twins.
 """
 
 from __future__ import annotations
@@ -34,15 +41,18 @@ from collections import OrderedDict
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from marshmallow import fields
-from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from activities import feed_data, ical
+from activities.domain import VISIT_DETAILS_DAYS_AFTER
 from activities.models import FeedToken
+from guanyinli.config import require_secret
 from guanyinli.errors import Forbidden, Unavailable
 from guanyinli.identity import own
+from guanyinli.logs import redact_url_logs
 from guanyinli.rpc import rpc
 from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
@@ -51,6 +61,9 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_CACHE_SECONDS = 300
 TOKEN_BYTES = 32
 TOKEN_CONTEXT = b"guanyinli-activities-feed-token/v1"
+TOKEN_ID_BYTES = 8
+SECRET_MIN_LENGTH = 32  # checked at start outside the local run
+RUNTIME_SECRET_MIN_LENGTH = 16  # the local run's floor, checked when a link is made
 PERSONAL_PATH = "/feeds/volunteers/{token}.ics"
 PUBLIC_PATHS = {
     "team": "/feeds/teams/{value}.ics",
@@ -65,9 +78,56 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
+def _mac(secret: str, token_id: int, volunteer_id: int) -> bytes:
     mac = hmac.new(secret.encode(), TOKEN_CONTEXT + f":{token_id}:{volunteer_id}".encode(), hashlib.sha256)
-    return base64.urlsafe_b64encode(mac.digest()[:TOKEN_BYTES]).rstrip(b"=").decode()
+    return mac.digest()[:TOKEN_BYTES]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
+    """The token of row ``token_id`` under ``secret``: the row id, then the MAC (base64url, 54 chars)."""
+    return _b64(token_id.to_bytes(TOKEN_ID_BYTES, "big") + _mac(secret, token_id, volunteer_id))
+
+
+def legacy_token(secret: str, token_id: int, volunteer_id: int) -> str:
+    """Tokens issued before the row id went into them: the MAC alone (43 chars), found by its hash."""
+    return _b64(_mac(secret, token_id, volunteer_id))
+
+
+def token_row_id(token: str) -> int | None:
+    """The row id a token names, or None when it is not of the current form."""
+    if len(token) != 54:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "==")
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != TOKEN_ID_BYTES + TOKEN_BYTES or _b64(raw) != token:
+        return None
+    row_id = int.from_bytes(raw[:TOKEN_ID_BYTES], "big")
+    return row_id if 0 < row_id < 2**31 else None  # ids are PostgreSQL integers
+
+
+def token_owner(session, token: str, secret: str | None) -> int | None:
+    """The volunteer whose active token this is under ``secret`` (None: unknown, revoked, or made
+    under another secret)."""
+    if not secret:
+        return None
+    row_id = token_row_id(token)
+    if row_id is not None:
+        row = session.get(FeedToken, row_id)
+        expected = derive_token
+    else:
+        row = session.scalars(select(FeedToken).where(FeedToken.token_hash == token_hash(token))).first()
+        expected = legacy_token
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(expected(secret, row.id, row.volunteer_id).encode(), token.encode("ascii", "replace")):
+        return None
+    return row.volunteer_id
 
 
 def etag_of(body: bytes) -> str:
@@ -171,15 +231,30 @@ class FeedRevoked(StrictSchema):
 def public_feeds() -> list[tuple[str, str | int | None]]:
     scopes: list[tuple[str, str | int | None]] = [("lectures", None)]
     scopes += [("team", t) for t in feed_data.TEAM_LABELS]
-    scopes += [("kind", k) for k in feed_data.KIND_LABELS]
+    scopes += [("kind", k) for k in feed_data.KIND_LABELS if k not in feed_data.PUBLIC_HIDDEN_KINDS]
     scopes += [("grid", g) for g in feed_data.GRIDS]
     return scopes
 
 
-class FeedsMixin:
-    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db`` and ``caller`` on the service."""
+class FeedSettings(DependencyProvider):
+    """The service config, checked when the service starts.
 
-    feed_settings = Config()
+    Outside the local run a missing, short or placeholder ``FEED_SECRET`` stops the start with
+    ``guanyinli.config.InsecureSecret``. Feed tokens are kept out of the WSGI access log.
+    """
+
+    def setup(self) -> None:
+        require_secret("FEED_SECRET", self.container.config.get("FEED_SECRET"), SECRET_MIN_LENGTH)
+        redact_url_logs()
+
+    def get_dependency(self, worker_ctx) -> dict:
+        return self.container.config
+
+
+class FeedsMixin:
+    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db``, ``caller`` and ``clock`` on the service."""
+
+    feed_settings = FeedSettings()
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -188,9 +263,14 @@ class FeedsMixin:
 
     def _feed_secret(self) -> str:
         secret = self._feed_config().get("FEED_SECRET")
-        if not secret or len(str(secret)) < 16:
-            raise Unavailable("personal feeds need FEED_SECRET (at least 16 characters) in the service config")
+        if not secret or len(str(secret)) < RUNTIME_SECRET_MIN_LENGTH:
+            raise Unavailable(
+                f"personal feeds need FEED_SECRET (at least {RUNTIME_SECRET_MIN_LENGTH} characters) in the service config"
+            )
         return str(secret)
+
+    def _visit_days_after(self) -> int:
+        return int(self._feed_config().get("VISIT_DETAILS_DAYS_AFTER", VISIT_DETAILS_DAYS_AFTER))
 
     def _feed_base_url(self) -> str:
         base = self._feed_config().get("FEED_BASE_URL")
@@ -321,7 +401,7 @@ class FeedsMixin:
 
     def _render(self, key: tuple, version, build) -> tuple[bytes, str]:
         """The feed's body and ETag: reused while its version is unchanged, else rendered."""
-        at = now()
+        at = self.clock()
         with self.db.get_session() as session:
             current = version(session, at)  # before building: see feed_data's note on versions
             found = FEED_CACHE.get(key, current)
@@ -334,18 +414,15 @@ class FeedsMixin:
 
     @http("GET", "/feeds/volunteers/<string:token>.ics")
     def personal_feed(self, request, token):
-        digest = token_hash(token)
+        secret = self._feed_config().get("FEED_SECRET")
         with self.db.get_session() as session:
-            row = session.scalars(
-                select(FeedToken).where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None))
-            ).first()
-            volunteer_id = row.volunteer_id if row is not None else None
+            volunteer_id = token_owner(session, token, str(secret) if secret else None)
         if volunteer_id is None:
             return not_found("no such feed")
         body, etag = self._render(
             ("volunteer", volunteer_id),
             lambda session, at: feed_data.personal_version(session, volunteer_id, at),
-            lambda session, at: feed_data.personal_feed(session, volunteer_id, at),
+            lambda session, at: feed_data.personal_feed(session, volunteer_id, at, self._visit_days_after()),
         )
         return calendar_response(request, body, etag, private=True, filename="guanyinli-duties.ics")
 
@@ -377,4 +454,4 @@ class FeedsMixin:
         return self._public(request, "lectures", None)
 
 
-__all__ = ["FeedsMixin", "derive_token", "etag_of", "token_hash"]
+__all__ = ["FeedSettings", "FeedsMixin", "derive_token", "etag_of", "token_hash", "token_owner"]

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -77,6 +78,9 @@ class Activity(Base):
     visited_person: Mapped[str | None] = mapped_column(String(100))
     private_address: Mapped[str | None] = mapped_column(String(300))
     health_notes: Mapped[str | None] = mapped_column(Text)
+    # Elderly visits: whether a visitor's personal iCal feed shows the title, place and (to visitors
+    # who may see them) the visited person and address; else a neutral "home visit" without a place.
+    feed_shows_details: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default="active")
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
@@ -269,7 +273,9 @@ class VolunteerStats(Base):
 
 
 class FeedToken(Base):
-    """Secret tokens of personal iCal feeds (only the hash is stored)."""
+    """Personal iCal feed tokens: a token names its row and carries a MAC under FEED_SECRET, so no
+    token is stored; ``token_hash`` (SHA-256 of the token as issued) finds links of the earlier
+    form, which carried the MAC alone."""
 
     __tablename__ = "feed_tokens"
 

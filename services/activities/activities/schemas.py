@@ -68,6 +68,12 @@ class ActivityFields(StrictSchema):
     health_notes = fields.String(
         allow_none=True, validate=validate.Length(max=2000), metadata={"description": "elderly visits: private"}
     )
+    feed_shows_details = fields.Boolean(
+        metadata={
+            "description": "elderly visits: visitors' personal iCal feeds show the title, place, visited person and "
+            "address (never health notes); default false: a neutral 'home visit' without a place"
+        }
+    )
 
 
 class CreateActivityIn(ActivityFields):
@@ -216,10 +222,16 @@ class Activity(Schema):
     sequence = fields.Integer(metadata={"description": "bumped on every change (iCalendar SEQUENCE)"})
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
+    feed_shows_details = fields.Boolean(
+        metadata={"description": "elderly visits: personal iCal feeds show details (else a neutral home visit)"}
+    )
     private = fields.Nested(
         PrivateVisit,
         allow_none=True,
-        metadata={"description": "elderly visits, for organisers and assigned visitors only"},
+        metadata={
+            "description": "elderly visits, for organisers and for visitors with a current or coming visit of it "
+            "or one that ended at most VISIT_DETAILS_DAYS_AFTER (7) days ago"
+        },
     )
 
 
@@ -262,7 +274,9 @@ class Occurrence(Schema):
     attendee_capacity = fields.Integer(allow_none=True)
     attendees = fields.Integer()
     attendees_waitlisted = fields.Integer()
-    private = fields.Nested(PrivateVisit, allow_none=True)
+    private = fields.Nested(
+        PrivateVisit, allow_none=True, metadata={"description": "as on the activity (the same rule)"}
+    )
 
 
 class Signup(Schema):

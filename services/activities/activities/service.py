@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from activities import exceptions, feeds, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Volunteers
-from activities.domain import Caller, RuleViolation, SignupCheck
+from activities.dependencies import CallerIdentity, Clock, Volunteers
+from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
 from activities.models import OUTBOX
 from guanyinli import outbox
@@ -64,6 +64,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     caller: Caller = CallerIdentity()
     volunteers = Volunteers()
     relay = outbox.Relay(OUTBOX)
+    clock = Clock()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -87,6 +88,10 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
                 log.info("retrying after %s", type(exc.orig).__name__ if exc.orig else exc)
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _viewer(self) -> Viewer:
+        """The caller at the service's clock, for what they see of elderly visits."""
+        return Viewer(self.caller, self.clock(), self._visit_days_after())
 
     def _organiser(self) -> None:
         if not self.caller.is_organiser:
@@ -143,6 +148,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         visited_person=None,
         private_address=None,
         health_notes=None,
+        feed_shows_details=False,
     ):
         """Define an activity (once or recurring) with its roles; a lecture gets setup and reception duties."""
         self._organiser()
@@ -150,7 +156,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
         def work(session):
             activity = store.create_activity(session, data, self.caller.volunteer_id)
-            view = views.activity_view(session, activity, self.caller)
+            view = views.activity_view(session, activity, self._viewer())
             OUTBOX.add(session, "activity_created", _activity_event(view, []))
             return view
 
@@ -170,7 +176,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
         def work(session):
             activity, changed, cancelled, promoted = store.update_activity(session, activity_id, changes)
-            view = views.activity_view(session, activity, self.caller)
+            view = views.activity_view(session, activity, self._viewer())
             if changed:
                 OUTBOX.add(session, "activity_updated", _activity_event(view, changed))
             for occ in cancelled:
@@ -196,7 +202,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         def work(session):
             before = store.get_activity(session, activity_id).status
             activity, cancelled = store.cancel_activity(session, activity_id, reason)
-            view = views.activity_view(session, activity, self.caller)
+            view = views.activity_view(session, activity, self._viewer())
             if before != "cancelled":
                 OUTBOX.add(session, "activity_updated", _activity_event(view, ["status"]))
             for occ in cancelled:
@@ -214,7 +220,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     )
     def get_activity(self, activity_id):
         """One activity; private visit fields only for organisers and assigned visitors."""
-        return self._work(lambda s: views.activity_view(s, store.get_activity(s, activity_id), self.caller))
+        return self._work(lambda s: views.activity_view(s, store.get_activity(s, activity_id), self._viewer()))
 
     @rpc
     @contract(
@@ -227,7 +233,8 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
         def work(session):
             found = store.list_activities(session, kind, team, grid, include_cancelled)
-            return [views.activity_view(session, a, self.caller) for a in found]
+            viewer = self._viewer()
+            return [views.activity_view(session, a, viewer) for a in found]
 
         return self._work(work)
 
@@ -245,7 +252,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
 
         def work(session):
             found = store.list_occurrences(session, start, end, kind, team, grid, activity_id)
-            return views.occurrence_views(session, found, self.caller)
+            return views.occurrence_views(session, found, self._viewer())
 
         return self._work(work)
 
@@ -258,7 +265,9 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     )
     def get_occurrence(self, occurrence_id):
         """One occurrence with its roles, confirmed volunteers and waitlist."""
-        return self._work(lambda s: views.occurrence_views(s, [store.get_occurrence(s, occurrence_id)], self.caller)[0])
+        return self._work(
+            lambda s: views.occurrence_views(s, [store.get_occurrence(s, occurrence_id)], self._viewer())[0]
+        )
 
     @rpc
     @contract(
@@ -276,7 +285,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
             occ, changed = store.cancel_occurrence(session, occurrence_id, reason)
             if changed:
                 _occurrence_cancelled(session, occ, reason)
-            return views.occurrence_views(session, [occ], self.caller)[0]
+            return views.occurrence_views(session, [occ], self._viewer())[0]
 
         return self._work(work)
 
@@ -307,7 +316,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
             }
             if changed:
                 OUTBOX.add(session, "occurrence_changed", payload)
-            return views.occurrence_views(session, [occ], self.caller)[0]
+            return views.occurrence_views(session, [occ], self._viewer())[0]
 
         return self._work(work)
 

@@ -136,6 +136,7 @@ def create_activity(session: Session, data: dict, created_by: int | None = None)
         visited_person=data.get("visited_person"),
         private_address=data.get("private_address"),
         health_notes=data.get("health_notes"),
+        feed_shows_details=bool(data.get("feed_shows_details")),
         status="active",
         sequence=0,
         created_by=created_by,
@@ -165,6 +166,7 @@ SCALAR_FIELDS = (
     "visited_person",
     "private_address",
     "health_notes",
+    "feed_shows_details",
 )
 
 

@@ -1,25 +1,27 @@
 """Plain dicts of activities, occurrences and sign-ups for RPC answers and event payloads.
 
 Built inside the unit of work from fresh queries (seat counters change under the ORM's feet),
-with the elderly-visit private fields only for callers entitled to them.
+with the elderly-visit private fields only for callers entitled to them (``domain.can_see_private``:
+organisers, and visitors with a current or coming visit of it or one that ended lately).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities import domain
-from activities.domain import Caller
+from activities.domain import Viewer
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
 from activities.store import duty_of, effective_place, effective_status, waitlist_position
 from guanyinli.timeutil import from_db
 
 
-def _private(activity: Activity, caller: Caller, assigned: set[int]) -> dict | None:
-    if activity.kind != "elderly_visit" or not domain.can_see_private(caller, assigned):
+def _private(activity: Activity, visible: set[int]) -> dict | None:
+    if activity.kind != "elderly_visit" or activity.id not in visible:
         return None
     return {
         "visited_person": activity.visited_person,
@@ -28,16 +30,37 @@ def _private(activity: Activity, caller: Caller, assigned: set[int]) -> dict | N
     }
 
 
-def activity_view(session: Session, activity: Activity, caller: Caller) -> dict:
-    assigned: set[int] = set()
-    if activity.kind == "elderly_visit" and not caller.is_organiser and caller.volunteer_id is not None:
-        assigned = set(
-            session.scalars(
-                select(Signup.volunteer_id)
-                .join(Occurrence, Signup.occurrence_id == Occurrence.id)
-                .where(Occurrence.activity_id == activity.id, Signup.status == "confirmed")
-            )
+def last_visits(session: Session, volunteer_id: int, activity_ids: list[int]) -> dict[int, datetime]:
+    """End of the volunteer's last confirmed visit (a scheduled occurrence) per activity."""
+    if not activity_ids:
+        return {}
+    rows = session.execute(
+        select(Occurrence.activity_id, func.max(Occurrence.end))
+        .join(Signup, Signup.occurrence_id == Occurrence.id)
+        .where(
+            Signup.volunteer_id == volunteer_id,
+            Signup.status == "confirmed",
+            Occurrence.status == "scheduled",
+            Occurrence.activity_id.in_(activity_ids),
         )
+        .group_by(Occurrence.activity_id)
+    )
+    return {activity_id: from_db(end) for activity_id, end in rows}
+
+
+def private_visible(session: Session, activities: list[Activity], viewer: Viewer) -> set[int]:
+    """Ids of the elderly visits among ``activities`` whose private fields ``viewer`` may see."""
+    visits = sorted({a.id for a in activities if a.kind == "elderly_visit"})
+    if not visits or viewer.caller.is_organiser:
+        return set(visits)
+    if viewer.caller.volunteer_id is None:
+        return set()
+    last = last_visits(session, viewer.caller.volunteer_id, visits)
+    return {a for a in visits if viewer.sees_private(last.get(a))}
+
+
+def activity_view(session: Session, activity: Activity, viewer: Viewer) -> dict:
+    visible = private_visible(session, [activity], viewer)
     return {
         "id": activity.id,
         "title": activity.title,
@@ -70,14 +93,16 @@ def activity_view(session: Session, activity: Activity, caller: Caller) -> dict:
         "sequence": activity.sequence,
         "created_at": from_db(activity.created_at),
         "updated_at": from_db(activity.updated_at),
-        "private": _private(activity, caller, assigned),
+        "feed_shows_details": bool(activity.feed_shows_details),
+        "private": _private(activity, visible),
     }
 
 
-def occurrence_views(session: Session, occurrences: list[Occurrence], caller: Caller) -> list[dict]:
+def occurrence_views(session: Session, occurrences: list[Occurrence], viewer: Viewer) -> list[dict]:
     ids = [o.id for o in occurrences]
     if not ids:
         return []
+    visible = private_visible(session, [o.activity for o in occurrences], viewer)
     slots: dict[int, list] = defaultdict(list)
     for row in session.execute(
         select(
@@ -116,12 +141,10 @@ def occurrence_views(session: Session, occurrences: list[Occurrence], caller: Ca
     for occ in occurrences:
         activity = occ.activity
         roles = []
-        assigned: set[int] = set()
         for row in slots[occ.id]:
             role = row.ActivityRole
             duty = duty_of(occ, role)
             confirmed_ids = people[row.id]["confirmed"]
-            assigned.update(confirmed_ids)
             roles.append(
                 {
                     "name": role.name,
@@ -165,7 +188,7 @@ def occurrence_views(session: Session, occurrences: list[Occurrence], caller: Ca
                 "attendee_capacity": fresh[occ.id].attendee_capacity,
                 "attendees": fresh[occ.id].attendees,
                 "attendees_waitlisted": queued.get(occ.id, 0),
-                "private": _private(activity, caller, assigned),
+                "private": _private(activity, visible),
             }
         )
     return views

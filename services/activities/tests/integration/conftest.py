@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import standin_volunteers
 from activities_testkit import ORGANISER
+from nameko.testing.services import replace_dependencies
 
 from activities.service import ActivitiesService
 from guanyinli.rpc import ServiceRpcProxy
@@ -58,10 +59,28 @@ def db_urls(test_databases, db_backend) -> dict[str, str]:
     return urls
 
 
+class TestClock:
+    """The activities service's clock (``dependencies.Clock``) in tests: real time until ``set``."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at or now()
+
+    def set(self, moment: datetime) -> None:
+        self.at = moment
+
+
 @pytest.fixture
-def services(container_factory, service_config, events, request):
-    """The activities service, the volunteers directory and an event recorder, all running.
-    A test marked ``service_config(KEY=value)`` runs them with those config values."""
+def clock() -> TestClock:
+    return TestClock()
+
+
+@pytest.fixture
+def services(container_factory, service_config, events, request, clock):
+    """The activities service (on the ``clock`` fixture), the volunteers directory and an event
+    recorder, all running. A test marked ``service_config(KEY=value)`` runs them with those config values."""
     standin_volunteers.reset()
     config = dict(service_config)
     config["VOLUNTEERS_RPC_TIMEOUT"] = 5
@@ -70,7 +89,10 @@ def services(container_factory, service_config, events, request):
         config.update(marker.kwargs)
     directory = REAL_VOLUNTEERS or standin_volunteers.StandInVolunteersService
     for cls in (ActivitiesService, directory, EventRecorder):
-        container_factory(cls, config).start()
+        container = container_factory(cls, config)
+        if cls is ActivitiesService:
+            replace_dependencies(container, clock=clock)
+        container.start()
     return config
 
 

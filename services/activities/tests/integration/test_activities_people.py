@@ -1,6 +1,6 @@
 """Lecture registrations, tutor ratio, private visit fields, attendance and the roster's duty assignment."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from activities_testkit import as_volunteer, at, iso
@@ -100,9 +100,73 @@ def test_visit_private_fields_only_for_organisers_and_assigned_visitors(organise
                 "address": "观音里 12 幢 3 单元 402",
                 "health_notes": "高血压，行动不便",
             }
-    # Next week's visit has no visitors yet: only organisers see its private fields.
-    later = call(as_volunteer(1)).list_occurrences(start=iso(at(10, 0)), end=iso(at(11, 0)))[0]
-    assert later["private"] is None
+    # The fields belong to the visit (one person, one address): a visitor sees them on its other
+    # occurrences too, as get_activity shows them; someone never assigned sees them on none.
+    later = at(10, 0), at(11, 0)
+    assert call(as_volunteer(1)).list_occurrences(start=iso(later[0]), end=iso(later[1]))[0]["private"] is not None
+    assert call(as_volunteer(3)).list_occurrences(start=iso(later[0]), end=iso(later[1]))[0]["private"] is None
+
+
+def test_visit_private_fields_end_days_after_the_visitors_last_visit(organiser, call, volunteers, clock):
+    """A visitor sees the private fields while a visit of theirs is current or coming and for
+    VISIT_DETAILS_DAYS_AFTER (7) days after their last one; organisers always (time from the clock)."""
+    for vid in (1, 2, 3, 4):
+        volunteers.add(vid)
+    visit = organiser.create_activity(
+        title="探望独居老人",
+        kind="elderly_visit",
+        grid_id=9,
+        start=iso(at(3, 15)),
+        duration_minutes=60,
+        rrule="FREQ=WEEKLY;COUNT=2",
+        visited_person="孙奶奶",
+        private_address="观音里 12 幢 3 单元 402",
+        health_notes="高血压，行动不便",
+    )
+    first, second = organiser.list_occurrences(start=iso(at(0, 0)), end=iso(at(20, 0)))
+    for vid in (1, 2):
+        organiser.sign_up(occurrence_id=first["id"], volunteer_id=vid)
+    organiser.sign_up(occurrence_id=second["id"], volunteer_id=3)
+    cancelled = organiser.sign_up(occurrence_id=second["id"], volunteer_id=4)
+    organiser.cancel_sign_up(signup_id=cancelled["id"])
+
+    def seen(vid: int) -> tuple[bool, bool, bool]:
+        proxy = call(as_volunteer(vid))
+        window = iso(at(0, 0)), iso(at(20, 0))
+        return (
+            proxy.get_activity(activity_id=visit["id"])["private"] is not None,
+            proxy.get_occurrence(occurrence_id=second["id"])["private"] is not None,
+            all(o["private"] is not None for o in proxy.list_occurrences(start=window[0], end=window[1])),
+        )
+
+    first_end, second_end = datetime.fromisoformat(first["end"]), datetime.fromisoformat(second["end"])
+    expected = {
+        at(0, 9): {1: True, 2: True, 3: True, 4: False},  # coming visits
+        first_end + timedelta(days=7): {1: True, 2: True, 3: True, 4: False},
+        first_end + timedelta(days=7, seconds=1): {1: False, 2: False, 3: True, 4: False},
+        second_end + timedelta(days=7): {1: False, 2: False, 3: True, 4: False},
+        second_end + timedelta(days=7, seconds=1): {1: False, 2: False, 3: False, 4: False},
+    }
+    for moment, sees in expected.items():
+        clock.set(moment)
+        assert {vid: seen(vid) for vid in sees} == {vid: (s, s, s) for vid, s in sees.items()}, moment
+        assert organiser.get_activity(activity_id=visit["id"])["private"]["health_notes"] == "高血压，行动不便"
+
+
+@pytest.mark.service_config(VISIT_DETAILS_DAYS_AFTER=0)
+def test_visit_private_fields_end_with_the_visit_when_no_days_are_configured(organiser, call, volunteers, clock):
+    volunteers.add(1)
+    visit = organiser.create_activity(
+        title="探望独居老人", kind="elderly_visit", grid_id=9, start=iso(at(2, 15)), duration_minutes=60,
+        visited_person="孙奶奶", private_address="观音里 12 幢 3 单元 402",
+    )  # fmt: skip
+    (occ,) = organiser.list_occurrences(start=iso(at(0, 0)), end=iso(at(5, 0)))
+    organiser.sign_up(occurrence_id=occ["id"], volunteer_id=1)
+    end = datetime.fromisoformat(occ["end"])
+    clock.set(end)
+    assert call(as_volunteer(1)).get_activity(activity_id=visit["id"])["private"]["address"]
+    clock.set(end + timedelta(seconds=1))
+    assert call(as_volunteer(1)).get_activity(activity_id=visit["id"])["private"] is None
 
 
 def test_attendance_emits_hours_and_keeps_the_no_show_rate(organiser, volunteers, events, call):

@@ -212,7 +212,9 @@ def test_tokens_rotate_revoke_and_only_their_hash_is_stored(call, organiser, pat
     engine.dispose()
 
 
-def test_public_feeds_never_carry_private_data(call, organiser, volunteers, web_session, services):
+def test_public_feeds_never_show_visits_and_personal_ones_only_what_the_organiser_allows(
+    call, organiser, volunteers, web_session, services, clock
+):
     volunteers.add(1, skills=[])
     visit = organiser.create_activity(
         title="探访独居老人",
@@ -245,21 +247,22 @@ def test_public_feeds_never_carry_private_data(call, organiser, volunteers, web_
 
     public = volunteer.feed_urls(volunteer_id=1)["public"]
     assert {p["scope"] for p in public} == {"team", "grid", "kind", "lectures"}
+    assert ("kind", "elderly_visit") not in {(p["scope"], p["value"]) for p in public}
     private_bits = ["张桂兰", "302室", "糖尿病", "服药", "13912345678", "李建国"]
+    visit_bits = ["探访独居老人", "观音里5号院", "上门探访", "探访老人"]
     bodies = {}
     for link in public:
         response = fetch(web_session, link["https"])
         assert response.status_code == 200, link
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
         assert "public" in response.headers["Cache-Control"]
-        text_body = response.content.decode()
-        assert not [bit for bit in private_bits if bit in text_body], link
+        text_body = response.content.decode().replace("\r\n ", "")
+        assert not [bit for bit in private_bits + visit_bits if bit in text_body], link
         bodies[(link["scope"], link["value"])] = response.content
+    assert web_session.get("/feeds/kinds/elderly_visit.ics").status_code == 404
 
-    # The grid feed shows the visit at the public place; the lecture programme the lectures.
-    visit_seen = expanded(bodies[("grid", 9)])
-    assert [o["start"] for o in visit_seen] == [from_db_iso(o["start"]).astimezone(UTC) for o in visits]
-    assert {o["location"] for o in visit_seen} == {"第9网格 · 观音里5号院"}
+    # The visit's grid shows nothing of it; the lecture programme the lectures.
+    assert vevents(bodies[("grid", 9)]) == []
     programme = expanded(bodies[("lectures", None)])
     by_rpc = organiser.list_occurrences(start=iso(WINDOW[0]), end=iso(WINDOW[1]), kind="lecture")
     assert [(o["start"], o["status"]) for o in programme] == [
@@ -269,11 +272,35 @@ def test_public_feeds_never_carry_private_data(call, organiser, volunteers, web_
     assert programme[1]["status"] == "CANCELLED" and programme[0]["summary"] == lecture["title"]
     assert expanded(bodies[("kind", "lecture")]) == programme
 
-    # The assigned visitor's own feed has the address, never the health notes.
-    mine = fetch(web_session, volunteer.issue_feed_token(volunteer_id=1)["personal"]["https"]).content.decode()
-    unfolded = mine.replace("\r\n ", "")
-    assert "观音里5号院2栋302室" in unfolded and "张桂兰" in unfolded
+    # The assigned visitor's own feed: a neutral home visit at its time, without a place...
+    personal = volunteer.issue_feed_token(volunteer_id=1)["personal"]["https"]
+    mine = fetch(web_session, personal)
+    unfolded = mine.content.decode().replace("\r\n ", "")
+    assert not [bit for bit in private_bits + ["探访独居老人", "观音里5号院", "第9网格", "探访老人"] if bit in unfolded]
+    (neutral,) = expanded(mine.content)
+    assert neutral["summary"] == "上门探访" and not neutral.get("location")
+    assert neutral["start"] == from_db_iso(visits[0]["start"]).astimezone(UTC)
+
+    # ...until the organiser lets feeds show details: then the title, person and address, never health notes.
+    assert visit["feed_shows_details"] is False
+    assert organiser.update_activity(activity_id=visit["id"], changes={"feed_shows_details": True})[
+        "feed_shows_details"
+    ]
+    detailed = fetch(web_session, personal, etag=mine.headers["ETag"])
+    assert detailed.status_code == 200
+    unfolded = detailed.content.decode().replace("\r\n ", "")
+    assert "观音里5号院2栋302室" in unfolded and "张桂兰" in unfolded and "探访独居老人" in unfolded
     assert "糖尿病" not in unfolded and "服药" not in unfolded
+    (shown,) = vevents(detailed.content)
+    assert int(shown["SEQUENCE"]) > int(vevents(mine.content)[0]["SEQUENCE"])
+    for link in public:
+        assert not [b for b in private_bits + visit_bits if b in fetch(web_session, link["https"]).content.decode()]
+
+    # Eight days after the visitor's last visit the feed keeps the visit, without person and address.
+    clock.set(from_db_iso(visits[0]["end"]) + timedelta(days=8))
+    later = fetch(web_session, personal).content.decode().replace("\r\n ", "")
+    assert "探访独居老人" in later and "观音里5号院" in later
+    assert "302室" not in later and "张桂兰" not in later and "糖尿病" not in later
 
     for path in ("/feeds/teams/nobody.ics", "/feeds/grids/16.ics", "/feeds/kinds/party.ics", "/feeds/grids/x.ics"):
         assert web_session.get(path).status_code == 404, path

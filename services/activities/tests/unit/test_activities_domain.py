@@ -81,11 +81,36 @@ def test_a_duty_that_is_over_is_closed():
     assert err.value.code == "closed"
 
 
-def test_private_fields_for_organisers_and_assigned_visitors_only():
-    assert domain.can_see_private(Caller(roles=frozenset({"organiser"})), set())
-    assert domain.can_see_private(Caller(volunteer_id=4), {4, 5})
-    assert not domain.can_see_private(Caller(volunteer_id=6), {4, 5})
-    assert not domain.can_see_private(Caller(), {4, 5})
+VISIT_END = datetime(2026, 3, 10, 11, 0, tzinfo=TZ)
+
+
+def test_private_fields_for_organisers_always():
+    organiser = Caller(roles=frozenset({"organiser"}))
+    assert domain.can_see_private(organiser, None, VISIT_END + timedelta(days=400))
+    assert domain.Viewer(Caller(roles=frozenset({"system"})), VISIT_END).sees_private(None)
+
+
+def test_private_fields_for_a_visitor_with_a_current_or_coming_visit():
+    visitor = Caller(volunteer_id=4)
+    assert domain.can_see_private(visitor, VISIT_END, VISIT_END - timedelta(days=30))  # coming
+    assert domain.can_see_private(visitor, VISIT_END, VISIT_END - timedelta(minutes=30))  # under way
+
+
+def test_private_fields_until_days_after_the_last_visit_then_never():
+    visitor = Caller(volunteer_id=4)
+    last_day = VISIT_END + timedelta(days=domain.VISIT_DETAILS_DAYS_AFTER)
+    assert domain.VISIT_DETAILS_DAYS_AFTER == 7
+    assert domain.can_see_private(visitor, VISIT_END, last_day)
+    assert not domain.can_see_private(visitor, VISIT_END, last_day + timedelta(seconds=1))
+    assert domain.can_see_private(visitor, VISIT_END, VISIT_END + timedelta(days=2), days_after=2)
+    assert not domain.can_see_private(visitor, VISIT_END, VISIT_END + timedelta(days=1, seconds=1), days_after=1)
+    assert not domain.can_see_private(visitor, VISIT_END, VISIT_END + timedelta(seconds=1), days_after=0)
+
+
+def test_no_private_fields_without_a_visit_or_an_identity():
+    assert not domain.can_see_private(Caller(volunteer_id=6), None, VISIT_END)
+    assert not domain.can_see_private(Caller(), VISIT_END, VISIT_END)
+    assert not domain.Viewer(Caller(volunteer_id=6), VISIT_END, days_after=3).sees_private(None)
 
 
 def test_a_volunteer_acts_for_themselves_only():

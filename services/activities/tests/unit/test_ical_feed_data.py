@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from activities import ical
+from activities import feed_data, ical
 from activities.feed_data import (
     ActivityData,
     Clock,
@@ -14,6 +14,8 @@ from activities.feed_data import (
     activity_event,
     duty_events,
 )
+from activities.feeds import public_feeds
+from activities.models import Activity, ActivityRole
 from guanyinli.timeutil import TZ
 from tests.js.ical_parsers import both
 
@@ -263,3 +265,62 @@ def test_a_start_off_the_rule_is_never_a_dtstart():
     event = activity_event(activity(rule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4", exdates=()), CLOCK)
     assert event.start == MON + timedelta(days=5)
     assert [s for s, _ in starts([event])] == [MON + timedelta(days=d) for d in (5, 6, 12, 13)]
+
+
+# --- elderly visits: never public, neutral in personal feeds unless the organiser allows more -----
+
+
+def _visit(**extra) -> tuple[Activity, ActivityRole]:
+    fields = dict(
+        id=5,
+        title="探访独居老人",
+        kind="elderly_visit",
+        team=None,
+        description="每周一次",
+        grid_id=9,
+        courtyard="观音里5号院",
+        room=None,
+        visited_person="张桂兰",
+        private_address="观音里5号院2栋302室",
+        health_notes="糖尿病, 需提醒服药",
+        feed_shows_details=False,
+    )
+    fields.update(extra)
+    return Activity(**fields), ActivityRole(name="visitor", needed=2)
+
+
+VISIT_DAY = datetime(2026, 3, 10, 12, 0, tzinfo=TZ)
+
+
+def _text(activity, role, last_visit, today, days_after=7):
+    summary, place, description, categories = feed_data._series_text(
+        activity, role, last_visit, feed_data.Clock(today), days_after, 4
+    )
+    return summary, place, description or "", categories
+
+
+def test_a_visit_without_details_is_a_neutral_home_visit():
+    activity, role = _visit()
+    summary, place, description, categories = _text(activity, role, VISIT_DAY, VISIT_DAY)
+    assert (summary, place, categories) == ("上门探访", "", ("上门探访",))
+    shown = " ".join([summary, place, description, *categories])
+    assert not [bit for bit in ("探访独居老人", "张桂兰", "302室", "5号院", "9网格", "糖尿病", "老人") if bit in shown]
+
+
+def test_a_visit_with_details_shows_title_place_person_and_address_to_a_current_visitor_never_health_notes():
+    activity, role = _visit(feed_shows_details=True)
+    summary, place, description, _ = _text(activity, role, VISIT_DAY, VISIT_DAY)
+    assert summary.startswith("探访独居老人") and place == "观音里5号院2栋302室" and "张桂兰" in description
+    assert "糖尿病" not in summary + place + description
+    # a week after the last visit: still; eight days after: the public place, no person
+    assert _text(activity, role, VISIT_DAY, VISIT_DAY + timedelta(days=7))[1] == "观音里5号院2栋302室"
+    summary, place, description, _ = _text(activity, role, VISIT_DAY, VISIT_DAY + timedelta(days=8))
+    assert place == "第9网格 · 观音里5号院" and "张桂兰" not in description
+    assert _text(activity, role, None, VISIT_DAY)[1] == "第9网格 · 观音里5号院"  # only cancelled visits
+
+
+def test_no_public_feed_of_elderly_visits():
+    assert not feed_data.valid_scope("kind", "elderly_visit")
+    assert feed_data.valid_scope("kind", "patrol")
+    assert ("kind", "elderly_visit") not in public_feeds()
+    assert {k for s, k in public_feeds() if s == "kind"} == set(feed_data.KIND_LABELS) - {"elderly_visit"}

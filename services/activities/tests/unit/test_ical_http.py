@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import pytest
 from nameko.testing.services import worker_factory
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -13,9 +16,13 @@ from activities.feeds import (
     calendar_response,
     derive_token,
     etag_of,
+    legacy_token,
     token_hash,
+    token_owner,
+    token_row_id,
     webcal,
 )
+from activities.models import Base, FeedToken
 from activities.service import ActivitiesService
 from guanyinli.errors import Unavailable
 
@@ -60,13 +67,45 @@ def test_a_personal_feed_is_private_and_not_indexed():
     assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["X-Robots-Tag"] == "noindex"
 
 
-def test_tokens_are_256_bits_bound_to_row_volunteer_and_secret():
+def test_tokens_name_their_row_and_carry_256_bits_bound_to_row_volunteer_and_secret():
     secret = "s" * 32
     token = derive_token(secret, 7, 12)
-    assert len(token) == 43 and token == derive_token(secret, 7, 12)
+    assert len(token) == 54 and token == derive_token(secret, 7, 12) and token_row_id(token) == 7
     others = {derive_token(secret, 8, 12), derive_token(secret, 7, 13), derive_token("t" * 32, 7, 12)}
     assert token not in others and len(others) == 3
     assert token_hash(token) == hashlib.sha256(token.encode()).hexdigest()
+    assert len(legacy_token(secret, 7, 12)) == 43 and token_row_id(legacy_token(secret, 7, 12)) is None
+
+
+@pytest.mark.parametrize("token", ["", "A" * 53, "A" * 54, "/" * 54, "é" * 54, "_" * 54, "A" * 55])
+def test_malformed_tokens_name_no_row(token):
+    assert token_row_id(token) is None
+
+
+@pytest.fixture
+def session():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def test_a_token_opens_its_feed_only_under_the_secret_it_was_made_with(session):
+    a, b = "a" * 16 + "A" * 16, "b" * 16 + "B" * 16
+    row = FeedToken(volunteer_id=12, token_hash="x")
+    old = FeedToken(volunteer_id=13, token_hash="y")
+    session.add_all([row, old])
+    session.flush()
+    old.token_hash = token_hash(legacy_token(a, old.id, 13))  # a link issued before row ids were in tokens
+    token = derive_token(a, row.id, 12)
+    assert token_owner(session, token, a) == 12 and token_owner(session, legacy_token(a, old.id, 13), a) == 13
+    assert token_owner(session, token, b) is None and token_owner(session, legacy_token(a, old.id, 13), b) is None
+    assert token_owner(session, derive_token(b, row.id, 12), b) == 12  # the link shown after the change
+    assert token_owner(session, derive_token(a, row.id, 13), a) is None  # another volunteer's MAC
+    assert token_owner(session, token, None) is None
+    row.revoked_at = datetime(2026, 1, 1)
+    assert token_owner(session, token, a) is None
 
 
 def test_webcal_twin_of_a_link():
