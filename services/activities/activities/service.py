@@ -18,8 +18,8 @@ from nameko.events import EventDispatcher
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, feeds, outbox, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Volunteers
+from activities import domain, exceptions, feeds, outbox, recurrence, rostering, schemas, store, views
+from activities.dependencies import CallerIdentity, Clock, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
 from guanyinli.broker import BrokerWatch
@@ -68,6 +68,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     caller: Caller = CallerIdentity()
     volunteers = Volunteers()
     outages = BrokerWatch()
+    clock = Clock()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
                 return result
             except RuleViolation as exc:
                 raise rule_error(exc) from None
+            except recurrence.RecurrenceError as exc:  # a stored rule that today's checks refuse
+                raise InvalidInput(f"rrule: {exc}") from None
             except (IntegrityError, OperationalError) as exc:
                 if attempt == RETRIES - 1:
                     raise
@@ -261,10 +264,21 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     @rpc
     @contract(request=schemas.ListOccurrencesIn, response=schemas.Occurrence(many=True), errors=(InvalidInput,))
     def list_occurrences(self, start, end, kind=None, team=None, grid=None, activity_id=None):
-        """Occurrences overlapping [start, end) (at most 400 days), each with its seats, in time order."""
+        """Occurrences overlapping [start, end), each with its seats, in time order.
+
+        The window is at most 400 days, within ten years of today. Occurrences starting from 31
+        days ago to 120 days ahead (any, for organisers) are stored and have an id to sign up
+        with; further ones are computed from the rule and have ``id`` null until then. An
+        activity whose stored rule cannot be expanded is left out, or is InvalidInput when
+        ``activity_id`` names it.
+        """
+        try:
+            rows = domain.listing_rows(self.caller, start, end, self.clock.now())
+        except RuleViolation as exc:
+            raise rule_error(exc) from None
 
         def work(session):
-            found = store.list_occurrences(session, start, end, kind, team, grid, activity_id)
+            found = store.list_occurrences(session, start, end, kind, team, grid, activity_id, rows)
             return views.occurrence_views(session, found, self.caller)
 
         return self._work(work)
