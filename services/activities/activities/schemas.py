@@ -240,14 +240,7 @@ class OccurrenceRole(Schema):
 
 
 class Occurrence(Schema):
-    id = fields.Integer(
-        allow_none=True,
-        metadata={
-            "description": "null for an occurrence computed from the rule but not stored yet (beyond 120 days"
-            " ahead for volunteers): it gets its id, to sign up with, when it comes within reach or an"
-            " organiser lists it"
-        },
-    )
+    id = fields.Integer()
     activity_id = fields.Integer()
     title = fields.String()
     kind = fields.String()
@@ -273,6 +266,17 @@ class Occurrence(Schema):
     attendees = fields.Integer()
     attendees_waitlisted = fields.Integer()
     private = fields.Nested(PrivateVisit, allow_none=True)
+
+
+class ListedOccurrence(Occurrence):
+    id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "null for an occurrence computed from the rule but not stored yet (beyond 120 days"
+            " ahead for volunteers): it gets its id, to sign up with, when it comes within reach or an"
+            " organiser lists it"
+        },
+    )
 
 
 class Signup(Schema):

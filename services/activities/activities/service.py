@@ -262,7 +262,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     # --- occurrences -------------------------------------------------------------------------
 
     @rpc
-    @contract(request=schemas.ListOccurrencesIn, response=schemas.Occurrence(many=True), errors=(InvalidInput,))
+    @contract(request=schemas.ListOccurrencesIn, response=schemas.ListedOccurrence(many=True), errors=(InvalidInput,))
     def list_occurrences(self, start, end, kind=None, team=None, grid=None, activity_id=None):
         """Occurrences overlapping [start, end), each with its seats, in time order.
 
