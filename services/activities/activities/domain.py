@@ -186,3 +186,56 @@ def no_show_rate(attended: int, no_show: int) -> float | None:
     """No-shows among duties that were due (excused ones do not count); None before the first."""
     due = attended + no_show
     return round(no_show / due, 4) if due else None
+
+
+# --- listing occurrences ---------------------------------------------------------------------
+# Anyone may list the occurrences of any window of at most LISTING_WINDOW within LISTING_REACH of
+# today: a volunteer browsing next year's weekend school expects to see its Saturdays, as their
+# phone's calendar does from the feed. But a listing writes an occurrence row (with its seat
+# rows) only when the occurrence starts within MATERIALISE_BEHIND before now and
+# MATERIALISE_AHEAD after it, or when an organiser (or a system caller) lists it: sign-ups open on
+# rows, and these reach what volunteers sign up for (a term of the weekend school, the next
+# lectures) and what organisers mark attendance for (last month). Further occurrences a volunteer
+# lists are computed from the rule and shown without an id (nothing to sign up for yet); an
+# organiser's listing, a roster build or the occurrence coming within reach gives them their row.
+# So an anonymous caller cannot fill the database with rows for the year 2300.
+LISTING_WINDOW = timedelta(days=400)
+LISTING_REACH = timedelta(days=3653)  # ten years: expanding a rule costs in proportion to the distance
+MATERIALISE_BEHIND = timedelta(days=31)
+MATERIALISE_AHEAD = timedelta(days=120)
+
+
+@dataclass(frozen=True)
+class Materialise:
+    """Which original starts a listing writes rows for: within [since, until), or all when both are None."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __call__(self, start: datetime) -> bool:
+        return (self.since is None or start >= self.since) and (self.until is None or start < self.until)
+
+
+EVERYTHING = Materialise()
+
+
+def check_window(start: datetime, end: datetime) -> None:
+    """A listing's window: after its start, at most ``LISTING_WINDOW`` long."""
+    if end <= start:
+        raise RuleViolation("invalid", "end: must be after start")
+    if end - start > LISTING_WINDOW:
+        raise RuleViolation("invalid", f"end: the window is at most {LISTING_WINDOW.days} days")
+
+
+def listing_rows(caller: Caller, start: datetime, end: datetime, now: datetime) -> Materialise:
+    """Check a caller's listing window and say which of its occurrences get rows (see LISTING_WINDOW)."""
+    check_window(start, end)
+    if start < now - LISTING_REACH or end > now + LISTING_REACH:
+        raise RuleViolation(
+            "invalid",
+            f"start, end: a listing lies within {LISTING_REACH.days} days of today "
+            f"({(now - LISTING_REACH).date().isoformat()} to {(now + LISTING_REACH).date().isoformat()})",
+        )
+    if caller.is_organiser:
+        return EVERYTHING
+    return Materialise(now - MATERIALISE_BEHIND, now + MATERIALISE_AHEAD)

@@ -50,7 +50,10 @@ class ActivityFields(StrictSchema):
     rrule = fields.String(
         allow_none=True,
         validate=validate.Length(max=500),
-        metadata={"description": "RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=SA,SU; empty: once"},
+        metadata={
+            "description": "RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=SA,SU; empty: once. At most one"
+            " occurrence a day, at start's time of day: FREQ DAILY to YEARLY, no BYHOUR, BYMINUTE, BYSECOND"
+        },
     )
     exdates = fields.List(LocalDateTime(), metadata={"description": "original starts skipped (EXDATE)"})
     capacity = fields.Integer(
@@ -276,6 +279,17 @@ class Occurrence(Schema):
     attendees_waitlisted = fields.Integer()
     private = fields.Nested(
         PrivateVisit, allow_none=True, metadata={"description": "as on the activity (the same rule)"}
+    )
+
+
+class ListedOccurrence(Occurrence):
+    id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "null for an occurrence computed from the rule but not stored yet (beyond 120 days"
+            " ahead for volunteers): it gets its id, to sign up with, when it comes within reach or an"
+            " organiser lists it"
+        },
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import exceptions, feeds, rostering, schemas, store, views
+from activities import domain, exceptions, feeds, recurrence, rostering, schemas, store, views
 from activities.dependencies import CallerIdentity, Clock, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
@@ -82,6 +82,8 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
                 return result
             except RuleViolation as exc:
                 raise rule_error(exc) from None
+            except recurrence.RecurrenceError as exc:  # a stored rule that today's checks refuse
+                raise InvalidInput(f"rrule: {exc}") from None
             except (IntegrityError, OperationalError) as exc:
                 if attempt == RETRIES - 1:
                     raise
@@ -244,14 +246,25 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
     @contract(
         access=own("any signed-in caller; an elderly visit's private fields only to organisers and its visitors"),
         request=schemas.ListOccurrencesIn,
-        response=schemas.Occurrence(many=True),
+        response=schemas.ListedOccurrence(many=True),
         errors=(InvalidInput,),
     )
     def list_occurrences(self, start, end, kind=None, team=None, grid=None, activity_id=None):
-        """Occurrences overlapping [start, end) (at most 400 days), each with its seats, in time order."""
+        """Occurrences overlapping [start, end), each with its seats, in time order.
+
+        The window is at most 400 days, within ten years of today. Occurrences starting from 31
+        days ago to 120 days ahead (any, for organisers) are stored and have an id to sign up
+        with; further ones are computed from the rule and have ``id`` null until then. An
+        activity whose stored rule cannot be expanded is left out, or is InvalidInput when
+        ``activity_id`` names it.
+        """
+        try:
+            rows = domain.listing_rows(self.caller, start, end, self.clock())
+        except RuleViolation as exc:
+            raise rule_error(exc) from None
 
         def work(session):
-            found = store.list_occurrences(session, start, end, kind, team, grid, activity_id)
+            found = store.list_occurrences(session, start, end, kind, team, grid, activity_id, rows)
             return views.occurrence_views(session, found, self._viewer())
 
         return self._work(work)

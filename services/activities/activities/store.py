@@ -11,7 +11,9 @@ The roster (``activities.roster``) calls ``ensure_occurrence`` and ``assign_patr
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -32,7 +34,8 @@ from activities.models import (
 from guanyinli.errors import NotFound
 from guanyinli.timeutil import from_db, local, now, to_db
 
-MAX_WINDOW = timedelta(days=400)
+log = logging.getLogger(__name__)
+
 DUTY_MARGIN = timedelta(days=1)  # role offsets never reach further than this from an occurrence
 
 
@@ -353,13 +356,7 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
         return []
     duration = timedelta(minutes=activity.duration_minutes)
     keys = sorted({to_db(s) for s in starts})
-    # Ordered, so concurrent first listings lock rows in the same order (no deadlock on PostgreSQL).
-    existing = (
-        select(Occurrence)
-        .where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
-        .order_by(Occurrence.original_start)
-    )
-    found = list(session.scalars(existing))
+    found = _existing(session, activity, keys)
     if len(found) == len(keys):
         ensure_roles(session, found)
         return found
@@ -384,17 +381,31 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
     for i in range(0, len(rows), 500):
         stmt = _insert(session, Occurrence).values(rows[i : i + 500])
         session.execute(stmt.on_conflict_do_nothing(index_elements=["activity_id", "original_start"]))
-    found = list(session.scalars(existing))
+    found = _existing(session, activity, keys)
     ensure_roles(session, found)
     return found
+
+
+def _existing(session: Session, activity: Activity, keys: list[datetime]) -> list[Occurrence]:
+    """The activity's rows at these original starts (naive UTC, sorted)."""
+    # Ordered, so concurrent first listings lock rows in the same order (no deadlock on PostgreSQL).
+    return list(
+        session.scalars(
+            select(Occurrence)
+            .where(Occurrence.activity_id == activity.id, Occurrence.original_start.in_(keys))
+            .order_by(Occurrence.original_start)
+        )
+    )
 
 
 def ensure_occurrence(session: Session, activity_id: int, original_start: datetime) -> Occurrence:
     """The occurrence of an activity at an original start of its rule (materialised if needed)."""
     activity = get_activity(session, activity_id)
-    if not recurrence.is_occurrence(from_db(activity.dtstart), activity.rrule, original_start) or to_db(
-        original_start
-    ) in {e.original_start for e in activity.exdates}:
+    try:
+        planned = recurrence.is_occurrence(from_db(activity.dtstart), activity.rrule, original_start)
+    except recurrence.RecurrenceError as exc:
+        raise RuleViolation("invalid", f"activity {activity_id}: rrule {activity.rrule!r}: {exc}") from None
+    if not planned or to_db(original_start) in {e.original_start for e in activity.exdates}:
         raise NotFound(f"activity {activity_id} has no occurrence starting {local(original_start).isoformat()}")
     return ensure_occurrences(session, activity, [original_start])[0]
 
@@ -417,6 +428,63 @@ def effective_place(occ: Occurrence) -> tuple[int | None, str | None, str | None
     return occ.activity.grid_id, occ.activity.courtyard, occ.activity.room
 
 
+@dataclass
+class PlannedOccurrence:
+    """An occurrence computed from its activity's rule but not written to the database (no id yet).
+
+    Carries the attributes of an ``Occurrence`` row that views read, in the row's form (naive UTC).
+    """
+
+    activity: Activity
+    original_start: datetime
+    start: datetime
+    end: datetime
+    id: None = None
+    overridden: bool = False
+    status: str = "scheduled"
+    grid_id: None = None
+    courtyard: None = None
+    room: None = None
+    cancelled_at: None = None
+    cancel_reason: None = None
+    sequence: int = 0
+    attendees: int = 0
+    attendee_capacity: int | None = None
+
+    @property
+    def activity_id(self) -> int:
+        return self.activity.id
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.activity.updated_at
+
+
+def _planned(activity: Activity, original_start: datetime) -> PlannedOccurrence:
+    key = to_db(original_start)
+    return PlannedOccurrence(
+        activity=activity,
+        original_start=key,
+        start=key,
+        end=key + timedelta(minutes=activity.duration_minutes),
+        attendee_capacity=activity.capacity if activity.kind in ("lecture", "tutoring") else None,
+    )
+
+
+def _starts(activity: Activity, start: datetime, end: datetime) -> list[datetime]:
+    try:
+        return recurrence.original_starts(
+            from_db(activity.dtstart),
+            activity.rrule,
+            timedelta(minutes=activity.duration_minutes),
+            start,
+            end,
+            {from_db(e.original_start) for e in activity.exdates},
+        )
+    except recurrence.RecurrenceError as exc:
+        raise RuleViolation("invalid", f"activity {activity.id}: rrule {activity.rrule!r}: {exc}") from None
+
+
 def list_occurrences(
     session: Session,
     start: datetime,
@@ -425,27 +493,37 @@ def list_occurrences(
     team: str | None = None,
     grid_id: int | None = None,
     activity_id: int | None = None,
-) -> list[Occurrence]:
-    """Occurrences overlapping [start, end), materialised; moved ones appear where they moved to."""
-    if end <= start:
-        raise RuleViolation("invalid", "end: must be after start")
-    if end - start > MAX_WINDOW:
-        raise RuleViolation("invalid", f"end: the window is at most {MAX_WINDOW.days} days")
+    rows: domain.Materialise = domain.EVERYTHING,
+) -> list[Occurrence | PlannedOccurrence]:
+    """Occurrences overlapping [start, end); moved ones appear where they moved to.
+
+    Occurrences whose original start ``rows`` accepts are materialised (written with their seat
+    rows); the others are stored rows when they exist, else ``PlannedOccurrence``. An activity
+    whose stored rule cannot be expanded (stored before today's checks) is left out with a warning,
+    or refused with ``RuleViolation("invalid")`` when the listing names it.
+    """
+    domain.check_window(start, end)
     query = _matching(select(Activity).where(Activity.dtstart < to_db(end)), kind=kind, team=team, id=activity_id)
     activities = list(session.scalars(query.order_by(Activity.id)))
     result: dict[int, Occurrence] = {}
+    planned: list[PlannedOccurrence] = []
     for activity in activities:
-        if activity.status == "active":
-            starts = recurrence.original_starts(
-                from_db(activity.dtstart),
-                activity.rrule,
-                timedelta(minutes=activity.duration_minutes),
-                start,
-                end,
-                {from_db(e.original_start) for e in activity.exdates},
-            )
-            for occ in ensure_occurrences(session, activity, starts):
-                result[occ.id] = occ
+        if activity.status != "active":
+            continue
+        try:
+            starts = _starts(activity, start, end)
+        except RuleViolation as exc:
+            if activity_id is not None:
+                raise
+            log.warning("listing leaves out %s", exc)
+            continue
+        for occ in ensure_occurrences(session, activity, [s for s in starts if rows(s)]):
+            result[occ.id] = occ
+        later = [s for s in starts if not rows(s)]
+        if later:
+            # Rows an organiser's listing (or a roster, a sign-up) made stand for their occurrence.
+            have = {o.original_start for o in _existing(session, activity, [to_db(s) for s in later])}
+            planned += [_planned(activity, s) for s in later if to_db(s) not in have]
     if activities:
         # Rows already in the database: moved into the window, or of cancelled activities.
         stored = session.scalars(
@@ -459,11 +537,11 @@ def list_occurrences(
             result.setdefault(occ.id, occ)
     chosen = [
         occ
-        for occ in result.values()
+        for occ in [*result.values(), *planned]
         if occ.start < to_db(end) and occ.end > to_db(start) and (grid_id is None or effective_place(occ)[0] == grid_id)
     ]
-    ensure_roles(session, chosen)
-    return sorted(chosen, key=lambda o: (o.start, o.activity_id, o.id))
+    ensure_roles(session, [o for o in chosen if o.id is not None and rows(from_db(o.original_start))])
+    return sorted(chosen, key=lambda o: (o.start, o.activity_id, o.id or 0))
 
 
 def cancel_occurrence(session: Session, occurrence_id: int, reason: str | None) -> tuple[Occurrence, bool]:

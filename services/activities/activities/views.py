@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from activities import domain
 from activities.domain import Viewer
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
-from activities.store import duty_of, effective_place, effective_status, waitlist_position
+from activities.store import PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
 from guanyinli.timeutil import from_db
 
 
@@ -98,10 +99,24 @@ def activity_view(session: Session, activity: Activity, viewer: Viewer) -> dict:
     }
 
 
-def occurrence_views(session: Session, occurrences: list[Occurrence], viewer: Viewer) -> list[dict]:
-    ids = [o.id for o in occurrences]
-    if not ids:
+def _planned_slots(occ: PlannedOccurrence) -> list[SimpleNamespace]:
+    """Seats of an occurrence not stored yet: the activity's roles, nobody signed up."""
+    activity = occ.activity
+    return [
+        SimpleNamespace(
+            id=None,
+            capacity=domain.seats_for(role.name, role.needed, activity.kind, 0, activity.pupils_per_tutor),
+            confirmed=0,
+            ActivityRole=role,
+        )
+        for role in activity.roles
+    ]
+
+
+def occurrence_views(session: Session, occurrences: list[Occurrence | PlannedOccurrence], viewer: Viewer) -> list[dict]:
+    if not occurrences:
         return []
+    ids = [o.id for o in occurrences if o.id is not None]
     visible = private_visible(session, [o.activity for o in occurrences], viewer)
     slots: dict[int, list] = defaultdict(list)
     for row in session.execute(
@@ -141,7 +156,8 @@ def occurrence_views(session: Session, occurrences: list[Occurrence], viewer: Vi
     for occ in occurrences:
         activity = occ.activity
         roles = []
-        for row in slots[occ.id]:
+        stored = occ.id is not None
+        for row in slots[occ.id] if stored else _planned_slots(occ):
             role = row.ActivityRole
             duty = duty_of(occ, role)
             confirmed_ids = people[row.id]["confirmed"]
@@ -185,8 +201,8 @@ def occurrence_views(session: Session, occurrences: list[Occurrence], viewer: Vi
                 "activity_sequence": activity.sequence,
                 "updated_at": from_db(max(occ.updated_at, activity.updated_at)),
                 "roles": roles,
-                "attendee_capacity": fresh[occ.id].attendee_capacity,
-                "attendees": fresh[occ.id].attendees,
+                "attendee_capacity": (fresh[occ.id] if stored else occ).attendee_capacity,
+                "attendees": (fresh[occ.id] if stored else occ).attendees,
                 "attendees_waitlisted": queued.get(occ.id, 0),
                 "private": _private(activity, visible),
             }

@@ -138,3 +138,37 @@ def test_a_subject_skill_meets_the_general_requirement():
     assert domain.missing_skills(["tutoring"], ["tutoring:math"]) == []
     assert domain.missing_skills(["tutoring:math"], ["tutoring:english"]) == ["tutoring:math"]
     assert domain.missing_skills(["tutoring", "first_aid"], ["tutoringx"]) == ["first_aid", "tutoring"]
+
+
+# --- listing occurrences ---------------------------------------------------------------------
+
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=TZ)
+
+
+def test_a_volunteers_listing_writes_rows_only_near_now_and_an_organisers_any():
+    far = NOW + timedelta(days=300)
+    for caller in (Caller(), Caller(volunteer_id=5, roles=frozenset({"volunteer"}))):
+        rows = domain.listing_rows(caller, far, far + timedelta(days=7), NOW)
+        assert rows(NOW) and rows(NOW - domain.MATERIALISE_BEHIND)
+        assert not rows(NOW - domain.MATERIALISE_BEHIND - timedelta(seconds=1))
+        assert rows(NOW + domain.MATERIALISE_AHEAD - timedelta(seconds=1)) and not rows(NOW + domain.MATERIALISE_AHEAD)
+        assert not rows(far)
+    for roles in ({"organiser"}, {"system"}):
+        rows = domain.listing_rows(Caller(roles=frozenset(roles)), far, far + timedelta(days=400), NOW)
+        assert rows is domain.EVERYTHING and rows(far)
+
+
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        (NOW, NOW, "end: must be after start"),
+        (NOW, NOW + timedelta(days=401), "end: the window is at most 400 days"),
+        (NOW + timedelta(days=3700), NOW + timedelta(days=3710), "start, end: a listing lies within"),
+        (NOW - timedelta(days=3700), NOW - timedelta(days=3690), "start, end: a listing lies within"),
+    ],
+)
+def test_a_listing_window_is_bounded_for_everyone(start, end, message):
+    for caller in (Caller(), Caller(roles=frozenset({"organiser"}))):
+        with pytest.raises(RuleViolation, match=message) as raised:
+            domain.listing_rows(caller, start, end, NOW)
+        assert raised.value.code == "invalid"
