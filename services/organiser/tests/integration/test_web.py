@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from organiser_testkit import duty_under_way, swappable
@@ -75,6 +76,18 @@ def test_login_refuses_wrong_passwords_foreign_forms_and_open_redirects(platform
         allow_redirects=False,
     )
     assert outward.status_code == 303 and outward.headers["Location"] == "/roster"
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil", "/%5Cevil", "https://evil", "/%0A/evil"])
+def test_login_sends_only_to_paths_of_the_site(platform, accounts, web_session, target):
+    form = web_session.get(f"/login?next={target}")
+    assert 'name="next" value="/roster"' in form.text
+    done = web_session.post(
+        "/login",
+        data={"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": unquote(target)},
+        allow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/roster"
 
 
 def test_session_cookie_flags_and_security_headers(platform, accounts, web_session):

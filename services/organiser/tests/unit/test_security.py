@@ -70,6 +70,22 @@ def test_cookie_flags():
         ("/\\evil.example", "/roster"),
         (None, "/roster"),
         ("roster", "/roster"),
+        ("", "/roster"),
+        ("/\t/evil.example", "/roster"),  # browsers drop the tab: //evil.example
+        ("/%09/evil.example", "/roster"),
+        ("/\n/evil.example", "/roster"),
+        ("/%0d%0a/evil.example", "/roster"),
+        ("/ /evil.example", "/roster"),
+        ("/\u3000/evil.example", "/roster"),
+        ("/%2F/evil.example", "/roster"),
+        ("/%5Cevil.example", "/roster"),
+        ("/\\/evil.example", "/roster"),
+        ("https://evil.example", "/roster"),
+        ("javascript:alert(1)", "/roster"),
+        ("///evil.example", "/roster"),
+        ("/roster/3?done=published", "/roster/3?done=published"),
+        ("/volunteers?team=voluntary_patrol&grid=6", "/volunteers?team=voluntary_patrol&grid=6"),
+        ("/volunteers?q=王芳", "/volunteers?q=%E7%8E%8B%E8%8A%B3"),
     ],
 )
 def test_redirects_stay_on_the_site(value, expected):
