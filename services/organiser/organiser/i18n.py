@@ -13,7 +13,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "login_failed": ("用户名或密码不正确。", "Wrong username or password."),
-    "locked": ("登录失败次数过多，请十分钟后再试。", "Too many failed logins; try again in ten minutes."),
+    "locked": ("登录尝试过多", "Too many login attempts"),
+    "locked_minutes": (
+        "登录失败次数过多，请{minutes}分钟后再试。",
+        "Too many failed logins from here; try again in {minutes} min.",
+    ),
     "login_needed": ("请先登录。", "Please log in."),
     "session_expired": ("会话已过期，请重新登录。", "Your session has expired; please log in again."),
     "csrf_failed": ("表单已失效，请刷新页面后重试。", "The form has expired; reload the page and try again."),

@@ -25,14 +25,15 @@ from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.rpc import RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, web
+from organiser import accounts, board, charts, security, web
+from organiser.dependencies import Clock, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import ROLES
 from organiser.remote import UNREACHABLE, Platform, classify
-from organiser.security import ABSOLUTE, LoginThrottle, csrf_ok, new_token
+from organiser.security import ABSOLUTE, csrf_ok, new_token
 
 log = logging.getLogger(__name__)
-THROTTLE = LoginThrottle()
+LOGIN_RULES = security.ThrottleRules()
 
 
 class CreateAccountIn(StrictSchema):
@@ -141,6 +142,9 @@ class OrganiserService:
 
     db = Database()
     config = Config()
+    settings = SettingsProvider()
+    clock = Clock()
+    passwords = Passwords()
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     act_as = CallerContext()
@@ -161,8 +165,12 @@ class OrganiserService:
     @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
+        try:
+            digest = self.passwords.hash(password)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         with self.db.get_session() as session:
-            return accounts.create_account(session, username, password, display_name or username, role)
+            return accounts.create_account(session, username, digest, display_name or username, role)
 
     @rpc
     @contract(response=AccountOut(many=True))
@@ -173,9 +181,11 @@ class OrganiserService:
 
     @timer(interval=3600)
     def purge_sessions(self):
-        """Expired sessions are refused when used; this removes the ones never used again."""
+        """Expired sessions are refused when used; this removes the ones never used again, and failed
+        logins older than the throttle's window."""
         with self.db.get_session() as session:
             removed = accounts.purge_expired(session)
+            accounts.purge_login_failures(session, self.clock.now() - LOGIN_RULES.window)
         if removed:
             log.info("removed %d expired organiser sessions", removed)
 
@@ -183,7 +193,7 @@ class OrganiserService:
 
     @property
     def _secure_cookies(self) -> bool:
-        return bool(self.config.get("ORGANISER_SECURE_COOKIES", True))
+        return self.settings.secure_cookies
 
     def _login(self, request: Request) -> accounts.Login | None:
         token = request.cookies.get(web.SESSION_COOKIE)
@@ -221,18 +231,29 @@ class OrganiserService:
 
     @http("POST", "/login")
     def login(self, request):
+        """Throttled before any hashing (security.login_wait), argon2 in an OS thread, a session on success."""
         lang = web.language(request)
         if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
             return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
-        username = request.form.get("username", "")
-        if THROTTLE.locked(username, now()):
-            return web.render("error.html", lang, 429, login=None, title=translate(lang, "locked"), message="")
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        address = request.remote_addr or "unknown"
+        moment = self.clock.now()
         with self.db.get_session() as session:
-            opened = accounts.log_in(session, username, request.form.get("password", ""), lang)
-        if opened is None:
-            THROTTLE.failed(username, now())
+            failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
+            stored = accounts.password_hash_of(session, username)
+        wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
+        if wait is not None:
+            return web.too_many_logins(lang, wait)
+        if not self.passwords.verify(stored, password):
+            with self.db.get_session() as session:
+                accounts.record_login_failure(session, username, address, moment)
             return self.login_form(request, failed=True)
-        THROTTLE.succeeded(username)
+        new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        with self.db.get_session() as session:
+            opened = accounts.open_session(session, username, lang, new_hash)
+            accounts.forget_login_failures(session, username, address)
+        if opened is None:  # deactivated while its password was being checked
+            return self.login_form(request, failed=True)
         token, _ = opened
         response = web.redirect(web.safe_next(request.form.get("next")))
         web.set_cookie(response, web.SESSION_COOKIE, token, int(ABSOLUTE.total_seconds()), self._secure_cookies)

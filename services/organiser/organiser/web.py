@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
 
@@ -91,6 +93,16 @@ def back_to(request: Request) -> str:
     if referrer.startswith(host):
         return safe_next("/" + referrer[len(host) :])
     return "/roster"
+
+
+def too_many_logins(lang: str, wait: timedelta) -> Response:
+    """429 with Retry-After, saying in the page's language when to try again (whole minutes, rounded up)."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    message = i18n.translate(lang, "locked_minutes").format(minutes=minutes)
+    response = render("error.html", lang, 429, login=None, title=i18n.translate(lang, "locked"), message=message)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int | None, secure_flag: bool) -> None:
