@@ -36,6 +36,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "time_limit": ("求解时间（秒）", "Solver time (s)"),
     "build": ("生成", "Build"),
     "building": ("正在生成…", "Building…"),
+    "building_title": ("正在生成排班", "Building the roster"),
+    "building_note": (
+        "求解器正在排班（{time} 开始）；完成后本页会自动打开排班表，也可以先去做别的事。",
+        "The solver is at work (since {time}); this page opens the roster when it is done, meanwhile you may go on.",
+    ),
     "open_roster": ("打开排班表", "Open roster"),
     "roster_no": ("排班表编号", "Roster number"),
     "open": ("打开", "Open"),

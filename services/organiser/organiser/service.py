@@ -26,10 +26,10 @@ from guanyinli.rpc import RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, security, web
-from organiser.dependencies import Clock, Passwords, SettingsProvider
+from organiser.dependencies import Builds, Clock, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import ROLES
-from organiser.remote import UNREACHABLE, Platform, classify
+from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
 from organiser.security import ABSOLUTE, csrf_ok, new_token
 
 log = logging.getLogger(__name__)
@@ -107,25 +107,28 @@ def page(need_login: bool = True, change: bool = False):
                 failure = classify(exc)
                 if failure is None:
                     raise
-                status, title = 400, "error"
-                if failure.code == UNREACHABLE:
-                    status, title = 503, "unreachable"
-                elif isinstance(exc, NotFound):
-                    status, title = 404, "not_found"
-                elif isinstance(exc, Forbidden):
-                    status, title = 403, "not_allowed"
-                elif isinstance(exc, InvalidInput):
-                    title = "check_input"
-                elif isinstance(exc, Conflict):  # well formed, but the rules or the current state say no
-                    title = "refused"
-                message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
-                return web.render(
-                    "error.html", lang, status, login=login, title=translate(lang, title), message=message
-                )
+                return failure_page(lang, login, failure, type(exc))
 
         return wrapper
 
     return decorate
+
+
+def failure_page(lang: str, login, failure: Failure, kind: type | None) -> Response:
+    """A failed remote call as a page: 503 when a service did not answer, 404, 403, 400 otherwise."""
+    status, title = 400, "error"
+    if failure.code == UNREACHABLE:
+        status, title = 503, "unreachable"
+    elif kind is not None and issubclass(kind, NotFound):
+        status, title = 404, "not_found"
+    elif kind is not None and issubclass(kind, Forbidden):
+        status, title = 403, "not_allowed"
+    elif kind is not None and issubclass(kind, InvalidInput):
+        title = "check_input"
+    elif kind is not None and issubclass(kind, Conflict):  # well formed, but the rules or the current state say no
+        title = "refused"
+    message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
+    return web.render("error.html", lang, status, login=login, title=translate(lang, title), message=message)
 
 
 def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
@@ -145,6 +148,7 @@ class OrganiserService:
     settings = SettingsProvider()
     clock = Clock()
     passwords = Passwords()
+    builds = Builds()
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     act_as = CallerContext()
@@ -203,7 +207,9 @@ class OrganiserService:
             return accounts.resume(session, token)
 
     def _platform(self) -> Platform:
-        return Platform(self.volunteers, self.activities)
+        """The other services, each call bounded by ORGANISER_RPC_TIMEOUT (a 503 page when it passes)."""
+        timeout = self.settings.rpc_timeout
+        return Platform(Timed(self.volunteers, "volunteers", timeout), Timed(self.activities, "activities", timeout))
 
     @http("GET", "/")
     def index(self, request):
@@ -325,14 +331,31 @@ class OrganiserService:
             raise InvalidInput("start, days, time_limit: a date (YYYY-MM-DD) and numbers") from None
         if not (1 <= days <= 62 and 0.5 <= time_limit <= 120):
             raise InvalidInput("days: 1..62; time_limit: 0.5..120 seconds")
-        result = self._platform().build_roster(start, start + timedelta(days=days), grids, {"time_limit": time_limit})
-        return web.redirect(f"/roster/{result['id']}")
+        reply = self._platform().start_build(
+            start, start + timedelta(days=days), grids, {"time_limit": time_limit}, f"web-{new_token()[:32]}"
+        )
+        build = self.builds.follow(reply, login.username, time_limit, self.clock.now())
+        return web.redirect(f"/roster/builds/{build.id}")
+
+    @http("GET", "/roster/builds/<build_id>")
+    @page()
+    def roster_build_progress(self, request, login, lang, build_id):
+        """While activities solves: a page that looks again every few seconds; then the roster, or why not."""
+        build = self.builds.get(build_id, login.username)
+        if build is None:  # started before a restart, or on another replica: the list shows it
+            return web.redirect("/roster")
+        if build.roster_id is not None:
+            return web.redirect(f"/roster/{build.roster_id}")
+        if build.failure is not None:
+            return failure_page(lang, login, build.failure, build.failed_as)
+        return web.render("building.html", lang, login=login, build=build, started=local(build.started_at))
 
     @http("GET", "/roster/<int:roster_id>")
     @page()
     def roster_show(self, request, login, lang, roster_id):
         platform = self._platform()
-        roster = platform.get_roster(roster_id)
+        # a roster still solving (or failed) has no result yet: its page says so, without numbers
+        roster = {**dict.fromkeys(("solver_status", "objective", "bound", "gap")), **platform.get_roster(roster_id)}
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}

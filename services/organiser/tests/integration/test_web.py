@@ -7,12 +7,14 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import eventlet
+import eventlet.event
 import eventlet.tpool
 import pytest
 import requests
 from organiser_testkit import duty_under_way, swappable
 from sqlalchemy import create_engine, text
 
+from guanyinli.rpc import ServiceRpcProxy, rpc
 from guanyinli.timeutil import now, to_db
 from organiser import security
 from organiser.service import LOGIN_RULES, OrganiserService
@@ -33,6 +35,18 @@ def log_in(web_session, username="wangfang", password=PASSWORD):
         data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": "/roster"},
         allow_redirects=False,
     )
+
+
+def build(web, data: dict):
+    """Start a build from the page and follow its page until it shows the roster (or why not)."""
+    started = web.post("/roster/build", data=data, allow_redirects=False)
+    assert started.status_code == 303 and re.fullmatch(r"/roster/builds/[\w-]+", started.headers["Location"])
+    for _ in range(900):  # the build's page looks again every 2 s in a browser
+        page = web.get(started.headers["Location"])
+        if 'id="building"' not in page.text:
+            return page
+        eventlet.sleep(0.1)
+    raise AssertionError("the build did not finish")
 
 
 @pytest.fixture
@@ -118,20 +132,18 @@ def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
         "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
     )
     assert wrong.status_code == 403
-    built = organiser_web.post(
-        "/roster/build",
-        data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token},
-        allow_redirects=False,
+    built = build(
+        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
-    assert built.status_code == 303 and re.fullmatch(r"/roster/\d+", built.headers["Location"])
+    assert built.status_code == 200 and re.search(r"/roster/\d+/publish", built.text)
     logout_forged = organiser_web.post("/logout", data={"csrf": "x"})
     assert logout_forged.status_code == 403
 
 
 def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     token = csrf_of(organiser_web.get("/roster").text)
-    built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    built = build(
+        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
     assert built.status_code == 200
     html = built.text
@@ -345,9 +357,7 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
         roles=[{"name": "patroller", "needed": 2}],
     )
     token = csrf_of(organiser_web.get("/roster").text)
-    built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token}
-    )
+    built = build(organiser_web, {"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token})
     assert built.status_code == 200
     explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
     assert "无法完全排班的原因" in explanation and "G09" in explanation
@@ -458,3 +468,65 @@ def test_other_pages_are_served_while_a_password_is_checked(platform, accounts, 
     release.set()
     assert pending.wait().status_code == 303
     other.close()
+
+
+def test_a_build_answers_at_once_and_its_page_opens_the_roster_when_done(organiser_web, patrol_team, monkeypatch, rpc):
+    import activities.roster as solver
+
+    threading = eventlet.patcher.original("threading")
+    solving, release = threading.Event(), threading.Event()
+    solve = solver.solve
+
+    def held(*args, **kwargs):  # the solve in activities' OS thread, held until the test lets it go
+        solving.set()
+        release.wait(60)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", held)
+    token = csrf_of(organiser_web.get("/roster").text)
+    data = {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    started = organiser_web.post("/roster/build", data=data, allow_redirects=False)
+    assert started.status_code == 303  # answered while the solve is held: no page worker waits for it
+    assert eventlet.tpool.execute(solving.wait, 60)
+    progress = organiser_web.get(started.headers["Location"])
+    assert progress.status_code == 200 and "正在生成排班" in progress.text
+    assert '<meta http-equiv="refresh" content="2">' in progress.text
+    assert "正在求解" in organiser_web.get("/roster").text  # the list shows it too
+    opened = organiser_web.get(f"/roster/{rpc('activities').list_rosters()[0]['id']}")
+    assert opened.status_code == 200 and "正在求解" in opened.text
+    release.set()
+    done = build(organiser_web, data)  # the same page, followed until the roster shows
+    assert done.status_code == 200 and 'id="board"' in done.text
+
+
+def test_a_failed_build_shows_why_on_its_page(organiser_web):
+    token = csrf_of(organiser_web.get("/roster").text)
+    failed = build(
+        organiser_web, {"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["99"], "csrf": token}
+    )
+    assert failed.status_code == 400 and "<h1>请检查填写的内容</h1>" in failed.text and "grids" in failed.text
+    assert organiser_web.get("/roster/builds/unknown", allow_redirects=False).headers["Location"] == "/roster"
+
+
+def test_a_service_that_does_not_answer_gives_a_page_not_a_stuck_worker(container_factory, service_config, web_session):
+    stuck = eventlet.event.Event()
+
+    class StuckVolunteers:
+        name = "volunteers"
+
+        @rpc
+        def list_volunteers(self, team=None, grid_id=None, limit=50, offset=0):
+            stuck.wait()
+
+    config = dict(service_config, ORGANISER_SECURE_COOKIES=False, ORGANISER_RPC_TIMEOUT=0.5)
+    container_factory(StuckVolunteers, config).start()
+    container_factory(OrganiserService, config).start()
+    with ServiceRpcProxy("organiser", config, timeout=30) as organiser:
+        organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    assert log_in(web_session).status_code == 303
+    page = web_session.get("/volunteers")
+    assert page.status_code == 503 and "<h1>服务暂时无法访问</h1>" in page.text
+    assert "volunteers.list_volunteers 在 0.5 秒内没有应答" in page.text
+    english = web_session.get("/volunteers?lang=en")
+    assert english.status_code == 503 and "did not answer within 0.5 s" in english.text
+    stuck.send()
