@@ -23,6 +23,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "csrf_failed": ("表单已失效，请刷新页面后重试。", "The form has expired; reload the page and try again."),
     "forbidden": ("您的账户只能查看，不能修改。", "Your account may look but not change anything."),
     "not_allowed": ("没有权限", "Not allowed"),
+    "attendance_organisers_only": ("签到表仅组织者可见。", "The attendance sheet is for organisers only."),
     "language": ("English", "中文"),
     "nav_roster": ("巡逻排班", "Patrol roster"),
     "nav_attendance": ("签到表", "Attendance"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import wraps
 
@@ -62,10 +63,31 @@ class CallerContext(DependencyProvider):
     """Lets a request set the caller identity that RPC calls of this worker carry (``user``)."""
 
     def get_dependency(self, worker_ctx):
-        def act_as(user: dict) -> None:
-            worker_ctx.data["user"] = user
+        return Caller(worker_ctx)
 
-        return act_as
+
+class Caller:
+    def __init__(self, worker_ctx):
+        self._data = worker_ctx.data
+
+    def __call__(self, user: dict) -> None:
+        self._data["user"] = user
+
+    @contextmanager
+    def reading_rosters(self, login: accounts.Login):
+        """Rosters as a viewer may see them: activities shows rosters to organisers only, yet a roster
+        holds no private data (ids, grids, shifts, costs; names come from volunteers under the viewer's
+        own identity), so for a viewer the page reads them as a service of its own. Writes never come
+        here: ``page(change=True)`` refuses them before any call."""
+        if login.can_change:
+            yield
+            return
+        own = self._data.get("user")
+        self._data["user"] = {"roles": ["system"], "name": f"organiser page for viewer {login.username}"}
+        try:
+            yield
+        finally:
+            self._data["user"] = own
 
 
 class HttpFailure(Exception):
@@ -294,7 +316,8 @@ class OrganiserService:
     def roster_index(self, request, login, lang):
         platform = self._platform()
         try:
-            rosters = platform.list_rosters()
+            with self.act_as.reading_rosters(login):
+                rosters = platform.list_rosters()
         except Exception as exc:  # list_rosters is optional: the form to open one by number stays
             failure = classify(exc)
             if failure is None:
@@ -355,7 +378,9 @@ class OrganiserService:
     def roster_show(self, request, login, lang, roster_id):
         platform = self._platform()
         # a roster still solving (or failed) has no result yet: its page says so, without numbers
-        roster = {**dict.fromkeys(("solver_status", "objective", "bound", "gap")), **platform.get_roster(roster_id)}
+        with self.act_as.reading_rosters(login):
+            found = platform.get_roster(roster_id)
+        roster = {**dict.fromkeys(("solver_status", "objective", "bound", "gap")), **found}
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
@@ -423,6 +448,15 @@ class OrganiserService:
     @http("GET", "/attendance")
     @page()
     def attendance(self, request, login, lang):
+        if not login.sees_private:  # who did which duty is for organisers (activities says so too)
+            return web.render(
+                "error.html",
+                lang,
+                403,
+                login=login,
+                title=translate(lang, "not_allowed"),
+                message=translate(lang, "attendance_organisers_only"),
+            )
         try:
             day = date.fromisoformat(request.args.get("day") or now().date().isoformat())
         except ValueError:

@@ -232,16 +232,56 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     assert "feasible with gaps" in english.text and "superseded" in english.text
 
 
-def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_session, patrol_team):
+def test_viewers_see_what_the_readme_promises_and_change_nothing(platform, accounts, web_session, patrol_team, rpc):
+    """README: viewers see the rosters, the board and its reports without phone numbers, e-mail or
+    calendar links, and change nothing; the attendance sheet is for organisers."""
+    activities = rpc("activities")
+    window = {"start": "2026-12-07T00:00:00+08:00", "end": "2026-12-14T00:00:00+08:00", "grids": [6, 7]}
+    roster_id = activities.build_roster(**window, options={"time_limit": 2})["id"]
+    activities.publish_roster(roster_id=roster_id)
+    volunteer = patrol_team[0]
     assert log_in(web_session, username="guest").status_code == 303
+
+    index = web_session.get("/roster")  # the list of rosters, without the build form
+    assert index.status_code == 200 and f'href="/roster/{roster_id}"' in index.text and "已发布" in index.text
+    assert "/roster/build" not in index.text and "只读账户" in index.text and 'href="/attendance"' not in index.text
+
+    board = web_session.get(f"/roster/{roster_id}")  # the board, its fairness chart and gaps
+    assert board.status_code == 200 and 'id="board"' in board.text and 'class="chart"' in board.text
+    assert "巡逻员" in board.text and 'class="shift covered"' in board.text
+    assert f"/roster/{roster_id}/repair" not in board.text and f"/roster/{roster_id}/swap" not in board.text
+    assert 'id="rostered"' not in board.text
+    assert web_session.get("/roster/9999").status_code == 404
+
     listing = web_session.get("/volunteers")
-    assert "巡逻员1" in listing.text and patrol_team[0]["phone"] not in listing.text and "仅组织者可见" in listing.text
-    detail = web_session.get(f"/volunteers/{patrol_team[0]['id']}")
-    assert patrol_team[0]["phone"] not in detail.text and "webcal://" not in detail.text
-    page = web_session.get("/roster")
-    assert "/roster/build" not in page.text
-    refused = web_session.post("/roster/build", data={"start": "2026-12-07", "csrf": csrf_of(page.text)})
-    assert refused.status_code == 403 and "只能查看" in refused.text
+    assert listing.status_code == 200 and volunteer["name"] in listing.text and volunteer["phone"] not in listing.text
+    assert "仅组织者可见" in listing.text
+    detail = web_session.get(f"/volunteers/{volunteer['id']}")
+    assert detail.status_code == 200 and volunteer["name"] in detail.text
+    assert (
+        volunteer["phone"] not in detail.text
+        and "webcal://" not in detail.text
+        and 'id="issue-feed"' not in detail.text
+    )
+
+    sheet = web_session.get("/attendance?day=2026-12-07")
+    assert sheet.status_code == 403 and "签到表仅组织者可见" in sheet.text
+
+    token = csrf_of(index.text)
+    writes = {
+        "/roster/build": {"start": "2026-12-07"},
+        f"/roster/{roster_id}/publish": {},
+        f"/roster/{roster_id}/repair": {"volunteer_id": volunteer["id"]},
+        f"/roster/{roster_id}/swap": {"volunteer_a": volunteer["id"], "day_a": "2026-12-07"},
+        "/attendance/1": {"status": "attended"},
+        f"/volunteers/{volunteer['id']}/feed": {},
+    }
+    for path, form in writes.items():
+        refused = web_session.post(path, data={**form, "csrf": token})
+        assert refused.status_code == 403 and "只能查看" in refused.text, path
+    assert activities.list_rosters()[0]["id"] == roster_id  # nothing was built or repaired
+    assert activities.feed_urls(volunteer_id=volunteer["id"])["personal"] is None  # no link was issued
+    assert web_session.post("/logout", data={"csrf": token}, allow_redirects=False).status_code == 303
 
 
 def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, patrol_team):
@@ -337,7 +377,7 @@ def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
 
     viewer = type(organiser_web)(organiser_web.base_url)
     assert log_in(viewer, username="guest").status_code == 303
-    refused = viewer.get(f"/attendance?day={day}")  # the activities service shows duties to organisers only
+    refused = viewer.get(f"/attendance?day={day}")  # duties are for organisers only
     assert refused.status_code == 403 and "没有权限" in refused.text and "值班员乙" not in refused.text
     viewer.close()
 
