@@ -1,4 +1,8 @@
-"""Organiser accounts and web sessions in the organiser database (a unit of work per call)."""
+"""Organiser accounts, web sessions and failed logins in the organiser database (a unit of work per call).
+
+Password hashes are made and checked outside these functions (``dependencies.Hasher``, in OS
+threads), so no database connection is held while argon2 runs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from guanyinli.errors import Conflict, InvalidInput
+from guanyinli.errors import Conflict
 from guanyinli.timeutil import from_db, now, to_db
 from organiser import security
-from organiser.models import Account, WebSession
+from organiser.models import Account, LoginFailure, WebSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 
@@ -53,17 +57,13 @@ def account_view(account: Account) -> dict:
     }
 
 
-def create_account(session: Session, username: str, password: str, display_name: str, role: str) -> dict:
-    try:
-        digest = security.hash_password(password)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+def create_account(session: Session, username: str, password_hash: str, display_name: str, role: str) -> dict:
     if session.scalar(select(Account.id).where(Account.username == username)) is not None:
         raise Conflict(f"username: {username!r} is taken")
     account = Account(
         username=username,
         display_name=display_name,
-        password_hash=digest,
+        password_hash=password_hash,
         role=role,
         active=True,
         created_at=to_db(now()),
@@ -77,15 +77,6 @@ def list_accounts(session: Session) -> list[dict]:
     return [account_view(a) for a in session.scalars(select(Account).order_by(Account.id))]
 
 
-def authenticate(session: Session, username: str, password: str) -> Login | None:
-    """The active account with this password, without opening a web session (``issue_token``)."""
-    account = session.scalar(select(Account).where(Account.username == username))
-    stored = account.password_hash if account is not None and account.active else None
-    if not security.verify_password(stored, password):
-        return None
-    return Login(0, account.id, account.username, account.display_name, account.role, "", "zh")
-
-
 def active_login(session: Session, username: str) -> Login | None:
     """The account as it is now, if still active (``renew_token``)."""
     account = session.scalar(select(Account).where(Account.username == username))
@@ -94,14 +85,20 @@ def active_login(session: Session, username: str) -> Login | None:
     return Login(0, account.id, account.username, account.display_name, account.role, "", "zh")
 
 
-def log_in(session: Session, username: str, password: str, lang: str) -> tuple[str, Login] | None:
-    """Check the password and open a session: (cookie token, login), or None."""
+def password_hash_of(session: Session, username: str) -> str | None:
+    """The stored hash of an active account, None for an unknown or inactive one."""
     account = session.scalar(select(Account).where(Account.username == username))
-    stored = account.password_hash if account is not None and account.active else None
-    if not security.verify_password(stored, password):
+    return account.password_hash if account is not None and account.active else None
+
+
+def open_session(session: Session, username: str, lang: str, new_hash: str | None = None) -> tuple[str, Login] | None:
+    """A session for an account whose password was checked: (cookie token, login), or None when the
+    account is gone or inactive by now. ``new_hash`` replaces a hash of weaker parameters."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None or not account.active:
         return None
-    if security.needs_rehash(account.password_hash):
-        account.password_hash = security.hash_password(password)
+    if new_hash is not None:
+        account.password_hash = new_hash
     moment = to_db(now())
     account.last_login_at = moment
     token = security.new_token()
@@ -157,4 +154,36 @@ def purge_expired(session: Session, moment: datetime | None = None) -> int:
             (WebSession.last_seen_at <= moment - security.IDLE) | (WebSession.created_at <= moment - security.ABSOLUTE)
         )
     )
+    return result.rowcount or 0
+
+
+# --- failed logins (security.login_wait decides) ---------------------------------------------
+
+
+def login_failures(session: Session, username: str, address: str, since: datetime) -> list[security.LoginFailure]:
+    """Failed logins since ``since`` from ``address`` or for ``username``."""
+    name = security.login_key(username)
+    rows = session.scalars(
+        select(LoginFailure).where(
+            LoginFailure.at > to_db(since), (LoginFailure.address == address) | (LoginFailure.username == name)
+        )
+    )
+    return [security.LoginFailure(r.username, r.address, from_db(r.at)) for r in rows]
+
+
+def record_login_failure(session: Session, username: str, address: str, moment: datetime) -> None:
+    session.add(LoginFailure(username=security.login_key(username), address=address, at=to_db(moment)))
+
+
+def forget_login_failures(session: Session, username: str, address: str) -> None:
+    """After a successful login: the typing errors of that name from that address no longer count."""
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == security.login_key(username), LoginFailure.address == address
+        )
+    )
+
+
+def purge_login_failures(session: Session, before: datetime) -> int:
+    result = session.execute(delete(LoginFailure).where(LoginFailure.at <= to_db(before)))
     return result.rowcount or 0

@@ -1,4 +1,4 @@
-"""Tables of the organiser service: organiser accounts and their web sessions.
+"""Tables of the organiser service: organiser accounts, their web sessions and failed logins.
 
 Datetimes are stored as naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``).
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from guanyinli import once
@@ -60,3 +60,21 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     account: Mapped[Account] = relationship(back_populates="sessions")
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the throttle's window (``security.ThrottleRules``) so a restart forgets none.
+
+    ``username`` is as ``security.login_key`` folds it, whether or not such an account exists.
+    """
+
+    __tablename__ = "organiser_login_failures"
+    __table_args__ = (
+        Index("ix_organiser_login_failures_username_at", "username", "at"),
+        Index("ix_organiser_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

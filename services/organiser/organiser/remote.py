@@ -2,17 +2,19 @@
 
 ``Platform`` wraps two RPC proxies (``volunteers`` and ``activities``), whichever kind: a
 ``ClusterRpcProxy`` in the command line, nameko ``RpcProxy`` dependencies in the web service.
-``classify`` turns any failure of a call into an exit code and one line for people.
+``classify`` turns any failure of a call into an exit code and one line for people. ``Timed``
+bounds every call of a proxy: a service that does not answer becomes ``Unavailable``.
 """
 
 from __future__ import annotations
 
 import importlib
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+import eventlet
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
 from guanyinli.errors import PlatformError, Unavailable
@@ -46,8 +48,8 @@ def classify(exc: BaseException) -> Failure | None:
         return Failure(UNREACHABLE, f"the running service does not offer this call yet: {exc}")
     if isinstance(exc, RpcTimeout):
         return Failure(UNREACHABLE, f"no answer within {exc} s: the service is busy or stopped")
-    if isinstance(exc, Unavailable):  # the service answered that something behind it did not
-        return Failure(UNREACHABLE, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, Unavailable):  # no answer in time, or the service said something behind it did not answer
+        return Failure(UNREACHABLE, f"{type(exc).__name__}: {exc}", exc.message_zh)
     if isinstance(exc, PlatformError):
         return Failure(REJECTED, f"{type(exc).__name__}: {exc}", exc.message_zh)
     if isinstance(exc, RemoteError):
@@ -63,6 +65,48 @@ def classify(exc: BaseException) -> Failure | None:
     except ImportError:  # pragma: no cover
         pass
     return None
+
+
+class Timed:
+    """An RPC proxy whose calls give up after ``timeout`` seconds with ``Unavailable``.
+
+    The web page's proxies are nameko's, which wait for an answer for ever: a stopped or stuck
+    service would hold the page's worker, and then every worker. ``call_async`` is bounded too
+    (publishing the request); waiting for its answer is the caller's business.
+    """
+
+    def __init__(self, proxy, service: str, timeout: float):
+        self._proxy, self._service, self._timeout = proxy, service, timeout
+
+    def __getattr__(self, method: str) -> TimedMethod:
+        if method.startswith("__"):
+            raise AttributeError(method)
+        return TimedMethod(getattr(self._proxy, method), f"{self._service}.{method}", self._timeout)
+
+
+class TimedMethod:
+    def __init__(self, method, name: str, timeout: float):
+        self._method, self._name, self._timeout = method, name, timeout
+
+    def _bounded(self, call: Callable, *args, **kwargs):
+        timer = eventlet.Timeout(self._timeout)
+        try:
+            return call(*args, **kwargs)
+        except eventlet.Timeout as exc:
+            if exc is not timer:
+                raise
+            raise Unavailable(
+                f"{self._name} did not answer within {self._timeout:g} s: the service is busy or stopped; try again",
+                f"{self._name} 在 {self._timeout:g} 秒内没有应答：服务繁忙或未运行，请稍后再试",
+            ) from None
+        finally:
+            timer.cancel()
+
+    def __call__(self, *args, **kwargs):
+        return self._bounded(self._method, *args, **kwargs)
+
+    def call_async(self, *args, **kwargs):
+        return self._bounded(self._method.call_async, *args, **kwargs)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -128,6 +172,12 @@ class Platform:
 
     def build_roster(self, start: datetime, end: datetime, grids: list[int] | None, options: Mapping) -> dict:
         return self.activities.build_roster(start=iso(start), end=iso(end), grids=grids or None, options=dict(options))
+
+    def start_build(self, start: datetime, end: datetime, grids: list[int] | None, options: Mapping, request_id: str):
+        """Send build_roster and return its pending reply (``.result()``) without waiting for the solve."""
+        return self.activities.build_roster.call_async(
+            start=iso(start), end=iso(end), grids=grids or None, options=dict(options), request_id=request_id
+        )
 
     def get_roster(self, roster_id: int) -> dict:
         return self.activities.get_roster(roster_id=roster_id)

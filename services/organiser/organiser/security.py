@@ -78,37 +78,56 @@ def cookie_header(name: str, value: str, max_age: int | None, secure: bool) -> s
     return "; ".join(parts)
 
 
-class LoginThrottle:
-    """Refuses a username for ``lock`` after ``attempts`` failed logins within ``window``.
+@dataclass(frozen=True)
+class LoginFailure:
+    username: str  # as typed, folded by ``login_key``
+    address: str  # the client's address
+    at: datetime
 
-    Kept in the process (each replica counts its own): it slows guessing down, argon2 does the rest.
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """How many failed logins within ``window`` refuse further tries, counted three ways.
+
+    * ``per_address``: failures from one address, whatever the names: one machine guessing widely.
+    * ``per_pair``: failures for one name from one address.
+    * ``per_account``: failures for one name from any address. Past it an address that has failed
+      for the name waits for its own failures to age out, but an address that has not failed for
+      it may still try: a flood of wrong passwords from elsewhere cannot lock the organiser out,
+      while each attacking address gets one guess per window instead of ``per_pair``.
     """
 
-    def __init__(
-        self, attempts: int = 5, window: timedelta = timedelta(minutes=10), lock: timedelta = timedelta(minutes=10)
-    ):
-        self.attempts, self.window, self.lock = attempts, window, lock
-        self._failures: dict[str, list[datetime]] = {}
-        self._locked: dict[str, datetime] = {}
+    window: timedelta = timedelta(minutes=15)
+    per_address: int = 30
+    per_pair: int = 5
+    per_account: int = 10
 
-    def locked(self, username: str, now: datetime) -> bool:
-        until = self._locked.get(username.lower())
-        if until is None:
-            return False
-        if now >= until:
-            del self._locked[username.lower()]
-            return False
-        return True
 
-    def failed(self, username: str, now: datetime) -> None:
-        key = username.lower()
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window] + [now]
-        self._failures[key] = recent
-        if len(recent) >= self.attempts:
-            self._locked[key] = now + self.lock
-            self._failures.pop(key, None)
-        if len(self._failures) > 10_000:  # names that never log in are not kept for ever
-            self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
+def login_key(username: str) -> str:
+    """The name failures are counted under: case and surrounding spaces do not make a new name."""
+    return username.strip().lower()[:64]
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username.lower(), None)
+
+def login_wait(
+    rules: ThrottleRules, failures: list[LoginFailure], username: str, address: str, now: datetime
+) -> timedelta | None:
+    """How long a login for ``username`` from ``address`` must wait, or None when it may try now.
+
+    ``failures``: at least those within the window from ``address`` or for ``username``. A limit
+    holds until enough of the failures behind it have left the window.
+    """
+    name = login_key(username)
+    recent = [f for f in failures if now - f.at < rules.window]
+    from_address = sorted(f.at for f in recent if f.address == address)
+    pair = sorted(f.at for f in recent if f.address == address and login_key(f.username) == name)
+    for_account = [f for f in recent if login_key(f.username) == name]
+    until: list[datetime] = []
+    if len(from_address) >= rules.per_address:
+        until.append(from_address[-rules.per_address] + rules.window)
+    if len(pair) >= rules.per_pair:
+        until.append(pair[-rules.per_pair] + rules.window)
+    if len(for_account) >= rules.per_account and pair:
+        until.append(pair[-1] + rules.window)
+    if not until:
+        return None
+    return max(until) - now

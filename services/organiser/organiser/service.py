@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 
-import eventlet.tpool
 import jwt
 from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
@@ -28,16 +27,17 @@ from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, VIEWER, CallerIden
 from guanyinli.rpc import ON_BEHALF_KEY, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, web
+from organiser import accounts, board, charts, security, web
+from organiser.dependencies import Builds, Clock, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import ROLES
-from organiser.remote import UNREACHABLE, Platform, classify
-from organiser.security import ABSOLUTE, LoginThrottle, csrf_ok, new_token
+from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
+from organiser.security import ABSOLUTE, csrf_ok, new_token
 from organiser.tokens import ISSUER as TOKEN_ISSUER
 from organiser.tokens import LOGIN_TOKEN_SECONDS, AccountTokens
 
 log = logging.getLogger(__name__)
-THROTTLE = LoginThrottle()
+LOGIN_RULES = security.ThrottleRules()
 
 
 class CreateAccountIn(StrictSchema):
@@ -81,10 +81,18 @@ class CallerContext(DependencyProvider):
         self.tokens = AccountTokens(self.container.config)
 
     def get_dependency(self, worker_ctx):
-        def act_as(user: dict) -> None:
-            worker_ctx.data[ON_BEHALF_KEY] = self.tokens.token_for(user)
+        return Caller(worker_ctx, self.tokens)
 
-        return act_as
+
+class Caller:
+    """``self.act_as(user)``: the page's later calls in this worker carry ``user``'s token."""
+
+    def __init__(self, worker_ctx, tokens: AccountTokens):
+        self._data = worker_ctx.data
+        self._tokens = tokens
+
+    def __call__(self, user: dict) -> None:
+        self._data[ON_BEHALF_KEY] = self._tokens.token_for(user)
 
 
 class HttpFailure(Exception):
@@ -126,25 +134,28 @@ def page(need_login: bool = True, change: bool = False):
                 failure = classify(exc)
                 if failure is None:
                     raise
-                status, title = 400, "error"
-                if failure.code == UNREACHABLE:
-                    status, title = 503, "unreachable"
-                elif isinstance(exc, NotFound):
-                    status, title = 404, "not_found"
-                elif isinstance(exc, Forbidden):
-                    status, title = 403, "not_allowed"
-                elif isinstance(exc, InvalidInput):
-                    title = "check_input"
-                elif isinstance(exc, Conflict):  # well formed, but the rules or the current state say no
-                    title = "refused"
-                message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
-                return web.render(
-                    "error.html", lang, status, login=login, title=translate(lang, title), message=message
-                )
+                return failure_page(lang, login, failure, type(exc))
 
         return wrapper
 
     return decorate
+
+
+def failure_page(lang: str, login, failure: Failure, kind: type | None) -> Response:
+    """A failed remote call as a page: 503 when a service did not answer, 404, 403, 400 otherwise."""
+    status, title = 400, "error"
+    if failure.code == UNREACHABLE:
+        status, title = 503, "unreachable"
+    elif kind is not None and issubclass(kind, NotFound):
+        status, title = 404, "not_found"
+    elif kind is not None and issubclass(kind, Forbidden):
+        status, title = 403, "not_allowed"
+    elif kind is not None and issubclass(kind, InvalidInput):
+        title = "check_input"
+    elif kind is not None and issubclass(kind, Conflict):  # well formed, but the rules or the current state say no
+        title = "refused"
+    message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
+    return web.render("error.html", lang, status, login=login, title=translate(lang, title), message=message)
 
 
 def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
@@ -161,6 +172,10 @@ class OrganiserService:
 
     db = Database()
     config = Config()
+    settings = SettingsProvider()
+    clock = Clock()
+    passwords = Passwords()
+    builds = Builds()
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     act_as = CallerContext()
@@ -182,8 +197,12 @@ class OrganiserService:
     @contract(access=ORGANISERS, request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
+        try:
+            digest = self.passwords.hash(password)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         with self.db.get_session() as session:
-            return accounts.create_account(session, username, password, display_name or username, role)
+            return accounts.create_account(session, username, digest, display_name or username, role)
 
     @rpc
     @contract(access=ORGANISERS, response=AccountOut(many=True))
@@ -198,7 +217,25 @@ class OrganiserService:
         """An identity token for an account, in exchange for its password (the command line's
         ``guanyinli login``): valid 12 hours, renewed with ``renew_token`` while the account is
         active. A wrong password or an inactive account is refused, both alike."""
-        found = eventlet.tpool.execute(self._authenticate, username, password)
+        # Throttled as the page's login is, with "rpc" for the address: the broker hides the caller's.
+        address, moment = "rpc", self.clock.now()
+        with self.db.get_session() as session:
+            failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
+            stored = accounts.password_hash_of(session, username)
+        wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
+        if wait is not None:
+            seconds = int(wait.total_seconds()) + 1
+            raise Forbidden(
+                f"too many failed sign-ins for {username!r}: try again in {seconds} s",
+                f"{username} 登录失败次数过多，请 {seconds} 秒后再试",
+            )
+        if not self.passwords.verify(stored, password):
+            with self.db.get_session() as session:
+                accounts.record_login_failure(session, username, address, moment)
+            raise Forbidden("username or password not accepted", "用户名或密码不正确")
+        with self.db.get_session() as session:
+            found = accounts.active_login(session, username)
+            accounts.forget_login_failures(session, username, address)
         if found is None:
             raise Forbidden("username or password not accepted", "用户名或密码不正确")
         return self._login_token(found)
@@ -221,10 +258,6 @@ class OrganiserService:
             raise Forbidden("the account is no longer active")
         return self._login_token(found)
 
-    def _authenticate(self, username, password):
-        with self.db.get_session() as session:
-            return accounts.authenticate(session, username, password)
-
     def _login_token(self, login) -> dict:
         user = login.rpc_user()
         token = AccountTokens(self.config).issue(user, LOGIN_TOKEN_SECONDS)
@@ -233,9 +266,11 @@ class OrganiserService:
 
     @timer(interval=3600)
     def purge_sessions(self):
-        """Expired sessions are refused when used; this removes the ones never used again."""
+        """Expired sessions are refused when used; this removes the ones never used again, and failed
+        logins older than the throttle's window."""
         with self.db.get_session() as session:
             removed = accounts.purge_expired(session)
+            accounts.purge_login_failures(session, self.clock.now() - LOGIN_RULES.window)
         if removed:
             log.info("removed %d expired organiser sessions", removed)
 
@@ -243,7 +278,7 @@ class OrganiserService:
 
     @property
     def _secure_cookies(self) -> bool:
-        return bool(self.config.get("ORGANISER_SECURE_COOKIES", True))
+        return self.settings.secure_cookies
 
     def _login(self, request: Request) -> accounts.Login | None:
         token = request.cookies.get(web.SESSION_COOKIE)
@@ -253,7 +288,9 @@ class OrganiserService:
             return accounts.resume(session, token)
 
     def _platform(self) -> Platform:
-        return Platform(self.volunteers, self.activities)
+        """The other services, each call bounded by ORGANISER_RPC_TIMEOUT (a 503 page when it passes)."""
+        timeout = self.settings.rpc_timeout
+        return Platform(Timed(self.volunteers, "volunteers", timeout), Timed(self.activities, "activities", timeout))
 
     @http("GET", "/")
     def index(self, request):
@@ -281,18 +318,29 @@ class OrganiserService:
 
     @http("POST", "/login")
     def login(self, request):
+        """Throttled before any hashing (security.login_wait), argon2 in an OS thread, a session on success."""
         lang = web.language(request)
         if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
             return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
-        username = request.form.get("username", "")
-        if THROTTLE.locked(username, now()):
-            return web.render("error.html", lang, 429, login=None, title=translate(lang, "locked"), message="")
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        address = request.remote_addr or "unknown"
+        moment = self.clock.now()
         with self.db.get_session() as session:
-            opened = accounts.log_in(session, username, request.form.get("password", ""), lang)
-        if opened is None:
-            THROTTLE.failed(username, now())
+            failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
+            stored = accounts.password_hash_of(session, username)
+        wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
+        if wait is not None:
+            return web.too_many_logins(lang, wait)
+        if not self.passwords.verify(stored, password):
+            with self.db.get_session() as session:
+                accounts.record_login_failure(session, username, address, moment)
             return self.login_form(request, failed=True)
-        THROTTLE.succeeded(username)
+        new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        with self.db.get_session() as session:
+            opened = accounts.open_session(session, username, lang, new_hash)
+            accounts.forget_login_failures(session, username, address)
+        if opened is None:  # deactivated while its password was being checked
+            return self.login_form(request, failed=True)
         token, _ = opened
         response = web.redirect(web.safe_next(request.form.get("next")))
         web.set_cookie(response, web.SESSION_COOKIE, token, int(ABSOLUTE.total_seconds()), self._secure_cookies)
@@ -364,14 +412,32 @@ class OrganiserService:
             raise InvalidInput("start, days, time_limit: a date (YYYY-MM-DD) and numbers") from None
         if not (1 <= days <= 62 and 0.5 <= time_limit <= 120):
             raise InvalidInput("days: 1..62; time_limit: 0.5..120 seconds")
-        result = self._platform().build_roster(start, start + timedelta(days=days), grids, {"time_limit": time_limit})
-        return web.redirect(f"/roster/{result['id']}")
+        reply = self._platform().start_build(
+            start, start + timedelta(days=days), grids, {"time_limit": time_limit}, f"web-{new_token()[:32]}"
+        )
+        build = self.builds.follow(reply, login.username, time_limit, self.clock.now())
+        return web.redirect(f"/roster/builds/{build.id}")
+
+    @http("GET", "/roster/builds/<build_id>")
+    @page()
+    def roster_build_progress(self, request, login, lang, build_id):
+        """While activities solves: a page that looks again every few seconds; then the roster, or why not."""
+        build = self.builds.get(build_id, login.username)
+        if build is None:  # started before a restart, or on another replica: the list shows it
+            return web.redirect("/roster")
+        if build.roster_id is not None:
+            return web.redirect(f"/roster/{build.roster_id}")
+        if build.failure is not None:
+            return failure_page(lang, login, build.failure, build.failed_as)
+        return web.render("building.html", lang, login=login, build=build, started=local(build.started_at))
 
     @http("GET", "/roster/<int:roster_id>")
     @page()
     def roster_show(self, request, login, lang, roster_id):
         platform = self._platform()
-        roster = platform.get_roster(roster_id)
+        # a roster still solving (or failed) has no result yet: its page says so, without numbers
+        found = platform.get_roster(roster_id)
+        roster = {**dict.fromkeys(("solver_status", "objective", "bound", "gap")), **found}
         ids = board.volunteer_ids(roster)
         names = platform.names(ids) if ids else {}
         grid_names = {int(g["id"]): g.get("code") or str(g["id"]) for g in platform.grids()}
@@ -439,6 +505,15 @@ class OrganiserService:
     @http("GET", "/attendance")
     @page()
     def attendance(self, request, login, lang):
+        if not login.sees_private:  # who did which duty is for organisers (activities says so too)
+            return web.render(
+                "error.html",
+                lang,
+                403,
+                login=login,
+                title=translate(lang, "not_allowed"),
+                message=translate(lang, "attendance_organisers_only"),
+            )
         try:
             day = date.fromisoformat(request.args.get("day") or now().date().isoformat())
         except ValueError:

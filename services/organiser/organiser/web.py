@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import mimetypes
+import unicodedata
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
@@ -17,6 +20,7 @@ STATIC = HERE / "static"
 SESSION_COOKIE = "gyl_session"
 LOGIN_CSRF_COOKIE = "gyl_login_csrf"
 LANG_COOKIE = "gyl_lang"
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -66,10 +70,20 @@ def redirect(location: str, **query) -> Response:
 
 
 def safe_next(value: str | None, default: str = "/roster") -> str:
-    """Only paths of this site: no scheme, no host, no '//' (an open redirect otherwise)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """``value`` when it is an absolute path of this site, else ``default`` (an open redirect otherwise).
+
+    A single leading '/', no '//' or '/\\' after it (a host to browsers), no backslash, and no control
+    or whitespace characters, as given or percent-decoded: browsers drop a tab or a newline, so
+    ``/\t/evil.example`` is ``//evil.example`` to them. Characters beyond ASCII are percent-encoded.
+    """
+    if not value:
         return default
-    return value
+    for form in (value, unquote(value)):
+        if not form.startswith("/") or form[1:2] in ("/", "\\") or "\\" in form:
+            return default
+        if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in form):
+            return default
+    return quote(value, safe=_PRINTABLE_ASCII)
 
 
 def back_to(request: Request) -> str:
@@ -79,6 +93,16 @@ def back_to(request: Request) -> str:
     if referrer.startswith(host):
         return safe_next("/" + referrer[len(host) :])
     return "/roster"
+
+
+def too_many_logins(lang: str, wait: timedelta) -> Response:
+    """429 with Retry-After, saying in the page's language when to try again (whole minutes, rounded up)."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    message = i18n.translate(lang, "locked_minutes").format(minutes=minutes)
+    response = render("error.html", lang, 429, login=None, title=i18n.translate(lang, "locked"), message=message)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int | None, secure_flag: bool) -> None:

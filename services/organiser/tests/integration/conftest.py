@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from organiser_testkit import evening_patrols, start_platform
+from organiser_testkit import MovableClock, evening_patrols, start_platform
 
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import signed
@@ -20,21 +20,18 @@ PYTHONPATH = os.pathsep.join(
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_login_throttle():
-    """Failed logins are counted per process: each test starts without any."""
-    from organiser.service import THROTTLE
-
-    THROTTLE.__init__()
-    yield
+@pytest.fixture
+def web_clock():
+    """The organiser's clock (the login throttle's): move it with ``web_clock.offset``."""
+    return MovableClock()
 
 
 @pytest.fixture
-def platform(container_factory, service_config):
+def platform(container_factory, service_config, web_clock):
     """volunteers, activities and organiser running against fresh databases and a fresh vhost."""
     config = dict(service_config)
     config["ORGANISER_SECURE_COOKIES"] = False  # plain http on 127.0.0.1 in tests; see test_web_security
-    start_platform(container_factory, config)
+    start_platform(container_factory, config, web_clock)
     return config
 
 

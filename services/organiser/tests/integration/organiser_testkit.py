@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from activities.service import ActivitiesService
 
@@ -23,15 +23,32 @@ def own_web_port(config: dict) -> dict:
     return dict(config, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
 
 
-def start_platform(container_factory, config: dict) -> None:
-    """volunteers, activities (with personal feeds enabled) and organiser, started."""
+class MovableClock:
+    """The organiser's clock in tests: the real time, moved on by ``offset`` when a test says so."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        from guanyinli.timeutil import now
+
+        return now() + self.offset
+
+
+def start_platform(container_factory, config: dict, clock: MovableClock | None = None) -> None:
+    """volunteers, activities (with personal feeds enabled) and organiser (on ``clock``), started."""
+    from nameko.testing.services import replace_dependencies
+
     from organiser.service import OrganiserService
     from volunteers.service import VolunteersService
 
     config["FEED_SECRET"] = "organiser-tests-feed-secret"
     container_factory(VolunteersService, config).start()
     container_factory(ActivitiesService, own_web_port(config)).start()
-    container_factory(OrganiserService, config).start()
+    organiser = container_factory(OrganiserService, config)
+    if clock is not None:
+        replace_dependencies(organiser, clock=clock)
+    organiser.start()
 
 
 def duty_under_way(rpc, name: str, phone: str, minutes: int = 120) -> tuple[int, object, dict]:

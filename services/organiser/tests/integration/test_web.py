@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
+import eventlet
+import eventlet.event
+import eventlet.tpool
 import pytest
+import requests
 from organiser_testkit import duty_under_way, swappable
 from sqlalchemy import create_engine, text
 
+from guanyinli.rpc import ServiceRpcProxy, rpc
 from guanyinli.timeutil import now, to_db
-from organiser.service import THROTTLE, OrganiserService
+from organiser import security
+from organiser.service import LOGIN_RULES, OrganiserService
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +35,18 @@ def log_in(web_session, username="wangfang", password=PASSWORD):
         data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": "/roster"},
         allow_redirects=False,
     )
+
+
+def build(web, data: dict):
+    """Start a build from the page and follow its page until it shows the roster (or why not)."""
+    started = web.post("/roster/build", data=data, allow_redirects=False)
+    assert started.status_code == 303 and re.fullmatch(r"/roster/builds/[\w-]+", started.headers["Location"])
+    for _ in range(900):  # the build's page looks again every 2 s in a browser
+        page = web.get(started.headers["Location"])
+        if 'id="building"' not in page.text:
+            return page
+        eventlet.sleep(0.1)
+    raise AssertionError("the build did not finish")
 
 
 @pytest.fixture
@@ -77,6 +96,18 @@ def test_login_refuses_wrong_passwords_foreign_forms_and_open_redirects(platform
     assert outward.status_code == 303 and outward.headers["Location"] == "/roster"
 
 
+@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil", "/%5Cevil", "https://evil", "/%0A/evil"])
+def test_login_sends_only_to_paths_of_the_site(platform, accounts, web_session, target):
+    form = web_session.get(f"/login?next={target}")
+    assert 'name="next" value="/roster"' in form.text
+    done = web_session.post(
+        "/login",
+        data={"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": unquote(target)},
+        allow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/roster"
+
+
 def test_session_cookie_flags_and_security_headers(platform, accounts, web_session):
     response = log_in(web_session)
     cookie = response.headers["Set-Cookie"]
@@ -101,20 +132,18 @@ def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
         "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
     )
     assert wrong.status_code == 403
-    built = organiser_web.post(
-        "/roster/build",
-        data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token},
-        allow_redirects=False,
+    built = build(
+        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
-    assert built.status_code == 303 and re.fullmatch(r"/roster/\d+", built.headers["Location"])
+    assert built.status_code == 200 and re.search(r"/roster/\d+/publish", built.text)
     logout_forged = organiser_web.post("/logout", data={"csrf": "x"})
     assert logout_forged.status_code == 403
 
 
 def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     token = csrf_of(organiser_web.get("/roster").text)
-    built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    built = build(
+        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
     assert built.status_code == 200
     html = built.text
@@ -203,16 +232,56 @@ def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     assert "feasible with gaps" in english.text and "superseded" in english.text
 
 
-def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_session, patrol_team):
+def test_viewers_see_what_the_readme_promises_and_change_nothing(platform, accounts, web_session, patrol_team, rpc):
+    """README: viewers see the rosters, the board and its reports without phone numbers, e-mail or
+    calendar links, and change nothing; the attendance sheet is for organisers."""
+    activities = rpc("activities")
+    window = {"start": "2026-12-07T00:00:00+08:00", "end": "2026-12-14T00:00:00+08:00", "grids": [6, 7]}
+    roster_id = activities.build_roster(**window, options={"time_limit": 2})["id"]
+    activities.publish_roster(roster_id=roster_id)
+    volunteer = patrol_team[0]
     assert log_in(web_session, username="guest").status_code == 303
+
+    index = web_session.get("/roster")  # the list of rosters, without the build form
+    assert index.status_code == 200 and f'href="/roster/{roster_id}"' in index.text and "已发布" in index.text
+    assert "/roster/build" not in index.text and "只读账户" in index.text and 'href="/attendance"' not in index.text
+
+    board = web_session.get(f"/roster/{roster_id}")  # the board, its fairness chart and gaps
+    assert board.status_code == 200 and 'id="board"' in board.text and 'class="chart"' in board.text
+    assert "巡逻员" in board.text and 'class="shift covered"' in board.text
+    assert f"/roster/{roster_id}/repair" not in board.text and f"/roster/{roster_id}/swap" not in board.text
+    assert 'id="rostered"' not in board.text
+    assert web_session.get("/roster/9999").status_code == 404
+
     listing = web_session.get("/volunteers")
-    assert "巡逻员1" in listing.text and patrol_team[0]["phone"] not in listing.text and "仅组织者可见" in listing.text
-    detail = web_session.get(f"/volunteers/{patrol_team[0]['id']}")
-    assert patrol_team[0]["phone"] not in detail.text and "webcal://" not in detail.text
-    page = web_session.get("/roster")
-    assert "/roster/build" not in page.text
-    refused = web_session.post("/roster/build", data={"start": "2026-12-07", "csrf": csrf_of(page.text)})
-    assert refused.status_code == 403 and "只能查看" in refused.text
+    assert listing.status_code == 200 and volunteer["name"] in listing.text and volunteer["phone"] not in listing.text
+    assert "仅组织者可见" in listing.text
+    detail = web_session.get(f"/volunteers/{volunteer['id']}")
+    assert detail.status_code == 200 and volunteer["name"] in detail.text
+    assert (
+        volunteer["phone"] not in detail.text
+        and "webcal://" not in detail.text
+        and 'id="issue-feed"' not in detail.text
+    )
+
+    sheet = web_session.get("/attendance?day=2026-12-07")
+    assert sheet.status_code == 403 and "签到表仅组织者可见" in sheet.text
+
+    token = csrf_of(index.text)
+    writes = {
+        "/roster/build": {"start": "2026-12-07"},
+        f"/roster/{roster_id}/publish": {},
+        f"/roster/{roster_id}/repair": {"volunteer_id": volunteer["id"]},
+        f"/roster/{roster_id}/swap": {"volunteer_a": volunteer["id"], "day_a": "2026-12-07"},
+        "/attendance/1": {"status": "attended"},
+        f"/volunteers/{volunteer['id']}/feed": {},
+    }
+    for path, form in writes.items():
+        refused = web_session.post(path, data={**form, "csrf": token})
+        assert refused.status_code == 403 and "只能查看" in refused.text, path
+    assert activities.list_rosters()[0]["id"] == roster_id  # nothing was built or repaired
+    assert activities.feed_urls(volunteer_id=volunteer["id"])["personal"] is None  # no link was issued
+    assert web_session.post("/logout", data={"csrf": token}, allow_redirects=False).status_code == 303
 
 
 def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, patrol_team):
@@ -308,7 +377,7 @@ def test_attendance_sheet_of_a_day_marks_duties(organiser_web, rpc):
 
     viewer = type(organiser_web)(organiser_web.base_url)
     assert log_in(viewer, username="guest").status_code == 303
-    refused = viewer.get(f"/attendance?day={day}")  # the activities service shows duties to organisers only
+    refused = viewer.get(f"/attendance?day={day}")  # duties are for organisers only
     assert refused.status_code == 403 and "没有权限" in refused.text and "值班员乙" not in refused.text
     viewer.close()
 
@@ -328,9 +397,7 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
         roles=[{"name": "patroller", "needed": 2}],
     )
     token = csrf_of(organiser_web.get("/roster").text)
-    built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token}
-    )
+    built = build(organiser_web, {"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token})
     assert built.status_code == 200
     explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
     assert "无法完全排班的原因" in explanation and "G09" in explanation
@@ -349,10 +416,10 @@ def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
 
     engine = create_engine(db_urls["organiser"])
     with Session(engine) as session, session.begin():
-        store.create_account(session, "wangfang", PASSWORD, "王芳", "organiser")
-        _, idle = store.log_in(session, "wangfang", PASSWORD, "zh")
-        _, live = store.log_in(session, "wangfang", PASSWORD, "en")
-        assert store.log_in(session, "wangfang", "wrong password!", "zh") is None
+        store.create_account(session, "wangfang", security.hash_password(PASSWORD), "王芳", "organiser")
+        _, idle = store.open_session(session, "wangfang", "zh")
+        _, live = store.open_session(session, "wangfang", "en")
+        assert store.open_session(session, "nobody", "zh") is None
         session.get(WebSession, idle.session_id).last_seen_at = to_db(now() - timedelta(hours=2, minutes=1))
     with Session(engine) as session, session.begin():
         assert store.purge_expired(session) == 1
@@ -360,9 +427,146 @@ def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
     engine.dispose()
 
 
-def test_repeated_failed_logins_lock_the_name_for_a_while(platform, accounts, web_session):
-    statuses = [log_in(web_session, username="guest", password="wrong password!").status_code for _ in range(6)]
-    assert statuses == [401] * 5 + [429]
-    assert log_in(web_session, username="guest").status_code == 429  # even with the right password
-    assert log_in(web_session).status_code == 303  # other names are not affected
-    assert THROTTLE.locked("guest", now())
+class SourceAddress(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address, as another machine would come (Linux answers all of 127/8)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def browser_at(web_session, address: str):
+    browser = type(web_session)(web_session.base_url)
+    browser.mount("http://", SourceAddress(address))
+    return browser
+
+
+def test_wrong_passwords_from_one_address_are_refused_for_a_while(platform, accounts, web_session, web_clock):
+    statuses = [log_in(web_session, password="wrong password!").status_code for _ in range(LOGIN_RULES.per_pair + 1)]
+    assert statuses == [401] * LOGIN_RULES.per_pair + [429]
+    refused = log_in(web_session)  # even with the right password
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= LOGIN_RULES.window.total_seconds()
+    in_english = web_session.post("/login?lang=en", data={"username": "wangfang"}, allow_redirects=False)
+    assert in_english.status_code == 403  # no form token: refused before the throttle is asked
+    assert log_in(web_session, username="guest").status_code == 303  # other names are not affected
+
+    office = browser_at(web_session, "127.0.0.2")
+    assert log_in(office).status_code == 303  # the organiser, from a machine that has not failed
+    office.close()
+
+    web_clock.offset = LOGIN_RULES.window  # the failures leave the window: no sleeping
+    assert log_in(web_session).status_code == 303
+
+
+def test_a_flood_from_many_addresses_cannot_lock_the_organiser_out(platform, accounts, web_session):
+    flood = [browser_at(web_session, f"127.0.1.{i}") for i in range(1, LOGIN_RULES.per_account + 2)]
+    statuses = [log_in(b, password="wrong password!").status_code for b in flood]
+    assert statuses == [401] * len(flood)
+    # the account is flooded: an address that has failed for it waits, even below its own limit
+    again = log_in(flood[0], password="wrong password!")
+    assert again.status_code == 429 and "Retry-After" in again.headers
+    office = browser_at(web_session, "127.0.0.2")
+    assert log_in(office).status_code == 303
+    for browser in [*flood, office]:
+        browser.close()
+
+
+def test_failed_logins_survive_a_restart_of_the_page(platform, accounts, web_session, db_urls):
+    for _ in range(LOGIN_RULES.per_pair):
+        assert log_in(web_session, password="wrong password!").status_code == 401
+    engine = create_engine(db_urls["organiser"])
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT username, address FROM organiser_login_failures")).all()
+    engine.dispose()
+    assert rows == [("wangfang", "127.0.0.1")] * LOGIN_RULES.per_pair  # kept in the database, not the process
+    assert log_in(web_session).status_code == 429
+
+
+def test_other_pages_are_served_while_a_password_is_checked(platform, accounts, web_session, monkeypatch):
+    threading = eventlet.patcher.original("threading")
+    checking, release = threading.Event(), threading.Event()
+    check = security.verify_password
+
+    def held(stored, password):  # runs in an OS thread: blocking here would stop the event loop otherwise
+        checking.set()
+        release.wait(30)
+        return check(stored, password)
+
+    monkeypatch.setattr(security, "verify_password", held)
+    form = web_session.get("/login")
+    data = {"username": "wangfang", "password": PASSWORD, "csrf": csrf_of(form.text), "next": "/roster"}
+    pending = eventlet.spawn(web_session.post, "/login", data=data, allow_redirects=False)
+    assert eventlet.tpool.execute(checking.wait, 30)
+    other = type(web_session)(web_session.base_url)
+    assert other.get("/login").status_code == 200  # answered while the hash is held
+    assert not pending.dead
+    release.set()
+    assert pending.wait().status_code == 303
+    other.close()
+
+
+def test_a_build_answers_at_once_and_its_page_opens_the_roster_when_done(organiser_web, patrol_team, monkeypatch, rpc):
+    import activities.roster as solver
+
+    threading = eventlet.patcher.original("threading")
+    solving, release = threading.Event(), threading.Event()
+    solve = solver.solve
+
+    def held(*args, **kwargs):  # the solve in activities' OS thread, held until the test lets it go
+        solving.set()
+        release.wait(60)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", held)
+    token = csrf_of(organiser_web.get("/roster").text)
+    data = {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    started = organiser_web.post("/roster/build", data=data, allow_redirects=False)
+    assert started.status_code == 303  # answered while the solve is held: no page worker waits for it
+    assert eventlet.tpool.execute(solving.wait, 60)
+    progress = organiser_web.get(started.headers["Location"])
+    assert progress.status_code == 200 and "正在生成排班" in progress.text
+    assert '<meta http-equiv="refresh" content="2">' in progress.text
+    assert "正在求解" in organiser_web.get("/roster").text  # the list shows it too
+    opened = organiser_web.get(f"/roster/{rpc('activities').list_rosters()[0]['id']}")
+    assert opened.status_code == 200 and "正在求解" in opened.text
+    release.set()
+    done = build(organiser_web, data)  # the same page, followed until the roster shows
+    assert done.status_code == 200 and 'id="board"' in done.text
+
+
+def test_a_failed_build_shows_why_on_its_page(organiser_web):
+    token = csrf_of(organiser_web.get("/roster").text)
+    failed = build(
+        organiser_web, {"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["99"], "csrf": token}
+    )
+    assert failed.status_code == 400 and "<h1>请检查填写的内容</h1>" in failed.text and "grids" in failed.text
+    assert organiser_web.get("/roster/builds/unknown", allow_redirects=False).headers["Location"] == "/roster"
+
+
+def test_a_service_that_does_not_answer_gives_a_page_not_a_stuck_worker(container_factory, service_config, web_session):
+    stuck = eventlet.event.Event()
+
+    class StuckVolunteers:
+        name = "volunteers"
+
+        @rpc
+        def list_volunteers(self, team=None, grid_id=None, limit=50, offset=0):
+            stuck.wait()
+
+    config = dict(service_config, ORGANISER_SECURE_COOKIES=False, ORGANISER_RPC_TIMEOUT=0.5)
+    container_factory(StuckVolunteers, config).start()
+    container_factory(OrganiserService, config).start()
+    with ServiceRpcProxy("organiser", config, timeout=30) as organiser:
+        organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    assert log_in(web_session).status_code == 303
+    page = web_session.get("/volunteers")
+    assert page.status_code == 503 and "<h1>服务暂时无法访问</h1>" in page.text
+    assert "volunteers.list_volunteers 在 0.5 秒内没有应答" in page.text
+    english = web_session.get("/volunteers?lang=en")
+    assert english.status_code == 503 and "did not answer within 0.5 s" in english.text
+    stuck.send()

@@ -70,6 +70,22 @@ def test_cookie_flags():
         ("/\\evil.example", "/roster"),
         (None, "/roster"),
         ("roster", "/roster"),
+        ("", "/roster"),
+        ("/\t/evil.example", "/roster"),  # browsers drop the tab: //evil.example
+        ("/%09/evil.example", "/roster"),
+        ("/\n/evil.example", "/roster"),
+        ("/%0d%0a/evil.example", "/roster"),
+        ("/ /evil.example", "/roster"),
+        ("/\u3000/evil.example", "/roster"),
+        ("/%2F/evil.example", "/roster"),
+        ("/%5Cevil.example", "/roster"),
+        ("/\\/evil.example", "/roster"),
+        ("https://evil.example", "/roster"),
+        ("javascript:alert(1)", "/roster"),
+        ("///evil.example", "/roster"),
+        ("/roster/3?done=published", "/roster/3?done=published"),
+        ("/volunteers?team=voluntary_patrol&grid=6", "/volunteers?team=voluntary_patrol&grid=6"),
+        ("/volunteers?q=王芳", "/volunteers?q=%E7%8E%8B%E8%8A%B3"),
     ],
 )
 def test_redirects_stay_on_the_site(value, expected):
@@ -90,23 +106,46 @@ def test_qr_code_is_an_svg_path_without_inline_style():
     assert svg.startswith("<svg") and '<path d="M' in svg and "style=" not in svg
 
 
-def test_login_throttle_locks_a_name_after_repeated_failures_then_lets_it_go():
-    throttle = security.LoginThrottle(attempts=3, window=timedelta(minutes=10), lock=timedelta(minutes=10))
-    t0 = datetime(2026, 12, 7, 8, 0)
-    throttle.failed("WangFang", t0)
-    throttle.failed("wangfang", t0 + timedelta(minutes=1))
-    assert not throttle.locked("wangfang", t0 + timedelta(minutes=1))
-    throttle.failed("wangfang", t0 + timedelta(minutes=2))
-    assert throttle.locked("wangfang", t0 + timedelta(minutes=3)) and not throttle.locked("liming", t0)
-    assert not throttle.locked("wangfang", t0 + timedelta(minutes=12))
+RULES = security.ThrottleRules(window=timedelta(minutes=15), per_address=6, per_pair=3, per_account=4)
+T0 = datetime(2026, 12, 7, 8, 0)
 
 
-def test_login_throttle_forgets_old_failures_and_successes():
-    throttle = security.LoginThrottle(attempts=2, window=timedelta(minutes=10))
-    t0 = datetime(2026, 12, 7, 8, 0)
-    throttle.failed("wangfang", t0)
-    throttle.failed("wangfang", t0 + timedelta(minutes=11))  # the first is out of the window
-    assert not throttle.locked("wangfang", t0 + timedelta(minutes=11))
-    throttle.succeeded("wangfang")
-    throttle.failed("wangfang", t0 + timedelta(minutes=12))
-    assert not throttle.locked("wangfang", t0 + timedelta(minutes=12))
+def failures(name: str, address: str, count: int, start: datetime = T0) -> list[security.LoginFailure]:
+    return [security.LoginFailure(name, address, start + timedelta(minutes=i)) for i in range(count)]
+
+
+def test_one_address_guessing_one_name_waits_until_its_failures_leave_the_window():
+    seen = failures("WangFang", "10.0.0.9", 3)
+    now = T0 + timedelta(minutes=3)
+    assert security.login_wait(RULES, seen[:2], "wangfang", "10.0.0.9", now) is None
+    assert security.login_wait(RULES, seen, " wangfang", "10.0.0.9", now) == timedelta(minutes=12)
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.0.7", now) is None  # another address
+    assert security.login_wait(RULES, seen, "liming", "10.0.0.9", now) is None  # another name
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.0.9", T0 + timedelta(minutes=15)) is None
+
+
+def test_one_address_guessing_many_names_is_refused_for_every_name():
+    seen = [security.LoginFailure(f"name{i}", "10.0.0.9", T0 + timedelta(minutes=i)) for i in range(6)]
+    now = T0 + timedelta(minutes=6)
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.0.9", now) == timedelta(minutes=9)
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.0.7", now) is None
+
+
+def test_a_flood_from_many_addresses_leaves_the_account_open_to_an_address_that_has_not_failed():
+    seen = [security.LoginFailure("wangfang", f"10.0.1.{i}", T0 + timedelta(minutes=i)) for i in range(8)]
+    now = T0 + timedelta(minutes=8)
+    # each attacking address has failed once, below per_pair, yet waits while the account is flooded
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.1.7", now) == timedelta(minutes=14)
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.1.0", now) == timedelta(minutes=7)
+    assert security.login_wait(RULES, seen, "wangfang", "192.168.1.20", now) is None  # the organiser's office
+    assert security.login_wait(RULES, seen[:3], "wangfang", "10.0.1.1", now) is None  # below per_account
+
+
+def test_failures_outside_the_window_do_not_count():
+    seen = failures("wangfang", "10.0.0.9", 3, start=T0 - timedelta(minutes=20))
+    assert security.login_wait(RULES, seen, "wangfang", "10.0.0.9", T0) is None
+
+
+def test_login_keys_fold_case_and_spaces():
+    assert security.login_key("  WangFang ") == "wangfang"
+    assert len(security.login_key("x" * 500)) == 64
