@@ -7,14 +7,18 @@
 2. hadolint lints every Dockerfile (settings in .hadolint.yaml).
 3. Each image's requirements (services/<svc>/requirements.in) cover every third-party module its
    code imports, and every name in them is pinned in requirements.lock.
+   Each container's AMQP_URI names its own broker account (user = compose service name), the one
+   the `broker-users` step creates with that role's permissions (guanyinli.broker_users).
 4. The `command:`, `environment:` and `healthcheck:` of every service built from this repository
    are taken from the resolved compose file and run natively, in depends_on order, against the
    local RabbitMQ and PostgreSQL; scaled services run several replicas at once, as
    `docker-compose up --scale` would. Only addresses are translated, each printed:
    rabbitmq/postgres/mailpit -> 127.0.0.1 (mailpit is replaced by a local SMTP sink), the
-   vhost/user and the database/role names get a throwaway prefix (created here with the same
-   init script the postgres container runs, dropped at the end), a listening port becomes a
-   free local one, /app is this checkout and `python` is this virtualenv's interpreter.
+   vhost, the broker users and the database/role names get a throwaway prefix (the broker users
+   are created by the `broker-users` step itself, the databases with the same init script the
+   postgres container runs; all dropped at the end), the management API URL becomes the local
+   one with its administrator, a listening port becomes a free local one, /app is this checkout
+   and `python` is this virtualenv's interpreter.
    Every service must pass its own compose healthcheck (an RPC `health` call, and an HTTP
    answer for activities), every replica must consume its RPC queue, and every process must
    stop cleanly on SIGTERM.
@@ -41,7 +45,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import yaml
 from packaging.markers import default_environment
@@ -226,6 +230,54 @@ def check_requirements(service: str) -> list[str]:
     return problems
 
 
+def waits_for(services: dict, name: str, step: str, seen: frozenset = frozenset()) -> bool:
+    """Whether `name` starts only after the one-shot `step` completed, directly or through its dependencies."""
+    depends = services[name].get("depends_on") or {}
+    if (depends.get(step) or {}).get("condition") == "service_completed_successfully":
+        return True
+    return any(dep not in seen and waits_for(services, dep, step, seen | {name}) for dep in depends if dep in services)
+
+
+def check_broker_accounts(config: dict) -> list[str]:
+    """Each container connects with the broker account of its own role, as broker-users creates it."""
+    from guanyinli.broker_users import ROLES, account_from_uri
+
+    services = config["services"]
+    setup = [n for n, s in services.items() if "guanyinli.broker_users" in " ".join(map(str, s.get("command") or []))]
+    if len(setup) != 1:
+        return [f"exactly one compose service must run `python -m guanyinli.broker_users`, found {setup}"]
+    step = setup[0]
+    step_env = services[step].get("environment") or {}
+    problems, accounts = [], {}
+    for role in ROLES:
+        key = f"{role.name.upper()}_AMQP_URI"
+        if not step_env.get(key):
+            problems.append(f"{step}: {key} is not set (the account of role {role.name})")
+            continue
+        accounts[role.name] = account_from_uri(role, step_env[key])
+    if len({a.password for a in accounts.values()}) != len(accounts):
+        problems.append(f"{step}: two broker accounts share a password")
+    admin = ((services.get("rabbitmq") or {}).get("environment") or {}).get("RABBITMQ_DEFAULT_USER")
+    users = 0
+    for name, spec in services.items():
+        uri = (spec.get("environment") or {}).get("AMQP_URI")
+        if uri is None:
+            continue
+        users += 1
+        user = unquote(urlsplit(uri).username or "")
+        if name not in accounts:
+            problems.append(f"{name}: has an AMQP_URI but guanyinli.broker_users has no role {name!r}")
+        elif user != name or user == admin:
+            problems.append(f"{name}: its AMQP_URI names the broker user {user!r}, not its own account {name!r}")
+        elif uri != step_env[f"{name.upper()}_AMQP_URI"]:
+            problems.append(f"{name}: its AMQP_URI is not the {name.upper()}_AMQP_URI that {step} creates")
+        if not waits_for(services, name, step):
+            problems.append(f"{name}: does not wait for {step} (depends_on: condition: service_completed_successfully)")
+    if not problems:
+        say(f"ok   broker accounts: {users} containers each connect as their own user, created by {step}")
+    return problems
+
+
 # --- 4. run the compose commands natively -------------------------------------------------
 
 
@@ -293,7 +345,7 @@ class NativeRun:
         self.timeout = timeout
         self.tag = "gycheck_" + secrets.token_hex(4)
         self.vhost = self.tag
-        self.rabbit_user = self.tag
+        self.rabbit_users: set[str] = set()
         self.databases: list[str] = []
         self.smtp = None
         self.smtp_port: int | None = None
@@ -355,7 +407,8 @@ class NativeRun:
                  "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "-c", f'DROP ROLE IF EXISTS "{name}"'],
                 capture_output=True,
             )  # fmt: skip
-        for path in (f"/users/{quote(self.rabbit_user, safe='')}", f"/vhosts/{quote(self.vhost, safe='')}"):
+        users = [f"/users/{quote(user, safe='')}" for user in sorted(self.rabbit_users)]
+        for path in (*users, f"/vhosts/{quote(self.vhost, safe='')}"):
             try:
                 rabbit_api("DELETE", path)
             except urllib.error.URLError:
@@ -370,15 +423,18 @@ class NativeRun:
         port = NATIVE_PORTS[host].get(parts.port or 0, parts.port)
         user, password = unquote(parts.username or ""), unquote(parts.password or "")
         path = unquote(parts.path.lstrip("/"))
+        if host == "rabbitmq" and parts.scheme in ("http", "https"):
+            # the management API: the local one, as its administrator (CHECK_RABBIT_ADMIN)
+            api = urlsplit(RABBIT_API)
+            admin_user, _, admin_password = RABBIT_ADMIN.partition(":")
+            netloc = f"{quote(admin_user, safe='')}:{quote(admin_password, safe='')}@{api.netloc}"
+            self.translations.add(f"{parts.scheme}://{host}:{parts.port}{parts.path} -> {RABBIT_API} (as {admin_user})")
+            return urlunsplit((api.scheme, netloc, api.path, "", ""))
         if host == "rabbitmq":
-            # the same password, on a throwaway account and vhost created for this run
-            rabbit_api("PUT", f"/users/{quote(self.rabbit_user, safe='')}", {"password": password, "tags": ""})
-            rabbit_api(
-                "PUT",
-                f"/permissions/{quote(self.vhost, safe='')}/{quote(self.rabbit_user, safe='')}",
-                {"configure": ".*", "write": ".*", "read": ".*"},
-            )
-            user, path = self.rabbit_user, self.vhost
+            # the same user with a throwaway prefix, the same password, on the throwaway vhost: the
+            # broker-users step creates the account, with its role's permissions only
+            user, path = f"{self.tag}_{user}", self.vhost
+            self.rabbit_users.add(user)
         else:
             if f"{self.tag}_{path}" not in self.databases:
                 raise SystemExit(
@@ -388,7 +444,10 @@ class NativeRun:
         native = (
             f"{parts.scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{LOCAL}:{port}/{quote(path, safe='')}"
         )
-        self.translations.add(f"{parts.scheme}://{host}:{parts.port}/{parts.path.lstrip('/')} -> {LOCAL}:{port}/{path}")
+        source_user = unquote(parts.username or "")
+        self.translations.add(
+            f"{parts.scheme}://{source_user}@{host}:{parts.port}/{parts.path.lstrip('/')} -> {user}@{LOCAL}:{port}/{path}"
+        )
         return native
 
     def translate_env(self, environment: dict) -> dict[str, str]:
@@ -463,10 +522,13 @@ class NativeRun:
         spec = self.services[service]
         if not spec.get("command"):
             raise SystemExit(f"{service}: no explicit `command:` in the compose file (CI runs exactly that)")
+        argv = self.argv(spec["command"])
+        if spec.get("entrypoint"):
+            argv = self.argv(spec["entrypoint"]) + [str(a) for a in spec["command"]]
         started = []
         for replica in range(1, self.scale.get(service, 1) + 1):
             env = {**self.base_env(service), **self.translate_env(spec.get("environment"))}
-            proc = Process(service, replica, self.argv(spec["command"]), env, self.log_dir / f"{service}-{replica}.log")
+            proc = Process(service, replica, argv, env, self.log_dir / f"{service}-{replica}.log")
             proc.popen = subprocess.Popen(
                 proc.argv,
                 env=env,
@@ -592,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="check_compose_env_") as env_dir:
         config = compose_config(filled_env_file(args.env_file.resolve(), Path(env_dir)), args.file.resolve())
     problems = lint_dockerfiles(config)
+    problems += check_broker_accounts(config)
     apps = [name for name, svc in config["services"].items() if svc.get("build")]
     for image in sorted({(config["services"][n]["build"].get("args") or {}).get("SERVICE", n) for n in apps}):
         problems += check_requirements(image)
