@@ -1,7 +1,7 @@
 """elderly visits: feed_shows_details, whether visitors' personal feeds show the visit's details
 
 Revision ID: d4a9b2c6e8f1
-Revises: c3d8e1f2a7b9
+Revises: e5a1c7d9b3f2
 Create Date: 2026-12-06 21:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "d4a9b2c6e8f1"
-down_revision = "c3d8e1f2a7b9"
+down_revision = "e5a1c7d9b3f2"
 branch_labels = None
 depends_on = None
 
