@@ -93,3 +93,17 @@ def test_every_service_console_line_passes_the_filter():
 def test_a_broken_format_string_passes_as_it_is():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("one",), None)
     assert RedactSecrets().filter(record) is True and record.args == ("one",)
+
+
+def test_compose_runs_the_services_as_a_deployment_and_the_example_secret_is_refused(monkeypatch):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["x-common-env"]["GUANYINLI_ENV"] == "production"
+    assert compose["services"]["activities"]["environment"]["GUANYINLI_ENV"] == "production"  # the merged anchor
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and line[0] != "#"
+    )
+    monkeypatch.setenv("GUANYINLI_ENV", "production")
+    with pytest.raises(InsecureSecret):
+        require_secret("FEED_SECRET", example["FEED_SECRET"])
