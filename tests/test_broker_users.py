@@ -209,3 +209,16 @@ def test_every_service_runs_under_its_own_account(container_factory, service_con
 
         with pytest.raises(AccessRefused):  # the tools publish no event
             event_dispatcher({"AMQP_URI": accounts["tools"]})("activities", "signup_confirmed", {"event_id": "x"})
+
+
+@pytest.mark.integration
+def test_the_tools_follow_roster_progress(accounts):
+    """`guanyinli roster build` follows activities' roster_progress events under the tools' account."""
+    from organiser.cli import progress_events
+
+    with progress_events(accounts["tools"]) as received:
+        event_dispatcher({"AMQP_URI": accounts["activities"]})("activities", "roster_progress", {"job_id": "j1"})
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert received == [{"job_id": "j1"}]
