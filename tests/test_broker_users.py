@@ -153,6 +153,12 @@ def test_no_account_drops_a_message_into_another_queue_or_reads_all_rpc(accounts
     assert not refused(volunteers, bind("volunteers.*"))  # what nameko binds
     assert refused(volunteers, bind("#"))  # every request and reply of the platform
     assert refused(volunteers, bind("activities.*"))  # another service's requests
+    # nor routed there through a dead-letter or alternate exchange of its own
+    dead_letters = {"x-dead-letter-exchange": "activities.events", "x-dead-letter-routing-key": "signup_confirmed"}
+    own_queue = "evt-activities-signup_confirmed--volunteers.on_it"
+    assert refused(volunteers, lambda ch: ch.queue_declare(own_queue, durable=True, arguments=dead_letters))
+    alternate = {"alternate-exchange": "activities.events"}
+    assert refused(volunteers, lambda ch: ch.exchange_declare("volunteers.events", "topic", arguments=alternate))
     # another service's queues: not even declared by another account
     assert refused(volunteers, lambda ch: ch.queue_declare("rpc-activities", durable=True, auto_delete=False))
 
