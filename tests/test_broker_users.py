@@ -153,6 +153,12 @@ def test_no_account_drops_a_message_into_another_queue_or_reads_all_rpc(accounts
     assert not refused(volunteers, bind("volunteers.*"))  # what nameko binds
     assert refused(volunteers, bind("#"))  # every request and reply of the platform
     assert refused(volunteers, bind("activities.*"))  # another service's requests
+    # nor routed there through a dead-letter or alternate exchange of its own
+    dead_letters = {"x-dead-letter-exchange": "activities.events", "x-dead-letter-routing-key": "signup_confirmed"}
+    own_queue = "evt-activities-signup_confirmed--volunteers.on_it"
+    assert refused(volunteers, lambda ch: ch.queue_declare(own_queue, durable=True, arguments=dead_letters))
+    alternate = {"alternate-exchange": "activities.events"}
+    assert refused(volunteers, lambda ch: ch.exchange_declare("volunteers.events", "topic", arguments=alternate))
     # another service's queues: not even declared by another account
     assert refused(volunteers, lambda ch: ch.queue_declare("rpc-activities", durable=True, auto_delete=False))
 
@@ -209,3 +215,16 @@ def test_every_service_runs_under_its_own_account(container_factory, service_con
 
         with pytest.raises(AccessRefused):  # the tools publish no event
             event_dispatcher({"AMQP_URI": accounts["tools"]})("activities", "signup_confirmed", {"event_id": "x"})
+
+
+@pytest.mark.integration
+def test_the_tools_follow_roster_progress(accounts):
+    """`guanyinli roster build` follows activities' roster_progress events under the tools' account."""
+    from organiser.cli import progress_events
+
+    with progress_events(accounts["tools"]) as received:
+        event_dispatcher({"AMQP_URI": accounts["activities"]})("activities", "roster_progress", {"job_id": "j1"})
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert received == [{"job_id": "j1"}]

@@ -17,7 +17,9 @@ What the permissions follow from (nameko 2.14's names; RabbitMQ's rules):
 * declaring an exchange or a queue needs *configure* on its name; publishing needs *write* on
   the exchange; binding a queue needs *write* on the queue and *read* on the exchange; consuming
   needs *read* on the queue. A publish to the default exchange is a write to ``amq.default``,
-  which nobody here has, so nobody can drop a message straight into another's queue.
+  which nobody here has, so nobody can drop a message straight into another's queue. A queue's
+  dead-letter exchange and an exchange's alternate exchange need *write* on them too, so neither
+  is a way round.
 * a service publishes its events to the topic exchange ``<service>.events`` (declared by its
   ``EventDispatcher``): only that service's account may write to it.
 * an event handler's queue ``evt-<source>-<type>--<service>.<method>`` is bound to the source's
