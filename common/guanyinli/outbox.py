@@ -39,8 +39,21 @@ import kombu.exceptions
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.timer import Timer
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, delete, insert, or_, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from guanyinli.config import setting
@@ -219,14 +232,14 @@ class Outbox:
     def mark_sent(self, session: Session, ids: list[int], at: datetime) -> None:
         if ids:
             t = self.table
-            session.execute(sql_update(t).where(t.c.id.in_(ids), t.c.sent_at.is_(None)).values(sent_at=to_db(at)))
+            session.execute(update(t).where(t.c.id.in_(ids), t.c.sent_at.is_(None)).values(sent_at=to_db(at)))
 
     def record_failure(self, session: Session, row: Row, error: str, after: AfterFailure, at: datetime) -> bool:
         """Count a failed try of ``row``; False when another replica counted a try of it meanwhile
         (or sent it), so that each failed try is counted, and a death logged, once."""
         t = self.table
         result = session.execute(
-            sql_update(t)
+            update(t)
             .where(t.c.id == row.id, t.c.attempts == row.attempts, t.c.sent_at.is_(None), t.c.dead_at.is_(None))
             .values(
                 attempts=after.attempts,
@@ -242,7 +255,7 @@ class Outbox:
         margin before it, see ``guanyinli.broker``); returns how many."""
         t = self.table
         result = session.execute(
-            sql_update(t).where(t.c.sent_at >= to_db(start), t.c.sent_at <= to_db(end)).values(sent_at=None)
+            update(t).where(t.c.sent_at >= to_db(start), t.c.sent_at <= to_db(end)).values(sent_at=None)
         )
         return result.rowcount
 
