@@ -21,7 +21,7 @@ from nameko.extensions import DependencyProvider
 from activities.domain import Caller
 from guanyinli.errors import Unavailable
 from guanyinli.rpc import WrappedRpcProxy
-from guanyinli.timeutil import iso, now, parse_iso
+from guanyinli.timeutil import iso, parse_iso
 
 USER_CONTEXT_KEY = "user"
 
@@ -53,21 +53,6 @@ class CallerIdentity(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Caller:
         return caller_from_context(worker_ctx.context_data)
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return now()
-
-
-class Clock(DependencyProvider):
-    """``self.clock.now()``: an aware datetime. Tests swap it (``replace_dependencies(container, clock=...)``)."""
-
-    def setup(self):
-        self.clock = SystemClock()
-
-    def get_dependency(self, worker_ctx):
-        return self.clock
 
 
 class VolunteerDirectory:

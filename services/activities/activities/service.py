@@ -19,10 +19,11 @@ from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from activities import domain, exceptions, feeds, outbox, recurrence, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Clock, Volunteers
+from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
 from guanyinli.broker import BrokerWatch
+from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.rpc import rpc
