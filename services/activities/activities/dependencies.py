@@ -7,28 +7,16 @@ fields of elderly visits; a volunteer acts for themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.extensions import DependencyProvider
 
+from guanyinli.clock import Clock  # noqa: F401 - the service's ``clock``
 from guanyinli.errors import Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
-from guanyinli.timeutil import iso, now, parse_iso
-
-
-class Clock(DependencyProvider):
-    """Injects the service's clock: a function giving the current moment (aware, community time).
-
-    Rules that depend on the time of a request (how long a visitor keeps seeing a visit's private
-    fields) read it here, so a test replaces it (``replace_dependencies``) instead of waiting.
-    """
-
-    def get_dependency(self, worker_ctx) -> Callable[[], datetime]:
-        return now
+from guanyinli.timeutil import iso, parse_iso
 
 
 class VolunteerDirectory:

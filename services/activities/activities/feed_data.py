@@ -29,6 +29,7 @@ Decisions a subscriber sees:
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -38,11 +39,13 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from activities import domain, ical
+from activities import domain, ical, recurrence
 from activities.domain import Caller
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Signup
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.timeutil import TZ, from_db, to_db
+
+log = logging.getLogger(__name__)
 
 CANCELLED_KEPT = timedelta(days=30)
 PUBLIC_HIDDEN_KINDS = frozenset({"elderly_visit"})
@@ -432,6 +435,17 @@ def _occurrence_place(occ: Occurrence) -> str:
     return _place(occ.activity)
 
 
+def _usable(activity: Activity) -> bool:
+    if recurrence.usable(from_db(activity.dtstart), activity.rrule):
+        return True
+    log.warning(
+        "activity %d: its stored rule fails today's checks; personal feeds show its duties one by one,"
+        " public feeds leave it out",
+        activity.id,
+    )
+    return False
+
+
 def _effective_cancelled_at(occ: Occurrence, activity: Activity) -> datetime | None:
     if occ.status == "cancelled":
         return _aware(occ.cancelled_at)
@@ -534,7 +548,8 @@ def personal_feed(
             description=description,
             location=location,
             categories=categories,
-            rule=activity.rrule,
+            # A rule stored before today's checks: the duties are shown one by one, without it.
+            rule=activity.rrule if _usable(activity) else None,
             activity_start=start,
             duty_offset=plain[0] - start,
             duty_length=plain[1] - plain[0],
@@ -664,6 +679,8 @@ def public_feed(session: Session, scope: str, value: str | int | None, now: date
             )
     events = []
     for activity in activities:
+        if not _usable(activity):
+            continue
         data = ActivityData(
             key=f"activity/{activity.id}",
             summary=activity.title,

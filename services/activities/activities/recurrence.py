@@ -115,6 +115,17 @@ def at_most_daily(dtstart: datetime, rule: str) -> None:
         raise RecurrenceError("the rule produces no occurrence")
 
 
+def usable(dtstart: datetime, rule: str | None) -> bool:
+    """Whether a stored rule passes today's checks on what dateutil parses (without expanding it):
+    a rule stored before them may yield several starts a day, or one start forever (INTERVAL=0)."""
+    try:
+        if rule is not None:
+            _rule(dtstart, rule)
+    except RecurrenceError:
+        return False
+    return True
+
+
 def validate(dtstart: datetime, rule: str | None) -> str | None:
     """Normalise and check a rule against its start; returns the value to store."""
     rule = normalise_rule(rule)

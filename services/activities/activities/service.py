@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from activities import domain, exceptions, feeds, recurrence, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Clock, Volunteers
+from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
 from activities.models import OUTBOX
 from guanyinli import outbox
+from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own

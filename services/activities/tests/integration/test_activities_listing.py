@@ -135,7 +135,13 @@ def test_a_rule_of_more_than_one_occurrence_a_day_is_refused_naming_rrule(call, 
         organiser.update_activity(school["id"], {"rrule": rule})
 
 
-def test_a_rule_stored_before_the_check_is_invalid_input_when_listed(call, service_config):
+@pytest.mark.parametrize(
+    "stored, message",
+    [(SUB_DAILY, "more than one occurrence a day: BYHOUR has 24 values"), ("FREQ=DAILY;INTERVAL=0", "INTERVAL")],
+)
+def test_a_rule_stored_before_the_check_is_invalid_input_when_listed(
+    call, service_config, web_session, stored, message
+):
     organiser = call()
     school = weekly_school(organiser)
     patrol = organiser.create_activity(
@@ -148,16 +154,20 @@ def test_a_rule_stored_before_the_check_is_invalid_input_when_listed(call, servi
     )
     engine = create_engine(service_config["DB_URIS"]["activities"])
     with engine.begin() as conn:
-        conn.execute(text("UPDATE activities SET rrule = :r WHERE id = :a"), {"r": SUB_DAILY, "a": patrol["id"]})
+        conn.execute(text("UPDATE activities SET rrule = :r WHERE id = :a"), {"r": stored, "a": patrol["id"]})
     engine.dispose()
     window = {"start": iso(NOW), "end": iso(NOW + timedelta(days=7))}
     for user in (None, ORGANISER):
-        with pytest.raises(InvalidInput, match=f"activity {patrol['id']}: rrule .*more than one occurrence a day"):
+        with pytest.raises(InvalidInput, match=f"activity {patrol['id']}: rrule .*{message}"):
             call(user).list_occurrences(activity_id=patrol["id"], **window)
         # The other activities stay listed.
         assert {o["activity_id"] for o in call(user).list_occurrences(**window)} == {school["id"]}
+    # The grid's feed answers and leaves the activity out (a calendar would expand its rule as stored).
+    feed = web_session.get("/feeds/grids/7.ics", timeout=30)
+    assert feed.status_code == 200 and "RRULE" not in feed.text
     with pytest.raises(InvalidInput, match="rrule"):
         organiser.update_activity(patrol["id"], {"start": iso(NOW + timedelta(hours=10))})
     fixed = organiser.update_activity(patrol["id"], {"rrule": "FREQ=DAILY"})
     assert fixed["rrule"] == "FREQ=DAILY"
     assert len(organiser.list_occurrences(activity_id=patrol["id"], **window)) == 7
+    assert "RRULE:FREQ=DAILY" in web_session.get("/feeds/grids/7.ics", timeout=30).text

@@ -100,6 +100,13 @@ def test_a_stored_rule_finer_than_daily_is_a_recurrence_error_when_expanded(rule
         recurrence.is_occurrence(SAT_9, rule, far)
 
 
+def test_a_stored_rule_is_usable_when_dateutil_parses_it_to_at_most_daily():
+    assert recurrence.usable(SAT_9, None) and recurrence.usable(SAT_9, "FREQ=WEEKLY;BYDAY=SA")
+    assert recurrence.usable(SAT_9, "FREQ=DAILY;BYHOUR=9")  # refused when created today, harmless once stored
+    for rule in ("FREQ=DAILY;BYHOUR=0,1,2", "FREQ=DAILY;INTERVAL=0", "FREQ=MINUTELY", "FREQ=DAILY;BYDAY=XX"):
+        assert not recurrence.usable(SAT_9, rule)
+
+
 def test_an_expansion_past_year_9999_ends_without_error():
     far = datetime(9990, 1, 1, tzinfo=TZ)
     assert recurrence.original_starts(SAT_9, "FREQ=YEARLY;INTERVAL=3000", HOURS_2, far, far + timedelta(days=400)) == []
