@@ -22,6 +22,7 @@ from activities.domain import Caller
 from guanyinli.errors import Unavailable
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso, parse_iso
+from guanyinli.timeutil import now as system_now
 
 USER_CONTEXT_KEY = "user"
 
@@ -53,6 +54,21 @@ class CallerIdentity(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Caller:
         return caller_from_context(worker_ctx.context_data)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return system_now()
+
+
+class Clock(DependencyProvider):
+    """``self.clock.now()``, an aware datetime; tests swap it (``replace_dependencies(container, clock=...)``)."""
+
+    def setup(self):
+        self.clock = SystemClock()
+
+    def get_dependency(self, worker_ctx):
+        return self.clock
 
 
 class VolunteerDirectory:

@@ -14,7 +14,8 @@ from datetime import timedelta
 
 import pytest
 import standin_volunteers
-from activities_testkit import ORGANISER
+from activities_testkit import ORGANISER, TestClock
+from nameko.testing.services import replace_dependencies
 
 from activities.service import ActivitiesService
 from guanyinli.rpc import ServiceRpcProxy
@@ -59,7 +60,13 @@ def db_urls(test_databases, db_backend) -> dict[str, str]:
 
 
 @pytest.fixture
-def services(container_factory, service_config, events, request):
+def clock() -> TestClock:
+    """The activities service's clock: real time unless the test sets it."""
+    return TestClock()
+
+
+@pytest.fixture
+def services(container_factory, service_config, events, request, clock):
     """The activities service, the volunteers directory and an event recorder, all running.
     A test marked ``service_config(KEY=value)`` runs them with those config values."""
     standin_volunteers.reset()
@@ -70,7 +77,10 @@ def services(container_factory, service_config, events, request):
         config.update(marker.kwargs)
     directory = REAL_VOLUNTEERS or standin_volunteers.StandInVolunteersService
     for cls in (ActivitiesService, directory, EventRecorder):
-        container_factory(cls, config).start()
+        container = container_factory(cls, config)
+        if cls is ActivitiesService:
+            replace_dependencies(container, clock=clock)
+        container.start()
     return config
 
 
