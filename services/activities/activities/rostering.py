@@ -685,6 +685,13 @@ class RosterMixin:
         reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
 
         def work(session):
+            if proposer is not None and not violations:
+                twin = swaps.open_twin(session, roster_id, (volunteer_a, shift_a), (volunteer_b, shift_b), now)
+                if twin is not None:
+                    raise Conflict(
+                        f"swap {twin} already proposes this swap and waits for an answer",
+                        f"换班申请{twin}已提出同样的换班，正在等待答复",
+                    )
             row = RosterSwap(
                 roster_id=roster_id,
                 volunteer_a=volunteer_a,

@@ -69,6 +69,28 @@ def expiry(result: dict, shift_a: str, shift_b: str) -> datetime | None:
     return min(starts) if starts else None
 
 
+def open_twin(session: Session, roster_id: int, a: tuple[int, str], b: tuple[int, str], now: datetime) -> int | None:
+    """An open proposal of the same swap (either way round), if there is one."""
+    stamp = to_db(now)
+    same = [
+        and_(
+            RosterSwap.volunteer_a == x[0],
+            RosterSwap.shift_a == x[1],
+            RosterSwap.volunteer_b == y[0],
+            RosterSwap.shift_b == y[1],
+        )
+        for x, y in ((a, b), (b, a))
+    ]
+    return session.scalars(
+        select(RosterSwap.id).where(
+            RosterSwap.roster_id == roster_id,
+            RosterSwap.status == "proposed",
+            or_(RosterSwap.expires_at.is_(None), RosterSwap.expires_at > stamp),
+            or_(*same),
+        )
+    ).first()
+
+
 def event_payload(row: RosterSwap, result: dict, by_organiser: bool, reason: str | None = None) -> dict:
     """A swap event: ``shifts[i]`` is the shift ``volunteer_ids[i]`` held before the swap."""
     shifts = {s["shift_id"]: s for s in result.get("shifts", [])}

@@ -74,6 +74,8 @@ def test_a_proposal_changes_nothing_until_the_other_volunteer_accepts(call, orga
 
     proposal = propose(call, s, v, t, w, roster.id)
     assert (proposal["status"], proposal["proposed_by"], proposal["volunteer_b"]) == ("proposed", v, w)
+    with pytest.raises(Conflict, match=f"swap {proposal['swap_id']} already proposes this swap"):
+        propose(call, t, w, s, v, roster.id)  # the same swap, from the other side
     assert proposal["expires_at"] == min(roster.starts[s], roster.starts[t]).isoformat()
     announced = events.wait_for("swap_proposed", lambda e: e["swap_id"] == proposal["swap_id"])
     assert announced["volunteer_ids"] == [v, w] and [x["shift_id"] for x in announced["shifts"]] == [s, t]
