@@ -20,8 +20,9 @@ from nameko.standalone.events import event_dispatcher
 
 from guanyinli.broker_users import ROLES, Account, ManagementApi, apply
 from guanyinli.client import Client
+from guanyinli.testing import signed
 
-ORGANISER = {"user": {"roles": ["organiser"]}}
+ORGANISER = signed({"roles": ["organiser"]})
 SERVICES = ("volunteers", "activities", "notifications", "organiser")
 
 

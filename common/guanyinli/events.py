@@ -141,11 +141,22 @@ class RosterProgress(Event):
     done = fields.Boolean(required=True)
 
 
-class SwapAccepted(Event):
+class SwapEvent(Event):
+    """A swap of two rostered shifts: ``shifts[i]`` is the shift ``volunteer_ids[i]`` held before it."""
+
     swap_id = fields.Integer(required=True)
     roster_id = fields.Integer(required=True)
     volunteer_ids = fields.List(fields.Integer(), required=True)
     shifts = fields.List(fields.Nested(ShiftRef), required=True)
+    proposed_by = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the volunteer who proposed it; null when an organiser made the swap"},
+    )
+    by_organiser = fields.Boolean(
+        load_default=False, metadata={"description": "an organiser made, accepted or declined it"}
+    )
+    reason = fields.String(allow_none=True, load_default=None, metadata={"description": "why it was declined"})
 
 
 EVENTS: dict[str, dict[str, type[Schema]]] = {
@@ -169,7 +180,10 @@ EVENTS: dict[str, dict[str, type[Schema]]] = {
         "roster_published": RosterEvent,
         "roster_repaired": RosterEvent,
         "roster_progress": RosterProgress,
-        "swap_accepted": SwapAccepted,
+        "swap_proposed": SwapEvent,
+        "swap_accepted": SwapEvent,
+        "swap_declined": SwapEvent,
+        "swap_withdrawn": SwapEvent,
     },
 }
 

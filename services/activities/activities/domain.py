@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from activities.exceptions import SwapClosed, SwapExpired
+from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.identity import Identity as Caller  # noqa: F401 - the caller, as domain rules see it
 from guanyinli.timeutil import local
@@ -239,3 +241,96 @@ def listing_rows(caller: Caller, start: datetime, end: datetime, now: datetime) 
     if caller.is_organiser:
         return EVERYTHING
     return Materialise(now - MATERIALISE_BEHIND, now + MATERIALISE_AHEAD)
+
+
+# --- roster swaps: a volunteer proposes, the other volunteer (or an organiser) answers ------------
+
+SWAP_STATUSES = ("proposed", "accepted", "declined", "withdrawn", "rejected", "expired")
+# "expired" is never stored: a proposal is expired from the start of its earlier shift on.
+
+
+@dataclass(frozen=True)
+class Swap:
+    """Volunteer a takes shift b and volunteer b takes shift a: proposed by one of them (or made
+    by an organiser, ``proposed_by`` None), then accepted, declined or withdrawn while it is open."""
+
+    id: int
+    volunteer_a: int
+    shift_a: str
+    volunteer_b: int
+    shift_b: str
+    status: str
+    proposed_by: int | None = None
+    expires_at: datetime | None = None
+
+    def status_at(self, now: datetime) -> str:
+        if self.status == "proposed" and self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+    @property
+    def answerer(self) -> int | None:
+        """The volunteer who did not propose it: the one whose consent it waits for."""
+        if self.proposed_by is None:
+            return None
+        return self.volunteer_b if self.proposed_by == self.volunteer_a else self.volunteer_a
+
+    def involves(self, volunteer_id: int | None) -> bool:
+        return volunteer_id is not None and volunteer_id in (self.volunteer_a, self.volunteer_b)
+
+
+def swap_proposer(caller: Caller, volunteer_a: int, volunteer_b: int) -> int | None:
+    """Who proposes a swap asked for by ``caller``: None for an organiser (the swap applies at once),
+    else the calling volunteer, who must be one of the two."""
+    if volunteer_a == volunteer_b:
+        raise InvalidInput("volunteer_b: a swap is between two different volunteers")
+    if caller.is_organiser:
+        return None
+    if caller.volunteer_id is None or caller.volunteer_id not in (volunteer_a, volunteer_b):
+        raise Forbidden(
+            "a volunteer proposes swaps only of their own shifts (volunteer_a or volunteer_b must be the caller)",
+            "志愿者只能为自己的班次申请换班",
+        )
+    return caller.volunteer_id
+
+
+def check_can_propose(expires_at: datetime | None, now: datetime) -> None:
+    """A swap is proposed before either of its shifts starts (an organiser may still swap later)."""
+    if expires_at is not None and now >= expires_at:
+        raise SwapExpired(
+            f"shift_a: a shift of this swap started at {local(expires_at):%Y-%m-%d %H:%M}; ask an organiser",
+            f"换班涉及的班次已于{local(expires_at):%Y-%m-%d %H:%M}开始，请联系组织者",
+        )
+
+
+def check_proposal_open(swap: Swap, now: datetime) -> None:
+    """SwapExpired once a shift has started, SwapClosed once it was answered."""
+    status = swap.status_at(now)
+    if status == "expired":
+        raise SwapExpired(
+            f"swap {swap.id}: the proposal expired when its first shift started ({local(swap.expires_at):%Y-%m-%d %H:%M})",
+            f"换班申请{swap.id}已过期：班次已于{local(swap.expires_at):%Y-%m-%d %H:%M}开始",
+        )
+    if status != "proposed":
+        raise SwapClosed(f"swap {swap.id} is {status}, no longer open", f"换班申请{swap.id}已处理（{status}）")
+
+
+def check_answer(caller: Caller, swap: Swap, now: datetime) -> None:
+    """Accepting or declining is for the volunteer who did not propose, or an organiser."""
+    if not (caller.is_organiser or (caller.volunteer_id is not None and caller.volunteer_id == swap.answerer)):
+        raise Forbidden(
+            f"swap {swap.id}: only volunteer {swap.answerer} (who did not propose it) or an organiser may answer it",
+            f"换班申请{swap.id}只能由被邀请的志愿者或组织者答复",
+        )
+    check_proposal_open(swap, now)
+
+
+def check_withdraw(caller: Caller, swap: Swap, now: datetime) -> None:
+    """Only the proposer withdraws a proposal (an organiser declines it instead)."""
+    if swap.proposed_by is None or caller.volunteer_id != swap.proposed_by:
+        raise Forbidden(f"swap {swap.id}: only its proposer withdraws it", f"换班申请{swap.id}只能由申请人撤回")
+    check_proposal_open(swap, now)
+
+
+def may_see_swap(caller: Caller, swap: Swap) -> bool:
+    return caller.is_organiser or swap.involves(caller.volunteer_id)

@@ -39,3 +39,13 @@ class RoleFull(Conflict):
 @remote_error
 class SwapRejected(Conflict):
     """The swap would break a hard rule of the roster; the message names the rule."""
+
+
+@remote_error
+class SwapExpired(Conflict):
+    """The swap proposal expired: one of its shifts has started."""
+
+
+@remote_error
+class SwapClosed(Conflict):
+    """The swap proposal was already accepted, declined or withdrawn."""

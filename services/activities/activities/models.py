@@ -315,10 +315,19 @@ class Roster(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="bumped by every change of the assignments (swaps guard on it)"
+    )
 
 
 class RosterSwap(Base):
-    """A swap of two rostered shifts between two volunteers, accepted or rejected with the rule it broke."""
+    """A swap of two rostered shifts between two volunteers (see ``domain.Swap`` for its states).
+
+    A volunteer's swap is a proposal (``proposed``) until the other volunteer or an organiser
+    accepts or declines it, or its proposer withdraws it; it expires when either shift starts
+    (``expires_at``). An organiser's swap is ``accepted`` at once. A swap that would break a hard
+    rule is kept ``rejected`` with the rule in ``reason``, which also holds why one was declined.
+    """
 
     __tablename__ = "roster_swaps"
 
@@ -328,6 +337,10 @@ class RosterSwap(Base):
     shift_a: Mapped[str] = mapped_column(String(40))
     volunteer_b: Mapped[int] = mapped_column(Integer)
     shift_b: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    proposed_by: Mapped[int | None] = mapped_column(Integer, doc="the volunteer who proposed it; null: an organiser")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, doc="the start of the earlier of its two shifts")
+    decided_by: Mapped[str | None] = mapped_column(String(100), doc="who accepted, declined or withdrew it")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -27,10 +27,10 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import roster, schemas, store
-from activities.exceptions import SwapRejected
-from activities.models import OUTBOX, Activity, Occurrence, OccurrenceRole, Roster, RosterSwap, Signup
-from guanyinli.errors import Conflict, InternalError, InvalidInput, NotFound, Unavailable
+from activities import domain, roster, schemas, store, swaps
+from activities.exceptions import SwapClosed, SwapExpired, SwapRejected
+from activities.models import OUTBOX, Activity, Occurrence, Roster, RosterSwap, Signup
+from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, NotFound, Unavailable
 from guanyinli.events import publish
 from guanyinli.identity import ORGANISERS, READERS, own
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
@@ -543,7 +543,7 @@ class RosterMixin:
         ):
             if set(older.grids) & set(row.grids):
                 older.status = "superseded"
-        row.status, row.published_at = "published", stamp
+        row.status, row.published_at, row.version = "published", stamp, row.version + 1
         changes = assignment_changes(set(current), wanted, shifts)
         OUTBOX.add(
             session,
@@ -664,97 +664,190 @@ class RosterMixin:
 
         return self._work(work)
 
-    @rpc
-    @contract(
-        access=own("one of the two volunteers, or an organiser"),
-        request=schemas.SwapIn,
-        response=schemas.SwapOut(),
-        errors=(NotFound, SwapRejected),
-        emits=("swap_accepted",),
-    )
-    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
-        """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
+    # --- swaps: a volunteer proposes, the other volunteer (or an organiser) accepts ------------
 
-        An organiser, or one of the two volunteers, may ask. A rejected swap is kept with the rule
-        it would break and answered with SwapRejected naming it.
-        """
-        if not (self.caller.is_organiser or self.caller.acts_for(volunteer_a) or self.caller.acts_for(volunteer_b)):
-            self._organiser()
-        view = self._work(lambda s: roster_view(self._roster(s, roster_id)))
+    def _swap_check(
+        self, roster_id: int, volunteer_a: int, shift_a: str, volunteer_b: int, shift_b: str
+    ) -> tuple[dict, int, list[roster.Violation]]:
+        """The roster as it is now (view and version) and the hard rules the swap would break in it."""
+
+        def read(session):
+            row = self._roster(session, roster_id)
+            return roster_view(row), row.version
+
+        view, version = self._work(read)
         if view["status"] not in ("draft", "published"):
-            raise Conflict(f"roster_id: roster {roster_id} is {view['status']}")
+            raise Conflict(f"roster_id: roster {roster_id} is {view['status']}", f"排班{roster_id}已不可换班")
         problem = self._problem(view["start"], view["end"], view["grids"], view["options"])
         assignments = {roster.Assignment(a["shift_id"], str(a["volunteer_id"])) for a in view.get("assignments", [])}
         a, b = roster.Assignment(shift_a, str(volunteer_a)), roster.Assignment(shift_b, str(volunteer_b))
         # The swap itself is what is asked, so the two duties must not count as pinned.
         problem = replace(problem, pinned=tuple(p for p in problem.pinned if p not in (a, b)))
-        violations = roster.check_swap(problem, assignments, a, b)
-        reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
+        return view, version, roster.check_swap(problem, assignments, a, b)
+
+    @staticmethod
+    def _rejection(swap_id: int | None, violations: list[roster.Violation]) -> SwapRejected:
+        reason = "; ".join(f"{v.rule}: {v.message}" for v in violations)
         reason_zh = "；".join(v.message_zh or v.message for v in violations)
+        return SwapRejected(f"swap {swap_id} rejected: {reason}", f"换班申请{swap_id}未通过：{reason_zh}")
+
+    @rpc
+    @contract(
+        access=own("one of the two volunteers (a proposal the other accepts), or an organiser (applied at once)"),
+        request=schemas.SwapIn,
+        response=schemas.SwapOut(),
+        errors=(NotFound, Forbidden, SwapRejected, SwapExpired, Conflict),
+        emits=("swap_proposed", "swap_accepted"),
+    )
+    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
+        """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
+
+        One of the two volunteers proposes it: the swap is checked against the hard rules, kept as
+        ``proposed`` and announced (swap_proposed); the roster changes only when the other volunteer
+        or an organiser accepts it (accept_swap) before either shift starts. An organiser's swap
+        applies at once (swap_accepted tells both volunteers). A swap that would break a hard rule
+        is kept ``rejected`` with the rule and answered with SwapRejected naming it.
+        """
+        proposer = domain.swap_proposer(self.caller, volunteer_a, volunteer_b)
+        view, version, violations = self._swap_check(roster_id, volunteer_a, shift_a, volunteer_b, shift_b)
+        now = self.clock()
+        expires = swaps.expiry(view, shift_a, shift_b)
+        if proposer is not None:
+            domain.check_can_propose(expires, now)
+        reason = "; ".join(f"{v.rule}: {v.message}" for v in violations) or None
 
         def work(session):
-            row = self._roster(session, roster_id)
-            swap = RosterSwap(
+            if proposer is not None and not violations:
+                twin = swaps.open_twin(session, roster_id, (volunteer_a, shift_a), (volunteer_b, shift_b), now)
+                if twin is not None:
+                    raise Conflict(
+                        f"swap {twin} already proposes this swap and waits for an answer",
+                        f"换班申请{twin}已提出同样的换班，正在等待答复",
+                    )
+            row = RosterSwap(
                 roster_id=roster_id,
                 volunteer_a=volunteer_a,
                 shift_a=shift_a,
                 volunteer_b=volunteer_b,
                 shift_b=shift_b,
-                status="rejected" if violations else "accepted",
+                status="rejected" if violations else "accepted" if proposer is None else "proposed",
                 reason=reason,
+                proposed_by=proposer,
+                expires_at=to_db(expires) if expires is not None else None,
+                created_at=to_db(now),
             )
-            session.add(swap)
-            if violations:
-                session.flush()
-                return swap.id, None
-            result = dict(row.result)
-            swapped = (assignments - {a, b}) | {
-                roster.Assignment(shift_b, a.volunteer_id),
-                roster.Assignment(shift_a, b.volunteer_id),
-            }
-            result["assignments"] = [
-                {"shift_id": x.shift_id, "volunteer_id": int(x.volunteer_id)} for x in sorted(swapped)
-            ]
-            row.result = result
-            if row.status == "published":
-                for shift_id, vid in ((shift_a, volunteer_a), (shift_b, volunteer_b)):
-                    signup = session.scalars(
-                        select(Signup)
-                        .join(OccurrenceRole)
-                        .where(
-                            Signup.occurrence_id == int(shift_id),
-                            Signup.volunteer_id == vid,
-                            Signup.status == "confirmed",
-                        )
-                    ).first()
-                    if signup is not None:
-                        store.cancel_sign_up(session, signup.id)
-                store.assign_patrol_duty(session, int(shift_b), volunteer_a)
-                store.assign_patrol_duty(session, int(shift_a), volunteer_b)
+            if proposer is None and not violations:
+                row.decided_by, row.decided_at = self.caller.name, to_db(now)
+            session.add(row)
             session.flush()
-            shifts = {s["shift_id"]: s for s in result.get("shifts", [])}
-            OUTBOX.add(
-                session,
-                "swap_accepted",
-                {
-                    "swap_id": swap.id,
-                    "roster_id": roster_id,
-                    "volunteer_ids": [volunteer_a, volunteer_b],
-                    "shifts": [
-                        {
-                            "shift_id": s,
-                            "grid_id": shifts[s]["grid_id"],
-                            "start": shifts[s]["start"],
-                            "end": shifts[s]["end"],
-                            "occurrence_id": int(s),
-                        }
-                        for s in (shift_a, shift_b)
-                    ],
-                },
-            )
-            return swap.id, True
+            if not violations and proposer is None:
+                swaps.apply(session, row, version, by_organiser=True)
+            elif not violations:
+                OUTBOX.add(session, "swap_proposed", swaps.event_payload(row, view, by_organiser=False))
+            return swaps.view(row, now)
 
-        swap_id, accepted = self._work(work)
-        if not accepted:
-            raise SwapRejected(f"swap {swap_id} rejected: {reason}", f"换班申请{swap_id}未通过：{reason_zh}")
-        return {"swap_id": swap_id, "roster_id": roster_id, "status": "accepted", "reason": None}
+        answer = self._work(work)
+        if violations:
+            raise self._rejection(answer["swap_id"], violations)
+        return answer
+
+    def _open_swap(self, swap_id: int) -> tuple[domain.Swap, int]:
+        def read(session):
+            row = swaps.get(session, swap_id)
+            if not domain.may_see_swap(self.caller, swaps.swap_of(row)):
+                raise Forbidden(f"swap_id: swap {swap_id} is not yours", f"换班申请{swap_id}与您无关")
+            return swaps.swap_of(row), row.roster_id
+
+        return self._work(read)
+
+    @rpc
+    @contract(
+        access=own("the volunteer asked, or an organiser"),
+        request=schemas.SwapIdIn,
+        response=schemas.SwapOut(),
+        errors=(NotFound, Forbidden, SwapRejected, SwapExpired, SwapClosed, Conflict),
+        emits=("swap_accepted",),
+    )
+    def accept_swap(self, swap_id):
+        """The other volunteer (who did not propose it) or an organiser accepts a proposed swap.
+
+        The hard rules are checked again against the roster as it is now; the swap then applies
+        (the duties follow in a published roster) and swap_accepted tells both volunteers. Refused
+        with SwapExpired once either shift has started, SwapClosed once answered or withdrawn,
+        SwapRejected when a rule would now break (the proposal stays open), and Conflict when the
+        roster changed during the check (another swap accepted at the same moment): ask again.
+        """
+        swap, roster_id = self._open_swap(swap_id)
+        domain.check_answer(self.caller, swap, self.clock())
+        _view, version, violations = self._swap_check(
+            roster_id, swap.volunteer_a, swap.shift_a, swap.volunteer_b, swap.shift_b
+        )
+        if violations:
+            raise self._rejection(swap_id, violations)
+
+        def work(session):
+            now = self.clock()
+            row = swaps.answer(session, swap_id, "accepted", self.caller.name, now)
+            swaps.apply(session, row, version, by_organiser=self.caller.is_organiser)
+            return swaps.view(row, now)
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=own("the volunteer asked, or an organiser"),
+        request=schemas.DeclineSwapIn,
+        response=schemas.SwapOut(),
+        errors=(NotFound, Forbidden, SwapExpired, SwapClosed, Conflict),
+        emits=("swap_declined",),
+    )
+    def decline_swap(self, swap_id, reason=None):
+        """The other volunteer or an organiser declines a proposed swap; swap_declined tells both."""
+        swap, _roster_id = self._open_swap(swap_id)
+        domain.check_answer(self.caller, swap, self.clock())
+        return self._close_swap(swap_id, "declined", "swap_declined", reason)
+
+    @rpc
+    @contract(
+        access=own("the volunteer who proposed it"),
+        request=schemas.SwapIdIn,
+        response=schemas.SwapOut(),
+        errors=(NotFound, Forbidden, SwapExpired, SwapClosed, Conflict),
+        emits=("swap_withdrawn",),
+    )
+    def withdraw_swap(self, swap_id):
+        """The proposer withdraws their open proposal; swap_withdrawn tells the other volunteer."""
+        swap, _roster_id = self._open_swap(swap_id)
+        domain.check_withdraw(self.caller, swap, self.clock())
+        return self._close_swap(swap_id, "withdrawn", "swap_withdrawn")
+
+    def _close_swap(self, swap_id: int, status: str, event_type: str, reason: str | None = None) -> dict:
+        def work(session):
+            now = self.clock()
+            row = swaps.answer(session, swap_id, status, self.caller.name, now, reason)
+            document = self._roster(session, row.roster_id).result or {}
+            payload = swaps.event_payload(row, document, self.caller.is_organiser, reason)
+            OUTBOX.add(session, event_type, payload)
+            return swaps.view(row, now)
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=own("organisers and viewers every swap; a volunteer their own"),
+        request=schemas.ListSwapsIn,
+        response=schemas.SwapOut(many=True),
+        errors=(Forbidden,),
+    )
+    def list_swaps(self, roster_id=None, volunteer_id=None, status=None, limit=None, offset=None):
+        """Swaps newest first, by roster, volunteer and status (``proposed`` lists the open proposals).
+
+        Organisers see every swap; a volunteer only the swaps they are part of."""
+        if not self.caller.is_organiser:
+            if self.caller.volunteer_id is None or volunteer_id not in (None, self.caller.volunteer_id):
+                raise Forbidden("a volunteer lists only their own swaps", "志愿者只能查看自己的换班申请")
+            volunteer_id = self.caller.volunteer_id
+        now = self.clock()
+        return self._work(
+            lambda s: [swaps.view(r, now) for r in swaps.query(s, now, roster_id, volunteer_id, status, limit, offset)]
+        )

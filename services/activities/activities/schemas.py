@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from activities.domain import SWAP_STATUSES
 from guanyinli.events import KINDS, TEAMS
-from guanyinli.schemas import Id, LocalDateTime, Phone, StrictSchema, Text
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
 
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
@@ -397,6 +398,25 @@ class SwapIn(RosterIdIn):
     shift_b = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
+class SwapIdIn(StrictSchema):
+    swap_id = Id(required=True)
+
+
+class DeclineSwapIn(SwapIdIn):
+    reason = Reason(load_default=None, allow_none=True, metadata={"description": "told to the proposer"})
+
+
+class ListSwapsIn(Page):
+    roster_id = Id(load_default=None, allow_none=True)
+    volunteer_id = Id(load_default=None, allow_none=True, metadata={"description": "swaps this volunteer is part of"})
+    status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(SWAP_STATUSES),
+        metadata={"description": "proposed (open) | accepted | declined | withdrawn | rejected | expired"},
+    )
+
+
 class RosterShift(Schema):
     shift_id = fields.String()
     occurrence_id = fields.Integer()
@@ -485,5 +505,19 @@ class RosterOut(RosterSummary, RosterReportOut):
 class SwapOut(Schema):
     swap_id = fields.Integer()
     roster_id = fields.Integer()
-    status = fields.String()
-    reason = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={
+            "description": "proposed (waits for the other volunteer) | accepted | declined | withdrawn | rejected "
+            "(it would break a hard rule) | expired (a shift started while it was proposed)"
+        }
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "the rule it would break, or why it was declined"})
+    volunteer_a = fields.Integer()
+    shift_a = fields.String()
+    volunteer_b = fields.Integer()
+    shift_b = fields.String()
+    proposed_by = fields.Integer(allow_none=True, metadata={"description": "null: an organiser made the swap"})
+    expires_at = LocalDateTime(allow_none=True, metadata={"description": "when the earlier shift starts"})
+    created_at = LocalDateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = LocalDateTime(allow_none=True)

@@ -187,6 +187,7 @@ class LocalState:
 
     occurrence_volunteers: frozenset[int] = frozenset()  # with an active duty of the occurrence
     shift_holders: dict[str, int] = field(default_factory=dict)  # shift id -> volunteer, active duties
+    names: dict[int, str] = field(default_factory=dict)  # volunteer -> name, of the people an event names
 
 
 def _occurrence_context(event: dict) -> dict:
@@ -293,34 +294,58 @@ def _plan_roster(event_type: str, event: dict, now: datetime) -> Plan:
     return plan
 
 
-def _plan_swap(event: dict, state: LocalState) -> Plan:
-    """Both parties are told. With two volunteers, each shift one of them held passes to the other."""
+def _plan_swap(event_type: str, event: dict, state: LocalState) -> Plan:
+    """Each volunteer of a swap is told in their own words: what they give, what they take, with whom.
+
+    A proposal goes to both (to the one asked, with how to answer); an acceptance and a refusal
+    to both; a withdrawal to the one who was asked. Once accepted, each shift one of the two held
+    passes to the other in the local table of duties."""
     plan = Plan()
     volunteers = list(dict.fromkeys(event["volunteer_ids"]))
-    shifts = sorted(event["shifts"], key=lambda s: s["start"])
-    if len(volunteers) == 2:
+    shifts = list(event["shifts"])
+    if event_type == "swap_accepted" and len(volunteers) == 2:
         for shift in shifts:
             holder = state.shift_holders.get(str(shift["shift_id"]))
             if holder in volunteers:
                 taker = volunteers[1 - volunteers.index(holder)]
                 plan.cancel.append((holder, f"shift:{shift['shift_id']}"))
                 plan.upsert.append(shift_duty(taker, shift))
+    starts = [s["start"] for s in shifts]
+    concerns = min(starts) if starts else None
+    proposer = event.get("proposed_by")
     context = {
         "swap_id": event["swap_id"],
         "roster_id": event["roster_id"],
-        "shifts": [_shift_context(s) for s in shifts],
+        "shifts": [_shift_context(s) for s in sorted(shifts, key=lambda s: s["start"])],
+        "proposed_by": proposer,
+        "by_organiser": bool(event.get("by_organiser")),
+        "reason": event.get("reason"),
+        "expires": iso(concerns) if concerns is not None else None,
     }
-    concerns = shifts[0]["start"] if shifts else None
-    for volunteer_id in volunteers:
+    recipients = volunteers
+    if event_type == "swap_withdrawn":
+        recipients = [v for v in volunteers if v != proposer]
+    for volunteer_id in recipients:
         others = [v for v in volunteers if v != volunteer_id]
-        plan.notices.append(Notice(volunteer_id, "swap_accepted", {**context, "with": others}, False, concerns))
+        personal = {**context, "with": others, "proposer": volunteer_id == proposer}
+        if len(volunteers) == 2 and len(shifts) == 2:
+            mine = volunteers.index(volunteer_id)
+            other = others[0]
+            personal.update(
+                gives=_shift_context(shifts[mine]),
+                takes=_shift_context(shifts[1 - mine]),
+                other_id=other,
+                other_name=state.names.get(other),
+            )
+        plan.notices.append(Notice(volunteer_id, event_type, personal, False, concerns))
     return plan
 
 
 SIGNUP_EVENTS = ("signup_confirmed", "signup_waitlisted", "signup_promoted", "signup_cancelled")
 OCCURRENCE_EVENTS = ("occurrence_cancelled", "occurrence_changed")
 ROSTER_EVENTS = ("roster_published", "roster_repaired")
-ACTIVITY_EVENTS = SIGNUP_EVENTS + OCCURRENCE_EVENTS + ROSTER_EVENTS + ("swap_accepted",)
+SWAP_EVENTS = ("swap_proposed", "swap_accepted", "swap_declined", "swap_withdrawn")
+ACTIVITY_EVENTS = SIGNUP_EVENTS + OCCURRENCE_EVENTS + ROSTER_EVENTS + SWAP_EVENTS
 
 
 def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = LocalState()) -> Plan:
@@ -331,8 +356,8 @@ def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = 
         return _plan_occurrence(event_type, event, now, state)
     if event_type in ROSTER_EVENTS:
         return _plan_roster(event_type, event, now)
-    if event_type == "swap_accepted":
-        return _plan_swap(event, state)
+    if event_type in SWAP_EVENTS:
+        return _plan_swap(event_type, event, state)
     raise ValueError(f"no plan for event {event_type!r}")
 
 

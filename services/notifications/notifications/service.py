@@ -94,9 +94,21 @@ class NotificationsService:
     def on_roster_repaired(self, payload):
         self._activity_event("roster_repaired", payload)
 
+    @_on("activities", "swap_proposed")
+    def on_swap_proposed(self, payload):
+        self._activity_event("swap_proposed", payload)
+
     @_on("activities", "swap_accepted")
     def on_swap_accepted(self, payload):
         self._activity_event("swap_accepted", payload)
+
+    @_on("activities", "swap_declined")
+    def on_swap_declined(self, payload):
+        self._activity_event("swap_declined", payload)
+
+    @_on("activities", "swap_withdrawn")
+    def on_swap_withdrawn(self, payload):
+        self._activity_event("swap_withdrawn", payload)
 
     # --- events from volunteers: the contact cache ------------------------------------------
 

@@ -175,6 +175,7 @@ def local_state(session: Session, event_type: str, event: dict) -> domain.LocalS
                 select(Duty.volunteer_id).where(Duty.occurrence_id == event["occurrence_id"], Duty.active.is_(True))
             )
         )
+    names: dict[int, str] = {}
     if event_type == "swap_accepted":
         keys = [f"shift:{s['shift_id']}" for s in event["shifts"]]
         rows = session.execute(
@@ -183,7 +184,12 @@ def local_state(session: Session, event_type: str, event: dict) -> domain.LocalS
             )
         )
         holders = {key.split(":", 1)[1]: volunteer_id for key, volunteer_id in rows}
-    return domain.LocalState(occurrence_volunteers=occurrence_volunteers, shift_holders=holders)
+    if event_type in domain.SWAP_EVENTS:
+        rows = session.execute(
+            select(Contact.volunteer_id, Contact.name).where(Contact.volunteer_id.in_(event["volunteer_ids"]))
+        )
+        names = {volunteer_id: name for volunteer_id, name in rows if name}
+    return domain.LocalState(occurrence_volunteers=occurrence_volunteers, shift_holders=holders, names=names)
 
 
 def _reschedule(session: Session, duty: Duty, now: datetime) -> None:

@@ -1011,6 +1011,48 @@ def roster_swap(roster_id, volunteer_a, day_a, volunteer_b, day_b):
     emit(swap, said)
 
 
+SWAP_STATUSES = ("proposed", "accepted", "declined", "withdrawn", "rejected", "expired")
+
+
+@roster.command("swaps")
+@click.argument("roster_id", type=int)
+@click.option("--status", type=click.Choice(SWAP_STATUSES), help="only these (proposed: waiting for an answer)")
+@json_option
+def roster_swaps(roster_id, status):
+    """List a roster's swaps, newest first: who proposed which shift for which, and where each stands.
+
+    A volunteer's swap waits (proposed) until the other volunteer or an organiser accepts it, and
+    expires when either shift starts; an organiser's swap (roster swap) is accepted at once.
+    """
+    platform = state().platform()
+    rows = platform.list_swaps(roster_id, status)
+    r = platform.get_roster(roster_id)
+    shifts = {s["shift_id"]: s for s in r.get("shifts") or ()}
+    ids = {v for x in rows for v in (x["volunteer_a"], x["volunteer_b"])}
+    names = platform.names(ids) if ids and not state().as_json else {}
+    grids = _grid_names(platform)
+
+    def label(shift_id: str) -> str:
+        return boards.shift_label(shifts[shift_id], grids) if shift_id in shifts else shift_id
+
+    def table(found: list[dict]) -> Table:
+        return make_table(
+            f"Swaps of roster {roster_id}",
+            ["swap", "status", "A", "A's shift", "B", "B's shift", "proposed by", "answered by"],
+            [
+                [x["swap_id"], x["status"], names.get(x["volunteer_a"], x["volunteer_a"]), label(x["shift_a"])]
+                + [names.get(x["volunteer_b"], x["volunteer_b"]), label(x["shift_b"])]
+                + [
+                    "organiser" if x["proposed_by"] is None else names.get(x["proposed_by"], x["proposed_by"]),
+                    x.get("decided_by"),
+                ]
+                for x in found
+            ],
+        )
+
+    emit(rows, table)
+
+
 def _typed(platform: Platform, roster_id: int, typed: dict[str, str]) -> list[int]:
     """Volunteers given by number or by name (Platform.volunteers_typed); exit 1 naming the argument."""
     try:

@@ -212,6 +212,10 @@ class Platform:
         )
         return swap, shift_a, shift_b
 
+    def list_swaps(self, roster_id: int, status: str | None = None) -> list[dict]:
+        """The roster's swaps, newest first (``proposed``: the proposals waiting for an answer)."""
+        return self.activities.list_swaps(roster_id=roster_id, status=status, limit=500)
+
     # --- occurrences, duties and attendance -------------------------------------------------
 
     def occurrences_on(self, day: date, kind: str | None = None) -> list[dict]:

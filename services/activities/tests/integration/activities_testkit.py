@@ -9,6 +9,24 @@ from guanyinli.timeutil import now
 ORGANISER = {"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"}
 
 
+class TestClock:
+    """The activities service's clock (``self.clock``): real time until a test sets it."""
+
+    __test__ = False
+
+    def __init__(self):
+        self.current: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.current if self.current is not None else now()
+
+    def __call__(self) -> datetime:
+        return self.now()
+
+    def set(self, moment: datetime | None) -> None:
+        self.current = moment
+
+
 def as_volunteer(volunteer_id: int) -> dict:
     return {"volunteer_id": volunteer_id, "roles": ["volunteer"]}
 

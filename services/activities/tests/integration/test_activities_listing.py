@@ -15,6 +15,7 @@ from activities.domain import MATERIALISE_AHEAD
 from activities.service import ActivitiesService
 from guanyinli.errors import InvalidInput
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 from guanyinli.timeutil import TZ
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def call(container_factory, service_config):
     stack = contextlib.ExitStack()
 
     def open_proxy(user=ORGANISER):
-        context = {"user": user} if user is not None else {}
+        context = signed(user) if user is not None else {}
         return stack.enter_context(ServiceRpcProxy("activities", service_config, context_data=context, timeout=30))
 
     yield open_proxy

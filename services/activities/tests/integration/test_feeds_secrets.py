@@ -14,6 +14,7 @@ from activities.feeds import FEED_CACHE
 from activities.service import ActivitiesService
 from guanyinli.config import InsecureSecret
 from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def start(container_factory, service_config):
 
 @contextlib.contextmanager
 def rpc(config, user=ORGANISER):
-    with ServiceRpcProxy("activities", config, context_data={"user": user}, timeout=30) as proxy:
+    with ServiceRpcProxy("activities", config, context_data=signed(user), timeout=30) as proxy:
         yield proxy
 
 

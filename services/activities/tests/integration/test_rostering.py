@@ -189,7 +189,7 @@ def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
     assert str(refused.value).startswith("swap ") and "没有带队" in refused.value.message_zh
     assert refused.value.message_zh.startswith("换班申请") and "商住楼甲栋专属网格，" in refused.value.message_zh
 
-    # Two non-leaders of different shifts may swap; the duties follow.
+    # Two non-leaders of different shifts may swap; an organiser's swap applies at once and the duties follow.
     good = next(
         (s, v, t, w)
         for s in shifts
@@ -199,8 +199,7 @@ def test_swaps_are_checked_against_the_hard_rules(call, organiser, events):
         for w in crews[t] - leaders
         if v not in crews[t] and w not in crews[s]
     )
-    as_volunteer = call({"volunteer_id": good[1], "roles": ["volunteer"]})
-    accepted = as_volunteer.request_swap(
+    accepted = organiser.request_swap(
         roster_id=draft["id"], volunteer_a=good[1], shift_a=good[0], volunteer_b=good[3], shift_b=good[2]
     )
     assert accepted["status"] == "accepted"

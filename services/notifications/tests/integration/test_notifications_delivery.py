@@ -36,6 +36,37 @@ def test_signup_confirmation_is_emailed_in_chinese(service, publish, smtp, rpc, 
     assert delivery["message_id"] == message["Message-ID"]  # the id a receiver can deduplicate on
 
 
+def test_a_swap_proposal_and_its_answers_are_emailed_to_both_volunteers(service, publish, smtp, rpc, outbox):
+    publish.volunteer(5, "王芳", "wangfang@example.cn")
+    publish.volunteer(6, "李明", "liming@example.cn")
+    wait_for(lambda: outbox.count("contacts") == 2, message="the contacts cached")
+    shifts = [
+        {"shift_id": "31", "grid_id": 3, "start": local(26, 19), "end": local(26, 21), "occurrence_id": 31},
+        {"shift_id": "32", "grid_id": 3, "start": local(27, 19), "end": local(27, 21), "occurrence_id": 32},
+    ]
+    swap = {"roster_id": 2, "volunteer_ids": [5, 6], "shifts": shifts, "proposed_by": 5}
+
+    publish.activities("swap_proposed", swap_id=7, **swap)
+    [asked] = wait_for(lambda: smtp.to("liming@example.cn"), message="the request to the one asked")
+    assert asked["Subject"] == "换班申请：王芳（编号 5）想与您换班"
+    body = asked.get_content()
+    assert "李明，您好" in body and "您交出：11月27日（周五） 19:00–21:00，第 3 网格" in body
+    assert "您接手：11月26日（周四） 19:00–21:00，第 3 网格" in body and "接受换班申请（编号 7）" in body
+    [sent] = wait_for(lambda: smtp.to("wangfang@example.cn"), message="the copy to the proposer")
+    assert sent["Subject"] == "换班申请已发出，等待李明（编号 6）答复"
+
+    publish.activities("swap_accepted", swap_id=7, **swap)
+    wait_for(lambda: len(smtp.messages) == 4, message="the acceptance, to both")
+    assert "李明（编号 6）已同意您的换班申请" in smtp.to("wangfang@example.cn")[1].get_content()
+    assert "您已同意王芳（编号 5）的换班申请" in smtp.to("liming@example.cn")[1].get_content()
+
+    publish.activities("swap_declined", swap_id=8, reason="那天要加班", **swap)
+    wait_for(lambda: len(smtp.messages) == 6, message="the refusal, to both")
+    refused = smtp.to("wangfang@example.cn")[2]
+    assert refused["Subject"] == "换班申请未获同意" and "原因：那天要加班" in refused.get_content()
+    assert [n["kind"] for n in rpc.list_notifications(6)] == ["swap_declined", "swap_accepted", "swap_proposed"]
+
+
 def test_webhook_post_is_signed_with_hmac_sha256(service, publish, webhook, rpc, smtp):
     publish.volunteer(6, "Li Ming", None)
     rpc.set_preferences(6, channels=["webhook"], language="en")

@@ -230,3 +230,63 @@ def test_swap_moves_each_shift_from_its_holder_to_the_other_volunteer():
     plan = plan_event("swap_accepted", payload, at(24, 10), LocalState(shift_holders={"s1": 5}))
     assert plan.cancel == [(5, "shift:s1")] and [(d.volunteer_id, d.key) for d in plan.upsert] == [(6, "shift:s1")]
     assert sorted(n.volunteer_id for n in plan.notices) == [5, 6]
+
+
+def swap_event(event_type: str, **extra) -> dict:
+    """Volunteer 5 holds s1 (the 26th), volunteer 6 holds s2 (the 27th); 5 proposed the swap."""
+    fields = {
+        "swap_id": 3,
+        "roster_id": 2,
+        "volunteer_ids": [5, 6],
+        "shifts": [shift("s1", at(26, 19)), shift("s2", at(27, 19))],
+        "proposed_by": 5,
+        **extra,
+    }
+    return event(event_type, **fields)
+
+
+NAMES = LocalState(names={5: "王芳", 6: "李明"})
+
+
+def test_a_proposal_tells_the_one_asked_what_they_give_and_take_and_its_proposer_that_it_went_out():
+    plan = plan_event("swap_proposed", swap_event("swap_proposed"), at(24, 10), NAMES)
+    assert plan.upsert == [] and plan.cancel == []  # nothing changes until it is accepted
+    by_volunteer = {n.volunteer_id: n for n in plan.notices}
+    assert set(by_volunteer) == {5, 6} and {n.kind for n in plan.notices} == {"swap_proposed"}
+    asked = by_volunteer[6].context
+    assert asked["proposer"] is False and (asked["other_id"], asked["other_name"]) == (5, "王芳")
+    assert asked["gives"]["shift_id"] == "s2" and asked["takes"]["shift_id"] == "s1"
+    assert asked["expires"] == "2026-11-26T19:00:00+08:00"
+    proposer = by_volunteer[5].context
+    assert proposer["proposer"] is True and proposer["other_name"] == "李明" and proposer["gives"]["shift_id"] == "s1"
+    assert all(not n.urgent and n.concerns == at(26, 19) for n in plan.notices)
+
+
+def test_an_accepted_proposal_tells_both_and_moves_the_duties():
+    payload = swap_event("swap_accepted")
+    plan = plan_event("swap_accepted", payload, at(24, 10), LocalState(shift_holders={"s1": 5, "s2": 6}))
+    assert sorted(plan.cancel) == [(5, "shift:s1"), (6, "shift:s2")]
+    assert sorted((d.volunteer_id, d.key) for d in plan.upsert) == [(5, "shift:s2"), (6, "shift:s1")]
+    assert sorted((n.volunteer_id, n.kind) for n in plan.notices) == [(5, "swap_accepted"), (6, "swap_accepted")]
+    assert all(n.context["other_name"] is None for n in plan.notices)  # names unknown: the templates use the number
+
+
+def test_a_declined_proposal_tells_both_with_the_reason_and_moves_nothing():
+    payload = swap_event("swap_declined", reason="那天要加班")
+    plan = plan_event("swap_declined", payload, at(24, 10), LocalState(shift_holders={"s1": 5, "s2": 6}, names={}))
+    assert plan.upsert == [] and plan.cancel == []
+    assert sorted(n.volunteer_id for n in plan.notices) == [5, 6]
+    assert {n.context["reason"] for n in plan.notices} == {"那天要加班"}
+
+
+def test_a_withdrawn_proposal_tells_only_the_one_who_was_asked():
+    plan = plan_event("swap_withdrawn", swap_event("swap_withdrawn"), at(24, 10), NAMES)
+    assert [(n.volunteer_id, n.kind, n.context["other_name"]) for n in plan.notices] == [(6, "swap_withdrawn", "王芳")]
+
+
+def test_an_organisers_swap_tells_both_that_an_organiser_made_it():
+    payload = swap_event("swap_accepted", proposed_by=None, by_organiser=True)
+    plan = plan_event("swap_accepted", payload, at(24, 10), NAMES)
+    assert sorted(n.volunteer_id for n in plan.notices) == [5, 6]
+    assert all(n.context["proposed_by"] is None and n.context["by_organiser"] for n in plan.notices)
+    assert not any(n.context["proposer"] for n in plan.notices)

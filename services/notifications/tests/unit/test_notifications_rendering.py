@@ -21,11 +21,28 @@ CONTEXTS = {
 }
 
 
+SHIFT_2 = {**SHIFT, "shift_id": "s2", "start": "2026-11-27T19:00:00+08:00", "end": "2026-11-27T21:00:00+08:00"}
+SWAP = {
+    "swap_id": 4,
+    "roster_id": 1,
+    "shifts": [SHIFT, SHIFT_2],
+    "with": [5],
+    "proposed_by": 5,
+    "by_organiser": False,
+    "reason": None,
+    "expires": SHIFT["start"],
+    "gives": SHIFT_2,
+    "takes": SHIFT,
+    "other_id": 5,
+    "other_name": "张伟",
+}
+
+
 def context_for(kind: str) -> dict:
     if kind.startswith("roster"):
         return {**CONTEXTS["roster"], "added": [SHIFT], "removed": []}
-    if kind == "swap_accepted":
-        return {"swap_id": 1, "roster_id": 1, "shifts": [SHIFT], "with": [6]}
+    if kind.startswith("swap"):
+        return {**SWAP, "proposer": False}
     if kind == "digest":
         return {
             "period": "2026-11-23T08:00:00+08:00",
@@ -43,7 +60,7 @@ def context_for(kind: str) -> dict:
 
 def test_both_languages_have_the_same_kinds():
     assert rendering.kinds("zh") == rendering.kinds("en")
-    assert len(rendering.kinds("zh")) == 12
+    assert len(rendering.kinds("zh")) == 15
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -78,3 +95,29 @@ def test_digest_lists_held_notices_and_coming_duties():
 def test_a_missing_field_is_an_error_not_a_blank():
     with pytest.raises(Exception, match="place|title"):
         rendering.render("signup_confirmed", "zh", {"start": SHIFT["start"], "end": SHIFT["end"]})
+
+
+def test_the_one_asked_to_swap_reads_who_asks_what_they_give_and_take_and_how_to_answer():
+    out = rendering.render("swap_proposed", "zh", {**SWAP, "proposer": False}, "李娜")
+    assert out.subject == "换班申请：张伟（编号 5）想与您换班"
+    assert "您交出：11月27日（周五） 19:00–21:00，第 3 网格" in out.text
+    assert "您接手：11月26日（周四） 19:00–21:00，第 3 网格" in out.text
+    assert "接受换班申请（编号 4）" in out.text and "11月26日（周四） 19:00 之前答复" in out.text
+    mine = rendering.render("swap_proposed", "zh", {**SWAP, "proposer": True, "other_name": None}, "王芳")
+    assert mine.subject == "换班申请已发出，等待志愿者（编号 5）答复" and "撤回" in mine.text
+
+
+def test_swap_answers_say_who_answered():
+    accepted = rendering.render("swap_accepted", "zh", {**SWAP, "proposer": True}, "王芳")
+    assert "张伟（编号 5）已同意您的换班申请（申请编号 4）" in accepted.text
+    by_organiser = rendering.render(
+        "swap_accepted", "en", {**SWAP, "proposed_by": None, "by_organiser": True, "proposer": False}
+    )
+    assert "An organiser has swapped your shift with 张伟 (no. 5)" in by_organiser.text
+    declined = rendering.render("swap_declined", "zh", {**SWAP, "proposer": True, "reason": "那天要加班"}, "王芳")
+    assert declined.subject == "换班申请未获同意" and "原因：那天要加班" in declined.text
+    # a context with the shifts alone (no gives and takes) still renders
+    older = rendering.render(
+        "swap_accepted", "zh", {"swap_id": 1, "roster_id": 1, "shifts": [SHIFT], "with": [6]}, "王芳"
+    )
+    assert "您的换班申请已确认" in older.text

@@ -207,6 +207,13 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
     )
     refused = run_cli("roster", "swap", str(roster_id), str(a), day_b, str(other_grid), on)
     assert refused.returncode == 1 and "SwapRejected" in refused.stderr, refused.stderr
+    swaps = run_cli("roster", "swaps", str(roster_id))
+    assert swaps.returncode == 0 and "accepted" in swaps.stdout and "rejected" in swaps.stdout, swaps.stderr
+    assert "organiser" in swaps.stdout and "G06" in swaps.stdout
+    listed = as_json(run_cli("roster", "swaps", str(roster_id), "--status", "accepted", "--json"))
+    assert [(x["status"], x["volunteer_a"], x["volunteer_b"], x["proposed_by"]) for x in listed] == [
+        ("accepted", a, b, None)
+    ]
     nothing = run_cli("roster", "swap", str(roster_id), str(a), "2026-12-01", str(b), day_a)
     assert nothing.returncode == 1 and "no shift on 2026-12-01" in nothing.stderr
 
