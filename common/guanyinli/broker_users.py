@@ -79,7 +79,8 @@ class Role:
         if self.service:
             own = [f"rpc-{self.name}", rf"rpc\.reply-{self.name}-{UUID}"]
             if self.listens:
-                own.append(rf"evt-{_any(self.listens)}-{NAME}--{self.name}\.{NAME}")
+                # a broadcast handler's queue ends in its process's identifier (revocations)
+                own.append(rf"evt-{_any(self.listens)}-{NAME}--{self.name}\.{NAME}(-[0-9a-f]{{32}})?")
         else:
             own = [STANDALONE_REPLY_QUEUE, SERVER_NAMED_QUEUE]
         return [*own, CLIENT_REPLY_QUEUE]  # every account may use guanyinli.client (healthchecks do)
@@ -113,10 +114,10 @@ def _exactly(patterns: list[str]) -> str:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("volunteers", emits=True, listens=("activities",)),
-    Role("activities", emits=True),
-    Role("notifications", listens=("activities", "volunteers")),
-    Role("organiser"),
+    Role("volunteers", emits=True, listens=("activities", "organiser")),
+    Role("activities", emits=True, listens=("organiser",)),
+    Role("notifications", listens=("activities", "volunteers", "organiser")),
+    Role("organiser", emits=True, listens=("organiser",)),
     # the organisers' command line and scripts (guanyinli.client): they call, they publish no event
     Role("tools", listens=("activities",), service=False),
 )

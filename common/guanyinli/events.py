@@ -159,7 +159,19 @@ class SwapEvent(Event):
     reason = fields.String(allow_none=True, load_default=None, metadata={"description": "why it was declined"})
 
 
+# --- organiser -------------------------------------------------------------------------------
+
+
+class IdentityRevoked(Event):
+    """Tokens of ``subject`` issued at or before ``before`` no longer count (``guanyinli.identity``)."""
+
+    subject = fields.String(required=True, metadata={"description": "account:NAME, volunteer:ID, system:NAME"})
+    before = LocalDateTime(required=True)
+    reason = fields.String(allow_none=True, load_default=None)
+
+
 EVENTS: dict[str, dict[str, type[Schema]]] = {
+    "organiser": {"identity_revoked": IdentityRevoked},
     "volunteers": {
         "volunteer_created": VolunteerEvent,
         "volunteer_updated": VolunteerEvent,

@@ -20,7 +20,7 @@ from activities.dependencies import CallerIdentity, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
 from activities.models import OUTBOX
-from guanyinli import outbox
+from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
@@ -49,7 +49,7 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
+class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.RevocationListener):
     """Dependencies and RPC entrypoints of the ``activities`` service.
 
     Mixins (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) are plain classes with

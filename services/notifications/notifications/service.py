@@ -12,6 +12,7 @@ from datetime import time
 
 from sqlalchemy import text
 
+from guanyinli import revocation
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
@@ -41,7 +42,7 @@ def _on(source: str, event_type: str):
     return event_handler(source, event_type, requeue_on_error=True)
 
 
-class NotificationsService:
+class NotificationsService(revocation.RevocationListener):
     name = "notifications"
 
     db = Database()

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from guanyinli.errors import Conflict
+from guanyinli.errors import Conflict, NotFound
 from guanyinli.timeutil import from_db, now, to_db
 from organiser import security
-from organiser.models import Account, LoginFailure, WebSession
+from organiser.models import Account, LoginFailure, Revocation, WebSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 
@@ -187,3 +187,41 @@ def forget_login_failures(session: Session, username: str, address: str) -> None
 def purge_login_failures(session: Session, before: datetime) -> int:
     result = session.execute(delete(LoginFailure).where(LoginFailure.at <= to_db(before)))
     return result.rowcount or 0
+
+
+# --- revoked identities ------------------------------------------------------------------------
+
+REVOCATIONS_KEPT = timedelta(days=91)  # longer than the longest token (`guanyinli token --hours` 2160)
+
+
+def revoke(session: Session, subject: str, reason: str | None, moment: datetime) -> dict:
+    """Tokens of ``subject`` issued up to ``moment`` no longer count; returns the revocation."""
+    row = session.get(Revocation, subject)
+    if row is None:
+        row = Revocation(subject=subject, before=to_db(moment), reason=reason)
+        session.add(row)
+    else:
+        row.before, row.reason = to_db(moment), reason
+    session.flush()
+    return revocation_view(row)
+
+
+def revocation_view(row: Revocation) -> dict:
+    before = from_db(row.before)
+    return {"subject": row.subject, "before": before, "before_ts": before.timestamp(), "reason": row.reason}
+
+
+def list_revocations(session: Session, moment: datetime) -> list[dict]:
+    session.execute(delete(Revocation).where(Revocation.before < to_db(moment - REVOCATIONS_KEPT)))
+    return [revocation_view(r) for r in session.scalars(select(Revocation).order_by(Revocation.subject))]
+
+
+def deactivate(session: Session, username: str) -> dict:
+    """The account can no longer log in; its web sessions end (its tokens are revoked by the caller)."""
+    account = session.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        raise NotFound(f"username: no account {username!r}")
+    account.active = False
+    session.execute(delete(WebSession).where(WebSession.account_id == account.id))
+    session.flush()
+    return account_view(account)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once
+from guanyinli import once, outbox
 
 ROLES = ("organiser", "viewer")
 
@@ -20,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 once.table("organiser", Base.metadata)  # RPC requests carried out (guanyinli.once)
+OUTBOX = outbox.Outbox("outbox_events_organiser", Base.metadata)  # events to send (guanyinli.outbox)
 
 
 class Account(Base):
@@ -78,3 +79,17 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64), nullable=False)
     address: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Revocation(Base):
+    """Identity tokens of ``subject`` issued at or before ``before`` no longer count.
+
+    Kept for ``REVOCATIONS_KEPT`` (longer than any token lives); services read them when they
+    start (``organiser.list_revocations``) and hear new ones as ``identity_revoked`` events.
+    """
+
+    __tablename__ = "identity_revocations"
+
+    subject: Mapped[str] = mapped_column(String(120), primary_key=True)
+    before: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

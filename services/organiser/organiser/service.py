@@ -21,16 +21,17 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from guanyinli import outbox, revocation
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
-from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, VIEWER, CallerIdentity, Identity, allow
-from guanyinli.rpc import ON_BEHALF_KEY, RpcProxy, rpc
+from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIEWER, CallerIdentity, Identity, allow
+from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, security, web
+from organiser import accounts, board, charts, security, tokens, web
 from organiser.dependencies import Builds, Clock, Passwords, SettingsProvider
 from organiser.i18n import translate
-from organiser.models import ROLES
+from organiser.models import OUTBOX, ROLES
 from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
 from organiser.security import ABSOLUTE, csrf_ok, new_token
 from organiser.tokens import ISSUER as TOKEN_ISSUER
@@ -68,6 +69,26 @@ class TokenOut(Schema):
     roles = fields.List(fields.String())
 
 
+class UsernameIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class RevokeIn(StrictSchema):
+    subject = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(account|volunteer|system|service):[^\s]{1,100}$"),
+        metadata={"description": "whose tokens: account:NAME, volunteer:ID, system:NAME or service:NAME"},
+    )
+    reason = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class RevocationOut(Schema):
+    subject = fields.String()
+    before = LocalDateTime(metadata={"description": "tokens issued at or before this no longer count"})
+    before_ts = fields.Float(metadata={"description": "the same as a UNIX time"})
+    reason = fields.String(allow_none=True)
+
+
 class Health(Schema):
     service = fields.String()
     ok = fields.Boolean()
@@ -93,6 +114,9 @@ class Caller:
 
     def __call__(self, user: dict) -> None:
         self._data[ON_BEHALF_KEY] = self._tokens.token_for(user)
+
+    def forget(self, username: str) -> None:
+        self._tokens.forget(username)
 
 
 class HttpFailure(Exception):
@@ -167,7 +191,7 @@ def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
     }
 
 
-class OrganiserService:
+class OrganiserService(revocation.RevocationListener):
     name = "organiser"
 
     db = Database()
@@ -180,6 +204,21 @@ class OrganiserService:
     activities = RpcProxy("activities")
     act_as = CallerContext()
     caller: Identity = CallerIdentity()
+    dispatch = EventDispatcher()
+    relay = outbox.Relay(OUTBOX)
+
+    def _work(self, fn):
+        """``fn(session)`` in one transaction; the events it queued go out after the commit."""
+        with self.db.get_session() as session:
+            result = fn(session)
+            queued = OUTBOX.pending(session)
+        self.relay.send(self.db, self.dispatch, queued)
+        return result
+
+    @outbox.relay_timer
+    def relay_outbox(self):
+        """Send the events that did not go out after their commit (see ``guanyinli.outbox``)."""
+        self.relay.run(self.db, self.dispatch)
 
     # --- RPC: health and accounts ------------------------------------------------------------
 
@@ -203,6 +242,49 @@ class OrganiserService:
             raise InvalidInput(str(exc)) from None
         with self.db.get_session() as session:
             return accounts.create_account(session, username, digest, display_name or username, role)
+
+    @rpc
+    @contract(
+        access=ORGANISERS,
+        request=UsernameIn,
+        response=AccountOut(),
+        errors=(NotFound,),
+        emits=("identity_revoked",),
+    )
+    def deactivate_account(self, username):
+        """The account can no longer log in: its page sessions end and its tokens are revoked at once
+        on every service (``identity_revoked``)."""
+        moment = self.clock.now()
+
+        def work(session):
+            account = accounts.deactivate(session, username)
+            self._revoke(session, tokens.account_subject(username), "account deactivated", moment)
+            return account
+
+        found = self._work(work)
+        self.act_as.forget(username)
+        return found
+
+    @rpc
+    @contract(access=ORGANISERS, request=RevokeIn, response=RevocationOut(), emits=("identity_revoked",))
+    def revoke_identity(self, subject, reason=None):
+        """Every token of ``subject`` issued until now stops counting on every service (a token given
+        away by mistake, a lost phone): ``identity_revoked``. New tokens issued after it count."""
+        moment = self.clock.now()
+        return self._work(lambda session: self._revoke(session, subject, reason, moment))
+
+    def _revoke(self, session, subject, reason, moment) -> dict:
+        revocation = accounts.revoke(session, subject, reason, moment)
+        OUTBOX.add(session, "identity_revoked", {k: revocation[k] for k in ("subject", "before", "reason")})
+        return revocation
+
+    @rpc
+    @contract(access=SERVICES_ONLY, response=RevocationOut(many=True))
+    def list_revocations(self):
+        """Revocations of the last 91 days (longer than any token lives): what a service starting
+        up reads before it hears new ones as events."""
+        moment = self.clock.now()
+        return self._work(lambda session: accounts.list_revocations(session, moment))
 
     @rpc
     @contract(access=ORGANISERS, response=AccountOut(many=True))

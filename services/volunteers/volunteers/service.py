@@ -15,7 +15,7 @@ from typing import Any
 import eventlet
 from sqlalchemy import text
 
-from guanyinli import outbox
+from guanyinli import outbox, revocation
 from guanyinli.db import Database
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
@@ -72,7 +72,7 @@ def entry_event(entry: dict) -> dict:
     }
 
 
-class VolunteersService:
+class VolunteersService(revocation.RevocationListener):
     name = "volunteers"
 
     db = Database()

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from activities import swaps
-from activities.models import Base, OutboxEvent, Roster, RosterSwap
+from activities.models import OUTBOX, Base, Roster, RosterSwap
 from guanyinli.errors import Conflict
 from guanyinli.timeutil import TZ, to_db
 
@@ -86,7 +86,7 @@ def test_a_swap_checked_against_an_older_roster_version_is_refused(session):
     session.rollback()
     assert assignments(session) == {("2", 5), ("1", 6), ("3", 7)}
     assert session.get(RosterSwap, 2).status == "proposed"
-    events = session.scalars(select(OutboxEvent.event_type)).all()
+    events = session.scalars(select(OUTBOX.table.c.event_type)).all()
     assert events == ["swap_accepted"]
 
 
