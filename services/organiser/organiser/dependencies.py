@@ -34,6 +34,7 @@ class Settings:
     secure_cookies: bool = True  # ORGANISER_SECURE_COOKIES
     hash_concurrency: int = 2  # ORGANISER_HASH_CONCURRENCY: argon2 hashes at once, each in an OS thread
     rpc_timeout: float = 10.0  # ORGANISER_RPC_TIMEOUT (s): a page's wait for volunteers or activities
+    proxies: int = 0  # ORGANISER_PROXIES: reverse proxies in front, whose X-Forwarded-For names the client
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             secure_cookies=flag(config.get("ORGANISER_SECURE_COOKIES"), cls.secure_cookies),
             hash_concurrency=max(1, int(config.get("ORGANISER_HASH_CONCURRENCY") or cls.hash_concurrency)),
             rpc_timeout=float(config.get("ORGANISER_RPC_TIMEOUT") or cls.rpc_timeout),
+            proxies=max(0, int(config.get("ORGANISER_PROXIES") or cls.proxies)),
         )
 
 

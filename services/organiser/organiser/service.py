@@ -264,7 +264,7 @@ class OrganiserService:
         if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
             return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
         username, password = request.form.get("username", ""), request.form.get("password", "")
-        address = request.remote_addr or "unknown"
+        address = web.client_address(request, self.settings.proxies)
         moment = self.clock.now()
         with self.db.get_session() as session:
             failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)

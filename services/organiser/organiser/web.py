@@ -123,6 +123,17 @@ def static_file(name: str) -> Response:
     return secure(response)
 
 
+def client_address(request: Request, proxies: int = 0) -> str:
+    """The client's address: the TCP peer's, or with ``proxies`` reverse proxies in front the address
+    the outermost of them saw (X-Forwarded-For read from the right: entries further left are the
+    client's own say and may be forged)."""
+    if proxies > 0:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies][:64]
+    return request.remote_addr or "unknown"
+
+
 def language(request: Request, login_lang: str | None = None) -> str:
     if request.args.get("lang") in i18n.LANGUAGES:
         return request.args["lang"]

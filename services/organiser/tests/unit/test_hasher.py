@@ -35,7 +35,7 @@ def test_a_real_hash_and_check_go_through_the_threads():
 
 
 def test_settings_read_from_the_config_as_the_environment_gives_them():
-    assert Settings.from_config({}) == Settings(secure_cookies=True, hash_concurrency=2, rpc_timeout=10.0)
+    assert Settings.from_config({}) == Settings(secure_cookies=True, hash_concurrency=2, rpc_timeout=10.0, proxies=0)
     given = {"ORGANISER_SECURE_COOKIES": "false", "ORGANISER_HASH_CONCURRENCY": "3", "ORGANISER_RPC_TIMEOUT": "2.5"}
     assert Settings.from_config(given) == Settings(secure_cookies=False, hash_concurrency=3, rpc_timeout=2.5)
     assert flag(False, True) is False and flag("0", True) is False and flag("true", False) is True
