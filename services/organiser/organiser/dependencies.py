@@ -69,19 +69,28 @@ class Clock(DependencyProvider):
         return self.clock
 
 
+class HasherBusy(Exception):
+    """Every hashing thread is taken and enough callers wait already: try again in a moment."""
+
+
 class Hasher:
     """argon2 in OS threads (``eventlet.tpool``), at most ``concurrency`` at once.
 
     An argon2 check takes about a third of a second of CPU: on the event loop it would stop every
     other page and the broker's heartbeats meanwhile. argon2-cffi releases the GIL, so the threads
-    run beside the loop; the bound keeps a burst of logins from taking every core.
+    run beside the loop; the bound keeps a burst of logins from taking every core. At most
+    ``queue`` callers wait for a thread (``HasherBusy`` beyond), so a burst of logins cannot take
+    every worker of the page either.
     """
 
-    def __init__(self, concurrency: int):
+    def __init__(self, concurrency: int, queue: int | None = None):
         self.concurrency = concurrency
+        self.queue = 2 * concurrency if queue is None else queue
         self._slots = eventlet.semaphore.Semaphore(concurrency)
 
     def _run(self, fn, *args):
+        if self._slots.balance <= -self.queue:
+            raise HasherBusy()
         with self._slots:
             return eventlet.tpool.execute(fn, *args)
 

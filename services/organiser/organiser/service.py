@@ -22,12 +22,12 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.rpc import RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, security, web
-from organiser.dependencies import Builds, Clock, Passwords, SettingsProvider
+from organiser.dependencies import Builds, Clock, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import ROLES
 from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
@@ -188,13 +188,15 @@ class OrganiserService:
         return {"service": self.name, "ok": True}
 
     @rpc
-    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
+    @contract(request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict, Unavailable))
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
         try:
             digest = self.passwords.hash(password)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        except HasherBusy:
+            raise Unavailable("organiser: every password thread is busy; try again in a moment") from None
         with self.db.get_session() as session:
             return accounts.create_account(session, username, digest, display_name or username, role)
 
@@ -272,11 +274,14 @@ class OrganiserService:
         wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
         if wait is not None:
             return web.too_many_logins(lang, wait)
-        if not self.passwords.verify(stored, password):
-            with self.db.get_session() as session:
-                accounts.record_login_failure(session, username, address, moment)
-            return self.login_form(request, failed=True)
-        new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        try:
+            if not self.passwords.verify(stored, password):
+                with self.db.get_session() as session:
+                    accounts.record_login_failure(session, username, address, moment)
+                return self.login_form(request, failed=True)
+            new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        except HasherBusy:
+            return web.logins_busy(lang)
         with self.db.get_session() as session:
             opened = accounts.open_session(session, username, lang, new_hash)
             accounts.forget_login_failures(session, username, address)

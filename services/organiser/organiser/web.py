@@ -105,6 +105,14 @@ def too_many_logins(lang: str, wait: timedelta) -> Response:
     return response
 
 
+def logins_busy(lang: str) -> Response:
+    """503 with Retry-After: too many logins are being checked at this moment."""
+    title, message = i18n.translate(lang, "busy"), i18n.translate(lang, "logins_busy")
+    response = render("error.html", lang, 503, login=None, title=title, message=message)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def set_cookie(response: Response, name: str, value: str, max_age: int | None, secure_flag: bool) -> None:
     response.headers.add("Set-Cookie", cookie_header(name, value, max_age, secure_flag))
 
