@@ -1,4 +1,4 @@
-"""nameko dependencies of the organiser service: its settings, the clock, the password hasher, roster builds."""
+"""nameko dependencies of the organiser service: its settings, the password hasher, roster builds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import eventlet.semaphore
 import eventlet.tpool
 from nameko.extensions import DependencyProvider
 
-from guanyinli.timeutil import now as system_now
 from organiser import security
 from organiser.remote import Failure, classify
 
@@ -52,21 +51,6 @@ class SettingsProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Settings:
         return self.settings
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return system_now()
-
-
-class Clock(DependencyProvider):
-    """``self.clock.now()``: an aware datetime. Tests swap it (``replace_dependencies(container, clock=...)``)."""
-
-    def setup(self):
-        self.clock = SystemClock()
-
-    def get_dependency(self, worker_ctx):
-        return self.clock
 
 
 class HasherBusy(Exception):

@@ -21,13 +21,14 @@ from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.rpc import RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, security, web
-from organiser.dependencies import Builds, Clock, HasherBusy, Passwords, SettingsProvider
+from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import ROLES
 from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
