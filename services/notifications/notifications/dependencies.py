@@ -1,4 +1,4 @@
-"""nameko dependencies of the notifications service: settings, the clock, channels, the volunteers
+"""nameko dependencies of the notifications service: settings, channels, the volunteers
 directory and a timer whose interval comes from the config.
 
 Settings are read from the nameko config first, then the environment, then defaults::
@@ -24,7 +24,6 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import eventlet
@@ -35,7 +34,6 @@ from nameko.timer import Timer
 from guanyinli.errors import NotFound, Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
-from guanyinli.timeutil import now as system_now
 from notifications.channels import EmailChannel, WebhookChannel
 from notifications.domain import DigestSchedule, parse_hhmm
 
@@ -127,21 +125,6 @@ class SettingsProvider(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Settings:
         return self.settings
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return system_now()
-
-
-class Clock(DependencyProvider):
-    """``self.clock.now()``: an aware datetime. Tests swap it (``replace_dependencies(container, clock=...)``)."""
-
-    def setup(self):
-        self.clock = SystemClock()
-
-    def get_dependency(self, worker_ctx):
-        return self.clock
 
 
 class ChannelSet:

@@ -13,6 +13,7 @@ from datetime import time
 from sqlalchemy import text
 
 from guanyinli import revocation
+from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.events import read
@@ -23,7 +24,6 @@ from notifications import domain, rendering, schemas, store
 from notifications.dependencies import (
     CallerIdentity,
     Channels,
-    Clock,
     SettingsProvider,
     Volunteers,
     poll,

@@ -1,4 +1,4 @@
-"""nameko dependencies of the organiser service: its settings, the clock, the password hasher, roster builds."""
+"""nameko dependencies of the organiser service: its settings, the password hasher, roster builds."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import eventlet.semaphore
 import eventlet.tpool
 from nameko.extensions import DependencyProvider
 
-from guanyinli.timeutil import now as system_now
 from organiser import security
 from organiser.remote import Failure, classify
 
@@ -34,6 +33,7 @@ class Settings:
     secure_cookies: bool = True  # ORGANISER_SECURE_COOKIES
     hash_concurrency: int = 2  # ORGANISER_HASH_CONCURRENCY: argon2 hashes at once, each in an OS thread
     rpc_timeout: float = 10.0  # ORGANISER_RPC_TIMEOUT (s): a page's wait for volunteers or activities
+    proxies: int = 0  # ORGANISER_PROXIES: reverse proxies in front, whose X-Forwarded-For names the client
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -41,6 +41,7 @@ class Settings:
             secure_cookies=flag(config.get("ORGANISER_SECURE_COOKIES"), cls.secure_cookies),
             hash_concurrency=max(1, int(config.get("ORGANISER_HASH_CONCURRENCY") or cls.hash_concurrency)),
             rpc_timeout=float(config.get("ORGANISER_RPC_TIMEOUT") or cls.rpc_timeout),
+            proxies=max(0, int(config.get("ORGANISER_PROXIES") or cls.proxies)),
         )
 
 
@@ -52,19 +53,8 @@ class SettingsProvider(DependencyProvider):
         return self.settings
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return system_now()
-
-
-class Clock(DependencyProvider):
-    """``self.clock.now()``: an aware datetime. Tests swap it (``replace_dependencies(container, clock=...)``)."""
-
-    def setup(self):
-        self.clock = SystemClock()
-
-    def get_dependency(self, worker_ctx):
-        return self.clock
+class HasherBusy(Exception):
+    """Every hashing thread is taken and enough callers wait already: try again in a moment."""
 
 
 class Hasher:
@@ -72,14 +62,19 @@ class Hasher:
 
     An argon2 check takes about a third of a second of CPU: on the event loop it would stop every
     other page and the broker's heartbeats meanwhile. argon2-cffi releases the GIL, so the threads
-    run beside the loop; the bound keeps a burst of logins from taking every core.
+    run beside the loop; the bound keeps a burst of logins from taking every core. At most
+    ``queue`` callers wait for a thread (``HasherBusy`` beyond), so a burst of logins cannot take
+    every worker of the page either.
     """
 
-    def __init__(self, concurrency: int):
+    def __init__(self, concurrency: int, queue: int | None = None):
         self.concurrency = concurrency
+        self.queue = 2 * concurrency if queue is None else queue
         self._slots = eventlet.semaphore.Semaphore(concurrency)
 
     def _run(self, fn, *args):
+        if self._slots.balance <= -self.queue:
+            raise HasherBusy()
         with self._slots:
             return eventlet.tpool.execute(fn, *args)
 

@@ -14,6 +14,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "login_failed": ("用户名或密码不正确。", "Wrong username or password."),
     "locked": ("登录尝试过多", "Too many login attempts"),
+    "busy": ("请稍候", "One moment"),
+    "logins_busy": (
+        "此刻登录的人很多，请几秒钟后再试。",
+        "Many logins are being checked right now; try again in a few seconds.",
+    ),
     "locked_minutes": (
         "登录失败次数过多，请{minutes}分钟后再试。",
         "Too many failed logins from here; try again in {minutes} min.",

@@ -22,14 +22,15 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli import outbox, revocation
+from guanyinli.clock import Clock
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIEWER, CallerIdentity, Identity, allow
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, security, tokens, web
-from organiser.dependencies import Builds, Clock, Passwords, SettingsProvider
+from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import OUTBOX, ROLES
 from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
@@ -233,13 +234,17 @@ class OrganiserService(revocation.RevocationListener):
         return {"service": self.name, "ok": True}
 
     @rpc
-    @contract(access=ORGANISERS, request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict))
+    @contract(
+        access=ORGANISERS, request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict, Unavailable)
+    )
     def create_account(self, username, password, display_name=None, role=None):
         """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
         try:
             digest = self.passwords.hash(password)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        except HasherBusy:
+            raise Unavailable("organiser: every password thread is busy; try again in a moment") from None
         with self.db.get_session() as session:
             return accounts.create_account(session, username, digest, display_name or username, role)
 
@@ -405,7 +410,7 @@ class OrganiserService(revocation.RevocationListener):
         if not csrf_ok(request.cookies.get(web.LOGIN_CSRF_COOKIE), request.form.get("csrf")):
             return web.render("error.html", lang, 403, login=None, title=translate(lang, "csrf_failed"), message="")
         username, password = request.form.get("username", ""), request.form.get("password", "")
-        address = request.remote_addr or "unknown"
+        address = web.client_address(request, self.settings.proxies)
         moment = self.clock.now()
         with self.db.get_session() as session:
             failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
@@ -413,11 +418,14 @@ class OrganiserService(revocation.RevocationListener):
         wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
         if wait is not None:
             return web.too_many_logins(lang, wait)
-        if not self.passwords.verify(stored, password):
-            with self.db.get_session() as session:
-                accounts.record_login_failure(session, username, address, moment)
-            return self.login_form(request, failed=True)
-        new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        try:
+            if not self.passwords.verify(stored, password):
+                with self.db.get_session() as session:
+                    accounts.record_login_failure(session, username, address, moment)
+                return self.login_form(request, failed=True)
+            new_hash = self.passwords.hash(password) if security.needs_rehash(stored) else None
+        except HasherBusy:
+            return web.logins_busy(lang)
         with self.db.get_session() as session:
             opened = accounts.open_session(session, username, lang, new_hash)
             accounts.forget_login_failures(session, username, address)

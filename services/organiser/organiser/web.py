@@ -105,6 +105,14 @@ def too_many_logins(lang: str, wait: timedelta) -> Response:
     return response
 
 
+def logins_busy(lang: str) -> Response:
+    """503 with Retry-After: too many logins are being checked at this moment."""
+    title, message = i18n.translate(lang, "busy"), i18n.translate(lang, "logins_busy")
+    response = render("error.html", lang, 503, login=None, title=title, message=message)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def set_cookie(response: Response, name: str, value: str, max_age: int | None, secure_flag: bool) -> None:
     response.headers.add("Set-Cookie", cookie_header(name, value, max_age, secure_flag))
 
@@ -121,6 +129,17 @@ def static_file(name: str) -> Response:
     response = Response(path.read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return secure(response)
+
+
+def client_address(request: Request, proxies: int = 0) -> str:
+    """The client's address: the TCP peer's, or with ``proxies`` reverse proxies in front the address
+    the outermost of them saw (X-Forwarded-For read from the right: entries further left are the
+    client's own say and may be forged)."""
+    if proxies > 0:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies][:64]
+    return request.remote_addr or "unknown"
 
 
 def language(request: Request, login_lang: str | None = None) -> str:

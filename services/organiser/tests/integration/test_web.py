@@ -570,3 +570,33 @@ def test_a_service_that_does_not_answer_gives_a_page_not_a_stuck_worker(containe
     english = web_session.get("/volunteers?lang=en")
     assert english.status_code == 503 and "did not answer within 0.5 s" in english.text
     stuck.send()
+
+
+def post_routes() -> list[str]:
+    """Every POST path of the service, with 1 for each number in it."""
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    paths = []
+    for name in dir(OrganiserService):
+        for entrypoint in getattr(getattr(OrganiserService, name), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if "POST" in getattr(entrypoint, "method", "").split(","):
+                paths.append(re.sub(r"<int:\w+>", "1", entrypoint.url))
+    return sorted(paths)
+
+
+def test_every_post_route_and_form_carries_a_csrf_token(organiser_web):
+    routes = post_routes()
+    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1"} <= set(routes)
+    for path in routes:
+        for token in ({}, {"csrf": "forged"}):
+            assert organiser_web.post(path, data=token, allow_redirects=False).status_code == 403, (path, token)
+    assert organiser_web.get("/roster", allow_redirects=False).status_code == 200  # still logged in
+    from organiser.web import HERE
+
+    forms = [
+        (template.name, form)
+        for template in sorted((HERE / "templates").glob("*.html"))
+        for form in re.findall(r"<form[^>]*>.*?</form>", template.read_text(), re.S)
+        if re.search(r'method="post"', form.split(">", 1)[0], re.I)
+    ]
+    assert len(forms) >= 8 and all('name="csrf"' in form for _, form in forms), forms

@@ -149,3 +149,17 @@ def test_failures_outside_the_window_do_not_count():
 def test_login_keys_fold_case_and_spaces():
     assert security.login_key("  WangFang ") == "wangfang"
     assert len(security.login_key("x" * 500)) == 64
+
+
+def test_the_client_address_is_the_peer_or_what_the_outermost_proxy_saw():
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    def request(forwarded=None):
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        return Request(EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_environ())
+
+    assert web.client_address(request("6.6.6.6")) == "10.0.0.1"  # no proxy: the header is the client's say
+    assert web.client_address(request("6.6.6.6, 203.0.113.7"), proxies=1) == "203.0.113.7"
+    assert web.client_address(request("203.0.113.7, 192.168.0.2"), proxies=2) == "203.0.113.7"
+    assert web.client_address(request(), proxies=1) == "10.0.0.1"
