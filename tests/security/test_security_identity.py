@@ -248,3 +248,62 @@ def test_events_not_signed_by_their_source_are_dropped(platform, attacks):
             attacks(attack, refused)
             assert refused, attack
         assert "attendance:1" in keys
+
+
+def test_a_revoked_identity_is_refused_everywhere_and_a_deactivated_account_can_no_longer_sign_in(platform, attacks):
+    from guanyinli.identity import tools_token
+
+    subject = f"account:mallory-{uuid.uuid4().hex[:8]}"
+    stolen = {"identity": tools_token(["organiser"], subject=subject)}
+    organiser = signed({"roles": ["organiser"], "name": "网格长 王芳"})
+    containers = platform["containers"]
+    with ServiceRpcProxy("volunteers", platform, context_data=stolen, timeout=30) as as_stolen:
+        assert as_stolen.list_teams()
+        with (
+            ServiceRpcProxy("organiser", platform, context_data=organiser, timeout=30) as rpc,
+            entrypoint_waiter(containers["volunteers"], "on_identity_revoked", timeout=20),
+        ):
+            rpc.revoke_identity(subject=subject, reason="token given away")
+        for service in SERVICES:
+            with ServiceRpcProxy(service, platform, context_data=stolen, timeout=30) as proxy:
+                try:
+                    proxy.list_teams() if service == "volunteers" else proxy.health()
+                    refused = service != "volunteers"  # health answers anyone: only volunteers can tell
+                except Forbidden:
+                    refused = True
+                attacks("a revoked token", refused)
+                assert refused
+    later = Issuer.from_config("tools")
+    later.clock = lambda: time.time() + 5  # issued after the revocation
+    with ServiceRpcProxy(
+        "volunteers", platform, context_data={"identity": later.issue(subject, ["organiser"], seconds=600)}, timeout=30
+    ) as fresh:
+        assert fresh.list_teams(), "a token issued after the revocation counts"
+
+    username = f"leaver{uuid.uuid4().hex[:6]}"
+    with ServiceRpcProxy("organiser", platform, context_data=organiser, timeout=30) as rpc:
+        rpc.create_account(username=username, password="a-long-password-1", display_name="离任", role="organiser")
+    with ServiceRpcProxy("organiser", platform, timeout=30) as anonymous:
+        login = anonymous.issue_token(username=username, password="a-long-password-1")
+    with ServiceRpcProxy("volunteers", platform, context_data={"identity": login["token"]}, timeout=30) as as_leaver:
+        assert as_leaver.list_teams()
+        with (
+            ServiceRpcProxy("organiser", platform, context_data=organiser, timeout=30) as rpc,
+            entrypoint_waiter(containers["volunteers"], "on_identity_revoked", timeout=20),
+        ):
+            rpc.deactivate_account(username=username)
+    with (
+        ServiceRpcProxy("organiser", platform, timeout=30) as anonymous,
+        ServiceRpcProxy("volunteers", platform, context_data={"identity": login["token"]}, timeout=30) as as_leaver,
+    ):
+        for attempt in (
+            lambda: as_leaver.list_teams(),
+            lambda: anonymous.issue_token(username=username, password="a-long-password-1"),
+        ):
+            try:
+                attempt()
+                refused = False
+            except Forbidden:
+                refused = True
+            attacks("a deactivated account's token or sign-in", refused)
+            assert refused

@@ -1198,6 +1198,15 @@ def organisers_add(name, display_name, role, password_stdin):
     emit(account, lambda a: f"account {a['username']} ({a['role']}) created")
 
 
+@organisers.command("deactivate")
+@click.argument("name")
+@json_option
+def organisers_deactivate(name):
+    """End an account: it can no longer log in, its page sessions end, its tokens stop counting."""
+    account = state().rpc().organiser.deactivate_account(username=name)
+    emit(account, lambda a: f"account {a['username']} deactivated; its sessions and tokens no longer count")
+
+
 @organisers.command("list")
 @json_option
 def organisers_list():
@@ -1247,6 +1256,20 @@ def login(username, password_stdin):
 def logout():
     """Forget the token of `guanyinli login`."""
     click.echo("signed out" if credentials.forget_login() else "was not signed in")
+
+
+@cli.command("revoke")
+@click.argument("subject")
+@click.option("--reason", help="why, kept with the revocation")
+@json_option
+def revoke(subject, reason):
+    """Make every token of SUBJECT issued until now stop counting on every service.
+
+    SUBJECT as tokens name it: account:NAME, volunteer:ID, system:NAME (a `guanyinli token --role
+    system --name NAME`), service:NAME. Tokens issued afterwards count again.
+    """
+    found = state().rpc().organiser.revoke_identity(**_given(subject=subject, reason=reason))
+    emit(found, lambda r: f"tokens of {r['subject']} issued until {r['before']} no longer count")
 
 
 @cli.command("token")

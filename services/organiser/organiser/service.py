@@ -77,7 +77,7 @@ class UsernameIn(StrictSchema):
 class RevokeIn(StrictSchema):
     subject = fields.String(
         required=True,
-        validate=validate.Regexp(r"^(account|volunteer|system|service):[^\s]{1,100}$"),
+        validate=validate.Regexp(r"^(account|volunteer|system|service):\S.{0,99}$"),
         metadata={"description": "whose tokens: account:NAME, volunteer:ID, system:NAME or service:NAME"},
     )
     reason = fields.String(load_default=None, validate=validate.Length(max=200))
