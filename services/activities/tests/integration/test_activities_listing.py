@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from activities.domain import MATERIALISE_AHEAD
 from activities.service import ActivitiesService
-from guanyinli.errors import InvalidInput
+from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import signed
 from guanyinli.timeutil import TZ
@@ -80,7 +80,9 @@ def weekly_school(organiser) -> dict:
 def test_a_far_listing_by_a_volunteer_or_anyone_writes_no_rows(call, rows):
     school = weekly_school(call())
     far = NOW + timedelta(days=300)
-    for user in (None, as_volunteer(5)):
+    with pytest.raises(Forbidden):  # listings are for signed-in callers
+        call(None).list_occurrences(start=iso(far), end=iso(far + timedelta(days=28)))
+    for user in ({"roles": ["grid_leader"], "volunteer_id": 6, "grid_ids": [3]}, as_volunteer(5)):
         listed = call(user).list_occurrences(start=iso(far), end=iso(far + timedelta(days=28)))
         assert len(listed) == 4 and {o["id"] for o in listed} == {None}
         assert all(o["activity_id"] == school["id"] and o["status"] == "scheduled" for o in listed)
@@ -111,13 +113,13 @@ def test_an_organisers_far_listing_writes_rows_that_volunteers_then_see(call, ro
     assert [o["id"] for o in call(as_volunteer(5)).list_occurrences(**window)] == [o["id"] for o in stored]
     # A moved occurrence is listed where it moved to, not computed again at its rule's place.
     moved = organiser.update_occurrence(stored[0]["id"], start=iso(far - timedelta(days=30)))
-    again = call(None).list_occurrences(**window)
+    again = call(as_volunteer(6)).list_occurrences(**window)
     assert moved["id"] not in {o["id"] for o in again} and len(again) == 3
 
 
 def test_a_listing_far_from_today_is_refused_for_everyone(call):
     weekly_school(call())
-    for user in (None, ORGANISER):
+    for user in (as_volunteer(5), ORGANISER):
         with pytest.raises(InvalidInput, match="a listing lies within"):
             call(user).list_occurrences(start="2300-01-01T00:00:00+08:00", end="2300-02-01T00:00:00+08:00")
     with pytest.raises(InvalidInput, match="at most 400 days"):
@@ -158,7 +160,7 @@ def test_a_rule_stored_before_the_check_is_invalid_input_when_listed(
         conn.execute(text("UPDATE activities SET rrule = :r WHERE id = :a"), {"r": stored, "a": patrol["id"]})
     engine.dispose()
     window = {"start": iso(NOW), "end": iso(NOW + timedelta(days=7))}
-    for user in (None, ORGANISER):
+    for user in (as_volunteer(5), ORGANISER):
         with pytest.raises(InvalidInput, match=f"activity {patrol['id']}: rrule .*{message}"):
             call(user).list_occurrences(activity_id=patrol["id"], **window)
         # The other activities stay listed.

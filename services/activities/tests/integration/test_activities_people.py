@@ -13,6 +13,7 @@ from guanyinli.errors import Conflict, Forbidden, InvalidInput
 from guanyinli.timeutil import now
 
 pytestmark = pytest.mark.integration
+VIEWER = {"roles": ["viewer"], "name": "查看者"}
 
 
 def test_lecture_registrations_fill_the_room_then_waitlist(organiser, call):
@@ -87,7 +88,7 @@ def test_visit_private_fields_only_for_organisers_and_assigned_visitors(organise
     organiser.sign_up(occurrence_id=occ["id"], volunteer_id=1)
     organiser.sign_up(occurrence_id=occ["id"], volunteer_id=2)
     assert occ["roles"][0]["needed"] == 2
-    for user, sees in ((as_volunteer(1), True), (as_volunteer(2), True), (as_volunteer(3), False), (None, False)):
+    for user, sees in ((as_volunteer(1), True), (as_volunteer(2), True), (as_volunteer(3), False), (VIEWER, False)):
         proxy = call(user)
         got = proxy.get_occurrence(occurrence_id=occ["id"])["private"]
         assert (got is not None) == sees, user

@@ -13,6 +13,9 @@ NAMEKO_YAML = ROOT / "config" / "nameko.yaml"
 READ_ELSEWHERE = {
     "ORGANISER_DATABASE_URL": "guanyinli.config.database_url",
     "TZ": "the C library: the local time of log lines",
+    "GUANYINLI_ENV": "guanyinli.config.environment: weak secrets refused outside the local run",
+    "IDENTITY_KEYS_DIR": "guanyinli.identity.keys_dir: every issuer's public key",
+    "IDENTITY_SIGNING_KEY": "guanyinli.identity.signing_key_path: the organiser's own private key",
 }
 
 
