@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from organiser_testkit import duty_under_way, swappable
+from organiser_testkit import MONDAY, duty_under_way, swappable
 from sqlalchemy import create_engine, text
 
 from guanyinli.timeutil import now, to_db
@@ -95,15 +95,15 @@ def test_cookies_are_secure_by_default(container_factory, service_config, web_se
 def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
     page = organiser_web.get("/roster")
     token = csrf_of(page.text)
-    missing = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2"})
+    missing = organiser_web.post("/roster/build", data={"start": str(MONDAY), "days": "7", "time_limit": "2"})
     assert missing.status_code == 403
     wrong = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
+        "/roster/build", data={"start": str(MONDAY), "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
     )
     assert wrong.status_code == 403
     built = organiser_web.post(
         "/roster/build",
-        data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token},
+        data={"start": str(MONDAY), "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token},
         allow_redirects=False,
     )
     assert built.status_code == 303 and re.fullmatch(r"/roster/\d+", built.headers["Location"])
@@ -114,7 +114,7 @@ def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
 def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     token = csrf_of(organiser_web.get("/roster").text)
     built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+        "/roster/build", data={"start": str(MONDAY), "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
     assert built.status_code == 200
     html = built.text
@@ -211,7 +211,7 @@ def test_viewers_see_no_private_data_and_change_nothing(platform, accounts, web_
     assert patrol_team[0]["phone"] not in detail.text and "webcal://" not in detail.text
     page = web_session.get("/roster")
     assert "/roster/build" not in page.text
-    refused = web_session.post("/roster/build", data={"start": "2026-12-07", "csrf": csrf_of(page.text)})
+    refused = web_session.post("/roster/build", data={"start": str(MONDAY), "csrf": csrf_of(page.text)})
     assert refused.status_code == 403 and "只能查看" in refused.text
 
 
@@ -322,21 +322,22 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
         kind="patrol",
         team="voluntary_patrol",
         grid_id=9,
-        start="2026-12-07T19:00:00+08:00",
+        start=f"{MONDAY}T19:00:00+08:00",
         duration_minutes=120,
         rrule="FREQ=DAILY;COUNT=3",
         roles=[{"name": "patroller", "needed": 2}],
     )
     token = csrf_of(organiser_web.get("/roster").text)
     built = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token}
+        "/roster/build", data={"start": str(MONDAY), "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token}
     )
     assert built.status_code == 200
     explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
     assert "无法完全排班的原因" in explanation and "G09" in explanation
     assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
-    shifts = re.findall(r"<li><strong>G09 · 12-0([789])", explanation)
-    assert sorted(shifts) == ["7", "8", "9"]  # each uncovered shift, under the reason that explains it
+    shifts = re.findall(r"<li><strong>G09 · (\d\d-\d\d)", explanation)
+    days = [f"{MONDAY + timedelta(days=n):%m-%d}" for n in range(3)]
+    assert sorted(shifts) == days  # each uncovered shift, under the reason that explains it
     reasons = [r.strip() for r in re.findall(r"<li>([^<]+)<ul class=\"gap-shifts\">", explanation)]
     assert reasons and len(reasons) == len(set(reasons)) and all("需要" in r for r in reasons)  # each once, in Chinese
 
