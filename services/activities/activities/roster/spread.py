@@ -80,14 +80,21 @@ class Priced:
 
 
 def price_grids(
-    ix: Index, soft: bool, deadline: float, watch=None, threads: int = 2, seconds: float = 1.0
+    ix: Index,
+    soft: bool,
+    deadline: float,
+    watch=None,
+    threads: int = 2,
+    seconds: float = 1.0,
+    rounds: int | None = None,
 ) -> Priced | None:
     """The best roster of separate grids (see `separate`) found by pricing the role spread until the
     deadline, with the best bound the prices proved. None when a grid's own volunteers cannot cover it, or
     when the deadline comes before every grid has a roster.
 
     A `watch` (solver.Watch) hears of every better roster and of the bound; the rounds end early once the
-    roster is within its stop_gap of the bound."""
+    roster is within its stop_gap of the bound. `rounds` caps the rounds of pricing: with grid solves that
+    close within `seconds`, a budget that gives the same roster on a slow or busy machine as on a fast one."""
     weight = R.weights(ix.problem.rules)["role_spread"] * SCALE
     grids = _grids(ix)
     fixed = _idle_range(ix)
@@ -100,7 +107,7 @@ def price_grids(
     # round -1 sketches a first roster in well under a second: each grid's first solution at the first prices
     for round_ in itertools.count(-1):
         sketch = round_ < 0
-        if not sketch and deadline - time.perf_counter() < 0.05:
+        if not sketch and (deadline - time.perf_counter() < 0.05 or (rounds is not None and round_ >= rounds)):
             break
         prices = {r: (_whole(mu[r], weight), _whole(nu[r], weight)) for r in roles}
         try:

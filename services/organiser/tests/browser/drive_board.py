@@ -1,7 +1,7 @@
 """Drives the organiser page in headless Chromium and prints what it saw as JSON.
 
 Run as its own process: Playwright's event loop does not live with the eventlet monkey-patching
-of the test process. Usage: drive_board.py BASE_URL USERNAME PASSWORD SCREENSHOT
+of the test process. Usage: drive_board.py BASE_URL USERNAME PASSWORD SCREENSHOT START (the roster's first day, YYYY-MM-DD)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ARGS = [
 ]
 
 
-def main(base: str, username: str, password: str, screenshot: str) -> dict:
+def main(base: str, username: str, password: str, screenshot: str, start: str) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -47,7 +47,7 @@ def main(base: str, username: str, password: str, screenshot: str) -> dict:
         ]
         seen["index_title"] = page.locator("h1").inner_text()
 
-        page.fill("input[name=start]", "2026-12-07")
+        page.fill("input[name=start]", start)
         page.fill("input[name=days]", "14")
         page.fill("input[name=time_limit]", "3")
         for grid in ("6", "7", "8"):
@@ -78,4 +78,4 @@ def main(base: str, username: str, password: str, screenshot: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:5]), ensure_ascii=False))
+    print(json.dumps(main(*sys.argv[1:6]), ensure_ascii=False))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from organiser_testkit import PASSWORD, evening_patrols, start_platform
+from organiser_testkit import MONDAY, PASSWORD, evening_patrols, start_platform
 
 from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.testing import signed
@@ -53,7 +53,7 @@ def test_log_in_build_read_the_board_publish(site, db_backend):
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / f"organiser-board-{db_backend}.png"
     driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_board.py"), site, "wangfang", PASSWORD, str(screenshot)],
+        [sys.executable, str(HERE / "drive_board.py"), site, "wangfang", PASSWORD, str(screenshot), str(MONDAY)],
         capture_output=True,
         text=True,
         timeout=180,

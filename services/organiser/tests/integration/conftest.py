@@ -72,7 +72,7 @@ def run_cli(platform):
 @pytest.fixture
 def patrol_team(rpc):
     """Twelve patrollers (three leaders each side) in grids 6 and 7, free every evening, and the
-    daily evening patrols of both grids for the fortnight from Monday 7 December."""
+    daily evening patrols of both grids for the fortnight from next Monday (organiser_testkit.MONDAY)."""
     volunteers = rpc("volunteers")
     evenings = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
     made = []

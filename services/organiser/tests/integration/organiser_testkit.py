@@ -6,8 +6,12 @@ import socket
 from datetime import date, datetime, timedelta
 
 from activities.service import ActivitiesService
+from guanyinli.timeutil import now
 
 PASSWORD = "correct horse battery staple"
+# Next Monday (Asia/Shanghai): the fortnight of patrols the tests roster starts on it, so it lies ahead and
+# its weeks fall alike whatever day the tests run.
+MONDAY = now().date() + timedelta(days=7 - now().weekday())
 
 
 def own_web_port(config: dict) -> dict:
@@ -88,14 +92,14 @@ def swappable(r: dict, volunteers: list[int]) -> tuple[int, str, int, str]:
 
 
 def evening_patrols(activities, grids) -> None:
-    """Daily evening patrols (two patrollers, 19:00-21:00) of each grid for the fortnight from Monday 7 December."""
+    """Daily evening patrols (two patrollers, 19:00-21:00) of each grid for the fortnight from MONDAY."""
     for grid in grids:
         activities.create_activity(
             title=f"第{grid}网格晚间巡逻",
             kind="patrol",
             team="voluntary_patrol",
             grid_id=grid,
-            start="2026-12-07T19:00:00+08:00",
+            start=f"{MONDAY}T19:00:00+08:00",
             duration_minutes=120,
             rrule="FREQ=DAILY;COUNT=14",
             roles=[{"name": "patroller", "needed": 2}],

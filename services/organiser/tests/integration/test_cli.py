@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
-from organiser_testkit import duty_under_way, swappable
+from organiser_testkit import MONDAY, duty_under_way, swappable
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +149,7 @@ def test_activities_create_and_list(run_cli):
             "--capacity",
             "60",
             "--start",
-            "2026-12-10T14:30",
+            f"{MONDAY + timedelta(days=3)}T14:30",
             "--duration",
             "90",
             "--json",
@@ -158,18 +159,27 @@ def test_activities_create_and_list(run_cli):
     listed = run_cli("activities", "list", "--kind", "lecture")
     assert listed.returncode == 0 and "防诈骗" in listed.stdout
     bad = run_cli(
-        "activities", "create", "--title", "x", "--kind", "party", "--start", "2026-12-10T14:30", "--duration", "90"
+        "activities",
+        "create",
+        "--title",
+        "x",
+        "--kind",
+        "party",
+        "--start",
+        f"{MONDAY + timedelta(days=3)}T14:30",
+        "--duration",
+        "90",
     )
     assert bad.returncode == 1 and "kind" in bad.stderr
 
 
 def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):
     built = run_cli(
-        "roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2"
+        "roster", "build", "--start", str(MONDAY), "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2"
     )
     assert built.returncode == 0, built.stderr
     assert "progress:" in built.stderr  # fed by roster_progress events (no terminal: one line each)
-    assert "G06" in built.stdout and "G07" in built.stdout and "12-07" in built.stdout
+    assert "G06" in built.stdout and "G07" in built.stdout and f"{MONDAY:%m-%d}" in built.stdout
     roster_id = int(built.stdout.split("roster ", 1)[1].split()[0])
 
     shown = as_json(run_cli("roster", "show", str(roster_id), "--json"))
@@ -228,7 +238,7 @@ def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_tea
 
 def test_a_what_if_draft_says_what_cannot_be_covered_and_why(run_cli, patrol_team):
     """Six volunteers of grid 6 at one patrol a week each: 6 of the week's 14 places, 3 of its 7 leaders."""
-    built = run_cli("roster", "build", "--start", "2026-12-07", "--days", "7", "--grid", "6", "--max-per-week", "1")
+    built = run_cli("roster", "build", "--start", str(MONDAY), "--days", "7", "--grid", "6", "--max-per-week", "1")
     assert built.returncode == 0, built.stderr
     assert "Cannot be covered:" in built.stdout
     assert "needs 14 patroller places, its patrollers can give 6" in built.stdout.replace("\n", " ")

@@ -11,7 +11,7 @@ import eventlet.event
 import eventlet.tpool
 import pytest
 import requests
-from organiser_testkit import duty_under_way, swappable
+from organiser_testkit import MONDAY, duty_under_way, swappable
 from sqlalchemy import create_engine, text
 
 from guanyinli.rpc import ServiceRpcProxy, rpc
@@ -127,14 +127,14 @@ def test_cookies_are_secure_by_default(container_factory, service_config, web_se
 def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
     page = organiser_web.get("/roster")
     token = csrf_of(page.text)
-    missing = organiser_web.post("/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2"})
+    missing = organiser_web.post("/roster/build", data={"start": str(MONDAY), "days": "7", "time_limit": "2"})
     assert missing.status_code == 403
     wrong = organiser_web.post(
-        "/roster/build", data={"start": "2026-12-07", "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
+        "/roster/build", data={"start": str(MONDAY), "days": "7", "time_limit": "2", "csrf": token[:-2] + "xx"}
     )
     assert wrong.status_code == 403
     built = build(
-        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+        organiser_web, {"start": str(MONDAY), "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
     assert built.status_code == 200 and re.search(r"/roster/\d+/publish", built.text)
     logout_forged = organiser_web.post("/logout", data={"csrf": "x"})
@@ -144,7 +144,7 @@ def test_every_post_needs_the_session_csrf_token(organiser_web, patrol_team):
 def test_board_publish_and_repair(organiser_web, patrol_team, rpc):
     token = csrf_of(organiser_web.get("/roster").text)
     built = build(
-        organiser_web, {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+        organiser_web, {"start": str(MONDAY), "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     )
     assert built.status_code == 200
     html = built.text
@@ -237,7 +237,11 @@ def test_viewers_see_what_the_readme_promises_and_change_nothing(platform, accou
     """README: viewers see the rosters, the board and its reports without phone numbers, e-mail or
     calendar links, and change nothing; the attendance sheet is for organisers."""
     activities = rpc("activities")
-    window = {"start": "2026-12-07T00:00:00+08:00", "end": "2026-12-14T00:00:00+08:00", "grids": [6, 7]}
+    window = {
+        "start": f"{MONDAY}T00:00:00+08:00",
+        "end": f"{MONDAY + timedelta(days=7)}T00:00:00+08:00",
+        "grids": [6, 7],
+    }
     roster_id = activities.build_roster(**window, options={"time_limit": 2})["id"]
     activities.publish_roster(roster_id=roster_id)
     volunteer = patrol_team[0]
@@ -265,15 +269,15 @@ def test_viewers_see_what_the_readme_promises_and_change_nothing(platform, accou
         and 'id="issue-feed"' not in detail.text
     )
 
-    sheet = web_session.get("/attendance?day=2026-12-07")
+    sheet = web_session.get(f"/attendance?day={MONDAY}")
     assert sheet.status_code == 403 and "签到表仅组织者可见" in sheet.text
 
     token = csrf_of(index.text)
     writes = {
-        "/roster/build": {"start": "2026-12-07"},
+        "/roster/build": {"start": str(MONDAY)},
         f"/roster/{roster_id}/publish": {},
         f"/roster/{roster_id}/repair": {"volunteer_id": volunteer["id"]},
-        f"/roster/{roster_id}/swap": {"volunteer_a": volunteer["id"], "day_a": "2026-12-07"},
+        f"/roster/{roster_id}/swap": {"volunteer_a": volunteer["id"], "day_a": str(MONDAY)},
         "/attendance/1": {"status": "attended"},
         f"/volunteers/{volunteer['id']}/feed": {},
     }
@@ -392,21 +396,26 @@ def test_the_board_explains_what_cannot_be_covered(organiser_web, rpc):
         kind="patrol",
         team="voluntary_patrol",
         grid_id=9,
-        start="2026-12-07T19:00:00+08:00",
+        start=f"{MONDAY}T19:00:00+08:00",
         duration_minutes=120,
         rrule="FREQ=DAILY;COUNT=3",
         roles=[{"name": "patroller", "needed": 2}],
     )
     token = csrf_of(organiser_web.get("/roster").text)
-    built = build(organiser_web, {"start": "2026-12-07", "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token})
+    built = build(organiser_web, {"start": str(MONDAY), "days": "3", "time_limit": "2", "grid": ["9"], "csrf": token})
     assert built.status_code == 200
     explanation = built.text.split('id="explanation"')[1].split("</section>")[0]
     assert "无法完全排班的原因" in explanation and "G09" in explanation
     assert built.text.count('class="shift short"') + built.text.count('class="shift empty"') == 3
-    shifts = re.findall(r"<li><strong>G09 · 12-0([789])", explanation)
-    assert sorted(shifts) == ["7", "8", "9"]  # each uncovered shift, under the reason that explains it
+    shifts = re.findall(r"<li><strong>G09 · (\d\d-\d\d)", explanation)
+    days = [f"{MONDAY + timedelta(days=n):%m-%d}" for n in range(3)]
+    assert sorted(shifts) == days  # each uncovered shift, under the reason that explains it
     reasons = [r.strip() for r in re.findall(r"<li>([^<]+)<ul class=\"gap-shifts\">", explanation)]
     assert reasons and len(reasons) == len(set(reasons)) and all("需要" in r for r in reasons)  # each once, in Chinese
+    nothing = organiser_web.post(
+        "/roster/build", data={"start": str(MONDAY), "days": "3", "time_limit": "2", "grid": ["10"], "csrf": token}
+    )
+    assert nothing.status_code == 400 and "10号网格没有巡逻班次，无需排班" in nothing.text  # not an empty roster
 
 
 def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
@@ -525,7 +534,7 @@ def test_a_build_answers_at_once_and_its_page_opens_the_roster_when_done(organis
 
     monkeypatch.setattr(solver, "solve", held)
     token = csrf_of(organiser_web.get("/roster").text)
-    data = {"start": "2026-12-07", "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
+    data = {"start": str(MONDAY), "days": "7", "time_limit": "2", "grid": ["6", "7"], "csrf": token}
     started = organiser_web.post("/roster/build", data=data, allow_redirects=False)
     assert started.status_code == 303  # answered while the solve is held: no page worker waits for it
     assert eventlet.tpool.execute(solving.wait, 60)

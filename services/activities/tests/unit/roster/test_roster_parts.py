@@ -130,10 +130,11 @@ def test_the_grids_start_the_search_when_the_greedy_roster_falls_short():
     problem = home_only(scenarios.guanyinli_month(1))
     ix = Index.build(problem)
     assert not S._complete(ix, greedy(ix))  # with nobody allowed next door, the greedy roster leaves gaps
-    result = solve(problem, Options(time_limit=8, num_workers=2))
-    assert result.status == "feasible" and not result.gaps
+    # ends on its first roster (any gap is within 1.0), the time limit only a guard: how close the search
+    # then comes to the bound in some seconds depends on the machine, and is the benchmark's to measure
+    result = solve(problem, Options(time_limit=300, num_workers=2, stop_gap=1.0))
+    assert result.status == "feasible" and not result.gaps and result.wall_time < 300
     assert validate(problem, result.assignments) == []
-    assert result.gap < 0.1
 
 
 def test_the_roster_itself_is_a_solution_of_every_part_even_for_those_already_over_their_target():
