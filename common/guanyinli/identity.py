@@ -244,11 +244,20 @@ def _issuer_of(pub: Path) -> str:
 class KeyRing:
     """The public keys of every issuer, read from a directory (re-read when it changes)."""
 
+    RECHECK = 1.0  # seconds: how often the directory is looked at again
+
     def __init__(self, directory: Path | None):
         self.directory = directory
         self._keys: dict[str, list[Ed25519PublicKey]] = {}
         self._stamp: tuple = ()
+        self._checked = 0.0
         self._lock = threading.Lock()
+
+    def stamp(self) -> tuple:
+        """The directory's public key files as last seen (looked at again at most every RECHECK s)."""
+        if time.monotonic() - self._checked >= self.RECHECK:
+            self._refresh()
+        return self._stamp
 
     def _current_stamp(self) -> tuple:
         if self.directory is None or not self.directory.is_dir():
@@ -256,6 +265,11 @@ class KeyRing:
         return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in self.directory.glob("*.pub")))
 
     def keys(self, issuer: str) -> list[Ed25519PublicKey]:
+        self.stamp()
+        return self._keys.get(issuer, [])
+
+    def _refresh(self) -> None:
+        self._checked = time.monotonic()
         stamp = self._current_stamp()
         if stamp != self._stamp:
             with self._lock:
@@ -269,7 +283,6 @@ class KeyRing:
                     if isinstance(key, Ed25519PublicKey):
                         keys.setdefault(_issuer_of(pub), []).append(key)
                 self._keys, self._stamp = keys, stamp
-        return self._keys.get(issuer, [])
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
@@ -387,9 +400,14 @@ class Verifier:
         self.revocations = revocations
         self.clock = clock
         self._verified: dict[str, dict] = {}
+        self._stamp: tuple | None = None
 
     def claims(self, token: Any) -> dict | None:
         """The verified claims, or None (the reason is logged at DEBUG, never the token)."""
+        stamp = self.keyring.stamp()
+        if stamp != self._stamp:  # a key added or removed: verify every token again
+            self._verified.clear()
+            self._stamp = stamp
         claims = self._verified.get(token) if isinstance(token, str) else None
         if claims is None:
             claims = self._check(token)
@@ -541,6 +559,19 @@ def tools_context(roles: Iterable[str] = (ORGANISER,), **kwargs) -> dict:
     return {CONTEXT_KEY: tools_token(roles, **kwargs)}
 
 
+def key_problem(service: str, config: dict | None = None) -> str | None:
+    """What is missing for ``service`` to verify callers and sign its own calls, or None."""
+    directory = keys_dir(config)
+    if directory is None:
+        return "IDENTITY_KEYS_DIR is not set"
+    if not directory.is_dir() or not any(directory.glob("*.pub")):
+        return f"IDENTITY_KEYS_DIR {directory} holds no public key (*.pub)"
+    path = signing_key_path(service, config)
+    if path is None or not path.is_file():
+        return f"no private key of {service!r} (IDENTITY_SIGNING_KEY, or {service}.key in IDENTITY_KEYS_DIR)"
+    return None
+
+
 # --- the nameko dependency ---------------------------------------------------------------------
 
 
@@ -559,9 +590,15 @@ class CallerIdentity(DependencyProvider):
     """``self.caller``: the verified ``Identity`` of the worker's caller (anonymous if none)."""
 
     def setup(self):
-        self.verifier = verifier_for(self.container.config)
-        if keys_dir(self.container.config) is None:
-            log.warning("identity: IDENTITY_KEYS_DIR is not set; every caller is anonymous")
+        config = self.container.config
+        self.verifier = verifier_for(config)
+        problem = key_problem(self.container.service_name, config)
+        if problem is not None:
+            from guanyinli.config import is_local
+
+            if not is_local():  # a deployment without keys would answer every caller as anonymous
+                raise RuntimeError(f"identity keys: {problem} (docs/DEPLOY.md, 'Trust model')")
+            log.warning("identity: %s; callers are anonymous and this service calls others as anonymous", problem)
 
     def get_dependency(self, worker_ctx) -> Identity:
         return identity_from_context(worker_ctx.context_data, self.verifier)
