@@ -304,8 +304,9 @@ class OrganiserService(revocation.RevocationListener):
         """An identity token for an account, in exchange for its password (the command line's
         ``guanyinli login``): valid 12 hours, renewed with ``renew_token`` while the account is
         active. A wrong password or an inactive account is refused, both alike."""
-        # Throttled as the page's login is, with "rpc" for the address: the broker hides the caller's.
-        address, moment = "rpc", self.clock.now()
+        # Throttled as the page's login is; the broker hides the caller's address, so one per name:
+        # a flood of bad passwords over RPC holds back only that name's sign-in over RPC, never the page.
+        address, moment = f"rpc:{username}", self.clock.now()
         with self.db.get_session() as session:
             failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
             stored = accounts.password_hash_of(session, username)
