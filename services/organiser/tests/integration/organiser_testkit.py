@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import date, datetime, timedelta
+
+import requests
 
 from activities.service import ActivitiesService
 
 PASSWORD = "correct horse battery staple"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(web_session, username="wangfang", password=PASSWORD, next="/roster"):
+    """The login form fetched and posted as a browser does: the response, redirects not followed."""
+    form = web_session.get("/login")
+    return web_session.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": next},
+        allow_redirects=False,
+    )
+
+
+class SourceAddress(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address, as another machine would come (Linux answers all of 127/8)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def browser_at(web_session, address: str):
+    """A browser of its own (cookies and all) on ``web_session``'s site, connecting from ``address``."""
+    browser = type(web_session)(web_session.base_url)
+    browser.mount("http://", SourceAddress(address))
+    return browser
 
 
 def own_web_port(config: dict) -> dict:
