@@ -60,15 +60,19 @@ def own_web_port(config: dict) -> dict:
 
 
 class MovableClock:
-    """The organiser's clock in tests: the real time, moved on by ``offset`` when a test says so."""
+    """The organiser's clock in tests: the real time, moved on by ``offset`` when a test says so;
+    ``stopped``: the moment it was made, so a throttle's window never passes while a test runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, stopped: bool = False) -> None:
+        from guanyinli.timeutil import now
+
         self.offset = timedelta(0)
+        self.stopped_at = now() if stopped else None
 
     def now(self) -> datetime:
         from guanyinli.timeutil import now
 
-        return now() + self.offset
+        return (self.stopped_at or now()) + self.offset
 
 
 def start_platform(container_factory, config: dict, clock: MovableClock | None = None) -> None:
