@@ -9,7 +9,7 @@ import logging
 import secrets
 
 import pytest
-from activities_testkit import at, iso
+from activities_testkit import ELDERLY_VISIT, at, iso
 from test_feeds_secrets import BASE_URL, SECRET_A, SECRET_B, get, rpc
 
 from activities.feed_data import GRIDS
@@ -169,22 +169,11 @@ def test_rotated_revoked_and_old_secret_links_open_nothing(start, web_session, a
 
 def test_elderly_visits_are_in_no_public_feed(start, web_session, attacks, every_log_line):
     _, config = start(SECRET_A)
-    private = ["张桂兰", "观音里5号院2栋302室", "糖尿病", "需提醒服药"]
-    visit_words = ["探访独居老人", "观音里5号院", "上门探访"]
+    private = [ELDERLY_VISIT["visited_person"], ELDERLY_VISIT["private_address"], "糖尿病", "需提醒服药"]
+    visit_words = [ELDERLY_VISIT["title"], ELDERLY_VISIT["courtyard"], "上门探访"]  # "home visit": the neutral title
     with rpc(config) as organiser:
-        visit = organiser.create_activity(
-            title="探访独居老人",
-            kind="elderly_visit",
-            team="convenient_service",
-            grid_id=9,
-            courtyard="观音里5号院",
-            start=iso(at(2, 9)),
-            duration_minutes=60,
-            rrule="FREQ=WEEKLY;COUNT=4",
-            visited_person="张桂兰",
-            private_address="观音里5号院2栋302室",
-            health_notes="糖尿病, 行动不便; 需提醒服药",
-        )
+        # in the convenience team too, so that the team's feed would show it if visits were not left out
+        visit = organiser.create_activity(**ELDERLY_VISIT, team="convenient_service", start=iso(at(2, 9)))
         # even when the organiser lets personal feeds show the details
         organiser.update_activity(activity_id=visit["id"], changes={"feed_shows_details": True})
         organiser.create_activity(
