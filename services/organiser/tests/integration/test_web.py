@@ -14,6 +14,7 @@ from organiser_testkit import PASSWORD, browser_at, csrf_of, duty_under_way, log
 from sqlalchemy import create_engine, text
 
 from guanyinli.rpc import ServiceRpcProxy, rpc
+from guanyinli.testing import signed
 from guanyinli.timeutil import now, to_db
 from organiser import security
 from organiser.service import LOGIN_RULES, OrganiserService
@@ -527,7 +528,7 @@ def test_a_service_that_does_not_answer_gives_a_page_not_a_stuck_worker(containe
     config = dict(service_config, ORGANISER_SECURE_COOKIES=False, ORGANISER_RPC_TIMEOUT=0.5)
     container_factory(StuckVolunteers, config).start()
     container_factory(OrganiserService, config).start()
-    with ServiceRpcProxy("organiser", config, timeout=30) as organiser:
+    with ServiceRpcProxy("organiser", config, context_data=signed({"roles": ["organiser"]}), timeout=30) as organiser:
         organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
     assert log_in(web_session).status_code == 303
     page = web_session.get("/volunteers")
