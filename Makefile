@@ -46,7 +46,7 @@ test-reliability: venv node-deps
 	$(BIN)/python scripts/preflight.py
 	$(BIN)/pytest -m reliability -p no:randomly -s $(PYTEST_ARGS)
 
-## test-security: every RPC method as every kind of caller, forged events; prints attack, tries, refused, leaked
+## test-security: every RPC method as every kind of caller, forged events and broker accounts, feed tokens, the organiser page (redirects, CSRF, login floods); prints attack, tries, refused, leaked
 test-security: venv
 	$(BIN)/python scripts/preflight.py
 	$(BIN)/pytest -m security -p no:randomly --databases sqlite $(PYTEST_ARGS)

@@ -63,6 +63,8 @@ TOKEN = "AAAAAAAAAAG0K72i-bEZoJRkGXIaAcEDvshjpAIwQV9zMOF7Z4ZUVQ"
          "{'https': 'https://g.example/feeds/volunteers/<redacted>.ics'}"),
         (f"GET /feeds/volunteers/{TOKEN}?x=1", "GET /feeds/volunteers/<redacted>?x=1"),
         (f"/feeds/volunteers/{TOKEN}", "/feeds/volunteers/<redacted>"),
+        (f'"HEAD /feeds/volunteers/{TOKEN}/...ics HTTP/1.1" 404', '"HEAD /feeds/volunteers/<redacted>.ics HTTP/1.1" 404'),
+        (f"GET /feeds/volunteers/..%2F{TOKEN}%00.ics/x", "GET /feeds/volunteers/<redacted>"),
         ("GET /feeds/grids/4.ics", "GET /feeds/grids/4.ics"),
     ],
 )  # fmt: skip

@@ -21,8 +21,9 @@ class ExpectedErrors(logging.Filter):
         return True
 
 
-# Secrets that travel in URLs: a personal feed token is the path segment after /feeds/volunteers/.
-SECRET_IN_URL = re.compile(r"(/feeds/volunteers/)[^\s\"'?#/]+?(?=\.ics\b|[\s\"'?#]|$)")
+# Secrets that travel in URLs: a personal feed token is the path after /feeds/volunteers/, all of
+# it, since a client may send a token followed by more ("<token>/x.ics") and that is a token too.
+SECRET_IN_URL = re.compile(r"(/feeds/volunteers/)([^\s\"'?#]+)")
 REDACTED = "<redacted>"
 # Loggers that write URLs whatever the logging config says: nameko's WSGI access log (INFO), and
 # its RPC client, which logs every answer at DEBUG (feed links are answers of the feed RPCs).
@@ -30,7 +31,11 @@ URL_LOGGERS = ("nameko.web.server", "nameko.rpc", "nameko.standalone.rpc")
 
 
 def redact(text: str) -> str:
-    return SECRET_IN_URL.sub(r"\1" + REDACTED, text)
+    return SECRET_IN_URL.sub(_redacted, text)
+
+
+def _redacted(match: re.Match) -> str:
+    return match.group(1) + REDACTED + (".ics" if match.group(2).endswith(".ics") else "")
 
 
 class RedactSecrets(logging.Filter):

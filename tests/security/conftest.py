@@ -3,9 +3,20 @@ table at the end, one row an attack: tries, refused, leaked. Every row must be a
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
+
+# The attacks reuse the services' own test helpers and fixtures (activities_testkit,
+# organiser_testkit, the feed tests'), which live beside those tests.
+ROOT = Path(__file__).resolve().parents[2]
+for helpers in ("services/activities/tests/integration", "services/organiser/tests/integration"):
+    if str(ROOT / helpers) not in sys.path:
+        sys.path.insert(0, str(ROOT / helpers))
+
+from test_feeds_secrets import start  # noqa: E402, F401 (a fixture: the activities service on a FEED_SECRET)
 
 ROWS: dict[str, dict[str, int]] = defaultdict(lambda: {"tries": 0, "refused": 0, "leaked": 0})
 

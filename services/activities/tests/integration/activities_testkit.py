@@ -8,6 +8,19 @@ from guanyinli.timeutil import now
 
 ORGANISER = {"volunteer_id": 9000, "roles": ["organiser"], "name": "网格长 王芳"}
 
+# A weekly elderly visit of grid 9 with its private details (create_activity's fields, but ``start``).
+ELDERLY_VISIT = {
+    "title": "探访独居老人",
+    "kind": "elderly_visit",
+    "grid_id": 9,
+    "courtyard": "观音里5号院",
+    "duration_minutes": 60,
+    "rrule": "FREQ=WEEKLY;COUNT=4",
+    "visited_person": "张桂兰",
+    "private_address": "观音里5号院2栋302室",
+    "health_notes": "糖尿病, 行动不便; 需提醒服药",
+}
+
 
 class TestClock:
     """The activities service's clock (``self.clock``): real time until a test sets it."""

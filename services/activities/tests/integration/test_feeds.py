@@ -8,7 +8,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from activities_testkit import as_volunteer, at, iso
+from activities_testkit import ELDERLY_VISIT, as_volunteer, at, iso
 from icalendar import Calendar
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
@@ -216,18 +216,7 @@ def test_public_feeds_never_show_visits_and_personal_ones_only_what_the_organise
     call, organiser, volunteers, web_session, services, clock
 ):
     volunteers.add(1, skills=[])
-    visit = organiser.create_activity(
-        title="探访独居老人",
-        kind="elderly_visit",
-        grid_id=9,
-        courtyard="观音里5号院",
-        start=iso(at(2, 9)),
-        duration_minutes=60,
-        rrule="FREQ=WEEKLY;COUNT=4",
-        visited_person="张桂兰",
-        private_address="观音里5号院2栋302室",
-        health_notes="糖尿病, 行动不便; 需提醒服药",
-    )
+    visit = organiser.create_activity(**ELDERLY_VISIT, start=iso(at(2, 9)))
     lecture = organiser.create_activity(
         title="立德树人讲堂：防范电信诈骗, 讲座; 互动问答",
         kind="lecture",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import date, datetime, timedelta
+
+import requests
 
 from activities.service import ActivitiesService
 from guanyinli.timeutil import now
@@ -12,6 +15,39 @@ PASSWORD = "correct horse battery staple"
 # Next Monday (Asia/Shanghai): the fortnight of patrols the tests roster starts on it, so it lies ahead and
 # its weeks fall alike whatever day the tests run.
 MONDAY = now().date() + timedelta(days=7 - now().weekday())
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(web_session, username="wangfang", password=PASSWORD, next="/roster"):
+    """The login form fetched and posted as a browser does: the response, redirects not followed."""
+    form = web_session.get("/login")
+    return web_session.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": next},
+        allow_redirects=False,
+    )
+
+
+class SourceAddress(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address, as another machine would come (Linux answers all of 127/8)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def browser_at(web_session, address: str):
+    """A browser of its own (cookies and all) on ``web_session``'s site, connecting from ``address``."""
+    browser = type(web_session)(web_session.base_url)
+    browser.mount("http://", SourceAddress(address))
+    return browser
 
 
 def own_web_port(config: dict) -> dict:
@@ -28,15 +64,19 @@ def own_web_port(config: dict) -> dict:
 
 
 class MovableClock:
-    """The organiser's clock in tests: the real time, moved on by ``offset`` when a test says so."""
+    """The organiser's clock in tests: the real time, moved on by ``offset`` when a test says so;
+    ``stopped``: the moment it was made, so a throttle's window never passes while a test runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, stopped: bool = False) -> None:
+        from guanyinli.timeutil import now
+
         self.offset = timedelta(0)
+        self.stopped_at = now() if stopped else None
 
     def now(self) -> datetime:
         from guanyinli.timeutil import now
 
-        return now() + self.offset
+        return (self.stopped_at or now()) + self.offset
 
 
 def start_platform(container_factory, config: dict, clock: MovableClock | None = None) -> None:

@@ -10,8 +10,7 @@ import eventlet
 import eventlet.event
 import eventlet.tpool
 import pytest
-import requests
-from organiser_testkit import MONDAY, duty_under_way, swappable
+from organiser_testkit import MONDAY, PASSWORD, browser_at, csrf_of, duty_under_way, log_in, swappable
 from sqlalchemy import create_engine, text
 
 from guanyinli.rpc import ServiceRpcProxy, rpc
@@ -21,21 +20,6 @@ from organiser import security
 from organiser.service import LOGIN_RULES, OrganiserService
 
 pytestmark = pytest.mark.integration
-
-PASSWORD = "correct horse battery"
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def log_in(web_session, username="wangfang", password=PASSWORD):
-    form = web_session.get("/login")
-    return web_session.post(
-        "/login",
-        data={"username": username, "password": password, "csrf": csrf_of(form.text), "next": "/roster"},
-        allow_redirects=False,
-    )
 
 
 def build(web, data: dict):
@@ -435,24 +419,6 @@ def test_expired_sessions_are_purged_and_live_ones_kept(db_urls):
         assert store.purge_expired(session) == 1
         assert [w.id for w in session.query(WebSession)] == [live.session_id]
     engine.dispose()
-
-
-class SourceAddress(requests.adapters.HTTPAdapter):
-    """Connections from another loopback address, as another machine would come (Linux answers all of 127/8)."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def browser_at(web_session, address: str):
-    browser = type(web_session)(web_session.base_url)
-    browser.mount("http://", SourceAddress(address))
-    return browser
 
 
 def test_wrong_passwords_from_one_address_are_refused_for_a_while(platform, accounts, web_session, web_clock):
