@@ -83,8 +83,9 @@ def demo_login() -> tuple[str, str] | None:
     """A demo organiser account, made once, so the organiser page can be tried straight away."""
     import guanyinli.errors
     from guanyinli.client import Client
+    from guanyinli.identity import tools_context
 
-    with Client(amqp_uri(), timeout=15) as rpc:
+    with Client(amqp_uri(), context_data=tools_context(["organiser"], name="make run"), timeout=15) as rpc:
         if not any(a["username"] == DEMO_ORGANISER[0] for a in rpc.organiser.list_accounts()):
             try:
                 rpc.organiser.create_account(username=DEMO_ORGANISER[0], password=DEMO_ORGANISER[1], role="organiser")
