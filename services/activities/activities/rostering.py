@@ -698,15 +698,17 @@ class RosterMixin:
         response=schemas.SwapOut(),
         errors=(NotFound, Forbidden, SwapRejected, SwapExpired, Conflict),
         emits=("swap_proposed", "swap_accepted"),
+        key="request_id",
     )
-    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
+    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b, request_id=None):
         """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
 
         One of the two volunteers proposes it: the swap is checked against the hard rules, kept as
         ``proposed`` and announced (swap_proposed); the roster changes only when the other volunteer
         or an organiser accepts it (accept_swap) before either shift starts. An organiser's swap
         applies at once (swap_accepted tells both volunteers). A swap that would break a hard rule
-        is kept ``rejected`` with the rule and answered with SwapRejected naming it.
+        is kept ``rejected`` with the rule and answered with SwapRejected naming it. The same
+        request_id with the same arguments returns the first answer (guanyinli.keys).
         """
         proposer = domain.swap_proposer(self.caller, volunteer_a, volunteer_b)
         view, version, violations = self._swap_check(roster_id, volunteer_a, shift_a, volunteer_b, shift_b)

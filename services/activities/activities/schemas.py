@@ -15,7 +15,10 @@ Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw
 Reason = lambda **kw: fields.String(validate=validate.Length(max=300), **kw)  # noqa: E731
 RequestId = lambda **kw: fields.String(  # noqa: E731
     validate=validate.Length(min=1, max=100),
-    metadata={"description": "client idempotency key: the same request_id returns the first answer"},
+    metadata={
+        "description": "the caller's idempotency key: the same request_id with the same arguments returns the"
+        " first answer, with other arguments KeyReused; keys are the caller's own (guanyinli.keys)"
+    },
     **kw,
 )
 
@@ -82,6 +85,7 @@ class ActivityFields(StrictSchema):
 
 class CreateActivityIn(ActivityFields):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    request_id = RequestId(load_default=None)
     title = Text(required=True)
     start = LocalDateTime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1440))
@@ -302,7 +306,6 @@ class Signup(Schema):
     volunteer_id = fields.Integer()
     status = fields.String(metadata={"description": "confirmed | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    request_id = fields.String(allow_none=True)
     source = fields.String(metadata={"description": "signup | roster"})
     duty_start = LocalDateTime()
     duty_end = LocalDateTime()
@@ -336,7 +339,6 @@ class Registration(Schema):
     phone = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    request_id = fields.String(allow_none=True)
     created_at = LocalDateTime()
 
 
@@ -392,6 +394,7 @@ class RepairRosterIn(RosterIdIn):
 
 
 class SwapIn(RosterIdIn):
+    request_id = RequestId(load_default=None)
     volunteer_a = Id(required=True)
     shift_a = fields.String(required=True, validate=validate.Length(min=1, max=40))
     volunteer_b = Id(required=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once
+from guanyinli import keys, once
 
 ROLES = ("organiser", "viewer")
 
@@ -20,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 once.table("organiser", Base.metadata)  # RPC requests carried out (guanyinli.once)
+keys.table("organiser", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 
 
 class Account(Base):
