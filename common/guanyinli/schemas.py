@@ -79,6 +79,19 @@ Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=
 Text = functools.partial(fields.String, validate=validate.Length(min=1, max=200))
 
 
+def RequestId(**kwargs) -> fields.String:  # noqa: N802 - a field, named as the others
+    """The caller's idempotency key of a method that creates something (``contract(key=...)``)."""
+    return fields.String(
+        validate=validate.Length(min=1, max=100),
+        allow_none=True,
+        metadata={
+            "description": "the caller's idempotency key: the same request_id with the same arguments returns the"
+            " first answer, with other arguments KeyReused; keys are the caller's own (guanyinli.keys)"
+        },
+        **kwargs,
+    )
+
+
 class Page(StrictSchema):
     limit = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))

@@ -8,19 +8,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from activities.domain import SWAP_STATUSES
 from guanyinli.events import KINDS, TEAMS
-from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
 Reason = lambda **kw: fields.String(validate=validate.Length(max=300), **kw)  # noqa: E731
-RequestId = lambda **kw: fields.String(  # noqa: E731
-    validate=validate.Length(min=1, max=100),
-    metadata={
-        "description": "the caller's idempotency key: the same request_id with the same arguments returns the"
-        " first answer, with other arguments KeyReused; keys are the caller's own (guanyinli.keys)"
-    },
-    **kw,
-)
 
 
 class RoleIn(StrictSchema):
