@@ -230,8 +230,10 @@ class DatabaseHandle:
         return done, answer
 
     def redelivered_answer(self) -> tuple[bool, Any]:
-        """After ``RequestRepeated`` for this worker's request: ``(True, answer)`` when the first
-        delivery's answer was kept."""
+        """After a typed error of this worker's request (``RequestRepeated`` at its first write, or
+        a refusal caused by what a first delivery did): ``(True, answer)`` when this is a
+        redelivery and the first delivery's answer was kept. Read only on errors, and only while
+        this worker has recorded nothing itself."""
         tables = self._tables()
         if self._request is None or tables is None:
             return False, None

@@ -13,7 +13,8 @@ commit. A second delivery of the request then fails on that key in its own first
 of it is kept. Work that only reads writes no row, and a delivery of a request whose first
 delivery changed nothing (a typed refusal, say) simply runs again.
 
-The redelivery gets the first delivery's answer again: once the method has returned, the dumped
+The redelivery gets the first delivery's answer again (also when it is refused before its first
+write by what the first delivery did, a phone now taken, say): once the method has returned, the dumped
 result is kept in the row's ``answer`` (JSON) in a short transaction of its own, before the reply
 is published (``DatabaseHandle.keep_answer``, called by ``guanyinli.schemas.contract``). The
 answer cannot go into the first commit, as it is known only when the method returns (and a method

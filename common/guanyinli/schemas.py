@@ -25,7 +25,6 @@ from guanyinli.errors import (
     InvalidInput,
     KeyReused,
     PlatformError,
-    RequestRepeated,
     format_validation,
 )
 from guanyinli.identity import Access, Identity
@@ -190,12 +189,12 @@ def contract(
                 if done:
                     return answer
                 raise
-            except RequestRepeated:
+            except PlatformError:
+                # A redelivery fails on its first write (RequestRepeated), or is refused earlier by
+                # what its first delivery did (PhoneTaken): either way the first answer is the answer.
                 done, answer = db.redelivered_answer() if db is not None else (False, None)
                 if done:
                     return answer
-                raise
-            except PlatformError:
                 raise
             except Exception as exc:
                 log.exception("unexpected error in %s", fn.__name__)

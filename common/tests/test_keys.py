@@ -111,6 +111,16 @@ class Notes:
             session.flush()
             return {"id": note.id, "text": note.text, "phone": note.phone}
 
+    @contract(request=NoteIn, response=NoteOut())
+    def add_unique(self, text, phone=None, request_id=None):
+        with self.db.get_session() as session:
+            if session.scalars(select(Note).where(Note.text == text)).first() is not None:
+                raise Conflict(f"text: {text!r} is taken")
+            note = Note(text=text, phone=phone)
+            session.add(note)
+            session.flush()
+            return {"id": note.id, "text": note.text, "phone": note.phone}
+
     @contract(request=NoteIn, response=NoteOut(), keep_answer=False)
     def add_secret(self, text, phone=None, request_id=None):
         with self.db.get_session() as session:
@@ -232,3 +242,10 @@ def test_a_redelivered_request_whose_answer_holds_secrets_is_refused_as_before(d
     with pytest.raises(RequestRepeated, match="corr-s"):
         Notes(handle, ALICE).add_secret(text="token")
     assert count(database, Note.__table__) == 1
+
+
+def test_a_redelivery_refused_by_what_its_first_delivery_did_gets_the_first_answer(database):
+    first = worker(database, correlation="corr-u").add_unique(text="巡逻")
+    assert worker(database, correlation="corr-u").add_unique(text="巡逻") == first
+    with pytest.raises(Conflict, match="is taken"):  # another request: refused as it should be
+        worker(database).add_unique(text="巡逻")
