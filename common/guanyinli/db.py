@@ -217,17 +217,20 @@ class DatabaseHandle:
         service = (self._factory.kw.get("info") or {}).get(SERVICE_INFO)
         return None if service is None else (once.table(service), keys.table(service))
 
-    def settle_key(self, claim: keys.Claim) -> tuple[bool, Any]:
+    def settle_key(self, claim: keys.Claim, rerun: bool = False) -> tuple[bool, Any]:
         """Before the method runs: ``(True, answer)`` when the key answered already, ``(False, None)``
-        to run it (the key is then claimed with the first write); refusals raise (``keys.settle``)."""
+        to run it (the key is then claimed with the first write, or for a rerun its answer kept
+        with it); refusals raise (``keys.settle``)."""
         tables = self._tables()
         if tables is None:
             return False, None
         key_table = tables[1]
-        done, answer = keys.settle(claim, self.read(lambda session: keys.look_up(session, key_table, claim)))
-        if not done:
+        action, answer = keys.settle(claim, self.read(lambda session: keys.look_up(session, key_table, claim)), rerun)
+        if action == keys.RUN:
             self._claim = claim
-        return done, answer
+        elif action == keys.RERUN:
+            self._claimed = claim  # the row is there: only the answer is to be kept
+        return action == keys.ANSWER, answer
 
     def redelivered_answer(self) -> tuple[bool, Any]:
         """After a typed error of this worker's request (``RequestRepeated`` at its first write, or

@@ -17,7 +17,9 @@ The rule (``settle``), before the method runs:
 * a row with the same fingerprint and an answer: that answer, and the method does not run;
 * a row with the same fingerprint and no answer (the first request is still under way, or its
   answer was over ``MAX_ANSWER``, or its process stopped between its commit and keeping the
-  answer): ``RequestRepeated``, and nothing is done again.
+  answer): ``RequestRepeated``, and nothing is done again; except for a method declared
+  ``rerun`` (``sign_up``), whose repeat finds what its first run made (the volunteer's live
+  sign-up) and so runs again, its answer then kept with the key.
 
 Two requests with one key that both pass the look-up race for the row: the loser's commit fails
 on the key, its work is rolled back, and it is settled as above (``KeyTaken``).
@@ -120,24 +122,31 @@ class Stored:
     answer: str | None
 
 
-def settle(claim: Claim, stored: Stored | None) -> tuple[bool, Any]:
+RUN, ANSWER, RERUN = "run", "answer", "rerun"
+
+
+def settle(claim: Claim, stored: Stored | None, rerun: bool = False) -> tuple[str, Any]:
     """What a keyed request gets, given the row its key has (see the module's text):
-    ``(False, None)`` run it; ``(True, answer)`` answer it so; or a refusal raised."""
+    ``(RUN, None)`` run it and claim the key; ``(ANSWER, answer)`` answer it so; ``(RERUN, None)``
+    run it again without claiming (``rerun``: a method whose repeat finds what its first run made,
+    for a key whose answer was not kept); or a refusal raised."""
     if stored is None:
-        return False, None
+        return RUN, None
     if stored.fingerprint != claim.fingerprint:
         raise KeyReused(
             f"{claim.field} {claim.key!r} was used for another request of {claim.method}:"
             f" use a new {claim.field} for a new request",
             f"{claim.field}「{claim.key}」已用于另一个{claim.method}请求：新的请求请用新的{claim.field}",
         )
-    if stored.answer is None:
-        raise RequestRepeated(
-            f"{claim.field} {claim.key!r} of {claim.method} was carried out already (or is under way) and its"
-            " answer was not kept: read the current state instead",
-            f"{claim.field}「{claim.key}」的{claim.method}请求已办理（或正在办理），结果未保留：请查询当前状态",
-        )
-    return True, json.loads(stored.answer)
+    if stored.answer is not None:
+        return ANSWER, json.loads(stored.answer)
+    if rerun:
+        return RERUN, None
+    raise RequestRepeated(
+        f"{claim.field} {claim.key!r} of {claim.method} was carried out already (or is under way) and its"
+        " answer was not kept: read the current state instead",
+        f"{claim.field}「{claim.key}」的{claim.method}请求已办理（或正在办理），结果未保留：请查询当前状态",
+    )
 
 
 class KeyTaken(Conflict):

@@ -127,6 +127,7 @@ def contract(
     access: Access | None = None,
     key: str | None = None,
     omit: tuple[str, ...] = (),
+    rerun: bool = False,
     keep_answer: bool = True,
 ):
     """Decorate a service method below ``@rpc``: check the caller, validate arguments, dump the result.
@@ -143,7 +144,9 @@ def contract(
 
     ``key`` names the argument that is the caller's idempotency key (``request_id``): the same key
     and the same arguments get the first answer, other arguments ``KeyReused``, per caller
-    (``guanyinli.keys``; ``omit``: secret arguments left out of the fingerprint). The answer of a
+    (``guanyinli.keys``; ``omit``: secret arguments left out of the fingerprint; ``rerun``: a
+    repeat whose first answer was not kept runs again, for a method whose repeat finds what its
+    first run made). The answer of a
     request that wrote something is kept for a redelivery of it (``guanyinli.once``) and for a
     repeat of its key, unless ``keep_answer`` is False (an answer that holds secrets: tokens).
     Both need the service's ``db`` (``guanyinli.db.Database``).
@@ -178,14 +181,14 @@ def contract(
             if key is not None and db is not None:
                 claim = keys.claim_for(caller_scope(self), fn.__name__, key, arguments, omit)
                 if claim is not None:
-                    done, answer = db.settle_key(claim)
+                    done, answer = db.settle_key(claim, rerun)
                     if done:
                         return answer
             try:
                 result = fn(self, **arguments)
                 dumped = result if response is None else response.dump(result)
             except keys.KeyTaken:
-                done, answer = db.settle_key(claim)  # the request that took the key has answered, or refuses
+                done, answer = db.settle_key(claim, rerun)  # the request that took the key answered, or refuses
                 if done:
                     return answer
                 raise

@@ -59,8 +59,9 @@ def test_the_fingerprint_is_of_the_arguments_in_any_order_without_the_key_and_se
 
 
 def test_settle_runs_answers_or_refuses_by_the_row_the_key_has():
-    assert keys.settle(claim(), None) == (False, None)
-    assert keys.settle(claim(), keys.Stored("f1", '{"id": 7}')) == (True, {"id": 7})
+    assert keys.settle(claim(), None) == (keys.RUN, None)
+    assert keys.settle(claim(), keys.Stored("f1", '{"id": 7}')) == (keys.ANSWER, {"id": 7})
+    assert keys.settle(claim(), keys.Stored("f1", None), rerun=True) == (keys.RERUN, None)
     with pytest.raises(KeyReused) as reused:
         keys.settle(claim(), keys.Stored("f2", '{"name": "李阿姨", "phone": "13912345678"}'))
     assert isinstance(reused.value, Conflict)
@@ -119,6 +120,17 @@ class Notes:
             note = Note(text=text, phone=phone)
             session.add(note)
             session.flush()
+            return {"id": note.id, "text": note.text, "phone": note.phone}
+
+    @contract(request=NoteIn, response=NoteOut(), key="request_id", rerun=True)
+    def find_or_add(self, text, phone=None, request_id=None):
+        self.ran += 1
+        with self.db.get_session() as session:
+            note = session.scalars(select(Note).where(Note.text == text)).first()
+            if note is None:
+                note = Note(text=text, phone=phone)
+                session.add(note)
+                session.flush()
             return {"id": note.id, "text": note.text, "phone": note.phone}
 
     @contract(request=NoteIn, response=NoteOut(), keep_answer=False)
@@ -249,3 +261,14 @@ def test_a_redelivery_refused_by_what_its_first_delivery_did_gets_the_first_answ
     assert worker(database, correlation="corr-u").add_unique(text="巡逻") == first
     with pytest.raises(Conflict, match="is taken"):  # another request: refused as it should be
         worker(database).add_unique(text="巡逻")
+
+
+def test_a_rerun_method_runs_again_when_its_answer_was_not_kept_and_keeps_it_then(database, monkeypatch):
+    monkeypatch.setattr(keys, "MAX_ANSWER", 10)
+    first = worker(database).find_or_add(text="a note longer than ten bytes", request_id="k-1")
+    monkeypatch.setattr(keys, "MAX_ANSWER", 64 * 1024)
+    again = worker(database)
+    assert again.find_or_add(text="a note longer than ten bytes", request_id="k-1") == first and again.ran == 1
+    third = worker(database)
+    assert third.find_or_add(text="a note longer than ten bytes", request_id="k-1") == first and third.ran == 0
+    assert count(database, Note.__table__) == 1 and len(key_rows(database)) == 1

@@ -348,6 +348,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin):
         errors=SIGNUP_ERRORS,
         emits=("signup_confirmed", "signup_waitlisted"),
         key="request_id",
+        rerun=True,  # a repeat finds the volunteer's live sign-up: safe to run when no answer was kept
     )
     def sign_up(self, occurrence_id, volunteer_id, role=None, request_id=None):
         """Sign a volunteer up for a role: confirmed while seats last, else waitlisted in order.
