@@ -48,3 +48,42 @@ def test_every_service_reads_its_callers_identity():
     assert set(classes) == {"volunteers", "activities", "notifications", "organiser"}
     for service, cls in classes.items():
         assert isinstance(getattr(cls, "caller", None), CallerIdentity), f"{service} has no caller = CallerIdentity()"
+
+
+# What a method that creates something must take: the caller's idempotency key (guanyinli.keys).
+CREATING = {
+    "volunteers": {"create_volunteer": "request_id", "add_ledger_entry": "source_key"},
+    "activities": {
+        "create_activity": "request_id",
+        "sign_up": "request_id",
+        "register_attendee": "request_id",
+        "request_swap": "request_id",
+    },
+    "organiser": {"create_account": "request_id"},
+}
+# Facts of the record a keyed method made that it may hand back besides what it was sent.
+OWN_FACTS = {"id", "status", "waitlist_position", "created_at"}
+
+
+def test_every_method_that_creates_something_takes_a_key():
+    keyed = {
+        (service, name): method.__contract__.key
+        for _, service, name, method in _rpc_methods()
+        if getattr(method, "__contract__", None) is not None and method.__contract__.key
+    }
+    expected = {(service, name): key for service, methods in CREATING.items() for name, key in methods.items()}
+    assert keyed == expected
+
+
+def test_a_keyed_method_open_to_anonymous_callers_answers_only_what_it_was_sent():
+    """Anonymous callers share one scope of keys: the same key and arguments get the first answer,
+    so that answer must hold nothing but the arguments and facts of the record made."""
+    from guanyinli.identity import Identity
+
+    for _, service, name, method in _rpc_methods():
+        c = getattr(method, "__contract__", None)
+        if c is None or not c.key or not c.access.allows(Identity()):
+            continue
+        sent = set(c.request._declared_fields)
+        answered = set(c.response.fields)
+        assert answered <= sent | OWN_FACTS, f"{service}.{name} answers {answered - sent - OWN_FACTS}"

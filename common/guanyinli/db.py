@@ -23,6 +23,8 @@ PostgreSQL offers no such counter, and there the cache stays out of the way.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
@@ -33,11 +35,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanyinli import once
+from guanyinli import keys, once
 from guanyinli.config import normalize_url, service_database_url
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 READ_ONLY = "guanyinli_read_only"  # execution option: the transaction only reads
+SERVICE_INFO = "guanyinli_service"  # sessionmaker info: the service whose tables of requests and keys it has
 _CONNECTION_KEY = "guanyinli_connection"
 
 _green_lock = threading.Lock()
@@ -187,16 +192,78 @@ class DatabaseHandle:
         self.cache = cache if cache is not None else ReadCache()
         self._session: Session | None = None
         self._request = request  # an RPC request to record with the worker's first write (guanyinli.once)
+        self._claim: keys.Claim | None = None  # a caller's key to record with it (guanyinli.keys)
+        self._recorded: tuple[str, str] | None = None  # the request, once recorded: its answer is kept
+        self._claimed: keys.Claim | None = None  # the key, once recorded
 
     def _open(self) -> Session:
         session = self._factory()
         if self._request is not None:
             session.info[once.REQUEST_KEY] = self._request
+        if self._claim is not None:
+            session.info[keys.CLAIM_KEY] = self._claim
         return session
 
     def _committed(self, session: Session) -> None:
         if session.info.pop(once.RECORDED_KEY, False):
-            self._request = None
+            self._recorded, self._request = self._request, None
+        if session.info.pop(keys.RECORDED_KEY, False):
+            self._claimed, self._claim = self._claim, None
+
+    # --- keeping answers (guanyinli.once, guanyinli.keys) ----------------------------------------
+
+    def _tables(self) -> tuple | None:
+        """The service's tables of requests and keys; None for a sessionmaker made without them."""
+        service = (self._factory.kw.get("info") or {}).get(SERVICE_INFO)
+        return None if service is None else (once.table(service), keys.table(service))
+
+    def settle_key(self, claim: keys.Claim, rerun: bool = False) -> tuple[bool, Any]:
+        """Before the method runs: ``(True, answer)`` when the key answered already, ``(False, None)``
+        to run it (the key is then claimed with the first write, or for a rerun its answer kept
+        with it); refusals raise (``keys.settle``)."""
+        tables = self._tables()
+        if tables is None:
+            return False, None
+        key_table = tables[1]
+        action, answer = keys.settle(claim, self.read(lambda session: keys.look_up(session, key_table, claim)), rerun)
+        if action == keys.RUN:
+            self._claim = claim
+        elif action == keys.RERUN:
+            self._claimed = claim  # the row is there: only the answer is to be kept
+        return action == keys.ANSWER, answer
+
+    def redelivered_answer(self) -> tuple[bool, Any]:
+        """After a typed error of this worker's request (``RequestRepeated`` at its first write, or
+        a refusal caused by what a first delivery did): ``(True, answer)`` when this is a
+        redelivery and the first delivery's answer was kept. Read only on errors, and only while
+        this worker has recorded nothing itself."""
+        tables = self._tables()
+        if self._request is None or tables is None:
+            return False, None
+        request_table = tables[0]
+        text = self.read(lambda session: once.stored_answer(session, request_table, self._request[0]))
+        return (False, None) if text is None else (True, json.loads(text))
+
+    def keep_answer(self, answer: Any) -> None:
+        """Keep the method's answer with what this worker recorded (its request, its key), if it
+        recorded anything, in a short transaction of its own; an answer that cannot be kept (too
+        large, not JSON) or a failure to keep it leaves a repeat answered ``RequestRepeated``."""
+        if self._recorded is None and self._claimed is None:
+            return
+        text = keys.encode_answer(answer)
+        tables = self._tables()
+        if text is None or tables is None:
+            return
+        request_table, key_table = tables
+        try:
+            with self._factory() as session, session.begin():
+                if self._recorded is not None:
+                    once.keep_answer(session, request_table, self._recorded[0], text)
+                if self._claimed is not None:
+                    keys.keep_answer(session, key_table, self._claimed, text)
+        except Exception as exc:  # noqa: BLE001 - the work is done; the caller still gets its answer
+            log.warning("answer of %s not kept: %s", (self._recorded or ("", "?"))[1], type(exc).__name__)
+        self._recorded = self._claimed = None
 
     @property
     def session(self) -> Session:
@@ -262,8 +329,9 @@ class Database(DependencyProvider):
     def setup(self):
         service = self.service or self.container.service_name
         self.engine = make_engine(service_database_url(self.container.config, service))
-        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={SERVICE_INFO: service})
         once.Recorder(self.factory, service)
+        keys.Recorder(self.factory, service)
 
     def stop(self):
         if self.engine is not None:

@@ -42,8 +42,16 @@ class Conflict(PlatformError):
 
 @remote_error
 class RequestRepeated(Conflict):
-    """The broker delivered a request again that was carried out already (see ``guanyinli.once``):
-    nothing more was done, and the first delivery's answer is the answer."""
+    """A request carried out already whose answer was not kept (see ``guanyinli.once`` and
+    ``guanyinli.keys``): nothing more was done. A redelivered request or a repeated key normally
+    gets the first answer again; this is the rare case where it was too large to keep, or the first
+    request is still under way."""
+
+
+@remote_error
+class KeyReused(Conflict):
+    """An idempotency key (``request_id``) the caller already used for a request with other
+    arguments (see ``guanyinli.keys``): nothing was done, and nothing of the earlier request is told."""
 
 
 @remote_error

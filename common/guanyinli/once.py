@@ -10,9 +10,19 @@ So every service database has a table ``rpc_requests_<service>`` (named for the 
 services may share one database), and the first transaction of an RPC
 worker that writes anything also writes a row keyed on the request's correlation id, in the same
 commit. A second delivery of the request then fails on that key in its own first write: nothing
-of it is kept, and the caller (who normally has the first answer already) gets ``RequestRepeated``.
-Work that only reads writes no row, and a delivery of a request whose first delivery changed
-nothing (a typed refusal, say) simply runs again.
+of it is kept. Work that only reads writes no row, and a delivery of a request whose first
+delivery changed nothing (a typed refusal, say) simply runs again.
+
+The redelivery gets the first delivery's answer again (also when it is refused before its first
+write by what the first delivery did, a phone now taken, say): once the method has returned, the dumped
+result is kept in the row's ``answer`` (JSON) in a short transaction of its own, before the reply
+is published (``DatabaseHandle.keep_answer``, called by ``guanyinli.schemas.contract``). The
+answer cannot go into the first commit, as it is known only when the method returns (and a method
+may commit more than once). So the caller of a redelivery gets ``RequestRepeated``, as before,
+only when the row has no answer: the first delivery is still running (its method had not
+returned), its answer was over ``guanyinli.keys.MAX_ANSWER``, it failed after its first commit
+(errors are not kept), its process stopped between the commit and keeping the answer, or the
+method's answer holds secrets and is never kept (``contract(..., keep_answer=False)``).
 
 Entrypoints that key their work on the request themselves and continue what a first delivery
 left (``guanyinli.rpc.rpc_request``, ``build_roster``) are left to do so. Rows are kept for
@@ -24,7 +34,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, event, insert
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +65,9 @@ def table(service: str, metadata: MetaData = _metadata) -> Table:
         Column("correlation_id", String(100), primary_key=True, doc="the AMQP correlation id of the request"),
         Column("method", String(100), nullable=False, doc="service.method, for whoever reads the table"),
         Column("handled_at", DateTime, nullable=False, index=True, doc="naive UTC"),
+        Column(
+            "answer", Text, nullable=True, doc="the dumped result (JSON) once the method returned; null if not kept"
+        ),
     )
 
 
@@ -73,6 +86,27 @@ def create_table(op, service: str) -> None:
         sa.PrimaryKeyConstraint("correlation_id"),
     )
     op.create_index(f"ix_{name}_handled_at", name, ["handled_at"], unique=False)
+
+
+def add_answer(op, service: str) -> None:
+    """For a service's migration: the ``answer`` column, added to the table ``create_table`` made."""
+    import sqlalchemy as sa
+
+    op.add_column(table_name(service), sa.Column("answer", sa.Text(), nullable=True))
+
+
+def drop_answer(op, service: str) -> None:
+    with op.batch_alter_table(table_name(service)) as batch:
+        batch.drop_column("answer")
+
+
+def stored_answer(session: Session, tbl: Table, correlation: str) -> str | None:
+    """The answer kept for a request (JSON), None when it has none (yet)."""
+    return session.scalar(select(tbl.c.answer).where(tbl.c.correlation_id == correlation))
+
+
+def keep_answer(session: Session, tbl: Table, correlation: str, answer: str) -> None:
+    session.execute(update(tbl).where(tbl.c.correlation_id == correlation).values(answer=answer))
 
 
 def drop_table(op, service: str) -> None:
@@ -130,8 +164,8 @@ class Recorder:
         except IntegrityError:
             raise RequestRepeated(
                 f"request {correlation} ({method}) was carried out already: the broker delivered it again,"
-                " and its answer went to the first delivery",
-                f"请求{correlation}（{method}）已办理过：消息被再次投递，结果已随第一次答复发出",
+                " and its answer was not kept",
+                f"请求{correlation}（{method}）已办理过：消息被再次投递，结果未保留",
             ) from None
         session.info[RECORDED_KEY] = True
         if time.monotonic() - self.pruned_at > PRUNE_EVERY:

@@ -20,8 +20,9 @@ Requests and replies travel as transient messages, and replies without publisher
   whole call twice over. A request kept on disk has no one to answer after a broker restart anyway
   (the caller's reply queue is gone with it); the caller gets an error and asks again. Asking
   again is a new request with a new correlation id: it is safe where the call takes a key of the
-  caller's (``request_id`` of sign_up, register_attendee, build_roster; ``source_key`` of
-  add_ledger_entry), while the correlation id keeps only a redelivery to one effect.
+  caller's (``request_id`` of every method that creates something, ``source_key`` of
+  add_ledger_entry; ``guanyinli.keys``), while the correlation id keeps only a redelivery to one
+  effect (and answers it with the first answer).
   Requests are still published with confirms and ``mandatory``, so ``UnknownService`` works.
 * the service answers on the caller's reply queue without waiting for a publisher confirm
   before acknowledging the request: a reply lost in a broker restart is lost with the reply

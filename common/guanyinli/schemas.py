@@ -18,7 +18,15 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from guanyinli.errors import Forbidden, InternalError, InvalidInput, PlatformError, format_validation
+from guanyinli import keys
+from guanyinli.errors import (
+    Forbidden,
+    InternalError,
+    InvalidInput,
+    KeyReused,
+    PlatformError,
+    format_validation,
+)
 from guanyinli.identity import Access, Identity
 from guanyinli.timeutil import TZ, local
 
@@ -70,6 +78,19 @@ Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=
 Text = functools.partial(fields.String, validate=validate.Length(min=1, max=200))
 
 
+def RequestId(**kwargs) -> fields.String:  # noqa: N802 - a field, named as the others
+    """The caller's idempotency key of a method that creates something (``contract(key=...)``)."""
+    return fields.String(
+        validate=validate.Length(min=1, max=100),
+        allow_none=True,
+        metadata={
+            "description": "the caller's idempotency key: the same request_id with the same arguments returns the"
+            " first answer, with other arguments KeyReused; keys are the caller's own (guanyinli.keys)"
+        },
+        **kwargs,
+    )
+
+
 class Page(StrictSchema):
     limit = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
@@ -86,6 +107,7 @@ class Contract:
     errors: tuple = ()
     emits: tuple = dc_field(default_factory=tuple)
     access: Access | None = None
+    key: str | None = None
 
 
 def load(schema: Schema | type[Schema], data: Any, **kwargs) -> Any:
@@ -103,6 +125,10 @@ def contract(
     errors: tuple = (),
     emits: tuple = (),
     access: Access | None = None,
+    key: str | None = None,
+    omit: tuple[str, ...] = (),
+    rerun: bool = False,
+    keep_answer: bool = True,
 ):
     """Decorate a service method below ``@rpc``: check the caller, validate arguments, dump the result.
 
@@ -115,6 +141,15 @@ def contract(
     values as keyword arguments (missing optional ones take the schema's ``load_default``).
     Unexpected exceptions become ``InternalError`` with the traceback logged on the service
     side, so a caller never sees a bare ``RemoteError``.
+
+    ``key`` names the argument that is the caller's idempotency key (``request_id``): the same key
+    and the same arguments get the first answer, other arguments ``KeyReused``, per caller
+    (``guanyinli.keys``; ``omit``: secret arguments left out of the fingerprint; ``rerun``: a
+    repeat whose first answer was not kept runs again, for a method whose repeat finds what its
+    first run made). The answer of a
+    request that wrote something is kept for a redelivery of it (``guanyinli.once``) and for a
+    repeat of its key, unless ``keep_answer`` is False (an answer that holds secrets: tokens).
+    Both need the service's ``db`` (``guanyinli.db.Database``).
     """
 
     # One schema instance per method: building a marshmallow schema costs more than loading with it.
@@ -141,24 +176,65 @@ def contract(
             }
             if request is not None:
                 arguments = load(request_schema, arguments)
+            db = _database(self)
+            claim = None
+            if key is not None and db is not None:
+                claim = keys.claim_for(caller_scope(self), fn.__name__, key, arguments, omit)
+                if claim is not None:
+                    done, answer = db.settle_key(claim, rerun)
+                    if done:
+                        return answer
             try:
                 result = fn(self, **arguments)
-                return result if response is None else response.dump(result)
+                dumped = result if response is None else response.dump(result)
+            except keys.KeyTaken:
+                done, answer = db.settle_key(claim, rerun)  # the request that took the key answered, or refuses
+                if done:
+                    return answer
+                raise
             except PlatformError:
+                # A redelivery fails on its first write (RequestRepeated), or is refused earlier by
+                # what its first delivery did (PhoneTaken): either way the first answer is the answer.
+                done, answer = db.redelivered_answer() if db is not None else (False, None)
+                if done:
+                    return answer
                 raise
             except Exception as exc:
                 log.exception("unexpected error in %s", fn.__name__)
                 raise InternalError(f"{fn.__name__} failed: {type(exc).__name__}") from None
+            if db is not None and keep_answer:
+                db.keep_answer(dumped)
+            return dumped
 
         wrapper.__contract__ = Contract(
             name=fn.__name__,
             doc=inspect.cleandoc(fn.__doc__ or ""),
             request=request,
             response=response,
-            errors=(*errors, Forbidden) if access is not None and Forbidden not in errors else errors,
+            errors=_declared(errors, access, key),
             emits=emits,
             access=access,
+            key=key,
         )
         return wrapper
 
     return decorate
+
+
+def _declared(errors: tuple, access: Access | None, key: str | None) -> tuple:
+    """The method's errors, with those the decorator itself raises (Forbidden; KeyReused for a key)."""
+    own = ((Forbidden,) if access is not None else ()) + ((KeyReused,) if key is not None else ())
+    return (*errors, *(e for e in own if e not in errors))
+
+
+def caller_scope(service) -> str:
+    caller = getattr(service, "caller", None)
+    return caller.scope if isinstance(caller, Identity) else Identity().scope
+
+
+def _database(service):
+    """The worker's ``DatabaseHandle`` (``db``), or None (a unit test's stand-in, a service without one)."""
+    from guanyinli.db import DatabaseHandle  # here: the database module is not needed to read schemas
+
+    handle = getattr(service, "db", None)
+    return handle if isinstance(handle, DatabaseHandle) else None

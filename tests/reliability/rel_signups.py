@@ -81,10 +81,13 @@ def signup_storm(
     row.faults += len(injected)
 
     by_key = {o.key: o for o in outcomes}
+    # Each volunteer makes one request: the sign-up of volunteer i answers the key f"{tag}-{i}"
+    # (callers' keys live in request_keys_activities, scoped to the caller, not on the sign-up).
+    key_of = {v["id"]: f"{tag}-{i}" for i, v in enumerate(volunteers)}
     in_db = {
-        r[0]: r[1]
+        key_of[r[0]]: r[1]
         for r in platform.dbs.query(
-            "activities", "SELECT request_id, status FROM signups WHERE request_id LIKE :p", p=f"{tag}-%"
+            "activities", "SELECT volunteer_id, status FROM signups WHERE volunteer_id = ANY(:ids)", ids=list(key_of)
         )
     }
     problems = []

@@ -335,6 +335,7 @@ class FeedsMixin:
         access=own("a volunteer for their own feed link"),
         request=FeedVolunteerIn,
         response=FeedUrls(),
+        keep_answer=False,  # the answer holds the feed's secret token
         errors=(Forbidden, Unavailable),
     )
     def issue_feed_token(self, volunteer_id):
@@ -353,6 +354,7 @@ class FeedsMixin:
         access=own("a volunteer for their own feed link"),
         request=FeedVolunteerIn,
         response=FeedUrls(),
+        keep_answer=False,  # the answer holds the feed's secret token
         errors=(Forbidden, Unavailable),
     )
     def rotate_feed_token(self, volunteer_id):
@@ -384,6 +386,7 @@ class FeedsMixin:
         access=own("a volunteer for their own feed links"),
         request=FeedVolunteerIn,
         response=FeedUrls(),
+        keep_answer=False,  # the answer holds the feed's secret token
         errors=(Forbidden, Unavailable),
     )
     def feed_urls(self, volunteer_id):

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once, outbox
+from guanyinli import keys, once, outbox
 from guanyinli.timeutil import now, to_db
 
 
@@ -45,6 +45,7 @@ class Base(DeclarativeBase):
 
 
 once.table("activities", Base.metadata)  # RPC requests carried out (guanyinli.once)
+keys.table("activities", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 OUTBOX = outbox.Outbox("outbox_events", Base.metadata)  # events to send (guanyinli.outbox)
 
 

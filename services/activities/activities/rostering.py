@@ -12,6 +12,7 @@ duties are confirmed sign-ups with ``source = 'roster'``.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import uuid
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from activities import domain, roster, schemas, store, swaps
 from activities.exceptions import SwapClosed, SwapExpired, SwapRejected
 from activities.models import OUTBOX, Activity, Occurrence, Roster, RosterSwap, Signup
-from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, NotFound, Unavailable
+from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, KeyReused, NotFound, Unavailable
 from guanyinli.events import publish
 from guanyinli.identity import ORGANISERS, READERS, own
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
@@ -59,6 +60,12 @@ ROSTER_ERRORS = (NotFound, InvalidInput, Conflict, Unavailable)  # Unavailable: 
 def naive(dt: datetime) -> datetime:
     """The solver's time: naive local Asia/Shanghai."""
     return local(dt).replace(tzinfo=None)
+
+
+def roster_key(scope: str, request_id: str) -> str:
+    """A build's ``request_key`` for a caller's request_id: the caller's own (guanyinli.keys), so
+    the same string from another organiser is another build."""
+    return "key:" + hashlib.sha256(f"{scope}\n{request_id}".encode()).hexdigest()
 
 
 def shift_kind(start: datetime) -> str:
@@ -399,7 +406,7 @@ class RosterMixin:
         access=ORGANISERS,
         request=schemas.BuildRosterIn,
         response=schemas.RosterOut(),
-        errors=ROSTER_ERRORS,
+        errors=(*ROSTER_ERRORS, KeyReused),
         emits=("roster_progress",),
     )
     def build_roster(self, start, end, grids=None, options=None, request_id=None):
@@ -411,9 +418,10 @@ class RosterMixin:
         suggested relaxations, and is the best roster with gaps marked.
         Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
         neighbour_grids (volunteers may patrol the grids next to their own, as the service's
-        GRID_NEIGHBOURS config maps them; InvalidInput without a map). The same request_id (or a
-        request the broker delivers again because the service died while solving) continues the
-        same roster instead of making a second one.
+        GRID_NEIGHBOURS config maps them; InvalidInput without a map). The same request_id of the
+        same caller with the same window, grids and options (or a request the broker delivers
+        again because the service died while solving) continues the same roster instead of making
+        a second one; with other arguments it is refused (KeyReused).
         """
         self._organiser()
         grids = sorted(set(grids or range(1, 16)))
@@ -424,11 +432,22 @@ class RosterMixin:
                 'config, e.g. "1:2,6 2:3,7")'
             )
         job_id = uuid.uuid4().hex
-        key = request_id or self.request_key
+        key = roster_key(self.caller.scope, request_id) if request_id else self.request_key
 
         def create(session):
             found = session.scalars(select(Roster).where(Roster.request_key == key)).first() if key else None
             if found is not None:
+                if request_id and (from_db(found.start), from_db(found.end), found.grids, found.options) != (
+                    start,
+                    end,
+                    grids,
+                    options,
+                ):
+                    raise KeyReused(
+                        f"request_id {request_id!r} was used for another request of build_roster:"
+                        " use a new request_id for a new request",
+                        f"request_id「{request_id}」已用于另一个build_roster请求：新的请求请用新的request_id",
+                    )
                 return found.id, found.status != "solving"
             if not patrol_occurrences(session, start, end, grids):
                 raise no_patrols(start, end, grids)
@@ -698,15 +717,17 @@ class RosterMixin:
         response=schemas.SwapOut(),
         errors=(NotFound, Forbidden, SwapRejected, SwapExpired, Conflict),
         emits=("swap_proposed", "swap_accepted"),
+        key="request_id",
     )
-    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b):
+    def request_swap(self, roster_id, volunteer_a, shift_a, volunteer_b, shift_b, request_id=None):
         """Volunteer a takes shift b and volunteer b takes shift a, if no hard rule breaks.
 
         One of the two volunteers proposes it: the swap is checked against the hard rules, kept as
         ``proposed`` and announced (swap_proposed); the roster changes only when the other volunteer
         or an organiser accepts it (accept_swap) before either shift starts. An organiser's swap
         applies at once (swap_accepted tells both volunteers). A swap that would break a hard rule
-        is kept ``rejected`` with the rule and answered with SwapRejected naming it.
+        is kept ``rejected`` with the rule and answered with SwapRejected naming it. The same
+        request_id with the same arguments returns the first answer (guanyinli.keys).
         """
         proposer = domain.swap_proposer(self.caller, volunteer_a, volunteer_b)
         view, version, violations = self._swap_check(roster_id, volunteer_a, shift_a, volunteer_b, shift_b)

@@ -8,16 +8,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from activities.domain import SWAP_STATUSES
 from guanyinli.events import KINDS, TEAMS
-from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=15), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
 Reason = lambda **kw: fields.String(validate=validate.Length(max=300), **kw)  # noqa: E731
-RequestId = lambda **kw: fields.String(  # noqa: E731
-    validate=validate.Length(min=1, max=100),
-    metadata={"description": "client idempotency key: the same request_id returns the first answer"},
-    **kw,
-)
 
 
 class RoleIn(StrictSchema):
@@ -82,6 +77,7 @@ class ActivityFields(StrictSchema):
 
 class CreateActivityIn(ActivityFields):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    request_id = RequestId(load_default=None)
     title = Text(required=True)
     start = LocalDateTime(required=True)
     duration_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1440))
@@ -302,7 +298,6 @@ class Signup(Schema):
     volunteer_id = fields.Integer()
     status = fields.String(metadata={"description": "confirmed | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    request_id = fields.String(allow_none=True)
     source = fields.String(metadata={"description": "signup | roster"})
     duty_start = LocalDateTime()
     duty_end = LocalDateTime()
@@ -336,7 +331,6 @@ class Registration(Schema):
     phone = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    request_id = fields.String(allow_none=True)
     created_at = LocalDateTime()
 
 
@@ -392,6 +386,7 @@ class RepairRosterIn(RosterIdIn):
 
 
 class SwapIn(RosterIdIn):
+    request_id = RequestId(load_default=None)
     volunteer_a = Id(required=True)
     shift_a = fields.String(required=True, validate=validate.Length(min=1, max=40))
     volunteer_b = Id(required=True)

@@ -131,6 +131,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         response=schemas.Activity(),
         errors=ORGANISER_ERRORS,
         emits=("activity_created",),
+        key="request_id",
     )
     def create_activity(
         self,
@@ -152,10 +153,13 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         private_address=None,
         health_notes=None,
         feed_shows_details=False,
+        request_id=None,
     ):
-        """Define an activity (once or recurring) with its roles; a lecture gets setup and reception duties."""
+        """Define an activity (once or recurring) with its roles; a lecture gets setup and reception duties.
+
+        The same request_id with the same arguments returns the first answer (guanyinli.keys)."""
         self._organiser()
-        data = {k: v for k, v in locals().items() if k != "self"}
+        data = {k: v for k, v in locals().items() if k not in ("self", "request_id")}
 
         def work(session):
             activity = store.create_activity(session, data, self.caller.volunteer_id)
@@ -343,19 +347,22 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         response=schemas.Signup(),
         errors=SIGNUP_ERRORS,
         emits=("signup_confirmed", "signup_waitlisted"),
+        key="request_id",
+        rerun=True,  # a repeat finds the volunteer's live sign-up: safe to run when no answer was kept
     )
     def sign_up(self, occurrence_id, volunteer_id, role=None, request_id=None):
         """Sign a volunteer up for a role: confirmed while seats last, else waitlisted in order.
 
         Checks skills and availability with the volunteers service and clashes with the
-        volunteer's confirmed duties. Repeating a request (same request_id, or the same
-        volunteer and role) returns the existing sign-up and dispatches nothing.
+        volunteer's confirmed duties. Signing up again for the same role returns the volunteer's
+        live sign-up and dispatches nothing; the same request_id with the same arguments returns
+        the first answer, with other arguments KeyReused (the caller's own keys, guanyinli.keys).
         """
         self._for_volunteer(volunteer_id)
 
         def lookup(session):
             occ, slot = store.signup_target(session, occurrence_id, role)
-            repeated = store.repeated_signup(session, request_id, slot.id, volunteer_id)
+            repeated = store.repeated_signup(session, None, slot.id, volunteer_id)
             if repeated is not None:
                 return views.signup_view(session, repeated), None
             if store.effective_status(occ) == "cancelled":
@@ -372,7 +379,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         )
 
         def work(session):
-            signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check, request_id)
+            signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check)
             if changed:
                 OUTBOX.add(session, f"signup_{signup.status}", views.signup_event(session, signup))
             return views.signup_view(session, signup)
@@ -429,15 +436,20 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         response=schemas.Registration(),
         errors=(NotFound, OccurrenceClosed, InvalidInput),
         emits=("signup_promoted",),
+        key="request_id",
     )
     def register_attendee(self, occurrence_id, name, phone=None, request_id=None):
         """Register a resident for a lecture (or a pupil for tutoring) up to the room capacity, else waitlist.
 
         Tutoring: every ``pupils_per_tutor`` pupils open one more tutor seat (waitlisted tutors are promoted).
+        Residents call without a token, so all of them share one scope of keys: a request_id
+        reused with other arguments (another lecture, another name) is refused with KeyReused,
+        and the same arguments get the first answer, which holds only what they sent (name,
+        phone, occurrence) and the registration's id and status (guanyinli.keys).
         """
 
         def work(session):
-            registration, _, promoted = store.register_attendee(session, occurrence_id, name, phone, request_id)
+            registration, _, promoted = store.register_attendee(session, occurrence_id, name, phone, None)
             for p in promoted:
                 OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
             return views.registration_view(session, registration)

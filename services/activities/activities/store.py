@@ -749,7 +749,10 @@ def repeated_signup(
     session: Session, request_id: str | None, occurrence_role_id: int, volunteer_id: int
 ) -> Signup | None:
     """The sign-up a repeated request gets back unchanged: the same request id (whatever became
-    of it), or the volunteer's live sign-up for the role; None when the request is new."""
+    of it), or the volunteer's live sign-up for the role; None when the request is new.
+
+    ``request_id`` here is a key of the service's own (data it loads itself), unique over the
+    table; callers' keys are scoped to the caller and never reach it (``guanyinli.keys``)."""
     existing = find_signup(session, request_id, occurrence_role_id, volunteer_id)
     if existing is None:
         return None
@@ -910,6 +913,8 @@ def register_attendee(
     """Register a resident (lecture) or pupil (tutoring) up to the room capacity, else waitlist them.
 
     Returns the registration, whether it is new, and tutors promoted because the pupils grew.
+    ``request_id`` is a key of the service's own (the demo's residents), unique over the table;
+    callers' keys are scoped to the caller and never reach it (``guanyinli.keys``).
     """
     occ = get_occurrence(session, occurrence_id)
     if occ.activity.kind not in ("lecture", "tutoring"):

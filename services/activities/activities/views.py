@@ -237,7 +237,6 @@ def signup_view(session: Session, signup: Signup) -> dict:
         "volunteer_id": signup.volunteer_id,
         "status": signup.status,
         "waitlist_position": waitlist_position(session, signup),
-        "request_id": signup.request_id,
         "source": signup.source,
         "duty_start": duty[0],
         "duty_end": duty[1],
@@ -304,6 +303,5 @@ def registration_view(session: Session, registration: Registration) -> dict:
         "phone": registration.phone,
         "status": registration.status,
         "waitlist_position": position,
-        "request_id": registration.request_id,
         "created_at": from_db(registration.created_at),
     }

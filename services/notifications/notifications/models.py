@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from guanyinli import once
+from guanyinli import keys, once
 
 
 class Base(DeclarativeBase):
@@ -23,6 +23,7 @@ class Base(DeclarativeBase):
 
 
 once.table("notifications", Base.metadata)  # RPC requests carried out (guanyinli.once)
+keys.table("notifications", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 
 
 class Contact(Base):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once, outbox
+from guanyinli import keys, once, outbox
 
 ROLES = ("organiser", "viewer")
 
@@ -21,6 +21,7 @@ class Base(DeclarativeBase):
 
 once.table("organiser", Base.metadata)  # RPC requests carried out (guanyinli.once)
 OUTBOX = outbox.Outbox("outbox_events_organiser", Base.metadata)  # events to send (guanyinli.outbox)
+keys.table("organiser", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 
 
 class Account(Base):

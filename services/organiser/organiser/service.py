@@ -27,7 +27,7 @@ from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIEWER, CallerIdentity, Identity, allow
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
-from guanyinli.schemas import LocalDateTime, StrictSchema, contract
+from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import accounts, board, charts, security, tokens, web
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
@@ -47,6 +47,7 @@ class CreateAccountIn(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(min=10, max=200), load_only=True)
     display_name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     role = fields.String(load_default="organiser", validate=validate.OneOf(ROLES))
+    request_id = RequestId(load_default=None)
 
 
 class AccountOut(Schema):
@@ -235,10 +236,18 @@ class OrganiserService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=ORGANISERS, request=CreateAccountIn, response=AccountOut(), errors=(InvalidInput, Conflict, Unavailable)
+        access=ORGANISERS,
+        request=CreateAccountIn,
+        response=AccountOut(),
+        errors=(InvalidInput, Conflict, Unavailable),
+        key="request_id",
+        omit=("password",),
     )
-    def create_account(self, username, password, display_name=None, role=None):
-        """Create a login for the organiser page (password hashed with argon2id, at least 10 characters)."""
+    def create_account(self, username, password, display_name=None, role=None, request_id=None):
+        """Create a login for the organiser page (password hashed with argon2id, at least 10 characters).
+
+        The same request_id with the same arguments returns the first answer (the password is not
+        part of the comparison: no hash of it is kept with the key)."""
         try:
             digest = self.passwords.hash(password)
         except ValueError as exc:
@@ -299,7 +308,9 @@ class OrganiserService(revocation.RevocationListener):
             return accounts.list_accounts(session)
 
     @rpc
-    @contract(access=ANYONE, request=IssueTokenIn, response=TokenOut(), errors=(InvalidInput, Forbidden))
+    @contract(
+        access=ANYONE, request=IssueTokenIn, response=TokenOut(), errors=(InvalidInput, Forbidden), keep_answer=False
+    )
     def issue_token(self, username, password):
         """An identity token for an account, in exchange for its password (the command line's
         ``guanyinli login``): valid 12 hours, renewed with ``renew_token`` while the account is
@@ -333,6 +344,7 @@ class OrganiserService(revocation.RevocationListener):
         access=allow(VIEWER, ORGANISER, scope="the account the token is for, while it is active"),
         response=TokenOut(),
         errors=(Forbidden,),
+        keep_answer=False,
     )
     def renew_token(self):
         """A fresh token for the caller's own account (a token this service issued), if the

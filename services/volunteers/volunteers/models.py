@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from guanyinli import once, outbox
+from guanyinli import keys, once, outbox
 from guanyinli.timeutil import now, to_db
 from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
 
@@ -46,6 +46,7 @@ class Base(DeclarativeBase):
 
 
 once.table("volunteers", Base.metadata)  # RPC requests carried out (guanyinli.once)
+keys.table("volunteers", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 OUTBOX = outbox.Outbox("outbox_events_volunteers", Base.metadata)  # events to send (guanyinli.outbox)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from guanyinli.schemas import Id, LocalDateTime, Page, Phone, StrictSchema, Text
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 from guanyinli.timeutil import local
 from volunteers.domain import MAX_WINDOW_RANGE
 from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
@@ -94,6 +94,7 @@ class CreateVolunteerIn(VolunteerFields):
     teams = fields.List(Team(), load_default=list, validate=validate.Length(max=3))
     skills = fields.List(Skill(), load_default=list, validate=validate.Length(max=30))
     language = fields.String(load_default="zh", validate=validate.Regexp(r"^[a-z]{2}(-[A-Za-z]{2,4})?$"))
+    request_id = RequestId(load_default=None)
 
 
 CLEARABLE = ("email", "grid_id", "alliance")
@@ -201,7 +202,11 @@ class AddLedgerEntryIn(StrictSchema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=120),
-        metadata={"description": "idempotency key: a second entry with the same key returns the first"},
+        metadata={
+            "description": "idempotency key, and the entry's identity at its source: the same caller's same"
+            " source_key with the same arguments returns the first entry, with other arguments KeyReused;"
+            " a source_key another caller used returns that entry when it is for the same volunteer"
+        },
     )
     team = Team(load_default=None, allow_none=True)
     occurred_at = LocalDateTime(load_default=None, allow_none=True, metadata={"description": "empty: now"})

@@ -242,11 +242,23 @@ class VolunteersService(revocation.RevocationListener):
         response=schemas.VolunteerOut(),
         errors=(InvalidInput, PhoneTaken),
         emits=("volunteer_created",),
+        key="request_id",
     )
     def create_volunteer(
-        self, name, phone, email=None, teams=None, grid_id=None, alliance=None, skills=None, language=None
+        self,
+        name,
+        phone,
+        email=None,
+        teams=None,
+        grid_id=None,
+        alliance=None,
+        skills=None,
+        language=None,
+        request_id=None,
     ):
-        """Register a volunteer: teams, home grid, alliance, skills (e.g. patrol_leader, tutoring:math)."""
+        """Register a volunteer: teams, home grid, alliance, skills (e.g. patrol_leader, tutoring:math).
+
+        The same request_id with the same arguments returns the first answer (guanyinli.keys)."""
         data = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
         data.update(alliance=alliance, skills=skills, language=language)
 
@@ -449,11 +461,18 @@ class VolunteersService(revocation.RevocationListener):
         response=schemas.LedgerEntryOut(),
         errors=VOLUNTEER_ERRORS + (SourceKeyTaken,),
         emits=("ledger_entry_added",),
+        key="source_key",
     )
     def add_ledger_entry(
         self, volunteer_id, hours, reason, points=None, source=None, source_key=None, team=None, occurred_at=None
     ):
-        """Append hours and points (corrections are negative entries); the same source_key returns the first entry."""
+        """Append hours and points (corrections are negative entries).
+
+        ``source_key`` is the caller's idempotency key (guanyinli.keys): the same key with the same
+        arguments returns the first answer, with other arguments KeyReused. It is also the entry's
+        identity at its source (``attendance:<signup id>``), unique over the ledger: a source_key
+        that another caller used returns that entry when it is for the same volunteer (organisers
+        and services read every ledger), and SourceKeyTaken for another volunteer."""
         if points is None:
             points = domain.default_points(hours)
 

@@ -28,7 +28,9 @@ def test_lecture_registrations_fill_the_room_then_waitlist(organiser, call):
     occ = organiser.list_occurrences(start=iso(at(5, 0)), end=iso(at(6, 0)))[0]
     resident = call(None)
     a = resident.register_attendee(occurrence_id=occ["id"], name="李阿姨", phone="13912345678", request_id="r-a")
-    assert resident.register_attendee(occurrence_id=occ["id"], name="李阿姨", request_id="r-a") == a
+    assert (
+        resident.register_attendee(occurrence_id=occ["id"], name="李阿姨", phone="13912345678", request_id="r-a") == a
+    )
     b = resident.register_attendee(occurrence_id=occ["id"], name="张大爷")
     c = resident.register_attendee(occurrence_id=occ["id"], name="陈先生")
     d = resident.register_attendee(occurrence_id=occ["id"], name="赵女士")

@@ -67,8 +67,8 @@ def test_repeated_requests_are_idempotent(call, volunteers, patrol, events, serv
     c = volunteer.sign_up(occurrence_id=occ, volunteer_id=1)
     assert a == b == c
     volunteer.cancel_sign_up(signup_id=a["id"])
-    # The same request id after a cancellation is still the same (cancelled) request...
-    assert volunteer.sign_up(occurrence_id=occ, volunteer_id=1, request_id="req-1")["status"] == "cancelled"
+    # The same request id after a cancellation is still the same request: its first answer...
+    assert volunteer.sign_up(occurrence_id=occ, volunteer_id=1, request_id="req-1") == a
     # ...while a new request signs up again, reusing the row.
     again = volunteer.sign_up(occurrence_id=occ, volunteer_id=1, request_id="req-2")
     assert again["status"] == "confirmed" and again["id"] == a["id"]

@@ -16,7 +16,7 @@ from test_rostering import evening_patrols, patrol_team, window
 
 from activities.exceptions import SwapClosed, SwapExpired, SwapRejected
 from conftest import REAL_VOLUNTEERS
-from guanyinli.errors import Conflict, Forbidden
+from guanyinli.errors import Conflict, Forbidden, KeyReused
 
 pytestmark = [
     pytest.mark.integration,
@@ -210,3 +210,16 @@ def test_two_accepts_touching_the_same_shift_do_not_both_apply(call, organiser, 
     assert (s, v) not in after and [(t, v) in after, (u, v) in after].count(True) == 1
     assert len(after) == len(pairs(roster.roster))
     assert len(events.wait("swap_accepted")) == 1
+
+
+def test_a_proposal_asked_again_with_its_request_id_is_the_same_proposal(call, organiser, events):
+    roster = Published(call, organiser)
+    s, v, t, w = roster.swappable()[0]
+    proposer = call(as_volunteer(v))
+    arguments = dict(roster_id=roster.id, volunteer_a=v, shift_a=s, volunteer_b=w, shift_b=t)
+    proposal = proposer.request_swap(**arguments, request_id="swap-1")
+    assert proposer.request_swap(**arguments, request_id="swap-1") == proposal
+    third = next(x for x in roster.team if x not in (v, w))
+    with pytest.raises(KeyReused):  # refused before anything else is looked at
+        proposer.request_swap(**{**arguments, "volunteer_b": third}, request_id="swap-1")
+    assert [x["swap_id"] for x in organiser.list_swaps(roster_id=roster.id)] == [proposal["swap_id"]]

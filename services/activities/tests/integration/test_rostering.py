@@ -14,7 +14,7 @@ from activities_testkit import ORGANISER, at, iso, next_monday
 
 from activities.exceptions import SwapRejected
 from conftest import REAL_VOLUNTEERS
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, KeyReused, NotFound
 
 pytestmark = [
     pytest.mark.integration,
@@ -315,6 +315,12 @@ def test_the_same_request_gives_the_same_roster(call, organiser):
     assert again["id"] == first["id"] and again["assignments"] == first["assignments"]
     other = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2})
     assert other["id"] != first["id"] and len(organiser.list_rosters()) == 2
+    # The key is the caller's: reused with other options it is refused; another organiser's is theirs.
+    with pytest.raises(KeyReused):
+        organiser.build_roster(**window(), grids=[1], options={"time_limit": 3}, request_id="weekly-g1")
+    colleague = call({"roles": ["organiser"], "name": "社区干部 李明"})
+    theirs = colleague.build_roster(**window(), grids=[1], options={"time_limit": 2}, request_id="weekly-g1")
+    assert theirs["id"] not in (first["id"], other["id"]) and len(organiser.list_rosters()) == 3
 
 
 def grid_of(roster: dict) -> dict[str, int]:

@@ -13,6 +13,7 @@ import pytest
 from organiser_testkit import MONDAY, PASSWORD, browser_at, csrf_of, duty_under_way, log_in, swappable
 from sqlalchemy import create_engine, text
 
+from guanyinli.errors import KeyReused
 from guanyinli.rpc import ServiceRpcProxy, rpc
 from guanyinli.testing import signed
 from guanyinli.timeutil import now, to_db
@@ -39,6 +40,18 @@ def accounts(rpc):
     organiser = rpc("organiser")
     organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
     organiser.create_account(username="guest", password=PASSWORD, display_name="访客", role="viewer")
+
+
+def test_an_account_asked_again_with_its_request_id_is_made_once(rpc):
+    organiser = rpc("organiser")
+    first = organiser.create_account(username="liming", password=PASSWORD, display_name="李明", request_id="acct-1")
+    assert (
+        organiser.create_account(username="liming", password=PASSWORD, display_name="李明", request_id="acct-1")
+        == first
+    )
+    with pytest.raises(KeyReused):
+        organiser.create_account(username="zhaoli", password=PASSWORD, request_id="acct-1")
+    assert [a["username"] for a in organiser.list_accounts()] == ["liming"]
 
 
 @pytest.fixture

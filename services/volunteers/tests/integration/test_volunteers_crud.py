@@ -4,10 +4,23 @@ import pytest
 from sqlalchemy import text
 from volunteers_testkit import patrol_volunteer
 
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, InvalidInput, KeyReused, NotFound
+from guanyinli.testing import deliver_twice, signed
 from volunteers.exceptions import PhoneTaken, VolunteerNotFound
 
 pytestmark = pytest.mark.integration
+
+
+def test_create_volunteer_with_a_request_id_and_redelivered_makes_one_volunteer(rpc, service_config, tables):
+    first = rpc.create_volunteer(**patrol_volunteer(1), request_id="import-1")
+    assert rpc.create_volunteer(**patrol_volunteer(1), request_id="import-1") == first
+    with pytest.raises(KeyReused):
+        rpc.create_volunteer(**patrol_volunteer(2), request_id="import-1")
+    answers = deliver_twice(
+        service_config, "volunteers", "create_volunteer", signed({"roles": ["organiser"]}), **patrol_volunteer(3)
+    )
+    assert answers[0] == answers[1] and answers[0]["name"] == "志愿者3"
+    assert tables.count("volunteers") == 2
 
 
 def test_create_and_get(rpc, events, tables):

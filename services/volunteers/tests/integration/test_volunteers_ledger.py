@@ -4,14 +4,16 @@ import pytest
 from nameko.testing.services import entrypoint_waiter
 from volunteers_testkit import local, patrol_volunteer
 
-from guanyinli.errors import InvalidInput, NotFound, RequestRepeated
+from guanyinli.errors import InvalidInput, KeyReused, NotFound
 from guanyinli.events import make_payload
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import deliver_twice, event_dispatcher, signed
 from guanyinli.timeutil import parse_iso
 from volunteers.exceptions import SourceKeyTaken
 
 pytestmark = pytest.mark.integration
 ORGANISER = signed({"roles": ["organiser"]})
+OTHER_ORGANISER = signed({"roles": ["organiser"], "name": "li"})
 
 
 def test_ledger_entries_totals_and_idempotent_source_key(rpc, events, unchanged):
@@ -29,9 +31,20 @@ def test_ledger_entries_totals_and_idempotent_source_key(rpc, events, unchanged)
         team="convenient_service",
     )
     assert (keyed["points"], keyed["source"], keyed["team"]) == (15, "appeals", "convenient_service")
-    # the same source_key again returns the first entry and writes nothing
+    # the same source_key with the same arguments returns the first entry, with others is refused; neither writes
     with unchanged():
-        assert rpc.add_ledger_entry(v["id"], 1, "重复提交", source_key="appeal:77") == keyed
+        again = rpc.add_ledger_entry(
+            volunteer_id=v["id"],
+            hours=1,
+            points=15,
+            reason="协助老人就医",
+            source="appeals",
+            source_key="appeal:77",
+            team="convenient_service",
+        )
+        assert again == keyed
+        with pytest.raises(KeyReused, match="source_key 'appeal:77' was used for another request"):
+            rpc.add_ledger_entry(v["id"], 1, "重复提交", source_key="appeal:77")
     correction = rpc.add_ledger_entry(v["id"], -0.5, "更正：多记半小时")
     assert correction["points"] == -5
     ledger = rpc.get_ledger(v["id"])
@@ -44,13 +57,18 @@ def test_ledger_entries_totals_and_idempotent_source_key(rpc, events, unchanged)
     assert len(events.settle(0.2)) == 4  # created + 3 entries, none for the repeat
 
 
-def test_ledger_errors_write_nothing(rpc, unchanged):
+def test_ledger_errors_write_nothing(rpc, unchanged, service_config):
     a = rpc.create_volunteer(**patrol_volunteer(1))
     b = rpc.create_volunteer(**patrol_volunteer(2))
-    rpc.add_ledger_entry(a["id"], 1, "巡逻", source_key="k1")
-    with unchanged():
-        with pytest.raises(SourceKeyTaken, match=r"^source_key: 'k1' was used for volunteer"):
+    first = rpc.add_ledger_entry(a["id"], 1, "巡逻", source_key="k1")
+    with unchanged(), ServiceRpcProxy("volunteers", service_config, context_data=OTHER_ORGANISER) as other:
+        with pytest.raises(KeyReused):  # the same caller, another volunteer
             rpc.add_ledger_entry(b["id"], 1, "巡逻", source_key="k1")
+        # Another caller's k1 is a key of theirs, but a source_key is also the entry's identity
+        # at its source, unique over the ledger: the same entry, or refused for another volunteer.
+        assert other.add_ledger_entry(a["id"], 1, "巡逻", source_key="k1") == first
+        with pytest.raises(SourceKeyTaken, match=r"^source_key: 'k1' was used for volunteer"):
+            other.add_ledger_entry(b["id"], 1, "巡逻", source_key="k1")
         with pytest.raises(NotFound, match="volunteer_id"):
             rpc.add_ledger_entry(999, 1, "巡逻")
         with pytest.raises(InvalidInput, match="hours: Not a valid number"):
@@ -182,11 +200,11 @@ def test_the_database_refuses_to_rewrite_ledger_entries(rpc, tables):
     assert rpc.get_ledger(v["id"])["total_points"] == 20
 
 
-def test_a_redelivered_ledger_entry_without_source_key_is_added_once(rpc, service_config, tables):
+def test_a_redelivered_ledger_entry_without_source_key_is_added_once_and_answered_again(rpc, service_config, tables):
     """The broker delivers a request again when its acknowledgement was lost with the connection."""
     v = rpc.create_volunteer(**patrol_volunteer(1))
     first, again = deliver_twice(
         service_config, "volunteers", "add_ledger_entry", ORGANISER, volunteer_id=v["id"], hours=2, reason="巡逻"
     )
-    assert first["hours"] == 2.0 and isinstance(again, RequestRepeated)
+    assert first["hours"] == 2.0 and again == first
     assert rpc.get_ledger(v["id"])["total"] == 1 and tables.count("ledger_entries") == 1
