@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("GUANYINLI_ENV", "local")  # weak example secrets are accepted here
     env.setdefault("FEED_SECRET", local_feed_secret())
     env.setdefault("FEED_BASE_URL", f"http://{FEEDS_ADDRESS}")
+    env.setdefault("ORGANISER_SECURE_COOKIES", "false")  # the local page is plain HTTP
     children: list[subprocess.Popen] = []
     if not env.get("SMTP_HOST"):
         mail_log = open(VAR_DIR / "mail.log", "ab")
