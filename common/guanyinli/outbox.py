@@ -273,6 +273,15 @@ class Sender:
     def __init__(self, outbox: Outbox, policy: Policy, outages, clock: Callable[[], datetime] = system_now):
         self.outbox, self.policy, self.outages, self.clock = outbox, policy, outages, clock
 
+    def work(self, db, dispatch: Callable[[str, dict], Any], fn: Callable[[Any], Any]) -> Any:
+        """``fn(session)`` in one transaction; the events it queued (``Outbox.add``) are sent once
+        it committed, and what does not go then is left to the relay."""
+        with db.get_session() as session:
+            result = fn(session)
+            queued = self.outbox.pending(session)
+        self.send(db, dispatch, queued)
+        return result
+
     def send(self, db, dispatch: Callable[[str, dict], Any], rows: list[Row]) -> int:
         """Dispatch ``rows`` in order, each on its own, then record in one transaction which went
         and which failed; returns how many went. A row not recorded as sent goes out again later."""

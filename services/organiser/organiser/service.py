@@ -211,11 +211,7 @@ class OrganiserService(revocation.RevocationListener):
 
     def _work(self, fn):
         """``fn(session)`` in one transaction; the events it queued go out after the commit."""
-        with self.db.get_session() as session:
-            result = fn(session)
-            queued = OUTBOX.pending(session)
-        self.relay.send(self.db, self.dispatch, queued)
-        return result
+        return self.relay.work(self.db, self.dispatch, fn)
 
     @outbox.relay_timer
     def relay_outbox(self):

@@ -83,11 +83,7 @@ class VolunteersService(revocation.RevocationListener):
     def _work(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(session)`` in its own transaction; the events it queued with ``OUTBOX.add`` are
         dispatched once the transaction committed."""
-        with self.db.get_session() as session:
-            result = fn(session)
-            queued = OUTBOX.pending(session)
-        self.relay.send(self.db, self.dispatch, queued)
-        return result
+        return self.relay.work(self.db, self.dispatch, fn)
 
     @outbox.relay_timer
     def relay_outbox(self):
