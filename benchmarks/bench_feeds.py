@@ -15,6 +15,8 @@ clean-ups, twelve lectures with their setup duty) and one volunteer signed up fo
    (200) and with the current ETag (304); first with the body cache off (``FEED_CACHE_SECONDS=0``:
    every request renders; its 200 row is the baseline), then on (a request costs the token
    lookup and the version query; the 304 also saves the transfer, most of a phone's cost).
+   The feed URL's token is its only credential (no RPC call is made); the service still needs
+   identity keys to start (``IDENTITY_KEYS_DIR``, a throwaway set where it is unset).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ PATHS = [str(ROOT / "common"), str(ROOT / "services" / "activities")]
 sys.path[:0] = PATHS + [str(HERE)]
 
 import requests  # noqa: E402
+from bench_identity import ensure_local_keys  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
 
 from guanyinli.timeutil import now  # noqa: E402
@@ -277,6 +280,7 @@ def main() -> int:
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
+    ensure_local_keys()  # the service refuses to start without identity keys
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         url = f"sqlite:///{tmp / 'activities.db'}"

@@ -74,6 +74,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "notifications")]
 
+from bench_identity import ensure_local_keys  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.testing.services import replace_dependencies  # noqa: E402
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duties", type=int, default=10_000)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
+    ensure_local_keys()  # the service containers verify callers and sign their own events with these
     tmp = Path(tempfile.mkdtemp(prefix="bench-notifications-"))
     try:
         t = time.perf_counter()

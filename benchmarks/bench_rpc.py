@@ -10,7 +10,9 @@ second row with publisher confirms on request and reply). Rows: the raw baseline
 and ``get_volunteer`` called through ``guanyinli.client.Client`` (the platform's client), through
 nameko's standalone proxy with the platform's transient requests, through plain nameko, and from a
 bare pika client. Each is driven sequentially (one client) and by ``--clients`` concurrent clients
-(threads, one connection each), ``--calls`` calls per mode. Prints calls per second, p50/p99 latency,
+(threads, one connection each), ``--calls`` calls per mode. Every client, the raw ones too, sends
+the same organiser's identity token (``nameko.identity`` header; keys from ``IDENTITY_KEYS_DIR``,
+a throwaway set where it is unset): the service verifies it once and then finds it in its cache. Prints calls per second, p50/p99 latency,
 client CPU per call, the answering process's CPU per call (from ``/proc``), and the ratio read call
 (platform client) / raw round trip (target: at most 3).
 
@@ -44,6 +46,7 @@ sys.path[:0] = PATHS
 
 import pika  # noqa: E402
 import requests  # noqa: E402
+from bench_identity import ensure_local_keys, organiser_context  # noqa: E402
 
 from guanyinli.config import amqp_uri  # noqa: E402
 
@@ -202,9 +205,18 @@ class RawClient:
 
     nameko routes requests through the ``nameko-rpc`` topic exchange (routing key
     ``service.method``) and publishes replies there with the caller's reply queue as routing key.
+    Context data travels as ``nameko.<key>`` headers: every request carries the caller's identity
+    token as ``nameko.identity``, as the other clients' requests do (the raw echo ignores it).
     """
 
-    def __init__(self, params: pika.ConnectionParameters, confirms: bool = False, nameko: str | None = None):
+    def __init__(
+        self,
+        params: pika.ConnectionParameters,
+        confirms: bool = False,
+        nameko: str | None = None,
+        context_data: dict | None = None,
+    ):
+        self.headers = {f"nameko.{key}": value for key, value in (context_data or {}).items()}
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         if confirms:
@@ -227,7 +239,10 @@ class RawClient:
         self.correlation_id = uuid.uuid4().hex
         body = json.dumps({"args": [volunteer_id], "kwargs": {}}).encode()
         props = pika.BasicProperties(
-            reply_to=self.reply_queue, correlation_id=self.correlation_id, content_type="application/json"
+            reply_to=self.reply_queue,
+            correlation_id=self.correlation_id,
+            content_type="application/json",
+            headers=self.headers,
         )
         self.channel.basic_publish(self.exchange, self.routing_key, body, props, mandatory=True)
         while self.response is None:
@@ -243,10 +258,10 @@ class RawClient:
 class PlatformClient:
     """``guanyinli.client.Client``: the platform's client for programs outside nameko."""
 
-    def __init__(self, uri: str, service: str = "volunteers"):
+    def __init__(self, uri: str, service: str = "volunteers", context_data: dict | None = None):
         from guanyinli.client import Client
 
-        self.client = Client(uri, timeout=30)
+        self.client = Client(uri, context_data=context_data, timeout=30)
         self.method = self.client[service].get_volunteer
 
     def call(self, volunteer_id: int):
@@ -259,13 +274,15 @@ class PlatformClient:
 class NamekoClient:
     """nameko's standalone ``ServiceRpcProxy``: the platform's (transient requests) or, ``plain``, nameko's own."""
 
-    def __init__(self, uri: str, service: str = "volunteers", plain: bool = False):
+    def __init__(self, uri: str, service: str = "volunteers", plain: bool = False, context_data: dict | None = None):
         if plain:
             from nameko.standalone.rpc import ServiceRpcProxy
         else:
             from guanyinli.rpc import ServiceRpcProxy
 
-        self.proxy_cm = ServiceRpcProxy(service, {"AMQP_URI": uri, "serializer": "json"}, timeout=30)
+        self.proxy_cm = ServiceRpcProxy(
+            service, {"AMQP_URI": uri, "serializer": "json"}, context_data=context_data, timeout=30
+        )
         self.proxy = self.proxy_cm.__enter__()
 
     def call(self, volunteer_id: int):
@@ -334,7 +351,9 @@ def run(make_client, calls: int, clients: int, ids: list[int], server: int | Non
     }
 
 
-def wait_ready(uri: str, service: subprocess.Popen, name: str = "volunteers", timeout: float = 60) -> dict:
+def wait_ready(
+    uri: str, service: subprocess.Popen, context_data: dict, name: str = "volunteers", timeout: float = 60
+) -> dict:
     from nameko.exceptions import UnknownService
 
     from guanyinli.rpc import ServiceRpcProxy
@@ -344,7 +363,7 @@ def wait_ready(uri: str, service: subprocess.Popen, name: str = "volunteers", ti
         if service.poll() is not None:
             raise SystemExit(f"the {name} service exited with {service.returncode}")
         try:
-            with ServiceRpcProxy(name, {"AMQP_URI": uri}, timeout=5) as proxy:
+            with ServiceRpcProxy(name, {"AMQP_URI": uri}, context_data=context_data, timeout=5) as proxy:
                 return proxy.get_volunteer(1)
         except (UnknownService, Exception):
             if time.monotonic() > deadline:
@@ -357,17 +376,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000, help="calls per mode and kind (default 1000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     args = parser.parse_args(argv)
+    ensure_local_keys()  # before the services start: they find the keys through IDENTITY_KEYS_DIR
+    caller = organiser_context("bench-rpc")  # one token for every client and row
 
     with tempfile.TemporaryDirectory(prefix="bench-rpc-") as tmpdir, Vhost() as vhost:
         service = start_service(vhost, Path(tmpdir))
         echoes: list = []
         try:
-            sample = wait_ready(vhost.nameko_uri, service)
+            sample = wait_ready(vhost.nameko_uri, service, caller)
             ids = list(range(1, 301))
             reply = json.dumps({"result": sample, "error": None}).encode()
             echo_service = start_echo_service(vhost, Path(tmpdir), reply)
             echoes.append(echo_service)
-            wait_ready(vhost.nameko_uri, echo_service, "bench_echo")
+            wait_ready(vhost.nameko_uri, echo_service, caller, "bench_echo")
             for confirms in (False, True):
                 ready = multiprocessing.Event()
                 echo = multiprocessing.Process(
@@ -381,15 +402,19 @@ def main(argv: list[str] | None = None) -> int:
             raw_echo, raw_confirmed = echoes[1].pid, echoes[2].pid
             uri, params = vhost.nameko_uri, vhost.pika_params
             rows = (  # kind, client factory, pid of the process that answers
-                (RAW, lambda: RawClient(params), raw_echo),
-                (RAW_CONFIRMED, lambda: RawClient(params, True), raw_confirmed),
-                (NAMEKO_ECHO, lambda: PlatformClient(uri, "bench_echo"), echo_service.pid),
-                (ECHO_PROXY, lambda: NamekoClient(uri, "bench_echo"), echo_service.pid),
-                (NAMEKO_ECHO_PIKA, lambda: RawClient(params, nameko="bench_echo"), echo_service.pid),
-                (CALL, lambda: PlatformClient(uri), service.pid),
-                (CALL_PROXY, lambda: NamekoClient(uri), service.pid),
-                (CALL_PLAIN, lambda: NamekoClient(uri, plain=True), service.pid),
-                (CALL_PIKA, lambda: RawClient(params, nameko="volunteers"), service.pid),
+                (RAW, lambda: RawClient(params, context_data=caller), raw_echo),
+                (RAW_CONFIRMED, lambda: RawClient(params, True, context_data=caller), raw_confirmed),
+                (NAMEKO_ECHO, lambda: PlatformClient(uri, "bench_echo", caller), echo_service.pid),
+                (ECHO_PROXY, lambda: NamekoClient(uri, "bench_echo", context_data=caller), echo_service.pid),
+                (
+                    NAMEKO_ECHO_PIKA,
+                    lambda: RawClient(params, nameko="bench_echo", context_data=caller),
+                    echo_service.pid,
+                ),
+                (CALL, lambda: PlatformClient(uri, context_data=caller), service.pid),
+                (CALL_PROXY, lambda: NamekoClient(uri, context_data=caller), service.pid),
+                (CALL_PLAIN, lambda: NamekoClient(uri, plain=True, context_data=caller), service.pid),
+                (CALL_PIKA, lambda: RawClient(params, nameko="volunteers", context_data=caller), service.pid),
             )
             results = {}
             for mode, clients in (("sequential", 1), (f"{args.clients} clients", args.clients)):

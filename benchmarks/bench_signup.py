@@ -7,12 +7,15 @@ Runs ``--replicas`` processes of the activities service (plus the volunteers sta
 figure measures this service) on a fresh RabbitMQ vhost and fresh databases, fires every request
 at once from ``--clients`` processes, then audits the database: confirmed, waitlisted, lost,
 duplicates. The baseline in the same run is the same requests sent one after another by one
-client; the ratio is concurrent over sequential throughput.
+client; the ratio is concurrent over sequential throughput. The activity is made as an organiser,
+the sign-ups sent as ``system`` (``activities.loadtest``), both with tokens of the operator's
+``tools`` key from ``IDENTITY_KEYS_DIR`` (a throwaway key set where it is unset).
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
@@ -27,15 +30,14 @@ for sub in ("common", "services/activities", "services/activities/tests/integrat
     sys.path.insert(0, str(ROOT / sub))
 
 import requests  # noqa: E402
+from bench_identity import ensure_local_keys, organiser_context  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from activities.loadtest import MANAGEMENT, ServiceProcesses, audit, fire  # noqa: E402
 from guanyinli.db import make_engine  # noqa: E402
-from guanyinli.identity import tools_context  # noqa: E402
 from guanyinli.migrate import upgrade  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-ORGANISER = tools_context(["organiser"], name="benchmark")
 
 
 def make_vhost() -> str:
@@ -74,7 +76,7 @@ def occurrence(config: dict, title: str, seats: int, day: int) -> int:
     from guanyinli.timeutil import now
 
     start = (now() + __import__("datetime").timedelta(days=day)).replace(hour=19, minute=0, second=0, microsecond=0)
-    with ServiceRpcProxy("activities", config, context_data=ORGANISER, timeout=60) as proxy:
+    with ServiceRpcProxy("activities", config, context_data=organiser_context("bench-signup"), timeout=60) as proxy:
         activity = proxy.create_activity(
             title=title,
             kind="patrol",
@@ -95,6 +97,7 @@ def run_backend(backend: str, vhost: str, args) -> list[dict]:
         config = {
             "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
             "DB_URIS": {"activities": url},
+            "FEED_SECRET": secrets.token_hex(16),  # the service refuses to start without a strong one
             "serializer": "json",
             "max_workers": 10,
             "STANDIN_ANY_VOLUNTEER": True,
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2, help="activities service processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args(argv)
+    ensure_local_keys()  # before the services and the client processes (activities.loadtest) start
 
     vhost = make_vhost()
     rows = []
