@@ -2,7 +2,7 @@
 
     from guanyinli.client import Client
 
-    with Client(context_data={"user": {"roles": ["organiser"]}}, timeout=30) as rpc:
+    with Client(context_data={"identity": token}, timeout=30) as rpc:  # token: `guanyinli token`
         rpc.volunteers.get_volunteer(1)
         rpc["activities"].list_activities(kind="patrol")
 

@@ -307,3 +307,41 @@ def test_a_revoked_identity_is_refused_everywhere_and_a_deactivated_account_can_
                 refused = True
             attacks("a deactivated account's token or sign-in", refused)
             assert refused
+
+
+def test_idempotency_keys_reused_across_callers_never_answer_with_anothers_data(platform, attacks):
+    from datetime import timedelta
+
+    from guanyinli.errors import KeyReused
+    from guanyinli.timeutil import iso, now
+
+    organiser = signed({"roles": ["organiser"]})
+    start = (now() + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
+    with ServiceRpcProxy("activities", platform, context_data=organiser, timeout=30) as rpc:
+        talks = []
+        for n, title in enumerate(("老年人防诈骗", "健康讲座")):
+            at = start + timedelta(days=n)
+            rpc.create_activity(
+                title=title, kind="lecture", room="立德树人讲堂", capacity=30, start=iso(at), duration_minutes=90
+            )
+            talks.append(rpc.list_occurrences(start=iso(at - timedelta(hours=1)), end=iso(at + timedelta(hours=3)))[0])
+    key = f"k-{uuid.uuid4().hex[:6]}"
+    with ServiceRpcProxy("activities", platform, timeout=30) as resident:
+        first = resident.register_attendee(
+            occurrence_id=talks[0]["id"], name="李阿姨", phone="13912345678", request_id=key
+        )
+        try:
+            answer = resident.register_attendee(
+                occurrence_id=talks[1]["id"], name="张大爷", phone="13800000000", request_id=key
+            )
+            refused = "李阿姨" not in str(answer) and "13912345678" not in str(answer)
+        except KeyReused as exc:
+            refused = "李阿姨" not in str(exc.args) and "13912345678" not in str(exc.args)
+        attacks("a key reused by another resident", refused)
+        assert refused
+    for n, volunteer in enumerate((signed({"volunteer_id": 801}), signed({"volunteer_id": 802}))):
+        with ServiceRpcProxy("activities", platform, context_data=volunteer, timeout=30) as caller:
+            got = caller.register_attendee(occurrence_id=talks[1]["id"], name=f"志愿者{n}", request_id=key)
+            refused = got["name"] == f"志愿者{n}" and got["id"] != first["id"]
+            attacks("another caller's key answered with their data", refused)
+            assert refused
