@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(args.service)
     if args.service in WEB_DEFAULTS:
         os.environ.setdefault("WEB_SERVER_ADDRESS", WEB_DEFAULTS[args.service])
+    # eventlet imports dnspython, which warns about DSA once cryptography (identity tokens) is there
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     os.execv(nameko, [nameko, "run", "--config", args.config, SERVICES[args.service]])
     return 0  # pragma: no cover - execv does not return
