@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.service in WEB_DEFAULTS:
         os.environ.setdefault("WEB_SERVER_ADDRESS", WEB_DEFAULTS[args.service])
     # eventlet imports dnspython, which warns about DSA once cryptography (identity tokens) is there
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:DSA is deprecated")
     nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
     os.execv(nameko, [nameko, "run", "--config", args.config, SERVICES[args.service]])
     return 0  # pragma: no cover - execv does not return
