@@ -50,6 +50,14 @@ from volunteers.models import OUTBOX
 log = logging.getLogger(__name__)
 
 VOLUNTEER_ERRORS = (InvalidInput, VolunteerNotFound)
+# Who lists volunteers: organisers, viewers, services, and a grid leader their own grid's.
+GRID_LISTING = allow(
+    GRID_LEADER,
+    VIEWER,
+    ORGANISER,
+    SYSTEM,
+    scope="a grid leader their own grid's volunteers; phone and e-mail only to organisers and the grid leader",
+)
 REQUEUE_PAUSE = 1.0  # seconds before an event that failed for a passing reason goes back to the queue
 
 
@@ -344,13 +352,7 @@ class VolunteersService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=allow(
-            GRID_LEADER,
-            VIEWER,
-            ORGANISER,
-            SYSTEM,
-            scope="a grid leader their own grid's volunteers; phone and e-mail only to organisers and the grid leader",
-        ),
+        access=GRID_LISTING,
         request=schemas.ListVolunteersIn,
         response=schemas.VolunteerPage(),
         errors=(InvalidInput,),
@@ -412,13 +414,7 @@ class VolunteersService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=allow(
-            GRID_LEADER,
-            VIEWER,
-            ORGANISER,
-            SYSTEM,
-            scope="a grid leader their own grid's volunteers; phone and e-mail only to organisers and the grid leader",
-        ),
+        access=GRID_LISTING,
         request=schemas.AvailableVolunteersIn,
         response=schemas.VolunteerOut(many=True),
         errors=(InvalidInput,),
