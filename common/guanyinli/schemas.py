@@ -185,13 +185,18 @@ def contract(
                     if done:
                         return answer
             try:
-                result = fn(self, **arguments)
+                try:
+                    result = fn(self, **arguments)
+                except keys.KeyTaken:
+                    # Another request with this key committed first: its answer, or a refusal; a
+                    # ``rerun`` method runs once more and finds what that request made.
+                    done, answer = db.settle_key(claim, rerun)
+                    if done:
+                        return answer
+                    if not rerun:
+                        raise
+                    result = fn(self, **arguments)
                 dumped = result if response is None else response.dump(result)
-            except keys.KeyTaken:
-                done, answer = db.settle_key(claim, rerun)  # the request that took the key answered, or refuses
-                if done:
-                    return answer
-                raise
             except PlatformError:
                 # A redelivery fails on its first write (RequestRepeated), or is refused earlier by
                 # what its first delivery did (PhoneTaken): either way the first answer is the answer.

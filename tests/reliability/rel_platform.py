@@ -377,6 +377,8 @@ class Platform:
             "PYTHONPATH": os.pathsep.join([str(ROOT / "common"), str(ROOT / "services" / service)]),
             "PYTHONUNBUFFERED": "1",
             "GUANYINLI_VAR_DIR": str(self.workdir / "var"),
+            # the test run's identity keys (root conftest): each service signs with its own
+            "IDENTITY_KEYS_DIR": os.environ["IDENTITY_KEYS_DIR"],
             "AMQP_URI": self.amqp_uri,
             "AMQP_HEARTBEAT": "10",
             "MAX_WORKERS": "10",
