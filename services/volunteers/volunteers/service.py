@@ -106,31 +106,16 @@ class VolunteersService(revocation.RevocationListener):
         own = store.grids_led_by(session, self.caller.volunteer_id) if self.caller.volunteer_id else frozenset()
         return own | (self.caller.grid_ids if GRID_LEADER in self.caller.roles else frozenset())
 
-    def _shown(self, fn: Callable[[Any], Any]) -> Any:
-        """``fn(session)``'s volunteer view(s) with contacts only where the caller may see them."""
-
-        def work(session):
-            found = fn(session)
-            led = self._led(session)
-            if isinstance(found, list):
-                return [domain.shown(self.caller, v, led) for v in found]
-            return domain.shown(self.caller, found, led)
-
-        return self._work(work)
-
     def _for_volunteer(self, volunteer_id: int, read: bool = False) -> None:
         if self.caller.acts_for(volunteer_id) or (read and self.caller.may_read_all):
             return
         raise Forbidden(f"a volunteer acts only for themselves, not for volunteer {volunteer_id}")
 
-    def _grid_scope(self, grid_id):
-        def work(session):
-            try:
-                return domain.grid_scope(self.caller, grid_id, self._led(session))
-            except ValueError as exc:
-                raise Forbidden(str(exc)) from None
-
-        return self._work(work)
+    def _grid_scope(self, grid_id, led: frozenset[int]):
+        try:
+            return domain.grid_scope(self.caller, grid_id, led)
+        except ValueError as exc:
+            raise Forbidden(str(exc)) from None
 
     # --- health and reference data ---------------------------------------------------------------
 
@@ -359,11 +344,11 @@ class VolunteersService(revocation.RevocationListener):
     )
     def list_volunteers(self, team=None, grid_id=None, skill=None, active=None, limit=None, offset=None):
         """Volunteers by id, filtered by team, home grid, skill (or skill family) and active; paginated."""
-        filters = {"team": team, "grid_id": self._grid_scope(grid_id), "skill": skill, "active": active}
 
         def work(session):
-            page = store.list_volunteers(session, limit=limit, offset=offset, **filters)
             led = self._led(session)
+            filters = {"team": team, "grid_id": self._grid_scope(grid_id, led), "skill": skill, "active": active}
+            page = store.list_volunteers(session, limit=limit, offset=offset, **filters)
             return {**page, "items": [domain.shown(self.caller, v, led) for v in page["items"]]}
 
         return self._work(work)
@@ -421,8 +406,15 @@ class VolunteersService(revocation.RevocationListener):
     )
     def available_volunteers(self, start, end, team=None, grid=None, skill=None):
         """Active volunteers available for all of [start, end) (as check_availability), by team, home grid, skill."""
-        filters = {"team": team, "grid_id": self._grid_scope(grid), "skill": skill}
-        return self._shown(lambda s: store.available_volunteers(s, start, end, **filters))
+
+        def work(session):
+            led = self._led(session)
+            filters = {"team": team, "grid_id": self._grid_scope(grid, led), "skill": skill}
+            return [
+                domain.shown(self.caller, v, led) for v in store.available_volunteers(session, start, end, **filters)
+            ]
+
+        return self._work(work)
 
     @rpc
     @contract(
