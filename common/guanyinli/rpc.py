@@ -40,6 +40,7 @@ import inspect
 import logging
 import sys
 import threading
+from collections.abc import Callable
 
 import amqp
 import kombu
@@ -228,10 +229,13 @@ class AsService:
     its own checks of that caller.
     """
 
-    def __init__(self, worker_ctx, token: str | None):
+    def __init__(self, worker_ctx, token: Callable[[], str | None]):
         self._worker_ctx = worker_ctx
+        self._token = token  # read only when a call or an event goes out, not for every worker
+
+    def _identity(self) -> str | None:
         # A page acting for its signed-in person (the organiser web page) names that person's token.
-        self._token = worker_ctx.data.get(ON_BEHALF_KEY) or token
+        return self._worker_ctx.data.get(ON_BEHALF_KEY) or self._token()
 
     def __getattr__(self, name):
         return getattr(self._worker_ctx, name)
@@ -243,14 +247,15 @@ class AsService:
             for k, v in self._worker_ctx.context_data.items()
             if k not in (identity.CONTEXT_KEY, CORRELATION_KEY, ON_BEHALF_KEY, "user")
         }
-        if self._token:
-            data[identity.CONTEXT_KEY] = self._token
+        token = self._identity()
+        if token:
+            data[identity.CONTEXT_KEY] = token
         return data
 
 
 def as_service(worker_ctx) -> AsService:
     container = worker_ctx.container
-    return AsService(worker_ctx, identity.service_token(container.service_name, container.config))
+    return AsService(worker_ctx, lambda: identity.service_token(container.service_name, container.config))
 
 
 class RpcProxy(nameko_rpc.RpcProxy):
@@ -272,6 +277,20 @@ class EventDispatcher(NamekoEventDispatcher):
 
     def get_message_headers(self, worker_ctx):
         return super().get_message_headers(as_service(worker_ctx))
+
+    def get_dependency(self, worker_ctx):
+        """nameko's dispatch, with the headers made when an event goes out rather than for every
+        worker (most workers dispatch nothing)."""
+
+        def dispatch(event_type, event_data):
+            self.publisher.publish(
+                event_data,
+                exchange=self.exchange,
+                routing_key=event_type,
+                extra_headers=self.get_message_headers(worker_ctx),
+            )
+
+        return dispatch
 
 
 class WrappedRpcProxy(RpcProxy):
