@@ -863,8 +863,8 @@ class RosterMixin:
     def list_swaps(self, roster_id=None, volunteer_id=None, status=None, limit=None, offset=None):
         """Swaps newest first, by roster, volunteer and status (``proposed`` lists the open proposals).
 
-        Organisers see every swap; a volunteer only the swaps they are part of."""
-        if not self.caller.is_organiser:
+        Organisers and viewers see every swap; a volunteer only the swaps they are part of."""
+        if not self.caller.may_read_all:
             if self.caller.volunteer_id is None or volunteer_id not in (None, self.caller.volunteer_id):
                 raise Forbidden("a volunteer lists only their own swaps", "志愿者只能查看自己的换班申请")
             volunteer_id = self.caller.volunteer_id

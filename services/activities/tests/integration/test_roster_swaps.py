@@ -91,6 +91,10 @@ def test_a_proposal_changes_nothing_until_the_other_volunteer_accepts(call, orga
     assert call(as_volunteer(third)).list_swaps() == []
     (listed,) = call(as_volunteer(w)).list_swaps(status="proposed")
     assert listed["swap_id"] == proposal["swap_id"]
+    viewer = call({"roles": ["viewer"], "name": "查看者"})
+    assert [x["swap_id"] for x in viewer.list_swaps(volunteer_id=v)] == [proposal["swap_id"]]  # as the contract says
+    with pytest.raises(Forbidden):
+        viewer.accept_swap(swap_id=proposal["swap_id"])
 
     accepted = call(as_volunteer(w)).accept_swap(swap_id=proposal["swap_id"])
     assert accepted["status"] == "accepted" and accepted["decided_at"] is not None
