@@ -57,13 +57,16 @@ def _per_shift(ix: Index) -> list[Shortage]:
         cands = ix.candidates[si]
         leaders = sum(1 for vi in cands if ix.volunteers[vi].leader)
         short = max(0, s.min_patrollers - len(cands))
-        no_leader = s.leader_needed and leaders == 0
+        no_leader = leaders < s.leaders_needed
         if short or no_leader:
             parts = [f"{ix.describe(si)}: needs {s.min_patrollers} patrollers, {len(cands)} available"]
-            if s.leader_needed:
+            if s.leaders_needed > 1:
+                parts.append(f"needs {_n(s.leaders_needed, 'leader')}, {leaders} available")
+            elif s.leader_needed:
                 parts.append("no leader available" if no_leader else f"{leaders} leader{'s' * (leaders > 1)} available")
             zh = wording.short_shift(ix.problem, s, len(cands), leaders)
-            out.append(Shortage("shift", ", ".join(parts), (si,), (s.grid,), short, int(no_leader), zh))
+            lacking = max(0, s.leaders_needed - leaders)
+            out.append(Shortage("shift", ", ".join(parts), (si,), (s.grid,), short, lacking, zh))
     return out
 
 
@@ -77,7 +80,7 @@ def _per_time(ix: Index) -> list[Shortage]:
         people = {vi for si in shifts for vi in ix.candidates[si]}
         leaders = {vi for vi in people if ix.volunteers[vi].leader}
         need = sum(ix.shifts[si].min_patrollers for si in shifts)
-        need_leaders = sum(1 for si in shifts if ix.shifts[si].leader_needed)
+        need_leaders = sum(ix.shifts[si].leaders_needed for si in shifts)
         if need > len(people) or need_leaders > len(leaders):
             start = ix.slots[t][0]
             out.append(
@@ -113,7 +116,7 @@ def _per_grid_week(ix: Index) -> list[Shortage]:
     for (grid, week), shifts in sorted(need.items()):
         give = {vi: min(ix.weekly_cap[vi], len(ts)) for vi, ts in slots[(grid, week)].items()}
         places = sum(ix.shifts[si].min_patrollers for si in shifts)
-        leader_places = sum(1 for si in shifts if ix.shifts[si].leader_needed)
+        leader_places = sum(ix.shifts[si].leaders_needed for si in shifts)
         can = sum(give.values())
         can_lead = sum(n for vi, n in give.items() if ix.volunteers[vi].leader)
         if places > can or leader_places > can_lead:
@@ -154,8 +157,8 @@ def counting_bound(ix: Index, soft: bool) -> int:
         total += sum(costs[: s.min_patrollers])
         if soft:
             total += w["uncovered_place"] * max(0, s.min_patrollers - len(costs))
-            if s.leader_needed and not any(ix.volunteers[vi].leader for vi in ix.candidates[si]):
-                total += w["missing_leader"]
+            can_lead = sum(1 for vi in ix.candidates[si] if ix.volunteers[vi].leader)
+            total += w["missing_leader"] * max(0, s.leaders_needed - can_lead)
     return total
 
 

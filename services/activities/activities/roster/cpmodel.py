@@ -102,7 +102,7 @@ def build(
 
 
 def add_coverage(b: Built, w: dict[str, int]) -> None:
-    """Between min and max patrollers per shift, and a leader where needed (soft mode: shortages cost)."""
+    """Between min and max patrollers per shift, and the leaders it needs (soft mode: shortages cost)."""
     ix, m = b.ix, b.model
     crew: list[list] = [[] for _ in ix.shifts]
     leaders: list[list] = [[] for _ in ix.shifts]
@@ -120,14 +120,23 @@ def add_coverage(b: Built, w: dict[str, int]) -> None:
             b.hints.append((short, lambda h, si=si, need=s.min_patrollers: max(0, need - len(h.crew[si]))))
         else:
             m.Add(total >= s.min_patrollers)
-        if s.leader_needed:
-            if b.soft:
-                missing = m.NewBoolVar("")
-                m.AddBoolOr(leaders[si] + [missing])
-                b.cost(missing, w["missing_leader"])
-                b.hints.append((missing, lambda h, si=si: int(not any(ix.volunteers[v].leader for v in h.crew[si]))))
-            else:
-                m.AddBoolOr(leaders[si])
+        need = s.leaders_needed
+        if need == 1 and b.soft:
+            missing = m.NewBoolVar("")
+            m.AddBoolOr(leaders[si] + [missing])
+            b.cost(missing, w["missing_leader"])
+            b.hints.append((missing, lambda h, si=si: int(not any(ix.volunteers[v].leader for v in h.crew[si]))))
+        elif need == 1:
+            m.AddBoolOr(leaders[si])
+        elif need and b.soft:
+            missing = m.NewIntVar(0, need, "")
+            m.Add(cp_model.LinearExpr.Sum(leaders[si]) + missing >= need)
+            b.cost(missing, w["missing_leader"])
+            b.hints.append(
+                (missing, lambda h, si=si, k=need: max(0, k - sum(ix.volunteers[v].leader for v in h.crew[si])))
+            )
+        elif need:
+            m.Add(cp_model.LinearExpr.Sum(leaders[si]) >= need)
 
 
 def add_rest(b: Built) -> None:

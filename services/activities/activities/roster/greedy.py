@@ -40,7 +40,11 @@ class _State:
         return all((min(t, u), max(t, u)) not in conflict for u in self.slots[vi])
 
     def has_leader(self, si: int) -> bool:
-        return any(self.ix.volunteers[vi].leader for vi in self.crew[si])
+        """Whether the shift has all the leaders it needs."""
+        return self.leaders_in(si) >= self.ix.shifts[si].leaders_needed
+
+    def leaders_in(self, si: int) -> int:
+        return sum(1 for vi in self.crew[si] if self.ix.volunteers[vi].leader)
 
     def shifts_of(self, vi: int) -> list[int]:
         return sorted(self.mine[vi])
@@ -106,13 +110,12 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: 
     order = sorted(range(len(ix.shifts)), key=lambda si: (len(leaders[si]), len(ix.candidates[si]), si))
     for si in order:
         s = ix.shifts[si]
-        if s.leader_needed and not any(ix.volunteers[vi].leader for vi in st.crew[si]):
-            _fill(st, si, leaders[si], 1, w)
+        _fill(st, si, leaders[si], s.leaders_needed - st.leaders_in(si), w)
         _fill(st, si, ix.candidates[si], s.min_patrollers - len(st.crew[si]), w)
     for si in order:  # what is still short: free someone up by moving one of their shifts to another volunteer
         s = ix.shifts[si]
-        if s.leader_needed and not st.has_leader(si):
-            _eject(st, si, leaders[si], w)
+        while not st.has_leader(si) and _eject(st, si, leaders[si], w):
+            pass
         while len(st.crew[si]) < s.min_patrollers and _eject(st, si, ix.candidates[si], w):
             pass
     if polish_seconds > 0:
@@ -185,11 +188,7 @@ def _polish(st: _State, w: dict[str, int], deadline: float, keep: set[tuple[int,
             for u in list(st.crew[si]):
                 if (u, si) in fixed:
                     continue
-                only_leader = (
-                    s.leader_needed
-                    and ix.volunteers[u].leader
-                    and sum(ix.volunteers[x].leader for x in st.crew[si]) == 1
-                )
+                only_leader = _only_leader(st, u, si)
                 st.drop(u, si)
                 if len(st.crew[si]) >= s.min_patrollers and not only_leader and changed(u) < 0:
                     settle(u)
@@ -230,11 +229,7 @@ SWAPS = True  # the swap moves of _polish (a switch to compare with single moves
 
 def _only_leader(st: _State, vi: int, si: int) -> bool:
     ix = st.ix
-    return (
-        ix.shifts[si].leader_needed
-        and ix.volunteers[vi].leader
-        and sum(ix.volunteers[x].leader for x in st.crew[si]) == 1
-    )
+    return ix.volunteers[vi].leader and st.leaders_in(si) <= ix.shifts[si].leaders_needed
 
 
 def _swaps(st: _State, fixed, changed, settle, deadline: float) -> bool:
@@ -294,7 +289,7 @@ def _eject(st: _State, si: int, pool: list[int], w: dict[str, int]) -> bool:
             st.drop(vi, other)
             if st.can_take(vi, si):
                 o = ix.shifts[other]
-                need_leader = o.leader_needed and ix.volunteers[vi].leader and not st.has_leader(other)
+                need_leader = ix.volunteers[vi].leader and not st.has_leader(other)
                 pool2 = [u for u in ix.candidates[other] if u != vi and (ix.volunteers[u].leader or not need_leader)]
                 fine = len(st.crew[other]) >= o.min_patrollers and not need_leader
                 if not fine:

@@ -75,14 +75,17 @@ class Index:
         for vi, v in enumerate(ix.volunteers):
             allowed = R.allowed_grids(v, problem)
             mine: list[int] = []
-            for t, (start, end) in enumerate(ix.slots):
-                if v.availability is not None and (start.weekday(), slot_kind[t]) not in v.availability:
-                    continue
-                if _overlaps(start, end, v.unavailable) or _overlaps(start, end, v.duties):
-                    continue
-                for g in grids_of_slot[t]:
-                    if g in allowed:
-                        mine.extend(by_slot_grid[(t, g)])
+            if v.shifts is not None:  # availability per shift: only those, if the other rules let them
+                for sid in v.shifts:
+                    si = ix.spos.get(sid)
+                    if si is not None and ix.shifts[si].grid in allowed and ix.slot_free(v, ix.slot_of[si], slot_kind):
+                        mine.append(si)
+            else:
+                for t in range(len(ix.slots)):
+                    if ix.slot_free(v, t, slot_kind):
+                        for g in grids_of_slot[t]:
+                            if g in allowed:
+                                mine.extend(by_slot_grid[(t, g)])
             mine.sort()
             ix.eligible.append(mine)
             for si in mine:
@@ -92,9 +95,7 @@ class Index:
         rests = {R.rest_hours(v, rules) for v in ix.volunteers} | {rules.min_rest_hours}
         reach = max(rules.close_hours, *rests) * 3600  # no pair further apart than this matters
         for rest in rests:
-            ix.conflicts[rest] = _pairs(
-                ix.slots, order, reach, lambda a, b, rest=rest: (b[0] - a[1]).total_seconds() < rest * 3600
-            )
+            ix.conflicts[rest] = _pairs(ix.slots, order, reach, R.too_close(rules, rest))
         ix.close_pairs = _pairs(
             ix.slots, order, reach, lambda a, b: (b[0] - a[0]).total_seconds() < rules.close_hours * 3600
         )
@@ -130,6 +131,13 @@ class Index:
             else:
                 ix.pinned.add((vi, si))
         return ix
+
+    def slot_free(self, v: Volunteer, t: int, slot_kind: dict[int, str]) -> bool:
+        """Whether the volunteer's weekly availability, absences and other duties leave slot t open."""
+        start, end = self.slots[t]
+        if v.availability is not None and (start.weekday(), slot_kind[t]) not in v.availability:
+            return False
+        return not (_overlaps(start, end, v.unavailable) or _overlaps(start, end, v.duties))
 
     def conflict_set(self, rest: float) -> set[tuple[int, int]]:
         cache = self.__dict__.setdefault("_conflict_sets", {})

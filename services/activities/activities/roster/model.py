@@ -32,6 +32,7 @@ class Volunteer:
     preferred_kinds: frozenset[str] = frozenset()  # e.g. {"evening"}; empty = no preference
     partners: frozenset[str] = frozenset()  # volunteer ids they asked to patrol with
     min_rest_hours: float | None = None  # None = Rules.min_rest_hours
+    shifts: frozenset[str] | None = None  # the only shifts (ids) they may be given; None = any that fits
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class Shift:
     max_patrollers: int = 3
     leader_needed: bool = True
     kind: str = "evening"  # "evening" or "morning"; matched against availability and preferences
+    leaders: int = 1  # leaders needed among the patrollers when leader_needed
+
+    @property
+    def leaders_needed(self) -> int:
+        """How many of the patrollers must be leaders (0 when none is needed)."""
+        return self.leaders if self.leader_needed else 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,9 @@ class Rules:
     max_weekends_in_row: int = 3
     close_hours: float = 30.0  # two shifts starting closer than this cost `close_shifts`
     neighbour_grids: bool = False  # volunteers may also patrol the grids next to their home grid
+    # "end": min_rest_hours from the end of one shift to the start of the next (the service's rule);
+    # "start": between the starts of two shifts, which must not overlap either (patrol-roster/1)
+    rest_from: str = "end"
     weights: Mapping[str, int] = field(default_factory=dict)  # overrides of rules.SOFT_RULES weights
 
 

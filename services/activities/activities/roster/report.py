@@ -67,7 +67,7 @@ def find_gaps(ix: Index, assignments: Iterable[Assignment], found: list[Shortage
     gaps = []
     for si, s in enumerate(ix.shifts):
         n = len(crew[s.id])
-        no_leader = s.leader_needed and not any(v in leaders for v in crew[s.id])
+        no_leader = sum(1 for v in crew[s.id] if v in leaders) < s.leaders_needed
         if n >= s.min_patrollers and not no_leader:
             continue
         reason, reason_zh = why.get(si) or (

@@ -22,7 +22,7 @@ class SoftRule:
 # The one table of soft rules. Costs are integers: weight x units.
 SOFT_RULES: tuple[SoftRule, ...] = (
     SoftRule("uncovered_place", 1000, "patroller short of a shift's minimum (soft coverage mode only)"),
-    SoftRule("missing_leader", 1000, "shift needing a leader that has none (soft coverage mode only)"),
+    SoftRule("missing_leader", 1000, "leader a shift needs and lacks (soft coverage mode only)"),
     SoftRule("fair_load", 10, "shift above or below the volunteer's own target"),
     SoftRule("role_spread", 10, "spread of (shifts - target) among volunteers of one role (leader, patroller)"),
     SoftRule("away_from_home", 3, "shift outside the volunteer's home grid"),
@@ -54,6 +54,15 @@ def weekly_cap(volunteer: Volunteer, rules: Rules) -> int:
 
 def rest_hours(volunteer: Volunteer, rules: Rules) -> float:
     return rules.min_rest_hours if volunteer.min_rest_hours is None else volunteer.min_rest_hours
+
+
+def too_close(rules: Rules, rest: float):
+    """near(earlier, later) for two (start, end) intervals, the earlier starting first: whether one volunteer
+    may not work both under the rest rule (rules.rest_from says what the rest is measured from)."""
+    seconds = rest * 3600
+    if rules.rest_from == "start":
+        return lambda a, b: (b[0] - a[0]).total_seconds() < seconds or b[0] < a[1]
+    return lambda a, b: (b[0] - a[1]).total_seconds() < seconds
 
 
 def allowed_grids(volunteer: Volunteer, problem: Problem) -> frozenset[int]:
@@ -114,7 +123,7 @@ def derive_targets(problem: Problem, capacity: Mapping[str, int]) -> dict[str, i
     """
     volunteers = [v for v in problem.volunteers if v.patrol]
     places = sum(s.min_patrollers for s in problem.shifts)
-    leader_places = sum(1 for s in problem.shifts if s.leader_needed)
+    leader_places = sum(s.leaders_needed for s in problem.shifts)
     fixed = {v.id: min(v.target, capacity[v.id]) for v in volunteers if v.target is not None}
     free = [v for v in volunteers if v.id not in fixed]
     fixed_leaders = sum(t for vid, t in fixed.items() if any(v.id == vid and v.leader for v in volunteers))
@@ -142,8 +151,7 @@ def evaluate(problem: Problem, assignments: Iterable[Assignment], targets: Mappi
 
     for s in problem.shifts:
         units["uncovered_place"] += max(0, s.min_patrollers - len(crew[s.id]))
-        if s.leader_needed and not any(volunteers[v].leader for v in crew[s.id]):
-            units["missing_leader"] += 1
+        units["missing_leader"] += max(0, s.leaders_needed - sum(1 for v in crew[s.id] if volunteers[v].leader))
 
     by_role: dict[str, list[int]] = defaultdict(list)
     for v in problem.volunteers:

@@ -293,7 +293,7 @@ def _complete(ix: Index, chosen: set[cpmodel.Pair]) -> bool:
     for vi, si in chosen:
         crew[si].append(vi)
     return all(
-        len(c) >= s.min_patrollers and (not s.leader_needed or any(ix.volunteers[v].leader for v in c))
+        len(c) >= s.min_patrollers and sum(ix.volunteers[v].leader for v in c) >= s.leaders_needed
         for s, c in zip(ix.shifts, crew, strict=True)
     )
 

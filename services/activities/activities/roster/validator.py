@@ -13,6 +13,8 @@ from datetime import timedelta
 from . import wording
 from .model import Assignment, Problem, Violation
 
+LONGEST_SHIFT = 7 * 24 * 3600  # with rest counted between starts, shifts further apart than this cannot overlap
+
 
 def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool = True) -> list[Violation]:
     """Every broken hard rule; `coverage=False` skips the minimum-patrollers and leader checks."""
@@ -91,6 +93,16 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
                     f"{where_zh}：该时段没空",
                 )
             )
+        if v.shifts is not None and s.id not in v.shifts:
+            out.append(
+                Violation(
+                    "availability",
+                    f"{where}: not among the shifts they can take",
+                    s.id,
+                    v.id,
+                    f"{where_zh}：不在其可值班次之内",
+                )
+            )
         if any(s.start < b and a_ < s.end for a_, b in v.unavailable):
             out.append(Violation("availability", f"{where}: away then", s.id, v.id, f"{where_zh}：那时不在"))
         if any(s.start < b and a_ < s.end for a_, b in v.duties):
@@ -104,7 +116,12 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
         own.sort(key=lambda s: s.start)
         for i, s in enumerate(own):
             for later in own[i + 1 :]:
-                if (later.start - s.end).total_seconds() >= rest * 3600:
+                if rules.rest_from == "start":
+                    if (later.start - s.start).total_seconds() >= rest * 3600 and later.start >= s.end:
+                        if (later.start - s.start).total_seconds() >= LONGEST_SHIFT:
+                            break
+                        continue
+                elif (later.start - s.end).total_seconds() >= rest * 3600:
                     break
                 out.append(
                     Violation(
@@ -160,8 +177,13 @@ def validate(problem: Problem, assignments: Iterable[Assignment], coverage: bool
                     message_zh=f"{said_zh(s.id)}：{len(crew)}名巡逻队员，需要{s.min_patrollers}名",
                 )
             )
-        if coverage and s.leader_needed and not any(volunteers[v].leader for v in crew):
-            out.append(Violation("leader", f"{said(s.id)}: no leader", s.id, message_zh=f"{said_zh(s.id)}：没有带队"))
+        led = sum(1 for v in crew if volunteers[v].leader)
+        if coverage and led < s.leaders_needed:
+            if s.leaders_needed == 1:
+                said_en, said_cn = "no leader", "没有带队"
+            else:
+                said_en, said_cn = f"{led} leaders, needs {s.leaders_needed}", f"带队{led}名，需要{s.leaders_needed}名"
+            out.append(Violation("leader", f"{said(s.id)}: {said_en}", s.id, message_zh=f"{said_zh(s.id)}：{said_cn}"))
 
     kept = set(assignments)
     for p in problem.pinned:

@@ -25,7 +25,9 @@ def shift(problem, s) -> str:
 
 def short_shift(problem, s, available: int, leaders: int) -> str:
     text = f"{shift(problem, s)}：需要{s.min_patrollers}名巡逻队员，可用{available}名"
-    if s.leader_needed:
+    if s.leaders_needed > 1:
+        text += f"，需要{s.leaders_needed}名队长，可用{leaders}名"
+    elif s.leader_needed:
         text += "，没有可用的队长" if leaders == 0 else f"，可用队长{leaders}名"
     return text
 
