@@ -22,6 +22,7 @@ class _State:
         self.crew: list[list[int]] = [[] for _ in ix.shifts]
         self.mine: list[set[int]] = [set() for _ in ix.volunteers]
         self.caps = [v.max_shifts for v in ix.volunteers]
+        self.conflicts = [ix.conflict_set(ix.rest_of(vi)) for vi in range(len(ix.volunteers))]
         self.close = defaultdict(set)
         for a, b in ix.close_pairs:
             self.close[a].add(b)
@@ -36,8 +37,10 @@ class _State:
             return False
         if self.caps[vi] is not None and self.load[vi] >= self.caps[vi]:
             return False
-        conflict = ix.conflict_set(ix.rest_of(vi))
-        return all((min(t, u), max(t, u)) not in conflict for u in self.slots[vi])
+        if not self.slots[vi]:
+            return True
+        conflict = self.conflicts[vi]
+        return all(((t, u) if t < u else (u, t)) not in conflict for u in self.slots[vi])
 
     def has_leader(self, si: int) -> bool:
         """Whether the shift has all the leaders it needs."""
@@ -98,9 +101,12 @@ def _run(weeks: set[int], start: int, step: int) -> int:
     return n
 
 
-def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: float = 0.0) -> set[tuple[int, int]]:
+def greedy(
+    ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: float = 0.0, deadline: float | None = None
+) -> set[tuple[int, int]]:
     """(volunteer, shift) positions of a greedy roster; `keep` (plus pinned) are placed first.
-    With polish_seconds, a local search then moves single places and swaps shifts while that lowers the cost."""
+    With polish_seconds, a local search then moves single places and swaps shifts while that lowers the cost.
+    Past the `deadline` no more places are freed up by moving shifts: the places still short stay open."""
     w = R.weights(ix.problem.rules)
     st = _State(ix)
     for vi, si in sorted(ix.pinned | (keep or set())):
@@ -109,10 +115,14 @@ def greedy(ix: Index, keep: set[tuple[int, int]] | None = None, polish_seconds: 
     leaders = [[vi for vi in c if ix.volunteers[vi].leader] for c in ix.candidates]
     order = sorted(range(len(ix.shifts)), key=lambda si: (len(leaders[si]), len(ix.candidates[si]), si))
     for si in order:
+        if deadline is not None and time.perf_counter() > deadline:
+            break  # the largest months: the places left stay open, for the search to fill
         s = ix.shifts[si]
         _fill(st, si, leaders[si], s.leaders_needed - st.leaders_in(si), w)
         _fill(st, si, ix.candidates[si], s.min_patrollers - len(st.crew[si]), w)
     for si in order:  # what is still short: free someone up by moving one of their shifts to another volunteer
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         s = ix.shifts[si]
         while not st.has_leader(si) and _eject(st, si, leaders[si], w):
             pass

@@ -139,6 +139,10 @@ class Index:
             return False
         return not (_overlaps(start, end, v.unavailable) or _overlaps(start, end, v.duties))
 
+    def pairs(self):
+        """Every (volunteer, shift) position pair the rules allow."""
+        return ((vi, si) for vi, shifts in enumerate(self.eligible) for si in shifts)
+
     def conflict_set(self, rest: float) -> set[tuple[int, int]]:
         cache = self.__dict__.setdefault("_conflict_sets", {})
         if rest not in cache:

@@ -24,6 +24,7 @@ from .index import Index
 from .model import Assignment
 
 Pair = tuple[int, int]
+MAX_BLOCK_SHIFTS = 150  # a block of days of every grid is cut into pieces of at most this many shifts
 
 
 def restrict(ix: Index, block: set[int], chosen: set[Pair]) -> tuple[Index, list[int], list[int]]:
@@ -113,6 +114,59 @@ def grid_blocks(ix: Index, size: int, rng: random.Random) -> list[set[int]]:
             group += frontier
         out.append(set().union(*(by_grid[x] for x in group)))
     return out
+
+
+def time_blocks(ix: Index, days: int, rng: random.Random) -> list[set[int]]:
+    """Shift sets of `days` consecutive days each, every grid, from a random first day: the blocks in which
+    volunteers who range over many grids can trade places (grid blocks cannot see them)."""
+    by_day: dict = defaultdict(set)
+    for si, s in enumerate(ix.shifts):
+        by_day[s.start.date()].add(si)
+    dates = sorted(by_day)
+    offset = rng.randrange(days)
+    out = []
+    for i in range(-offset, len(dates), days):
+        window = sorted(
+            set().union(*(by_day[d] for d in dates[max(0, i) : i + days])), key=lambda si: ix.shifts[si].grid
+        )
+        grids = sorted({ix.shifts[si].grid for si in window})
+        rng.shuffle(grids)
+        rank = {g: k for k, g in enumerate(grids)}
+        window.sort(key=lambda si: rank[ix.shifts[si].grid])
+        pieces = max(1, -(-len(window) // MAX_BLOCK_SHIFTS))  # a large month's window in pieces of whole grids
+        size = -(-len(window) // pieces)
+        out += [set(window[k : k + size]) for k in range(0, len(window), size)]
+    rng.shuffle(out)
+    return [b for b in out if b]
+
+
+def extreme_blocks(ix: Index, chosen: set[Pair], rng: random.Random, per_volunteer: int = 4) -> list[set[int]]:
+    """Per role, the shifts of every volunteer at the top of (shifts - target), and a few shifts each
+    volunteer at the bottom could take: the role spread falls only when all of the top give a place away
+    (or all of the bottom take one) at once, which only a block holding all of them can find."""
+    mine: dict[int, set[int]] = defaultdict(set)
+    for vi, si in chosen:
+        mine[vi].add(si)
+    members: dict[str, list[int]] = defaultdict(list)
+    for vi, v in enumerate(ix.volunteers):
+        if ix.fair_for is None or vi in ix.fair_for:
+            members[R.role(v)].append(vi)
+    out = []
+    for role in sorted(members):
+        diff = {vi: len(mine[vi]) - ix.targets[ix.volunteers[vi].id] for vi in members[role]}
+        top, bottom = max(diff.values()), min(diff.values())
+        if top == bottom:
+            continue
+        out.append(set().union(*(mine[vi] for vi, d in diff.items() if d == top)))
+        low = set()
+        for vi, d in diff.items():
+            if d == bottom:
+                free = [si for si in ix.eligible[vi] if si not in mine[vi]]
+                low.update(rng.sample(free, min(per_volunteer, len(free))))
+                low.update(mine[vi])
+        out.append(low)
+    rng.shuffle(out)
+    return [b for b in out if b]
 
 
 def shifts_by_grid(ix: Index) -> dict[int, set[int]]:
@@ -229,10 +283,14 @@ def improve(
     seed: int = 0,
     sizes: tuple[int, ...] = (2,),
     seconds_per_part: float = 1.0,
+    days: int = 0,
+    between=None,
 ) -> tuple[set[Pair], int]:
     """Re-solve grid blocks until the deadline, keeping every improvement: a large-neighbourhood search
     shaped by the grids. Each sweep takes a block from every grid, `sizes` neighbouring grids per block in
-    turn, and solves `threads` blocks that share no volunteer at a time.
+    turn, and solves `threads` blocks that share no volunteer at a time. With `days`, the sweeps turn
+    between grid blocks, blocks of that many days of every grid (time_blocks) and the blocks that can
+    lower the role spread (extreme_blocks).
 
     `objective` is the cost of `chosen`; the improved roster comes back with its cost. A `watch`
     (solver.Watch) hears of every improvement, and the search ends early once it has `reached` its gap.
@@ -243,7 +301,20 @@ def improve(
     while time.perf_counter() < deadline - 0.05 and not (watch is not None and watch.reached):
         size = sizes[sweep % len(sizes)]
         sweep += 1
-        for group in batches(ix, grid_blocks(ix, size, rng), threads):
+        if between is not None and sweep > 1:  # between sweeps: between(roster, cost) -> (roster, cost)
+            better, better_cost = between(chosen, objective)
+            if better_cost < objective:
+                chosen, objective = set(better), better_cost
+                if watch is not None:
+                    watch.record(objective)
+        kind = sweep % 3 if days else 0
+        if kind == 1:
+            blocks = time_blocks(ix, days, rng)
+        elif kind == 2:
+            blocks = extreme_blocks(ix, chosen, rng)
+        else:
+            blocks = grid_blocks(ix, size, rng)
+        for group in batches(ix, blocks, threads):
             left = deadline - time.perf_counter()
             if left < 0.05 or (watch is not None and watch.reached):
                 break

@@ -126,7 +126,8 @@ def derive_targets(problem: Problem, capacity: Mapping[str, int]) -> dict[str, i
     leader_places = sum(s.leaders_needed for s in problem.shifts)
     fixed = {v.id: min(v.target, capacity[v.id]) for v in volunteers if v.target is not None}
     free = [v for v in volunteers if v.id not in fixed]
-    fixed_leaders = sum(t for vid, t in fixed.items() if any(v.id == vid and v.leader for v in volunteers))
+    leaders = {v.id for v in volunteers if v.leader}
+    fixed_leaders = sum(t for vid, t in fixed.items() if vid in leaders)
     leader_share = apportion(max(0, leader_places - fixed_leaders), {v.id: capacity[v.id] for v in free if v.leader})
     targets = {**fixed, **{v.id: leader_share.get(v.id, 0) for v in free}}
     left = max(0, places - sum(targets.values()))

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from . import bounds, cpmodel, lns, spread
+from . import bounds, cpmodel, flows, lns, spread
 from . import rules as R
 from .explain import relaxations, without_roster
 from .greedy import greedy, polish
@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
+BLOCK_DAYS = 2  # every other sweep, blocks of this many days of every grid (volunteers who range widely)
+GREEDY_SHARE = 0.7  # of the time limit, at most, before the greedy stops freeing places up
+LEVEL_SHARE = 0.25  # of the time limit, at most, for each levelling of the loads (flows.level_out)
+ROAMING = 0.5  # above this share of eligible pairs away from home, no roster of home grids is tried first
+# The bound worker builds the whole model before it can be stopped: above this many pairs it would hold the
+# time limit (3,000 volunteers: 167-333 s for a 60 s limit, 14 GB), so the counting bound stands alone.
+BOUND_MAX_PAIRS = 60_000
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
 # roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
 # optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
@@ -112,7 +119,8 @@ def _solve(ix: Index, options: Options, progress: Progress | None, started: floa
     if found and options.coverage == "hard":
         return without_roster(ix, found, "infeasible", started)
     soft = options.coverage == "soft" or bool(found)
-    hint = greedy(ix) if options.warm_start else set()
+    # the greedy roster must leave time to report it, even at the largest sizes
+    hint = greedy(ix, deadline=started + GREEDY_SHARE * options.time_limit) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
     if result.status == "infeasible" and not soft:
         # the counts fit but the rules together do not: the soft roster shows which shifts stay uncovered
@@ -148,6 +156,9 @@ def run(
     pairs = sum(map(len, ix.eligible))
     deadline = started + options.time_limit - (0.1 + 2e-5 * pairs)  # keep time to read back and report
     warm = hint if hint and (soft or _complete(ix, hint)) else None
+    if warm is None and hint and pairs > BOUND_MAX_PAIRS:
+        # too large for CP-SAT's search over the whole model: the greedy's gaps are filled by the blocks' search
+        soft, warm = True, hint
     if warm is not None:
         watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
     if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
@@ -215,13 +226,16 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
                 return _result(ix, priced.chosen, state, max(own, priced.bound), found, started, watch)
             return _result(ix, warm, "feasible", max(own, priced.bound), found, started, watch)
     prover = None
-    if options.bound_worker and threads >= 2:
+    pairs = sum(map(len, ix.eligible))
+    if options.bound_worker and threads >= 2 and pairs <= BOUND_MAX_PAIRS:
         # from the start, even while the grids' own rosters take both cores: on the Guanyinli month that
         # proved 309-341 by 10 s, started after them (3 s) only 255
         prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
         prover.on_bound = lambda bound: setattr(watch, "own_bound", max(watch.own_bound, bound))
     try:
-        start = lns.home_grids(ix, soft, deadline, max(1, options.num_workers))
+        roaming = sum(ix.shifts[si].grid != ix.volunteers[vi].home_grid for vi, si in ix.pairs()) / max(1, pairs)
+        # when most volunteers may patrol far from home, a roster of home grids alone starts nowhere near
+        start = lns.home_grids(ix, soft, deadline, max(1, options.num_workers)) if roaming <= ROAMING else None
         cost = _cost(ix, warm) if warm is not None else None
         if start is not None and (soft or _complete(ix, start)):
             start_cost = _cost(ix, start)
@@ -230,12 +244,36 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
                 watch.record(cost)
         if warm is None:
             return None
+        warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
+        watch.record(cost)
         chosen, _ = lns.improve(
-            ix, soft, warm, cost, deadline, watch, threads, options.seed, BLOCK_SIZES, BLOCK_SECONDS
+            ix,
+            soft,
+            warm,
+            cost,
+            deadline,
+            watch,
+            threads,
+            options.seed,
+            BLOCK_SIZES,
+            BLOCK_SECONDS,
+            BLOCK_DAYS,
+            between=lambda c, o: level(ix, c, o, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit)),
         )
     finally:
         bound = prover.stop() if prover is not None else 0
     return _result(ix, chosen, "feasible", max(own, bound), found, started, watch)
+
+
+def level(ix: Index, chosen: set[cpmodel.Pair], cost: int, until: float) -> tuple[set[cpmodel.Pair], int]:
+    """The roster with its roles' loads levelled by transfers and each time slot's grids re-decided
+    (flows.level_out, flows.regrid), if that lowers its cost."""
+    levelled, levelled_cost = flows.level_out(ix, chosen, until, lambda pairs: _cost(ix, pairs))
+    regridded = flows.regrid(ix, levelled)
+    regridded_cost = _cost(ix, regridded) if regridded != levelled else levelled_cost
+    if regridded_cost < levelled_cost:
+        levelled, levelled_cost = regridded, regridded_cost
+    return (levelled, levelled_cost) if levelled_cost < cost else (chosen, cost)
 
 
 class BoundSearch:
