@@ -23,6 +23,7 @@ from .greedy import _State
 from .index import Index
 
 Pair = tuple[int, int]
+STALE_ROUNDS = 4  # level_out stops after this many rounds in a row that found no cheaper roster
 
 
 def _place_cost(ix: Index, w: dict[str, int], vi: int, si: int) -> int:
@@ -156,7 +157,17 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
         return st.leaders_in(si) > ix.shifts[si].leaders_needed
 
     stale = 0
-    while time.perf_counter() < deadline and stale < 2 * len(set(role)):
+
+    def consider() -> None:
+        nonlocal best, best_cost, stale
+        pairs = {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
+        cost = cost_of(pairs)
+        if cost < best_cost:
+            best, best_cost, stale = pairs, cost, 0
+        else:
+            stale += 1
+
+    while time.perf_counter() < deadline and stale < STALE_ROUNDS:
         moved = False
         for r in sorted(set(role)):
             b = band()
@@ -181,7 +192,10 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
                             c = _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si)
                             if (v, u) not in arcs or c < arcs[(v, u)][0]:
                                 arcs[(v, u)] = (c, si)
-            moved |= _transfer(ix, st, arcs, givers, give=True)
+            if _transfer(ix, st, arcs, givers, give=True):
+                moved = True
+                consider()
+
             b = band()
             top, bottom = b.get(r, (0, 0))
             if top - bottom < 2:
@@ -207,13 +221,9 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
                             c = _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si)
                             if (u, v) not in arcs or c < arcs[(u, v)][0]:
                                 arcs[(u, v)] = (c, si)
-            moved |= _transfer(ix, st, arcs, takers, give=False)
-            pairs = {(vi, si) for si, crew in enumerate(st.crew) for vi in crew}
-            cost = cost_of(pairs)
-            if cost < best_cost:
-                best, best_cost, stale = pairs, cost, 0
-            else:
-                stale += 1
+            if _transfer(ix, st, arcs, takers, give=False):
+                moved = True
+                consider()
         if not moved:
             break
     return best, best_cost
