@@ -257,7 +257,11 @@ def instance_of(problem: Problem, name: str = "", timezone: str = "Asia/Shanghai
     def iso(moment: datetime) -> str:
         return moment.replace(tzinfo=zone).isoformat()
 
-    grids = sorted({s.grid for s in problem.shifts} | {v.home_grid for v in ix.volunteers})
+    # Who can take none of the shifts is not part of the month: the format's spread counts every volunteer
+    # listed, and a volunteer of another grid, or away all month, would hold the least load at 0 for nothing
+    # (the service's own report leaves them out as well).
+    people = [vi for vi in range(len(ix.volunteers)) if ix.eligible[vi]]
+    grids = sorted({s.grid for s in problem.shifts} | {ix.volunteers[vi].home_grid for vi in people})
     weights = R.weights(problem.rules)
     return {
         "format": FORMAT,
@@ -281,13 +285,13 @@ def instance_of(problem: Problem, name: str = "", timezone: str = "Asia/Shanghai
         ],
         "volunteers": [
             {
-                "id": v.id,
-                "name": v.name,
-                "leader": v.leader,
-                "home_grid": v.home_grid,
+                "id": ix.volunteers[vi].id,
+                "name": ix.volunteers[vi].name,
+                "leader": ix.volunteers[vi].leader,
+                "home_grid": ix.volunteers[vi].home_grid,
                 "max_per_week": ix.weekly_cap[vi],
                 "available": [ix.shifts[si].id for si in ix.eligible[vi]],
             }
-            for vi, v in enumerate(ix.volunteers)
+            for vi in people
         ],
     }
