@@ -180,24 +180,26 @@ def valid() -> dict:
     )
 
 
+def _at(data: dict, path: str):
+    """The object holding the field a dotted path names ("volunteers.0.leader"), and the field."""
+    *parents, last = path.split(".")
+    for key in parents:
+        data = data[int(key)] if key.isdigit() else data[key]
+    return data, last
+
+
 def without(path: str):
     def change(data):
-        *parents, last = path.split(".")
-        target = data
-        for key in parents:
-            target = target[int(key)] if key.isdigit() else target[key]
-        del target[last]
+        holder, field = _at(data, path)
+        del holder[field]
 
     return change
 
 
 def setting(path: str, value):
     def change(data):
-        *parents, last = path.split(".")
-        target = data
-        for key in parents:
-            target = target[int(key)] if key.isdigit() else target[key]
-        target[int(last) if last.isdigit() else last] = value
+        holder, field = _at(data, path)
+        holder[field] = value
 
     return change
 
