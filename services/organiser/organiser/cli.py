@@ -857,7 +857,7 @@ def roster_solve(month, out_path, time_limit, workers, seed, lang):
             raise rosterfile.BadInput(f"--out {out_path}: the directory {out_path.parent} does not exist")
         click.echo(
             i18n.translate(lang, "solve_solving").format(
-                name=instance.name or month,
+                name=instance.name or month.name,
                 shifts=len(instance.problem.shifts),
                 volunteers=len(instance.problem.volunteers),
                 seconds=f"{time_limit:g}",
@@ -875,7 +875,7 @@ def roster_solve(month, out_path, time_limit, workers, seed, lang):
     except rosterfile.BadInput as exc:
         raise BadInput(str(exc)) from None
     verdict = rosterfile.check(month_data, written, lang)
-    found = rosterfile.report(instance, result, written, verdict, out_path, lang)
+    found = rosterfile.report(instance, result, written, verdict, month, out_path, lang)
     if state().as_json:
         click.echo(json.dumps(found, ensure_ascii=False, indent=2))
     else:

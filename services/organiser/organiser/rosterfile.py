@@ -128,6 +128,7 @@ def report(
     result: roster.RosterResult,
     roster_data: dict,
     verdict: Verdict,
+    month: Path,
     out: Path,
     lang: str = "en",
 ) -> dict:
@@ -172,7 +173,8 @@ def report(
     objective = roster_data.get("objective")
     bound = roster_data.get("bound") if not gaps else None  # with gaps the solver's bound prices them too
     return {
-        "name": instance.name,
+        "name": instance.name or Path(month).name,
+        "month": str(month),
         "out": str(out),
         "status": result.status,
         "solutions": len(result.trajectory),
@@ -205,7 +207,7 @@ def lines(r: dict, lang: str = "en") -> list[str]:
     def t(key: str, **values) -> str:
         return i18n.translate(lang, f"solve_{key}").format(**values)
 
-    out = [t("written", name=r["name"] or "-", out=r["out"])]
+    out = [t("written", name=r["name"], out=r["out"])]
     status = t(
         "status",
         status=i18n.state(lang, "solver", r["status"]),
