@@ -4,6 +4,8 @@
 #   docker build -f docker/service.Dockerfile --build-arg SERVICE=activities -t guanyinli/activities .
 #
 # The process is `python -m guanyinli.serve $SERVICE`: Alembic migrations, then `nameko run`.
+# Besides its own code an image carries what services/$SERVICE/image-sources lists of other services
+# (the organiser: the activities' pure roster solver, for `guanyinli roster solve`).
 # Everything it needs to know comes from the environment (see .env.example).
 
 ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
@@ -18,6 +20,11 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check 'pip==25.3' \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check \
         -c requirements.lock -r requirements.in
+# code of other services the image carries (services/${SERVICE}/image-sources), staged for /app with
+# their folders on the environment's path
+COPY services/ sources/services/
+COPY docker/image_sources.py sources/docker/image_sources.py
+RUN /opt/venv/bin/python sources/docker/image_sources.py "${SERVICE}" sources /build/app
 
 # --- runtime: no compiler, no pip cache, no root -------------------------------------------
 FROM ${PYTHON_IMAGE}
@@ -37,6 +44,7 @@ WORKDIR /app
 COPY config/ config/
 COPY common/guanyinli/ common/guanyinli/
 COPY services/${SERVICE}/${SERVICE}/ services/${SERVICE}/${SERVICE}/
+COPY --from=dependencies /build/app/ ./
 COPY docker/healthcheck.py docker/healthcheck.py
 RUN python -m compileall -q common services
 

@@ -30,6 +30,7 @@ import argparse
 import ast
 import base64
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -183,10 +184,20 @@ def imported_modules(paths: list[Path]) -> dict[str, Path]:
     return modules
 
 
+def _carried():
+    """docker/image_sources.py: the code of other services an image carries (services/<svc>/image-sources)."""
+    spec = importlib.util.spec_from_file_location("image_sources", ROOT / "docker" / "image_sources.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def image_sources(service: str) -> list[Path]:
     """The Python files docker/service.Dockerfile copies into the image of `service`."""
     files = [p for p in (ROOT / "common" / "guanyinli").rglob("*.py") if p.name != "testing.py"]
     files += [p for p in (ROOT / "services" / service / service).rglob("*.py") if "tests" not in p.parts]
+    carried = _carried()
+    files += carried.python_files(ROOT, carried.listed(ROOT, service))
     files.append(ROOT / "docker" / "healthcheck.py")
     return files
 
@@ -209,7 +220,7 @@ def check_requirements(service: str) -> list[str]:
             )
     installed = closure([r.name for r in reqs])
     providers = importlib.metadata.packages_distributions()
-    own = {"guanyinli", service}
+    own = {"guanyinli", service} | {path.parts[2].removesuffix(".py") for path in _carried().listed(ROOT, service)}
     other_services = {p.name for p in (ROOT / "services").iterdir() if p.is_dir()} - {service}
     for module, where in sorted(imported_modules(image_sources(service)).items()):
         if module in sys.stdlib_module_names or module in own or module == "__future__":
@@ -489,11 +500,14 @@ class NativeRun:
     def base_env(self, service: str) -> dict[str, str]:
         """What docker/service.Dockerfile puts in the environment of every image."""
         image_service = (self.services[service].get("build") or {}).get("args", {}).get("SERVICE", service)
+        carried = _carried()
+        path = [ROOT / "common", ROOT / "services" / image_service]
+        path += [ROOT / folder for folder in carried.roots(carried.listed(ROOT, image_service))]
         return {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", "/tmp"),
             "LANG": "C.UTF-8",
-            "PYTHONPATH": f"{ROOT / 'common'}{os.pathsep}{ROOT / 'services' / image_service}",
+            "PYTHONPATH": os.pathsep.join(map(str, path)),
             "PYTHONUNBUFFERED": "1",
             "GUANYINLI_VAR_DIR": str(self.log_dir / "var"),
             "SERVICE": image_service,

@@ -1,14 +1,14 @@
 """Errors of the activities service, registered so RPC callers receive these classes.
 
-All are subclasses of the platform's ``Conflict``/``Forbidden``/``NotFound``, so a caller that
-only knows ``guanyinli.errors`` can still catch them by the general class.
+All are subclasses of the platform's ``Conflict``/``InvalidInput``, so a caller that only knows
+``guanyinli.errors`` can still catch them by the general class.
 """
 
 from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance as remote_error
 
-from guanyinli.errors import Conflict
+from guanyinli.errors import Conflict, InvalidInput
 
 
 @remote_error
@@ -49,3 +49,8 @@ class SwapExpired(Conflict):
 @remote_error
 class SwapClosed(Conflict):
     """The swap proposal was already accepted, declined or withdrawn."""
+
+
+@remote_error
+class NotExportable(InvalidInput):
+    """The month cannot be written as a patrol-roster/1 instance; the message names the rule the format lacks."""

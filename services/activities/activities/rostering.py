@@ -29,14 +29,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import domain, roster, schemas, store, swaps
-from activities.exceptions import SwapClosed, SwapExpired, SwapRejected
+from activities.exceptions import NotExportable, SwapClosed, SwapExpired, SwapRejected
 from activities.models import OUTBOX, Activity, Occurrence, Roster, RosterSwap, Signup
+from activities.roster import fileformat
 from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, KeyReused, NotFound, Unavailable
 from guanyinli.events import publish
 from guanyinli.identity import ORGANISERS, READERS, own
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
 from guanyinli.schemas import contract
-from guanyinli.timeutil import from_db, iso, local, now, to_db
+from guanyinli.timeutil import TZ, from_db, iso, local, now, to_db
 
 log = logging.getLogger(__name__)
 
@@ -533,6 +534,34 @@ class RosterMixin:
             }
 
         return self._work(work)
+
+    @rpc
+    @contract(
+        access=READERS,
+        request=schemas.RosterWindowIn,
+        response=schemas.RosterMonthOut(),
+        errors=(InvalidInput, NotExportable, Unavailable),
+    )
+    def export_roster_month(self, start, end, grids=None):
+        """The month build_roster would solve, as a patrol-roster/1 instance for solvers outside the service.
+
+        The same shifts, volunteers and availability as a build with the service's default rules, in the
+        format of docs/ROSTER-FORMAT.md; volunteers appear by name only. A window and grids without a
+        patrol are refused (InvalidInput), a month whose rules the format cannot say too (NotExportable).
+        Duties already signed up for and the service's own soft rules are not part of the format.
+        """
+        grids = sorted(set(grids or range(1, 16)))
+        problem = self._problem(start, end, grids, {})
+        if not problem.shifts:
+            raise no_patrols(start, end, grids)
+        name = (
+            f"Guanyinli patrols {local(start):%Y-%m-%d %H:%M} to {local(end):%Y-%m-%d %H:%M}, "
+            f"grid{'s' if len(grids) > 1 else ''} {', '.join(map(str, grids))}"
+        )
+        try:
+            return fileformat.instance_of(problem, name, TZ.key)
+        except fileformat.FormatError as exc:
+            raise NotExportable(str(exc)) from None
 
     def _apply(self, session: Session, row: Roster, event_type: str) -> dict:
         """Make a roster's assignments the confirmed roster duties of its shifts; queue the event."""

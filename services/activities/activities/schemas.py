@@ -357,16 +357,12 @@ class RosterOptionsIn(StrictSchema):
     neighbour_grids = fields.Boolean(load_default=None, allow_none=True)
 
 
-class BuildRosterIn(StrictSchema):
+class RosterWindowIn(StrictSchema):
+    """The days and grids of a roster (default every grid)."""
+
     start = LocalDateTime(required=True)
     end = LocalDateTime(required=True)
     grids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=15)), load_default=None)
-    options = fields.Nested(RosterOptionsIn, load_default=dict)
-    request_id = fields.String(
-        load_default=None,
-        validate=validate.Length(min=1, max=90),
-        metadata={"description": "client idempotency key: the same request_id returns the same roster"},
-    )
 
     @validates_schema
     def _window(self, data, **kwargs):
@@ -374,6 +370,15 @@ class BuildRosterIn(StrictSchema):
             raise ValidationError("must be after start", "end")
         if data["end"] - data["start"] > timedelta(days=93):
             raise ValidationError("a roster covers at most 93 days", "end")
+
+
+class BuildRosterIn(RosterWindowIn):
+    options = fields.Nested(RosterOptionsIn, load_default=dict)
+    request_id = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=90),
+        metadata={"description": "client idempotency key: the same request_id returns the same roster"},
+    )
 
 
 class RosterIdIn(StrictSchema):
@@ -495,6 +500,54 @@ class RosterOut(RosterSummary, RosterReportOut):
     )
     shifts = fields.List(fields.Nested(RosterShift))
     assignments = fields.List(fields.Nested(RosterAssignment))
+
+
+class MonthGrid(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class MonthShift(Schema):
+    id = fields.String(metadata={"description": "the patrol occurrence id, as text"})
+    grid = fields.Integer()
+    start = fields.String(metadata={"description": "ISO 8601 with offset"})
+    end = fields.String(metadata={"description": "ISO 8601 with offset"})
+    min = fields.Integer(metadata={"description": "fewest patrollers"})
+    max = fields.Integer(metadata={"description": "most patrollers"})
+    leader_required = fields.Integer(metadata={"description": "leaders needed among them"})
+
+
+class MonthVolunteer(Schema):
+    id = fields.String(metadata={"description": "the volunteer id, as text"})
+    name = fields.String()
+    leader = fields.Boolean()
+    home_grid = fields.Integer()
+    max_per_week = fields.Integer()
+    available = fields.List(fields.String(), metadata={"description": "ids of the shifts they may be given"})
+
+
+class MonthRules(Schema):
+    max_per_week = fields.Integer()
+    min_rest_hours = fields.Float(metadata={"description": "between the starts of two shifts of one volunteer"})
+
+
+class MonthObjective(Schema):
+    fairness_weight = fields.Integer()
+    off_home_weight = fields.Integer()
+
+
+class RosterMonthOut(Schema):
+    """A `patrol-roster/1` instance (docs/ROSTER-FORMAT.md): names of volunteers, no other personal data."""
+
+    format = fields.String(metadata={"description": "patrol-roster/1"})
+    name = fields.String()
+    timezone = fields.String()
+    generator = fields.String()
+    rules = fields.Nested(MonthRules)
+    objective = fields.Nested(MonthObjective)
+    grids = fields.List(fields.Nested(MonthGrid))
+    shifts = fields.List(fields.Nested(MonthShift))
+    volunteers = fields.List(fields.Nested(MonthVolunteer))
 
 
 class SwapOut(Schema):

@@ -1,8 +1,9 @@
 """`guanyinli`: the command line of organisers, talking to the services over RPC.
 
 Exit codes: 0 done; 1 the input or the request was rejected (the reason on stderr); 2 wrong
-usage of the command; 3 the broker or a service cannot be reached. Output is a table, or JSON
-with ``--json``. The broker is ``AMQP_URI`` (or ``--amqp-uri``).
+usage of the command; 3 the broker or a service cannot be reached (`roster solve`, which needs
+neither, has its own: see its help). Output is a table, or JSON with ``--json``. The broker is
+``AMQP_URI`` (or ``--amqp-uri``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rich.table import Table
 from guanyinli import config
 from guanyinli.timeutil import TZ, local
 from organiser import board as boards
-from organiser import credentials, importer
+from organiser import credentials, i18n, importer
 from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify
 
 logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method during closing channel" noise
@@ -39,6 +40,12 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class Rejected(click.ClickException):
     exit_code = REJECTED
+
+
+class BadInput(click.ClickException):
+    """A file the command cannot read: said on stderr, exit code 2 as for wrong usage."""
+
+    exit_code = USAGE
 
 
 class State:
@@ -590,7 +597,7 @@ def activities_create(
 
 @cli.group()
 def roster():
-    """Patrol rosters: build, show, publish, repair."""
+    """Patrol rosters: build, show, publish, repair; export a month to a file and solve one from a file."""
 
 
 def roster_summary(r: dict) -> str:
@@ -799,6 +806,121 @@ def roster_build(start, days, grids, time_limit, coverage, neighbour_grids, max_
         raise failure[0]
     result.setdefault("progress_events", len(events))
     show_roster(result, _names_for(platform, result), _grid_names(platform))
+
+
+@roster.command("solve")
+@click.argument("month", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="file to write the roster to (patrol-roster/1 JSON)",
+)
+@click.option(
+    "--time-limit", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True, help="seconds to search"
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="solver threads")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="seed of the search")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="language of the report (zh: reasons and capacity problems in Chinese)",
+)
+@json_option
+def roster_solve(month, out_path, time_limit, workers, seed, lang):
+    """Roster a month from a file on this machine: no broker, no database, no sign-in.
+
+    MONTH is a patrol-roster/1 file (docs/ROSTER-FORMAT.md), such as `roster export` writes. While the
+    solver searches, a line for every better roster goes to stderr (seconds, objective, bound). The
+    roster is written to --out with the trace of the search, checked as written, and reported: the
+    objective and its parts (spread of load among leaders and among the others, assignments off
+    home), the shifts left short with the reasons, capacity problems, and the checker's verdict.
+
+    \b
+    Exit codes:
+      0  the roster is complete and every rule holds
+      3  the roster is written but leaves shifts short: the month cannot be covered (reasons given)
+      2  MONTH cannot be read (the message names the field), or an option is wrong
+      1  the checker finds a rule broken in the written roster (a fault of the solver: please report it)
+
+    \b
+    Example: guanyinli roster solve december.json --time-limit 30 --out december-roster.json
+    """
+    from organiser import rosterfile  # the solver and OR-Tools load for this command only
+
+    try:
+        month_data, instance = rosterfile.read_month(month)
+        if not out_path.parent.is_dir():
+            raise rosterfile.BadInput(f"--out {out_path}: the directory {out_path.parent} does not exist")
+        click.echo(
+            i18n.translate(lang, "solve_solving").format(
+                name=instance.name or month.name,
+                shifts=len(instance.problem.shifts),
+                volunteers=len(instance.problem.volunteers),
+                seconds=f"{time_limit:g}",
+            ),
+            err=True,
+        )
+        result = rosterfile.solve(
+            instance,
+            lambda *point: click.echo(rosterfile.progress_line(*point, lang=lang), err=True),
+            time_limit=time_limit,
+            workers=workers,
+            seed=seed,
+        )
+        written = rosterfile.write(out_path, instance, result)
+    except rosterfile.BadInput as exc:
+        raise BadInput(str(exc)) from None
+    verdict = rosterfile.check(month_data, written, lang)
+    found = rosterfile.report(instance, result, written, verdict, month, out_path, lang)
+    if state().as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(rosterfile.lines(found, lang)))
+    sys.exit(verdict.code)
+
+
+@roster.command("export")
+@click.option("--start", required=True, help="first day, YYYY-MM-DD")
+@click.option("--days", type=click.IntRange(1, 62), default=28, show_default=True, help="number of days")
+@click.option("--grid", "grids", type=click.IntRange(1, 15), multiple=True, help="only these grids (repeat)")
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default: print it)"
+)
+@json_option
+def roster_export(start, days, grids, out_path):
+    """Write the month a build would roster as a patrol-roster/1 file, for `roster solve` or any solver.
+
+    The same patrols, volunteers and availability as `roster build` with the service's default rules;
+    volunteers by name, nothing else personal. Organisers and viewers may export.
+
+    \b
+    Example: guanyinli roster export --start 2026-12-07 --days 28 --out december.json
+    """
+    first = parse_when(start, "--start").replace(hour=0, minute=0, second=0, microsecond=0)
+    if out_path is not None and not out_path.parent.is_dir():
+        raise BadInput(f"--out {out_path}: the directory {out_path.parent} does not exist")
+    month = state().platform().export_roster_month(first, first + timedelta(days=days), list(grids))
+    text = json.dumps(month, ensure_ascii=False, indent=1)
+    if out_path is None:
+        click.echo(text)
+        return
+    try:
+        out_path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{out_path}: cannot be written ({exc.strerror or exc})") from None
+    emit(
+        {
+            "out": str(out_path),
+            "name": month["name"],
+            "shifts": len(month["shifts"]),
+            "volunteers": len(month["volunteers"]),
+        },
+        lambda m: f"{m['name']}: {m['shifts']} shifts, {m['volunteers']} volunteers written to {m['out']}",
+    )
 
 
 def _names_for(platform: Platform, r: dict) -> dict[int, str]:

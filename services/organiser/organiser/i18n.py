@@ -175,6 +175,68 @@ TEXTS: dict[str, tuple[str, str]] = {
     "not_found": ("找不到", "Not found"),
     "back": ("返回", "Back"),
     "viewer_note": ("只读账户", "read-only account"),
+    # the command line's report of a roster solved from a file (guanyinli roster solve)
+    "solve_solving": (
+        "正在排班「{name}」：{shifts} 个班次，{volunteers} 名队员，最多 {seconds} 秒",
+        "Solving {name}: {shifts} shifts, {volunteers} volunteers, {seconds} s at most",
+    ),
+    "solve_progress": (
+        "  {elapsed:6.2f} 秒  目标值 {objective}  下界 {bound}",
+        "  {elapsed:6.2f} s  objective {objective}  bound {bound}",
+    ),
+    "solve_written": ("排班「{name}」已写入 {out}", "Roster of {name} written to {out}"),
+    "solve_status": (
+        "  状态      {status}，{seconds} 秒内找到 {solutions} 个逐步改进的排班",
+        "  status      {status}, {solutions} improving rosters found in {seconds} s",
+    ),
+    "solve_bound": ("，下界 {bound}（差距 {gap}）", ", bound {bound} (gap {gap})"),
+    "solve_objective": (
+        "  目标值    {objective} = {fairness} ×（带队人员负荷差 {leaders} + 其他队员负荷差 {others}）"
+        "+ {off_home_weight} × 非本网格 {off_home}",
+        "  objective   {objective} = {fairness} × (leaders' spread {leaders} + others' spread {others})"
+        " + {off_home_weight} × off home {off_home}",
+    ),
+    "solve_load_leaders": (
+        "  带队人员  {volunteers} 人，每人 {min} 至 {max} 个班次（负荷差 {spread}）",
+        "  leaders     {volunteers} volunteers, {min} to {max} shifts each (spread {spread})",
+    ),
+    "solve_load_others": (
+        "  其他队员  {volunteers} 人，每人 {min} 至 {max} 个班次（负荷差 {spread}）",
+        "  others      {volunteers} volunteers, {min} to {max} shifts each (spread {spread})",
+    ),
+    "solve_off_home": (
+        "  非本网格  {assignments} 个安排中有 {off_home} 个不在队员的本网格",
+        "  off home    {off_home} of {assignments} assignments outside the volunteer's home grid",
+    ),
+    "solve_covered": (
+        "  覆盖      全部 {shifts} 个班次都有足够的队员和带队",
+        "  coverage    all {shifts} shifts have their patrollers and leaders",
+    ),
+    "solve_short": (
+        "  覆盖      {shifts} 个班次中有 {short} 个人手不足：",
+        "  coverage    {short} of {shifts} shifts short:",
+    ),
+    "solve_gap": ("{shift}（{grid}，{start}）{what}", "{shift} ({grid}, {start}) {what}"),
+    "solve_missing": ("缺 {missing} 人", "{missing} short"),
+    "solve_no_leader": ("缺带队", "no leader"),
+    "solve_problems": ("容量问题：", "Capacity problems:"),
+    "solve_checker_valid": (
+        "检查（{checker}）：所有硬性规则都满足；目标值 {objective} 一致",
+        "Checker ({checker}): every hard rule holds; objective {objective} agrees",
+    ),
+    "solve_checker_gaps": (
+        "检查（{checker}）：除 {gaps} 处覆盖缺口（见上）外，其他硬性规则都满足；目标值 {objective} 一致",
+        "Checker ({checker}): coverage violations {gaps} (the gaps above), every other hard rule holds; "
+        "objective {objective} agrees",
+    ),
+    "solve_checker_broken": (
+        "检查（{checker}）：{broken} 处违反硬性规则：",
+        "Checker ({checker}): {broken} hard rules broken:",
+    ),
+    "solve_objective_differs": (
+        "排班文件写的目标值 {claimed} 与按安排算出的 {objective} 不符",
+        "the roster claims objective {claimed}, its assignments give {objective}",
+    ),
 }
 
 

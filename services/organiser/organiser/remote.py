@@ -179,6 +179,10 @@ class Platform:
             start=iso(start), end=iso(end), grids=grids or None, options=dict(options), request_id=request_id
         )
 
+    def export_roster_month(self, start: datetime, end: datetime, grids: list[int] | None) -> dict:
+        """The month a build would roster, as a patrol-roster/1 instance."""
+        return self.activities.export_roster_month(start=iso(start), end=iso(end), grids=grids or None)
+
     def get_roster(self, roster_id: int) -> dict:
         return self.activities.get_roster(roster_id=roster_id)
 

@@ -127,14 +127,14 @@ def read(data: Mapping) -> Instance:
         start = _time(_field(s, "start", where), f"{where}.start", zone)
         end = _time(_field(s, "end", where), f"{where}.end", zone)
         if end <= start:
-            raise FormatError(f"{where}: ends before it starts")
+            raise FormatError(f"{where}.end: {s['end']!r} is not after start {s['start']!r}")
         low = _whole(_field(s, "min", where), f"{where}.min")
         high = _whole(_field(s, "max", where), f"{where}.max")
         leaders = _whole(s.get("leader_required", 0), f"{where}.leader_required")
         if high < low:
-            raise FormatError(f"{where}: max {high} is below min {low}")
+            raise FormatError(f"{where}.max: {high} is below min {low}")
         if leaders > high:
-            raise FormatError(f"{where}: leader_required {leaders} is above max {high}")
+            raise FormatError(f"{where}.leader_required: {leaders} is above max {high}")
         shifts.append(
             Shift(
                 sid, grid, start, end, low, high, leader_needed=leaders > 0, kind=_kind(start), leaders=max(1, leaders)
@@ -232,7 +232,8 @@ def assignments(data: Mapping) -> list[Assignment]:
 
 def instance_of(problem: Problem, name: str = "", timezone: str = "Asia/Shanghai") -> dict:
     """A problem of the service as a `patrol-roster/1` instance: who may take which shift (team, grids,
-    weekly availability, absences and other duties resolved per shift), leaders, caps and rest.
+    weekly availability, absences and other duties resolved per shift), leaders, caps and rest. Volunteers
+    who may take none of the shifts are left out.
 
     The format measures rest between starts, the service from the end of one shift to the start of the
     next: with shifts of one length L that is the same rule at rest + L hours. The service's other soft
@@ -256,7 +257,11 @@ def instance_of(problem: Problem, name: str = "", timezone: str = "Asia/Shanghai
     def iso(moment: datetime) -> str:
         return moment.replace(tzinfo=zone).isoformat()
 
-    grids = sorted({s.grid for s in problem.shifts} | {v.home_grid for v in ix.volunteers})
+    # Who can take none of the shifts is not part of the month: the format's spread counts every volunteer
+    # listed, and a volunteer of another grid, or away all month, would hold the least load at 0 for nothing
+    # (the service's own report leaves them out as well).
+    people = [vi for vi in range(len(ix.volunteers)) if ix.eligible[vi]]
+    grids = sorted({s.grid for s in problem.shifts} | {ix.volunteers[vi].home_grid for vi in people})
     weights = R.weights(problem.rules)
     return {
         "format": FORMAT,
@@ -280,13 +285,13 @@ def instance_of(problem: Problem, name: str = "", timezone: str = "Asia/Shanghai
         ],
         "volunteers": [
             {
-                "id": v.id,
-                "name": v.name,
-                "leader": v.leader,
-                "home_grid": v.home_grid,
+                "id": ix.volunteers[vi].id,
+                "name": ix.volunteers[vi].name,
+                "leader": ix.volunteers[vi].leader,
+                "home_grid": ix.volunteers[vi].home_grid,
                 "max_per_week": ix.weekly_cap[vi],
                 "available": [ix.shifts[si].id for si in ix.eligible[vi]],
             }
-            for vi, v in enumerate(ix.volunteers)
+            for vi in people
         ],
     }

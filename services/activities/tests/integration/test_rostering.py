@@ -6,6 +6,7 @@ two grids, a week) so each solve takes a fraction of a second.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from activities_testkit import ORGANISER, at, iso, next_monday
 
 from activities.exceptions import SwapRejected
+from activities.roster import Options, fileformat, solve, validate
 from conftest import REAL_VOLUNTEERS
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, KeyReused, NotFound
 
@@ -354,3 +356,42 @@ def test_an_unreadable_grid_map_says_what_is_wrong(call, organiser):
 
     with pytest.raises(Unavailable, match="GRID_NEIGHBOURS: '3:four'"):
         organiser.build_roster(**window(), grids=[1], options={"time_limit": 1})
+
+
+def test_a_month_exported_reads_back_as_the_problem_a_build_solves(call, organiser):
+    team = patrol_team(call, grid=1, leaders=3, others=5)
+    elsewhere = patrol_team(call, grid=2, leaders=1, others=1)  # no patrol of theirs in the month
+    evening_patrols(organiser, grid=1, days=7)
+    month = call({"roles": ["viewer"], "name": "街道办 观察员"}).export_roster_month(**window(), grids=[1])
+
+    instance = fileformat.read(month)
+    assert month["format"] == "patrol-roster/1" and month["timezone"] == "Asia/Shanghai"
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 2})
+    built = {
+        (s["shift_id"], s["grid_id"], datetime.fromisoformat(s["start"]), s["min_patrollers"], s["max_patrollers"])
+        for s in draft["shifts"]
+    }
+    exported = {(s.id, s.grid, s.start, s.min_patrollers, s.max_patrollers) for s in instance.problem.shifts}
+    assert {(i, g, start.replace(tzinfo=None), lo, hi) for i, g, start, lo, hi in built} == exported
+    assert all(s.leaders_needed == 1 for s in instance.problem.shifts)
+    # the team of the grid, every one of them free every evening; the other grid's people take no shift
+    assert {v.id for v in instance.problem.volunteers} == {str(v) for v in team}
+    assert {v.id for v in instance.problem.volunteers if v.leader} == {str(v) for v in team[:3]}
+    assert all(v.shifts == {s.id for s in instance.problem.shifts} for v in instance.problem.volunteers)
+    assert not {str(v) for v in elsewhere} & {v["id"] for v in month["volunteers"]}
+    # the service's rules: 3 a week, 12 h from the end of a 2 h patrol to the next start is 14 h between starts
+    assert month["rules"] == {"max_per_week": 3, "min_rest_hours": 14.0}
+    text = json.dumps(month, ensure_ascii=False)
+    assert "phone" not in text and "1370100" not in text  # names only: no phone numbers
+    # and the file is a month any solver can roster: ours, from the file alone, fills every patrol
+    result = solve(instance.problem, Options(time_limit=2, num_workers=1))
+    assert result.gaps == () and validate(instance.problem, result.assignments) == []
+
+
+def test_a_month_is_exported_only_to_readers_of_rosters(call, organiser):
+    team = patrol_team(call, grid=1, leaders=1, others=1)
+    evening_patrols(organiser, grid=1, days=7)
+    with pytest.raises(Forbidden):
+        call({"volunteer_id": team[0], "roles": ["volunteer"]}).export_roster_month(**window(), grids=[1])
+    with pytest.raises(InvalidInput, match="no patrol of grid 5"):
+        organiser.export_roster_month(**window(), grids=[5])

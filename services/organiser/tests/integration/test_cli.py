@@ -173,6 +173,26 @@ def test_activities_create_and_list(run_cli):
     assert bad.returncode == 1 and "kind" in bad.stderr
 
 
+def test_roster_export_to_a_file_then_solve_it_without_the_services(run_cli, patrol_team, tmp_path):
+    month = tmp_path / "week.json"
+    exported = run_cli(
+        "roster", "export", "--start", str(MONDAY), "--days", "7", "--grid", "6", "--grid", "7", "--out", str(month)
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert "14 shifts, 12 volunteers written to" in exported.stdout
+    text = month.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["format"] == "patrol-roster/1" and {v["name"] for v in data["volunteers"]} == {
+        p["name"] for p in patrol_team
+    }
+    assert "1391234" not in text  # names only: no phone numbers
+
+    solved = run_cli("roster", "solve", str(month), "--out", str(tmp_path / "roster.json"), "--time-limit", "3")
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "every hard rule holds" in solved.stdout
+    assert json.loads((tmp_path / "roster.json").read_text(encoding="utf-8"))["trace"]
+
+
 def test_roster_build_with_progress_then_show_publish_repair(run_cli, patrol_team):
     built = run_cli(
         "roster", "build", "--start", str(MONDAY), "--days", "7", "--grid", "6", "--grid", "7", "--time-limit", "2"
