@@ -35,7 +35,11 @@ log = logging.getLogger(__name__)
 BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
-BLOCK_DAYS = 2  # every other sweep, blocks of this many days of every grid (volunteers who range widely)
+BLOCK_DAYS = 2  # where volunteers range widely (ROAMING), sweeps of blocks of this many days of every grid too
+# From FINISH_MIN_LIMIT seconds on (and at most BOUND_MAX_PAIRS pairs) the last FINISH_SHARE of the time goes
+# to CP-SAT's own search on the whole model from the blocks' roster (whole()).
+FINISH_MIN_LIMIT = 30.0
+FINISH_SHARE = 0.4
 GREEDY_SHARE = 0.7  # of the time limit, at most, before the greedy stops freeing places up
 LEVEL_SHARE = 0.25  # of the time limit, at most, for each levelling of the loads (flows.level_out)
 ROAMING = 0.5  # above this share of eligible pairs away from home, no roster of home grids is tried first
@@ -156,13 +160,10 @@ def run(
     pairs = sum(map(len, ix.eligible))
     deadline = started + options.time_limit - (0.1 + 2e-5 * pairs)  # keep time to read back and report
     warm = hint if hint and (soft or _complete(ix, hint)) else None
-    if warm is None and hint and pairs > BOUND_MAX_PAIRS:
-        # too large for CP-SAT's search over the whole model: the greedy's gaps are filled by the blocks' search
-        soft, warm = True, hint
     if warm is not None:
         watch.record(_cost(ix, warm))  # solution 0: the greedy warm start is already a roster
     if len({s.grid for s in ix.shifts}) >= BLOCK_MIN_GRIDS:
-        result = by_grid(ix, soft, warm, options, watch, own, found, started, deadline)
+        result = by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint)
         if result is not None:
             return result
         own = watch.own_bound  # neither the greedy nor the grids made a roster: the whole model, what time is left
@@ -210,7 +211,7 @@ def run(
 _cost = lns.roster_cost
 
 
-def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> RosterResult | None:
+def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=None) -> RosterResult | None:
     """A roster from each grid's own volunteers on `num_workers` threads (when it beats the greedy one, if
     any), then blocks of neighbouring grids re-solved until the deadline on all threads but one, which
     proves a lower bound on the whole model from the start (options.bound_worker, two or more workers).
@@ -242,27 +243,55 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline) -> Ro
             if cost is None or start_cost < cost:
                 warm, cost = start, start_cost
                 watch.record(cost)
+        if warm is None and hint:
+            # the greedy left places open and the grids' own rosters did not close them: the blocks fill
+            # them from the greedy roster (gaps cost, as in soft mode), where CP-SAT over the whole model
+            # could end its time with no roster at all
+            soft, warm, cost = True, hint, _cost(ix, hint)
         if warm is None:
             return None
         warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
         watch.record(cost)
-        chosen, _ = lns.improve(
+        finish = options.time_limit >= FINISH_MIN_LIMIT and pairs <= BOUND_MAX_PAIRS
+        chosen, cost = lns.improve(
             ix,
             soft,
             warm,
             cost,
-            deadline,
+            deadline - FINISH_SHARE * options.time_limit if finish else deadline,
             watch,
             threads,
             options.seed,
             BLOCK_SIZES,
             BLOCK_SECONDS,
-            BLOCK_DAYS,
+            BLOCK_DAYS if roaming > ROAMING else 0,
             between=lambda c, o: level(ix, c, o, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit)),
         )
     finally:
         bound = prover.stop() if prover is not None else 0
+    if finish:
+        chosen, cp_bound = whole(ix, soft, chosen, cost, deadline, watch, options)
+        bound = max(bound, cp_bound)
     return _result(ix, chosen, "feasible", max(own, bound), found, started, watch)
+
+
+def whole(ix: Index, soft: bool, chosen, cost: int, deadline: float, watch: Watch, options: Options):
+    """CP-SAT's own search on the whole model (every worker, default parameters) from the blocks' roster,
+    until the deadline: what the blocks cannot see (moves across many grids and days at once) it can, and it
+    starts where they ended. Returns the better roster and the bound it proved."""
+    built = cpmodel.build(ix, soft)
+    cpmodel.set_hint(built, chosen)
+    watch.built = built
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = options.num_workers
+    solver.parameters.random_seed = options.seed
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+    status = solver.Solve(built.model, watch)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return chosen, 0
+    found = {p for p, var in built.x.items() if solver.BooleanValue(var)}
+    bound = math.ceil(solver.BestObjectiveBound() - 1e-6)
+    return (found, bound) if cpmodel.objective_of(built, found) < cost else (chosen, bound)
 
 
 def level(ix: Index, chosen: set[cpmodel.Pair], cost: int, until: float) -> tuple[set[cpmodel.Pair], int]:
@@ -346,7 +375,9 @@ def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
         bound = objective
     bound = min(bound, objective)
     gaps = tuple(find_gaps(ix, assignments, found))
-    suggestions = tuple(relaxations(ix.problem, found, len(gaps))) if gaps else ()
+    # each suggestion re-indexes the month: above BOUND_MAX_PAIRS that would outlast the time limit
+    small = sum(map(len, ix.eligible)) <= BOUND_MAX_PAIRS
+    suggestions = tuple(relaxations(ix.problem, found, len(gaps))) if gaps and small else ()
     return RosterResult(
         assignments=assignments,
         status="feasible_with_gaps" if gaps else state,
