@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -138,14 +139,21 @@ def _zone(instance: dict) -> tzinfo:
         raise FormatError(f"instance.timezone: unknown time zone {name!r}") from None
 
 
+def _entries(instance: dict, key: str, kind: str = "a string") -> Iterator[tuple[str, Any, Any]]:
+    """(where, id, entry) for each entry of the list instance[key], each id once."""
+    seen = set()
+    for i, raw in enumerate(_field(instance, key, "instance", "a list")):
+        ident = _field(raw, "id", f"{key}[{i}]", kind)
+        where = f"{key}[{i}] ({ident})"
+        if ident in seen:
+            raise FormatError(f"{where}.id: appears twice")
+        seen.add(ident)
+        yield where, ident, raw
+
+
 def _read_shifts(instance: dict, zone: tzinfo, grids: dict) -> dict[str, _Shift]:
     shifts: dict[str, _Shift] = {}
-    for i, raw in enumerate(_field(instance, "shifts", "instance", "a list")):
-        where = f"shifts[{i}]"
-        sid = _field(raw, "id", where, "a string")
-        where = f"shifts[{i}] ({sid})"
-        if sid in shifts:
-            raise FormatError(f"{where}.id: appears twice")
+    for where, sid, raw in _entries(instance, "shifts"):
         grid = _field(raw, "grid", where, "an integer or a string")
         if grid not in grids:
             raise FormatError(f"{where}.grid: {grid!r} is not in grids")
@@ -174,12 +182,7 @@ def _read_shifts(instance: dict, zone: tzinfo, grids: dict) -> dict[str, _Shift]
 def _read_volunteers(instance: dict, grids: dict, shifts: dict, default_cap: int) -> dict[str, _Volunteer]:
     volunteers: dict[str, _Volunteer] = {}
     known = frozenset(shifts)
-    for i, raw in enumerate(_field(instance, "volunteers", "instance", "a list")):
-        where = f"volunteers[{i}]"
-        vid = _field(raw, "id", where, "a string")
-        where = f"volunteers[{i}] ({vid})"
-        if vid in volunteers:
-            raise FormatError(f"{where}.id: appears twice")
+    for where, vid, raw in _entries(instance, "volunteers"):
         if "home_grid" not in raw:
             raise FormatError(f"{where}.home_grid: missing")
         home = raw["home_grid"]  # null: lives outside the grids, so every shift is away from home
@@ -211,12 +214,10 @@ def _read_instance(instance: Any) -> _Month:
     zone = _zone(instance)
     rules = _field(instance, "rules", "instance", "an object", {})
     weights = _field(instance, "objective", "instance", "an object", {})
-    grids = {}
-    for i, raw in enumerate(_field(instance, "grids", "instance", "a list")):
-        gid = _field(raw, "id", f"grids[{i}]", "an integer or a string")
-        if gid in grids:
-            raise FormatError(f"grids[{i}].id: {gid!r} appears twice")
-        grids[gid] = _field(raw, "name", f"grids[{i}]", "a string", f"grid {gid}")
+    grids = {
+        gid: _field(raw, "name", where, "a string", f"grid {gid}")
+        for where, gid, raw in _entries(instance, "grids", "an integer or a string")
+    }
     shifts = _read_shifts(instance, zone, grids)
     default_cap = _field(rules, "max_per_week", "rules", "an integer", DEFAULTS["max_per_week"])
     return _Month(

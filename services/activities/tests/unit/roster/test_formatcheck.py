@@ -380,6 +380,7 @@ def mutate(path: str, value=None, delete: bool = False):
         (mutate("volunteers.0.available", ["s", "ghost"]), "volunteers[0] (a).available: unknown shift 'ghost'"),
         (mutate("volunteers.0.max_per_week", -1), "volunteers[0] (a).max_per_week: must not be negative"),
         (mutate("volunteers.1.id", "a"), "volunteers[1] (a).id: appears twice"),
+        (mutate("grids.1.id", 1), "grids[1] (1).id: appears twice"),
         (mutate("rules.max_per_week", 2.5), "rules.max_per_week: expected an integer, got 2.5"),
         (mutate("objective", {"fairness_weight": "high"}), "objective.fairness_weight: expected an integer"),
     ],
