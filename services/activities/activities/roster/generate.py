@@ -41,6 +41,8 @@ MARGIN = 1  # at each slot, a shift can have this many more leaders (if it needs
 
 @dataclass(frozen=True)
 class MonthSpec:
+    """What a month is made of; `month` draws the rest from `seed`."""
+
     name: str
     seed: int
     volunteers: int  # 30..3000
@@ -62,7 +64,7 @@ class MonthSpec:
     own_caps: float = 0.0  # share of volunteers with their own max_per_week, 1 or 3
     max_per_week: int = 2
     min_rest_hours: int = 24
-    drop: float = 0.1  # chance a shift in a visited grid is left out of an availability
+    drop: float = 0.1  # chance a shift away from home is left out when its volunteer is free at its time
     infeasible: str = ""  # why no roster meets the hard rules: "leaders", "places" or "local"; "" if none known
 
     def __post_init__(self) -> None:
@@ -359,25 +361,21 @@ def _augment(pos: int, who: dict[int, set[int]], owner: dict[int, int]) -> bool:
     return False
 
 
-def _spec(name: str, seed: int, volunteers: int, grids: int, **kw) -> MonthSpec:
-    return MonthSpec(name=name, seed=seed, volunteers=volunteers, grids=grids, **kw)
-
-
 MIXED_CREWS = ((1, 2, 1), (2, 3, 3), (3, 4, 1))
 MIXED_LEADERS = ((0, 3), (1, 4), (2, 1))
 
 # Names are stable: benchmark tables and best-known files key on them. "-x" ends the name of a month no roster
 # can satisfy (for the reason in `infeasible`, shown by a simple count).
 FAMILY: tuple[MonthSpec, ...] = (
-    _spec("m30-l40", 301, 30, 2, leader_share=0.4, density=0.5, layout="line"),
-    _spec("m30-l13-x", 302, 30, 2, leader_share=0.13, density=0.5, layout="line", infeasible="leaders"),
-    _spec("m60-l30", 601, 60, 3, density=0.4),
-    _spec(
+    MonthSpec("m30-l40", 301, 30, 2, leader_share=0.4, density=0.5, layout="line"),
+    MonthSpec("m30-l13-x", 302, 30, 2, leader_share=0.13, density=0.5, layout="line", infeasible="leaders"),
+    MonthSpec("m60-l30", 601, 60, 3, density=0.4),
+    MonthSpec(
         "m60-l50-full-x", 602, 60, 5, leader_share=0.5, density=0.5, reach=ALL, crew=((3, 4, 1),), infeasible="places"
     ),
-    _spec("m120-l12-x", 1201, 120, 6, leader_share=0.12, density=0.4, infeasible="leaders"),
-    _spec("m120-l30-mix", 1202, 120, 6, afternoons=0.3, crew=MIXED_CREWS, leaders=MIXED_LEADERS, own_caps=0.2),
-    _spec(
+    MonthSpec("m120-l12-x", 1201, 120, 6, leader_share=0.12, density=0.4, infeasible="leaders"),
+    MonthSpec("m120-l30-mix", 1202, 120, 6, afternoons=0.3, crew=MIXED_CREWS, leaders=MIXED_LEADERS, own_caps=0.2),
+    MonthSpec(
         "m120-l30-rest12",
         1203,
         120,
@@ -388,7 +386,7 @@ FAMILY: tuple[MonthSpec, ...] = (
         home_cover=0.5,
         leaders=((0, 1), (1, 3)),
     ),
-    _spec(
+    MonthSpec(
         "m120-l35-overlap",
         1204,
         120,
@@ -399,19 +397,21 @@ FAMILY: tuple[MonthSpec, ...] = (
         dusks=0.4,
         leaders=((0, 1), (1, 2)),
     ),
-    _spec("m120-l30-r0-x", 1205, 120, 6, home_cover=0.5, reach=0, infeasible="local"),
+    MonthSpec("m120-l30-r0-x", 1205, 120, 6, home_cover=0.5, reach=0, infeasible="local"),
     # the Guanyinli month: 300 volunteers, 15 grids, 28 days of evening and weekend-morning patrols, 30 % leaders,
     # availability per shift, and 10 of the 15 grids not coverable by their own volunteers
-    _spec("m300-l30-u10", 3001, 300, 15, home_cover=1 / 3, morning_leaders=False),
-    _spec("m300-l50-easy", 3002, 300, 15, leader_share=0.5, density=0.7),
-    _spec("m300-l20-x", 3003, 300, 15, leader_share=0.2, infeasible="leaders"),
-    _spec("m300-l35-d15", 3004, 300, 15, leader_share=0.35, density=0.15, reach=2, leaders=((0, 1), (1, 2))),
-    _spec("m300-l30-hard", 3005, 300, 15, hard_grids=3),
-    _spec("m300-l30-u15", 3006, 300, 15, home_cover=0.0, reach=2, morning_leaders=False),
-    _spec("m300-l30-all", 3007, 300, 15, density=0.3, reach=ALL, drop=0.3),
-    _spec("m300-l30-line", 3008, 300, 15, home_cover=1 / 3, layout="line"),
-    _spec("m300-l30-caps", 3009, 300, 15, own_caps=0.4, min_rest_hours=12, afternoons=0.2, leaders=((0, 1), (1, 3))),
-    _spec(
+    MonthSpec("m300-l30-u10", 3001, 300, 15, home_cover=1 / 3, morning_leaders=False),
+    MonthSpec("m300-l50-easy", 3002, 300, 15, leader_share=0.5, density=0.7),
+    MonthSpec("m300-l20-x", 3003, 300, 15, leader_share=0.2, infeasible="leaders"),
+    MonthSpec("m300-l35-d15", 3004, 300, 15, leader_share=0.35, density=0.15, reach=2, leaders=((0, 1), (1, 2))),
+    MonthSpec("m300-l30-hard", 3005, 300, 15, hard_grids=3),
+    MonthSpec("m300-l30-u15", 3006, 300, 15, home_cover=0.0, reach=2, morning_leaders=False),
+    MonthSpec("m300-l30-all", 3007, 300, 15, density=0.3, reach=ALL, drop=0.3),
+    MonthSpec("m300-l30-line", 3008, 300, 15, home_cover=1 / 3, layout="line"),
+    MonthSpec(
+        "m300-l30-caps", 3009, 300, 15, own_caps=0.4, min_rest_hours=12, afternoons=0.2, leaders=((0, 1), (1, 3))
+    ),
+    MonthSpec(
         "m600-l30-mix",
         6001,
         600,
@@ -424,7 +424,7 @@ FAMILY: tuple[MonthSpec, ...] = (
         leaders=MIXED_LEADERS,
         own_caps=0.2,
     ),
-    _spec(
+    MonthSpec(
         "m600-l25-u20",
         6002,
         600,
@@ -435,8 +435,8 @@ FAMILY: tuple[MonthSpec, ...] = (
         reach=2,
         leaders=((0, 1), (1, 2)),
     ),
-    _spec("m1000-l30", 10001, 1000, 50, home_cover=0.5, hard_grids=3),
-    _spec(
+    MonthSpec("m1000-l30", 10001, 1000, 50, home_cover=0.5, hard_grids=3),
+    MonthSpec(
         "m1000-l30-mix",
         10002,
         1000,
@@ -448,7 +448,7 @@ FAMILY: tuple[MonthSpec, ...] = (
         leaders=MIXED_LEADERS,
         home_cover=2 / 3,
     ),
-    _spec(
+    MonthSpec(
         "m3000-l30",
         30001,
         3000,
