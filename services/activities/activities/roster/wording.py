@@ -70,6 +70,12 @@ def short_period(first, last, shifts: int, places: int, people: int, can: int, l
     )
 
 
+def not_covered(gaps: int, proven: bool, time_limit: float) -> str:
+    if proven:
+        return f"各项人数都够，但每周上限、休息和队长要求合在一起无法覆盖所有班次：排班中有{gaps}个班次人手不足，已标出"
+    return f"在{time_limit:g}秒内没有找到完整的排班：排班中有{gaps}个班次人手不足，已标出；给更多时间也许能补上"
+
+
 def everyone_busy(problem, s) -> str:
     return f"{shift(problem, s)}：可用的队员都已到每周上限、需要休息，或在相近时间另有班次"
 

@@ -1,6 +1,6 @@
 """Counting checks that prove a month cannot be covered, one test per check (it fires with its numbers in
-English and Chinese, and stays silent once the month just fits), a month short of leaders explained by its
-weeks, and random small months the counts refuse that CP-SAT proves cannot be covered."""
+English and Chinese, and stays silent once the month just fits), and a solver that always answers with a
+roster and words: a month short of leaders, a search out of time, and random small months."""
 
 import random
 from dataclasses import replace
@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 from roster_cases import problem, shift, vol
 
-from activities.roster import Options, Shift, bounds, cpmodel, fileformat, solve, validate
+from activities.roster import Options, Shift, bounds, cpmodel, fileformat, solve, solver, validate
+from activities.roster.explain import without_roster
 from activities.roster.index import Index
 
 EVERY_GRID = frozenset({1, 2, 3})
@@ -284,6 +285,52 @@ def test_a_month_short_of_leaders_gets_a_roster_with_its_gaps_explained():
     assert result.problems[0].startswith("week 49 (") and result.problems_zh[0].startswith("第49周")
 
 
+# the search out of time
+
+
+def test_a_search_out_of_time_answers_with_the_greedy_roster(monkeypatch):
+    """When the search ends with no roster at all (what CP-SAT says when its time runs out first), the greedy
+    roster is the answer, its gaps marked, and the problems say why in words."""
+    p = problem(
+        [vol("a"), vol("b", shifts=frozenset({"mon"})), vol("c", shifts=frozenset({"mon"}))],
+        [shift("mon", 0), shift("tue", 1), shift("wed", 2)],
+        max_per_week=1,
+    )
+    assert found(p) == []
+    monkeypatch.setattr(
+        solver,
+        "run",
+        lambda ix, soft, options, progress, started, hint, found: without_roster(ix, found, "unknown", started),
+    )
+    result = solve(p, Options(time_limit=1, num_workers=1))
+    assert result.status == "feasible_with_gaps" and result.assignments
+    assert validate(p, result.assignments, coverage=False) == []
+    assert len(result.gaps) == 1 and result.gaps[0].reason
+    assert result.problems == (
+        "no complete roster was found within 1 s: the roster leaves 1 shift short, marked as gaps; more time may "
+        "cover them",
+    )
+    assert result.problems_zh == ("在1秒内没有找到完整的排班：排班中有1个班次人手不足，已标出；给更多时间也许能补上",)
+
+    hard = solve(p, Options(time_limit=1, num_workers=1, coverage="hard"))
+    assert hard.status == "unknown" and hard.assignments == () and hard.problems and hard.gaps
+
+
+def test_rules_that_only_clash_together_say_so_beside_the_roster():
+    p = problem(
+        [vol("a"), vol("b", shifts=frozenset({"mon"})), vol("c", shifts=frozenset({"mon"}))],
+        [shift("mon", 0), shift("tue", 1), shift("wed", 2)],
+        max_per_week=1,
+    )
+    result = solve(p, Options(time_limit=1, num_workers=1))
+    assert result.status == "feasible_with_gaps" and len(result.assignments) == 2
+    assert result.problems == (
+        "every count fits, but the rules together (weekly caps, rest, leaders) cannot cover every shift: "
+        "the roster leaves 1 shift short, marked as gaps",
+    )
+    assert result.problems_zh[0].startswith("各项人数都够")
+
+
 # random small months
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -340,6 +387,19 @@ def months(draw):
     p = fileformat.read(month).problem
     caps = draw(st.lists(st.none() | st.integers(1, 4), min_size=len(p.volunteers), max_size=len(p.volunteers)))
     return replace(p, volunteers=tuple(replace(v, max_shifts=cap) for v, cap in zip(p.volunteers, caps, strict=True)))
+
+
+@SETTINGS
+@given(months())
+def test_every_answer_is_a_roster_and_its_gaps_are_explained(p):
+    result = solve(p, Options(time_limit=1, num_workers=1))
+    event(result.status)
+    assert result.status != "unknown"
+    assert validate(p, result.assignments, coverage=False) == []
+    if result.gaps:
+        event("gaps, problems found by counting" if found(p) else "gaps, problems in words after the search")
+        assert result.problems or all(g.reason for g in result.gaps)
+        assert len(result.problems_zh) == len(result.problems)
 
 
 @SETTINGS
