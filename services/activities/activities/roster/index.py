@@ -5,8 +5,11 @@ slot pairs that break the rest rule or cost `close_shifts`, weeks, capacities an
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 
 from . import rules as R
 from . import wording
@@ -149,6 +152,13 @@ class Index:
             cache[rest] = set(self.conflicts[rest])
         return cache[rest]
 
+    def spacing(self, rest: float) -> Spacing:
+        """The rest rule for volunteers with this rest, on sets of time slots."""
+        cache = self.__dict__.setdefault("_spacings", {})
+        if rest not in cache:
+            cache[rest] = Spacing(self, rest)
+        return cache[rest]
+
     def eligible_set(self, vi: int) -> set[int]:
         cache = self.__dict__.setdefault("_eligible_sets", {})
         if vi not in cache:
@@ -178,11 +188,43 @@ def _pairs(slots, order, reach: float, near) -> list[tuple[int, int]]:
     return out
 
 
-def _max_spaced(ix: Index, vi: int, slot_list: list[int]) -> int:
-    """Most slots of one week a volunteer can take without breaking the rest rule (earliest end first)."""
-    conflict = ix.conflict_set(ix.rest_of(vi))
-    taken: list[int] = []
-    for t in sorted(slot_list, key=lambda t: ix.slots[t][1]):
-        if all((min(t, u), max(t, u)) not in conflict for u in taken):
-            taken.append(t)
-    return len(taken)
+def _max_spaced(ix: Index, vi: int, slot_list) -> int:
+    """Most of these slots volunteer vi can take without breaking the rest rule."""
+    spacing = ix.spacing(ix.rest_of(vi))
+    return spacing.most(spacing.mask(slot_list))
+
+
+class Spacing:
+    """The rest rule for volunteers with one rest, on sets of time slots written as bit masks: each slot's bit
+    is its place in the order in which the slots free their volunteer again (rules.free_again).
+
+    A shift keeps its volunteer from its start until it frees them again, and two shifts clash exactly when
+    those spans overlap; so the most of a set one volunteer can take is found by taking the slot that frees
+    them first, then the first of the rest that starts after that, and so on (interval scheduling)."""
+
+    def __init__(self, ix: Index, rest: float):
+        rules = ix.problem.rules
+        free = [R.free_again(rules, rest, a, b) for a, b in ix.slots]
+        order = sorted(range(len(ix.slots)), key=lambda t: (free[t], ix.slots[t][0]))
+        self.bit = [0] * len(ix.slots)  # slot -> its bit
+        for place, t in enumerate(order):
+            self.bit[t] = 1 << place
+        by_start = sorted(range(len(ix.slots)), key=lambda t: ix.slots[t][0])
+        starts = [ix.slots[t][0] for t in by_start]
+        later = [0] * (len(by_start) + 1)  # the slots from the i-th start on, as a mask
+        for i in range(len(by_start) - 1, -1, -1):
+            later[i] = later[i + 1] | self.bit[by_start[i]]
+        # per place in the order: the slots that start once that slot frees its volunteer again
+        self.after = [later[bisect_left(starts, free[t])] for t in order]
+
+    def mask(self, slot_list) -> int:
+        return reduce(or_, map(self.bit.__getitem__, slot_list), 0)
+
+    def most(self, mask: int, cap: int | None = None) -> int:
+        """Most of the slots in mask one volunteer can take (at most cap, when given)."""
+        taken = 0
+        while mask and taken != cap:
+            low = mask & -mask
+            taken += 1
+            mask &= self.after[low.bit_length() - 1]
+        return taken

@@ -147,7 +147,9 @@ class Report:
 @dataclass(frozen=True)
 class RosterResult:
     assignments: tuple[Assignment, ...]
-    status: str  # "optimal", "feasible", "feasible_with_gaps", "infeasible", "unknown"
+    # "optimal", "feasible", "feasible_with_gaps"; with coverage="hard" also "infeasible" (proven) and "unknown"
+    # (no complete roster in time), both without assignments but with gaps and problems in words
+    status: str
     objective: int | None  # weighted soft cost of `assignments` (rules.evaluate), None without a roster
     bound: int  # lower bound on the objective (max of counting, LP relaxation and CP-SAT bounds)
     gap: float | None  # (objective - bound) / objective

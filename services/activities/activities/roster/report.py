@@ -60,19 +60,27 @@ def find_gaps(ix: Index, assignments: Iterable[Assignment], found: list[Shortage
     for a in assignments:
         crew[a.shift_id].append(a.volunteer_id)
     leaders = {v.id for v in ix.volunteers if v.leader}
-    why: dict[int, tuple[str, str]] = {}
+    why: dict[tuple[int, bool], tuple[str, str]] = {}  # (shift, about its leaders) -> reason
     for shortage in found:  # per-shift reasons come first and are the most specific
         for si in shortage.shifts:
-            why.setdefault(si, (shortage.message, shortage.message_zh))
+            if shortage.short or not shortage.leader_short:
+                why.setdefault((si, False), (shortage.message, shortage.message_zh))
+            if shortage.leader_short or not shortage.short:
+                why.setdefault((si, True), (shortage.message, shortage.message_zh))
     gaps = []
     for si, s in enumerate(ix.shifts):
         n = len(crew[s.id])
         no_leader = sum(1 for v in crew[s.id] if v in leaders) < s.leaders_needed
         if n >= s.min_patrollers and not no_leader:
             continue
-        reason, reason_zh = why.get(si) or (
-            f"{ix.describe(si)}: everyone available is already at their weekly cap, resting, or on a shift nearby",
-            wording.everyone_busy(ix.problem, s),
+        leaders_only = n >= s.min_patrollers
+        reason, reason_zh = (
+            why.get((si, leaders_only))
+            or why.get((si, not leaders_only))
+            or (
+                f"{ix.describe(si)}: everyone available is already at their weekly cap, resting, or on a shift nearby",
+                wording.everyone_busy(ix.problem, s),
+            )
         )
         gaps.append(Gap(s.id, s.grid, max(0, s.min_patrollers - n), no_leader, reason, reason_zh))
     return gaps

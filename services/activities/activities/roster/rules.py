@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .model import Assignment, Problem, Rules, Shift, Volunteer
 
@@ -56,13 +56,19 @@ def rest_hours(volunteer: Volunteer, rules: Rules) -> float:
     return rules.min_rest_hours if volunteer.min_rest_hours is None else volunteer.min_rest_hours
 
 
+def free_again(rules: Rules, rest: float, start: datetime, end: datetime) -> datetime:
+    """When a volunteer who works from start to end may start another shift under the rest rule
+    (rules.rest_from says what the rest is measured from; with "start" the shifts must not overlap either)."""
+    if rules.rest_from == "start":
+        return max(start + timedelta(hours=rest), end)
+    return end + timedelta(hours=rest)
+
+
 def too_close(rules: Rules, rest: float):
     """near(earlier, later) for two (start, end) intervals, the earlier starting first: whether one volunteer
-    may not work both under the rest rule (rules.rest_from says what the rest is measured from)."""
-    seconds = rest * 3600
-    if rules.rest_from == "start":
-        return lambda a, b: (b[0] - a[0]).total_seconds() < seconds or b[0] < a[1]
-    return lambda a, b: (b[0] - a[1]).total_seconds() < seconds
+    may not work both under the rest rule. Each shift keeps its volunteer from its start until free_again,
+    so two shifts clash exactly when those spans overlap."""
+    return lambda a, b: b[0] < free_again(rules, rest, *a)
 
 
 def allowed_grids(volunteer: Volunteer, problem: Problem) -> frozenset[int]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from . import bounds, cpmodel, flows, lns, spread
+from . import bounds, cpmodel, flows, lns, spread, wording
 from . import rules as R
 from .explain import relaxations, without_roster
 from .greedy import greedy, polish
@@ -107,8 +107,10 @@ def _gap(objective: int, bound: int) -> float:
 
 def solve(problem: Problem, options: Options | None = None, progress: Progress | None = None) -> RosterResult:
     """The best roster found within options.time_limit, with its bound, report, gaps and suggestions.
-    Pinned assignments the rules forbid (another grid, an unavailable time) are left out, named in
-    `problems` and listed in `unkept_pins`."""
+    A roster that cannot be complete, or that the search could not complete in time, comes with its gaps
+    marked and `problems` saying why (out of time with no roster at all: the greedy one). Pinned assignments
+    the rules forbid (another grid, an unavailable time) are left out, named in `problems` and listed in
+    `unkept_pins`."""
     options = options or Options()
     started = time.perf_counter()
     ix = Index.build(problem)
@@ -126,22 +128,53 @@ def _solve(ix: Index, options: Options, progress: Progress | None, started: floa
     # the greedy roster must leave time to report it, even at the largest sizes
     hint = greedy(ix, deadline=started + GREEDY_SHARE * options.time_limit) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
-    if result.status == "infeasible" and not soft:
+    proven = result.status == "infeasible" and not soft
+    if proven:
         # the counts fit but the rules together do not: the soft roster shows which shifts stay uncovered
-        relaxed = run(ix, True, options, progress, started, hint, found)
-        if options.coverage == "auto" or not relaxed.gaps:
-            return relaxed
+        result = run(ix, True, options, progress, started, hint, found)
+    if not result.assignments and result.status in ("infeasible", "unknown"):
+        # the search ended without a roster (out of time): the greedy one, with its gaps marked
+        result = _greedy_result(ix, hint if hint else greedy(ix), found, started)
+    result = _in_words(result, proven, options.time_limit)
+    if options.coverage == "hard" and result.gaps:
         return replace(
-            relaxed,
+            result,
             assignments=(),
-            status="infeasible",
+            status="infeasible" if proven else "unknown",
             objective=None,
             gap=None,
             report=None,
-            problems=tuple(g.reason for g in relaxed.gaps),
-            problems_zh=tuple(g.reason_zh for g in relaxed.gaps),
+            problems=result.problems + tuple(g.reason for g in result.gaps),
+            problems_zh=result.problems_zh + tuple(g.reason_zh for g in result.gaps),
         )
     return result
+
+
+def _greedy_result(ix: Index, chosen: set[cpmodel.Pair], found: list[bounds.Shortage], started: float):
+    """The greedy roster as the answer, when the search found none in its time."""
+    watch = Watch(started, 0, None, 0.0)
+    watch.record(_cost(ix, chosen))
+    return _result(ix, chosen, "feasible", bounds.counting_bound(ix, soft=True), found, started, watch)
+
+
+def _in_words(result: RosterResult, proven: bool, time_limit: float) -> RosterResult:
+    """A roster with gaps says why in `problems`: the capacity problems found before solving or, when the
+    counts all fit, that the rules together leave shifts uncovered (proven) or that no complete roster was
+    found in the time given."""
+    if not result.gaps or result.problems:
+        return result
+    n = len(result.gaps)
+    if proven:
+        words = (
+            f"every count fits, but the rules together (weekly caps, rest, leaders) cannot cover every shift: "
+            f"the roster leaves {n} shift{'s' * (n != 1)} short, marked as gaps"
+        )
+    else:
+        words = (
+            f"no complete roster was found within {time_limit:g} s: the roster leaves {n} shift{'s' * (n != 1)} "
+            "short, marked as gaps; more time may cover them"
+        )
+    return replace(result, problems=(words,), problems_zh=(wording.not_covered(n, proven, time_limit),))
 
 
 def run(

@@ -48,6 +48,34 @@ def short_grid_week(problem, grid_id: int, first: datetime, places: int, can: in
     return f"{grid(problem, grid_id)}，{first.month}月{first.day}日所在的一周：" + "；".join(parts)
 
 
+def _places(shifts: int, places: int, people: int, can: int, leaders: bool, who: str, within: str) -> str:
+    if leaders:
+        return f"{shifts}个班次共需{places}个队长名额，{who}的{people}名队长{within}最多能出{can}个"
+    return f"{shifts}个班次共需{places}个巡逻名额，{who}的{people}名队员{within}最多能出{can}个"
+
+
+def short_day(moment, shifts: int, places: int, people: int, can: int, leaders: bool = False) -> str:
+    return f"{day(moment)}：" + _places(shifts, places, people, can, leaders, "当天可用", "在休息规定和个人上限内")
+
+
+def short_week(number: int, monday, sunday, shifts: int, places: int, people: int, can: int, leaders=False) -> str:
+    return f"第{number}周（{monday.month}月{monday.day}日至{sunday.month}月{sunday.day}日）：" + _places(
+        shifts, places, people, can, leaders, "当周可用", "在每周上限和休息规定内"
+    )
+
+
+def short_period(first, last, shifts: int, places: int, people: int, can: int, leaders: bool = False) -> str:
+    return f"整个排班期（{first.month}月{first.day}日至{last.month}月{last.day}日）：" + _places(
+        shifts, places, people, can, leaders, "可用", "在各自上限内"
+    )
+
+
+def not_covered(gaps: int, proven: bool, time_limit: float) -> str:
+    if proven:
+        return f"各项人数都够，但每周上限、休息和队长要求合在一起无法覆盖所有班次：排班中有{gaps}个班次人手不足，已标出"
+    return f"在{time_limit:g}秒内没有找到完整的排班：排班中有{gaps}个班次人手不足，已标出；给更多时间也许能补上"
+
+
 def everyone_busy(problem, s) -> str:
     return f"{shift(problem, s)}：可用的队员都已到每周上限、需要休息，或在相近时间另有班次"
 

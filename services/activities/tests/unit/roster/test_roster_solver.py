@@ -107,8 +107,14 @@ def test_hard_coverage_refuses_with_reasons(tight):
 
 
 def test_rules_that_only_clash_together_are_still_explained():
-    p = problem([vol("a", leader=True)], [shift("fri", 4, leader=True), shift("sat", 5, "morning")])
-    assert check_capacity(p) == []  # each shift alone has a volunteer
+    # every count fits (a can take one of the three, b and c Monday's), yet only a can take Tuesday and Wednesday
+    monday_only = frozenset({"mon"})
+    p = problem(
+        [vol("a"), vol("b", shifts=monday_only), vol("c", shifts=monday_only)],
+        [shift("mon", 0), shift("tue", 1), shift("wed", 2)],
+        max_per_week=1,
+    )
+    assert check_capacity(p) == []
     result = solve(p, Options(time_limit=1, num_workers=1, coverage="hard"))
     assert result.status == "infeasible"
     assert result.problems and result.gaps[0].reason
