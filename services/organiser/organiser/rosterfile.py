@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities import roster
-from activities.roster import fileformat
+from activities.roster import fileformat, formatcheck
 from organiser import i18n
 
 # exit codes of `roster solve`
@@ -98,28 +98,28 @@ class Verdict:
 
 
 def check(instance_data: dict, roster_data: dict, lang: str = "en") -> Verdict:
-    """The checker's verdict on a roster as written, from the two JSON objects alone.
-
-    CHECKER: the one place to switch to the format's independent checker once it is on main:
-    `activities.roster.formatcheck.check(instance_data, roster_data) -> Checked(violations, objective, ...)`,
-    its coverage violations as `gaps`, the others as `broken`. Until then the solver's own validator
-    (`activities.roster.validate`), on the month read again from its JSON."""
-    instance = fileformat.read(instance_data)
+    """The verdict of the format's independent checker (`activities.roster.formatcheck`, which shares no code
+    with the solver) on a roster as written, from the two JSON objects alone: places and leaders left
+    uncovered as `gaps`, every other broken rule and a claimed objective that is not the roster's as
+    `broken`."""
     try:
-        assignments = fileformat.assignments(roster_data)
-    except fileformat.FormatError as exc:
-        return Verdict("activities.roster.validate", (), (str(exc),), None)
-    others = roster.validate(instance.problem, assignments, coverage=False)
-    gaps = [v for v in roster.validate(instance.problem, assignments) if v not in others]  # places, leaders short
-    broken = [_said(v, lang) for v in others]
-    objective = fileformat.objective(instance, assignments)
+        checked = formatcheck.check(instance_data, roster_data)
+    except formatcheck.FormatError as exc:
+        return Verdict(CHECKER, (), (str(exc),), None)
+    gaps = [v for v in checked.violations if v.rule in ("coverage", "leader")]
+    broken = [_said(v, lang) for v in checked.violations if v.rule not in ("coverage", "leader")]
     claimed = roster_data.get("objective")
-    if claimed is not None and claimed != objective:
-        broken.append(i18n.translate(lang, "solve_objective_differs").format(claimed=claimed, objective=objective))
-    return Verdict("activities.roster.validate", tuple(_said(v, lang) for v in gaps), tuple(broken), objective)
+    if checked.claimed_ok is False:
+        broken.append(
+            i18n.translate(lang, "solve_objective_differs").format(claimed=claimed, objective=checked.objective)
+        )
+    return Verdict(CHECKER, tuple(_said(v, lang) for v in gaps), tuple(broken), checked.objective)
 
 
-def _said(violation: roster.Violation, lang: str) -> str:
+CHECKER = "activities.roster.formatcheck"
+
+
+def _said(violation: formatcheck.FormatViolation, lang: str) -> str:
     return (violation.message_zh or violation.message) if lang == "zh" else violation.message
 
 

@@ -170,5 +170,5 @@ def test_the_checker_finds_a_broken_rule_and_a_claimed_objective_that_is_not_the
     assert rosterfile.check(data, {"assignments": both}).broken == ()
     verdict = rosterfile.check(data, {"assignments": week, "objective": 0})
     assert verdict.code == rosterfile.BROKEN
-    assert any("cap 2" in b for b in verdict.broken)
+    assert any("at most 2" in b for b in verdict.broken)
     assert any("claims objective 0" in b and f"give {verdict.objective}" in b for b in verdict.broken)
