@@ -36,16 +36,19 @@ BLOCK_MIN_GRIDS = 4
 BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
 BLOCK_DAYS = 2  # where volunteers range widely (ROAMING), sweeps of blocks of this many days of every grid too
+SUGGEST_MAX_PAIRS = 20_000
 # From FINISH_MIN_LIMIT seconds on (and at most BOUND_MAX_PAIRS pairs) the last FINISH_SHARE of the time goes
 # to CP-SAT's own search on the whole model from the blocks' roster (whole()).
-FINISH_MIN_LIMIT = 30.0
-FINISH_SHARE = 0.4
+FINISH_MIN_LIMIT = 5.0
+FINISH_SHARE = 0.5
+GREEDY_GRACE = 0.5  # seconds beyond its share: at the largest sizes a 1 s limit is all greedy
 GREEDY_SHARE = 0.7  # of the time limit, at most, before the greedy stops freeing places up
 LEVEL_SHARE = 0.25  # of the time limit, at most, for each levelling of the loads (flows.level_out)
 ROAMING = 0.5  # above this share of eligible pairs away from home, no roster of home grids is tried first
 # The bound worker builds the whole model before it can be stopped: above this many pairs it would hold the
 # time limit (3,000 volunteers: 167-333 s for a 60 s limit, 14 GB), so the counting bound stands alone.
 BOUND_MAX_PAIRS = 60_000
+BOUND_MIN_LIMIT = 5.0  # below this its model (built before it can be stopped) would take the time limit
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
 # roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
 # optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
@@ -126,7 +129,8 @@ def _solve(ix: Index, options: Options, progress: Progress | None, started: floa
         return without_roster(ix, found, "infeasible", started)
     soft = options.coverage == "soft" or bool(found)
     # the greedy roster must leave time to report it, even at the largest sizes
-    hint = greedy(ix, deadline=started + GREEDY_SHARE * options.time_limit) if options.warm_start else set()
+    until = started + GREEDY_SHARE * options.time_limit + GREEDY_GRACE
+    hint = greedy(ix, deadline=until) if options.warm_start else set()
     result = run(ix, soft, options, progress, started, hint, found)
     proven = result.status == "infeasible" and not soft
     if proven:
@@ -201,9 +205,14 @@ def run(
             return result
         own = watch.own_bound  # neither the greedy nor the grids made a roster: the whole model, what time is left
     if warm is not None:
+        cost = _cost(ix, warm)
+        warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
         seconds = min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), POLISH_SHARE * options.time_limit, POLISH_MAX)
-        warm = polish(ix, warm, seconds)
-        watch.record(_cost(ix, warm))
+        polished = polish(ix, warm, seconds)
+        polished_cost = _cost(ix, polished)
+        if polished_cost < cost:  # the polish leaves the role spread out of its sums: it can make things worse
+            warm, cost = polished, polished_cost
+        watch.record(cost)
     built = cpmodel.build(ix, soft)
     if options.symmetry_breaking:
         cpmodel.break_symmetry(built)
@@ -252,6 +261,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
     spread alone, which is priced instead (spread.price_grids), on every thread. None when there is no
     roster to start from."""
     threads = max(1, options.num_workers)
+    asked_soft = soft  # soft by the counts (or the caller), not only because the greedy left gaps
     if spread.separate(ix):
         priced = spread.price_grids(ix, soft, deadline, watch, threads)
         if priced is not None and (soft or _complete(ix, priced.chosen)):
@@ -261,7 +271,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
             return _result(ix, warm, "feasible", max(own, priced.bound), found, started, watch)
     prover = None
     pairs = sum(map(len, ix.eligible))
-    if options.bound_worker and threads >= 2 and pairs <= BOUND_MAX_PAIRS:
+    if options.bound_worker and threads >= 2 and pairs <= BOUND_MAX_PAIRS and options.time_limit >= BOUND_MIN_LIMIT:
         # from the start, even while the grids' own rosters take both cores: on the Guanyinli month that
         # proved 309-341 by 10 s, started after them (3 s) only 255
         prover, threads = BoundSearch(ix, soft, deadline, options), threads - 1
@@ -286,12 +296,18 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
         warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
         watch.record(cost)
         finish = options.time_limit >= FINISH_MIN_LIMIT and pairs <= BOUND_MAX_PAIRS
+        # gaps the counts do not explain: CP-SAT on the whole model closes them (it repairs the roster as a
+        # hint) where the blocks seldom do, and it needs all the time there is for that
+        closing = finish and soft and not asked_soft and not _complete(ix, warm)
+        lns_until = (
+            time.perf_counter() if closing else deadline - FINISH_SHARE * options.time_limit if finish else deadline
+        )
         chosen, cost = lns.improve(
             ix,
             soft,
             warm,
             cost,
-            deadline - FINISH_SHARE * options.time_limit if finish else deadline,
+            lns_until,
             watch,
             threads,
             options.seed,
@@ -303,8 +319,11 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
     finally:
         bound = prover.stop() if prover is not None else 0
     if finish:
-        chosen, cp_bound = whole(ix, soft, chosen, cost, deadline, watch, options)
-        bound = max(bound, cp_bound)
+        # gaps the counts do not explain: the whole model with full coverage required (the roster with its
+        # gaps as a hint CP-SAT repairs), where the blocks could not close them
+        hard = soft and not asked_soft and not _complete(ix, chosen)
+        chosen, cp_bound = whole(ix, soft and not hard, chosen, cost, deadline, watch, options)
+        bound = max(bound, cp_bound) if not hard else bound
     return _result(ix, chosen, "feasible", max(own, bound), found, started, watch)
 
 
@@ -324,7 +343,8 @@ def whole(ix: Index, soft: bool, chosen, cost: int, deadline: float, watch: Watc
         return chosen, 0
     found = {p for p, var in built.x.items() if solver.BooleanValue(var)}
     bound = math.ceil(solver.BestObjectiveBound() - 1e-6)
-    return (found, bound) if cpmodel.objective_of(built, found) < cost else (chosen, bound)
+    better = not soft or cpmodel.objective_of(built, found) < cost
+    return (found, bound) if better else (chosen, bound)
 
 
 def level(ix: Index, chosen: set[cpmodel.Pair], cost: int, until: float) -> tuple[set[cpmodel.Pair], int]:
@@ -408,8 +428,8 @@ def _result(ix, chosen, state, bound, found, started, watch) -> RosterResult:
         bound = objective
     bound = min(bound, objective)
     gaps = tuple(find_gaps(ix, assignments, found))
-    # each suggestion re-indexes the month: above BOUND_MAX_PAIRS that would outlast the time limit
-    small = sum(map(len, ix.eligible)) <= BOUND_MAX_PAIRS
+    # each suggestion re-indexes the month twice: above SUGGEST_MAX_PAIRS that could outlast the time limit
+    small = sum(map(len, ix.eligible)) <= SUGGEST_MAX_PAIRS
     suggestions = tuple(relaxations(ix.problem, found, len(gaps))) if gaps and small else ()
     return RosterResult(
         assignments=assignments,
