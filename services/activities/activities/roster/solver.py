@@ -37,10 +37,6 @@ BLOCK_SECONDS = 1.0  # per block; a block of two grids mostly closes within it
 BLOCK_SIZES = (2,)  # grids per block, sweep after sweep
 BLOCK_DAYS = 2  # where volunteers range widely (ROAMING), sweeps of blocks of this many days of every grid too
 SUGGEST_MAX_PAIRS = 20_000
-# From FINISH_MIN_LIMIT seconds on (and at most BOUND_MAX_PAIRS pairs) the last FINISH_SHARE of the time goes
-# to CP-SAT's own search on the whole model from the blocks' roster (whole()).
-FINISH_MIN_LIMIT = 5.0
-FINISH_SHARE = 0.5
 GREEDY_GRACE = 0.5  # seconds beyond its share: at the largest sizes a 1 s limit is all greedy
 GREEDY_SHARE = 0.7  # of the time limit, at most, before the greedy stops freeing places up
 LEVEL_SHARE = 0.25  # of the time limit, at most, for each levelling of the loads (flows.level_out)
@@ -49,6 +45,13 @@ ROAMING = 0.5  # above this share of eligible pairs away from home, no roster of
 # time limit (3,000 volunteers: 167-333 s for a 60 s limit, 14 GB), so the counting bound stands alone.
 BOUND_MAX_PAIRS = 60_000
 BOUND_MIN_LIMIT = 5.0  # below this its model (built before it can be stopped) would take the time limit
+# From FINISH_MIN_LIMIT seconds on (and at most BOUND_MAX_PAIRS pairs) the last part of the time goes to
+# CP-SAT's own search on the whole model from the blocks' roster (whole()): (pairs at most, share of the
+# time limit). The smaller the model, the more CP-SAT's own search gains over the blocks' (family months at
+# 10 s: 120 volunteers, 7,500 pairs: 127-144 with a share of 0.5-0.8, 227 with none; 1,000 volunteers,
+# 37,000 pairs: 1,943 with 0.5, 1,651 with none).
+FINISH_MIN_LIMIT = 5.0
+FINISH_SHARES = ((10_000, 0.6), (25_000, 0.5), (BOUND_MAX_PAIRS, 0.2))
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
 # roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
 # optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
@@ -299,9 +302,8 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
         # gaps the counts do not explain: CP-SAT on the whole model closes them (it repairs the roster as a
         # hint) where the blocks seldom do, and it needs all the time there is for that
         closing = finish and soft and not asked_soft and not _complete(ix, warm)
-        lns_until = (
-            time.perf_counter() if closing else deadline - FINISH_SHARE * options.time_limit if finish else deadline
-        )
+        share = next(part for most, part in FINISH_SHARES if pairs <= most)
+        lns_until = time.perf_counter() if closing else deadline - share * options.time_limit if finish else deadline
         chosen, cost = lns.improve(
             ix,
             soft,
