@@ -132,7 +132,10 @@ def run(name: str, method: str, limit: float) -> dict:
     proc.start()
     child.close()
     # a generous wait: a run that overstays is reported (wall), not killed, unless it hangs
-    out = parent.recv() if parent.poll(max(120.0, 10 * limit + 60)) else {"objective": None, "wall": None}
+    try:
+        out = parent.recv() if parent.poll(max(120.0, 10 * limit + 60)) else {"objective": None, "wall": None}
+    except EOFError:  # the run failed (its traceback is above): no roster
+        out = {"objective": None, "wall": None, "failed": True}
     proc.join(5)
     if proc.is_alive():
         proc.kill()

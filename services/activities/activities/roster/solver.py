@@ -3,6 +3,17 @@
 `solve` is pure and thread-safe (no shared state), so a service can run it in eventlet.tpool. From
 BLOCK_MIN_GRIDS grids on it runs `num_workers` OS threads of its own (real ones also where eventlet has
 patched threading), all ended before it returns.
+
+The search, from BLOCK_MIN_GRIDS grids on (by_grid):
+1. the greedy roster (scarcest shift first), or each grid's own roster where volunteers mostly stay home;
+2. the loads of each role levelled by min-cost-flow transfers and each slot's grids re-decided (flows.py):
+   the role spread falls only when all of a role's top (or bottom) move at once;
+3. blocks re-solved by CP-SAT, the rest of the roster fixed (lns.py): neighbouring grids, and where volunteers
+   range widely also days of every grid and the blocks that hold a role's extremes; step 2 between sweeps;
+4. from FINISH_MIN_LIMIT seconds on, up to BOUND_MAX_PAIRS pairs, CP-SAT's own search on the whole model from
+   that roster for the last part of the time (more of it the smaller the model).
+Whatever cannot end by the time limit is not started (the bound worker, a block's model, the suggestions);
+the largest months keep their limit with the greedy roster alone.
 """
 
 from __future__ import annotations
@@ -302,7 +313,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
         # gaps the counts do not explain: CP-SAT on the whole model closes them (it repairs the roster as a
         # hint) where the blocks seldom do, and it needs all the time there is for that
         closing = finish and soft and not asked_soft and not _complete(ix, warm)
-        share = next(part for most, part in FINISH_SHARES if pairs <= most)
+        share = next((part for most, part in FINISH_SHARES if pairs <= most), 0.0)
         lns_until = time.perf_counter() if closing else deadline - share * options.time_limit if finish else deadline
         chosen, cost = lns.improve(
             ix,

@@ -75,3 +75,17 @@ def test_a_small_family_month_is_rostered_completely_and_the_checker_agrees():
     assert roster["objective"] == checked.objective
     assert [t for t, _ in roster["trace"]] == sorted(t for t, _ in roster["trace"])
     assert roster["trace"][-1][1] == checked.objective
+
+
+def test_a_month_too_large_for_the_whole_model_keeps_to_the_blocks(monkeypatch):
+    # the largest months (above BOUND_MAX_PAIRS) get neither the bound worker nor the whole model's search
+    from activities.roster import solver as S
+
+    monkeypatch.setattr(S, "BOUND_MAX_PAIRS", 10)
+    monkeypatch.setattr(S, "FINISH_MIN_LIMIT", 0.5)
+    monkeypatch.setattr(S, "BOUND_MIN_LIMIT", 0.5)
+    data = generate.month(generate.BY_NAME["m60-l30"])
+    roster, result = written(data, limit=1.0)
+    checked = formatcheck.check(data, roster)
+    assert [v for v in checked.violations if v.rule not in COVERAGE] == []
+    assert result.status in ("feasible", "feasible_with_gaps", "optimal")
