@@ -82,9 +82,10 @@ def test_a_month_too_large_for_the_whole_model_keeps_to_the_blocks(monkeypatch):
     from activities.roster import solver as S
 
     monkeypatch.setattr(S, "BOUND_MAX_PAIRS", 10)
+    monkeypatch.setattr(S, "FINISH_SHARES", ((10, 0.5),))
     monkeypatch.setattr(S, "FINISH_MIN_LIMIT", 0.5)
     monkeypatch.setattr(S, "BOUND_MIN_LIMIT", 0.5)
-    data = generate.month(generate.BY_NAME["m60-l30"])
+    data = generate.month(generate.BY_NAME["m120-l30-mix"])  # six grids: the blocks' search
     roster, result = written(data, limit=1.0)
     checked = formatcheck.check(data, roster)
     assert [v for v in checked.violations if v.rule not in COVERAGE] == []
