@@ -66,11 +66,7 @@ def solve_direct(
         built.model.Add(built.x[p] == 0)
 
     watch = Watch(started, 0, progress, 0.0, built)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = num_workers
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit - (time.perf_counter() - started))
-    status = solver.Solve(built.model, watch)
+    solver, status = _run(built, watch, num_workers, seed, time_limit - (time.perf_counter() - started))
     assignments = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignments = sorted(
@@ -88,6 +84,15 @@ def solve_direct(
     )
 
 
+def _run(built: cpmodel.Built, watch: Watch, num_workers: int, seed: int, seconds: float):
+    """CP-SAT with default parameters on a built model for `seconds`: the solver and its status."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = num_workers
+    solver.parameters.random_seed = seed
+    solver.parameters.max_time_in_seconds = max(0.05, seconds)
+    return solver, solver.Solve(built.model, watch)
+
+
 def solve_hinted(
     problem: Problem, time_limit: float, num_workers: int = 2, progress=None, seed: int = 0
 ) -> DirectResult:
@@ -103,11 +108,7 @@ def solve_hinted(
     watch = Watch(started, 0, progress, 0.0, built)
     if _complete(ix, hint):
         watch.record(cpmodel.objective_of(built, hint))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = num_workers
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit - (time.perf_counter() - started))
-    status = solver.Solve(built.model, watch)
+    solver, status = _run(built, watch, num_workers, seed, time_limit - (time.perf_counter() - started))
     chosen = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = {p for p, var in built.x.items() if solver.BooleanValue(var)}

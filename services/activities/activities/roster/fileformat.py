@@ -60,6 +60,15 @@ def _field(obj: Mapping, name: str, where: str, kind=None):
     return value
 
 
+def _new_id(obj: Mapping, where: str, what: str, seen: set[str]) -> str:
+    """The object's string id, refused if an earlier one had it; added to `seen`."""
+    oid = _field(obj, "id", where, str)
+    if oid in seen:
+        raise FormatError(f"{where}.id: {what} {oid!r} appears twice")
+    seen.add(oid)
+    return oid
+
+
 def _whole(value, where: str, lowest: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < lowest:
         raise FormatError(f"{where}: expected a whole number of at least {lowest}, got {value!r}")
@@ -117,10 +126,7 @@ def read(data: Mapping) -> Instance:
     seen: set[str] = set()
     for i, s in enumerate(_field(data, "shifts", "instance", list)):
         where = f"shifts[{i}]"
-        sid = _field(s, "id", where, str)
-        if sid in seen:
-            raise FormatError(f"{where}.id: shift {sid!r} appears twice")
-        seen.add(sid)
+        sid = _new_id(s, where, "shift", seen)
         grid = _field(s, "grid", where, int)
         if grid not in names:
             raise FormatError(f"{where}.grid: grid {grid} is not in grids")
@@ -146,10 +152,7 @@ def read(data: Mapping) -> Instance:
     ids: set[str] = set()
     for i, v in enumerate(_field(data, "volunteers", "instance", list)):
         where = f"volunteers[{i}]"
-        vid = _field(v, "id", where, str)
-        if vid in ids:
-            raise FormatError(f"{where}.id: volunteer {vid!r} appears twice")
-        ids.add(vid)
+        vid = _new_id(v, where, "volunteer", ids)
         home = _field(v, "home_grid", where, int)
         if home not in names:
             raise FormatError(f"{where}.home_grid: grid {home} is not in grids")

@@ -189,9 +189,7 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
                         arcs[(v, -1 - si)] = (0 - _place_cost(ix, w, v, si), si)  # simply dropped
                     for u in ix.candidates[si]:
                         if u != v and may_rise(u, b) and keeps_leaders(v, si, u) and _fits(st, u, si):
-                            c = _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si)
-                            if (v, u) not in arcs or c < arcs[(v, u)][0]:
-                                arcs[(v, u)] = (c, si)
+                            _cheapest(arcs, (v, u), _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si), si)
             if _transfer(ix, st, arcs, givers, give=True):
                 moved = True
                 consider()
@@ -218,15 +216,19 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
                             arcs[(u, -1 - si)] = (c, si)  # a free place
                     for v in st.crew[si]:
                         if (v, si) not in pinned and may_fall(v, b) and keeps_leaders(v, si, u):
-                            c = _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si)
-                            if (u, v) not in arcs or c < arcs[(u, v)][0]:
-                                arcs[(u, v)] = (c, si)
+                            _cheapest(arcs, (u, v), _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si), si)
             if _transfer(ix, st, arcs, takers, give=False):
                 moved = True
                 consider()
         if not moved:
             break
     return best, best_cost
+
+
+def _cheapest(arcs: dict, key: tuple[int, int], cost: int, si: int) -> None:
+    """Keep the cheaper of the transfers between the same two volunteers (one shift each round)."""
+    if key not in arcs or cost < arcs[key][0]:
+        arcs[key] = (cost, si)
 
 
 def _transfer(ix: Index, st: _State, arcs: dict, side: list[int], give: bool) -> bool:
