@@ -63,6 +63,10 @@ BOUND_MIN_LIMIT = 5.0  # below this its model (built before it can be stopped) w
 # 37,000 pairs: 1,943 with 0.5, 1,651 with none).
 FINISH_MIN_LIMIT = 5.0
 FINISH_SHARES = ((10_000, 0.6), (25_000, 0.5), (BOUND_MAX_PAIRS, 0.2))
+# From LONG_LIMIT seconds on CP-SAT's own search gains most from the time: at 60 s the month of 300 volunteers
+# with 10 of 15 grids short of their own (m300-l30-u10) ended at 798 with a share of 0.5, at 733 with 0.8.
+LONG_LIMIT = 30.0
+LONG_FINISH_SHARES = ((25_000, 0.8), (BOUND_MAX_PAIRS, 0.4))
 # The warm start's local search (single moves, then swaps of shifts between two volunteers) takes the greedy
 # roster of the Guanyinli month from 3352 to about 1900 in 0.9 s, 1050 in 2 s and 990 in 5 s (its local
 # optimum) on this 2-core machine: far faster than CP-SAT's search from a worse start, which needs about
@@ -313,7 +317,8 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
         # gaps the counts do not explain: CP-SAT on the whole model closes them (it repairs the roster as a
         # hint) where the blocks seldom do, and it needs all the time there is for that
         closing = finish and soft and not asked_soft and not _complete(ix, warm)
-        share = next((part for most, part in FINISH_SHARES if pairs <= most), 0.0)
+        shares = LONG_FINISH_SHARES if options.time_limit >= LONG_LIMIT else FINISH_SHARES
+        share = next((part for most, part in shares if pairs <= most), 0.0)
         lns_until = time.perf_counter() if closing else deadline - share * options.time_limit if finish else deadline
         chosen, cost = lns.improve(
             ix,
