@@ -85,6 +85,11 @@ def patrol_occurrences(session: Session, start: datetime, end: datetime, grids: 
     ]
 
 
+def window_grids(grids: list[int] | None) -> list[int]:
+    """The grids a roster window asks for, sorted, every grid when none is named."""
+    return sorted(set(grids or range(1, 16)))
+
+
 def no_patrols(start: datetime, end: datetime, grids: list[int]) -> InvalidInput:
     """A roster request whose window and grids hold no patrol: said in plain words, not an empty roster."""
     a, b = f"{local(start):%Y-%m-%d %H:%M}", f"{local(end):%Y-%m-%d %H:%M}"
@@ -425,7 +430,7 @@ class RosterMixin:
         a second one; with other arguments it is refused (KeyReused).
         """
         self._organiser()
-        grids = sorted(set(grids or range(1, 16)))
+        grids = window_grids(grids)
         options = dict(options or {})
         if not self._grid_map() and options.get("neighbour_grids"):  # a broken map: Unavailable, before any row
             raise InvalidInput(
@@ -550,7 +555,7 @@ class RosterMixin:
         patrol are refused (InvalidInput), a month whose rules the format cannot say too (NotExportable).
         Duties already signed up for and the service's own soft rules are not part of the format.
         """
-        grids = sorted(set(grids or range(1, 16)))
+        grids = window_grids(grids)
         problem = self._problem(start, end, grids, {})
         if not problem.shifts:
             raise no_patrols(start, end, grids)

@@ -464,11 +464,7 @@ def counting_bound(ix: Index, soft: bool) -> int:
     w = R.weights(ix.problem.rules)
     total = 0
     for si, s in enumerate(ix.shifts):
-        costs = sorted(
-            w["away_from_home"] * (s.grid != ix.volunteers[vi].home_grid)
-            + w["not_preferred"] * (not R.is_preferred(ix.volunteers[vi], s))
-            for vi in ix.candidates[si]
-        )
+        costs = sorted(R.place_cost(w, ix.volunteers[vi], s) for vi in ix.candidates[si])
         total += sum(costs[: s.min_patrollers])
         if soft:
             total += w["uncovered_place"] * max(0, s.min_patrollers - len(costs))

@@ -219,13 +219,7 @@ def add_assignment_costs(b: Built, w: dict[str, int]) -> None:
     """Away from the home grid, and not on a preferred day or time: a cost on the assignment itself."""
     ix = b.ix
     for (vi, si), var in b.x.items():
-        v, s = ix.volunteers[vi], ix.shifts[si]
-        b.cost(
-            var,
-            w["away_from_home"] * (s.grid != v.home_grid)
-            + w["not_preferred"] * (not R.is_preferred(v, s))
-            + ix.extra_cost.get((vi, si), 0),
-        )
+        b.cost(var, R.place_cost(w, ix.volunteers[vi], ix.shifts[si]) + ix.extra_cost.get((vi, si), 0))
 
 
 def add_partners(b: Built, w: dict[str, int]) -> None:

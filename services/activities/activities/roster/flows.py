@@ -14,6 +14,7 @@ Both are pure, deterministic and fast (a flow per round or slot in C++), so they
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from ortools.graph.python import min_cost_flow
@@ -27,8 +28,7 @@ STALE_ROUNDS = 4  # level_out stops after this many rounds in a row that found n
 
 
 def _place_cost(ix: Index, w: dict[str, int], vi: int, si: int) -> int:
-    v, s = ix.volunteers[vi], ix.shifts[si]
-    return w["away_from_home"] * (s.grid != v.home_grid) + w["not_preferred"] * (not R.is_preferred(v, s))
+    return R.place_cost(w, ix.volunteers[vi], ix.shifts[si])
 
 
 def regrid(ix: Index, chosen: set[Pair]) -> set[Pair]:
@@ -105,27 +105,11 @@ def _regrid_slot(ix: Index, w, free: list[Pair], fixed: list[Pair], shifts: list
     return set(fixed) | {(vi, si) for k, vi, si in arcs if flow.flow(k) > 0}
 
 
-def _fits(st: _State, u: int, si: int) -> bool:
-    """Whether u could take si if there were room on it (rest, weekly and period caps, one shift at a time)."""
-    ix = st.ix
-    t = ix.slot_of[si]
-    if t in st.slots[u] or u in st.crew[si]:
-        return False
-    if st.week[u][ix.week_of_slot[t]] >= ix.week_cap(u, ix.week_of_slot[t]):
-        return False
-    if st.caps[u] is not None and st.load[u] >= st.caps[u]:
-        return False
-    conflict = ix.conflict_set(ix.rest_of(u))
-    return all((min(t, x), max(t, x)) not in conflict for x in st.slots[u])
-
-
 def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[set[Pair], int]:
     """Lower each role's spread by rounds of transfers: everyone at the top of a role hands one place to a
     volunteer well below it, or everyone at the bottom takes one (a free place, or one of someone well above
     it), matched at least cost by a min-cost flow, one place per volunteer a round. Returns the best roster
     met and its cost (cost_of(pairs))."""
-    import time
-
     w = R.weights(ix.problem.rules)
     st = _State(ix)
     for vi, si in sorted(chosen):
@@ -188,7 +172,7 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
                     if len(st.crew[si]) > s.min_patrollers and keeps_leaders(v, si, None):
                         arcs[(v, -1 - si)] = (0 - _place_cost(ix, w, v, si), si)  # simply dropped
                     for u in ix.candidates[si]:
-                        if u != v and may_rise(u, b) and keeps_leaders(v, si, u) and _fits(st, u, si):
+                        if u != v and may_rise(u, b) and keeps_leaders(v, si, u) and st.fits(u, si):
                             _cheapest(arcs, (v, u), _place_cost(ix, w, u, si) - _place_cost(ix, w, v, si), si)
             if _transfer(ix, st, arcs, givers, give=True):
                 moved = True
@@ -207,7 +191,7 @@ def level_out(ix: Index, chosen: set[Pair], deadline: float, cost_of) -> tuple[s
             ]
             for u in takers:
                 for si in ix.eligible[u]:
-                    if not _fits(st, u, si):
+                    if not st.fits(u, si):
                         continue
                     s = ix.shifts[si]
                     if len(st.crew[si]) < s.max_patrollers:
@@ -269,13 +253,13 @@ def _transfer(ix: Index, st: _State, arcs: dict, side: list[int], give: bool) ->
                     st.drop(a, si)
                     touched.add(si)
                     moved = True
-            elif _fits(st, b, si) and a in st.crew[si]:
+            elif st.fits(b, si) and a in st.crew[si]:
                 st.drop(a, si)
                 st.take(b, si)
                 touched.add(si)
                 moved = True
         else:  # a takes si (a free place, or b's)
-            if not _fits(st, a, si):
+            if not st.fits(a, si):
                 continue
             if b < 0:
                 if len(st.crew[si]) < ix.shifts[si].max_patrollers:

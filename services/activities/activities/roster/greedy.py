@@ -29,9 +29,13 @@ class _State:
             self.close[b].add(a)
 
     def can_take(self, vi: int, si: int) -> bool:
+        return len(self.crew[si]) < self.ix.shifts[si].max_patrollers and self.fits(vi, si)
+
+    def fits(self, vi: int, si: int) -> bool:
+        """Whether vi could take si if there were room on it (one shift at a time, rest, weekly and period caps)."""
         ix = self.ix
         t = ix.slot_of[si]
-        if t in self.slots[vi] or vi in self.crew[si] or len(self.crew[si]) >= ix.shifts[si].max_patrollers:
+        if t in self.slots[vi] or vi in self.crew[si]:
             return False
         if self.week[vi][ix.week_of_slot[t]] >= ix.weekly_cap[vi]:
             return False
@@ -83,8 +87,7 @@ class _State:
         t = ix.slot_of[si]
         diff = self.load[vi] - ix.targets[v.id]
         c = w["fair_load"] * (1 if diff >= 0 else -1) + 0.5 * w["role_spread"] * diff
-        c += w["away_from_home"] * (s.grid != v.home_grid)
-        c += w["not_preferred"] * (not R.is_preferred(v, s))
+        c += R.place_cost(w, v, s)
         c += w["close_shifts"] * len(self.close[t] & self.slots[vi])
         if R.is_weekend(s):
             wk = ix.week_of_slot[t]
@@ -150,8 +153,7 @@ def _own_cost(st: _State, vi: int, w: dict[str, int], close: set[tuple[int, int]
     mine = st.mine[vi]
     c = w["fair_load"] * abs(len(mine) - ix.targets[v.id])
     for si in mine:
-        s = ix.shifts[si]
-        c += w["away_from_home"] * (s.grid != v.home_grid) + w["not_preferred"] * (not R.is_preferred(v, s))
+        c += R.place_cost(w, v, ix.shifts[si])
     slots = sorted(st.slots[vi])
     for i, a in enumerate(slots):
         for b in slots[i + 1 :]:

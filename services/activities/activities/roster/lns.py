@@ -126,9 +126,7 @@ def time_blocks(ix: Index, days: int, rng: random.Random) -> list[set[int]]:
     offset = rng.randrange(days)
     out = []
     for i in range(-offset, len(dates), days):
-        window = sorted(
-            set().union(*(by_day[d] for d in dates[max(0, i) : i + days])), key=lambda si: ix.shifts[si].grid
-        )
+        window = sorted(set().union(*(by_day[d] for d in dates[max(0, i) : i + days])))
         grids = sorted({ix.shifts[si].grid for si in window})
         rng.shuffle(grids)
         rank = {g: k for k, g in enumerate(grids)}

@@ -87,6 +87,13 @@ def is_weekend(shift: Shift) -> bool:
     return shift.start.weekday() >= 5
 
 
+def place_cost(w: Mapping[str, int], volunteer: Volunteer, shift: Shift) -> int:
+    """What one assignment costs on its own: away from home, not on a preferred day or time (weights `w`)."""
+    return w["away_from_home"] * (shift.grid != volunteer.home_grid) + w["not_preferred"] * (
+        not is_preferred(volunteer, shift)
+    )
+
+
 def is_preferred(volunteer: Volunteer, shift: Shift) -> bool:
     if volunteer.preferred_days and shift.start.weekday() not in volunteer.preferred_days:
         return False

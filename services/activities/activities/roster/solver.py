@@ -224,7 +224,7 @@ def run(
         own = watch.own_bound  # neither the greedy nor the grids made a roster: the whole model, what time is left
     if warm is not None:
         cost = _cost(ix, warm)
-        warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
+        warm, cost = level(ix, warm, cost, deadline, options.time_limit)
         seconds = min(POLISH_SECONDS * max(1.0, pairs / POLISH_PAIRS), POLISH_SHARE * options.time_limit, POLISH_MAX)
         polished = polish(ix, warm, seconds)
         polished_cost = _cost(ix, polished)
@@ -311,7 +311,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
             soft, warm, cost = True, hint, _cost(ix, hint)
         if warm is None:
             return None
-        warm, cost = level(ix, warm, cost, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit))
+        warm, cost = level(ix, warm, cost, deadline, options.time_limit)
         watch.record(cost)
         finish = options.time_limit >= FINISH_MIN_LIMIT and pairs <= BOUND_MAX_PAIRS
         # gaps the counts do not explain: CP-SAT on the whole model closes them (it repairs the roster as a
@@ -332,7 +332,7 @@ def by_grid(ix, soft, warm, options, watch, own, found, started, deadline, hint=
             BLOCK_SIZES,
             BLOCK_SECONDS,
             BLOCK_DAYS if roaming > ROAMING else 0,
-            between=lambda c, o: level(ix, c, o, min(deadline, time.perf_counter() + LEVEL_SHARE * options.time_limit)),
+            between=lambda c, o: level(ix, c, o, deadline, options.time_limit),
         )
     finally:
         bound = prover.stop() if prover is not None else 0
@@ -365,9 +365,13 @@ def whole(ix: Index, soft: bool, chosen, cost: int, deadline: float, watch: Watc
     return (found, bound) if better else (chosen, bound)
 
 
-def level(ix: Index, chosen: set[cpmodel.Pair], cost: int, until: float) -> tuple[set[cpmodel.Pair], int]:
+def level(
+    ix: Index, chosen: set[cpmodel.Pair], cost: int, deadline: float, time_limit: float
+) -> tuple[set[cpmodel.Pair], int]:
     """The roster with its roles' loads levelled by transfers and each time slot's grids re-decided
-    (flows.level_out, flows.regrid), if that lowers its cost."""
+    (flows.level_out, flows.regrid), if that lowers its cost; the levelling takes at most LEVEL_SHARE of
+    the time limit."""
+    until = min(deadline, time.perf_counter() + LEVEL_SHARE * time_limit)
     levelled, levelled_cost = flows.level_out(ix, chosen, until, lambda pairs: _cost(ix, pairs))
     regridded = flows.regrid(ix, levelled)
     regridded_cost = _cost(ix, regridded) if regridded != levelled else levelled_cost
