@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -95,6 +96,26 @@ def demo_login() -> tuple[str, str] | None:
     return DEMO_ORGANISER
 
 
+def demo_volunteer_link() -> tuple[str, str] | None:
+    """A sign-in link to the phone page of a demo volunteer with patrols, and their number."""
+    from guanyinli.client import Client
+    from guanyinli.identity import tools_context
+    from guanyinli.timeutil import now
+
+    context = tools_context(["organiser"], name="make run")
+    with Client(amqp_uri(), context_data=context, timeout=15) as rpc:
+        page = rpc.volunteers.list_volunteers(team="voluntary_patrol", active=True, limit=50)
+        start = now()
+        for volunteer in page["items"]:
+            duties = rpc.activities.list_duties(
+                volunteer_id=volunteer["id"], start=start.isoformat(), end=(start + timedelta(days=14)).isoformat()
+            )
+            if duties:
+                link = rpc.organiser.issue_signin_link(volunteer_id=volunteer["id"])
+                return link["url"], volunteer["phone"]
+    return None
+
+
 def wait_for_health(services: list[str], timeout: float = 60) -> None:
     from guanyinli.client import Client
 
@@ -139,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("FEED_SECRET", local_feed_secret())
     env.setdefault("FEED_BASE_URL", f"http://{FEEDS_ADDRESS}")
     env.setdefault("ORGANISER_SECURE_COOKIES", "false")  # the local page is plain HTTP
+    env.setdefault("ORGANISER_PUBLIC_URL", f"http://{WEB_ADDRESS}")
     children: list[subprocess.Popen] = []
     if not env.get("SMTP_HOST"):
         mail_log = open(VAR_DIR / "mail.log", "ab")
@@ -171,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             from demo_duties import populate
 
             populate({"AMQP_URI": amqp_uri()})
+        volunteer = demo_volunteer_link() if login else None
         print(
             "\nGuanyinli platform is running:\n"
             f"  services      {', '.join(services)} on {amqp_uri()}\n"
@@ -180,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"(demo login: {login[0]} / {login[1]})\n"
                 if login
                 else "(create a login: `guanyinli organisers add NAME`)\n"
+            )
+            + (
+                f"  volunteers    http://{WEB_ADDRESS}/v  (a demo volunteer: {volunteer[0]} ; or sign in with "
+                f"{volunteer[1]}, the SMS codes are in var/sms.log)\n"
+                if volunteer
+                else ""
             )
             + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}"
             + "; volunteers' quiet hours hold messages 22:00-07:00 Asia/Shanghai\n"

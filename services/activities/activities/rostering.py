@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import eventlet
 import eventlet.tpool
@@ -737,6 +737,75 @@ class RosterMixin:
         # The swap itself is what is asked, so the two duties must not count as pinned.
         problem = replace(problem, pinned=tuple(p for p in problem.pinned if p not in (a, b)))
         return view, version, roster.check_swap(problem, assignments, a, b)
+
+    @rpc
+    @contract(
+        access=own("a volunteer for their own rostered patrol, or an organiser"),
+        request=schemas.SwapOptionsIn,
+        response=schemas.SwapOption(many=True),
+        errors=(NotFound, Forbidden, Conflict),
+    )
+    def swap_options(self, volunteer_id, occurrence_id, days=7, limit=20):
+        """Other volunteers' rostered patrols, within ``days`` of this volunteer's patrol on
+        ``occurrence_id`` and not yet started, that a swap could exchange for it without breaking a
+        hard rule, nearest first: what a volunteer chooses from before proposing a swap."""
+        self._for_volunteer(volunteer_id)
+        shift_a = str(occurrence_id)
+
+        def read(session):
+            for row in session.scalars(select(Roster).where(Roster.status == "published").order_by(Roster.id.desc())):
+                pairs = (row.result or {}).get("assignments") or ()
+                if any(a["shift_id"] == shift_a and a["volunteer_id"] == volunteer_id for a in pairs):
+                    return roster_view(row)
+            return None
+
+        view = self._work(read)
+        if view is None:
+            raise NotFound(
+                f"occurrence_id: volunteer {volunteer_id} has no rostered patrol on {occurrence_id}",
+                f"志愿者{volunteer_id}在活动{occurrence_id}上没有排班",
+            )
+        now = self.clock()
+        starts = {s["shift_id"]: local(datetime.fromisoformat(s["start"])) for s in view["shifts"]}
+        if starts[shift_a] <= now:
+            raise Conflict(f"occurrence_id: patrol {occurrence_id} has started", f"巡逻{occurrence_id}已开始")
+        problem = self._problem(view["start"], view["end"], view["grids"], view["options"])
+        assignments = {roster.Assignment(a["shift_id"], str(a["volunteer_id"])) for a in view["assignments"]}
+        a = roster.Assignment(shift_a, str(volunteer_id))
+        reach = timedelta(days=days)
+        candidates = sorted(
+            (
+                b
+                for b in assignments
+                if b.volunteer_id != a.volunteer_id
+                and b.shift_id != shift_a
+                and now < starts[b.shift_id]
+                and abs(starts[b.shift_id] - starts[shift_a]) <= reach
+            ),
+            key=lambda b: (abs(starts[b.shift_id] - starts[shift_a]), b.shift_id, b.volunteer_id),
+        )
+        shifts = {s["shift_id"]: s for s in view["shifts"]}
+        options = []
+        for b in candidates:
+            free = replace(problem, pinned=tuple(p for p in problem.pinned if p not in (a, b)))
+            if roster.check_swap(free, assignments, a, b):
+                continue
+            shift = shifts[b.shift_id]
+            options.append(
+                {
+                    "roster_id": view["id"],
+                    "shift_a": shift_a,
+                    "volunteer_b": int(b.volunteer_id),
+                    "shift_b": b.shift_id,
+                    "occurrence_id": int(b.shift_id),
+                    "grid_id": shift["grid_id"],
+                    "start": starts[b.shift_id],
+                    "end": local(datetime.fromisoformat(shift["end"])),
+                }
+            )
+            if len(options) >= limit:
+                break
+        return options
 
     @staticmethod
     def _rejection(swap_id: int | None, violations: list[roster.Violation]) -> SwapRejected:

@@ -398,6 +398,26 @@ class SwapIn(RosterIdIn):
     shift_b = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
+class SwapOptionsIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    occurrence_id = Id(required=True, metadata={"description": "the volunteer's own rostered patrol"})
+    days = fields.Integer(
+        strict=True, load_default=7, validate=validate.Range(min=1, max=28), metadata={"description": "how far apart"}
+    )
+    limit = fields.Integer(strict=True, load_default=20, validate=validate.Range(min=1, max=50))
+
+
+class SwapOption(Schema):
+    roster_id = fields.Integer()
+    shift_a = fields.String(metadata={"description": "the asking volunteer's shift"})
+    volunteer_b = fields.Integer()
+    shift_b = fields.String()
+    occurrence_id = fields.Integer(metadata={"description": "the occurrence of shift_b"})
+    grid_id = fields.Integer(allow_none=True)
+    start = LocalDateTime()
+    end = LocalDateTime()
+
+
 class SwapIdIn(StrictSchema):
     swap_id = Id(required=True)
 

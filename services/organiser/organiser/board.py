@@ -136,7 +136,7 @@ def _first(item: Mapping, *keys, default=None):
     return default
 
 
-def _when(value) -> datetime:
+def when(value) -> datetime:
     return local(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
 
@@ -174,7 +174,7 @@ def layout(
     for raw in roster.get("shifts") or []:
         shift_id = str(_first(raw, "shift_id", "id"))
         grid = int(_first(raw, "grid_id", "grid"))
-        start, end = _when(raw["start"]), _when(raw["end"])
+        start, end = when(raw["start"]), when(raw["end"])
         people_ids = _first(raw, "volunteer_ids", default=None)
         if people_ids is None:
             people_ids = by_shift.get(shift_id, [])
@@ -208,8 +208,8 @@ def layout(
 
 def _span(roster: Mapping, days: Iterable[date]) -> list[date]:
     days = sorted(days)
-    first = _when(roster["start"]).date() if roster.get("start") else (days[0] if days else None)
-    last = (_when(roster["end"]) - timedelta(seconds=1)).date() if roster.get("end") else (days[-1] if days else None)
+    first = when(roster["start"]).date() if roster.get("start") else (days[0] if days else None)
+    last = (when(roster["end"]) - timedelta(seconds=1)).date() if roster.get("end") else (days[-1] if days else None)
     if first is None or last is None:
         return []
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]

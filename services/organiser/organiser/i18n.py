@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from organiser.phone_words import PHONE_TEXTS
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 
@@ -238,6 +240,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the roster claims objective {claimed}, its assignments give {objective}",
     ),
 }
+
+TEXTS.update(PHONE_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

@@ -94,3 +94,59 @@ class Revocation(Base):
     subject: Mapped[str] = mapped_column(String(120), primary_key=True)
     before: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class VolunteerSession(Base):
+    """A volunteer's phone signed in to their page (``organiser.signin``). Only the SHA-256 of the
+    cookie's token is kept."""
+
+    __tablename__ = "volunteer_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    volunteer_id: Mapped[int] = mapped_column(Integer, index=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    grids_led: Mapped[str] = mapped_column(String(100), nullable=False, default="")  # "3,7"
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    lang: Mapped[str] = mapped_column(String(5), nullable=False, default="zh")
+    how: Mapped[str] = mapped_column(String(8), nullable=False)  # sms or link
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SignInCode(Base):
+    """A one-time code asked for a number. Kept for the rate limit's window whether or not the
+    number is a volunteer's; the number and the code only as keyed digests."""
+
+    __tablename__ = "signin_codes"
+    __table_args__ = (
+        Index("ix_signin_codes_phone_at", "phone_digest", "created_at"),
+        Index("ix_signin_codes_address_at", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    code_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    volunteer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    tries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SignInLink(Base):
+    """A personal sign-in link an organiser printed for a volunteer who cannot receive SMS.
+
+    Only the SHA-256 of its token is kept, so a lost sheet is revoked and a new one printed."""
+
+    __tablename__ = "signin_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    volunteer_id: Mapped[int] = mapped_column(Integer, index=True, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -29,7 +29,8 @@ from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIE
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, security, tokens, web
+from organiser import accounts, board, charts, phone, security, tokens, web
+from organiser import volunteer_sessions as phone_sessions
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import OUTBOX, ROLES
@@ -89,6 +90,16 @@ class RevocationOut(Schema):
     before = LocalDateTime(metadata={"description": "tokens issued at or before this no longer count"})
     before_ts = fields.Float(metadata={"description": "the same as a UNIX time"})
     reason = fields.String(allow_none=True)
+
+
+class SigninLinkIn(StrictSchema):
+    volunteer_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class SigninLinkOut(Schema):
+    volunteer_id = fields.Integer()
+    url = fields.String(metadata={"description": "opens the volunteer's phone page after one button"})
+    expires_at = LocalDateTime()
 
 
 class Health(Schema):
@@ -193,7 +204,7 @@ def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
     }
 
 
-class OrganiserService(revocation.RevocationListener):
+class OrganiserService(phone.PhonePages, revocation.RevocationListener):
     name = "organiser"
 
     db = Database()
@@ -204,6 +215,7 @@ class OrganiserService(revocation.RevocationListener):
     builds = Builds()
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
+    notifications = RpcProxy("notifications")
     act_as = CallerContext()
     caller: Identity = CallerIdentity()
     dispatch = EventDispatcher()
@@ -289,6 +301,28 @@ class OrganiserService(revocation.RevocationListener):
         return revocation
 
     @rpc
+    @contract(
+        access=ORGANISERS,
+        request=SigninLinkIn,
+        response=SigninLinkOut(),
+        errors=(InvalidInput, NotFound),
+        keep_answer=False,  # the answer is a key to the volunteer's page
+    )
+    def issue_signin_link(self, volunteer_id):
+        """A personal sign-in link to the volunteers' phone page (``/v``) for a volunteer who cannot
+        receive SMS, valid 180 days; the volunteer's earlier links stop working. The page's own
+        button does the same and shows it as a QR code to print."""
+        volunteer = self.volunteers.get_volunteer(volunteer_id=volunteer_id)
+        if not volunteer.get("active"):
+            raise InvalidInput(f"volunteer_id: volunteer {volunteer_id} is not active")
+        base = (
+            self.config.get("ORGANISER_PUBLIC_URL")
+            or f"http://{self.config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}"
+        )
+        link = self.signin_link_for(volunteer_id, self.caller.name or self.caller.subject or "organiser", base)
+        return {k: link[k] for k in ("volunteer_id", "url", "expires_at")}
+
+    @rpc
     @contract(access=SERVICES_ONLY, response=RevocationOut(many=True))
     def list_revocations(self):
         """Revocations of the last 91 days (longer than any token lives): what a service starting
@@ -367,8 +401,9 @@ class OrganiserService(revocation.RevocationListener):
         with self.db.get_session() as session:
             removed = accounts.purge_expired(session)
             accounts.purge_login_failures(session, self.clock.now() - LOGIN_RULES.window)
+            removed += phone_sessions.purge(session, self.clock.now(), self.clock.now() - phone.CODE_RULES.window)
         if removed:
-            log.info("removed %d expired organiser sessions", removed)
+            log.info("removed %d expired sessions", removed)
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -685,6 +720,10 @@ class OrganiserService(revocation.RevocationListener):
                 if failure is None:
                     raise
                 feed_error = failure.message
+        signin_links = []
+        if login.sees_private:
+            with self.db.get_session() as session:
+                signin_links = phone_sessions.links_of(session, volunteer_id, self.clock.now())
         return web.render(
             "volunteer.html",
             lang,
@@ -693,5 +732,27 @@ class OrganiserService(revocation.RevocationListener):
             links=links,
             qr=qr,
             feed_error=feed_error,
+            signin_links=signin_links,
             **_directory_words(platform.teams(), platform.grids(), lang),
         )
+
+    @http("POST", "/volunteers/<int:volunteer_id>/signin-link")
+    @page(change=True)
+    def volunteer_signin_link(self, request, login, lang, volunteer_id):
+        """A personal sign-in link for a volunteer who cannot receive SMS, as a sheet to print and
+        hand over (their earlier links stop working)."""
+        volunteer = self._platform().volunteers.get_volunteer(volunteer_id=volunteer_id)
+        if not volunteer.get("active"):
+            raise InvalidInput(f"volunteer {volunteer_id} is not active")
+        base = self.config.get("ORGANISER_PUBLIC_URL") or request.host_url
+        link = self.signin_link_for(volunteer_id, login.username, base)
+        return web.render("signin_sheet.html", lang, login=login, v=volunteer, link=link)
+
+    @http("POST", "/volunteers/<int:volunteer_id>/signin-link/revoke")
+    @page(change=True)
+    def volunteer_signin_link_revoke(self, request, login, lang, volunteer_id):
+        """Printed links stop working, and every phone signed in as the volunteer is signed out."""
+        with self.db.get_session() as session:
+            phone_sessions.revoke_links(session, volunteer_id, self.clock.now())
+            phone_sessions.sign_out_everywhere(session, volunteer_id)
+        return web.redirect(f"/volunteers/{volunteer_id}")

@@ -22,6 +22,13 @@ def account_subject(username: str) -> str:
     return f"account:{username}"
 
 
+def subject_of(user: dict) -> str:
+    """An organiser page account, or a volunteer signed in on their phone page."""
+    if "account" in user:
+        return account_subject(user["account"])
+    return f"volunteer:{int(user['volunteer_id'])}"
+
+
 class AccountTokens:
     """Signs, and caches for half their life, the page tokens of accounts."""
 
@@ -41,15 +48,16 @@ class AccountTokens:
 
     def issue(self, user: dict, seconds: int) -> str:
         return self.issuer.issue(
-            account_subject(user["account"]),
+            subject_of(user),
             user["roles"],
             seconds=seconds,
             volunteer_id=user.get("volunteer_id"),
+            grid_ids=user.get("grids") or (),
             name=user.get("name"),
         )
 
     def token_for(self, user: dict) -> str:
-        key = (user["account"], tuple(user["roles"]), user.get("name"))
+        key = (subject_of(user), tuple(user["roles"]), user.get("name"), tuple(user.get("grids") or ()))
         now = self.clock()
         with self._lock:
             cached = self._cache.get(key)
@@ -65,5 +73,5 @@ class AccountTokens:
     def forget(self, username: str) -> None:
         """Drop an account's cached page tokens (it was deactivated or changed)."""
         with self._lock:
-            for key in [k for k in self._cache if k[0] == username]:
+            for key in [k for k in self._cache if k[0] == account_subject(username)]:
                 del self._cache[key]

@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 env.filters["ranges"] = board.number_ranges
 env.filters["number"] = board.plain_number
+env.filters["at"] = board.when  # an ISO 8601 string of an RPC answer as a local datetime
 
 
 def render(template: str, lang: str, status: int = 200, **context) -> Response:

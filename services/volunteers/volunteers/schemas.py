@@ -67,6 +67,10 @@ class VolunteerIdIn(StrictSchema):
     volunteer_id = Id(required=True)
 
 
+class PhoneIn(StrictSchema):
+    phone = Phone(required=True, metadata={"description": "as typed: spaces, dashes and +86 are allowed"})
+
+
 class GridIdIn(StrictSchema):
     grid_id = Id(required=True, metadata={"description": "grid id, 1..15"})
 
@@ -304,6 +308,10 @@ class VolunteerOut(Schema):
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
     deactivated_at = LocalDateTime(allow_none=True)
+
+
+class SignInVolunteerOut(VolunteerOut):
+    grids_led = fields.List(fields.Integer(), metadata={"description": "grids this volunteer leads"})
 
 
 class VolunteerPage(Schema):

@@ -153,6 +153,15 @@ def get_volunteer(session: Session, volunteer_id: int) -> dict:
     return views[volunteer_id]
 
 
+def find_by_phone(session: Session, phone: str) -> dict:
+    """The volunteer with this number, active or not (numbers are stored normalised)."""
+    found = session.scalar(select(Volunteer.id).where(Volunteer.phone == domain.normalize_phone(phone)))
+    if found is None:
+        raise VolunteerNotFound("phone: no volunteer has this number")
+    view = get_volunteer(session, found)
+    return {**view, "grids_led": sorted(grids_led_by(session, found))}
+
+
 def _check_phone_free(session: Session, phone: str, volunteer_id: int | None = None) -> None:
     owner = session.scalar(select(Volunteer.id).where(Volunteer.phone == phone))
     if owner is not None and owner != volunteer_id:

@@ -577,7 +577,7 @@ def post_routes() -> list[str]:
 
 def test_every_post_route_and_form_carries_a_csrf_token(organiser_web):
     routes = post_routes()
-    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1"} <= set(routes)
+    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
     for path in routes:
         for token in ({}, {"csrf": "forged"}):
             assert organiser_web.post(path, data=token, allow_redirects=False).status_code == 403, (path, token)
@@ -586,7 +586,7 @@ def test_every_post_route_and_form_carries_a_csrf_token(organiser_web):
 
     forms = [
         (template.name, form)
-        for template in sorted((HERE / "templates").glob("*.html"))
+        for template in sorted((HERE / "templates").rglob("*.html"))
         for form in re.findall(r"<form[^>]*>.*?</form>", template.read_text(), re.S)
         if re.search(r'method="post"', form.split(">", 1)[0], re.I)
     ]

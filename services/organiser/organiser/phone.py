@@ -1,0 +1,561 @@
+"""The volunteers' own page on their phone (``/v``): sign-in by SMS code or a printed link, their
+duties, open duties to take, cancelling, stand-ins, swaps, availability, preferences, points and
+calendar.
+
+Entry points only: the rules are in ``organiser.signin`` (sign-in) and in the services each page
+calls, as the signed-in volunteer (``volunteer:<id>``, role ``volunteer``, ``grid_leader`` too for
+those who lead a grid), so each service applies its own "for themselves only" rule. Every page is
+one action, in plain words, in the volunteer's language (Chinese first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from guanyinli.errors import Forbidden, InvalidInput, NotFound
+from guanyinli.identity import signing_key_path
+from organiser import board, charts, signin, web
+from organiser import volunteer_sessions as sessions
+from organiser.i18n import translate
+from organiser.remote import UNREACHABLE, classify
+from organiser.security import csrf_ok, new_token
+
+log = logging.getLogger(__name__)
+
+ME_COOKIE = "gyl_me"
+ME_CSRF_COOKIE = "gyl_me_csrf"
+CODE_RULES = signin.CodeRules()
+UPCOMING_DAYS = 60
+PAST_DAYS = 90
+
+
+def signin_key(config: dict) -> bytes:
+    """The key of the sign-in digests: ``ORGANISER_SIGNIN_KEY``, else derived from the organiser's
+    identity signing key (both stay on the server)."""
+    configured = config.get("ORGANISER_SIGNIN_KEY")
+    if configured:
+        return str(configured).encode()
+    path = signing_key_path("organiser", config)
+    material = path.read_bytes() if path is not None and path.exists() else b"guanyinli-organiser"
+    return hashlib.sha256(b"signin\x00" + material).digest()
+
+
+class PhoneFailure(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def phone_page(fn: Callable):
+    """An @http method of the phone page: the signed-in volunteer (else the sign-in page), CSRF on
+    POST, calls made as them, failures of the other services as a page saying what to do next.
+
+    The method receives ``(request, me, lang, *args)``."""
+
+    @wraps(fn)
+    def wrapper(self, request: Request, *args, **kwargs):
+        me = self._me(request)
+        lang = web.language(request, me.lang if me else None)
+        if me is None:
+            if request.method == "POST":  # nothing is done without a session: say so, as for a forged form
+                return self._v_message(lang, None, "v_session_ended", "v_sign_in_again", 403)
+            why = "v_session_ended" if request.cookies.get(ME_COOKIE) else None
+            return web.redirect("/v/login", why=why)
+        if request.method == "POST" and not csrf_ok(me.csrf_token, request.form.get("csrf")):
+            return self._v_message(lang, me, "v_form_expired", "v_form_expired_next", 403)
+        self.act_as(me.rpc_user())
+        try:
+            return fn(self, request, me, lang, *args, **kwargs)
+        except PhoneFailure as failure:
+            return failure.response
+        except Exception as exc:
+            return self._v_failure(lang, me, exc)
+
+    return wrapper
+
+
+def _int(value: str | None, name: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise InvalidInput(f"{name}: a number") from None
+
+
+def _dated(availability: dict) -> list[dict]:
+    """Dated entries as ``set_availability`` takes them back."""
+    return [{k: d.get(k) for k in ("kind", "start", "end", "note")} for d in availability["dated"]]
+
+
+class PhonePages:
+    """Mixed into ``OrganiserService`` (nameko finds entry points on the service class)."""
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _me(self, request: Request) -> sessions.Me | None:
+        token = request.cookies.get(ME_COOKIE)
+        if not token:
+            return None
+        with self.db.get_session() as session:
+            return sessions.resume(session, token, self.clock.now())
+
+    def _signin_key(self) -> bytes:
+        key = getattr(self.settings, "_signin_key", None)
+        if key is None:
+            key = signin_key(self.config)
+            object.__setattr__(self.settings, "_signin_key", key)
+        return key
+
+    def _v_render(self, template: str, lang: str, me, status: int = 200, **context) -> Response:
+        return web.render(f"v/{template}", lang, status, me=me, **context)
+
+    def _v_message(self, lang: str, me, title: str, next_step: str, status: int = 400, **words) -> Response:
+        return self._v_render(
+            "message.html",
+            lang,
+            me,
+            status,
+            title=translate(lang, title).format(**words),
+            message=translate(lang, next_step).format(**words),
+        )
+
+    def _v_failure(self, lang: str, me, exc: BaseException) -> Response:
+        """A refusal or an outage in the volunteer's words, with what to do next."""
+        failure = classify(exc)
+        if failure is None:
+            if isinstance(exc, InvalidInput):
+                return self._v_message(lang, me, "v_check_input", "v_check_input_next", 400)
+            raise exc
+        kind = type(exc).__name__
+        if failure.code == UNREACHABLE:
+            return self._v_message(lang, me, "v_unreachable", "v_unreachable_next", 503)
+        if isinstance(exc, Forbidden):
+            return self._v_message(lang, me, "v_not_yours", "v_not_yours_next", 403)
+        if isinstance(exc, NotFound):
+            return self._v_message(lang, me, "v_not_found", "v_not_found_next", 404)
+        specific = f"v_err_{kind}"
+        if translate(lang, specific) != specific:
+            return self._v_render(
+                "message.html",
+                lang,
+                me,
+                409,
+                title=translate(lang, specific),
+                message=translate(lang, specific + "_next"),
+                detail=failure.message_zh if lang == "zh" and failure.message_zh else None,
+            )
+        detail = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
+        return self._v_render(
+            "message.html", lang, me, 409, title=translate(lang, "v_refused"), message=detail, back=True
+        )
+
+    def _open_me(self, request: Request, volunteer: dict, how: str, lang: str) -> Response:
+        moment = self.clock.now()
+        with self.db.get_session() as session:
+            token, _ = sessions.open_session(session, volunteer, lang, how, moment)
+        response = web.redirect("/v")
+        max_age = int(signin.ABSOLUTE.total_seconds())
+        web.set_cookie(response, ME_COOKIE, token, max_age, self.settings.secure_cookies)
+        web.clear_cookie(response, ME_CSRF_COOKIE, self.settings.secure_cookies)
+        return response
+
+    def _signin_form(self, lang: str, template: str, status: int = 200, **context) -> Response:
+        token = new_token()
+        response = self._v_render(template, lang, None, status, csrf=token, **context)
+        web.set_cookie(response, ME_CSRF_COOKIE, token, 1800, self.settings.secure_cookies)
+        return response
+
+    def _signin_csrf_ok(self, request: Request) -> bool:
+        return csrf_ok(request.cookies.get(ME_CSRF_COOKIE), request.form.get("csrf"))
+
+    # --- sign-in ---------------------------------------------------------------------------
+
+    @http("GET", "/v/login")
+    def v_login_page(self, request: Request) -> Response:
+        lang = web.language(request)
+        if self._me(request) is not None:
+            return web.redirect("/v")
+        return self._signin_form(lang, "login.html", why=request.args.get("why"))
+
+    @http("POST", "/v/code")
+    def v_send_code(self, request: Request) -> Response:
+        """Asks for a code. The page that follows is the same whether or not the number is a
+        volunteer's; the limits count every request alike."""
+        lang = web.language(request)
+        if not self._signin_csrf_ok(request):
+            return self._signin_form(lang, "login.html", 403, why="v_form_expired")
+        phone = signin.mobile_number(request.form.get("phone"))
+        if phone is None:
+            return self._signin_form(lang, "login.html", 400, why="v_phone_invalid", typed=request.form.get("phone"))
+        key, moment = self._signin_key(), self.clock.now()
+        address = web.client_address(request, self.settings.proxies)
+        phone_digest = signin.digest(key, phone)
+        with self.db.get_session() as session:
+            asked = sessions.code_requests(session, phone_digest, address, moment - CODE_RULES.window)
+        wait = signin.code_wait(CODE_RULES, asked, phone_digest, address, moment)
+        if wait is not None:
+            minutes = max(1, int(wait.total_seconds() + 59) // 60)
+            response = self._signin_form(lang, "login.html", 429, why="v_code_wait", minutes=minutes)
+            response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
+            return response
+        volunteer = self._volunteer_by_phone(phone)
+        code = signin.new_code()
+        with self.db.get_session() as session:
+            code_id = sessions.add_code(
+                session,
+                phone_digest,
+                signin.digest(key, phone, code),
+                volunteer["id"] if volunteer else None,
+                address,
+                moment,
+            )
+        if volunteer is not None:
+            try:
+                self.notifications.send_sign_in_code(
+                    phone=phone, code=code, language=lang, request_id=f"signin-{code_id}"
+                )
+            except Exception as exc:
+                if classify(exc) is None:
+                    raise
+                log.warning("sign-in code %d not sent: %s", code_id, type(exc).__name__)
+                return self._signin_form(lang, "login.html", 503, why="v_sms_down")
+        return self._signin_form(lang, "code.html", phone=phone, masked=signin.masked(phone))
+
+    def _volunteer_by_phone(self, phone: str) -> dict | None:
+        """The active volunteer with this number, asked as this service (never as a person)."""
+        try:
+            found = self.volunteers.find_by_phone(phone=phone)
+        except Exception as exc:
+            if type(exc).__name__ == "VolunteerNotFound":
+                return None
+            raise
+        return found if found.get("active") else None
+
+    @http("POST", "/v/verify")
+    def v_verify_code(self, request: Request) -> Response:
+        lang = web.language(request)
+        if not self._signin_csrf_ok(request):
+            return self._signin_form(lang, "login.html", 403, why="v_form_expired")
+        phone = signin.mobile_number(request.form.get("phone"))
+        code = (request.form.get("code") or "").strip()
+        if phone is None:
+            return self._signin_form(lang, "login.html", 400, why="v_phone_invalid")
+        key, moment = self._signin_key(), self.clock.now()
+        phone_digest = signin.digest(key, phone)
+        with self.db.get_session() as session:
+            latest = sessions.latest_code(session, phone_digest)
+            try:
+                volunteer_id = signin.check_code(key, latest[1] if latest else None, phone, code, moment)
+            except signin.CodeRefused as refused:
+                if latest is not None and refused.reason == "code_wrong":
+                    sessions.count_try(session, latest[0])
+                reason = refused.reason
+            else:
+                reason = None if sessions.use_code(session, latest[0], moment) else "code_wrong"
+        if reason is not None:
+            back = "code.html" if reason == "code_wrong" else "login.html"
+            return self._signin_form(lang, back, 401, why=f"v_{reason}", phone=phone, masked=signin.masked(phone))
+        volunteer = self._volunteer_by_phone(phone)
+        if volunteer is None or int(volunteer["id"]) != volunteer_id:  # deactivated or renumbered meanwhile
+            return self._signin_form(lang, "login.html", 401, why="v_code_wrong")
+        return self._open_me(request, volunteer, "sms", lang)
+
+    @http("GET", "/v/link/<string:token>")
+    def v_link_page(self, request: Request, token: str) -> Response:
+        """A printed link opens a page with one button: link previews and scanners do not sign in."""
+        lang = web.language(request)
+        return self._signin_form(lang, "link.html", token=token)
+
+    @http("POST", "/v/link/<string:token>")
+    def v_use_link(self, request: Request, token: str) -> Response:
+        lang = web.language(request)
+        if not self._signin_csrf_ok(request):
+            return self._signin_form(lang, "link.html", 403, token=token, why="v_form_expired")
+        try:
+            with self.db.get_session() as session:
+                volunteer_id = sessions.use_link(session, token, self.clock.now())
+            volunteer = self.volunteers.get_volunteer(volunteer_id=volunteer_id)
+        except NotFound:
+            return self._v_message(lang, None, "v_link_dead", "v_link_dead_next", 404)
+        if not volunteer.get("active"):
+            return self._v_message(lang, None, "v_link_dead", "v_link_dead_next", 404)
+        led = [r["grid_id"] for r in volunteer.get("grid_roles") or () if r.get("role") == "leader"]
+        return self._open_me(request, {**volunteer, "grids_led": led}, "link", lang)
+
+    @http("POST", "/v/logout")
+    @phone_page
+    def v_sign_out(self, request: Request, me, lang) -> Response:
+        with self.db.get_session() as session:
+            sessions.sign_out(session, me.session_id)
+        response = web.redirect("/v/login")
+        web.clear_cookie(response, ME_COOKIE, self.settings.secure_cookies)
+        return response
+
+    @http("GET", "/v/lang/<code>")
+    def v_language(self, request: Request, code: str) -> Response:
+        lang = code if code in ("zh", "en") else "zh"
+        me = self._me(request)
+        if me is not None:
+            with self.db.get_session() as session:
+                sessions.set_language(session, me.session_id, lang)
+        response = web.redirect("/v")
+        web.set_cookie(response, web.LANG_COOKIE, lang, 365 * 86400, self.settings.secure_cookies)
+        return response
+
+    # --- the volunteer's pages -------------------------------------------------------------
+
+    @http("GET", "/v")
+    @phone_page
+    def v_home(self, request: Request, me, lang) -> Response:
+        now = self.clock.now()
+        duties = self.activities.list_duties(
+            volunteer_id=me.volunteer_id,
+            start=now,
+            end=now + timedelta(days=UPCOMING_DAYS),
+            include_waitlisted=True,
+        )
+        return self._v_render("home.html", lang, me, duties=duties, now=now, notice=request.args.get("done"))
+
+    @http("GET", "/v/past")
+    @phone_page
+    def v_past(self, request: Request, me, lang) -> Response:
+        now = self.clock.now()
+        duties = self.activities.list_duties(
+            volunteer_id=me.volunteer_id, start=now - timedelta(days=PAST_DAYS), end=now
+        )
+        duties.sort(key=lambda d: d["duty_start"], reverse=True)
+        return self._v_render("past.html", lang, me, duties=duties)
+
+    @http("GET", "/v/open")
+    @phone_page
+    def v_open(self, request: Request, me, lang) -> Response:
+        now = self.clock.now()
+        kind = request.args.get("kind") or None
+        duties = self.activities.list_open_duties(
+            volunteer_id=me.volunteer_id, start=now, end=now + timedelta(days=28), kind=kind
+        )
+        return self._v_render("open.html", lang, me, duties=duties, kind=kind)
+
+    @http("POST", "/v/signup")
+    @phone_page
+    def v_sign_up(self, request: Request, me, lang) -> Response:
+        occurrence_id = _int(request.form.get("occurrence_id"), "occurrence_id")
+        signup = self.activities.sign_up(
+            occurrence_id=occurrence_id,
+            volunteer_id=me.volunteer_id,
+            role=request.form.get("role") or None,
+            request_id=request.form.get("request_id") or None,
+        )
+        return self._v_render("signed_up.html", lang, me, signup=signup)
+
+    @http("POST", "/v/duties/<int:signup_id>/cancel")
+    @phone_page
+    def v_cancel(self, request: Request, me, lang, signup_id: int) -> Response:
+        self.activities.cancel_sign_up(signup_id=signup_id)
+        return web.redirect("/v", done="cancelled")
+
+    @http("POST", "/v/duties/<int:signup_id>/cant-come")
+    @phone_page
+    def v_cant_come(self, request: Request, me, lang, signup_id: int) -> Response:
+        self.activities.cant_come(
+            signup_id=signup_id, reason=(request.form.get("reason") or "")[:200] or None, request_id=None
+        )
+        return web.redirect("/v", done="offered")
+
+    @http("GET", "/v/standins")
+    @phone_page
+    def v_standins(self, request: Request, me, lang) -> Response:
+        offers = self.activities.list_standin_offers(volunteer_id=me.volunteer_id)
+        return self._v_render("standins.html", lang, me, offers=offers)
+
+    @http("POST", "/v/standins/<int:offer_id>/take")
+    @phone_page
+    def v_take_standin(self, request: Request, me, lang, offer_id: int) -> Response:
+        self.activities.accept_standin(offer_id=offer_id, volunteer_id=me.volunteer_id, request_id=None)
+        return web.redirect("/v", done="taken")
+
+    @http("GET", "/v/points")
+    @phone_page
+    def v_points(self, request: Request, me, lang) -> Response:
+        ledger = self.volunteers.get_ledger(volunteer_id=me.volunteer_id, limit=20)
+        stats = self.activities.volunteer_stats(volunteer_id=me.volunteer_id)
+        return self._v_render("points.html", lang, me, ledger=ledger, stats=stats)
+
+    @http("GET", "/v/calendar")
+    @phone_page
+    def v_calendar(self, request: Request, me, lang) -> Response:
+        links = self.activities.feed_urls(volunteer_id=me.volunteer_id)
+        personal = links.get("personal")
+        qr = charts.qr_svg(personal["webcal"], translate(lang, "subscribe")) if personal else None
+        return self._v_render("calendar.html", lang, me, links=links, qr=qr, notice=request.args.get("done"))
+
+    @http("POST", "/v/calendar/new")
+    @phone_page
+    def v_new_calendar_link(self, request: Request, me, lang) -> Response:
+        self.activities.rotate_feed_token(volunteer_id=me.volunteer_id)
+        return web.redirect("/v/calendar", done="new_link")
+
+    # --- swaps ------------------------------------------------------------------------------
+
+    @http("GET", "/v/swaps")
+    @phone_page
+    def v_swaps(self, request: Request, me, lang) -> Response:
+        """Swaps asked of this volunteer (to accept or decline) and their own proposals."""
+        proposed = self.activities.list_swaps(volunteer_id=me.volunteer_id, status="proposed")
+        shifts = self._shift_words(proposed)
+        names = self._names({s["volunteer_a"] for s in proposed} | {s["volunteer_b"] for s in proposed})
+        return self._v_render(
+            "swaps.html", lang, me, swaps=proposed, shifts=shifts, names=names, notice=request.args.get("done")
+        )
+
+    @http("GET", "/v/duties/<int:occurrence_id>/swap")
+    @phone_page
+    def v_swap_options(self, request: Request, me, lang, occurrence_id: int) -> Response:
+        options = self.activities.swap_options(volunteer_id=me.volunteer_id, occurrence_id=occurrence_id)
+        names = self._names({o["volunteer_b"] for o in options})
+        return self._v_render("swap_options.html", lang, me, options=options, names=names)
+
+    @http("POST", "/v/swaps")
+    @phone_page
+    def v_propose_swap(self, request: Request, me, lang) -> Response:
+        self.activities.request_swap(
+            roster_id=_int(request.form.get("roster_id"), "roster_id"),
+            volunteer_a=me.volunteer_id,
+            shift_a=request.form.get("shift_a") or "",
+            volunteer_b=_int(request.form.get("volunteer_b"), "volunteer_b"),
+            shift_b=request.form.get("shift_b") or "",
+            request_id=request.form.get("request_id") or None,
+        )
+        return web.redirect("/v/swaps", done="swap_proposed")
+
+    @http("POST", "/v/swaps/<int:swap_id>/<string:answer>")
+    @phone_page
+    def v_answer_swap(self, request: Request, me, lang, swap_id: int, answer: str) -> Response:
+        if answer == "accept":
+            self.activities.accept_swap(swap_id=swap_id)
+        elif answer == "decline":
+            self.activities.decline_swap(swap_id=swap_id, reason=None)
+        elif answer == "withdraw":
+            self.activities.withdraw_swap(swap_id=swap_id)
+        else:
+            raise InvalidInput("answer: accept, decline or withdraw")
+        return web.redirect("/v/swaps", done=f"swap_{answer}")
+
+    def _names(self, volunteer_ids) -> dict[int, str]:
+        """Names of other volunteers (names only: their contacts are not this volunteer's to see)."""
+        return {vid: self.volunteers.get_volunteer(volunteer_id=vid)["name"] for vid in sorted(volunteer_ids)[:30]}
+
+    def _shift_words(self, swaps: list[dict]) -> dict[str, dict]:
+        """The occurrences behind the shifts of these swaps (a shift id is its occurrence's id)."""
+        found = {}
+        for shift in {s["shift_a"] for s in swaps} | {s["shift_b"] for s in swaps}:
+            try:
+                found[shift] = self.activities.get_occurrence(occurrence_id=int(shift))
+            except (ValueError, NotFound):
+                continue
+        return found
+
+    # --- availability and time off -------------------------------------------------------
+
+    @http("GET", "/v/availability")
+    @phone_page
+    def v_availability(self, request: Request, me, lang) -> Response:
+        current = self.volunteers.get_availability(volunteer_id=me.volunteer_id)
+        now = self.clock.now()
+        time_off = [d for d in current["dated"] if d["kind"] == "off" and board.when(d["end"]) > now]
+        return self._v_render(
+            "availability.html",
+            lang,
+            me,
+            weekly=sorted(current["weekly"], key=lambda w: (w["weekday"], w["start"])),
+            time_off=time_off,
+            today=now.date(),
+            one_second=timedelta(seconds=1),
+            notice=request.args.get("done"),
+        )
+
+    @http("POST", "/v/availability/weekly")
+    @phone_page
+    def v_set_weekly(self, request: Request, me, lang) -> Response:
+        """The weekly windows kept (not ticked to remove) and the one added; dated entries unchanged."""
+        current = self.volunteers.get_availability(volunteer_id=me.volunteer_id)
+        removed = set(request.form.getlist("remove"))
+        weekly = [
+            {"weekday": w["weekday"], "start": w["start"], "end": w["end"]}
+            for w in current["weekly"]
+            if f"{w['weekday']}-{w['start']}-{w['end']}" not in removed
+        ]
+        if request.form.get("weekday"):
+            weekly.append(
+                {
+                    "weekday": _int(request.form.get("weekday"), "weekday"),
+                    "start": request.form.get("start") or "",
+                    "end": request.form.get("end") or "",
+                }
+            )
+        self.volunteers.set_availability(volunteer_id=me.volunteer_id, weekly=weekly, dated=_dated(current))
+        return web.redirect("/v/availability", done="saved")
+
+    @http("POST", "/v/availability/off")
+    @phone_page
+    def v_add_time_off(self, request: Request, me, lang) -> Response:
+        """Whole days off, from one date to another (inclusive)."""
+        try:
+            first = date.fromisoformat(request.form.get("from") or "")
+            last = date.fromisoformat(request.form.get("to") or request.form.get("from") or "")
+        except ValueError:
+            raise InvalidInput("from, to: dates") from None
+        if last < first:
+            raise InvalidInput("to: on or after from")
+        current = self.volunteers.get_availability(volunteer_id=me.volunteer_id)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=self.clock.now().tzinfo)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
+        note = (request.form.get("note") or "").strip()[:200] or None
+        dated = _dated(current) + [{"kind": "off", "start": start.isoformat(), "end": end.isoformat(), "note": note}]
+        self.volunteers.set_availability(volunteer_id=me.volunteer_id, weekly=current["weekly"], dated=dated)
+        return web.redirect("/v/availability", done="time_off_added")
+
+    @http("POST", "/v/availability/off/remove")
+    @phone_page
+    def v_remove_time_off(self, request: Request, me, lang) -> Response:
+        current = self.volunteers.get_availability(volunteer_id=me.volunteer_id)
+        gone = request.form.get("start") or ""
+        dated = [d for d in _dated(current) if not (d["kind"] == "off" and d["start"] == gone)]
+        self.volunteers.set_availability(volunteer_id=me.volunteer_id, weekly=current["weekly"], dated=dated)
+        return web.redirect("/v/availability", done="saved")
+
+    # --- notification preferences --------------------------------------------------------
+
+    @http("GET", "/v/settings")
+    @phone_page
+    def v_settings(self, request: Request, me, lang) -> Response:
+        prefs = self.notifications.get_preferences(volunteer_id=me.volunteer_id)
+        return self._v_render("settings.html", lang, me, prefs=prefs, notice=request.args.get("done"))
+
+    @http("POST", "/v/settings")
+    @phone_page
+    def v_save_settings(self, request: Request, me, lang) -> Response:
+        quiet = request.form.get("quiet") == "on"
+        self.notifications.set_preferences(
+            volunteer_id=me.volunteer_id,
+            channels=[c for c in ("sms", "email") if request.form.get(f"channel_{c}") == "on"],
+            language=request.form.get("language") or None,
+            quiet_hours=quiet,
+            quiet_start=(request.form.get("quiet_start") or None) if quiet else None,
+            quiet_end=(request.form.get("quiet_end") or None) if quiet else None,
+            mode=request.form.get("mode") or None,
+        )
+        return web.redirect("/v/settings", done="saved")
+
+    # --- for organisers: printed sign-in links ---------------------------------------------
+
+    def signin_link_for(self, volunteer_id: int, created_by: str, base_url: str) -> dict:
+        with self.db.get_session() as session:
+            token, view = sessions.add_link(session, volunteer_id, created_by, self.clock.now())
+        url = f"{base_url.rstrip('/')}/v/link/{token}"
+        return {**view, "url": url, "qr": charts.qr_svg(url, url)}
