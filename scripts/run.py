@@ -27,7 +27,7 @@ FEEDS_ADDRESS = os.environ.get("FEEDS_ADDRESS", "127.0.0.1:8000")
 WEB_ADDRESS = os.environ.get("WEB_ADDRESS", "127.0.0.1:8080")
 WEB_ADDRESSES = {"activities": FEEDS_ADDRESS, "organiser": WEB_ADDRESS}
 DEMO_ORGANISER = ("organiser", "guanyinli-demo")
-SMTP_SINK = ("127.0.0.1", 8025)
+SMTP_SINK = ("127.0.0.1", int(os.environ.get("SMTP_SINK_PORT", "8025")))
 
 
 def broker_reachable() -> bool:

@@ -47,6 +47,32 @@ def signin_key(config: dict) -> bytes:
     return hashlib.sha256(b"signin\x00" + material).digest()
 
 
+def recognition(volunteers, activities, volunteer_id: int, moment: datetime) -> dict:
+    """A volunteer's hours and points: in all, this year, and their place in each team's table of
+    this year (the phone page's points and the organiser's printed summary)."""
+    volunteer = volunteers.get_volunteer(volunteer_id=volunteer_id)
+    ledger = volunteers.get_ledger(volunteer_id=volunteer_id, limit=20)
+    stats = activities.volunteer_stats(volunteer_id=volunteer_id)
+    since = moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).isoformat()
+    year = {"hours": 0.0, "points": 0}
+    for row in volunteers.leaderboard(since=since, limit=500):
+        if row["volunteer_id"] == volunteer_id:
+            year = {"hours": row["hours"], "points": row["points"]}
+    places = []
+    for team in volunteer.get("teams") or ():
+        table = volunteers.leaderboard(team=team, since=since, limit=500)
+        mine = next((r for r in table if r["volunteer_id"] == volunteer_id), None)
+        places.append({"team": team, "rank": mine["rank"] if mine else None, "of": len(table)})
+    return {
+        "volunteer": volunteer,
+        "ledger": ledger,
+        "stats": stats,
+        "year": year,
+        "places": places,
+        "year_no": moment.year,
+    }
+
+
 class PhoneFailure(Exception):
     def __init__(self, response: Response):
         self.response = response
@@ -382,9 +408,8 @@ class PhonePages:
     @http("GET", "/v/points")
     @phone_page
     def v_points(self, request: Request, me, lang) -> Response:
-        ledger = self.volunteers.get_ledger(volunteer_id=me.volunteer_id, limit=20)
-        stats = self.activities.volunteer_stats(volunteer_id=me.volunteer_id)
-        return self._v_render("points.html", lang, me, ledger=ledger, stats=stats)
+        summary = recognition(self.volunteers, self.activities, me.volunteer_id, self.clock.now())
+        return self._v_render("points.html", lang, me, **summary)
 
     @http("GET", "/v/calendar")
     @phone_page

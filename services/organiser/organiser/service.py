@@ -736,6 +736,13 @@ class OrganiserService(phone.PhonePages, revocation.RevocationListener):
             **_directory_words(platform.teams(), platform.grids(), lang),
         )
 
+    @http("GET", "/volunteers/<int:volunteer_id>/recognition")
+    @page()
+    def volunteer_recognition(self, request, login, lang, volunteer_id):
+        """Hours, points and team places of this year, on a sheet to print for recognition."""
+        summary = phone.recognition(self.volunteers, self.activities, volunteer_id, self.clock.now())
+        return web.render("recognition.html", lang, login=login, today=self.clock.now().date(), **summary)
+
     @http("POST", "/volunteers/<int:volunteer_id>/signin-link")
     @page(change=True)
     def volunteer_signin_link(self, request, login, lang, volunteer_id):
