@@ -7,11 +7,15 @@ fields of elderly visits; a volunteer acts for themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import eventlet
 from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
 
+from activities import domain
 from guanyinli.clock import Clock  # noqa: F401 - the service's ``clock``
 from guanyinli.errors import Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
@@ -81,3 +85,27 @@ class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
     target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class DutyRules:
+    """What the config says of volunteers' own duties: hours before the start when their own
+    cancellations close, per kind (CANCEL_DEADLINES)."""
+
+    cancel_deadlines: Mapping[str, float]
+
+
+def duty_rules(config: Mapping) -> DutyRules:
+    """Read CANCEL_DEADLINES; ValueError names a value that cannot be read."""
+    return DutyRules(domain.cancel_deadlines(config.get("CANCEL_DEADLINES")))
+
+
+class DutySettings(DependencyProvider):
+    """``DutyRules`` from the service config, read when the service starts: a value it cannot read
+    stops the start with the reason, rather than the first cancellation."""
+
+    def setup(self) -> None:
+        self.rules = duty_rules(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> DutyRules:
+        return self.rules

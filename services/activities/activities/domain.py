@@ -6,10 +6,11 @@ The unit of work in ``store.py`` feeds these functions plain values and acts on 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activities.exceptions import SwapClosed, SwapExpired
+from activities.exceptions import SwapClosed, SwapExpired, TooLateToCancel
 from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.identity import Identity as Caller  # noqa: F401 - the caller, as domain rules see it
@@ -188,6 +189,69 @@ def no_show_rate(attended: int, no_show: int) -> float | None:
     """No-shows among duties that were due (excused ones do not count); None before the first."""
     due = attended + no_show
     return round(no_show / due, 4) if due else None
+
+
+# --- cancelling ---------------------------------------------------------------------------------
+# A volunteer cancels a confirmed duty themselves until some hours before it starts, so that there
+# is time to fill the seat; later they say "I can't come" and the organisers find a stand-in. An
+# organiser cancels at any time, and a waitlisted place is left at any time (it holds no seat).
+# Config CANCEL_DEADLINES replaces these hours kind by kind; a kind named nowhere takes "other".
+
+CANCEL_DEADLINE_HOURS: dict[str, float] = {
+    "patrol": 24,
+    "tutoring": 24,
+    "elderly_visit": 24,
+    "lecture": 12,
+    "sanitation": 12,
+    "other": 24,
+}
+OTHER_KINDS = "other"
+MAX_CANCEL_DEADLINE_HOURS = 24 * 30
+
+
+def cancel_deadlines(setting: str | Mapping | None) -> dict[str, float]:
+    """Hours before the start of a duty when volunteers' own cancellations close, for every kind and
+    "other": config CANCEL_DEADLINES ("lecture:12 other:48", or a mapping) over CANCEL_DEADLINE_HOURS.
+
+    Raises ValueError naming the entry that is not a kind (or other) with its hours."""
+    given = dict(CANCEL_DEADLINE_HOURS)
+    if isinstance(setting, Mapping):
+        entries = [(str(kind), hours) for kind, hours in setting.items()]
+    else:
+        entries = [
+            tuple(entry.split(":", 1)) if ":" in entry else (entry, None) for entry in str(setting or "").split()
+        ]
+    for kind, hours in entries:
+        if kind not in KINDS and kind != OTHER_KINDS:
+            raise ValueError(f"CANCEL_DEADLINES: {kind!r} is not a kind ({', '.join(KINDS)}) nor {OTHER_KINDS}")
+        try:
+            value = float(hours)
+        except (TypeError, ValueError):
+            raise ValueError(f"CANCEL_DEADLINES: {kind}: {hours!r} is not a number of hours (e.g. {kind}:24)") from None
+        if not 0 <= value <= MAX_CANCEL_DEADLINE_HOURS:
+            raise ValueError(f"CANCEL_DEADLINES: {kind}: hours from 0 to {MAX_CANCEL_DEADLINE_HOURS}, not {hours}")
+        given[kind] = value
+    return {kind: given.get(kind, given[OTHER_KINDS]) for kind in (*KINDS, OTHER_KINDS)}
+
+
+def cancel_until(duty_start: datetime, kind: str, deadlines: Mapping[str, float]) -> datetime:
+    """The last moment a volunteer may cancel their confirmed duty themselves (local time)."""
+    hours = deadlines.get(kind, deadlines.get(OTHER_KINDS, CANCEL_DEADLINE_HOURS[OTHER_KINDS]))
+    return local(duty_start) - timedelta(hours=hours)
+
+
+def check_cancel_in_time(duty_start: datetime, kind: str, deadlines: Mapping[str, float], now: datetime) -> None:
+    """TooLateToCancel once ``cancel_until`` has passed. Both messages carry the deadline in one form,
+    "cancel deadline <ISO 8601> has passed", for pages that say it in the volunteer's language."""
+    deadline = cancel_until(duty_start, kind, deadlines)
+    if now > deadline:
+        stamp = deadline.isoformat(timespec="seconds")
+        hours = f"{(local(duty_start) - deadline).total_seconds() / 3600:g}"
+        raise TooLateToCancel(
+            f"cancel deadline {stamp} has passed ({hours} h before a {kind} duty starts): "
+            'use "I can\'t come" (cant_come) instead',
+            f"取消截止时间 {stamp} 已过（开始前{hours}小时内不能自行取消），请改用“我来不了”",
+        )
 
 
 # --- listing occurrences ---------------------------------------------------------------------

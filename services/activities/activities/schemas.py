@@ -322,6 +322,13 @@ class Duty(Signup):
     occurrence_status = fields.String()
     sequence = fields.Integer()
     updated_at = LocalDateTime()
+    cancel_until = LocalDateTime(
+        allow_none=True,
+        metadata={
+            "description": "a confirmed duty: the volunteer cancels it themselves until then (CANCEL_DEADLINES),"
+            " later they say they cannot come; null for a waitlist place (left at any time) or a cancelled occurrence"
+        },
+    )
 
 
 class Registration(Schema):

@@ -16,9 +16,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from activities import domain, exceptions, feeds, recurrence, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Volunteers
+from activities.dependencies import CallerIdentity, DutySettings, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
-from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
+from activities.exceptions import (
+    DutyClash,
+    OccurrenceClosed,
+    RoleFull,
+    SkillMissing,
+    TooLateToCancel,
+    VolunteerUnavailable,
+)
 from activities.models import OUTBOX
 from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
@@ -66,6 +73,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     volunteers = Volunteers()
     relay = outbox.Relay(OUTBOX)
     clock = Clock()
+    duty_rules = DutySettings()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -391,15 +399,23 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         access=own(),
         request=schemas.SignupIdIn,
         response=schemas.Signup(),
-        errors=(NotFound, Forbidden),
+        errors=(NotFound, Forbidden, TooLateToCancel),
         emits=("signup_cancelled", "signup_promoted"),
     )
     def cancel_sign_up(self, signup_id):
-        """Cancel a sign-up (the volunteer or an organiser); the first on the waitlist gets the seat."""
+        """Cancel a sign-up (the volunteer or an organiser); the first on the waitlist gets the seat.
+
+        A volunteer cancels a confirmed duty until its kind's deadline, CANCEL_DEADLINES hours before
+        the duty starts (the duty's ``cancel_until`` in list_duties); later TooLateToCancel ("cancel
+        deadline <ISO 8601> has passed"): they say they cannot come instead. A waitlist place is
+        left at any time, and organisers cancel at any time.
+        """
+        deadlines = None if self.caller.is_organiser else self.duty_rules.cancel_deadlines
+        at = self.clock()
 
         def work(session):
             self._for_volunteer(store.get_signup(session, signup_id).volunteer_id)
-            signup, changed, promoted = store.cancel_sign_up(session, signup_id)
+            signup, changed, promoted = store.cancel_sign_up(session, signup_id, deadlines, at)
             if changed:
                 OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
             for p in promoted:
@@ -413,16 +429,19 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         access=own(), request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput)
     )
     def list_duties(self, volunteer_id, start, end, include_waitlisted=False):
-        """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included."""
+        """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included.
+
+        Each says until when the volunteer may cancel it themselves (``cancel_until``).
+        """
         self._for_volunteer(volunteer_id)
         if end <= start:
             raise InvalidInput("end: must be after start")
         statuses = ("confirmed", "waitlisted") if include_waitlisted else ("confirmed",)
+        deadlines = self.duty_rules.cancel_deadlines
 
         def work(session):
-            duties = [
-                views.duty_view(session, s) for s in store.list_duties(session, volunteer_id, start, end, statuses)
-            ]
+            signups = store.list_duties(session, volunteer_id, start, end, statuses)
+            duties = [views.duty_view(session, s, deadlines) for s in signups]
             return [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
 
         return self._work(work)

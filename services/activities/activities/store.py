@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -854,8 +855,14 @@ def get_signup(session: Session, signup_id: int) -> Signup:
     return signup
 
 
-def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list[Signup]]:
-    """Cancel a sign-up; a freed seat goes to the head of the waitlist. Returns (sign-up, changed, promoted)."""
+def cancel_sign_up(
+    session: Session, signup_id: int, deadlines: Mapping[str, float] | None = None, at: datetime | None = None
+) -> tuple[Signup, bool, list[Signup]]:
+    """Cancel a sign-up; a freed seat goes to the head of the waitlist. Returns (sign-up, changed, promoted).
+
+    With ``deadlines`` (a volunteer cancelling their own), a confirmed duty of a scheduled occurrence
+    is refused with ``TooLateToCancel`` once its kind's deadline has passed at ``at`` (default now).
+    """
     signup = session.scalars(select(Signup).where(Signup.id == signup_id).with_for_update()).first()
     if signup is None:
         raise NotFound(f"sign-up {signup_id} not found")
@@ -867,6 +874,9 @@ def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list
     if signup.occurrence.end <= stamp:
         raise RuleViolation("closed", "the duty is over; mark its attendance instead")
     was_confirmed = signup.status == "confirmed"
+    if deadlines is not None and was_confirmed and effective_status(signup.occurrence) == "scheduled":
+        duty_start = duty_of(signup.occurrence, signup.occurrence_role.role)[0]
+        domain.check_cancel_in_time(duty_start, signup.occurrence.activity.kind, deadlines, at or now())
     signup.status = "cancelled"
     signup.cancelled_at = stamp
     signup.updated_at = stamp

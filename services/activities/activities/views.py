@@ -8,6 +8,7 @@ organisers, and visitors with a current or coming visit of it or one that ended 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -248,8 +249,9 @@ def signup_view(session: Session, signup: Signup) -> dict:
     }
 
 
-def duty_view(session: Session, signup: Signup) -> dict:
-    """A sign-up with what a calendar needs of its occurrence."""
+def duty_view(session: Session, signup: Signup, deadlines: Mapping[str, float] | None = None) -> dict:
+    """A sign-up with what a calendar needs of its occurrence, and until when its volunteer may
+    cancel it themselves (``cancel_until``: confirmed duties of scheduled occurrences, given ``deadlines``)."""
     view = signup_view(session, signup)
     occ = signup.occurrence
     activity = occ.activity
@@ -269,6 +271,9 @@ def duty_view(session: Session, signup: Signup) -> dict:
             "occurrence_status": effective_status(occ),
             "sequence": occ.sequence + activity.sequence,
             "updated_at": from_db(max(occ.updated_at, activity.updated_at, signup.updated_at)),
+            "cancel_until": domain.cancel_until(view["duty_start"], activity.kind, deadlines)
+            if deadlines is not None and view["status"] == "confirmed" and effective_status(occ) == "scheduled"
+            else None,
         }
     )
     return view
