@@ -39,17 +39,33 @@ class VolunteerDirectory:
         except UnknownService:
             raise Unavailable("the volunteers service is not running") from None
 
-    def volunteer_and_availability(self, volunteer_id: int, start: datetime, end: datetime) -> tuple[dict, dict]:
-        """Both calls in flight at once: the volunteer record and whether they are free then."""
+    def _together(self, *calls: tuple) -> list:
+        """Calls ``(method, *args)`` in flight at once, their answers in order, within one time limit."""
         try:
             with eventlet.Timeout(self._timeout):
-                record = self._proxy.get_volunteer.call_async(volunteer_id)
-                availability = self._proxy.check_availability.call_async(volunteer_id, iso(start), iso(end))
-                return record.result(), availability.result()
+                pending = [getattr(self._proxy, method).call_async(*args) for method, *args in calls]
+                return [reply.result() for reply in pending]
         except eventlet.Timeout:
             raise Unavailable(f"the volunteers service did not answer within {self._timeout:g} s") from None
         except UnknownService:
             raise Unavailable("the volunteers service is not running") from None
+
+    def volunteer_and_availability(self, volunteer_id: int, start: datetime, end: datetime) -> tuple[dict, dict]:
+        """Both calls in flight at once: the volunteer record and whether they are free then."""
+        record, availability = self._together(
+            ("get_volunteer", volunteer_id), ("check_availability", volunteer_id, iso(start), iso(end))
+        )
+        return record, availability
+
+    def volunteer_and_spans(
+        self, volunteer_id: int, start: datetime, end: datetime
+    ) -> tuple[dict, list[tuple[datetime, datetime]]]:
+        """Both calls in flight at once: the volunteer record and the spans of [start, end) they are
+        available in (``check_availability`` says yes for whatever one span holds), as aware datetimes."""
+        record, spans = self._together(
+            ("get_volunteer", volunteer_id), ("availability_spans", volunteer_id, iso(start), iso(end))
+        )
+        return record, [(parse_iso(w["start"]), parse_iso(w["end"])) for w in spans["windows"]]
 
     def get_volunteer(self, volunteer_id: int) -> dict:
         return self._call("get_volunteer", volunteer_id)
@@ -90,14 +106,21 @@ class Volunteers(WrappedRpcProxy):
 @dataclass(frozen=True)
 class DutyRules:
     """What the config says of volunteers' own duties: hours before the start when their own
-    cancellations close, per kind (CANCEL_DEADLINES)."""
+    cancellations close, per kind (CANCEL_DEADLINES), and the duties a week their open duties
+    leave room for (MAX_DUTIES_PER_WEEK; None: no cap)."""
 
     cancel_deadlines: Mapping[str, float]
+    max_per_week: int | None = None
 
 
 def duty_rules(config: Mapping) -> DutyRules:
-    """Read CANCEL_DEADLINES; ValueError names a value that cannot be read."""
-    return DutyRules(domain.cancel_deadlines(config.get("CANCEL_DEADLINES")))
+    """Read CANCEL_DEADLINES and MAX_DUTIES_PER_WEEK; ValueError names a value that cannot be read."""
+    cap = config.get("MAX_DUTIES_PER_WEEK")
+    if cap in (None, ""):
+        cap = None
+    elif isinstance(cap, bool) or not str(cap).isdigit() or int(cap) < 1:
+        raise ValueError(f"MAX_DUTIES_PER_WEEK: a whole number of duties from 1, or empty for no cap, not {cap!r}")
+    return DutyRules(domain.cancel_deadlines(config.get("CANCEL_DEADLINES")), None if cap is None else int(cap))
 
 
 class DutySettings(DependencyProvider):

@@ -6,7 +6,7 @@ The unit of work in ``store.py`` feeds these functions plain values and acts on 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -122,6 +122,21 @@ def missing_skills(required: list[str], has: list[str]) -> list[str]:
     return sorted(r for r in set(required) if r not in has and not any(h.startswith(r + ":") for h in has))
 
 
+def iso_week(moment: datetime) -> tuple[datetime, datetime]:
+    """The ISO week ``moment`` falls in: Monday 00:00 to the next Monday 00:00, Asia/Shanghai."""
+    day = local(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def weighing_window(duties: Iterable[tuple[datetime, datetime]]) -> tuple[datetime, datetime]:
+    """Where a volunteer's confirmed duties bear on whether these duties fit them (``duty_fits``):
+    from the first one's ISO week to the end of the last one's week, or of the last duty if later."""
+    duties = list(duties)
+    last_start = max(d[0] for d in duties)
+    return iso_week(min(d[0] for d in duties))[0], max(iso_week(last_start)[1], max(local(d[1]) for d in duties))
+
+
 @dataclass
 class SignupCheck:
     """What the service learned about a volunteer before taking a seat."""
@@ -130,6 +145,31 @@ class SignupCheck:
     available: bool
     reason: str | None = None
     clashes: list[int] = field(default_factory=list)
+
+
+def duty_fits(
+    duty: tuple[datetime, datetime],
+    required_skills: Iterable[str],
+    skills: Iterable[str],
+    available: Iterable[tuple[datetime, datetime]],
+    confirmed: Iterable[tuple[datetime, datetime]],
+    max_per_week: int | None = None,
+) -> bool:
+    """Whether a volunteer could take a duty: they hold the role's skills, one of their available
+    spans holds the whole duty, it overlaps none of their ``confirmed`` duties, and, with a weekly
+    cap, fewer than ``max_per_week`` of those start in the duty's ISO week (Asia/Shanghai)."""
+    if missing_skills(list(required_skills), list(skills)):
+        return False
+    if not any(start <= duty[0] and duty[1] <= end for start, end in available):
+        return False
+    confirmed = list(confirmed)
+    if any(overlaps(duty, other) for other in confirmed):
+        return False
+    if max_per_week is not None:
+        week = local(duty[0]).isocalendar()[:2]
+        if sum(local(other[0]).isocalendar()[:2] == week for other in confirmed) >= max_per_week:
+            return False
+    return True
 
 
 def check_signup(
@@ -305,6 +345,20 @@ def listing_rows(caller: Caller, start: datetime, end: datetime, now: datetime) 
     if caller.is_organiser:
         return EVERYTHING
     return Materialise(now - MATERIALISE_BEHIND, now + MATERIALISE_AHEAD)
+
+
+# A volunteer's open duties are looked for in a window of at most OPEN_DUTIES_WINDOW: the volunteers
+# service answers their availability over the whole window (with the duties' margins) in one call,
+# and takes ranges of up to 100 days.
+OPEN_DUTIES_WINDOW = timedelta(days=62)
+
+
+def open_duty_rows(caller: Caller, start: datetime, end: datetime, now: datetime) -> Materialise:
+    """Check a window of open duties and say which of its occurrences get rows (as ``listing_rows``)."""
+    rows = listing_rows(caller, start, end, now)
+    if end - start > OPEN_DUTIES_WINDOW:
+        raise RuleViolation("invalid", f"end: open duties are listed for at most {OPEN_DUTIES_WINDOW.days} days")
+    return rows
 
 
 # --- roster swaps: a volunteer proposes, the other volunteer (or an organiser) answers ------------

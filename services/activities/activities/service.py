@@ -446,6 +446,56 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
 
         return self._work(work)
 
+    @rpc
+    @contract(
+        access=own("a volunteer their own open duties; organisers anyone's"),
+        request=schemas.ListOpenDutiesIn,
+        response=schemas.OpenDuty(many=True),
+        errors=(Forbidden, InvalidInput, NotFound, Unavailable),
+    )
+    def list_open_duties(self, volunteer_id, start, end, kind=None):
+        """Roles of occurrences in [start, end), of every kind or one, that the volunteer could sign up for.
+
+        Listed: the occurrence is scheduled, the duty has not started and the volunteer holds no
+        sign-up of the occurrence yet; and the duty fits them (``domain.duty_fits``): they have the
+        role's skills, are available for all of it (weekly windows and dated time off, as
+        check_availability judges), it clashes with none of their confirmed duties and, with
+        MAX_DUTIES_PER_WEEK set, leaves their ISO week under that cap. A full role is listed with
+        the waitlist place a sign-up would get. A deactivated volunteer has none. Windows of at
+        most 62 days; one call to the volunteers service for the whole window.
+        """
+        self._for_volunteer(volunteer_id)
+        at = self.clock()
+        try:
+            rows = domain.open_duty_rows(self.caller, start, end, at)
+        except RuleViolation as exc:
+            raise rule_error(exc) from None
+
+        def work(session):
+            found = store.list_occurrences(session, start, end, kind, rows=rows)
+            seats = store.open_seats(session, found, volunteer_id, at)
+            if not seats:
+                return [], [], None
+            weighing = domain.weighing_window(s.duty for s in seats)
+            confirmed = [duty for _, duty in store.confirmed_duties(session, volunteer_id, weighing)]
+            span = (min(s.duty[0] for s in seats), max(s.duty[1] for s in seats))
+            return [views.open_duty_view(s) for s in seats], confirmed, span
+
+        offers, confirmed, span = self._work(work)
+        if not offers:
+            return []
+        volunteer, available = self.volunteers.volunteer_and_spans(volunteer_id, *span)
+        if not volunteer.get("active", True):
+            return []
+        skills, cap = volunteer.get("skills") or [], self.duty_rules.max_per_week
+        return [
+            offer
+            for offer in offers
+            if domain.duty_fits(
+                (offer["duty_start"], offer["duty_end"]), offer["skills"], skills, available, confirmed, cap
+            )
+        ]
+
     # --- registrations -----------------------------------------------------------------------
 
     @rpc

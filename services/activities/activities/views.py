@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from activities import domain
 from activities.domain import Viewer
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
-from activities.store import PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
+from activities.store import OpenSeat, PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
 from guanyinli.timeutil import from_db
 
 
@@ -277,6 +277,36 @@ def duty_view(session: Session, signup: Signup, deadlines: Mapping[str, float] |
         }
     )
     return view
+
+
+def open_duty_view(seat: OpenSeat) -> dict:
+    """A role a volunteer could take: the occurrence, the duty, and its seats (with the waitlist place
+    a sign-up would get when they are all taken)."""
+    occ, role = seat.occurrence, seat.role
+    activity = occ.activity
+    grid_id, courtyard, room = effective_place(occ)
+    full = seat.taken >= seat.seats
+    return {
+        "occurrence_id": occ.id,
+        "activity_id": activity.id,
+        "title": activity.title,
+        "kind": activity.kind,
+        "team": activity.team,
+        "start": from_db(occ.start),
+        "end": from_db(occ.end),
+        "duty_start": seat.duty[0],
+        "duty_end": seat.duty[1],
+        "grid_id": grid_id,
+        "courtyard": courtyard,
+        "room": room,
+        "place": domain.place_text(grid_id, courtyard, room),
+        "role": role.name,
+        "skills": list(role.skills or []),
+        "seats": seat.seats,
+        "taken": seat.taken,
+        "full": full,
+        "waitlist_position": seat.waitlisted + 1 if full else None,
+    }
 
 
 def signup_event(session: Session, signup: Signup) -> dict:

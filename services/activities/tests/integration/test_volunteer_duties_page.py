@@ -1,13 +1,15 @@
-"""What a volunteer's phone page reads with the real volunteers service: cancelling their own
-duties before the deadline."""
+"""What a volunteer's phone page reads with the real volunteers service: the open duties they could
+take, and cancelling their own before the deadline."""
 
 import os
 from datetime import timedelta
 
 import pytest
-from activities_testkit import as_volunteer, at, iso
+from activities_testkit import as_volunteer, at, iso, next_monday
 
 from activities.exceptions import TooLateToCancel
+from guanyinli.errors import Forbidden, InvalidInput
+from guanyinli.timeutil import now
 
 pytestmark = [
     pytest.mark.integration,
@@ -18,7 +20,7 @@ pytestmark = [
 ]
 pytest.importorskip("volunteers.service")
 
-ME, OTHER, THIRD = 1, 2, 3
+ME, OTHER, THIRD, LEADER = 1, 2, 3, 4
 
 
 def occurrence(organiser, title, kind, start, minutes=120, **fields) -> dict:
@@ -28,6 +30,115 @@ def occurrence(organiser, title, kind, start, minutes=120, **fields) -> dict:
         start=iso(start - timedelta(days=1)), end=iso(start + timedelta(days=1)), activity_id=activity["id"]
     )
     return occ
+
+
+def open_duties(call, volunteer_id, start, end, **kw) -> list[dict]:
+    return call(as_volunteer(volunteer_id)).list_open_duties(
+        volunteer_id=volunteer_id, start=iso(start), end=iso(end), **kw
+    )
+
+
+@pytest.mark.service_config(MAX_DUTIES_PER_WEEK=2)
+def test_open_duties_are_those_the_volunteer_could_take(organiser, call, volunteers):
+    for vid, skills in ((ME, ["patrol"]), (OTHER, ["first_aid"]), (THIRD, []), (LEADER, [])):
+        volunteers.add(vid, skills=skills)
+    week = next_monday()  # an ISO week of its own ahead, and the next one for the weekly cap
+    patrol_roles = [{"name": "patroller", "needed": 2, "skills": ["patrol"]}]
+    fits = occurrence(
+        organiser, "第四网格夜巡", "patrol", week + timedelta(days=1, hours=19), grid_id=4, roles=patrol_roles
+    )
+    medic = occurrence(
+        organiser,
+        "急救站值守",
+        "convenience",
+        week + timedelta(days=2, hours=9),
+        courtyard="观音里2号院",
+        roles=[{"name": "medic", "needed": 1, "skills": ["first_aid"]}],
+    )
+    away = occurrence(organiser, "清扫楼道", "sanitation", week + timedelta(days=3, hours=14), courtyard="观音里3号院")
+    volunteers.set_unavailable(
+        ME, iso(week + timedelta(days=3, hours=13)), iso(week + timedelta(days=3, hours=17)), "看病"
+    )
+    full = occurrence(
+        organiser,
+        "周末安全巡查",
+        "patrol",
+        week + timedelta(days=4, hours=19),
+        grid_id=5,
+        roles=[{"name": "patroller", "needed": 1, "skills": []}],
+    )
+    organiser.sign_up(occurrence_id=full["id"], volunteer_id=OTHER)
+    organiser.sign_up(occurrence_id=full["id"], volunteer_id=THIRD)  # waitlisted: a sign-up of mine would be 2nd
+    mine = occurrence(organiser, "早巡", "patrol", week + timedelta(days=5, hours=9), grid_id=4, roles=patrol_roles)
+    call(as_volunteer(ME)).sign_up(occurrence_id=mine["id"], volunteer_id=ME)
+    clash = occurrence(organiser, "侨乡文化展演", "cultural", week + timedelta(days=5, hours=10), room="社区礼堂")
+    called_off = occurrence(
+        organiser, "便民维修", "convenience", week + timedelta(days=6, hours=9), courtyard="观音里1号院"
+    )
+    organiser.cancel_occurrence(occurrence_id=called_off["id"], reason="下雨")
+    started = occurrence(organiser, "午间巡逻", "patrol", now() - timedelta(minutes=30), grid_id=4, roles=patrol_roles)
+    # The next ISO week: two confirmed duties of mine reach the cap of 2, so a third is not offered.
+    for day in (7, 8):
+        duty = occurrence(
+            organiser, "下周巡逻", "patrol", week + timedelta(days=day, hours=9), grid_id=6, roles=patrol_roles
+        )
+        organiser.sign_up(occurrence_id=duty["id"], volunteer_id=ME)
+    capped = occurrence(
+        organiser, "下周清扫", "sanitation", week + timedelta(days=9, hours=19), courtyard="观音里4号院"
+    )
+
+    window = (now() - timedelta(hours=1), week + timedelta(days=14))
+    offered = open_duties(call, ME, *window)
+    assert [(d["occurrence_id"], d["role"]) for d in offered] == [(fits["id"], "patroller"), (full["id"], "patroller")]
+    first = offered[0]
+    assert first == {
+        "occurrence_id": fits["id"],
+        "activity_id": fits["activity_id"],
+        "title": "第四网格夜巡",
+        "kind": "patrol",
+        "team": "voluntary_patrol",
+        "start": fits["start"],
+        "end": fits["end"],
+        "duty_start": fits["start"],
+        "duty_end": fits["end"],
+        "grid_id": 4,
+        "courtyard": None,
+        "room": None,
+        "place": "第4网格",
+        "role": "patroller",
+        "skills": ["patrol"],
+        "seats": 2,
+        "taken": 0,
+        "full": False,
+        "waitlist_position": None,
+    }
+    assert (offered[1]["seats"], offered[1]["taken"], offered[1]["full"], offered[1]["waitlist_position"]) == (
+        1,
+        1,
+        True,
+        2,
+    )
+    left_out = {medic["id"], away["id"], mine["id"], clash["id"], called_off["id"], started["id"], capped["id"]}
+    assert not left_out & {d["occurrence_id"] for d in offered}
+    # The others are left out for my reasons, not theirs: OTHER has first aid, no time off, no
+    # duties, and the capped week is free for them (the full role they hold is not offered again).
+    theirs = {d["occurrence_id"] for d in open_duties(call, OTHER, *window)}
+    assert {medic["id"], away["id"], clash["id"], capped["id"]} <= theirs
+    assert not {full["id"], called_off["id"], started["id"]} & theirs
+    assert [d["occurrence_id"] for d in open_duties(call, ME, *window, kind="sanitation")] == []
+    assert [d["occurrence_id"] for d in open_duties(call, OTHER, *window, kind="sanitation")] == [
+        away["id"],
+        capped["id"],
+    ]
+
+    # Organisers read anyone's; a volunteer only their own.
+    assert organiser.list_open_duties(volunteer_id=ME, start=iso(window[0]), end=iso(window[1])) == offered
+    with pytest.raises(Forbidden):
+        call(as_volunteer(OTHER)).list_open_duties(volunteer_id=ME, start=iso(window[0]), end=iso(window[1]))
+    with pytest.raises(InvalidInput, match="at most 62 days"):
+        open_duties(call, ME, window[0], window[0] + timedelta(days=63))
+    volunteers.proxy.deactivate_volunteer(volunteer_id=THIRD)
+    assert open_duties(call, THIRD, *window) == []
 
 
 def test_a_volunteer_cancels_until_the_deadline_then_only_an_organiser_does(organiser, call, volunteers, clock):

@@ -1,4 +1,4 @@
-"""Cancel deadlines: the setting, the deadline of a duty, and the refusal after it."""
+"""Whether a duty fits a volunteer (skills, availability, clashes, the weekly cap) and cancel deadlines."""
 
 from datetime import datetime, timedelta
 
@@ -8,6 +8,65 @@ from activities import domain
 from activities.dependencies import duty_rules
 from activities.exceptions import TooLateToCancel
 from guanyinli.timeutil import TZ
+
+MONDAY = datetime(2026, 12, 7, 0, 0, tzinfo=TZ)  # an ISO week starts
+DUTY = (MONDAY + timedelta(days=2, hours=19), MONDAY + timedelta(days=2, hours=21))  # Wednesday evening
+ALL_WEEK = [(MONDAY - timedelta(days=7), MONDAY + timedelta(days=14))]
+
+
+def hours(day: int, start: int, end: int) -> tuple[datetime, datetime]:
+    """A duty on day ``day`` after MONDAY (negative: the week before) from ``start`` to ``end`` o'clock."""
+    base = MONDAY + timedelta(days=day)
+    return base + timedelta(hours=start), base + timedelta(hours=end)
+
+
+def fits(duty=DUTY, required=(), skills=(), available=ALL_WEEK, confirmed=(), cap=None) -> bool:
+    return domain.duty_fits(duty, required, skills, available, confirmed, cap)
+
+
+def test_a_duty_fits_a_free_volunteer_with_the_skills():
+    assert fits(required=["first_aid"], skills=["first_aid", "patrol_leader"])
+    assert fits(required=["tutoring"], skills=["tutoring:math"])  # a subject meets the family
+
+
+def test_a_missing_skill_does_not_fit():
+    assert not fits(required=["first_aid"], skills=["patrol_leader"])
+    assert not fits(required=["tutoring:math"], skills=["tutoring:english"])
+
+
+def test_one_available_span_must_hold_the_whole_duty():
+    assert fits(available=[hours(2, 18, 22)])
+    assert fits(available=[DUTY])
+    assert not fits(available=[hours(2, 18, 20)])  # the duty runs past it
+    assert not fits(available=[hours(2, 18, 20), hours(2, 20, 22)])  # two spans, neither holds it whole
+    assert not fits(available=[])
+
+
+def test_a_clash_with_a_confirmed_duty_does_not_fit_but_touching_does():
+    assert not fits(confirmed=[hours(2, 20, 23)])
+    assert fits(confirmed=[hours(2, 17, 19), hours(2, 21, 23)])
+
+
+def test_the_weekly_cap_counts_confirmed_duties_starting_in_the_same_iso_week():
+    two_this_week = [hours(0, 9, 11), hours(6, 22, 23)]  # Monday morning and late Sunday
+    assert not fits(confirmed=two_this_week, cap=2)
+    assert fits(confirmed=two_this_week, cap=3)
+    assert fits(confirmed=two_this_week)  # no cap
+    # The Sunday before and the Monday after belong to other ISO weeks.
+    others = [hours(-1, 22, 24), hours(7, 0, 2)]
+    assert fits(confirmed=others, cap=1)
+    assert not fits(confirmed=[*others, hours(4, 9, 10)], cap=1)
+
+
+def test_iso_week_and_the_window_of_confirmed_duties_that_weigh_on_a_list():
+    assert domain.iso_week(DUTY[0]) == (MONDAY, MONDAY + timedelta(days=7))
+    assert domain.iso_week(MONDAY - timedelta(seconds=1)) == (MONDAY - timedelta(days=7), MONDAY)
+    late_sunday = hours(6, 23, 26)  # into next week's Monday
+    assert domain.weighing_window([DUTY, late_sunday]) == (MONDAY, MONDAY + timedelta(days=7, hours=2))
+    assert domain.weighing_window([hours(1, 9, 10), hours(9, 9, 10)]) == (MONDAY, MONDAY + timedelta(days=14))
+
+
+# --- cancel deadlines --------------------------------------------------------------------------
 
 
 def test_default_deadlines_per_kind_and_other_for_the_rest():
@@ -70,7 +129,12 @@ def test_cancelling_up_to_the_deadline_passes_and_after_it_says_the_deadline_in_
 
 
 def test_the_service_reads_its_duty_rules_from_the_config():
-    assert duty_rules({"CANCEL_DEADLINES": "patrol:36"}).cancel_deadlines["patrol"] == 36
+    rules = duty_rules({"CANCEL_DEADLINES": "patrol:36", "MAX_DUTIES_PER_WEEK": 3})
+    assert (rules.cancel_deadlines["patrol"], rules.max_per_week) == (36, 3)
+    assert duty_rules({"MAX_DUTIES_PER_WEEK": ""}).max_per_week is None
     assert duty_rules({}).cancel_deadlines == domain.cancel_deadlines(None)
+    for bad in (0, "two", -1, True):
+        with pytest.raises(ValueError, match="MAX_DUTIES_PER_WEEK"):
+            duty_rules({"MAX_DUTIES_PER_WEEK": bad})
     with pytest.raises(ValueError, match="CANCEL_DEADLINES"):
         duty_rules({"CANCEL_DEADLINES": "patrol:forever"})
