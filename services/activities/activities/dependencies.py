@@ -7,7 +7,7 @@ fields of elderly visits; a volunteer acts for themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +21,8 @@ from guanyinli.errors import Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso, parse_iso
+
+LOOKUP_BATCH = 1000  # ids (and source keys) volunteers.lookup takes at once
 
 
 class VolunteerDirectory:
@@ -66,6 +68,17 @@ class VolunteerDirectory:
             ("get_volunteer", volunteer_id), ("availability_spans", volunteer_id, iso(start), iso(end))
         )
         return record, [(parse_iso(w["start"]), parse_iso(w["end"])) for w in spans["windows"]]
+
+    def lookup(self, volunteer_ids: Iterable[int], grid_ids: Iterable[int], source_keys: Iterable[str]) -> dict:
+        """Names of volunteers, grid leaders with phones and ledger entries by source key: one call per
+        LOOKUP_BATCH ids and keys (the method's limit), so one call for any page of duties."""
+        ids, grids, keys = sorted(set(volunteer_ids)), sorted(set(grid_ids)), sorted(set(source_keys))
+        found: dict[str, list] = {"volunteers": [], "grid_leaders": [], "entries": []}
+        for i in range(0, max(len(ids), len(keys), 1), LOOKUP_BATCH):
+            part = self._call("lookup", ids[i : i + LOOKUP_BATCH], grids if i == 0 else [], keys[i : i + LOOKUP_BATCH])
+            for name, rows in found.items():
+                rows += part[name]
+        return found
 
     def get_volunteer(self, volunteer_id: int) -> dict:
         return self._call("get_volunteer", volunteer_id)

@@ -315,6 +315,17 @@ class Signup(Schema):
     hours = fields.Float(allow_none=True)
 
 
+class Partner(Schema):
+    volunteer_id = fields.Integer()
+    name = fields.String(allow_none=True, metadata={"description": "the name they go by (null: not in the directory)"})
+
+
+class GridLeader(Schema):
+    volunteer_id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(metadata={"description": "for the volunteer on duty to call"})
+
+
 class Duty(Signup):
     title = fields.String()
     kind = fields.String()
@@ -335,6 +346,16 @@ class Duty(Signup):
             "description": "a confirmed duty: the volunteer cancels it themselves until then (CANCEL_DEADLINES),"
             " later they say they cannot come; null for a waitlist place (left at any time) or a cancelled occurrence"
         },
+    )
+    partners = fields.List(
+        fields.Nested(Partner),
+        metadata={"description": "the other confirmed volunteers of the occurrence, no contacts"},
+    )
+    grid_leader = fields.Nested(
+        GridLeader, allow_none=True, metadata={"description": "the leader of the occurrence's grid; null: none"}
+    )
+    points = fields.Integer(
+        allow_none=True, metadata={"description": "an attended duty: the points the volunteers ledger credited"}
     )
 
 

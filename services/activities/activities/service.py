@@ -31,6 +31,7 @@ from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from guanyinli.events import attendance_key
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
 from guanyinli.rpc import EventDispatcher, rpc
 from guanyinli.schemas import contract
@@ -426,12 +427,17 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
 
     @rpc
     @contract(
-        access=own(), request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput)
+        access=own(),
+        request=schemas.ListDutiesIn,
+        response=schemas.Duty(many=True),
+        errors=(Forbidden, InvalidInput, Unavailable),
     )
     def list_duties(self, volunteer_id, start, end, include_waitlisted=False):
         """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included.
 
-        Each says until when the volunteer may cancel it themselves (``cancel_until``).
+        Each with its partners (names only), the grid leader to call (name and phone), until when
+        the volunteer may cancel it themselves, and the points of an attended one: one call to the
+        volunteers service for the whole list.
         """
         self._for_volunteer(volunteer_id)
         if end <= start:
@@ -442,9 +448,18 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         def work(session):
             signups = store.list_duties(session, volunteer_id, start, end, statuses)
             duties = [views.duty_view(session, s, deadlines) for s in signups]
-            return [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
+            duties = [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
+            return duties, store.confirmed_volunteers(session, [d["occurrence_id"] for d in duties])
 
-        return self._work(work)
+        duties, confirmed = self._work(work)
+        if not duties:
+            return []
+        found = self.volunteers.lookup(
+            {vid for vids in confirmed.values() for vid in vids if vid != volunteer_id},
+            {d["grid_id"] for d in duties if d["grid_id"] is not None},
+            {attendance_key(d["id"]) for d in duties if d["attendance"] == "attended"},
+        )
+        return views.with_people(duties, confirmed, found)
 
     @rpc
     @contract(

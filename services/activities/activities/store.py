@@ -1113,6 +1113,11 @@ def open_seats(
     return sorted(seats, key=lambda s: (s.duty[0], s.occurrence.id, s.role.id))
 
 
+def confirmed_volunteers(session: Session, occurrence_ids: list[int]) -> dict[int, list[int]]:
+    """The confirmed volunteers of each occurrence (any role), in the order they signed up."""
+    return _active_volunteers(session, occurrence_ids)
+
+
 def volunteer_stats(session: Session, volunteer_id: int) -> dict:
     stats = session.get(VolunteerStats, volunteer_id)
     attended, no_show, excused, hours = (

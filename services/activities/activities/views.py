@@ -19,6 +19,7 @@ from activities import domain
 from activities.domain import Viewer
 from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
 from activities.store import OpenSeat, PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
+from guanyinli.events import attendance_key
 from guanyinli.timeutil import from_db
 
 
@@ -277,6 +278,34 @@ def duty_view(session: Session, signup: Signup, deadlines: Mapping[str, float] |
         }
     )
     return view
+
+
+def with_people(duties: list[dict], confirmed: dict[int, list[int]], found: dict) -> list[dict]:
+    """Duties of one volunteer with the people of each: ``partners`` (the other confirmed volunteers
+    of the occurrence, by name, never their contacts), the ``grid_leader`` of its grid (with the
+    phone: the volunteer on duty calls them) and the ledger's ``points`` of an attended duty.
+
+    ``confirmed``: volunteer ids by occurrence; ``found``: what volunteers.lookup answered."""
+    names = {v["id"]: v["name"] for v in found["volunteers"]}
+    leaders = {
+        g["grid_id"]: {"volunteer_id": g["id"], "name": g["name"], "phone": g["phone"]} for g in found["grid_leaders"]
+    }
+    points = {(e["source_key"], e["volunteer_id"]): e["points"] for e in found["entries"]}
+    return [
+        {
+            **duty,
+            "partners": [
+                {"volunteer_id": vid, "name": names.get(vid)}
+                for vid in confirmed.get(duty["occurrence_id"], [])
+                if vid != duty["volunteer_id"]
+            ],
+            "grid_leader": leaders.get(duty["grid_id"]),
+            "points": points.get((attendance_key(duty["id"]), duty["volunteer_id"]))
+            if duty["attendance"] == "attended"
+            else None,
+        }
+        for duty in duties
+    ]
 
 
 def open_duty_view(seat: OpenSeat) -> dict:

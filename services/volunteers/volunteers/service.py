@@ -18,7 +18,7 @@ from sqlalchemy import text
 from guanyinli import outbox, revocation
 from guanyinli.db import Database
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
-from guanyinli.events import read
+from guanyinli.events import attendance_key, read
 from guanyinli.identity import (
     ANYONE,
     GRID_LEADER,
@@ -550,7 +550,7 @@ class VolunteersService(revocation.RevocationListener):
                 points,
                 reason,
                 "activities",
-                f"attendance:{event['signup_id']}",
+                attendance_key(event["signup_id"]),
                 event.get("team"),
                 event["start"],
             )

@@ -1,7 +1,9 @@
 """What a volunteer's phone page reads with the real volunteers service: the open duties they could
-take, and cancelling their own before the deadline."""
+take, their own duties with partners and the grid leader to call, and cancelling before the deadline."""
 
+import json
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -21,6 +23,11 @@ pytestmark = [
 pytest.importorskip("volunteers.service")
 
 ME, OTHER, THIRD, LEADER = 1, 2, 3, 4
+
+
+def phone(volunteer_id: int) -> str:
+    """The phone ``Directory.add`` registers a volunteer with."""
+    return f"139{volunteer_id:08d}"
 
 
 def occurrence(organiser, title, kind, start, minutes=120, **fields) -> dict:
@@ -191,6 +198,46 @@ def test_the_deadline_follows_the_kind_as_configured(organiser, call, volunteers
     with pytest.raises(TooLateToCancel):
         me.cancel_sign_up(signup_id=helper["id"])
     assert me.cancel_sign_up(signup_id=setup["id"])["status"] == "cancelled"
+
+
+def test_my_duties_show_partners_by_name_and_only_the_grid_leaders_phone(organiser, call, volunteers, events):
+    for vid in (ME, OTHER, THIRD, LEADER):
+        volunteers.add(vid)
+    volunteers.proxy.assign_grid_leader(grid_id=4, volunteer_id=LEADER)
+    roles = [{"name": "patroller", "needed": 2, "skills": []}]
+    patrol = occurrence(organiser, "第四网格夜巡", "patrol", at(2, 19), grid_id=4, roles=roles)
+    for vid in (ME, OTHER, THIRD):  # THIRD waits: not a partner
+        organiser.sign_up(occurrence_id=patrol["id"], volunteer_id=vid)
+    talk = occurrence(organiser, "立德树人讲堂", "lecture", at(3, 19), capacity=80, room="社区讲堂")
+    organiser.sign_up(occurrence_id=talk["id"], volunteer_id=ME, role="reception")
+    done = occurrence(organiser, "午间巡逻", "patrol", now() - timedelta(minutes=90), grid_id=4, roles=roles)
+    attended = organiser.sign_up(occurrence_id=done["id"], volunteer_id=ME)
+    organiser.mark_attendance(signup_id=attended["id"], status="attended")
+    ledger_deadline = time.monotonic() + 10  # the ledger credits the points on attendance_recorded
+    while not volunteers.proxy.get_ledger(volunteer_id=ME)["entries"] and time.monotonic() < ledger_deadline:
+        time.sleep(0.05)
+    credited = volunteers.proxy.get_ledger(volunteer_id=ME)["entries"][0]
+
+    answer = call(as_volunteer(ME)).list_duties(volunteer_id=ME, start=iso(at(-1, 0)), end=iso(at(7, 0)))
+    by_occurrence = {d["occurrence_id"]: d for d in answer}
+    night = by_occurrence[patrol["id"]]
+    assert night["partners"] == [{"volunteer_id": OTHER, "name": f"志愿者{OTHER}"}]
+    assert night["grid_leader"] == {"volunteer_id": LEADER, "name": f"志愿者{LEADER}", "phone": phone(LEADER)}
+    assert night["points"] is None and night["cancel_until"] == iso(at(1, 19))
+    assert by_occurrence[talk["id"]]["grid_leader"] is None and by_occurrence[talk["id"]]["partners"] == []
+    past = by_occurrence[done["id"]]
+    assert (past["attendance"], past["hours"], past["points"]) == ("attended", credited["hours"], credited["points"])
+    assert past["points"] > 0
+    # No phone but the grid leader's reaches the volunteer, whoever else shares their duties.
+    text = json.dumps(answer, ensure_ascii=False)
+    assert phone(LEADER) in text
+    assert [p for p in (phone(v) for v in (ME, OTHER, THIRD)) if p in text] == []
+    # The other volunteer on the patrol sees ME as partner, by name only, and the same leader.
+    theirs = call(as_volunteer(OTHER)).list_duties(volunteer_id=OTHER, start=iso(at(0, 0)), end=iso(at(7, 0)))
+    assert theirs[0]["partners"] == [{"volunteer_id": ME, "name": f"志愿者{ME}"}]
+    assert phone(ME) not in json.dumps(theirs)
+    with pytest.raises(Forbidden):
+        call(as_volunteer(OTHER)).list_duties(volunteer_id=ME, start=iso(at(0, 0)), end=iso(at(7, 0)))
 
 
 def test_the_service_does_not_start_with_deadlines_it_cannot_read(container_factory, service_config):
