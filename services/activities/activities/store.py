@@ -694,6 +694,23 @@ def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
     return promoted
 
 
+def seat_rows(session: Session, occurrence_ids: list[int]):
+    """Each role's seats in these occurrences, read fresh (counters change under the ORM's feet):
+    rows of (id, occurrence_id, capacity, confirmed, ActivityRole), in the roles' order."""
+    return session.execute(
+        select(
+            OccurrenceRole.id,
+            OccurrenceRole.occurrence_id,
+            OccurrenceRole.capacity,
+            OccurrenceRole.confirmed,
+            ActivityRole,
+        )
+        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
+        .where(OccurrenceRole.occurrence_id.in_(occurrence_ids))
+        .order_by(OccurrenceRole.id)
+    )
+
+
 def waitlist_position(session: Session, signup: Signup) -> int | None:
     if signup.status != "waitlisted":
         return None
@@ -1092,20 +1109,8 @@ def open_seats(
             .group_by(Signup.occurrence_role_id)
         ).all()
     )
-    rows = session.execute(
-        select(
-            OccurrenceRole.id,
-            OccurrenceRole.occurrence_id,
-            OccurrenceRole.capacity,
-            OccurrenceRole.confirmed,
-            ActivityRole,
-        )
-        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
-        .where(OccurrenceRole.occurrence_id.in_(sorted(set(live) - mine)))
-        .order_by(OccurrenceRole.id)
-    )
     seats = []
-    for slot_id, occurrence_id, capacity, confirmed, role in rows:
+    for slot_id, occurrence_id, capacity, confirmed, role in seat_rows(session, sorted(set(live) - mine)):
         occ = live[occurrence_id]
         duty = duty_of(occ, role)
         if duty[0] > at:

@@ -17,8 +17,16 @@ from sqlalchemy.orm import Session
 
 from activities import domain
 from activities.domain import Viewer
-from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
-from activities.store import OpenSeat, PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
+from activities.models import Activity, Occurrence, Registration, Signup
+from activities.store import (
+    OpenSeat,
+    PlannedOccurrence,
+    duty_of,
+    effective_place,
+    effective_status,
+    seat_rows,
+    waitlist_position,
+)
 from guanyinli.events import attendance_key
 from guanyinli.timeutil import from_db
 
@@ -121,18 +129,7 @@ def occurrence_views(session: Session, occurrences: list[Occurrence | PlannedOcc
     ids = [o.id for o in occurrences if o.id is not None]
     visible = private_visible(session, [o.activity for o in occurrences], viewer)
     slots: dict[int, list] = defaultdict(list)
-    for row in session.execute(
-        select(
-            OccurrenceRole.id,
-            OccurrenceRole.occurrence_id,
-            OccurrenceRole.capacity,
-            OccurrenceRole.confirmed,
-            ActivityRole,
-        )
-        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
-        .where(OccurrenceRole.occurrence_id.in_(ids))
-        .order_by(OccurrenceRole.id)
-    ):
+    for row in seat_rows(session, ids):
         slots[row.occurrence_id].append(row)
     people: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"confirmed": [], "waitlisted": []})
     for slot_id, volunteer_id, status in session.execute(
