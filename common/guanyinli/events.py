@@ -109,6 +109,11 @@ class AttendanceRecorded(Event, OccurrenceRef):
     late_notice = fields.Boolean(required=True, metadata={"description": "signed up less than 48 h before the start"})
 
 
+def attendance_key(signup_id: int) -> str:
+    """The source_key of the ledger entry an attended duty earns: one per sign-up, whoever credits it."""
+    return f"attendance:{signup_id}"
+
+
 class ShiftRef(Schema):
     shift_id = fields.String(required=True)
     grid_id = fields.Integer(required=True)

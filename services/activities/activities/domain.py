@@ -6,10 +6,11 @@ The unit of work in ``store.py`` feeds these functions plain values and acts on 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activities.exceptions import SwapClosed, SwapExpired
+from activities.exceptions import SwapClosed, SwapExpired, TooLateToCancel
 from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.identity import Identity as Caller  # noqa: F401 - the caller, as domain rules see it
@@ -121,6 +122,21 @@ def missing_skills(required: list[str], has: list[str]) -> list[str]:
     return sorted(r for r in set(required) if r not in has and not any(h.startswith(r + ":") for h in has))
 
 
+def iso_week(moment: datetime) -> tuple[datetime, datetime]:
+    """The ISO week ``moment`` falls in: Monday 00:00 to the next Monday 00:00, Asia/Shanghai."""
+    day = local(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def weighing_window(duties: Iterable[tuple[datetime, datetime]]) -> tuple[datetime, datetime]:
+    """Where a volunteer's confirmed duties bear on whether these duties fit them (``duty_fits``):
+    from the first one's ISO week to the end of the last one's week, or of the last duty if later."""
+    duties = list(duties)
+    last_start = max(d[0] for d in duties)
+    return iso_week(min(d[0] for d in duties))[0], max(iso_week(last_start)[1], max(local(d[1]) for d in duties))
+
+
 @dataclass
 class SignupCheck:
     """What the service learned about a volunteer before taking a seat."""
@@ -129,6 +145,31 @@ class SignupCheck:
     available: bool
     reason: str | None = None
     clashes: list[int] = field(default_factory=list)
+
+
+def duty_fits(
+    duty: tuple[datetime, datetime],
+    required_skills: Iterable[str],
+    skills: Iterable[str],
+    available: Iterable[tuple[datetime, datetime]],
+    confirmed: Iterable[tuple[datetime, datetime]],
+    max_per_week: int | None = None,
+) -> bool:
+    """Whether a volunteer could take a duty: they hold the role's skills, one of their available
+    spans holds the whole duty, it overlaps none of their ``confirmed`` duties, and, with a weekly
+    cap, fewer than ``max_per_week`` of those start in the duty's ISO week (Asia/Shanghai)."""
+    if missing_skills(list(required_skills), list(skills)):
+        return False
+    if not any(start <= duty[0] and duty[1] <= end for start, end in available):
+        return False
+    confirmed = list(confirmed)
+    if any(overlaps(duty, other) for other in confirmed):
+        return False
+    if max_per_week is not None:
+        week = local(duty[0]).isocalendar()[:2]
+        if sum(local(other[0]).isocalendar()[:2] == week for other in confirmed) >= max_per_week:
+            return False
+    return True
 
 
 def check_signup(
@@ -190,6 +231,69 @@ def no_show_rate(attended: int, no_show: int) -> float | None:
     return round(no_show / due, 4) if due else None
 
 
+# --- cancelling ---------------------------------------------------------------------------------
+# A volunteer cancels a confirmed duty themselves until some hours before it starts, so that there
+# is time to fill the seat; later they say "I can't come" and the organisers find a stand-in. An
+# organiser cancels at any time, and a waitlisted place is left at any time (it holds no seat).
+# Config CANCEL_DEADLINES replaces these hours kind by kind; a kind named nowhere takes "other".
+
+CANCEL_DEADLINE_HOURS: dict[str, float] = {
+    "patrol": 24,
+    "tutoring": 24,
+    "elderly_visit": 24,
+    "lecture": 12,
+    "sanitation": 12,
+    "other": 24,
+}
+OTHER_KINDS = "other"
+MAX_CANCEL_DEADLINE_HOURS = 24 * 30
+
+
+def cancel_deadlines(setting: str | Mapping | None) -> dict[str, float]:
+    """Hours before the start of a duty when volunteers' own cancellations close, for every kind and
+    "other": config CANCEL_DEADLINES ("lecture:12 other:48", or a mapping) over CANCEL_DEADLINE_HOURS.
+
+    Raises ValueError naming the entry that is not a kind (or other) with its hours."""
+    given = dict(CANCEL_DEADLINE_HOURS)
+    if isinstance(setting, Mapping):
+        entries = [(str(kind), hours) for kind, hours in setting.items()]
+    else:
+        entries = [
+            tuple(entry.split(":", 1)) if ":" in entry else (entry, None) for entry in str(setting or "").split()
+        ]
+    for kind, hours in entries:
+        if kind not in KINDS and kind != OTHER_KINDS:
+            raise ValueError(f"CANCEL_DEADLINES: {kind!r} is not a kind ({', '.join(KINDS)}) nor {OTHER_KINDS}")
+        try:
+            value = float(hours)
+        except (TypeError, ValueError):
+            raise ValueError(f"CANCEL_DEADLINES: {kind}: {hours!r} is not a number of hours (e.g. {kind}:24)") from None
+        if not 0 <= value <= MAX_CANCEL_DEADLINE_HOURS:
+            raise ValueError(f"CANCEL_DEADLINES: {kind}: hours from 0 to {MAX_CANCEL_DEADLINE_HOURS}, not {hours}")
+        given[kind] = value
+    return {kind: given.get(kind, given[OTHER_KINDS]) for kind in (*KINDS, OTHER_KINDS)}
+
+
+def cancel_until(duty_start: datetime, kind: str, deadlines: Mapping[str, float]) -> datetime:
+    """The last moment a volunteer may cancel their confirmed duty themselves (local time)."""
+    hours = deadlines.get(kind, deadlines.get(OTHER_KINDS, CANCEL_DEADLINE_HOURS[OTHER_KINDS]))
+    return local(duty_start) - timedelta(hours=hours)
+
+
+def check_cancel_in_time(duty_start: datetime, kind: str, deadlines: Mapping[str, float], now: datetime) -> None:
+    """TooLateToCancel once ``cancel_until`` has passed. Both messages carry the deadline in one form,
+    "cancel deadline <ISO 8601> has passed", for pages that say it in the volunteer's language."""
+    deadline = cancel_until(duty_start, kind, deadlines)
+    if now > deadline:
+        stamp = deadline.isoformat(timespec="seconds")
+        hours = f"{(local(duty_start) - deadline).total_seconds() / 3600:g}"
+        raise TooLateToCancel(
+            f"cancel deadline {stamp} has passed ({hours} h before a {kind} duty starts): "
+            'use "I can\'t come" (cant_come) instead',
+            f"取消截止时间 {stamp} 已过（开始前{hours}小时内不能自行取消），请改用“我来不了”",
+        )
+
+
 # --- listing occurrences ---------------------------------------------------------------------
 # Anyone may list the occurrences of any window of at most LISTING_WINDOW within LISTING_REACH of
 # today: a volunteer browsing next year's weekend school expects to see its Saturdays, as their
@@ -241,6 +345,20 @@ def listing_rows(caller: Caller, start: datetime, end: datetime, now: datetime) 
     if caller.is_organiser:
         return EVERYTHING
     return Materialise(now - MATERIALISE_BEHIND, now + MATERIALISE_AHEAD)
+
+
+# A volunteer's open duties are looked for in a window of at most OPEN_DUTIES_WINDOW: the volunteers
+# service answers their availability over the whole window (with the duties' margins) in one call,
+# and takes ranges of up to 100 days.
+OPEN_DUTIES_WINDOW = timedelta(days=62)
+
+
+def open_duty_rows(caller: Caller, start: datetime, end: datetime, now: datetime) -> Materialise:
+    """Check a window of open duties and say which of its occurrences get rows (as ``listing_rows``)."""
+    rows = listing_rows(caller, start, end, now)
+    if end - start > OPEN_DUTIES_WINDOW:
+        raise RuleViolation("invalid", f"end: open duties are listed for at most {OPEN_DUTIES_WINDOW.days} days")
+    return rows
 
 
 # --- roster swaps: a volunteer proposes, the other volunteer (or an organiser) answers ------------

@@ -32,6 +32,12 @@ class OccurrenceClosed(Conflict):
 
 
 @remote_error
+class TooLateToCancel(Conflict):
+    """A volunteer cancels a confirmed duty after its kind's cancel deadline (CANCEL_DEADLINES): the
+    message says "cancel deadline <ISO 8601> has passed" and to use "I can't come" instead."""
+
+
+@remote_error
 class RoleFull(Conflict):
     """A direct assignment (roster publish) found no free seat in the role."""
 

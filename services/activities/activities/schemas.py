@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from activities.domain import SWAP_STATUSES
+from activities.domain import OPEN_DUTIES_WINDOW, SWAP_STATUSES
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 
@@ -148,6 +148,13 @@ class ListDutiesIn(StrictSchema):
     start = LocalDateTime(required=True)
     end = LocalDateTime(required=True)
     include_waitlisted = fields.Boolean(load_default=False)
+
+
+class ListOpenDutiesIn(StrictSchema):
+    volunteer_id = Id(required=True)
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True, metadata={"description": f"at most {OPEN_DUTIES_WINDOW.days} days after start"})
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
 
 
 class RegisterAttendeeIn(StrictSchema):
@@ -308,6 +315,17 @@ class Signup(Schema):
     hours = fields.Float(allow_none=True)
 
 
+class Partner(Schema):
+    volunteer_id = fields.Integer()
+    name = fields.String(allow_none=True, metadata={"description": "the name they go by (null: not in the directory)"})
+
+
+class GridLeader(Schema):
+    volunteer_id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(metadata={"description": "for the volunteer on duty to call"})
+
+
 class Duty(Signup):
     title = fields.String()
     kind = fields.String()
@@ -322,6 +340,47 @@ class Duty(Signup):
     occurrence_status = fields.String()
     sequence = fields.Integer()
     updated_at = LocalDateTime()
+    cancel_until = LocalDateTime(
+        allow_none=True,
+        metadata={
+            "description": "a confirmed duty: the volunteer cancels it themselves until then (CANCEL_DEADLINES),"
+            " later they say they cannot come; null for a waitlist place (left at any time) or a cancelled occurrence"
+        },
+    )
+    partners = fields.List(
+        fields.Nested(Partner),
+        metadata={"description": "the other confirmed volunteers of the occurrence, no contacts"},
+    )
+    grid_leader = fields.Nested(
+        GridLeader, allow_none=True, metadata={"description": "the leader of the occurrence's grid; null: none"}
+    )
+    points = fields.Integer(
+        allow_none=True, metadata={"description": "an attended duty: the points the volunteers ledger credited"}
+    )
+
+
+class OpenDuty(Schema):
+    occurrence_id = fields.Integer()
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    team = fields.String(allow_none=True)
+    start = LocalDateTime(metadata={"description": "the occurrence's start"})
+    end = LocalDateTime()
+    duty_start = LocalDateTime(metadata={"description": "the role's duty (a lecture's setup starts before it)"})
+    duty_end = LocalDateTime()
+    grid_id = fields.Integer(allow_none=True)
+    courtyard = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    place = fields.String()
+    role = fields.String(metadata={"description": "sign_up's role"})
+    skills = fields.List(fields.String(), metadata={"description": "skills the role requires (the volunteer has them)"})
+    seats = fields.Integer(metadata={"description": "seats of the role"})
+    taken = fields.Integer(metadata={"description": "seats confirmed volunteers hold"})
+    full = fields.Boolean()
+    waitlist_position = fields.Integer(
+        allow_none=True, metadata={"description": "when full: the place on the waitlist a sign-up would get"}
+    )
 
 
 class Registration(Schema):

@@ -16,14 +16,22 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from activities import domain, exceptions, feeds, recurrence, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, Volunteers
+from activities.dependencies import CallerIdentity, DutySettings, Volunteers
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
-from activities.exceptions import DutyClash, OccurrenceClosed, RoleFull, SkillMissing, VolunteerUnavailable
+from activities.exceptions import (
+    DutyClash,
+    OccurrenceClosed,
+    RoleFull,
+    SkillMissing,
+    TooLateToCancel,
+    VolunteerUnavailable,
+)
 from activities.models import OUTBOX
 from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from guanyinli.events import attendance_key
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
 from guanyinli.rpc import EventDispatcher, rpc
 from guanyinli.schemas import contract
@@ -66,6 +74,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     volunteers = Volunteers()
     relay = outbox.Relay(OUTBOX)
     clock = Clock()
+    duty_rules = DutySettings()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -391,15 +400,23 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         access=own(),
         request=schemas.SignupIdIn,
         response=schemas.Signup(),
-        errors=(NotFound, Forbidden),
+        errors=(NotFound, Forbidden, TooLateToCancel),
         emits=("signup_cancelled", "signup_promoted"),
     )
     def cancel_sign_up(self, signup_id):
-        """Cancel a sign-up (the volunteer or an organiser); the first on the waitlist gets the seat."""
+        """Cancel a sign-up (the volunteer or an organiser); the first on the waitlist gets the seat.
+
+        A volunteer cancels a confirmed duty until its kind's deadline, CANCEL_DEADLINES hours before
+        the duty starts (the duty's ``cancel_until`` in list_duties); later TooLateToCancel ("cancel
+        deadline <ISO 8601> has passed"): they say they cannot come instead. A waitlist place is
+        left at any time, and organisers cancel at any time.
+        """
+        deadlines = None if self.caller.is_organiser else self.duty_rules.cancel_deadlines
+        at = self.clock()
 
         def work(session):
             self._for_volunteer(store.get_signup(session, signup_id).volunteer_id)
-            signup, changed, promoted = store.cancel_sign_up(session, signup_id)
+            signup, changed, promoted = store.cancel_sign_up(session, signup_id, deadlines, at)
             if changed:
                 OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
             for p in promoted:
@@ -410,22 +427,89 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
 
     @rpc
     @contract(
-        access=own(), request=schemas.ListDutiesIn, response=schemas.Duty(many=True), errors=(Forbidden, InvalidInput)
+        access=own(),
+        request=schemas.ListDutiesIn,
+        response=schemas.Duty(many=True),
+        errors=(Forbidden, InvalidInput, Unavailable),
     )
     def list_duties(self, volunteer_id, start, end, include_waitlisted=False):
-        """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included."""
+        """A volunteer's confirmed duties (and waitlist places if asked) in [start, end), cancelled occurrences included.
+
+        Each with its partners (names only), the grid leader to call (name and phone), until when
+        the volunteer may cancel it themselves, and the points of an attended one: one call to the
+        volunteers service for the whole list.
+        """
         self._for_volunteer(volunteer_id)
         if end <= start:
             raise InvalidInput("end: must be after start")
         statuses = ("confirmed", "waitlisted") if include_waitlisted else ("confirmed",)
+        deadlines = self.duty_rules.cancel_deadlines
 
         def work(session):
-            duties = [
-                views.duty_view(session, s) for s in store.list_duties(session, volunteer_id, start, end, statuses)
-            ]
-            return [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
+            signups = store.list_duties(session, volunteer_id, start, end, statuses)
+            duties = [views.duty_view(session, s, deadlines) for s in signups]
+            duties = [d for d in duties if d["duty_start"] < end and d["duty_end"] > start]
+            return duties, store.confirmed_volunteers(session, [d["occurrence_id"] for d in duties])
 
-        return self._work(work)
+        duties, confirmed = self._work(work)
+        if not duties:
+            return []
+        found = self.volunteers.lookup(
+            {vid for vids in confirmed.values() for vid in vids if vid != volunteer_id},
+            {d["grid_id"] for d in duties if d["grid_id"] is not None},
+            {attendance_key(d["id"]) for d in duties if d["attendance"] == "attended"},
+        )
+        return views.with_people(duties, confirmed, found)
+
+    @rpc
+    @contract(
+        access=own("a volunteer their own open duties; organisers anyone's"),
+        request=schemas.ListOpenDutiesIn,
+        response=schemas.OpenDuty(many=True),
+        errors=(Forbidden, InvalidInput, NotFound, Unavailable),
+    )
+    def list_open_duties(self, volunteer_id, start, end, kind=None):
+        """Roles of occurrences in [start, end), of every kind or one, that the volunteer could sign up for.
+
+        Listed: the occurrence is scheduled, the duty has not started and the volunteer holds no
+        sign-up of the occurrence yet; and the duty fits them (``domain.duty_fits``): they have the
+        role's skills, are available for all of it (weekly windows and dated time off, as
+        check_availability judges), it clashes with none of their confirmed duties and, with
+        MAX_DUTIES_PER_WEEK set, leaves their ISO week under that cap. A full role is listed with
+        the waitlist place a sign-up would get. A deactivated volunteer has none. Windows of at
+        most 62 days; one call to the volunteers service for the whole window.
+        """
+        self._for_volunteer(volunteer_id)
+        at = self.clock()
+        try:
+            rows = domain.open_duty_rows(self.caller, start, end, at)
+        except RuleViolation as exc:
+            raise rule_error(exc) from None
+
+        def work(session):
+            found = store.list_occurrences(session, start, end, kind, rows=rows)
+            seats = store.open_seats(session, found, volunteer_id, at)
+            if not seats:
+                return [], [], None
+            weighing = domain.weighing_window(s.duty for s in seats)
+            confirmed = [duty for _, duty in store.confirmed_duties(session, volunteer_id, weighing)]
+            span = (min(s.duty[0] for s in seats), max(s.duty[1] for s in seats))
+            return [views.open_duty_view(s) for s in seats], confirmed, span
+
+        offers, confirmed, span = self._work(work)
+        if not offers:
+            return []
+        volunteer, available = self.volunteers.volunteer_and_spans(volunteer_id, *span)
+        if not volunteer.get("active", True):
+            return []
+        skills, cap = volunteer.get("skills") or [], self.duty_rules.max_per_week
+        return [
+            offer
+            for offer in offers
+            if domain.duty_fits(
+                (offer["duty_start"], offer["duty_end"]), offer["skills"], skills, available, confirmed, cap
+            )
+        ]
 
     # --- registrations -----------------------------------------------------------------------
 

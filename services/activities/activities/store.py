@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -693,6 +694,23 @@ def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
     return promoted
 
 
+def seat_rows(session: Session, occurrence_ids: list[int]):
+    """Each role's seats in these occurrences, read fresh (counters change under the ORM's feet):
+    rows of (id, occurrence_id, capacity, confirmed, ActivityRole), in the roles' order."""
+    return session.execute(
+        select(
+            OccurrenceRole.id,
+            OccurrenceRole.occurrence_id,
+            OccurrenceRole.capacity,
+            OccurrenceRole.confirmed,
+            ActivityRole,
+        )
+        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
+        .where(OccurrenceRole.occurrence_id.in_(occurrence_ids))
+        .order_by(OccurrenceRole.id)
+    )
+
+
 def waitlist_position(session: Session, signup: Signup) -> int | None:
     if signup.status != "waitlisted":
         return None
@@ -761,10 +779,12 @@ def repeated_signup(
     return None
 
 
-def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime], exclude_occurrence: int) -> list[int]:
-    """Ids of the volunteer's confirmed duties (on live occurrences) that overlap ``duty``."""
-    rows = session.execute(
-        select(Signup, Occurrence, ActivityRole)
+def confirmed_duties(
+    session: Session, volunteer_id: int, window: tuple[datetime, datetime], exclude_occurrence: int | None = None
+) -> list[tuple[int, tuple[datetime, datetime]]]:
+    """The volunteer's confirmed duties on live occurrences that overlap ``window``: (sign-up id, duty)."""
+    query = (
+        select(Signup.id, Occurrence, ActivityRole)
         .join(Occurrence, Signup.occurrence_id == Occurrence.id)
         .join(OccurrenceRole, Signup.occurrence_role_id == OccurrenceRole.id)
         .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
@@ -774,12 +794,20 @@ def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime]
             Signup.status == "confirmed",
             Occurrence.status == "scheduled",
             Activity.status == "active",
-            Occurrence.id != exclude_occurrence,
-            Occurrence.start < to_db(duty[1] + DUTY_MARGIN),
-            Occurrence.end > to_db(duty[0] - DUTY_MARGIN),
+            Occurrence.start < to_db(window[1] + DUTY_MARGIN),
+            Occurrence.end > to_db(window[0] - DUTY_MARGIN),
         )
+        .order_by(Occurrence.start, Signup.id)
     )
-    return [s.id for s, occ, role in rows if domain.overlaps(duty, duty_of(occ, role))]
+    if exclude_occurrence is not None:
+        query = query.where(Occurrence.id != exclude_occurrence)
+    duties = ((signup_id, duty_of(occ, role)) for signup_id, occ, role in session.execute(query))
+    return [(signup_id, duty) for signup_id, duty in duties if domain.overlaps(window, duty)]
+
+
+def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime], exclude_occurrence: int) -> list[int]:
+    """Ids of the volunteer's confirmed duties (on live occurrences) that overlap ``duty``."""
+    return [signup_id for signup_id, _ in confirmed_duties(session, volunteer_id, duty, exclude_occurrence)]
 
 
 def _lock_volunteer(session: Session, volunteer_id: int) -> VolunteerStats:
@@ -854,8 +882,14 @@ def get_signup(session: Session, signup_id: int) -> Signup:
     return signup
 
 
-def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list[Signup]]:
-    """Cancel a sign-up; a freed seat goes to the head of the waitlist. Returns (sign-up, changed, promoted)."""
+def cancel_sign_up(
+    session: Session, signup_id: int, deadlines: Mapping[str, float] | None = None, at: datetime | None = None
+) -> tuple[Signup, bool, list[Signup]]:
+    """Cancel a sign-up; a freed seat goes to the head of the waitlist. Returns (sign-up, changed, promoted).
+
+    With ``deadlines`` (a volunteer cancelling their own), a confirmed duty of a scheduled occurrence
+    is refused with ``TooLateToCancel`` once its kind's deadline has passed at ``at`` (default now).
+    """
     signup = session.scalars(select(Signup).where(Signup.id == signup_id).with_for_update()).first()
     if signup is None:
         raise NotFound(f"sign-up {signup_id} not found")
@@ -867,6 +901,9 @@ def cancel_sign_up(session: Session, signup_id: int) -> tuple[Signup, bool, list
     if signup.occurrence.end <= stamp:
         raise RuleViolation("closed", "the duty is over; mark its attendance instead")
     was_confirmed = signup.status == "confirmed"
+    if deadlines is not None and was_confirmed and effective_status(signup.occurrence) == "scheduled":
+        duty_start = duty_of(signup.occurrence, signup.occurrence_role.role)[0]
+        domain.check_cancel_in_time(duty_start, signup.occurrence.activity.kind, deadlines, at or now())
     signup.status = "cancelled"
     signup.cancelled_at = stamp
     signup.updated_at = stamp
@@ -1034,6 +1071,56 @@ def mark_attendance(
     signup.updated_at = to_db(now())
     session.flush()
     return signup, True, facts
+
+
+@dataclass(frozen=True)
+class OpenSeat:
+    """A role of an occurrence that a volunteer might take, before their skills and time are weighed."""
+
+    occurrence: Occurrence
+    role: ActivityRole
+    duty: tuple[datetime, datetime]
+    seats: int
+    taken: int
+    waitlisted: int
+
+
+def open_seats(
+    session: Session, occurrences: list[Occurrence | PlannedOccurrence], volunteer_id: int, at: datetime
+) -> list[OpenSeat]:
+    """The roles of stored, scheduled occurrences whose duty starts after ``at``, on occurrences the
+    volunteer holds no confirmed or waitlisted sign-up of; in order of the duties' starts."""
+    live = {o.id: o for o in occurrences if o.id is not None and effective_status(o) == "scheduled"}
+    if not live:
+        return []
+    mine = set(
+        session.scalars(
+            select(Signup.occurrence_id).where(
+                Signup.occurrence_id.in_(list(live)),
+                Signup.volunteer_id == volunteer_id,
+                Signup.status.in_(("confirmed", "waitlisted")),
+            )
+        )
+    )
+    waiting = dict(
+        session.execute(
+            select(Signup.occurrence_role_id, func.count(Signup.id))
+            .where(Signup.occurrence_id.in_(list(live)), Signup.status == "waitlisted")
+            .group_by(Signup.occurrence_role_id)
+        ).all()
+    )
+    seats = []
+    for slot_id, occurrence_id, capacity, confirmed, role in seat_rows(session, sorted(set(live) - mine)):
+        occ = live[occurrence_id]
+        duty = duty_of(occ, role)
+        if duty[0] > at:
+            seats.append(OpenSeat(occ, role, duty, capacity, confirmed, waiting.get(slot_id, 0)))
+    return sorted(seats, key=lambda s: (s.duty[0], s.occurrence.id, s.role.id))
+
+
+def confirmed_volunteers(session: Session, occurrence_ids: list[int]) -> dict[int, list[int]]:
+    """The confirmed volunteers of each occurrence (any role), in the order they signed up."""
+    return _active_volunteers(session, occurrence_ids)
 
 
 def volunteer_stats(session: Session, volunteer_id: int) -> dict:

@@ -8,6 +8,7 @@ organisers, and visitors with a current or coming visit of it or one that ended 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -16,8 +17,17 @@ from sqlalchemy.orm import Session
 
 from activities import domain
 from activities.domain import Viewer
-from activities.models import Activity, ActivityRole, Occurrence, OccurrenceRole, Registration, Signup
-from activities.store import PlannedOccurrence, duty_of, effective_place, effective_status, waitlist_position
+from activities.models import Activity, Occurrence, Registration, Signup
+from activities.store import (
+    OpenSeat,
+    PlannedOccurrence,
+    duty_of,
+    effective_place,
+    effective_status,
+    seat_rows,
+    waitlist_position,
+)
+from guanyinli.events import attendance_key
 from guanyinli.timeutil import from_db
 
 
@@ -119,18 +129,7 @@ def occurrence_views(session: Session, occurrences: list[Occurrence | PlannedOcc
     ids = [o.id for o in occurrences if o.id is not None]
     visible = private_visible(session, [o.activity for o in occurrences], viewer)
     slots: dict[int, list] = defaultdict(list)
-    for row in session.execute(
-        select(
-            OccurrenceRole.id,
-            OccurrenceRole.occurrence_id,
-            OccurrenceRole.capacity,
-            OccurrenceRole.confirmed,
-            ActivityRole,
-        )
-        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
-        .where(OccurrenceRole.occurrence_id.in_(ids))
-        .order_by(OccurrenceRole.id)
-    ):
+    for row in seat_rows(session, ids):
         slots[row.occurrence_id].append(row)
     people: dict[int, dict[str, list[int]]] = defaultdict(lambda: {"confirmed": [], "waitlisted": []})
     for slot_id, volunteer_id, status in session.execute(
@@ -248,8 +247,9 @@ def signup_view(session: Session, signup: Signup) -> dict:
     }
 
 
-def duty_view(session: Session, signup: Signup) -> dict:
-    """A sign-up with what a calendar needs of its occurrence."""
+def duty_view(session: Session, signup: Signup, deadlines: Mapping[str, float] | None = None) -> dict:
+    """A sign-up with what a calendar needs of its occurrence, and until when its volunteer may
+    cancel it themselves (``cancel_until``: confirmed duties of scheduled occurrences, given ``deadlines``)."""
     view = signup_view(session, signup)
     occ = signup.occurrence
     activity = occ.activity
@@ -269,9 +269,70 @@ def duty_view(session: Session, signup: Signup) -> dict:
             "occurrence_status": effective_status(occ),
             "sequence": occ.sequence + activity.sequence,
             "updated_at": from_db(max(occ.updated_at, activity.updated_at, signup.updated_at)),
+            "cancel_until": domain.cancel_until(view["duty_start"], activity.kind, deadlines)
+            if deadlines is not None and view["status"] == "confirmed" and effective_status(occ) == "scheduled"
+            else None,
         }
     )
     return view
+
+
+def with_people(duties: list[dict], confirmed: dict[int, list[int]], found: dict) -> list[dict]:
+    """Duties of one volunteer with the people of each: ``partners`` (the other confirmed volunteers
+    of the occurrence, by name, never their contacts), the ``grid_leader`` of its grid (with the
+    phone: the volunteer on duty calls them) and the ledger's ``points`` of an attended duty.
+
+    ``confirmed``: volunteer ids by occurrence; ``found``: what volunteers.lookup answered."""
+    names = {v["id"]: v["name"] for v in found["volunteers"]}
+    leaders = {
+        g["grid_id"]: {"volunteer_id": g["id"], "name": g["name"], "phone": g["phone"]} for g in found["grid_leaders"]
+    }
+    points = {(e["source_key"], e["volunteer_id"]): e["points"] for e in found["entries"]}
+    return [
+        {
+            **duty,
+            "partners": [
+                {"volunteer_id": vid, "name": names.get(vid)}
+                for vid in confirmed.get(duty["occurrence_id"], [])
+                if vid != duty["volunteer_id"]
+            ],
+            "grid_leader": leaders.get(duty["grid_id"]),
+            "points": points.get((attendance_key(duty["id"]), duty["volunteer_id"]))
+            if duty["attendance"] == "attended"
+            else None,
+        }
+        for duty in duties
+    ]
+
+
+def open_duty_view(seat: OpenSeat) -> dict:
+    """A role a volunteer could take: the occurrence, the duty, and its seats (with the waitlist place
+    a sign-up would get when they are all taken)."""
+    occ, role = seat.occurrence, seat.role
+    activity = occ.activity
+    grid_id, courtyard, room = effective_place(occ)
+    full = seat.taken >= seat.seats
+    return {
+        "occurrence_id": occ.id,
+        "activity_id": activity.id,
+        "title": activity.title,
+        "kind": activity.kind,
+        "team": activity.team,
+        "start": from_db(occ.start),
+        "end": from_db(occ.end),
+        "duty_start": seat.duty[0],
+        "duty_end": seat.duty[1],
+        "grid_id": grid_id,
+        "courtyard": courtyard,
+        "room": room,
+        "place": domain.place_text(grid_id, courtyard, room),
+        "role": role.name,
+        "skills": list(role.skills or []),
+        "seats": seat.seats,
+        "taken": seat.taken,
+        "full": full,
+        "waitlist_position": seat.waitlisted + 1 if full else None,
+    }
 
 
 def signup_event(session: Session, signup: Signup) -> dict:

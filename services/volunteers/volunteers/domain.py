@@ -174,6 +174,18 @@ def availability_verdict(
     return False, "outside the volunteer's availability"
 
 
+def free_windows(
+    weekly: Sequence[WeeklyWindow], dated: Iterable[DatedWindow], start: datetime, end: datetime
+) -> list[Interval]:
+    """The spans of [start, end) in which ``availability_verdict`` says yes for every duty that one
+    span holds whole: the expanded windows once weekly windows are declared, else all of [start,
+    end) but time off. (``expand`` alone is the roster's rule: nothing undeclared.)"""
+    if weekly:
+        return expand(weekly, dated, start, end)
+    start, end = local(start), local(end)
+    return subtract([(start, end)], [(local(d.start), local(d.end)) for d in dated if d.kind == "off"])
+
+
 # --- points ------------------------------------------------------------------------------------
 
 POINTS_PER_HOUR = 10

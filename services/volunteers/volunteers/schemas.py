@@ -190,6 +190,14 @@ class AvailabilityWindowsIn(RangeIn):
     team = Team(load_default=None, allow_none=True)
 
 
+class LookupIn(StrictSchema):
+    volunteer_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=1000))
+    grid_ids = fields.List(GridId(), load_default=list, validate=validate.Length(max=15))
+    source_keys = fields.List(
+        fields.String(validate=validate.Length(min=1, max=120)), load_default=list, validate=validate.Length(max=1000)
+    )
+
+
 class AddLedgerEntryIn(StrictSchema):
     volunteer_id = Id(required=True)
     hours = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-100, max=100))
@@ -365,6 +373,35 @@ class WindowList(fields.List):
 class VolunteerWindows(Schema):
     volunteer_id = fields.Integer()
     windows = WindowList()
+
+
+class VolunteerSpans(VolunteerWindows):
+    active = fields.Boolean()
+
+
+class VolunteerName(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class GridLeaderOut(Schema):
+    grid_id = fields.Integer()
+    id = fields.Integer(metadata={"description": "the leader's volunteer id"})
+    name = fields.String()
+    phone = fields.String()
+
+
+class EntryPoints(Schema):
+    source_key = fields.String()
+    volunteer_id = fields.Integer()
+    hours = fields.Float()
+    points = fields.Integer()
+
+
+class LookupOut(Schema):
+    volunteers = fields.List(fields.Nested(VolunteerName), metadata={"description": "names only, by id"})
+    grid_leaders = fields.List(fields.Nested(GridLeaderOut), metadata={"description": "grids that have a leader"})
+    entries = fields.List(fields.Nested(EntryPoints), metadata={"description": "ledger entries found by source_key"})
 
 
 class LedgerEntryOut(Schema):

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from guanyinli import outbox, revocation
 from guanyinli.db import Database
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
-from guanyinli.events import read
+from guanyinli.events import attendance_key, read
 from guanyinli.identity import (
     ANYONE,
     GRID_LEADER,
@@ -411,6 +411,20 @@ class VolunteersService(revocation.RevocationListener):
 
     @rpc
     @contract(
+        access=own(), request=schemas.CheckAvailabilityIn, response=schemas.VolunteerSpans(), errors=VOLUNTEER_ERRORS
+    )
+    def availability_spans(self, volunteer_id, start, end):
+        """The spans of [start, end) in which the volunteer is available, as check_availability judges.
+
+        check_availability says yes for exactly the times one span holds whole (no spans while
+        deactivated). Ranges up to 100 days. One call for every duty of a window; unlike availability_windows (the roster's input), a
+        volunteer who has declared no weekly window is available outside their time off.
+        """
+        self._for_volunteer(volunteer_id, read=True)
+        return self._work(lambda s: store.availability_spans(s, volunteer_id, start, end))
+
+    @rpc
+    @contract(
         access=GRID_LISTING,
         request=schemas.AvailableVolunteersIn,
         response=schemas.VolunteerOut(many=True),
@@ -447,6 +461,26 @@ class VolunteersService(revocation.RevocationListener):
             return [{"volunteer_id": vid, "windows": spans} for vid, spans in windows.items()]
 
         return self._work(work)
+
+    # --- for other services' pages --------------------------------------------------------------
+
+    @rpc
+    @contract(
+        access=allow(
+            ORGANISER,
+            SYSTEM,
+            scope="grid leaders' phones, for services to pass on only to volunteers on duty in that grid",
+        ),
+        request=schemas.LookupIn,
+        response=schemas.LookupOut(),
+        errors=(InvalidInput,),
+    )
+    def lookup(self, volunteer_ids=None, grid_ids=None, source_keys=None):
+        """Names of volunteers (no contacts), grid leaders with their phones, and ledger entries, in one call.
+
+        Ledger entries are found by source_key (``attendance:<signup id>``: the points of an
+        attended duty). Unknown ids, grids without a leader and keys without an entry are left out."""
+        return self._work(lambda s: store.lookup(s, volunteer_ids, grid_ids, source_keys))
 
     # --- hours and points --------------------------------------------------------------------------
 
@@ -528,7 +562,7 @@ class VolunteersService(revocation.RevocationListener):
                 points,
                 reason,
                 "activities",
-                f"attendance:{event['signup_id']}",
+                attendance_key(event["signup_id"]),
                 event.get("team"),
                 event["start"],
             )

@@ -470,6 +470,19 @@ def check_availability(session: Session, volunteer_id: int, start: datetime, end
     return {"available": available, "reason": reason}
 
 
+def availability_spans(session: Session, volunteer_id: int, start: datetime, end: datetime) -> dict:
+    """The spans of [start, end) in which the volunteer is available (``domain.free_windows``):
+    ``check_availability`` says yes for exactly the duties one span holds whole. None when inactive."""
+    active = session.scalar(select(Volunteer.active).where(Volunteer.id == volunteer_id))
+    if active is None:
+        raise VolunteerNotFound(f"volunteer_id: no volunteer {volunteer_id}")
+    spans = []
+    if active:
+        weekly, dated = _weekly_of(session, volunteer_id), _dated_of(session, volunteer_id, start, end)
+        spans = domain.free_windows(weekly, dated, start, end)
+    return {"volunteer_id": volunteer_id, "active": active, "windows": spans}
+
+
 def availability_rules(session: Session, start: datetime, end: datetime, **filters) -> dict[int, tuple[list, list]]:
     """Weekly windows, and dated windows meeting [start, end), of every active volunteer matching the filters.
 
@@ -645,6 +658,35 @@ def leaderboard(session: Session, team=None, grid=None, since=None, limit: int =
         for vid, name, grid_id, h, p in session.execute(query)
     ]
     return domain.rank(rows)
+
+
+def lookup(session: Session, volunteer_ids: list[int], grid_ids: list[int], source_keys: list[str]) -> dict:
+    """Names of volunteers (no contacts), the leaders of grids with their phones, and ledger entries
+    by source key: what a service needs to show a list of duties, in three small queries."""
+    names = session.execute(
+        select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_(set(volunteer_ids))).order_by(Volunteer.id)
+    )
+    leaders = session.execute(
+        select(GridRole.grid_id, Volunteer.id, Volunteer.name, Volunteer.phone)
+        .join(Volunteer, Volunteer.id == GridRole.volunteer_id)
+        .where(GridRole.role == "leader", GridRole.grid_id.in_(set(grid_ids)))
+        .order_by(GridRole.grid_id)
+    )
+    entries = session.execute(
+        select(LedgerEntry.source_key, LedgerEntry.volunteer_id, LedgerEntry.hours, LedgerEntry.points)
+        .where(LedgerEntry.source_key.in_(set(source_keys)))
+        .order_by(LedgerEntry.source_key)
+    )
+    return {
+        "volunteers": [{"id": vid, "name": name} for vid, name in names],
+        "grid_leaders": [
+            {"grid_id": gid, "id": vid, "name": name, "phone": phone} for gid, vid, name, phone in leaders
+        ],
+        "entries": [
+            {"source_key": key, "volunteer_id": vid, "hours": round(hours, 2), "points": points}
+            for key, vid, hours, points in entries
+        ],
+    }
 
 
 def count_active(session: Session) -> int:

@@ -1,7 +1,8 @@
 """STAND-IN for the volunteers service, used by the activities tests only.
 
-It answers the two calls the activities service makes (``get_volunteer`` and
-``check_availability``) from an in-process table that tests fill through ``put_volunteer`` and
+It answers the calls the activities service makes of a volunteer (``get_volunteer``,
+``check_availability``, ``availability_spans`` and ``lookup``, which finds names and no grid
+leaders or ledger entries) from an in-process table that tests fill through ``put_volunteer`` and
 ``set_unavailable``. With the nameko config key ``STANDIN_ANY_VOLUNTEER: true`` every id is an
 active volunteer without skills (for the load tests, whose service processes have no table).
 Replace it with the real ``volunteers.service.VolunteersService`` once both agree on the calls.
@@ -57,3 +58,17 @@ class StandInVolunteersService:
             if a < e and s < b:
                 return {"available": False, "reason": reason}
         return {"available": True, "reason": None}
+
+    @rpc
+    def availability_spans(self, volunteer_id: int, start: str, end: str) -> dict:
+        record = self.get_volunteer(volunteer_id)
+        spans = [(datetime.fromisoformat(start), datetime.fromisoformat(end))]
+        for a, b, _ in sorted(UNAVAILABLE.get(volunteer_id, [])):
+            spans = [part for s, e in spans for part in ((s, min(e, a)), (max(s, b), e)) if part[0] < part[1]]
+        windows = [{"start": s.isoformat(), "end": e.isoformat()} for s, e in spans] if record["active"] else []
+        return {"volunteer_id": volunteer_id, "active": record["active"], "windows": windows}
+
+    @rpc
+    def lookup(self, volunteer_ids: list[int], grid_ids: list[int], source_keys: list[str]) -> dict:
+        named = [{"id": v, "name": VOLUNTEERS[v].get("name")} for v in sorted(volunteer_ids) if v in VOLUNTEERS]
+        return {"volunteers": named, "grid_leaders": [], "entries": []}

@@ -1,9 +1,11 @@
-"""Availability over RPC: set/get, overlap rejection, check_availability, available_volunteers, windows."""
+"""Availability over RPC: set/get, overlap rejection, check_availability, available_volunteers, windows, spans."""
 
 import pytest
 from volunteers_testkit import EVENINGS, WEEKEND_MORNINGS, local, patrol_volunteer
 
-from guanyinli.errors import InvalidInput, NotFound
+from guanyinli.errors import Forbidden, InvalidInput, NotFound
+from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 from volunteers.exceptions import AvailabilityOverlap
 
 pytestmark = pytest.mark.integration
@@ -143,3 +145,36 @@ def test_available_volunteers_and_windows(rpc):
         rpc.availability_windows(local("2026-03-02", "00:00"), local("2026-07-02", "00:00"))
     with pytest.raises(InvalidInput, match="volunteer_ids.0"):
         rpc.availability_windows(local("2026-03-02", "00:00"), local("2026-03-03", "00:00"), volunteer_ids=["a"])
+
+
+def test_availability_spans_answer_as_check_availability_does_for_a_whole_window(rpc, service_config):
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    newcomer = rpc.create_volunteer(**patrol_volunteer(2))
+    rpc.set_availability(v["id"], weekly=EVENINGS, dated=[TRIP, EXTRA])
+    rpc.set_availability(newcomer["id"], dated=[TRIP])
+    week = (local("2026-03-02", "00:00"), local("2026-03-09", "00:00"))
+
+    spans = rpc.availability_spans(v["id"], *week)
+    assert spans["volunteer_id"] == v["id"] and spans["active"] is True
+    assert [(w["start"], w["end"]) for w in spans["windows"]] == [
+        ("2026-03-02T18:30:00+08:00", "2026-03-02T21:30:00+08:00"),
+        ("2026-03-03T14:00:00+08:00", "2026-03-03T17:00:00+08:00"),
+        ("2026-03-03T18:30:00+08:00", "2026-03-03T21:30:00+08:00"),
+        ("2026-03-06T18:30:00+08:00", "2026-03-06T21:30:00+08:00"),
+    ]
+    # Nothing declared weekly: all of the window but the trip, as check_availability answers.
+    assert rpc.availability_spans(newcomer["id"], *week)["windows"] == [
+        {"start": "2026-03-02T00:00:00+08:00", "end": "2026-03-04T00:00:00+08:00"},
+        {"start": "2026-03-06T00:00:00+08:00", "end": "2026-03-09T00:00:00+08:00"},
+    ]
+    rpc.deactivate_volunteer(v["id"])
+    assert rpc.availability_spans(v["id"], *week) == {"volunteer_id": v["id"], "active": False, "windows": []}
+
+    with ServiceRpcProxy("volunteers", service_config, context_data=signed({"volunteer_id": newcomer["id"]})) as own:
+        assert own.availability_spans(newcomer["id"], *week)["active"] is True
+        with pytest.raises(Forbidden):
+            own.availability_spans(v["id"], *week)
+    with pytest.raises(NotFound, match="volunteer_id"):
+        rpc.availability_spans(999, *week)
+    with pytest.raises(InvalidInput, match="end: at most 100 days"):
+        rpc.availability_spans(v["id"], local("2026-03-02", "00:00"), local("2026-07-02", "00:00"))

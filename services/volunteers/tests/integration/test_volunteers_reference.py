@@ -1,9 +1,11 @@
-"""Reference data over RPC: health, teams, alliances, grids, courtyards; grid leaders and members."""
+"""Reference data over RPC: health, teams, alliances, grids, courtyards; grid leaders and members; lookup."""
 
 import pytest
 from volunteers_testkit import patrol_volunteer
 
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
 from volunteers.exceptions import GridLeaderTaken, GridNotFound, VolunteerInactive, VolunteerNotFound
 
 pytestmark = pytest.mark.integration
@@ -94,9 +96,6 @@ def test_grid_leader_and_members(rpc, events, unchanged):
 def test_concurrent_leaders_for_one_grid_only_one_wins(rpc, service_config, tables):
     import eventlet
 
-    from guanyinli.rpc import ServiceRpcProxy
-    from guanyinli.testing import signed
-
     ids = [rpc.create_volunteer(**patrol_volunteer(n))["id"] for n in range(1, 7)]
 
     def claim(volunteer_id):
@@ -114,3 +113,26 @@ def test_concurrent_leaders_for_one_grid_only_one_wins(rpc, service_config, tabl
     winner = ids[outcomes.index("leader")]
     assert rpc.get_grid(9)["leader"]["id"] == winner
     assert tables.count("grid_roles") == 1
+
+
+def test_lookup_gives_names_without_contacts_grid_leaders_with_phones_and_ledger_entries(rpc, service_config):
+    a = rpc.create_volunteer(**patrol_volunteer(1))
+    b = rpc.create_volunteer(**patrol_volunteer(2))
+    leader = rpc.create_volunteer(**patrol_volunteer(3, name="网格长 李强", phone="13800000003"))
+    rpc.assign_grid_leader(6, leader["id"])
+    rpc.add_ledger_entry(a["id"], hours=2, reason="夜巡", source="activities", source_key="attendance:41")
+    rpc.add_ledger_entry(b["id"], hours=1, reason="清扫", source="manual")
+
+    found = rpc.lookup(volunteer_ids=[b["id"], a["id"], 999], grid_ids=[6, 7], source_keys=["attendance:41", "x:1"])
+    assert found == {
+        "volunteers": [{"id": a["id"], "name": "志愿者1"}, {"id": b["id"], "name": "志愿者2"}],
+        "grid_leaders": [{"grid_id": 6, "id": leader["id"], "name": "网格长 李强", "phone": "13800000003"}],
+        "entries": [{"source_key": "attendance:41", "volunteer_id": a["id"], "hours": 2.0, "points": 20}],
+    }
+    assert rpc.lookup() == {"volunteers": [], "grid_leaders": [], "entries": []}
+    with pytest.raises(InvalidInput, match="grid_ids"):
+        rpc.lookup(grid_ids=[16])
+    # Leaders' phones are for services and organisers: a volunteer gets them only where a service passes them on.
+    with ServiceRpcProxy("volunteers", service_config, context_data=signed({"volunteer_id": a["id"]})) as own:
+        with pytest.raises(Forbidden):
+            own.lookup(grid_ids=[6])

@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guanyinli.timeutil import TZ
 from volunteers import domain
@@ -119,6 +121,41 @@ def test_verdict_without_declared_weekly_windows_is_available_except_time_off():
     ok, reason = domain.availability_verdict(True, [], off, at(3, 14), at(3, 16))
     assert not ok and reason.startswith("time off")
     assert domain.availability_verdict(False, [], [], at(3, 14), at(3, 16))[0] is False
+
+
+def test_free_windows_without_weekly_windows_are_all_but_time_off():
+    off = [DatedWindow("off", at(3, 0), at(4, 0)), DatedWindow("extra", at(5, 9), at(5, 12))]
+    assert domain.free_windows([], off, at(2, 12), at(6, 0)) == [(at(2, 12), at(3, 0)), (at(4, 0), at(6, 0))]
+    assert domain.free_windows([MON_EVENING], off, at(2, 0), at(6, 0)) == [
+        (at(2, 19), at(2, 21)),
+        (at(5, 9), at(5, 12)),
+    ]
+
+
+HALF_HOURS = st.integers(min_value=0, max_value=48)
+
+
+@st.composite
+def availability(draw):
+    """Weekly windows, dated windows and a duty in the week of 2026-03-02, on half hours."""
+    weekly = []
+    for weekday in draw(st.sets(st.integers(0, 6), max_size=4)):
+        a, b = sorted(draw(st.tuples(HALF_HOURS, HALF_HOURS).filter(lambda t: t[0] != t[1])))
+        weekly.append(WeeklyWindow(weekday, a * 30, b * 30))
+    dated = []
+    for kind in draw(st.lists(st.sampled_from(["off", "extra"]), max_size=3)):
+        first = at(2, 0) + timedelta(minutes=30 * draw(st.integers(0, 7 * 48)))
+        dated.append(DatedWindow(kind, first, first + timedelta(minutes=30 * draw(st.integers(1, 96)))))
+    start = at(2, 0) + timedelta(minutes=30 * draw(st.integers(0, 7 * 48 - 1)))
+    return weekly, dated, start, start + timedelta(minutes=30 * draw(st.integers(1, 12)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(availability())
+def test_a_span_of_free_windows_holds_a_duty_exactly_when_the_verdict_says_available(case):
+    weekly, dated, start, end = case
+    spans = domain.free_windows(weekly, dated, at(1, 0), at(11, 0))
+    assert domain.covers(spans, start, end) == domain.availability_verdict(True, weekly, dated, start, end)[0]
 
 
 # --- points ------------------------------------------------------------------------------------
