@@ -20,6 +20,7 @@ from email.utils import format_datetime, formataddr
 import requests
 
 from guanyinli.timeutil import iso
+from notifications import rendering
 
 
 class DeliveryFailed(Exception):
@@ -56,6 +57,7 @@ class EmailChannel:
     """Email over SMTP, one connection reused for a batch; STARTTLS and login when configured."""
 
     name = "email"
+    address = "email"  # what of the recipient it needs
 
     def __init__(
         self,
@@ -154,6 +156,7 @@ class WebhookChannel:
     """
 
     name = "webhook"
+    address = None
 
     def __init__(self, url: str, secret: str, timeout: float = 10.0):
         if not secret:
@@ -203,4 +206,27 @@ class WebhookChannel:
         self._session.close()
 
 
-CHANNEL_CLASSES = {"email": EmailChannel, "webhook": WebhookChannel}
+class SmsChannel:
+    """A text message to the volunteer's phone through an SMS provider (``notifications.sms``):
+    the short text of the message's kind (``rendering.short``), not the email's. The provider is
+    the channel set's, which closes it."""
+
+    name = "sms"
+    # Volunteer events carry no phone number, so the sender asks the volunteers service for it.
+    address = "phone"
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    def unreachable(self, recipient: Recipient) -> str | None:
+        return None if recipient.phone else "the volunteer has no phone number"
+
+    def send(self, message: OutgoingMessage) -> str:
+        short = rendering.short(message.kind, message.language, message.data)
+        return self.provider.send(message.recipient.phone, short.template, short.params, short.text)
+
+    def close(self) -> None:
+        pass
+
+
+CHANNEL_CLASSES = {"email": EmailChannel, "webhook": WebhookChannel, "sms": SmsChannel}

@@ -11,7 +11,7 @@ from typing import Any
 from guanyinli.timeutil import iso, local
 
 LANGUAGES = ("zh", "en")
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "sms")
 MODES = ("immediate", "digest")
 
 # Reminders go out this long before a duty starts.

@@ -123,6 +123,9 @@ class NotificationsService(revocation.RevocationListener):
             if event_type == "volunteer_deactivated":
                 store.deactivate_volunteer(session, event["volunteer_id"], event["occurred_at"])
             else:
+                # The event carries no phone number; a changed one is forgotten, and asked of the
+                # volunteers service when a text message needs it.
+                forget = {"phone": None} if "phone" in event.get("changed", ()) else {}
                 store.save_contact(
                     session,
                     event["volunteer_id"],
@@ -130,6 +133,7 @@ class NotificationsService(revocation.RevocationListener):
                     name=event["name"],
                     email=event.get("email"),
                     active=event["active"],
+                    **forget,
                 )
 
     @_on("volunteers", "volunteer_created")
