@@ -1,5 +1,5 @@
 """The Tencent Cloud SMS client over real HTTP, against a local stand-in for Tencent's endpoint that
-checks every signature itself."""
+checks every signature itself; and the notifications service sending a sign-in code through it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import logging
 import pytest
 from notifications_testkit import TencentSmsStandIn
 
+from guanyinli.identity import service_context
 from notifications.channels import DeliveryFailed
+from notifications.exceptions import SmsUnavailable
 from notifications.sms import TencentCloudSms
 
 pytestmark = pytest.mark.integration
@@ -98,3 +100,30 @@ def test_a_time_out_or_a_closed_port_leaves_the_provider_unreachable(tencent):
     with pytest.raises(DeliveryFailed, match="ConnectionError") as failed:
         client(closed).send("13912344770", "reminder_2h", ("巡逻",), "x")
     assert failed.value.unreachable
+
+
+def test_the_service_texts_a_sign_in_code_through_tencent_once_even_after_a_failure(
+    tencent, start_service, call, sms_log
+):
+    start_service(
+        SMS={"PROVIDER": "tencent"},
+        TENCENT_SMS={
+            "SECRET_ID": SECRET_ID,
+            "SECRET_KEY": SECRET_KEY,
+            "SDK_APP_ID": "1400000001",
+            "SIGN_NAME": "观音里社区",
+            "TEMPLATES": "sign_in_code=1100001, reminder_2h=1100002",
+            "ENDPOINT": tencent.url,
+            "TIMEOUT": 2,
+        },
+    )
+    rpc = call(service_context("organiser"))
+    tencent.replies.append({"error": "InternalError.SendAndRecvFail"})
+    with pytest.raises(SmsUnavailable) as refused:
+        rpc.send_sign_in_code(phone="13912344770", code="246810", request_id="page-7")
+    assert "try again" in str(refused.value) and refused.value.message_zh == "短信暂时无法发送，请稍后再试"
+    answer = rpc.send_sign_in_code(phone="13912344770", code="246810", request_id="page-7")
+    assert answer == {"sent": True, "phone_masked": "139****4770"}
+    assert rpc.send_sign_in_code(phone="13912344770", code="246810", request_id="page-7") == answer
+    assert [r["body"]["TemplateParamSet"] for r in tencent.requests] == [["246810", "5"], ["246810", "5"]]
+    assert tencent.refused == [] and not sms_log.exists()  # not the sink

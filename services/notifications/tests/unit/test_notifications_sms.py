@@ -16,7 +16,7 @@ import eventlet
 import pytest
 
 from guanyinli.timeutil import TZ
-from notifications import rendering
+from notifications import domain, rendering
 from notifications.channels import DeliveryFailed, OutgoingMessage, Recipient, SmsChannel
 from notifications.dependencies import Settings, check_sms
 from notifications.sms import (
@@ -434,3 +434,12 @@ def test_a_sink_outside_a_local_run_is_logged(no_sms_environment, monkeypatch, c
     with caplog.at_level(logging.WARNING):
         check_sms(Settings.from_config({"SMS": {"SINK_PATH": str(tmp_path / "sms.log")}}))
     assert "reach no phone" in caplog.text
+
+
+def test_a_sign_in_request_sends_at_most_once_per_request_id():
+    assert [domain.sign_in_step(s) for s in (None, "failed", "sent", "sending")] == [
+        "send",
+        "send",
+        "answer",
+        "refuse",
+    ]
