@@ -141,6 +141,17 @@ class EmailChannel:
             smtp.close()
 
 
+def post(session: requests.Session, url: str, body: bytes, headers: dict, timeout: float, what: str):
+    """POST ``body`` for an HTTP channel or provider (``what`` names it in errors): a connection
+    error or a time-out is ``DeliveryFailed`` unreachable, any other request error one to retry."""
+    try:
+        return session.post(url, data=body, headers=headers, timeout=timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise DeliveryFailed(f"{what} {type(exc).__name__}: {exc}", unreachable=True) from None
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"{what} {type(exc).__name__}: {exc}") from None
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The webhook signature: hex HMAC-SHA256 over ``<timestamp>.<body>`` with the shared secret."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -191,12 +202,7 @@ class WebhookChannel:
             "X-Guanyinli-Timestamp": timestamp,
             "X-Guanyinli-Signature": "sha256=" + sign(self.secret, timestamp, body),
         }
-        try:
-            response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}", unreachable=True) from None
-        except requests.RequestException as exc:
-            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}") from None
+        response = post(self._session, self.url, body, headers, self.timeout, "webhook")
         if 200 <= response.status_code < 300:
             return
         retry = response.status_code in (408, 429) or response.status_code >= 500

@@ -35,7 +35,7 @@ import requests
 
 from guanyinli.timeutil import iso
 from guanyinli.timeutil import now as local_now
-from notifications.channels import DeliveryFailed
+from notifications.channels import DeliveryFailed, post
 
 log = logging.getLogger(__name__)
 
@@ -368,12 +368,7 @@ class TencentCloudSms:
         number = _mobile(phone)
         payload = self.body(number, template, params)
         headers = self.headers(payload, int(self.clock()))
-        try:
-            response = self._session.post(self.url, data=payload, headers=headers, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise DeliveryFailed(f"Tencent SMS {self.host}: {type(exc).__name__}", unreachable=True) from None
-        except requests.RequestException as exc:
-            raise DeliveryFailed(f"Tencent SMS {self.host}: {type(exc).__name__}") from None
+        response = post(self._session, self.url, payload, headers, self.timeout, "Tencent SMS")
         serial = read_answer(response.status_code, response.content)
         log.info("SMS %s to %s sent through Tencent Cloud (serial %s)", kind, mask(number), serial)
         return serial
