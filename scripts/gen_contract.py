@@ -112,6 +112,8 @@ def who_short(c) -> str:
         return "NOT DECLARED"
     if ANONYMOUS in c.access.roles:
         return "anyone"
+    if c.access.services:
+        return f"system ({', '.join(sorted(c.access.services))} only)"
     return ", ".join(r for r in ROLES if r in c.access.roles)
 
 

@@ -1,7 +1,8 @@
 """`make run`: migrate, load the demo data and run every service in the foreground until Ctrl-C.
 
 Each service runs as its own process, exactly as in docker-compose (`python -m guanyinli.serve`).
-Without SMTP_HOST a local SMTP sink is started and the emails land in var/mail.log.
+Without SMTP_HOST a local SMTP sink is started and the emails land in var/mail.log; text messages
+(sign-in codes of the volunteers' phone page too) land in var/sms.log unless SMS_PROVIDER says otherwise.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         env.update(SMTP_HOST=SMTP_SINK[0], SMTP_PORT=str(SMTP_SINK[1]), SMTP_STARTTLS="false")
+    env["SMS_PROVIDER"] = env.get("SMS_PROVIDER") or "sink"
+    env["SMS_SINK_PATH"] = env.get("SMS_SINK_PATH") or str(VAR_DIR / "sms.log")
     for service in services:
         service_env = dict(env, WEB_SERVER_ADDRESS=WEB_ADDRESSES.get(service, "127.0.0.1:0"))
         children.append(
@@ -212,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}"
             + "; volunteers' quiet hours hold messages 22:00-07:00 Asia/Shanghai\n"
+            + f"  sms           {env['SMS_SINK_PATH'] + ' (local sink: read sign-in codes here)' if env['SMS_PROVIDER'] == 'sink' else env['SMS_PROVIDER']}\n"
             "  shell         .venv/bin/nameko shell --config config/nameko.yaml   (anonymous: n.rpc.volunteers.health()); a token: .venv/bin/guanyinli token --role organiser\n"
             "Press Ctrl-C to stop.",
             flush=True,

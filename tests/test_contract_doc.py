@@ -59,6 +59,7 @@ CREATING = {
         "register_attendee": "request_id",
         "request_swap": "request_id",
     },
+    "notifications": {"send_sign_in_code": "request_id"},
     "organiser": {"create_account": "request_id"},
 }
 # Facts of the record a keyed method made that it may hand back besides what it was sent.

@@ -116,6 +116,15 @@ class Identity:
         return SYSTEM in self.roles
 
     @property
+    def service(self) -> str | None:
+        """The service calling on its own account: a ``system`` token that service signed for
+        itself (subject ``service:<name>``, issuer ``<name>``); None for anyone else, the operator's
+        ``tools`` key included, whatever subject it names."""
+        if SYSTEM in self.roles and self.issuer in SERVICES and self.subject == f"service:{self.issuer}":
+            return self.issuer
+        return None
+
+    @property
     def is_organiser(self) -> bool:
         """Organisers, and other services on their own account, act for anyone."""
         return bool(self.roles & {ORGANISER, SYSTEM})
@@ -158,12 +167,18 @@ class Access:
 
     roles: frozenset[str]
     scope: str = ""
+    services: frozenset[str] = frozenset()  # when set, only these services on their own account
 
     def allows(self, caller: Identity) -> bool:
+        if self.services:
+            return caller.service in self.services
         return bool(caller.has_any(self.roles))
 
     def describe(self) -> str:
-        if ANONYMOUS in self.roles:
+        if self.services:
+            names = " and ".join(sorted(self.services))
+            who = f"the {names} service{'s' if len(self.services) > 1 else ''} only (its own system token)"
+        elif ANONYMOUS in self.roles:
             who = "anyone, signed in or not"
         else:
             who = ", ".join(ROLE_WORDS[r] for r in ROLES if r in self.roles)
@@ -197,6 +212,15 @@ SIGNED_IN = allow(VOLUNTEER, GRID_LEADER, VIEWER, ORGANISER, SYSTEM)
 READERS = allow(VIEWER, ORGANISER, SYSTEM)
 ORGANISERS = allow(ORGANISER, SYSTEM)
 SERVICES_ONLY = allow(SYSTEM)
+
+
+def service_only(*services: str, scope: str = "") -> Access:
+    """Only the named services, each calling on its own account (``Identity.service``): not the
+    other services' ``system`` tokens, not the operator's ``tools`` key, not organisers."""
+    unknown = set(services) - set(SERVICES)
+    if not services or unknown:
+        raise ValueError(f"unknown services {sorted(unknown)}" if unknown else "name at least one service")
+    return Access(frozenset({SYSTEM}), scope, frozenset(services))
 
 
 def own(scope: str = "a volunteer for themselves only") -> Access:

@@ -25,6 +25,7 @@ from guanyinli.identity import (
     make_deployment_keys,
     may_grant,
     own,
+    service_only,
 )
 
 
@@ -134,3 +135,27 @@ def test_access_rules_and_their_words():
     assert ANYONE.describe() == "anyone, signed in or not"
     with pytest.raises(ValueError):
         allow("superuser")
+
+
+def test_service_only_lets_in_that_service_on_its_own_account_and_no_one_else(keys):
+    check = verifier(keys)
+    organiser = check.identify(issuer(keys, "organiser").issue("service:organiser", ["system"], seconds=300))
+    activities = check.identify(issuer(keys, "activities").issue("service:activities", ["system"], seconds=300))
+    # the operator's key may sign any subject, but it is not the organiser service signing for itself
+    tools = check.identify(issuer(keys, "tools").issue("service:organiser", ["system"], seconds=300))
+    person = check.identify(issuer(keys, "organiser").issue("account:wangfang", ["organiser"], seconds=300))
+    assert (organiser.service, activities.service, tools.service, person.service) == (
+        "organiser",
+        "activities",
+        None,
+        None,
+    )
+    rule = service_only("organiser")
+    assert rule.allows(organiser)
+    assert not any(rule.allows(c) for c in (activities, tools, person, Identity()))
+    assert rule.describe() == "the organiser service only (its own system token)"
+    assert "sign in first" in rule.refusal(Identity())
+    with pytest.raises(ValueError):
+        service_only("mallory")
+    with pytest.raises(ValueError):
+        service_only()

@@ -20,6 +20,7 @@ from email.utils import format_datetime, formataddr
 import requests
 
 from guanyinli.timeutil import iso
+from notifications import rendering
 
 
 class DeliveryFailed(Exception):
@@ -56,6 +57,7 @@ class EmailChannel:
     """Email over SMTP, one connection reused for a batch; STARTTLS and login when configured."""
 
     name = "email"
+    address = "email"  # what of the recipient it needs
 
     def __init__(
         self,
@@ -139,6 +141,17 @@ class EmailChannel:
             smtp.close()
 
 
+def post(session: requests.Session, url: str, body: bytes, headers: dict, timeout: float, what: str):
+    """POST ``body`` for an HTTP channel or provider (``what`` names it in errors): a connection
+    error or a time-out is ``DeliveryFailed`` unreachable, any other request error one to retry."""
+    try:
+        return session.post(url, data=body, headers=headers, timeout=timeout)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise DeliveryFailed(f"{what} {type(exc).__name__}: {exc}", unreachable=True) from None
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"{what} {type(exc).__name__}: {exc}") from None
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The webhook signature: hex HMAC-SHA256 over ``<timestamp>.<body>`` with the shared secret."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -154,6 +167,7 @@ class WebhookChannel:
     """
 
     name = "webhook"
+    address = None
 
     def __init__(self, url: str, secret: str, timeout: float = 10.0):
         if not secret:
@@ -188,12 +202,7 @@ class WebhookChannel:
             "X-Guanyinli-Timestamp": timestamp,
             "X-Guanyinli-Signature": "sha256=" + sign(self.secret, timestamp, body),
         }
-        try:
-            response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}", unreachable=True) from None
-        except requests.RequestException as exc:
-            raise DeliveryFailed(f"webhook {type(exc).__name__}: {exc}") from None
+        response = post(self._session, self.url, body, headers, self.timeout, "webhook")
         if 200 <= response.status_code < 300:
             return
         retry = response.status_code in (408, 429) or response.status_code >= 500
@@ -203,4 +212,27 @@ class WebhookChannel:
         self._session.close()
 
 
-CHANNEL_CLASSES = {"email": EmailChannel, "webhook": WebhookChannel}
+class SmsChannel:
+    """A text message to the volunteer's phone through an SMS provider (``notifications.sms``):
+    the short text of the message's kind (``rendering.short``), not the email's. The provider is
+    the channel set's, which closes it."""
+
+    name = "sms"
+    # Volunteer events carry no phone number, so the sender asks the volunteers service for it.
+    address = "phone"
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    def unreachable(self, recipient: Recipient) -> str | None:
+        return None if recipient.phone else "the volunteer has no phone number"
+
+    def send(self, message: OutgoingMessage) -> str:
+        short = rendering.short(message.kind, message.language, message.data)
+        return self.provider.send(message.recipient.phone, short.template, short.params, short.text)
+
+    def close(self) -> None:
+        pass
+
+
+CHANNEL_CLASSES = {"email": EmailChannel, "webhook": WebhookChannel, "sms": SmsChannel}

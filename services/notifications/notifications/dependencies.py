@@ -6,12 +6,17 @@ Settings are read from the nameko config first, then the environment, then defau
     SMTP:          {HOST, PORT, STARTTLS, USER, PASSWORD, FROM, TIMEOUT}
                    env SMTP_HOST, SMTP_PORT, SMTP_STARTTLS, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, SMTP_TIMEOUT
     WEBHOOK:       {URL, SECRET, TIMEOUT}      env WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_TIMEOUT
+    SMS:           {PROVIDER, SINK_PATH}       env SMS_PROVIDER (sink | tencent | off), SMS_SINK_PATH
+    TENCENT_SMS:   {SECRET_ID, SECRET_KEY, SDK_APP_ID, SIGN_NAME, REGION, TEMPLATES, ENDPOINT, TIMEOUT}
+                   env TENCENT_SMS_<KEY>, e.g. TENCENT_SMS_SECRET_ID
     NOTIFICATIONS: {MAX_ATTEMPTS, BACKOFF_BASE, BACKOFF_MAX, CLAIM_LEASE, BATCH, POLL_INTERVAL,
                     TICK_BUDGET, DIGEST_WEEKDAY, DIGEST_TIME}
                    env NOTIFICATIONS_<KEY>, e.g. NOTIFICATIONS_MAX_ATTEMPTS
     VOLUNTEERS_RPC_TIMEOUT (seconds)
 
-Email is available when an SMTP host is set, the webhook when both its URL and secret are.
+Email is available when an SMTP host is set, the webhook when both its URL and secret are, text
+messages (``sms``) unless SMS_PROVIDER is ``off``: by default through the local sink, a file
+(``var/sms.log``; ``notifications.sms``).
 
 The caller is the verified identity token in context data (``guanyinli.identity``). Organisers
 (and ``system``, other services) act for anyone; a volunteer reads and sets only their own
@@ -20,10 +25,12 @@ preferences and messages.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import eventlet
@@ -31,11 +38,15 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
+from guanyinli.config import VAR_DIR, is_local
 from guanyinli.errors import NotFound, Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
-from notifications.channels import EmailChannel, WebhookChannel
+from notifications import rendering, sms
+from notifications.channels import EmailChannel, SmsChannel, WebhookChannel
 from notifications.domain import DigestSchedule, parse_hhmm
+
+log = logging.getLogger(__name__)
 
 TRUE = {"1", "true", "yes", "on"}
 
@@ -65,6 +76,16 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_timeout: float = 10.0
+    sms_provider: str = "sink"  # sink | tencent | off
+    sms_sink_path: str | None = None  # None: var/sms.log
+    tencent_sms_secret_id: str | None = field(default=None, repr=False)
+    tencent_sms_secret_key: str | None = field(default=None, repr=False)
+    tencent_sms_sdk_app_id: str | None = None
+    tencent_sms_sign_name: str | None = None
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_templates: str = ""  # kind=template id, comma-separated (sms.parse_templates)
+    tencent_sms_endpoint: str = sms.TencentCloudSms.ENDPOINT
+    tencent_sms_timeout: float = 10.0
     max_attempts: int = 6
     backoff_base: float = 30.0  # seconds: 30 s, 1 min, 2 min, 4 min, 8 min before dead
     backoff_max: float = 3600.0
@@ -85,6 +106,15 @@ class Settings:
         def own(key, default):
             return _pick(config, "NOTIFICATIONS", key, f"NOTIFICATIONS_{key}", default)
 
+        def text_messages(key, default):
+            return _pick(config, "SMS", key, f"SMS_{key}", default)
+
+        def tencent(key, default):
+            return _pick(config, "TENCENT_SMS", key, f"TENCENT_SMS_{key}", default)
+
+        provider = str(text_messages("PROVIDER", cls.sms_provider)).strip().lower()
+        if provider not in sms.PROVIDERS:
+            raise ValueError(f"SMS_PROVIDER must be one of {', '.join(sms.PROVIDERS)}, not {provider!r}")
         return cls(
             smtp_host=smtp("HOST", None),
             smtp_port=int(smtp("PORT", 25)),
@@ -96,6 +126,16 @@ class Settings:
             webhook_url=webhook("URL", None),
             webhook_secret=webhook("SECRET", None),
             webhook_timeout=float(webhook("TIMEOUT", cls.webhook_timeout)),
+            sms_provider=provider,
+            sms_sink_path=text_messages("SINK_PATH", None),
+            tencent_sms_secret_id=tencent("SECRET_ID", None),
+            tencent_sms_secret_key=tencent("SECRET_KEY", None),
+            tencent_sms_sdk_app_id=tencent("SDK_APP_ID", None),
+            tencent_sms_sign_name=tencent("SIGN_NAME", None),
+            tencent_sms_region=tencent("REGION", cls.tencent_sms_region),
+            tencent_sms_templates=tencent("TEMPLATES", ""),
+            tencent_sms_endpoint=tencent("ENDPOINT", cls.tencent_sms_endpoint),
+            tencent_sms_timeout=float(tencent("TIMEOUT", cls.tencent_sms_timeout)),
             max_attempts=int(own("MAX_ATTEMPTS", cls.max_attempts)),
             backoff_base=float(own("BACKOFF_BASE", cls.backoff_base)),
             backoff_max=float(own("BACKOFF_MAX", cls.backoff_max)),
@@ -116,7 +156,31 @@ class Settings:
             found.append("email")
         if self.webhook_url and self.webhook_secret:
             found.append("webhook")
+        if self.sms_provider != "off":
+            found.append("sms")
         return tuple(found)
+
+    @property
+    def sms_sink(self) -> Path:
+        return Path(self.sms_sink_path) if self.sms_sink_path else VAR_DIR / "sms.log"
+
+    def sms(self):
+        """A new SMS provider as configured (``notifications.sms``), or None when SMS is off.
+        ``ValueError`` names what a Tencent Cloud provider is missing."""
+        if self.sms_provider == "off":
+            return None
+        if self.sms_provider == "sink":
+            return sms.SinkSms(self.sms_sink)
+        return sms.TencentCloudSms(
+            self.tencent_sms_secret_id,
+            self.tencent_sms_secret_key,
+            self.tencent_sms_sdk_app_id,
+            self.tencent_sms_sign_name,
+            sms.parse_templates(self.tencent_sms_templates),
+            region=self.tencent_sms_region,
+            endpoint=self.tencent_sms_endpoint,
+            timeout=self.tencent_sms_timeout,
+        )
 
 
 class SettingsProvider(DependencyProvider):
@@ -133,6 +197,7 @@ class ChannelSet:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._open: dict[str, Any] = {}
+        self._sms = None
 
     @property
     def available(self) -> tuple[str, ...]:
@@ -147,19 +212,46 @@ class ChannelSet:
                 self._open[name] = EmailChannel(
                     s.smtp_host, s.smtp_port, s.smtp_starttls, s.smtp_user, s.smtp_password, s.smtp_from, s.smtp_timeout
                 )
+            elif name == "sms":
+                self._open[name] = SmsChannel(self.sms())
             else:
                 self._open[name] = WebhookChannel(s.webhook_url, s.webhook_secret, s.webhook_timeout)
         return self._open[name]
+
+    def sms(self):
+        """The SMS provider (shared by the ``sms`` channel and sign-in codes), None when SMS is off."""
+        if self._sms is None:
+            self._sms = self.settings.sms()
+        return self._sms
 
     def close(self) -> None:
         for channel in self._open.values():
             channel.close()
         self._open.clear()
+        if self._sms is not None:
+            self._sms.close()
+            self._sms = None
+
+
+def check_sms(settings: Settings) -> None:
+    """At start: a Tencent Cloud provider that lacks a setting stops the service (``ValueError``);
+    kinds without a template, and a sink outside a local run, are logged."""
+    provider = settings.sms()
+    if provider is None:
+        return
+    provider.close()
+    if isinstance(provider, sms.SinkSms) and not is_local():
+        log.warning("SMS_PROVIDER=sink: text messages, sign-in codes too, go to %s and reach no phone", provider.path)
+    if isinstance(provider, sms.TencentCloudSms):
+        missing = [kind for kind in rendering.SMS_KINDS if kind not in provider.templates]
+        if missing:
+            log.warning("TENCENT_SMS_TEMPLATES has no template for %s: those text messages fail", ", ".join(missing))
 
 
 class Channels(DependencyProvider):
     def setup(self):
         self.settings = Settings.from_config(self.container.config)
+        check_sms(self.settings)
         self._sets: dict = {}
 
     def get_dependency(self, worker_ctx) -> ChannelSet:

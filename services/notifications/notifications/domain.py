@@ -11,7 +11,7 @@ from typing import Any
 from guanyinli.timeutil import iso, local
 
 LANGUAGES = ("zh", "en")
-CHANNELS = ("email", "webhook")
+CHANNELS = ("email", "webhook", "sms")
 MODES = ("immediate", "digest")
 
 # Reminders go out this long before a duty starts.
@@ -24,6 +24,20 @@ CANCELLATIONS = frozenset({"occurrence_cancelled", "signup_cancelled", "roster_r
 URGENT_WITHIN = timedelta(hours=12)
 
 REMINDER_KINDS = frozenset({f"reminder_{lead}" for lead in REMINDER_LEADS})
+
+# The sign-in codes of the volunteers' phone page (the organiser service makes and checks them)
+# are good this long; the text message says so.
+SIGN_IN_CODE_MINUTES = 5
+
+
+def sign_in_step(status: str | None) -> str:
+    """What a request to text a sign-in code does, given the message its request_id has already:
+    none, or one that failed: ``send`` (again); one sent: ``answer`` as then and send nothing; one
+    still being sent (or whose process stopped while sending): ``refuse``, since whether it went
+    is not known and a code goes at most once per request_id."""
+    if status in (None, "failed"):
+        return "send"
+    return "answer" if status == "sent" else "refuse"
 
 
 def parse_hhmm(value: str | None) -> time | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance as remote_error
 
-from guanyinli.errors import Conflict, InvalidInput, NotFound
+from guanyinli.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 
 @remote_error
@@ -12,4 +12,10 @@ class ChannelUnavailable(InvalidInput):
     """A volunteer chose a channel this deployment cannot deliver through (not configured)."""
 
 
-__all__ = ["ChannelUnavailable", "Conflict", "InvalidInput", "NotFound"]
+@remote_error
+class SmsUnavailable(Unavailable):
+    """A text message could not be sent now (the SMS provider failed, or SMS is off here): try
+    again later."""
+
+
+__all__ = ["ChannelUnavailable", "Conflict", "InvalidInput", "NotFound", "SmsUnavailable"]

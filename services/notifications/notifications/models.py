@@ -2,6 +2,8 @@
 
 Datetimes are stored as naive UTC (``guanyinli.timeutil.to_db``/``from_db``) on both backends.
 
+``sign_in_messages`` records the sign-in codes sent by text message, without the codes.
+
 The outbox is two tables. ``notifications`` holds one row per message a volunteer should get,
 unique on (source, volunteer, kind): the same event handled twice inserts nothing the second
 time. ``deliveries`` holds the per-channel send jobs of a notification (unique on notification
@@ -132,3 +134,23 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SignInMessage(Base):
+    """A sign-in code sent by text message (``send_sign_in_code``), one per caller's request_id, so
+    that a repeated request sends nothing again. Neither the code nor the whole number is kept."""
+
+    __tablename__ = "sign_in_messages"
+    __table_args__ = (UniqueConstraint("scope", "request_id", name="uq_sign_in_messages_scope_request"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), nullable=False)  # the caller (token subject)
+    request_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    phone_masked: Mapped[str] = mapped_column(String(20), nullable=False)  # 139****4770
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)

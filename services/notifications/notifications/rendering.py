@@ -1,8 +1,10 @@
 """Message texts from Jinja2 templates (templates/<language>/<kind>.txt): the first line is the
-subject, the rest the body. Chinese is the default language, English the other one."""
+subject, the rest the body. Chinese is the default language, English the other one. Text messages
+(SMS) have short texts of their own (``short``, ``SMS_TEXTS``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,3 +91,117 @@ def render(kind: str, language: str, context: dict, name: str | None = None) -> 
 
 def kinds(language: str = "zh") -> list[str]:
     return sorted(p.stem for p in (TEMPLATES / language).glob("*.txt") if not p.stem.startswith("_"))
+
+
+# --- text messages (SMS) -----------------------------------------------------------------------
+# One short text per message kind and language, written as an SMS provider's template with
+# numbered variables ({1}, {2} ...), the way templates are registered with Tencent Cloud SMS: the
+# texts registered there must be these (README, "SMS"). A variable holds at most SMS_PARAM_MAX
+# characters (Tencent's limit for accounts not certified as an organisation); longer titles are cut.
+
+SMS_PARAM_MAX = 12
+
+SMS_TEXTS: dict[str, dict[str, str]] = {
+    "zh": {
+        "sign_in_code": "观音里志愿者登录验证码：{1}，{2}分钟内有效。请勿告诉他人。",
+        "reminder_24h": "明天提醒：{1}，{2} {3}开始。如不能参加，请尽早在平台取消。",
+        "reminder_2h": "即将开始：{1}，{2} {3}。感谢您的付出！",
+        "signup_confirmed": "报名成功：{1}，{2} {3}开始。开始前会再提醒您。",
+        "signup_waitlisted": "已进入候补：{1}，{2} {3}。有空位时会通知您。",
+        "signup_promoted": "候补转正：{1}，{2} {3}开始，请按时参加。",
+        "signup_cancelled": "报名已取消：{1}，{2} {3}。相关提醒已停止。",
+        "occurrence_cancelled": "活动取消：{1}，{2} {3}。您无需前往。",
+        "occurrence_changed": "活动改期：{1}改为{2} {3}，详见平台。",
+        "roster_published": "巡逻排班已发布（{1}至{2}），您有{3}个班次，详见平台。",
+        "roster_repaired": "巡逻排班调整（{1}至{2}）：您新增{3}个、取消{4}个班次，详见平台。",
+        "swap_proposed": "换班申请（编号{1}）：{2}想与您换班，请尽快在平台答复，班次开始后自动失效。",
+        "swap_proposed_sent": "换班申请（编号{1}）已发出，等待{2}答复，之前请按原排班出勤。",
+        "swap_accepted": "换班成功（编号{1}），请以平台上的最新排班为准。",
+        "swap_declined": "换班申请（编号{1}）未成，排班不变，请按原排班出勤。",
+        "swap_withdrawn": "换班申请（编号{1}）已撤回，无需答复，排班不变。",
+        "digest": "观音里每周汇总：本周通知{1}条，未来7天安排{2}项，详见平台。",
+    },
+    "en": {
+        "sign_in_code": "Guanyinli volunteers sign-in code: {1}, valid for {2} minutes. Do not tell anyone.",
+        "reminder_24h": "Tomorrow: {1}, {2} {3}. If you cannot come, cancel on the platform early.",
+        "reminder_2h": "Starting soon: {1}, {2} {3}. Thank you!",
+        "signup_confirmed": "Signed up: {1}, {2} {3}. We will remind you before it starts.",
+        "signup_waitlisted": "Waitlisted: {1}, {2} {3}. We will tell you when a place frees up.",
+        "signup_promoted": "You have a place: {1}, {2} {3}. Please come on time.",
+        "signup_cancelled": "Sign-up cancelled: {1}, {2} {3}. Its reminders are off.",
+        "occurrence_cancelled": "Cancelled: {1}, {2} {3}. No need to come.",
+        "occurrence_changed": "Moved: {1} is now {2} {3}. Details on the platform.",
+        "roster_published": "Patrol roster {1} to {2} published: you have {3} shifts. Details on the platform.",
+        "roster_repaired": "Patrol roster {1} to {2} changed: {3} shifts added, {4} removed for you.",
+        "swap_proposed": "Swap request {1}: {2} would like to swap shifts with you. Answer on the platform.",
+        "swap_proposed_sent": "Swap request {1} sent; waiting for {2}. Until then keep your shifts.",
+        "swap_accepted": "Swap {1} done. The roster on the platform is the one that counts.",
+        "swap_declined": "Swap request {1} did not go ahead. Your shifts stay as they were.",
+        "swap_withdrawn": "Swap request {1} was withdrawn: no answer needed, your shifts stay.",
+        "digest": "Guanyinli weekly: {1} notices this week, {2} duties in the next 7 days. See the platform.",
+    },
+}
+SMS_KINDS = tuple(SMS_TEXTS["zh"])
+_SMS_VARIABLE = re.compile(r"\{([1-9])\}")
+
+
+@dataclass(frozen=True)
+class Short:
+    """A text message: its template's key, the values of the template's variables, the text."""
+
+    template: str  # the kind; "<kind>.en" for the English text
+    params: tuple[str, ...]
+    text: str
+
+
+def _clip(value) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= SMS_PARAM_MAX else text[: SMS_PARAM_MAX - 1] + "…"
+
+
+def _sms_day(language: str, value) -> str:
+    dt = _moment(value)
+    return (
+        f"{dt.month}月{dt.day}日"
+        if language == "zh"
+        else f"{EN_WEEKDAYS[dt.weekday()]} {dt.day} {EN_MONTHS[dt.month - 1]}"
+    )
+
+
+def _sms_params(kind: str, language: str, context: dict) -> tuple[str, tuple]:
+    """(the template's kind, its variables) of one message."""
+
+    def day(value) -> str:
+        return _sms_day(language, value)
+
+    if kind == "sign_in_code":
+        return kind, (context["code"], context["minutes"])
+    if kind.startswith(("reminder_", "signup_", "occurrence_")):
+        return kind, (_clip(context["title"]), day(context["start"]), _hm(context["start"]))
+    if kind == "roster_published":
+        return kind, (day(context["roster_start"]), day(context["roster_end"]), len(context["added"]))
+    if kind == "roster_repaired":
+        counts = (len(context["added"]), len(context["removed"]))
+        return kind, (day(context["roster_start"]), day(context["roster_end"]), *counts)
+    if kind == "swap_proposed":
+        if context.get("other_id") is not None:
+            other = context.get("other_name") or (
+                f"志愿者{context['other_id']}" if language == "zh" else f"volunteer {context['other_id']}"
+            )
+        else:
+            other = "其他志愿者" if language == "zh" else "the other volunteer"
+        return ("swap_proposed_sent" if context.get("proposer") else kind), (context["swap_id"], _clip(other))
+    if kind.startswith("swap_"):
+        return kind, (context["swap_id"],)
+    if kind == "digest":
+        return kind, (len(context["items"]), len(context["duties"]))
+    raise KeyError(f"no text message for {kind!r}")
+
+
+def short(kind: str, language: str, context: dict) -> Short:
+    """The text message of one message (``SMS_TEXTS``); an unknown language falls back to Chinese."""
+    language = language if language in LANGUAGES else "zh"
+    template, values = _sms_params(kind, language, context)
+    params = tuple(str(v) for v in values)
+    text = _SMS_VARIABLE.sub(lambda m: params[int(m.group(1)) - 1], SMS_TEXTS[language][template])
+    return Short(template if language == "zh" else f"{template}.en", params, text)

@@ -8,6 +8,11 @@ from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
 from notifications.domain import CHANNELS, LANGUAGES, MODES
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="expected HH:MM (24 h, local time)")
+# Errors name what is expected, never the value given: a phone number or a code must not reach a log.
+MAINLAND_MOBILE = validate.Regexp(
+    r"(\+86)?1[3-9][0-9]{9}\Z", error="expected a mainland mobile number: 11 digits, optionally after +86"
+)
+SIX_DIGITS = validate.Regexp(r"[0-9]{6}\Z", error="expected exactly 6 digits")
 
 
 class VolunteerIdIn(StrictSchema):
@@ -86,3 +91,30 @@ class Health(Schema):
     time = LocalDateTime()
     channels = fields.List(fields.String())
     deliveries = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class SendSignInCodeIn(StrictSchema):
+    phone = fields.String(
+        required=True, validate=MAINLAND_MOBILE, metadata={"description": "e.g. 13912344770 or +8613912344770"}
+    )
+    code = fields.String(
+        required=True,
+        validate=SIX_DIGITS,
+        metadata={
+            "description": "6 digits; never logged nor stored (only the local SMS sink, standing in for phones, shows it)"
+        },
+    )
+    language = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
+    request_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "one per code: the same request_id again sends nothing and gets the first answer,"
+            " whatever its code (the code is left out of the comparison); with another phone, KeyReused"
+        },
+    )
+
+
+class SignInCodeSent(Schema):
+    sent = fields.Boolean()
+    phone_masked = fields.String(metadata={"description": "e.g. 139****4770"})

@@ -59,6 +59,7 @@ class Sender:
         self.directory, self.replica = directory, replica
         self._contacts: dict[int, tuple[Recipient, bool]] = {}  # of the batch being sent
         self._preferences: dict[int, domain.Preferences] = {}
+        self._asked: set[int] = set()  # volunteers asked of the volunteers service in this batch
         # channels whose server could not be reached in this poll: the rest of the batch does not
         # wait for a timeout each; those deliveries fail fast and retry with backoff
         self._down: dict[str, str] = {}
@@ -77,6 +78,7 @@ class Sender:
                     for i, c in store.contacts(session, volunteer_ids).items()
                 }
                 self._preferences = store.preferences_of(session, volunteer_ids)
+                self._asked = set()
             if not jobs:
                 break
             lease_end = now + timedelta(seconds=self.settings.claim_lease)
@@ -96,11 +98,15 @@ class Sender:
             store.renew(session, token, now + lease)
         return now + lease
 
-    def _recipient(self, volunteer_id: int) -> tuple[Recipient, bool]:
-        """Contact details (asking the volunteers service when unknown) and whether the volunteer is active."""
-        if volunteer_id in self._contacts:
-            return self._contacts[volunteer_id]
+    def _recipient(self, volunteer_id: int, address: str | None = None) -> tuple[Recipient, bool]:
+        """Contact details (asking the volunteers service when unknown) and whether the volunteer is
+        active. Volunteer events carry no phone number: a channel whose ``address`` is the phone
+        asks the volunteers service when the number is not known yet (or was changed since)."""
+        known = self._contacts.get(volunteer_id)
+        if known is not None and (address != "phone" or known[0].phone or volunteer_id in self._asked):
+            return known
         found = self.directory.get_volunteer(volunteer_id)  # NotFound / Unavailable propagate
+        self._asked.add(volunteer_id)
         with self.db.get_session() as session:
             store.save_contact(
                 session,
@@ -120,7 +126,8 @@ class Sender:
     def _one(self, job: store.Job, token: str, tally: Tally) -> None:
         now = self.clock.now()
         try:
-            recipient, active = self._recipient(job.volunteer_id)
+            channel = self.channels.get(job.channel)
+            recipient, active = self._recipient(job.volunteer_id, getattr(channel, "address", None))
             prefs = self._preferences[job.volunteer_id]
             decision = domain.decide(job.kind, job.urgent, job.context, prefs, active, now)
             if decision.action == "defer":
@@ -134,7 +141,6 @@ class Sender:
                 return
             if job.channel in self._down:
                 raise DeliveryFailed(f"{self._down[job.channel]} (not tried: unreachable earlier in this poll)")
-            channel = self.channels.get(job.channel)
             if channel is None:
                 raise DeliveryFailed(f"channel {job.channel} is not configured on this service", permanent=True)
             unreachable = channel.unreachable(recipient)

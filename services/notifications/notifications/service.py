@@ -15,12 +15,13 @@ from sqlalchemy import text
 from guanyinli import revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, RequestRepeated
 from guanyinli.events import read
-from guanyinli.identity import ANYONE, ORGANISERS, own
+from guanyinli.identity import ANYONE, ORGANISERS, own, service_only
 from guanyinli.rpc import event_handler, rpc
 from guanyinli.schemas import Page, contract
-from notifications import domain, rendering, schemas, store
+from notifications import domain, rendering, schemas, sms, store
+from notifications.channels import DeliveryFailed
 from notifications.dependencies import (
     CallerIdentity,
     Channels,
@@ -29,12 +30,14 @@ from notifications.dependencies import (
     poll,
     replica_id,
 )
-from notifications.exceptions import ChannelUnavailable
+from notifications.exceptions import ChannelUnavailable, SmsUnavailable
 from notifications.sending import Sender
 
 log = logging.getLogger(__name__)
 
 REPLICA = replica_id()
+_SMS_LATER = "the text message could not be sent now: try again in a few minutes"
+_SMS_LATER_ZH = "短信暂时无法发送，请稍后再试"
 
 
 def _on(source: str, event_type: str):
@@ -123,6 +126,9 @@ class NotificationsService(revocation.RevocationListener):
             if event_type == "volunteer_deactivated":
                 store.deactivate_volunteer(session, event["volunteer_id"], event["occurred_at"])
             else:
+                # The event carries no phone number; a changed one is forgotten, and asked of the
+                # volunteers service when a text message needs it.
+                forget = {"phone": None} if "phone" in event.get("changed", ()) else {}
                 store.save_contact(
                     session,
                     event["volunteer_id"],
@@ -130,6 +136,7 @@ class NotificationsService(revocation.RevocationListener):
                     name=event["name"],
                     email=event.get("email"),
                     active=event["active"],
+                    **forget,
                 )
 
     @_on("volunteers", "volunteer_created")
@@ -248,6 +255,46 @@ class NotificationsService(revocation.RevocationListener):
         self._organiser()
         with self.db.get_session() as session:
             return store.retry_dead_letter(session, delivery_id, self.clock.now())
+
+    @rpc
+    @contract(
+        access=service_only("organiser", scope="for the volunteers' phone page"),
+        request=schemas.SendSignInCodeIn,
+        response=schemas.SignInCodeSent(),
+        errors=(InvalidInput, SmsUnavailable, RequestRepeated),
+        key="request_id",
+        omit=("code",),
+        rerun=True,  # a repeat finds the message of its request_id: sent, answered; failed, sent again
+    )
+    def send_sign_in_code(self, phone, code, request_id, language="zh"):
+        """Text a sign-in code of the volunteers' phone page to a phone, at once (no quiet hours).
+
+        "观音里志愿者登录验证码：123456，5分钟内有效。请勿告诉他人。" (or in English), through the SMS
+        provider. At most once per request_id: a repeat sends nothing and gets the first answer;
+        after a failure (``SmsUnavailable``) the same request_id tries again. The code is never
+        logged nor stored; the phone number only masked.
+        """
+        provider = self.channels.sms()
+        if provider is None:
+            log.warning("sign-in code not sent: SMS_PROVIDER=off")
+            raise SmsUnavailable(_SMS_LATER, _SMS_LATER_ZH)
+        masked = sms.mask(phone)
+        with self.db.get_session() as session:
+            claim = store.claim_sign_in(session, self.caller.scope, request_id, masked, language, self.clock.now())
+        if claim.send:
+            text = rendering.short("sign_in_code", language, {"code": code, "minutes": domain.SIGN_IN_CODE_MINUTES})
+            try:
+                sent_as = provider.send(phone, text.template, text.params, text.text)
+            except Exception as exc:
+                with self.db.get_session() as session:
+                    store.sign_in_failed(session, claim.message_id, f"{type(exc).__name__}: {exc}")
+                if not isinstance(exc, DeliveryFailed):
+                    raise
+                log.warning("sign-in code to %s not sent: %s", masked, exc)
+                raise SmsUnavailable(_SMS_LATER, _SMS_LATER_ZH) from None
+            with self.db.get_session() as session:
+                store.sign_in_sent(session, claim.message_id, sent_as, self.clock.now())
+        return {"sent": True, "phone_masked": claim.phone_masked}
 
     @rpc
     @contract(access=ANYONE, response=schemas.Health())

@@ -17,10 +17,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from guanyinli.errors import Conflict, NotFound
+from guanyinli.errors import Conflict, NotFound, RequestRepeated
 from guanyinli.timeutil import from_db, iso, to_db
 from notifications import domain
-from notifications.models import Contact, Delivery, Duty, Notification, Preference, Reminder
+from notifications.models import Contact, Delivery, Duty, Notification, Preference, Reminder, SignInMessage
 
 
 def _insert(session: Session, model):
@@ -542,3 +542,73 @@ def retry_dead_letter(session: Session, delivery_id: int, now: datetime) -> dict
 def counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     return {status: count for status, count in rows}
+
+
+# --- sign-in codes by text message ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInClaim:
+    message_id: int
+    phone_masked: str
+    send: bool  # False: sent already, answer as then
+
+
+def _sign_in_message(session: Session, scope: str, request_id: str) -> SignInMessage | None:
+    return session.scalars(
+        select(SignInMessage).where(SignInMessage.scope == scope, SignInMessage.request_id == request_id)
+    ).first()
+
+
+def claim_sign_in(
+    session: Session, scope: str, request_id: str, phone_masked: str, language: str, now: datetime
+) -> SignInClaim:
+    """Take the sending of the sign-in message of (caller, request_id), committed before it is sent
+    (``domain.sign_in_step``): a new message, or one whose last try failed, is marked ``sending``
+    by one insert or conditional update, so of two requests with one request_id only one sends;
+    the other gets ``RequestRepeated``, or the first answer once that one is sent."""
+    row = _sign_in_message(session, scope, request_id)
+    if row is None:
+        values = {
+            "scope": scope,
+            "request_id": request_id,
+            "phone_masked": phone_masked,
+            "language": language,
+            "status": "sending",
+            "attempts": 1,
+            "created_at": to_db(now),
+        }
+        new_id = _insert_ignore(session, SignInMessage, values, ["scope", "request_id"])
+        if new_id is not None:
+            return SignInClaim(new_id, phone_masked, send=True)
+        row = _sign_in_message(session, scope, request_id)  # another request with this id came first
+    step = domain.sign_in_step(row.status)
+    if step == "answer":
+        return SignInClaim(row.id, row.phone_masked, send=False)
+    if step == "send":
+        taken = session.execute(
+            update(SignInMessage)
+            .where(SignInMessage.id == row.id, SignInMessage.status == "failed")
+            .values(status="sending", attempts=SignInMessage.attempts + 1, last_error=None)
+        ).rowcount
+        if taken == 1:
+            return SignInClaim(row.id, row.phone_masked, send=True)
+    raise RequestRepeated(
+        f"request_id {request_id!r}: its sign-in code is being sent, or its sending was interrupted;"
+        " ask for a new code with a new request_id",
+        f"request_id「{request_id}」的登录验证码正在发送或发送中断：请用新的 request_id 重新获取验证码",
+    )
+
+
+def sign_in_sent(session: Session, message_id: int, provider_message_id: str, now: datetime) -> None:
+    session.execute(
+        update(SignInMessage)
+        .where(SignInMessage.id == message_id)
+        .values(status="sent", provider_message_id=provider_message_id[:100], sent_at=to_db(now))
+    )
+
+
+def sign_in_failed(session: Session, message_id: int, error: str) -> None:
+    session.execute(
+        update(SignInMessage).where(SignInMessage.id == message_id).values(status="failed", last_error=error[:1000])
+    )

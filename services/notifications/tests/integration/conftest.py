@@ -47,12 +47,18 @@ def webhook():
 
 
 @pytest.fixture
+def sms_log(tmp_path):
+    """The local SMS sink's file of this test (``notifications.sms.SinkSms``)."""
+    return tmp_path / "sms.log"
+
+
+@pytest.fixture
 def clock():
     return FakeClock(local(24, 10))  # a Tuesday morning
 
 
 @pytest.fixture
-def config(service_config, smtp, webhook) -> dict:
+def config(service_config, smtp, webhook, sms_log) -> dict:
     config = dict(service_config)
     config["SMTP"] = {
         "HOST": "127.0.0.1",
@@ -61,6 +67,7 @@ def config(service_config, smtp, webhook) -> dict:
         "FROM": "观音里社区 <noreply@guanyinli.example>",
     }
     config["WEBHOOK"] = {"URL": webhook.url, "SECRET": WEBHOOK_SECRET}
+    config["SMS"] = {"PROVIDER": "sink", "SINK_PATH": str(sms_log)}
     config["NOTIFICATIONS"] = {
         "POLL_INTERVAL": 0.05,
         "MAX_ATTEMPTS": 3,

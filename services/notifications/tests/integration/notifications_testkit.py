@@ -1,14 +1,19 @@
 """Real receivers for the notifications tests: an SMTP server (aiosmtpd), an HTTP webhook receiver,
-a clock the test moves, a volunteers stand-in, and helpers to publish events and read the outbox."""
+a stand-in for Tencent Cloud's SMS endpoint, a clock the test moves, a volunteers stand-in, and
+helpers to publish events, read the SMS sink and read the outbox."""
 
 from __future__ import annotations
 
 import asyncio
 import email
+import hashlib
+import hmac
 import json
+import re
 import socket
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,6 +161,142 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- text messages ---------------------------------------------------------------------------
+
+
+def sms_lines(path) -> list[dict]:
+    """The messages the local SMS sink wrote (one JSON object a line), oldest first."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+_AUTHORIZATION = re.compile(
+    r"TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[a-z]+)/tc3_request, "
+    r"SignedHeaders=(?P<names>[a-z0-9;-]+), Signature=(?P<signature>[0-9a-f]{64})"
+)
+
+
+class TencentSmsStandIn:
+    """A stand-in for Tencent Cloud's SMS endpoint (sms.tencentcloudapi.com, which the tests cannot
+    reach): a real HTTP server in a thread that answers ``SendSms`` (API 3.0, 2021-01-11) as Tencent
+    documents it.
+
+    Every request's signature is checked as Tencent's "Signature v3" page describes, written here
+    again rather than taken from the client: the Authorization header's credential scope (its
+    SecretId, the UTC date of X-TC-Timestamp, service ``sms``, ``tc3_request``), the canonical
+    request rebuilt from the headers the request names (content-type and host at least, lower case,
+    trimmed) and the SHA-256 of the body as received, the key derived from the SecretKey, and a
+    timestamp within five minutes of the stand-in's own clock. A request that fails is answered
+    ``AuthFailure.*`` and not recorded.
+
+    Scripted answers for the next requests, in ``replies``: ``{"number": code}`` (the number's
+    ``SendStatusSet`` code), ``{"error": code}`` (the request's ``Response.Error``), ``{"http": 502}``
+    (a proxy's error page) or ``"hold"`` (no answer until ``release()``). Otherwise ``Ok``.
+    """
+
+    def __init__(self, secret_id: str, secret_key: str, clock=time.time):
+        self.secret_id, self.secret_key, self.clock = secret_id, secret_key, clock
+        self.requests: list[dict] = []  # accepted requests: headers and JSON body
+        self.replies: list = []
+        self.refused: list[str] = []  # why requests were refused
+        self._released = threading.Event()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, answer = standin.answer(self.path, self.headers, body)
+                data = json.dumps(answer).encode() if isinstance(answer, dict) else answer
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if isinstance(answer, dict) else "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def signature_problem(self, path: str, headers, body: bytes) -> str | None:
+        """Why the request's signature is not the one Tencent would compute, or None."""
+        found = _AUTHORIZATION.fullmatch(headers.get("Authorization") or "")
+        if found is None:
+            return "AuthFailure.InvalidAuthorization"
+        if found["id"] != self.secret_id:
+            return "AuthFailure.SecretIdNotFound"
+        timestamp = int(headers.get("X-TC-Timestamp") or 0)
+        if abs(timestamp - self.clock()) > 300:
+            return "AuthFailure.SignatureExpire"
+        names = found["names"].split(";")
+        date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+        if found["date"] != date or found["service"] != "sms" or not {"content-type", "host"} <= set(names):
+            return "AuthFailure.InvalidAuthorization"
+        canonical_headers = "".join(f"{name}:{(headers.get(name) or '').strip().lower()}\n" for name in names)
+        canonical_request = "POST\n" + path + "\n\n" + canonical_headers + "\n" + found["names"] + "\n"
+        canonical_request += hashlib.sha256(body).hexdigest()
+        string_to_sign = (
+            f"TC3-HMAC-SHA256\n{timestamp}\n{date}/sms/tc3_request\n"
+            + hashlib.sha256(canonical_request.encode()).hexdigest()
+        )
+        key = ("TC3" + self.secret_key).encode()
+        for part in (date, "sms", "tc3_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+        return None if hmac.compare_digest(expected, found["signature"]) else "AuthFailure.SignatureFailure"
+
+    def answer(self, path: str, headers, body: bytes) -> tuple[int, dict | bytes]:
+        request_id = str(uuid.uuid4())
+        problem = self.signature_problem(path, headers, body)
+        if problem is None and (
+            path != "/"
+            or headers.get("X-TC-Action") != "SendSms"
+            or headers.get("X-TC-Version") != "2021-01-11"
+            or not headers.get("X-TC-Region")
+        ):
+            problem = "InvalidAction"
+        if problem is not None:
+            self.refused.append(problem)
+            return 200, {"Response": {"Error": {"Code": problem, "Message": "refused"}, "RequestId": request_id}}
+        request = json.loads(body)
+        reply = self.replies.pop(0) if self.replies else {}
+        if reply == "hold":
+            self._released.wait(30)
+            return 200, {"Response": {"Error": {"Code": "InternalError.Timeout", "Message": "late"}}}
+        self.requests.append({"headers": dict(headers), "body": request})
+        if "http" in reply:
+            return reply["http"], b"<html><body>Bad Gateway</body></html>"
+        if "error" in reply:
+            return 200, {"Response": {"Error": {"Code": reply["error"], "Message": "error"}, "RequestId": request_id}}
+        code = reply.get("number", "Ok")
+        status = {
+            "SerialNo": f"5000:{uuid.uuid4().int % 10**28}",
+            "PhoneNumber": request["PhoneNumberSet"][0],
+            "Fee": 1,
+            "SessionContext": "",
+            "Code": code,
+            "Message": "send success" if code == "Ok" else "refused",
+            "IsoCode": "CN",
+        }
+        return 200, {"Response": {"SendStatusSet": [status], "RequestId": request_id}}
+
+    def release(self) -> None:
+        self._released.set()
+
+    def start(self) -> TencentSmsStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 

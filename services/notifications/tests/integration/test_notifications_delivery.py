@@ -129,7 +129,7 @@ def test_preferences_round_trip_and_validation(service, rpc):
     again = rpc.set_preferences(5, quiet_start="21:00")  # a start switches them back on
     assert (again["quiet_hours"], again["quiet_start"], again["quiet_end"]) == (True, "21:00", "07:00")
     with pytest.raises(InvalidInput, match="channels"):
-        rpc.set_preferences(5, channels=["sms"])
+        rpc.set_preferences(5, channels=["fax"])
     with pytest.raises(InvalidInput, match="quiet_start"):
         rpc.set_preferences(5, quiet_start="25:00")
     with pytest.raises(InvalidInput, match="volunteer_id"):
@@ -138,7 +138,7 @@ def test_preferences_round_trip_and_validation(service, rpc):
 
 def test_health(service, rpc):
     health = rpc.health()
-    assert health["status"] == "ok" and set(health["channels"]) == {"email", "webhook"}
+    assert health["status"] == "ok" and set(health["channels"]) == {"email", "webhook", "sms"}
 
 
 def test_a_volunteer_sees_only_their_own_and_organisers_see_dead_letters(service, call):
