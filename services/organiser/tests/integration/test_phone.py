@@ -28,7 +28,7 @@ def sms_log(tmp_path):
 @pytest.fixture
 def site(platform, container_factory, sms_log, rpc):
     """The platform with notifications sending SMS to its sink, two volunteers, an open duty each."""
-    config = dict(platform, SMS_PROVIDER="sink", SMS_SINK_PATH=str(sms_log))
+    config = dict(platform, SMS={"PROVIDER": "sink", "SINK_PATH": str(sms_log)})
     container_factory(NotificationsService, config).start()
     volunteers, activities = rpc("volunteers"), rpc("activities")
     rpc("organiser").create_account(username="wangfang", password=PASSWORD, display_name="王芳")
