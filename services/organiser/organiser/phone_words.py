@@ -273,4 +273,8 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
     "recognition": ("志愿服务表彰摘要", "Volunteering summary for recognition"),
     "recognition_print": ("打印表彰摘要", "Print a recognition summary"),
     "recognition_printed": ("打印日期", "Printed on"),
+    "v_err_WeeklyCapReached": ("这周的值班已经够多了", "You already have enough duties this week"),
+    "v_err_WeeklyCapReached_next": ("谢谢您！请选别的一周。", "Thank you! Choose another week."),
+    "v_err_StandinClosed": ("这个顶班已经不需要了", "This stand-in is no longer needed"),
+    "v_err_StandinClosed_next": ("原来的志愿者能来了，或已有人接替。", "The volunteer can come after all, or someone took it."),
 }
