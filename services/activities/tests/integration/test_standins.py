@@ -270,6 +270,18 @@ def test_volunteer_deactivated_offers_a_rostered_patrol_and_a_redelivery_changes
     duties = organiser.list_duties(volunteer_id=leaving, **window(2))
     assert {str(d["occurrence_id"]) for d in duties if d["status"] == "confirmed"} == shifts[leaving]
 
+    # A candidate takes one: the patrol changes hands in the published roster too.
+    first = offered[0]
+    taker = first["candidate_ids"][0]
+    organiser.accept_standin(offer_id=first["offer_id"], volunteer_id=taker)
+    after = organiser.get_roster(roster_id=roster["id"])
+    shift = str(first["occurrence_id"])
+    assert (shift, taker) in {(a["shift_id"], a["volunteer_id"]) for a in after["assignments"]}
+    assert (shift, leaving) not in {(a["shift_id"], a["volunteer_id"]) for a in after["assignments"]}
+    assert len(after["assignments"]) == len(roster["assignments"])
+    (duty,) = [d for d in organiser.list_duties(volunteer_id=taker, **window(2)) if str(d["occurrence_id"]) == shift]
+    assert (duty["status"], duty["source"]) == ("confirmed", "roster")
+
     for offer in organiser.list_standin_offers():
         organiser.withdraw_standin(offer_id=offer["offer_id"])
     (deactivated,) = volunteer_events.wait("volunteer_deactivated")
