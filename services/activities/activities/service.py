@@ -747,57 +747,60 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         except InvalidInput as exc:  # a malformed event would fail for ever: logged, not requeued
             log.error("%s dropped, malformed: %s", event_type, exc)
             return
-        volunteer_id, event_id, now = event["volunteer_id"], event["event_id"], self.clock()
-        settings = self.standin_settings
         try:
-            duties = self._work(
-                lambda s: None if standins.was_handled(s, event_id) else standins.coming_duties(s, volunteer_id, now)
-            )
-            if not duties:
+            self._let_go_of_misfits(event_type, event)
+        except Exception as exc:
+            if isinstance(exc, NotFound) or (isinstance(exc, RemoteError) and str(exc.exc_type).endswith("NotFound")):
+                log.warning("%s for unknown volunteer %s dropped", event_type, event["volunteer_id"])
                 return
-            if event_type == "volunteer_deactivated":
-                gone = duties
-            else:
-                record, checks = self.volunteers.availabilities(volunteer_id, [(d.start, d.end) for d in duties])
-                gone = [
-                    duty
-                    for duty, check in zip(duties, checks, strict=True)
-                    if domain.misfit(
-                        duty.open_duty(settings.caps),
-                        standins.helper(record, bool(check.get("available")), check.get("reason"), ()),
-                        taking=False,
-                    )
-                ]
-            offered = {
-                d.signup_id: (self._candidates(d), self.volunteers.grid_leader(d.grid_id))
-                for d in gone
-                if d.status == "confirmed"
-                and domain.drop_out(d.rostered, d.start, now, settings.deadline(d.kind)) == "standin"
-            }
-
-            def work(session):
-                if not standins.mark_handled(session, event_id, event_type, now):
-                    return
-                for duty in gone:
-                    if duty.signup_id in offered:
-                        try:
-                            self._offer(session, duty, now, f"{event_type}:{event_id}", *offered[duty.signup_id])
-                        except (Conflict, OccurrenceClosed) as exc:  # it changed meanwhile: nothing to offer
-                            log.info("sign-up %s not offered: %s", duty.signup_id, exc)
-                    else:
-                        _let_go(session, duty.signup_id, now)
-
-            self._work(work)
-        except (NotFound, RemoteError) as exc:
-            if isinstance(exc, RemoteError) and not str(exc.exc_type).endswith("NotFound"):
-                log.exception("%s of volunteer %s failed; requeued", event_type, volunteer_id)
-                eventlet.sleep(REQUEUE_PAUSE)
-                raise
-            log.warning("%s for unknown volunteer %s dropped", event_type, volunteer_id)
-        except Exception:
-            log.exception("%s of volunteer %s failed; requeued", event_type, volunteer_id)
+            log.exception("%s of volunteer %s failed; requeued", event_type, event["volunteer_id"])
             eventlet.sleep(REQUEUE_PAUSE)
             raise
+
+    def _let_go_of_misfits(self, event_type: str, event: dict) -> None:
+        """The coming duties the volunteer no longer fits: cancelled, or offered when rostered or close."""
+        volunteer_id, event_id, now = event["volunteer_id"], event["event_id"], self.clock()
+        settings = self.standin_settings
+        duties = self._work(
+            lambda s: None if standins.was_handled(s, event_id) else standins.coming_duties(s, volunteer_id, now)
+        )
+        if not duties:
+            return
+        gone = duties if event_type == "volunteer_deactivated" else self._misfits(volunteer_id, duties)
+        offered = {
+            d.signup_id: (self._candidates(d), self.volunteers.grid_leader(d.grid_id))
+            for d in gone
+            if d.status == "confirmed"
+            and domain.drop_out(d.rostered, d.start, now, settings.deadline(d.kind)) == "standin"
+        }
+
+        def work(session):
+            if not standins.mark_handled(session, event_id, event_type, now):
+                return
+            for duty in gone:
+                if duty.signup_id not in offered:
+                    _let_go(session, duty.signup_id, now)
+                    continue
+                try:
+                    self._offer(session, duty, now, f"{event_type}:{event_id}", *offered[duty.signup_id])
+                except Conflict as exc:  # cancelled or started meanwhile: nothing to offer
+                    log.info("sign-up %s not offered: %s", duty.signup_id, exc)
+
+        self._work(work)
+
+    def _misfits(self, volunteer_id: int, duties: list[standins.Target]) -> list[standins.Target]:
+        """The duties of the volunteer's that they no longer fit (active, skills, availability)."""
+        record, checks = self.volunteers.availabilities(volunteer_id, [(d.start, d.end) for d in duties])
+        caps = self.standin_settings.caps
+        return [
+            duty
+            for duty, check in zip(duties, checks, strict=True)
+            if domain.misfit(
+                duty.open_duty(caps),
+                standins.helper(record, bool(check.get("available")), check.get("reason"), ()),
+                taking=False,
+            )
+        ]
 
 
 def _let_go(session, signup_id: int, now) -> None:
