@@ -491,8 +491,10 @@ def alert_time(duty_start: datetime, now: datetime, lead: timedelta = STANDIN_AL
     return max(now, duty_start - lead)
 
 
-def check_standin_offer(status: str, duty_start: datetime, now: datetime) -> None:
-    """Only a confirmed duty that has not started is offered."""
+def check_standin_offer(status: str, duty_start: datetime, now: datetime, scheduled: bool = True) -> None:
+    """Only a confirmed duty of a scheduled occurrence that has not started is offered."""
+    if not scheduled:
+        raise OccurrenceClosed("the occurrence is cancelled", "该活动已取消")
     if status != "confirmed":
         raise Conflict(
             f"only a confirmed duty is offered to a stand-in; this sign-up is {status}",

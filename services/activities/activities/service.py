@@ -565,9 +565,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
             if offer is not None:
                 return standins.offer_view(offer, True), None
             duty = standins.target(signup)
-            if not duty.scheduled:
-                raise OccurrenceClosed(f"occurrence {duty.occurrence_id} is cancelled", "该活动已取消")
-            domain.check_standin_offer(duty.status, duty.start, now)
+            domain.check_standin_offer(duty.status, duty.start, now, duty.scheduled)
             return None, duty
 
         found, duty = self._work(look)

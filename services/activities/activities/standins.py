@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from activities import domain, store, views
 from activities.domain import Booked, Helper, OpenDuty
-from activities.exceptions import OccurrenceClosed, StandinClosed
+from activities.exceptions import StandinClosed
 from activities.models import (
     Activity,
     ActivityRole,
@@ -172,9 +172,7 @@ def open_offer(
     if existing is not None:
         return existing, False
     duty = target(signup)
-    if not duty.scheduled:
-        raise OccurrenceClosed(f"occurrence {duty.occurrence_id} is cancelled", "该活动已取消")
-    domain.check_standin_offer(signup.status, duty.start, now)
+    domain.check_standin_offer(duty.status, duty.start, now, duty.scheduled)
     offer = StandinOffer(
         signup_id=signup.id,
         occurrence_id=duty.occurrence_id,

@@ -148,6 +148,8 @@ def test_only_a_confirmed_duty_that_has_not_started_is_offered():
         check_standin_offer("confirmed", START, START)
     with pytest.raises(Conflict, match="waitlisted"):
         check_standin_offer("waitlisted", START, START - timedelta(hours=1))
+    with pytest.raises(OccurrenceClosed, match="cancelled"):
+        check_standin_offer("confirmed", START, START - timedelta(hours=1), scheduled=False)
 
 
 def test_an_open_or_unfilled_offer_is_taken_by_another_volunteer_before_the_duty():
