@@ -58,6 +58,8 @@ CREATING = {
         "sign_up": "request_id",
         "register_attendee": "request_id",
         "request_swap": "request_id",
+        "cant_come": "request_id",
+        "accept_standin": "request_id",
     },
     "notifications": {"send_sign_in_code": "request_id"},
     "organiser": {"create_account": "request_id"},

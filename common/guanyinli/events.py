@@ -164,6 +164,34 @@ class SwapEvent(Event):
     reason = fields.String(allow_none=True, load_default=None, metadata={"description": "why it was declined"})
 
 
+class StandinEvent(Event, OccurrenceRef):
+    """A stand-in offer: ``volunteer_id`` cannot come to a confirmed duty and stays on it until someone takes it."""
+
+    offer_id = fields.Integer(required=True)
+    signup_id = fields.Integer(required=True, metadata={"description": "the sign-up of the volunteer who cannot come"})
+    volunteer_id = fields.Integer(required=True, metadata={"description": "the volunteer who cannot come"})
+    role = fields.String(required=True)
+    duty_start = LocalDateTime(required=True)
+    duty_end = LocalDateTime(required=True)
+    grid_id = fields.Integer(allow_none=True)
+    grid_leader_id = fields.Integer(
+        allow_none=True, load_default=None, metadata={"description": "the leader of that grid, when it has one"}
+    )
+    rostered = fields.Boolean(load_default=False, metadata={"description": "a duty of a published patrol roster"})
+    alert_at = LocalDateTime(required=True, metadata={"description": "organisers are told if nobody took it by then"})
+
+
+class StandinOffered(StandinEvent):
+    candidate_ids = fields.List(
+        fields.Integer(), load_default=list, metadata={"description": "active volunteers who fit the duty then"}
+    )
+
+
+class StandinTaken(StandinEvent):
+    taken_by = fields.Integer(required=True, metadata={"description": "the volunteer who now has the duty"})
+    new_signup_id = fields.Integer(required=True, metadata={"description": "their confirmed sign-up"})
+
+
 # --- organiser -------------------------------------------------------------------------------
 
 
@@ -201,6 +229,9 @@ EVENTS: dict[str, dict[str, type[Schema]]] = {
         "swap_accepted": SwapEvent,
         "swap_declined": SwapEvent,
         "swap_withdrawn": SwapEvent,
+        "standin_offered": StandinOffered,
+        "standin_taken": StandinTaken,
+        "standin_unfilled": StandinEvent,
     },
 }
 

@@ -8,16 +8,18 @@ fields of elderly visits; a volunteer acts for themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import eventlet
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
 from activities import domain
 from guanyinli.clock import Clock  # noqa: F401 - the service's ``clock``
-from guanyinli.errors import Unavailable
+from guanyinli.config import setting
+from guanyinli.errors import NotFound, Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso, parse_iso
@@ -109,6 +111,33 @@ class VolunteerDirectory:
         """Each grid's own (Chinese) name by id, for the roster's messages."""
         return {int(g["id"]): g["name"] for g in self._call("list_grids") if g.get("name")}
 
+    def available_volunteers(self, start: datetime, end: datetime, skill: str | None = None) -> list[dict]:
+        """Active volunteers available for all of [start, end), with one skill (or skill family) if named."""
+        return self._call("available_volunteers", iso(start), iso(end), None, None, skill)
+
+    def availabilities(self, volunteer_id: int, windows: list[tuple[datetime, datetime]]) -> tuple[dict, list[dict]]:
+        """The volunteer's record and ``check_availability`` for each window, the calls all in flight at once."""
+        try:
+            with eventlet.Timeout(self._timeout):
+                record = self._proxy.get_volunteer.call_async(volunteer_id)
+                checks = [self._proxy.check_availability.call_async(volunteer_id, iso(a), iso(b)) for a, b in windows]
+                return record.result(), [c.result() for c in checks]
+        except eventlet.Timeout:
+            raise Unavailable(f"the volunteers service did not answer within {self._timeout:g} s") from None
+        except UnknownService:
+            raise Unavailable("the volunteers service is not running") from None
+
+    def grid_leader(self, grid_id: int | None) -> int | None:
+        """The volunteer id of a grid's leader; None for no grid, a grid without a leader or an unknown grid."""
+        if grid_id is None:
+            return None
+        try:
+            grid = self._call("get_grid", grid_id)
+        except NotFound:
+            return None
+        leader = grid.get("leader") or {}
+        return leader.get("id")
+
 
 class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
@@ -145,3 +174,55 @@ class DutySettings(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> DutyRules:
         return self.rules
+
+
+# --- stand-in offers: settings and the timer of unfilled offers -----------------------------------
+
+
+@dataclass(frozen=True)
+class StandinSettings:
+    """Config ``STANDIN`` {ALERT_HOURS, INTERVAL} (or env ``STANDIN_<KEY>``), ``WEEKLY_CAPS`` {kind: duties a
+    week} and ``CANCEL_DEADLINES`` {kind: hours}."""
+
+    alert: timedelta = domain.STANDIN_ALERT
+    interval: float = 60.0  # seconds between looks for offers nobody took by their alert time
+    caps: dict = field(default_factory=lambda: dict(domain.WEEKLY_CAPS))
+    deadlines: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: dict) -> StandinSettings:
+        def own(key: str, default):
+            return setting(config, "STANDIN", key, default)
+
+        return cls(
+            alert=timedelta(hours=float(own("ALERT_HOURS", domain.STANDIN_ALERT.total_seconds() / 3600))),
+            interval=float(own("INTERVAL", cls.interval)),
+            caps={**domain.WEEKLY_CAPS, **(config.get("WEEKLY_CAPS") or {})},
+            deadlines=domain.cancel_deadlines(config.get("CANCEL_DEADLINES")),
+        )
+
+    def deadline(self, kind: str) -> timedelta:
+        return domain.cancel_deadline(kind, self.deadlines)
+
+
+class Standins(DependencyProvider):
+    """``self.standin_settings``: the ``StandinSettings`` read from the config at start."""
+
+    def setup(self):
+        self.settings = StandinSettings.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.settings
+
+
+class StandinTimer(Timer):
+    """A timer that runs every ``STANDIN.INTERVAL`` seconds of the config, read at start."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=StandinSettings.interval, **kwargs)
+
+    def setup(self):
+        self.interval = StandinSettings.from_config(self.container.config).interval
+
+
+standin_timer = StandinTimer.decorator

@@ -10,8 +10,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activities.exceptions import SwapClosed, SwapExpired, TooLateToCancel
-from guanyinli.errors import Forbidden, InvalidInput
+from activities.exceptions import (
+    DutyClash,
+    OccurrenceClosed,
+    SkillMissing,
+    StandinClosed,
+    StandinTaken,
+    SwapClosed,
+    SwapExpired,
+    TooLateToCancel,
+    VolunteerUnavailable,
+    WeeklyCapReached,
+)
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, PlatformError
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.identity import Identity as Caller  # noqa: F401 - the caller, as domain rules see it
 from guanyinli.timeutil import local
@@ -155,21 +166,16 @@ def duty_fits(
     confirmed: Iterable[tuple[datetime, datetime]],
     max_per_week: int | None = None,
 ) -> bool:
-    """Whether a volunteer could take a duty: they hold the role's skills, one of their available
-    spans holds the whole duty, it overlaps none of their ``confirmed`` duties, and, with a weekly
-    cap, fewer than ``max_per_week`` of those start in the duty's ISO week (Asia/Shanghai)."""
-    if missing_skills(list(required_skills), list(skills)):
-        return False
-    if not any(start <= duty[0] and duty[1] <= end for start, end in available):
-        return False
-    confirmed = list(confirmed)
-    if any(overlaps(duty, other) for other in confirmed):
-        return False
-    if max_per_week is not None:
-        week = local(duty[0]).isocalendar()[:2]
-        if sum(local(other[0]).isocalendar()[:2] == week for other in confirmed) >= max_per_week:
-            return False
-    return True
+    """Whether a volunteer could take a duty: ``misfit`` with their available spans (one must hold the
+    whole duty) and, with a weekly cap, every confirmed duty counted in the duty's ISO week."""
+    start, end = duty
+    helper = Helper(
+        volunteer_id=0,
+        skills=tuple(skills),
+        available=any(a <= start and end <= b for a, b in available),
+        duties=tuple(Booked(-1 - i, "", a, b) for i, (a, b) in enumerate(confirmed)),
+    )
+    return misfit(OpenDuty(0, "", start, end, tuple(required_skills), max_per_week), helper) is None
 
 
 def check_signup(
@@ -452,3 +458,197 @@ def check_withdraw(caller: Caller, swap: Swap, now: datetime) -> None:
 
 def may_see_swap(caller: Caller, swap: Swap) -> bool:
     return caller.is_organiser or swap.involves(caller.volunteer_id)
+
+
+# --- who fits a duty: stand-ins, and volunteers whose circumstances changed ------------------------
+# A volunteer fits a duty when they are active, have the role's skills, are available then (the
+# volunteers service's word), are not on it already, hold no confirmed duty that overlaps it and
+# stay within the weekly cap of its kind. Plain data in, a reason out: the stand-in offers, the
+# listing of open duties and the re-check after an availability change all ask the same rule.
+
+# Confirmed duties of one kind a volunteer holds in a week (Monday to Sunday, local), config
+# WEEKLY_CAPS; a kind not named has no cap. Patrols: the roster's own cap (roster.Rules.max_per_week).
+WEEKLY_CAPS: dict[str, int] = {"patrol": 3}
+# Organisers are told of an offer nobody took this long before the duty (config STANDIN.ALERT_HOURS).
+STANDIN_ALERT = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A confirmed duty a volunteer holds (its window, aware)."""
+
+    occurrence_id: int
+    kind: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class OpenDuty:
+    """A duty to fill: one role of one occurrence, its window and what it asks of a volunteer."""
+
+    occurrence_id: int
+    kind: str
+    start: datetime
+    end: datetime
+    skills: tuple[str, ...] = ()
+    weekly_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A volunteer as the fits rule sees them: their record, their availability for the duty's window
+    (from the volunteers service) and the confirmed duties they hold around it."""
+
+    volunteer_id: int
+    active: bool = True
+    skills: tuple[str, ...] = ()
+    available: bool = True
+    reason: str | None = None  # why not available, as the volunteers service says it
+    duties: tuple[Booked, ...] = ()
+
+
+def week_of(moment: datetime) -> tuple[int, int]:
+    """The local ISO (year, week) a moment falls in."""
+    return tuple(local(moment).isocalendar())[:2]
+
+
+def week_span(moment: datetime) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 (local) around a moment: the window a weekly cap counts in."""
+    day = local(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def weekly_cap(kind: str, caps: dict[str, int] | None = None) -> int | None:
+    return (WEEKLY_CAPS if caps is None else caps).get(kind)
+
+
+def misfit(duty: OpenDuty, helper: Helper, taking: bool = True) -> PlatformError | None:
+    """Why ``helper`` does not fit ``duty``, as the error to answer with (None when they fit).
+
+    ``taking``: they would take it anew (a stand-in), so a duty of theirs on the same occurrence,
+    an overlapping duty and the weekly cap count too; otherwise the duty is theirs already and only
+    what is about them (active, skills, availability) is asked again."""
+    who = f"volunteer {helper.volunteer_id}"
+    if not helper.active:
+        return VolunteerUnavailable(f"{who} is not active", f"志愿者{helper.volunteer_id}已停用")
+    missing = missing_skills(list(duty.skills), list(helper.skills))
+    if missing:
+        return SkillMissing(f"{who}: missing skills: {', '.join(missing)}", f"缺少所需技能：{'、'.join(missing)}")
+    if not helper.available:
+        reason = helper.reason or "no reason given"
+        return VolunteerUnavailable(f"{who} is not available then: {reason}", f"该时段不可参加：{reason}")
+    if not taking:
+        return None
+    if any(b.occurrence_id == duty.occurrence_id for b in helper.duties):
+        return Conflict(f"{who} is on this duty already", "您已在该班次中")
+    clashing = sorted(b.occurrence_id for b in helper.duties if overlaps((b.start, b.end), (duty.start, duty.end)))
+    if clashing:
+        return DutyClash(f"{who}: clashes with confirmed duties of occurrences {clashing}", "与您已确认的班次时间冲突")
+    if duty.weekly_cap is not None:
+        week = week_of(duty.start)
+        held = {b.occurrence_id for b in helper.duties if b.kind == duty.kind and week_of(b.start) == week}
+        if len(held) >= duty.weekly_cap:
+            return WeeklyCapReached(
+                f"{who} has {len(held)} {duty.kind} duties that week already, at most {duty.weekly_cap} a week",
+                f"本周已有{len(held)}个同类班次，每周最多{duty.weekly_cap}个",
+            )
+    return None
+
+
+def fits(duty: OpenDuty, helper: Helper) -> bool:
+    return misfit(duty, helper) is None
+
+
+def cancel_deadline(kind: str, deadlines: Mapping[str, float] | None = None) -> timedelta:
+    """How long before its start a duty of ``kind`` can still simply be cancelled (``cancel_deadlines``)."""
+    hours = (deadlines or CANCEL_DEADLINE_HOURS).get(kind)
+    return timedelta(hours=CANCEL_DEADLINE_HOURS[OTHER_KINDS] if hours is None else float(hours))
+
+
+def drop_out(rostered: bool, start: datetime, now: datetime, deadline: timedelta) -> str:
+    """What becomes of a confirmed duty its volunteer no longer fits: ``standin`` (an offer; they stay
+    on it until someone takes it) for a rostered patrol or a duty within the cancellation deadline,
+    else ``cancel`` (the seat goes to the waitlist)."""
+    return "standin" if rostered or start - now <= deadline else "cancel"
+
+
+# --- stand-in offers: "I can't come" ----------------------------------------------------------------
+
+STANDIN_STATUSES = ("open", "taken", "unfilled", "withdrawn")
+# open -> taken (a volunteer took it) | unfilled (its alert time passed: organisers were told) | withdrawn
+# unfilled -> taken | withdrawn: someone may still step in until the duty starts.
+STANDIN_LIVE = ("open", "unfilled")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A stand-in offer of ``volunteer_id``'s confirmed duty (see STANDIN_STATUSES)."""
+
+    id: int
+    volunteer_id: int
+    status: str
+    duty_start: datetime
+    taken_by: int | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in STANDIN_LIVE
+
+
+def alert_time(duty_start: datetime, now: datetime, lead: timedelta = STANDIN_ALERT) -> datetime:
+    """When organisers hear of an offer nobody took: ``lead`` before the duty, or at once when that has passed."""
+    return max(now, duty_start - lead)
+
+
+def check_standin_offer(status: str, duty_start: datetime, now: datetime, scheduled: bool = True) -> None:
+    """Only a confirmed duty of a scheduled occurrence that has not started is offered."""
+    if not scheduled:
+        raise OccurrenceClosed("the occurrence is cancelled", "该活动已取消")
+    if status != "confirmed":
+        raise Conflict(
+            f"only a confirmed duty is offered to a stand-in; this sign-up is {status}",
+            "只有已确认的班次才能请人替班",
+        )
+    if duty_start <= now:
+        raise OccurrenceClosed(
+            f"the duty started at {local(duty_start):%Y-%m-%d %H:%M}; tell an organiser",
+            f"班次已于{local(duty_start):%Y-%m-%d %H:%M}开始，请联系组织者",
+        )
+
+
+def check_standin_take(offer: Offer, volunteer_id: int, now: datetime) -> None:
+    """An offer is taken while it is live and its duty has not started, by someone else than its volunteer."""
+    if offer.status == "taken":
+        raise StandinTaken(
+            f"stand-in offer {offer.id} is already taken, thank you", f"该替班已有人接替，谢谢您（替班编号 {offer.id}）"
+        )
+    if offer.status == "withdrawn":
+        raise StandinClosed(
+            f"stand-in offer {offer.id} was withdrawn: the volunteer can come after all",
+            f"替班{offer.id}已撤回：原志愿者可以到岗",
+        )
+    if offer.duty_start <= now:
+        raise StandinClosed(
+            f"stand-in offer {offer.id}: the duty started at {local(offer.duty_start):%Y-%m-%d %H:%M}",
+            f"替班{offer.id}的班次已于{local(offer.duty_start):%Y-%m-%d %H:%M}开始",
+        )
+    if volunteer_id == offer.volunteer_id:
+        raise Conflict(
+            f"volunteer {volunteer_id} offered this duty; to keep it, withdraw the offer",
+            "这是您自己请人替班的班次；如能到岗，请撤回替班",
+        )
+
+
+def check_standin_withdraw(caller: Caller, offer: Offer) -> None:
+    """The volunteer who offered it (they can come after all) or an organiser, while it is live."""
+    if not caller.acts_for(offer.volunteer_id):
+        raise Forbidden(
+            f"stand-in offer {offer.id}: only volunteer {offer.volunteer_id} or an organiser withdraws it",
+            f"替班{offer.id}只能由原志愿者或组织者撤回",
+        )
+    if offer.status == "taken":  # withdrawing twice is no error: the second changes nothing
+        raise StandinClosed(
+            f"stand-in offer {offer.id} was taken by volunteer {offer.taken_by}", f"替班{offer.id}已有人接替"
+        )

@@ -60,3 +60,18 @@ class SwapClosed(Conflict):
 @remote_error
 class NotExportable(InvalidInput):
     """The month cannot be written as a patrol-roster/1 instance; the message names the rule the format lacks."""
+
+
+@remote_error
+class WeeklyCapReached(Conflict):
+    """The volunteer already holds as many duties of that kind that week as the weekly cap allows."""
+
+
+@remote_error
+class StandinTaken(Conflict):
+    """Someone else took the stand-in offer first: already taken, thank you."""
+
+
+@remote_error
+class StandinClosed(Conflict):
+    """The stand-in offer was withdrawn, or its duty started or is no longer the volunteer's."""

@@ -29,6 +29,7 @@ from sqlalchemy import (
     event,
     false,
     inspect,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -345,3 +346,61 @@ class RosterSwap(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, doc="the start of the earlier of its two shifts")
     decided_by: Mapped[str | None] = mapped_column(String(100), doc="who accepted, declined or withdrew it")
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class StandinOffer(Base):
+    """A volunteer cannot come to a confirmed duty: the duty is offered to others (``domain.Offer``).
+
+    The volunteer keeps the duty (their sign-up stays confirmed) until someone takes it: then that
+    sign-up is cancelled and ``new_signup_id`` confirmed in the same transaction, the seat handed
+    over. One live (open or unfilled) offer per sign-up at a time; ``alert_at`` is when organisers
+    hear of an offer nobody took (``alerted_at``: when they were told, once).
+    """
+
+    __tablename__ = "standin_offers"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'taken', 'unfilled', 'withdrawn')", name="ck_standin_offers_status"),
+        Index(
+            "uq_standin_offers_live",
+            "signup_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'unfilled')"),
+            postgresql_where=text("status IN ('open', 'unfilled')"),
+        ),
+        Index("ix_standin_offers_status_alert", "status", "alert_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id", ondelete="CASCADE"))
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    occurrence_role_id: Mapped[int] = mapped_column(ForeignKey("occurrence_roles.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int] = mapped_column(Integer, doc="the volunteer who cannot come")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str | None] = mapped_column(String(300), doc="why, in their words: organisers and the volunteer")
+    cause: Mapped[str] = mapped_column(
+        String(100), doc="cant_come, or the volunteers event that made it (availability_changed:<event id>)"
+    )
+    grid_id: Mapped[int | None] = mapped_column(Integer)
+    grid_leader_id: Mapped[int | None] = mapped_column(Integer, doc="the grid's leader when the offer was made")
+    candidate_ids: Mapped[list] = mapped_column(JSON, default=list, doc="who fitted when it was offered")
+    taken_by: Mapped[int | None] = mapped_column(Integer)
+    new_signup_id: Mapped[int | None] = mapped_column(ForeignKey("signups.id"))
+    alert_at: Mapped[datetime] = mapped_column(DateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, doc="taken or withdrawn")
+
+    signup: Mapped[Signup] = relationship(foreign_keys=[signup_id])
+    occurrence: Mapped[Occurrence] = relationship()
+    occurrence_role: Mapped[OccurrenceRole] = relationship()
+
+
+class HandledEvent(Base):
+    """Events of other services this one acted on, by ``event_id``: written in the same transaction
+    as what the event changed, so a redelivered event finds its row and changes nothing."""
+
+    __tablename__ = "handled_events"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(50))
+    handled_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -182,6 +182,32 @@ class VolunteerIdIn(StrictSchema):
     volunteer_id = Id(required=True)
 
 
+class CantComeIn(SignupIdIn):
+    reason = Reason(
+        load_default=None, allow_none=True, metadata={"description": "why, for organisers (not told to others)"}
+    )
+    request_id = RequestId(load_default=None)
+
+
+class StandinOfferIdIn(StrictSchema):
+    offer_id = Id(required=True)
+
+
+class AcceptStandinIn(StandinOfferIdIn):
+    volunteer_id = Id(required=True, metadata={"description": "the volunteer who takes the duty"})
+    request_id = RequestId(load_default=None)
+
+
+class ListStandinOffersIn(StrictSchema):
+    volunteer_id = Id(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the offers this volunteer fits; left out: a volunteer's own, every offer for organisers"
+        },
+    )
+
+
 # --- responses -------------------------------------------------------------------------------
 
 
@@ -391,6 +417,43 @@ class Registration(Schema):
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
     created_at = LocalDateTime()
+
+
+class StandinOffer(Schema):
+    offer_id = fields.Integer()
+    signup_id = fields.Integer(metadata={"description": "the sign-up of the volunteer who cannot come"})
+    occurrence_id = fields.Integer()
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    start = LocalDateTime(metadata={"description": "the occurrence"})
+    end = LocalDateTime()
+    place = fields.String(allow_none=True)
+    role = fields.String()
+    duty_start = LocalDateTime()
+    duty_end = LocalDateTime()
+    grid_id = fields.Integer(allow_none=True)
+    grid_leader_id = fields.Integer(allow_none=True)
+    rostered = fields.Boolean(metadata={"description": "a duty of a published patrol roster"})
+    volunteer_id = fields.Integer(metadata={"description": "who cannot come; the duty stays theirs until taken"})
+    status = fields.String(
+        metadata={
+            "description": "open | unfilled (nobody took it by alert_at: organisers were told; it may still be "
+            "taken) | taken | withdrawn"
+        }
+    )
+    alert_at = LocalDateTime(metadata={"description": "organisers are told then if nobody took it"})
+    alerted_at = LocalDateTime(allow_none=True)
+    taken_by = fields.Integer(allow_none=True)
+    new_signup_id = fields.Integer(allow_none=True, metadata={"description": "the taker's confirmed sign-up"})
+    created_at = LocalDateTime()
+    closed_at = LocalDateTime(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "organisers and the volunteer who offered it"})
+    candidate_ids = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        metadata={"description": "who fitted when it was offered: organisers and the volunteer who offered it"},
+    )
 
 
 class VolunteerStats(Schema):

@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import eventlet
+from nameko.exceptions import RemoteError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import domain, exceptions, feeds, recurrence, rostering, schemas, store, views
-from activities.dependencies import CallerIdentity, DutySettings, Volunteers
+from activities import domain, exceptions, feeds, recurrence, rostering, schemas, standins, store, views
+from activities.dependencies import CallerIdentity, DutySettings, Standins, Volunteers, standin_timer
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import (
     DutyClash,
@@ -31,9 +33,9 @@ from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from guanyinli.events import attendance_key
+from guanyinli.events import attendance_key, read
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
-from guanyinli.rpc import EventDispatcher, rpc
+from guanyinli.rpc import EventDispatcher, event_handler, rpc
 from guanyinli.schemas import contract
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ RULE_ERRORS: dict[str, type[Exception]] = {
 SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyClash, OccurrenceClosed, Unavailable)
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
+REQUEUE_PAUSE = 1.0  # seconds before an event that failed for a passing reason goes back to the queue
 
 
 def rule_error(exc: RuleViolation) -> Exception:
@@ -75,6 +78,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     relay = outbox.Relay(OUTBOX)
     clock = Clock()
     duty_rules = DutySettings()
+    standin_settings = Standins()
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -598,6 +602,302 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         """Attendance counts, hours and no-show rate of one volunteer (excused duties do not count as due)."""
         self._for_volunteer(volunteer_id)
         return self._work(lambda s: store.volunteer_stats(s, volunteer_id))
+
+    # --- stand-ins: "I can't come" ---------------------------------------------------------------
+
+    def _candidates(self, duty: standins.Target) -> list[int]:
+        """Active volunteers who fit the duty now (skills, availability, no clash, within the weekly
+        cap, not on it), the volunteer who offers it aside."""
+        wanted = duty.open_duty(self.standin_settings.caps)
+        skill = wanted.skills[0] if wanted.skills else None
+        records = [
+            r for r in self.volunteers.available_volunteers(duty.start, duty.end, skill) if r["id"] != duty.volunteer_id
+        ]
+        held = self._work(lambda s: standins.booked(s, [r["id"] for r in records], *duty.booking_window()))
+        return [r["id"] for r in records if domain.fits(wanted, standins.helper(r, True, None, held.get(r["id"], ())))]
+
+    def _private(self, volunteer_id: int) -> bool:
+        """Whether the caller reads an offer's reason and candidates: organisers and the offering volunteer."""
+        return self.caller.is_organiser or self.caller.volunteer_id == volunteer_id
+
+    @rpc
+    @contract(
+        access=own("the volunteer of the sign-up, or organisers"),
+        request=schemas.CantComeIn,
+        response=schemas.StandinOffer(),
+        errors=(NotFound, Forbidden, Conflict, OccurrenceClosed, Unavailable),
+        emits=("standin_offered",),
+        key="request_id",
+        rerun=True,  # a repeat finds the sign-up's live offer
+    )
+    def cant_come(self, signup_id, reason=None, request_id=None):
+        """The volunteer cannot come to a confirmed duty that has not started: offer it to stand-ins.
+
+        The duty stays theirs (the sign-up stays confirmed) until someone takes it. standin_offered
+        names the volunteers who fit it now (skills, availability, no clashing duty, within the
+        weekly cap). Organisers and the grid leader hear of it if nobody took it by STANDIN.ALERT_HOURS
+        (12) before the duty, or at once when that is past (standin_unfilled). Asked again while
+        the offer is open, it answers that offer.
+        """
+        now = self.clock()
+
+        def look(session):
+            signup = store.get_signup(session, signup_id)
+            self._for_volunteer(signup.volunteer_id)
+            offer = standins.live_offer(session, signup_id)
+            if offer is not None:
+                return standins.offer_view(offer, True), None
+            duty = standins.target(signup)
+            domain.check_standin_offer(duty.status, duty.start, now, duty.scheduled)
+            return None, duty
+
+        found, duty = self._work(look)
+        if found is not None:
+            return found
+        candidates, leader = self._candidates(duty), self.volunteers.grid_leader(duty.grid_id)
+        return self._work(lambda s: self._offer(s, duty, now, "cant_come", candidates, leader, reason)[1])
+
+    def _offer(self, session, duty, now, cause, candidates, leader, reason=None) -> tuple[bool, dict]:
+        """Open the offer of ``duty`` (or find its live one); queue standin_offered when it is new."""
+        offer, created = standins.open_offer(
+            session,
+            duty.signup_id,
+            now,
+            cause=cause,
+            alert_lead=self.standin_settings.alert,
+            candidates=candidates,
+            grid_leader_id=leader,
+            reason=reason,
+        )
+        if created:
+            OUTBOX.add(
+                session, "standin_offered", {**standins.offer_event(offer), "candidate_ids": offer.candidate_ids}
+            )
+        return created, standins.offer_view(offer, True)
+
+    @rpc
+    @contract(
+        access=own("the volunteer who takes it, or organisers for them"),
+        request=schemas.AcceptStandinIn,
+        response=schemas.StandinOffer(),
+        errors=(
+            NotFound,
+            Forbidden,
+            exceptions.StandinTaken,
+            exceptions.StandinClosed,
+            SkillMissing,
+            VolunteerUnavailable,
+            DutyClash,
+            exceptions.WeeklyCapReached,
+            Conflict,
+            Unavailable,
+        ),
+        emits=("standin_taken",),
+        key="request_id",
+        rerun=True,  # a repeat by the volunteer who took it answers the taken offer
+    )
+    def accept_standin(self, offer_id, volunteer_id, request_id=None):
+        """Take a stand-in offer: the first volunteer who fits gets the duty, the others StandinTaken.
+
+        The fits rule is asked again (skills, availability, clashes, the weekly cap). In one
+        transaction the offer becomes taken (a guarded update: of concurrent acceptances exactly
+        one wins), the offering volunteer's sign-up is cancelled and the taker's confirmed, the seat
+        handed over (nobody is promoted from the waitlist); a rostered patrol changes hands in its
+        published roster too. standin_taken tells both volunteers and the grid leader. Refused with
+        StandinClosed once withdrawn or once the duty has started.
+        """
+        self._for_volunteer(volunteer_id)
+        now = self.clock()
+
+        def look(session):
+            offer = standins.get(session, offer_id)
+            if offer.status == "taken" and offer.taken_by == volunteer_id:
+                return standins.offer_view(offer, self._private(offer.volunteer_id)), None
+            domain.check_standin_take(standins.offer_of(offer), volunteer_id, now)
+            return None, standins.target(offer.signup)
+
+        found, duty = self._work(look)
+        if found is not None:
+            return found
+        record, availability = self.volunteers.volunteer_and_availability(volunteer_id, duty.start, duty.end)
+        available, why = bool(availability.get("available")), availability.get("reason")
+
+        def work(session):
+            caps = self.standin_settings.caps
+            offer, changed = standins.take(session, offer_id, record, available, why, now, caps)
+            if changed:
+                event = {**standins.offer_event(offer), "taken_by": volunteer_id, "new_signup_id": offer.new_signup_id}
+                OUTBOX.add(session, "standin_taken", event)
+            return standins.offer_view(offer, self._private(offer.volunteer_id))
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=own("the volunteer who offered it (they can come after all), or organisers"),
+        request=schemas.StandinOfferIdIn,
+        response=schemas.StandinOffer(),
+        errors=(NotFound, Forbidden, exceptions.StandinClosed),
+    )
+    def withdraw_standin(self, offer_id):
+        """Withdraw an open (or unfilled) offer: the volunteer can come after all and keeps the duty."""
+
+        def work(session):
+            offer = standins.get(session, offer_id)
+            domain.check_standin_withdraw(self.caller, standins.offer_of(offer))
+            offer, _ = standins.withdraw(session, offer_id, self.clock())
+            return standins.offer_view(offer, True)
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=own("a volunteer the offers they fit; organisers and viewers every open offer, or a volunteer's"),
+        request=schemas.ListStandinOffersIn,
+        response=schemas.StandinOffer(many=True),
+        errors=(Forbidden, Unavailable),
+    )
+    def list_standin_offers(self, volunteer_id=None):
+        """Open and unfilled offers whose duty has not started, soonest first.
+
+        With a volunteer (a volunteer's own, by default): those they fit now and did not make
+        themselves. Without one (organisers and viewers): every one.
+        """
+        if volunteer_id is None and not self.caller.may_read_all:
+            volunteer_id = self.caller.volunteer_id
+        if volunteer_id is None and not self.caller.may_read_all:
+            raise Forbidden("a volunteer lists the offers they fit", "志愿者只能查看适合自己的替班")
+        if volunteer_id is not None:
+            self._for_volunteer(volunteer_id)
+        now = self.clock()
+
+        def read_offers(session):
+            found = [o for o in standins.live_offers(session, now) if o.volunteer_id != volunteer_id]
+            return [(standins.offer_view(o, self._private(o.volunteer_id)), standins.target(o.signup)) for o in found]
+
+        offers = self._work(read_offers)
+        if volunteer_id is None or not offers:
+            return [view for view, _ in offers]
+        windows = [(duty.start, duty.end) for _, duty in offers]
+        record, checks = self.volunteers.availabilities(volunteer_id, windows)
+        start, end = min(d.booking_window()[0] for _, d in offers), max(d.booking_window()[1] for _, d in offers)
+        held = self._work(lambda s: standins.booked(s, [volunteer_id], start, end))[volunteer_id]
+        caps = self.standin_settings.caps
+        return [
+            view
+            for (view, duty), check in zip(offers, checks, strict=True)
+            if domain.fits(
+                duty.open_duty(caps), standins.helper(record, bool(check.get("available")), check.get("reason"), held)
+            )
+        ]
+
+    @standin_timer
+    def alert_unfilled_standins(self):
+        """Offers nobody took by their alert time: standin_unfilled, once each (a guarded status change
+        with its event in the outbox), whichever replica gets there first."""
+        now = self.clock()
+
+        def work(session):
+            for offer in standins.alert_due(session, now):
+                OUTBOX.add(session, "standin_unfilled", standins.offer_event(offer))
+
+        self._work(work)
+
+    # --- the volunteers service's events ----------------------------------------------------------
+
+    @event_handler("volunteers", "availability_changed", requeue_on_error=True)
+    def on_availability_changed(self, payload):
+        """Duties a volunteer is no longer available for (or no longer has the skills of) are let go.
+
+        Each coming confirmed or waitlisted sign-up is checked again: a self-signed-up duty that no
+        longer fits is cancelled (its seat goes to the waitlist: signup_cancelled, signup_promoted),
+        while a rostered patrol or a duty within its cancellation deadline (CANCEL_DEADLINES, 24 h
+        by default) is offered to stand-ins (standin_offered) and stays the volunteer's until
+        taken. Acted on once per event_id: a redelivery changes nothing.
+        """
+        self._recheck("availability_changed", payload)
+
+    @event_handler("volunteers", "volunteer_deactivated", requeue_on_error=True)
+    def on_volunteer_deactivated(self, payload):
+        """Every coming duty of a deactivated volunteer is let go, as for ``availability_changed``."""
+        self._recheck("volunteer_deactivated", payload)
+
+    def _recheck(self, event_type: str, payload: dict) -> None:
+        try:
+            event = read(event_type, payload)
+        except InvalidInput as exc:  # a malformed event would fail for ever: logged, not requeued
+            log.error("%s dropped, malformed: %s", event_type, exc)
+            return
+        try:
+            self._let_go_of_misfits(event_type, event)
+        except Exception as exc:
+            if isinstance(exc, NotFound) or (isinstance(exc, RemoteError) and str(exc.exc_type).endswith("NotFound")):
+                log.warning("%s for unknown volunteer %s dropped", event_type, event["volunteer_id"])
+                return
+            log.exception("%s of volunteer %s failed; requeued", event_type, event["volunteer_id"])
+            eventlet.sleep(REQUEUE_PAUSE)
+            raise
+
+    def _let_go_of_misfits(self, event_type: str, event: dict) -> None:
+        """The coming duties the volunteer no longer fits: cancelled, or offered when rostered or close."""
+        volunteer_id, event_id, now = event["volunteer_id"], event["event_id"], self.clock()
+        settings = self.standin_settings
+        duties = self._work(
+            lambda s: None if standins.was_handled(s, event_id) else standins.coming_duties(s, volunteer_id, now)
+        )
+        if not duties:
+            return
+        gone = duties if event_type == "volunteer_deactivated" else self._misfits(volunteer_id, duties)
+        offered = {
+            d.signup_id: (self._candidates(d), self.volunteers.grid_leader(d.grid_id))
+            for d in gone
+            if d.status == "confirmed"
+            and domain.drop_out(d.rostered, d.start, now, settings.deadline(d.kind)) == "standin"
+        }
+
+        def work(session):
+            if not standins.mark_handled(session, event_id, event_type, now):
+                return
+            for duty in gone:
+                if duty.signup_id not in offered:
+                    _let_go(session, duty.signup_id, now)
+                    continue
+                try:
+                    self._offer(session, duty, now, f"{event_type}:{event_id}", *offered[duty.signup_id])
+                except Conflict as exc:  # cancelled or started meanwhile: nothing to offer
+                    log.info("sign-up %s not offered: %s", duty.signup_id, exc)
+
+        self._work(work)
+
+    def _misfits(self, volunteer_id: int, duties: list[standins.Target]) -> list[standins.Target]:
+        """The duties of the volunteer's that they no longer fit (active, skills, availability)."""
+        record, checks = self.volunteers.availabilities(volunteer_id, [(d.start, d.end) for d in duties])
+        caps = self.standin_settings.caps
+        return [
+            duty
+            for duty, check in zip(duties, checks, strict=True)
+            if domain.misfit(
+                duty.open_duty(caps),
+                standins.helper(record, bool(check.get("available")), check.get("reason"), ()),
+                taking=False,
+            )
+        ]
+
+
+def _let_go(session, signup_id: int, now) -> None:
+    """Cancel a sign-up its volunteer no longer fits (the waitlist takes the seat) and close its live offer."""
+    offer = standins.live_offer(session, signup_id)
+    if offer is not None:
+        standins.withdraw(session, offer.id, now)
+    try:
+        signup, changed, promoted = store.cancel_sign_up(session, signup_id)
+    except RuleViolation as exc:  # attendance recorded meanwhile, or over: it stays as it is
+        log.info("sign-up %s not cancelled: %s", signup_id, exc)
+        return
+    if changed:
+        OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
+    for p in promoted:
+        OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
 
 
 def _occurrence_cancelled(session, occ, reason: str | None) -> None:

@@ -24,6 +24,11 @@ CANCELLATIONS = frozenset({"occurrence_cancelled", "signup_cancelled", "roster_r
 URGENT_WITHIN = timedelta(hours=12)
 
 REMINDER_KINDS = frozenset({f"reminder_{lead}" for lead in REMINDER_LEADS})
+# Kinds that ask for someone to step in: urgent on the same terms as a cancellation.
+STANDIN_CALLS = frozenset({"standin_offered", "standin_unfilled"})
+# The recipient of messages to organisers: notifications knows no organiser with an address, so
+# they go to one configured address (NOTIFICATIONS.ORGANISERS_EMAIL), kept as the contact of this id.
+ORGANISERS_DESK = 0
 
 # The sign-in codes of the volunteers' phone page (the organiser service makes and checks them)
 # are good this long; the text message says so.
@@ -90,7 +95,7 @@ def quiet_hours_end(moment: datetime, prefs: Preferences) -> datetime:
 
 def is_urgent(kind: str, duty_start: datetime | None, now: datetime) -> bool:
     """A cancellation of a duty today (or within URGENT_WITHIN) ignores quiet hours and the digest."""
-    if kind not in CANCELLATIONS or duty_start is None:
+    if kind not in CANCELLATIONS | STANDIN_CALLS or duty_start is None:
         return False
     if duty_start < now:
         return False
@@ -202,6 +207,7 @@ class LocalState:
     occurrence_volunteers: frozenset[int] = frozenset()  # with an active duty of the occurrence
     shift_holders: dict[str, int] = field(default_factory=dict)  # shift id -> volunteer, active duties
     names: dict[int, str] = field(default_factory=dict)  # volunteer -> name, of the people an event names
+    organisers: bool = False  # an organisers' address is configured (ORGANISERS_DESK)
 
 
 def _occurrence_context(event: dict) -> dict:
@@ -355,11 +361,51 @@ def _plan_swap(event_type: str, event: dict, state: LocalState) -> Plan:
     return plan
 
 
+def _plan_standin(event_type: str, event: dict, now: datetime, state: LocalState) -> Plan:
+    """A stand-in offer: to each volunteer who fits it (offered); to both volunteers and the grid
+    leader (taken: the duty moves in the local table too); to the organisers, the grid leader and
+    the volunteer who cannot come (unfilled). Each reads it in their own words (``audience``)."""
+    plan = Plan()
+    start, volunteer, leader = event["duty_start"], event["volunteer_id"], event.get("grid_leader_id")
+    context = {
+        **_occurrence_context(event),
+        "role": event["role"],
+        "duty_start": iso(start),
+        "duty_end": iso(event["duty_end"]),
+        "offer_id": event["offer_id"],
+        "grid_id": event.get("grid_id"),
+    }
+    urgent = is_urgent(event_type, start, now)
+    audiences: dict[int, str] = {}
+    if event_type == "standin_offered":
+        audiences = dict.fromkeys(event.get("candidate_ids") or [], "candidate")
+    elif event_type == "standin_taken":
+        taker = event["taken_by"]
+        context.update(taken_by=taker, taker_name=state.names.get(taker), volunteer_name=state.names.get(volunteer))
+        audiences = {volunteer: "volunteer", taker: "taker"}
+        kept = f"shift:{event['occurrence_id']}" if event.get("rostered") else f"signup:{event['new_signup_id']}"
+        plan.cancel += [(volunteer, f"signup:{event['signup_id']}"), (volunteer, f"shift:{event['occurrence_id']}")]
+        plan.upsert.append(
+            Duty(taker, kept, event["title"], start, event["duty_end"], event.get("place"), event.get("occurrence_id"))
+        )
+    else:
+        audiences = {volunteer: "volunteer"}
+        if state.organisers:
+            audiences[ORGANISERS_DESK] = "organisers"
+    if leader is not None:
+        audiences.setdefault(leader, "leader")
+    for volunteer_id, audience in audiences.items():
+        personal = {**context, "audience": audience}
+        plan.notices.append(Notice(volunteer_id, event_type, personal, urgent, start))
+    return plan
+
+
 SIGNUP_EVENTS = ("signup_confirmed", "signup_waitlisted", "signup_promoted", "signup_cancelled")
 OCCURRENCE_EVENTS = ("occurrence_cancelled", "occurrence_changed")
 ROSTER_EVENTS = ("roster_published", "roster_repaired")
 SWAP_EVENTS = ("swap_proposed", "swap_accepted", "swap_declined", "swap_withdrawn")
-ACTIVITY_EVENTS = SIGNUP_EVENTS + OCCURRENCE_EVENTS + ROSTER_EVENTS + SWAP_EVENTS
+STANDIN_EVENTS = ("standin_offered", "standin_taken", "standin_unfilled")
+ACTIVITY_EVENTS = SIGNUP_EVENTS + OCCURRENCE_EVENTS + ROSTER_EVENTS + SWAP_EVENTS + STANDIN_EVENTS
 
 
 def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = LocalState()) -> Plan:
@@ -372,6 +418,8 @@ def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = 
         return _plan_roster(event_type, event, now)
     if event_type in SWAP_EVENTS:
         return _plan_swap(event_type, event, state)
+    if event_type in STANDIN_EVENTS:
+        return _plan_standin(event_type, event, now, state)
     raise ValueError(f"no plan for event {event_type!r}")
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import time
 
+from nameko.dependency_providers import Config
 from sqlalchemy import text
 
 from guanyinli import revocation
 from guanyinli.clock import Clock
+from guanyinli.config import setting
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, RequestRepeated
 from guanyinli.events import read
@@ -54,6 +56,7 @@ class NotificationsService(revocation.RevocationListener):
     channels = Channels()
     volunteers = Volunteers()
     caller = CallerIdentity()
+    config = Config()
 
     # --- events from activities -------------------------------------------------------------
 
@@ -64,7 +67,11 @@ class NotificationsService(revocation.RevocationListener):
             log.error("dropping malformed %s event: %s", event_type, exc)
             return
         with self.db.get_session() as session:
-            store.apply_event(session, event_type, event, self.clock.now(), self.settings.digest)
+            store.apply_event(session, event_type, event, self.clock.now(), self.settings.digest, self._organisers())
+
+    def _organisers(self) -> str | None:
+        """The organisers' address (config NOTIFICATIONS.ORGANISERS_EMAIL, env NOTIFICATIONS_ORGANISERS_EMAIL)."""
+        return setting(self.config, "NOTIFICATIONS", "ORGANISERS_EMAIL", None)
 
     @_on("activities", "signup_confirmed")
     def on_signup_confirmed(self, payload):
@@ -113,6 +120,18 @@ class NotificationsService(revocation.RevocationListener):
     @_on("activities", "swap_withdrawn")
     def on_swap_withdrawn(self, payload):
         self._activity_event("swap_withdrawn", payload)
+
+    @_on("activities", "standin_offered")
+    def on_standin_offered(self, payload):
+        self._activity_event("standin_offered", payload)
+
+    @_on("activities", "standin_taken")
+    def on_standin_taken(self, payload):
+        self._activity_event("standin_taken", payload)
+
+    @_on("activities", "standin_unfilled")
+    def on_standin_unfilled(self, payload):
+        self._activity_event("standin_unfilled", payload)
 
     # --- events from volunteers: the contact cache ------------------------------------------
 

@@ -166,7 +166,7 @@ def queue_notice(
 # --- duties and reminders ---------------------------------------------------------------------
 
 
-def local_state(session: Session, event_type: str, event: dict) -> domain.LocalState:
+def local_state(session: Session, event_type: str, event: dict, organisers: bool = False) -> domain.LocalState:
     occurrence_volunteers: frozenset[int] = frozenset()
     holders: dict[str, int] = {}
     if event_type in domain.OCCURRENCE_EVENTS and event.get("occurrence_id") is not None:
@@ -184,12 +184,15 @@ def local_state(session: Session, event_type: str, event: dict) -> domain.LocalS
             )
         )
         holders = {key.split(":", 1)[1]: volunteer_id for key, volunteer_id in rows}
-    if event_type in domain.SWAP_EVENTS:
-        rows = session.execute(
-            select(Contact.volunteer_id, Contact.name).where(Contact.volunteer_id.in_(event["volunteer_ids"]))
-        )
+    named = event["volunteer_ids"] if event_type in domain.SWAP_EVENTS else []
+    if event_type == "standin_taken":
+        named = [event["volunteer_id"], event["taken_by"]]
+    if named:
+        rows = session.execute(select(Contact.volunteer_id, Contact.name).where(Contact.volunteer_id.in_(named)))
         names = {volunteer_id: name for volunteer_id, name in rows if name}
-    return domain.LocalState(occurrence_volunteers=occurrence_volunteers, shift_holders=holders, names=names)
+    return domain.LocalState(
+        occurrence_volunteers=occurrence_volunteers, shift_holders=holders, names=names, organisers=organisers
+    )
 
 
 def _reschedule(session: Session, duty: Duty, now: datetime) -> None:
@@ -251,13 +254,22 @@ def _cancel_duties(session: Session, rows, as_of: datetime, now: datetime) -> No
 
 
 def apply_event(
-    session: Session, event_type: str, event: dict, now: datetime, schedule: domain.DigestSchedule
+    session: Session,
+    event_type: str,
+    event: dict,
+    now: datetime,
+    schedule: domain.DigestSchedule,
+    organisers_email: str | None = None,
 ) -> list[int]:
     """Handle one activities event: duties and reminders updated, its messages in the outbox.
 
-    Idempotent: handled again, the same event finds its messages there and queues nothing.
+    Messages to organisers go to ``organisers_email`` (none without it). Idempotent: handled
+    again, the same event finds its messages there and queues nothing.
     """
-    plan = domain.plan_event(event_type, event, now, local_state(session, event_type, event))
+    state = local_state(session, event_type, event, organisers=bool(organisers_email))
+    plan = domain.plan_event(event_type, event, now, state)
+    if any(n.volunteer_id == domain.ORGANISERS_DESK for n in plan.notices):
+        save_contact(session, domain.ORGANISERS_DESK, now, name="社区组织者", email=organisers_email, active=True)
     as_of = event["occurred_at"]
     for volunteer_id, key in plan.cancel:
         rows = session.scalars(select(Duty).where(Duty.volunteer_id == volunteer_id, Duty.duty_key == key)).all()

@@ -290,3 +290,68 @@ def test_an_organisers_swap_tells_both_that_an_organiser_made_it():
     assert sorted(n.volunteer_id for n in plan.notices) == [5, 6]
     assert all(n.context["proposed_by"] is None and n.context["by_organiser"] for n in plan.notices)
     assert not any(n.context["proposer"] for n in plan.notices)
+
+
+# --- stand-ins -----------------------------------------------------------------------------------
+
+
+def standin(event_type: str, duty_start: datetime, **extra) -> dict:
+    extra.setdefault("grid_leader_id", 9)
+    return event(
+        event_type,
+        **occurrence(duty_start),
+        offer_id=4,
+        signup_id=41,
+        volunteer_id=5,
+        role="巡逻队员",
+        duty_start=duty_start,
+        duty_end=duty_start + timedelta(hours=2),
+        grid_id=3,
+        alert_at=duty_start - timedelta(hours=12),
+        **extra,
+    )
+
+
+def test_an_offer_asks_each_candidate_and_tells_the_grid_leader():
+    payload = standin("standin_offered", at(26, 19), candidate_ids=[6, 7, 9])
+    plan = plan_event("standin_offered", payload, at(24, 10))
+    assert [(n.volunteer_id, n.context["audience"]) for n in plan.notices] == [
+        (6, "candidate"),
+        (7, "candidate"),
+        (9, "candidate"),  # the leader fits too: asked like the others
+    ]
+    assert plan.upsert == [] and plan.cancel == [] and not any(n.urgent for n in plan.notices)
+    close = plan_event("standin_offered", standin("standin_offered", at(24, 20), candidate_ids=[6]), at(24, 10))
+    assert [n.urgent for n in close.notices] == [True, True]  # the same evening: quiet hours do not hold it
+    assert [n.context["audience"] for n in close.notices] == ["candidate", "leader"]
+
+
+def test_a_taken_offer_tells_both_volunteers_and_the_leader_and_moves_the_duty():
+    payload = standin("standin_taken", at(26, 19), taken_by=6, new_signup_id=52)
+    plan = plan_event("standin_taken", payload, at(24, 10), LocalState(names={6: "张伟"}))
+    assert [(n.volunteer_id, n.context["audience"]) for n in plan.notices] == [
+        (5, "volunteer"),
+        (6, "taker"),
+        (9, "leader"),
+    ]
+    assert plan.notices[0].context["taker_name"] == "张伟"
+    assert plan.cancel == [(5, "signup:41"), (5, "shift:7")]
+    [duty] = plan.upsert
+    assert (duty.volunteer_id, duty.key, duty.start) == (6, "signup:52", at(26, 19))
+    rostered = plan_event(
+        "standin_taken", standin("standin_taken", at(26, 19), taken_by=6, new_signup_id=52, rostered=True), at(24, 10)
+    )
+    assert rostered.upsert[0].key == "shift:7"
+
+
+def test_an_unfilled_offer_tells_the_organisers_when_they_have_an_address_the_leader_and_the_volunteer():
+    payload = standin("standin_unfilled", at(25, 7))
+    plan = plan_event("standin_unfilled", payload, at(24, 19), LocalState(organisers=True))
+    assert [(n.volunteer_id, n.context["audience"]) for n in plan.notices] == [
+        (5, "volunteer"),
+        (domain.ORGANISERS_DESK, "organisers"),
+        (9, "leader"),
+    ]
+    assert all(n.urgent for n in plan.notices)
+    without = plan_event("standin_unfilled", standin("standin_unfilled", at(25, 7), grid_leader_id=None), at(24, 19))
+    assert [n.volunteer_id for n in without.notices] == [5]

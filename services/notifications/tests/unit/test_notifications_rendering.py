@@ -38,11 +38,25 @@ SWAP = {
 }
 
 
+STANDIN = {
+    **CONTEXTS["signup"],
+    "duty_start": SHIFT["start"],
+    "duty_end": SHIFT["end"],
+    "offer_id": 4,
+    "grid_id": 3,
+    "taken_by": 6,
+    "taker_name": "张伟",
+    "volunteer_name": "李强",
+}
+
+
 def context_for(kind: str) -> dict:
     if kind.startswith("roster"):
         return {**CONTEXTS["roster"], "added": [SHIFT], "removed": []}
     if kind.startswith("swap"):
         return {**SWAP, "proposer": False}
+    if kind.startswith("standin"):
+        return {**STANDIN, "audience": "candidate"}
     if kind == "digest":
         return {
             "period": "2026-11-23T08:00:00+08:00",
@@ -60,7 +74,7 @@ def context_for(kind: str) -> dict:
 
 def test_both_languages_have_the_same_kinds():
     assert rendering.kinds("zh") == rendering.kinds("en")
-    assert len(rendering.kinds("zh")) == 15
+    assert len(rendering.kinds("zh")) == 18
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -121,3 +135,26 @@ def test_swap_answers_say_who_answered():
         "swap_accepted", "zh", {"swap_id": 1, "roster_id": 1, "shifts": [SHIFT], "with": [6]}, "王芳"
     )
     assert "您的换班申请已确认" in older.text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize(
+    ("kind", "audiences"),
+    [
+        ("standin_offered", ("candidate", "leader")),
+        ("standin_taken", ("volunteer", "taker", "leader")),
+        ("standin_unfilled", ("volunteer", "organisers")),  # the grid leader reads what organisers read
+    ],
+)
+def test_each_reader_of_a_stand_in_message_reads_their_own_words(kind, audiences, language):
+    texts = {a: rendering.render(kind, language, {**STANDIN, "audience": a}, "王芳") for a in audiences}
+    assert len({t.text for t in texts.values()}) == len(audiences)
+    for out in texts.values():
+        assert "19:00" in out.subject and "巡逻队员" in out.text
+
+
+def test_a_stand_in_message_names_the_taker_and_tells_the_volunteer_to_stay_home():
+    out = rendering.render("standin_taken", "zh", {**STANDIN, "audience": "volunteer"}, "李强")
+    assert "张伟（编号 6）" in out.text and "不必再到岗" in out.text
+    unfilled = rendering.render("standin_unfilled", "en", {**STANDIN, "audience": "volunteer"}, "Li")
+    assert "still yours" in unfilled.text and "withdraw offer no. 4" in unfilled.text
