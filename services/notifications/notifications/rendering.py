@@ -120,6 +120,13 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "swap_declined": "换班申请（编号{1}）未成，排班不变，请按原排班出勤。",
         "swap_withdrawn": "换班申请（编号{1}）已撤回，无需答复，排班不变。",
         "digest": "观音里每周汇总：本周通知{1}条，未来7天安排{2}项，详见平台。",
+        "standin_offered": "诚邀替班：{1}，{2} {3}。愿意的请在平台“需要顶班”里接受，先到先得。",
+        "standin_offered_leader": "替班通知：{1}，{2} {3}有志愿者不能到岗，已请人替班。",
+        "standin_taken": "已有人替班：{1}，{2} {3}。",
+        "standin_taken_taker": "替班成功：{1}，{2} {3}由您负责，谢谢！",
+        "standin_taken_volunteer": "已有人替您：{1}，{2} {3}，您不必到岗。",
+        "standin_unfilled": "替班无人接：{1}，{2} {3}，请协调人员。",
+        "standin_unfilled_volunteer": "暂无人替班：{1}，{2} {3}仍由您负责；能到岗请在平台撤回替班。",
     },
     "en": {
         "sign_in_code": "Guanyinli volunteers sign-in code: {1}, valid for {2} minutes. Do not tell anyone.",
@@ -139,6 +146,13 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "swap_declined": "Swap request {1} did not go ahead. Your shifts stay as they were.",
         "swap_withdrawn": "Swap request {1} was withdrawn: no answer needed, your shifts stay.",
         "digest": "Guanyinli weekly: {1} notices this week, {2} duties in the next 7 days. See the platform.",
+        "standin_offered": "Stand-in wanted: {1}, {2} {3}. Take it under “Duties needing a stand-in”; first come first served.",
+        "standin_offered_leader": "{1}, {2} {3}: a volunteer cannot come; stand-ins have been asked.",
+        "standin_taken": "{1}, {2} {3}: a stand-in has taken it.",
+        "standin_taken_taker": "Thank you! {1}, {2} {3} is yours now.",
+        "standin_taken_volunteer": "Someone took your duty {1}, {2} {3}: no need to come.",
+        "standin_unfilled": "Nobody has taken {1}, {2} {3} yet: please find someone.",
+        "standin_unfilled_volunteer": "Nobody has taken {1}, {2} {3} yet: it is still yours. Withdraw the offer if you can come.",
     },
 }
 SMS_KINDS = tuple(SMS_TEXTS["zh"])
@@ -195,6 +209,10 @@ def _sms_params(kind: str, language: str, context: dict) -> tuple[str, tuple]:
         return kind, (context["swap_id"],)
     if kind == "digest":
         return kind, (len(context["items"]), len(context["duties"]))
+    if kind.startswith("standin_"):
+        audience = context.get("audience")
+        template = f"{kind}_{audience}" if f"{kind}_{audience}" in SMS_TEXTS[language] else kind
+        return template, (_clip(context["title"]), day(context["duty_start"]), _hm(context["duty_start"]))
     raise KeyError(f"no text message for {kind!r}")
 
 

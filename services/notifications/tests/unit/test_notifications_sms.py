@@ -309,6 +309,13 @@ DUTY = {"title": "第3网格夜间巡逻", "start": "2026-11-26T19:00:00+08:00",
 SHIFT = {"shift_id": "31", "grid_id": 3, **{k: DUTY[k] for k in ("start", "end")}, "occurrence_id": 31}
 ROSTER = {"roster_id": 2, "roster_start": "2026-11-23T00:00:00+08:00", "roster_end": "2026-11-29T00:00:00+08:00"}
 SWAP = {"swap_id": 7, "roster_id": 2, "other_id": 6, "other_name": "李明", "proposer": False, "shifts": [SHIFT]}
+STANDIN = {
+    "title": DUTY["title"],
+    "duty_start": DUTY["start"],
+    "duty_end": DUTY["end"],
+    "offer_id": 4,
+    "role": "巡逻队员",
+}
 CONTEXTS = {
     "sign_in_code": {"code": "123456", "minutes": 5},
     "reminder_24h": {**DUTY, "lead": "24h", "place": "观音里3号院"},
@@ -326,6 +333,9 @@ CONTEXTS = {
     "swap_declined": SWAP,
     "swap_withdrawn": SWAP,
     "digest": {"period": ROSTER["roster_start"], "items": [{"kind": "x", "context": {}}] * 3, "duties": [DUTY]},
+    "standin_offered": {**STANDIN, "audience": "candidate"},
+    "standin_taken": {**STANDIN, "audience": "taker"},
+    "standin_unfilled": {**STANDIN, "audience": "volunteer"},
 }
 
 
@@ -443,3 +453,17 @@ def test_a_sign_in_request_sends_at_most_once_per_request_id():
         "answer",
         "refuse",
     ]
+
+
+def test_each_reader_of_a_stand_in_gets_their_own_short_text():
+    texts = {
+        audience: rendering.short(kind, "zh", {**STANDIN, "audience": audience}).text
+        for kind, audience in (
+            ("standin_taken", "taker"),
+            ("standin_taken", "volunteer"),
+            ("standin_taken", "leader"),
+            ("standin_offered", "leader"),
+        )
+    }
+    assert texts["taker"].startswith("替班成功") and texts["volunteer"].startswith("已有人替您")
+    assert texts["leader"].startswith("替班通知") and "11月26日 19:00" in texts["taker"]
