@@ -39,19 +39,20 @@ class Volunteer:
     def check(self) -> None:
         """axe-core on the page as it is now; violations kept by page."""
         page = self.page
+        path = "/" + re.sub(r"\d+", "N", page.url.split("//", 1)[1].split("/", 1)[1])
+        weight = page.evaluate("() => new XMLSerializer().serializeToString(document).length")
+        self.seen.setdefault("weights", {})[path] = weight  # the page as served (axe not yet in it)
         page.add_script_tag(path=self.setup["axe"])
         result = page.evaluate(
             "opts => axe.run(document, opts).then(r => r.violations.map(v => "
             "({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))})))",
             {"runOnly": {"type": "tag", "values": WCAG}},
         )
-        path = re.sub(r"\d+", "N", page.url.split("//", 1)[1].split("/", 1)[1])
-        self.seen.setdefault("axe", {})["/" + path] = result
-        self.seen.setdefault("weights", {})["/" + path] = len(page.content().encode())
+        self.seen.setdefault("axe", {})[path] = result
         width = page.evaluate("document.documentElement.scrollWidth")
         self.seen.setdefault("too_wide", {})
         if width > PHONE["width"]:
-            self.seen["too_wide"]["/" + path] = width
+            self.seen["too_wide"][path] = width
 
     def press(self, selector: str) -> None:
         self.page.click(selector)
@@ -76,7 +77,7 @@ class Volunteer:
         wrong = "000000" if code != "000000" else "111111"
         self.page.fill("#code", wrong)
         self.press("form[action='/v/verify'] button")
-        refused = self.text(".note")
+        refused = self.text("#why")
         self.page.fill("#code", code)
         self.press("form[action='/v/verify'] button")
         self.page.wait_for_url(self.setup["base"] + "/v")
@@ -115,24 +116,36 @@ def main(setup: dict) -> dict:
         a.go("/v")
         a.duty("便民服务站值班").locator("form[action$='/cancel'] button").click()
         a.page.wait_for_load_state()
-        seen["a_cancelled"] = a.text(".note")
+        seen["a_cancelled"] = a.text("#notice")
         b.go("/v")
         seen["b_promoted"] = b.duty("便民服务站值班").inner_text()
 
         # cancelling after the deadline, then "I can't come" and a stand-in
         a.go("/v")
-        a.duty("楼道清理").locator("form[action$='/cancel'] button").click()
+        late = a.duty("楼道清理")
+        seen["cancel_hidden"] = late.locator("form[action$='/cancel']").count() == 0
+        seen["cancel_closed_hint"] = late.locator(".hint").inner_text()
+        # the cancel button of a page opened before the deadline, pressed after it
+        signup = late.get_attribute("id").split("-")[1]
+        csrf = a.page.locator("input[name=csrf]").first.get_attribute("value")
+        with a.page.expect_navigation():
+            a.page.evaluate(
+                """([path, csrf]) => { const f = document.createElement('form'); f.method = 'post'; f.action = path;
+            const i = document.createElement('input'); i.type = 'hidden'; i.name = 'csrf'; i.value = csrf;
+            f.appendChild(i); document.body.appendChild(f); f.submit(); }""",
+                [f"/v/duties/{signup}/cancel", csrf],
+            )
         a.page.wait_for_load_state()
         a.check()
         seen["too_late"] = a.text("main")
         a.go("/v")
         a.duty("楼道清理").locator("form[action$='/cant-come'] button").click()
         a.page.wait_for_load_state()
-        seen["offered"] = a.text(".note")
+        seen["offered"] = a.text("#notice")
         b.go("/v/standins")
         b.page.locator("article.duty", has_text="楼道清理").locator("button").click()
         b.page.wait_for_load_state()
-        seen["b_took"] = b.text(".note")
+        seen["b_took"] = b.text("#notice")
         b.go("/v")
         seen["b_has_standin"] = b.duty("楼道清理").count()
         a.go("/v")
@@ -146,12 +159,12 @@ def main(setup: dict) -> dict:
         seen["swap_options"] = a.page.locator("article.duty").count()
         a.page.locator("article.duty").first.locator("button").click()
         a.page.wait_for_load_state()
-        seen["swap_asked"] = a.text(".note")
+        seen["swap_asked"] = a.text("#notice")
         b.go("/v/swaps")
         seen["b_asked"] = b.text("article.duty h3")
         b.page.locator("form[action$='/accept'] button").click()
         b.page.wait_for_load_state()
-        seen["swap_done"] = b.text(".note")
+        seen["swap_done"] = b.text("#notice")
 
         # time off: B's sign-up that day is cancelled (A moves up from the waitlist), B's patrol is offered
         b.go("/v/availability")
@@ -181,7 +194,7 @@ def main(setup: dict) -> dict:
         a.page.check("input[name=quiet]")
         a.page.fill("#quiet_start", "21:00")
         a.press("form[action='/v/settings'] button")
-        seen["settings_saved"] = a.text(".note")
+        seen["settings_saved"] = a.text("#notice")
         a.go("/v/points")
         seen["points"] = a.text("#points")
         seen["ranks"] = a.text("main")
@@ -189,7 +202,7 @@ def main(setup: dict) -> dict:
         a.press("form[action='/v/calendar/new'] button")
         first = a.page.locator("#webcal").get_attribute("href")
         a.press("form[action='/v/calendar/new'] button")
-        seen["calendar_notice"] = a.text(".note")
+        seen["calendar_notice"] = a.text("#notice")
         seen["calendar_changed"] = first != a.page.locator("#webcal").get_attribute("href")
         seen["calendar_link"] = (a.page.locator("#webcal").get_attribute("href") or "").startswith("webcal://")
 

@@ -144,6 +144,7 @@ def test_two_volunteers_on_their_phones(site, tmp_path):
     assert "候补（第 1 位）" in seen["b_sees_full"] and "候补第 1 位" in seen["b_waitlisted"]
     assert seen["a_cancelled"] == "已取消。"
     assert "候补" not in seen["b_promoted"] and "便民服务站值班" in seen["b_promoted"]
+    assert seen["cancel_hidden"] and "已过取消时间" in seen["cancel_closed_hint"]
     assert "已过了取消时间" in seen["too_late"] and "我去不了" in seen["too_late"]
     assert "请其他志愿者顶班" in seen["offered"]
     assert "谢谢您顶班" in seen["b_took"] and seen["b_has_standin"] == 1 and seen["a_has_standin"] == 0
