@@ -276,7 +276,13 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
     "v_err_WeeklyCapReached": ("这周的值班已经够多了", "You already have enough duties this week"),
     "v_err_WeeklyCapReached_next": ("谢谢您！请选别的一周。", "Thank you! Choose another week."),
     "v_err_StandinClosed": ("这个顶班已经不需要了", "This stand-in is no longer needed"),
-    "v_err_StandinClosed_next": ("原来的志愿者能来了，或已有人接替。", "The volunteer can come after all, or someone took it."),
+    "v_err_StandinClosed_next": (
+        "原来的志愿者能来了，或已有人接替。",
+        "The volunteer can come after all, or someone took it.",
+    ),
     "v_cancel_until": ("{when} 前可以取消", "You can cancel until {when}"),
-    "v_cancel_closed": ("已过取消时间；去不了请点“我去不了”。", "Too late to cancel; press “I can't come” if you cannot come."),
+    "v_cancel_closed": (
+        "已过取消时间；去不了请点“我去不了”。",
+        "Too late to cancel; press “I can't come” if you cannot come.",
+    ),
 }

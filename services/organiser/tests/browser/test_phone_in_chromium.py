@@ -48,7 +48,9 @@ def patrol_days() -> list[date]:
 
 
 def at(day: date, hour: int):
-    return local(now().replace(year=day.year, month=day.month, day=day.day, hour=hour, minute=0, second=0, microsecond=0))
+    return local(
+        now().replace(year=day.year, month=day.month, day=day.day, hour=hour, minute=0, second=0, microsecond=0)
+    )
 
 
 @pytest.fixture
@@ -72,7 +74,9 @@ def site(container_factory, service_config, tmp_path):
             )
             rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=every_day)
             ids[name] = person["id"]
-        rpc.volunteers.add_ledger_entry(volunteer_id=ids["王芳"], hours=2, points=20, reason="春节慰问", team="convenient_service")
+        rpc.volunteers.add_ledger_entry(
+            volunteer_id=ids["王芳"], hours=2, points=20, reason="春节慰问", team="convenient_service"
+        )
 
         def duty(title: str, start, seats: int = 1) -> int:
             activity = rpc.activities.create_activity(
