@@ -146,8 +146,11 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
         "可以候补，或看看其他可以报名的活动。",
         "Join the waiting list, or look at other duties you can take.",
     ),
-    "v_err_OccurrenceClosed": ("活动已取消或已结束", "Cancelled or over"),
-    "v_err_OccurrenceClosed_next": ("请看看其他可以报名的活动。", "Have a look at other duties you can take."),
+    "v_err_OccurrenceClosed": ("活动已开始、已结束或已取消", "It has started, is over or was cancelled"),
+    "v_err_OccurrenceClosed_next": (
+        "已经不能更改了。急事请直接打电话给网格长。",
+        "It can no longer be changed. If it is urgent, call your grid leader.",
+    ),
     "v_err_DutyClash": ("和您的其他值班时间冲突", "It clashes with another of your duties"),
     "v_err_DutyClash_next": (
         "请先取消冲突的那个，或选别的时间。",

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from organiser_testkit import PASSWORD, csrf_of, log_in
+from organiser_testkit import PASSWORD, csrf_of, duty_under_way, log_in
 
 from guanyinli.timeutil import iso, now
 from notifications.service import NotificationsService
@@ -190,3 +190,27 @@ def test_a_printed_link_signs_in_until_it_is_revoked(site, web_session):
     again = web_session.get(path)
     dead = web_session.post(path, data={"csrf": csrf_of(again.text)})
     assert dead.status_code == 404 and "登录链接已失效" in dead.text
+
+
+def test_a_code_entered_after_five_minutes_is_refused(site, web_session, sms_log, web_clock):
+    page = ask_code(web_session, WANG)
+    code = code_in(codes_sent(sms_log)[-1])
+    web_clock.offset = timedelta(minutes=5, seconds=1)
+    late = enter_code(web_session, page, WANG, code)
+    assert late.status_code == 401 and "验证码已过期" in late.text
+    assert web_session.get("/v", allow_redirects=False).status_code == 303
+
+
+def test_a_duty_that_started_gets_a_clear_answer_and_stays(site, web_session, sms_log, rpc):
+    vid, start, signup = duty_under_way(rpc, "赵磊", "13912347702")
+    sign_in(web_session, sms_log, "13912347702")
+    home = web_session.get("/v")
+    for action in ("cant-come", "cancel"):
+        refused = web_session.post(f"/v/duties/{signup['id']}/{action}", data={"csrf": csrf_of(home.text)})
+        assert refused.status_code == 409, (action, refused.status_code)
+        assert "已开始" in refused.text or "已过了取消时间" in refused.text, refused.text
+    [duty] = rpc("activities").list_duties(
+        volunteer_id=vid, start=iso(start - timedelta(hours=1)), end=iso(start + timedelta(hours=3))
+    )
+    assert duty["status"] == "confirmed"
+    assert rpc("activities").list_standin_offers() == []
