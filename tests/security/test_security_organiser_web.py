@@ -46,7 +46,21 @@ def page(container_factory, service_config):
     with ServiceRpcProxy("organiser", config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
         rpc.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
         rpc.create_account(username="lisi", password=PASSWORD, display_name="李四")
+    with ServiceRpcProxy("volunteers", config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
+        config["volunteer_id"] = rpc.create_volunteer(name="赵磊", phone="13912347702", teams=["convenient_service"])[
+            "id"
+        ]
     return config
+
+
+def phone_signed_in(web_session, config) -> str:
+    """The volunteer's phone page signed in beside the organiser's (a printed link); its CSRF token."""
+    with ServiceRpcProxy("organiser", config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
+        url = rpc.issue_signin_link(volunteer_id=config["volunteer_id"])["url"]
+    path = "/v/link/" + url.rsplit("/v/link/", 1)[1]
+    form = web_session.get(path)
+    assert web_session.post(path, data={"csrf": csrf_of(form.text)}, allow_redirects=False).status_code == 303
+    return csrf_of(web_session.get("/v").text)
 
 
 def off_site(location: str, base: str) -> bool:
@@ -119,8 +133,9 @@ FORM = {
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
-    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1"} <= set(routes)
+    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
     assert log_in(web_session).status_code == 303
+    phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")
     assert log_in(other, username="lisi").status_code == 303
     others_token = csrf_of(other.get("/roster").text)  # valid, for another session
@@ -128,9 +143,11 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
     other.close()
     for route in routes:
         web_session.get("/login")  # the login form's token cookie, so /login checks the form's token against it
+        web_session.get("/v/login")  # and the phone page's sign-in form's
+        own = phone_token if route.startswith("/v/") else own_token
         for variant, token in {
             "no CSRF token": None,
-            "a wrong CSRF token": own_token[:-2] + ("xx" if not own_token.endswith("xx") else "yy"),
+            "a wrong CSRF token": own[:-2] + ("xx" if not own.endswith("xx") else "yy"),
             "another session's CSRF token": others_token,
             "an empty CSRF token": "",
         }.items():
@@ -139,7 +156,8 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
             refused = answer.status_code == 403 and "表单已失效" in answer.text
             attacks(f"form posted with {variant}", refused)
             assert refused, (route, variant, answer.status_code)
-    # nothing was done: still signed in (the logout was refused), and the own token still works
+    # nothing was done: still signed in (the logouts were refused), and the own tokens still work
+    assert web_session.get("/v", allow_redirects=False).status_code == 200
     assert web_session.get("/roster", allow_redirects=False).status_code == 200
     assert web_session.post("/logout", data={"csrf": own_token}, allow_redirects=False).status_code == 303
 

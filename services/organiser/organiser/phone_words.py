@@ -38,7 +38,7 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
     "v_code_used_up": ("输错次数太多，请重新获取验证码。", "Too many wrong tries; ask for a new code."),
     "v_session_ended": ("登录已过期，请重新登录。", "You were signed out; please sign in again."),
     "v_sign_in_again": ("请重新登录后再操作。", "Sign in again, then try once more."),
-    "v_form_expired": ("页面已过期，请重新操作。", "The page had expired; please try again."),
+    "v_form_expired": ("表单已失效，请重新操作。", "The form had expired; please try again."),
     "v_form_expired_next": ("请回到首页重新操作。", "Go back to the home page and try again."),
     "v_link_intro": ("点下面的按钮登录您的志愿者页面。", "Press the button to sign in to your volunteer page."),
     "v_link_dead": ("这个登录链接已失效", "This sign-in link no longer works"),
