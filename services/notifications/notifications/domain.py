@@ -4,6 +4,7 @@ hours, urgency, the weekly digest, reminder times and retry backoff. No nameko, 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -59,6 +60,7 @@ class Preferences:
     quiet_start: time | None = time(22, 0)
     quiet_end: time | None = time(7, 0)
     mode: str = "immediate"
+    reminders: tuple[str, ...] = tuple(REMINDER_LEADS)  # the leads wanted, in REMINDER_LEADS order; () none
 
     @property
     def quiet_hours(self) -> bool:
@@ -426,9 +428,19 @@ def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = 
 # --- reminders ---------------------------------------------------------------------------------
 
 
-def reminder_times(start: datetime, now: datetime) -> list[tuple[str, datetime]]:
-    """(lead, due) of the reminders still ahead for a duty starting at ``start``."""
-    return [(lead, start - delta) for lead, delta in REMINDER_LEADS.items() if start - delta > now]
+def reminder_leads(chosen: Iterable[str]) -> tuple[str, ...]:
+    """The known leads among ``chosen``, in the order of REMINDER_LEADS (unknown ones dropped)."""
+    chosen = set(chosen)
+    return tuple(lead for lead in REMINDER_LEADS if lead in chosen)
+
+
+def reminder_times(
+    start: datetime, now: datetime, wanted: Iterable[str] = tuple(REMINDER_LEADS)
+) -> list[tuple[str, datetime]]:
+    """(lead, due) of the reminders still ahead for a duty starting at ``start``, of the ``wanted``
+    leads only (``Preferences.reminders``): a lead the volunteer turned off is never planned."""
+    wanted = set(wanted)
+    return [(lead, start - delta) for lead, delta in REMINDER_LEADS.items() if lead in wanted and start - delta > now]
 
 
 def reminder_context(title: str, start: datetime, end: datetime, place: str | None, lead: str) -> dict:
@@ -449,6 +461,9 @@ def decide(kind: str, urgent: bool, context: dict, prefs: Preferences, active: b
     """What to do with a due delivery right now."""
     if not active:
         return Decision("skip", reason="volunteer is not active")
+    if kind in REMINDER_KINDS and kind.removeprefix("reminder_") not in prefs.reminders:
+        # queued before the volunteer turned this lead off (e.g. waiting for the quiet hours to end)
+        return Decision("skip", reason="the volunteer turned this reminder off")
     if kind in REMINDER_KINDS and datetime.fromisoformat(context["start"]) <= now:
         return Decision("expire", reason="the duty has started")
     if not urgent and in_quiet_hours(now, prefs):

@@ -53,6 +53,8 @@ class Preference(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     mode: Mapped[str] = mapped_column(String(10), nullable=False)  # immediate | digest
     digest_period: Mapped[str | None] = mapped_column(String(20))  # last weekly digest built
+    # reminder leads wanted, comma-separated, may be empty; NULL: every lead the service knows
+    reminders: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 

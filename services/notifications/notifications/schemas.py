@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
-from notifications.domain import CHANNELS, LANGUAGES, MODES
+from notifications.domain import CHANNELS, LANGUAGES, MODES, REMINDER_LEADS
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="expected HH:MM (24 h, local time)")
 # Errors name what is expected, never the value given: a phone number or a code must not reach a log.
@@ -13,6 +13,17 @@ MAINLAND_MOBILE = validate.Regexp(
     r"(\+86)?1[3-9][0-9]{9}\Z", error="expected a mainland mobile number: 11 digits, optionally after +86"
 )
 SIX_DIGITS = validate.Regexp(r"[0-9]{6}\Z", error="expected exactly 6 digits")
+
+
+class OnceEach(validate.Validator):
+    """A list that names each value at most once."""
+
+    error = "each value at most once"
+
+    def __call__(self, value: list) -> list:
+        if len(set(value)) != len(value):
+            raise ValidationError(self.error)
+        return value
 
 
 class VolunteerIdIn(StrictSchema):
@@ -35,6 +46,15 @@ class SetPreferencesIn(StrictSchema):
         validate=validate.OneOf(MODES),
         metadata={"description": "immediate, or digest: non-urgent notices wait for the weekly digest"},
     )
+    reminders = fields.List(
+        fields.String(validate=validate.OneOf(REMINDER_LEADS)),
+        load_default=None,
+        validate=OnceEach(),
+        metadata={
+            "description": "the reminders wanted before each duty: 24h, 2h (both by default); [] none."
+            " Other messages (confirmations, cancellations, stand-in offers) come whatever it says"
+        },
+    )
 
 
 class Preferences(Schema):
@@ -45,6 +65,7 @@ class Preferences(Schema):
     quiet_start = fields.String(allow_none=True)
     quiet_end = fields.String(allow_none=True)
     mode = fields.String()
+    reminders = fields.List(fields.String(), metadata={"description": "reminder leads wanted: 24h, 2h"})
 
 
 class ListNotificationsIn(Page):

@@ -195,7 +195,7 @@ class NotificationsService(revocation.RevocationListener):
     @rpc
     @contract(access=own(), request=schemas.VolunteerIdIn, response=schemas.Preferences(), errors=(Forbidden,))
     def get_preferences(self, volunteer_id):
-        """A volunteer's channels, language, quiet hours and mode (the defaults when never set)."""
+        """A volunteer's channels, language, quiet hours, mode and reminders (the defaults when never set)."""
         self._for_volunteer(volunteer_id)
         with self.db.get_session() as session:
             return _preferences_view(volunteer_id, store.preferences(session, volunteer_id))
@@ -208,12 +208,22 @@ class NotificationsService(revocation.RevocationListener):
         errors=(InvalidInput, ChannelUnavailable, Forbidden),
     )
     def set_preferences(
-        self, volunteer_id, channels=None, language=None, quiet_hours=None, quiet_start=None, quiet_end=None, mode=None
+        self,
+        volunteer_id,
+        channels=None,
+        language=None,
+        quiet_hours=None,
+        quiet_start=None,
+        quiet_end=None,
+        mode=None,
+        reminders=None,
     ):
         """Change some of a volunteer's preferences; fields left out keep their value.
 
         Quiet hours (default 22:00-07:00 local) hold messages until they end, except an urgent
-        cancellation of a duty that day. Leaving digest mode releases the held notices.
+        cancellation of a duty that day. Leaving digest mode releases the held notices. A reminder
+        lead turned off is not sent for any duty, even one whose reminder was planned already; one
+        turned back on is planned again for the duties still ahead.
         """
         self._for_volunteer(volunteer_id)
         missing = [c for c in channels or () if c not in self.settings.channels]
@@ -236,6 +246,7 @@ class NotificationsService(revocation.RevocationListener):
                 quiet_start=start if enabled else None,
                 quiet_end=end if enabled else None,
                 mode=mode or current.mode,
+                reminders=domain.reminder_leads(reminders) if reminders is not None else current.reminders,
             )
             store.save_preferences(session, volunteer_id, prefs, now, self.settings.digest)
         return _preferences_view(volunteer_id, prefs)
@@ -344,4 +355,5 @@ def _preferences_view(volunteer_id: int, prefs: domain.Preferences) -> dict:
         "quiet_start": _hhmm(prefs.quiet_start),
         "quiet_end": _hhmm(prefs.quiet_end),
         "mode": prefs.mode,
+        "reminders": list(prefs.reminders),
     }

@@ -76,36 +76,44 @@ def preferences_of(session: Session, volunteer_ids) -> dict[int, domain.Preferen
 def _preferences(row: Preference | None) -> domain.Preferences:
     if row is None:
         return domain.DEFAULT_PREFERENCES
+    # NULL: every lead (see save_preferences)
+    reminders = row.reminders.split(",") if row.reminders is not None else domain.REMINDER_LEADS
     return domain.Preferences(
         channels=tuple(c for c in row.channels.split(",") if c),
         language=row.language,
         quiet_start=domain.parse_hhmm(row.quiet_start),
         quiet_end=domain.parse_hhmm(row.quiet_end),
         mode=row.mode,
+        reminders=domain.reminder_leads(reminders),
     )
 
 
 def save_preferences(
     session: Session, volunteer_id: int, prefs: domain.Preferences, now: datetime, schedule: domain.DigestSchedule
 ) -> None:
-    """Store preferences. Entering digest mode starts with the next digest; leaving it sends what was held."""
+    """Store preferences. Entering digest mode starts with the next digest; leaving it sends what was
+    held. A change of reminder leads replans the reminders of the volunteer's duties still ahead."""
     row = session.get(Preference, volunteer_id)
+    previous = _preferences(row)
     if row is None:
         row = Preference(volunteer_id=volunteer_id)
         session.add(row)
-        previous_mode = domain.DEFAULT_PREFERENCES.mode
-    else:
-        previous_mode = row.mode
     row.channels = ",".join(prefs.channels)
     row.language = prefs.language
     row.quiet_start = prefs.quiet_start.strftime("%H:%M") if prefs.quiet_hours else None
     row.quiet_end = prefs.quiet_end.strftime("%H:%M") if prefs.quiet_hours else None
     row.mode = prefs.mode
+    # every lead is stored as NULL, so that a lead added to the service later reaches them too
+    row.reminders = None if prefs.reminders == tuple(domain.REMINDER_LEADS) else ",".join(prefs.reminders)
     row.updated_at = to_db(now)
-    if prefs.mode == "digest" and previous_mode != "digest":
+    if prefs.mode == "digest" and previous.mode != "digest":
         row.digest_period = schedule.period_key(now)
     session.flush()
-    if prefs.mode == "immediate" and previous_mode == "digest":
+    if prefs.reminders != previous.reminders:
+        ahead = select(Duty).where(Duty.volunteer_id == volunteer_id, Duty.active.is_(True), Duty.start_at > to_db(now))
+        for duty in session.scalars(ahead):
+            _reschedule(session, duty, now)
+    if prefs.mode == "immediate" and previous.mode == "digest":
         held = session.scalars(
             select(Notification).where(Notification.volunteer_id == volunteer_id, Notification.status == "held")
         ).all()
@@ -196,14 +204,16 @@ def local_state(session: Session, event_type: str, event: dict, organisers: bool
 
 
 def _reschedule(session: Session, duty: Duty, now: datetime) -> None:
-    """Reminders follow the duty: cancelled when it is off or moved, scheduled for its start."""
-    stale = Reminder.duty_id == duty.id, Reminder.status == "scheduled"
+    """Reminders follow the duty and the volunteer's leads (``Preferences.reminders``): cancelled
+    when it is off or moved or their lead is turned off, scheduled for its start otherwise."""
+    stale = [Reminder.duty_id == duty.id, Reminder.status == "scheduled"]
+    wanted = preferences(session, duty.volunteer_id).reminders if duty.active else ()
     if duty.active:
-        stale = (*stale, Reminder.start_at != duty.start_at)
+        stale.append(or_(Reminder.start_at != duty.start_at, Reminder.lead.not_in(wanted)))
     session.execute(update(Reminder).where(*stale).values(status="cancelled"))
     if not duty.active:
         return
-    for lead, due in domain.reminder_times(from_db(duty.start_at), now):
+    for lead, due in domain.reminder_times(from_db(duty.start_at), now, wanted):
         stmt = (
             _insert(session, Reminder)
             .values(
@@ -217,7 +227,8 @@ def _reschedule(session: Session, duty: Duty, now: datetime) -> None:
             .on_conflict_do_nothing(index_elements=["duty_id", "lead", "start_at"])
         )
         session.execute(stmt)
-        # a duty back on at the same time (cancelled, then confirmed again) gets its reminders back
+        # a duty back on at the same time (cancelled, then confirmed again), or a lead turned back
+        # on, gets its reminders back
         session.execute(
             update(Reminder)
             .where(

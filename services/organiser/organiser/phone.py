@@ -574,6 +574,7 @@ class PhonePages:
             quiet_start=(request.form.get("quiet_start") or None) if quiet else None,
             quiet_end=(request.form.get("quiet_end") or None) if quiet else None,
             mode=request.form.get("mode") or None,
+            reminders=[lead for lead in ("24h", "2h") if request.form.get(f"reminder_{lead}") == "on"],
         )
         return web.redirect("/v/settings", done="saved")
 

@@ -121,10 +121,21 @@ def test_preferences_round_trip_and_validation(service, rpc):
         "quiet_start": "22:00",
         "quiet_end": "07:00",
         "mode": "immediate",
+        "reminders": ["24h", "2h"],
     }
     changed = rpc.set_preferences(5, channels=["email", "webhook"], language="en", quiet_start="23:30", mode="digest")
     assert changed == rpc.get_preferences(5)
     assert changed["quiet_start"] == "23:30" and changed["quiet_end"] == "07:00" and changed["mode"] == "digest"
+    assert changed["reminders"] == ["24h", "2h"]
+    assert rpc.set_preferences(5, reminders=["2h", "24h"])["reminders"] == ["24h", "2h"]
+    assert rpc.set_preferences(5, reminders=[])["reminders"] == []
+    assert rpc.set_preferences(5, language="zh")["reminders"] == []  # left out: kept
+    assert rpc.set_preferences(5, reminders=["2h"]) == {**changed, "language": "zh", "reminders": ["2h"]}
+    with pytest.raises(InvalidInput, match="reminders"):
+        rpc.set_preferences(5, reminders=["1h"])
+    with pytest.raises(InvalidInput, match="reminders"):
+        rpc.set_preferences(5, reminders=["2h", "2h"])
+    assert rpc.get_preferences(5)["reminders"] == ["2h"]
     assert rpc.set_preferences(5, quiet_hours=False)["quiet_start"] is None
     again = rpc.set_preferences(5, quiet_start="21:00")  # a start switches them back on
     assert (again["quiet_hours"], again["quiet_start"], again["quiet_end"]) == (True, "21:00", "07:00")

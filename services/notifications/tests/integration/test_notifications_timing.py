@@ -10,7 +10,7 @@ from notifications_testkit import SmtpSink, local, occurrence, signup, wait_for
 
 from guanyinli.errors import Conflict, NotFound
 from guanyinli.timeutil import from_db, to_db
-from notifications.models import Delivery, Reminder
+from notifications.models import Delivery, Notification, Reminder
 
 pytestmark = pytest.mark.integration
 
@@ -95,6 +95,87 @@ def test_reminders_survive_a_restart(service, start_service, wang, clock, publis
     assert sorted(subjects(smtp)[1:]) == sorted(
         ["明天提醒：第3网格夜间巡逻 11月26日（周四） 19:00", "即将开始：第3网格夜间巡逻 19:00"]
     )
+
+
+REMINDER_24H = "明天提醒：第3网格夜间巡逻 11月26日（周四） 19:00"
+
+
+def test_a_volunteer_who_turned_off_the_2h_reminder_gets_only_the_24h_one(wang, clock, publish, smtp, outbox, rpc):
+    assert rpc.set_preferences(5, reminders=["24h"])["reminders"] == ["24h"]
+    start = local(26, 19)
+    publish.activities("signup_confirmed", **signup(5, start))
+    wait_for(lambda: len(smtp.messages) == 1, message="the confirmation, as before")
+    assert [r["lead"] for r in outbox.reminders()] == ["24h"]
+
+    clock.set(start - timedelta(hours=24))
+    wait_for(lambda: len(smtp.messages) == 2, message="the 24 h reminder")
+    clock.set(start - timedelta(hours=2))
+    polls()
+    clock.set(start - timedelta(minutes=30))
+    polls()
+    assert subjects(smtp)[1:] == [REMINDER_24H]
+    kinds = outbox.rows("SELECT kind FROM notifications ORDER BY id")
+    assert [k["kind"] for k in kinds] == ["signup_confirmed", "reminder_24h"]
+
+
+def test_a_reminder_already_planned_is_dropped_when_its_lead_is_turned_off(wang, clock, publish, smtp, outbox, rpc):
+    start = local(26, 19)
+    publish.activities("signup_confirmed", **signup(5, start))
+    wait_for(lambda: len(smtp.messages) == 1, message="the confirmation")
+    assert [(r["lead"], r["status"]) for r in outbox.reminders()] == [("24h", "scheduled"), ("2h", "scheduled")]
+
+    rpc.set_preferences(5, reminders=["24h"])
+    assert [(r["lead"], r["status"]) for r in outbox.reminders()] == [("24h", "scheduled"), ("2h", "cancelled")]
+    clock.set(start - timedelta(hours=24))
+    wait_for(lambda: len(smtp.messages) == 2, message="the 24 h reminder")
+    clock.set(start - timedelta(hours=2))
+    polls()
+    assert subjects(smtp)[1:] == [REMINDER_24H]
+    assert [(r["lead"], r["status"]) for r in outbox.reminders()] == [("24h", "queued"), ("2h", "cancelled")]
+
+
+def test_a_lead_turned_off_then_on_again_before_its_time_is_sent(wang, clock, publish, smtp, outbox, rpc):
+    start = local(26, 19)
+    rpc.set_preferences(5, reminders=[])
+    publish.activities("signup_confirmed", **signup(5, start, signup_id=1, occurrence_id=1))
+    wait_for(lambda: len(smtp.messages) == 1, message="the confirmation")
+    assert outbox.reminders() == []
+    rpc.set_preferences(5, reminders=["24h", "2h"])  # planned now for the duty that has none
+    assert [(r["lead"], r["status"]) for r in outbox.reminders()] == [("24h", "scheduled"), ("2h", "scheduled")]
+    rpc.set_preferences(5, reminders=["24h"])
+    rpc.set_preferences(5, reminders=["24h", "2h"])  # the cancelled one comes back, not a second one
+    assert [(r["lead"], r["status"]) for r in outbox.reminders()] == [("24h", "scheduled"), ("2h", "scheduled")]
+
+    clock.set(start - timedelta(hours=2))
+    wait_for(lambda: len(smtp.messages) == 3, message="both reminders")
+    polls()
+    assert len(smtp.messages) == 3
+
+
+def test_a_reminder_waiting_for_the_quiet_hours_to_end_is_not_sent_once_turned_off(
+    wang, clock, publish, smtp, outbox, rpc
+):
+    start = local(26, 8)  # its 2 h reminder falls due at 06:00, in the quiet hours
+    publish.activities("signup_confirmed", **signup(5, start))
+    wait_for(lambda: len(smtp.messages) == 1, message="the confirmation")
+    clock.set(start - timedelta(hours=2))
+
+    wait_for(
+        lambda: outbox.deliveries(
+            Notification.kind == "reminder_2h",
+            Delivery.status == "pending",
+            Delivery.next_attempt_at == to_db(local(26, 7)),
+        ),
+        message="the 2 h reminder queued, deferred to 07:00",
+    )
+    rpc.set_preferences(5, reminders=["24h"])
+    clock.set(local(26, 7))
+    [skipped] = wait_for(
+        lambda: outbox.deliveries(Notification.kind == "reminder_2h", Delivery.status == "skipped"),
+        message="the 2 h reminder skipped",
+    )
+    assert skipped["last_error"] == "the volunteer turned this reminder off"
+    assert not any(s.startswith("即将开始") for s in subjects(smtp))
 
 
 def test_moved_and_cancelled_duties_move_and_stop_their_reminders(wang, clock, publish, smtp, outbox):

@@ -162,6 +162,34 @@ def test_reminders_24h_and_2h_before_only_those_still_ahead():
     assert domain.reminder_times(start, at(26, 18)) == []
 
 
+def test_only_the_reminders_a_volunteer_wants_are_planned():
+    start = at(26, 19)
+    assert Preferences().reminders == ("24h", "2h")  # today's behaviour unless chosen otherwise
+    assert domain.reminder_times(start, at(24, 10), ("24h",)) == [("24h", at(25, 19))]
+    assert domain.reminder_times(start, at(24, 10), ("2h",)) == [("2h", at(26, 17))]
+    assert domain.reminder_times(start, at(26, 10), ("24h",)) == []  # wanted, but its time has passed
+    assert domain.reminder_times(start, at(24, 10), ()) == []
+
+
+def test_reminder_leads_keep_the_known_ones_in_their_order():
+    assert domain.reminder_leads(["2h", "24h"]) == ("24h", "2h")
+    assert domain.reminder_leads(["2h", "1h"]) == ("2h",)  # a lead the service no longer knows
+    assert domain.reminder_leads([]) == ()
+
+
+def test_a_reminder_turned_off_after_it_was_queued_is_skipped_and_nothing_else_is():
+    no_2h = Preferences(reminders=("24h",), quiet_start=None, quiet_end=None)
+    context = {"start": at(25, 9).isoformat()}
+    assert domain.decide("reminder_2h", False, context, no_2h, True, at(25, 7)) == domain.Decision(
+        "skip", reason="the volunteer turned this reminder off"
+    )
+    assert domain.decide("reminder_24h", False, context, no_2h, True, at(24, 9)).action == "send"
+    none = Preferences(reminders=())
+    assert domain.decide("reminder_24h", False, context, none, True, at(24, 9)).action == "skip"
+    for kind in ("signup_confirmed", "signup_cancelled", "occurrence_cancelled", "standin_offered", "digest"):
+        assert domain.decide(kind, False, context, none, True, at(24, 9)).action == "send", kind
+
+
 # --- which messages an event produces ----------------------------------------------------------
 
 

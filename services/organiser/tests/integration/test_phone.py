@@ -214,3 +214,29 @@ def test_a_duty_that_started_gets_a_clear_answer_and_stays(site, web_session, sm
     )
     assert duty["status"] == "confirmed"
     assert rpc("activities").list_standin_offers() == []
+
+
+def test_saving_the_settings_with_only_the_day_before_ticked_keeps_that_reminder(site, web_session, sms_log, rpc):
+    sign_in(web_session, sms_log, WANG)
+    page = web_session.get("/v/settings")
+    assert page.status_code == 200 and "<legend>哪些提醒</legend>" in page.text
+    assert "活动前一天提醒" in page.text and "活动前两小时提醒" in page.text
+    assert re.search(r'name="reminder_24h" checked>', page.text) and re.search(
+        r'name="reminder_2h" checked>', page.text
+    )
+    form = {
+        "csrf": csrf_of(page.text),
+        "channel_sms": "on",
+        "language": "zh",
+        "quiet": "on",
+        "quiet_start": "22:00",
+        "quiet_end": "07:00",
+        "mode": "immediate",
+        "reminder_24h": "on",  # a box left unticked is not in the form at all
+    }
+    saved = web_session.post("/v/settings", data=form, allow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["Location"].startswith("/v/settings")
+    prefs = rpc("notifications").get_preferences(volunteer_id=site["people"]["王芳"])
+    assert prefs["reminders"] == ["24h"] and prefs["channels"] == ["sms"]
+    again = web_session.get("/v/settings")
+    assert re.search(r'name="reminder_24h" checked>', again.text) and re.search(r'name="reminder_2h" >', again.text)
