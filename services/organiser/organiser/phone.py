@@ -33,6 +33,8 @@ ME_COOKIE = "gyl_me"
 ME_CSRF_COOKIE = "gyl_me_csrf"
 CODE_RULES = signin.CodeRules()
 UPCOMING_DAYS = 60
+OPEN_WEEKS = 4  # how far ahead open duties are offered, a week a page
+OPEN_PER_PAGE = 30
 PAST_DAYS = 90
 
 
@@ -111,6 +113,11 @@ def _int(value: str | None, name: str) -> int:
         return int(value or "")
     except ValueError:
         raise InvalidInput(f"{name}: a number") from None
+
+
+def _monday(moment: datetime) -> datetime:
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
 
 
 def _dated(availability: dict) -> list[dict]:
@@ -360,12 +367,28 @@ class PhonePages:
     @http("GET", "/v/open")
     @phone_page
     def v_open(self, request: Request, me, lang) -> Response:
-        now = self.clock.now()
+        """Open duties a week at a time (this week and the three after it), by kind if asked, at most
+        ``OPEN_PER_PAGE`` of them: a page a weak phone loads at once."""
+        week = min(max(_int(request.args.get("week") or "0", "week"), 0), OPEN_WEEKS - 1)
         kind = request.args.get("kind") or None
-        duties = self.activities.list_open_duties(
-            volunteer_id=me.volunteer_id, start=now, end=now + timedelta(days=28), kind=kind
+        now = self.clock.now()
+        start = now if week == 0 else _monday(now) + timedelta(weeks=week)
+        end = _monday(now) + timedelta(weeks=week + 1)
+        duties = self.activities.list_open_duties(volunteer_id=me.volunteer_id, start=start, end=end, kind=kind)
+        kinds = sorted({d["kind"] for d in duties})
+        return self._v_render(
+            "open.html",
+            lang,
+            me,
+            duties=duties[:OPEN_PER_PAGE],
+            more=max(0, len(duties) - OPEN_PER_PAGE),
+            kind=kind,
+            kinds=kinds,
+            week=week,
+            weeks=OPEN_WEEKS,
+            first_day=start.date(),
+            last_day=(end - timedelta(days=1)).date(),
         )
-        return self._v_render("open.html", lang, me, duties=duties, kind=kind)
 
     @http("POST", "/v/signup")
     @phone_page
