@@ -294,7 +294,7 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
     "v_earlier_week": ("上一周", "Week before"),
     "v_next_week": ("下一周", "Next week"),
     "v_all_kinds": ("全部", "All"),
-    "v_more_open": ("这一周还有 {n} 项，请按类别看。", "{n} more this week: choose a kind to see them."),
+    "v_more_open": ("这一周还有 {n} 项没有列出：可以按类别看。", "{n} more this week are not listed: choose a kind."),
     "kind_patrol": ("巡逻", "patrols"),
     "kind_tutoring": ("周末爱心学校", "weekend school"),
     "kind_lecture": ("立德树人讲堂", "lecture hall"),
