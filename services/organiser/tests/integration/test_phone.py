@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+import eventlet
 import pytest
 from organiser_testkit import PASSWORD, csrf_of, duty_under_way, log_in
 
@@ -241,3 +242,16 @@ def test_saving_the_settings_with_only_the_day_before_ticked_keeps_that_reminder
     assert prefs["reminders"] == ["24h"] and prefs["channels"] == ["sms"]
     again = web_session.get("/v/settings")
     assert re.search(r'name="reminder_24h" checked>', again.text) and re.search(r'name="reminder_2h" >', again.text)
+
+
+def test_past_duties_show_attendance_hours_and_points(site, web_session, sms_log, rpc):
+    vid, start, signup = duty_under_way(rpc, "赵磊", "13912347702")
+    rpc("activities").mark_attendance(signup_id=signup["id"], status="attended")
+    sign_in(web_session, sms_log, "13912347702")
+    for _ in range(100):  # the volunteers service books the points when it hears attendance_recorded
+        past = web_session.get("/v/past")
+        if "分" in past.text.split("便民服务站值班", 1)[-1]:
+            break
+        eventlet.sleep(0.1)
+    assert past.status_code == 200 and "已签到" in past.text and "2.0 小时" in past.text
+    assert re.search(r"· \d+ 分", past.text), past.text
