@@ -460,6 +460,25 @@ def may_see_swap(caller: Caller, swap: Swap) -> bool:
     return caller.is_organiser or swap.involves(caller.volunteer_id)
 
 
+# --- the patrol roster -------------------------------------------------------------------------------
+
+
+def period_target(per_month: int | None, start: datetime, end: datetime) -> int | None:
+    """The patrols a roster of [start, end) aims to give a volunteer whose target is ``per_month`` a
+    calendar month: the target times the share of each month the roster covers, summed and rounded
+    half up (a roster of one whole month: the target itself). None (no target) stays None: a fair share."""
+    if per_month is None:
+        return None
+    start, end = local(start), local(end)
+    share = 0.0
+    first = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while first < end:
+        following = (first + timedelta(days=32)).replace(day=1)
+        share += max(timedelta(0), min(end, following) - max(start, first)) / (following - first)
+        first = following
+    return math.floor(per_month * share + 0.5 + 1e-9)
+
+
 # --- who fits a duty: stand-ins, and volunteers whose circumstances changed ------------------------
 # A volunteer fits a duty when they are active, have the role's skills, are available then (the
 # volunteers service's word), are not on it already, hold no confirmed duty that overlaps it and
