@@ -165,15 +165,18 @@ def duty_fits(
     available: Iterable[tuple[datetime, datetime]],
     confirmed: Iterable[tuple[datetime, datetime]],
     max_per_week: int | None = None,
+    own_cap: int | None = None,
 ) -> bool:
     """Whether a volunteer could take a duty: ``misfit`` with their available spans (one must hold the
-    whole duty) and, with a weekly cap, every confirmed duty counted in the duty's ISO week."""
+    whole duty) and, with a weekly cap (the platform's ``max_per_week``, the volunteer's own
+    ``own_cap``: the smaller holds), every confirmed duty counted in the duty's ISO week."""
     start, end = duty
     helper = Helper(
         volunteer_id=0,
         skills=tuple(skills),
         available=any(a <= start and end <= b for a, b in available),
         duties=tuple(Booked(-1 - i, "", a, b) for i, (a, b) in enumerate(confirmed)),
+        max_per_week=own_cap,
     )
     return misfit(OpenDuty(0, "", start, end, tuple(required_skills), max_per_week), helper) is None
 
@@ -460,11 +463,31 @@ def may_see_swap(caller: Caller, swap: Swap) -> bool:
     return caller.is_organiser or swap.involves(caller.volunteer_id)
 
 
+# --- the patrol roster -------------------------------------------------------------------------------
+
+
+def period_target(per_month: int | None, start: datetime, end: datetime) -> int | None:
+    """The patrols a roster of [start, end) aims to give a volunteer whose target is ``per_month`` a
+    calendar month: the target times the share of each month the roster covers, summed and rounded
+    half up (a roster of one whole month: the target itself). None (no target) stays None: a fair share."""
+    if per_month is None:
+        return None
+    start, end = local(start), local(end)
+    share = 0.0
+    first = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while first < end:
+        following = (first + timedelta(days=32)).replace(day=1)
+        share += max(timedelta(0), min(end, following) - max(start, first)) / (following - first)
+        first = following
+    return math.floor(per_month * share + 0.5 + 1e-9)
+
+
 # --- who fits a duty: stand-ins, and volunteers whose circumstances changed ------------------------
 # A volunteer fits a duty when they are active, have the role's skills, are available then (the
 # volunteers service's word), are not on it already, hold no confirmed duty that overlaps it and
-# stay within the weekly cap of its kind. Plain data in, a reason out: the stand-in offers, the
-# listing of open duties and the re-check after an availability change all ask the same rule.
+# stay within the weekly cap of its kind and their own weekly cap (of duties of any kind, set in the
+# volunteers service), whichever is reached first. Plain data in, a reason out: the stand-in offers,
+# the listing of open duties and the re-check after an availability change all ask the same rule.
 
 # Confirmed duties of one kind a volunteer holds in a week (Monday to Sunday, local), config
 # WEEKLY_CAPS; a kind not named has no cap. Patrols: the roster's own cap (roster.Rules.max_per_week).
@@ -506,6 +529,7 @@ class Helper:
     available: bool = True
     reason: str | None = None  # why not available, as the volunteers service says it
     duties: tuple[Booked, ...] = ()
+    max_per_week: int | None = None  # their own cap: confirmed duties of any kind a week (max_duties_per_week)
 
 
 def week_of(moment: datetime) -> tuple[int, int]:
@@ -553,6 +577,15 @@ def misfit(duty: OpenDuty, helper: Helper, taking: bool = True) -> PlatformError
             return WeeklyCapReached(
                 f"{who} has {len(held)} {duty.kind} duties that week already, at most {duty.weekly_cap} a week",
                 f"本周已有{len(held)}个同类班次，每周最多{duty.weekly_cap}个",
+            )
+    if helper.max_per_week is not None:
+        week = week_of(duty.start)
+        held = {b.occurrence_id for b in helper.duties if week_of(b.start) == week}
+        if len(held) >= helper.max_per_week:
+            return WeeklyCapReached(
+                f"{who} has {len(held)} duties that week already, at most {helper.max_per_week} a week"
+                " (their own limit)",
+                f"本周已有{len(held)}个值班，您设定每周最多{helper.max_per_week}个",
             )
     return None
 

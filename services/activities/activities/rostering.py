@@ -69,10 +69,6 @@ def roster_key(scope: str, request_id: str) -> str:
     return "key:" + hashlib.sha256(f"{scope}\n{request_id}".encode()).hexdigest()
 
 
-def shift_kind(start: datetime) -> str:
-    return "morning" if start.hour < 12 else "evening"
-
-
 def patrol_occurrences(session: Session, start: datetime, end: datetime, grids: list[int]) -> list[Occurrence]:
     found = store.list_occurrences(session, start, end, kind="patrol")
     return [
@@ -114,7 +110,7 @@ def shift_of(occ: Occurrence) -> roster.Shift:
         min_patrollers=needed,
         max_patrollers=max(capacity, needed),
         leader_needed=True,
-        kind=shift_kind(start),
+        kind=roster.shift_kind(start),
     )
 
 
@@ -137,10 +133,13 @@ def problem_from(
     rules: roster.Rules,
     grid_neighbours: dict[int, frozenset[int]] | None = None,
     grid_names_zh: dict[int, str] | None = None,
+    period: tuple[datetime, datetime] | None = None,
 ) -> roster.Problem:
-    """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers.
-    Messages name a grid "grid 7" in English and by its own name (`grid_names_zh`) in Chinese."""
+    """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers,
+    and brings their roster settings (``settings_of``; targets for the roster's ``period``). Messages
+    name a grid "grid 7" in English and by its own name (`grid_names_zh`) in Chinese."""
     times = sorted({(s.start, s.end) for s in shifts})
+    known = {str(person["id"]) for person in team}
     volunteers = []
     for person in team:
         own = [(naive(a), naive(b)) for a, b in windows.get(person["id"], [])]
@@ -153,9 +152,9 @@ def problem_from(
                 leader="patrol_leader" in (person.get("skills") or []),
                 unavailable=away,
                 duties=tuple((naive(a), naive(b)) for a, b in other_duties.get(person["id"], [])),
+                **settings_of(person, rules, period, known),
             )
         )
-    known = {v.id for v in volunteers}
     return roster.Problem(
         volunteers=tuple(volunteers),
         shifts=tuple(shifts),
@@ -165,6 +164,21 @@ def problem_from(
         grid_names_zh=grid_names_zh or {},
         grid_neighbours=grid_neighbours or {},
     )
+
+
+def settings_of(person: dict, rules: roster.Rules, period: tuple[datetime, datetime] | None, team: set[str]) -> dict:
+    """A volunteer's roster settings (volunteers service) as the solver's ``Volunteer`` fields: their own
+    weekly cap when it is below the roster's, their target a month as the roster period's share
+    (``domain.period_target``; none without a period), preferred days and times of day, and the partners
+    among the patrol team (``team``: its ids)."""
+    cap = person.get("max_duties_per_week")
+    return {
+        "max_per_week": min(cap, rules.max_per_week) if cap is not None else None,
+        "target": domain.period_target(person.get("target_per_month"), *period) if period else None,
+        "preferred_days": frozenset(person.get("preferred_days") or ()),
+        "preferred_kinds": frozenset(person.get("preferred_times") or ()),
+        "partners": frozenset(str(p) for p in person.get("partners") or ()) & team,
+    }
 
 
 def grid_map(text: str | None) -> dict[int, frozenset[int]]:
@@ -343,7 +357,10 @@ class RosterMixin:
         team = self.volunteers.patrol_team()
         windows = self.volunteers.availability_windows(start, end, "voluntary_patrol")
         names_zh = self.volunteers.grid_names()
-        return problem_from(shifts, team, windows, others, pinned, rules_from(options), self._grid_map(), names_zh)
+        rules = rules_from(options)
+        return problem_from(
+            shifts, team, windows, others, pinned, rules, self._grid_map(), names_zh, period=(start, end)
+        )
 
     def _solve(self, roster_id: int, job_id: str, fn, *args, **kwargs) -> roster.RosterResult:
         """Run a solver call in the OS thread pool; its progress becomes roster_progress events."""

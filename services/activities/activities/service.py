@@ -478,8 +478,9 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         Listed: the occurrence is scheduled, the duty has not started and the volunteer holds no
         sign-up of the occurrence yet; and the duty fits them (``domain.duty_fits``): they have the
         role's skills, are available for all of it (weekly windows and dated time off, as
-        check_availability judges), it clashes with none of their confirmed duties and, with
-        MAX_DUTIES_PER_WEEK set, leaves their ISO week under that cap. A full role is listed with
+        check_availability judges), it clashes with none of their confirmed duties and leaves their
+        ISO week under the weekly cap: MAX_DUTIES_PER_WEEK, or the volunteer's own
+        (max_duties_per_week) when smaller; every confirmed duty counts. A full role is listed with
         the waitlist place a sign-up would get. A deactivated volunteer has none. Windows of at
         most 62 days; one call to the volunteers service for the whole window.
         """
@@ -506,12 +507,16 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         volunteer, available = self.volunteers.volunteer_and_spans(volunteer_id, *span)
         if not volunteer.get("active", True):
             return []
-        skills, cap = volunteer.get("skills") or [], self.duty_rules.max_per_week
+        skills, cap, own = (
+            volunteer.get("skills") or [],
+            self.duty_rules.max_per_week,
+            volunteer.get("max_duties_per_week"),
+        )
         return [
             offer
             for offer in offers
             if domain.duty_fits(
-                (offer["duty_start"], offer["duty_end"]), offer["skills"], skills, available, confirmed, cap
+                (offer["duty_start"], offer["duty_end"]), offer["skills"], skills, available, confirmed, cap, own
             )
         ]
 

@@ -123,6 +123,7 @@ def helper(record: dict, available: bool, reason: str | None, duties: tuple[Book
         available=available,
         reason=reason,
         duties=duties,
+        max_per_week=record.get("max_duties_per_week"),
     )
 
 

@@ -177,6 +177,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "not_found": ("找不到", "Not found"),
     "back": ("返回", "Back"),
     "viewer_note": ("只读账户", "read-only account"),
+    "roster_settings": ("排班设置", "Roster settings"),
+    "own_cap": ("每周最多值班", "Duties a week at most"),
+    "own_cap_n": ("{n} 次", "{n}"),
+    "own_cap_none": ("按平台规定", "the platform's cap"),
+    "target_month": ("每月巡逻目标", "Patrols a month (target)"),
+    "target_n": ("{n} 次", "{n}"),
+    "target_fair": ("公平分配", "a fair share"),
+    "preferred_days": ("希望的日子", "Preferred days"),
+    "preferred_times": ("希望的时段", "Preferred times of day"),
+    "no_preference": ("不限", "no preference"),
+    "partners": ("巡逻搭档", "Patrol partners"),
+    "partner_n": ("搭档 {n}", "Partner {n}"),
+    "save": ("保存", "Save"),
+    "settings_saved": ("排班设置已保存。", "Roster settings saved."),
+    "roster_settings_help": (
+        "每周上限是硬性规定；目标、日子、时段和搭档是排班时尽量照顾的愿望。搭档从本网格的巡逻队员中选。"
+        "留空的上限按平台规定，留空的目标按公平分配。",
+        "The weekly cap is a hard limit; the target, days, times and partners are wishes the roster weighs."
+        " Partners are chosen from the patrol team of the volunteer's grid. An empty cap means the platform's;"
+        " an empty target, a fair share.",
+    ),
     # the command line's report of a roster solved from a file (guanyinli roster solve)
     "solve_solving": (
         "正在排班「{name}」：{shifts} 个班次，{volunteers} 名队员，最多 {seconds} 秒",

@@ -1,6 +1,6 @@
 """The volunteers' own page on their phone (``/v``): sign-in by SMS code or a printed link, their
-duties, open duties to take, cancelling, stand-ins, swaps, availability, preferences, points and
-calendar.
+duties, open duties to take, cancelling, stand-ins, swaps, availability, roster and notification
+preferences, points and calendar.
 
 Entry points only: the rules are in ``organiser.signin`` (sign-in) and in the services each page
 calls, as the signed-in volunteer (``volunteer:<id>``, role ``volunteer``, ``grid_leader`` too for
@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from guanyinli.identity import signing_key_path
-from organiser import board, charts, signin, web
+from organiser import board, charts, roster_settings, signin, web
 from organiser import volunteer_sessions as sessions
 from organiser.i18n import translate
 from organiser.remote import UNREACHABLE, classify
@@ -576,6 +576,32 @@ class PhonePages:
         dated = [d for d in _dated(current) if not (d["kind"] == "off" and d["start"] == gone)]
         self.volunteers.set_availability(volunteer_id=me.volunteer_id, weekly=current["weekly"], dated=dated)
         return web.redirect("/v/availability", done="saved")
+
+    # --- roster preferences ---------------------------------------------------------------
+
+    @http("GET", "/v/profile")
+    @phone_page
+    def v_profile(self, request: Request, me, lang) -> Response:
+        """Their own weekly cap, preferred days and times; the target and partners, which organisers set,
+        are shown (a volunteer may list no one, so partners are chosen by organisers)."""
+        volunteer = self.volunteers.get_volunteer(volunteer_id=me.volunteer_id)
+        partners = self._names(volunteer.get("partners") or [])
+        return self._v_render(
+            "profile.html",
+            lang,
+            me,
+            v=volunteer,
+            partners=list(partners.values()),
+            times_of_day=roster_settings.TIMES_OF_DAY,
+            notice=request.args.get("done"),
+        )
+
+    @http("POST", "/v/profile")
+    @phone_page
+    def v_save_profile(self, request: Request, me, lang) -> Response:
+        changes = roster_settings.read(request.form, organiser=False)
+        self.volunteers.update_volunteer(volunteer_id=me.volunteer_id, **changes)
+        return web.redirect("/v/profile", done="saved")
 
     # --- notification preferences --------------------------------------------------------
 

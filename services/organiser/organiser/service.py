@@ -29,7 +29,7 @@ from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIE
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, phone, security, tokens, web
+from organiser import accounts, board, charts, phone, roster_settings, security, tokens, web
 from organiser import volunteer_sessions as phone_sessions
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
@@ -724,6 +724,11 @@ class OrganiserService(phone.PhonePages, revocation.RevocationListener):
         if login.sees_private:
             with self.db.get_session() as session:
                 signin_links = phone_sessions.links_of(session, volunteer_id, self.clock.now())
+        partners = platform.names(volunteer.get("partners") or [])
+        choices = []
+        if login.can_change:  # partners are chosen by name among the patrol team of the volunteer's grid
+            team = platform.all_volunteers(team="voluntary_patrol", grid_id=volunteer.get("grid_id"), active=True)
+            choices = roster_settings.partner_choices(team, partners, volunteer_id)
         return web.render(
             "volunteer.html",
             lang,
@@ -733,8 +738,20 @@ class OrganiserService(phone.PhonePages, revocation.RevocationListener):
             qr=qr,
             feed_error=feed_error,
             signin_links=signin_links,
+            partners=partners,
+            partner_choices=choices,
+            times_of_day=roster_settings.TIMES_OF_DAY,
+            done=request.args.get("done"),
             **_directory_words(platform.teams(), platform.grids(), lang),
         )
+
+    @http("POST", "/volunteers/<int:volunteer_id>/settings")
+    @page(change=True)
+    def volunteer_settings(self, request, login, lang, volunteer_id):
+        """The volunteer's roster settings: weekly cap, target a month, preferred days and times, partners."""
+        changes = roster_settings.read(request.form, organiser=True)
+        self._platform().volunteers.update_volunteer(volunteer_id=volunteer_id, **changes)
+        return web.redirect(f"/volunteers/{volunteer_id}", done="settings_saved")
 
     @http("GET", "/volunteers/<int:volunteer_id>/recognition")
     @page()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from guanyinli.timeutil import TZ, local
-from volunteers.exceptions import AvailabilityOverlap
+from volunteers.exceptions import AvailabilityOverlap, PartnerInvalid
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_WINDOW_RANGE = timedelta(days=100)
@@ -258,11 +258,51 @@ def rank(rows: Sequence[dict], key: str = "points") -> list[dict]:
     return ranked
 
 
-# --- who sees a volunteer's contacts -------------------------------------------------------------
+# --- the volunteer's own roster settings -------------------------------------------------------------
+# What the patrol roster asks of each volunteer beyond availability: their own weekly cap, the patrols a
+# month organisers aim to give them, the days and times of day they would rather patrol, and up to three
+# volunteers they would like to patrol with. Caps are hard limits; the rest are wishes the roster weighs.
+
+MAX_CAP = 14  # duties a week: twice a day
+MAX_TARGET = 62  # patrols a month: twice a day
+MAX_PARTNERS = 3
+# A duty's time of day by its start (the activities service's rule): morning before 12:00, afternoon
+# before 18:00, evening from 18:00.
+TIMES_OF_DAY = ("morning", "afternoon", "evening")
+
+
+def check_partners(volunteer_id: int, partners: Sequence[int], active: dict[int, bool]) -> list[int]:
+    """The partners a volunteer names, sorted and without repeats, once each is another volunteer who
+    exists and is active (``active``: id -> active, of those found). ``PartnerInvalid`` names the first
+    that is not, by its place in the list."""
+    for i, partner in enumerate(partners):
+        if partner == volunteer_id:
+            raise PartnerInvalid(f"partners.{i}: a volunteer is not their own partner", "不能把自己设为搭档")
+        if partner not in active:
+            raise PartnerInvalid(f"partners.{i}: no volunteer {partner}", f"没有编号为{partner}的志愿者")
+        if not active[partner]:
+            raise PartnerInvalid(f"partners.{i}: volunteer {partner} is deactivated", f"志愿者{partner}已停用")
+    chosen = sorted(set(partners))
+    if len(chosen) > MAX_PARTNERS:
+        raise PartnerInvalid(f"partners: at most {MAX_PARTNERS}, not {len(chosen)}", f"最多{MAX_PARTNERS}位搭档")
+    return chosen
+
+
+def ordered_times(times: Iterable[str]) -> list[str]:
+    """Times of day without repeats, from morning to evening."""
+    return sorted(set(times), key=TIMES_OF_DAY.index)
+
+
+# --- who sees a volunteer's contacts and settings --------------------------------------------------
 
 CONTACT_FIELDS = ("phone", "email")
-# What a volunteer may change of their own record; the rest (teams, grid, skills) is the organisers'.
-SELF_SERVICE_FIELDS = frozenset({"phone", "email", "language"})
+# The roster settings: for the volunteer, their grid leader, organisers and viewers, not other volunteers.
+SETTINGS_FIELDS = ("max_duties_per_week", "target_per_month", "preferred_days", "preferred_times", "partners")
+# What a volunteer may change of their own record; the rest (teams, grid, skills, their target) is the
+# organisers'.
+SELF_SERVICE_FIELDS = frozenset(
+    {"phone", "email", "language", "max_duties_per_week", "preferred_days", "preferred_times", "partners"}
+)
 
 
 def sees_contacts(caller, person_id: int, person_grid_id: int | None, led_grids: frozenset[int]) -> bool:
@@ -275,10 +315,14 @@ def without_contacts(view: dict) -> dict:
 
 
 def shown(caller, view: dict, led_grids: frozenset[int]) -> dict:
-    """A volunteer's view as this caller may see it."""
+    """A volunteer's view as this caller may see it: without contacts for those who do not see them
+    (``sees_contacts``), and without the roster settings for other volunteers as well."""
     if sees_contacts(caller, view["id"], view.get("grid_id"), led_grids):
         return view
-    return without_contacts(view)
+    hidden = without_contacts(view)
+    if caller.may_read_all:
+        return hidden
+    return {**hidden, **{f: None for f in SETTINGS_FIELDS if f in view}}
 
 
 def shown_grid(caller, grid: dict, led_grids: frozenset[int]) -> dict:

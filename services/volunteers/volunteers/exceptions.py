@@ -45,3 +45,8 @@ class VolunteerInactive(Conflict):
 @remote_error
 class SourceKeyTaken(Conflict):
     """A ledger entry with this source_key exists for another volunteer."""
+
+
+@remote_error
+class PartnerInvalid(InvalidInput):
+    """A partner named is the volunteer themselves, no volunteer, deactivated, or one too many."""

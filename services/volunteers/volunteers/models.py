@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from guanyinli import keys, once, outbox
 from guanyinli.timeutil import now, to_db
+from volunteers.domain import MAX_CAP, MAX_TARGET, TIMES_OF_DAY
 from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
 
 
@@ -55,6 +56,14 @@ class Volunteer(Base):
     __table_args__ = (
         CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_volunteers_grid"),
         CheckConstraint(f"alliance IS NULL OR {_one_of('alliance', ALLIANCE_CODES)}", name="ck_volunteers_alliance"),
+        CheckConstraint(
+            f"max_duties_per_week IS NULL OR (max_duties_per_week BETWEEN 1 AND {MAX_CAP})",
+            name="ck_volunteers_max_duties_per_week",
+        ),
+        CheckConstraint(
+            f"target_per_month IS NULL OR (target_per_month BETWEEN 0 AND {MAX_TARGET})",
+            name="ck_volunteers_target_per_month",
+        ),
         Index("ix_volunteers_grid_active", "grid_id", "active"),
     )
 
@@ -71,9 +80,16 @@ class Volunteer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
+    max_duties_per_week: Mapped[int | None] = mapped_column(Integer, doc="their own weekly cap; null: none")
+    target_per_month: Mapped[int | None] = mapped_column(Integer, doc="patrols a month; null: a fair share")
 
     teams: Mapped[list[VolunteerTeam]] = relationship(order_by="VolunteerTeam.team", cascade="all, delete-orphan")
     skills: Mapped[list[VolunteerSkill]] = relationship(order_by="VolunteerSkill.skill", cascade="all, delete-orphan")
+    days: Mapped[list[PreferredDay]] = relationship(order_by="PreferredDay.weekday", cascade="all, delete-orphan")
+    times: Mapped[list[PreferredTime]] = relationship(cascade="all, delete-orphan")
+    partner_links: Mapped[list[Partner]] = relationship(
+        foreign_keys="Partner.volunteer_id", order_by="Partner.partner_id", cascade="all, delete-orphan"
+    )
 
     @property
     def team_codes(self) -> list[str]:
@@ -82,6 +98,18 @@ class Volunteer(Base):
     @property
     def skill_names(self) -> list[str]:
         return [s.skill for s in self.skills]
+
+    @property
+    def preferred_days(self) -> list[int]:
+        return sorted(d.weekday for d in self.days)
+
+    @property
+    def preferred_times(self) -> list[str]:
+        return sorted((t.time_of_day for t in self.times), key=TIMES_OF_DAY.index)
+
+    @property
+    def partners(self) -> list[int]:
+        return sorted(p.partner_id for p in self.partner_links)
 
 
 class VolunteerTeam(Base):
@@ -99,6 +127,40 @@ class VolunteerSkill(Base):
 
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
     skill: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class PreferredDay(Base):
+    """A weekday (0 = Monday) the volunteer would rather patrol on; none: no preference."""
+
+    __tablename__ = "volunteer_preferred_days"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_volunteer_preferred_days_weekday"),)
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class PreferredTime(Base):
+    """A time of day (morning, afternoon, evening) the volunteer would rather patrol at; none: no preference."""
+
+    __tablename__ = "volunteer_preferred_times"
+    __table_args__ = (
+        CheckConstraint(_one_of("time_of_day", TIMES_OF_DAY), name="ck_volunteer_preferred_times_time_of_day"),
+    )
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    time_of_day: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class Partner(Base):
+    """A volunteer another asked to patrol with (one way: each names their own partners)."""
+
+    __tablename__ = "volunteer_partners"
+    __table_args__ = (CheckConstraint("volunteer_id <> partner_id", name="ck_volunteer_partners_not_self"),)
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class GridRole(Base):

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 from guanyinli.timeutil import local
-from volunteers.domain import MAX_WINDOW_RANGE
+from volunteers.domain import MAX_CAP, MAX_PARTNERS, MAX_TARGET, MAX_WINDOW_RANGE, TIMES_OF_DAY
 from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
 
 SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
@@ -101,11 +101,52 @@ class CreateVolunteerIn(VolunteerFields):
     request_id = RequestId(load_default=None)
 
 
-CLEARABLE = ("email", "grid_id", "alliance")
+CLEARABLE = ("email", "grid_id", "alliance", "max_duties_per_week", "target_per_month")
 
 
 class UpdateVolunteerIn(VolunteerFields):
     volunteer_id = Id(required=True)
+    max_duties_per_week = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_CAP),
+        metadata={
+            "description": f"their own cap, 1..{MAX_CAP} duties a week (Monday to Sunday); the smaller of it and"
+            " the platform's cap holds: a built roster counts its patrols against it, open duties and stand-ins"
+            " every confirmed duty of the week"
+        },
+    )
+    target_per_month = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=0, max=MAX_TARGET),
+        metadata={
+            "description": f"patrols a calendar month organisers aim to give them, 0..{MAX_TARGET} (a roster of"
+            " part of a month aims at that part's share of it); organisers only; empty: a fair share of the"
+            " roster's patrols"
+        },
+    )
+    preferred_days = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
+        validate=validate.Length(max=7),
+        metadata={"description": "weekdays they would rather patrol on, 0 = Monday; []: no preference"},
+    )
+    preferred_times = fields.List(
+        fields.String(validate=validate.OneOf(TIMES_OF_DAY)),
+        validate=validate.Length(max=len(TIMES_OF_DAY)),
+        metadata={
+            "description": "times of day they would rather patrol at, by a patrol's start: morning (before"
+            " 12:00), afternoon (before 18:00), evening; []: no preference"
+        },
+    )
+    partners = fields.List(
+        Id(),
+        validate=validate.Length(max=MAX_PARTNERS),
+        metadata={
+            "description": f"at most {MAX_PARTNERS} other active volunteers they would like to patrol with"
+            " (PartnerInvalid otherwise); []: none"
+        },
+    )
     clear = fields.List(
         fields.String(validate=validate.OneOf(CLEARABLE)),
         load_default=list,
@@ -313,6 +354,20 @@ class VolunteerOut(Schema):
     language = fields.String()
     active = fields.Boolean()
     grid_roles = fields.List(fields.Nested(GridRoleOut))
+    max_duties_per_week = fields.Integer(
+        allow_none=True, metadata={"description": "their own weekly cap; null: none, or not shown (see partners)"}
+    )
+    target_per_month = fields.Integer(allow_none=True, metadata={"description": "null: a fair share"})
+    preferred_days = fields.List(fields.Integer(), allow_none=True, metadata={"description": "0 = Monday"})
+    preferred_times = fields.List(fields.String(), allow_none=True, metadata={"description": "morning to evening"})
+    partners = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        metadata={
+            "description": "volunteer ids; these five roster settings are null for other volunteers (shown to"
+            " the volunteer, their grid leader, organisers and viewers)"
+        },
+    )
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
     deactivated_at = LocalDateTime(allow_none=True)

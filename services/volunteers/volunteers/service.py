@@ -40,6 +40,7 @@ from volunteers.exceptions import (
     AvailabilityOverlap,
     GridLeaderTaken,
     GridNotFound,
+    PartnerInvalid,
     PhoneTaken,
     SourceKeyTaken,
     VolunteerInactive,
@@ -286,10 +287,13 @@ class VolunteersService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=own("a volunteer changes their own phone, e-mail and language only"),
+        access=own(
+            "a volunteer changes their own phone, e-mail, language, weekly cap, preferred days and times and"
+            " partners only"
+        ),
         request=schemas.UpdateVolunteerIn,
         response=schemas.VolunteerOut(),
-        errors=VOLUNTEER_ERRORS + (PhoneTaken,),
+        errors=VOLUNTEER_ERRORS + (PhoneTaken, PartnerInvalid),
         emits=("volunteer_updated",),
     )
     def update_volunteer(
@@ -303,21 +307,32 @@ class VolunteersService(revocation.RevocationListener):
         alliance=None,
         skills=None,
         language=None,
+        max_duties_per_week=None,
+        target_per_month=None,
+        preferred_days=None,
+        preferred_times=None,
+        partners=None,
         clear=None,
     ):
-        """Change the given fields (teams and skills are replaced as a whole); no change, no event.
+        """Change the given fields (lists are replaced as a whole); no change, no event.
 
-        Fields left out (or null) stay as they are; those named in ``clear`` are emptied.
+        Fields left out (or null) stay as they are; those named in ``clear`` are emptied. The roster
+        settings (weekly cap, target, preferred days and times, partners) are the patrol roster's input;
+        a volunteer sets their own but the target, which is the organisers'.
         """
         given = {"name": name, "phone": phone, "email": email, "teams": teams, "grid_id": grid_id}
         given.update(alliance=alliance, skills=skills, language=language)
+        given.update(max_duties_per_week=max_duties_per_week, target_per_month=target_per_month)
+        given.update(preferred_days=preferred_days, preferred_times=preferred_times, partners=partners)
         changes = {k: v for k, v in given.items() if v is not None}
         changes.update(dict.fromkeys(clear, None))
         self._for_volunteer(volunteer_id)
         if not self.caller.is_organiser and set(changes) - domain.SELF_SERVICE_FIELDS:
             others = sorted(set(changes) - domain.SELF_SERVICE_FIELDS)
             raise Forbidden(
-                f"{', '.join(others)}: changed by organisers only; a volunteer changes phone, e-mail and language"
+                f"{', '.join(others)}: changed by organisers only; a volunteer changes their phone, e-mail,"
+                " language, weekly cap, preferred days and times and partners",
+                f"{'、'.join(others)}：只有组织者可以修改",
             )
 
         def work(session):
@@ -334,15 +349,21 @@ class VolunteersService(revocation.RevocationListener):
         request=schemas.DeactivateVolunteerIn,
         response=schemas.VolunteerOut(),
         errors=VOLUNTEER_ERRORS,
-        emits=("volunteer_deactivated",),
+        emits=("volunteer_deactivated", "volunteer_updated"),
     )
     def deactivate_volunteer(self, volunteer_id, reason=None):
-        """Deactivate a volunteer (kept for the ledger; their grid roles end); repeating it is a no-op."""
+        """Deactivate a volunteer (kept for the ledger; their grid roles end); repeating it is a no-op.
+
+        They are nobody's partner any more: volunteer_updated with ``partners`` for each who named them."""
 
         def work(session):
             volunteer, changed = store.deactivate_volunteer(session, volunteer_id, reason)
             if changed:
                 OUTBOX.add(session, "volunteer_deactivated", {"volunteer_id": volunteer_id, "reason": reason})
+                for other in store.drop_partner(session, volunteer_id):
+                    OUTBOX.add(
+                        session, "volunteer_updated", volunteer_event(store.get_volunteer(session, other), ["partners"])
+                    )
             return volunteer
 
         return self._work(work)

@@ -42,6 +42,9 @@ from volunteers.models import (
     DatedWindow,
     GridRole,
     LedgerEntry,
+    Partner,
+    PreferredDay,
+    PreferredTime,
     Volunteer,
     VolunteerSkill,
     VolunteerTeam,
@@ -50,7 +53,7 @@ from volunteers.models import (
 )
 from volunteers.structure import ALLIANCES, COURTYARDS, GRIDS, GRIDS_BY_ID, TEAMS, courtyards_of
 
-SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language")
+SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language", "max_duties_per_week", "target_per_month")
 
 # --- volunteers --------------------------------------------------------------------------------
 
@@ -74,14 +77,18 @@ VIEW_COLUMNS = (
     Volunteer.created_at,
     Volunteer.updated_at,
     Volunteer.deactivated_at,
+    Volunteer.max_duties_per_week,
+    Volunteer.target_per_month,
 )
 
 
 _NO_GRID = cast(null(), Integer)
+_NO_TEXT = cast(null(), String)
 
 
 def _view_statements(match):
-    """The two reads of views_by_id for a predicate on the volunteer id column: rows, then parts."""
+    """The two reads of views_by_id for a predicate on the volunteer id column: rows, then parts
+    (volunteer id, kind, a text value, a number value)."""
     rows = select(*VIEW_COLUMNS).where(match(Volunteer.id))
     parts = union_all(
         select(VolunteerTeam.volunteer_id, cast(literal("team"), String), VolunteerTeam.team, _NO_GRID).where(
@@ -92,6 +99,15 @@ def _view_statements(match):
         ),
         select(GridRole.volunteer_id, cast(literal("role"), String), GridRole.role, GridRole.grid_id).where(
             match(GridRole.volunteer_id)
+        ),
+        select(PreferredDay.volunteer_id, cast(literal("day"), String), _NO_TEXT, PreferredDay.weekday).where(
+            match(PreferredDay.volunteer_id)
+        ),
+        select(PreferredTime.volunteer_id, cast(literal("time"), String), PreferredTime.time_of_day, _NO_GRID).where(
+            match(PreferredTime.volunteer_id)
+        ),
+        select(Partner.volunteer_id, cast(literal("partner"), String), _NO_TEXT, Partner.partner_id).where(
+            match(Partner.volunteer_id)
         ),
     )
     return rows, parts
@@ -123,19 +139,22 @@ def views_by_id(session: Session, volunteer_ids: Iterable[int]) -> dict[int, dic
         view = row._asdict()
         for key in ("created_at", "updated_at", "deactivated_at"):
             view[key] = from_db(view[key])
-        view.update(teams=[], skills=[], grid_roles=[])
+        view.update(teams=[], skills=[], grid_roles=[], preferred_days=[], preferred_times=[], partners=[])
         views[view["id"]] = view
-    for vid, kind, value, grid_id in conn.execute(statements[1], params):
+    lists = {"team": "teams", "skill": "skills", "time": "preferred_times"}
+    numbers = {"day": "preferred_days", "partner": "partners"}
+    for vid, kind, value, number in conn.execute(statements[1], params):
         view = views[vid]
-        if kind == "team":
-            view["teams"].append(value)
-        elif kind == "skill":
-            view["skills"].append(value)
+        if kind in lists:
+            view[lists[kind]].append(value)
+        elif kind in numbers:
+            view[numbers[kind]].append(number)
         else:
-            view["grid_roles"].append({"grid_id": grid_id, "role": value})
+            view["grid_roles"].append({"grid_id": number, "role": value})
     for view in views.values():
-        view["teams"].sort()
-        view["skills"].sort()
+        for key in ("teams", "skills", "preferred_days", "partners"):
+            view[key].sort()
+        view["preferred_times"] = domain.ordered_times(view["preferred_times"])
         view["grid_roles"].sort(key=lambda r: r["grid_id"])
     return views
 
@@ -201,11 +220,52 @@ def _snapshot(volunteer: Volunteer) -> dict:
         **{k: getattr(volunteer, k) for k in SIMPLE_FIELDS},
         "teams": volunteer.team_codes,
         "skills": volunteer.skill_names,
+        "preferred_days": volunteer.preferred_days,
+        "preferred_times": volunteer.preferred_times,
+        "partners": volunteer.partners,
     }
+
+
+def _lock_in_order(session: Session, volunteer_ids: Iterable[int]) -> dict[int, bool]:
+    """Lock the rows of these volunteers in id order and return id -> active of those that exist.
+
+    One order for every writer: two volunteers naming each other partners at once wait for each other
+    instead of deadlocking, and a partner cannot be deactivated between the check and the commit."""
+    query = select(Volunteer.id, Volunteer.active).where(Volunteer.id.in_(set(volunteer_ids)))
+    return dict(session.execute(query.order_by(Volunteer.id).with_for_update()).all())
+
+
+def _replace_partners(session: Session, volunteer_id: int, partners: list[int]) -> list[int]:
+    """The partners checked (``domain.check_partners``) with their rows and the volunteer's locked."""
+    current = session.scalars(select(Partner.partner_id).where(Partner.volunteer_id == volunteer_id))
+    active = _lock_in_order(session, {volunteer_id, *partners, *current})
+    if volunteer_id not in active:
+        raise VolunteerNotFound(f"volunteer_id: no volunteer {volunteer_id}")
+    return domain.check_partners(volunteer_id, partners, active)
+
+
+# field of update_volunteer -> (the Volunteer's collection, the column of a row's value, a new row)
+CHILD_FIELDS = {
+    "teams": ("teams", "team", lambda v: VolunteerTeam(team=v)),
+    "skills": ("skills", "skill", lambda v: VolunteerSkill(skill=v)),
+    "preferred_days": ("days", "weekday", lambda v: PreferredDay(weekday=v)),
+    "preferred_times": ("times", "time_of_day", lambda v: PreferredTime(time_of_day=v)),
+    "partners": ("partner_links", "partner_id", lambda v: Partner(partner_id=v)),
+}
+
+
+def _replace(rows: list, key: str, wanted: Iterable, make) -> list:
+    """A child collection holding exactly ``wanted`` (values of ``key``): the rows kept, new ones made."""
+    wanted = set(wanted)
+    kept = [r for r in rows if getattr(r, key) in wanted]
+    have = {getattr(r, key) for r in kept}
+    return kept + [make(v) for v in sorted(wanted - have)]
 
 
 def update_volunteer(session: Session, volunteer_id: int, changes: dict) -> tuple[dict, list[str]]:
     """Apply the given fields; returns the new view and the names of the fields that changed."""
+    if "partners" in changes:
+        changes = {**changes, "partners": _replace_partners(session, volunteer_id, changes["partners"])}
     volunteer = get_volunteer_row(session, volunteer_id, lock=True)
     before = _snapshot(volunteer)
     if "phone" in changes:
@@ -215,16 +275,9 @@ def update_volunteer(session: Session, volunteer_id: int, changes: dict) -> tupl
     for key in SIMPLE_FIELDS:
         if key in changes:
             setattr(volunteer, key, changes[key])
-    if "teams" in changes:
-        wanted = set(changes["teams"])
-        volunteer.teams = [t for t in volunteer.teams if t.team in wanted] + [
-            VolunteerTeam(team=t) for t in sorted(wanted - set(volunteer.team_codes))
-        ]
-    if "skills" in changes:
-        wanted = set(changes["skills"])
-        volunteer.skills = [s for s in volunteer.skills if s.skill in wanted] + [
-            VolunteerSkill(skill=s) for s in sorted(wanted - set(volunteer.skill_names))
-        ]
+    for field, (collection, key, make) in CHILD_FIELDS.items():
+        if field in changes:
+            setattr(volunteer, collection, _replace(getattr(volunteer, collection), key, changes[field], make))
     changed = domain.changed_fields(before, _snapshot(volunteer))
     if changed:
         volunteer.updated_at = utcnow()
@@ -244,6 +297,16 @@ def deactivate_volunteer(session: Session, volunteer_id: int, reason: str | None
     session.execute(delete(GridRole).where(GridRole.volunteer_id == volunteer_id))
     session.flush()
     return get_volunteer(session, volunteer_id), True
+
+
+def drop_partner(session: Session, volunteer_id: int) -> list[int]:
+    """A deactivated volunteer is nobody's partner any more: the volunteers who named them, whose
+    partners changed."""
+    named_by = sorted(session.scalars(select(Partner.volunteer_id).where(Partner.partner_id == volunteer_id)))
+    # Their rows are not locked (nor their updated_at touched): a writer naming partners holds its own
+    # row and waits for this volunteer's, and must not find this one waiting for its row in turn.
+    session.execute(delete(Partner).where(Partner.partner_id == volunteer_id))
+    return named_by
 
 
 def _filtered_ids(team=None, grid_id=None, skill=None, active=None, volunteer_ids=None) -> Select:

@@ -25,6 +25,7 @@ from .model import (
     Violation,
     Volunteer,
     VolunteerLoad,
+    shift_kind,
 )
 from .repair import check_swap, repair
 from .rules import SOFT_RULES
@@ -52,6 +53,7 @@ __all__ = [
     "explain",
     "lower_bound",
     "repair",
+    "shift_kind",
     "solve",
     "validate",
 ]

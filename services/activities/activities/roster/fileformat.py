@@ -18,7 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import rules as R
-from .model import Assignment, Problem, RosterResult, Rules, Shift, Volunteer
+from .model import Assignment, Problem, RosterResult, Rules, Shift, Volunteer, shift_kind
 
 FORMAT = "patrol-roster/1"
 DEFAULT_MAX_PER_WEEK = 2
@@ -87,10 +87,6 @@ def _time(value, where: str, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
-def _kind(start: datetime) -> str:
-    return "morning" if start.hour < 12 else "afternoon" if start.hour < 18 else "evening"
-
-
 def read(data: Mapping) -> Instance:
     """A `patrol-roster/1` instance (a decoded JSON object) as the solver's Problem. Unknown fields are
     ignored, as the format asks; anything the format forbids or leaves undefined raises FormatError."""
@@ -143,7 +139,15 @@ def read(data: Mapping) -> Instance:
             raise FormatError(f"{where}.leader_required: {leaders} is above max {high}")
         shifts.append(
             Shift(
-                sid, grid, start, end, low, high, leader_needed=leaders > 0, kind=_kind(start), leaders=max(1, leaders)
+                sid,
+                grid,
+                start,
+                end,
+                low,
+                high,
+                leader_needed=leaders > 0,
+                kind=shift_kind(start),
+                leaders=max(1, leaders),
             )
         )
 

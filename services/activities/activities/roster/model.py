@@ -29,10 +29,19 @@ class Volunteer:
     max_shifts: int | None = None  # personal cap over the whole roster period
     target: int | None = None  # shifts they would like over the period; None = derived fairly
     preferred_days: frozenset[int] = frozenset()  # weekdays; empty = no preference
-    preferred_kinds: frozenset[str] = frozenset()  # e.g. {"evening"}; empty = no preference
+    preferred_kinds: frozenset[str] = frozenset()  # of SHIFT_KINDS, e.g. {"evening"}; empty = no preference
     partners: frozenset[str] = frozenset()  # volunteer ids they asked to patrol with
     min_rest_hours: float | None = None  # None = Rules.min_rest_hours
     shifts: frozenset[str] | None = None  # the only shifts (ids) they may be given; None = any that fits
+
+
+SHIFT_KINDS = ("morning", "afternoon", "evening")
+
+
+def shift_kind(start: datetime) -> str:
+    """A shift's time of day by its start: morning before 12:00, afternoon before 18:00, else evening
+    (the times of day volunteers name their preferences in)."""
+    return "morning" if start.hour < 12 else "afternoon" if start.hour < 18 else "evening"
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class Shift:
     min_patrollers: int = 2
     max_patrollers: int = 3
     leader_needed: bool = True
-    kind: str = "evening"  # "evening" or "morning"; matched against availability and preferences
+    kind: str = "evening"  # one of SHIFT_KINDS (shift_kind); matched against availability and preferences
     leaders: int = 1  # leaders needed among the patrollers when leader_needed
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 WEEKDAYS = "一二三四五六日"
-KINDS = {"evening": "晚间巡逻", "morning": "上午巡逻"}
+KINDS = {"evening": "晚间巡逻", "afternoon": "下午巡逻", "morning": "上午巡逻"}
 
 
 def day(moment: datetime) -> str:

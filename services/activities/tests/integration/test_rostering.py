@@ -115,6 +115,28 @@ def test_build_publish_and_the_duties_appear(call, organiser, events):
     }
 
 
+def test_a_volunteers_own_settings_shape_the_roster(call, organiser):
+    """Seven patrollers for fourteen places a week: each would carry two. The one who set a cap of one gets
+    one, on a day they prefer; the one whose target is none a month gets none (the other five can cover)."""
+    team = patrol_team(call, grid=1, leaders=3, others=4)
+    capped, resting = team[3], team[4]
+    directory = call({"roles": ["organiser"]}, service="volunteers")
+    directory.update_volunteer(volunteer_id=capped, max_duties_per_week=1, preferred_days=[0, 1])
+    directory.update_volunteer(volunteer_id=resting, target_per_month=0)
+    evening_patrols(organiser, grid=1, days=7)
+    draft = organiser.build_roster(**window(), grids=[1], options={"time_limit": 5})
+    assert draft["gaps"] == [] and draft["solver_status"] in ("optimal", "feasible")
+    check_hard_rules(draft, set(team[:3]))
+    held = Counter(a["volunteer_id"] for a in draft["assignments"])
+    assert held[capped] == 1 and held[resting] == 0
+    assert max(held[v] for v in team) >= 3  # the others carry what the two leave
+    day_of = {s["shift_id"]: datetime.fromisoformat(s["start"]).weekday() for s in draft["shifts"]}
+    (mine,) = [a["shift_id"] for a in draft["assignments"] if a["volunteer_id"] == capped]
+    assert day_of[mine] in (0, 1)  # one of the days they prefer
+    targets = {v["volunteer_id"]: v["target"] for v in draft["report"]["volunteers"]}
+    assert targets[resting] == 0
+
+
 def test_repair_after_a_drop_out_changes_few_assignments(call, organiser, events):
     team = patrol_team(call, grid=1, leaders=3, others=5)
     evening_patrols(organiser, grid=1, days=7)

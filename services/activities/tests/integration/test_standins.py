@@ -11,13 +11,20 @@ from datetime import datetime, timedelta
 
 import eventlet
 import pytest
-from activities_testkit import as_volunteer, at, iso
+from activities_testkit import as_volunteer, at, iso, next_monday
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from test_rostering import evening_patrols, patrol_team, window
 
 from activities import standins
-from activities.exceptions import DutyClash, OccurrenceClosed, StandinClosed, StandinTaken, VolunteerUnavailable
+from activities.exceptions import (
+    DutyClash,
+    OccurrenceClosed,
+    StandinClosed,
+    StandinTaken,
+    VolunteerUnavailable,
+    WeeklyCapReached,
+)
 from conftest import REAL_VOLUNTEERS
 from guanyinli.config import normalize_url
 from guanyinli.errors import Conflict, Forbidden
@@ -177,6 +184,24 @@ def test_refused_a_volunteer_who_does_not_fit_another_volunteers_sign_up_and_a_s
     with pytest.raises(OccurrenceClosed, match="started"):
         call(as_volunteer(1)).cant_come(signup_id=signup["id"])
     assert organiser.list_standin_offers() == []
+
+
+def test_a_volunteer_at_their_own_weekly_cap_is_no_stand_in_that_week(call, organiser, volunteers):
+    for v in (1, 2, 3):
+        volunteers.add(v)
+    call(as_volunteer(2), service="volunteers").update_volunteer(volunteer_id=2, max_duties_per_week=1)
+    week = next_monday()
+    occ = helper_duty(organiser, week + timedelta(days=1, hours=9))
+    signup = call(as_volunteer(1)).sign_up(occurrence_id=occ["id"], volunteer_id=1)
+    theirs = helper_duty(organiser, week + timedelta(days=3, hours=9), title="垃圾分类宣传")
+    call(as_volunteer(2)).sign_up(occurrence_id=theirs["id"], volunteer_id=2)
+
+    offer = call(as_volunteer(1)).cant_come(signup_id=signup["id"])
+    assert offer["candidate_ids"] == [3]
+    with pytest.raises(WeeklyCapReached, match="at most 1 a week"):
+        call(as_volunteer(2)).accept_standin(offer_id=offer["offer_id"], volunteer_id=2)
+    taken = call(as_volunteer(3)).accept_standin(offer_id=offer["offer_id"], volunteer_id=3)
+    assert taken["status"] == "taken" and crew(organiser, occ["id"]) == ([3], [])
 
 
 @pytest.mark.service_config(**FAST_TIMER)

@@ -45,6 +45,26 @@ def open_duties(call, volunteer_id, start, end, **kw) -> list[dict]:
     )
 
 
+def test_open_duties_respect_the_volunteers_own_weekly_cap(organiser, call, volunteers):
+    """No cap in the config: ME's own cap of one leaves out the week where ME holds a duty already."""
+    for vid in (ME, OTHER):
+        volunteers.add(vid)
+    call(as_volunteer(ME), service="volunteers").update_volunteer(volunteer_id=ME, max_duties_per_week=1)
+    week = next_monday()
+    held = occurrence(organiser, "便民维修", "convenience", week + timedelta(days=1, hours=9), courtyard="观音里1号院")
+    call(as_volunteer(ME)).sign_up(occurrence_id=held["id"], volunteer_id=ME)
+    same_week = occurrence(
+        organiser, "清扫楼道", "sanitation", week + timedelta(days=3, hours=9), courtyard="观音里3号院"
+    )
+    next_week = occurrence(
+        organiser, "清扫楼道", "sanitation", week + timedelta(days=10, hours=9), courtyard="观音里3号院"
+    )
+    window = (week, week + timedelta(days=14))
+    assert [d["occurrence_id"] for d in open_duties(call, ME, *window)] == [next_week["id"]]
+    theirs = [d["occurrence_id"] for d in open_duties(call, OTHER, *window)]
+    assert theirs == [held["id"], same_week["id"], next_week["id"]]
+
+
 @pytest.mark.service_config(MAX_DUTIES_PER_WEEK=2)
 def test_open_duties_are_those_the_volunteer_could_take(organiser, call, volunteers):
     for vid, skills in ((ME, ["patrol"]), (OTHER, ["first_aid"]), (THIRD, []), (LEADER, [])):

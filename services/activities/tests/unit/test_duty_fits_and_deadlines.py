@@ -20,8 +20,8 @@ def hours(day: int, start: int, end: int) -> tuple[datetime, datetime]:
     return base + timedelta(hours=start), base + timedelta(hours=end)
 
 
-def fits(duty=DUTY, required=(), skills=(), available=ALL_WEEK, confirmed=(), cap=None) -> bool:
-    return domain.duty_fits(duty, required, skills, available, confirmed, cap)
+def fits(duty=DUTY, required=(), skills=(), available=ALL_WEEK, confirmed=(), cap=None, own=None) -> bool:
+    return domain.duty_fits(duty, required, skills, available, confirmed, cap, own)
 
 
 def test_a_duty_fits_a_free_volunteer_with_the_skills():
@@ -56,6 +56,15 @@ def test_the_weekly_cap_counts_confirmed_duties_starting_in_the_same_iso_week():
     others = [hours(-1, 22, 24), hours(7, 0, 2)]
     assert fits(confirmed=others, cap=1)
     assert not fits(confirmed=[*others, hours(4, 9, 10)], cap=1)
+
+
+def test_the_volunteers_own_weekly_cap_holds_when_it_is_the_smaller():
+    two_this_week = [hours(0, 9, 11), hours(4, 19, 21)]
+    assert not fits(confirmed=two_this_week, own=2)
+    assert not fits(confirmed=two_this_week, cap=5, own=2)
+    assert not fits(confirmed=two_this_week, cap=2, own=5)  # the platform's is smaller
+    assert fits(confirmed=two_this_week, cap=5, own=3)
+    assert fits(confirmed=[hours(-1, 9, 11), hours(7, 9, 11)], own=1)  # other weeks
 
 
 def test_iso_week_and_the_window_of_confirmed_duties_that_weigh_on_a_list():

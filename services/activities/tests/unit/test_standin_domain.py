@@ -100,6 +100,18 @@ def test_the_weekly_cap_counts_duties_of_the_same_kind_in_the_same_local_week():
     assert fits(MEDIC, Helper(7, skills=("first_aid",), duties=three))  # no cap for that kind
 
 
+def test_the_volunteers_own_cap_counts_their_duties_of_every_kind_that_week():
+    lecture = Booked(60, "lecture", datetime(2026, 12, 12, 9, 0, tzinfo=TZ), datetime(2026, 12, 12, 11, 0, tzinfo=TZ))
+    one_each = (patrol(11, 7), lecture)
+    refused = misfit(PATROL, Helper(7, duties=one_each, max_per_week=2))
+    assert isinstance(refused, WeeklyCapReached) and "their own limit" in str(refused) and refused.message_zh
+    assert fits(PATROL, Helper(7, duties=one_each, max_per_week=3))
+    assert fits(PATROL, Helper(7, duties=one_each))  # no cap of their own: the kind's cap of 3 patrols
+    assert fits(MEDIC, Helper(7, skills=("first_aid",), duties=(patrol(14, 6), patrol(15, 14)), max_per_week=1))
+    three = (patrol(11, 7), patrol(12, 8), patrol(13, 10))
+    assert isinstance(misfit(PATROL, Helper(7, duties=three, max_per_week=5)), WeeklyCapReached)  # the kind's
+
+
 def test_a_duty_of_their_own_is_asked_only_what_is_about_the_volunteer():
     """Re-checking a volunteer's own duty: their duty on it and their week are not held against them."""
     own = (patrol(10, 9), patrol(11, 7), patrol(12, 8), patrol(13, 10))

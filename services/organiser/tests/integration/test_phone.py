@@ -255,3 +255,41 @@ def test_past_duties_show_attendance_hours_and_points(site, web_session, sms_log
         eventlet.sleep(0.1)
     assert past.status_code == 200 and "已签到" in past.text and "2.0 小时" in past.text
     assert re.search(r"· \d+ 分", past.text), past.text
+
+
+def test_a_volunteer_sets_their_own_weekly_cap_days_and_times(site, web_session, sms_log, rpc):
+    wang, li = site["people"]["王芳"], site["people"]["李明"]
+    rpc("volunteers").update_volunteer(volunteer_id=wang, target_per_month=4, partners=[li])
+    sign_in(web_session, sms_log, WANG)
+    home = web_session.get("/v")
+    assert 'href="/v/profile"' in home.text and "排班偏好" in home.text
+    page = web_session.get("/v/profile")
+    assert page.status_code == 200 and "<legend>每周最多值几次班</legend>" in page.text
+    assert "每月巡逻目标：4 次" in page.text and "巡逻搭档：李明" in page.text and "请告诉网格长或组织者" in page.text
+    assert '<option value="" selected>不另设上限</option>' in page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        "max_duties_per_week": "2",
+        "day": ["5", "6"],
+        "time": "morning",
+        "target_per_month": "30",  # not on the volunteer's form: left alone
+    }
+    assert web_session.post("/v/profile", data={k: v for k, v in form.items() if k != "csrf"}).status_code == 403
+    saved = web_session.post("/v/profile", data=form, allow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["Location"] == "/v/profile?done=saved"
+    record = rpc("volunteers").get_volunteer(volunteer_id=wang)
+    assert (record["max_duties_per_week"], record["preferred_days"], record["preferred_times"]) == (
+        2,
+        [5, 6],
+        ["morning"],
+    )
+    assert (record["target_per_month"], record["partners"]) == (4, [li])
+    again = web_session.get(saved.headers["Location"])
+    assert "已保存" in again.text and '<option value="2" selected>每周最多 2 次</option>' in again.text
+    assert re.search(r'name="day" value="5" checked>', again.text) and re.search(r'name="day" value="0" >', again.text)
+    assert re.search(r'name="time" value="morning" checked>', again.text)
+    # nothing ticked and no limit: no preferences of their own
+    web_session.post("/v/profile", data={"csrf": csrf_of(again.text), "max_duties_per_week": ""})
+    record = rpc("volunteers").get_volunteer(volunteer_id=wang)
+    assert (record["max_duties_per_week"], record["preferred_days"], record["preferred_times"]) == (None, [], [])
+    assert record["target_per_month"] == 4

@@ -304,6 +304,73 @@ def test_organisers_see_contact_details_and_the_subscribe_link(organiser_web, pa
     assert organiser_web.post(f"/volunteers/{volunteer['id']}/feed", data={}).status_code == 403
 
 
+def test_organisers_set_a_volunteers_roster_settings_on_their_page(organiser_web, patrol_team, rpc):
+    me, partner, other_grid = patrol_team[0], patrol_team[2], patrol_team[1]  # grids 6, 6 and 7
+    page = organiser_web.get(f"/volunteers/{me['id']}")
+    assert page.status_code == 200 and 'id="settings-form"' in page.text and "按平台规定" in page.text
+    form = page.text.split('id="settings-form"')[1]
+    assert f'<option value="{partner["id"]}">{partner["name"]} (#{partner["id"]})</option>' in form
+    offered = {int(i) for i in re.findall(r'<option value="(\d+)"', form)}
+    assert offered == {p["id"] for p in patrol_team if p["grid_id"] == 6} - {me["id"]}  # their grid's team, not them
+    assert other_grid["id"] not in offered
+
+    saved = organiser_web.post(
+        f"/volunteers/{me['id']}/settings",
+        data={
+            "csrf": csrf_of(page.text),
+            "max_duties_per_week": "2",
+            "target_per_month": "6",
+            "day": ["5", "6"],
+            "time": "morning",
+            "partner": [str(partner["id"]), "", ""],
+        },
+        allow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["Location"] == f"/volunteers/{me['id']}?done=settings_saved"
+    record = rpc("volunteers").get_volunteer(volunteer_id=me["id"])
+    assert (record["max_duties_per_week"], record["target_per_month"]) == (2, 6)
+    assert (record["preferred_days"], record["preferred_times"], record["partners"]) == (
+        [5, 6],
+        ["morning"],
+        [partner["id"]],
+    )
+    shown = organiser_web.get(saved.headers["Location"])
+    assert "排班设置已保存" in shown.text and "周六、周日" in shown.text and "上午" in shown.text
+    assert f"<dd>{partner['name']}</dd>" in shown.text and 'name="day" value="5" checked' in shown.text
+    assert f'<option value="{partner["id"]}" selected>' in shown.text
+
+    refused = organiser_web.post(
+        f"/volunteers/{me['id']}/settings",
+        data={"csrf": csrf_of(shown.text), "max_duties_per_week": "0", "partner": str(me["id"])},
+    )
+    assert refused.status_code == 400 and "max_duties_per_week" in refused.text
+    alone = organiser_web.post(
+        f"/volunteers/{me['id']}/settings", data={"csrf": csrf_of(shown.text), "partner": str(me["id"])}
+    )
+    assert alone.status_code == 400 and "不能把自己设为搭档" in alone.text
+    assert rpc("volunteers").get_volunteer(volunteer_id=me["id"]) == record  # neither changed anything
+
+    cleared = organiser_web.post(f"/volunteers/{me['id']}/settings", data={"csrf": csrf_of(shown.text)})
+    assert cleared.status_code == 200  # redirected to the page
+    record = rpc("volunteers").get_volunteer(volunteer_id=me["id"])
+    assert (record["max_duties_per_week"], record["target_per_month"], record["preferred_days"]) == (None, None, [])
+    assert record["partners"] == []
+
+
+def test_viewers_see_roster_settings_without_the_form(platform, accounts, web_session, patrol_team, rpc):
+    me = patrol_team[0]
+    rpc("volunteers").update_volunteer(volunteer_id=me["id"], max_duties_per_week=3, preferred_times=["evening"])
+    assert log_in(web_session, username="guest").status_code == 303
+    page = web_session.get(f"/volunteers/{me['id']}")
+    assert 'id="roster-settings"' in page.text and "3 次" in page.text and "晚上" in page.text
+    assert 'id="settings-form"' not in page.text
+    refused = web_session.post(
+        f"/volunteers/{me['id']}/settings", data={"csrf": csrf_of(page.text), "max_duties_per_week": "9"}
+    )
+    assert refused.status_code == 403
+    assert rpc("volunteers").get_volunteer(volunteer_id=me["id"])["max_duties_per_week"] == 3
+
+
 def test_language_switch_is_remembered(organiser_web):
     assert "巡逻排班" in organiser_web.get("/roster").text
     switched = organiser_web.get(

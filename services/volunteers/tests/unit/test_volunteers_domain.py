@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from guanyinli.timeutil import TZ
 from volunteers import domain
 from volunteers.domain import DatedWindow, WeeklyWindow
-from volunteers.exceptions import AvailabilityOverlap
+from volunteers.exceptions import AvailabilityOverlap, PartnerInvalid
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -214,3 +214,73 @@ def test_phone_numbers_have_one_spelling():
     assert domain.normalize_phone("86 138-1234-5678") == "13812345678"
     assert domain.normalize_phone("13812345678") == "13812345678"
     assert domain.normalize_phone("025-8456 1234") == "02584561234"
+
+
+# --- roster settings ---------------------------------------------------------------------------
+
+
+def test_partners_are_other_active_volunteers_sorted_once_each():
+    assert domain.check_partners(1, [7, 3, 7], {3: True, 7: True}) == [3, 7]
+    assert domain.check_partners(1, [], {}) == []
+
+
+@pytest.mark.parametrize(
+    ("partners", "message"),
+    [
+        ([2, 1], "partners.1: a volunteer is not their own partner"),
+        ([2, 99], "partners.1: no volunteer 99"),
+        ([4], "partners.0: volunteer 4 is deactivated"),
+        ([2, 3, 5, 6], "partners: at most 3, not 4"),
+    ],
+)
+def test_partners_refused_name_the_place_in_the_list(partners, message):
+    known = {2: True, 3: True, 4: False, 5: True, 6: True}
+    with pytest.raises(PartnerInvalid) as error:
+        domain.check_partners(1, partners, known)
+    assert str(error.value) == message and error.value.message_zh
+
+
+def test_times_of_day_run_from_morning_to_evening():
+    assert domain.ordered_times(["evening", "morning", "evening"]) == ["morning", "evening"]
+
+
+def test_a_volunteer_changes_their_cap_days_times_and_partners_but_not_their_target():
+    assert {"max_duties_per_week", "preferred_days", "preferred_times", "partners"} <= domain.SELF_SERVICE_FIELDS
+    assert not {"target_per_month", "teams", "skills", "grid_id"} & domain.SELF_SERVICE_FIELDS
+
+
+class Caller:
+    """The parts of ``guanyinli.identity.Identity`` the visibility rules ask."""
+
+    def __init__(self, volunteer_id=None, organiser=False, viewer=False):
+        self.volunteer_id, self.organiser, self.may_read_all = volunteer_id, organiser, organiser or viewer
+
+    def acts_for(self, volunteer_id):
+        return self.organiser or self.volunteer_id == volunteer_id
+
+
+VIEW = {
+    "id": 5,
+    "grid_id": 6,
+    "phone": "13900000005",
+    "email": None,
+    "max_duties_per_week": 2,
+    "target_per_month": 6,
+    "preferred_days": [1, 3],
+    "preferred_times": ["evening"],
+    "partners": [7],
+}
+SETTINGS = {k: VIEW[k] for k in domain.SETTINGS_FIELDS}
+
+
+def test_roster_settings_are_shown_to_the_volunteer_their_grid_leader_organisers_and_viewers_only():
+    def settings(view):
+        return {k: view[k] for k in domain.SETTINGS_FIELDS}
+
+    assert settings(domain.shown(Caller(5), VIEW, frozenset())) == SETTINGS
+    assert settings(domain.shown(Caller(8), VIEW, frozenset({6}))) == SETTINGS  # their grid's leader
+    assert settings(domain.shown(Caller(organiser=True), VIEW, frozenset())) == SETTINGS
+    viewer = domain.shown(Caller(viewer=True), VIEW, frozenset())
+    assert settings(viewer) == SETTINGS and viewer["phone"] is None
+    other = domain.shown(Caller(8), VIEW, frozenset({7}))
+    assert settings(other) == dict.fromkeys(domain.SETTINGS_FIELDS) and other["phone"] is None

@@ -71,3 +71,35 @@ def test_ledger_entry_defaults_and_limits():
         load(schemas.AddLedgerEntryIn, {"volunteer_id": 1, "hours": float("nan"), "reason": "巡逻"})
     with pytest.raises(InvalidInput, match="^source: "):
         load(schemas.AddLedgerEntryIn, {"volunteer_id": 1, "hours": 1, "reason": "巡逻", "source": "Bad Source"})
+
+
+def test_roster_settings_in_an_update():
+    loaded = load(
+        schemas.UpdateVolunteerIn,
+        {
+            "volunteer_id": 1,
+            "max_duties_per_week": 2,
+            "target_per_month": 0,
+            "preferred_days": [5, 6],
+            "preferred_times": ["morning"],
+            "partners": [2, 3],
+            "clear": [],
+        },
+    )
+    assert (loaded["max_duties_per_week"], loaded["target_per_month"], loaded["partners"]) == (2, 0, [2, 3])
+    assert load(schemas.UpdateVolunteerIn, {"volunteer_id": 1, "clear": ["max_duties_per_week"]})["clear"] == [
+        "max_duties_per_week"
+    ]
+    for changes, message in [
+        ({"max_duties_per_week": 0}, "max_duties_per_week: Must be greater than or equal to 1"),
+        ({"max_duties_per_week": 15}, "max_duties_per_week: Must be greater than or equal to 1 and less than or"),
+        ({"max_duties_per_week": "2"}, "max_duties_per_week: Not a valid integer."),
+        ({"target_per_month": -1}, "target_per_month: Must be greater than or equal to 0"),
+        ({"preferred_days": [7]}, "preferred_days.0: Must be greater than or equal to 0"),
+        ({"preferred_times": ["night"]}, "preferred_times.0: Must be one of"),
+        ({"partners": [1, 2, 3, 4]}, "partners: Longer than maximum length 3."),
+        ({"partners": [0]}, "partners.0: Must be greater than or equal to 1"),
+    ]:
+        with pytest.raises(InvalidInput) as error:
+            load(schemas.UpdateVolunteerIn, {"volunteer_id": 1, **changes})
+        assert str(error.value).startswith(message), (changes, str(error.value))
