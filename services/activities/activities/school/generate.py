@@ -16,7 +16,7 @@ from .model import PUPILS_PER_TUTOR, Assignment, Problem, Pupil, Session, Tutor
 
 SUBJECTS = ("math", "chinese", "english", "physics", "chemistry")
 DEMAND = {"math": 3, "chinese": 2, "english": 2, "physics": 2, "chemistry": 1}  # how often pupils need them
-SUPPLY = {"math": 3, "chinese": 2, "english": 2, "physics": 1.5, "chemistry": 1}  # how often tutors teach them
+SUPPLY = {"math": 3, "chinese": 2.5, "english": 2.5, "physics": 1, "chemistry": 0.7}  # how often tutors teach them
 FROM_GRADE = {"physics": 8, "chemistry": 9}
 MORNING = (time(9), time(11, 30))
 AFTERNOON = (time(14), time(16, 30))
