@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ortools.sat.python import cp_model
+
 from activities.school import cpmodel, validator
 from activities.school.index import Index
 from activities.school.model import Assignment, Options, Pin, Problem, Pupil, Session, Tutor
@@ -52,7 +54,7 @@ def broken(p: Problem, assignments) -> list[str]:
 
 def costs(p: Problem, assignments) -> dict[str, int]:
     """The validator's cost per soft rule (the nonzero ones), after checking the CP-SAT model prices the same
-    assignment identically."""
+    assignment identically: by its hints, and by its constraints (its least objective with x fixed)."""
     assert validator.validate(p, assignments) == []
     ix = Index.build(p)
     chosen = {
@@ -60,4 +62,15 @@ def costs(p: Problem, assignments) -> dict[str, int]:
     }
     by_rule = validator.costs(p, assignments)
     assert cpmodel.price(cpmodel.build(ix), chosen) == by_rule
+    assert least_objective(cpmodel.build(ix), chosen) == sum(by_rule.values())
     return {rule: cost for rule, cost in by_rule.items() if cost}
+
+
+def least_objective(b: cpmodel.Built, chosen: set) -> int:
+    """The model's objective at an assignment as its constraints allow it: x fixed, every other variable free."""
+    for pair, var in b.x.items():
+        b.model.Add(var == int(pair in chosen))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.Solve(b.model) == cp_model.OPTIMAL
+    return round(solver.ObjectiveValue())
