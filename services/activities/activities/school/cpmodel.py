@@ -31,11 +31,12 @@ class Hint:
             self.seen.add((n.pupil, n.session, ti))
             self.teaching.add((ti, n.session))
         self.tutors_seen = Counter((pi, si) for pi, si, _ in self.seen)  # (pupil, session) -> tutors
-        self.load = [0] * len(ix.tutors)
+        self.load = list(ix.load_outside or [0] * len(ix.tutors))
         for ti, _ in self.teaching:
             self.load[ti] += 1
         self.last: dict[int, int | None] = {}  # need -> the tutor its pupil's subject had last, after it
         self.changed: dict[int, int] = {}  # need -> 1 when its tutor is not the one before
+        self.changed_after: dict[tuple[int, str], int] = {}  # chain -> 1 when its next tutor after is another
         for key, chain in ix.chains.items():
             last = ix.before.get(key)
             for ni in chain:
@@ -44,6 +45,8 @@ class Hint:
                     self.changed[ni] = int(last is not None and last != t)
                     last = t
                 self.last[ni] = last
+            if key in ix.after:
+                self.changed_after[key] = int(last is not None and last != ix.after[key])
 
 
 @dataclass
@@ -168,8 +171,16 @@ def add_continuity(b: Built) -> None:
                     if others:
                         m.Add(b.x[ni, ti] + sum(others) - 1 <= change)
                 b.cost("tutor_change", change, w)
-            if i + 1 < len(chain):
+            if i + 1 < len(chain) or key in ix.after:
                 carry = _carry(b, ni, carry, name)
+        if key in ix.after:  # a window: the first covered need after it changes tutor unless carry says its own
+            others = [lit for t, lit in carry.items() if t != ix.after[key]]
+            if others:
+                change = b.aux(
+                    m.NewBoolVar(f"change_after[{b.name(chain[-1])}]"), lambda h, k=key: h.changed_after.get(k, 0)
+                )
+                m.Add(sum(others) <= change)
+                b.cost("tutor_change", change, w)
 
 
 def _carry(b: Built, ni: int, carry: dict[int, object], name: str) -> dict[int, object]:
@@ -222,14 +233,16 @@ def add_split_pupil(b: Built) -> None:
 def add_fair_spread(b: Built) -> None:
     """(most sessions taught) - (fewest), among the tutors who could teach some need, costs `fair_spread`."""
     ix, m, w = b.ix, b.model, b.w["fair_spread"]
-    if not w or not ix.could_teach:
+    tutors = ix.could_teach if ix.fair_tutors is None else ix.fair_tutors
+    if not w or not tutors:
         return
     taught = _sessions_of(b)
-    most = max(len(taught[ti]) for ti in ix.could_teach)
-    top = b.aux(m.NewIntVar(0, most, "most_sessions"), lambda h: max(h.load[ti] for ti in ix.could_teach))
-    bottom = b.aux(m.NewIntVar(0, most, "fewest_sessions"), lambda h: min(h.load[ti] for ti in ix.could_teach))
-    for ti in ix.could_teach:
-        load = sum(taught[ti])
+    outside = ix.load_outside or [0] * len(ix.tutors)
+    most = max(outside[ti] + len(taught[ti]) for ti in tutors)
+    top = b.aux(m.NewIntVar(0, most, "most_sessions"), lambda h: max(h.load[ti] for ti in tutors))
+    bottom = b.aux(m.NewIntVar(0, most, "fewest_sessions"), lambda h: min(h.load[ti] for ti in tutors))
+    for ti in tutors:
+        load = outside[ti] + sum(taught[ti])
         m.Add(top >= load)
         m.Add(bottom <= load)
     b.cost("fair_spread", top, w)

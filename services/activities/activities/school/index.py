@@ -42,6 +42,10 @@ class Index:
     pinned: dict[int, int] = field(default_factory=dict)  # need -> tutor
     unkept: list[UnkeptPin] = field(default_factory=list)
     could_teach: list[int] = field(default_factory=list)  # tutors with at least one candidate need
+    # a window of a larger term (lns.restrict): what the fixed rest of the term implies
+    after: dict[tuple[int, str], int] = field(default_factory=dict)  # (pupil, subject) -> its next tutor after
+    load_outside: list[int] | None = None  # tutor -> sessions they teach outside the window
+    fair_tutors: list[int] | None = None  # the term's could_teach, for fair_spread; None = could_teach
 
     @classmethod
     def build(cls, problem: Problem) -> Index:

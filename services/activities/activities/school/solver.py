@@ -1,5 +1,6 @@
 """Assign the weekend school's tutors for a term: counting, a warm start (the greedy one or, better, the
-session-by-session one of rolling.py), CP-SAT's search on the whole term, a plain result.
+session-by-session one of lns.rolling), windows of sessions re-solved (lns.improve), CP-SAT's search on the
+whole term for the rest of the time (which proves small terms optimal), a plain result.
 
 `solve` is pure and thread-safe (no shared state, CP-SAT's threads all end before it returns), so a service
 can run it in eventlet.tpool.
@@ -15,10 +16,11 @@ from ortools.sat.python import cp_model
 from . import cpmodel, report
 from .greedy import greedy
 from .index import Index, Pair
+from .lns import improve, rolling
 from .model import Assignment, Options, Problem, Result
-from .rolling import rolling
 
-ROLLING_SHARE = 0.4  # of the time limit, at most, for the session-by-session warm start
+ROLLING_SHARE = 0.3  # of the time limit, at most, for the session-by-session warm start
+WINDOWS_SHARE = 0.8  # of the time limit, at most, until the windows of sessions end (lns.improve)
 
 
 def solve(problem: Problem, options: Options | None = None) -> Result:
@@ -38,6 +40,7 @@ def solve(problem: Problem, options: Options | None = None) -> Result:
         better = greedy(ix, keep=rolling(ix, started + ROLLING_SHARE * options.time_limit, options.num_workers))
         if _cost(b, better) < _cost(b, start):
             start = better
+        start = improve(ix, b, start, started + WINDOWS_SHARE * options.time_limit, options.num_workers, options.seed)
         cpmodel.set_hint(b, start)
 
     solver = cp_model.CpSolver()

@@ -1,11 +1,12 @@
 """Properties over random small terms: every assignment passes the validator, the model is priced as the validator
-prices it, and CP-SAT on its own (no warm start) never ends worse than the greedy."""
+prices it, CP-SAT on its own (no warm start) never ends worse than the greedy, and a window of sessions is
+priced as the whole term less a constant."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from school_cases import sessions
+from school_cases import least_objective, sessions
 
-from activities.school import Options, cost, costs, solve, validate
+from activities.school import Options, cost, costs, cpmodel, lns, solve, validate
 from activities.school.greedy import greedy
 from activities.school.index import Index
 from activities.school.model import Assignment, Pin, Problem, Pupil, Tutor
@@ -83,3 +84,59 @@ def test_the_warm_started_solve_is_as_good(p):
     alone, warm = solve(p, ALONE), solve(p, Options(time_limit=5, num_workers=1))
     hard_rules_kept(p, warm.assignments, warm.unkept_pins)
     assert warm.status == "optimal" and warm.objective == alone.objective == cost(p, warm.assignments)
+
+
+@st.composite
+def windows(draw):
+    """A term of four or five sessions, a window of one to three consecutive of them, and a seed for the
+    assignment around it."""
+    p = draw(terms())
+    ss = sessions(draw(st.integers(4, 5)))
+    ids = [s.id for s in ss]
+    tutors = tuple(
+        Tutor(
+            t.id, t.subjects, frozenset(draw(st.sets(st.sampled_from(ids), min_size=1))), t.max_pupils, t.max_sessions
+        )
+        for t in p.tutors
+    )
+    p = Problem(p.pupils, tutors, tuple(ss), p.attendance, p.pupils_per_tutor, p.previous, p.pins)
+    width = draw(st.integers(1, 3))
+    first = draw(st.integers(0, len(ss) - width))
+    return p, list(range(first, first + width))
+
+
+@SETTINGS
+@given(windows())
+def test_a_window_is_priced_as_the_whole_term_less_a_constant(case):
+    p, inside = case
+    ix = Index.build(p)
+    whole = cpmodel.build(ix)
+    around = greedy(ix)
+    window = lns.restrict(ix, around, inside)
+    own = cpmodel.build(window.ix)
+    best = lns.solve_window(window, window.own(around), 5, 1)
+    assert best is not None
+    rest = {q for q in around if ix.needs[q[0]].session not in inside}
+    pinned = {(ni, ti) for ni, ti in window.ix.pinned.items()}
+    # the window's best, its greedy, and nothing but its pins, each against what was there
+    for alternative in (best, greedy(window.ix), pinned):
+        moved = rest | window.pairs(alternative)
+        hard_rules_kept(p, _assignments(ix, moved), ix.unkept)
+        whole_gain = sum(cpmodel.price(whole, moved).values()) - sum(cpmodel.price(whole, around).values())
+        own_gain = sum(cpmodel.price(own, alternative).values()) - sum(cpmodel.price(own, window.own(around)).values())
+        assert whole_gain == own_gain
+        assert least_objective(cpmodel.build(window.ix), alternative) == sum(cpmodel.price(own, alternative).values())
+        assert cost(p, _assignments(ix, moved)) == sum(cpmodel.price(whole, moved).values())
+    assert sum(cpmodel.price(own, best).values()) <= sum(cpmodel.price(own, window.own(around)).values())
+
+
+@SETTINGS
+@given(windows())
+def test_windows_never_make_the_term_worse(case):
+    p, _ = case
+    ix = Index.build(p)
+    b = cpmodel.build(ix)
+    start = greedy(ix)
+    better = lns.improve(ix, b, start, deadline=float("inf"))
+    hard_rules_kept(p, _assignments(ix, better), ix.unkept)
+    assert cost(p, _assignments(ix, better)) <= cost(p, _assignments(ix, start))

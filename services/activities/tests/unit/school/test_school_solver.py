@@ -9,8 +9,8 @@ from school_cases import EXACT, plan, problem, pupil, session, sessions, tutor
 from activities.school import cost, costs, lacking, solve, subject_needs, validate
 from activities.school.greedy import greedy
 from activities.school.index import Index
+from activities.school.lns import rolling
 from activities.school.model import Assignment, Problem, Pupil, Tutor
-from activities.school.rolling import rolling
 from activities.school.rules import DEFAULT_WEIGHTS as W
 from activities.school.solver import _assignments
 
