@@ -5,6 +5,7 @@ with the tutor it had last before the window and goes out to the one it has next
 the sessions they have left under their cap and the sessions they teach outside it for fairness. Its
 objective is the whole term's less a constant, so the best of a window is never worse for the term.
 
+- `capped`: where the tutors with a cap on their sessions teach, from a solve of coverage alone.
 - `rolling`: the warm start. Sessions one at a time in time order, each on its own (no later session is
   decided yet, so fairness waits for the whole term). Where the greedy gives each need in turn the tutor it
   had last, this weighs a session's needs together: a tutor who teaches two subjects goes where nobody else
@@ -23,6 +24,7 @@ from dataclasses import dataclass, replace
 from ortools.sat.python import cp_model
 
 from . import cpmodel
+from . import rules as R
 from .greedy import greedy
 from .index import ELSEWHERE, Index, Pair
 from .model import Assignment, Pin
@@ -127,16 +129,47 @@ def solve_window(window: Window, hint: set[Pair], seconds: float, num_workers: i
     return {p for p, var in b.x.items() if solver.BooleanValue(var)}
 
 
-def rolling(ix: Index, deadline: float, num_workers: int = 1) -> set[Pair]:
+def capped(ix: Index, deadline: float, num_workers: int = 1) -> Index:
+    """The term with each tutor whose cap binds (fewer sessions than they could teach in) available only in the
+    sessions a solve of coverage alone gives them, or the term itself when no cap binds or no solve ends in
+    time: the sessions one at a time (rolling) would spend such a tutor's sessions on the first that need
+    them, where the term as a whole needs them most elsewhere."""
+    could: list[set[int]] = [set() for _ in ix.tutors]
+    for ni, tutors in enumerate(ix.candidates):
+        for ti in tutors:
+            could[ti].add(ix.needs[ni].session)
+    binding = [ti for ti, t in enumerate(ix.tutors) if t.max_sessions is not None and t.max_sessions < len(could[ti])]
+    if not binding:
+        return ix
+    covering = replace(ix.problem, weights={rule: 0 for rule in R.DEFAULT_WEIGHTS if rule != "uncovered_need"})
+    b = cpmodel.build(Index.build(covering))  # the same needs and tutors in the same order as `ix`
+    cpmodel.set_hint(b, greedy(ix))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.001, deadline - time.perf_counter())
+    solver.parameters.num_workers = num_workers
+    if solver.Solve(b.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return ix
+    taught: list[set[str]] = [set() for _ in ix.tutors]
+    for (ni, ti), var in b.x.items():
+        if solver.BooleanValue(var):
+            taught[ti].add(ix.sessions[ix.needs[ni].session].id)
+    tutors = list(ix.problem.tutors)
+    for ti in binding:
+        tutors[ti] = replace(tutors[ti], sessions=frozenset(taught[ti]))
+    return Index.build(replace(ix.problem, tutors=tuple(tutors)))
+
+
+def rolling(ix: Index, deadline: float) -> set[Pair]:
     """(need, tutor) positions of the sessions it could solve before the deadline, from the first on (the
-    caller completes the rest, e.g. greedy(ix, keep=...))."""
+    caller completes the rest, e.g. greedy(ix, keep=...)). One CP-SAT worker: a session's model is small, and
+    one worker gives the same answer every time it has the time."""
     chosen: set[Pair] = set()
     for si in range(len(ix.sessions)):
         now = time.perf_counter()
         if now >= deadline:
             break
         window = restrict(ix, chosen, [si], fair=False)
-        found = solve_window(window, greedy(window.ix), (deadline - now) / (len(ix.sessions) - si), num_workers)
+        found = solve_window(window, greedy(window.ix), (deadline - now) / (len(ix.sessions) - si), 1)
         if found is None:
             break
         chosen |= window.pairs(found)

@@ -1,6 +1,7 @@
 """Assign the weekend school's tutors for a term: counting, a warm start (the greedy one or, better, the
-session-by-session one of lns.rolling), windows of sessions re-solved (lns.improve), CP-SAT's search on the
-whole term for the rest of the time (which proves small terms optimal), a plain result.
+session-by-session one of lns.rolling, capped tutors where a solve of coverage alone puts them), windows of
+sessions re-solved (lns.improve), CP-SAT's search on the whole term for the rest of the time (which proves
+small terms optimal), a plain result.
 
 `solve` is pure and thread-safe (no shared state, CP-SAT's threads all end before it returns), so a service
 can run it in eventlet.tpool.
@@ -16,11 +17,13 @@ from ortools.sat.python import cp_model
 from . import cpmodel, report
 from .greedy import greedy
 from .index import Index, Pair
-from .lns import improve, rolling
+from .lns import capped, improve, rolling
 from .model import Assignment, Options, Problem, Result
 
-ROLLING_SHARE = 0.3  # of the time limit, at most, for the session-by-session warm start
-WINDOWS_SHARE = 0.8  # of the time limit, at most, until the windows of sessions end (lns.improve)
+# the phases end at these shares of the time limit, at the latest
+CAPPED_SHARE = 0.25  # where the tutors with a cap on their sessions teach (lns.capped)
+ROLLING_SHARE = 0.5  # the session-by-session warm start (lns.rolling)
+WINDOWS_SHARE = 0.85  # windows of sessions re-solved (lns.improve); then CP-SAT on the whole term
 
 
 def solve(problem: Problem, options: Options | None = None) -> Result:
@@ -30,16 +33,15 @@ def solve(problem: Problem, options: Options | None = None) -> Result:
     started = time.perf_counter()
     ix = Index.build(problem)
     rows = report.subject_needs(ix)
+    warm: set[Pair] = set()
+    if options.warm_start:  # the sessions rolling has no time for are completed greedily below
+        planned = capped(ix, started + CAPPED_SHARE * options.time_limit, options.num_workers)
+        warm = rolling(planned, started + ROLLING_SHARE * options.time_limit)
     b = cpmodel.build(ix)
-    w_uncovered = b.w["uncovered_need"]
-    counting = w_uncovered * sum(r.shortfall for r in rows)
+    counting = b.w["uncovered_need"] * sum(r.shortfall for r in rows)
     start: set[Pair] = set()
     if options.warm_start:
-        start = greedy(ix)
-        # the sessions rolling had no time for are completed greedily
-        better = greedy(ix, keep=rolling(ix, started + ROLLING_SHARE * options.time_limit, options.num_workers))
-        if _cost(b, better) < _cost(b, start):
-            start = better
+        start = min(greedy(ix), greedy(ix, keep=warm), key=lambda chosen: _cost(b, chosen))
         start = improve(ix, b, start, started + WINDOWS_SHARE * options.time_limit, options.num_workers, options.seed)
         cpmodel.set_hint(b, start)
 

@@ -9,7 +9,7 @@ from school_cases import EXACT, plan, problem, pupil, session, sessions, tutor
 from activities.school import cost, costs, lacking, solve, subject_needs, validate
 from activities.school.greedy import greedy
 from activities.school.index import Index
-from activities.school.lns import rolling
+from activities.school.lns import capped, rolling
 from activities.school.model import Assignment, Problem, Pupil, Tutor
 from activities.school.rules import DEFAULT_WEIGHTS as W
 from activities.school.solver import _assignments
@@ -212,6 +212,23 @@ def test_a_tutors_last_session_is_kept_for_their_pin():
     assert warm == tuple(plan(("s1", "p1", "math", "b"), ("s2", "p1", "math", "a")))
     assert validate(p, _assignments(ix, greedy(ix))) == []
     assert exact(p).assignments == warm
+
+
+def test_a_capped_tutors_sessions_go_where_nobody_else_can_teach():
+    # a may teach one session and taught p1 before; b is free in s1 only. One session at a time, a would stay
+    # with p1 in s1 and leave s2 without anyone; a solve of coverage alone keeps a for s2.
+    p = problem(
+        [pupil("p1")],
+        [tutor("a", available=["s1", "s2"], max_sessions=1), tutor("b", available=["s1"])],
+        sessions(2),
+        previous=[("p1", "math", "a")],
+    )
+    ix = Index.build(p)
+    alone = _assignments(ix, rolling(ix, deadline=float("inf")))
+    assert alone == tuple(plan(("s1", "p1", "math", "a")))
+    planned = _assignments(ix, rolling(capped(ix, deadline=float("inf")), deadline=float("inf")))
+    assert planned == tuple(plan(("s1", "p1", "math", "b"), ("s2", "p1", "math", "a")))
+    assert exact(p).assignments == planned
 
 
 def test_the_greedy_prefers_the_previous_tutor():
