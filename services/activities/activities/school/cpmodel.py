@@ -268,6 +268,11 @@ def price(b: Built, chosen: Iterable[Pair]) -> dict[str, int]:
     return out
 
 
+def objective(b: Built, chosen: Iterable[Pair]) -> int:
+    """The model's objective at a candidate assignment: the sum of `price`."""
+    return sum(price(b, chosen).values())
+
+
 def set_hint(b: Built, chosen: Iterable[Pair]) -> None:
     """Hint every variable from a candidate assignment, so CP-SAT starts from a complete solution."""
     value = values(b, chosen)

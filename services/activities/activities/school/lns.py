@@ -60,7 +60,8 @@ class Window:
 
 
 def restrict(ix: Index, chosen: set[Pair], sessions: Iterable[int], fair: bool = True) -> Window:
-    """The window of `sessions` (positions, in time order) with the rest of `chosen` fixed around it."""
+    """The window of `sessions` (consecutive positions) with the rest of `chosen` fixed around it; with
+    `fair=False`, without the fair_spread rule (the sessions after the window are not decided yet)."""
     order = sorted(set(sessions))
     inside, first, last = set(order), order[0], order[-1]
     tutor_of = dict(chosen)
@@ -183,7 +184,7 @@ def improve(
     n = len(ix.sessions)
     if n <= WIDTH:
         return chosen  # one window would be the whole term: the whole model's search does that
-    best = sum(cpmodel.price(b, chosen).values())
+    best = cpmodel.objective(b, chosen)
     starts = list(range(n - WIDTH + 1))
     random.Random(seed).shuffle(starts)
     stale = 0
@@ -198,7 +199,7 @@ def improve(
         if found is not None:
             inside = set(window.sessions)
             candidate = {p for p in chosen if ix.needs[p[0]].session not in inside} | window.pairs(found)
-            cost = sum(cpmodel.price(b, candidate).values())
+            cost = cpmodel.objective(b, candidate)
             if cost < best:
                 chosen, best, stale = candidate, cost, 0
                 continue

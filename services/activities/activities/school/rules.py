@@ -8,7 +8,8 @@ need with its reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from activities.roster.rules import SoftRule  # the patrol roster's record of a soft rule: name, weight, unit
 
 from .model import Problem, Tutor
 
@@ -22,13 +23,6 @@ HARD_RULES: Mapping[str, str] = {
     "not_needed": "only needs: the pupil comes to the session and needs the subject",
     "pinned": "the organiser's pins hold",
 }
-
-
-@dataclass(frozen=True)
-class SoftRule:
-    name: str
-    weight: int
-    unit: str
 
 
 # The one table of soft rules. Costs are integers: weight x units.

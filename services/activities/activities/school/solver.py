@@ -41,7 +41,7 @@ def solve(problem: Problem, options: Options | None = None) -> Result:
     counting = b.w["uncovered_need"] * sum(r.shortfall for r in rows)
     start: set[Pair] = set()
     if options.warm_start:
-        start = min(greedy(ix), greedy(ix, keep=warm), key=lambda chosen: _cost(b, chosen))
+        start = min(greedy(ix), greedy(ix, keep=warm), key=lambda chosen: cpmodel.objective(b, chosen))
         start = improve(ix, b, start, started + WINDOWS_SHARE * options.time_limit, options.num_workers, options.seed)
         cpmodel.set_hint(b, start)
 
@@ -55,7 +55,7 @@ def solve(problem: Problem, options: Options | None = None) -> Result:
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     chosen = {p for p, var in b.x.items() if solver.BooleanValue(var)} if found else start
     costs = cpmodel.price(b, chosen)
-    if options.warm_start and found and _cost(b, start) < sum(costs.values()):  # the search lost its hint
+    if options.warm_start and found and cpmodel.objective(b, start) < sum(costs.values()):  # the search lost its hint
         chosen, costs = start, cpmodel.price(b, start)
     objective = sum(costs.values())
     proven = status == cp_model.OPTIMAL and objective == round(solver.ObjectiveValue())
@@ -71,10 +71,6 @@ def solve(problem: Problem, options: Options | None = None) -> Result:
         costs=costs,
         unkept_pins=tuple(ix.unkept),
     )
-
-
-def _cost(b: cpmodel.Built, chosen: set[Pair]) -> int:
-    return sum(cpmodel.price(b, chosen).values())
 
 
 def _bound(solver: cp_model.CpSolver, status) -> int:

@@ -117,17 +117,17 @@ def test_a_window_is_priced_as_the_whole_term_less_a_constant(case):
     best = lns.solve_window(window, window.own(around), 5, 1)
     assert best is not None
     rest = {q for q in around if ix.needs[q[0]].session not in inside}
-    pinned = {(ni, ti) for ni, ti in window.ix.pinned.items()}
+    pinned = set(window.ix.pinned.items())
     # the window's best, its greedy, and nothing but its pins, each against what was there
     for alternative in (best, greedy(window.ix), pinned):
         moved = rest | window.pairs(alternative)
         hard_rules_kept(p, _assignments(ix, moved), ix.unkept)
-        whole_gain = sum(cpmodel.price(whole, moved).values()) - sum(cpmodel.price(whole, around).values())
-        own_gain = sum(cpmodel.price(own, alternative).values()) - sum(cpmodel.price(own, window.own(around)).values())
+        whole_gain = cpmodel.objective(whole, moved) - cpmodel.objective(whole, around)
+        own_gain = cpmodel.objective(own, alternative) - cpmodel.objective(own, window.own(around))
         assert whole_gain == own_gain
-        assert least_objective(cpmodel.build(window.ix), alternative) == sum(cpmodel.price(own, alternative).values())
-        assert cost(p, _assignments(ix, moved)) == sum(cpmodel.price(whole, moved).values())
-    assert sum(cpmodel.price(own, best).values()) <= sum(cpmodel.price(own, window.own(around)).values())
+        assert least_objective(cpmodel.build(window.ix), alternative) == cpmodel.objective(own, alternative)
+        assert cost(p, _assignments(ix, moved)) == cpmodel.objective(whole, moved)
+    assert cpmodel.objective(own, best) <= cpmodel.objective(own, window.own(around))
 
 
 @SETTINGS
