@@ -6,7 +6,7 @@ import random
 import pytest
 from school_cases import EXACT, plan, problem, pupil, session, sessions, tutor
 
-from activities.school import cost, costs, lacking, solve, subject_needs, validate
+from activities.school import Options, cost, costs, generate, lacking, solve, subject_needs, validate
 from activities.school.greedy import greedy
 from activities.school.index import Index
 from activities.school.lns import capped, rolling
@@ -235,3 +235,13 @@ def test_the_greedy_prefers_the_previous_tutor():
     p = problem([pupil("p1")], [tutor("a"), tutor("b")], [session("s1")], previous=[("p1", "math", "b")])
     ix = Index.build(p)
     assert _assignments(ix, greedy(ix)) == tuple(plan(("s1", "p1", "math", "b")))
+
+
+def test_runs_in_a_native_thread_pool():
+    """As a service will run it: in eventlet's tpool, CP-SAT's threads its own."""
+    from eventlet import tpool
+
+    p = generate.term(pupils=6, tutors=3, subjects=2, weekends=2, seed=8)
+    result = tpool.execute(solve, p, Options(time_limit=2, num_workers=2))
+    assert result.status == "optimal" and validate(p, result.assignments) == []
+    assert result.objective == result.bound == cost(p, result.assignments)
