@@ -82,7 +82,8 @@ class Options:
     time_limit: float = 10.0  # seconds of wall time for the whole call
     num_workers: int = 2
     seed: int = 0
-    warm_start: bool = True  # the greedy assignment as a CP-SAT hint
+    # the greedy and the windows of sessions (lns.py) before CP-SAT's search on the whole term; False: CP-SAT alone
+    warm_start: bool = True
     log: bool = False
 
 
@@ -108,12 +109,13 @@ class UnkeptPin:
 
 @dataclass(frozen=True)
 class Result:
-    # "optimal" (proven), "feasible" (the best found in the time limit); uncovered needs do not change it
+    # "optimal" (proven), "feasible" (the best found in the time limit; with Options.warm_start False and no
+    # solution in time, no assignments at all); uncovered needs do not change it
     status: str
     assignments: tuple[Assignment, ...]
     uncovered: tuple[Uncovered, ...]
     objective: int  # weighted soft cost of `assignments`
-    bound: int  # lower bound on the objective of any assignment
+    bound: int  # lower bound on the objective of any assignment (CP-SAT's, or the counted shortfall of seats)
     tutor_changes: int  # units of the `tutor_change` rule
     wall_time: float
     costs: Mapping[str, int]  # soft rule -> weighted cost
