@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import eventlet
@@ -11,6 +12,7 @@ import eventlet.semaphore
 import eventlet.tpool
 from nameko.extensions import DependencyProvider
 
+from guanyinli.identity import signing_key_path
 from organiser import security
 from organiser.remote import Failure, classify
 
@@ -34,6 +36,8 @@ class Settings:
     hash_concurrency: int = 2  # ORGANISER_HASH_CONCURRENCY: argon2 hashes at once, each in an OS thread
     rpc_timeout: float = 10.0  # ORGANISER_RPC_TIMEOUT (s): a page's wait for volunteers or activities
     proxies: int = 0  # ORGANISER_PROXIES: reverse proxies in front, whose X-Forwarded-For names the client
+    # the key of the phone page's sign-in digests (``signin_key``): a secret, kept out of reprs
+    signin_key: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: dict) -> Settings:
@@ -42,7 +46,19 @@ class Settings:
             hash_concurrency=max(1, int(config.get("ORGANISER_HASH_CONCURRENCY") or cls.hash_concurrency)),
             rpc_timeout=float(config.get("ORGANISER_RPC_TIMEOUT") or cls.rpc_timeout),
             proxies=max(0, int(config.get("ORGANISER_PROXIES") or cls.proxies)),
+            signin_key=signin_key(config),
         )
+
+
+def signin_key(config: dict) -> bytes:
+    """The key of the volunteers' sign-in digests: ``ORGANISER_SIGNIN_KEY``, else derived from the
+    organiser's identity signing key (both stay on the server)."""
+    configured = config.get("ORGANISER_SIGNIN_KEY")
+    if configured:
+        return str(configured).encode()
+    path = signing_key_path("organiser", config)
+    material = path.read_bytes() if path is not None and path.exists() else b"guanyinli-organiser"
+    return hashlib.sha256(b"signin\x00" + material).digest()
 
 
 class SettingsProvider(DependencyProvider):

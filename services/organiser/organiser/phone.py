@@ -10,7 +10,6 @@ one action, in plain words, in the volunteer's language (Chinese first).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
-from guanyinli.identity import signing_key_path
+from guanyinli.timeutil import TZ
 from organiser import board, charts, roster_settings, signin, web
 from organiser import volunteer_sessions as sessions
 from organiser.i18n import translate
@@ -36,17 +35,6 @@ UPCOMING_DAYS = 60
 OPEN_WEEKS = 4  # how far ahead open duties are offered, a week a page
 OPEN_PER_PAGE = 30
 PAST_DAYS = 90
-
-
-def signin_key(config: dict) -> bytes:
-    """The key of the sign-in digests: ``ORGANISER_SIGNIN_KEY``, else derived from the organiser's
-    identity signing key (both stay on the server)."""
-    configured = config.get("ORGANISER_SIGNIN_KEY")
-    if configured:
-        return str(configured).encode()
-    path = signing_key_path("organiser", config)
-    material = path.read_bytes() if path is not None and path.exists() else b"guanyinli-organiser"
-    return hashlib.sha256(b"signin\x00" + material).digest()
 
 
 def recognition(volunteers, activities, volunteer_id: int, moment: datetime) -> dict:
@@ -75,11 +63,6 @@ def recognition(volunteers, activities, volunteer_id: int, moment: datetime) -> 
     }
 
 
-class PhoneFailure(Exception):
-    def __init__(self, response: Response):
-        self.response = response
-
-
 def phone_page(fn: Callable):
     """An @http method of the phone page: the signed-in volunteer (else the sign-in page), CSRF on
     POST, calls made as them, failures of the other services as a page saying what to do next.
@@ -100,8 +83,6 @@ def phone_page(fn: Callable):
         self.act_as(me.rpc_user())
         try:
             return fn(self, request, me, lang, *args, **kwargs)
-        except PhoneFailure as failure:
-            return failure.response
         except Exception as exc:
             return self._v_failure(lang, me, exc)
 
@@ -137,13 +118,6 @@ class PhonePages:
         with self.db.get_session() as session:
             return sessions.resume(session, token, self.clock.now())
 
-    def _signin_key(self) -> bytes:
-        key = getattr(self.settings, "_signin_key", None)
-        if key is None:
-            key = signin_key(self.config)
-            object.__setattr__(self.settings, "_signin_key", key)
-        return key
-
     def _v_render(self, template: str, lang: str, me, status: int = 200, **context) -> Response:
         return web.render(f"v/{template}", lang, status, me=me, **context)
 
@@ -161,8 +135,6 @@ class PhonePages:
         """A refusal or an outage in the volunteer's words, with what to do next."""
         failure = classify(exc)
         if failure is None:
-            if isinstance(exc, InvalidInput):
-                return self._v_message(lang, me, "v_check_input", "v_check_input_next", 400)
             raise exc
         kind = type(exc).__name__
         if failure.code == UNREACHABLE:
@@ -225,7 +197,7 @@ class PhonePages:
         phone = signin.mobile_number(request.form.get("phone"))
         if phone is None:
             return self._signin_form(lang, "login.html", 400, why="v_phone_invalid", typed=request.form.get("phone"))
-        key, moment = self._signin_key(), self.clock.now()
+        key, moment = self.settings.signin_key, self.clock.now()
         address = web.client_address(request, self.settings.proxies)
         phone_digest = signin.digest(key, phone)
         with self.db.get_session() as session:
@@ -263,10 +235,8 @@ class PhonePages:
         """The active volunteer with this number, asked as this service (never as a person)."""
         try:
             found = self.volunteers.find_by_phone(phone=phone)
-        except Exception as exc:
-            if type(exc).__name__ == "VolunteerNotFound":
-                return None
-            raise
+        except NotFound:
+            return None
         return found if found.get("active") else None
 
     @http("POST", "/v/verify")
@@ -278,7 +248,7 @@ class PhonePages:
         code = (request.form.get("code") or "").strip()
         if phone is None:
             return self._signin_form(lang, "login.html", 400, why="v_phone_invalid")
-        key, moment = self._signin_key(), self.clock.now()
+        key, moment = self.settings.signin_key, self.clock.now()
         phone_digest = signin.digest(key, phone)
         with self.db.get_session() as session:
             latest = sessions.latest_code(session, phone_digest)
@@ -317,8 +287,7 @@ class PhonePages:
             return self._v_message(lang, None, "v_link_dead", "v_link_dead_next", 404)
         if not volunteer.get("active"):
             return self._v_message(lang, None, "v_link_dead", "v_link_dead_next", 404)
-        led = [r["grid_id"] for r in volunteer.get("grid_roles") or () if r.get("role") == "leader"]
-        return self._open_me(request, {**volunteer, "grids_led": led}, "link", lang)
+        return self._open_me(request, volunteer, "link", lang)
 
     @http("POST", "/v/logout")
     @phone_page
@@ -561,8 +530,8 @@ class PhonePages:
         if last < first:
             raise InvalidInput("to: on or after from")
         current = self.volunteers.get_availability(volunteer_id=me.volunteer_id)
-        start = datetime.combine(first, datetime.min.time(), tzinfo=self.clock.now().tzinfo)
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=TZ)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=TZ)
         note = (request.form.get("note") or "").strip()[:200] or None
         dated = _dated(current) + [{"kind": "off", "start": start.isoformat(), "end": end.isoformat(), "note": note}]
         self.volunteers.set_availability(volunteer_id=me.volunteer_id, weekly=current["weekly"], dated=dated)

@@ -58,11 +58,16 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
 
 @dataclass(frozen=True)
 class SessionTimes:
+    """When a session ends: ``idle`` after its last use or ``absolute`` after it began (the
+    organiser page's limits by default; the volunteers' phone page has longer ones)."""
+
     created_at: datetime
     last_seen_at: datetime
+    idle: timedelta = IDLE
+    absolute: timedelta = ABSOLUTE
 
     def expires_at(self) -> datetime:
-        return min(self.last_seen_at + IDLE, self.created_at + ABSOLUTE)
+        return min(self.last_seen_at + self.idle, self.created_at + self.absolute)
 
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at()

@@ -136,12 +136,3 @@ def check_code(key: bytes, issued: IssuedCode | None, phone: str, code: str, now
     if issued.volunteer_id is None:
         raise CodeRefused("code_wrong")
     return issued.volunteer_id
-
-
-@dataclass(frozen=True)
-class SessionTimes:
-    created_at: datetime
-    last_seen_at: datetime
-
-    def expired(self, now: datetime) -> bool:
-        return now >= min(self.last_seen_at + IDLE, self.created_at + ABSOLUTE)

@@ -41,6 +41,11 @@ def _me(row: VolunteerSession) -> Me:
     return Me(row.id, row.volunteer_id, row.name, grids, row.csrf_token, row.lang)
 
 
+def grids_led(volunteer: dict) -> list[int]:
+    """The grids a volunteer leads, from their record's grid roles."""
+    return sorted(int(r["grid_id"]) for r in volunteer.get("grid_roles") or () if r.get("role") == "leader")
+
+
 def open_session(session: Session, volunteer: dict, lang: str, how: str, moment: datetime) -> tuple[str, Me]:
     """A new phone session for a volunteer whose code or link was accepted: (cookie token, me)."""
     token = security.new_token()
@@ -48,7 +53,7 @@ def open_session(session: Session, volunteer: dict, lang: str, how: str, moment:
         token_digest=security.token_digest(token),
         volunteer_id=int(volunteer["id"]),
         name=volunteer["name"][:100],
-        grids_led=",".join(str(g) for g in volunteer.get("grids_led") or ()),
+        grids_led=",".join(str(g) for g in grids_led(volunteer)),
         csrf_token=security.new_token(),
         lang=lang,
         how=how,
@@ -67,7 +72,7 @@ def resume(session: Session, token: str | None, moment: datetime) -> Me | None:
     if row is None:
         return None
     at = to_db(moment)
-    if signin.SessionTimes(row.created_at, row.last_seen_at).expired(at):
+    if security.SessionTimes(row.created_at, row.last_seen_at, signin.IDLE, signin.ABSOLUTE).expired(at):
         session.delete(row)
         return None
     if at - row.last_seen_at >= TOUCH_EVERY:

@@ -373,10 +373,6 @@ class VolunteerOut(Schema):
     deactivated_at = LocalDateTime(allow_none=True)
 
 
-class SignInVolunteerOut(VolunteerOut):
-    grids_led = fields.List(fields.Integer(), metadata={"description": "grids this volunteer leads"})
-
-
 class VolunteerPage(Schema):
     items = fields.List(fields.Nested(VolunteerOut))
     total = fields.Integer()

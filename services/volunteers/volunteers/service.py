@@ -277,12 +277,12 @@ class VolunteersService(revocation.RevocationListener):
     @contract(
         access=allow(SYSTEM, scope="the organiser service, for a volunteer's sign-in by SMS code"),
         request=schemas.PhoneIn,
-        response=schemas.SignInVolunteerOut(),
+        response=schemas.VolunteerOut(),
         errors=VOLUNTEER_ERRORS,
     )
     def find_by_phone(self, phone):
-        """The volunteer a mobile number belongs to, with the grids they lead (the volunteers' phone
-        page signs people in by number). Only services: a person could use it to learn who is a volunteer."""
+        """The volunteer a mobile number belongs to, grid roles included (the volunteers' phone page
+        signs people in by number). Only services: a person could use it to learn who is a volunteer."""
         return self.db.read(lambda s: store.find_by_phone(s, phone))
 
     @rpc

@@ -177,8 +177,7 @@ def find_by_phone(session: Session, phone: str) -> dict:
     found = session.scalar(select(Volunteer.id).where(Volunteer.phone == domain.normalize_phone(phone)))
     if found is None:
         raise VolunteerNotFound("phone: no volunteer has this number")
-    view = get_volunteer(session, found)
-    return {**view, "grids_led": sorted(grids_led_by(session, found))}
+    return get_volunteer(session, found)
 
 
 def _check_phone_free(session: Session, phone: str, volunteer_id: int | None = None) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from organiser import signin
+from organiser import security, signin
 from organiser.signin import CodeRefused, CodeRequest, CodeRules, IssuedCode
 
 KEY = b"k" * 32
@@ -114,9 +114,9 @@ def test_requests_older_than_the_window_do_not_count():
 
 
 def test_a_phone_session_ends_after_thirty_idle_days_or_ninety_in_all():
-    fresh = signin.SessionTimes(T0, T0)
+    fresh = security.SessionTimes(T0, T0, signin.IDLE, signin.ABSOLUTE)
     assert not fresh.expired(T0 + timedelta(days=29))
     assert fresh.expired(T0 + timedelta(days=30))
-    used = signin.SessionTimes(T0, T0 + timedelta(days=89))
+    used = security.SessionTimes(T0, T0 + timedelta(days=89), signin.IDLE, signin.ABSOLUTE)
     assert not used.expired(T0 + timedelta(days=89, hours=23))
     assert used.expired(T0 + timedelta(days=90))
