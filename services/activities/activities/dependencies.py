@@ -181,13 +181,12 @@ class DutySettings(DependencyProvider):
 
 @dataclass(frozen=True)
 class StandinSettings:
-    """Config ``STANDIN`` {ALERT_HOURS, INTERVAL} (or env ``STANDIN_<KEY>``), ``WEEKLY_CAPS`` {kind: duties a
-    week} and ``CANCEL_DEADLINES`` {kind: hours}."""
+    """Config ``STANDIN`` {ALERT_HOURS, INTERVAL} (or env ``STANDIN_<KEY>``) and ``WEEKLY_CAPS`` {kind: duties
+    a week}. The cancellation deadlines are ``DutyRules``'."""
 
     alert: timedelta = domain.STANDIN_ALERT
     interval: float = 60.0  # seconds between looks for offers nobody took by their alert time
     caps: dict = field(default_factory=lambda: dict(domain.WEEKLY_CAPS))
-    deadlines: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: dict) -> StandinSettings:
@@ -198,11 +197,7 @@ class StandinSettings:
             alert=timedelta(hours=float(own("ALERT_HOURS", domain.STANDIN_ALERT.total_seconds() / 3600))),
             interval=float(own("INTERVAL", cls.interval)),
             caps={**domain.WEEKLY_CAPS, **(config.get("WEEKLY_CAPS") or {})},
-            deadlines=domain.cancel_deadlines(config.get("CANCEL_DEADLINES")),
         )
-
-    def deadline(self, kind: str) -> timedelta:
-        return domain.cancel_deadline(kind, self.deadlines)
 
 
 class Standins(DependencyProvider):

@@ -846,7 +846,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     def _let_go_of_misfits(self, event_type: str, event: dict) -> None:
         """The coming duties the volunteer no longer fits: cancelled, or offered when rostered or close."""
         volunteer_id, event_id, now = event["volunteer_id"], event["event_id"], self.clock()
-        settings = self.standin_settings
+        deadlines = self.duty_rules.cancel_deadlines
         duties = self._work(
             lambda s: None if standins.was_handled(s, event_id) else standins.coming_duties(s, volunteer_id, now)
         )
@@ -857,7 +857,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
             d.signup_id: (self._candidates(d), self.volunteers.grid_leader(d.grid_id))
             for d in gone
             if d.status == "confirmed"
-            and domain.drop_out(d.rostered, d.start, now, settings.deadline(d.kind)) == "standin"
+            and domain.drop_out(d.rostered, d.start, now, domain.cancel_deadline(d.kind, deadlines)) == "standin"
         }
 
         def work(session):
