@@ -227,3 +227,18 @@ def test_a_proposal_asked_again_with_its_request_id_is_the_same_proposal(call, o
     with pytest.raises(KeyReused):  # refused before anything else is looked at
         proposer.request_swap(**{**arguments, "volunteer_b": third}, request_id="swap-1")
     assert [x["swap_id"] for x in organiser.list_swaps(roster_id=roster.id)] == [proposal["swap_id"]]
+
+
+def test_swap_options_are_the_volunteers_own_and_each_can_be_proposed(call, organiser, events):
+    roster = Published(call, organiser)
+    s, v, _, _ = roster.swappable()[0]
+    third = next(x for x in roster.team if x not in roster.crews[s])
+    options = call(as_volunteer(v)).swap_options(volunteer_id=v, occurrence_id=int(s))
+    assert options and all(o["shift_a"] == s and o["roster_id"] == roster.id for o in options)
+    assert all(v not in roster.crews[o["shift_b"]] and o["volunteer_b"] in roster.crews[o["shift_b"]] for o in options)
+    assert not {"phone", "email", "name"} & set(options[0])  # shifts and ids only
+    with pytest.raises(Forbidden):
+        call(as_volunteer(third)).swap_options(volunteer_id=v, occurrence_id=int(s))
+    first = options[0]
+    proposal = propose(call, s, v, first["shift_b"], first["volunteer_b"], roster.id)
+    assert proposal["status"] == "proposed"
