@@ -54,12 +54,15 @@ def test_events_are_marked_sent_and_the_relay_sends_what_was_left(organiser, eve
 
 def _consumer_connection(rabbit_manager, vhost: str, queue: str, timeout: float = 30.0) -> str:
     """The name of the connection the broker lists as consuming ``queue`` (its management API
-    lists consumers some seconds late)."""
+    lists consumers some seconds late,
+    and their channel details later still)."""
     deadline = time.monotonic() + timeout
     while True:
         for consumer in rabbit_manager._get("consumers", vhost):
-            if consumer["queue"]["name"] == queue:
-                return consumer["channel_details"]["connection_name"]
+            details = consumer.get("channel_details")
+            # Until the broker has the channel's details it lists them as an empty list.
+            if consumer["queue"]["name"] == queue and isinstance(details, dict) and details.get("connection_name"):
+                return details["connection_name"]
         assert time.monotonic() < deadline, f"the broker lists no consumer of {queue}"
         time.sleep(0.5)
 
