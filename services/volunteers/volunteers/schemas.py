@@ -315,6 +315,13 @@ class CourtyardOut(Schema):
     self_managed = fields.Boolean()
 
 
+class GreenSpaceOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    grid_id = fields.Integer()
+
+
 class PersonRef(Schema):
     id = fields.Integer()
     name = fields.String()

@@ -176,6 +176,17 @@ class VolunteersService(revocation.RevocationListener):
 
     @rpc
     @contract(
+        access=SIGNED_IN,
+        request=schemas.ListCourtyardsIn,
+        response=schemas.GreenSpaceOut(many=True),
+        errors=(InvalidInput, GridNotFound),
+    )
+    def list_green_spaces(self, grid_id=None):
+        """The public green spaces the sanitation and green protection team looks after, each with its grid."""
+        return store.list_green_spaces(grid_id)
+
+    @rpc
+    @contract(
         access=ORGANISERS,
         request=schemas.GridRoleIn,
         response=schemas.GridOut(),

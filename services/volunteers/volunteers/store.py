@@ -51,7 +51,7 @@ from volunteers.models import (
     WeeklyWindow,
     utcnow,
 )
-from volunteers.structure import ALLIANCES, COURTYARDS, GRIDS, GRIDS_BY_ID, TEAMS, courtyards_of
+from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, GRIDS, GRIDS_BY_ID, TEAMS, courtyards_of
 
 SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language", "max_duties_per_week", "target_per_month")
 
@@ -361,6 +361,12 @@ def list_courtyards(grid_id: int | None = None) -> list[dict]:
     if grid_id is not None and grid_id not in GRIDS_BY_ID:
         raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
     return [vars(c) for c in COURTYARDS if grid_id is None or c.grid_id == grid_id]
+
+
+def list_green_spaces(grid_id: int | None = None) -> list[dict]:
+    if grid_id is not None and grid_id not in GRIDS_BY_ID:
+        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+    return [vars(g) for g in GREEN_SPACES if grid_id is None or g.grid_id == grid_id]
 
 
 def _grid_people(session: Session, grid_id: int | None = None) -> dict[int, dict[str, list[dict]]]:

@@ -1,4 +1,4 @@
-"""The fixed organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings.
+"""The fixed organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings, green spaces.
 
 This is reference data, not user data: it lives in code (validated by the schemas and guarded by
 CHECK constraints in the tables) so every database, empty or not, agrees on it. What changes over
@@ -43,6 +43,16 @@ class Courtyard:
     self_managed: bool
 
 
+@dataclass(frozen=True)
+class GreenSpace:
+    """A public green space the sanitation and green protection team looks after (not a courtyard's own)."""
+
+    id: int
+    code: str
+    name: str
+    grid_id: int
+
+
 TEAMS: tuple[Team, ...] = (
     Team("convenient_service", "Convenient service", "便民服务队", "errands, small repairs, help for the elderly"),
     Team("sanitation_green", "Clean sanitation and green protection", "清洁卫生护绿队", "clean-ups and greenery"),
@@ -77,6 +87,27 @@ COURTYARDS: tuple[Courtyard, ...] = tuple(
     for i, stem in enumerate("甲乙丙")
 )
 
+# The public green spaces of the area, by the grid they lie in: street gardens along the shops, the
+# buildings' forecourts, and the gardens and tree-lined lanes between the courtyards.
+GREEN_SPACES: tuple[GreenSpace, ...] = tuple(
+    GreenSpace(i + 1, f"GS{i + 1:02d}", name, grid)
+    for i, (name, grid) in enumerate(
+        (
+            ("商住楼甲栋前庭绿地", 1),
+            ("商住楼丙栋屋顶花园", 3),
+            ("观音里街心游园", 4),
+            ("沿街行道树带", 4),
+            ("观音里口袋公园", 6),
+            ("社区活动中心花园", 8),
+            ("银杏林荫道", 9),
+            ("日间照料中心康养花园", 11),
+            ("香樟广场", 12),
+            ("停车场绿化带", 13),
+            ("桂花园", 15),
+        )
+    )
+)
+
 TEAM_CODES: tuple[str, ...] = tuple(t.code for t in TEAMS)
 ALLIANCE_CODES: tuple[str, ...] = tuple(a.code for a in ALLIANCES)
 GRID_IDS: tuple[int, ...] = tuple(g.id for g in GRIDS)
@@ -87,3 +118,7 @@ PATROL_LEADER = "patrol_leader"
 
 def courtyards_of(grid_id: int) -> list[Courtyard]:
     return [c for c in COURTYARDS if c.grid_id == grid_id]
+
+
+def green_spaces_of(grid_id: int) -> list[GreenSpace]:
+    return [g for g in GREEN_SPACES if g.grid_id == grid_id]

@@ -52,6 +52,15 @@ def test_grids_and_courtyards(rpc):
         rpc.get_grid("six")
 
 
+def test_green_spaces(rpc):
+    spaces = rpc.list_green_spaces()
+    assert len(spaces) >= 10 and all(s["code"].startswith("GS") and s["name"] for s in spaces)
+    assert {s["grid_id"] for s in spaces} <= set(range(1, 16))
+    assert [s["code"] for s in rpc.list_green_spaces(grid_id=4)] == ["GS03", "GS04"]
+    with pytest.raises(NotFound, match="grid_id"):
+        rpc.list_green_spaces(grid_id=99)
+
+
 def test_grid_leader_and_members(rpc, events, unchanged):
     a = rpc.create_volunteer(**patrol_volunteer(1))
     b = rpc.create_volunteer(**patrol_volunteer(2))
