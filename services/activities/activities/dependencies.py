@@ -87,9 +87,13 @@ class VolunteerDirectory:
 
     def patrol_team(self) -> list[dict]:
         """Every active member of the voluntary patrol team (the roster's candidates)."""
+        return self.team_members("voluntary_patrol")
+
+    def team_members(self, team: str) -> list[dict]:
+        """Every active member of a team."""
         members, offset = [], 0
         while True:
-            page = self._call("list_volunteers", "voluntary_patrol", None, None, True, 500, offset)
+            page = self._call("list_volunteers", team, None, None, True, 500, offset)
             members += page["items"]
             offset += len(page["items"])
             if not page["items"] or offset >= page["total"]:
@@ -106,6 +110,11 @@ class VolunteerDirectory:
 
     def check_availability(self, volunteer_id: int, start: datetime, end: datetime) -> dict:
         return self._call("check_availability", volunteer_id, iso(start), iso(end))
+
+    def cleanup_places(self) -> tuple[list[dict], list[dict]]:
+        """The courtyards and buildings, and the green spaces: the places of the clean-up rotation."""
+        courtyards, green_spaces = self._together(("list_courtyards",), ("list_green_spaces",))
+        return courtyards, green_spaces
 
     def grid_names(self) -> dict[int, str]:
         """Each grid's own (Chinese) name by id, for the roster's messages."""

@@ -711,3 +711,63 @@ class SwapOut(Schema):
     created_at = LocalDateTime()
     decided_by = fields.String(allow_none=True)
     decided_at = LocalDateTime(allow_none=True)
+
+
+# --- the clean-up rotation ----------------------------------------------------------------------
+
+
+class PlanCleanupsIn(StrictSchema):
+    start = fields.Date(required=True, metadata={"description": "a day of the first week planned (from its Monday)"})
+    weeks = fields.Integer(strict=True, load_default=4, validate=validate.Range(min=1, max=12))
+
+
+class CleanupRotationIn(StrictSchema):
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+
+
+class CleanupVolunteer(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CleanupRow(Schema):
+    occurrence_id = fields.Integer()
+    place_code = fields.String(metadata={"description": "the volunteers service's code: C08, B01, GS03"})
+    place = fields.String()
+    place_kind = fields.String(metadata={"description": "courtyard, commercial_residential or green_space"})
+    grid_id = fields.Integer()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    needed = fields.Integer()
+    volunteers = fields.List(fields.Nested(CleanupVolunteer))
+
+
+class CleanupCount(Schema):
+    volunteer_id = fields.Integer()
+    name = fields.String()
+    count = fields.Integer(metadata={"description": "clean-ups in the window"})
+
+
+class OwnRota(Schema):
+    code = fields.String()
+    name = fields.String()
+    grid_id = fields.Integer()
+
+
+class CleanupRotationOut(Schema):
+    start = LocalDateTime()
+    end = LocalDateTime()
+    rows = fields.List(fields.Nested(CleanupRow))
+    counts = fields.List(
+        fields.Nested(CleanupCount), metadata={"description": "every sanitation team member's clean-ups, most first"}
+    )
+    own_rota = fields.List(
+        fields.Nested(OwnRota), metadata={"description": "self-managed courtyards, left to their own rota"}
+    )
+
+
+class CleanupPlanOut(CleanupRotationOut):
+    created = fields.Integer(metadata={"description": "clean-ups (occurrences) this plan made"})
+    signed_up = fields.Integer(metadata={"description": "sign-ups this plan made"})
+    short = fields.List(fields.String(), metadata={"description": "clean-ups (place:day) short of volunteers"})

@@ -1,0 +1,84 @@
+"""The clean-up rotation planned with the real volunteers service: places, fairness, and a second plan adding nothing."""
+
+from datetime import date, timedelta
+
+import pytest
+from activities_testkit import ORGANISER
+
+from activities.service import ActivitiesService
+from guanyinli.errors import Forbidden
+from guanyinli.rpc import ServiceRpcProxy
+from guanyinli.testing import signed
+from guanyinli.timeutil import TZ, now
+
+pytestmark = pytest.mark.integration
+volunteers_service = pytest.importorskip("volunteers.service")
+structure = pytest.importorskip("volunteers.structure")
+
+WEEKEND_MORNINGS = [{"weekday": d, "start": "07:00", "end": "12:00"} for d in (5, 6)]
+TEAM = 20
+
+
+@pytest.fixture
+def both(container_factory, service_config, test_databases, db_backend):
+    config = dict(service_config)
+    config["DB_URIS"] = {**config["DB_URIS"], "volunteers": test_databases.url(db_backend, "volunteers")}
+    test_databases.empty(db_backend, "volunteers")
+    for cls in (ActivitiesService, volunteers_service.VolunteersService):
+        container_factory(cls, config).start()
+    with (
+        ServiceRpcProxy("activities", config, context_data=signed(ORGANISER), timeout=60) as activities,
+        ServiceRpcProxy("volunteers", config, context_data=signed(ORGANISER), timeout=30) as volunteers,
+    ):
+        yield activities, volunteers, config
+
+
+def sanitation_team(volunteers, size: int = TEAM) -> list[dict]:
+    team = []
+    for n in range(size):
+        person = volunteers.create_volunteer(
+            name=f"清洁队员{n}", phone=f"1390000{n:04d}", teams=["sanitation_green"], grid_id=6 + n % 10
+        )
+        volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKEND_MORNINGS)
+        team.append(person)
+    return team
+
+
+def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both):
+    activities, volunteers, config = both
+    team = sanitation_team(volunteers)
+    monday = now().astimezone(TZ).date() + timedelta(days=7 - now().astimezone(TZ).weekday())
+    first = activities.plan_cleanups(start=monday.isoformat(), weeks=2)
+
+    own = {c.name for c in structure.COURTYARDS if c.self_managed}
+    rotating = {c.name for c in structure.COURTYARDS if not c.self_managed}
+    green = {g.name for g in structure.GREEN_SPACES}
+    places = [row["place"] for row in first["rows"]]
+    assert not own & set(places)
+    assert {o["name"] for o in first["own_rota"]} == own and len(own) == 7
+    assert all(places.count(name) == 2 for name in rotating)  # every week
+    assert all(places.count(name) == 1 for name in green)  # every other week
+    assert first["created"] == len(places) == 2 * len(rotating) + len(green)
+    assert all(date.fromisoformat(r["start"][:10]).weekday() in (5, 6) for r in first["rows"])
+
+    assert first["short"] == [] and all(len(r["volunteers"]) == r["needed"] for r in first["rows"])
+    counts = [c["count"] for c in first["counts"]]
+    assert len(counts) == TEAM and max(counts) - min(counts) <= 1
+    assert first["signed_up"] == sum(counts)
+    assert {c["name"] for c in first["counts"]} == {p["name"] for p in team}
+
+    again = activities.plan_cleanups(start=(monday + timedelta(days=2)).isoformat(), weeks=2)
+    assert (again["created"], again["signed_up"]) == (0, 0)
+    assert again["rows"] == first["rows"] and again["counts"] == first["counts"]
+
+    shown = activities.cleanup_rotation(start=first["start"], end=first["end"])
+    assert shown["rows"] == first["rows"]
+    occurrences = activities.list_occurrences(start=first["start"], end=first["end"], kind="sanitation")
+    assert len(occurrences) == len(places)
+    duties = activities.list_duties(volunteer_id=team[0]["id"], start=first["start"], end=first["end"])
+    assert len(duties) == next(c["count"] for c in first["counts"] if c["volunteer_id"] == team[0]["id"])
+
+    member = {"volunteer_id": team[0]["id"], "roles": ["volunteer"], "name": team[0]["name"]}
+    with ServiceRpcProxy("activities", config, context_data=signed(member), timeout=30) as theirs:
+        with pytest.raises(Forbidden):
+            theirs.plan_cleanups(start=monday.isoformat(), weeks=1)
