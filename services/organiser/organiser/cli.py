@@ -1425,6 +1425,10 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
+from organiser.cli_cleanups import cleanups  # noqa: E402 - it builds on the helpers above
+
+cli.add_command(cleanups)
+
 # --- entry point -----------------------------------------------------------------------------
 
 
