@@ -14,6 +14,7 @@ from datetime import timedelta
 from nameko.exceptions import MethodNotFound
 
 import guanyinli.errors
+from activities import cleanup_rotation
 from guanyinli.identity import tools_context
 from guanyinli.timeutil import now
 
@@ -111,6 +112,7 @@ def populate(rpc_config: dict) -> None:
 
     monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     with Client(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
+        print(f"demo: {cleanup_rotation.demo(rpc, monday.date())}", flush=True)  # before the sign-ups fill seats
         print(f"demo: {sign_up_duties(rpc, monday)} sign-ups confirmed for the next two weeks", flush=True)
         try:
             print(f"demo: {tight_draft(rpc, monday)}", flush=True)

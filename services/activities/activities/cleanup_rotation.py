@@ -272,6 +272,19 @@ class CleanupMixin:
         return self._named(self._work(lambda s: rotation(s, places, start, end)), members)
 
 
+def demo_cleanups(session: Session, monday: date) -> int:
+    """``make run``'s clean-ups, loaded before the services run: the coming four weeks' rotation without
+    volunteers (``demo`` fills the seats once the services answer). The places are the volunteers
+    service's reference data, read from its code as the demo runs beside it; none without it."""
+    try:
+        from volunteers import structure
+    except ImportError:
+        return 0
+    places = places_from([vars(c) for c in structure.COURTYARDS], [vars(g) for g in structure.GREEN_SPACES])
+    plan, found = make_plan(session, places, monday, DEMO_WEEKS, [], {})
+    return apply(session, plan, found, None).created
+
+
 def demo(rpc, monday: date) -> str:
     """``make run``'s clean-up rotation: the coming four weeks planned (a second run adds nothing)."""
     plan = rpc.activities.plan_cleanups(start=monday.isoformat(), weeks=DEMO_WEEKS)

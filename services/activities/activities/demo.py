@@ -5,8 +5,9 @@
 Deterministic and idempotent: every activity carries a ``demo_key`` made of the month's first
 Monday and its name, so loading twice (in the same week) adds nothing. The month holds the
 weekend school every Saturday and Sunday morning, two lectures with resident registrations,
-weekly elderly visits, a clean-up per courtyard every four weeks, evening patrols of every grid
-and weekend morning patrols, the service station's weekday duty and two cultural events.
+weekly elderly visits, evening patrols of every grid and weekend morning patrols, the service
+station's weekday duty and two cultural events, and the clean-up rotation of the four weeks (its
+volunteers come once the services answer: ``activities.cleanup_rotation.demo``).
 Names, addresses and health notes are invented.
 """
 
@@ -19,12 +20,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import store
+from activities import cleanup_rotation, store
 from activities.models import Activity
 from guanyinli.timeutil import TZ, now
 
-# Courtyards of the comprehensive grids (grids 6 and 7 hold two each), as the volunteers service knows them.
-COURTYARDS = [(f"观音里{i + 1}号院", grid) for i, grid in enumerate((6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 6, 7))]
 VISITS = [
     ("孙奶奶", "观音里3号院 5幢2单元301", "高血压，行动不便，需提前电话告知", 8, "MO"),
     ("周爷爷", "观音里5号院 2幢1单元102", "独居，听力较弱，请大声说话", 10, "TU"),
@@ -145,20 +144,6 @@ def plan(monday: date) -> list[dict]:
                 "health_notes": notes,
             }
         )
-    for i, (courtyard, grid) in enumerate(COURTYARDS):
-        items.append(
-            {
-                "key": f"cleanup-{i + 1}",
-                "title": f"清洁家园：{courtyard}",
-                "kind": "sanitation",
-                "grid_id": grid,
-                "courtyard": courtyard,
-                "start": _at(saturday + timedelta(weeks=i % 4), 8),
-                "duration_minutes": 120,
-                "rrule": "FREQ=WEEKLY;INTERVAL=4",
-                "roles": [{"name": "cleaner", "needed": 6, "skills": []}],
-            }
-        )
     for grid in range(1, 16):
         items.append(
             {
@@ -203,6 +188,7 @@ def load(session: Session, monday: date) -> tuple[int, int]:
             occ = store.ensure_occurrence(session, activity.id, spec["start"])
             for n, name in enumerate(RESIDENTS):
                 store.register_attendee(session, occ.id, name, None, f"{spec['demo_key']}:resident:{n}")
+    created += cleanup_rotation.demo_cleanups(session, monday)
     return created, existing
 
 

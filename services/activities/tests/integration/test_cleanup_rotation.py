@@ -1,10 +1,12 @@
 """The clean-up rotation planned with the real volunteers service: places, fairness, and a second plan adding nothing."""
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from activities_testkit import ORGANISER
 
+from activities.cleanup_rotation import demo
 from activities.service import ActivitiesService
 from guanyinli.errors import Forbidden
 from guanyinli.rpc import ServiceRpcProxy
@@ -82,3 +84,12 @@ def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both):
     with ServiceRpcProxy("activities", config, context_data=signed(member), timeout=30) as theirs:
         with pytest.raises(Forbidden):
             theirs.plan_cleanups(start=monday.isoformat(), weeks=1)
+
+
+def test_demo_plans_four_weeks_once(both):
+    activities, volunteers, _ = both
+    sanitation_team(volunteers)
+    monday = now().astimezone(TZ).date() + timedelta(days=7 - now().astimezone(TZ).weekday())
+    first = demo(SimpleNamespace(activities=activities), monday)
+    assert "clean-up rotation of 4 weeks" in first and "(0 new)" not in first and "7 self-managed" in first
+    assert "(0 new), 0 sign-ups made" in demo(SimpleNamespace(activities=activities), monday)
