@@ -4,10 +4,9 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
-from activities_testkit import ORGANISER
+import test_activities_with_volunteers
 
 from activities.cleanup_rotation import demo
-from activities.service import ActivitiesService
 from guanyinli.errors import Forbidden
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import signed
@@ -19,20 +18,7 @@ structure = pytest.importorskip("volunteers.structure")
 
 WEEKEND_MORNINGS = [{"weekday": d, "start": "07:00", "end": "12:00"} for d in (5, 6)]
 TEAM = 20
-
-
-@pytest.fixture
-def both(container_factory, service_config, test_databases, db_backend):
-    config = dict(service_config)
-    config["DB_URIS"] = {**config["DB_URIS"], "volunteers": test_databases.url(db_backend, "volunteers")}
-    test_databases.empty(db_backend, "volunteers")
-    for cls in (ActivitiesService, volunteers_service.VolunteersService):
-        container_factory(cls, config).start()
-    with (
-        ServiceRpcProxy("activities", config, context_data=signed(ORGANISER), timeout=60) as activities,
-        ServiceRpcProxy("volunteers", config, context_data=signed(ORGANISER), timeout=30) as volunteers,
-    ):
-        yield activities, volunteers, config
+both = test_activities_with_volunteers.both  # the fixture: activities and the real volunteers service, as organisers
 
 
 def sanitation_team(volunteers, size: int = TEAM) -> list[dict]:
@@ -46,8 +32,8 @@ def sanitation_team(volunteers, size: int = TEAM) -> list[dict]:
     return team
 
 
-def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both):
-    activities, volunteers, config = both
+def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both, service_config):
+    activities, volunteers = both
     team = sanitation_team(volunteers)
     monday = now().astimezone(TZ).date() + timedelta(days=7 - now().astimezone(TZ).weekday())
     first = activities.plan_cleanups(start=monday.isoformat(), weeks=2)
@@ -75,19 +61,20 @@ def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both):
 
     shown = activities.cleanup_rotation(start=first["start"], end=first["end"])
     assert shown["rows"] == first["rows"]
+    assert not any(p["phone"] in repr(answer) for p in team for answer in (first, shown))  # names only
     occurrences = activities.list_occurrences(start=first["start"], end=first["end"], kind="sanitation")
     assert len(occurrences) == len(places)
     duties = activities.list_duties(volunteer_id=team[0]["id"], start=first["start"], end=first["end"])
     assert len(duties) == next(c["count"] for c in first["counts"] if c["volunteer_id"] == team[0]["id"])
 
     member = {"volunteer_id": team[0]["id"], "roles": ["volunteer"], "name": team[0]["name"]}
-    with ServiceRpcProxy("activities", config, context_data=signed(member), timeout=30) as theirs:
+    with ServiceRpcProxy("activities", service_config, context_data=signed(member), timeout=30) as theirs:
         with pytest.raises(Forbidden):
             theirs.plan_cleanups(start=monday.isoformat(), weeks=1)
 
 
 def test_demo_plans_four_weeks_once(both):
-    activities, volunteers, _ = both
+    activities, volunteers = both
     sanitation_team(volunteers)
     monday = now().astimezone(TZ).date() + timedelta(days=7 - now().astimezone(TZ).weekday())
     first = demo(SimpleNamespace(activities=activities), monday)
