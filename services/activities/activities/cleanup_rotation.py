@@ -267,7 +267,6 @@ class CleanupMixin:
     def cleanup_rotation(self, start, end):
         """The clean-ups of [start, end) at the rotation's places: each with its place, time and volunteers;
         each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota."""
-        domain.check_window(start, end)
         places, members = self._places(), self.volunteers.team_members(TEAM)
         return self._named(self._work(lambda s: rotation(s, places, start, end)), members)
 

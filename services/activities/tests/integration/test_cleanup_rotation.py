@@ -7,7 +7,7 @@ import pytest
 import test_activities_with_volunteers
 
 from activities.cleanup_rotation import demo
-from guanyinli.errors import Forbidden
+from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import signed
 from guanyinli.timeutil import TZ, now
@@ -62,6 +62,8 @@ def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both, se
     shown = activities.cleanup_rotation(start=first["start"], end=first["end"])
     assert shown["rows"] == first["rows"]
     assert not any(p["phone"] in repr(answer) for p in team for answer in (first, shown))  # names only
+    with pytest.raises(InvalidInput, match="end"):
+        activities.cleanup_rotation(start=first["end"], end=first["start"])
     occurrences = activities.list_occurrences(start=first["start"], end=first["end"], kind="sanitation")
     assert len(occurrences) == len(places)
     duties = activities.list_duties(volunteer_id=team[0]["id"], start=first["start"], end=first["end"])
