@@ -23,7 +23,7 @@ from guanyinli.errors import Forbidden, InvalidInput, Unavailable
 from guanyinli.identity import ORGANISERS, READERS
 from guanyinli.rpc import rpc
 from guanyinli.schemas import contract
-from guanyinli.timeutil import TZ, from_db, local
+from guanyinli.timeutil import TZ, from_db, local, now
 
 KIND = "sanitation"
 TEAM = domain.KIND_TEAM[KIND]
@@ -106,13 +106,15 @@ def other_duties(session: Session, start: datetime, end: datetime, skip: set[int
 
 
 def make_plan(
-    session: Session, places: list[Place], monday: date, weeks: int, members: list[dict], windows: dict
+    session: Session, places: list[Place], monday: date, weeks: int, members: list[dict], windows: dict, at: datetime
 ) -> tuple[cleanups.Plan, dict]:
-    """The plan of ``weeks`` weeks from ``monday``'s week over what is already there."""
+    """The plan of ``weeks`` weeks from ``monday``'s week over what is already there; clean-ups that
+    start before ``at`` are neither made nor staffed (a plan of the week under way fills the rest)."""
     start, end = window(monday, weeks)
     found = found_cleanups(session, start, end)
     kept = store.confirmed_volunteers(session, [o.id for o in found.values()])
-    slots = with_found(cleanups.occurrences(places, monday, weeks), found, kept)
+    planned = with_found(cleanups.occurrences(places, monday, weeks), found, kept)
+    slots = [s for s in planned if s.start >= naive(at)]
     team = team_from(members, windows, other_duties(session, start, end, {o.id for o in found.values()}))
     plan = cleanups.Plan(tuple(slots), cleanups.spread(slots, team), tuple(cleanups.to_clean(places)[1]))
     return plan, found
@@ -250,7 +252,7 @@ class CleanupMixin:
         windows = self.volunteers.availability_windows(begin, end, TEAM)
 
         def work(session):
-            plan, found = make_plan(session, places, start, weeks, members, windows)
+            plan, found = make_plan(session, places, start, weeks, members, windows, self.clock())
             outcome = apply(session, plan, found, self.caller.volunteer_id)
             view = rotation(session, places, begin, end)
             return {**view, "created": outcome.created, "signed_up": outcome.signed_up, "short": outcome.short}
@@ -280,7 +282,7 @@ def demo_cleanups(session: Session, monday: date) -> int:
     except ImportError:
         return 0
     places = places_from([vars(c) for c in structure.COURTYARDS], [vars(g) for g in structure.GREEN_SPACES])
-    plan, found = make_plan(session, places, monday, DEMO_WEEKS, [], {})
+    plan, found = make_plan(session, places, monday, DEMO_WEEKS, [], {}, now())
     return apply(session, plan, found, None).created
 
 

@@ -69,6 +69,9 @@ def test_plan_covers_the_rotation_fairly_and_a_second_plan_adds_nothing(both, se
     duties = activities.list_duties(volunteer_id=team[0]["id"], start=first["start"], end=first["end"])
     assert len(duties) == next(c["count"] for c in first["counts"] if c["volunteer_id"] == team[0]["id"])
 
+    past = activities.plan_cleanups(start=(monday - timedelta(days=14)).isoformat(), weeks=1)
+    assert (past["created"], past["signed_up"], past["rows"]) == (0, 0, [])  # last week: nothing made
+
     member = {"volunteer_id": team[0]["id"], "roles": ["volunteer"], "name": team[0]["name"]}
     with ServiceRpcProxy("activities", service_config, context_data=signed(member), timeout=30) as theirs:
         with pytest.raises(Forbidden):
