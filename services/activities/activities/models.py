@@ -218,7 +218,7 @@ class Signup(Base):
     volunteer_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     waitlist_number: Mapped[int | None] = mapped_column(Integer, doc="order in the role's waitlist")
-    source: Mapped[str] = mapped_column(String(20), default="signup", doc="signup | roster")
+    source: Mapped[str] = mapped_column(String(20), default="signup", doc="signup | roster | rotation")
     request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)

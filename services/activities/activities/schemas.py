@@ -331,7 +331,7 @@ class Signup(Schema):
     volunteer_id = fields.Integer()
     status = fields.String(metadata={"description": "confirmed | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    source = fields.String(metadata={"description": "signup | roster"})
+    source = fields.String(metadata={"description": "signup | roster | rotation (the clean-up rotation)"})
     duty_start = LocalDateTime()
     duty_end = LocalDateTime()
     created_at = LocalDateTime()
