@@ -1,0 +1,64 @@
+"""Visits planned at each person's frequency, consent before planning, overdue days."""
+
+from datetime import date, datetime
+
+import pytest
+
+from activities.exceptions import NoConsent
+from activities.visit_rules import Standing, check_plannable, due_dates, next_due, overdue_days
+
+D = date(2026, 3, 2)
+
+
+def days(*offsets):
+    return [date.fromordinal(D.toordinal() + o) for o in offsets]
+
+
+def test_never_visited_is_due_at_the_start_then_every_frequency():
+    assert due_dates(7, None, [], D, days(28)[0]) == days(0, 7, 14, 21)
+
+
+def test_the_cadence_runs_on_from_the_last_visit():
+    assert due_dates(14, days(-3)[0], [], D, days(30)[0]) == days(11, 25)
+
+
+def test_overdue_at_the_start_is_due_on_the_start():
+    assert due_dates(7, days(-20)[0], [], D, days(10)[0]) == days(0, 7)
+
+
+def test_planning_the_same_window_again_adds_nothing():
+    first = due_dates(7, None, [], D, days(28)[0])
+    assert due_dates(7, None, first, D, days(28)[0]) == []
+
+
+def test_a_longer_window_adds_only_the_days_after_the_plan():
+    first = due_dates(7, None, [], D, days(14)[0])
+    assert due_dates(7, None, first, D, days(28)[0]) == days(14, 21)
+
+
+def test_visits_planned_before_the_window_do_not_hold_it_back():
+    # A visit planned before the window and not made: the person is due at its start.
+    assert due_dates(30, None, days(-40), D, days(5)[0]) == days(0)
+
+
+def test_a_visit_made_after_the_last_planned_one_moves_the_cadence():
+    assert due_dates(7, days(3)[0], days(0), D, days(20)[0]) == days(10, 17)
+
+
+def test_next_due_is_the_consent_day_when_never_visited():
+    assert next_due(14, None, D) == D
+    assert next_due(14, days(1)[0], D) == days(15)[0]
+
+
+def test_overdue_days_count_from_the_day_after_the_due_day():
+    assert overdue_days(D, D) == 0
+    assert overdue_days(D, days(3)[0]) == 3
+    assert overdue_days(D, days(-3)[0]) == 0
+
+
+def test_no_consent_no_planning():
+    with pytest.raises(NoConsent):
+        check_plannable(Standing("active", None, 7))
+    with pytest.raises(NoConsent):
+        check_plannable(Standing("withdrawn", datetime(2026, 1, 1), 7))
+    check_plannable(Standing("active", datetime(2026, 1, 1), 7))
