@@ -75,8 +75,3 @@ class StandinTaken(Conflict):
 @remote_error
 class StandinClosed(Conflict):
     """The stand-in offer was withdrawn, or its duty started or is no longer the volunteer's."""
-
-
-@remote_error
-class NoConsent(Conflict):
-    """The visited person has no consent recorded (or withdrew): no visit is planned for them."""

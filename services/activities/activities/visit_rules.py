@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from activities.exceptions import NoConsent
-
 # Who the community visits: elders living alone at home, residents of the old people's homes it
 # visits, and families in need visited with condolences.
 CATEGORIES = ("elder_alone", "care_home_resident", "condolence")
@@ -31,15 +29,8 @@ class Standing:
     frequency_days: int
 
 
-def check_plannable(person: Standing) -> None:
-    """No consent (or consent withdrawn) means no visit is planned."""
-    if person.status != "active" or person.consent_at is None:
-        raise NoConsent(
-            "no consent recorded for this person: visits are planned only with consent", "未登记本人同意，不能安排探访"
-        )
-
-
 def plannable(person: Standing) -> bool:
+    """No consent (or consent withdrawn) means no visit is planned."""
     return person.status == "active" and person.consent_at is not None
 
 
