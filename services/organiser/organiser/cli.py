@@ -1425,6 +1425,10 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
+from organiser.cli_visits import visits  # noqa: E402 - a command group built on the helpers above
+
+cli.add_command(visits)
+
 # --- entry point -----------------------------------------------------------------------------
 
 
