@@ -421,7 +421,7 @@ def plan(
         )
         if taken is not None or not visit_rules.plannable(_standing(person)):
             continue
-        occ = _create_visit(session, person, visit, created_by)
+        occ = create_visit(session, person, visit, created_by)
         duty = (from_db(occ.start), from_db(occ.end))
         candidates = [
             Candidate(int(r["id"]), tuple(r.get("teams") or ()), r.get("grid_id"), loads[int(r["id"])])
@@ -438,7 +438,7 @@ def plan(
     return planned
 
 
-def _create_visit(session: Session, person: VisitedPerson, visit: DueVisit, created_by: int | None) -> Occurrence:
+def create_visit(session: Session, person: VisitedPerson, visit: DueVisit, created_by: int | None) -> Occurrence:
     data = {
         "title": VISIT_TITLES[person.category],
         "kind": "elderly_visit",
