@@ -73,7 +73,7 @@ def test_plan_respects_frequency_keeps_pairs_and_is_idempotent(organiser, regist
     assert listed[weekly]["next_planned"] == start.isoformat()
 
 
-def test_private_fields_only_to_organisers_and_the_persons_visitors(organiser, register, call):
+def test_private_fields_only_to_organisers_and_the_persons_visitors(organiser, register, call, events):
     start, end = window(7)
     planned = organiser.plan_visits(start=start.isoformat(), end=end.isoformat())
     weekly = register["weekly"]["id"]
@@ -94,6 +94,16 @@ def test_private_fields_only_to_organisers_and_the_persons_visitors(organiser, r
     with pytest.raises(Forbidden):
         call(as_volunteer(outsider)).get_visited_person(person_id=weekly)
     assert call(as_volunteer(visitor)).get_visited_person(person_id=weekly)["private"]["address"]
+    # The visit itself, as any duty is read: its private fields follow the same rule.
+    occurrence_id = next(p["occurrence_id"] for p in planned if p["person_id"] == weekly)
+    assert call(as_volunteer(outsider)).get_occurrence(occurrence_id=occurrence_id)["private"] is None
+    for activity in call(as_volunteer(outsider)).list_activities(kind="elderly_visit"):
+        assert activity["private"] is None and "孙奶奶" not in str(activity)
+    organiser.update_visited_person(person_id=weekly, changes={"address": "观音里5号院3栋101室"})
+    shown = call(as_volunteer(visitor)).get_occurrence(occurrence_id=occurrence_id)["private"]
+    assert shown["address"] == "观音里5号院3栋101室" and shown["visited_person"] == "孙奶奶"
+    confirmed = events.wait("signup_confirmed", count=4)
+    assert not [e for e in confirmed if "孙奶奶" in str(e) or "高血压" in str(e) or "13900000000" in str(e)]
 
 
 def test_notes_only_by_and_to_the_visitors_and_organisers(organiser, register, call):
