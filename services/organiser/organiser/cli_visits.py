@@ -8,9 +8,7 @@ import click
 
 from guanyinli.timeutil import now
 from organiser.cli import emit, json_option, make_table, state
-
-CATEGORIES = ("elder_alone", "care_home_resident", "condolence")
-CONSENT_WAYS = ("in_person", "phone", "written", "relative")
+from organiser.visit_words import CATEGORIES, CONSENT_WAYS
 
 
 @click.group()

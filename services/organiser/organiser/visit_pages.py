@@ -18,9 +18,8 @@ from werkzeug.wrappers import Request, Response
 from guanyinli.errors import InvalidInput
 from organiser import web
 from organiser.phone import phone_page
+from organiser.visit_words import CATEGORIES, CONSENT_WAYS
 
-CATEGORIES = ("elder_alone", "care_home_resident", "condolence")
-CONSENT_WAYS = ("in_person", "phone", "written", "relative")
 FREQUENCIES = (7, 14, 30)  # offered on the form; the register takes any number of days up to 90
 PLAN_DAYS = 28
 TEXT_FIELDS = ("name", "courtyard", "home", "address", "health_notes", "relative_contact")

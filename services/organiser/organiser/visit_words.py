@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# The register's codes as the activities service names them (activities.visit_rules); each has its words below.
+CATEGORIES = ("elder_alone", "care_home_resident", "condolence")
+CONSENT_WAYS = ("in_person", "phone", "written", "relative")
+
 VISIT_TEXTS: dict[str, tuple[str, str]] = {
     "nav_visits": ("探访老人", "Elderly visits"),
     "visits": ("探访登记", "Visit register"),
