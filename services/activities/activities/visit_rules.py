@@ -45,12 +45,13 @@ def due_dates(
 ) -> list[date]:
     """The days in [start, end) a person should get a new visit on.
 
-    The cadence runs on from the later of the last visit made and the last visit already planned
-    from ``start`` on, so planning the same window again adds nothing and a longer window only adds
-    the days after what is planned. A person overdue at ``start`` is due on ``start``.
+    The cadence runs on from the later of the last visit made and the last visit planned (not
+    cancelled), so planning the same window again adds nothing, a longer window only adds the days
+    after what is planned, and a visit over but not yet marked made is not planned a second time the
+    next day. A person overdue at ``start`` is due on ``start``; a planned visit that was missed
+    shows in the overdue list (judged by visits made), not by a visit added behind the organiser's back.
     """
-    ahead = [d for d in planned if d >= start]
-    anchors = [d for d in (last_visit, max(ahead, default=None)) if d is not None]
+    anchors = [d for d in (last_visit, max(planned, default=None)) if d is not None]
     due = max(anchors) + timedelta(days=frequency_days) if anchors else start
     due = max(due, start)
     days = []

@@ -97,7 +97,7 @@ class VisitsMixin:
         request=schemas.WithdrawIn,
         response=schemas.VisitedPerson(),
         errors=(NotFound,),
-        emits=("activity_updated", "occurrence_cancelled"),
+        emits=("occurrence_cancelled",),
     )
     def withdraw_visited_person(self, person_id, reason=None):
         """The person withdraws consent (or moved away, or passed away): nothing more is planned and

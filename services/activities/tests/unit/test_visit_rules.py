@@ -33,9 +33,12 @@ def test_a_longer_window_adds_only_the_days_after_the_plan():
     assert due_dates(7, None, first, D, days(28)[0]) == days(14, 21)
 
 
-def test_visits_planned_before_the_window_do_not_hold_it_back():
-    # A visit planned before the window and not made: the person is due at its start.
+def test_a_visit_planned_long_before_the_window_does_not_hold_it_back():
     assert due_dates(30, None, days(-40), D, days(5)[0]) == days(0)
+
+
+def test_a_visit_over_but_not_yet_marked_made_is_not_planned_again_the_next_day():
+    assert due_dates(7, days(-14)[0], days(-1), D, days(14)[0]) == days(6, 13)
 
 
 def test_a_visit_made_after_the_last_planned_one_moves_the_cadence():
