@@ -1,13 +1,13 @@
 """The register of visited people: planning at each person's frequency with the same pair, who sees
 the private fields and the notes, and who is overdue."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from activities_testkit import ORGANISER, as_volunteer, iso
 
 from guanyinli.errors import Forbidden
-from guanyinli.timeutil import now
+from guanyinli.timeutil import TZ, now
 
 pytestmark = pytest.mark.integration
 VIEWER = {"roles": ["viewer"], "name": "查看者"}
@@ -71,6 +71,16 @@ def test_plan_respects_frequency_keeps_pairs_and_is_idempotent(organiser, regist
     assert (pairs(organiser, longer, weekly), pairs(organiser, longer, fortnightly)) == ([(1, 2)], [(3, 4)])
     listed = {p["id"]: p for p in organiser.list_visited_people()}
     assert listed[weekly]["next_planned"] == start.isoformat()
+
+
+def test_one_of_the_pair_away_the_other_stays_with_the_fairest_partner(organiser, register, volunteers):
+    start, end = window(14)
+    organiser.plan_visits(start=start.isoformat(), end=end.isoformat())
+    away = datetime.combine(end, time(0), tzinfo=TZ)
+    volunteers.set_unavailable(1, iso(away), iso(away + timedelta(days=7)), "回老家")
+    planned = organiser.plan_visits(start=start.isoformat(), end=(end + timedelta(days=7)).isoformat())
+    assert pairs(organiser, planned, register["weekly"]["id"]) == [(2, 5)], "2 stays; 5 has no visit yet"
+    assert pairs(organiser, planned, register["fortnightly"]["id"]) == [(3, 4)], "both free: the same pair"
 
 
 def test_private_fields_only_to_organisers_and_the_persons_visitors(organiser, register, call, events):
