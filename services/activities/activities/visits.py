@@ -259,6 +259,8 @@ def list_people(
     grid_id: int | None = None,
     include_withdrawn: bool = False,
 ) -> list[dict]:
+    """The register for organisers and viewers; for a volunteer only the people they visit (a visit
+    current, coming or lately ended), as a visit's visited person is private to its visitors."""
     query = select(VisitedPerson).order_by(VisitedPerson.grid_id, VisitedPerson.name, VisitedPerson.id)
     if category is not None:
         query = query.where(VisitedPerson.category == category)
@@ -266,7 +268,11 @@ def list_people(
         query = query.where(VisitedPerson.grid_id == grid_id)
     if not include_withdrawn:
         query = query.where(VisitedPerson.status == "active")
-    return people_views(session, list(session.scalars(query)), viewer)
+    people = list(session.scalars(query))
+    if not viewer.caller.may_read_all:
+        mine = private_visible(session, viewer, [p.id for p in people])
+        people = [p for p in people if p.id in mine]
+    return people_views(session, people, viewer)
 
 
 def visit_views(session: Session, visits: list[PersonVisit], viewer: Viewer) -> list[dict]:

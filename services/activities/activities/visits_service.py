@@ -17,7 +17,10 @@ from guanyinli.rpc import rpc
 from guanyinli.schemas import contract
 
 MAX_PLAN_DAYS = 92
-PRIVATE_SCOPE = "signed-in callers; private fields only to organisers and the person's current or recent visitors"
+PRIVATE_SCOPE = (
+    "organisers and viewers the register (private fields to organisers only), a volunteer the people of their "
+    "current or recent visits"
+)
 
 
 class VisitsMixin:
@@ -119,7 +122,9 @@ class VisitsMixin:
     @contract(access=own(PRIVATE_SCOPE), request=schemas.ListVisitedPeopleIn, response=schemas.VisitedPerson(many=True))
     def list_visited_people(self, category=None, grid=None, include_withdrawn=False):
         """The register by grid and name, with each person's last visit, next due day and next planned
-        visit; address, health notes, relative's contact and consent only to those who may see them."""
+        visit; address, health notes, relative's contact and consent only to organisers and the
+        person's visitors. A volunteer lists only the people they visit (a visit current, coming or
+        ended at most VISIT_DETAILS_DAYS_AFTER days ago): who is visited is theirs to know."""
         return self._work(lambda s: visits.list_people(s, self._viewer(), category, grid, include_withdrawn))
 
     @rpc
