@@ -134,8 +134,17 @@ FORM = {
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
-    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
-    assert "/cleanups/plan" in routes
+    assert {
+        "/login",
+        "/logout",
+        "/roster/build",
+        "/roster/1/publish",
+        "/attendance/1",
+        "/v/signup",
+        "/visits/plan",
+        "/v/visits/1/note",
+        "/cleanups/plan",
+    } <= set(routes)
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

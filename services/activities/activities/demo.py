@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import cleanup_rotation, store
+from activities import cleanup_rotation, store, visits_demo
 from activities.models import Activity
 from guanyinli.timeutil import TZ, now
 
@@ -189,6 +189,7 @@ def load(session: Session, monday: date) -> tuple[int, int]:
             for n, name in enumerate(RESIDENTS):
                 store.register_attendee(session, occ.id, name, None, f"{spec['demo_key']}:resident:{n}")
     created += cleanup_rotation.demo_cleanups(session, monday)
+    visits_demo.load(session, monday + timedelta(days=28))  # the visit register, its month of visits
     return created, existing
 
 

@@ -12,12 +12,13 @@ bumped on every change of time, place or status (iCalendar SEQUENCE and DTSTAMP/
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -404,3 +405,65 @@ class HandledEvent(Base):
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(50))
     handled_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class VisitedPerson(Base):
+    """Someone the community visits (``activities.visit_rules``): an elder living alone, a resident of
+    an old people's home it visits, a family visited with condolences.
+
+    Address, health notes and a relative's contact are private: organisers and the visitors of a
+    current or recent visit of the person read them (``domain.can_see_private``). Visits are planned
+    only while consent is recorded and not withdrawn.
+    """
+
+    __tablename__ = "visited_people"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('elder_alone', 'care_home_resident', 'condolence')", name="ck_visited_people_category"
+        ),
+        CheckConstraint("status IN ('active', 'withdrawn')", name="ck_visited_people_status"),
+        CheckConstraint("frequency_days BETWEEN 1 AND 90", name="ck_visited_people_frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    grid_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    courtyard: Mapped[str | None] = mapped_column(String(100))
+    home: Mapped[str | None] = mapped_column(String(100), doc="the old people's home, for its residents")
+    frequency_days: Mapped[int] = mapped_column(Integer, doc="visited every this many days")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    consent_by: Mapped[str | None] = mapped_column(String(100), doc="who agreed: the person or a relative")
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    consent_how: Mapped[str | None] = mapped_column(String(20))
+    consent_recorded_by: Mapped[int | None] = mapped_column(Integer)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(300))
+    health_notes: Mapped[str | None] = mapped_column(Text)
+    relative_contact: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
+
+
+class PersonVisit(Base):
+    """One planned visit of a person: its own ``elderly_visit`` activity and occurrence, and what the
+    visitors wrote after it (private, as the person's health notes)."""
+
+    __tablename__ = "person_visits"
+    __table_args__ = (UniqueConstraint("person_id", "due_on", name="uq_person_visits_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("visited_people.id", ondelete="CASCADE"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), unique=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), unique=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    note_by: Mapped[int | None] = mapped_column(Integer)
+    note_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime, doc="when the visitors marked it made")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    person: Mapped[VisitedPerson] = relationship()
+    occurrence: Mapped[Occurrence] = relationship()

@@ -28,6 +28,7 @@ from activities import (
     standins,
     store,
     views,
+    visits_service,
 )
 from activities.dependencies import CallerIdentity, DutySettings, Standins, Volunteers, standin_timer
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
@@ -72,7 +73,11 @@ def rule_error(exc: RuleViolation) -> Exception:
 
 
 class ActivitiesService(
-    feeds.FeedsMixin, rostering.RosterMixin, cleanup_rotation.CleanupMixin, revocation.RevocationListener
+    feeds.FeedsMixin,
+    rostering.RosterMixin,
+    cleanup_rotation.CleanupMixin,
+    visits_service.VisitsMixin,
+    revocation.RevocationListener,
 ):
     """Dependencies and RPC entrypoints of the ``activities`` service.
 

@@ -1428,6 +1428,9 @@ def token(roles, volunteer_id, grids, name, hours):
 from organiser.cli_cleanups import cleanups  # noqa: E402 - it builds on the helpers above
 
 cli.add_command(cleanups)
+from organiser.cli_visits import visits  # noqa: E402 - a command group built on the helpers above
+
+cli.add_command(visits)
 
 # --- entry point -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.phone_words import PHONE_TEXTS
+from organiser.visit_words import VISIT_TEXTS
 
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
@@ -265,6 +266,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 TEXTS.update(PHONE_TEXTS)
 TEXTS.update(CLEANUP_TEXTS)
+TEXTS.update(VISIT_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

@@ -329,4 +329,16 @@ PHONE_TEXTS: dict[str, tuple[str, str]] = {
     "kind_sanitation": ("卫生绿化", "clean-ups and greening"),
     "kind_convenience": ("便民服务", "convenient service"),
     "kind_cultural": ("文化活动", "cultural activities"),
+    "v_visits": ("我的探访", "My visits"),
+    "v_visits_private": (
+        "老人的住址、健康情况和亲属电话只给您探访用，请勿转发。",
+        "The address, health notes and relative's number are for your visit only; please do not pass them on.",
+    ),
+    "v_visit_relative": ("亲属", "Relative"),
+    "v_visit_note": ("探访记录（只有组织者和同去的志愿者能看到）", "Note (only organisers and your partner see it)"),
+    "v_visit_mark_done": ("已完成探访", "The visit was made"),
+    "v_visit_save": ("保存", "Save"),
+    "v_visit_done": ("已完成", "Made"),
+    "v_no_visits": ("近期没有探访。", "No visits coming up."),
+    "v_done_visit_note": ("探访记录已保存，谢谢！", "Note saved, thank you!"),
 }

@@ -1,7 +1,7 @@
 """STAND-IN for the volunteers service, used by the activities tests only.
 
 It answers the calls the activities service makes of a volunteer (``get_volunteer``,
-``check_availability``, ``availability_spans`` and ``lookup``, which finds names and no grid
+``check_availability``, ``availability_spans``, ``available_volunteers`` and ``lookup``, which finds names and no grid
 leaders or ledger entries) from an in-process table that tests fill through ``put_volunteer`` and
 ``set_unavailable``. With the nameko config key ``STANDIN_ANY_VOLUNTEER: true`` every id is an
 active volunteer without skills (for the load tests, whose service processes have no table).
@@ -72,3 +72,12 @@ class StandInVolunteersService:
     def lookup(self, volunteer_ids: list[int], grid_ids: list[int], source_keys: list[str]) -> dict:
         named = [{"id": v, "name": VOLUNTEERS[v].get("name")} for v in sorted(volunteer_ids) if v in VOLUNTEERS]
         return {"volunteers": named, "grid_leaders": [], "entries": []}
+
+    @rpc
+    def available_volunteers(self, start: str, end: str, team=None, grid=None, skill=None) -> list[dict]:
+        """Active volunteers free for all of [start, end) (no team, grid or skill filter is needed yet)."""
+        return [
+            v
+            for v in sorted(VOLUNTEERS.values(), key=lambda v: v["id"])
+            if v["active"] and self.check_availability(v["id"], start, end)["available"]
+        ]

@@ -1,0 +1,70 @@
+"""Words of the organiser's elderly-visit pages (``organiser.visit_pages``): Chinese first, then English."""
+
+from __future__ import annotations
+
+# The register's codes as the activities service names them (activities.visit_rules); each has its words below.
+CATEGORIES = ("elder_alone", "care_home_resident", "condolence")
+CONSENT_WAYS = ("in_person", "phone", "written", "relative")
+
+VISIT_TEXTS: dict[str, tuple[str, str]] = {
+    "nav_visits": ("探访老人", "Elderly visits"),
+    "visits": ("探访登记", "Visit register"),
+    "visits_planned": ("已安排 {n} 次探访。", "{n} visits planned."),
+    "visits_done_added": ("已登记。", "Added to the register."),
+    "visits_done_saved": ("已保存。", "Saved."),
+    "visits_done_consent": ("已登记同意。", "Consent recorded."),
+    "visits_done_withdrawn": ("已退出登记，之后的探访已取消。", "Withdrawn; the coming visits are cancelled."),
+    "visits_days": ("天数", "Days"),
+    "visits_plan": ("安排探访", "Plan visits"),
+    "visits_plan_hint": (
+        "按每人的探访频率安排，尽量由上次的两位志愿者继续探访；已安排的不会重复。没有登记同意的不安排。",
+        "Visits follow each person's frequency, with last time's pair where possible; what is planned is not planned"
+        " twice. Nobody is planned without consent.",
+    ),
+    "visits_add": ("登记探访对象", "Add a person"),
+    "visits_show_withdrawn": ("包括已退出的", "Include withdrawn"),
+    "visits_category": ("类别", "Category"),
+    "visits_cat_elder_alone": ("独居老人", "Elder living alone"),
+    "visits_cat_care_home_resident": ("养老院长者", "Old people's home resident"),
+    "visits_cat_condolence": ("困难家庭慰问", "Family in need (condolences)"),
+    "visits_place": ("地点", "Place"),
+    "visits_courtyard": ("院落", "Courtyard"),
+    "visits_home": ("养老院", "Old people's home"),
+    "visits_frequency": ("探访频率", "Frequency"),
+    "visits_every": ("每 {n} 天", "every {n} days"),
+    "visits_last": ("上次探访", "Last visit"),
+    "visits_never": ("尚未探访", "never"),
+    "visits_next_due": ("应探访日", "Next due"),
+    "visits_next_planned": ("已安排", "Next planned"),
+    "visits_overdue_by": ("逾期 {n} 天", "{n} days overdue"),
+    "visits_consent": ("本人同意", "Consent"),
+    "visits_no_consent": ("未登记同意", "no consent"),
+    "visits_withdrawn": ("已退出", "withdrawn"),
+    "visits_none": ("还没有登记探访对象。", "Nobody in the register yet."),
+    "visits_private": (
+        "隐私信息（仅组织者和本次探访的志愿者可见）",
+        "Private (organisers and that visit's visitors only)",
+    ),
+    "visits_address": ("住址", "Address"),
+    "visits_health": ("健康情况", "Health notes"),
+    "visits_relative": ("亲属联系方式", "Relative's contact"),
+    "visits_edit": ("修改", "Edit"),
+    "visits_consent_by": ("同意人", "Who agreed"),
+    "visits_consent_how": ("方式", "How"),
+    "visits_consent_hint": ("填写同意人后才会安排探访。", "Visits are planned once someone's consent is recorded."),
+    "visits_way_in_person": ("当面", "in person"),
+    "visits_way_phone": ("电话", "by phone"),
+    "visits_way_written": ("书面", "in writing"),
+    "visits_way_relative": ("亲属代为同意", "a relative for them"),
+    "visits_record_consent": ("登记同意", "Record consent"),
+    "visits_withdraw_reason": ("原因", "Reason"),
+    "visits_withdraw": ("退出登记", "Withdraw"),
+    "visits_history": ("探访记录", "Visits"),
+    "visits_when": ("时间", "When"),
+    "visits_visitors": ("志愿者", "Visitors"),
+    "visits_made": ("已完成", "Made"),
+    "visits_note": ("探访记录", "Note"),
+    "visits_cancelled": ("已取消", "cancelled"),
+    "visits_no_pair": ("暂无志愿者", "no pair yet"),
+    "visits_no_history": ("还没有探访。", "No visits yet."),
+}
