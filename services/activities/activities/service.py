@@ -17,7 +17,7 @@ import eventlet
 from nameko.exceptions import RemoteError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from activities import domain, exceptions, feeds, recurrence, rostering, schemas, standins, store, views
+from activities import domain, exceptions, feeds, recurrence, rostering, schemas, schooling, standins, store, views
 from activities.dependencies import CallerIdentity, DutySettings, Standins, Volunteers, standin_timer
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import (
@@ -60,7 +60,7 @@ def rule_error(exc: RuleViolation) -> Exception:
     return RULE_ERRORS.get(exc.code, Conflict)(str(exc))
 
 
-class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.RevocationListener):
+class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, schooling.SchoolMixin, revocation.RevocationListener):
     """Dependencies and RPC entrypoints of the ``activities`` service.
 
     Mixins (``FeedsMixin`` with ``@http`` feeds, the roster's RPC) are plain classes with
