@@ -60,6 +60,7 @@ CREATING = {
         "request_swap": "request_id",
         "cant_come": "request_id",
         "accept_standin": "request_id",
+        "register_pupil": "request_id",
     },
     "notifications": {"send_sign_in_code": "request_id"},
     "organiser": {"create_account": "request_id"},
