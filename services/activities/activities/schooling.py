@@ -326,9 +326,7 @@ def coming(session: Session, row: SchoolAssignment, at: datetime) -> Occurrence:
     return occ
 
 
-def list_assignments(
-    session: Session, start: datetime, end: datetime, tutor_id: int | None = None
-) -> list[dict]:
+def list_assignments(session: Session, start: datetime, end: datetime, tutor_id: int | None = None) -> list[dict]:
     """The assignment rows of sessions overlapping [start, end) as views, tutor names left to the caller."""
     query = (
         select(SchoolAssignment, Occurrence, SchoolPupil)
@@ -641,3 +639,38 @@ class SchoolMixin:
         term, problem = self._term(start, end)
         occurrences = {str(occ.id): occ for occ in term.occurrences}
         return [need_view(n, occurrences) for n in school.lacking(problem)]
+
+
+# --- demo ---------------------------------------------------------------------------------------------------
+
+# The demo term's pupils (invented): name, grade, subjects, guardian. The weekend school of activities.demo
+# runs every Saturday and Sunday morning; scripts/demo_duties.py assigns its tutors once the services run.
+DEMO_PUPILS = [
+    ("王小明", 3, ["math", "chinese"], "王建军"),
+    ("李思雨", 4, ["english"], "李红"),
+    ("张子涵", 5, ["math"], "张伟"),
+    ("刘一诺", 2, ["chinese"], "刘芳"),
+    ("陈浩然", 6, ["math", "english"], "陈静"),
+    ("杨欣怡", 1, ["chinese"], "杨磊"),
+    ("赵天宇", 8, ["physics", "math"], "赵丽"),
+    ("黄梓萱", 7, ["english", "chinese"], "黄勇"),
+    ("周俊杰", 9, ["physics"], "周敏"),
+    ("吴雨桐", 5, ["english"], "吴强"),
+    ("徐嘉怡", 3, ["math"], "徐娟"),
+    ("孙浩宇", 6, ["chinese", "math"], "孙涛"),
+    ("胡可馨", 4, ["math"], "胡斌"),
+    ("朱子轩", 9, ["chemistry", "math"], "朱霞"),
+]
+
+
+def demo_pupils(session: Session, monday) -> int:
+    """The demo term's register (idempotent by demo_key); returns the pupils added."""
+    added = 0
+    for n, (name, grade, subjects, guardian) in enumerate(DEMO_PUPILS):
+        key = f"demo:{monday.isoformat()}:pupil:{n}"
+        if session.scalar(select(SchoolPupil.id).where(SchoolPupil.demo_key == key)) is not None:
+            continue
+        data = {"name": name, "grade": grade, "subjects": subjects, "guardian_name": guardian}
+        register_pupil(session, {**data, "guardian_phone": f"1580000{n:04d}", "demo_key": key}, None)
+        added += 1
+    return added

@@ -190,3 +190,25 @@ def test_the_guardians_phone_is_for_organisers_only(call, organiser):
     assert not withdrawn["active"]
     assert {(a["pupil_name"], a["tutor_id"]) for a in organiser.list_assignments(**window(1))} == {("小丽", None)}
     assert organiser.list_duties(volunteer_id=tutor, **window(1)) == []
+
+
+def test_the_demo_term_is_registered_once_and_assigned(call, organiser, db_urls):
+    from sqlalchemy.orm import Session
+
+    from activities import demo, schooling
+    from guanyinli.db import make_engine
+
+    monday = next_monday().date()
+    engine = make_engine(db_urls["activities"])
+    for _ in range(2):
+        with Session(engine) as session, session.begin():
+            demo.load(session, monday)
+    engine.dispose()
+    assert len(organiser.list_pupils()) == len(schooling.DEMO_PUPILS)
+    tutors(call, ("math", "physics"), ("chinese", "english"), ("math", "english"), ("math", "chinese"))
+
+    answer = organiser.assign_tutors(**window(4), time_limit=3)
+    assert answer["sessions"] == 8 and answer["covered"] > 0
+    short = {a["subject"] for a in answer["assignments"] if a["tutor_id"] is None}
+    assert short <= {"chemistry", "math", "chinese", "english"}  # chemistry: nobody teaches it
+    assert "chemistry" in {n["subject"] for n in organiser.school_lacking(**window(4))}
