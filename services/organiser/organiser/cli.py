@@ -1425,6 +1425,11 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
+from organiser import cli_school  # noqa: E402 - its commands use the helpers above
+
+cli.add_command(cli_school.school)
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

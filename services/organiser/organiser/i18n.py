@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from organiser.phone_words import PHONE_TEXTS
+from organiser.school_words import SCHOOL_TEXTS
 
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
@@ -263,6 +264,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 TEXTS.update(PHONE_TEXTS)
+TEXTS.update(SCHOOL_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:
