@@ -8,11 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from organiser_testkit import MONDAY, PASSWORD, start_platform
+from organiser_testkit import MONDAY, PASSWORD, school_tutors, start_platform, weekend_school
 
 from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.testing import signed
@@ -20,7 +19,6 @@ from guanyinli.testing import signed
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parents[3] / "artifacts"
-WEEKENDS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in (5, 6)]
 
 pytestmark = [
     pytest.mark.integration,
@@ -37,19 +35,9 @@ def site(container_factory, service_config):
     start_platform(container_factory, service_config)
     with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
         rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
-        for n, name in enumerate(("数学老师甲", "数学老师乙")):
-            person = rpc.volunteers.create_volunteer(name=name, phone=f"1362222{n:04d}", skills=["tutoring:math"])
-            rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKENDS)
-        rpc.activities.create_activity(
-            title="林宏汉周末爱心学堂",
-            kind="tutoring",
-            room="社区活动中心",
-            start=f"{MONDAY + timedelta(days=5)}T09:00:00+08:00",
-            duration_minutes=120,
-            rrule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4",
-            pupils_per_tutor=5,
-            roles=[{"name": "tutor", "needed": 1, "skills": ["tutoring"]}],
-        )
+        maths = [("数学老师甲", ["tutoring:math"]), ("数学老师乙", ["tutoring:math"])]
+        school_tutors(rpc.volunteers, maths, "1362222")
+        weekend_school(rpc.activities)
     return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
 
 

@@ -8,11 +8,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from organiser_testkit import MONDAY, PASSWORD, csrf_of, log_in
+from organiser_testkit import MONDAY, PASSWORD, csrf_of, log_in, school_tutors, weekend_school
 
 pytestmark = pytest.mark.integration
 
-WEEKENDS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in (5, 6)]
 WINDOW = {"start": str(MONDAY), "weeks": "2"}
 
 
@@ -23,24 +22,9 @@ def school(rpc):
     organiser = rpc("organiser")
     organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
     organiser.create_account(username="guest", password=PASSWORD, display_name="访客", role="viewer")
-    volunteers = rpc("volunteers")
-    ids = []
-    for n, (name, skills) in enumerate(
-        (("数学老师甲", ["tutoring:math"]), ("数学老师乙", ["tutoring:math"]), ("语文老师", ["tutoring:chinese"]))
-    ):
-        person = volunteers.create_volunteer(name=name, phone=f"1361111{n:04d}", skills=skills)
-        volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKENDS)
-        ids.append(person["id"])
-    rpc("activities").create_activity(
-        title="林宏汉周末爱心学堂",
-        kind="tutoring",
-        room="社区活动中心",
-        start=f"{MONDAY + timedelta(days=5)}T09:00:00+08:00",
-        duration_minutes=120,
-        rrule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4",
-        pupils_per_tutor=5,
-        roles=[{"name": "tutor", "needed": 1, "skills": ["tutoring"]}],
-    )
+    tutors = [("数学老师甲", ["tutoring:math"]), ("数学老师乙", ["tutoring:math"]), ("语文老师", ["tutoring:chinese"])]
+    ids = school_tutors(rpc("volunteers"), tutors, "1361111")
+    weekend_school(rpc("activities"))
     return ids
 
 
