@@ -35,6 +35,9 @@ from guanyinli.timeutil import from_db, now, to_db
 log = logging.getLogger(__name__)
 
 SOURCE = "school"  # signups.source of a tutor's duty made by the assignment
+# signups.source of such a duty the assignment cancelled because it no longer needed the tutor; a duty
+# still marked SOURCE and cancelled is one the tutor gave up (cancelled, let go or handed to a stand-in)
+RELEASED = "school_released"
 SKILL = "tutoring"  # a tutor's skills are tutoring:<subject>
 PREVIOUS_DAYS = 120  # how far back earlier assignments keep their tutors (continuity)
 PUPIL_FIELDS = ("name", "grade", "subjects", "guardian_name", "guardian_phone")
@@ -80,9 +83,11 @@ def list_pupils(session: Session, include_withdrawn: bool = False, ids: set[int]
     return list(session.scalars(query))
 
 
-def withdraw_pupil(session: Session, pupil_id: int, at: datetime) -> tuple[SchoolPupil, list[Occurrence]]:
+def withdraw_pupil(
+    session: Session, pupil_id: int, at: datetime
+) -> tuple[SchoolPupil, list[tuple[Occurrence, set[int]]]]:
     """The pupil leaves the register (kept, inactive); their coming sessions' assignments go. Returns the
-    occurrences whose tutors' sign-ups are to be brought in line."""
+    occurrences whose tutors' sign-ups are to be brought in line, with the tutors named before."""
     pupil = get_pupil(session, pupil_id)
     if not pupil.active:
         return pupil, []
@@ -93,11 +98,11 @@ def withdraw_pupil(session: Session, pupil_id: int, at: datetime) -> tuple[Schoo
         .join(Occurrence, Occurrence.id == SchoolAssignment.occurrence_id)
         .where(SchoolAssignment.pupil_id == pupil_id, Occurrence.start > to_db(at))
     ).all()
-    touched = {row.occurrence_id for row in rows}
+    touched = {oid: named(session, oid) for oid in sorted({row.occurrence_id for row in rows})}
     for row in rows:
         session.delete(row)
     session.flush()
-    return pupil, [session.get(Occurrence, oid) for oid in sorted(touched)]
+    return pupil, [(session.get(Occurrence, oid), before) for oid, before in touched.items()]
 
 
 def ordered(subjects: list[str]) -> list[str]:
@@ -147,6 +152,7 @@ class Term:
     previous: list[school.Assignment] = field(default_factory=list)
     busy: dict[int, list[tuple[datetime, datetime]]] = field(default_factory=lambda: defaultdict(list))
     signed: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # tutor -> occurrences
+    gave_up: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # tutor -> occurrences
     pupils_per_tutor: int = school.model.PUPILS_PER_TUTOR
 
 
@@ -171,6 +177,7 @@ def gather(session: Session, start: datetime, end: datetime, at: datetime) -> Te
     ratios = {occ.activity.pupils_per_tutor for occ in term.occurrences if occ.activity.pupils_per_tutor}
     term.pupils_per_tutor = min(ratios, default=school.model.PUPILS_PER_TUTOR)
     term.pupils = list_pupils(session)
+    term.gave_up = dropped_out(session, term.occurrences)
     rows = session.execute(
         select(SchoolAssignment, Occurrence.start)
         .join(Occurrence, Occurrence.id == SchoolAssignment.occurrence_id)
@@ -193,22 +200,40 @@ def gather(session: Session, start: datetime, end: datetime, at: datetime) -> Te
         first = min(d[0] for d in term.duties.values())
         last = max(d[1] for d in term.duties.values())
         duties = session.execute(
-            select(Signup.volunteer_id, Signup.occurrence_id, Signup.source, Occurrence)
+            select(Signup.volunteer_id, Signup.occurrence_id, Occurrence)
             .join(Occurrence, Occurrence.id == Signup.occurrence_id)
             .where(Signup.status == "confirmed", Occurrence.start < to_db(last), Occurrence.end > to_db(first))
         )
-        for vid, oid, source, occ in duties:
-            if oid in ids:
-                if source != SOURCE:  # signed up of their own accord: free for it whatever their hours say
-                    term.signed[vid].add(oid)
+        for vid, oid, occ in duties:
+            if oid in ids:  # holding the duty (signed up, assigned, a stand-in): free for it whatever their hours
+                term.signed[vid].add(oid)
                 continue
             term.busy[vid].append((from_db(occ.start), from_db(occ.end)))
     return term
 
 
+def dropped_out(session: Session, occurrences: list[Occurrence]) -> dict[int, set[int]]:
+    """The tutors who gave up a duty the assignment gave them, per occurrence: left out of it from now on.
+    Their pupils' rows lose them (and a pin on them), for the solve to fill."""
+    ids = [occ.id for occ in occurrences]
+    gave_up: dict[int, set[int]] = defaultdict(set)
+    for vid, oid in session.execute(
+        select(Signup.volunteer_id, Signup.occurrence_id).where(
+            Signup.occurrence_id.in_(ids), Signup.status == "cancelled", Signup.source == SOURCE
+        )
+    ):
+        gave_up[vid].add(oid)
+    for row in session.scalars(select(SchoolAssignment).where(SchoolAssignment.occurrence_id.in_(ids))):
+        if row.tutor_id is not None and row.occurrence_id in gave_up.get(row.tutor_id, ()):
+            row.tutor_id, row.pinned = None, False
+            row.reason, row.reason_zh = "the tutor gave up this session", "原定老师已取消本场"
+    session.flush()
+    return gave_up
+
+
 def problem_from(term: Term, tutors: list[dict], windows: dict[int, list[tuple[datetime, datetime]]]) -> school.Problem:
     """The solver's input: a tutor is free for a session when one of their availability windows holds its
-    duty (or they signed up for it themselves) and no other duty of theirs overlaps it."""
+    duty (or they hold the duty already) and no other duty of theirs overlaps it, unless they gave it up."""
     sessions = [
         school.Session(str(occ.id), naive(term.duties[occ.id][0]), naive(term.duties[occ.id][1]))
         for occ in term.occurrences
@@ -223,6 +248,8 @@ def problem_from(term: Term, tutors: list[dict], windows: dict[int, list[tuple[d
         for occ in term.occurrences:
             a, b = term.duties[occ.id]
             held = occ.id in term.signed.get(vid, ()) or any(w0 <= a and b <= w1 for w0, w1 in own)
+            if occ.id in term.gave_up.get(vid, ()):
+                continue
             if held and not any(x < b and a < y for x, y in term.busy.get(vid, ())):
                 free.add(str(occ.id))
         staff.append(school.Tutor(str(vid), subjects, frozenset(free)))
@@ -253,6 +280,10 @@ def save(session: Session, term: Term, result: school.Result, by: str | None) ->
         wanted[int(a.session_id), int(a.pupil_id), a.subject] = (int(a.tutor_id), None, None)
     for u in result.uncovered:
         wanted[int(u.session_id), int(u.pupil_id), u.subject] = (None, u.reason[:300], u.reason_zh[:300])
+    before = defaultdict(set)
+    for (oid, _, _), row in existing.items():
+        if row.tutor_id is not None:
+            before[oid].add(row.tutor_id)
     stamp = to_db(now())
     for key, row in existing.items():
         if key not in wanted and not row.pinned:
@@ -269,25 +300,32 @@ def save(session: Session, term: Term, result: school.Result, by: str | None) ->
             row.updated_at, row.updated_by = stamp, by
     session.flush()
     for oid in ids:  # the term's rows were read in another transaction
-        sync_signups(session, session.get(Occurrence, oid))
+        sync_signups(session, session.get(Occurrence, oid), before[oid])
 
 
-def sync_signups(session: Session, occ: Occurrence) -> None:
-    """Bring the tutors' sign-ups of one occurrence in line with its assignment: a confirmed duty for each
-    assigned tutor (a seat opened for them where the role is full), the assignment's own sign-ups of tutors
-    it no longer names cancelled. Sign-ups volunteers made themselves are left alone."""
-    slot = tutor_slot(session, occ)
-    wanted = set(
+def named(session: Session, occurrence_id: int) -> set[int]:
+    """The tutors the assignment names in one occurrence."""
+    return set(
         session.scalars(
             select(SchoolAssignment.tutor_id).where(
-                SchoolAssignment.occurrence_id == occ.id, SchoolAssignment.tutor_id.is_not(None)
+                SchoolAssignment.occurrence_id == occurrence_id, SchoolAssignment.tutor_id.is_not(None)
             )
         )
     )
+
+
+def sync_signups(session: Session, occ: Occurrence, before: set[int]) -> None:
+    """Bring the tutors' sign-ups of one occurrence in line with its assignment: a confirmed duty for each
+    tutor it names (a seat opened for them where the role is full); the duty it gave a tutor it named
+    ``before`` and names no longer is cancelled (RELEASED). Other sign-ups (their own, a stand-in's) stay."""
+    slot = tutor_slot(session, occ)
+    wanted = named(session, occ.id)
     held = {s.volunteer_id: s for s in session.scalars(select(Signup).where(Signup.occurrence_role_id == slot.id))}
-    for vid, signup in sorted(held.items()):
-        if signup.status == "confirmed" and signup.source == SOURCE and vid not in wanted:
+    for vid in sorted(before - wanted):
+        signup = held.get(vid)
+        if signup is not None and signup.status == "confirmed" and signup.source == SOURCE:
             signup, changed, promoted = store.cancel_sign_up(session, signup.id)
+            signup.source = RELEASED
             if changed:
                 OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
             for p in promoted:
@@ -466,8 +504,8 @@ class SchoolMixin:
 
         def work(session):
             pupil, touched = withdraw_pupil(session, pupil_id, now)
-            for occ in touched:
-                sync_signups(session, occ)
+            for occ, before in touched:
+                sync_signups(session, occ, before)
             return pupil_view(pupil, True)
 
         return self._work(work)
@@ -618,10 +656,11 @@ class SchoolMixin:
                     f"tutor_id: volunteer {tutor_id} already teaches {len(theirs)} pupils in this session",
                     f"该老师本场已带{len(theirs)}名学生",
                 )
+            before = named(session, occ.id)
             row.tutor_id, row.pinned, row.reason, row.reason_zh = tutor_id, True, None, None
             row.updated_at, row.updated_by = to_db(now), self.caller.name
             session.flush()
-            sync_signups(session, occ)
+            sync_signups(session, occ, before)
             return [assignment_view(row, occ, session.get(SchoolPupil, row.pupil_id))]
 
         return self._named(self._work(work))[0]

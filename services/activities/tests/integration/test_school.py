@@ -212,3 +212,22 @@ def test_the_demo_term_is_registered_once_and_assigned(call, organiser, db_urls)
     short = {a["subject"] for a in answer["assignments"] if a["tutor_id"] is None}
     assert short <= {"chemistry", "math", "chinese", "english"}  # chemistry: nobody teaches it
     assert "chemistry" in {n["subject"] for n in organiser.school_lacking(**window(4))}
+
+
+def test_a_tutor_who_gives_up_a_session_is_not_signed_up_for_it_again(call, organiser):
+    first, second = tutors(call, ("math",), ("math",))
+    weekend_school(organiser, weekends=1, pupils_per_tutor=5)
+    pupil(organiser, "小明", 3, ["math"])
+    answer = organiser.assign_tutors(**window(1), time_limit=5)
+    gone = answer["assignments"][0]
+    tutor = gone["tutor_id"]
+    (duty,) = [
+        d for d in organiser.list_duties(volunteer_id=tutor, **window(1)) if d["occurrence_id"] == gone["occurrence_id"]
+    ]
+    call(as_volunteer(tutor)).cancel_sign_up(signup_id=duty["id"])
+
+    again = organiser.assign_tutors(**window(1), time_limit=5)
+    now = {a["occurrence_id"]: a["tutor_id"] for a in again["assignments"]}
+    assert now[gone["occurrence_id"]] == ({first, second} - {tutor}).pop()
+    held = {d["occurrence_id"] for d in organiser.list_duties(volunteer_id=tutor, **window(1))}
+    assert gone["occurrence_id"] not in held
