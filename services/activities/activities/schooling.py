@@ -268,8 +268,9 @@ def problem_from(term: Term, tutors: list[dict], windows: dict[int, list[tuple[d
 
 
 def save(session: Session, term: Term, result: school.Result, by: str | None) -> None:
-    """The result as the sessions' assignment rows: each need with its tutor, or none and why; pinned rows
-    stay as they are (a pin the rules no longer allow stays too, and the answer names it)."""
+    """The result as the sessions' assignment rows: each need with its tutor, or none and why. A kept pin
+    comes back as it was; a pin the rules no longer allow (its tutor away, the subject no longer needed)
+    gives way to the solver's answer, and the answer names it."""
     ids = [occ.id for occ in term.occurrences]
     existing = {
         (r.occurrence_id, r.pupil_id, r.subject): r
@@ -286,16 +287,15 @@ def save(session: Session, term: Term, result: school.Result, by: str | None) ->
             before[oid].add(row.tutor_id)
     stamp = to_db(now())
     for key, row in existing.items():
-        if key not in wanted and not row.pinned:
+        if key not in wanted:
             session.delete(row)
     for key, (tutor_id, reason, reason_zh) in wanted.items():
         row = existing.get(key)
-        if row is not None and row.pinned:
-            continue
         if row is None:
             row = SchoolAssignment(occurrence_id=key[0], pupil_id=key[1], subject=key[2], pinned=False)
             session.add(row)
         if (row.tutor_id, row.reason) != (tutor_id, reason):
+            row.pinned = row.pinned and row.tutor_id == tutor_id
             row.tutor_id, row.reason, row.reason_zh = tutor_id, reason, reason_zh
             row.updated_at, row.updated_by = stamp, by
     session.flush()
@@ -411,6 +411,27 @@ def need_view(need: school.SubjectNeed, occurrences: dict[str, Occurrence]) -> d
         "shortfall": need.shortfall,
         "message": need.message,
         "message_zh": need.message_zh,
+    }
+
+
+def assignment_answer(term: Term, problem: school.Problem, result: school.Result) -> dict:
+    """assign_tutors' numbers: sessions, needs covered, the objective and its bound, tutor changes, and the
+    pins the rules no longer allow (by assignment id)."""
+    return {
+        "status": result.status,
+        "sessions": len(problem.sessions),
+        "needs": result.covered + len(result.uncovered),
+        "covered": result.covered,
+        "objective": result.objective,
+        "bound": result.bound,
+        "tutor_changes": result.tutor_changes,
+        "wall_time": round(result.wall_time, 3),
+        "costs": dict(result.costs),
+        "unkept_pins": [
+            {"assignment_id": term.pin_rows[u.pin], "reason": u.reason, "reason_zh": u.reason_zh}
+            for u in result.unkept_pins
+            if u.pin in term.pin_rows
+        ],
     }
 
 
@@ -547,24 +568,7 @@ class SchoolMixin:
             save(session, term, result, self.caller.name)
             return list_assignments(session, start, end)
 
-        rows = self._work(work)
-        return {
-            "status": result.status,
-            "sessions": len(problem.sessions),
-            "needs": result.covered + len(result.uncovered),
-            "covered": result.covered,
-            "objective": result.objective,
-            "bound": result.bound,
-            "tutor_changes": result.tutor_changes,
-            "wall_time": round(result.wall_time, 3),
-            "costs": dict(result.costs),
-            "unkept_pins": [
-                {"assignment_id": term.pin_rows[u.pin], "reason": u.reason, "reason_zh": u.reason_zh}
-                for u in result.unkept_pins
-                if u.pin in term.pin_rows
-            ],
-            "assignments": self._named(rows),
-        }
+        return {**assignment_answer(term, problem, result), "assignments": self._named(self._work(work))}
 
     @rpc
     @contract(
