@@ -11,7 +11,7 @@ SCHOOL_TEXTS: dict[str, tuple[str, str]] = {
     "school_session": ("场次", "Session"),
     "school_pupil": ("学生", "Pupil"),
     "school_grade": ("年级", "Grade"),
-    "school_grade_suffix": ("年级", "th grade"),
+    "school_grade_n": ("{}年级", "grade {}"),
     "school_subject": ("科目", "Subject"),
     "school_subjects": ("需要辅导的科目", "Subjects they need help with"),
     "school_tutor": ("辅导老师", "Tutor"),

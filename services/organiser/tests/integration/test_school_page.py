@@ -72,6 +72,8 @@ def test_register_assign_change_and_the_viewer_sees_no_phone(platform, school, w
 
     unpinned = web_session.post(f"/school/assignments/{last['id']}/pin", data={**WINDOW, "csrf": token, "pinned": "0"})
     assert "已取消固定" in unpinned.text
+    english = web_session.get("/school", params={**WINDOW, "lang": "en"})
+    assert "Pupils&#39; register" in english.text and "grade 3" in english.text and "maths" in english.text
 
 
 def test_the_viewer_reads_the_register_without_the_guardians_phone(platform, school, web_session, rpc):
