@@ -15,7 +15,7 @@ from activities_testkit import as_volunteer, iso, next_monday
 
 from activities.exceptions import SkillMissing
 from conftest import REAL_VOLUNTEERS
-from guanyinli.errors import Forbidden
+from guanyinli.errors import Forbidden, InvalidInput
 
 pytestmark = [
     pytest.mark.integration,
@@ -161,6 +161,9 @@ def test_subjects_short_of_tutors_are_listed_with_the_reason(call, organiser):
     lacking = organiser.school_lacking(**window(1))
     assert {(n["subject"], n["shortfall"]) for n in lacking} == {("physics", 1)}
     assert "物理" in lacking[0]["message_zh"]
+    later = next_monday() + timedelta(days=70)
+    with pytest.raises(InvalidInput):  # no session to assign then
+        organiser.assign_tutors(start=iso(later), end=iso(later + timedelta(days=7)))
     answer = organiser.assign_tutors(**window(1), time_limit=5)
     assert answer["covered"] == 2 and answer["needs"] == 4
     short = [a for a in answer["assignments"] if a["tutor_id"] is None]
@@ -185,6 +188,12 @@ def test_the_guardians_phone_is_for_organisers_only(call, organiser):
         mine.register_pupil(name="x", grade=1, subjects=["math"], guardian_name="y", guardian_phone="13900000000")
     listed = {p["id"]: p for p in organiser.list_pupils()}
     assert listed[registered["id"]]["guardian_phone"] == "15900000007"
+    with pytest.raises(Forbidden):
+        mine.update_pupil(pupil_id=registered["id"], changes={"grade": 4})
+    edited = organiser.update_pupil(pupil_id=registered["id"], changes={"grade": 4, "subjects": ["english", "math"]})
+    assert edited["grade"] == 4 and edited["subjects"] == ["math", "english"]
+    with pytest.raises(InvalidInput):
+        organiser.update_pupil(pupil_id=registered["id"], changes={"subjects": ["astrology"]})
 
     withdrawn = organiser.withdraw_pupil(pupil_id=registered["id"])
     assert not withdrawn["active"]
