@@ -74,6 +74,16 @@ def test_register_assign_change_and_the_viewer_sees_no_phone(platform, school, w
     assert "已取消固定" in unpinned.text
     english = web_session.get("/school", params={**WINDOW, "lang": "en"})
     assert "Pupils&#39; register" in english.text and "grade 3" in english.text and "maths" in english.text
+    pupil_id = maths[0]["pupil_id"]
+    form = web_session.get("/school", params={**WINDOW, "edit": pupil_id})
+    assert f'action="/school/pupils/{pupil_id}"' in form.text and 'value="15800001234"' in form.text
+    fields = {"name": "小明", "grade": "4", "subject": ["math"], "guardian_name": "王建军"}
+    edited = web_session.post(
+        f"/school/pupils/{pupil_id}", data={**WINDOW, "csrf": token, **fields, "guardian_phone": "15800004321"}
+    )
+    assert "学生信息已保存" in edited.text and "15800004321" in edited.text
+    withdrawn = web_session.post(f"/school/pupils/{pupil_id}/withdraw", data={**WINDOW, "csrf": token})
+    assert "学生已退出学堂" in withdrawn.text and "15800004321" not in withdrawn.text
 
 
 def test_the_viewer_reads_the_register_without_the_guardians_phone(platform, school, web_session, rpc):
