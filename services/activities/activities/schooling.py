@@ -493,8 +493,9 @@ class SchoolMixin:
         response=schemas.Pupil(many=True),
     )
     def list_pupils(self, include_withdrawn=False):
-        """The pupils' register by grade and name. The guardian's name and phone only to organisers; a
-        volunteer sees the pupils they tutor."""
+        """The pupils' register by grade and name (a volunteer: the pupils they tutor).
+
+        The guardian's name and phone only to organisers."""
         private = self.caller.is_organiser
 
         def work(session):
@@ -546,7 +547,9 @@ class SchoolMixin:
         subject skill (tutoring:<subject>) who is free then, at most the activity's pupils per tutor, the
         same tutor as last time where possible, pins kept. Sessions that have started are left as they
         are. Needs no tutor can take are kept with their reason. The assigned tutors get a confirmed duty
-        (signup_confirmed); tutors a re-assignment no longer needs lose the one it gave them.
+        (signup_confirmed); tutors a re-assignment no longer needs lose the one it gave them. A tutor who
+        gave up a session's duty (cancelled it, was let go, handed it to a stand-in) is not given it again;
+        a pin the rules no longer allow is listed in unkept_pins and gives way.
         """
         self._organiser()
         term, problem = self._term(start, end)
