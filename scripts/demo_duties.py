@@ -84,6 +84,23 @@ def publish_patrol_roster(rpc, start, days: int = 28) -> str:
     )
 
 
+def assign_weekend_school(rpc, start, days: int = 28) -> str:
+    """The weekend school's tutors for the demo month (its register is activities.demo's), unless assigned."""
+    window = {"start": start.isoformat(), "end": (start + timedelta(days=days)).isoformat()}
+    try:
+        if rpc.activities.list_assignments(**window):
+            return "weekend school already assigned"
+        answer = rpc.activities.assign_tutors(**window, time_limit=10)
+    except MethodNotFound:
+        return "the activities service has no weekend school calls"
+    except guanyinli.errors.PlatformError as exc:  # the services keep running; the organiser can assign
+        return f"weekend school not assigned: {type(exc).__name__}: {exc}"
+    return (
+        f"weekend school: {answer['covered']} of {answer['needs']} pupils' subjects have a tutor over "
+        f"{answer['sessions']} sessions (solver: {answer['status']}); `guanyinli school show` lists them"
+    )
+
+
 TIGHT_GRIDS = [7]
 TIGHT_OPTIONS = {"time_limit": 5, "max_per_week": 1}
 
@@ -113,6 +130,7 @@ def populate(rpc_config: dict) -> None:
     monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     with Client(rpc_config, timeout=120, context_data=SYSTEM) as rpc:
         print(f"demo: {cleanup_rotation.demo(rpc, monday.date())}", flush=True)  # before the sign-ups fill seats
+        print(f"demo: {assign_weekend_school(rpc, monday)}", flush=True)
         print(f"demo: {sign_up_duties(rpc, monday)} sign-ups confirmed for the next two weeks", flush=True)
         try:
             print(f"demo: {tight_draft(rpc, monday)}", flush=True)

@@ -61,6 +61,7 @@ CREATING = {
         "cant_come": "request_id",
         "accept_standin": "request_id",
         "add_visited_person": "request_id",
+        "register_pupil": "request_id",
     },
     "notifications": {"send_sign_in_code": "request_id"},
     "organiser": {"create_account": "request_id"},

@@ -128,7 +128,14 @@ FORM = {
     "day_b": "2026-12-08",
     "status": "attended",
     "day": "2026-12-07",
-    "weeks": "1",
+    "weeks": "2",
+    "name": "小明",
+    "grade": "3",
+    "subject": "math",
+    "guardian_name": "王建军",
+    "guardian_phone": "15800000000",
+    "pinned": "1",
+    "tutor_id": "1",
 }
 
 
@@ -145,6 +152,7 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
         "/v/visits/1/note",
         "/cleanups/plan",
     } <= set(routes)
+    assert {"/school/assign", "/school/pupils", "/school/assignments/1/change"} <= set(routes)
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

@@ -108,6 +108,27 @@ class VolunteerDirectory:
             row["volunteer_id"]: [(parse_iso(w["start"]), parse_iso(w["end"])) for w in row["windows"]] for row in rows
         }
 
+    def tutors(self) -> list[dict]:
+        """Every active volunteer with a tutoring skill (``tutoring`` or ``tutoring:<subject>``)."""
+        found, offset = [], 0
+        while True:
+            page = self._call("list_volunteers", None, None, "tutoring", True, 500, offset)
+            found += page["items"]
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                return found
+
+    def windows_of(
+        self, start: datetime, end: datetime, volunteer_ids: list[int]
+    ) -> dict[int, list[tuple[datetime, datetime]]]:
+        """Concrete availability windows in [start, end) of these volunteers, as aware datetimes."""
+        if not volunteer_ids:
+            return {}
+        rows = self._call("availability_windows", iso(start), iso(end), sorted(volunteer_ids), None)
+        return {
+            row["volunteer_id"]: [(parse_iso(w["start"]), parse_iso(w["end"])) for w in row["windows"]] for row in rows
+        }
+
     def check_availability(self, volunteer_id: int, start: datetime, end: datetime) -> dict:
         return self._call("check_availability", volunteer_id, iso(start), iso(end))
 

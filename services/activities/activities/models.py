@@ -467,3 +467,46 @@ class PersonVisit(Base):
 
     person: Mapped[VisitedPerson] = relationship()
     occurrence: Mapped[Occurrence] = relationship()
+
+
+class SchoolPupil(Base):
+    """A pupil on the weekend school's register. Pupils are minors: the guardian's name and phone are
+    private, read only by organisers (and given back to whoever registers the pupil)."""
+
+    __tablename__ = "school_pupils"
+    __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 9", name="ck_school_pupils_grade"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[int] = mapped_column(Integer)
+    subjects: Mapped[list] = mapped_column(JSON, default=list, doc="subject codes of school.wording.SUBJECTS")
+    guardian_name: Mapped[str] = mapped_column(String(100))
+    guardian_phone: Mapped[str] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    registered_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    demo_key: Mapped[str | None] = mapped_column(String(100), unique=True, doc="natural key of demo data")
+
+
+class SchoolAssignment(Base):
+    """Who teaches a pupil a subject in one tutoring occurrence (tutor NULL: nobody could, and why).
+
+    A pinned row is the organiser's choice and stays through every re-assignment; the tutor of an
+    assigned row holds a confirmed sign-up (``source = 'school'``) of the occurrence's tutor role.
+    """
+
+    __tablename__ = "school_assignments"
+    __table_args__ = (UniqueConstraint("occurrence_id", "pupil_id", "subject", name="uq_school_assignments_need"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("school_pupils.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(20))
+    tutor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(300), doc="why no tutor, when tutor_id is NULL")
+    reason_zh: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(100))

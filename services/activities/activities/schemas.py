@@ -7,6 +7,7 @@ from datetime import timedelta
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from activities.domain import OPEN_DUTIES_WINDOW, SWAP_STATUSES
+from activities.school.wording import SUBJECTS as SCHOOL_SUBJECTS
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 
@@ -771,3 +772,131 @@ class CleanupPlanOut(CleanupRotationOut):
     created = fields.Integer(metadata={"description": "clean-ups (occurrences) this plan made"})
     signed_up = fields.Integer(metadata={"description": "sign-ups this plan made"})
     short = fields.List(fields.String(), metadata={"description": "clean-ups (place:day) short of volunteers"})
+
+
+# --- the weekend school: pupils' register and tutor assignment ------------------------------------
+
+Subject = lambda **kw: fields.String(validate=validate.OneOf(tuple(SCHOOL_SUBJECTS)), **kw)  # noqa: E731
+
+
+class PupilFields(StrictSchema):
+    name = Name()
+    grade = fields.Integer(strict=True, validate=validate.Range(min=1, max=9), metadata={"description": "1-9"})
+    subjects = fields.List(
+        Subject(),
+        validate=validate.Length(min=1, max=len(SCHOOL_SUBJECTS)),
+        metadata={"description": f"subjects they need help with: {', '.join(SCHOOL_SUBJECTS)}"},
+    )
+    guardian_name = Name(metadata={"description": "private: organisers only"})
+    guardian_phone = Phone(validate=validate.Length(max=30), metadata={"description": "private: organisers only"})
+
+
+class RegisterPupilIn(PupilFields):
+    name = Name(required=True)
+    grade = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=9))
+    subjects = fields.List(Subject(), required=True, validate=validate.Length(min=1, max=len(SCHOOL_SUBJECTS)))
+    guardian_name = Name(required=True, metadata={"description": "private: organisers only"})
+    guardian_phone = Phone(required=True, validate=validate.Length(max=30))
+    request_id = RequestId(load_default=None)
+
+
+class PupilIdIn(StrictSchema):
+    pupil_id = Id(required=True)
+
+
+class UpdatePupilIn(PupilIdIn):
+    changes = fields.Nested(PupilFields, required=True)
+
+
+class ListPupilsIn(StrictSchema):
+    include_withdrawn = fields.Boolean(load_default=False)
+
+
+class Pupil(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    grade = fields.Integer()
+    subjects = fields.List(fields.String())
+    active = fields.Boolean()
+    guardian_name = fields.String(metadata={"description": "organisers only (absent for others)"})
+    guardian_phone = fields.String(metadata={"description": "organisers only (absent for others)"})
+
+
+class SchoolWindowIn(StrictSchema):
+    start = LocalDateTime(required=True)
+    end = LocalDateTime(required=True)
+
+    @validates_schema
+    def _window(self, data, **kwargs):
+        if data["end"] <= data["start"]:
+            raise ValidationError("must be after start", "end")
+        if data["end"] - data["start"] > timedelta(days=93):
+            raise ValidationError("at most 93 days", "end")
+
+
+class AssignTutorsIn(SchoolWindowIn):
+    time_limit = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=120))
+
+
+class ListAssignmentsIn(SchoolWindowIn):
+    tutor_id = Id(load_default=None, allow_none=True, metadata={"description": "one tutor's (a volunteer: their own)"})
+
+
+class PinAssignmentIn(StrictSchema):
+    assignment_id = Id(required=True)
+    pinned = fields.Boolean(load_default=True)
+
+
+class ChangeAssignmentIn(StrictSchema):
+    assignment_id = Id(required=True)
+    tutor_id = Id(required=True)
+
+
+class SchoolAssignment(Schema):
+    id = fields.Integer()
+    occurrence_id = fields.Integer()
+    title = fields.String()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    pupil_id = fields.Integer()
+    pupil_name = fields.String()
+    grade = fields.Integer()
+    subject = fields.String()
+    subject_zh = fields.String()
+    tutor_id = fields.Integer(allow_none=True, metadata={"description": "null: no tutor could take it (see reason)"})
+    tutor_name = fields.String(allow_none=True)
+    pinned = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    reason_zh = fields.String(allow_none=True)
+
+
+class SchoolNeed(Schema):
+    occurrence_id = fields.Integer()
+    start = LocalDateTime()
+    subject = fields.String()
+    subject_zh = fields.String()
+    needs = fields.Integer(metadata={"description": "pupils who need the subject in the session"})
+    capacity = fields.Integer(metadata={"description": "seats of the qualified tutors free then"})
+    shortfall = fields.Integer()
+    message = fields.String()
+    message_zh = fields.String()
+
+
+class UnkeptSchoolPin(Schema):
+    assignment_id = fields.Integer()
+    reason = fields.String()
+    reason_zh = fields.String()
+
+
+class SchoolAssignmentOut(Schema):
+    status = fields.String(metadata={"description": "optimal | feasible"})
+    sessions = fields.Integer()
+    needs = fields.Integer()
+    covered = fields.Integer()
+    objective = fields.Integer()
+    bound = fields.Integer()
+    tutor_changes = fields.Integer()
+    wall_time = fields.Float()
+    costs = fields.Dict(keys=fields.String(), values=fields.Integer())
+    unkept_pins = fields.List(fields.Nested(UnkeptSchoolPin))
+    assignments = fields.List(fields.Nested(SchoolAssignment))

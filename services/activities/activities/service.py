@@ -25,6 +25,7 @@ from activities import (
     recurrence,
     rostering,
     schemas,
+    schooling,
     standins,
     store,
     views,
@@ -77,6 +78,7 @@ class ActivitiesService(
     rostering.RosterMixin,
     cleanup_rotation.CleanupMixin,
     visits_service.VisitsMixin,
+    schooling.SchoolMixin,
     revocation.RevocationListener,
 ):
     """Dependencies and RPC entrypoints of the ``activities`` service.

@@ -1431,6 +1431,10 @@ cli.add_command(cleanups)
 from organiser.cli_visits import visits  # noqa: E402 - a command group built on the helpers above
 
 cli.add_command(visits)
+from organiser import cli_school  # noqa: E402 - its commands use the helpers above
+
+cli.add_command(cli_school.school)
+
 
 # --- entry point -----------------------------------------------------------------------------
 

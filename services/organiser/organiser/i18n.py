@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.phone_words import PHONE_TEXTS
+from organiser.school_words import SCHOOL_TEXTS
 from organiser.visit_words import VISIT_TEXTS
 
 LANGUAGES = ("zh", "en")
@@ -267,6 +268,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 TEXTS.update(PHONE_TEXTS)
 TEXTS.update(CLEANUP_TEXTS)
 TEXTS.update(VISIT_TEXTS)
+TEXTS.update(SCHOOL_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

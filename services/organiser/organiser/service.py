@@ -29,7 +29,19 @@ from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIE
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, cleanup_pages, phone, roster_settings, security, tokens, visit_pages, web
+from organiser import (
+    accounts,
+    board,
+    charts,
+    cleanup_pages,
+    phone,
+    roster_settings,
+    school_pages,
+    security,
+    tokens,
+    visit_pages,
+    web,
+)
 from organiser import volunteer_sessions as phone_sessions
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
@@ -209,6 +221,7 @@ class OrganiserService(
     cleanup_pages.CleanupPages,
     visit_pages.VisitPages,
     visit_pages.VisitPhonePages,
+    school_pages.SchoolPages,
     revocation.RevocationListener,
 ):
     name = "organiser"

@@ -144,3 +144,30 @@ def evening_patrols(activities, grids) -> None:
             rrule="FREQ=DAILY;COUNT=14",
             roles=[{"name": "patroller", "needed": 2}],
         )
+
+
+WEEKENDS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in (5, 6)]
+
+
+def school_tutors(volunteers, tutors: list[tuple[str, list[str]]], phones: str) -> list[int]:
+    """Tutors (name, skills) free every weekend day, their phones from the prefix `phones` (seven digits)."""
+    ids = []
+    for n, (name, skills) in enumerate(tutors):
+        person = volunteers.create_volunteer(name=name, phone=f"{phones}{n:04d}", skills=skills)
+        volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKENDS)
+        ids.append(person["id"])
+    return ids
+
+
+def weekend_school(activities) -> dict:
+    """The weekend school on Saturday and Sunday mornings of the two weekends after MONDAY."""
+    return activities.create_activity(
+        title="林宏汉周末爱心学堂",
+        kind="tutoring",
+        room="社区活动中心",
+        start=f"{MONDAY + timedelta(days=5)}T09:00:00+08:00",
+        duration_minutes=120,
+        rrule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4",
+        pupils_per_tutor=5,
+        roles=[{"name": "tutor", "needed": 1, "skills": ["tutoring"]}],
+    )
