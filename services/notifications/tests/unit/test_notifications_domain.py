@@ -8,9 +8,9 @@ import pytest
 
 from guanyinli.events import make_payload, read
 from guanyinli.timeutil import TZ
-from notifications.rendering import render
 from notifications import domain
 from notifications.domain import DigestSchedule, LocalState, Preferences, plan_event
+from notifications.rendering import render
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
