@@ -128,12 +128,29 @@ FORM = {
     "day_b": "2026-12-08",
     "status": "attended",
     "day": "2026-12-07",
+    "at": "09:00",
+    "title": "卫生清扫",
+    "kind": "sanitation",
+    "duration": "60",
+    "reason": "暴雨预警",
+    "volunteer": "1",
+    "hours": "2",
 }
 
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
     assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
+    calendar = {
+        "/activities",
+        "/activities/1",
+        "/occurrences/1/cancel",
+        "/occurrences/1/move",
+        "/occurrences/1/signup",
+        "/occurrences/1/signups/1/cancel",
+        "/occurrences/1/attendance/1",
+    }
+    assert calendar <= set(routes)  # the calendar's forms
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

@@ -1425,6 +1425,8 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
+from organiser import cli_calendar  # noqa: E402,F401  (its commands join the groups above)
+
 # --- entry point -----------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.phone_words import PHONE_TEXTS
 
 LANGUAGES = ("zh", "en")
@@ -263,6 +264,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 TEXTS.update(PHONE_TEXTS)
+TEXTS.update(CALENDAR_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:
