@@ -64,6 +64,11 @@ class Window:
     def following(self) -> date:
         return self.anchor + timedelta(days=7) if self.view == "week" else next_month(self.anchor)
 
+    def focus(self, today: date) -> date:
+        """The day another view opens on: today when it is shown here, else the week's or month's first."""
+        start, end = (d.date() for d in self.period)
+        return today if start <= today < end else self.anchor
+
     def label(self) -> str:
         if self.view == "month":
             return f"{self.anchor:%Y-%m}"
