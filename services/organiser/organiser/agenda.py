@@ -300,7 +300,7 @@ def parse_roles(specs: Iterable[str]) -> list[dict]:
         spec = spec.strip()
         if not spec:
             continue
-        parts = spec.split(":")
+        parts = spec.split(":", 2)  # skills may hold a colon themselves (tutoring:math)
         if len(parts) not in (2, 3) or not parts[1].strip().isdigit():
             raise InvalidInput(
                 f"roles: {spec!r}: write NAME:NEEDED or NAME:NEEDED:skill,skill", f"岗位“{spec}”应写作 名称:人数"
