@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import InvalidInput
 from guanyinli.events import KINDS, TEAMS
-from guanyinli.timeutil import iso, local, now
+from guanyinli.timeutil import iso, local
 from organiser import agenda, web
 from organiser.i18n import translate
 
@@ -58,16 +58,12 @@ class CalendarPages:
         return local(self.clock.now()).date()
 
     def _directory(self, lang: str) -> dict:
+        """Kinds, teams and grids for the filters and forms, teams named in the page's language."""
+        from organiser.service import _directory_words  # service.py imports this module first
+
         platform = self._platform()
         teams, grids = platform.teams(), platform.grids()
-        return {
-            "kinds": KINDS,
-            "teams": TEAMS,
-            "team_names": {
-                t["code"]: (t.get("name_zh") if lang == "zh" else t.get("name")) or t["code"] for t in teams
-            },
-            "grids": grids,
-        }
+        return {"kinds": KINDS, "teams": TEAMS, "grids": grids, **_directory_words(teams, grids, lang)}
 
     # --- the calendar ------------------------------------------------------------------------
 
@@ -195,10 +191,7 @@ class CalendarPages:
     @page(change=True)
     def occurrence_cancel(self, request, login, lang, occurrence_id):
         """Cancel this one occurrence; its volunteers are told why (occurrence_cancelled)."""
-        reason = (request.form.get("reason") or "").strip()
-        if not reason:
-            raise InvalidInput("reason: say why, for the volunteers", "请填写原因，会告知报名的志愿者")
-        self._platform().activities.cancel_occurrence(occurrence_id=occurrence_id, reason=reason)
+        self._platform().activities.cancel_occurrence(occurrence_id=occurrence_id, reason=_reason(request.form))
         return web.redirect(f"/occurrences/{occurrence_id}", done="occurrence_cancelled")
 
     @http("POST", "/occurrences/<int:occurrence_id>/move")
@@ -206,9 +199,7 @@ class CalendarPages:
     def occurrence_move(self, request, login, lang, occurrence_id):
         """Move this one occurrence (its length kept unless an end is given); told with the reason."""
         form = request.form
-        reason = (form.get("reason") or "").strip()
-        if not reason:
-            raise InvalidInput("reason: say why, for the volunteers", "请填写原因，会告知报名的志愿者")
+        reason = _reason(form)
         start = agenda.local_moment(form.get("day"), form.get("at"), "start")
         end = agenda.local_moment(form.get("day"), form.get("until"), "end") if form.get("until") else None
         place = {k: (form.get(k) or "").strip() or None for k in ("courtyard", "room")}
@@ -260,7 +251,7 @@ class CalendarPages:
             e=agenda.entry(occ),
             roles=roles,
             marks=agenda.MARKS,
-            printed=local(now()),
+            printed=local(self.clock.now()),
             done=request.args.get("done"),
         )
 
@@ -273,6 +264,14 @@ class CalendarPages:
         hours = agenda.hours_of(request.form.get("hours")) if status == "attended" else None
         self._platform().mark_attendance(signup_id, status, hours)
         return web.redirect(f"/occurrences/{occurrence_id}/attendance", done="marked")
+
+
+def _reason(form) -> str:
+    """Why an occurrence is moved or cancelled: its volunteers are told, so it may not be left out."""
+    reason = (form.get("reason") or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why, for the volunteers", "请填写原因，会告知报名的志愿者")
+    return reason
 
 
 def _activity_fields(form) -> dict:
