@@ -38,6 +38,7 @@ def main(base: str, username: str, password: str, screenshot: str, day: str, occ
         page.click("#view-week")
         page.wait_for_selector("table.calendar.week")
         seen["week_days"] = page.locator("table.calendar td.day").count()
+        page.screenshot(path=screenshot.replace("-phone-", "-week-"), full_page=True)
         cell = page.locator(f"td.day[data-day='{day}']")
         seen["cell"] = cell.inner_text()
 
