@@ -305,3 +305,25 @@ def test_the_month_exports_to_a_workbook(organiser_web, rpc):
     assert organiser_web.get("/calendar/export.xlsx?month=2026-13").status_code == 400
     filtered = load_workbook(io.BytesIO(organiser_web.get(f"/calendar/export.xlsx?month={month}&kind=patrol").content))
     assert all(r[2] != "便民服务站值班" for r in filtered.worksheets[0].iter_rows(min_row=2, values_only=True))
+
+
+def test_a_visit_s_private_details_stay_out_of_the_calendar_and_the_export(organiser_web, rpc):
+    rpc("activities").create_activity(
+        title="探访独居老人",
+        kind="elderly_visit",
+        grid_id=9,
+        courtyard="观音里5号院",
+        start=f"{MONDAY}T10:00:00+08:00",
+        duration_minutes=60,
+        visited_person="张桂兰",
+        private_address="观音里5号院2栋302室",
+        health_notes="糖尿病，需提醒服药",
+    )
+    week = organiser_web.get(f"/calendar?view=week&date={MONDAY}")
+    (occurrence_id,) = occurrence_ids(week.text)
+    pages = [week.text, organiser_web.get(f"/occurrences/{occurrence_id}").text]
+    book = load_workbook(io.BytesIO(organiser_web.get(f"/calendar/export.xlsx?month={MONDAY:%Y-%m}").content))
+    cells = [str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row]
+    assert "探访独居老人" in pages[0] and "探访独居老人" in cells
+    for private in ("张桂兰", "2栋302室", "糖尿病"):
+        assert all(private not in text for text in pages) and all(private not in cell for cell in cells)
