@@ -228,9 +228,10 @@ def test_an_occurrence_signs_up_moves_and_cancels_for_its_volunteers(organiser_w
     assert missing_reason.status_code == 400
     moved = organiser_web.post(
         f"/occurrences/{occ['id']}/move",
-        data={"csrf": token, "day": str(new_day), "at": "15:00", "reason": "上午有雨"},
+        data={"csrf": token, "day": str(new_day), "at": "15:00", "courtyard": "三号院", "reason": "上午有雨"},
     )
     assert moved.status_code == 200 and "已调整" in moved.text and f"{new_day} 15:00" in moved.text
+    assert "三号院" in re.search(r'<p id="occ-facts">(.*?)</p>', moved.text, re.S).group(1)
     after = Calendar.from_ical(requests.get(feed, timeout=10).content)
     # the series' event and this occurrence's own, named by its original start (RECURRENCE-ID)
     (event,) = [e for e in after.walk("VEVENT") if e.get("RECURRENCE-ID")]
@@ -251,6 +252,8 @@ def test_an_occurrence_signs_up_moves_and_cancels_for_its_volunteers(organiser_w
 def test_the_attendance_sheet_of_an_occurrence_prints_and_marks(organiser_web, rpc):
     vid, start, signup = duty_under_way(rpc, "值班员丙", "13912347003", minutes=90)
     occurrence_id = signup["occurrence_id"]
+    day = organiser_web.get(f"/attendance?day={start.date()}")  # the day's sheet leads to the occurrence's
+    assert f'href="/occurrences/{occurrence_id}/attendance"' in day.text
     sheet = organiser_web.get(f"/occurrences/{occurrence_id}/attendance")
     assert sheet.status_code == 200 and "值班员丙" in sheet.text and "便民服务站值班" in sheet.text
     assert "签名" in sheet.text and "/static/calendar.css" in sheet.text  # the column to sign, printed
