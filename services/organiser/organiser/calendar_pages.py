@@ -40,14 +40,9 @@ def page(**options) -> Callable:
     return decorate
 
 
-def _refused(lang: str, login) -> Response:
+def _refused(lang: str, login, why: str = "calendar_organisers_only") -> Response:
     return web.render(
-        "error.html",
-        lang,
-        403,
-        login=login,
-        title=translate(lang, "not_allowed"),
-        message=translate(lang, "calendar_organisers_only"),
+        "error.html", lang, 403, login=login, title=translate(lang, "not_allowed"), message=translate(lang, why)
     )
 
 
@@ -108,6 +103,8 @@ class CalendarPages:
     @http("GET", "/activities/new")
     @page(change=True)
     def activity_new(self, request, login, lang):
+        if not login.can_change:  # its form is of no use to a viewer: said at once, not after filling it in
+            return _refused(lang, login, "forbidden")
         day = agenda.parse_day(request.args.get("date"), self._today())
         kind = request.args.get("kind") if request.args.get("kind") in KINDS else "convenience"
         return web.render(
@@ -134,6 +131,8 @@ class CalendarPages:
     @http("GET", "/activities/<int:activity_id>/edit")
     @page(change=True)
     def activity_edit(self, request, login, lang, activity_id):
+        if not login.can_change:
+            return _refused(lang, login, "forbidden")
         found = self._platform().activities.get_activity(activity_id=activity_id)
         start = local(datetime.fromisoformat(found["start"]))
         form = {

@@ -185,6 +185,9 @@ def test_activities_are_created_and_edited_from_the_page(organiser_web, rpc):
     assert log_in(viewer, username="guest").status_code == 303
     refused = viewer.post("/activities", data={"csrf": csrf_of(viewer.get("/calendar").text), "title": "x"})
     assert refused.status_code == 403
+    assert viewer.get("/activities/new").status_code == 403
+    assert viewer.get(f"/activities/{made['id']}/edit").status_code == 403
+    assert 'id="new-activity"' not in viewer.get("/calendar").text
     viewer.close()
 
 
