@@ -88,6 +88,7 @@ class OccurrenceChanged(Event, OccurrenceRef):
     previous_start = LocalDateTime(required=True)
     previous_end = LocalDateTime(required=True)
     volunteer_ids = fields.List(fields.Integer(), load_default=list)
+    reason = fields.String(allow_none=True, load_default=None, metadata={"description": "why it moved"})
 
 
 class SignupEvent(Event, OccurrenceRef):

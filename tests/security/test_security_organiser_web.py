@@ -136,6 +136,13 @@ FORM = {
     "guardian_phone": "15800000000",
     "pinned": "1",
     "tutor_id": "1",
+    "at": "09:00",
+    "title": "卫生清扫",
+    "kind": "sanitation",
+    "duration": "60",
+    "reason": "暴雨预警",
+    "volunteer": "1",
+    "hours": "2",
 }
 
 
@@ -153,6 +160,16 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
         "/cleanups/plan",
     } <= set(routes)
     assert {"/school/assign", "/school/pupils", "/school/assignments/1/change"} <= set(routes)
+    calendar = {
+        "/activities",
+        "/activities/1",
+        "/occurrences/1/cancel",
+        "/occurrences/1/move",
+        "/occurrences/1/signup",
+        "/occurrences/1/signups/1/cancel",
+        "/occurrences/1/attendance/1",
+    }
+    assert calendar <= set(routes)  # the calendar's forms
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

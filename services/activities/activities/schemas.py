@@ -131,6 +131,14 @@ class UpdateOccurrenceIn(OccurrenceIdIn):
     grid_id = Grid(load_default=None)
     courtyard = Name(load_default=None)
     room = Name(load_default=None)
+    reason = Reason(load_default=None, metadata={"description": "why it moved: told to its volunteers"})
+
+
+class OccurrenceIdsIn(StrictSchema):
+    occurrence_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=2000))
+    include_cancelled = fields.Boolean(
+        load_default=False, metadata={"description": "cancelled sign-ups too (else confirmed and waitlisted)"}
+    )
 
 
 class SignUpIn(StrictSchema):

@@ -26,6 +26,7 @@ from activities import (
     rostering,
     schemas,
     schooling,
+    sheets,
     standins,
     store,
     views,
@@ -348,8 +349,12 @@ class ActivitiesService(
         errors=ORGANISER_ERRORS + (OccurrenceClosed,),
         emits=("occurrence_changed",),
     )
-    def update_occurrence(self, occurrence_id, start=None, end=None, grid_id=None, courtyard=None, room=None):
-        """Override one occurrence: move its time (end keeps the length when left out) or its place."""
+    def update_occurrence(
+        self, occurrence_id, start=None, end=None, grid_id=None, courtyard=None, room=None, reason=None
+    ):
+        """Override one occurrence: move its time (end keeps the length when left out) or its place.
+
+        occurrence_changed carries ``reason`` to the volunteers it concerns."""
         self._organiser()
         changes = {
             k: v
@@ -364,12 +369,26 @@ class ActivitiesService(
                 "previous_start": previous_start,
                 "previous_end": previous_end,
                 "volunteer_ids": store.occurrence_volunteers(session, occ.id),
+                "reason": reason,
             }
             if changed:
                 OUTBOX.add(session, "occurrence_changed", payload)
             return views.occurrence_views(session, [occ], self._viewer())[0]
 
         return self._work(work)
+
+    @rpc
+    @contract(
+        access=ORGANISERS,
+        request=schemas.OccurrenceIdsIn,
+        response=schemas.Signup(many=True),
+        errors=(Forbidden,),
+    )
+    def list_signups(self, occurrence_ids, include_cancelled=False):
+        """The sign-ups of up to 2000 occurrences (confirmed and waitlisted; cancelled ones if asked),
+        by occurrence and role, the waitlist in order: organisers' sheets, with attendance and hours."""
+        self._organiser()
+        return self._work(lambda s: sheets.signups_of(s, occurrence_ids, include_cancelled))
 
     # --- sign-ups ----------------------------------------------------------------------------
 

@@ -274,8 +274,8 @@ def _plan_occurrence(event_type: str, event: dict, now: datetime, state: LocalSt
     recipients = sorted(set(event.get("volunteer_ids") or []) | state.occurrence_volunteers)
     context = _occurrence_context(event)
     plan = Plan()
+    context["reason"] = event.get("reason")
     if event_type == "occurrence_cancelled":
-        context["reason"] = event.get("reason")
         plan.cancel_occurrence = event.get("occurrence_id")
         urgent = is_urgent(event_type, event["start"], now)
         concerns = event["start"]

@@ -1435,6 +1435,7 @@ from organiser import cli_school  # noqa: E402 - its commands use the helpers ab
 
 cli.add_command(cli_school.school)
 
+from organiser import cli_calendar  # noqa: E402,F401  (its commands join the groups above)
 
 # --- entry point -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.phone_words import PHONE_TEXTS
 from organiser.school_words import SCHOOL_TEXTS
@@ -269,6 +270,7 @@ TEXTS.update(PHONE_TEXTS)
 TEXTS.update(CLEANUP_TEXTS)
 TEXTS.update(VISIT_TEXTS)
 TEXTS.update(SCHOOL_TEXTS)
+TEXTS.update(CALENDAR_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

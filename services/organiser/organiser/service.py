@@ -32,6 +32,7 @@ from guanyinli.timeutil import TZ, local, now
 from organiser import (
     accounts,
     board,
+    calendar_pages,
     charts,
     cleanup_pages,
     phone,
@@ -222,6 +223,7 @@ class OrganiserService(
     visit_pages.VisitPages,
     visit_pages.VisitPhonePages,
     school_pages.SchoolPages,
+    calendar_pages.CalendarPages,
     revocation.RevocationListener,
 ):
     name = "organiser"

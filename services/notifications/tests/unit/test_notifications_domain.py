@@ -10,6 +10,7 @@ from guanyinli.events import make_payload, read
 from guanyinli.timeutil import TZ
 from notifications import domain
 from notifications.domain import DigestSchedule, LocalState, Preferences, plan_event
+from notifications.rendering import render
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -226,11 +227,15 @@ def test_occurrence_changed_moves_the_duties():
         previous_start=at(26, 19),
         previous_end=at(26, 21),
         volunteer_ids=[5],
+        reason="上午停电",
     )
     plan = plan_event("occurrence_changed", payload, at(24, 10))
     assert plan.move_occurrence == (7, at(27, 9), at(27, 11), "观音里3号院")
     assert plan.notices[0].context["previous_start"] == at(26, 19).isoformat()
     assert plan.notices[0].concerns == at(26, 19)
+    assert "原因：上午停电" in render("occurrence_changed", "zh", plan.notices[0].context).text
+    del plan.notices[0].context["reason"]  # a notice queued before moves carried a reason
+    assert "原因" not in render("occurrence_changed", "zh", plan.notices[0].context).text
 
 
 def test_roster_repaired_gives_each_volunteer_only_their_changes():

@@ -15,3 +15,9 @@ document.addEventListener("submit", function (event) {
     }
   }
 });
+// The attendance sheet's print button (the browser's own print works as well).
+document.addEventListener("click", function (event) {
+  if (event.target && event.target.id === "print-sheet") {
+    window.print();
+  }
+});

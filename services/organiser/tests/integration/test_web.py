@@ -646,6 +646,16 @@ def test_every_post_route_and_form_carries_a_csrf_token(organiser_web):
     routes = post_routes()
     assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
     assert "/cleanups/plan" in routes
+    calendar = {
+        "/activities",
+        "/activities/1",
+        "/occurrences/1/cancel",
+        "/occurrences/1/move",
+        "/occurrences/1/signup",
+        "/occurrences/1/signups/1/cancel",
+        "/occurrences/1/attendance/1",
+    }
+    assert calendar <= set(routes)  # the calendar's forms
     for path in routes:
         for token in ({}, {"csrf": "forged"}):
             assert organiser_web.post(path, data=token, allow_redirects=False).status_code == 403, (path, token)
