@@ -168,6 +168,14 @@ class RegistrationIdIn(StrictSchema):
     registration_id = Id(required=True)
 
 
+class CheckInIn(RegistrationIdIn):
+    undo = fields.Boolean(load_default=False, metadata={"description": "check them out again (a tap by mistake)"})
+
+
+class DoorListIn(StrictSchema):
+    occurrence_id = Id(required=True)
+
+
 class MarkAttendanceIn(StrictSchema):
     signup_id = Id(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("attended", "no_show", "excused")))
@@ -413,10 +421,31 @@ class Registration(Schema):
     id = fields.Integer()
     occurrence_id = fields.Integer()
     name = fields.String()
-    phone = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "the resident's own answer and organisers only"})
+    phone_masked = fields.String(allow_none=True, metadata={"description": "138****5678: the last four digits"})
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
+    checked_in_at = LocalDateTime(allow_none=True, metadata={"description": "when they came in at the door"})
     created_at = LocalDateTime()
+
+
+class DoorList(Schema):
+    occurrence_id = fields.Integer()
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    place = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    attendee_capacity = fields.Integer(allow_none=True)
+    registered = fields.Integer()
+    waitlisted = fields.Integer()
+    checked_in = fields.Integer()
+    registrations = fields.List(
+        fields.Nested(Registration),
+        metadata={"description": "the registered by name, then the waitlist in order; cancelled ones left out"},
+    )
 
 
 class StandinOffer(Schema):

@@ -347,22 +347,31 @@ def signup_event(session: Session, signup: Signup) -> dict:
     }
 
 
-def registration_view(session: Session, registration: Registration) -> dict:
-    position = None
-    if registration.status == "waitlisted":
-        position = session.scalar(
-            select(func.count(Registration.id)).where(
-                Registration.occurrence_id == registration.occurrence_id,
-                Registration.status == "waitlisted",
-                Registration.waitlist_number <= registration.waitlist_number,
-            )
-        )
+def registration_view(session: Session, registration: Registration, phone: bool = True) -> dict:
+    """A registration; ``phone``: with the phone itself (the resident's own answer, organisers),
+    else only its masked form."""
     return {
         "id": registration.id,
         "occurrence_id": registration.occurrence_id,
         "name": registration.name,
-        "phone": registration.phone,
+        "phone": registration.phone if phone else None,
+        "phone_masked": domain.mask_phone(registration.phone),
         "status": registration.status,
-        "waitlist_position": position,
+        "waitlist_position": waitlist_position(session, registration),
+        "checked_in_at": from_db(registration.checked_in_at),
         "created_at": from_db(registration.created_at),
+    }
+
+
+def door_list_view(session: Session, occ: Occurrence, registrations: list[Registration], phones: bool) -> dict:
+    """A lecture's door list: the occurrence, its registrations (phones only for ``phones``) and counts."""
+    rows = [registration_view(session, r, phones) for r in registrations]
+    return {
+        **occurrence_ref(occ),
+        "room": effective_place(occ)[2],
+        "attendee_capacity": occ.attendee_capacity,
+        "registered": sum(r["status"] == "registered" for r in rows),
+        "waitlisted": sum(r["status"] == "waitlisted" for r in rows),
+        "checked_in": sum(r["checked_in_at"] is not None for r in rows),
+        "registrations": rows,
     }
