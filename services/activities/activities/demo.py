@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import store
+from activities import lecture_demo, store
 from activities.models import Activity
 from guanyinli.timeutil import TZ, now
 
@@ -203,6 +203,7 @@ def load(session: Session, monday: date) -> tuple[int, int]:
             occ = store.ensure_occurrence(session, activity.id, spec["start"])
             for n, name in enumerate(RESIDENTS):
                 store.register_attendee(session, occ.id, name, None, f"{spec['demo_key']}:resident:{n}")
+    lecture_demo.load(session, monday)
     return created, existing
 
 

@@ -291,7 +291,9 @@ CHECK_IN_OPENS = timedelta(hours=2)
 def check_registrable(kind: str, cancelled: bool, end: datetime, now: datetime) -> None:
     """Residents register for a lecture, pupils for a tutoring session, while it is on and not over."""
     if kind not in REGISTRATION_KINDS:
-        raise InvalidInput("occurrence_id: registrations are for lectures and tutoring sessions", "只有讲座和辅导可以报名")
+        raise InvalidInput(
+            "occurrence_id: registrations are for lectures and tutoring sessions", "只有讲座和辅导可以报名"
+        )
     if cancelled or end <= now:
         raise OccurrenceClosed("the occurrence is cancelled or over", "该活动已取消或已结束")
 
@@ -318,13 +320,17 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else f"****{phone[-4:]}"
 
 
-def door_matches(name: str, phone: str | None, query: str) -> bool:
-    """The door list's search: part of the name, or the last digits of the phone."""
-    query = query.strip()
+DOOR_SEARCH_DIGITS = 4
+
+
+def door_matches(name: str, phone: str | None, query: str | None) -> bool:
+    """The door list's search: part of the name, or the last digits of the phone (at most four, what a
+    masked phone shows: a longer number would let anyone at the door probe the rest)."""
+    query = (query or "").strip()
     if not query:
         return True
     if query.isdigit():
-        return bool(phone) and phone.endswith(query)
+        return bool(phone) and len(query) <= DOOR_SEARCH_DIGITS and phone.endswith(query)
     return query in name
 
 

@@ -174,6 +174,12 @@ class CheckInIn(RegistrationIdIn):
 
 class DoorListIn(StrictSchema):
     occurrence_id = Id(required=True)
+    query = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "part of a name, or the last digits of a phone (at most four)"},
+    )
 
 
 class MarkAttendanceIn(StrictSchema):

@@ -593,15 +593,16 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
         response=schemas.DoorList(),
         errors=(NotFound, Forbidden),
     )
-    def door_list(self, occurrence_id):
+    def door_list(self, occurrence_id, query=None):
         """A lecture's door list: the registered residents by name (checked in or not), then the
-        waitlist in order, with the counts. Phones go to organisers; viewers get the masked form."""
+        waitlist in order, with the counts; ``query`` finds a name, or a phone by its last (up to
+        four) digits. Phones go to organisers; viewers get the masked form."""
         if not self.caller.may_read_all:
             raise Forbidden("organisers and viewers only")
 
         def work(session):
             occ, registrations = store.door_list(session, occurrence_id)
-            return views.door_list_view(session, occ, registrations, self.caller.is_organiser)
+            return views.door_list_view(session, occ, registrations, self.caller.is_organiser, query)
 
         return self._work(work)
 

@@ -363,9 +363,13 @@ def registration_view(session: Session, registration: Registration, phone: bool 
     }
 
 
-def door_list_view(session: Session, occ: Occurrence, registrations: list[Registration], phones: bool) -> dict:
-    """A lecture's door list: the occurrence, its registrations (phones only for ``phones``) and counts."""
+def door_list_view(
+    session: Session, occ: Occurrence, registrations: list[Registration], phones: bool, query: str | None = None
+) -> dict:
+    """A lecture's door list: the occurrence, its registrations matching ``query`` (``domain.door_matches``;
+    phones only for ``phones``) and the counts of them all."""
     rows = [registration_view(session, r, phones) for r in registrations]
+    found = [row for r, row in zip(registrations, rows, strict=True) if domain.door_matches(r.name, r.phone, query)]
     return {
         **occurrence_ref(occ),
         "room": effective_place(occ)[2],
@@ -373,5 +377,5 @@ def door_list_view(session: Session, occ: Occurrence, registrations: list[Regist
         "registered": sum(r["status"] == "registered" for r in rows),
         "waitlisted": sum(r["status"] == "waitlisted" for r in rows),
         "checked_in": sum(r["checked_in_at"] is not None for r in rows),
-        "registrations": rows,
+        "registrations": found,
     }

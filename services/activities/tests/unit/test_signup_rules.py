@@ -175,5 +175,6 @@ def test_phones_are_masked_to_their_last_four_digits_and_found_by_them():
     assert domain.mask_phone(None) is None
     assert domain.door_matches("李建国", "13912345678", "5678")
     assert not domain.door_matches("李建国", "13912345678", "1234")
+    assert not domain.door_matches("李建国", "13912345678", "45678")  # no more than the masked phone shows
     assert domain.door_matches("李建国", None, "建国") and not domain.door_matches("李建国", None, "王")
     assert domain.door_matches("李建国", None, " ")
