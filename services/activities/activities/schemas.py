@@ -424,15 +424,24 @@ class OpenDuty(Schema):
 
 
 class Registration(Schema):
+    """A registration as register_attendee answers it: what the resident sent and the facts of the
+    record made (residents share one scope of keys, guanyinli.keys)."""
+
     id = fields.Integer()
     occurrence_id = fields.Integer()
     name = fields.String()
-    phone = fields.String(allow_none=True, metadata={"description": "the resident's own answer and organisers only"})
-    phone_masked = fields.String(allow_none=True, metadata={"description": "138****5678: the last four digits"})
+    phone = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
-    checked_in_at = LocalDateTime(allow_none=True, metadata={"description": "when they came in at the door"})
     created_at = LocalDateTime()
+
+
+class DoorRegistration(Registration):
+    """A registration as the door list and organisers see it."""
+
+    phone = fields.String(allow_none=True, metadata={"description": "organisers only"})
+    phone_masked = fields.String(allow_none=True, metadata={"description": "139****5678: the last four digits"})
+    checked_in_at = LocalDateTime(allow_none=True, metadata={"description": "when they came in at the door"})
 
 
 class DoorList(Schema):
@@ -449,7 +458,7 @@ class DoorList(Schema):
     waitlisted = fields.Integer()
     checked_in = fields.Integer()
     registrations = fields.List(
-        fields.Nested(Registration),
+        fields.Nested(DoorRegistration),
         metadata={"description": "the registered by name, then the waitlist in order; cancelled ones left out"},
     )
 

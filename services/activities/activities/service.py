@@ -573,7 +573,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     @contract(
         access=ORGANISERS,
         request=schemas.RegistrationIdIn,
-        response=schemas.Registration(),
+        response=schemas.DoorRegistration(),
         errors=(NotFound, Forbidden),
     )
     def cancel_registration(self, registration_id):
@@ -610,7 +610,7 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
     @contract(
         access=ORGANISERS,
         request=schemas.CheckInIn,
-        response=schemas.Registration(),
+        response=schemas.DoorRegistration(),
         errors=(NotFound, Forbidden, Conflict, OccurrenceClosed),
     )
     def check_in(self, registration_id, undo=False):
