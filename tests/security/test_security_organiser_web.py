@@ -128,12 +128,25 @@ FORM = {
     "day_b": "2026-12-08",
     "status": "attended",
     "day": "2026-12-07",
+    "name": "李阿姨",
+    "phone": "13912345678",
+    "role": "setup",
+    "undo": "1",
 }
 
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
-    assert {"/login", "/logout", "/roster/build", "/roster/1/publish", "/attendance/1", "/v/signup"} <= set(routes)
+    assert {
+        "/login",
+        "/logout",
+        "/roster/build",
+        "/roster/1/publish",
+        "/attendance/1",
+        "/v/signup",
+        "/lectures/1/register",
+        "/lectures/1/checkin/1",
+    } <= set(routes)
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

@@ -1425,6 +1425,13 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
+# --- programmes: their command groups live in modules of their own, built on the helpers above ---
+
+from organiser import cli_lectures  # noqa: E402
+
+cli.add_command(cli_lectures.lectures)
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

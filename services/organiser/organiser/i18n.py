@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from organiser.lecture_words import LECTURE_TEXTS
 from organiser.phone_words import PHONE_TEXTS
 
 LANGUAGES = ("zh", "en")
@@ -263,6 +264,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 TEXTS.update(PHONE_TEXTS)
+TEXTS.update(LECTURE_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

@@ -29,7 +29,7 @@ from guanyinli.identity import ANYONE, ORGANISER, ORGANISERS, SERVICES_ONLY, VIE
 from guanyinli.rpc import ON_BEHALF_KEY, EventDispatcher, RpcProxy, rpc
 from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
-from organiser import accounts, board, charts, phone, roster_settings, security, tokens, web
+from organiser import accounts, board, charts, lecture_pages, phone, roster_settings, security, tokens, web
 from organiser import volunteer_sessions as phone_sessions
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
@@ -204,7 +204,7 @@ def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
     }
 
 
-class OrganiserService(phone.PhonePages, revocation.RevocationListener):
+class OrganiserService(phone.PhonePages, lecture_pages.LecturePages, revocation.RevocationListener):
     name = "organiser"
 
     db = Database()
