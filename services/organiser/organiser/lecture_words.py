@@ -17,6 +17,7 @@ LECTURE_TEXTS: dict[str, tuple[str, str]] = {
     "checked_in_n": ("已签到", "Checked in"),
     "search_resident": ("姓名或手机后四位", "Name or last 4 phone digits"),
     "search": ("查找", "Find"),
+    "show_everyone": ("显示全部", "Show everyone"),
     "show_phones": ("显示完整手机号", "Show full phones"),
     "hide_phones": ("隐藏手机号", "Hide phones"),
     "resident": ("居民", "Resident"),
