@@ -8,15 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from organiser_testkit import PASSWORD, start_platform
+from organiser_testkit import PASSWORD, door_open_lecture, start_platform
 
 from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.testing import signed
-from guanyinli.timeutil import iso, now
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -36,22 +34,9 @@ pytestmark = [
 def lecture(container_factory, service_config) -> tuple[str, int]:
     """The services, an organiser account, and a lecture starting in an hour: two places, three residents."""
     start_platform(container_factory, service_config)
-    start = now().replace(second=0, microsecond=0) + timedelta(hours=1)
     with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
         rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
-        rpc.activities.create_activity(
-            title="立德树人讲堂：家庭急救",
-            kind="lecture",
-            room="立德树人讲堂",
-            capacity=2,
-            start=iso(start),
-            duration_minutes=90,
-        )
-        occ = rpc.activities.list_occurrences(
-            start=iso(start - timedelta(minutes=1)), end=iso(start + timedelta(hours=2))
-        )[0]
-        for name, phone in RESIDENTS:
-            rpc.activities.register_attendee(occurrence_id=occ["id"], name=name, phone=phone)
+        occ, _ = door_open_lecture(rpc.activities, "立德树人讲堂：家庭急救", 2, RESIDENTS)
     return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}", occ["id"]
 
 

@@ -4,12 +4,12 @@ coming lectures, the door list with check-in, the waitlist, phones for organiser
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from organiser_testkit import PASSWORD, csrf_of, log_in
+from organiser_testkit import PASSWORD, csrf_of, door_open_lecture, log_in
 
-from guanyinli.timeutil import iso, now
+from guanyinli.timeutil import iso
 
 pytestmark = pytest.mark.integration
 
@@ -19,25 +19,14 @@ def hall(platform, rpc) -> dict:
     """A lecture starting in an hour (its door open) in a hall of three, with four residents: one waits."""
     rpc("organiser").create_account(username="wangfang", password=PASSWORD, display_name="王芳")
     rpc("organiser").create_account(username="guest", password=PASSWORD, display_name="访客", role="viewer")
-    activities = rpc("activities")
-    start = now().replace(second=0, microsecond=0) + timedelta(hours=1)
-    activities.create_activity(
-        title="立德树人讲堂：老年人防诈骗",
-        kind="lecture",
-        room="立德树人讲堂",
-        capacity=3,
-        start=iso(start),
-        duration_minutes=90,
-    )
-    occ = activities.list_occurrences(start=iso(start - timedelta(minutes=1)), end=iso(start + timedelta(hours=2)))[0]
     people = [
         ("李秀英", "13900001111"),
         ("王建国", "13900002222"),
         ("张桂兰", "13900003333"),
         ("刘德明", "13900004444"),
     ]
-    regs = [activities.register_attendee(occurrence_id=occ["id"], name=n, phone=p) for n, p in people]
-    return {"occurrence": occ, "registrations": regs, "start": start}
+    occ, regs = door_open_lecture(rpc("activities"), "立德树人讲堂：老年人防诈骗", 3, people)
+    return {"occurrence": occ, "registrations": regs, "start": datetime.fromisoformat(occ["start"])}
 
 
 def test_the_list_shows_seats_waitlist_and_duties(hall, web_session):
