@@ -213,6 +213,16 @@ def signup_misfit(
     return misfit(OpenDuty(occurrence_id, kind, duty[0], duty[1], tuple(required_skills), **limits), helper)
 
 
+def check_cancellable(signup_id: int, attendance: str | None, end: datetime, now: datetime) -> None:
+    """A sign-up is cancelled until its duty is over and its attendance marked; then its attendance says it."""
+    if attendance is not None:
+        raise Conflict(
+            f"sign-up {signup_id} has its attendance recorded; mark it instead", "该班次已记录签到，请改签到状态"
+        )
+    if end <= now:
+        raise OccurrenceClosed("the duty is over; mark its attendance instead", "该班次已结束，请记录签到")
+
+
 def clashing(duty: tuple[datetime, datetime], booked: Iterable[Booked]) -> list[int]:
     """The occurrences of confirmed duties that overlap ``duty``: a volunteer is in one place at a time."""
     return sorted({b.occurrence_id for b in booked if overlaps((b.start, b.end), duty)})

@@ -23,7 +23,6 @@ from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import (
     DutyClash,
     OccurrenceClosed,
-    RoleFull,
     SkillMissing,
     TooLateToCancel,
     VolunteerUnavailable,
@@ -43,12 +42,7 @@ log = logging.getLogger(__name__)
 
 RULE_ERRORS: dict[str, type[Exception]] = {
     "invalid": InvalidInput,
-    "skills": SkillMissing,
-    "unavailable": VolunteerUnavailable,
-    "inactive": VolunteerUnavailable,
-    "clash": DutyClash,
     "closed": OccurrenceClosed,
-    "full": RoleFull,
     "conflict": Conflict,
 }
 SIGNUP_ERRORS = (
@@ -956,7 +950,7 @@ def _let_go(session, signup_id: int, now) -> None:
         standins.withdraw(session, offer.id, now)
     try:
         signup, changed, promoted = store.cancel_sign_up(session, signup_id)
-    except RuleViolation as exc:  # attendance recorded meanwhile, or over: it stays as it is
+    except Conflict as exc:  # attendance recorded meanwhile, or over: it stays as it is
         log.info("sign-up %s not cancelled: %s", signup_id, exc)
         return
     if changed:

@@ -34,7 +34,7 @@ from activities.models import (
     Signup,
     VolunteerStats,
 )
-from guanyinli.errors import NotFound
+from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.timeutil import from_db, local, now, to_db
 
 log = logging.getLogger(__name__)
@@ -806,7 +806,7 @@ def signup_target(session: Session, occurrence_id: int, role_name: str | None) -
     if role_name is None:
         if len(slots) != 1:
             names = ", ".join(sorted(s.role.name for s in slots))
-            raise RuleViolation("invalid", f"role: required, one of {names}")
+            raise InvalidInput(f"role: required, one of {names}", f"请选择岗位：{names}")
         return occ, slots[0]
     for slot in slots:
         if slot.role.name == role_name:
@@ -966,11 +966,8 @@ def cancel_sign_up(
         raise NotFound(f"sign-up {signup_id} not found")
     if signup.status == "cancelled":
         return signup, False, []
-    if signup.attendance is not None:
-        raise RuleViolation("conflict", f"sign-up {signup_id} has its attendance recorded; mark it instead")
     stamp = to_db(now())
-    if signup.occurrence.end <= stamp:
-        raise RuleViolation("closed", "the duty is over; mark its attendance instead")
+    domain.check_cancellable(signup_id, signup.attendance, from_db(signup.occurrence.end), now())
     was_confirmed = signup.status == "confirmed"
     if deadlines is not None and was_confirmed and effective_status(signup.occurrence) == "scheduled":
         duty_start = duty_of(signup.occurrence, signup.occurrence_role.role)[0]
@@ -999,7 +996,7 @@ def assign_patrol_duty(
     """
     occ = get_occurrence(session, occurrence_id)
     if occ.activity.kind != "patrol":
-        raise RuleViolation("invalid", f"occurrence {occurrence_id} is not a patrol")
+        raise InvalidInput(f"occurrence {occurrence_id} is not a patrol", "该活动不是巡逻")
     _, slot = signup_target(session, occurrence_id, role_name)
     existing = find_signup(session, None, slot.id, volunteer_id)
     if existing is not None and existing.status == "waitlisted":

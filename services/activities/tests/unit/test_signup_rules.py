@@ -178,3 +178,11 @@ def test_phones_are_masked_to_their_last_four_digits_and_found_by_them():
     assert not domain.door_matches("李建国", "13912345678", "45678")  # no more than the masked phone shows
     assert domain.door_matches("李建国", None, "建国") and not domain.door_matches("李建国", None, "王")
     assert domain.door_matches("李建国", None, " ")
+
+
+def test_a_sign_up_is_cancelled_until_the_duty_is_over_and_its_attendance_marked():
+    domain.check_cancellable(5, None, DUTY[1], DUTY[0])
+    with pytest.raises(Conflict):
+        domain.check_cancellable(5, "attended", DUTY[1], DUTY[0])
+    with pytest.raises(OccurrenceClosed):
+        domain.check_cancellable(5, None, DUTY[1], DUTY[1])
