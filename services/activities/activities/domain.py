@@ -266,9 +266,9 @@ class Waiting:
     volunteer_id: int | None = None
 
 
-def waitlist_position(waiting: Iterable[Waiting], number: int) -> int:
-    """A waitlisted place's position, from 1 at the head."""
-    return sum(1 for w in waiting if w.number <= number)
+def waitlist_position(numbers: Iterable[int], number: int) -> int:
+    """The position of the place with ``number`` on a waitlist holding ``numbers``, from 1 at the head."""
+    return sum(1 for n in numbers if n <= number)
 
 
 def promotions(

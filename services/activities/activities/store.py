@@ -775,18 +775,15 @@ def seat_rows(session: Session, occurrence_ids: list[int]):
 
 
 def waitlist_position(session: Session, row: Signup | Registration) -> int | None:
-    """A waitlisted sign-up's or registration's position, from 1 at the head (None when not waiting)."""
+    """A waitlisted sign-up's or registration's position (``domain.waitlist_position``; None when not waiting)."""
     if row.status != "waitlisted":
         return None
     pool = ROLE_SEATS if isinstance(row, Signup) else HALL_PLACES
     owner = row.occurrence_role_id if isinstance(row, Signup) else row.occurrence_id
-    return session.scalar(
-        select(func.count(pool.waiting.id)).where(
-            pool.owner == owner,
-            pool.waiting.status == "waitlisted",
-            pool.waiting.waitlist_number <= row.waitlist_number,
-        )
+    numbers = session.scalars(
+        select(pool.waiting.waitlist_number).where(pool.owner == owner, pool.waiting.status == "waitlisted")
     )
+    return domain.waitlist_position(numbers, row.waitlist_number)
 
 
 # --- sign-ups --------------------------------------------------------------------------------

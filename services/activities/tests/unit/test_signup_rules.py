@@ -72,8 +72,8 @@ def test_a_passed_over_head_keeps_their_place_and_the_next_takes_the_seat():
 
 
 def test_a_waitlist_position_counts_from_the_head():
-    assert [domain.waitlist_position(WAITING, n) for n in (1, 2, 3)] == [1, 2, 3]
-    assert domain.waitlist_position([Waiting(20, 2), Waiting(30, 3)], 3) == 2  # number 1 left
+    assert [domain.waitlist_position([3, 1, 2], n) for n in (1, 2, 3)] == [1, 2, 3]
+    assert domain.waitlist_position([2, 3], 3) == 2  # number 1 left
 
 
 # --- who may sign up --------------------------------------------------------------------------
