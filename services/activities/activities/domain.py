@@ -308,9 +308,11 @@ def check_registrable(kind: str, cancelled: bool, end: datetime, now: datetime) 
         raise OccurrenceClosed("the occurrence is cancelled or over", "该活动已取消或已结束")
 
 
-def check_check_in(status: str, start: datetime, end: datetime, now: datetime) -> None:
+def check_check_in(status: str, start: datetime, end: datetime, now: datetime, cancelled: bool = False) -> None:
     """Only a registered resident is checked in (one on the waitlist is registered first, if a
-    place is free), from ``CHECK_IN_OPENS`` before the lecture until it ends."""
+    place is free), from ``CHECK_IN_OPENS`` before the lecture until it ends, unless it is cancelled."""
+    if cancelled:
+        raise OccurrenceClosed("the occurrence is cancelled", "该活动已取消")
     if status != "registered":
         raise Conflict(
             f"only a registered resident is checked in; this registration is {status}",

@@ -1084,7 +1084,8 @@ def check_in(session: Session, registration_id: int, at: datetime, undo: bool = 
     else:
         if registration.checked_in_at is not None:
             return registration, False
-        domain.check_check_in(registration.status, from_db(occ.start), from_db(occ.end), at)
+        cancelled = effective_status(occ) == "cancelled"
+        domain.check_check_in(registration.status, from_db(occ.start), from_db(occ.end), at, cancelled)
         registration.checked_in_at = to_db(at)
     session.flush()
     return registration, True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from guanyinli.errors import NotFound
 from guanyinli.timeutil import iso
 from organiser.remote import Platform
 
@@ -57,6 +58,8 @@ class LectureHall:
     def lecture(self, occurrence_id: int) -> dict:
         """The occurrence with its duties and their volunteers' names."""
         occurrence = self.activities.get_occurrence(occurrence_id=occurrence_id)
+        if occurrence["kind"] != "lecture":
+            raise NotFound(f"occurrence {occurrence_id} is not a lecture", f"活动{occurrence_id}不是讲座")
         duties = duty_fill(occurrence)
         ids = {v for d in duties for v in d["volunteer_ids"]}
         names = self.platform.names(ids) if ids else {}

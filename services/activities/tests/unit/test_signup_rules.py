@@ -168,6 +168,8 @@ def test_check_in_is_for_the_registered_from_two_hours_before_until_the_end():
         domain.check_check_in("registered", *LECTURE, LECTURE[1])
     with pytest.raises(Conflict):
         domain.check_check_in("waitlisted", *LECTURE, LECTURE[0])
+    with pytest.raises(OccurrenceClosed):
+        domain.check_check_in("registered", *LECTURE, LECTURE[0], cancelled=True)
 
 
 def test_phones_are_masked_to_their_last_four_digits_and_found_by_them():

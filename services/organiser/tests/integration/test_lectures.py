@@ -36,6 +36,19 @@ def test_the_list_shows_seats_waitlist_and_duties(hall, web_session):
     row = page.text.split(f'data-occurrence="{hall["occurrence"]["id"]}"')[1].split("</tr>")[0]
     assert "3 / 3" in row and "已满" in row and '<td class="num">1</td>' in row
     assert "场地布置 0/2" in row and "接待 0/2" in row
+    assert web_session.get("/lectures/999999").status_code == 404
+
+
+def test_a_door_list_is_for_lectures_only(hall, web_session, rpc):
+    activities = rpc("activities")
+    start = hall["start"] + timedelta(days=1)
+    activities.create_activity(
+        title="便民维修", kind="convenience", room="服务站", start=iso(start), duration_minutes=60
+    )
+    other = activities.list_occurrences(start=iso(start), end=iso(start + timedelta(hours=1)), kind="convenience")[0]
+    assert log_in(web_session).status_code == 303
+    refused = web_session.get(f"/lectures/{other['id']}")
+    assert refused.status_code == 404 and "不是讲座" in refused.text
 
 
 def test_check_in_at_the_door_search_cancel_and_register_at_the_desk(hall, web_session, rpc):
