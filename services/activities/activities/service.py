@@ -376,9 +376,10 @@ class ActivitiesService(feeds.FeedsMixin, rostering.RosterMixin, revocation.Revo
 
         Checks skills and availability with the volunteers service, clashes with the volunteer's
         confirmed duties and the weekly caps (MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS of the
-        kind, the volunteer's own max_duties_per_week), as list_open_duties does. Signing up again for the same role returns the volunteer's
-        live sign-up and dispatches nothing; the same request_id with the same arguments returns
-        the first answer, with other arguments KeyReused (the caller's own keys, guanyinli.keys).
+        kind, the volunteer's own max_duties_per_week), as list_open_duties does. Signing up again
+        for the same role returns the volunteer's live sign-up and dispatches nothing; the same
+        request_id with the same arguments returns the first answer, with other arguments
+        KeyReused (the caller's own keys, guanyinli.keys).
         """
         self._for_volunteer(volunteer_id)
 
