@@ -214,7 +214,8 @@ def signup_misfit(
 
 
 def check_cancellable(signup_id: int, attendance: str | None, end: datetime, now: datetime) -> None:
-    """A sign-up is cancelled until its duty is over and its attendance marked; then its attendance says it."""
+    """A sign-up can be cancelled while its duty is not over and no attendance is recorded for it;
+    after that its attendance is marked instead (no_show, excused)."""
     if attendance is not None:
         raise Conflict(
             f"sign-up {signup_id} has its attendance recorded; mark it instead", "该班次已记录签到，请改签到状态"
