@@ -213,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
                 if volunteer
                 else ""
             )
+            + (
+                f"  lectures      http://{WEB_ADDRESS}/lectures  (the demo month's first Thursday lecture is full: six residents wait)\n"
+                if login
+                else ""
+            )
             + f"  mail          {'var/mail.log (local SMTP sink)' if not os.environ.get('SMTP_HOST') else os.environ['SMTP_HOST']}"
             + "; volunteers' quiet hours hold messages 22:00-07:00 Asia/Shanghai\n"
             + f"  sms           {env['SMS_SINK_PATH'] + ' (local sink: read sign-in codes here)' if env['SMS_PROVIDER'] == 'sink' else env['SMS_PROVIDER']}\n"

@@ -143,6 +143,9 @@ FORM = {
     "reason": "暴雨预警",
     "volunteer": "1",
     "hours": "2",
+    "phone": "13912345678",
+    "role": "setup",
+    "undo": "1",
 }
 
 
@@ -170,6 +173,7 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
         "/occurrences/1/attendance/1",
     }
     assert calendar <= set(routes)  # the calendar's forms
+    assert {"/lectures/1/register", "/lectures/1/checkin/1"} <= set(routes)
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

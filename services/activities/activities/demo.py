@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import cleanup_rotation, schooling, store, visits_demo
+from activities import cleanup_rotation, lecture_demo, schooling, store, visits_demo
 from activities.models import Activity
 from guanyinli.timeutil import TZ, now
 
@@ -191,6 +191,7 @@ def load(session: Session, monday: date) -> tuple[int, int]:
     created += cleanup_rotation.demo_cleanups(session, monday)
     visits_demo.load(session, monday + timedelta(days=28))  # the visit register, its month of visits
     schooling.demo_pupils(session, monday)  # the weekend school's register; its tutors: scripts/demo_duties.py
+    lecture_demo.load(session, monday)
     return created, existing
 
 

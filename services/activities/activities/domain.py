@@ -6,7 +6,7 @@ The unit of work in ``store.py`` feeds these functions plain values and acts on 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -107,10 +107,9 @@ def place_text(grid_id: int | None, courtyard: str | None, room: str | None) -> 
 
 
 def seats_for(role_name: str, needed: int, kind: str, attendees: int, pupils_per_tutor: int | None) -> int:
-    """Seats of a role in one occurrence: tutors grow with the registered pupils."""
+    """Seats of a role in one occurrence: tutors grow with the registered pupils (``tutor_seats``)."""
     if kind == "tutoring" and role_name == "tutor":
-        ratio = pupils_per_tutor or DEFAULT_PUPILS_PER_TUTOR
-        return max(needed, math.ceil(attendees / ratio))
+        return tutor_seats(needed, attendees, pupils_per_tutor)
     return needed
 
 
@@ -150,12 +149,14 @@ def weighing_window(duties: Iterable[tuple[datetime, datetime]]) -> tuple[dateti
 
 @dataclass
 class SignupCheck:
-    """What the service learned about a volunteer before taking a seat."""
+    """What the service learned about a volunteer before taking a seat: their record (skills,
+    active, own weekly cap ``max_duties_per_week``), their availability for the duty, and the
+    platform's weekly caps (None: none apply, as for the roster, which keeps its own)."""
 
     volunteer: dict
     available: bool
     reason: str | None = None
-    clashes: list[int] = field(default_factory=list)
+    caps: WeeklyCaps | None = None
 
 
 def duty_fits(
@@ -163,39 +164,187 @@ def duty_fits(
     required_skills: Iterable[str],
     skills: Iterable[str],
     available: Iterable[tuple[datetime, datetime]],
-    confirmed: Iterable[tuple[datetime, datetime]],
-    max_per_week: int | None = None,
+    confirmed: Iterable[Booked],
+    caps: WeeklyCaps | None = None,
     own_cap: int | None = None,
+    kind: str = "",
 ) -> bool:
-    """Whether a volunteer could take a duty: ``misfit`` with their available spans (one must hold the
-    whole duty) and, with a weekly cap (the platform's ``max_per_week``, the volunteer's own
-    ``own_cap``: the smaller holds), every confirmed duty counted in the duty's ISO week."""
+    """Whether a volunteer could take a duty of ``kind``: ``misfit`` with their available spans (one
+    must hold the whole duty) and their ``confirmed`` duties, under the weekly caps (``WeeklyCaps``
+    and the volunteer's ``own_cap``)."""
     start, end = duty
     helper = Helper(
         volunteer_id=0,
         skills=tuple(skills),
         available=any(a <= start and end <= b for a, b in available),
-        duties=tuple(Booked(-1 - i, "", a, b) for i, (a, b) in enumerate(confirmed)),
+        duties=tuple(confirmed),
         max_per_week=own_cap,
     )
-    return misfit(OpenDuty(0, "", start, end, tuple(required_skills), max_per_week), helper) is None
+    limits = (caps or WeeklyCaps(per_kind={})).of(kind)
+    return misfit(OpenDuty(0, kind, start, end, tuple(required_skills), **limits), helper) is None
 
 
-def check_signup(
-    required_skills: list[str], check: SignupCheck, duty: tuple[datetime, datetime], now: datetime
-) -> None:
-    """Raise ``RuleViolation`` when the volunteer may not take this duty."""
-    if not check.volunteer.get("active", True):
-        raise RuleViolation("inactive", f"volunteer {check.volunteer.get('id')} is not active")
-    missing = missing_skills(required_skills, check.volunteer.get("skills") or [])
-    if missing:
-        raise RuleViolation("skills", f"missing skills: {', '.join(missing)}")
+def signup_misfit(
+    occurrence_id: int,
+    kind: str,
+    duty: tuple[datetime, datetime],
+    required_skills: Iterable[str],
+    check: SignupCheck,
+    booked: Iterable[Booked],
+    now: datetime,
+) -> PlatformError | None:
+    """Why a volunteer may not sign up for a duty (None when they may): a duty that is over is
+    closed; then the rule every other way of taking a duty follows (``misfit``): active, skills,
+    available, no clash with their confirmed duties (``booked``, this occurrence's left out), and
+    the weekly caps of ``check.caps`` with their own."""
     if duty[1] <= now:
-        raise RuleViolation("closed", "the duty is over")
-    if not check.available:
-        raise RuleViolation("unavailable", f"not available: {check.reason or 'no reason given'}")
-    if check.clashes:
-        raise RuleViolation("clash", f"clashes with confirmed duties {check.clashes}")
+        return OccurrenceClosed("the duty is over", "该班次已结束")
+    record = check.volunteer
+    helper = Helper(
+        volunteer_id=int(record.get("id") or 0),
+        active=bool(record.get("active", True)),
+        skills=tuple(record.get("skills") or ()),
+        available=check.available,
+        reason=check.reason,
+        duties=tuple(b for b in booked if b.occurrence_id != occurrence_id),
+        max_per_week=record.get("max_duties_per_week") if check.caps is not None else None,
+    )
+    limits = check.caps.of(kind) if check.caps is not None else {}
+    return misfit(OpenDuty(occurrence_id, kind, duty[0], duty[1], tuple(required_skills), **limits), helper)
+
+
+def check_cancellable(signup_id: int, attendance: str | None, end: datetime, now: datetime) -> None:
+    """A sign-up can be cancelled while its duty is not over and no attendance is recorded for it;
+    after that its attendance is marked instead (no_show, excused)."""
+    if attendance is not None:
+        raise Conflict(
+            f"sign-up {signup_id} has its attendance recorded; mark it instead", "该班次已记录签到，请改签到状态"
+        )
+    if end <= now:
+        raise OccurrenceClosed("the duty is over; mark its attendance instead", "该班次已结束，请记录签到")
+
+
+def clashing(duty: tuple[datetime, datetime], booked: Iterable[Booked]) -> list[int]:
+    """The occurrences of confirmed duties that overlap ``duty``: a volunteer is in one place at a time."""
+    return sorted({b.occurrence_id for b in booked if overlaps((b.start, b.end), duty)})
+
+
+# --- seats and the waitlist: one mechanism for volunteers' sign-ups and residents' registrations -----
+# A role of an occurrence has seats for volunteers, a lecture hall (or a weekend school room) places
+# for residents (or pupils). Either is taken while one is free, else the person joins the waitlist
+# with the next number; a freed or added seat goes to the head of the waitlist. A waitlisted
+# volunteer whose confirmed duties meanwhile clash with this one is passed over and keeps their
+# place. The store takes each seat with a guarded UPDATE, so two workers never give one seat twice.
+
+
+@dataclass(frozen=True)
+class Seats:
+    """Seats of a role, or places of a hall: ``capacity`` None is no limit."""
+
+    capacity: int | None
+    taken: int
+
+    @property
+    def free(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - self.taken)
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.taken >= self.capacity
+
+    def resized(self, wanted: int | None) -> Seats:
+        """``wanted`` seats, never fewer than those taken: nobody confirmed loses their seat."""
+        return Seats(None if wanted is None else max(wanted, self.taken), self.taken)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A place on a waitlist: the sign-up's or registration's id, its number (handed out in order)
+    and the volunteer holding it (None for a resident)."""
+
+    id: int
+    number: int
+    volunteer_id: int | None = None
+
+
+def waitlist_position(numbers: Iterable[int], number: int) -> int:
+    """The position of the place with ``number`` on a waitlist holding ``numbers``, from 1 at the head."""
+    return sum(1 for n in numbers if n <= number)
+
+
+def promotions(
+    seats: Seats, waiting: Iterable[Waiting], passed_over: Callable[[Waiting], bool] = lambda w: False
+) -> list[Waiting]:
+    """Who takes the free seats, in waitlist order: the heads of the waitlist that are not
+    ``passed_over`` (a volunteer whose confirmed duties clash), as many as seats are free."""
+    free = seats.free
+    chosen: list[Waiting] = []
+    for place in sorted(waiting, key=lambda w: w.number):
+        if free is not None and len(chosen) >= free:
+            break
+        if not passed_over(place):
+            chosen.append(place)
+    return chosen
+
+
+def tutor_seats(needed: int, pupils: int, pupils_per_tutor: int | None) -> int:
+    """Tutor seats of a weekend school session: one per ``pupils_per_tutor`` registered pupils, at
+    least the role's ``needed``."""
+    return max(needed, math.ceil(pupils / (pupils_per_tutor or DEFAULT_PUPILS_PER_TUTOR)))
+
+
+# --- registrations: residents at a lecture, pupils at the weekend school ------------------------------
+REGISTRATION_KINDS = ("lecture", "tutoring")
+# The door opens for check-in this long before a lecture starts; check-in closes when it ends.
+CHECK_IN_OPENS = timedelta(hours=2)
+
+
+def check_registrable(kind: str, cancelled: bool, end: datetime, now: datetime) -> None:
+    """Residents register for a lecture, pupils for a tutoring session, while it is on and not over."""
+    if kind not in REGISTRATION_KINDS:
+        raise InvalidInput(
+            "occurrence_id: registrations are for lectures and tutoring sessions", "只有讲座和辅导可以报名"
+        )
+    if cancelled or end <= now:
+        raise OccurrenceClosed("the occurrence is cancelled or over", "该活动已取消或已结束")
+
+
+def check_check_in(status: str, start: datetime, end: datetime, now: datetime, cancelled: bool = False) -> None:
+    """Only a registered resident is checked in (one on the waitlist is registered first, if a
+    place is free), from ``CHECK_IN_OPENS`` before the lecture until it ends, unless it is cancelled."""
+    if cancelled:
+        raise OccurrenceClosed("the occurrence is cancelled", "该活动已取消")
+    if status != "registered":
+        raise Conflict(
+            f"only a registered resident is checked in; this registration is {status}",
+            "只有已报名（非候补、未取消）的居民可以签到",
+        )
+    if not start - CHECK_IN_OPENS <= now < end:
+        raise OccurrenceClosed(
+            f"check-in is open from {local(start - CHECK_IN_OPENS):%Y-%m-%d %H:%M} until the end",
+            f"签到时间为{local(start - CHECK_IN_OPENS):%Y-%m-%d %H:%M}至活动结束",
+        )
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """A phone as people without a need for it see it: the last four digits (138****5678)."""
+    if not phone:
+        return None
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else f"****{phone[-4:]}"
+
+
+DOOR_SEARCH_DIGITS = 4
+
+
+def door_matches(name: str, phone: str | None, query: str | None) -> bool:
+    """The door list's search: part of the name, or the last digits of the phone (at most four, what a
+    masked phone shows: a longer number would let anyone at the door probe the rest)."""
+    query = (query or "").strip()
+    if not query:
+        return True
+    if query.isdigit():
+        return bool(phone) and len(query) <= DOOR_SEARCH_DIGITS and phone.endswith(query)
+    return query in name
 
 
 def can_see_private(
@@ -482,12 +631,11 @@ def period_target(per_month: int | None, start: datetime, end: datetime) -> int 
     return math.floor(per_month * share + 0.5 + 1e-9)
 
 
-# --- who fits a duty: stand-ins, and volunteers whose circumstances changed ------------------------
+# --- who fits a duty: sign-ups, open duties, stand-ins, and volunteers whose circumstances changed --
 # A volunteer fits a duty when they are active, have the role's skills, are available then (the
 # volunteers service's word), are not on it already, hold no confirmed duty that overlaps it and
-# stay within the weekly cap of its kind and their own weekly cap (of duties of any kind, set in the
-# volunteers service), whichever is reached first. Plain data in, a reason out: the stand-in offers,
-# the listing of open duties and the re-check after an availability change all ask the same rule.
+# stay within the weekly caps (``WeeklyCaps``). Plain data in, a reason out: a sign-up, the stand-in
+# offers, the listing of open duties and the re-check after an availability change all ask the same rule.
 
 # Confirmed duties of one kind a volunteer holds in a week (Monday to Sunday, local), config
 # WEEKLY_CAPS; a kind not named has no cap. Patrols: the roster's own cap (roster.Rules.max_per_week).
@@ -515,7 +663,8 @@ class OpenDuty:
     start: datetime
     end: datetime
     skills: tuple[str, ...] = ()
-    weekly_cap: int | None = None
+    weekly_cap: int | None = None  # duties of its kind a week (WeeklyCaps.per_kind)
+    overall_cap: int | None = None  # duties of any kind a week (WeeklyCaps.overall)
 
 
 @dataclass(frozen=True)
@@ -544,8 +693,48 @@ def week_span(moment: datetime) -> tuple[datetime, datetime]:
     return monday, monday + timedelta(days=7)
 
 
-def weekly_cap(kind: str, caps: dict[str, int] | None = None) -> int | None:
+def weekly_cap(kind: str, caps: Mapping[str, int] | None = None) -> int | None:
     return (WEEKLY_CAPS if caps is None else caps).get(kind)
+
+
+@dataclass(frozen=True)
+class WeeklyCaps:
+    """The weekly cap, one rule for every way a volunteer takes a duty: the confirmed duties they hold
+    in the duty's ISO week (local) stay under the platform's cap of duties of any kind (config
+    MAX_DUTIES_PER_WEEK), the cap of the duty's kind (config WEEKLY_CAPS) and their own
+    (``Helper.max_per_week``); the first reached refuses."""
+
+    overall: int | None = None
+    per_kind: Mapping[str, int] = field(default_factory=lambda: dict(WEEKLY_CAPS))
+
+    def of(self, kind: str) -> dict:
+        """The caps of an ``OpenDuty`` of ``kind``."""
+        return {"weekly_cap": weekly_cap(kind, self.per_kind), "overall_cap": self.overall}
+
+
+def over_weekly_cap(duty: OpenDuty, helper: Helper) -> WeeklyCapReached | None:
+    """The weekly cap ``duty`` would break for ``helper`` (see ``WeeklyCaps``), None when within them all."""
+    who, week = f"volunteer {helper.volunteer_id}", week_of(duty.start)
+    this_week = [b for b in helper.duties if week_of(b.start) == week]
+    held = len({b.occurrence_id for b in this_week})
+    if duty.weekly_cap is not None:
+        same_kind = len({b.occurrence_id for b in this_week if b.kind == duty.kind})
+        if same_kind >= duty.weekly_cap:
+            return WeeklyCapReached(
+                f"{who} has {same_kind} {duty.kind} duties that week already, at most {duty.weekly_cap} a week",
+                f"本周已有{same_kind}个同类班次，每周最多{duty.weekly_cap}个",
+            )
+    if duty.overall_cap is not None and held >= duty.overall_cap:
+        return WeeklyCapReached(
+            f"{who} has {held} duties that week already, at most {duty.overall_cap} a week",
+            f"本周已有{held}个值班，每周最多{duty.overall_cap}个",
+        )
+    if helper.max_per_week is not None and held >= helper.max_per_week:
+        return WeeklyCapReached(
+            f"{who} has {held} duties that week already, at most {helper.max_per_week} a week (their own limit)",
+            f"本周已有{held}个值班，您设定每周最多{helper.max_per_week}个",
+        )
+    return None
 
 
 def misfit(duty: OpenDuty, helper: Helper, taking: bool = True) -> PlatformError | None:
@@ -567,27 +756,10 @@ def misfit(duty: OpenDuty, helper: Helper, taking: bool = True) -> PlatformError
         return None
     if any(b.occurrence_id == duty.occurrence_id for b in helper.duties):
         return Conflict(f"{who} is on this duty already", "您已在该班次中")
-    clashing = sorted(b.occurrence_id for b in helper.duties if overlaps((b.start, b.end), (duty.start, duty.end)))
-    if clashing:
-        return DutyClash(f"{who}: clashes with confirmed duties of occurrences {clashing}", "与您已确认的班次时间冲突")
-    if duty.weekly_cap is not None:
-        week = week_of(duty.start)
-        held = {b.occurrence_id for b in helper.duties if b.kind == duty.kind and week_of(b.start) == week}
-        if len(held) >= duty.weekly_cap:
-            return WeeklyCapReached(
-                f"{who} has {len(held)} {duty.kind} duties that week already, at most {duty.weekly_cap} a week",
-                f"本周已有{len(held)}个同类班次，每周最多{duty.weekly_cap}个",
-            )
-    if helper.max_per_week is not None:
-        week = week_of(duty.start)
-        held = {b.occurrence_id for b in helper.duties if week_of(b.start) == week}
-        if len(held) >= helper.max_per_week:
-            return WeeklyCapReached(
-                f"{who} has {len(held)} duties that week already, at most {helper.max_per_week} a week"
-                " (their own limit)",
-                f"本周已有{len(held)}个值班，您设定每周最多{helper.max_per_week}个",
-            )
-    return None
+    clashes = clashing((duty.start, duty.end), helper.duties)
+    if clashes:
+        return DutyClash(f"{who}: clashes with confirmed duties of occurrences {clashes}", "与您已确认的班次时间冲突")
+    return over_weekly_cap(duty, helper)
 
 
 def fits(duty: OpenDuty, helper: Helper) -> bool:

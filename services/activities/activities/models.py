@@ -260,6 +260,9 @@ class Registration(Base):
     request_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime, doc="when they came in at the door")
+
+    occurrence: Mapped[Occurrence] = relationship()
 
 
 class VolunteerStats(Base):

@@ -177,6 +177,20 @@ class RegistrationIdIn(StrictSchema):
     registration_id = Id(required=True)
 
 
+class CheckInIn(RegistrationIdIn):
+    undo = fields.Boolean(load_default=False, metadata={"description": "check them out again (a tap by mistake)"})
+
+
+class DoorListIn(StrictSchema):
+    occurrence_id = Id(required=True)
+    query = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "part of a name, or the last digits of a phone (at most four)"},
+    )
+
+
 class MarkAttendanceIn(StrictSchema):
     signup_id = Id(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("attended", "no_show", "excused")))
@@ -419,6 +433,9 @@ class OpenDuty(Schema):
 
 
 class Registration(Schema):
+    """A registration as register_attendee answers it: what the resident sent and the facts of the
+    record made (residents share one scope of keys, guanyinli.keys)."""
+
     id = fields.Integer()
     occurrence_id = fields.Integer()
     name = fields.String()
@@ -426,6 +443,33 @@ class Registration(Schema):
     status = fields.String(metadata={"description": "registered | waitlisted | cancelled"})
     waitlist_position = fields.Integer(allow_none=True)
     created_at = LocalDateTime()
+
+
+class DoorRegistration(Registration):
+    """A registration as the door list and organisers see it."""
+
+    phone = fields.String(allow_none=True, metadata={"description": "organisers only"})
+    phone_masked = fields.String(allow_none=True, metadata={"description": "139****5678: the last four digits"})
+    checked_in_at = LocalDateTime(allow_none=True, metadata={"description": "when they came in at the door"})
+
+
+class DoorList(Schema):
+    occurrence_id = fields.Integer()
+    activity_id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    start = LocalDateTime()
+    end = LocalDateTime()
+    place = fields.String(allow_none=True)
+    room = fields.String(allow_none=True)
+    attendee_capacity = fields.Integer(allow_none=True)
+    registered = fields.Integer()
+    waitlisted = fields.Integer()
+    checked_in = fields.Integer()
+    registrations = fields.List(
+        fields.Nested(DoorRegistration),
+        metadata={"description": "the registered by name, then the waitlist in order; cancelled ones left out"},
+    )
 
 
 class StandinOffer(Schema):

@@ -37,10 +37,10 @@ from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import (
     DutyClash,
     OccurrenceClosed,
-    RoleFull,
     SkillMissing,
     TooLateToCancel,
     VolunteerUnavailable,
+    WeeklyCapReached,
 )
 from activities.models import OUTBOX
 from guanyinli import outbox, revocation
@@ -48,7 +48,7 @@ from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.events import attendance_key, read
-from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISERS, allow, own
+from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISER, ORGANISERS, SYSTEM, VIEWER, allow, own
 from guanyinli.rpc import EventDispatcher, event_handler, rpc
 from guanyinli.schemas import contract
 
@@ -56,15 +56,19 @@ log = logging.getLogger(__name__)
 
 RULE_ERRORS: dict[str, type[Exception]] = {
     "invalid": InvalidInput,
-    "skills": SkillMissing,
-    "unavailable": VolunteerUnavailable,
-    "inactive": VolunteerUnavailable,
-    "clash": DutyClash,
     "closed": OccurrenceClosed,
-    "full": RoleFull,
     "conflict": Conflict,
 }
-SIGNUP_ERRORS = (NotFound, Forbidden, SkillMissing, VolunteerUnavailable, DutyClash, OccurrenceClosed, Unavailable)
+SIGNUP_ERRORS = (
+    NotFound,
+    Forbidden,
+    SkillMissing,
+    VolunteerUnavailable,
+    DutyClash,
+    WeeklyCapReached,
+    OccurrenceClosed,
+    Unavailable,
+)
 ORGANISER_ERRORS = (Forbidden, InvalidInput, NotFound)
 RETRIES = 5
 REQUEUE_PAUSE = 1.0  # seconds before an event that failed for a passing reason goes back to the queue
@@ -133,6 +137,10 @@ class ActivitiesService(
     def _organiser(self) -> None:
         if not self.caller.is_organiser:
             raise Forbidden("organisers only (context data user.roles must include 'organiser')")
+
+    def _weekly_caps(self) -> domain.WeeklyCaps:
+        """The weekly cap of every way to take a duty: MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS by kind."""
+        return domain.WeeklyCaps(self.duty_rules.max_per_week, self.standin_settings.caps)
 
     def _for_volunteer(self, volunteer_id: int) -> None:
         if not self.caller.acts_for(volunteer_id):
@@ -405,10 +413,12 @@ class ActivitiesService(
     def sign_up(self, occurrence_id, volunteer_id, role=None, request_id=None):
         """Sign a volunteer up for a role: confirmed while seats last, else waitlisted in order.
 
-        Checks skills and availability with the volunteers service and clashes with the
-        volunteer's confirmed duties. Signing up again for the same role returns the volunteer's
-        live sign-up and dispatches nothing; the same request_id with the same arguments returns
-        the first answer, with other arguments KeyReused (the caller's own keys, guanyinli.keys).
+        Checks skills and availability with the volunteers service, clashes with the volunteer's
+        confirmed duties and the weekly caps (MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS of the
+        kind, the volunteer's own max_duties_per_week), as list_open_duties does. Signing up again
+        for the same role returns the volunteer's live sign-up and dispatches nothing; the same
+        request_id with the same arguments returns the first answer, with other arguments
+        KeyReused (the caller's own keys, guanyinli.keys).
         """
         self._for_volunteer(volunteer_id)
 
@@ -427,7 +437,10 @@ class ActivitiesService(
         role_name, duty = target
         volunteer, availability = self.volunteers.volunteer_and_availability(volunteer_id, duty[0], duty[1])
         check = SignupCheck(
-            volunteer=volunteer, available=bool(availability.get("available")), reason=availability.get("reason")
+            volunteer=volunteer,
+            available=bool(availability.get("available")),
+            reason=availability.get("reason"),
+            caps=self._weekly_caps(),
         )
 
         def work(session):
@@ -518,8 +531,8 @@ class ActivitiesService(
         sign-up of the occurrence yet; and the duty fits them (``domain.duty_fits``): they have the
         role's skills, are available for all of it (weekly windows and dated time off, as
         check_availability judges), it clashes with none of their confirmed duties and leaves their
-        ISO week under the weekly cap: MAX_DUTIES_PER_WEEK, or the volunteer's own
-        (max_duties_per_week) when smaller; every confirmed duty counts. A full role is listed with
+        ISO week under the weekly caps sign_up applies (MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS
+        of the kind, the volunteer's own max_duties_per_week). A full role is listed with
         the waitlist place a sign-up would get. A deactivated volunteer has none. Windows of at
         most 62 days; one call to the volunteers service for the whole window.
         """
@@ -535,8 +548,7 @@ class ActivitiesService(
             seats = store.open_seats(session, found, volunteer_id, at)
             if not seats:
                 return [], [], None
-            weighing = domain.weighing_window(s.duty for s in seats)
-            confirmed = [duty for _, duty in store.confirmed_duties(session, volunteer_id, weighing)]
+            confirmed = store.booked(session, [volunteer_id], *store.weighing([s.duty for s in seats]))[volunteer_id]
             span = (min(s.duty[0] for s in seats), max(s.duty[1] for s in seats))
             return [views.open_duty_view(s) for s in seats], confirmed, span
 
@@ -546,16 +558,19 @@ class ActivitiesService(
         volunteer, available = self.volunteers.volunteer_and_spans(volunteer_id, *span)
         if not volunteer.get("active", True):
             return []
-        skills, cap, own = (
-            volunteer.get("skills") or [],
-            self.duty_rules.max_per_week,
-            volunteer.get("max_duties_per_week"),
-        )
+        skills, caps, own = volunteer.get("skills") or [], self._weekly_caps(), volunteer.get("max_duties_per_week")
         return [
             offer
             for offer in offers
             if domain.duty_fits(
-                (offer["duty_start"], offer["duty_end"]), offer["skills"], skills, available, confirmed, cap, own
+                (offer["duty_start"], offer["duty_end"]),
+                offer["skills"],
+                skills,
+                available,
+                confirmed,
+                caps,
+                own,
+                offer["kind"],
             )
         ]
 
@@ -592,7 +607,7 @@ class ActivitiesService(
     @contract(
         access=ORGANISERS,
         request=schemas.RegistrationIdIn,
-        response=schemas.Registration(),
+        response=schemas.DoorRegistration(),
         errors=(NotFound, Forbidden),
     )
     def cancel_registration(self, registration_id):
@@ -601,6 +616,46 @@ class ActivitiesService(
 
         def work(session):
             registration, _ = store.cancel_registration(session, registration_id)
+            return views.registration_view(session, registration)
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=allow(VIEWER, ORGANISER, SYSTEM, scope="phones to organisers only; viewers see them masked"),
+        request=schemas.DoorListIn,
+        response=schemas.DoorList(),
+        errors=(NotFound, Forbidden),
+    )
+    def door_list(self, occurrence_id, query=None):
+        """A lecture's door list: the registered residents by name (checked in or not), then the
+        waitlist in order, with the counts; ``query`` finds a name, or a phone by its last (up to
+        four) digits. Phones go to organisers; viewers get the masked form."""
+        if not self.caller.may_read_all:
+            raise Forbidden("organisers and viewers only")
+
+        def work(session):
+            occ, registrations = store.door_list(session, occurrence_id)
+            return views.door_list_view(session, occ, registrations, self.caller.is_organiser, query)
+
+        return self._work(work)
+
+    @rpc
+    @contract(
+        access=ORGANISERS,
+        request=schemas.CheckInIn,
+        response=schemas.DoorRegistration(),
+        errors=(NotFound, Forbidden, Conflict, OccurrenceClosed),
+    )
+    def check_in(self, registration_id, undo=False):
+        """Check a registered resident in at the door, from two hours before the lecture until it
+        ends (undo: out again); checking in twice changes nothing. A waitlisted resident is refused
+        (Conflict): register them once a place is free."""
+        self._organiser()
+        at = self.clock()
+
+        def work(session):
+            registration, _ = store.check_in(session, registration_id, at, undo)
             return views.registration_view(session, registration)
 
         return self._work(work)
@@ -652,12 +707,12 @@ class ActivitiesService(
     def _candidates(self, duty: standins.Target) -> list[int]:
         """Active volunteers who fit the duty now (skills, availability, no clash, within the weekly
         cap, not on it), the volunteer who offers it aside."""
-        wanted = duty.open_duty(self.standin_settings.caps)
+        wanted = duty.open_duty(self._weekly_caps())
         skill = wanted.skills[0] if wanted.skills else None
         records = [
             r for r in self.volunteers.available_volunteers(duty.start, duty.end, skill) if r["id"] != duty.volunteer_id
         ]
-        held = self._work(lambda s: standins.booked(s, [r["id"] for r in records], *duty.booking_window()))
+        held = self._work(lambda s: store.booked(s, [r["id"] for r in records], *duty.booking_window()))
         return [r["id"] for r in records if domain.fits(wanted, standins.helper(r, True, None, held.get(r["id"], ())))]
 
     def _private(self, volunteer_id: int) -> bool:
@@ -767,7 +822,7 @@ class ActivitiesService(
         available, why = bool(availability.get("available")), availability.get("reason")
 
         def work(session):
-            caps = self.standin_settings.caps
+            caps = self._weekly_caps()
             offer, changed = standins.take(session, offer_id, record, available, why, now, caps)
             if changed:
                 event = {**standins.offer_event(offer), "taken_by": volunteer_id, "new_signup_id": offer.new_signup_id}
@@ -825,8 +880,8 @@ class ActivitiesService(
         windows = [(duty.start, duty.end) for _, duty in offers]
         record, checks = self.volunteers.availabilities(volunteer_id, windows)
         start, end = min(d.booking_window()[0] for _, d in offers), max(d.booking_window()[1] for _, d in offers)
-        held = self._work(lambda s: standins.booked(s, [volunteer_id], start, end))[volunteer_id]
-        caps = self.standin_settings.caps
+        held = self._work(lambda s: store.booked(s, [volunteer_id], start, end))[volunteer_id]
+        caps = self._weekly_caps()
         return [
             view
             for (view, duty), check in zip(offers, checks, strict=True)
@@ -916,7 +971,7 @@ class ActivitiesService(
     def _misfits(self, volunteer_id: int, duties: list[standins.Target]) -> list[standins.Target]:
         """The duties of the volunteer's that they no longer fit (active, skills, availability)."""
         record, checks = self.volunteers.availabilities(volunteer_id, [(d.start, d.end) for d in duties])
-        caps = self.standin_settings.caps
+        caps = self._weekly_caps()
         return [
             duty
             for duty, check in zip(duties, checks, strict=True)
@@ -935,7 +990,7 @@ def _let_go(session, signup_id: int, now) -> None:
         standins.withdraw(session, offer.id, now)
     try:
         signup, changed, promoted = store.cancel_sign_up(session, signup_id)
-    except RuleViolation as exc:  # attendance recorded meanwhile, or over: it stays as it is
+    except Conflict as exc:  # attendance recorded meanwhile, or over: it stays as it is
         log.info("sign-up %s not cancelled: %s", signup_id, exc)
         return
     if changed:

@@ -22,11 +22,8 @@ from activities import domain, store, views
 from activities.domain import Booked, Helper, OpenDuty
 from activities.exceptions import StandinClosed
 from activities.models import (
-    Activity,
-    ActivityRole,
     HandledEvent,
     Occurrence,
-    OccurrenceRole,
     Roster,
     Signup,
     StandinOffer,
@@ -52,14 +49,14 @@ class Target:
     grid_id: int | None
     rostered: bool  # a duty of a published patrol roster
 
-    def open_duty(self, caps: dict[str, int] | None = None) -> OpenDuty:
+    def open_duty(self, caps: domain.WeeklyCaps | None = None) -> OpenDuty:
         return OpenDuty(
             occurrence_id=self.occurrence_id,
             kind=self.kind,
             start=self.start,
             end=self.end,
             skills=self.skills,
-            weekly_cap=domain.weekly_cap(self.kind, caps),
+            **(caps or domain.WeeklyCaps()).of(self.kind),
         )
 
     def booking_window(self) -> tuple[datetime, datetime]:
@@ -86,32 +83,6 @@ def target(signup: Signup) -> Target:
         grid_id=store.effective_place(occ)[0],
         rostered=signup.source == "roster",
     )
-
-
-def booked(session: Session, volunteer_ids: list[int], start: datetime, end: datetime) -> dict[int, tuple[Booked, ...]]:
-    """The confirmed duties (on live occurrences) of each volunteer whose occurrence meets [start, end)."""
-    found: dict[int, list[Booked]] = {v: [] for v in volunteer_ids}
-    if not volunteer_ids:
-        return {}
-    rows = session.execute(
-        select(Signup.volunteer_id, Occurrence, ActivityRole, Activity.kind)
-        .join(Occurrence, Signup.occurrence_id == Occurrence.id)
-        .join(OccurrenceRole, Signup.occurrence_role_id == OccurrenceRole.id)
-        .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
-        .join(Activity, Occurrence.activity_id == Activity.id)
-        .where(
-            Signup.volunteer_id.in_(volunteer_ids),
-            Signup.status == "confirmed",
-            Occurrence.status == "scheduled",
-            Activity.status == "active",
-            Occurrence.start < to_db(end),
-            Occurrence.end > to_db(start),
-        )
-    )
-    for volunteer_id, occ, role, kind in rows:
-        window = store.duty_of(occ, role)
-        found[volunteer_id].append(Booked(occ.id, kind, window[0], window[1]))
-    return {v: tuple(duties) for v, duties in found.items()}
 
 
 def helper(record: dict, available: bool, reason: str | None, duties: tuple[Booked, ...]) -> Helper:
@@ -200,7 +171,7 @@ def take(
     available: bool,
     reason: str | None,
     now: datetime,
-    caps: dict[str, int] | None = None,
+    caps: domain.WeeklyCaps | None = None,
 ) -> tuple[StandinOffer, bool]:
     """The volunteer of ``record`` takes the offer, if they fit; returns it and whether this call took it.
 
@@ -214,7 +185,7 @@ def take(
     domain.check_standin_take(offer_of(offer), volunteer_id, now)
     store._lock_volunteer(session, volunteer_id)  # their clash check, serialised with their sign-ups
     duty = target(offer.signup)
-    held = booked(session, [volunteer_id], *duty.booking_window())[volunteer_id]
+    held = store.booked(session, [volunteer_id], *duty.booking_window())[volunteer_id]
     problem = domain.misfit(duty.open_duty(caps), helper(record, available, reason, held))
     if problem is not None:
         raise problem

@@ -16,12 +16,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from activities import domain, recurrence
-from activities.domain import RuleViolation, SignupCheck
+from activities.domain import Booked, RuleViolation, SignupCheck
+from activities.exceptions import OccurrenceClosed, RoleFull
 from activities.models import (
     Activity,
     ActivityExdate,
@@ -32,7 +34,7 @@ from activities.models import (
     Signup,
     VolunteerStats,
 )
-from guanyinli.errors import NotFound
+from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.timeutil import from_db, local, now, to_db
 
 log = logging.getLogger(__name__)
@@ -295,6 +297,9 @@ def _resize_future(session: Session, activity: Activity) -> list[Signup]:
     for occ in _future_occurrences(session, activity):
         ensure_roles(session, [occ])
         occ.attendee_capacity = max(activity.capacity or 0, occ.attendees) if activity.capacity else None
+        session.flush()
+        promote_registrations(session, occ)
+        session.refresh(occ)
         promoted += _resize_roles(session, occ)
     return promoted
 
@@ -596,75 +601,135 @@ def occurrence_volunteers(session: Session, occurrence_id: int) -> list[int]:
     return _active_volunteers(session, [occurrence_id]).get(occurrence_id, [])
 
 
-# --- seats -----------------------------------------------------------------------------------
+# --- seats ----------------------------------------------------------------------------------
+# The rules of seats and waitlists are ``domain``'s (Seats, Waiting, promotions); here they are
+# loaded and applied. One mechanism serves two pools: a role's seats for volunteers (a row of
+# occurrence_roles, sign-ups waiting) and a hall's places for residents (the occurrence's row,
+# registrations waiting). A seat is taken by a guarded UPDATE, so the database has the last word.
 
 
-def _take_seat(session: Session, occurrence_role_id: int) -> bool:
+@dataclass(frozen=True)
+class SeatPool:
+    """Where one kind of seat lives: the row counting them and the rows that wait for them."""
+
+    table: type  # the row with capacity, taken and the last waitlist number handed out
+    capacity: Any
+    taken: Any
+    counter: Any
+    waiting: type  # the rows that hold a seat or wait for one
+    owner: Any  # their column naming the row of seats
+    seated: str  # their status once they hold a seat
+    stamps: tuple[str, ...] = ()  # columns set to the moment they got it
+
+
+ROLE_SEATS = SeatPool(
+    OccurrenceRole,
+    OccurrenceRole.capacity,
+    OccurrenceRole.confirmed,
+    OccurrenceRole.waitlist_counter,
+    Signup,
+    Signup.occurrence_role_id,
+    "confirmed",
+    ("confirmed_at", "updated_at"),
+)
+HALL_PLACES = SeatPool(
+    Occurrence,
+    Occurrence.attendee_capacity,
+    Occurrence.attendees,
+    Occurrence.attendee_queue,
+    Registration,
+    Registration.occurrence_id,
+    "registered",
+)
+
+
+def _take_seat(session: Session, pool: SeatPool, row_id: int) -> bool:
     result = session.execute(
-        update(OccurrenceRole)
-        .where(OccurrenceRole.id == occurrence_role_id, OccurrenceRole.confirmed < OccurrenceRole.capacity)
-        .values(confirmed=OccurrenceRole.confirmed + 1)
+        update(pool.table)
+        .where(pool.table.id == row_id, pool.capacity.is_(None) | (pool.taken < pool.capacity))
+        .values({pool.taken: pool.taken + 1})
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def _release_seat(session: Session, occurrence_role_id: int) -> None:
+def _release_seat(session: Session, pool: SeatPool, row_id: int) -> None:
     session.execute(
-        update(OccurrenceRole)
-        .where(OccurrenceRole.id == occurrence_role_id)
-        .values(confirmed=OccurrenceRole.confirmed - 1)
+        update(pool.table)
+        .where(pool.table.id == row_id)
+        .values({pool.taken: pool.taken - 1})
         .execution_options(synchronize_session=False)
     )
 
 
-def _next_waitlist_number(session: Session, occurrence_role_id: int) -> int:
+def _next_waitlist_number(session: Session, pool: SeatPool, row_id: int) -> int:
     session.execute(
-        update(OccurrenceRole)
-        .where(OccurrenceRole.id == occurrence_role_id)
-        .values(waitlist_counter=OccurrenceRole.waitlist_counter + 1)
+        update(pool.table)
+        .where(pool.table.id == row_id)
+        .values({pool.counter: pool.counter + 1})
         .execution_options(synchronize_session=False)
     )
-    return session.scalar(select(OccurrenceRole.waitlist_counter).where(OccurrenceRole.id == occurrence_role_id))
+    return session.scalar(select(pool.counter).where(pool.table.id == row_id))
 
 
-def _promote(session: Session, occurrence_role_id: int) -> list[Signup]:
-    """Fill free seats from the head of the waitlist, in order.
+def _seats(session: Session, pool: SeatPool, row_id: int) -> domain.Seats:
+    """The seats as they are now (counters change under the ORM's feet)."""
+    capacity, taken = session.execute(select(pool.capacity, pool.taken).where(pool.table.id == row_id)).one()
+    return domain.Seats(capacity, taken)
 
-    A waitlisted volunteer who meanwhile took an overlapping confirmed duty is passed over and
-    keeps their place (they can still cancel the other duty or this sign-up).
-    """
+
+def _waiting(session: Session, pool: SeatPool, row_id: int) -> list:
+    """The rows on the waitlist, in order, locked: a concurrent cancellation waits, or is left out."""
+    return list(
+        session.scalars(
+            select(pool.waiting)
+            .where(pool.owner == row_id, pool.waiting.status == "waitlisted")
+            .order_by(pool.waiting.waitlist_number)
+            .with_for_update()
+        )
+    )
+
+
+def _promote(session: Session, pool: SeatPool, row_id: int, passed_over=None) -> list:
+    """Give free seats to the heads of the waitlist (``domain.promotions``); returns the rows promoted."""
+    waiting = _waiting(session, pool, row_id)
+    if not waiting:
+        return []
+    rows = {w.id: w for w in waiting}
+    places = [domain.Waiting(w.id, w.waitlist_number, getattr(w, "volunteer_id", None)) for w in waiting]
+    promoted = []
+    stamp = to_db(now())
+    for place in domain.promotions(_seats(session, pool, row_id), places, passed_over or (lambda _: False)):
+        if not _take_seat(session, pool, row_id):  # another worker gave the seat meanwhile
+            break
+        row = rows[place.id]
+        row.status, row.waitlist_number = pool.seated, None
+        for column in pool.stamps:
+            setattr(row, column, stamp)
+        promoted.append(row)
+    session.flush()
+    return promoted
+
+
+def _promote_signups(session: Session, occurrence_role_id: int) -> list[Signup]:
+    """Fill a role's free seats from its waitlist; a volunteer whose confirmed duties meanwhile
+    clash with this one is passed over and keeps their place (they can still cancel either)."""
     slot = session.get(OccurrenceRole, occurrence_role_id)
     duty = duty_of(slot.occurrence, slot.role)
-    promoted: list[Signup] = []
-    passed_over: list[int] = [0]
-    misses = 0
-    while True:
-        waiting = select(Signup).where(
-            Signup.occurrence_role_id == occurrence_role_id,
-            Signup.status == "waitlisted",
-            Signup.id.not_in(passed_over),
+    volunteers = list(
+        session.scalars(
+            select(Signup.volunteer_id).where(
+                Signup.occurrence_role_id == occurrence_role_id, Signup.status == "waitlisted"
+            )
         )
-        head = session.scalars(waiting.order_by(Signup.waitlist_number).limit(1).with_for_update()).first()
-        if head is None:
-            # PostgreSQL: LIMIT 1 FOR UPDATE returns nothing when the head row changed while we
-            # waited for its lock (e.g. that volunteer cancelled); look again before giving up.
-            misses += 1
-            if misses < 5 and session.scalars(waiting.limit(1)).first() is not None:
-                continue
-            return promoted
-        if clashes(session, head.volunteer_id, duty, slot.occurrence_id):
-            passed_over.append(head.id)
-            continue
-        if not _take_seat(session, occurrence_role_id):
-            return promoted
-        stamp = to_db(now())
-        head.status = "confirmed"
-        head.confirmed_at = stamp
-        head.updated_at = stamp
-        head.waitlist_number = None
-        session.flush()
-        promoted.append(head)
+    )
+    held = booked(session, volunteers, duty[0] - DUTY_MARGIN, duty[1] + DUTY_MARGIN)
+
+    def clashes(place: domain.Waiting) -> bool:
+        others = [b for b in held.get(place.volunteer_id, ()) if b.occurrence_id != slot.occurrence_id]
+        return bool(domain.clashing(duty, others))
+
+    return _promote(session, ROLE_SEATS, occurrence_role_id, clashes)
 
 
 def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
@@ -676,11 +741,9 @@ def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
         role = roles.get(slot.role_id)
         if role is None:
             continue
-        seats = domain.seats_for(role.name, role.needed, activity.kind, occ.attendees or 0, activity.pupils_per_tutor)
-        current = session.execute(
-            select(OccurrenceRole.capacity, OccurrenceRole.confirmed).where(OccurrenceRole.id == slot.id)
-        ).one()
-        target = max(seats, current.confirmed)
+        wanted = domain.seats_for(role.name, role.needed, activity.kind, occ.attendees or 0, activity.pupils_per_tutor)
+        current = _seats(session, ROLE_SEATS, slot.id)
+        target = current.resized(wanted).capacity
         if target != current.capacity:
             session.execute(
                 update(OccurrenceRole)
@@ -689,7 +752,7 @@ def _resize_roles(session: Session, occ: Occurrence) -> list[Signup]:
                 .execution_options(synchronize_session=False)
             )
             if target > current.capacity:
-                promoted += _promote(session, slot.id)
+                promoted += _promote_signups(session, slot.id)
     session.expire_all()
     return promoted
 
@@ -711,16 +774,16 @@ def seat_rows(session: Session, occurrence_ids: list[int]):
     )
 
 
-def waitlist_position(session: Session, signup: Signup) -> int | None:
-    if signup.status != "waitlisted":
+def waitlist_position(session: Session, row: Signup | Registration) -> int | None:
+    """A waitlisted sign-up's or registration's position (``domain.waitlist_position``; None when not waiting)."""
+    if row.status != "waitlisted":
         return None
-    return session.scalar(
-        select(func.count(Signup.id)).where(
-            Signup.occurrence_role_id == signup.occurrence_role_id,
-            Signup.status == "waitlisted",
-            Signup.waitlist_number <= signup.waitlist_number,
-        )
+    pool = ROLE_SEATS if isinstance(row, Signup) else HALL_PLACES
+    owner = row.occurrence_role_id if isinstance(row, Signup) else row.occurrence_id
+    numbers = session.scalars(
+        select(pool.waiting.waitlist_number).where(pool.owner == owner, pool.waiting.status == "waitlisted")
     )
+    return domain.waitlist_position(numbers, row.waitlist_number)
 
 
 # --- sign-ups --------------------------------------------------------------------------------
@@ -740,7 +803,7 @@ def signup_target(session: Session, occurrence_id: int, role_name: str | None) -
     if role_name is None:
         if len(slots) != 1:
             names = ", ".join(sorted(s.role.name for s in slots))
-            raise RuleViolation("invalid", f"role: required, one of {names}")
+            raise InvalidInput(f"role: required, one of {names}", f"请选择岗位：{names}")
         return occ, slots[0]
     for slot in slots:
         if slot.role.name == role_name:
@@ -779,35 +842,38 @@ def repeated_signup(
     return None
 
 
-def confirmed_duties(
-    session: Session, volunteer_id: int, window: tuple[datetime, datetime], exclude_occurrence: int | None = None
-) -> list[tuple[int, tuple[datetime, datetime]]]:
-    """The volunteer's confirmed duties on live occurrences that overlap ``window``: (sign-up id, duty)."""
-    query = (
-        select(Signup.id, Occurrence, ActivityRole)
+def booked(session: Session, volunteer_ids: list[int], start: datetime, end: datetime) -> dict[int, tuple[Booked, ...]]:
+    """The confirmed duties (on live occurrences) of each volunteer whose occurrence meets [start, end)."""
+    if not volunteer_ids:
+        return {}
+    found: dict[int, list[Booked]] = {v: [] for v in volunteer_ids}
+    rows = session.execute(
+        select(Signup.volunteer_id, Occurrence, ActivityRole, Activity.kind)
         .join(Occurrence, Signup.occurrence_id == Occurrence.id)
         .join(OccurrenceRole, Signup.occurrence_role_id == OccurrenceRole.id)
         .join(ActivityRole, OccurrenceRole.role_id == ActivityRole.id)
         .join(Activity, Occurrence.activity_id == Activity.id)
         .where(
-            Signup.volunteer_id == volunteer_id,
+            Signup.volunteer_id.in_(volunteer_ids),
             Signup.status == "confirmed",
             Occurrence.status == "scheduled",
             Activity.status == "active",
-            Occurrence.start < to_db(window[1] + DUTY_MARGIN),
-            Occurrence.end > to_db(window[0] - DUTY_MARGIN),
+            Occurrence.start < to_db(end),
+            Occurrence.end > to_db(start),
         )
         .order_by(Occurrence.start, Signup.id)
     )
-    if exclude_occurrence is not None:
-        query = query.where(Occurrence.id != exclude_occurrence)
-    duties = ((signup_id, duty_of(occ, role)) for signup_id, occ, role in session.execute(query))
-    return [(signup_id, duty) for signup_id, duty in duties if domain.overlaps(window, duty)]
+    for volunteer_id, occ, role, kind in rows:
+        window = duty_of(occ, role)
+        found[volunteer_id].append(Booked(occ.id, kind, window[0], window[1]))
+    return {v: tuple(duties) for v, duties in found.items()}
 
 
-def clashes(session: Session, volunteer_id: int, duty: tuple[datetime, datetime], exclude_occurrence: int) -> list[int]:
-    """Ids of the volunteer's confirmed duties (on live occurrences) that overlap ``duty``."""
-    return [signup_id for signup_id, _ in confirmed_duties(session, volunteer_id, duty, exclude_occurrence)]
+def weighing(duties: list[tuple[datetime, datetime]]) -> tuple[datetime, datetime]:
+    """Where a volunteer's confirmed duties bear on these duties (clashes, weekly caps), with the
+    margin of role offsets: what to pass to ``booked``."""
+    start, end = domain.weighing_window(duties)
+    return start - DUTY_MARGIN, end + DUTY_MARGIN
 
 
 def _lock_volunteer(session: Session, volunteer_id: int) -> VolunteerStats:
@@ -833,8 +899,9 @@ def sign_up(
 ) -> tuple[Signup, bool]:
     """Confirm or waitlist a volunteer; returns the sign-up and whether this call changed anything.
 
-    ``check`` carries what the volunteers service said (skills, availability); ``None`` skips
-    those checks (the roster checked them). With ``waitlist=False`` a full role is an error.
+    ``check`` carries what the volunteers service said (skills, availability, their own weekly cap)
+    and the platform's weekly caps; ``None`` leaves only the clash check (the roster checked the
+    rest). The rule is ``domain.signup_misfit``. With ``waitlist=False`` a full role is ``RoleFull``.
     """
     occ, slot = signup_target(session, occurrence_id, role_name)
     _lock_volunteer(session, volunteer_id)
@@ -843,13 +910,14 @@ def sign_up(
         return repeated, False
     existing = find_signup(session, None, slot.id, volunteer_id)  # a cancelled one is reused
     if effective_status(occ) == "cancelled":
-        raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled")
+        raise OccurrenceClosed(f"occurrence {occurrence_id} is cancelled", "该活动已取消")
     duty = duty_of(occ, slot.role)
-    found = clashes(session, volunteer_id, duty, occ.id)
     if check is None:
         check = SignupCheck(volunteer={"id": volunteer_id, "skills": slot.role.skills}, available=True)
-    check.clashes = found
-    domain.check_signup(slot.role.skills or [], check, duty, now())
+    held = booked(session, [volunteer_id], *weighing([duty]))[volunteer_id]
+    problem = domain.signup_misfit(occ.id, occ.activity.kind, duty, slot.role.skills or [], check, held, now())
+    if problem is not None:
+        raise problem
     stamp = to_db(now())
     signup = existing or Signup(occurrence_id=occ.id, occurrence_role_id=slot.id, volunteer_id=volunteer_id)
     signup.request_id = request_id if request_id else signup.request_id
@@ -858,16 +926,16 @@ def sign_up(
     signup.attendance = None
     signup.hours = None
     signup.updated_at = stamp
-    if _take_seat(session, slot.id):
+    if _take_seat(session, ROLE_SEATS, slot.id):
         signup.status = "confirmed"
         signup.confirmed_at = stamp
         signup.waitlist_number = None
     elif not waitlist:
-        raise RuleViolation("full", f"role {slot.role.name!r} of occurrence {occurrence_id} is full")
+        raise RoleFull(f"role {slot.role.name!r} of occurrence {occurrence_id} is full", "该岗位已满")
     else:
         signup.status = "waitlisted"
         signup.confirmed_at = None
-        signup.waitlist_number = _next_waitlist_number(session, slot.id)
+        signup.waitlist_number = _next_waitlist_number(session, ROLE_SEATS, slot.id)
     if existing is None:
         signup.created_at = stamp
         session.add(signup)
@@ -895,11 +963,8 @@ def cancel_sign_up(
         raise NotFound(f"sign-up {signup_id} not found")
     if signup.status == "cancelled":
         return signup, False, []
-    if signup.attendance is not None:
-        raise RuleViolation("conflict", f"sign-up {signup_id} has its attendance recorded; mark it instead")
     stamp = to_db(now())
-    if signup.occurrence.end <= stamp:
-        raise RuleViolation("closed", "the duty is over; mark its attendance instead")
+    domain.check_cancellable(signup_id, signup.attendance, from_db(signup.occurrence.end), now())
     was_confirmed = signup.status == "confirmed"
     if deadlines is not None and was_confirmed and effective_status(signup.occurrence) == "scheduled":
         duty_start = duty_of(signup.occurrence, signup.occurrence_role.role)[0]
@@ -911,9 +976,9 @@ def cancel_sign_up(
     session.flush()
     promoted: list[Signup] = []
     if was_confirmed:
-        _release_seat(session, signup.occurrence_role_id)
+        _release_seat(session, ROLE_SEATS, signup.occurrence_role_id)
         if effective_status(signup.occurrence) == "scheduled":
-            promoted = _promote(session, signup.occurrence_role_id)
+            promoted = _promote_signups(session, signup.occurrence_role_id)
     return signup, True, promoted
 
 
@@ -922,18 +987,18 @@ def assign_patrol_duty(
 ) -> tuple[Signup, bool]:
     """Give a volunteer a confirmed patrol duty (the roster publish calls this; it checked availability).
 
-    Still refused by the database rules: a full role (``RuleViolation('full')``) and a clash
-    with another confirmed duty (``RuleViolation('clash')``). Idempotent: an existing confirmed
+    Still refused: a full role (``RoleFull``) and a clash with another confirmed duty
+    (``DutyClash``). Idempotent: an existing confirmed
     duty is returned unchanged; a waitlisted one is confirmed if a seat is free.
     """
     occ = get_occurrence(session, occurrence_id)
     if occ.activity.kind != "patrol":
-        raise RuleViolation("invalid", f"occurrence {occurrence_id} is not a patrol")
+        raise InvalidInput(f"occurrence {occurrence_id} is not a patrol", "该活动不是巡逻")
     _, slot = signup_target(session, occurrence_id, role_name)
     existing = find_signup(session, None, slot.id, volunteer_id)
     if existing is not None and existing.status == "waitlisted":
-        if not _take_seat(session, slot.id):
-            raise RuleViolation("full", f"patrol occurrence {occurrence_id} is full")
+        if not _take_seat(session, ROLE_SEATS, slot.id):
+            raise RoleFull(f"patrol occurrence {occurrence_id} is full", "该巡逻班次已满")
         existing.status, existing.confirmed_at, existing.waitlist_number = "confirmed", to_db(now()), None
         existing.source = "roster"
         session.flush()
@@ -954,81 +1019,91 @@ def register_attendee(
     callers' keys are scoped to the caller and never reach it (``guanyinli.keys``).
     """
     occ = get_occurrence(session, occurrence_id)
-    if occ.activity.kind not in ("lecture", "tutoring"):
-        raise RuleViolation("invalid", "registrations are for lectures and tutoring sessions")
-    if effective_status(occ) == "cancelled" or occ.end <= to_db(now()):
-        raise RuleViolation("closed", f"occurrence {occurrence_id} is cancelled or over")
+    domain.check_registrable(occ.activity.kind, effective_status(occ) == "cancelled", from_db(occ.end), now())
     if request_id:
         found = session.scalars(select(Registration).where(Registration.request_id == request_id)).first()
         if found is not None:
             return found, False, []
     registration = Registration(occurrence_id=occ.id, name=name, phone=phone, request_id=request_id)
-    taken = session.execute(
-        update(Occurrence)
-        .where(
-            Occurrence.id == occ.id,
-            (Occurrence.attendee_capacity.is_(None)) | (Occurrence.attendees < Occurrence.attendee_capacity),
-        )
-        .values(attendees=Occurrence.attendees + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 1:
+    seated = _take_seat(session, HALL_PLACES, occ.id)
+    if seated:
         registration.status = "registered"
     else:
-        session.execute(
-            update(Occurrence)
-            .where(Occurrence.id == occ.id)
-            .values(attendee_queue=Occurrence.attendee_queue + 1)
-            .execution_options(synchronize_session=False)
-        )
         registration.status = "waitlisted"
-        registration.waitlist_number = session.scalar(select(Occurrence.attendee_queue).where(Occurrence.id == occ.id))
+        registration.waitlist_number = _next_waitlist_number(session, HALL_PLACES, occ.id)
     session.add(registration)
     session.flush()
     session.refresh(occ)
-    promoted = _resize_roles(session, occ) if taken.rowcount == 1 else []
+    promoted = _resize_roles(session, occ) if seated else []
     return registration, True, promoted
 
 
+def get_registration(session: Session, registration_id: int) -> Registration:
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise NotFound(f"registration {registration_id} not found", f"没有编号为{registration_id}的报名")
+    return registration
+
+
 def cancel_registration(session: Session, registration_id: int) -> tuple[Registration, list[Registration]]:
+    """Cancel a registration; a freed place goes to the head of the waitlist. Returns it and those promoted."""
     registration = session.scalars(
         select(Registration).where(Registration.id == registration_id).with_for_update()
     ).first()
     if registration is None:
-        raise NotFound(f"registration {registration_id} not found")
+        raise NotFound(f"registration {registration_id} not found", f"没有编号为{registration_id}的报名")
     if registration.status == "cancelled":
         return registration, []
     was_registered = registration.status == "registered"
     registration.status = "cancelled"
     registration.cancelled_at = to_db(now())
     registration.waitlist_number = None
+    registration.checked_in_at = None
     session.flush()
-    promoted = []
+    promoted: list[Registration] = []
     if was_registered:
-        session.execute(
-            update(Occurrence)
-            .where(Occurrence.id == registration.occurrence_id)
-            .values(attendees=Occurrence.attendees - 1)
-            .execution_options(synchronize_session=False)
-        )
-        head = session.scalars(
-            select(Registration)
-            .where(Registration.occurrence_id == registration.occurrence_id, Registration.status == "waitlisted")
-            .order_by(Registration.waitlist_number)
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if head is not None:
-            session.execute(
-                update(Occurrence)
-                .where(Occurrence.id == registration.occurrence_id)
-                .values(attendees=Occurrence.attendees + 1)
-                .execution_options(synchronize_session=False)
-            )
-            head.status, head.waitlist_number = "registered", None
-            promoted.append(head)
-        session.flush()
+        _release_seat(session, HALL_PLACES, registration.occurrence_id)
+        promoted = _promote(session, HALL_PLACES, registration.occurrence_id)
     return registration, promoted
+
+
+def promote_registrations(session: Session, occ: Occurrence) -> list[Registration]:
+    """Fill the hall's free places from its waitlist (after the capacity grew)."""
+    return _promote(session, HALL_PLACES, occ.id)
+
+
+def check_in(session: Session, registration_id: int, at: datetime, undo: bool = False) -> tuple[Registration, bool]:
+    """Check a registered resident in at the door (``undo``: out again, a tap by mistake); returns
+    the registration and whether this call changed it."""
+    registration = get_registration(session, registration_id)
+    occ = registration.occurrence
+    if undo:
+        if registration.checked_in_at is None:
+            return registration, False
+        registration.checked_in_at = None
+    else:
+        if registration.checked_in_at is not None:
+            return registration, False
+        cancelled = effective_status(occ) == "cancelled"
+        domain.check_check_in(registration.status, from_db(occ.start), from_db(occ.end), at, cancelled)
+        registration.checked_in_at = to_db(at)
+    session.flush()
+    return registration, True
+
+
+def door_list(session: Session, occurrence_id: int) -> tuple[Occurrence, list[Registration]]:
+    """An occurrence and its live registrations: the registered by name, then the waitlist in order."""
+    occ = get_occurrence(session, occurrence_id)
+    rows = list(
+        session.scalars(
+            select(Registration).where(
+                Registration.occurrence_id == occ.id, Registration.status.in_(("registered", "waitlisted"))
+            )
+        )
+    )
+    registered = sorted((r for r in rows if r.status == "registered"), key=lambda r: (r.name, r.id))
+    waiting = sorted((r for r in rows if r.status == "waitlisted"), key=lambda r: r.waitlist_number)
+    return occ, registered + waiting
 
 
 # --- attendance ------------------------------------------------------------------------------

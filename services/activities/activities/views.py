@@ -347,22 +347,41 @@ def signup_event(session: Session, signup: Signup) -> dict:
     }
 
 
-def registration_view(session: Session, registration: Registration) -> dict:
-    position = None
-    if registration.status == "waitlisted":
-        position = session.scalar(
-            select(func.count(Registration.id)).where(
-                Registration.occurrence_id == registration.occurrence_id,
-                Registration.status == "waitlisted",
-                Registration.waitlist_number <= registration.waitlist_number,
-            )
-        )
+def registration_view(
+    session: Session, registration: Registration, phone: bool = True, waiting: list[int] | None = None
+) -> dict:
+    """A registration; ``phone``: with the phone itself (the resident's own answer, organisers),
+    else only its masked form. ``waiting``: the numbers of the occurrence's waitlist when the caller read them already."""
+    position = waitlist_position(session, registration) if waiting is None else None
+    if waiting is not None and registration.status == "waitlisted":
+        position = domain.waitlist_position(waiting, registration.waitlist_number)
     return {
         "id": registration.id,
         "occurrence_id": registration.occurrence_id,
         "name": registration.name,
-        "phone": registration.phone,
+        "phone": registration.phone if phone else None,
+        "phone_masked": domain.mask_phone(registration.phone),
         "status": registration.status,
         "waitlist_position": position,
+        "checked_in_at": from_db(registration.checked_in_at),
         "created_at": from_db(registration.created_at),
+    }
+
+
+def door_list_view(
+    session: Session, occ: Occurrence, registrations: list[Registration], phones: bool, query: str | None = None
+) -> dict:
+    """A lecture's door list: the occurrence, its registrations matching ``query`` (``domain.door_matches``;
+    phones only for ``phones``) and the counts of them all."""
+    waiting = [r.waitlist_number for r in registrations if r.status == "waitlisted"]
+    rows = [registration_view(session, r, phones, waiting) for r in registrations]
+    found = [row for r, row in zip(registrations, rows, strict=True) if domain.door_matches(r.name, r.phone, query)]
+    return {
+        **occurrence_ref(occ),
+        "room": effective_place(occ)[2],
+        "attendee_capacity": occ.attendee_capacity,
+        "registered": sum(r["status"] == "registered" for r in rows),
+        "waitlisted": sum(r["status"] == "waitlisted" for r in rows),
+        "checked_in": sum(r["checked_in_at"] is not None for r in rows),
+        "registrations": found,
     }

@@ -1425,17 +1425,19 @@ def token(roles, volunteer_id, grids, name, hours):
     )
 
 
-from organiser.cli_cleanups import cleanups  # noqa: E402 - it builds on the helpers above
+# --- programmes: their command groups live in modules of their own, built on the helpers above ---
 
-cli.add_command(cleanups)
-from organiser.cli_visits import visits  # noqa: E402 - a command group built on the helpers above
+from organiser import (  # noqa: E402
+    cli_calendar,  # noqa: E402,F401 - its commands join the groups above as it is imported
+    cli_lectures,
+    cli_school,
+)
+from organiser.cli_cleanups import cleanups  # noqa: E402
+from organiser.cli_visits import visits  # noqa: E402
 
-cli.add_command(visits)
-from organiser import cli_school  # noqa: E402 - its commands use the helpers above
+for group in (cli_school.school, visits, cli_lectures.lectures, cleanups):
+    cli.add_command(group)
 
-cli.add_command(cli_school.school)
-
-from organiser import cli_calendar  # noqa: E402,F401  (its commands join the groups above)
 
 # --- entry point -----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.cleanup_words import CLEANUP_TEXTS
+from organiser.lecture_words import LECTURE_TEXTS
 from organiser.phone_words import PHONE_TEXTS
 from organiser.school_words import SCHOOL_TEXTS
 from organiser.visit_words import VISIT_TEXTS
@@ -271,6 +272,7 @@ TEXTS.update(CLEANUP_TEXTS)
 TEXTS.update(VISIT_TEXTS)
 TEXTS.update(SCHOOL_TEXTS)
 TEXTS.update(CALENDAR_TEXTS)
+TEXTS.update(LECTURE_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

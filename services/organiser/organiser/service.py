@@ -35,6 +35,7 @@ from organiser import (
     calendar_pages,
     charts,
     cleanup_pages,
+    lecture_pages,
     phone,
     roster_settings,
     school_pages,
@@ -224,6 +225,7 @@ class OrganiserService(
     visit_pages.VisitPhonePages,
     school_pages.SchoolPages,
     calendar_pages.CalendarPages,
+    lecture_pages.LecturePages,
     revocation.RevocationListener,
 ):
     name = "organiser"

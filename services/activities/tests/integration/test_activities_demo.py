@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities import demo, store, visits, visits_demo
+from activities import demo, lecture_demo, store, visits, visits_demo
 from activities.domain import Viewer
 from activities.models import Activity, PersonVisit, Registration
 from guanyinli.db import make_engine
@@ -35,15 +35,18 @@ def test_demo_month_is_complete_and_idempotent(db_urls):
         ]
         kinds = Counter(o.activity.kind for o in occurrences)
         assert kinds["tutoring"] == 8  # every Saturday and Sunday morning
-        assert kinds["lecture"] == 2
+        assert kinds["lecture"] == 3  # two monthly lectures and lecture_demo's full hall
         assert kinds["elderly_visit"] == 16  # four people, weekly
         # the clean-up rotation: five courtyards and three buildings weekly, eleven green spaces fortnightly
         assert kinds["sanitation"] == 5 * 4 + 3 * 4 + 11 * 2
-        assert session.scalar(select(func.count(Activity.id))) == 40 + kinds["sanitation"] + len(register)
+        assert session.scalar(select(func.count(Activity.id))) == 40 + 1 + kinds["sanitation"] + len(register)
         assert kinds["patrol"] == 15 * 28 + 15 * 8
         school = [o for o in occurrences if o.activity.kind == "tutoring"]
         assert {from_db(o.start).weekday() for o in school} == {5, 6}
-        assert session.scalar(select(func.count(Registration.id))) == 2 * len(demo.RESIDENTS)
+        hall = lecture_demo.CAPACITY + lecture_demo.WAITING
+        assert session.scalar(select(func.count(Registration.id))) == 2 * len(demo.RESIDENTS) + hall
+        full = next(o for o in occurrences if (o.activity.demo_key or "").endswith("lecture-full-hall"))
+        assert (full.attendees, full.attendee_capacity, full.attendee_queue) == (20, 20, lecture_demo.WAITING)
     engine.dispose()
 
 

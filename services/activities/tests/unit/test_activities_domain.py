@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from activities import domain
-from activities.domain import Caller, RuleViolation, SignupCheck
+from activities.domain import Caller, RuleViolation
 from guanyinli.timeutil import TZ
 
 START = datetime(2026, 12, 5, 9, 0, tzinfo=TZ)  # Saturday
@@ -58,27 +58,6 @@ def test_a_patrol_needs_a_grid():
     with pytest.raises(RuleViolation, match="grid"):
         domain.check_place("patrol", None, "一号院", None)
     domain.check_place("lecture", None, None, "立德树人讲堂")
-
-
-@pytest.mark.parametrize(
-    "check, code",
-    [
-        (SignupCheck({"id": 1, "skills": [], "active": False}, True), "inactive"),
-        (SignupCheck({"id": 1, "skills": []}, True), "skills"),
-        (SignupCheck({"id": 1, "skills": ["first_aid"]}, False, "出差"), "unavailable"),
-        (SignupCheck({"id": 1, "skills": ["first_aid"]}, True, clashes=[7]), "clash"),
-    ],
-)
-def test_signup_checks_each_refuse_with_their_code(check, code):
-    with pytest.raises(RuleViolation) as err:
-        domain.check_signup(["first_aid"], check, (START, END), START - timedelta(days=1))
-    assert err.value.code == code
-
-
-def test_a_duty_that_is_over_is_closed():
-    with pytest.raises(RuleViolation) as err:
-        domain.check_signup([], SignupCheck({"id": 1}, True), (START, END), END)
-    assert err.value.code == "closed"
 
 
 VISIT_END = datetime(2026, 3, 10, 11, 0, tzinfo=TZ)

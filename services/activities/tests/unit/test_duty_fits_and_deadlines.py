@@ -21,7 +21,8 @@ def hours(day: int, start: int, end: int) -> tuple[datetime, datetime]:
 
 
 def fits(duty=DUTY, required=(), skills=(), available=ALL_WEEK, confirmed=(), cap=None, own=None) -> bool:
-    return domain.duty_fits(duty, required, skills, available, confirmed, cap, own)
+    held = [domain.Booked(100 + i, "convenience", a, b) for i, (a, b) in enumerate(confirmed)]
+    return domain.duty_fits(duty, required, skills, available, held, domain.WeeklyCaps(cap, {}), own, "lecture")
 
 
 def test_a_duty_fits_a_free_volunteer_with_the_skills():

@@ -171,3 +171,16 @@ def weekend_school(activities) -> dict:
         pupils_per_tutor=5,
         roles=[{"name": "tutor", "needed": 1, "skills": ["tutoring"]}],
     )
+
+
+def door_open_lecture(activities, title: str, capacity: int, residents: list[tuple[str, str]]) -> tuple[dict, list]:
+    """A lecture starting in an hour (its door open for check-in) with ``residents`` (name, phone)
+    registered in order, those past ``capacity`` on the waitlist: (occurrence, registrations)."""
+    from guanyinli.timeutil import iso, now
+
+    start = now().replace(second=0, microsecond=0) + timedelta(hours=1)
+    activities.create_activity(
+        title=title, kind="lecture", room="立德树人讲堂", capacity=capacity, start=iso(start), duration_minutes=90
+    )
+    occ = activities.list_occurrences(start=iso(start - timedelta(minutes=1)), end=iso(start + timedelta(hours=2)))[0]
+    return occ, [activities.register_attendee(occurrence_id=occ["id"], name=n, phone=p) for n, p in residents]
