@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities import store, views, visit_rules
+from activities import domain, store, views, visit_rules
 from activities.domain import RuleViolation, Viewer
 from activities.models import OUTBOX, Activity, Occurrence, PersonVisit, Signup, VisitedPerson
 from activities.visit_pairs import Candidate, choose_pair
@@ -429,10 +429,11 @@ def plan(
             continue
         occ = create_visit(session, person, visit, created_by)
         duty = (from_db(occ.start), from_db(occ.end))
+        held = store.booked(session, [int(r["id"]) for r in free.get(visit.day, [])], *duty)
         candidates = [
             Candidate(int(r["id"]), tuple(r.get("teams") or ()), r.get("grid_id"), loads[int(r["id"])])
             for r in free.get(visit.day, [])
-            if not store.clashes(session, int(r["id"]), duty, occ.id)
+            if not set(domain.clashing(duty, held.get(int(r["id"]), ()))) - {occ.id}
         ]
         pair = choose_pair(previous_pair(session, person.id), candidates, person.grid_id) or ()
         for volunteer_id in pair:
