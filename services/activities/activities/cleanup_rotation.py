@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from activities import cleanups, domain, schemas, store, views
+from activities import cleanups, domain, planning, schemas, store, views
 from activities.cleanups import Place, Slot
 from activities.models import OUTBOX, Occurrence
 from activities.rostering import confirmed_duties, naive
@@ -224,7 +224,7 @@ class CleanupMixin:
         courtyards, green = self.volunteers.cleanup_places()
         return places_from(courtyards, green)
 
-    def _named(self, view: dict, members: list[dict]) -> dict:
+    def _named_rotation(self, view: dict, members: list[dict]) -> dict:
         others = {c["volunteer_id"] for c in view["counts"]} - {m["id"] for m in members}
         found = self.volunteers.lookup(others, [], [])["volunteers"] if others else []
         return named(view, members, {v["id"]: v["name"] for v in found})
@@ -252,12 +252,13 @@ class CleanupMixin:
         windows = self.volunteers.availability_windows(begin, end, TEAM)
 
         def work(session):
+            planning.hold(session, "cleanups")  # the clean-ups of a plan made meanwhile are found, not made again
             plan, found = make_plan(session, places, start, weeks, members, windows, self.clock())
             outcome = apply(session, plan, found, self.caller.volunteer_id)
             view = rotation(session, places, begin, end)
             return {**view, "created": outcome.created, "signed_up": outcome.signed_up, "short": outcome.short}
 
-        return self._named(self._work(work), members)
+        return self._named_rotation(self._work(work), members)
 
     @rpc
     @contract(
@@ -270,7 +271,7 @@ class CleanupMixin:
         """The clean-ups of [start, end) at the rotation's places: each with its place, time and volunteers;
         each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota."""
         places, members = self._places(), self.volunteers.team_members(TEAM)
-        return self._named(self._work(lambda s: rotation(s, places, start, end)), members)
+        return self._named_rotation(self._work(lambda s: rotation(s, places, start, end)), members)
 
 
 def demo_cleanups(session: Session, monday: date) -> int:

@@ -21,7 +21,7 @@ import eventlet.tpool
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from activities import schemas, school, store, views
+from activities import planning, schemas, school, store, views
 from activities.exceptions import SkillMissing, VolunteerUnavailable
 from activities.models import OUTBOX, Occurrence, OccurrenceRole, SchoolAssignment, SchoolPupil, Signup
 from activities.rostering import naive
@@ -568,6 +568,7 @@ class SchoolMixin:
             raise InternalError(f"the assignment breaks {broken[0].rule}: {broken[0].message}")
 
         def work(session):
+            planning.hold(session, "school")  # an assignment saved meanwhile is read again under the lock
             save(session, term, result, self.caller.name)
             return list_assignments(session, start, end)
 

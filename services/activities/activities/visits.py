@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities import store, views, visit_rules
+from activities import planning, store, views, visit_rules
 from activities.domain import RuleViolation, Viewer
 from activities.models import OUTBOX, Activity, Occurrence, PersonVisit, Signup, VisitedPerson
 from activities.visit_pairs import Candidate, choose_pair
@@ -418,6 +418,7 @@ def plan(
     time (records with ``id``, ``teams``, ``grid_id``); those with a clashing duty are left out
     here. Returns what was planned, a pair or no pair (too few free) per visit.
     """
+    planning.hold(session, "visits")  # a plan made meanwhile is seen below, its visits left out
     loads: dict[int, int] = defaultdict(int, visit_loads(session, *window))
     planned = []
     for visit in due:
