@@ -15,12 +15,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from activities import cleanups, domain, planning, schemas, store, views
+from activities import cleanups, domain, grid_scope, planning, schemas, store, views
 from activities.cleanups import Place, Slot
 from activities.models import OUTBOX, Occurrence
 from activities.rostering import confirmed_duties, naive
 from guanyinli.errors import Forbidden, InvalidInput, Unavailable
-from guanyinli.identity import ORGANISERS, READERS
+from guanyinli.identity import ORGANISERS
 from guanyinli.rpc import rpc
 from guanyinli.schemas import contract
 from guanyinli.timeutil import TZ, from_db, local, now
@@ -262,15 +262,22 @@ class CleanupMixin:
 
     @rpc
     @contract(
-        access=READERS,
+        access=grid_scope.READERS_AND_LEADERS,
         request=schemas.CleanupRotationIn,
         response=schemas.CleanupRotationOut(),
         errors=(InvalidInput, Unavailable),
     )
     def cleanup_rotation(self, start, end):
         """The clean-ups of [start, end) at the rotation's places: each with its place, time and volunteers;
-        each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota."""
+        each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota.
+
+        A grid leader gets the places of the grids they lead, and the counts of the volunteers on their
+        clean-ups or living there."""
         places, members = self._places(), self.volunteers.team_members(TEAM)
+        grids = grid_scope.grids_read(self.caller)
+        if grids is not None:
+            places = [p for p in places if p.grid_id in grids]
+            members = [m for m in members if m.get("grid_id") in grids]
         return self._named_rotation(self._work(lambda s: rotation(s, places, start, end)), members)
 
 
