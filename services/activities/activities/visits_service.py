@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from activities import grid_scope, visits
 from activities import visit_schemas as schemas
-from activities import visits
 from activities.exceptions import OccurrenceClosed
-from activities.grid_scope import READERS_AND_LEADERS
 from guanyinli.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from guanyinli.identity import ORGANISERS, own
 from guanyinli.rpc import rpc
@@ -132,7 +131,10 @@ class VisitsMixin:
 
     @rpc
     @contract(
-        access=own("organisers and viewers, or a volunteer with a current or recent visit of the person"),
+        access=own(
+            "organisers and viewers, a grid leader the people of their grids, or a volunteer with a current or "
+            "recent visit of the person"
+        ),
         request=schemas.PersonIdIn,
         response=schemas.VisitedPersonDetail(),
         errors=(NotFound,),
@@ -143,8 +145,10 @@ class VisitsMixin:
 
         def work(session):
             viewer = self._viewer()
-            visits.get_person(session, person_id)
-            if not self.caller.may_read_all and not visits.private_visible(session, viewer, [person_id]):
+            person = visits.get_person(session, person_id)
+            if not grid_scope.reads_grid(self.caller, person.grid_id) and not visits.private_visible(
+                session, viewer, [person_id]
+            ):
                 raise Forbidden(f"visited person {person_id} is not one of your visits", "这不是您探访的对象")
             return visits.person_detail(session, person_id, viewer)
 
@@ -208,7 +212,9 @@ class VisitsMixin:
         return self._work(lambda s: visits.visit_duties(s, volunteer_id, self._viewer()))
 
     @rpc
-    @contract(access=READERS_AND_LEADERS, request=schemas.OverdueIn, response=schemas.VisitedPerson(many=True))
+    @contract(
+        access=grid_scope.READERS_AND_LEADERS, request=schemas.OverdueIn, response=schemas.VisitedPerson(many=True)
+    )
     def overdue_visits(self, today):
         """People with consent whose visit is late on ``today`` (last visit + frequency, or their
         consent day if never visited, is before it), the latest first; no private fields. A grid
@@ -216,7 +222,9 @@ class VisitsMixin:
         return self._work(lambda s: visits.overdue(s, today, self._viewer()))
 
     @rpc
-    @contract(access=READERS_AND_LEADERS, request=schemas.MissedVisitsIn, response=schemas.MissedVisit(many=True))
+    @contract(
+        access=grid_scope.READERS_AND_LEADERS, request=schemas.MissedVisitsIn, response=schemas.MissedVisit(many=True)
+    )
     def missed_visits(self, since):
         """Visits from ``since`` that are over, not cancelled, and neither marked made nor attended, oldest
         first; no private fields, no notes. A missed visit keeps the person's cadence until an organiser

@@ -44,6 +44,8 @@ def test_a_grid_leader_reads_their_grids_without_private_fields(organiser, regis
         call(as_volunteer(1)).overdue_visits(today=today)
     with pytest.raises(Forbidden):
         leader.get_visited_person(person_id=register["nine"]["id"])
+    theirs = leader.get_visited_person(person_id=register["eight"]["id"])
+    assert theirs["private"] is None and not any(word in str(theirs) for word in PRIVATE)
 
 
 def test_a_missed_visit_shows_until_cancelled_and_is_then_planned_again(organiser, register, call, clock):
