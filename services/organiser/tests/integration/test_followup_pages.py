@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -128,3 +129,21 @@ def test_a_tutor_sees_their_pupils_on_the_phone_without_guardians(platform, web_
     assert home.status_code == 200 and f'id="pupils-{occurrence}"' in home.text
     assert "小明 · 3年级 · 数学、语文" in home.text or "小明 · 3年级 · 语文、数学" in home.text
     assert "15800001234" not in home.text and "王建军" not in home.text
+
+
+def test_missed_visits_and_reopen_on_the_command_line(register, rpc, run_cli):  # noqa: F811
+    activities = rpc("activities")
+    start = (now() + timedelta(days=1)).date()
+    (visit,) = activities.plan_visits(start=start.isoformat(), end=(start + timedelta(days=7)).isoformat())
+    activities.update_occurrence(occurrence_id=visit["occurrence_id"], start=iso(now() - timedelta(days=1)))
+
+    listed = run_cli("visits", "missed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [v["occurrence_id"] for v in json.loads(listed.stdout)] == [visit["occurrence_id"]]
+    table = run_cli("visits", "missed")
+    assert table.returncode == 0 and "吴奶奶" in table.stdout
+    activities.record_visit_note(occurrence_id=visit["occurrence_id"], done=True)
+    assert json.loads(run_cli("visits", "missed", "--json").stdout) == []
+    reopened = run_cli("visits", "reopen", str(visit["occurrence_id"]))
+    assert reopened.returncode == 0 and "no longer marked made" in reopened.stdout
+    assert run_cli("visits", "reopen", "999999").returncode == 1
