@@ -141,6 +141,7 @@ FORM = {
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
+    assert {"/visits/missed/1/cancel", "/visits/made/1/reopen", "/v/visits/1/reopen"} <= set(routes)
     assert {
         "/login",
         "/logout",
@@ -153,7 +154,6 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
         "/cleanups/plan",
     } <= set(routes)
     assert {"/school/assign", "/school/pupils", "/school/assignments/1/change"} <= set(routes)
-    assert {"/visits/missed/1/cancel", "/visits/made/1/reopen", "/v/visits/1/reopen"} <= set(routes)
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")
