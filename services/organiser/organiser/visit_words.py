@@ -84,6 +84,8 @@ VISIT_TEXTS: dict[str, tuple[str, str]] = {
         "您是网格长：这里只显示您所管网格的探访对象。",
         "As a grid leader you see the grids you lead.",
     ),
+    "v_grid_visits": ("本网格探访", "Visits in my grids"),
+    "v_grid_cleanups": ("本网格清扫", "Clean-ups in my grids"),
     "v_visit_reopen": ("撤销“已完成”", "Not made after all"),
     "v_done_visit_reopened": ("已撤销“已完成”。", "The visit is no longer marked made."),
 }

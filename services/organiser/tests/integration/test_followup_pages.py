@@ -30,8 +30,10 @@ def test_a_grid_leader_reads_the_visits_of_their_grid_only(register, web_session
     assert log_in(web_session).status_code == 303
     phone = grid_leader(web_session, rpc, register["volunteers"][0], 8)
 
+    assert 'href="/visits" id="grid-visits"' in phone.get("/v").text
     page = phone.get("/visits")
     assert page.status_code == 200 and "孙奶奶" in page.text and "周爷爷" not in page.text
+    assert 'id="back-to-phone"' in page.text and 'action="/logout"' not in page.text
     assert "吴奶奶" not in page.text  # no grid: not theirs
     assert ADDRESS not in page.text and "高血压" not in page.text
     assert "/visits/plan" not in page.text and 'id="leader-note"' in page.text
