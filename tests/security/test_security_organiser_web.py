@@ -151,6 +151,7 @@ FORM = {
 
 def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, web_session, attacks):
     routes = post_routes()
+    assert {"/visits/missed/1/cancel", "/visits/made/1/reopen", "/v/visits/1/reopen"} <= set(routes)
     assert {
         "/login",
         "/logout",

@@ -15,12 +15,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from activities import cleanups, domain, schemas, store, views
+from activities import cleanups, domain, grid_scope, planning, schemas, store, views
 from activities.cleanups import Place, Slot
 from activities.models import OUTBOX, Occurrence
 from activities.rostering import confirmed_duties, naive
 from guanyinli.errors import Forbidden, InvalidInput, Unavailable
-from guanyinli.identity import ORGANISERS, READERS
+from guanyinli.identity import ORGANISERS
 from guanyinli.rpc import rpc
 from guanyinli.schemas import contract
 from guanyinli.timeutil import TZ, from_db, local, now
@@ -224,7 +224,7 @@ class CleanupMixin:
         courtyards, green = self.volunteers.cleanup_places()
         return places_from(courtyards, green)
 
-    def _named(self, view: dict, members: list[dict]) -> dict:
+    def _named_rotation(self, view: dict, members: list[dict]) -> dict:
         others = {c["volunteer_id"] for c in view["counts"]} - {m["id"] for m in members}
         found = self.volunteers.lookup(others, [], [])["volunteers"] if others else []
         return named(view, members, {v["id"]: v["name"] for v in found})
@@ -252,25 +252,33 @@ class CleanupMixin:
         windows = self.volunteers.availability_windows(begin, end, TEAM)
 
         def work(session):
+            planning.hold(session, "cleanups")  # the clean-ups of a plan made meanwhile are found, not made again
             plan, found = make_plan(session, places, start, weeks, members, windows, self.clock())
             outcome = apply(session, plan, found, self.caller.volunteer_id)
             view = rotation(session, places, begin, end)
             return {**view, "created": outcome.created, "signed_up": outcome.signed_up, "short": outcome.short}
 
-        return self._named(self._work(work), members)
+        return self._named_rotation(self._work(work), members)
 
     @rpc
     @contract(
-        access=READERS,
+        access=grid_scope.READERS_AND_LEADERS,
         request=schemas.CleanupRotationIn,
         response=schemas.CleanupRotationOut(),
         errors=(InvalidInput, Unavailable),
     )
     def cleanup_rotation(self, start, end):
         """The clean-ups of [start, end) at the rotation's places: each with its place, time and volunteers;
-        each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota."""
+        each volunteer's count (the fairness of the spread) and the self-managed courtyards' own rota.
+
+        A grid leader gets the places of the grids they lead, and the counts of the volunteers on their
+        clean-ups or living there."""
         places, members = self._places(), self.volunteers.team_members(TEAM)
-        return self._named(self._work(lambda s: rotation(s, places, start, end)), members)
+        grids = grid_scope.grids_read(self.caller)
+        if grids is not None:
+            places = [p for p in places if p.grid_id in grids]
+            members = [m for m in members if m.get("grid_id") in grids]
+        return self._named_rotation(self._work(lambda s: rotation(s, places, start, end)), members)
 
 
 def demo_cleanups(session: Session, monday: date) -> int:

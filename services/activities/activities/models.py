@@ -513,3 +513,12 @@ class SchoolAssignment(Base):
     reason_zh: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class PlanningLock(Base):
+    """One row per kind of plan (``cleanups``, ``visits``, ``school``), held ``FOR UPDATE`` while a plan
+    is made, so two organisers planning at once run one after the other (``activities.planning``)."""
+
+    __tablename__ = "planning_locks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -21,9 +22,17 @@ import eventlet.tpool
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from activities import schemas, school, store, views
+from activities import planning, schemas, school, store, views
 from activities.exceptions import SkillMissing, VolunteerUnavailable
-from activities.models import OUTBOX, Occurrence, OccurrenceRole, SchoolAssignment, SchoolPupil, Signup
+from activities.models import (
+    OUTBOX,
+    Occurrence,
+    OccurrenceRole,
+    SchoolAssignment,
+    SchoolPupil,
+    Signup,
+    StandinOffer,
+)
 from activities.rostering import naive
 from activities.school import wording
 from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, NotFound, Unavailable
@@ -226,7 +235,7 @@ def dropped_out(session: Session, occurrences: list[Occurrence]) -> dict[int, se
     for row in session.scalars(select(SchoolAssignment).where(SchoolAssignment.occurrence_id.in_(ids))):
         if row.tutor_id is not None and row.occurrence_id in gave_up.get(row.tutor_id, ()):
             row.tutor_id, row.pinned = None, False
-            row.reason, row.reason_zh = "the tutor gave up this session", "原定老师已取消本场"
+            row.reason, row.reason_zh = GAVE_UP
     session.flush()
     return gave_up
 
@@ -345,6 +354,50 @@ def sync_signups(session: Session, occ: Occurrence, before: set[int]) -> None:
         signup, changed = store.sign_up(session, occ.id, slot.role.name, vid, None, source=SOURCE, waitlist=False)
         if changed:
             OUTBOX.add(session, "signup_confirmed", views.signup_event(session, signup))
+
+
+GAVE_UP = ("the tutor gave up this session", "原定老师已取消本场")
+STAND_IN_LACKS = ("the stand-in does not teach this subject", "替班老师不教这一科")
+
+
+def follow_tutors(session: Session, occurrence_id: int, subjects: Mapping[int, frozenset[str]] | None = None) -> int:
+    """The assignment rows of one session after a tutor's duty left them outside the assignment (they
+    cancelled it, were let go, or handed it to a stand-in): a row whose tutor no longer holds the duty
+    goes to the stand-in who took it over when ``subjects`` (tutor -> subjects, known to the caller)
+    says they teach its subject, else shows the pupil as needing a tutor and why. The next
+    ``assign_tutors`` fills it; until then the page and the tutors' phones say what is so. Returns the
+    rows changed."""
+    rows = list(
+        session.scalars(
+            select(SchoolAssignment).where(
+                SchoolAssignment.occurrence_id == occurrence_id, SchoolAssignment.tutor_id.is_not(None)
+            )
+        )
+    )
+    if not rows:
+        return 0
+    holding = set(store.confirmed_volunteers(session, [occurrence_id]).get(occurrence_id, ()))
+    taken_over = dict(
+        session.execute(
+            select(StandinOffer.volunteer_id, StandinOffer.taken_by).where(
+                StandinOffer.occurrence_id == occurrence_id, StandinOffer.status == "taken"
+            )
+        ).all()
+    )
+    stamp, changed = to_db(now()), 0
+    for row in rows:
+        if row.tutor_id in holding:
+            continue
+        taker = taken_over.get(row.tutor_id)
+        if taker in holding and row.subject in (subjects or {}).get(taker, ()):
+            row.tutor_id, row.reason, row.reason_zh = taker, None, None
+        else:
+            row.tutor_id = None
+            row.reason, row.reason_zh = STAND_IN_LACKS if taker in holding else GAVE_UP
+        row.pinned, row.updated_at, row.updated_by = False, stamp, None
+        changed += 1
+    session.flush()
+    return changed
 
 
 def get_assignment(session: Session, assignment_id: int) -> SchoolAssignment:
@@ -568,6 +621,7 @@ class SchoolMixin:
             raise InternalError(f"the assignment breaks {broken[0].rule}: {broken[0].message}")
 
         def work(session):
+            planning.hold(session, "school")  # an assignment saved meanwhile is read again under the lock
             save(session, term, result, self.caller.name)
             return list_assignments(session, start, end)
 

@@ -475,6 +475,7 @@ class ActivitiesService(
             signup, changed, promoted = store.cancel_sign_up(session, signup_id, deadlines, at)
             if changed:
                 OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
+                schooling.follow_tutors(session, signup.occurrence_id)
             for p in promoted:
                 OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
             return views.signup_view(session, signup)
@@ -827,6 +828,8 @@ class ActivitiesService(
             if changed:
                 event = {**standins.offer_event(offer), "taken_by": volunteer_id, "new_signup_id": offer.new_signup_id}
                 OUTBOX.add(session, "standin_taken", event)
+                taught = {volunteer_id: schooling.tutor_subjects(record.get("skills"))}
+                schooling.follow_tutors(session, offer.occurrence_id, taught)
             return standins.offer_view(offer, self._private(offer.volunteer_id))
 
         return self._work(work)
@@ -995,6 +998,7 @@ def _let_go(session, signup_id: int, now) -> None:
         return
     if changed:
         OUTBOX.add(session, "signup_cancelled", views.signup_event(session, signup))
+        schooling.follow_tutors(session, signup.occurrence_id)
     for p in promoted:
         OUTBOX.add(session, "signup_promoted", views.signup_event(session, p))
 

@@ -64,3 +64,10 @@ def due_dates(
 def overdue_days(due: date, today: date) -> int:
     """Days a visit is late: 0 until the day after it was due."""
     return max(0, (today - due).days)
+
+
+def missed(status: str, end: datetime, done: bool, attended: bool, now: datetime) -> bool:
+    """A visit is missed once it is over with nobody saying it was made: neither marked made by its
+    visitors nor its attendance taken, and not cancelled. It keeps its place in the cadence (see
+    ``due_dates``) until the organiser cancels it, then the next plan puts the person on its first day."""
+    return status == "scheduled" and end <= now and not done and not attended

@@ -87,6 +87,14 @@ class OverdueIn(StrictSchema):
     today = fields.Date(required=True)
 
 
+class MissedVisitsIn(StrictSchema):
+    since = fields.Date(required=True, metadata={"description": "visits from this day on"})
+
+
+class VisitIdIn(StrictSchema):
+    occurrence_id = Id(required=True)
+
+
 class VolunteerIdIn(StrictSchema):
     volunteer_id = Id(required=True)
 
@@ -140,8 +148,16 @@ class Visit(Schema):
     visitor_ids = fields.List(fields.Integer())
     done = fields.Boolean()
     done_at = LocalDateTime(allow_none=True)
+    missed = fields.Boolean(
+        metadata={"description": "over, not cancelled, neither marked made nor attended: to cancel and plan again"}
+    )
     note = fields.String(allow_none=True, metadata={"description": "only to organisers and that visit's visitors"})
     note_at = LocalDateTime(allow_none=True)
+
+
+class MissedVisit(Visit):
+    person_name = fields.String()
+    grid_id = fields.Integer(allow_none=True)
 
 
 class VisitedPersonDetail(VisitedPerson):

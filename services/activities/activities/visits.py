@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities import domain, store, views, visit_rules
+from activities import domain, grid_scope, planning, store, views, visit_rules
 from activities.domain import RuleViolation, Viewer
 from activities.models import OUTBOX, Activity, Occurrence, PersonVisit, Signup, VisitedPerson
 from activities.visit_pairs import Candidate, choose_pair
@@ -271,13 +271,14 @@ def list_people(
     people = list(session.scalars(query))
     if not viewer.caller.may_read_all:
         mine = private_visible(session, viewer, [p.id for p in people])
-        people = [p for p in people if p.id in mine]
+        people = [p for p in people if p.id in mine or grid_scope.reads_grid(viewer.caller, p.grid_id)]
     return people_views(session, people, viewer)
 
 
 def visit_views(session: Session, visits: list[PersonVisit], viewer: Viewer) -> list[dict]:
     """Visits with their visitors; the note only to organisers and to that visit's visitors."""
     visitors = visitors_of(session, [v.occurrence_id for v in visits])
+    attended = attended_visits(session, [v.occurrence_id for v in visits])
     return [
         {
             "occurrence_id": v.occurrence_id,
@@ -289,6 +290,13 @@ def visit_views(session: Session, visits: list[PersonVisit], viewer: Viewer) -> 
             "visitor_ids": visitors.get(v.occurrence_id, []),
             "done": v.done_at is not None,
             "done_at": from_db(v.done_at),
+            "missed": visit_rules.missed(
+                store.effective_status(v.occurrence),
+                from_db(v.occurrence.end),
+                v.done_at is not None,
+                v.occurrence_id in attended,
+                viewer.now,
+            ),
             "note": v.note
             if viewer.caller.is_organiser or viewer.caller.volunteer_id in visitors.get(v.occurrence_id, [])
             else None,
@@ -296,6 +304,19 @@ def visit_views(session: Session, visits: list[PersonVisit], viewer: Viewer) -> 
         }
         for v in visits
     ]
+
+
+def attended_visits(session: Session, occurrence_ids: list[int]) -> set[int]:
+    """The visits someone's attendance was marked for (made, whether or not the visitors said so)."""
+    if not occurrence_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Signup.occurrence_id).where(
+                Signup.occurrence_id.in_(occurrence_ids), Signup.attendance == "attended"
+            )
+        )
+    )
 
 
 def person_detail(session: Session, person_id: int, viewer: Viewer) -> dict:
@@ -313,12 +334,14 @@ def person_detail(session: Session, person_id: int, viewer: Viewer) -> dict:
 
 
 def overdue(session: Session, today: date, viewer: Viewer) -> list[dict]:
-    """Active people with consent whose visit is late on ``today``, the latest first."""
+    """Active people with consent whose visit is late on ``today``, the latest first (a grid leader's
+    grids only)."""
     people = list(
         session.scalars(
             select(VisitedPerson).where(VisitedPerson.status == "active", VisitedPerson.consent_at.is_not(None))
         )
     )
+    people = [p for p in people if grid_scope.reads_grid(viewer.caller, p.grid_id)]
     facts = visit_facts(session, [p.id for p in people])
     late = []
     for person in people:
@@ -326,6 +349,34 @@ def overdue(session: Session, today: date, viewer: Viewer) -> list[dict]:
         if schedule["overdue_days"] > 0:
             late.append(person_view(person, False, schedule))
     return sorted(late, key=lambda v: (-v["overdue_days"], v["name"], v["id"]))
+
+
+def missed(session: Session, since: date, viewer: Viewer) -> list[dict]:
+    """Visits since ``since`` that are over, were not cancelled, and nobody marked made or attended:
+    the organiser cancels and plans them again (``visit_rules.missed``). Active people of the caller's
+    grids; no private fields, no notes."""
+    rows = list(
+        session.scalars(
+            select(PersonVisit)
+            .join(Occurrence, Occurrence.id == PersonVisit.occurrence_id)
+            .join(VisitedPerson, VisitedPerson.id == PersonVisit.person_id)
+            .where(
+                VisitedPerson.status == "active",
+                PersonVisit.done_at.is_(None),
+                Occurrence.status == "scheduled",
+                Occurrence.start >= to_db(datetime.combine(since, datetime.min.time(), tzinfo=TZ)),
+                Occurrence.end <= to_db(viewer.now),
+            )
+            .order_by(Occurrence.start, PersonVisit.id)
+        )
+    )
+    rows = [v for v in rows if grid_scope.reads_grid(viewer.caller, v.person.grid_id)]
+    shown = visit_views(session, rows, viewer)
+    return [
+        {**view, "note": None, "person_name": visit.person.name, "grid_id": visit.person.grid_id}
+        for visit, view in zip(rows, shown, strict=True)
+        if view["missed"]
+    ]
 
 
 # --- planning -------------------------------------------------------------------------------------
@@ -418,6 +469,7 @@ def plan(
     time (records with ``id``, ``teams``, ``grid_id``); those with a clashing duty are left out
     here. Returns what was planned, a pair or no pair (too few free) per visit.
     """
+    planning.hold(session, "visits")  # a plan made meanwhile is seen below, its visits left out
     loads: dict[int, int] = defaultdict(int, visit_loads(session, *window))
     planned = []
     for visit in due:
@@ -487,6 +539,16 @@ def record_note(session: Session, occurrence_id: int, note: str | None, done: bo
         visit.note, visit.note_by, visit.note_at = note, viewer.caller.volunteer_id, stamp
     if done and visit.done_at is None:
         visit.done_at = stamp
+    session.flush()
+    return visit
+
+
+def reopen(session: Session, occurrence_id: int, viewer: Viewer) -> PersonVisit:
+    """Take back a visit marked made by mistake: it no longer counts as the person's last visit, so
+    they may be overdue again; the note stays."""
+    visit = get_visit(session, occurrence_id)
+    check_note_writer(session, viewer, visit)
+    visit.done_at = None
     session.flush()
     return visit
 

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from activities import grid_scope, visits
 from activities import visit_schemas as schemas
-from activities import visits
 from activities.exceptions import OccurrenceClosed
 from guanyinli.errors import Forbidden, InvalidInput, NotFound, Unavailable
-from guanyinli.identity import ORGANISERS, READERS, own
+from guanyinli.identity import ORGANISERS, own
 from guanyinli.rpc import rpc
 from guanyinli.schemas import contract
 
 MAX_PLAN_DAYS = 92
 PRIVATE_SCOPE = (
-    "organisers and viewers the register (private fields to organisers only), a volunteer the people of their "
-    "current or recent visits"
+    "organisers and viewers the register (private fields to organisers only), a grid leader the people of the "
+    "grids they lead, a volunteer the people of their current or recent visits"
 )
+MISSED_DAYS = 60  # how far back the page looks for missed visits
 
 
 class VisitsMixin:
@@ -124,12 +125,16 @@ class VisitsMixin:
         """The register by grid and name, with each person's last visit, next due day and next planned
         visit; address, health notes, relative's contact and consent only to organisers and the
         person's visitors. A volunteer lists only the people they visit (a visit current, coming or
-        ended at most VISIT_DETAILS_DAYS_AFTER days ago): who is visited is theirs to know."""
+        ended at most VISIT_DETAILS_DAYS_AFTER days ago): who is visited is theirs to know. A grid leader
+        lists the people of the grids they lead too, without private fields unless they visit them."""
         return self._work(lambda s: visits.list_people(s, self._viewer(), category, grid, include_withdrawn))
 
     @rpc
     @contract(
-        access=own("organisers and viewers, or a volunteer with a current or recent visit of the person"),
+        access=own(
+            "organisers and viewers, a grid leader the people of their grids, or a volunteer with a current or "
+            "recent visit of the person"
+        ),
         request=schemas.PersonIdIn,
         response=schemas.VisitedPersonDetail(),
         errors=(NotFound,),
@@ -140,8 +145,10 @@ class VisitsMixin:
 
         def work(session):
             viewer = self._viewer()
-            visits.get_person(session, person_id)
-            if not self.caller.may_read_all and not visits.private_visible(session, viewer, [person_id]):
+            person = visits.get_person(session, person_id)
+            if not grid_scope.reads_grid(self.caller, person.grid_id) and not visits.private_visible(
+                session, viewer, [person_id]
+            ):
                 raise Forbidden(f"visited person {person_id} is not one of your visits", "这不是您探访的对象")
             return visits.person_detail(session, person_id, viewer)
 
@@ -205,8 +212,39 @@ class VisitsMixin:
         return self._work(lambda s: visits.visit_duties(s, volunteer_id, self._viewer()))
 
     @rpc
-    @contract(access=READERS, request=schemas.OverdueIn, response=schemas.VisitedPerson(many=True))
+    @contract(
+        access=grid_scope.READERS_AND_LEADERS, request=schemas.OverdueIn, response=schemas.VisitedPerson(many=True)
+    )
     def overdue_visits(self, today):
         """People with consent whose visit is late on ``today`` (last visit + frequency, or their
-        consent day if never visited, is before it), the latest first; no private fields."""
+        consent day if never visited, is before it), the latest first; no private fields. A grid
+        leader gets the people of the grids they lead."""
         return self._work(lambda s: visits.overdue(s, today, self._viewer()))
+
+    @rpc
+    @contract(
+        access=grid_scope.READERS_AND_LEADERS, request=schemas.MissedVisitsIn, response=schemas.MissedVisit(many=True)
+    )
+    def missed_visits(self, since):
+        """Visits from ``since`` that are over, not cancelled, and neither marked made nor attended, oldest
+        first; no private fields, no notes. A missed visit keeps the person's cadence until an organiser
+        cancels it; the next plan_visits then visits them first. A grid leader gets their grids'."""
+        return self._work(lambda s: visits.missed(s, since, self._viewer()))
+
+    @rpc
+    @contract(
+        access=own("the visitors of that visit, or organisers"),
+        request=schemas.VisitIdIn,
+        response=schemas.Visit(),
+        errors=(Forbidden, NotFound),
+    )
+    def reopen_visit(self, occurrence_id):
+        """Take back "made" on a visit marked so by mistake: it no longer counts as the person's last
+        visit (unless attendance says it was made), and shows as missed once over; the note stays."""
+
+        def work(session):
+            viewer = self._viewer()
+            visit = visits.reopen(session, occurrence_id, viewer)
+            return visits.visit_views(session, [visit], viewer)[0]
+
+        return self._work(work)

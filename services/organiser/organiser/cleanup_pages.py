@@ -15,6 +15,7 @@ from nameko.web.handlers import http
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, iso, local, now
 from organiser import board, web
+from organiser.grid_leader_pages import leader_or_organiser_page
 
 KIND_ORDER = ("courtyard", "commercial_residential", "green_space")
 WEEKS = (1, 2, 4, 8)
@@ -97,7 +98,7 @@ class CleanupPages:
     """``/cleanups``: mixed into ``OrganiserService`` (nameko finds entry points on the service class)."""
 
     @http("GET", "/cleanups")
-    @_page()
+    @leader_or_organiser_page
     def cleanups(self, request, login, lang):
         start, weeks = read_period(request.args.get("start"), request.args.get("weeks"))
         begin, end = window(start, weeks)

@@ -83,6 +83,40 @@ def visits_overdue(today):
     emit(state().rpc().activities.overdue_visits(today=day.isoformat()), _people_table(f"Overdue on {day}"))
 
 
+@visits.command("missed")
+@click.option("--since", help="first day to look at, YYYY-MM-DD (default: 60 days ago)")
+@json_option
+def visits_missed(since):
+    """Visits over with nobody saying they were made: cancel one on /visits, then plan again."""
+    day = _day(since, "--since") if since else now().date() - timedelta(days=60)
+    emit(
+        state().rpc().activities.missed_visits(since=day.isoformat()),
+        lambda rows: make_table(
+            f"{len(rows)} visits missed since {day}",
+            ["occurrence", "start", "person", "grid", "visitors"],
+            [
+                [
+                    v["occurrence_id"],
+                    v["start"][:16],
+                    v["person_name"],
+                    v.get("grid_id"),
+                    ", ".join(map(str, v["visitor_ids"])),
+                ]
+                for v in rows
+            ],
+        ),
+    )
+
+
+@visits.command("reopen")
+@click.argument("occurrence_id", type=int)
+@json_option
+def visits_reopen(occurrence_id):
+    """Take back "made" on a visit marked so by mistake."""
+    visit = state().rpc().activities.reopen_visit(occurrence_id=occurrence_id)
+    emit(visit, lambda v: f"visit {v['occurrence_id']} is no longer marked made")
+
+
 @visits.command("plan")
 @click.option("--start", help="first day, YYYY-MM-DD (default: today)")
 @click.option("--days", type=click.IntRange(1, 92), default=28, show_default=True)

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from guanyinli.timeutil import TZ
-from organiser import board, charts, roster_settings, signin, web
+from organiser import board, charts, roster_settings, school_pages, signin, web
 from organiser import volunteer_sessions as sessions
 from organiser.i18n import translate
 from organiser.remote import UNREACHABLE, classify
@@ -321,7 +321,15 @@ class PhonePages:
             end=now + timedelta(days=UPCOMING_DAYS),
             include_waitlisted=True,
         )
-        return self._v_render("home.html", lang, me, duties=duties, now=now, notice=request.args.get("done"))
+        pupils = {}  # a tutor's pupils per school session: grade and subjects, never the guardian's contact
+        if any(d["kind"] == "tutoring" for d in duties):
+            end = now + timedelta(days=UPCOMING_DAYS)
+            pupils = school_pages.tutored(
+                self.activities.list_assignments(start=now, end=end, tutor_id=me.volunteer_id)
+            )
+        return self._v_render(
+            "home.html", lang, me, duties=duties, pupils=pupils, now=now, notice=request.args.get("done")
+        )
 
     @http("GET", "/v/past")
     @phone_page

@@ -22,6 +22,17 @@ WEEKS = 4  # the page shows and assigns this many weeks from its first day
 MAX_WEEKS = 13
 
 
+def tutored(assignments: list[dict]) -> dict[int, list[dict]]:
+    """A tutor's assignment rows as their phone shows them: per session, each pupil once with their grade
+    and the subjects this tutor helps them with (the rows carry no guardian's contact to leave out)."""
+    sessions: dict[int, dict[int, dict]] = {}
+    for row in assignments:
+        pupils = sessions.setdefault(row["occurrence_id"], {})
+        pupil = pupils.setdefault(row["pupil_id"], {"name": row["pupil_name"], "grade": row["grade"], "subjects": []})
+        pupil["subjects"].append((row["subject_zh"] or row["subject"], row["subject"]))  # (Chinese, code)
+    return {occ: sorted(p.values(), key=lambda p: (p["grade"], p["name"])) for occ, p in sessions.items()}
+
+
 def school_page(change: bool = False):
     """``organiser.service.page`` (session, CSRF, failures as pages), looked up when called: service.py
     imports this module to build its class, so it cannot be imported here at the top."""

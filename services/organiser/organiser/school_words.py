@@ -42,4 +42,5 @@ SCHOOL_TEXTS: dict[str, tuple[str, str]] = {
     "assignment_pinned": ("已固定这位老师。", "The tutor is pinned."),
     "assignment_unpinned": ("已取消固定。", "The tutor is no longer pinned."),
     "tutor_changed": ("已换老师，并固定。", "The tutor is changed, and pinned."),
+    "v_school_pupils": ("您辅导的学生", "Your pupils"),
 }

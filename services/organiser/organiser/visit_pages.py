@@ -17,11 +17,14 @@ from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import InvalidInput
 from organiser import web
+from organiser.grid_leader_pages import leader_or_organiser_page
 from organiser.phone import phone_page
 from organiser.visit_words import CATEGORIES, CONSENT_WAYS
 
 FREQUENCIES = (7, 14, 30)  # offered on the form; the register takes any number of days up to 90
 PLAN_DAYS = 28
+MISSED_DAYS = 60  # how far back the register page looks for missed visits
+MISSED_REASON = "未能探访，重新安排 (missed, to be planned again)"
 TEXT_FIELDS = ("name", "courtyard", "home", "address", "health_notes", "relative_contact")
 
 
@@ -97,19 +100,23 @@ class VisitPages:
         )
 
     @http("GET", "/visits")
-    @organiser_page()
+    @leader_or_organiser_page
     def visits_register(self, request, login, lang):
         today = self.clock.now().date()
         people = self._platform().activities.list_visited_people(include_withdrawn=bool(request.args.get("all")))
         overdue = {
             p["id"]: p["overdue_days"] for p in self._platform().activities.overdue_visits(today=today.isoformat())
         }
+        missed = self._platform().activities.missed_visits(since=(today - timedelta(days=MISSED_DAYS)).isoformat())
+        ids = {v for visit in missed for v in visit["visitor_ids"]}
         return web.render(
             "visits.html",
             lang,
             login=login,
             people=people,
             overdue=overdue,
+            missed=missed,
+            names=self._platform().names(ids) if ids else {},
             today=today,
             plan_days=PLAN_DAYS,
             planned=request.args.get("planned"),
@@ -130,6 +137,19 @@ class VisitPages:
         )
         return web.redirect("/visits", planned=str(len(planned)))
 
+    @http("POST", "/visits/missed/<int:occurrence_id>/cancel")
+    @organiser_page(change=True)
+    def visits_cancel_missed(self, request, login, lang, occurrence_id):
+        """A missed visit cancelled, so the next plan visits the person first."""
+        self._platform().activities.cancel_occurrence(occurrence_id=occurrence_id, reason=MISSED_REASON)
+        return web.redirect("/visits", done="missed_cancelled")
+
+    @http("POST", "/visits/made/<int:occurrence_id>/reopen")
+    @organiser_page(change=True)
+    def visits_reopen(self, request, login, lang, occurrence_id):
+        visit = self._platform().activities.reopen_visit(occurrence_id=occurrence_id)
+        return web.redirect(f"/visits/{visit['person_id']}", done="reopened")
+
     @http("GET", "/visits/new")
     @organiser_page(change=True)
     def visits_new(self, request, login, lang):
@@ -143,7 +163,7 @@ class VisitPages:
         return web.redirect(f"/visits/{person['id']}", done="added")
 
     @http("GET", "/visits/<int:person_id>")
-    @organiser_page()
+    @leader_or_organiser_page
     def visits_person(self, request, login, lang, person_id):
         person = self._platform().activities.get_visited_person(person_id=person_id)
         ids = {v for visit in person["visits"] for v in visit["visitor_ids"]}
@@ -200,3 +220,10 @@ class VisitPhonePages:
         done = request.form.get("done") == "1"
         self.activities.record_visit_note(occurrence_id=occurrence_id, note=note, done=done)
         return web.redirect("/v/visits", done="visit_note")
+
+    @http("POST", "/v/visits/<int:occurrence_id>/reopen")
+    @phone_page
+    def v_visit_reopen(self, request: Request, me, lang, occurrence_id: int) -> Response:
+        """A visit marked made by mistake, taken back by its visitor."""
+        self.activities.reopen_visit(occurrence_id=occurrence_id)
+        return web.redirect("/v/visits", done="visit_reopened")

@@ -67,4 +67,25 @@ VISIT_TEXTS: dict[str, tuple[str, str]] = {
     "visits_cancelled": ("已取消", "cancelled"),
     "visits_no_pair": ("暂无志愿者", "no pair yet"),
     "visits_no_history": ("还没有探访。", "No visits yet."),
+    "visits_missed": ("未完成的探访", "Missed visits"),
+    "visits_missed_label": ("未完成", "missed"),
+    "visits_missed_hint": (
+        "时间已过，既没有标记完成，也没有签到。取消后再点“安排探访”，会先安排这位老人。",
+        "Over, neither marked made nor attended. Cancel it, then plan visits: the person comes first.",
+    ),
+    "visits_missed_cancel": ("取消，重新安排", "Cancel, to plan again"),
+    "visits_done_missed_cancelled": (
+        "已取消这次探访，请点“安排探访”重新安排。",
+        "The visit is cancelled; plan visits to visit the person again.",
+    ),
+    "visits_reopen": ("撤销“已完成”", "Undo “made”"),
+    "visits_done_reopened": ("已撤销“已完成”。", "The visit is no longer marked made."),
+    "visits_leader_note": (
+        "您是网格长：这里只显示您所管网格的探访对象。",
+        "As a grid leader you see the grids you lead.",
+    ),
+    "v_grid_visits": ("本网格探访", "Visits in my grids"),
+    "v_grid_cleanups": ("本网格清扫", "Clean-ups in my grids"),
+    "v_visit_reopen": ("撤销“已完成”", "Not made after all"),
+    "v_done_visit_reopened": ("已撤销“已完成”。", "The visit is no longer marked made."),
 }

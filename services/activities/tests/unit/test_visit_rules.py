@@ -1,8 +1,10 @@
 """Visits planned at each person's frequency, consent before planning, overdue days."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from activities import visit_rules
 from activities.visit_rules import Standing, due_dates, next_due, overdue_days, plannable
+from guanyinli.timeutil import TZ
 
 D = date(2026, 3, 2)
 
@@ -60,3 +62,14 @@ def test_no_consent_no_planning():
     assert not plannable(Standing("active", None, 7))
     assert not plannable(Standing("withdrawn", datetime(2026, 1, 1), 7))
     assert plannable(Standing("active", datetime(2026, 1, 1), 7))
+
+
+def test_a_visit_is_missed_once_over_unless_made_attended_or_cancelled():
+    at = datetime(2026, 12, 7, 16, tzinfo=TZ)
+    over, coming = at - timedelta(minutes=1), at + timedelta(minutes=1)
+    assert visit_rules.missed("scheduled", over, done=False, attended=False, now=at)
+    assert visit_rules.missed("scheduled", at, done=False, attended=False, now=at)
+    assert not visit_rules.missed("scheduled", coming, done=False, attended=False, now=at)
+    assert not visit_rules.missed("scheduled", over, done=True, attended=False, now=at)
+    assert not visit_rules.missed("scheduled", over, done=False, attended=True, now=at)
+    assert not visit_rules.missed("cancelled", over, done=False, attended=False, now=at)
