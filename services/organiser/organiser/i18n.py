@@ -267,12 +267,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
 }
 
-TEXTS.update(PHONE_TEXTS)
-TEXTS.update(CLEANUP_TEXTS)
-TEXTS.update(VISIT_TEXTS)
-TEXTS.update(SCHOOL_TEXTS)
-TEXTS.update(CALENDAR_TEXTS)
-TEXTS.update(LECTURE_TEXTS)
+
+
+def _join(texts: dict[str, tuple[str, str]], *tables: dict[str, tuple[str, str]]) -> None:
+    """Add each page's words to ``texts``; a key two tables define would show one page the other's
+    words, so it is refused when the module loads."""
+    for table in tables:
+        twice = sorted(key for key in table if key in texts and texts[key] != table[key])
+        if twice:
+            raise ValueError(f"words defined twice with different texts: {', '.join(twice)}")
+        texts.update(table)
+
+
+_join(TEXTS, PHONE_TEXTS, CLEANUP_TEXTS, VISIT_TEXTS, SCHOOL_TEXTS, CALENDAR_TEXTS, LECTURE_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:

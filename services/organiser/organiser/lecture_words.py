@@ -38,7 +38,7 @@ LECTURE_TEXTS: dict[str, tuple[str, str]] = {
     "duties": ("值班志愿者", "Duty volunteers"),
     "add_volunteer": ("安排志愿者（编号）", "Add a volunteer (number)"),
     "add": ("安排", "Add"),
-    "nobody_yet": ("暂无", "nobody yet"),
+    "duty_nobody_yet": ("暂无", "nobody yet"),
     "sheet_signature": ("签名", "Signature"),
     "lecture_registered_done": ("已登记。", "Registered."),
     "lecture_waitlisted_done": ("讲堂已满，已列入候补。", "The hall is full: on the waitlist."),
