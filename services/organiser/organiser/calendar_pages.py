@@ -8,36 +8,19 @@ organisers). What the pages show and what their forms mean is in ``organiser.age
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from functools import wraps
 
 from nameko.web.handlers import http
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from guanyinli.errors import InvalidInput
 from guanyinli.events import KINDS, TEAMS
 from guanyinli.timeutil import iso, local
 from organiser import agenda, web
 from organiser.i18n import translate
+from organiser.pages import directory_words, page
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def page(**options) -> Callable:
-    """``organiser.service.page`` (session, CSRF, failures as pages), looked up when a request comes:
-    service.py imports this module to build its class, so it cannot be imported here at load time."""
-
-    def decorate(fn: Callable) -> Callable:
-        @wraps(fn)
-        def wrapper(self, request: Request, *args, **kwargs):
-            from organiser.service import page as service_page
-
-            return service_page(**options)(fn)(self, request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def _refused(lang: str, login, why: str = "calendar_organisers_only") -> Response:
@@ -54,11 +37,9 @@ class CalendarPages:
 
     def _directory(self, lang: str) -> dict:
         """Kinds, teams and grids for the filters and forms, teams named in the page's language."""
-        from organiser.service import _directory_words  # service.py imports this module first
-
         platform = self._platform()
         teams, grids = platform.teams(), platform.grids()
-        return {"kinds": KINDS, "teams": TEAMS, "grids": grids, **_directory_words(teams, grids, lang)}
+        return {"kinds": KINDS, "teams": TEAMS, "grids": grids, **directory_words(teams, grids, lang)}
 
     # --- the calendar ------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from functools import wraps
 
 from nameko.web.handlers import http
 
@@ -16,6 +15,7 @@ from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, iso, local, now
 from organiser import board, web
 from organiser.grid_leader_pages import leader_or_organiser_page
+from organiser.pages import page
 
 KIND_ORDER = ("courtyard", "commercial_residential", "green_space")
 WEEKS = (1, 2, 4, 8)
@@ -79,21 +79,6 @@ def table(view: dict, lang: str = "zh") -> dict:
     }
 
 
-def _page(**options):
-    """The service's ``page`` decorator, looked up when a page is asked for (the service imports this module)."""
-
-    def decorate(fn):
-        @wraps(fn)
-        def wrapper(self, request, *args, **kwargs):
-            from organiser.service import page
-
-            return page(**options)(fn)(self, request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
 class CleanupPages:
     """``/cleanups``: mixed into ``OrganiserService`` (nameko finds entry points on the service class)."""
 
@@ -117,7 +102,7 @@ class CleanupPages:
         )
 
     @http("POST", "/cleanups/plan")
-    @_page(change=True)
+    @page(change=True)
     def cleanups_plan(self, request, login, lang):
         start, weeks = read_period(request.form.get("start"), request.form.get("weeks"))
         made = self._platform().activities.plan_cleanups(start=start.isoformat(), weeks=weeks)

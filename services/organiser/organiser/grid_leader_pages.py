@@ -15,7 +15,7 @@ from functools import wraps
 from werkzeug.wrappers import Request
 
 from organiser import web
-from organiser.remote import classify
+from organiser.pages import page, serve
 
 
 @dataclass(frozen=True)
@@ -35,25 +35,15 @@ class LeaderLogin:
 
 
 def leader_or_organiser_page(fn: Callable) -> Callable:
-    """A GET page for an organiser's session (``organiser.service.page``), or else a grid leader's phone
+    """A GET page for an organiser's session (``organiser.pages.page``), or else a grid leader's phone
     session; anyone else goes to the organisers' sign-in as before."""
 
     @wraps(fn)
     def wrapper(self, request: Request, *args, **kwargs):
-        from organiser.service import failure_page, page
-
         me = self._me(request) if self._login(request) is None else None
         if me is None or not me.grids_led:
             return page()(fn)(self, request, *args, **kwargs)
-        lang = web.language(request, me.lang)
         login = LeaderLogin(me.name, me.csrf_token, me.lang, me.grids_led, me.rpc_user())
-        self.act_as(login.rpc_user())
-        try:
-            return fn(self, request, login, lang, *args, **kwargs)
-        except Exception as exc:
-            failure = classify(exc)
-            if failure is None:
-                raise
-            return failure_page(lang, login, failure, type(exc))
+        return serve(fn, self, request, login, web.language(request, me.lang), *args, **kwargs)
 
     return wrapper

@@ -11,9 +11,7 @@ Entry points only, joined to ``OrganiserService`` through its bases; the calls a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 
 from nameko.web.handlers import http
 
@@ -21,23 +19,7 @@ from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import local
 from organiser import web
 from organiser.lecture_hall import DUTY_ROLES, LectureHall
-
-
-def lecture_page(change: bool = False):
-    """``organiser.service.page`` (session, CSRF, viewers, failures as pages) for these entry points.
-
-    Imported when a request comes: ``organiser.service`` imports this module for its bases."""
-
-    def decorate(fn: Callable):
-        @wraps(fn)
-        def wrapper(self, request, *args, **kwargs):
-            from organiser.service import page
-
-            return page(change=change)(fn)(self, request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
+from organiser.pages import page
 
 
 def _when(value: str) -> datetime:
@@ -58,13 +40,13 @@ class LecturePages:
         return LectureHall(self._platform())
 
     @http("GET", "/lectures")
-    @lecture_page()
+    @page()
     def lectures(self, request, login, lang):
         rows = self._hall().upcoming(self.clock.now())
         return web.render("lectures.html", lang, login=login, rows=rows, when=_when)
 
     @http("GET", "/lectures/<int:occurrence_id>")
-    @lecture_page()
+    @page()
     def lecture_door(self, request, login, lang, occurrence_id):
         hall = self._hall()
         query = (request.args.get("q") or "").strip()[:50]
@@ -83,7 +65,7 @@ class LecturePages:
         )
 
     @http("GET", "/lectures/<int:occurrence_id>/print")
-    @lecture_page()
+    @page()
     def lecture_print(self, request, login, lang, occurrence_id):
         """The door list on paper: the registered with a box to tick and a line to sign, then the waitlist."""
         hall = self._hall()
@@ -97,7 +79,7 @@ class LecturePages:
         )
 
     @http("POST", "/lectures/<int:occurrence_id>/register")
-    @lecture_page(change=True)
+    @page(change=True)
     def lecture_register(self, request, login, lang, occurrence_id):
         """A resident registered at the desk, checked in at once when a place was free: they are here."""
         name = (request.form.get("name") or "").strip()
@@ -112,7 +94,7 @@ class LecturePages:
         return web.redirect(f"/lectures/{occurrence_id}", done=done)
 
     @http("POST", "/lectures/<int:occurrence_id>/checkin/<int:registration_id>")
-    @lecture_page(change=True)
+    @page(change=True)
     def lecture_check_in(self, request, login, lang, occurrence_id, registration_id):
         undo = request.form.get("undo") == "1"
         self._hall().check_in(registration_id, undo)
@@ -120,13 +102,13 @@ class LecturePages:
         return web.redirect(f"/lectures/{occurrence_id}", q=request.form.get("q") or None, done=done)
 
     @http("POST", "/lectures/<int:occurrence_id>/cancel/<int:registration_id>")
-    @lecture_page(change=True)
+    @page(change=True)
     def lecture_cancel(self, request, login, lang, occurrence_id, registration_id):
         self._hall().cancel(registration_id)
         return web.redirect(f"/lectures/{occurrence_id}", done="lecture_cancelled_done")
 
     @http("POST", "/lectures/<int:occurrence_id>/duty")
-    @lecture_page(change=True)
+    @page(change=True)
     def lecture_duty(self, request, login, lang, occurrence_id):
         """Setup or reception filled by the organiser: the volunteer signed up on their behalf."""
         role = request.form.get("role")

@@ -7,15 +7,14 @@ signed-in account, so a viewer reads the register without the guardians' contact
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import wraps
 
 from nameko.web.handlers import http
 
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, local, now
 from organiser import web
+from organiser.pages import page
 
 SUBJECTS = ("math", "chinese", "english", "physics", "chemistry")  # activities.school.wording's codes
 WEEKS = 4  # the page shows and assigns this many weeks from its first day
@@ -31,22 +30,6 @@ def tutored(assignments: list[dict]) -> dict[int, list[dict]]:
         pupil = pupils.setdefault(row["pupil_id"], {"name": row["pupil_name"], "grade": row["grade"], "subjects": []})
         pupil["subjects"].append((row["subject_zh"] or row["subject"], row["subject"]))  # (Chinese, code)
     return {occ: sorted(p.values(), key=lambda p: (p["grade"], p["name"])) for occ, p in sessions.items()}
-
-
-def school_page(change: bool = False):
-    """``organiser.service.page`` (session, CSRF, failures as pages), looked up when called: service.py
-    imports this module to build its class, so it cannot be imported here at the top."""
-
-    def decorate(fn: Callable):
-        @wraps(fn)
-        def wrapper(self, request, *args, **kwargs):
-            from organiser.service import page
-
-            return page(change=change)(fn)(self, request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def window(first: str | None, weeks: str | None) -> tuple[datetime, datetime]:
@@ -109,7 +92,7 @@ class SchoolPages:
     """@http entry points of the weekend school; they join ``OrganiserService`` through its bases."""
 
     @http("GET", "/school")
-    @school_page()
+    @page()
     def school(self, request, login, lang):
         start, end = window(request.args.get("start"), request.args.get("weeks"))
         platform = self._platform()
@@ -140,39 +123,39 @@ class SchoolPages:
         return web.redirect("/school", start=form.get("start") or None, weeks=form.get("weeks") or None, done=done)
 
     @http("POST", "/school/pupils")
-    @school_page(change=True)
+    @page(change=True)
     def school_pupil_add(self, request, login, lang):
         self._platform().activities.register_pupil(**pupil_form(request.form))
         return self._back(request.form, "pupil_registered")
 
     @http("POST", "/school/pupils/<int:pupil_id>")
-    @school_page(change=True)
+    @page(change=True)
     def school_pupil_edit(self, request, login, lang, pupil_id):
         self._platform().activities.update_pupil(pupil_id=pupil_id, changes=pupil_form(request.form))
         return self._back(request.form, "pupil_saved")
 
     @http("POST", "/school/pupils/<int:pupil_id>/withdraw")
-    @school_page(change=True)
+    @page(change=True)
     def school_pupil_withdraw(self, request, login, lang, pupil_id):
         self._platform().activities.withdraw_pupil(pupil_id=pupil_id)
         return self._back(request.form, "pupil_withdrawn")
 
     @http("POST", "/school/assign")
-    @school_page(change=True)
+    @page(change=True)
     def school_assign(self, request, login, lang):
         start, end = window(request.form.get("start"), request.form.get("weeks"))
         self._platform().activities.assign_tutors(start=start.isoformat(), end=end.isoformat())
         return self._back(request.form, "tutors_assigned")
 
     @http("POST", "/school/assignments/<int:assignment_id>/pin")
-    @school_page(change=True)
+    @page(change=True)
     def school_pin(self, request, login, lang, assignment_id):
         pinned = request.form.get("pinned") != "0"
         self._platform().activities.pin_assignment(assignment_id=assignment_id, pinned=pinned)
         return self._back(request.form, "assignment_pinned" if pinned else "assignment_unpinned")
 
     @http("POST", "/school/assignments/<int:assignment_id>/change")
-    @school_page(change=True)
+    @page(change=True)
     def school_change(self, request, login, lang, assignment_id):
         try:
             tutor_id = int(request.form.get("tutor_id", ""))

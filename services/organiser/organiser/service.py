@@ -9,9 +9,7 @@ sessions (see ``organiser.models``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import wraps
 
 import jwt
 from marshmallow import Schema, fields, validate
@@ -19,7 +17,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from nameko.web.handlers import http
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
@@ -48,7 +46,8 @@ from organiser import volunteer_sessions as phone_sessions
 from organiser.dependencies import Builds, HasherBusy, Passwords, SettingsProvider
 from organiser.i18n import translate
 from organiser.models import OUTBOX, ROLES
-from organiser.remote import UNREACHABLE, Failure, Platform, Timed, classify
+from organiser.pages import directory_words, failure_page, page
+from organiser.remote import Platform, Timed, classify
 from organiser.security import ABSOLUTE, csrf_ok, new_token
 from organiser.tokens import ISSUER as TOKEN_ISSUER
 from organiser.tokens import LOGIN_TOKEN_SECONDS, AccountTokens
@@ -144,78 +143,6 @@ class Caller:
 
     def forget(self, username: str) -> None:
         self._tokens.forget(username)
-
-
-class HttpFailure(Exception):
-    def __init__(self, response: Response):
-        self.response = response
-
-
-def page(need_login: bool = True, change: bool = False):
-    """Decorate an @http method: resolve the session, check CSRF on POST, map remote failures.
-
-    The method receives ``(request, login, lang, *args)``.
-    """
-
-    def decorate(fn: Callable):
-        @wraps(fn)
-        def wrapper(self, request: Request, *args, **kwargs):
-            login = self._login(request)
-            lang = web.language(request, login.lang if login else None)
-            try:
-                if need_login and login is None:
-                    reason = "session_expired" if request.cookies.get(web.SESSION_COOKIE) else "login_needed"
-                    back = request.full_path.rstrip("?") if request.method == "GET" else "/roster"
-                    return web.redirect("/login", next=back, why=reason)
-                if request.method == "POST" and need_login:
-                    if not csrf_ok(login.csrf_token, request.form.get("csrf")):
-                        return web.render(
-                            "error.html", lang, 403, login=login, title=translate(lang, "csrf_failed"), message=""
-                        )
-                    if change and not login.can_change:
-                        return web.render(
-                            "error.html", lang, 403, login=login, title=translate(lang, "forbidden"), message=""
-                        )
-                if login is not None:
-                    self.act_as(login.rpc_user())
-                return fn(self, request, login, lang, *args, **kwargs)
-            except HttpFailure as failure:
-                return failure.response
-            except Exception as exc:
-                failure = classify(exc)
-                if failure is None:
-                    raise
-                return failure_page(lang, login, failure, type(exc))
-
-        return wrapper
-
-    return decorate
-
-
-def failure_page(lang: str, login, failure: Failure, kind: type | None) -> Response:
-    """A failed remote call as a page: 503 when a service did not answer, 404, 403, 400 otherwise."""
-    status, title = 400, "error"
-    if failure.code == UNREACHABLE:
-        status, title = 503, "unreachable"
-    elif kind is not None and issubclass(kind, NotFound):
-        status, title = 404, "not_found"
-    elif kind is not None and issubclass(kind, Forbidden):
-        status, title = 403, "not_allowed"
-    elif kind is not None and issubclass(kind, InvalidInput):
-        title = "check_input"
-    elif kind is not None and issubclass(kind, Conflict):  # well formed, but the rules or the current state say no
-        title = "refused"
-    message = failure.message_zh if lang == "zh" and failure.message_zh else failure.message
-    return web.render("error.html", lang, status, login=login, title=translate(lang, title), message=message)
-
-
-def _directory_words(teams: list[dict], grids: list[dict], lang: str) -> dict:
-    """Team and grid names for the volunteer pages, in the page's language (a code stays a code when the
-    directory has no name for it)."""
-    return {
-        "team_names": {t["code"]: (t.get("name_zh") if lang == "zh" else t.get("name")) or t["code"] for t in teams},
-        "grid_labels": {int(g["id"]): " ".join(x for x in (g.get("code"), g.get("name")) if x) for g in grids},
-    }
 
 
 class OrganiserService(
@@ -724,7 +651,7 @@ class OrganiserService(
             team=team,
             grid=grid,
             grids=grids,
-            **_directory_words(teams, grids, lang),
+            **directory_words(teams, grids, lang),
         )
 
     @http("GET", "/volunteers/<int:volunteer_id>")
@@ -765,7 +692,7 @@ class OrganiserService(
             partner_choices=choices,
             times_of_day=roster_settings.TIMES_OF_DAY,
             done=request.args.get("done"),
-            **_directory_words(platform.teams(), platform.grids(), lang),
+            **directory_words(platform.teams(), platform.grids(), lang),
         )
 
     @http("POST", "/volunteers/<int:volunteer_id>/settings")

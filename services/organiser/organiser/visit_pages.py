@@ -1,16 +1,12 @@
 """Elderly visits on the organiser page (``/visits``: the register, who is overdue, a person's visits
 and notes, planning) and on the volunteers' phone page (``/v/visits``: their visits, the note after
 one). Entry points only: the rules and who sees what are the activities service's (``visits``).
-
-The mixins join ``OrganiserService`` through its bases, so this module cannot import the service
-module at import time; ``organiser_page`` looks its ``page`` decorator up when a page is asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
-from functools import wraps
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
@@ -18,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 from guanyinli.errors import InvalidInput
 from organiser import web
 from organiser.grid_leader_pages import leader_or_organiser_page
+from organiser.pages import page
 from organiser.phone import phone_page
 from organiser.visit_words import CATEGORIES, CONSENT_WAYS
 
@@ -26,21 +23,6 @@ PLAN_DAYS = 28
 MISSED_DAYS = 60  # how far back the register page looks for missed visits
 MISSED_REASON = "未能探访，重新安排 (missed, to be planned again)"
 TEXT_FIELDS = ("name", "courtyard", "home", "address", "health_notes", "relative_contact")
-
-
-def organiser_page(change: bool = False) -> Callable:
-    """``organiser.service.page`` for the pages below (see the module's docstring for why late)."""
-
-    def decorate(fn: Callable) -> Callable:
-        @wraps(fn)
-        def wrapper(self, request: Request, *args, **kwargs):
-            from organiser.service import page
-
-            return page(change=change)(fn)(self, request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def read_person(form: Mapping[str, str], adding: bool) -> dict:
@@ -124,7 +106,7 @@ class VisitPages:
         )
 
     @http("POST", "/visits/plan")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_plan(self, request, login, lang):
         today = self.clock.now().date()
         start = _day(request.form.get("start"), today)
@@ -138,25 +120,25 @@ class VisitPages:
         return web.redirect("/visits", planned=str(len(planned)))
 
     @http("POST", "/visits/missed/<int:occurrence_id>/cancel")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_cancel_missed(self, request, login, lang, occurrence_id):
         """A missed visit cancelled, so the next plan visits the person first."""
         self._platform().activities.cancel_occurrence(occurrence_id=occurrence_id, reason=MISSED_REASON)
         return web.redirect("/visits", done="missed_cancelled")
 
     @http("POST", "/visits/made/<int:occurrence_id>/reopen")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_reopen(self, request, login, lang, occurrence_id):
         visit = self._platform().activities.reopen_visit(occurrence_id=occurrence_id)
         return web.redirect(f"/visits/{visit['person_id']}", done="reopened")
 
     @http("GET", "/visits/new")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_new(self, request, login, lang):
         return self._visit_form(lang, login, None)
 
     @http("POST", "/visits/new")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_add(self, request, login, lang):
         data = read_person(request.form, adding=True)
         person = self._platform().activities.add_visited_person(**data)
@@ -179,25 +161,25 @@ class VisitPages:
         )
 
     @http("GET", "/visits/<int:person_id>/edit")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_edit(self, request, login, lang, person_id):
         return self._visit_form(lang, login, self._platform().activities.get_visited_person(person_id=person_id))
 
     @http("POST", "/visits/<int:person_id>")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_update(self, request, login, lang, person_id):
         changes = read_person(request.form, adding=False)
         self._platform().activities.update_visited_person(person_id=person_id, changes=changes)
         return web.redirect(f"/visits/{person_id}", done="saved")
 
     @http("POST", "/visits/<int:person_id>/consent")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_consent(self, request, login, lang, person_id):
         self._platform().activities.record_consent(person_id=person_id, consent=read_consent(request.form))
         return web.redirect(f"/visits/{person_id}", done="consent")
 
     @http("POST", "/visits/<int:person_id>/withdraw")
-    @organiser_page(change=True)
+    @page(change=True)
     def visits_withdraw(self, request, login, lang, person_id):
         reason = (request.form.get("reason") or "").strip() or None
         self._platform().activities.withdraw_visited_person(person_id=person_id, reason=reason)

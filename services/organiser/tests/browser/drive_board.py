@@ -6,29 +6,17 @@ of the test process. Usage: drive_board.py BASE_URL USERNAME PASSWORD SCREENSHOT
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
+from drive_common import DESKTOP, launch, report, submit_login
 from playwright.sync_api import sync_playwright
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def main(base: str, username: str, password: str, screenshot: str, start: str) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        browser = launch(p)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
         dialogs: list[str] = []
 
         def accept(dialog):
@@ -38,9 +26,7 @@ def main(base: str, username: str, password: str, screenshot: str, start: str) -
         page.on("dialog", accept)
         page.goto(base + "/roster")
         seen["redirected_to_login"] = page.url.startswith(base + "/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
+        submit_login(page, username, password)
         page.wait_for_url(base + "/roster")
         seen["cookies"] = [
             {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite")} for c in page.context.cookies()
@@ -78,4 +64,4 @@ def main(base: str, username: str, password: str, screenshot: str, start: str) -
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:6]), ensure_ascii=False))
+    report(main(*sys.argv[1:6]))

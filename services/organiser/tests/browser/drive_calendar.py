@@ -7,18 +7,17 @@ BASE_URL USERNAME PASSWORD SCREENSHOT DAY OCCURRENCE_ID NEW_TIME (the occurrence
 
 from __future__ import annotations
 
-import json
 import sys
 
-from drive_board import ARGS, CHROMIUM
+from drive_common import DESKTOP, launch, log_in, report
 from playwright.sync_api import sync_playwright
 
 
 def main(base: str, username: str, password: str, screenshot: str, day: str, occurrence: str, new_time: str) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        browser = launch(p)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
         dialogs: list[str] = []
 
         def accept(dialog):
@@ -26,11 +25,7 @@ def main(base: str, username: str, password: str, screenshot: str, day: str, occ
             dialog.accept()
 
         page.on("dialog", accept)
-        page.goto(base + "/login?next=/calendar")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/calendar")
+        log_in(page, base, "/login?next=/calendar", username, password, lands_on="/calendar")
         seen["nav"] = page.locator("header nav").inner_text()
         page.click("#view-month")
         page.wait_for_selector("table.calendar.month")
@@ -79,4 +74,4 @@ def main(base: str, username: str, password: str, screenshot: str, day: str, occ
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:8]), ensure_ascii=False))
+    report(main(*sys.argv[1:8]))

@@ -6,23 +6,18 @@ drive_cleanups.py BASE_URL USERNAME PASSWORD SCREENSHOT START (a day of the firs
 
 from __future__ import annotations
 
-import json
 import sys
 
-from drive_board import ARGS, CHROMIUM
+from drive_common import DESKTOP, launch, log_in, report
 from playwright.sync_api import sync_playwright
 
 
 def main(base: str, username: str, password: str, screenshot: str, start: str) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        page.goto(base + "/cleanups")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/cleanups")
+        browser = launch(p)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        log_in(page, base, "/cleanups", username, password)
         seen["title"] = page.locator("h1").inner_text()
         seen["empty"] = page.locator("[data-empty]").count()
         seen["own_rota"] = page.locator("[data-own-rota] li").all_inner_texts()
@@ -49,4 +44,4 @@ def main(base: str, username: str, password: str, screenshot: str, start: str) -
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:6]), ensure_ascii=False))
+    report(main(*sys.argv[1:6]))

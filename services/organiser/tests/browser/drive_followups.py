@@ -10,19 +10,15 @@ leader (the grid leader's sign-in link), visitor (a visitor's sign-in link) and 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from drive_visits import ARGS, CHROMIUM, axe
+from drive_common import DESKTOP, axe, launch, log_in, phone_context, read_setup, report
 from playwright.sync_api import sync_playwright
 
 
 def phone(browser, link: str, base: str):
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740}, locale="zh-CN", device_scale_factor=2, bypass_csp=True
-    )
-    page = context.new_page()
+    page = phone_context(browser).new_page()
     page.goto(link)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/v")
@@ -44,12 +40,8 @@ def leader(browser, setup: dict, seen: dict) -> None:
 
 def organiser(browser, setup: dict, seen: dict) -> None:
     base = setup["base"]
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN", bypass_csp=True)
-    page.goto(base + "/visits")
-    page.fill("input[name=username]", setup["username"])
-    page.fill("input[name=password]", setup["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/visits")
+    page = browser.new_page(viewport=DESKTOP, locale="zh-CN", bypass_csp=True)
+    log_in(page, base, "/visits", setup["username"], setup["password"])
     row = page.locator(f"#missed-{setup['missed']}")
     seen["missed_row"] = row.inner_text()
     seen["axe_missed"] = axe(page, setup)
@@ -77,7 +69,7 @@ def visitor(browser, setup: dict, seen: dict) -> None:
 def main(setup: dict) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         leader(browser, setup, seen)
         organiser(browser, setup, seen)
         visitor(browser, setup, seen)
@@ -86,5 +78,4 @@ def main(setup: dict) -> dict:
 
 
 if __name__ == "__main__":
-    with open(sys.argv[1], encoding="utf-8") as f:
-        print(json.dumps(main(json.load(f)), ensure_ascii=False))
+    report(main(read_setup(sys.argv[1])))

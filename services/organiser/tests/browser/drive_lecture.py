@@ -1,14 +1,13 @@
 """Drives the lecture hall's door list in headless Chromium on a phone-sized screen and prints what it saw as JSON.
 
-Run as its own process (see drive_board.py). Usage: drive_lecture.py BASE_URL USERNAME PASSWORD SCREENSHOT OCCURRENCE_ID
+Run as its own process (see drive_common.py). Usage: drive_lecture.py BASE_URL USERNAME PASSWORD SCREENSHOT OCCURRENCE_ID
 """
 
 from __future__ import annotations
 
-import json
 import sys
 
-from drive_board import ARGS, CHROMIUM
+from drive_common import launch, log_in, report
 from playwright.sync_api import sync_playwright
 
 
@@ -16,14 +15,10 @@ def main(base: str, username: str, password: str, screenshot: str, occurrence_id
     seen: dict = {}
     door = f"{base}/lectures/{occurrence_id}"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
         page.on("dialog", lambda dialog: dialog.accept())
-        page.goto(door)
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(door)
+        log_in(page, base, f"/lectures/{occurrence_id}", username, password)
         seen["title"] = page.locator("h1").inner_text()
         seen["rows"] = page.locator("#door li").count()
         seen["waiting"] = page.locator("#door li.waitlisted").count()
@@ -52,4 +47,4 @@ def main(base: str, username: str, password: str, screenshot: str, occurrence_id
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:6]), ensure_ascii=False))
+    report(main(*sys.argv[1:6]))

@@ -10,18 +10,13 @@ two volunteers' numbers) and patrol_days.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
+from drive_common import PHONE, WCAG, launch, phone_context, read_setup, report
 from playwright.sync_api import sync_playwright
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-PHONE = {"width": 360, "height": 740}
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 class Volunteer:
@@ -29,8 +24,7 @@ class Volunteer:
 
     def __init__(self, browser, setup: dict, phone: str, seen: dict):
         self.setup, self.phone, self.seen = setup, phone, seen
-        context = browser.new_context(viewport=PHONE, locale="zh-CN", bypass_csp=True, device_scale_factor=2)
-        self.page = context.new_page()
+        self.page = phone_context(browser).new_page()
 
     def go(self, path: str) -> None:
         self.page.goto(self.setup["base"] + path)
@@ -100,7 +94,7 @@ def main(setup: dict) -> dict:
     seen: dict = {}
     shots = Path(setup["screenshots"])
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         a = Volunteer(browser, setup, setup["a"], seen)
         b = Volunteer(browser, setup, setup["b"], seen)
 
@@ -224,4 +218,4 @@ def main(setup: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(Path(sys.argv[1]).read_text())), ensure_ascii=False))
+    report(main(read_setup(sys.argv[1])))

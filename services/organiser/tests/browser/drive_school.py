@@ -6,26 +6,18 @@ Usage: drive_school.py BASE_URL USERNAME PASSWORD SCREENSHOT START (the first da
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
+from drive_common import DESKTOP, launch, log_in, report
 from playwright.sync_api import sync_playwright
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 def main(base: str, username: str, password: str, screenshot: str, start: str) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        page.goto(base + "/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/roster")
+        browser = launch(p)
+        page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+        log_in(page, base, "/login", username, password, lands_on="/roster")
         page.click("nav a[href='/school']")
         page.wait_for_selector("#register")
         page.goto(f"{base}/school?start={start}&weeks=2")
@@ -71,4 +63,4 @@ def main(base: str, username: str, password: str, screenshot: str, start: str) -
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:6]), ensure_ascii=False))
+    report(main(*sys.argv[1:6]))

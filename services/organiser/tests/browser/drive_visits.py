@@ -10,33 +10,17 @@ links (each volunteer's name -> their sign-in link).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
+from drive_common import DESKTOP, axe, launch, log_in, phone_context, read_setup, report
 from playwright.sync_api import sync_playwright
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def axe(page, setup: dict) -> list:
-    page.add_script_tag(path=setup["axe"])
-    return page.evaluate(
-        "opts => axe.run(document, opts).then(r => r.violations.map(v => ({id: v.id, impact: v.impact})))",
-        {"runOnly": {"type": "tag", "values": WCAG}},
-    )
 
 
 def organiser(browser, setup: dict, seen: dict) -> str:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN", bypass_csp=True)
+    page = browser.new_page(viewport=DESKTOP, locale="zh-CN", bypass_csp=True)
     base = setup["base"]
-    page.goto(base + "/visits")
-    page.fill("input[name=username]", setup["username"])
-    page.fill("input[name=password]", setup["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/visits")
+    log_in(page, base, "/visits", setup["username"], setup["password"])
     seen["nav"] = page.locator("header nav").inner_text()
     page.click("#add-person")
     page.fill("input[name=name]", "孙奶奶")
@@ -71,10 +55,7 @@ def organiser(browser, setup: dict, seen: dict) -> str:
 
 
 def visitor(browser, setup: dict, seen: dict, name: str) -> None:
-    context = browser.new_context(
-        viewport={"width": 360, "height": 740}, locale="zh-CN", device_scale_factor=2, bypass_csp=True
-    )
-    page = context.new_page()
+    page = phone_context(browser).new_page()
     page.goto(setup["links"][name])
     page.click("button[type=submit]")
     page.wait_for_url(setup["base"] + "/v")
@@ -96,14 +77,11 @@ def visitor(browser, setup: dict, seen: dict, name: str) -> None:
 def main(setup: dict) -> dict:
     seen: dict = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         name = organiser(browser, setup, seen)
         visitor(browser, setup, seen, name)
         page = browser.new_page(locale="zh-CN")
-        page.goto(setup["base"] + "/visits")
-        page.fill("input[name=username]", setup["username"])
-        page.fill("input[name=password]", setup["password"])
-        page.click("button[type=submit]")
+        log_in(page, setup["base"], "/visits", setup["username"], setup["password"])
         page.goto(seen["person_url"])
         seen["history_after"] = page.locator("#history").inner_text()
         browser.close()
@@ -111,5 +89,4 @@ def main(setup: dict) -> dict:
 
 
 if __name__ == "__main__":
-    with open(sys.argv[1], encoding="utf-8") as f:
-        print(json.dumps(main(json.load(f)), ensure_ascii=False))
+    report(main(read_setup(sys.argv[1])))

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from organiser_testkit import MONDAY, PASSWORD, evening_patrols, start_platform
+from browser_harness import BROWSER, ORGANISER, drive, organiser_rpc, screenshot, site_url
+from organiser_testkit import MONDAY, PASSWORD, evening_patrols
 
-from guanyinli.rpc import ClusterRpcProxy
-from guanyinli.testing import signed
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HERE = Path(__file__).resolve().parent
-ARTIFACTS = HERE.parents[3] / "artifacts"
 NAMES = ["王芳", "李明", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴敏"]
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)"
-    ),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
 def site(container_factory, service_config):
     """The services with the production cookie settings (Secure cookies: Chromium treats 127.0.0.1 as secure)."""
-    start_platform(container_factory, service_config)
-    with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
-        rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    with organiser_rpc(container_factory, service_config) as rpc:
         evenings = [{"weekday": d, "start": "18:00", "end": "22:00"} for d in range(7)]
         for i, name in enumerate(NAMES):
             person = rpc.volunteers.create_volunteer(
@@ -46,21 +26,12 @@ def site(container_factory, service_config):
             )
             rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=evenings)
         evening_patrols(rpc.activities, (6, 7, 8))  # the roster fills them (too few people: gaps are shown)
-    return f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
+    return site_url(service_config)
 
 
 def test_log_in_build_read_the_board_publish(site, db_backend):
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / f"organiser-board-{db_backend}.png"
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_board.py"), site, "wangfang", PASSWORD, str(screenshot), str(MONDAY)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ, CHROMIUM=CHROMIUM),
-    )
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    seen = json.loads(driver.stdout)
+    shot = screenshot(f"organiser-board-{db_backend}.png")
+    seen = drive("drive_board.py", site, ORGANISER, PASSWORD, shot, MONDAY)
 
     assert seen["redirected_to_login"]
     session = next(c for c in seen["cookies"] if c["name"] == "gyl_session")
@@ -75,4 +46,4 @@ def test_log_in_build_read_the_board_publish(site, db_backend):
     assert seen["notice"] == "排班表已发布。" and seen["status_after"] == "已发布"
     assert seen["publish_button_left"] == 0
     assert seen["status_en"] == "published"
-    assert screenshot.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000

@@ -3,19 +3,15 @@ attendance sheet, printed (signature column, no navigation) and marked on a phon
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
-from organiser_testkit import PASSWORD, duty_under_way, start_platform
-from test_board_in_chromium import ARTIFACTS, CHROMIUM, HERE, pytestmark  # noqa: F401 (the same marks)
+from browser_harness import BROWSER, ORGANISER, drive, organiser_rpc, screenshot, site_url
+from organiser_testkit import PASSWORD, duty_under_way
 
-from guanyinli.rpc import ClusterRpcProxy
-from guanyinli.testing import signed
 from guanyinli.timeutil import local
+
+pytestmark = BROWSER
 
 
 class Proxies:
@@ -30,13 +26,10 @@ class Proxies:
 
 @pytest.fixture
 def site(container_factory, service_config):
-    start_platform(container_factory, service_config)
-    with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
-        rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    with organiser_rpc(container_factory, service_config) as rpc:
         vid, start, signup = duty_under_way(Proxies(rpc), "值班员己", "13912349100", minutes=90)
         stats = lambda: rpc.activities.volunteer_stats(volunteer_id=vid)  # noqa: E731
-        base = f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
-        yield base, local(start), signup, stats
+        yield site_url(service_config), local(start), signup, stats
 
 
 def test_calendar_occurrence_move_attendance(site, db_backend):
@@ -44,26 +37,10 @@ def test_calendar_occurrence_move_attendance(site, db_backend):
     # moved a little, still under way (and on the same day) so that its attendance can be marked
     earlier = start - timedelta(minutes=10)
     new = earlier if earlier.date() == start.date() else start + timedelta(minutes=5)
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / f"organiser-attendance-phone-{db_backend}.png"
-    args = [
-        base,
-        "wangfang",
-        PASSWORD,
-        str(screenshot),
-        str(start.date()),
-        str(signup["occurrence_id"]),
-        f"{new:%H:%M}",
-    ]
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_calendar.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ, CHROMIUM=CHROMIUM),
+    shot = screenshot(f"organiser-attendance-phone-{db_backend}.png")
+    seen = drive(
+        "drive_calendar.py", base, ORGANISER, PASSWORD, shot, start.date(), signup["occurrence_id"], f"{new:%H:%M}"
     )
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    seen = json.loads(driver.stdout)
 
     assert "活动日历" in seen["nav"]
     assert seen["week_days"] == 7 and seen["month_days"] in (28, 35, 42)
@@ -75,4 +52,4 @@ def test_calendar_occurrence_move_attendance(site, db_backend):
     assert seen["phone_button"]["height"] >= 36 and seen["phone_button"]["right"] <= 390  # a thumb's, on screen
     assert seen["marked_notice"] == "签到已记录。" and "1.5" in seen["sheet"] and "已到" in seen["sheet"]
     assert stats()["hours"] == 1.5
-    assert screenshot.stat().st_size > 5_000
+    assert shot.stat().st_size > 5_000

@@ -3,27 +3,21 @@ phone session, the organiser cancels a missed visit, a visitor takes back "made"
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
-from organiser_testkit import PASSWORD, start_platform
-from test_visits_in_chromium import ARTIFACTS, AXE, CHROMIUM, HERE, pytestmark  # noqa: F401 - the marks
+from browser_harness import ARTIFACTS, AXE, BROWSER, NEEDS_AXE, ORGANISER, drive, organiser_rpc, setup_file, site_url
+from organiser_testkit import PASSWORD
 
-from guanyinli.rpc import ClusterRpcProxy
-from guanyinli.testing import signed
 from guanyinli.timeutil import iso, now
+
+pytestmark = [*BROWSER, NEEDS_AXE]
 
 CONSENT = {"by": "本人", "how": "in_person"}
 
 
 def test_grid_leader_missed_visit_and_reopen(container_factory, service_config, tmp_path):
-    start_platform(container_factory, service_config)
     links = {}
-    with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
-        rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    with organiser_rpc(container_factory, service_config) as rpc:
         ids = []
         for i, name in enumerate(["王芳", "李明", "张伟", "刘洋"]):
             person = rpc.volunteers.create_volunteer(
@@ -48,11 +42,9 @@ def test_grid_leader_missed_visit_and_reopen(container_factory, service_config, 
         planned = rpc.activities.plan_visits(start=day.isoformat(), end=(day + timedelta(days=7)).isoformat())
         missed, kept = planned
         rpc.activities.update_occurrence(occurrence_id=missed["occurrence_id"], start=iso(now() - timedelta(days=1)))
-    base = f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
-    ARTIFACTS.mkdir(exist_ok=True)
     setup = {
-        "base": base,
-        "username": "wangfang",
+        "base": site_url(service_config),
+        "username": ORGANISER,
         "password": PASSWORD,
         "axe": str(AXE),
         "screenshots": str(ARTIFACTS),
@@ -60,18 +52,7 @@ def test_grid_leader_missed_visit_and_reopen(container_factory, service_config, 
         "visitor": links[kept["visitor_ids"][0]],
         "missed": missed["occurrence_id"],
     }
-    (tmp_path / "setup.json").write_text(json.dumps(setup, ensure_ascii=False), encoding="utf-8")
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_followups.py"), str(tmp_path / "setup.json")],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(
-            os.environ, CHROMIUM=CHROMIUM, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
-        ),
-    )
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    seen = json.loads(driver.stdout)
+    seen = drive("drive_followups.py", setup_file(tmp_path, setup))
 
     assert "孙奶奶" in seen["leader_visits"] and "周爷爷" not in seen["leader_visits"]
     assert "5幢2单元301" not in seen["leader_visits"] and seen["leader_forms"] == 0

@@ -6,14 +6,10 @@ and offers a patrol, preferences, points, a new calendar link, English; axe-core
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
+from browser_harness import ARTIFACTS, AXE, BROWSER, NEEDS_AXE, drive, setup_file, site_url
 from organiser_testkit import start_platform
 
 from guanyinli.rpc import ClusterRpcProxy
@@ -21,21 +17,9 @@ from guanyinli.testing import signed
 from guanyinli.timeutil import iso, local, now
 from notifications.service import NotificationsService
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[3]
-ARTIFACTS = ROOT / "artifacts"
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 A, B = "13912347700", "13912347701"
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)"
-    ),
-    pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: make node-deps"),
-]
+pytestmark = [*BROWSER, NEEDS_AXE]
 
 
 def patrol_days() -> list[date]:
@@ -125,12 +109,10 @@ def site(container_factory, service_config, tmp_path):
         rpc.activities.publish_roster(roster_id=draft["id"])
         rostered = {a["volunteer_id"] for a in rpc.activities.get_roster(roster_id=draft["id"])["assignments"]}
         assert rostered == set(ids.values()), rostered
-    base = f"http://127.0.0.1:{config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
-    return {"base": base, "sms_log": str(sms_log), "ids": ids, "days": days, "config": config}
+    return {"base": site_url(config), "sms_log": str(sms_log), "ids": ids, "days": days, "config": config}
 
 
 def test_two_volunteers_on_their_phones(site, tmp_path):
-    ARTIFACTS.mkdir(exist_ok=True)
     setup = {
         "base": site["base"],
         "sms_log": site["sms_log"],
@@ -140,16 +122,7 @@ def test_two_volunteers_on_their_phones(site, tmp_path):
         "b": B,
         "patrol_days": [d.isoformat() for d in site["days"]],
     }
-    (tmp_path / "setup.json").write_text(json.dumps(setup))
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_phone.py"), str(tmp_path / "setup.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, CHROMIUM=CHROMIUM),
-    )
-    assert driver.returncode == 0, driver.stderr[-4000:]
-    seen = json.loads(driver.stdout)
+    seen = drive("drive_phone.py", setup_file(tmp_path, setup), timeout=300, stderr_tail=4000)
 
     assert "验证码不对" in seen["wrong_code"]
     assert seen["a_home"] == "王芳，您好"

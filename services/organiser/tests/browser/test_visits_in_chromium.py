@@ -3,46 +3,25 @@ overdue; the visitor writes the note after the visit on their phone; the organis
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from organiser_testkit import PASSWORD, start_platform
+from browser_harness import ARTIFACTS, AXE, BROWSER, NEEDS_AXE, ORGANISER, drive, organiser_rpc, setup_file, site_url
+from organiser_testkit import PASSWORD
 
-from guanyinli.rpc import ClusterRpcProxy
-from guanyinli.testing import signed
 from guanyinli.timeutil import iso, now
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[3]
-ARTIFACTS = ROOT / "artifacts"
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 NAMES = ["王芳", "李明", "张伟", "刘洋"]
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)"
-    ),
-    pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: make node-deps"),
-]
+pytestmark = [*BROWSER, NEEDS_AXE]
 
 
 @pytest.fixture
 def site(container_factory, service_config):
     """Four convenient-service volunteers free every day, each with a printed sign-in link, and one
     person in the register never visited since consent ten days ago."""
-    start_platform(container_factory, service_config)
     links = {}
-    with ClusterRpcProxy(service_config, context_data=signed({"roles": ["organiser"]}), timeout=30) as rpc:
-        rpc.organiser.create_account(username="wangfang", password=PASSWORD, display_name="王芳")
+    with organiser_rpc(container_factory, service_config) as rpc:
         for i, name in enumerate(NAMES):
             person = rpc.volunteers.create_volunteer(
                 name=name, phone=f"1391234{7900 + i}", teams=["convenient_service"], grid_id=8
@@ -58,30 +37,19 @@ def site(container_factory, service_config):
             frequency_days=14,
             consent={"by": "女儿 吴敏", "how": "relative", "at": iso(now() - timedelta(days=10))},
         )
-    base = f"http://127.0.0.1:{service_config['WEB_SERVER_ADDRESS'].rsplit(':', 1)[1]}"
-    return {"base": base, "links": links}
+    return {"base": site_url(service_config), "links": links}
 
 
 def test_register_plan_and_the_visitors_note(site, tmp_path, db_backend):
-    ARTIFACTS.mkdir(exist_ok=True)
     setup = {
         "base": site["base"],
-        "username": "wangfang",
+        "username": ORGANISER,
         "password": PASSWORD,
         "axe": str(AXE),
         "screenshots": str(ARTIFACTS),
         "links": site["links"],
     }
-    (tmp_path / "setup.json").write_text(json.dumps(setup, ensure_ascii=False), encoding="utf-8")
-    driver = subprocess.run(
-        [sys.executable, str(HERE / "drive_visits.py"), str(tmp_path / "setup.json")],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(os.environ, CHROMIUM=CHROMIUM),
-    )
-    assert driver.returncode == 0, driver.stderr[-3000:]
-    seen = json.loads(driver.stdout)
+    seen = drive("drive_visits.py", setup_file(tmp_path, setup))
 
     assert "探访老人" in seen["nav"]
     assert seen["added"] == "已登记。" and "观音里3号院 5幢2单元301" in seen["private_shown"]
