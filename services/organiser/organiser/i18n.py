@@ -268,7 +268,6 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-
 def _join(texts: dict[str, tuple[str, str]], *tables: dict[str, tuple[str, str]]) -> None:
     """Add each page's words to ``texts``; a key two tables define would show one page the other's
     words, so it is refused when the module loads."""
