@@ -54,8 +54,9 @@ FREQUENCIES: Mapping[str, Frequency] = {
     "commercial_residential": Frequency(every_weeks=1, needed=2),
     "green_space": Frequency(every_weeks=2, needed=2),
 }
-# Saturday and Sunday mornings, when most of the team is free.
-SESSIONS: tuple[Session, ...] = (Session(5, time(8), 120), Session(6, time(8), 120))
+# Wednesday, Saturday and Sunday mornings from nine: the retired members are free on weekdays, the
+# working ones at weekends, and few of either before nine.
+SESSIONS: tuple[Session, ...] = (Session(2, time(9), 120), Session(5, time(9), 120), Session(6, time(9), 120))
 # The flow's prices. Fairness must outweigh the home grid (AWAY < 2 * FAIRNESS): then moving one
 # clean-up from a volunteer with two more than another to that other always lowers the cost, so the
 # cheapest spread never leaves such a move open (see ``unfair``).
