@@ -13,6 +13,7 @@ import pytest
 from activities_testkit import ORGANISER, iso, next_monday
 from test_school import pupil, tutors, weekend_school, window
 
+from activities import cleanups
 from conftest import REAL_VOLUNTEERS
 
 pytestmark = [
@@ -23,7 +24,8 @@ pytestmark = [
 ]
 
 SECOND_ORGANISER = {"volunteer_id": 9001, "roles": ["organiser"], "name": "网格长 李强"}
-WEEKEND_MORNINGS = [{"weekday": d, "start": "07:00", "end": "12:00"} for d in (5, 6)]
+# free on the mornings of every clean-up session
+MORNINGS = [{"weekday": s.weekday, "start": "07:00", "end": "12:00"} for s in cleanups.SESSIONS]
 CONSENT = {"by": "本人", "how": "in_person"}
 
 
@@ -40,7 +42,7 @@ def test_two_clean_up_plans_at_once_make_each_clean_up_once(call):
         person = directory.create_volunteer(
             name=f"清洁队员{n}", phone=f"1390000{n:04d}", teams=["sanitation_green"], grid_id=6 + n % 10
         )
-        directory.set_availability(volunteer_id=person["id"], weekly=WEEKEND_MORNINGS)
+        directory.set_availability(volunteer_id=person["id"], weekly=MORNINGS)
     first, second = at_once(call, "plan_cleanups", start=next_monday().date().isoformat(), weeks=2)
 
     made = call(ORGANISER).list_occurrences(start=first["start"], end=first["end"], kind="sanitation")

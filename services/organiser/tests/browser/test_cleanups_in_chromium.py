@@ -8,7 +8,10 @@ import pytest
 from browser_harness import BROWSER, ORGANISER, drive, organiser_rpc, screenshot, site_url
 from organiser_testkit import MONDAY, PASSWORD
 
-WEEKEND_MORNINGS = [{"weekday": d, "start": "07:00", "end": "12:00"} for d in (5, 6)]
+from activities import cleanups
+
+# free on the mornings of every clean-up session
+MORNINGS = [{"weekday": s.weekday, "start": "07:00", "end": "12:00"} for s in cleanups.SESSIONS]
 
 pytestmark = BROWSER
 
@@ -20,7 +23,7 @@ def site(container_factory, service_config):
             person = rpc.volunteers.create_volunteer(
                 name=f"护绿队员{i + 1}", phone=f"1391236{5600 + i}", teams=["sanitation_green"], grid_id=6 + i % 10
             )
-            rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKEND_MORNINGS)
+            rpc.volunteers.set_availability(volunteer_id=person["id"], weekly=MORNINGS)
     return site_url(service_config)
 
 

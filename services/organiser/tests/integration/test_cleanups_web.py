@@ -8,9 +8,12 @@ import re
 import pytest
 from organiser_testkit import MONDAY, PASSWORD, csrf_of, log_in
 
+from activities import cleanups
+
 pytestmark = pytest.mark.integration
 
-WEEKEND_MORNINGS = [{"weekday": d, "start": "07:00", "end": "12:00"} for d in (5, 6)]
+# free on the mornings of every clean-up session
+MORNINGS = [{"weekday": s.weekday, "start": "07:00", "end": "12:00"} for s in cleanups.SESSIONS]
 
 
 @pytest.fixture
@@ -21,7 +24,7 @@ def sanitation_team(rpc):
         person = volunteers.create_volunteer(
             name=f"护绿队员{i + 1}", phone=f"1391235{5600 + i}", teams=["sanitation_green"], grid_id=6 + i % 10
         )
-        volunteers.set_availability(volunteer_id=person["id"], weekly=WEEKEND_MORNINGS)
+        volunteers.set_availability(volunteer_id=person["id"], weekly=MORNINGS)
         made.append(person)
     return made
 
