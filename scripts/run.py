@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
                 else ""
             )
             + (
+                f"  calendar      http://{WEB_ADDRESS}/calendar  (every programme by week or month; an occurrence's people, moves, attendance; Excel)\n"
+                f"  school        http://{WEB_ADDRESS}/school  (the weekend school's pupils and the demo term's tutors)\n"
+                f"  visits        http://{WEB_ADDRESS}/visits  (the elderly visited, a month of visits, one person overdue)\n"
                 f"  lectures      http://{WEB_ADDRESS}/lectures  (the demo month's first Thursday lecture is full: six residents wait)\n"
+                f"  clean-ups     http://{WEB_ADDRESS}/cleanups  (the coming four weeks' rotation of the sanitation team)\n"
                 if login
                 else ""
             )
