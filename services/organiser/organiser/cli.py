@@ -26,9 +26,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from guanyinli import config
+from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, local
+from organiser import agenda, credentials, i18n, importer
 from organiser import board as boards
-from organiser import credentials, i18n, importer
 from organiser.remote import REJECTED, UNREACHABLE, USAGE, Platform, classify
 
 logging.getLogger("amqp").setLevel(logging.ERROR)  # "Received method during closing channel" noise
@@ -544,15 +545,10 @@ def activities_create(
     title, kind, start, duration_minutes, team, grid_id, courtyard, room, rrule, capacity, roles, description
 ):
     """Define an activity, once or recurring."""
-    parsed_roles = []
-    for spec in roles:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or not parts[1].isdigit():
-            raise click.BadParameter(f"{spec!r}: write NAME:NEEDED or NAME:NEEDED:skill,skill", param_hint="--role")
-        role = {"name": parts[0], "needed": int(parts[1])}
-        if len(parts) == 3 and parts[2]:
-            role["skills"] = parts[2].split(",")
-        parsed_roles.append(role)
+    try:  # the calendar page's reading, so skills keep their colon (tutoring:math)
+        parsed_roles = agenda.parse_roles(roles)
+    except InvalidInput:
+        raise click.BadParameter("write NAME:NEEDED or NAME:NEEDED:skill,skill", param_hint="--role") from None
     created = (
         state()
         .rpc()

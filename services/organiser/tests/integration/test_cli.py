@@ -172,6 +172,45 @@ def test_activities_create_and_list(run_cli):
     )
     assert bad.returncode == 1 and "kind" in bad.stderr
 
+    school = run_cli(
+        "activities",
+        "create",
+        "--title",
+        "周末学堂",
+        "--kind",
+        "tutoring",
+        "--room",
+        "社区活动中心",
+        "--start",
+        f"{MONDAY + timedelta(days=5)}T09:00",
+        "--duration",
+        "120",
+        "--role",
+        "tutor:2:tutoring:math,tutoring:chinese",  # skills keep their colon
+        "--json",
+    )
+    assert school.returncode == 0, school.stderr
+    assert [(r["name"], r["needed"], r["skills"]) for r in as_json(school)["roles"]] == [
+        ("tutor", 2, ["tutoring:math", "tutoring:chinese"])
+    ]
+    unreadable = run_cli(
+        "activities",
+        "create",
+        "--title",
+        "x",
+        "--kind",
+        "tutoring",
+        "--room",
+        "r",
+        "--start",
+        "2026-12-19T09:00",
+        "--duration",
+        "60",
+        "--role",
+        "tutor:two",
+    )
+    assert unreadable.returncode == 2 and "NAME:NEEDED" in unreadable.stderr
+
 
 def test_roster_export_to_a_file_then_solve_it_without_the_services(run_cli, patrol_team, tmp_path):
     month = tmp_path / "week.json"
