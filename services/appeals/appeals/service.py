@@ -38,6 +38,7 @@ from guanyinli.identity import (
     ORGANISERS,
     SIGNED_IN,
     SYSTEM,
+    VIEWER,
     VOLUNTEER,
     CallerIdentity,
     Identity,
@@ -180,7 +181,7 @@ class AppealsService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=allow(VOLUNTEER, GRID_LEADER, ORGANISER, SYSTEM, scope=SHOWN),
+        access=allow(VOLUNTEER, GRID_LEADER, VIEWER, ORGANISER, SYSTEM, scope=SHOWN),
         request=schemas.ListAppealsIn,
         response=schemas.AppealOut(many=True),
         errors=(InvalidInput,),

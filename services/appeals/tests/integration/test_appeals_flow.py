@@ -18,7 +18,7 @@ from appeals.exceptions import (
     PlaceInvalid,
 )
 from guanyinli.errors import Forbidden, InvalidInput
-from guanyinli.testing import signed
+from guanyinli.testing import deliver_twice, signed
 from guanyinli.timeutil import iso, now
 
 pytestmark = pytest.mark.integration
@@ -187,3 +187,12 @@ def test_a_repeated_request_id_takes_the_appeal_in_once(rpc, grid6, events):
     assert again["id"] == first["id"]
     events.wait("appeal_received")
     assert len([p for t, p in events.settle() if t == "appeal_received"]) == 1
+
+
+def test_a_redelivered_request_is_carried_out_once(service_config, grid6, events, tables):
+    data = {"category": "errand", "grid_id": 6, "description": "代买药品", **RESIDENT}
+    first, again = deliver_twice(service_config, "appeals", "receive_appeal", signed({"roles": ["organiser"]}), **data)
+    assert again == first
+    assert tables.rows("SELECT COUNT(*) FROM appeals") == [(1,)]
+    events.wait("appeal_assigned")
+    assert len([t for t, _ in events.settle() if t == "appeal_received"]) == 1
