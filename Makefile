@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/services/activities:$(CURDIR)/services/notifications:$(CURDIR)/services/organiser:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/services/activities:$(CURDIR)/services/notifications:$(CURDIR)/services/organiser:$(CURDIR)/services/appeals:$(CURDIR)
 
 .PHONY: venv run demo test test-unit test-integration test-reliability test-security bench lint format contract check-compose clean
 

@@ -45,7 +45,7 @@ def test_every_service_reads_its_callers_identity():
     from guanyinli.identity import CallerIdentity
 
     classes = {service: cls for cls, service, _, _ in _rpc_methods()}
-    assert set(classes) == {"volunteers", "activities", "notifications", "organiser"}
+    assert set(classes) == {"volunteers", "activities", "notifications", "organiser", "appeals"}
     for service, cls in classes.items():
         assert isinstance(getattr(cls, "caller", None), CallerIdentity), f"{service} has no caller = CallerIdentity()"
 
@@ -65,6 +65,7 @@ CREATING = {
     },
     "notifications": {"send_sign_in_code": "request_id"},
     "organiser": {"create_account": "request_id"},
+    "appeals": {"receive_appeal": "request_id"},
 }
 # Facts of the record a keyed method made that it may hand back besides what it was sent.
 OWN_FACTS = {"id", "status", "waitlist_position", "created_at"}

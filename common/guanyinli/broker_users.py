@@ -114,10 +114,11 @@ def _exactly(patterns: list[str]) -> str:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("volunteers", emits=True, listens=("activities", "organiser")),
+    Role("volunteers", emits=True, listens=("activities", "organiser", "appeals")),
     Role("activities", emits=True, listens=("organiser", "volunteers")),
     Role("notifications", listens=("activities", "volunteers", "organiser")),
     Role("organiser", emits=True, listens=("organiser",)),
+    Role("appeals", emits=True, listens=("organiser",)),
     # the organisers' command line and scripts (guanyinli.client): they call, they publish no event
     Role("tools", listens=("activities",), service=False),
 )

@@ -204,6 +204,48 @@ class IdentityRevoked(Event):
     reason = fields.String(allow_none=True, load_default=None)
 
 
+# --- appeals --------------------------------------------------------------------------------
+# No event carries the resident's name, phone or address: category, place and times only.
+
+
+class AppealReceived(Event):
+    appeal_id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    urgency = fields.String(required=True)
+    grid_id = fields.Integer(required=True)
+    courtyard = fields.String(allow_none=True, load_default=None)
+    received_at = LocalDateTime(required=True)
+
+
+class AppealAssigned(Event):
+    appeal_id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    grid_id = fields.Integer(required=True)
+    handler_id = fields.Integer(allow_none=True, metadata={"description": "null: nobody may take it now"})
+    previous_handler_id = fields.Integer(allow_none=True, load_default=None)
+    why = fields.String(
+        required=True,
+        validate=validate.OneOf(("routed", "handed_back", "reassigned")),
+        metadata={"description": "routed at intake, re-routed after a hand-back, or reassigned by an organiser"},
+    )
+
+
+class AppealClosed(Event):
+    appeal_id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    grid_id = fields.Integer(required=True)
+    handler_id = fields.Integer(allow_none=True, metadata={"description": "who is credited the hours"})
+    hours = fields.Float(required=True, metadata={"description": "hours of work on it, for the ledger"})
+    satisfaction = fields.Integer(allow_none=True)
+    received_at = LocalDateTime(required=True)
+    closed_at = LocalDateTime(required=True)
+
+
+def appeal_key(appeal_id: int) -> str:
+    """The source_key of the ledger entry a closed appeal earns its handler: one per appeal."""
+    return f"appeal:{appeal_id}"
+
+
 EVENTS: dict[str, dict[str, type[Schema]]] = {
     "organiser": {"identity_revoked": IdentityRevoked},
     "volunteers": {
@@ -233,6 +275,11 @@ EVENTS: dict[str, dict[str, type[Schema]]] = {
         "standin_offered": StandinOffered,
         "standin_taken": StandinTaken,
         "standin_unfilled": StandinEvent,
+    },
+    "appeals": {
+        "appeal_received": AppealReceived,
+        "appeal_assigned": AppealAssigned,
+        "appeal_closed": AppealClosed,
     },
 }
 

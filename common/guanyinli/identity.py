@@ -57,7 +57,7 @@ SYSTEM = "system"
 ROLES = (ANONYMOUS, VOLUNTEER, GRID_LEADER, VIEWER, ORGANISER, SYSTEM)
 PERSON_ROLES = frozenset({VOLUNTEER, GRID_LEADER, VIEWER, ORGANISER})
 
-SERVICES = ("volunteers", "activities", "notifications", "organiser")
+SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 ISSUER_ROLES: dict[str, frozenset[str]] = {
     **{name: frozenset({SYSTEM}) for name in SERVICES},
     "organiser": PERSON_ROLES | {SYSTEM},

@@ -12,7 +12,7 @@ from alembic.config import Config
 
 from guanyinli.config import database_url, normalize_url
 
-SERVICES = ("volunteers", "activities", "notifications", "organiser")
+SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 
 
 def alembic_config(service: str, url: str | None = None) -> Config:

@@ -19,6 +19,7 @@ SERVICES = {
     "activities": "activities.service",
     "notifications": "notifications.service",
     "organiser": "organiser.service",
+    "appeals": "appeals.service",
 }
 # Services whose web port differs from the shared default of config/nameko.yaml.
 WEB_DEFAULTS = {"organiser": "127.0.0.1:8080"}

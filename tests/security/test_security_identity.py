@@ -22,7 +22,7 @@ from guanyinli.testing import event_dispatcher, signed
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
-SERVICES = ("volunteers", "activities", "notifications", "organiser")
+SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 
 
 def _claims(roles, sub="account:mallory", iss="organiser", **extra) -> dict:
@@ -78,12 +78,13 @@ CALLERS = {
 @pytest.fixture
 def platform(container_factory, service_config):
     from activities.service import ActivitiesService
+    from appeals.service import AppealsService
     from notifications.service import NotificationsService
     from organiser.service import OrganiserService
     from volunteers.service import VolunteersService
 
     started = {}
-    for cls in (VolunteersService, ActivitiesService, NotificationsService, OrganiserService):
+    for cls in (VolunteersService, ActivitiesService, NotificationsService, OrganiserService, AppealsService):
         started[cls.name] = container_factory(
             cls, {**service_config, "FEED_SECRET": "security-suite-feed-secret-0123456789"}
         )
@@ -96,11 +97,12 @@ def declared_methods():
     import inspect
 
     from activities.service import ActivitiesService
+    from appeals.service import AppealsService
     from notifications.service import NotificationsService
     from organiser.service import OrganiserService
     from volunteers.service import VolunteersService
 
-    for cls in (VolunteersService, ActivitiesService, NotificationsService, OrganiserService):
+    for cls in (VolunteersService, ActivitiesService, NotificationsService, OrganiserService, AppealsService):
         for name, method in inspect.getmembers(cls, inspect.isfunction):
             contract = getattr(method, "__contract__", None)
             if contract is not None:

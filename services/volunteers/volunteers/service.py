@@ -18,7 +18,7 @@ from sqlalchemy import text
 from guanyinli import outbox, revocation
 from guanyinli.db import Database
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
-from guanyinli.events import attendance_key, read
+from guanyinli.events import appeal_key, attendance_key, read
 from guanyinli.identity import (
     ANYONE,
     GRID_LEADER,
@@ -608,5 +608,45 @@ class VolunteersService(revocation.RevocationListener):
             return
         except Exception:
             log.exception("attendance_recorded for sign-up %s failed; requeued", event["signup_id"])
+            eventlet.sleep(REQUEUE_PAUSE)
+            raise
+
+    @event_handler("appeals", "appeal_closed", requeue_on_error=True)
+    def on_appeal_closed(self, payload):
+        """Credit the hours of a closed appeal to its handler, once per appeal (source_key appeal:<id>).
+
+        Points as for any entry of those hours (``domain.default_points``); an appeal closed with no
+        hours or no handler earns nothing. Dropped and requeued as ``on_attendance_recorded``."""
+        try:
+            event = read("appeal_closed", payload)
+        except InvalidInput as exc:
+            log.error("appeal_closed dropped, malformed: %s", exc)
+            return
+        if event["handler_id"] is None or event["hours"] <= 0:
+            return
+        reason = f"appeal {event['appeal_id']} ({event['category']})"
+
+        def work(session):
+            entry, created = store.add_ledger_entry(
+                session,
+                event["handler_id"],
+                event["hours"],
+                domain.default_points(event["hours"]),
+                reason,
+                "appeals",
+                appeal_key(event["appeal_id"]),
+                None,
+                event["closed_at"],
+            )
+            if created:
+                OUTBOX.add(session, "ledger_entry_added", entry_event(entry))
+
+        try:
+            self._work(work)
+        except NotFound:
+            log.warning("appeal_closed for unknown volunteer %s dropped", event["handler_id"])
+            return
+        except Exception:
+            log.exception("appeal_closed for appeal %s failed; requeued", event["appeal_id"])
             eventlet.sleep(REQUEUE_PAUSE)
             raise

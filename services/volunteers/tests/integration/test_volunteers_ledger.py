@@ -208,3 +208,41 @@ def test_a_redelivered_ledger_entry_without_source_key_is_added_once_and_answere
     )
     assert first["hours"] == 2.0 and again == first
     assert rpc.get_ledger(v["id"])["total"] == 1 and tables.count("ledger_entries") == 1
+
+
+def appeal_closed(appeal_id, handler_id, hours=1.5):
+    return make_payload(
+        "appeal_closed",
+        {
+            "appeal_id": appeal_id,
+            "category": "repair",
+            "grid_id": 6,
+            "handler_id": handler_id,
+            "hours": hours,
+            "satisfaction": 5,
+            "received_at": parse_iso(local("2026-03-07", "09:00")),
+            "closed_at": parse_iso(local("2026-03-07", "11:00")),
+        },
+    )
+
+
+def test_a_closed_appeal_credits_its_handler_once(container, service_config, rpc, events):
+    v = rpc.create_volunteer(**patrol_volunteer(1))
+    dispatch = event_dispatcher(service_config)
+
+    def deliver(payload):
+        with entrypoint_waiter(container, "on_appeal_closed", timeout=10):
+            dispatch("appeals", "appeal_closed", payload)
+
+    payload = appeal_closed(31, v["id"])
+    deliver(payload)
+    deliver(payload)  # redelivery
+    deliver(appeal_closed(31, v["id"]))  # the same appeal, a new event id
+    deliver(appeal_closed(32, v["id"], hours=0))  # closed with no hours of work: nothing to credit
+    deliver(appeal_closed(33, None))  # nobody handled it
+    deliver(appeal_closed(34, 999))  # unknown volunteer: logged and dropped
+    (entry,) = rpc.get_ledger(v["id"])["entries"]
+    assert (entry["hours"], entry["points"], entry["source"], entry["source_key"]) == (1.5, 15, "appeals", "appeal:31")
+    assert entry["reason"] == "appeal 31 (repair)" and entry["occurred_at"] == "2026-03-07T11:00:00+08:00"
+    (added,) = events.wait("ledger_entry_added")
+    assert added["source_key"] == "appeal:31"

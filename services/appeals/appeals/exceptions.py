@@ -1,0 +1,51 @@
+"""Errors of the appeals service, registered so RPC callers receive these classes.
+
+Each is a subclass of a platform error, so a caller that only knows ``guanyinli.errors`` still
+catches it by the general class.
+"""
+
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance as remote_error
+
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+@remote_error
+class AppealNotFound(NotFound):
+    """No appeal has this id."""
+
+
+@remote_error
+class GridNotFound(NotFound):
+    """The volunteers service knows no such grid."""
+
+
+@remote_error
+class PlaceInvalid(InvalidInput):
+    """The courtyard (or building) named is not one of the grid's."""
+
+
+@remote_error
+class AppealClosed(Conflict):
+    """The appeal is closed: nothing more is done to it (closing again included)."""
+
+
+@remote_error
+class AppealStateInvalid(Conflict):
+    """The appeal is not in the state the call needs (accepting one not assigned to anyone)."""
+
+
+@remote_error
+class NotHandler(Forbidden):
+    """The caller is not the appeal's handler (nor an organiser)."""
+
+
+@remote_error
+class NotOfGrid(Forbidden):
+    """The caller takes appeals in only for grids they are a member or leader of."""
+
+
+@remote_error
+class HandlerIneligible(InvalidInput):
+    """The volunteer may not handle this appeal: inactive, or neither of its grid nor of the team it needs."""

@@ -1,0 +1,89 @@
+"""Tables of the appeals service: appeals and the trail of what happened to each.
+
+Grids, courtyards and volunteers belong to the volunteers service; an appeal holds their ids and
+codes only. The resident's name, phone and address live in the appeal's row and leave the service
+only in answers to those allowed to see them (``domain.shown``), never in events or logs.
+Datetimes are naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from appeals.domain import CATEGORIES, STATUSES, URGENCIES
+from guanyinli import keys, once, outbox
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+once.table("appeals", Base.metadata)  # RPC requests carried out (guanyinli.once)
+keys.table("appeals", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
+OUTBOX = outbox.Outbox("outbox_events_appeals", Base.metadata)  # events to send (guanyinli.outbox)
+
+NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "closed")
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    __table_args__ = (
+        CheckConstraint(_one_of("category", CATEGORIES), name="ck_appeals_category"),
+        CheckConstraint(_one_of("urgency", URGENCIES), name="ck_appeals_urgency"),
+        CheckConstraint(_one_of("status", STATUSES), name="ck_appeals_status"),
+        CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="ck_appeals_satisfaction"),
+        Index("ix_appeals_grid_status", "grid_id", "status"),
+        Index("ix_appeals_handler_status", "handler_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(40))
+    urgency: Mapped[str] = mapped_column(String(10))
+    grid_id: Mapped[int] = mapped_column(Integer)
+    courtyard: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    building: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    description: Mapped[str] = mapped_column(Text)
+    resident_name: Mapped[str] = mapped_column(String(100))
+    resident_phone: Mapped[str] = mapped_column(String(30))
+    resident_address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
+    handler_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    received_by: Mapped[str] = mapped_column(String(100), doc="subject of who took it in")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resident_reply: Mapped[str | None] = mapped_column(Text, nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    notes: Mapped[list[AppealNote]] = relationship(
+        back_populates="appeal", order_by="AppealNote.id", cascade="all, delete-orphan"
+    )
+
+
+class AppealNote(Base):
+    """One step of an appeal's trail: taken in, routed, accepted, handed back (and why), a progress note."""
+
+    __tablename__ = "appeal_notes"
+    __table_args__ = (CheckConstraint(_one_of("kind", NOTE_KINDS), name="ck_appeal_notes_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    author: Mapped[str] = mapped_column(String(100), doc="subject of who did it")
+    volunteer_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="the volunteer it concerns: the new handler, or who handed back"
+    )
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="notes")

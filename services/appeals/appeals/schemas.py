@@ -1,0 +1,137 @@
+"""Wire contract of the appeals service: the request and response schema of every RPC method.
+
+Request schemas are strict (unknown fields are an error) and their field names are the method's
+parameter names. Grids and courtyards are checked against the volunteers service, not here: the
+schemas only bound their form. Datetimes are ISO 8601 with offset (Asia/Shanghai on output).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from appeals.domain import CATEGORIES, MAX_HOURS, STATUSES, URGENCIES
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema
+
+Category = fields.String(
+    required=True,
+    validate=validate.OneOf(CATEGORIES),
+    metadata={"description": "one of " + ", ".join(CATEGORIES)},
+)
+Words = validate.Length(min=1, max=2000)
+Reason = validate.Length(min=1, max=500)
+
+
+class AppealIdIn(StrictSchema):
+    appeal_id = Id(required=True)
+
+
+class ReceiveAppealIn(StrictSchema):
+    category = Category
+    grid_id = Id(required=True, metadata={"description": "a grid of the volunteers service"})
+    courtyard = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "code of one of the grid's courtyards or buildings (volunteers.get_grid)"},
+    )
+    building = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "e.g. 3号楼"},
+    )
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    description = fields.String(required=True, validate=Words)
+    resident_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    resident_phone = Phone(required=True)
+    resident_address = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    request_id = RequestId(load_default=None)
+
+
+class HandBackIn(AppealIdIn):
+    reason = fields.String(required=True, validate=Reason)
+
+
+class ReassignIn(AppealIdIn):
+    volunteer_id = Id(required=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=Reason)
+
+
+class AddNoteIn(AppealIdIn):
+    text = fields.String(required=True, validate=Words)
+
+
+class CloseAppealIn(AppealIdIn):
+    outcome = fields.String(required=True, validate=Words, metadata={"description": "what was done"})
+    resident_reply = fields.String(
+        load_default=None, allow_none=True, validate=Words, metadata={"description": "what the resident said"}
+    )
+    satisfaction = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=5),
+        metadata={"description": "the resident's, 1-5, entered by the handler on their behalf"},
+    )
+    hours = fields.Float(
+        load_default=0.0,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=MAX_HOURS),
+        metadata={"description": "hours of work, credited to the handler through the ledger"},
+    )
+
+
+class ListAppealsIn(Page):
+    grid_id = Id(load_default=None, allow_none=True)
+    status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf((*STATUSES, "open")),
+        metadata={"description": "one status, or open (all but closed)"},
+    )
+    handler_id = Id(load_default=None, allow_none=True)
+
+
+class NoteOut(Schema):
+    kind = fields.String()
+    at = LocalDateTime()
+    author = fields.String()
+    volunteer_id = fields.Integer(allow_none=True)
+    text = fields.String(allow_none=True)
+
+
+class AppealOut(Schema):
+    id = fields.Integer()
+    category = fields.String()
+    urgency = fields.String()
+    grid_id = fields.Integer()
+    courtyard = fields.String(allow_none=True)
+    building = fields.String(allow_none=True)
+    description = fields.String(
+        allow_none=True, metadata={"description": "null unless the resident's contact is shown"}
+    )
+    resident_name = fields.String(allow_none=True, metadata={"description": "handler and organisers only, else null"})
+    resident_phone = fields.String(allow_none=True, metadata={"description": "handler and organisers only, else null"})
+    resident_address = fields.String(
+        allow_none=True, metadata={"description": "handler and organisers only, else null"}
+    )
+    status = fields.String(metadata={"description": "unrouted, assigned, accepted or closed"})
+    handler_id = fields.Integer(allow_none=True)
+    received_at = LocalDateTime()
+    assigned_at = LocalDateTime(allow_none=True)
+    accepted_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    resident_reply = fields.String(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
+    hours = fields.Float(allow_none=True)
+    notes = fields.List(
+        fields.Nested(NoteOut), metadata={"description": "the trail; empty unless the contact is shown"}
+    )
+
+
+class Health(Schema):
+    service = fields.String()
+    status = fields.String()
+    database = fields.String()
+    open_appeals = fields.Integer()
