@@ -7,6 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from appeals.time_limits import (
     CATEGORIES,
     DAY_END,
@@ -30,9 +33,6 @@ from appeals.time_limits import (
     limits_from_config,
     next_check,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from guanyinli.timeutil import TZ
 
 
