@@ -194,4 +194,17 @@ def seed_platform(platform) -> dict:
     with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=30) as rpc:
         rpc.activities.sign_up(occurrence_id=occurrences[0]["id"], volunteer_id=volunteers[0]["id"], role="patrol")
         rpc.activities.issue_feed_token(volunteer_id=volunteers[0]["id"])
-    return {"volunteers": volunteers, "occurrences": occurrences}
+    appeals = []
+    if "appeals" in platform.processes:
+        with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=30) as rpc:
+            for grid_id, category in ((1, "repair"), (2, "errand")):
+                appeals.append(
+                    rpc.appeals.receive_appeal(
+                        category=category,
+                        grid_id=grid_id,
+                        description="fuzz seed",
+                        resident_name="居民",
+                        resident_phone="13800000000",
+                    )
+                )
+    return {"volunteers": volunteers, "occurrences": occurrences, "appeals": appeals}

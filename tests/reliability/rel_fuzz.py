@@ -18,7 +18,7 @@ from nameko.exceptions import BadRequest, RemoteError
 
 from guanyinli.errors import InternalError, PlatformError
 
-SERVICES = ("volunteers", "activities", "notifications", "organiser")
+SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 IMPORT_ERRORS: dict[str, str] = {}
 
 

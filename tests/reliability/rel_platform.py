@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from guanyinli.config import normalize_url
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("volunteers", "activities", "notifications", "organiser")
+SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WEBHOOK_SECRET = "reliability-webhook-secret"
 FEED_SECRET = "reliability-feed-secret-0123456789"
