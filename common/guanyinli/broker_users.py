@@ -116,7 +116,7 @@ def _exactly(patterns: list[str]) -> str:
 ROLES: tuple[Role, ...] = (
     Role("volunteers", emits=True, listens=("activities", "organiser", "appeals")),
     Role("activities", emits=True, listens=("organiser", "volunteers")),
-    Role("notifications", listens=("activities", "volunteers", "organiser")),
+    Role("notifications", listens=("activities", "volunteers", "organiser", "appeals")),
     Role("organiser", emits=True, listens=("organiser",)),
     Role("appeals", emits=True, listens=("organiser",)),
     # the organisers' command line and scripts (guanyinli.client): they call, they publish no event

@@ -220,6 +220,7 @@ class AppealReceived(Event):
 class AppealAssigned(Event):
     appeal_id = fields.Integer(required=True)
     category = fields.String(required=True)
+    urgency = fields.String(load_default="normal", metadata={"description": "normal or urgent"})
     grid_id = fields.Integer(required=True)
     handler_id = fields.Integer(allow_none=True, metadata={"description": "null: nobody may take it now"})
     previous_handler_id = fields.Integer(allow_none=True, load_default=None)
@@ -239,6 +240,27 @@ class AppealClosed(Event):
     satisfaction = fields.Integer(allow_none=True)
     received_at = LocalDateTime(required=True)
     closed_at = LocalDateTime(required=True)
+
+
+class AppealEscalated(Event):
+    """A stage of an appeal (acknowledge, visit, close) is about to break its time limit, or has broken it:
+    one step of the ladder (handler at 3/4 of the limit, grid leader at the limit, community office at
+    1.5 times it), sent once per appeal, stage and level."""
+
+    appeal_id = fields.Integer(required=True)
+    category = fields.String(required=True)
+    urgency = fields.String(required=True)
+    grid_id = fields.Integer(required=True)
+    courtyard = fields.String(allow_none=True, load_default=None)
+    stage = fields.String(required=True, validate=validate.OneOf(("acknowledge", "visit", "close")))
+    level = fields.String(required=True, validate=validate.OneOf(("handler", "grid_leader", "community_office")))
+    handler_id = fields.Integer(allow_none=True, metadata={"description": "null: nobody handles it"})
+    recipient_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "the volunteer to tell (handler or grid leader); null: the community office"},
+    )
+    deadline = LocalDateTime(required=True, metadata={"description": "the stage's deadline"})
+    due_at = LocalDateTime(required=True, metadata={"description": "when this step became due"})
 
 
 def appeal_key(appeal_id: int) -> str:
@@ -280,6 +302,7 @@ EVENTS: dict[str, dict[str, type[Schema]]] = {
         "appeal_received": AppealReceived,
         "appeal_assigned": AppealAssigned,
         "appeal_closed": AppealClosed,
+        "appeal_escalated": AppealEscalated,
     },
 }
 

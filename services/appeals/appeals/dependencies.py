@@ -1,4 +1,5 @@
-"""nameko dependencies of the appeals service: the volunteers directory (grids, who is available now).
+"""nameko dependencies of the appeals service: the volunteers directory (grids, who is available now),
+the time limits and the escalation timer, both read from the config at start.
 
 The appeals service calls ``volunteers`` on its own account (a ``system`` token): grids and
 courtyards are its data, and so are grid roles, availability and skills.
@@ -6,13 +7,18 @@ courtyards are its data, and so are grid roles, availability and skills.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import eventlet
 from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
-from appeals import domain
+from appeals import domain, time_limits
 from appeals.exceptions import GridNotFound
+from guanyinli.config import setting
 from guanyinli.errors import InvalidInput, NotFound, Unavailable
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso
@@ -66,3 +72,57 @@ class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
     target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"
+
+
+# --- time limits and escalation ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """Config ``APPEALS`` {TIME_LIMITS, ESCALATION_INTERVAL, ESCALATION_BATCH} (or env ``APPEALS_<KEY>``,
+    TIME_LIMITS there as JSON). TIME_LIMITS overrides ``time_limits.DEFAULT_LIMITS`` as
+    ``time_limits.limits_from_config`` reads it; a bad one stops the start with every problem named."""
+
+    limits: time_limits.Limits = field(default_factory=lambda: time_limits.DEFAULT_LIMITS)
+    interval: float = 60.0  # seconds between looks for appeals with a step due
+    batch: int = 20  # appeals locked and escalated per transaction
+
+    @classmethod
+    def from_config(cls, config: dict) -> EscalationSettings:
+        def own(key: str, default):
+            return setting(config, "APPEALS", key, default)
+
+        raw = own("TIME_LIMITS", None)
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError as exc:
+                raise time_limits.LimitsConfigError([f"APPEALS_TIME_LIMITS is not JSON: {exc}"]) from None
+        return cls(
+            limits=time_limits.limits_from_config(raw),
+            interval=float(own("ESCALATION_INTERVAL", cls.interval)),
+            batch=int(own("ESCALATION_BATCH", cls.batch)),
+        )
+
+
+class Escalation(DependencyProvider):
+    """``self.escalation``: the ``EscalationSettings`` read from the config at start."""
+
+    def setup(self):
+        self.settings = EscalationSettings.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> EscalationSettings:
+        return self.settings
+
+
+class EscalationTimer(Timer):
+    """A timer that runs every ``APPEALS.ESCALATION_INTERVAL`` seconds of the config, read at start."""
+
+    def __init__(self, **kwargs):
+        super().__init__(interval=EscalationSettings.interval, **kwargs)
+
+    def setup(self):
+        self.interval = EscalationSettings.from_config(self.container.config).interval
+
+
+escalation_timer = EscalationTimer.decorator

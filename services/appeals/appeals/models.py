@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from appeals.domain import CATEGORIES, STATUSES, URGENCIES
+from appeals.time_limits import LEVELS, STAGES
 from guanyinli import keys, once, outbox
 
 
@@ -29,7 +30,7 @@ once.table("appeals", Base.metadata)  # RPC requests carried out (guanyinli.once
 keys.table("appeals", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 OUTBOX = outbox.Outbox("outbox_events_appeals", Base.metadata)  # events to send (guanyinli.outbox)
 
-NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "closed")
+NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "visited", "closed")
 
 
 class Appeal(Base):
@@ -41,6 +42,7 @@ class Appeal(Base):
         CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="ck_appeals_satisfaction"),
         Index("ix_appeals_grid_status", "grid_id", "status"),
         Index("ix_appeals_handler_status", "handler_id", "status"),
+        Index("ix_appeals_next_check_at", "next_check_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -59,14 +61,21 @@ class Appeal(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    visited_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     resident_reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    next_check_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True, doc="when the escalation timer looks at it again; null: nothing can become due"
+    )
 
     notes: Mapped[list[AppealNote]] = relationship(
         back_populates="appeal", order_by="AppealNote.id", cascade="all, delete-orphan"
+    )
+    escalations: Mapped[list[AppealEscalation]] = relationship(
+        back_populates="appeal", order_by="AppealEscalation.id", cascade="all, delete-orphan"
     )
 
 
@@ -87,3 +96,28 @@ class AppealNote(Base):
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     appeal: Mapped[Appeal] = relationship(back_populates="notes")
+
+
+class AppealEscalation(Base):
+    """One step of the escalation ladder fired for an appeal (``time_limits.EscalationKey``): the unique
+    key makes a second insert of the same step, by another replica or after a restart, a no-op."""
+
+    __tablename__ = "appeal_escalations"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "stage", "level", name="uq_appeal_escalations_step"),
+        CheckConstraint(_one_of("stage", STAGES), name="ck_appeal_escalations_stage"),
+        CheckConstraint(_one_of("level", LEVELS), name="ck_appeal_escalations_level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = mapped_column(DateTime, doc="when the step became due")
+    deadline: Mapped[datetime] = mapped_column(DateTime, doc="the stage's deadline")
+    fired_at: Mapped[datetime] = mapped_column(DateTime)
+    recipient_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="the volunteer told: the handler or the grid leader; null for the community office"
+    )
+
+    appeal: Mapped[Appeal] = relationship(back_populates="escalations")

@@ -61,6 +61,12 @@ class AddNoteIn(AppealIdIn):
     text = fields.String(required=True, validate=Words)
 
 
+class MarkVisitedIn(AppealIdIn):
+    note = fields.String(
+        load_default=None, allow_none=True, validate=Words, metadata={"description": "what the handler found"}
+    )
+
+
 class CloseAppealIn(AppealIdIn):
     outcome = fields.String(required=True, validate=Words, metadata={"description": "what was done"})
     resident_reply = fields.String(
@@ -100,6 +106,15 @@ class NoteOut(Schema):
     text = fields.String(allow_none=True)
 
 
+class EscalationOut(Schema):
+    stage = fields.String(metadata={"description": "acknowledge, visit or close"})
+    level = fields.String(metadata={"description": "handler, grid_leader or community_office: who was told"})
+    due_at = LocalDateTime(metadata={"description": "when the step became due"})
+    deadline = LocalDateTime(metadata={"description": "the stage's deadline"})
+    fired_at = LocalDateTime()
+    recipient_id = fields.Integer(allow_none=True, metadata={"description": "the volunteer told; null: the office"})
+
+
 class AppealOut(Schema):
     id = fields.Integer()
     category = fields.String()
@@ -120,13 +135,20 @@ class AppealOut(Schema):
     received_at = LocalDateTime()
     assigned_at = LocalDateTime(allow_none=True)
     accepted_at = LocalDateTime(allow_none=True)
+    visited_at = LocalDateTime(allow_none=True, metadata={"description": "the handler's first visit"})
     closed_at = LocalDateTime(allow_none=True)
+    acknowledge_by = LocalDateTime(metadata={"description": "the time limit to accept it (daytime hours)"})
+    visit_by = LocalDateTime(metadata={"description": "the time limit to visit the resident"})
+    close_by = LocalDateTime(metadata={"description": "the time limit to close it"})
     outcome = fields.String(allow_none=True)
     resident_reply = fields.String(allow_none=True)
     satisfaction = fields.Integer(allow_none=True)
     hours = fields.Float(allow_none=True)
     notes = fields.List(
         fields.Nested(NoteOut), metadata={"description": "the trail; empty unless the contact is shown"}
+    )
+    escalations = fields.List(
+        fields.Nested(EscalationOut), metadata={"description": "the steps of the time limits' ladder fired"}
     )
 
 

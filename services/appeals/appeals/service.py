@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from appeals import domain, schemas, store
-from appeals.dependencies import Volunteers
+from appeals import domain, schemas, store, time_limits
+from appeals.dependencies import Escalation, Volunteers, escalation_timer
 from appeals.exceptions import (
     AppealClosed,
     AppealNotFound,
@@ -59,6 +59,8 @@ INTAKE = allow(
 )
 HANDLER = allow(VOLUNTEER, GRID_LEADER, ORGANISER, SYSTEM, scope="the appeal's handler, or organisers")
 ACTING = (InvalidInput, AppealNotFound, AppealClosed, NotHandler)
+# Batches of appeals the escalation timer takes per tick at most: what is left waits for the next tick.
+ESCALATION_ROUNDS = 10
 
 
 class AppealsService(revocation.RevocationListener):
@@ -69,6 +71,7 @@ class AppealsService(revocation.RevocationListener):
     caller: Identity = CallerIdentity()
     clock = Clock()
     volunteers = Volunteers()
+    escalation = Escalation()
     relay = outbox.Relay(OUTBOX)
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
@@ -84,8 +87,15 @@ class AppealsService(revocation.RevocationListener):
     def _author(self) -> str:
         return self.caller.subject or "anonymous"
 
+    @property
+    def _limits(self) -> time_limits.Limits:
+        return self.escalation.limits
+
     def _shown(self, appeal: dict) -> dict:
-        return domain.shown(self.caller, appeal)
+        """The appeal with its deadlines (of the configured limits), as the caller may see it."""
+        due = time_limits.deadlines(appeal["category"], appeal["urgency"], appeal["received_at"], self._limits)
+        deadlines = {f"{stage}_by": due.of(stage) for stage in time_limits.STAGES}
+        return domain.shown(self.caller, {**appeal, **deadlines})
 
     def _candidates(self, grid: dict, category: str) -> list[domain.Candidate]:
         start = self.clock()
@@ -170,7 +180,7 @@ class AppealsService(revocation.RevocationListener):
             "resident_address": resident_address,
         }
         at = self.clock()
-        return self._shown(self._work(lambda s: store.receive(s, data, found, at, self._author)))
+        return self._shown(self._work(lambda s: store.receive(s, data, found, at, self._author, self._limits)))
 
     @rpc
     @contract(access=SIGNED_IN, request=schemas.AppealIdIn, response=schemas.AppealOut(), errors=(AppealNotFound,))
@@ -203,9 +213,8 @@ class AppealsService(revocation.RevocationListener):
         at = self.clock()
 
         def work(session):
-            return store.accept(
-                session, self._still_handled(session, appeal_id, appeal["handler_id"]), at, self._author
-            )
+            current = self._still_handled(session, appeal_id, appeal["handler_id"])
+            return store.accept(session, current, at, self._author, self._limits)
 
         return self._shown(self._work(work))
 
@@ -226,7 +235,7 @@ class AppealsService(revocation.RevocationListener):
 
         def work(session):
             current = self._still_handled(session, appeal_id, appeal["handler_id"])
-            return store.hand_back(session, current, reason, found, at, self._author)
+            return store.hand_back(session, current, reason, found, at, self._author, self._limits)
 
         # The one who handed it back no longer handles it: they see what anyone sees.
         return self._shown(self._work(work))
@@ -251,9 +260,12 @@ class AppealsService(revocation.RevocationListener):
                 f"nor of the team a {appeal['category']} appeal needs"
             )
         at = self.clock()
-        return self._work(
-            lambda s: store.reassign(s, store.get_open(s, appeal_id), volunteer_id, reason, at, self._author)
-        )
+
+        def work(session):
+            current = store.get_open(session, appeal_id)
+            return store.reassign(session, current, volunteer_id, reason, at, self._author, self._limits)
+
+        return self._shown(self._work(work))
 
     @rpc
     @contract(access=HANDLER, request=schemas.AddNoteIn, response=schemas.AppealOut(), errors=ACTING)
@@ -265,6 +277,21 @@ class AppealsService(revocation.RevocationListener):
         def work(session):
             current = self._still_handled(session, appeal_id, appeal["handler_id"])
             return store.add_note(session, current, text, at, self._author, self.caller.volunteer_id)
+
+        return self._shown(self._work(work))
+
+    @rpc
+    @contract(access=HANDLER, request=schemas.MarkVisitedIn, response=schemas.AppealOut(), errors=ACTING)
+    def mark_appeal_visited(self, appeal_id, note=None):
+        """The handler went to see the resident (with a note of what they found): the visit stage of
+        the time limits is done, and an appeal not yet accepted counts as accepted. Visiting again adds
+        a note; the first visit is the one that counts."""
+        appeal = self._handled(appeal_id)
+        at = self.clock()
+
+        def work(session):
+            current = self._still_handled(session, appeal_id, appeal["handler_id"])
+            return store.mark_visited(session, current, note, at, self._author, self.caller.volunteer_id, self._limits)
 
         return self._shown(self._work(work))
 
@@ -290,3 +317,34 @@ class AppealsService(revocation.RevocationListener):
             return store.close(session, current, closing, at, self._author)
 
         return self._shown(self._work(work))
+
+    # --- time limits ------------------------------------------------------------------------------
+
+    @escalation_timer
+    def escalate_overdue(self):
+        """Appeals whose stage (acknowledge, visit, close) nears or broke its time limit: each step of
+        the ladder (handler, grid leader, community office) fires once as ``appeal_escalated``, whichever
+        replica gets there first, and what piled up while no replica ran fires at the next tick."""
+        now = self.clock()
+        settings = self.escalation
+        for _ in range(ESCALATION_ROUNDS):
+            grids = self.db.read(lambda s: store.grids_due(s, now, settings.batch))
+            if not grids:
+                return
+            try:
+                leaders = {grid_id: self._grid_leader(grid_id) for grid_id in grids}
+            except Unavailable as exc:
+                log.warning("appeals not escalated now, the grid leaders are not known: %s", exc)
+                return
+            looked = self._work(
+                lambda s, leaders=leaders: store.escalate_due(s, now, leaders, settings.limits, settings.batch)
+            )
+            if looked < settings.batch:
+                return
+
+    def _grid_leader(self, grid_id: int) -> int | None:
+        try:
+            grid = self.volunteers.grid(grid_id)
+        except GridNotFound:
+            return None
+        return (grid.get("leader") or {}).get("id")

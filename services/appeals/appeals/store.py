@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
 
-from appeals import domain
+from appeals import domain, time_limits
 from appeals.exceptions import AppealClosed, AppealNotFound, AppealStateInvalid
-from appeals.models import OUTBOX, Appeal, AppealNote
+from appeals.models import OUTBOX, Appeal, AppealEscalation, AppealNote
 from guanyinli.timeutil import from_db, to_db
 
 
@@ -26,6 +27,17 @@ def note_view(note: AppealNote) -> dict:
         "author": note.author,
         "volunteer_id": note.volunteer_id,
         "text": note.text,
+    }
+
+
+def escalation_view(step: AppealEscalation) -> dict:
+    return {
+        "stage": step.stage,
+        "level": step.level,
+        "due_at": from_db(step.due_at),
+        "deadline": from_db(step.deadline),
+        "fired_at": from_db(step.fired_at),
+        "recipient_id": step.recipient_id,
     }
 
 
@@ -51,10 +63,40 @@ def appeal_view(appeal: Appeal, with_notes: bool = True) -> dict:
             "hours",
         )
     }
-    for k in ("received_at", "assigned_at", "accepted_at", "closed_at"):
+    for k in ("received_at", "assigned_at", "accepted_at", "visited_at", "closed_at"):
         view[k] = from_db(getattr(appeal, k))
     view["notes"] = [note_view(n) for n in appeal.notes] if with_notes else []
+    view["escalations"] = [escalation_view(e) for e in appeal.escalations]
     return view
+
+
+# --- time limits ------------------------------------------------------------------------------
+
+
+def appeal_times(appeal: Appeal) -> time_limits.AppealTimes:
+    return time_limits.AppealTimes(
+        appeal_id=appeal.id,
+        category=appeal.category,
+        urgency=appeal.urgency,
+        received_at=from_db(appeal.received_at),
+        acknowledged_at=from_db(appeal.accepted_at),
+        visited_at=from_db(appeal.visited_at),
+        closed_at=from_db(appeal.closed_at),
+    )
+
+
+def fired_keys(appeal: Appeal) -> set[str]:
+    return {str(time_limits.EscalationKey(str(appeal.id), e.stage, e.level)) for e in appeal.escalations}
+
+
+def reschedule(appeal: Appeal, at: datetime, limits: time_limits.Limits, fired: set[str] | None = None) -> None:
+    """When the escalation timer looks at the appeal again, after any change of its stages."""
+    if appeal.status == "closed":
+        appeal.next_check_at = None
+        return
+    fired = fired_keys(appeal) if fired is None else fired
+    when = time_limits.next_check(at, appeal_times(appeal), fired, limits)
+    appeal.next_check_at = to_db(when) if when is not None else None
 
 
 def get(session: Session, appeal_id: int, for_update: bool = False) -> Appeal:
@@ -100,6 +142,7 @@ def _assigned_event(appeal: Appeal, why: str, previous: int | None) -> dict:
     return {
         "appeal_id": appeal.id,
         "category": appeal.category,
+        "urgency": appeal.urgency,
         "grid_id": appeal.grid_id,
         "handler_id": appeal.handler_id,
         "previous_handler_id": previous,
@@ -123,7 +166,14 @@ def _route(
     OUTBOX.add(session, "appeal_assigned", _assigned_event(appeal, why, previous))
 
 
-def receive(session: Session, data: dict, found: list[domain.Candidate], at: datetime, author: str) -> dict:
+def receive(
+    session: Session,
+    data: dict,
+    found: list[domain.Candidate],
+    at: datetime,
+    author: str,
+    limits: time_limits.Limits,
+) -> dict:
     appeal = Appeal(**data, status="unrouted", received_by=author, received_at=to_db(at))
     session.add(appeal)
     _note(appeal, "received", at, author)
@@ -141,35 +191,57 @@ def receive(session: Session, data: dict, found: list[domain.Candidate], at: dat
         },
     )
     _route(session, appeal, found, at, author, "routed")
+    reschedule(appeal, at, limits)
     return appeal_view(appeal)
 
 
-def accept(session: Session, appeal: Appeal, at: datetime, author: str) -> dict:
+def accept(session: Session, appeal: Appeal, at: datetime, author: str, limits: time_limits.Limits) -> dict:
     if appeal.status != "assigned":
         raise AppealStateInvalid(f"appeal_id: appeal {appeal.id} is {appeal.status}, not waiting to be accepted")
+    _accept(appeal, at, author)
+    reschedule(appeal, at, limits)
+    return appeal_view(appeal)
+
+
+def _accept(appeal: Appeal, at: datetime, author: str) -> None:
     appeal.status = "accepted"
     appeal.accepted_at = to_db(at)
     _note(appeal, "accepted", at, author, appeal.handler_id)
-    return appeal_view(appeal)
 
 
 def hand_back(
-    session: Session, appeal: Appeal, reason: str, found: list[domain.Candidate], at: datetime, author: str
+    session: Session,
+    appeal: Appeal,
+    reason: str,
+    found: list[domain.Candidate],
+    at: datetime,
+    author: str,
+    limits: time_limits.Limits,
 ) -> dict:
     if appeal.handler_id is None:
         raise AppealStateInvalid(f"appeal_id: appeal {appeal.id} has no handler to hand it back")
     _note(appeal, "handed_back", at, author, appeal.handler_id, reason)
     _route(session, appeal, found, at, author, "handed_back")
+    reschedule(appeal, at, limits)
     return appeal_view(appeal)
 
 
-def reassign(session: Session, appeal: Appeal, volunteer_id: int, reason: str | None, at: datetime, author: str):
+def reassign(
+    session: Session,
+    appeal: Appeal,
+    volunteer_id: int,
+    reason: str | None,
+    at: datetime,
+    author: str,
+    limits: time_limits.Limits,
+):
     previous = appeal.handler_id
     appeal.handler_id, appeal.status = volunteer_id, "assigned"
     appeal.assigned_at, appeal.accepted_at = to_db(at), None
     _note(appeal, "reassigned", at, author, volunteer_id, reason)
     session.flush()
     OUTBOX.add(session, "appeal_assigned", _assigned_event(appeal, "reassigned", previous))
+    reschedule(appeal, at, limits)
     return appeal_view(appeal)
 
 
@@ -178,9 +250,31 @@ def add_note(session: Session, appeal: Appeal, text: str, at: datetime, author: 
     return appeal_view(appeal)
 
 
+def mark_visited(
+    session: Session,
+    appeal: Appeal,
+    text: str | None,
+    at: datetime,
+    author: str,
+    volunteer_id,
+    limits: time_limits.Limits,
+) -> dict:
+    """The handler went to see the resident: the visit stage is done, and with it the acknowledgement
+    of an appeal not yet accepted (nobody visits what they did not take). A second visit is noted; the
+    first one counts for the time limit."""
+    if appeal.status == "assigned":
+        _accept(appeal, at, author)
+    if appeal.visited_at is None:
+        appeal.visited_at = to_db(at)
+    _note(appeal, "visited", at, author, volunteer_id, text)
+    reschedule(appeal, at, limits)
+    return appeal_view(appeal)
+
+
 def close(session: Session, appeal: Appeal, closing: dict, at: datetime, author: str) -> dict:
     appeal.status = "closed"
     appeal.closed_at = to_db(at)
+    appeal.next_check_at = None
     appeal.outcome = closing["outcome"]
     appeal.resident_reply = closing.get("resident_reply")
     appeal.satisfaction = closing.get("satisfaction")
@@ -212,7 +306,9 @@ def list_appeals(
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict]:
-    query = select(Appeal).order_by(Appeal.received_at.desc(), Appeal.id.desc())
+    query = (
+        select(Appeal).options(selectinload(Appeal.escalations)).order_by(Appeal.received_at.desc(), Appeal.id.desc())
+    )
     if grid_id is not None:
         query = query.where(Appeal.grid_id == grid_id)
     if status == "open":
@@ -226,3 +322,87 @@ def list_appeals(
 
 def count_open(session: Session) -> int:
     return session.scalar(select(func.count()).where(Appeal.status.in_(domain.OPEN_STATUSES))) or 0
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+
+def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> int | None:
+    """Insert unless the unique key exists; the new row's id, or None when it was there already."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    return session.execute(stmt).scalar()
+
+
+def _due(now: datetime):
+    return (Appeal.status.in_(domain.OPEN_STATUSES), Appeal.next_check_at <= to_db(now))
+
+
+def grids_due(session: Session, now: datetime, limit: int) -> list[int]:
+    """The grids of the open appeals the escalation timer is to look at now (the first ``limit`` due)."""
+    due = select(Appeal.grid_id).where(*_due(now)).order_by(Appeal.next_check_at, Appeal.id).limit(limit)
+    return sorted(set(session.scalars(due)))
+
+
+def escalation_event(appeal: Appeal, step: time_limits.Escalation, recipient_id: int | None) -> dict:
+    return {
+        "appeal_id": appeal.id,
+        "category": appeal.category,
+        "urgency": appeal.urgency,
+        "grid_id": appeal.grid_id,
+        "courtyard": appeal.courtyard,
+        "stage": step.stage,
+        "level": step.level,
+        "handler_id": appeal.handler_id,
+        "recipient_id": recipient_id,
+        "deadline": step.deadline,
+        "due_at": step.due_at,
+    }
+
+
+def _recipient(appeal: Appeal, level: str, leaders: dict[int, int | None]) -> int | None:
+    if level == "handler":
+        return appeal.handler_id
+    if level == "grid_leader":
+        return leaders.get(appeal.grid_id)
+    return None  # the community office: the organisers' desk
+
+
+def escalate_due(
+    session: Session, now: datetime, leaders: dict[int, int | None], limits: time_limits.Limits, limit: int
+) -> int:
+    """Fire the escalation steps due at ``now`` of up to ``limit`` open appeals of the grids in ``leaders``
+    (grid -> its leader's volunteer id, asked of the volunteers service before the transaction).
+
+    Each step is a row whose unique key (appeal, stage, level) makes it fire once, with its
+    ``appeal_escalated`` event in the outbox of the same transaction. PostgreSQL: the appeals are
+    locked and another replica's timer skips them; SQLite has a single writer. Returns how many
+    appeals were looked at."""
+    if not leaders:
+        return 0
+    appeals = session.scalars(
+        select(Appeal)
+        .where(*_due(now), Appeal.grid_id.in_(sorted(leaders)))
+        .order_by(Appeal.next_check_at, Appeal.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for appeal in appeals:
+        fired = fired_keys(appeal)
+        for step in time_limits.due_escalations(now, appeal_times(appeal), fired, limits):
+            recipient_id = _recipient(appeal, step.level, leaders)
+            values = {
+                "appeal_id": appeal.id,
+                "stage": step.stage,
+                "level": step.level,
+                "due_at": to_db(step.due_at),
+                "deadline": to_db(step.deadline),
+                "fired_at": to_db(now),
+                "recipient_id": recipient_id,
+            }
+            if _insert_ignore(session, AppealEscalation, values, ["appeal_id", "stage", "level"]) is not None:
+                OUTBOX.add(session, "appeal_escalated", escalation_event(appeal, step, recipient_id))
+            fired.add(str(step.key))
+        reschedule(appeal, now, limits, fired)
+    session.flush()
+    return len(appeals)

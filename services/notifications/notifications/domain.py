@@ -402,16 +402,55 @@ def _plan_standin(event_type: str, event: dict, now: datetime, state: LocalState
     return plan
 
 
+def _plan_appeal(event_type: str, event: dict, now: datetime, state: LocalState) -> Plan:
+    """A resident's appeal: a new one to its handler (to accept), or to the organisers' desk when
+    nobody may take it now; a step of its time limits' ladder to whom the step names (the handler,
+    the grid leader, or the community office at the organisers' desk, which also hears of a step of
+    an appeal nobody handles). No resident's data: category, place, number and times only. Urgent
+    appeals are urgent messages (no quiet hours, no digest)."""
+    context = {
+        "appeal_id": event["appeal_id"],
+        "category": event["category"],
+        "urgency": event.get("urgency") or "normal",
+        "grid_id": event["grid_id"],
+        "courtyard": event.get("courtyard"),
+    }
+    urgent = context["urgency"] == "urgent"
+    if event_type == "appeal_assigned":
+        recipient, audience, concerns = event.get("handler_id"), "handler", now
+        context["why"] = event["why"]
+    else:
+        level = event["level"]
+        recipient = event.get("recipient_id") if level in ("handler", "grid_leader") else None
+        audience = "leader" if level == "grid_leader" else "handler"
+        concerns = event["deadline"]
+        context.update(
+            stage=event["stage"],
+            level=level,
+            handler_id=event.get("handler_id"),
+            deadline=iso(event["deadline"]),
+        )
+    plan = Plan()
+    if recipient is None:
+        if not state.organisers:
+            return plan
+        recipient, audience = ORGANISERS_DESK, "organisers"
+    plan.notices.append(Notice(recipient, event_type, {**context, "audience": audience}, urgent, concerns))
+    return plan
+
+
 SIGNUP_EVENTS = ("signup_confirmed", "signup_waitlisted", "signup_promoted", "signup_cancelled")
 OCCURRENCE_EVENTS = ("occurrence_cancelled", "occurrence_changed")
 ROSTER_EVENTS = ("roster_published", "roster_repaired")
 SWAP_EVENTS = ("swap_proposed", "swap_accepted", "swap_declined", "swap_withdrawn")
 STANDIN_EVENTS = ("standin_offered", "standin_taken", "standin_unfilled")
 ACTIVITY_EVENTS = SIGNUP_EVENTS + OCCURRENCE_EVENTS + ROSTER_EVENTS + SWAP_EVENTS + STANDIN_EVENTS
+APPEAL_EVENTS = ("appeal_assigned", "appeal_escalated")
 
 
 def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = LocalState()) -> Plan:
-    """The messages and duty changes one activities event produces (``event`` as ``events.read`` gives it)."""
+    """The messages and duty changes one activities or appeals event produces (``event`` as ``events.read``
+    gives it)."""
     if event_type in SIGNUP_EVENTS:
         return _plan_signup(event_type, event, now)
     if event_type in OCCURRENCE_EVENTS:
@@ -422,6 +461,8 @@ def plan_event(event_type: str, event: dict, now: datetime, state: LocalState = 
         return _plan_swap(event_type, event, state)
     if event_type in STANDIN_EVENTS:
         return _plan_standin(event_type, event, now, state)
+    if event_type in APPEAL_EVENTS:
+        return _plan_appeal(event_type, event, now, state)
     raise ValueError(f"no plan for event {event_type!r}")
 
 

@@ -21,6 +21,44 @@ EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+# The words of the appeals service's categories and time-limit stages (appeals.time_limits).
+APPEAL_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "errand": "代办跑腿",
+        "agent": "代理服务",
+        "government_affairs_at_home": "政务上门",
+        "repair": "维修",
+        "safety_hazard": "安全隐患",
+        "environment": "环境卫生",
+        "elevator": "电梯故障",
+        "neighbours": "邻里纠纷",
+        "other": "其他",
+        "acknowledge": "接单",
+        "visit": "上门",
+        "close": "办结",
+    },
+    "en": {
+        "errand": "errand",
+        "agent": "agent service",
+        "government_affairs_at_home": "government affairs at home",
+        "repair": "repair",
+        "safety_hazard": "safety hazard",
+        "environment": "environment",
+        "elevator": "elevator fault",
+        "neighbours": "neighbours",
+        "other": "other",
+        "acknowledge": "accepted",
+        "visit": "visited",
+        "close": "closed",
+    },
+}
+
+
+def appeal_word(language: str, key: str) -> str:
+    """A category or stage of an appeal in words; an unknown one as it is."""
+    return APPEAL_WORDS[language].get(key, key)
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -66,6 +104,7 @@ def _environment(language: str) -> Environment:
     day = _zh_day if language == "zh" else _en_day
     env.filters["day"] = day
     env.filters["hm"] = _hm
+    env.filters["appeal_word"] = lambda key: appeal_word(language, key)
     env.filters["when"] = lambda value: f"{day(value)} {_hm(value)}"
     env.globals["span"] = _span(day)
     env.globals["subject_of"] = lambda kind, context: render(kind, language, context).subject
@@ -127,6 +166,11 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "standin_taken_volunteer": "已有人替您：{1}，{2} {3}，您不必到岗。",
         "standin_unfilled": "替班无人接：{1}，{2} {3}，请协调人员。",
         "standin_unfilled_volunteer": "暂无人替班：{1}，{2} {3}仍由您负责；能到岗请在平台撤回替班。",
+        "appeal_assigned": "新诉求待接单：第{1}网格{2}诉求（编号{3}），请尽快在平台接单。",
+        "appeal_assigned_organisers": "诉求待指派：第{1}网格{2}诉求（编号{3}）暂无人可接，请在平台指派。",
+        "appeal_escalated": "诉求将超时：第{1}网格{2}诉求（编号{3}）须在{4} {5}前{6}，请抓紧处理。",
+        "appeal_escalated_leader": "诉求超时：第{1}网格{2}诉求（编号{3}）应在{4} {5}前{6}，请督办。",
+        "appeal_escalated_organisers": "诉求时限提醒：第{1}网格{2}诉求（编号{3}）须在{4} {5}前{6}，请社区跟进。",
     },
     "en": {
         "sign_in_code": "Guanyinli volunteers sign-in code: {1}, valid for {2} minutes. Do not tell anyone.",
@@ -153,6 +197,11 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "standin_taken_volunteer": "Someone took your duty {1}, {2} {3}: no need to come.",
         "standin_unfilled": "Nobody has taken {1}, {2} {3} yet: please find someone.",
         "standin_unfilled_volunteer": "Nobody has taken {1}, {2} {3} yet: it is still yours. Withdraw the offer if you can come.",
+        "appeal_assigned": "New appeal to accept: {2}, grid {1} (no. {3}). Please accept it on the platform soon.",
+        "appeal_assigned_organisers": "Appeal with nobody to take it: {2}, grid {1} (no. {3}). Please assign it on the platform.",
+        "appeal_escalated": "Appeal due soon: {2}, grid {1} (no. {3}) is to be {6} by {4} {5}. Please see to it.",
+        "appeal_escalated_leader": "Appeal overdue: {2}, grid {1} (no. {3}) was to be {6} by {4} {5}. Please follow it up.",
+        "appeal_escalated_organisers": "Appeal past its time: {2}, grid {1} (no. {3}) is to be {6} by {4} {5}. Please step in.",
     },
 }
 SMS_KINDS = tuple(SMS_TEXTS["zh"])
@@ -209,10 +258,16 @@ def _sms_params(kind: str, language: str, context: dict) -> tuple[str, tuple]:
         return kind, (context["swap_id"],)
     if kind == "digest":
         return kind, (len(context["items"]), len(context["duties"]))
-    if kind.startswith("standin_"):
+    if kind.startswith(("standin_", "appeal_")):
         audience = context.get("audience")
         template = f"{kind}_{audience}" if f"{kind}_{audience}" in SMS_TEXTS[language] else kind
-        return template, (_clip(context["title"]), day(context["duty_start"]), _hm(context["duty_start"]))
+        if kind.startswith("standin_"):
+            return template, (_clip(context["title"]), day(context["duty_start"]), _hm(context["duty_start"]))
+        what = (context["grid_id"], _clip(appeal_word(language, context["category"])), context["appeal_id"])
+        if kind == "appeal_assigned":
+            return template, what
+        deadline = context["deadline"]
+        return template, (*what, day(deadline), _hm(deadline), appeal_word(language, context["stage"]))
     raise KeyError(f"no text message for {kind!r}")
 
 

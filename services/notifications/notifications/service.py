@@ -133,6 +133,20 @@ class NotificationsService(revocation.RevocationListener):
     def on_standin_unfilled(self, payload):
         self._activity_event("standin_unfilled", payload)
 
+    # --- events from appeals: the same planning as activities' events -----------------------
+
+    @_on("appeals", "appeal_assigned")
+    def on_appeal_assigned(self, payload):
+        """A new appeal (or one passed on) to its handler, to accept; with nobody to take it, to the
+        organisers' address."""
+        self._activity_event("appeal_assigned", payload)
+
+    @_on("appeals", "appeal_escalated")
+    def on_appeal_escalated(self, payload):
+        """A stage of an appeal near or past its time limit: to the handler, the grid leader or the
+        organisers' address, as the step of the ladder says."""
+        self._activity_event("appeal_escalated", payload)
+
     # --- events from volunteers: the contact cache ------------------------------------------
 
     def _volunteer_event(self, event_type: str, payload: dict) -> None:

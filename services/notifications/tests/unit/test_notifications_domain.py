@@ -388,3 +388,69 @@ def test_an_unfilled_offer_tells_the_organisers_when_they_have_an_address_the_le
     assert all(n.urgent for n in plan.notices)
     without = plan_event("standin_unfilled", standin("standin_unfilled", at(25, 7), grid_leader_id=None), at(24, 19))
     assert [n.volunteer_id for n in without.notices] == [5]
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+APPEAL = {"appeal_id": 12, "category": "repair", "grid_id": 6, "courtyard": "C01"}
+
+
+def assigned(**extra) -> dict:
+    return event("appeal_assigned", **{**APPEAL, "handler_id": 5, "why": "routed", **extra})
+
+
+def escalated(level: str, recipient_id: int | None, **extra) -> dict:
+    return event(
+        "appeal_escalated",
+        **APPEAL,
+        urgency=extra.pop("urgency", "normal"),
+        stage="acknowledge",
+        level=level,
+        handler_id=extra.pop("handler_id", 5),
+        recipient_id=recipient_id,
+        deadline=at(24, 11),
+        due_at=at(24, 10, 30),
+        **extra,
+    )
+
+
+def test_a_new_appeal_goes_to_its_handler_and_with_nobody_to_take_it_to_the_organisers_desk():
+    (notice,) = plan_event("appeal_assigned", assigned(), at(24, 9)).notices
+    assert (notice.volunteer_id, notice.kind, notice.context["audience"], notice.urgent) == (
+        5,
+        "appeal_assigned",
+        "handler",
+        False,
+    )
+    assert notice.context["category"] == "repair" and "resident_name" not in notice.context
+    assert plan_event("appeal_assigned", assigned(urgency="urgent"), at(24, 9)).notices[0].urgent
+    nobody = assigned(handler_id=None)
+    assert plan_event("appeal_assigned", nobody, at(24, 9)).notices == []
+    (desk,) = plan_event("appeal_assigned", nobody, at(24, 9), LocalState(organisers=True)).notices
+    assert (desk.volunteer_id, desk.context["audience"]) == (domain.ORGANISERS_DESK, "organisers")
+
+
+@pytest.mark.parametrize(
+    ("level", "recipient_id", "told", "audience"),
+    [
+        ("handler", 5, 5, "handler"),
+        ("grid_leader", 9, 9, "leader"),
+        ("community_office", None, domain.ORGANISERS_DESK, "organisers"),
+        ("grid_leader", None, domain.ORGANISERS_DESK, "organisers"),  # a grid without a leader
+        ("handler", None, domain.ORGANISERS_DESK, "organisers"),  # an appeal nobody handles
+    ],
+)
+def test_each_step_of_the_ladder_goes_to_whom_it_names(level, recipient_id, told, audience):
+    payload = escalated(level, recipient_id, handler_id=recipient_id if level == "handler" else 5)
+    (notice,) = plan_event("appeal_escalated", payload, at(24, 10, 30), LocalState(organisers=True)).notices
+    assert (notice.volunteer_id, notice.context["audience"], notice.context["stage"]) == (told, audience, "acknowledge")
+    assert notice.concerns == at(24, 11) and not notice.urgent
+
+
+def test_without_an_organisers_address_the_office_step_tells_nobody_and_urgent_appeals_are_urgent():
+    assert plan_event("appeal_escalated", escalated("community_office", None), at(24, 12)).notices == []
+    (notice,) = plan_event("appeal_escalated", escalated("grid_leader", 9, urgency="urgent"), at(24, 11)).notices
+    assert notice.urgent
+    assert not domain.hold_for_digest(
+        Preferences(mode="digest"), notice.kind, notice.urgent, notice.concerns, at(24, 11), DigestSchedule()
+    )

@@ -50,7 +50,23 @@ STANDIN = {
 }
 
 
+APPEAL = {
+    "appeal_id": 12,
+    "category": "repair",
+    "urgency": "urgent",
+    "grid_id": 6,
+    "courtyard": "C01",
+    "why": "routed",
+    "stage": "acknowledge",
+    "level": "grid_leader",
+    "handler_id": 5,
+    "deadline": "2026-11-26T11:00:00+08:00",
+}
+
+
 def context_for(kind: str) -> dict:
+    if kind.startswith("appeal"):
+        return {**APPEAL, "audience": "handler"}
     if kind.startswith("roster"):
         return {**CONTEXTS["roster"], "added": [SHIFT], "removed": []}
     if kind.startswith("swap"):
@@ -74,7 +90,7 @@ def context_for(kind: str) -> dict:
 
 def test_both_languages_have_the_same_kinds():
     assert rendering.kinds("zh") == rendering.kinds("en")
-    assert len(rendering.kinds("zh")) == 18
+    assert len(rendering.kinds("zh")) == 20
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -158,3 +174,25 @@ def test_a_stand_in_message_names_the_taker_and_tells_the_volunteer_to_stay_home
     assert "张伟（编号 6）" in out.text and "不必再到岗" in out.text
     unfilled = rendering.render("standin_unfilled", "en", {**STANDIN, "audience": "volunteer"}, "Li")
     assert "still yours" in unfilled.text and "withdraw offer no. 4" in unfilled.text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize(
+    ("kind", "audiences"),
+    [("appeal_assigned", ("handler", "organisers")), ("appeal_escalated", ("handler", "leader", "organisers"))],
+)
+def test_each_reader_of_an_appeal_message_reads_their_own_words(kind, audiences, language):
+    texts = {a: rendering.render(kind, language, {**APPEAL, "audience": a}, "王芳") for a in audiences}
+    assert len({t.text for t in texts.values()}) == len(audiences)
+    for out in texts.values():
+        assert "12" in out.subject and ("维修" if language == "zh" else "repair") in out.subject + out.text
+
+
+def test_an_escalation_says_by_when_and_what_is_late():
+    handler = rendering.render("appeal_escalated", "zh", {**APPEAL, "level": "handler", "audience": "handler"}, "王芳")
+    assert handler.subject == "诉求即将超时：维修（编号 12）11月26日（周四） 11:00前接单"
+    leader = rendering.render("appeal_escalated", "zh", {**APPEAL, "audience": "leader"}, "陈组长")
+    assert "已经超时" in leader.text and "志愿者编号 5" in leader.text and "紧急" in leader.text
+    unhandled = {**APPEAL, "level": "community_office", "handler_id": None, "audience": "organisers"}
+    office = rendering.render("appeal_escalated", "en", unhandled, None)
+    assert office.subject.startswith("Appeal long overdue") and "Nobody handles it now" in office.text

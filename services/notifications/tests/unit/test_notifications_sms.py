@@ -316,6 +316,8 @@ STANDIN = {
     "offer_id": 4,
     "role": "巡逻队员",
 }
+APPEAL = {"appeal_id": 12, "category": "government_affairs_at_home", "grid_id": 6, "courtyard": None}
+ESCALATION = {**APPEAL, "stage": "visit", "level": "grid_leader", "deadline": DUTY["start"]}
 CONTEXTS = {
     "sign_in_code": {"code": "123456", "minutes": 5},
     "reminder_24h": {**DUTY, "lead": "24h", "place": "观音里3号院"},
@@ -336,6 +338,8 @@ CONTEXTS = {
     "standin_offered": {**STANDIN, "audience": "candidate"},
     "standin_taken": {**STANDIN, "audience": "taker"},
     "standin_unfilled": {**STANDIN, "audience": "volunteer"},
+    "appeal_assigned": {**APPEAL, "audience": "handler"},
+    "appeal_escalated": {**ESCALATION, "audience": "leader"},
 }
 
 
@@ -348,6 +352,25 @@ def test_every_message_kind_has_a_short_text_in_both_languages():
             assert "{" not in short.text and len(short.text) <= limit, (kind, language, short.text)
             assert all(0 < len(p) <= rendering.SMS_PARAM_MAX for p in short.params), (kind, short.params)
             assert short.template.endswith(".en") == (language == "en")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_each_reader_of_an_appeal_reads_a_short_text_of_their_own(language):
+    texts = {
+        rendering.short(kind, language, {**context, "audience": audience})
+        for kind, context in (("appeal_assigned", APPEAL), ("appeal_escalated", ESCALATION))
+        for audience in ("handler", "leader", "organisers")
+    }
+    assert {t.template.removesuffix(".en") for t in texts} == {
+        "appeal_assigned",
+        "appeal_assigned_organisers",
+        "appeal_escalated",
+        "appeal_escalated_leader",
+        "appeal_escalated_organisers",
+    }
+    for text in texts:
+        assert "{" not in text.text and len(text.text) <= (70 if language == "zh" else 160)
+        assert all(0 < len(p) <= rendering.SMS_PARAM_MAX for p in text.params)
 
 
 def test_the_short_texts_say_what_and_when():
@@ -373,6 +396,9 @@ def test_the_short_texts_say_what_and_when():
     assert (asked.template, sent.template) == ("swap_proposed", "swap_proposed_sent")
     assert "李明想与您换班" in asked.text and "等待李明答复" in sent.text
     assert rendering.short("swap_proposed", "en", {**SWAP, "other_name": None}).params == ("7", "volunteer 6")
+    assert rendering.short("appeal_escalated", "zh", CONTEXTS["appeal_escalated"]).text == (
+        "诉求超时：第6网格政务上门诉求（编号12）应在11月26日 19:00前上门，请督办。"
+    )
 
 
 def test_the_sms_channel_sends_the_short_text_to_the_recipients_phone(tmp_path):
