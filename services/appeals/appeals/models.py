@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from appeals.domain import CATEGORIES, STATUSES, URGENCIES
+from appeals.domain import CATEGORIES, SOURCES, STATUSES, URGENCIES
 from guanyinli import keys, once, outbox
 
 
@@ -29,7 +29,7 @@ once.table("appeals", Base.metadata)  # RPC requests carried out (guanyinli.once
 keys.table("appeals", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 OUTBOX = outbox.Outbox("outbox_events_appeals", Base.metadata)  # events to send (guanyinli.outbox)
 
-NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "closed")
+NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "closed", "resident_replied")
 
 
 class Appeal(Base):
@@ -38,6 +38,8 @@ class Appeal(Base):
         CheckConstraint(_one_of("category", CATEGORIES), name="ck_appeals_category"),
         CheckConstraint(_one_of("urgency", URGENCIES), name="ck_appeals_urgency"),
         CheckConstraint(_one_of("status", STATUSES), name="ck_appeals_status"),
+        CheckConstraint(_one_of("source", SOURCES), name="ck_appeals_source"),
+        UniqueConstraint("reply_token_digest", name="uq_appeals_reply_token_digest"),
         CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="ck_appeals_satisfaction"),
         Index("ix_appeals_grid_status", "grid_id", "status"),
         Index("ix_appeals_handler_status", "handler_id", "status"),
@@ -64,6 +66,17 @@ class Appeal(Base):
     resident_reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[str] = mapped_column(
+        String(10), default="office", server_default="office", doc="office, grid or resident"
+    )
+    # The resident's link to answer after closing (``domain.reply_token``): its nonce, the digest
+    # it is found by, how long it takes an answer, when it took one, when its text went out.
+    reply_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reply_token_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reply_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reply_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reply_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resident_replied_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     notes: Mapped[list[AppealNote]] = relationship(
         back_populates="appeal", order_by="AppealNote.id", cascade="all, delete-orphan"

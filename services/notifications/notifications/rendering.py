@@ -127,6 +127,8 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "standin_taken_volunteer": "已有人替您：{1}，{2} {3}，您不必到岗。",
         "standin_unfilled": "替班无人接：{1}，{2} {3}，请协调人员。",
         "standin_unfilled_volunteer": "暂无人替班：{1}，{2} {3}仍由您负责；能到岗请在平台撤回替班。",
+        "appeal_code": "观音里社区诉求验证码：{1}，{2}分钟内有效，用于提交诉求。请勿告诉他人。",
+        "appeal_closed": "您的诉求（编号{1}）已办结。请点此告诉我们是否满意：{2}（14天内有效）",
     },
     "en": {
         "sign_in_code": "Guanyinli volunteers sign-in code: {1}, valid for {2} minutes. Do not tell anyone.",
@@ -153,6 +155,8 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "standin_taken_volunteer": "Someone took your duty {1}, {2} {3}: no need to come.",
         "standin_unfilled": "Nobody has taken {1}, {2} {3} yet: please find someone.",
         "standin_unfilled_volunteer": "Nobody has taken {1}, {2} {3} yet: it is still yours. Withdraw the offer if you can come.",
+        "appeal_code": "Guanyinli code to send an appeal: {1}, valid for {2} minutes. Do not tell anyone.",
+        "appeal_closed": "Your appeal {1} is closed. Tell us if you are satisfied: {2} (valid 14 days)",
     },
 }
 SMS_KINDS = tuple(SMS_TEXTS["zh"])
@@ -188,8 +192,10 @@ def _sms_params(kind: str, language: str, context: dict) -> tuple[str, tuple]:
     def day(value) -> str:
         return _sms_day(language, value)
 
-    if kind == "sign_in_code":
+    if kind in ("sign_in_code", "appeal_code"):
         return kind, (context["code"], context["minutes"])
+    if kind == "appeal_closed":  # the link whole: a cut link leads nowhere
+        return kind, (context["reference"], context["link"])
     if kind.startswith(("reminder_", "signup_", "occurrence_")):
         return kind, (_clip(context["title"]), day(context["start"]), _hm(context["start"]))
     if kind == "roster_published":
