@@ -208,9 +208,10 @@ class AppealsService(revocation.RevocationListener):
         urgency="normal",
         resident_address=None,
     ):
-        """A resident's own appeal through the public form, their mobile number verified by an SMS
-        code on the organiser site; routed as ``receive_appeal`` routes, its source ``resident``.
-        The answer is what the resident may be told: the reference, whether someone has it now and
+        """A resident's own appeal, sent through the organiser site's public form.
+
+        Their mobile number was verified there by an SMS code; routed as ``receive_appeal`` routes,
+        its source ``resident``. The answer is what the resident may be told: the reference, whether someone has it now and
         by when they hear from someone, nothing of the appeal or its handler."""
         data = {
             "category": category,
@@ -367,8 +368,9 @@ class AppealsService(revocation.RevocationListener):
         errors=(InvalidInput, ReplyLinkUnknown, ReplyLinkUsed, ReplyLinkExpired),
     )
     def record_resident_reply(self, token, satisfaction, reply=None):
-        """The resident's satisfaction (1-5) and reply through their link, once; it replaces what the
-        handler entered on their behalf, and the appeal's trail says so."""
+        """The resident's own satisfaction (1-5) and reply, through their link, once.
+
+        It replaces what the handler entered on their behalf, and the appeal's trail says so."""
         at = self.clock()
         return self._work(lambda s: store.record_reply(s, token, satisfaction, reply, at))
 

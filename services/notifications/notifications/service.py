@@ -319,9 +319,11 @@ class NotificationsService(revocation.RevocationListener):
         rerun=True,
     )
     def send_resident_text(self, phone, kind, reference, link, request_id, language="zh"):
-        """Text a resident about their appeal, at once: ``appeal_closed`` "您的诉求（编号GY000042）已办结。
-        请点此告诉我们是否满意：<link>（14天内有效）". Once per request_id as ``send_sign_in_code``; the
-        link (a personal token) is neither logged nor stored, the number only masked."""
+        """Text a resident about their appeal, at once (``appeal_closed``: their link to answer).
+
+        "您的诉求（编号GY000042）已办结。请点此告诉我们是否满意：<link>（14天内有效）" (or in English).
+        Once per request_id as ``send_sign_in_code``; the link (a personal token) is neither logged
+        nor stored, the number only masked."""
         return self._text_once(phone, kind, {"reference": reference, "link": link}, request_id, language)
 
     def _text_once(self, phone: str, kind: str, context: dict, request_id: str, language: str) -> dict:
