@@ -11,13 +11,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from nameko.testing.services import replace_dependencies
+from nameko.testing.services import entrypoint_hook, replace_dependencies
 from test_appeals_flow import as_volunteer, grid6, receive  # noqa: F401 - grid6: the fixture of grid 6
 
 from appeals.exceptions import AppealClosed, ReplyLinkExpired, ReplyLinkUnknown, ReplyLinkUsed
 from appeals.service import AppealsService
 from guanyinli.errors import Forbidden, InvalidInput
 from guanyinli.identity import service_context
+from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import event_recorder, signed
 from guanyinli.timeutil import now
 from notifications.service import NotificationsService
@@ -85,6 +86,28 @@ def container(container_factory, service_config, events, sms_log, clock):
 def form(call):
     """The appeals service as the organiser service's public form calls it: on its own account."""
     return call(service_context("organiser"))
+
+
+@pytest.fixture
+def volunteers_up(container_factory, service_config):
+    """Only the volunteers service (and grid 6 as it comes, with nobody in it)."""
+    container_factory(VolunteersService, service_config).start()
+
+
+@pytest.fixture
+def rpc_as_organiser_service():
+    """``open(config)`` -> (appeals as the organiser service, appeals as an organiser)."""
+    opened = []
+
+    def open_both(config):
+        for context in (service_context("organiser"), signed({"roles": ["organiser"]})):
+            proxy = ServiceRpcProxy("appeals", config, context_data=context, timeout=30)
+            opened.append(proxy)
+        return [p.start() for p in opened]
+
+    yield open_both
+    for proxy in opened:
+        proxy.stop()
 
 
 def texts(sms_log) -> list[dict]:
@@ -182,3 +205,28 @@ def test_an_expired_link_is_refused_and_a_landline_gets_no_text(call, form, rpc,
     landline = receive(rpc, resident_phone="025-83123456")
     rpc.close_appeal(landline["id"], outcome="已处理")
     assert len(texts(sms_log)) == 1
+
+
+def test_a_link_not_texted_at_closing_goes_later_and_once(
+    container_factory, service_config, sms_log, db_urls, rpc_as_organiser_service, volunteers_up
+):
+    """notifications is down when the appeal is closed: the closing stands, the timer sends the
+    text once notifications is back, and only once."""
+    config = dict(service_config, SMS={"PROVIDER": "sink", "SINK_PATH": str(sms_log)}, ORGANISER_PUBLIC_URL=SITE)
+    appeals = container_factory(AppealsService, dict(config, NOTIFICATIONS_RPC_TIMEOUT=2))
+    appeals.start()
+    form, office = rpc_as_organiser_service(config)
+    reference = form.receive_public_appeal(**FORM, request_id="appeal-code-9")["reference"]
+    assert office.close_appeal(int(reference[2:]), outcome="已处理")["status"] == "closed"
+    assert texts(sms_log) == []
+    with entrypoint_hook(appeals, "send_reply_texts") as send_reply_texts:
+        send_reply_texts()  # still down
+    assert texts(sms_log) == []
+    container_factory(NotificationsService, config).start()
+    for _ in range(2):
+        with entrypoint_hook(appeals, "send_reply_texts") as send_reply_texts:
+            send_reply_texts()
+    [text] = texts(sms_log)
+    assert text["kind"] == "appeal_closed" and reference in text["text"]
+    token = token_in(text)
+    assert form.record_resident_reply(token=token, satisfaction=4)["replaced"] is False
