@@ -156,7 +156,12 @@ class ResidentPages:
                 request, page, lang, 401, why=f"pa_{reason}", phone=phone, masked=signin.masked(phone)
             )
         appeal_pass = signin.appeal_pass(self.settings.signin_key, phone, code_id, self.clock.now())
-        return self._pa_form(request, lang, 200, phone, appeal_pass)
+        try:
+            return self._pa_form(request, lang, 200, phone, appeal_pass)
+        except Exception as exc:  # the places could not be asked for: the code is spent, say so
+            if classify(exc) is None:
+                raise
+            return self._pa_message(request, lang, "pa_unreachable", 503, "pa_unreachable_next")
 
     # --- the appeal ----------------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ PURPOSES = ("sign_in", "appeal")
 
 def phone_digest(key: bytes, phone: str, purpose: str = "sign_in") -> str:
     """The digest a number's codes for ``purpose`` are kept under."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"no codes for {purpose!r}")
     return digest(key, phone) if purpose == "sign_in" else digest(key, purpose, phone)
 
 

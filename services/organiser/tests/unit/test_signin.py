@@ -154,3 +154,8 @@ def test_an_appeal_pass_names_the_number_and_code_for_thirty_minutes():
         "13912347700.42",
     ):
         assert signin.read_appeal_pass(KEY, forged, T0) is None, forged
+
+
+def test_codes_are_for_a_known_purpose_only():
+    with pytest.raises(ValueError):
+        signin.phone_digest(KEY, "13912347700", "lottery")
