@@ -68,6 +68,25 @@ PUBLIC_FORM = service_only("organiser", scope="for the residents' public form, t
 REPLY_TEXTS_EVERY = 60  # s: a reply link whose text failed at closing is sent again this often
 
 
+# What an intake method passes on of its arguments: the appeal's own fields.
+INTAKE_FIELDS = (
+    "category",
+    "grid_id",
+    "courtyard",
+    "building",
+    "urgency",
+    "description",
+    "resident_name",
+    "resident_phone",
+    "resident_address",
+)
+
+
+def intake(arguments: dict, source: str) -> dict:
+    """The appeal to take in, from an intake method's arguments (``locals()``) and where it came from."""
+    return {k: arguments[k] for k in INTAKE_FIELDS} | {"source": source}
+
+
 class AppealsService(revocation.RevocationListener):
     name = "appeals"
 
@@ -164,19 +183,7 @@ class AppealsService(revocation.RevocationListener):
             me = self.volunteers.volunteer(self.caller.volunteer_id) if self.caller.volunteer_id else None
             if me is None or grid_id not in domain.grid_roles(me):
                 raise NotOfGrid(f"grid_id: you take appeals in for your own grid only, not grid {grid_id}")
-        data = {
-            "category": category,
-            "grid_id": grid_id,
-            "courtyard": courtyard,
-            "building": building,
-            "urgency": urgency,
-            "description": description,
-            "resident_name": resident_name,
-            "resident_phone": resident_phone,
-            "resident_address": resident_address,
-            "source": domain.source_of(self.caller),
-        }
-        return self._shown(self._receive(grid, data))
+        return self._shown(self._receive(grid, intake(locals(), domain.source_of(self.caller))))
 
     def _receive(self, grid: dict, data: dict) -> dict:
         """Intake and routing, whoever took the appeal in: the courtyard checked against the grid."""
@@ -211,21 +218,10 @@ class AppealsService(revocation.RevocationListener):
         """A resident's own appeal, sent through the organiser site's public form.
 
         Their mobile number was verified there by an SMS code; routed as ``receive_appeal`` routes,
-        its source ``resident``. The answer is what the resident may be told: the reference, whether someone has it now and
-        by when they hear from someone, nothing of the appeal or its handler."""
-        data = {
-            "category": category,
-            "grid_id": grid_id,
-            "courtyard": courtyard,
-            "building": building,
-            "urgency": urgency,
-            "description": description,
-            "resident_name": resident_name,
-            "resident_phone": resident_phone,
-            "resident_address": resident_address,
-            "source": "resident",
-        }
-        appeal = self._receive(self.volunteers.grid(grid_id), data)
+        its source ``resident``. The answer is what the resident may be told: the reference,
+        whether someone has it now and by when they hear from someone, nothing of the appeal or
+        its handler."""
+        appeal = self._receive(self.volunteers.grid(grid_id), intake(locals(), "resident"))
         due = time_limits.deadlines(appeal["category"], appeal["urgency"], appeal["received_at"])
         return {
             "reference": appeal["reference"],

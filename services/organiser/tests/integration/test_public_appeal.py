@@ -5,7 +5,6 @@ which takes one answer within its days and says clearly when it does not."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import timedelta
@@ -13,6 +12,7 @@ from datetime import timedelta
 import pytest
 from nameko.testing.services import replace_dependencies
 from organiser_testkit import csrf_of
+from test_phone import code_in, codes_sent
 
 from appeals.service import AppealsService
 from guanyinli.timeutil import now
@@ -64,14 +64,7 @@ def site(platform, container_factory, sms_log, appeals_clock, rpc):
     return config
 
 
-def texts(sms_log) -> list[dict]:
-    if not sms_log.exists():
-        return []
-    return [json.loads(line) for line in sms_log.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def code_in(message: dict) -> str:
-    return re.search(r"\b(\d{6})\b", message["text"]).group(1)
+texts = codes_sent  # every text the sink wrote, codes or not
 
 
 def ask_code(web, phone: str = RESIDENT):
