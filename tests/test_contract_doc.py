@@ -63,9 +63,9 @@ CREATING = {
         "add_visited_person": "request_id",
         "register_pupil": "request_id",
     },
-    "notifications": {"send_sign_in_code": "request_id"},
+    "notifications": {"send_sign_in_code": "request_id", "send_resident_text": "request_id"},
     "organiser": {"create_account": "request_id"},
-    "appeals": {"receive_appeal": "request_id"},
+    "appeals": {"receive_appeal": "request_id", "receive_public_appeal": "request_id"},
 }
 # Facts of the record a keyed method made that it may hand back besides what it was sent.
 OWN_FACTS = {"id", "status", "waitlist_position", "created_at"}

@@ -66,6 +66,8 @@ TOKEN = "AAAAAAAAAAG0K72i-bEZoJRkGXIaAcEDvshjpAIwQV9zMOF7Z4ZUVQ"
         (f'"HEAD /feeds/volunteers/{TOKEN}/...ics HTTP/1.1" 404', '"HEAD /feeds/volunteers/<redacted>.ics HTTP/1.1" 404'),
         (f"GET /feeds/volunteers/..%2F{TOKEN}%00.ics/x", "GET /feeds/volunteers/<redacted>"),
         ("GET /feeds/grids/4.ics", "GET /feeds/grids/4.ics"),
+        (f'"POST /appeal/reply/{TOKEN} HTTP/1.1" 409', '"POST /appeal/reply/<redacted> HTTP/1.1" 409'),
+        ("POST /appeal/code HTTP/1.1", "POST /appeal/code HTTP/1.1"),
     ],
 )  # fmt: skip
 def test_feed_tokens_are_cut_out_of_text(line, clean):

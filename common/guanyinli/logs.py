@@ -22,8 +22,9 @@ class ExpectedErrors(logging.Filter):
 
 
 # Secrets that travel in URLs: a personal feed token is the path after /feeds/volunteers/, all of
-# it, since a client may send a token followed by more ("<token>/x.ics") and that is a token too.
-SECRET_IN_URL = re.compile(r"(/feeds/volunteers/)([^\s\"'?#]+)")
+# it, since a client may send a token followed by more ("<token>/x.ics") and that is a token too;
+# so is a resident's reply link, the path after /appeal/reply/.
+SECRET_IN_URL = re.compile(r"(/feeds/volunteers/|/appeal/reply/)([^\s\"'?#]+)")
 REDACTED = "<redacted>"
 # Loggers that write URLs whatever the logging config says: nameko's WSGI access log (INFO), and
 # its RPC client, which logs every answer at DEBUG (feed links are answers of the feed RPCs).

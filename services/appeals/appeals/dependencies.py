@@ -1,12 +1,15 @@
 """nameko dependencies of the appeals service: the volunteers directory (grids, who is available now),
-the time limits and the escalation timer, both read from the config at start.
+the time limits and the escalation timer, both read from the config at start,
+the residents' texts (through ``notifications``) and the key and address of their reply links.
 
-The appeals service calls ``volunteers`` on its own account (a ``system`` token): grids and
-courtyards are its data, and so are grid roles, availability and skills.
+The appeals service calls ``volunteers`` and ``notifications`` on its own account (a ``system``
+token): grids and courtyards are the volunteers service's data, and so are grid roles,
+availability and skills; texts go out through notifications, which alone talks to the SMS provider.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +23,7 @@ from appeals import domain, time_limits
 from appeals.exceptions import GridNotFound
 from guanyinli.config import setting
 from guanyinli.errors import InvalidInput, NotFound, Unavailable
+from guanyinli.identity import signing_key_path
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso
 
@@ -126,3 +130,63 @@ class EscalationTimer(Timer):
 
 
 escalation_timer = EscalationTimer.decorator
+
+
+class ResidentTexts:
+    """The texts the appeals service asks notifications to send to residents, within a time limit."""
+
+    def __init__(self, proxy, timeout: float):
+        self._proxy = proxy
+        self._timeout = timeout
+
+    def reply_link(self, phone: str, reference: str, link: str, appeal_id: int) -> None:
+        """The closed appeal's text with the resident's reply link; once per appeal (its request_id)."""
+        try:
+            with eventlet.Timeout(self._timeout):
+                self._proxy.send_resident_text(
+                    phone=phone,
+                    kind="appeal_closed",
+                    reference=reference,
+                    link=link,
+                    request_id=f"appeal-reply-{appeal_id}",
+                )
+        except eventlet.Timeout:
+            raise Unavailable(f"the notifications service did not answer within {self._timeout:g} s") from None
+        except UnknownService:
+            raise Unavailable("the notifications service is not running") from None
+
+
+class Notifications(WrappedRpcProxy):
+    """``RpcProxy("notifications")`` wrapped in ``ResidentTexts`` (config ``NOTIFICATIONS_RPC_TIMEOUT``, s)."""
+
+    target, wrapper, timeout_key = "notifications", ResidentTexts, "NOTIFICATIONS_RPC_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class ReplyLinks:
+    """Where residents' reply links point (``ORGANISER_PUBLIC_URL``, the organiser site) and the key
+    their tokens are made with (``APPEALS_REPLY_KEY``, else derived from this service's signing key)."""
+
+    base_url: str
+    key: bytes = field(repr=False)
+
+    def url(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/appeal/reply/{token}"
+
+    @classmethod
+    def from_config(cls, config: dict) -> ReplyLinks:
+        base = config.get("ORGANISER_PUBLIC_URL") or f"http://{config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}"
+        configured = config.get("APPEALS_REPLY_KEY")
+        if configured:
+            return cls(base, str(configured).encode())
+        path = signing_key_path("appeals", config)
+        material = path.read_bytes() if path is not None and path.exists() else b"guanyinli-appeals"
+        return cls(base, hashlib.sha256(b"appeal-reply\x00" + material).digest())
+
+
+class ReplyLinksProvider(DependencyProvider):
+    def setup(self):
+        self.links = ReplyLinks.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> ReplyLinks:
+        return self.links

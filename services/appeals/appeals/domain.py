@@ -8,9 +8,13 @@ category needs, and among equals whoever has the fewest open appeals, so the loa
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 CATEGORIES = (
     "errand",
@@ -24,6 +28,9 @@ CATEGORIES = (
     "other",
 )
 URGENCIES = ("normal", "urgent")
+# Who took the appeal in: the community office (organisers, other services), a grid member or leader
+# at the door, or the resident themselves through the public form with their phone verified by SMS.
+SOURCES = ("office", "grid", "resident")
 STATUSES = ("unrouted", "assigned", "accepted", "closed")
 OPEN_STATUSES = ("unrouted", "assigned", "accepted")
 HANDLED_STATUSES = ("assigned", "accepted")  # someone has it: counts towards their load
@@ -130,3 +137,58 @@ def shown(caller, appeal: dict) -> dict:
     if sees_resident(caller, appeal):
         return appeal
     return {k: (None if k in PRIVATE_FIELDS else v) for k, v in appeal.items() if k != "notes"} | {"notes": []}
+
+
+def source_of(caller) -> str:
+    """Where an appeal taken in by ``caller`` came from: the office, or a grid's own people."""
+    return "office" if caller.is_organiser else "grid"
+
+
+# --- references and the resident's reply link -------------------------------------------------
+
+REFERENCE_PREFIX = "GY"
+_REFERENCE = re.compile(rf"^{REFERENCE_PREFIX}(\d{{6,}})$")
+REPLY_LINK_DAYS = 14  # the text's link to say how it went: two weeks, then the handler's word stands
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+def reference(appeal_id: int) -> str:
+    """What a resident is told to quote: GY000042."""
+    return f"{REFERENCE_PREFIX}{appeal_id:06d}"
+
+
+def mobile(phone: str | None) -> str | None:
+    """The mainland mobile number a text can go to, or None (a landline: no link, the handler asks)."""
+    found = _MOBILE.match((phone or "").replace(" ", "").replace("-", ""))
+    return found.group(1) if found else None
+
+
+def reply_token(key: bytes, appeal_id: int, nonce: str) -> str:
+    """The resident's link token: random (``nonce``), and made again from the row and the service's
+    key to resend the same link after a failed text; the row alone (a copy of the database) does
+    not give it."""
+    mac = hmac.new(key, f"appeal-reply\x1f{appeal_id}\x1f{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def token_digest(token: str) -> str:
+    """The digest a link's token is found by."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReplyRefused(Exception):
+    """Why a reply link does not take an answer: ``unknown``, ``used`` or ``expired``."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_reply_link(expires_at: datetime | None, used_at: datetime | None, now: datetime) -> None:
+    """A link takes one answer, within its days; ``ReplyRefused`` otherwise."""
+    if expires_at is None:
+        raise ReplyRefused("unknown")
+    if used_at is not None:
+        raise ReplyRefused("used")
+    if now >= expires_at:
+        raise ReplyRefused("expired")

@@ -49,3 +49,18 @@ class NotOfGrid(Forbidden):
 @remote_error
 class HandlerIneligible(InvalidInput):
     """The volunteer may not handle this appeal: inactive, or neither of its grid nor of the team it needs."""
+
+
+@remote_error
+class ReplyLinkUnknown(NotFound):
+    """No appeal has this reply link (mistyped, or replaced)."""
+
+
+@remote_error
+class ReplyLinkUsed(Conflict):
+    """The resident answered through this link already: a link takes one answer."""
+
+
+@remote_error
+class ReplyLinkExpired(Conflict):
+    """The link's days are over: the handler's word on the resident's behalf stands."""

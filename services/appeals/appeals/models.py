@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from appeals.domain import CATEGORIES, STATUSES, URGENCIES
+from appeals.domain import CATEGORIES, SOURCES, STATUSES, URGENCIES
 from appeals.time_limits import LEVELS, STAGES
 from guanyinli import keys, once, outbox
 
@@ -30,7 +30,17 @@ once.table("appeals", Base.metadata)  # RPC requests carried out (guanyinli.once
 keys.table("appeals", Base.metadata)  # callers' idempotency keys (guanyinli.keys)
 OUTBOX = outbox.Outbox("outbox_events_appeals", Base.metadata)  # events to send (guanyinli.outbox)
 
-NOTE_KINDS = ("received", "assigned", "accepted", "handed_back", "reassigned", "note", "visited", "closed")
+NOTE_KINDS = (
+    "received",
+    "assigned",
+    "accepted",
+    "handed_back",
+    "reassigned",
+    "note",
+    "visited",
+    "closed",
+    "resident_replied",
+)
 
 
 class Appeal(Base):
@@ -39,6 +49,8 @@ class Appeal(Base):
         CheckConstraint(_one_of("category", CATEGORIES), name="ck_appeals_category"),
         CheckConstraint(_one_of("urgency", URGENCIES), name="ck_appeals_urgency"),
         CheckConstraint(_one_of("status", STATUSES), name="ck_appeals_status"),
+        CheckConstraint(_one_of("source", SOURCES), name="ck_appeals_source"),
+        UniqueConstraint("reply_token_digest", name="uq_appeals_reply_token_digest"),
         CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="ck_appeals_satisfaction"),
         Index("ix_appeals_grid_status", "grid_id", "status"),
         Index("ix_appeals_handler_status", "handler_id", "status"),
@@ -70,6 +82,17 @@ class Appeal(Base):
     next_check_at: Mapped[datetime | None] = mapped_column(
         DateTime, nullable=True, doc="when the escalation timer looks at it again; null: nothing can become due"
     )
+    source: Mapped[str] = mapped_column(
+        String(10), default="office", server_default="office", doc="office, grid or resident"
+    )
+    # The resident's link to answer after closing (``domain.reply_token``): its nonce, the digest
+    # it is found by, how long it takes an answer, when it took one, when its text went out.
+    reply_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reply_token_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reply_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reply_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reply_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resident_replied_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     notes: Mapped[list[AppealNote]] = relationship(
         back_populates="appeal", order_by="AppealNote.id", cascade="all, delete-orphan"

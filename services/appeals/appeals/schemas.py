@@ -48,6 +48,37 @@ class ReceiveAppealIn(StrictSchema):
     request_id = RequestId(load_default=None)
 
 
+class ReceivePublicAppealIn(ReceiveAppealIn):
+    resident_phone = fields.String(
+        required=True,
+        validate=validate.Regexp(r"1[3-9][0-9]{9}\Z", error="expected a mainland mobile number of 11 digits"),
+        metadata={"description": "the number the resident proved theirs with an SMS code"},
+    )
+    request_id = RequestId(required=True)  # one per verified code: one appeal per code
+
+
+class PublicAppealOut(Schema):
+    reference = fields.String(metadata={"description": "what the resident quotes, e.g. GY000042"})
+    routed = fields.Boolean(metadata={"description": "given to a volunteer now, else the community office routes it"})
+    acknowledge_by = LocalDateTime(metadata={"description": "by when someone contacts the resident at the latest"})
+
+
+class ResidentReplyIn(StrictSchema):
+    token = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[A-Za-z0-9_-]{16,64}\Z", error="expected the token of a reply link"),
+        metadata={"description": "from the resident's link /appeal/reply/<token>"},
+    )
+    satisfaction = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
+    reply = fields.String(load_default=None, allow_none=True, validate=Words)
+
+
+class ResidentReplyOut(Schema):
+    reference = fields.String()
+    satisfaction = fields.Integer()
+    replaced = fields.Boolean(metadata={"description": "it replaced what the handler entered on the resident's behalf"})
+
+
 class HandBackIn(AppealIdIn):
     reason = fields.String(required=True, validate=Reason)
 
@@ -117,6 +148,8 @@ class EscalationOut(Schema):
 
 class AppealOut(Schema):
     id = fields.Integer()
+    reference = fields.String(metadata={"description": "GY and the id, as the resident was told it"})
+    source = fields.String(metadata={"description": "office, grid or resident (the public form)"})
     category = fields.String()
     urgency = fields.String()
     grid_id = fields.Integer()
@@ -144,6 +177,9 @@ class AppealOut(Schema):
     resident_reply = fields.String(allow_none=True)
     satisfaction = fields.Integer(allow_none=True)
     hours = fields.Float(allow_none=True)
+    resident_replied_at = LocalDateTime(
+        allow_none=True, metadata={"description": "when the resident answered through their link"}
+    )
     notes = fields.List(
         fields.Nested(NoteOut), metadata={"description": "the trail; empty unless the contact is shown"}
     )

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from nameko.timer import timer
 from sqlalchemy import text
 
 from appeals import domain, schemas, store, time_limits
-from appeals.dependencies import Escalation, Volunteers, escalation_timer
+from appeals.dependencies import Escalation, Notifications, ReplyLinksProvider, Volunteers, escalation_timer
 from appeals.exceptions import (
     AppealClosed,
     AppealNotFound,
@@ -25,6 +26,9 @@ from appeals.exceptions import (
     NotHandler,
     NotOfGrid,
     PlaceInvalid,
+    ReplyLinkExpired,
+    ReplyLinkUnknown,
+    ReplyLinkUsed,
 )
 from appeals.models import OUTBOX
 from guanyinli import outbox, revocation
@@ -43,6 +47,7 @@ from guanyinli.identity import (
     CallerIdentity,
     Identity,
     allow,
+    service_only,
 )
 from guanyinli.rpc import EventDispatcher, rpc
 from guanyinli.schemas import contract
@@ -61,6 +66,27 @@ HANDLER = allow(VOLUNTEER, GRID_LEADER, ORGANISER, SYSTEM, scope="the appeal's h
 ACTING = (InvalidInput, AppealNotFound, AppealClosed, NotHandler)
 # Batches of appeals the escalation timer takes per tick at most: what is left waits for the next tick.
 ESCALATION_ROUNDS = 10
+PUBLIC_FORM = service_only("organiser", scope="for the residents' public form, the resident's number verified by SMS")
+REPLY_TEXTS_EVERY = 60  # s: a reply link whose text failed at closing is sent again this often
+
+
+# What an intake method passes on of its arguments: the appeal's own fields.
+INTAKE_FIELDS = (
+    "category",
+    "grid_id",
+    "courtyard",
+    "building",
+    "urgency",
+    "description",
+    "resident_name",
+    "resident_phone",
+    "resident_address",
+)
+
+
+def intake(arguments: dict, source: str) -> dict:
+    """The appeal to take in, from an intake method's arguments (``locals()``) and where it came from."""
+    return {k: arguments[k] for k in INTAKE_FIELDS} | {"source": source}
 
 
 class AppealsService(revocation.RevocationListener):
@@ -72,6 +98,8 @@ class AppealsService(revocation.RevocationListener):
     clock = Clock()
     volunteers = Volunteers()
     escalation = Escalation()
+    notifications = Notifications()
+    reply_links = ReplyLinksProvider()
     relay = outbox.Relay(OUTBOX)
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
@@ -165,22 +193,51 @@ class AppealsService(revocation.RevocationListener):
             me = self.volunteers.volunteer(self.caller.volunteer_id) if self.caller.volunteer_id else None
             if me is None or grid_id not in domain.grid_roles(me):
                 raise NotOfGrid(f"grid_id: you take appeals in for your own grid only, not grid {grid_id}")
-        if courtyard is not None and courtyard not in domain.courtyard_codes(grid):
-            raise PlaceInvalid(f"courtyard: {courtyard} is not in grid {grid_id}")
-        found = self._candidates(grid, category)
-        data = {
-            "category": category,
-            "grid_id": grid_id,
-            "courtyard": courtyard,
-            "building": building,
-            "urgency": urgency,
-            "description": description,
-            "resident_name": resident_name,
-            "resident_phone": resident_phone,
-            "resident_address": resident_address,
-        }
+        return self._shown(self._receive(grid, intake(locals(), domain.source_of(self.caller))))
+
+    def _receive(self, grid: dict, data: dict) -> dict:
+        """Intake and routing, whoever took the appeal in: the courtyard checked against the grid."""
+        if data["courtyard"] is not None and data["courtyard"] not in domain.courtyard_codes(grid):
+            raise PlaceInvalid(f"courtyard: {data['courtyard']} is not in grid {data['grid_id']}")
+        found = self._candidates(grid, data["category"])
         at = self.clock()
-        return self._shown(self._work(lambda s: store.receive(s, data, found, at, self._author, self._limits)))
+        return self._work(lambda s: store.receive(s, data, found, at, self._author, self._limits))
+
+    @rpc
+    @contract(
+        access=PUBLIC_FORM,
+        request=schemas.ReceivePublicAppealIn,
+        response=schemas.PublicAppealOut(),
+        errors=(InvalidInput, GridNotFound, PlaceInvalid, Unavailable),
+        emits=("appeal_received", "appeal_assigned"),
+        key="request_id",
+    )
+    def receive_public_appeal(
+        self,
+        category,
+        grid_id,
+        description,
+        resident_name,
+        resident_phone,
+        request_id,
+        courtyard=None,
+        building=None,
+        urgency="normal",
+        resident_address=None,
+    ):
+        """A resident's own appeal, sent through the organiser site's public form.
+
+        Their mobile number was verified there by an SMS code; routed as ``receive_appeal`` routes,
+        its source ``resident``. The answer is what the resident may be told: the reference,
+        whether someone has it now and by when they hear from someone, nothing of the appeal or
+        its handler."""
+        appeal = self._receive(self.volunteers.grid(grid_id), intake(locals(), "resident"))
+        due = time_limits.deadlines(appeal["category"], appeal["urgency"], appeal["received_at"])
+        return {
+            "reference": appeal["reference"],
+            "routed": appeal["status"] == "assigned",
+            "acknowledge_by": due.acknowledge,
+        }
 
     @rpc
     @contract(access=SIGNED_IN, request=schemas.AppealIdIn, response=schemas.AppealOut(), errors=(AppealNotFound,))
@@ -307,16 +364,22 @@ class AppealsService(revocation.RevocationListener):
         """Close an open appeal: what was done, the resident's reply and satisfaction (1-5, entered
         by the handler on their behalf), the hours of work. ``appeal_closed`` carries the hours:
         the volunteers service credits them to the handler's ledger, once per appeal. Closing a
-        closed appeal -> AppealClosed."""
+        closed appeal -> AppealClosed.
+
+        A resident with a mobile number gets a text with a personal link (``/appeal/reply/<token>``
+        on the organiser site, 14 days, one answer) to give their own satisfaction and reply
+        (``record_resident_reply``); once per appeal, sent again later if notifications is down."""
         appeal = self._handled(appeal_id)
         closing = {"outcome": outcome, "resident_reply": resident_reply, "satisfaction": satisfaction, "hours": hours}
         at = self.clock()
 
         def work(session):
             current = self._still_handled(session, appeal_id, appeal["handler_id"])
-            return store.close(session, current, closing, at, self._author)
+            return store.close(session, current, closing, at, self._author, self.reply_links.key)
 
-        return self._shown(self._work(work))
+        closed = self._shown(self._work(work))
+        self._send_reply_texts(appeal_id)
+        return closed
 
     # --- time limits ------------------------------------------------------------------------------
 
@@ -348,3 +411,39 @@ class AppealsService(revocation.RevocationListener):
         except GridNotFound:
             return None
         return (grid.get("leader") or {}).get("id")
+
+    # --- the resident's own answer -----------------------------------------------------------------
+
+    @rpc
+    @contract(
+        access=service_only("organiser", scope="for the resident's reply page /appeal/reply/<token>"),
+        request=schemas.ResidentReplyIn,
+        response=schemas.ResidentReplyOut(),
+        errors=(InvalidInput, ReplyLinkUnknown, ReplyLinkUsed, ReplyLinkExpired),
+    )
+    def record_resident_reply(self, token, satisfaction, reply=None):
+        """The resident's own satisfaction (1-5) and reply, through their link, once.
+
+        It replaces what the handler entered on their behalf, and the appeal's trail says so."""
+        at = self.clock()
+        return self._work(lambda s: store.record_reply(s, token, satisfaction, reply, at))
+
+    @timer(interval=REPLY_TEXTS_EVERY)
+    def send_reply_texts(self):
+        """Texts of reply links that did not go out at closing (notifications was down)."""
+        self._send_reply_texts()
+
+    def _send_reply_texts(self, appeal_id: int | None = None) -> None:
+        """Text each open, unsent reply link (of ``appeal_id`` only, if given); a failure waits for the
+        timer. The number is only masked in the log; the link never written anywhere here."""
+        at = self.clock()
+        for item in self.db.read(lambda s: store.pending_reply_texts(s, at, appeal_id)):
+            token = domain.reply_token(self.reply_links.key, item["id"], item["nonce"])
+            try:
+                self.notifications.reply_link(
+                    item["phone"], domain.reference(item["id"]), self.reply_links.url(token), item["id"]
+                )
+            except Exception as exc:  # noqa: BLE001 - the timer tries again; the closing stands
+                log.warning("reply link of appeal %d not texted yet: %s", item["id"], type(exc).__name__)
+                continue
+            self._work(lambda s, done=item["id"]: store.reply_sent(s, done, self.clock()))

@@ -7,15 +7,23 @@ service. Events are stored with the change (``OUTBOX.add``) and carry no private
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from appeals import domain, time_limits
-from appeals.exceptions import AppealClosed, AppealNotFound, AppealStateInvalid
+from appeals.exceptions import (
+    AppealClosed,
+    AppealNotFound,
+    AppealStateInvalid,
+    ReplyLinkExpired,
+    ReplyLinkUnknown,
+    ReplyLinkUsed,
+)
 from appeals.models import OUTBOX, Appeal, AppealEscalation, AppealNote
 from guanyinli.timeutil import from_db, to_db
 
@@ -61,9 +69,11 @@ def appeal_view(appeal: Appeal, with_notes: bool = True) -> dict:
             "resident_reply",
             "satisfaction",
             "hours",
+            "source",
         )
     }
-    for k in ("received_at", "assigned_at", "accepted_at", "visited_at", "closed_at"):
+    view["reference"] = domain.reference(appeal.id)
+    for k in ("received_at", "assigned_at", "accepted_at", "visited_at", "closed_at", "resident_replied_at"):
         view[k] = from_db(getattr(appeal, k))
     view["notes"] = [note_view(n) for n in appeal.notes] if with_notes else []
     view["escalations"] = [escalation_view(e) for e in appeal.escalations]
@@ -174,6 +184,7 @@ def receive(
     author: str,
     limits: time_limits.Limits,
 ) -> dict:
+    """Take an appeal in (``data``: its fields and ``source``) and route it."""
     appeal = Appeal(**data, status="unrouted", received_by=author, received_at=to_db(at))
     session.add(appeal)
     _note(appeal, "received", at, author)
@@ -271,7 +282,11 @@ def mark_visited(
     return appeal_view(appeal)
 
 
-def close(session: Session, appeal: Appeal, closing: dict, at: datetime, author: str) -> dict:
+def close(
+    session: Session, appeal: Appeal, closing: dict, at: datetime, author: str, reply_key: bytes | None = None
+) -> dict:
+    """Close the appeal; with ``reply_key`` and a mobile number, open the resident's reply link
+    (``pending_reply_texts`` then finds it until its text is sent)."""
     appeal.status = "closed"
     appeal.closed_at = to_db(at)
     appeal.next_check_at = None
@@ -281,6 +296,10 @@ def close(session: Session, appeal: Appeal, closing: dict, at: datetime, author:
     appeal.hours = closing.get("hours") or 0.0
     _note(appeal, "closed", at, author, appeal.handler_id, closing["outcome"])
     session.flush()
+    if reply_key is not None and domain.mobile(appeal.resident_phone) and appeal.reply_nonce is None:
+        appeal.reply_nonce = secrets.token_hex(16)
+        appeal.reply_token_digest = domain.token_digest(domain.reply_token(reply_key, appeal.id, appeal.reply_nonce))
+        appeal.reply_expires_at = to_db(at + timedelta(days=domain.REPLY_LINK_DAYS))
     OUTBOX.add(
         session,
         "appeal_closed",
@@ -296,6 +315,54 @@ def close(session: Session, appeal: Appeal, closing: dict, at: datetime, author:
         },
     )
     return appeal_view(appeal)
+
+
+# --- the resident's reply link -------------------------------------------------------------------
+
+
+def pending_reply_texts(session: Session, now: datetime, appeal_id: int | None = None, limit: int = 20) -> list[dict]:
+    """Closed appeals whose reply link is open and whose text has not gone out yet (of one appeal)."""
+    query = select(Appeal).where(
+        Appeal.reply_nonce.is_not(None),
+        Appeal.reply_sent_at.is_(None),
+        Appeal.reply_used_at.is_(None),
+        Appeal.reply_expires_at > to_db(now),
+    )
+    if appeal_id is not None:
+        query = query.where(Appeal.id == appeal_id)
+    rows = session.scalars(query.order_by(Appeal.id).limit(limit))
+    return [{"id": a.id, "phone": domain.mobile(a.resident_phone), "nonce": a.reply_nonce} for a in rows]
+
+
+def reply_sent(session: Session, appeal_id: int, at: datetime) -> None:
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is not None and appeal.reply_sent_at is None:
+        appeal.reply_sent_at = to_db(at)
+
+
+def record_reply(session: Session, token: str, satisfaction: int, reply: str | None, at: datetime) -> dict:
+    """The resident's own satisfaction and words, through their link, once; they replace what the
+    handler entered on their behalf, and the trail keeps what that was."""
+    appeal = session.scalars(
+        select(Appeal).where(Appeal.reply_token_digest == domain.token_digest(token)).with_for_update()
+    ).first()
+    try:
+        domain.check_reply_link(
+            from_db(appeal.reply_expires_at) if appeal else None, appeal.reply_used_at if appeal else None, at
+        )
+    except domain.ReplyRefused as refused:
+        error = {"unknown": ReplyLinkUnknown, "used": ReplyLinkUsed, "expired": ReplyLinkExpired}[refused.reason]
+        raise error(f"token: this reply link is {refused.reason}") from None
+    replaced = appeal.satisfaction is not None or appeal.resident_reply is not None
+    text = f"satisfaction {satisfaction}"
+    if replaced:
+        text += f"; replaces the handler's entry on the resident's behalf: satisfaction {appeal.satisfaction}"
+        if appeal.resident_reply:
+            text += f", reply {appeal.resident_reply!r}"
+    appeal.satisfaction, appeal.resident_reply = satisfaction, reply
+    appeal.reply_used_at = appeal.resident_replied_at = to_db(at)
+    _note(appeal, "resident_replied", at, "resident", None, text)
+    return {"reference": domain.reference(appeal.id), "satisfaction": satisfaction, "replaced": replaced}
 
 
 def list_appeals(

@@ -34,6 +34,12 @@ ORGANISERS_DESK = 0
 # The sign-in codes of the volunteers' phone page (the organiser service makes and checks them)
 # are good this long; the text message says so.
 SIGN_IN_CODE_MINUTES = 5
+# What a code texted for the organiser site is for, and the kind of its text: volunteers signing in
+# to their phone page, residents sending an appeal through the public form.
+CODE_PURPOSES = ("sign_in", "appeal")
+CODE_TEXTS = {"sign_in": "sign_in_code", "appeal": "appeal_code"}
+# Texts to residents the appeals service asks for (a resident has no preferences here: one text, now).
+RESIDENT_TEXTS = ("appeal_closed",)
 
 
 def sign_in_step(status: str | None) -> str:

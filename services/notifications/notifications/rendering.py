@@ -171,6 +171,8 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "appeal_escalated": "诉求将超时：第{1}网格{2}诉求（编号{3}）须在{4} {5}前{6}，请抓紧处理。",
         "appeal_escalated_leader": "诉求超时：第{1}网格{2}诉求（编号{3}）应在{4} {5}前{6}，请督办。",
         "appeal_escalated_organisers": "诉求时限提醒：第{1}网格{2}诉求（编号{3}）须在{4} {5}前{6}，请社区跟进。",
+        "appeal_code": "观音里社区诉求验证码：{1}，{2}分钟内有效，用于提交诉求。请勿告诉他人。",
+        "appeal_closed": "您的诉求（编号{1}）已办结。请点此告诉我们是否满意：{2}（14天内有效）",
     },
     "en": {
         "sign_in_code": "Guanyinli volunteers sign-in code: {1}, valid for {2} minutes. Do not tell anyone.",
@@ -202,6 +204,8 @@ SMS_TEXTS: dict[str, dict[str, str]] = {
         "appeal_escalated": "Appeal due soon: {2}, grid {1} (no. {3}) is to be {6} by {4} {5}. Please see to it.",
         "appeal_escalated_leader": "Appeal overdue: {2}, grid {1} (no. {3}) was to be {6} by {4} {5}. Please follow it up.",
         "appeal_escalated_organisers": "Appeal past its time: {2}, grid {1} (no. {3}) is to be {6} by {4} {5}. Please step in.",
+        "appeal_code": "Guanyinli code to send an appeal: {1}, valid for {2} minutes. Do not tell anyone.",
+        "appeal_closed": "Your appeal {1} is closed. Tell us if you are satisfied: {2} (valid 14 days)",
     },
 }
 SMS_KINDS = tuple(SMS_TEXTS["zh"])
@@ -237,8 +241,10 @@ def _sms_params(kind: str, language: str, context: dict) -> tuple[str, tuple]:
     def day(value) -> str:
         return _sms_day(language, value)
 
-    if kind == "sign_in_code":
+    if kind in ("sign_in_code", "appeal_code"):
         return kind, (context["code"], context["minutes"])
+    if kind == "appeal_closed":  # the link whole: a cut link leads nowhere
+        return kind, (context["reference"], context["link"])
     if kind.startswith(("reminder_", "signup_", "occurrence_")):
         return kind, (_clip(context["title"]), day(context["start"]), _hm(context["start"]))
     if kind == "roster_published":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from guanyinli.schemas import Id, LocalDateTime, Page, StrictSchema
-from notifications.domain import CHANNELS, LANGUAGES, MODES, REMINDER_LEADS
+from notifications.domain import CHANNELS, CODE_PURPOSES, LANGUAGES, MODES, REMINDER_LEADS, RESIDENT_TEXTS
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="expected HH:MM (24 h, local time)")
 # Errors name what is expected, never the value given: a phone number or a code must not reach a log.
@@ -126,6 +126,11 @@ class SendSignInCodeIn(StrictSchema):
         },
     )
     language = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
+    purpose = fields.String(
+        load_default="sign_in",
+        validate=validate.OneOf(CODE_PURPOSES),
+        metadata={"description": "what the code is for, as the text says: sign_in (volunteers) or appeal (residents)"},
+    )
     request_id = fields.String(
         required=True,
         validate=validate.Length(min=1, max=100),
@@ -133,6 +138,31 @@ class SendSignInCodeIn(StrictSchema):
             "description": "one per code: the same request_id again sends nothing and gets the first answer,"
             " whatever its code (the code is left out of the comparison); with another phone, KeyReused"
         },
+    )
+
+
+class SendResidentTextIn(StrictSchema):
+    phone = fields.String(required=True, validate=MAINLAND_MOBILE, metadata={"description": "the resident's"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(RESIDENT_TEXTS),
+        metadata={"description": "appeal_closed: the appeal is closed, here is the link to answer"},
+    )
+    reference = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[A-Z0-9-]{1,12}\Z", error="expected a reference such as GY000042"),
+        metadata={"description": "the appeal's reference, as the resident was told it"},
+    )
+    link = fields.String(
+        required=True,
+        validate=validate.Regexp(r"https?://[^\s]{1,200}\Z", error="expected an http(s) link"),
+        metadata={"description": "the resident's personal link; never logged nor stored here"},
+    )
+    language = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES))
+    request_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "one per message: the same request_id again sends nothing (the link is not compared)"},
     )
 
 

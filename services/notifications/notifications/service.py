@@ -302,7 +302,7 @@ class NotificationsService(revocation.RevocationListener):
 
     @rpc
     @contract(
-        access=service_only("organiser", scope="for the volunteers' phone page"),
+        access=service_only("organiser", scope="for the volunteers' phone page and the residents' appeal form"),
         request=schemas.SendSignInCodeIn,
         response=schemas.SignInCodeSent(),
         errors=(InvalidInput, SmsUnavailable, RequestRepeated),
@@ -310,23 +310,47 @@ class NotificationsService(revocation.RevocationListener):
         omit=("code",),
         rerun=True,  # a repeat finds the message of its request_id: sent, answered; failed, sent again
     )
-    def send_sign_in_code(self, phone, code, request_id, language="zh"):
-        """Text a sign-in code of the volunteers' phone page to a phone, at once (no quiet hours).
+    def send_sign_in_code(self, phone, code, request_id, language="zh", purpose="sign_in"):
+        """Text a one-time code of the organiser site to a phone, at once (no quiet hours).
 
-        "观音里志愿者登录验证码：123456，5分钟内有效。请勿告诉他人。" (or in English), through the SMS
-        provider. At most once per request_id: a repeat sends nothing and gets the first answer;
-        after a failure (``SmsUnavailable``) the same request_id tries again. The code is never
-        logged nor stored; the phone number only masked.
+        ``purpose`` sign_in: "观音里志愿者登录验证码：123456，5分钟内有效。请勿告诉他人。"; appeal (a
+        resident's public appeal form): "观音里社区诉求验证码：123456，5分钟内有效，用于提交诉求。..."
+        (or in English), through the SMS provider. At most once per request_id: a repeat sends
+        nothing and gets the first answer; after a failure (``SmsUnavailable``) the same request_id
+        tries again. The code is never logged nor stored; the phone number only masked.
         """
+        context = {"code": code, "minutes": domain.SIGN_IN_CODE_MINUTES}
+        return self._text_once(phone, domain.CODE_TEXTS[purpose], context, request_id, language)
+
+    @rpc
+    @contract(
+        access=service_only("appeals", scope="to the resident of an appeal"),
+        request=schemas.SendResidentTextIn,
+        response=schemas.SignInCodeSent(),
+        errors=(InvalidInput, SmsUnavailable, RequestRepeated),
+        key="request_id",
+        omit=("link",),
+        rerun=True,
+    )
+    def send_resident_text(self, phone, kind, reference, link, request_id, language="zh"):
+        """Text a resident about their appeal, at once (``appeal_closed``: their link to answer).
+
+        "您的诉求（编号GY000042）已办结。请点此告诉我们是否满意：<link>（14天内有效）" (or in English).
+        Once per request_id as ``send_sign_in_code``; the link (a personal token) is neither logged
+        nor stored, the number only masked."""
+        return self._text_once(phone, kind, {"reference": reference, "link": link}, request_id, language)
+
+    def _text_once(self, phone: str, kind: str, context: dict, request_id: str, language: str) -> dict:
+        """One text of ``kind`` sent now, at most once per (caller, request_id) (``store.claim_sign_in``)."""
         provider = self.channels.sms()
         if provider is None:
-            log.warning("sign-in code not sent: SMS_PROVIDER=off")
+            log.warning("%s not sent: SMS_PROVIDER=off", kind)
             raise SmsUnavailable(_SMS_LATER, _SMS_LATER_ZH)
         masked = sms.mask(phone)
         with self.db.get_session() as session:
             claim = store.claim_sign_in(session, self.caller.scope, request_id, masked, language, self.clock.now())
         if claim.send:
-            text = rendering.short("sign_in_code", language, {"code": code, "minutes": domain.SIGN_IN_CODE_MINUTES})
+            text = rendering.short(kind, language, context)
             try:
                 sent_as = provider.send(phone, text.template, text.params, text.text)
             except Exception as exc:
@@ -334,7 +358,7 @@ class NotificationsService(revocation.RevocationListener):
                     store.sign_in_failed(session, claim.message_id, f"{type(exc).__name__}: {exc}")
                 if not isinstance(exc, DeliveryFailed):
                     raise
-                log.warning("sign-in code to %s not sent: %s", masked, exc)
+                log.warning("%s to %s not sent: %s", kind, masked, exc)
                 raise SmsUnavailable(_SMS_LATER, _SMS_LATER_ZH) from None
             with self.db.get_session() as session:
                 store.sign_in_sent(session, claim.message_id, sent_as, self.clock.now())

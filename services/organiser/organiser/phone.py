@@ -89,6 +89,16 @@ def phone_page(fn: Callable):
     return wrapper
 
 
+def wait_minutes(wait: timedelta) -> int:
+    """A wait in whole minutes, rounded up, for the page's words."""
+    return max(1, int(wait.total_seconds() + 59) // 60)
+
+
+def retry_after(response: Response, wait: timedelta) -> Response:
+    response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
+    return response
+
+
 def _int(value: str | None, name: str) -> int:
     try:
         return int(value or "")
@@ -197,39 +207,74 @@ class PhonePages:
         phone = signin.mobile_number(request.form.get("phone"))
         if phone is None:
             return self._signin_form(lang, "login.html", 400, why="v_phone_invalid", typed=request.form.get("phone"))
-        key, moment = self.settings.signin_key, self.clock.now()
-        address = web.client_address(request, self.settings.proxies)
-        phone_digest = signin.digest(key, phone)
-        with self.db.get_session() as session:
-            asked = sessions.code_requests(session, phone_digest, address, moment - CODE_RULES.window)
-        wait = signin.code_wait(CODE_RULES, asked, phone_digest, address, moment)
+        wait = self._code_wait(request, phone, "sign_in")
         if wait is not None:
-            minutes = max(1, int(wait.total_seconds() + 59) // 60)
-            response = self._signin_form(lang, "login.html", 429, why="v_code_wait", minutes=minutes)
-            response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
-            return response
+            response = self._signin_form(lang, "login.html", 429, why="v_code_wait", minutes=wait_minutes(wait))
+            return retry_after(response, wait)
         volunteer = self._volunteer_by_phone(phone)
+        owner = volunteer["id"] if volunteer else None
+        if not self._new_code(request, phone, "sign_in", lang, owner, text=volunteer is not None):
+            return self._signin_form(lang, "login.html", 503, why="v_sms_down")
+        return self._signin_form(lang, "code.html", phone=phone, masked=signin.masked(phone))
+
+    # --- one-time codes by SMS, for the volunteers' sign-in and the residents' appeal form ------------
+
+    def _code_wait(self, request: Request, phone: str, purpose: str) -> timedelta | None:
+        """How long before another code may be asked for this number from this address; None: now.
+        The limits count every request alike, whoever the number belongs to."""
+        moment = self.clock.now()
+        digest = signin.phone_digest(self.settings.signin_key, phone, purpose)
+        address = web.client_address(request, self.settings.proxies)
+        with self.db.get_session() as session:
+            asked = sessions.code_requests(session, digest, address, moment - CODE_RULES.window)
+        return signin.code_wait(CODE_RULES, asked, digest, address, moment)
+
+    def _new_code(
+        self, request: Request, phone: str, purpose: str, lang: str, owner: int | None = None, text: bool = True
+    ) -> bool:
+        """A new code for the number, kept as digests, and texted (unless ``text`` is False: a number
+        that is nobody's gets none); False when the text could not go out."""
+        key, moment = self.settings.signin_key, self.clock.now()
         code = signin.new_code()
         with self.db.get_session() as session:
             code_id = sessions.add_code(
                 session,
-                phone_digest,
+                signin.phone_digest(key, phone, purpose),
                 signin.digest(key, phone, code),
-                volunteer["id"] if volunteer else None,
-                address,
+                owner,
+                web.client_address(request, self.settings.proxies),
                 moment,
             )
-        if volunteer is not None:
+        if not text:
+            return True
+        prefix = "signin" if purpose == "sign_in" else f"{purpose}-code"
+        try:
+            self.notifications.send_sign_in_code(
+                phone=phone, code=code, language=lang, request_id=f"{prefix}-{code_id}", purpose=purpose
+            )
+        except Exception as exc:
+            if classify(exc) is None:
+                raise
+            log.warning("%s code %d not sent: %s", purpose, code_id, type(exc).__name__)
+            return False
+        return True
+
+    def _spend_code(self, phone: str, code: str, purpose: str) -> tuple[str | None, int | None, int | None]:
+        """(why it is refused, or None; the volunteer it signs in; the code's id). A right code is used
+        up here, a wrong one counts a try. For sign-in the number must be a volunteer's."""
+        key, moment = self.settings.signin_key, self.clock.now()
+        check = signin.check_code if purpose == "sign_in" else signin.verify_code
+        with self.db.get_session() as session:
+            latest = sessions.latest_code(session, signin.phone_digest(key, phone, purpose))
             try:
-                self.notifications.send_sign_in_code(
-                    phone=phone, code=code, language=lang, request_id=f"signin-{code_id}"
-                )
-            except Exception as exc:
-                if classify(exc) is None:
-                    raise
-                log.warning("sign-in code %d not sent: %s", code_id, type(exc).__name__)
-                return self._signin_form(lang, "login.html", 503, why="v_sms_down")
-        return self._signin_form(lang, "code.html", phone=phone, masked=signin.masked(phone))
+                owner = check(key, latest[1] if latest else None, phone, code, moment)
+            except signin.CodeRefused as refused:
+                if latest is not None and refused.reason == "code_wrong":
+                    sessions.count_try(session, latest[0])
+                return refused.reason, None, None
+            if not sessions.use_code(session, latest[0], moment):
+                return "code_wrong", None, None
+        return None, owner, latest[0]
 
     def _volunteer_by_phone(self, phone: str) -> dict | None:
         """The active volunteer with this number, asked as this service (never as a person)."""
@@ -248,18 +293,7 @@ class PhonePages:
         code = (request.form.get("code") or "").strip()
         if phone is None:
             return self._signin_form(lang, "login.html", 400, why="v_phone_invalid")
-        key, moment = self.settings.signin_key, self.clock.now()
-        phone_digest = signin.digest(key, phone)
-        with self.db.get_session() as session:
-            latest = sessions.latest_code(session, phone_digest)
-            try:
-                volunteer_id = signin.check_code(key, latest[1] if latest else None, phone, code, moment)
-            except signin.CodeRefused as refused:
-                if latest is not None and refused.reason == "code_wrong":
-                    sessions.count_try(session, latest[0])
-                reason = refused.reason
-            else:
-                reason = None if sessions.use_code(session, latest[0], moment) else "code_wrong"
+        reason, volunteer_id, _ = self._spend_code(phone, code, "sign_in")
         if reason is not None:
             back = "code.html" if reason == "code_wrong" else "login.html"
             return self._signin_form(lang, back, 401, why=f"v_{reason}", phone=phone, masked=signin.masked(phone))

@@ -35,6 +35,7 @@ from organiser import (
     cleanup_pages,
     lecture_pages,
     phone,
+    resident_pages,
     roster_settings,
     school_pages,
     security,
@@ -147,6 +148,7 @@ class Caller:
 
 class OrganiserService(
     phone.PhonePages,
+    resident_pages.ResidentPages,
     cleanup_pages.CleanupPages,
     visit_pages.VisitPages,
     visit_pages.VisitPhonePages,
@@ -166,6 +168,7 @@ class OrganiserService(
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     notifications = RpcProxy("notifications")
+    appeals = RpcProxy("appeals")
     act_as = CallerContext()
     caller: Identity = CallerIdentity()
     dispatch = EventDispatcher()

@@ -1,9 +1,12 @@
-"""Rules of a volunteer's sign-in to the phone page: one-time SMS codes, personal links, sessions.
+"""Rules of one-time SMS codes of the organiser site: a volunteer's sign-in to the phone page (with
+personal links and sessions), and a resident proving their number to send an appeal.
 
 Plain functions over plain data (no I/O). A code is 6 digits, valid ``CODE_TTL``, good for
 ``MAX_TRIES`` guesses; asking for codes is limited per number and per address
 (``CodeRules``). The database keeps keyed digests only (HMAC-SHA256 with a key of this
 installation): a copy of the table gives neither the codes nor, without the key, the numbers.
+A number's codes are kept apart by purpose (``phone_digest``): a resident's code for an appeal
+signs nobody in.
 """
 
 from __future__ import annotations
@@ -54,6 +57,16 @@ def code_format_ok(code: str | None) -> bool:
 def digest(key: bytes, *parts: str) -> str:
     """A keyed digest of a number, or of a number and its code."""
     return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+PURPOSES = ("sign_in", "appeal")
+
+
+def phone_digest(key: bytes, phone: str, purpose: str = "sign_in") -> str:
+    """The digest a number's codes for ``purpose`` are kept under."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"no codes for {purpose!r}")
+    return digest(key, phone) if purpose == "sign_in" else digest(key, purpose, phone)
 
 
 def same(a: str, b: str) -> bool:
@@ -121,10 +134,19 @@ class CodeRefused(Exception):
 def check_code(key: bytes, issued: IssuedCode | None, phone: str, code: str, now: datetime) -> int:
     """The volunteer a right code signs in; ``CodeRefused`` otherwise.
 
-    Reasons: ``code_wrong`` (the caller counts a try), ``code_expired``, ``code_used_up`` (tries
-    spent: ask for a new code). A number that belongs to nobody gets ``code_wrong`` like any
+    Reasons as ``verify_code``. A number that belongs to nobody gets ``code_wrong`` like any
     wrong guess, so the answers reveal nothing about who is a volunteer.
     """
+    verify_code(key, issued, phone, code, now)
+    if issued.volunteer_id is None:
+        raise CodeRefused("code_wrong")
+    return issued.volunteer_id
+
+
+def verify_code(key: bytes, issued: IssuedCode | None, phone: str, code: str, now: datetime) -> None:
+    """Whether ``code`` is the number's latest code, unused, in time and within its tries;
+    ``CodeRefused`` otherwise. Reasons: ``code_wrong`` (the caller counts a try),
+    ``code_expired``, ``code_used_up`` (tries spent: ask for a new code)."""
     if issued is None or issued.used:
         raise CodeRefused("code_wrong")
     if issued.tries >= MAX_TRIES:
@@ -133,6 +155,26 @@ def check_code(key: bytes, issued: IssuedCode | None, phone: str, code: str, now
         raise CodeRefused("code_expired")
     if not code_format_ok(code) or not same(issued.code_digest, digest(key, phone, code)):
         raise CodeRefused("code_wrong")
-    if issued.volunteer_id is None:
-        raise CodeRefused("code_wrong")
-    return issued.volunteer_id
+
+
+# --- a resident's number, proved for an appeal ---------------------------------------------------
+
+PASS_TTL = timedelta(minutes=30)  # time to fill the appeal form in once the code was right
+
+
+def appeal_pass(key: bytes, phone: str, code_id: int, now: datetime) -> str:
+    """What the appeal form carries once a resident's code was right: their number, the code it was
+    proved with (one appeal per code) and until when, under a keyed digest."""
+    body = f"{phone}.{code_id}.{int((now + PASS_TTL).timestamp())}"
+    return f"{body}.{digest(key, 'appeal-pass', body)}"
+
+
+def read_appeal_pass(key: bytes, text: str | None, now: datetime) -> tuple[str, int] | None:
+    """(number, code id) of a pass ``appeal_pass`` made and still in time; None otherwise."""
+    parts = (text or "").split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
+        return None
+    phone, code_id, until, mac = parts
+    if not same(mac, digest(key, "appeal-pass", f"{phone}.{code_id}.{until}")) or now.timestamp() >= int(until):
+        return None
+    return phone, int(code_id)

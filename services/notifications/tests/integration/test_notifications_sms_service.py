@@ -63,6 +63,40 @@ def test_a_sign_in_code_is_texted_once_per_request_id(page, sms_log, outbox, cap
     assert "139****4770" in caplog.text
 
 
+def test_a_code_for_a_residents_appeal_says_so(page, sms_log):
+    page.send_sign_in_code(phone=PHONE, code="123456", request_id="appeal-1", purpose="appeal")
+    [line] = sms_lines(sms_log)
+    assert line["kind"] == "appeal_code" and "诉求验证码：123456" in line["text"] and "登录" not in line["text"]
+    with pytest.raises(InvalidInput):
+        page.send_sign_in_code(phone=PHONE, code="123456", request_id="appeal-2", purpose="lottery")
+
+
+LINK = "https://gyl.example.org/appeal/reply/AbCdEfGhIjKlMnOpQrStUvWx"
+
+
+def test_a_resident_is_texted_their_reply_link_once_by_the_appeals_service(service, call, sms_log, outbox, caplog):
+    appeals = call(service_context("appeals"))
+    with caplog.at_level(logging.INFO):
+        answer = appeals.send_resident_text(
+            phone=PHONE, kind="appeal_closed", reference="GY000042", link=LINK, request_id="appeal-reply-42"
+        )
+        again = appeals.send_resident_text(
+            phone=PHONE, kind="appeal_closed", reference="GY000042", link=LINK, request_id="appeal-reply-42"
+        )
+    assert answer == again == {"sent": True, "phone_masked": "139****4770"}
+    [line] = sms_lines(sms_log)
+    assert line["kind"] == "appeal_closed" and "GY000042" in line["text"] and LINK in line["text"]
+    stored = outbox.rows("SELECT * FROM sign_in_messages") + outbox.rows("SELECT * FROM request_keys_notifications")
+    for secret in (LINK.rsplit("/", 1)[1], PHONE):
+        assert secret not in str(stored) and secret not in caplog.text
+    for caller in ({}, ORGANISER, service_context("organiser")):
+        with pytest.raises(Forbidden):
+            call(caller).send_resident_text(
+                phone=PHONE, kind="appeal_closed", reference="GY000042", link=LINK, request_id="appeal-reply-43"
+            )
+    assert len(sms_lines(sms_log)) == 1
+
+
 @pytest.mark.parametrize(
     "caller",
     [

@@ -120,3 +120,42 @@ def test_a_phone_session_ends_after_thirty_idle_days_or_ninety_in_all():
     used = security.SessionTimes(T0, T0 + timedelta(days=89), signin.IDLE, signin.ABSOLUTE)
     assert not used.expired(T0 + timedelta(days=89, hours=23))
     assert used.expired(T0 + timedelta(days=90))
+
+
+def test_a_numbers_codes_are_kept_apart_by_purpose():
+    sign_in, appeal = (signin.phone_digest(KEY, "13912347700", p) for p in signin.PURPOSES)
+    assert sign_in == signin.digest(KEY, "13912347700")  # the volunteers' rows as they were
+    assert appeal != sign_in and appeal == signin.phone_digest(KEY, "13912347700", "appeal")
+
+
+def test_an_appeal_code_needs_no_volunteer_but_is_checked_as_a_sign_in_code():
+    issued = IssuedCode(signin.digest(KEY, "13912347700", "123456"), None, T0 + timedelta(minutes=5), 0, False)
+    assert signin.verify_code(KEY, issued, "13912347700", "123456", T0) is None
+    with pytest.raises(CodeRefused, match="code_wrong"):
+        signin.check_code(KEY, issued, "13912347700", "123456", T0)  # nobody to sign in
+    with pytest.raises(CodeRefused, match="code_wrong"):
+        signin.verify_code(KEY, issued, "13912347700", "654321", T0)
+    with pytest.raises(CodeRefused, match="code_expired"):
+        signin.verify_code(KEY, issued, "13912347700", "123456", T0 + timedelta(minutes=5))
+
+
+def test_an_appeal_pass_names_the_number_and_code_for_thirty_minutes():
+    made = signin.appeal_pass(KEY, "13912347700", 42, T0)
+    assert signin.read_appeal_pass(KEY, made, T0 + timedelta(minutes=29)) == ("13912347700", 42)
+    assert signin.read_appeal_pass(KEY, made, T0 + signin.PASS_TTL) is None
+    phone, code_id, until, mac = made.split(".")
+    for forged in (
+        f"13900000000.{code_id}.{until}.{mac}",
+        f"{phone}.43.{until}.{mac}",
+        f"{phone}.{code_id}.{int(until) + 600}.{mac}",
+        signin.appeal_pass(b"another key" * 3, "13912347700", 42, T0),
+        "",
+        None,
+        "13912347700.42",
+    ):
+        assert signin.read_appeal_pass(KEY, forged, T0) is None, forged
+
+
+def test_codes_are_for_a_known_purpose_only():
+    with pytest.raises(ValueError):
+        signin.phone_digest(KEY, "13912347700", "lottery")
