@@ -41,6 +41,9 @@ class Appeal(Base):
         CheckConstraint("satisfaction IS NULL OR (satisfaction BETWEEN 1 AND 5)", name="ck_appeals_satisfaction"),
         Index("ix_appeals_grid_status", "grid_id", "status"),
         Index("ix_appeals_handler_status", "handler_id", "status"),
+        # the monthly report reads a month's appeals and those open or closed since (appeals.report)
+        Index("ix_appeals_received_at", "received_at"),
+        Index("ix_appeals_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

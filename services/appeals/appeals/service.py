@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from appeals import domain, schemas, store
+from appeals import domain, report, schemas, store
 from appeals.dependencies import Volunteers
 from appeals.exceptions import (
     AppealClosed,
@@ -50,6 +50,13 @@ from guanyinli.schemas import contract
 log = logging.getLogger(__name__)
 
 SHOWN = "category, place, status and times to anyone signed in; the resident's contact and the words of the appeal only to its handler and organisers"
+REPORT_READERS = allow(
+    VIEWER,
+    GRID_LEADER,
+    ORGANISER,
+    SYSTEM,
+    scope="a grid leader the grids they lead only; counts and times, nothing private",
+)
 INTAKE = allow(
     VOLUNTEER,
     GRID_LEADER,
@@ -290,3 +297,27 @@ class AppealsService(revocation.RevocationListener):
             return store.close(session, current, closing, at, self._author)
 
         return self._shown(self._work(work))
+
+    # --- the monthly report ------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        access=REPORT_READERS,
+        request=schemas.MonthlyReportIn,
+        response=schemas.MonthlyReportOut(),
+        errors=(InvalidInput, NotOfGrid),
+    )
+    def monthly_report(self, month, grid_id=None):
+        """The month's figures per grid and in all (``appeals.report``): received by category and urgency,
+        stages done within their limits, hours to acknowledge and to close, satisfaction, open at the
+        month's end and overdue now. Organisers and viewers read the community or one grid; a grid leader
+        the grids they lead (all of them when ``grid_id`` is null)."""
+        grids = None if grid_id is None else [grid_id]
+        if not self.caller.may_read_all:
+            if grid_id is not None and not self.caller.leads(grid_id):
+                raise NotOfGrid(f"grid_id: a grid leader reads the report of the grids they lead, not grid {grid_id}")
+            grids = grids or sorted(self.caller.grid_ids)
+        first = report.parse_month(month)
+        start, end = report.month_bounds(first)
+        records = self.db.read(lambda s: store.report_records(s, start, end, grids))
+        return report.monthly_report(records, first, self.clock(), grids)
