@@ -29,6 +29,7 @@ from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import (
     accounts,
+    appeal_report_pages,
     board,
     calendar_pages,
     charts,
@@ -148,6 +149,7 @@ class Caller:
 class OrganiserService(
     phone.PhonePages,
     cleanup_pages.CleanupPages,
+    appeal_report_pages.AppealReportPages,
     visit_pages.VisitPages,
     visit_pages.VisitPhonePages,
     school_pages.SchoolPages,
@@ -166,6 +168,7 @@ class OrganiserService(
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     notifications = RpcProxy("notifications")
+    appeals = RpcProxy("appeals")
     act_as = CallerContext()
     caller: Identity = CallerIdentity()
     dispatch = EventDispatcher()
