@@ -7,7 +7,9 @@ schemas only bound their form. Datetimes are ISO 8601 with offset (Asia/Shanghai
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from appeals.domain import CATEGORIES, MAX_HOURS, STATUSES, URGENCIES
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema
@@ -137,10 +139,23 @@ class Health(Schema):
     open_appeals = fields.Integer()
 
 
+class CalendarMonth(validate.Validator):
+    """YYYY-MM with a month that exists (01-12)."""
+
+    error = "a month 01-12"
+
+    def __call__(self, value: str) -> str:
+        try:
+            datetime.strptime(value, "%Y-%m")
+        except ValueError:
+            raise ValidationError(f"month: YYYY-MM, {self.error}") from None
+        return value
+
+
 class MonthlyReportIn(StrictSchema):
     month = fields.String(
         required=True,
-        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="month: YYYY-MM"),
+        validate=(validate.Regexp(r"^\d{4}-[01]\d$", error="month: YYYY-MM"), CalendarMonth()),
         metadata={"description": "YYYY-MM, a calendar month of community time (Asia/Shanghai)"},
     )
     grid_id = Id(
