@@ -57,7 +57,9 @@ class AppealReportPages:
         labels = directory_words([], list(grids.values()), lang)["grid_labels"]
         month = date.fromisoformat(f"{report['month']}-01")
         before, after = appeal_report.neighbours(month)
-        names = [appeal_report.grid_name(g["grid_id"], labels, lang) for g in report["grids"]]
+        short = {gid: g.get("code") or str(gid) for gid, g in grids.items()}
+        short_of = lambda gid: short.get(gid) or str(gid)  # noqa: E731 - the table's and charts' narrow label
+        names = [short_of(g["grid_id"]) for g in report["grids"]]
         shown_charts = []
         if report["grids"]:
             shown_charts.append(
@@ -95,6 +97,7 @@ class AppealReportPages:
             grids=sorted(getattr(login, "grids", None) or grids),
             labels=labels,
             name_of=lambda gid: appeal_report.grid_name(gid, labels, lang),
+            short_of=short_of,
             lines=appeal_report.lines,
             grid_row=appeal_report.grid_row,
             columns=appeal_report.GRID_COLUMNS,

@@ -110,13 +110,14 @@ def bar_chart(
     series: Sequence[tuple[str, str, Sequence[float | None]]],
     title: str,
     percent: bool = False,
-    width: int = 640,
+    width: int = 420,
 ) -> Markup:
     """Horizontal bars, one group per row label and one bar per series ``(name, colour, values)``; a
     value of None draws no bar and says "—". ``percent``: values are shares 0-1 drawn on 0-100 %.
 
     Horizontal, so that fifteen grids' labels fit on a phone as well as on paper."""
-    bar, gap, left, right, top_pad = 12, 10, 78, 44, 44
+    bar, gap, right, top_pad = 12, 10, 44, 44
+    left = min(140, 16 + 8 * max((len(label) for label in rows), default=3))  # room for the row labels
     group = bar * max(len(series), 1) + gap
     height = top_pad + group * max(len(rows), 1) + 24
     values = [v for _, _, vs in series for v in vs if v is not None]
@@ -141,7 +142,7 @@ def bar_chart(
         out.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" class="tick">{said}</text>')
         tick += step
     for j, (name, colour, _) in enumerate(series):
-        lx = 4 + 150 * j
+        lx = 4 + 120 * j
         out.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>')
         out.append(f'<text x="{lx + 14}" y="33" class="legend">{escape(name)}</text>')
     for i, label in enumerate(rows):
