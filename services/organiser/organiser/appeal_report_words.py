@@ -3,19 +3,6 @@ Chinese first, then English."""
 
 from __future__ import annotations
 
-# The appeals service's categories (appeals.domain.CATEGORIES), each with its words below.
-CATEGORIES = (
-    "errand",
-    "agent",
-    "government_affairs_at_home",
-    "repair",
-    "safety_hazard",
-    "environment",
-    "elevator",
-    "neighbours",
-    "other",
-)
-
 APPEAL_REPORT_TEXTS: dict[str, tuple[str, str]] = {
     "nav_appeal_report": ("诉求月报", "Appeals report"),
     "ar_title": ("居民诉求月报", "Residents' appeals: monthly report"),
@@ -76,6 +63,7 @@ APPEAL_REPORT_TEXTS: dict[str, tuple[str, str]] = {
     "ar_stage_acknowledge": ("受理", "acknowledged"),
     "ar_stage_visit": ("上门", "visited"),
     "ar_stage_close": ("办结", "closed"),
+    # the appeals service's categories (appeals.domain.CATEGORIES)
     "ar_cat_errand": ("代办跑腿", "Errand"),
     "ar_cat_agent": ("代理代办", "Acting as agent"),
     "ar_cat_government_affairs_at_home": ("政务上门办", "Government affairs at home"),

@@ -13,7 +13,7 @@ from nameko.testing.services import replace_dependencies
 from appeals.exceptions import NotOfGrid
 from appeals.service import AppealsService
 from guanyinli.errors import Forbidden, InvalidInput
-from guanyinli.testing import event_recorder, signed
+from guanyinli.testing import SetClock, event_recorder, signed
 from guanyinli.timeutil import TZ
 from volunteers.service import VolunteersService
 
@@ -22,23 +22,13 @@ pytestmark = pytest.mark.integration
 RESIDENT = {"resident_name": "李桂兰", "resident_phone": "13911112222", "resident_address": "观音里1号院3号楼302"}
 
 
-class SetClock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 12, 1, tzinfo=TZ)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    now = __call__
-
-
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TZ)
 
 
 @pytest.fixture
 def clock() -> SetClock:
-    return SetClock()
+    return SetClock(at(12, 1, 0))
 
 
 @pytest.fixture

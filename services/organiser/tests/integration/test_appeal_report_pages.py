@@ -15,22 +15,13 @@ from openpyxl import load_workbook
 from organiser_testkit import PASSWORD, log_in
 from test_visits_pages import signed_in_phone
 
+from guanyinli.testing import SetClock
 from guanyinli.timeutil import TZ
 
 pytestmark = pytest.mark.integration
 
 RESIDENT = {"resident_name": "李桂兰", "resident_phone": "13911112222", "resident_address": "观音里1号院3号楼302"}
 WORDS = "楼道水管漏水"
-
-
-class SetClock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 12, 1, tzinfo=TZ)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    now = __call__
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -44,7 +35,7 @@ def appeals(container_factory, platform, rpc):
     November left open, overdue. The clock then stands at noon on December 20th."""
     from appeals.service import AppealsService
 
-    clock = SetClock()
+    clock = SetClock(at(12, 1, 0))
     service = container_factory(AppealsService, platform)
     replace_dependencies(service, clock=clock)
     service.start()
