@@ -177,3 +177,12 @@ def test_the_command_line_prints_the_table_json_and_the_workbook(run_cli, tmp_pa
     assert load_workbook(path).sheetnames == ["2026-12 社区 Community", "网格 6 Grid 6", "网格 7 Grid 7"]
     private_absent(table.stdout + written.stdout)
     assert run_cli("appeals", "report", "--month", "2026-13").returncode == 2
+
+
+@pytest.mark.usefixtures("accounts")
+def test_without_the_appeals_service_the_page_and_the_command_say_so(web_session, run_cli):
+    assert log_in(web_session).status_code == 303
+    page = web_session.get("/appeals/report?month=2026-12")
+    assert page.status_code == 503 and "appeals" in page.text
+    down = run_cli("appeals", "report", "--month", "2026-12")
+    assert down.returncode == 3 and "appeals" in down.stderr and "Traceback" not in down.stderr
