@@ -254,3 +254,16 @@ def event_dispatcher(config: dict):
         dispatchers[service_name](service_name, event_type, event_data)
 
     return dispatch
+
+
+class SetClock:
+    """A service's clock (``guanyinli.clock.Clock``) standing at ``at`` until a test moves it: swap it in with
+    ``replace_dependencies(container, clock=SetClock(moment))`` before the container starts."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def __call__(self):
+        return self.at
+
+    now = __call__

@@ -55,6 +55,9 @@ class Appeal(Base):
         Index("ix_appeals_grid_status", "grid_id", "status"),
         Index("ix_appeals_handler_status", "handler_id", "status"),
         Index("ix_appeals_next_check_at", "next_check_at"),
+        # the monthly report reads a month's appeals and those open or closed since (appeals.report)
+        Index("ix_appeals_received_at", "received_at"),
+        Index("ix_appeals_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

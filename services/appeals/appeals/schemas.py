@@ -7,7 +7,9 @@ schemas only bound their form. Datetimes are ISO 8601 with offset (Asia/Shanghai
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from appeals.domain import CATEGORIES, MAX_HOURS, STATUSES, URGENCIES
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema
@@ -193,3 +195,91 @@ class Health(Schema):
     status = fields.String()
     database = fields.String()
     open_appeals = fields.Integer()
+
+
+class CalendarMonth(validate.Validator):
+    """YYYY-MM with a month that exists (01-12)."""
+
+    error = "a month 01-12"
+
+    def __call__(self, value: str) -> str:
+        try:
+            datetime.strptime(value, "%Y-%m")
+        except ValueError:
+            raise ValidationError(f"month: YYYY-MM, {self.error}") from None
+        return value
+
+
+class MonthlyReportIn(StrictSchema):
+    month = fields.String(
+        required=True,
+        validate=(validate.Regexp(r"^\d{4}-[01]\d$", error="month: YYYY-MM"), CalendarMonth()),
+        metadata={"description": "YYYY-MM, a calendar month of community time (Asia/Shanghai)"},
+    )
+    grid_id = Id(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "one grid; null: every grid (a grid leader: the grids they lead)"},
+    )
+
+
+class CategoryCountOut(Schema):
+    category = fields.String()
+    received = fields.Integer()
+    normal = fields.Integer()
+    urgent = fields.Integer()
+
+
+class StageOut(Schema):
+    stage = fields.String(metadata={"description": "acknowledge, visit or close"})
+    due = fields.Integer(
+        metadata={"description": "appeals whose stage was done in time in the month, or fell due in it undone"}
+    )
+    met = fields.Integer(metadata={"description": "of them, done within the limit"})
+    late = fields.Integer()
+    share = fields.Float(allow_none=True, metadata={"description": "met / due, 0-1; null when none was due"})
+
+
+class HoursOut(Schema):
+    count = fields.Integer(metadata={"description": "appeals done in the month"})
+    median = fields.Float(allow_none=True, metadata={"description": "clock hours from receipt"})
+    p90 = fields.Float(allow_none=True, metadata={"description": "90th percentile, clock hours from receipt"})
+
+
+class SatisfactionOut(Schema):
+    answers = fields.Integer(metadata={"description": "appeals closed in the month with the resident's score"})
+    mean = fields.Float(allow_none=True, metadata={"description": "of the scores 1-5"})
+    share_satisfied = fields.Float(allow_none=True, metadata={"description": "share of 4 and 5, 0-1"})
+
+
+class ReportFiguresOut(Schema):
+    received = fields.Integer(metadata={"description": "received in the month"})
+    received_urgent = fields.Integer()
+    by_category = fields.List(fields.Nested(CategoryCountOut), metadata={"description": "categories received"})
+    stages = fields.List(fields.Nested(StageOut), metadata={"description": "acknowledge, visit, close"})
+    hours_to_acknowledge = fields.Nested(HoursOut)
+    hours_to_close = fields.Nested(HoursOut)
+    closed = fields.Integer(metadata={"description": "closed in the month"})
+    satisfaction = fields.Nested(SatisfactionOut)
+    open_at_end = fields.Integer(
+        metadata={"description": "not closed at the month's end (at now, in the month still running)"}
+    )
+    overdue_now = fields.Integer(
+        metadata={"description": "received by the month's end, open now with a stage past its deadline"}
+    )
+
+
+class GridFiguresOut(ReportFiguresOut):
+    grid_id = fields.Integer()
+
+
+class MonthlyReportOut(Schema):
+    month = fields.String()
+    start = LocalDateTime()
+    end = LocalDateTime(metadata={"description": "the next month's first moment"})
+    now = LocalDateTime(metadata={"description": "when the figures were judged"})
+    grid_ids = fields.List(
+        fields.Integer(), allow_none=True, metadata={"description": "the grids reported on; null: the community"}
+    )
+    grids = fields.List(fields.Nested(GridFiguresOut), metadata={"description": "one row per grid, by id"})
+    total = fields.Nested(ReportFiguresOut, metadata={"description": "over the grids reported on"})

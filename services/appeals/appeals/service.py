@@ -15,7 +15,7 @@ from typing import Any
 from nameko.timer import timer
 from sqlalchemy import text
 
-from appeals import domain, schemas, store, time_limits
+from appeals import domain, report, schemas, store, time_limits
 from appeals.dependencies import Escalation, Notifications, ReplyLinksProvider, Volunteers, escalation_timer
 from appeals.exceptions import (
     AppealClosed,
@@ -55,6 +55,13 @@ from guanyinli.schemas import contract
 log = logging.getLogger(__name__)
 
 SHOWN = "category, place, status and times to anyone signed in; the resident's contact and the words of the appeal only to its handler and organisers"
+REPORT_READERS = allow(
+    VIEWER,
+    GRID_LEADER,
+    ORGANISER,
+    SYSTEM,
+    scope="a grid leader the grids they lead only; counts and times, nothing private",
+)
 INTAKE = allow(
     VOLUNTEER,
     GRID_LEADER,
@@ -447,3 +454,27 @@ class AppealsService(revocation.RevocationListener):
                 log.warning("reply link of appeal %d not texted yet: %s", item["id"], type(exc).__name__)
                 continue
             self._work(lambda s, done=item["id"]: store.reply_sent(s, done, self.clock()))
+
+    # --- the monthly report ------------------------------------------------------------------------
+
+    @rpc
+    @contract(
+        access=REPORT_READERS,
+        request=schemas.MonthlyReportIn,
+        response=schemas.MonthlyReportOut(),
+        errors=(InvalidInput, NotOfGrid),
+    )
+    def monthly_report(self, month, grid_id=None):
+        """The month's figures per grid and in all (``appeals.report``): received by category and urgency,
+        stages done within their limits, hours to acknowledge and to close, satisfaction, open at the
+        month's end and overdue now. Organisers and viewers read the community or one grid; a grid leader
+        the grids they lead (all of them when ``grid_id`` is null)."""
+        grids = None if grid_id is None else [grid_id]
+        if not self.caller.may_read_all:
+            if grid_id is not None and not self.caller.leads(grid_id):
+                raise NotOfGrid(f"grid_id: a grid leader reads the report of the grids they lead, not grid {grid_id}")
+            grids = grids or sorted(self.caller.grid_ids)
+        first = report.parse_month(month)
+        start, end = report.month_bounds(first)
+        records = self.db.read(lambda s: store.report_records(s, start, end, grids))
+        return report.monthly_report(records, first, self.clock(), grids, limits=self._limits)

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -473,3 +473,43 @@ def escalate_due(
         reschedule(appeal, now, limits, fired)
     session.flush()
     return len(appeals)
+
+
+def report_records(
+    session: Session, start: datetime, end: datetime, grid_ids: Iterable[int] | None = None
+) -> list[dict]:
+    """What ``appeals.report`` needs of the appeals that may count in the month [start, end): received
+    before its end and either received in it, or open, or closed since its start. A stage counts in the
+    month it was done in time or fell due (``appeals.report``), and every stage is done by the closing, so
+    nothing else can. Times only: nothing private is read.
+
+    ``acknowledged_at`` is the first acceptance of the trail: a later hand-back resets ``accepted_at``,
+    not the resident's having been answered."""
+    first_accepted = (
+        select(func.min(AppealNote.at))
+        .where(AppealNote.appeal_id == Appeal.id, AppealNote.kind == "accepted")
+        .scalar_subquery()
+    )
+    columns = [
+        Appeal.id,
+        Appeal.grid_id,
+        Appeal.category,
+        Appeal.urgency,
+        Appeal.satisfaction,
+        Appeal.received_at,
+        Appeal.accepted_at,
+        Appeal.closed_at,
+        first_accepted.label("acknowledged_at"),
+        Appeal.visited_at,
+    ]
+    query = select(*columns).where(
+        Appeal.received_at < to_db(end),
+        or_(Appeal.received_at >= to_db(start), Appeal.closed_at.is_(None), Appeal.closed_at >= to_db(start)),
+    )
+    if grid_ids is not None:
+        query = query.where(Appeal.grid_id.in_(sorted(set(grid_ids))))
+    times = ("received_at", "accepted_at", "closed_at", "acknowledged_at", "visited_at")
+    return [
+        {k: (from_db(v) if k in times else v) for k, v in row._mapping.items()}
+        for row in session.execute(query.order_by(Appeal.id))
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -102,3 +103,63 @@ def qr_svg(text: str, label: str, module: int = 4, border: int = 4) -> Markup:
         f'role="img" aria-label="{escape(label)}" class="qr" shape-rendering="crispEdges">'
         f'<rect width="{size}" height="{size}" fill="#fff"/><path d="{path}" fill="#000"/></svg>'
     )
+
+
+def bar_chart(
+    rows: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[float | None]]],
+    title: str,
+    percent: bool = False,
+    width: int = 420,
+) -> Markup:
+    """Horizontal bars, one group per row label and one bar per series ``(name, colour, values)``; a
+    value of None draws no bar and says "—". ``percent``: values are shares 0-1 drawn on 0-100 %.
+
+    Horizontal, so that fifteen grids' labels fit on a phone as well as on paper."""
+    bar, gap, right, top_pad = 12, 10, 44, 44
+    left = min(140, 16 + 8 * max((len(label) for label in rows), default=3))  # room for the row labels
+    group = bar * max(len(series), 1) + gap
+    height = top_pad + group * max(len(rows), 1) + 24
+    values = [v for _, _, vs in series for v in vs if v is not None]
+    if percent:
+        top, step = 1.0, 0.25
+    else:
+        highest = max(math.ceil(max(values, default=0)), 1)
+        step = _step(highest)
+        top = step * math.ceil(highest / step)
+    plot_w = width - left - right
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="4" y="16" class="chart-title">{escape(title)}</text>',
+    ]
+    tick = 0.0
+    while tick <= top + 1e-9:
+        x = left + plot_w * tick / top
+        said = f"{tick:.0%}" if percent else f"{tick:g}"
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad - 6}" y2="{height - 22}" class="grid-line"/>')
+        out.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" class="tick">{said}</text>')
+        tick += step
+    for j, (name, colour, _) in enumerate(series):
+        lx = 4 + 120 * j
+        out.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 14}" y="33" class="legend">{escape(name)}</text>')
+    for i, label in enumerate(rows):
+        y0 = top_pad + i * group
+        out.append(
+            f'<text x="{left - 6}" y="{y0 + group / 2 - gap / 2 + 4:.1f}" text-anchor="end" class="tick">'
+            f"{escape(label)}</text>"
+        )
+        for j, (name, colour, vs) in enumerate(series):
+            value = vs[i]
+            y = y0 + j * bar
+            said = "—" if value is None else (f"{value:.0%}" if percent else f"{value:g}")
+            w = 0 if value is None else plot_w * min(value, top) / top
+            out.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colour}">'
+                f"<title>{escape(label)} · {escape(name)}: {said}</title></rect>"
+            )
+            out.append(f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" class="value">{said}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -29,6 +29,7 @@ from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import (
     accounts,
+    appeal_report_pages,
     board,
     calendar_pages,
     charts,
@@ -150,6 +151,7 @@ class OrganiserService(
     phone.PhonePages,
     resident_pages.ResidentPages,
     cleanup_pages.CleanupPages,
+    appeal_report_pages.AppealReportPages,
     visit_pages.VisitPages,
     visit_pages.VisitPhonePages,
     school_pages.SchoolPages,

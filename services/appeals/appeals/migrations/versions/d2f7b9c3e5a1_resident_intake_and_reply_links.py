@@ -1,7 +1,7 @@
 """residents' own appeals and their reply links: where an appeal came from, the link's digest and times
 
 Revision ID: d2f7b9c3e5a1
-Revises: 7b2e91c4d8a3
+Revises: b5d3f1a7c9e2
 Create Date: 2026-12-07 12:00:00
 """
 
