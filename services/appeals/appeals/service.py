@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from appeals import domain, schemas, store
+from appeals import domain, partners_service, schemas, store
 from appeals.dependencies import Volunteers
 from appeals.exceptions import (
     AppealClosed,
@@ -61,7 +61,7 @@ HANDLER = allow(VOLUNTEER, GRID_LEADER, ORGANISER, SYSTEM, scope="the appeal's h
 ACTING = (InvalidInput, AppealNotFound, AppealClosed, NotHandler)
 
 
-class AppealsService(revocation.RevocationListener):
+class AppealsService(partners_service.PartnersMixin, revocation.RevocationListener):
     name = "appeals"
 
     db = Database()
