@@ -200,6 +200,13 @@ class TurnMatchIn(MatchIdIn):
         validate=validate.Range(min=1, max=200),
         metadata={"description": "seats of one 'volunteer' role of the activity; none: no role"},
     )
+    capacity = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=5000),
+        metadata={"description": "seats for residents who register (a lecture needs it)"},
+    )
     description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1500))
     request_id = RequestId(load_default=None)
 

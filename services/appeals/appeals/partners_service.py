@@ -338,6 +338,7 @@ class PartnersMixin:
         grid_id=None,
         team=None,
         volunteers_needed=None,
+        capacity=None,
         description=None,
         request_id=None,
     ):
@@ -357,6 +358,7 @@ class PartnersMixin:
                 grid_id=grid_id,
                 team=team,
                 roles=roles,
+                capacity=capacity,
                 description=description or _about(match),
                 request_id=f"partner-match-{match_id}-{match['proposed_at'].timestamp():.0f}",
             )
