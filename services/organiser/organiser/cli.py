@@ -1429,9 +1429,10 @@ from organiser import (  # noqa: E402
     cli_school,
 )
 from organiser.cli_cleanups import cleanups  # noqa: E402
+from organiser.cli_partners import partners  # noqa: E402
 from organiser.cli_visits import visits  # noqa: E402
 
-for group in (cli_school.school, visits, cli_lectures.lectures, cleanups):
+for group in (cli_school.school, visits, cli_lectures.lectures, cleanups, partners):
     cli.add_command(group)
 
 

@@ -23,7 +23,7 @@ from organiser import board
 
 # Importing the services' exception modules registers their typed errors with nameko, so a call
 # fails with e.g. ``PhoneTaken`` rather than a bare ``RemoteError``. They are optional here.
-for _module in ("volunteers.exceptions", "activities.exceptions", "notifications.exceptions"):
+for _module in ("volunteers.exceptions", "activities.exceptions", "notifications.exceptions", "appeals.exceptions"):
     try:
         importlib.import_module(_module)
     except ImportError:  # pragma: no cover - a slimmed image without that service

@@ -34,6 +34,7 @@ from organiser import (
     charts,
     cleanup_pages,
     lecture_pages,
+    partner_pages,
     phone,
     roster_settings,
     school_pages,
@@ -153,6 +154,7 @@ class OrganiserService(
     school_pages.SchoolPages,
     calendar_pages.CalendarPages,
     lecture_pages.LecturePages,
+    partner_pages.PartnerPages,
     revocation.RevocationListener,
 ):
     name = "organiser"
@@ -166,6 +168,7 @@ class OrganiserService(
     volunteers = RpcProxy("volunteers")
     activities = RpcProxy("activities")
     notifications = RpcProxy("notifications")
+    appeals = RpcProxy("appeals")
     act_as = CallerContext()
     caller: Identity = CallerIdentity()
     dispatch = EventDispatcher()
