@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  visits        http://{WEB_ADDRESS}/visits  (the elderly visited, a month of visits, one person overdue)\n"
                 f"  lectures      http://{WEB_ADDRESS}/lectures  (the demo month's first Thursday lecture is full: six residents wait)\n"
                 f"  clean-ups     http://{WEB_ADDRESS}/cleanups  (the coming four weeks' rotation of the sanitation team)\n"
+                f"  partners      http://{WEB_ADDRESS}/partners  (the two-way list: eight partners of the six alliances, their matches)\n"
                 if login
                 else ""
             )

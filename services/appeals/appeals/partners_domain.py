@@ -47,6 +47,7 @@ KIND_FIT: dict[str, dict[str, int]] = {
 }
 # Points of each rule, in one table: a newcomer changes a weight here and sees it in one test.
 WEIGHTS = {"word": 2, "same_grid": 2, "ample": 1}
+WORDS_MUST_MATCH = ("skill", "goods")  # kinds of need whose words an offer must share
 # Derived needs: hours one unrouted appeal asks of a helper; how far ahead activities are looked at.
 HOURS_PER_APPEAL = 2.0
 SHORTFALL_DAYS = 14
@@ -119,11 +120,12 @@ def kind_points(offer: Offer, need: Need) -> int | None:
 
 
 def word_points(offer: Offer, need: Need) -> int | None:
-    """Shared words (a need's word found in the offer's words or text). A skill must be the one
-    asked for: a need of a skill that names words and shares none is no match."""
+    """Shared words (a need's word found in the offer's words or text). A skill or goods must be
+    what was asked for: such a need that names words and shares none is no match (any hall will
+    do for a meeting; bread will not do for chairs)."""
     text = offer.what.lower()
     shared = {w for w in need.words if w in offer.words or (w and w in text)}
-    if need.kind == "skill" and need.words and not shared:
+    if need.kind in WORDS_MUST_MATCH and need.words and not shared:
         return None
     return WEIGHTS["word"] * len(shared)
 

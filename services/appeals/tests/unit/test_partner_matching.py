@@ -48,9 +48,14 @@ def test_words_a_skill_need_must_share_a_word():
     assert pd.word_points(offer(words=("electrician", "plumbing")), need(words=("electrician", "plumbing"))) == 4
 
 
-def test_words_found_in_the_offers_text_count_and_other_kinds_need_none():
+def test_words_goods_must_be_the_goods_asked_for_a_venue_need_not():
+    assert pd.word_points(offer(kind="goods", words=("bread",)), need(kind="goods", words=("chairs",))) is None
+    assert pd.word_points(offer(kind="goods", words=("rice",)), need(kind="goods", words=())) == 0
+    assert pd.word_points(offer(kind="venue", words=("hall",)), need(kind="venue", words=("garden",))) == 0
+
+
+def test_words_found_in_the_offers_text_count():
     assert pd.word_points(offer(words=(), what="会议室 room"), need(kind="venue", words=("会议室",))) == 2
-    assert pd.word_points(offer(kind="goods", words=()), need(kind="goods", words=("rice",))) == 0
 
 
 def test_place_same_grid_scores_other_grid_rules_out_community_wide_fits():
