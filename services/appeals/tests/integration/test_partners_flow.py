@@ -199,3 +199,24 @@ def test_community_needs_derived_matched_and_turned_into_one_activity(rpc, call,
     assert rpc.refresh_community_needs()["closed"] == 1
     assert patrol["id"] != turned["activity_id"]
     assert date.fromisoformat(rpc.list_needs(source="activity", status="closed")[0]["by_when"]) == start.date()
+
+
+def test_two_turns_at_once_make_one_activity(rpc, activities, partners):
+    (match,) = [m for m in rpc.propose_matches() if m["offer"]["id"] == partners["hall"]["id"]]
+    start = tomorrow_at(10)
+    args = dict(
+        match_id=match["id"], title="联建 读书会", kind="cultural", start=iso(start),
+        end=iso(start + timedelta(hours=1)), place="多功能厅",
+    )  # fmt: skip
+    pending = [rpc.turn_match_into_activity.call_async(**args) for _ in range(2)]
+    answers, refused = [], []
+    for reply in pending:
+        try:
+            answers.append(reply.result())
+        except MatchAlreadyTurned as exc:
+            refused.append(exc)
+    assert answers, refused
+    assert len({a["activity_id"] for a in answers}) == 1
+    made = [a for a in activities.list_activities() if a["title"] == "联建 读书会"]
+    assert [a["id"] for a in made] == [answers[0]["activity_id"]]
+    assert rpc.list_matches(status="turned_into_activity")[0]["activity_id"] == answers[0]["activity_id"]
