@@ -41,6 +41,7 @@ PARTNER_TEXTS: dict[str, tuple[str, str]] = {
     "partners_offers": ("提供", "Offers"),
     "partners_needs": ("需要", "Needs"),
     "partners_none": ("暂无", "none yet"),
+    "partners_matched": ("已匹配", "matched"),
     "partners_contact": ("联系人", "Contact"),
     "partners_community_needs": ("社区需求", "The community's needs"),
     "partners_source_manual": ("登记", "entered"),
