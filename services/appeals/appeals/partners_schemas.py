@@ -62,6 +62,9 @@ class PartnerFields(StrictSchema):
 
 
 class AddPartnerIn(PartnerFields):
+    class Meta(PartnerFields.Meta):
+        exclude = ("active",)  # a new partner takes part
+
     name = Text(required=True)
     alliance = Alliance(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
@@ -100,6 +103,9 @@ class OfferFields(StrictSchema):
 
 
 class AddOfferIn(OfferFields):
+    class Meta(OfferFields.Meta):
+        exclude = ("active",)  # a new offer stands
+
     partner_id = Id(required=True)
     kind = Kind(required=True)
     what = Text(required=True)

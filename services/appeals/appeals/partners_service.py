@@ -104,9 +104,7 @@ class PartnersMixin:
         errors=(InvalidInput, AllianceUnknown),
         key="request_id",
     )
-    def add_partner(
-        self, name, alliance, kind, contact_person=None, contact_phone=None, note=None, active=True, request_id=None
-    ):
+    def add_partner(self, name, alliance, kind, contact_person=None, contact_phone=None, note=None, request_id=None):
         """A partner unit of one of the six alliances (units in the area, businesses, non-profits...)."""
         data = {
             "name": name,
@@ -173,7 +171,6 @@ class PartnersMixin:
         available_from=None,
         available_until=None,
         grid_id=None,
-        active=True,
         request_id=None,
     ):
         """What a partner offers: a venue, a skill, volunteer hours, goods; for one grid or the whole community."""
