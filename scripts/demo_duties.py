@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from nameko.exceptions import MethodNotFound
+from nameko.exceptions import MethodNotFound, UnknownService
 
 import guanyinli.errors
 from activities import cleanup_rotation
@@ -124,6 +124,14 @@ def tight_draft(rpc, start, days: int = 7) -> str:
     )
 
 
+def community_needs(rpc) -> str:
+    """The two-way list's community needs derived again once the sign-ups are in (roles still short
+    of people, appeals nobody took), and the matches the partners' offers make with them."""
+    found = rpc.appeals.refresh_community_needs()
+    proposed = rpc.appeals.propose_matches()
+    return f"two-way list: {found['opened']} community needs derived, {len(proposed)} more matches proposed"
+
+
 def populate(rpc_config: dict) -> None:
     from guanyinli.client import Client
 
@@ -140,3 +148,7 @@ def populate(rpc_config: dict) -> None:
             print(f"demo: {publish_patrol_roster(rpc, monday)}", flush=True)
         except guanyinli.errors.PlatformError as exc:  # the services keep running; the organiser can retry
             print(f"demo: patrol roster not published: {type(exc).__name__}: {exc}", flush=True)
+        try:
+            print(f"demo: {community_needs(rpc)}", flush=True)
+        except (guanyinli.errors.PlatformError, MethodNotFound, UnknownService) as exc:
+            print(f"demo: two-way list not refreshed: {type(exc).__name__}: {exc}", flush=True)

@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  lectures      http://{WEB_ADDRESS}/lectures  (the demo month's first Thursday lecture is full: six residents wait)\n"
                 f"  clean-ups     http://{WEB_ADDRESS}/cleanups  (the coming four weeks' rotation of the sanitation team)\n"
                 f"  appeals       http://{WEB_ADDRESS}/appeals/report  (the month's appeals per grid and for the community, in time, satisfaction; Excel)\n"
+                f"  partners      http://{WEB_ADDRESS}/partners  (the two-way list: eight partners of the six alliances, their matches)\n"
                 if login
                 else ""
             )

@@ -65,7 +65,14 @@ CREATING = {
     },
     "notifications": {"send_sign_in_code": "request_id", "send_resident_text": "request_id"},
     "organiser": {"create_account": "request_id"},
-    "appeals": {"receive_appeal": "request_id", "receive_public_appeal": "request_id"},
+    "appeals": {
+        "receive_appeal": "request_id",
+        "receive_public_appeal": "request_id",
+        "add_partner": "request_id",
+        "add_offer": "request_id",
+        "add_need": "request_id",
+        "turn_match_into_activity": "request_id",
+    },
 }
 # Facts of the record a keyed method made that it may hand back besides what it was sent.
 OWN_FACTS = {"id", "status", "waitlist_position", "created_at"}

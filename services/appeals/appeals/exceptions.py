@@ -64,3 +64,51 @@ class ReplyLinkUsed(Conflict):
 @remote_error
 class ReplyLinkExpired(Conflict):
     """The link's days are over: the handler's word on the resident's behalf stands."""
+
+
+# --- the two-way service list (partners, offers, needs, matches) -------------------------------
+
+
+@remote_error
+class PartnerNotFound(NotFound):
+    """No partner has this id."""
+
+
+@remote_error
+class AllianceUnknown(InvalidInput):
+    """The alliance is none of the six."""
+
+
+@remote_error
+class PartnerInactive(Conflict):
+    """The partner no longer takes part: nothing new is offered or asked in its name."""
+
+
+@remote_error
+class OfferNotFound(NotFound):
+    """No offer has this id."""
+
+
+@remote_error
+class NeedNotFound(NotFound):
+    """No need has this id."""
+
+
+@remote_error
+class NeedDerived(Conflict):
+    """The need was derived from appeals or activities: a refresh keeps it, it is not edited by hand."""
+
+
+@remote_error
+class MatchNotFound(NotFound):
+    """No match has this id."""
+
+
+@remote_error
+class MatchAlreadyTurned(Conflict):
+    """The match was turned into an activity already (once only)."""
+
+
+@remote_error
+class MatchStateInvalid(Conflict):
+    """The match is not in a state the call needs (agreeing to a declined one)."""

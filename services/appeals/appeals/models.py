@@ -8,12 +8,32 @@ Datetimes are naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from appeals.domain import CATEGORIES, SOURCES, STATUSES, URGENCIES
+from appeals.partners_domain import (
+    ALLIANCES,
+    MATCH_STATUSES,
+    NEED_SOURCES,
+    NEED_STATUSES,
+    PARTNER_KINDS,
+    RESOURCE_KINDS,
+)
 from appeals.time_limits import LEVELS, STAGES
 from guanyinli import keys, once, outbox
 
@@ -147,3 +167,108 @@ class AppealEscalation(Base):
     )
 
     appeal: Mapped[Appeal] = relationship(back_populates="escalations")
+
+
+# --- the two-way service list ------------------------------------------------------------------
+
+
+class Partner(Base):
+    """A partner unit of one of the six alliances: a unit in the area, a business, a non-profit.
+    Its contact person and phone go only to organisers (``partners_domain.shown_partner``)."""
+
+    __tablename__ = "partners"
+    __table_args__ = (
+        CheckConstraint(_one_of("alliance", ALLIANCES), name="ck_partners_alliance"),
+        CheckConstraint(_one_of("kind", PARTNER_KINDS), name="ck_partners_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    alliance: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    contact_person: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    offers: Mapped[list[Offer]] = relationship(back_populates="partner", order_by="Offer.id")
+
+
+class Offer(Base):
+    """What a partner offers: a venue, a skill, volunteer hours, goods. ``quantity`` is hours
+    (skill, volunteer hours), times (venue) or pieces (goods)."""
+
+    __tablename__ = "partner_offers"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", RESOURCE_KINDS), name="ck_partner_offers_kind"),
+        CheckConstraint("quantity > 0", name="ck_partner_offers_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    what: Mapped[str] = mapped_column(String(200))
+    words: Mapped[str] = mapped_column(String(500), default="", doc="skills and things, space-separated")
+    quantity: Mapped[float] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    available_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    grid_id: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="null: community-wide")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    partner: Mapped[Partner] = relationship(back_populates="offers")
+
+
+class Need(Base):
+    """What a partner or the community needs. A community need comes from an organiser
+    (``manual``), from appeals nobody has taken (``appeals``, ref: the category) or from an
+    activity short of people (``activity``, ref: ``occurrence:<id>:<role>``)."""
+
+    __tablename__ = "partner_needs"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", RESOURCE_KINDS), name="ck_partner_needs_kind"),
+        CheckConstraint(_one_of("source", NEED_SOURCES), name="ck_partner_needs_source"),
+        CheckConstraint(_one_of("status", NEED_STATUSES), name="ck_partner_needs_status"),
+        CheckConstraint("quantity > 0", name="ck_partner_needs_quantity"),
+        UniqueConstraint("source", "source_ref", name="uq_partner_needs_source_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    what: Mapped[str] = mapped_column(String(200))
+    words: Mapped[str] = mapped_column(String(500), default="")
+    quantity: Mapped[float] = mapped_column(Float)
+    by_when: Mapped[date | None] = mapped_column(Date, nullable=True)
+    grid_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str] = mapped_column(String(10))
+    source_ref: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="unique per source; null: manual")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Match(Base):
+    """An offer proposed for a need, agreed or declined, and at most once turned into an activity."""
+
+    __tablename__ = "partner_matches"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", MATCH_STATUSES), name="ck_partner_matches_status"),
+        UniqueConstraint("offer_id", "need_id", name="uq_partner_matches_pair"),
+        UniqueConstraint("activity_id", name="uq_partner_matches_activity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("partner_offers.id"), index=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("partner_needs.id"), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(25), default="proposed")
+    activity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    offer: Mapped[Offer] = relationship()
+    need: Mapped[Need] = relationship()

@@ -15,7 +15,7 @@ from typing import Any
 from nameko.timer import timer
 from sqlalchemy import text
 
-from appeals import domain, report, schemas, store, time_limits
+from appeals import domain, partners_service, report, schemas, store, time_limits
 from appeals.dependencies import Escalation, Notifications, ReplyLinksProvider, Volunteers, escalation_timer
 from appeals.exceptions import (
     AppealClosed,
@@ -96,7 +96,7 @@ def intake(arguments: dict, source: str) -> dict:
     return {k: arguments[k] for k in INTAKE_FIELDS} | {"source": source}
 
 
-class AppealsService(revocation.RevocationListener):
+class AppealsService(partners_service.PartnersMixin, revocation.RevocationListener):
     name = "appeals"
 
     db = Database()

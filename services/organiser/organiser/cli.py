@@ -1430,9 +1430,10 @@ from organiser import (  # noqa: E402
 )
 from organiser.cli_appeals_report import appeals  # noqa: E402
 from organiser.cli_cleanups import cleanups  # noqa: E402
+from organiser.cli_partners import partners  # noqa: E402
 from organiser.cli_visits import visits  # noqa: E402
 
-for group in (cli_school.school, visits, cli_lectures.lectures, cleanups, appeals):
+for group in (cli_school.school, visits, cli_lectures.lectures, cleanups, appeals, partners):
     cli.add_command(group)
 
 

@@ -6,6 +6,7 @@ from organiser.appeal_report_words import APPEAL_REPORT_TEXTS
 from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.lecture_words import LECTURE_TEXTS
+from organiser.partner_words import PARTNER_TEXTS
 from organiser.phone_words import PHONE_TEXTS
 from organiser.resident_words import RESIDENT_TEXTS
 from organiser.school_words import SCHOOL_TEXTS
@@ -290,6 +291,7 @@ _join(
     LECTURE_TEXTS,
     RESIDENT_TEXTS,
     APPEAL_REPORT_TEXTS,
+    PARTNER_TEXTS,
 )
 
 

@@ -35,6 +35,7 @@ from organiser import (
     charts,
     cleanup_pages,
     lecture_pages,
+    partner_pages,
     phone,
     resident_pages,
     roster_settings,
@@ -157,6 +158,7 @@ class OrganiserService(
     school_pages.SchoolPages,
     calendar_pages.CalendarPages,
     lecture_pages.LecturePages,
+    partner_pages.PartnerPages,
     revocation.RevocationListener,
 ):
     name = "organiser"

@@ -1,0 +1,86 @@
+"""Words of the organiser's two-way service list page (``organiser.partner_pages``): Chinese first, then English."""
+
+from __future__ import annotations
+
+# Codes as the appeals service names them (appeals.partners_domain); each has its words below.
+ALLIANCES = (
+    "community_cadres",
+    "resident_units",
+    "individual_businesses",
+    "in_service_party_members",
+    "community_party_members",
+    "non_profits",
+)
+RESOURCE_KINDS = ("venue", "skill", "volunteer_hours", "goods", "other")
+MATCH_STATUSES = ("proposed", "agreed", "turned_into_activity", "declined")
+ACTIVITY_KINDS = ("cultural", "lecture", "elderly_visit", "sanitation", "convenience", "tutoring", "patrol")
+
+PARTNER_TEXTS: dict[str, tuple[str, str]] = {
+    "nav_partners": ("双向服务清单", "Two-way list"),
+    "partners_list": ("双向服务清单", "Two-way service list"),
+    "partners_hint": (
+        "共建单位提供什么、需要什么；社区的需求来自无人承接的求助和缺人的活动。匹配可以商定，并转为一次联建活动。",
+        "What partners offer and need; the community's needs come from appeals nobody has taken and activities"
+        " short of people. A match can be agreed and turned into a joint activity.",
+    ),
+    "partners_alliance_community_cadres": ("社区干部", "Community cadres"),
+    "partners_alliance_resident_units": ("驻区单位", "Units in the area"),
+    "partners_alliance_individual_businesses": ("个体工商户", "Individual businesses"),
+    "partners_alliance_in_service_party_members": ("在职党员", "In-service party members"),
+    "partners_alliance_community_party_members": ("社区党员", "Community party members"),
+    "partners_alliance_non_profits": ("公益组织", "Non-profit organisations"),
+    "partners_kind_venue": ("场地", "Venue"),
+    "partners_kind_skill": ("技能", "Skill"),
+    "partners_kind_volunteer_hours": ("志愿时长", "Volunteer hours"),
+    "partners_kind_goods": ("物资", "Goods"),
+    "partners_kind_other": ("其他", "Other"),
+    "partners_status_proposed": ("建议", "Proposed"),
+    "partners_status_agreed": ("已商定", "Agreed"),
+    "partners_status_turned_into_activity": ("已转为活动", "Turned into an activity"),
+    "partners_status_declined": ("已谢绝", "Declined"),
+    "partners_offers": ("提供", "Offers"),
+    "partners_needs": ("需要", "Needs"),
+    "partners_none": ("暂无", "none yet"),
+    "partners_matched": ("已匹配", "matched"),
+    "partners_contact": ("联系人", "Contact"),
+    "partners_community_needs": ("社区需求", "The community's needs"),
+    "partners_source_manual": ("登记", "entered"),
+    "partners_source_appeals": ("求助无人承接", "unrouted appeals"),
+    "partners_source_activity": ("活动缺人", "activity short of people"),
+    "partners_by_when": ("截止", "by"),
+    "partners_whole_community": ("全社区", "community-wide"),
+    "partners_refresh": ("更新社区需求", "Refresh the community's needs"),
+    "partners_propose": ("匹配", "Propose matches"),
+    "partners_matches": ("匹配", "Matches"),
+    "partners_no_matches": ("还没有匹配。", "No matches yet."),
+    "partners_offer": ("提供方", "Offer"),
+    "partners_need": ("需求", "Need"),
+    "partners_quantity": ("数量", "Quantity"),
+    "partners_score": ("得分", "Score"),
+    "partners_agree": ("商定", "Agree"),
+    "partners_decline": ("谢绝", "Decline"),
+    "partners_turn": ("转为活动", "Turn into an activity"),
+    "partners_title": ("活动名称", "Title"),
+    "partners_activity_kind": ("活动类型", "Kind"),
+    "partners_start": ("开始", "Start"),
+    "partners_end": ("结束", "End"),
+    "partners_place": ("地点", "Place"),
+    "partners_volunteers_needed": ("需要志愿者", "Volunteers needed"),
+    "partners_capacity": ("座位（讲座）", "Seats (lectures)"),
+    "partners_activity": ("活动", "Activity"),
+    "partners_akind_cultural": ("文化活动", "Cultural event"),
+    "partners_akind_lecture": ("讲座", "Lecture"),
+    "partners_akind_elderly_visit": ("探访老人", "Elderly visit"),
+    "partners_akind_sanitation": ("环境清洁", "Clean-up"),
+    "partners_akind_convenience": ("便民服务", "Convenient service"),
+    "partners_akind_tutoring": ("课业辅导", "Tutoring"),
+    "partners_akind_patrol": ("巡逻", "Patrol"),
+    "partners_done_refreshed": (
+        "社区需求已更新：新增 {opened}，更新 {updated}，关闭 {closed}。",
+        "Needs refreshed: {opened} new, {updated} changed, {closed} closed.",
+    ),
+    "partners_done_proposed": ("新的匹配：{n} 条。", "{n} new matches."),
+    "partners_done_agreed": ("已商定。", "Agreed."),
+    "partners_done_declined": ("已谢绝。", "Declined."),
+    "partners_done_turned": ("已转为活动 {n}。", "Turned into activity {n}."),
+}
