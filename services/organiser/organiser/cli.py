@@ -84,7 +84,7 @@ class State:
 
     def platform(self) -> Platform:
         rpc = self.rpc()
-        return Platform(rpc.volunteers, rpc.activities)
+        return Platform(rpc.volunteers, rpc.activities, rpc.appeals)
 
     def close(self) -> None:
         self._stack.close()
@@ -1428,10 +1428,11 @@ from organiser import (  # noqa: E402
     cli_lectures,
     cli_school,
 )
+from organiser.cli_appeals import appeals  # noqa: E402
 from organiser.cli_cleanups import cleanups  # noqa: E402
 from organiser.cli_visits import visits  # noqa: E402
 
-for group in (cli_school.school, visits, cli_lectures.lectures, cleanups):
+for group in (cli_school.school, visits, cli_lectures.lectures, cleanups, appeals):
     cli.add_command(group)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from organiser.appeal_words import APPEAL_TEXTS
 from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.lecture_words import LECTURE_TEXTS
@@ -278,7 +279,7 @@ def _join(texts: dict[str, tuple[str, str]], *tables: dict[str, tuple[str, str]]
         texts.update(table)
 
 
-_join(TEXTS, PHONE_TEXTS, CLEANUP_TEXTS, VISIT_TEXTS, SCHOOL_TEXTS, CALENDAR_TEXTS, LECTURE_TEXTS)
+_join(TEXTS, PHONE_TEXTS, CLEANUP_TEXTS, VISIT_TEXTS, SCHOOL_TEXTS, CALENDAR_TEXTS, LECTURE_TEXTS, APPEAL_TEXTS)
 
 
 def skill(lang: str, code: str) -> str:
