@@ -16,7 +16,14 @@ from guanyinli.testing import signed
 ROOT = Path(__file__).resolve().parents[4]
 PYTHONPATH = os.pathsep.join(
     str(ROOT / p)
-    for p in ("common", "services/volunteers", "services/activities", "services/notifications", "services/organiser")
+    for p in (
+        "common",
+        "services/volunteers",
+        "services/activities",
+        "services/notifications",
+        "services/organiser",
+        "services/appeals",
+    )
 )
 
 
