@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from appeals.domain import HELPERS
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from organiser import web
 from organiser.appeal_words import CATEGORIES, SATISFACTION, STATUSES, URGENCIES
@@ -166,6 +165,8 @@ class AppealPages:
     def _eligible(self, appeal: dict) -> list[tuple[str, int, str]]:
         """Whom an organiser may give the appeal to, as (group, id, name): the grid's leader and members,
         then active volunteers of the team (with a skill) the category needs. The service checks again."""
+        from appeals.domain import HELPERS  # carried in the organiser's image; loaded by this page only
+
         platform = self._platform()
         grid = platform.volunteers.get_grid(grid_id=appeal["grid_id"])
         people = [grid["leader"]] if grid.get("leader") else []

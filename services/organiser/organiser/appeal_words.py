@@ -3,7 +3,7 @@ Chinese first, then English."""
 
 from __future__ import annotations
 
-# The appeals service's codes (appeals.domain); each has its words below.
+# The appeals service's codes (appeals.domain; a unit test keeps them the same); each has its words below.
 CATEGORIES = (
     "errand",
     "agent",
@@ -17,6 +17,7 @@ CATEGORIES = (
 )
 URGENCIES = ("normal", "urgent")
 STATUSES = ("unrouted", "assigned", "accepted", "closed")
+
 SATISFACTION = (1, 2, 3, 4, 5)
 
 APPEAL_TEXTS: dict[str, tuple[str, str]] = {
