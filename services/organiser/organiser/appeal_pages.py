@@ -76,8 +76,18 @@ def form_failure(exc: Exception, lang: str) -> tuple[int, str]:
     return status, failure.message_zh if lang == "zh" and failure.message_zh else failure.message
 
 
-def _request_id() -> str:
-    return f"web-{new_token()[:32]}"
+def intake_form(grids: list, typed: Mapping | None, error: str | None) -> dict:
+    """What both intake forms show: the grids to choose from, what was typed (after a refusal, with the
+    same request id, so that sending it again still takes the appeal in once) and the refusal."""
+    typed = typed or {}
+    return {
+        "grids": grids,
+        "typed": typed,
+        "request_id": typed.get("request_id") or f"web-{new_token()[:32]}",
+        "error": error,
+        "categories": CATEGORIES,
+        "urgencies": URGENCIES,
+    }
 
 
 class AppealPages:
@@ -87,18 +97,7 @@ class AppealPages:
         return self._platform().appeals
 
     def _appeal_form(self, lang, login, grids, typed: Mapping | None = None, error=None, status=200) -> Response:
-        return web.render(
-            "appeal_form.html",
-            lang,
-            status,
-            login=login,
-            grids=grids,
-            typed=typed or {},
-            request_id=(typed or {}).get("request_id") or _request_id(),
-            error=error,
-            categories=CATEGORIES,
-            urgencies=URGENCIES,
-        )
+        return web.render("appeal_form.html", lang, status, login=login, **intake_form(grids, typed, error))
 
     @http("GET", "/appeals")
     @page()
@@ -223,18 +222,7 @@ class AppealPhonePages:
     def _v_appeal_form(self, lang, me, grids, typed=None, error=None, status=200) -> Response:
         if not grids:
             return self._v_message(lang, me, "v_appeals_new", "v_appeal_not_your_grid", 403)
-        return self._v_render(
-            "appeal_form.html",
-            lang,
-            me,
-            status,
-            grids=grids,
-            typed=typed or {},
-            request_id=(typed or {}).get("request_id") or _request_id(),
-            error=error,
-            categories=CATEGORIES,
-            urgencies=URGENCIES,
-        )
+        return self._v_render("appeal_form.html", lang, me, status, **intake_form(grids, typed, error))
 
     @http("GET", "/v/appeals/new")
     @phone_page
