@@ -214,10 +214,12 @@ class AppealPhonePages:
             "appeals.html", lang, me, appeals=mine, satisfaction=SATISFACTION, notice=request.args.get("done")
         )
 
-    def _my_grids(self, me) -> list[int]:
-        """The grids the volunteer is a member or the leader of: those they may take appeals in for."""
+    def _my_grids(self, me) -> list[dict]:
+        """The grids the volunteer is a member or the leader of (those they may take appeals in for),
+        each with its courtyards' names."""
         record = self.volunteers.get_volunteer(volunteer_id=me.volunteer_id)
-        return sorted({int(r["grid_id"]) for r in record.get("grid_roles") or ()})
+        ids = sorted({int(r["grid_id"]) for r in record.get("grid_roles") or ()})
+        return [self.volunteers.get_grid(grid_id=g) for g in ids]
 
     def _v_appeal_form(self, lang, me, grids, typed=None, error=None, status=200) -> Response:
         if not grids:

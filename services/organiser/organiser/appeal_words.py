@@ -54,7 +54,7 @@ APPEAL_TEXTS: dict[str, tuple[str, str]] = {
     "appeals_handler": ("承办人", "Handler"),
     "appeals_nobody": ("无人", "nobody"),
     "appeals_place": ("地点", "Place"),
-    "appeals_courtyard": ("院落代码", "Courtyard code"),
+    "appeals_courtyard": ("院落", "Courtyard"),
     "appeals_building": ("楼栋", "Building"),
     "appeals_received": ("受理时间", "Received"),
     "appeals_description": ("诉求内容", "What the resident asks"),

@@ -30,7 +30,7 @@ def intake(browser, setup: dict, seen: dict) -> str:
     page.select_option("select[name=category]", "repair")
     page.select_option("select[name=grid_id]", "6")
     page.select_option("select[name=urgency]", "urgent")
-    page.fill("input[name=courtyard]", "C01")
+    page.select_option("select[name=courtyard]", "C01")
     page.fill("input[name=building]", "3号楼")
     page.fill("textarea[name=description]", "楼道水管漏水，滴到一楼")
     page.fill("input[name=resident_name]", "李桂兰")
@@ -76,7 +76,12 @@ def handler(browser, setup: dict, seen: dict) -> None:
     page.wait_for_url("**/v/appeals?done=appeal_closed")
     seen["phone_closed"] = page.locator("#notice").inner_text()
     seen["phone_left"] = page.locator("article.appeal").count()
-    page.screenshot(path=os.path.join(setup["screenshots"], "phone-appeals.png"), full_page=True)
+    page.click("#take-in")
+    page.wait_for_url(setup["base"] + "/v/appeals/new")
+    seen["phone_form_width"] = page.evaluate("document.documentElement.scrollWidth")
+    seen["phone_form_courtyards"] = page.locator("select[name=courtyard] option").all_inner_texts()
+    seen["axe_phone_form"] = checked(page, setup)
+    page.screenshot(path=os.path.join(setup["screenshots"], "phone-appeal-form.png"), full_page=True)
 
 
 def main(setup: dict) -> dict:

@@ -43,5 +43,6 @@ def test_intake_then_the_handler_accepts_and_closes_on_the_phone(site, tmp_path,
     assert seen["phone_closed"] == "已办结，谢谢！" and seen["phone_left"] == 0
     assert "已办结" in seen["after"] and "更换了水管" in seen["after"]
     assert "接单" in seen["trail"] and "办结" in seen["trail"]
-    for page in ("axe_form", "axe_appeal", "axe_phone"):
+    assert seen["phone_form_width"] <= 360 and "C01 观音里1号院" in seen["phone_form_courtyards"]
+    for page in ("axe_form", "axe_appeal", "axe_phone", "axe_phone_form"):
         assert seen[page] == [], (page, seen[page])

@@ -67,10 +67,12 @@ def test_intake_list_detail_reassign_close_and_privacy_on_the_organiser_page(off
     assert 'href="/appeals"' in web.get("/roster").text
     form = web.get("/appeals/new")
     assert form.status_code == 200 and 'name="request_id"' in form.text
+    assert '<option value="C11" >C11</option>' in form.text  # grid 6's second courtyard
 
     wrong = web.post("/appeals/new", data=intake(form.text, courtyard="C02"))  # a courtyard of grid 7
     assert wrong.status_code == 400 and 'id="form-error"' in wrong.text and "C02" in wrong.text
     assert RESIDENT["resident_name"] in wrong.text, "what was typed stays on the form"
+    assert '<option value="C02" selected>' in wrong.text
     assert rpc("appeals").list_appeals() == []
 
     data = intake(form.text)
@@ -193,6 +195,7 @@ def test_grid_people_take_appeals_in_for_their_own_grid_on_the_phone(office, web
     outsider = signed_in_phone(web, type(web), web.base_url, office["outsider"])
     form = outsider.get("/v/appeals/new")
     assert form.status_code == 200 and '<option value="7"' in form.text and '<option value="6"' not in form.text
+    assert '<option value="C02" >C02 观音里2号院</option>' in form.text and "C01" not in form.text
     taken = outsider.post(
         "/v/appeals/new", data=intake(form.text, grid_id="7", courtyard="C02", category="errand"), allow_redirects=False
     )
