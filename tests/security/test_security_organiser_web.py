@@ -175,6 +175,8 @@ def test_every_post_route_refuses_a_form_without_the_sessions_csrf_token(page, w
     }
     assert calendar <= set(routes)  # the calendar's forms
     assert {"/lectures/1/register", "/lectures/1/checkin/1"} <= set(routes)
+    appeals = {"/appeals/new", "/appeals/1/reassign", "/appeals/1/note", "/appeals/1/close", "/v/appeals/new"}
+    assert appeals | {"/v/appeals/1/1"} <= set(routes)  # the phone's accept, hand-back, note and close
     assert log_in(web_session).status_code == 303
     phone_token = phone_signed_in(web_session, page)  # a volunteer's phone page in the same browser
     other = browser_at(web_session, "127.0.0.9")

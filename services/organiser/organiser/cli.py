@@ -84,7 +84,7 @@ class State:
 
     def platform(self) -> Platform:
         rpc = self.rpc()
-        return Platform(rpc.volunteers, rpc.activities)
+        return Platform(rpc.volunteers, rpc.activities, rpc.appeals)
 
     def close(self) -> None:
         self._stack.close()
@@ -1424,11 +1424,12 @@ def token(roles, volunteer_id, grids, name, hours):
 # --- programmes: their command groups live in modules of their own, built on the helpers above ---
 
 from organiser import (  # noqa: E402
+    cli_appeals_report,  # noqa: E402, F401  (adds `appeals report`)
     cli_calendar,  # noqa: E402,F401 - its commands join the groups above as it is imported
     cli_lectures,
     cli_school,
 )
-from organiser.cli_appeals_report import appeals  # noqa: E402
+from organiser.cli_appeals import appeals  # noqa: E402
 from organiser.cli_cleanups import cleanups  # noqa: E402
 from organiser.cli_partners import partners  # noqa: E402
 from organiser.cli_visits import visits  # noqa: E402

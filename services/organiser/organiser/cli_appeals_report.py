@@ -11,12 +11,8 @@ import click
 from guanyinli.timeutil import now
 from organiser import appeal_report
 from organiser.cli import emit, json_option, make_table, state
+from organiser.cli_appeals import appeals
 from organiser.i18n import translate
-
-
-@click.group()
-def appeals():
-    """Residents' appeals."""
 
 
 def _month(value: str | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from organiser.appeal_report_words import APPEAL_REPORT_TEXTS
+from organiser.appeal_words import APPEAL_TEXTS
 from organiser.calendar_words import CALENDAR_TEXTS
 from organiser.cleanup_words import CLEANUP_TEXTS
 from organiser.lecture_words import LECTURE_TEXTS
@@ -292,6 +293,7 @@ _join(
     RESIDENT_TEXTS,
     APPEAL_REPORT_TEXTS,
     PARTNER_TEXTS,
+    APPEAL_TEXTS,
 )
 
 

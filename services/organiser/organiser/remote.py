@@ -1,6 +1,6 @@
 """The calls organiser tools make to the other services, in one place, and how their failures read.
 
-``Platform`` wraps two RPC proxies (``volunteers`` and ``activities``), whichever kind: a
+``Platform`` wraps the RPC proxies (``volunteers``, ``activities``, ``appeals``), whichever kind: a
 ``ClusterRpcProxy`` in the command line, nameko ``RpcProxy`` dependencies in the web service.
 ``classify`` turns any failure of a call into an exit code and one line for people. ``Timed``
 bounds every call of a proxy: a service that does not answer becomes ``Unavailable``.
@@ -117,9 +117,10 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 class Platform:
     """The RPC calls of the organiser tools. Keyword arguments only, as the contract names them."""
 
-    def __init__(self, volunteers, activities):
+    def __init__(self, volunteers, activities, appeals=None):
         self.volunteers = volunteers
         self.activities = activities
+        self.appeals = appeals
 
     # --- reference data and volunteers -----------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The ``organiser`` nameko service: the organisers' web page (@http) and its accounts (@rpc).
 
-Pages call ``volunteers`` and ``activities`` over RPC with the logged-in account as caller
+Pages call ``volunteers``, ``activities`` and ``appeals`` over RPC with the logged-in account as caller
 identity (context data ``user`` with roles ``organiser`` or ``viewer``), so the other services
 leave out private fields for viewers as well. The service owns one database: accounts and
 sessions (see ``organiser.models``).
@@ -29,6 +29,7 @@ from guanyinli.schemas import LocalDateTime, RequestId, StrictSchema, contract
 from guanyinli.timeutil import TZ, local, now
 from organiser import (
     accounts,
+    appeal_pages,
     appeal_report_pages,
     board,
     calendar_pages,
@@ -151,6 +152,8 @@ class Caller:
 class OrganiserService(
     phone.PhonePages,
     resident_pages.ResidentPages,
+    appeal_pages.AppealPages,
+    appeal_pages.AppealPhonePages,
     cleanup_pages.CleanupPages,
     appeal_report_pages.AppealReportPages,
     visit_pages.VisitPages,
@@ -378,7 +381,11 @@ class OrganiserService(
     def _platform(self) -> Platform:
         """The other services, each call bounded by ORGANISER_RPC_TIMEOUT (a 503 page when it passes)."""
         timeout = self.settings.rpc_timeout
-        return Platform(Timed(self.volunteers, "volunteers", timeout), Timed(self.activities, "activities", timeout))
+        return Platform(
+            Timed(self.volunteers, "volunteers", timeout),
+            Timed(self.activities, "activities", timeout),
+            Timed(self.appeals, "appeals", timeout),
+        )
 
     @http("GET", "/")
     def index(self, request):
