@@ -132,6 +132,26 @@ def community_needs(rpc) -> str:
     return f"two-way list: {found['opened']} community needs derived, {len(proposed)} more matches proposed"
 
 
+def appeals_month(rpc) -> str:
+    """The past month of residents' appeals (``appeals.month_demo``), handled by the grids' own people."""
+    from sqlalchemy.orm import Session
+
+    from appeals.month_demo import demo_month
+    from guanyinli.config import database_url
+    from guanyinli.db import make_engine
+
+    grids = [rpc.volunteers.get_grid(grid_id=g["id"]) for g in rpc.volunteers.list_grids()]
+    engine = make_engine(database_url("appeals"))
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            made = demo_month(session, grids, now())
+    finally:
+        engine.dispose()
+    if not made["appeals"]:
+        return "appeals: the past month is there already"
+    return f"appeals: {made['appeals']} over the past month, {made['closed']} closed, {made['open']} open"
+
+
 def populate(rpc_config: dict) -> None:
     from guanyinli.client import Client
 
@@ -148,6 +168,10 @@ def populate(rpc_config: dict) -> None:
             print(f"demo: {publish_patrol_roster(rpc, monday)}", flush=True)
         except guanyinli.errors.PlatformError as exc:  # the services keep running; the organiser can retry
             print(f"demo: patrol roster not published: {type(exc).__name__}: {exc}", flush=True)
+        try:
+            print(f"demo: {appeals_month(rpc)}", flush=True)
+        except (guanyinli.errors.PlatformError, MethodNotFound, UnknownService) as exc:
+            print(f"demo: no month of appeals: {type(exc).__name__}: {exc}", flush=True)
         try:
             print(f"demo: {community_needs(rpc)}", flush=True)
         except (guanyinli.errors.PlatformError, MethodNotFound, UnknownService) as exc:

@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"  visits        http://{WEB_ADDRESS}/visits  (the elderly visited, a month of visits, one person overdue)\n"
                 f"  lectures      http://{WEB_ADDRESS}/lectures  (the demo month's first Thursday lecture is full: six residents wait)\n"
                 f"  clean-ups     http://{WEB_ADDRESS}/cleanups  (the coming four weeks' rotation of the sanitation team)\n"
-                f"  appeals       http://{WEB_ADDRESS}/appeals/report  (the month's appeals per grid and for the community, in time, satisfaction; Excel)\n"
+                f"  appeals       http://{WEB_ADDRESS}/appeals  (the past month of residents' appeals, open and overdue first)\n"
+                f"                http://{WEB_ADDRESS}/appeals/report  (the month per grid and for the community: in time, satisfaction; Excel)\n"
+                f"  residents     http://{WEB_ADDRESS}/appeal  (a resident's own appeal, by SMS code: var/sms.log)\n"
                 f"  partners      http://{WEB_ADDRESS}/partners  (the two-way list: eight partners of the six alliances, their matches)\n"
                 if login
                 else ""
