@@ -251,6 +251,9 @@ class AppealPhonePages:
         elif action == "hand-back":
             self.appeals.hand_back_appeal(appeal_id=appeal_id, reason=_text(form, "reason") or "")
             done = "appeal_handed_back"
+        elif action == "visited":
+            self.appeals.mark_appeal_visited(appeal_id=appeal_id, note=_text(form, "text"))
+            done = "appeal_visited"
         elif action == "note":
             self.appeals.add_appeal_note(appeal_id=appeal_id, text=_text(form, "text") or "")
             done = "appeal_noted"

@@ -177,6 +177,11 @@ def test_a_volunteer_handles_their_own_appeals_on_the_phone(office, web_session,
     leader.post(f"/v/appeals/{first['id']}/accept", data={"csrf": csrf})
     noted = leader.post(f"/v/appeals/{first['id']}/note", data={"csrf": csrf, "text": "已联系物业，明天上门"})
     assert "进展已保存" in noted.text
+    assert f'action="/v/appeals/{first["id"]}/visited"' in noted.text
+    visited = leader.post(f"/v/appeals/{first['id']}/visited", data={"csrf": csrf})
+    assert visited.status_code == 200 and "已记录上门" in visited.text
+    assert f'action="/v/appeals/{first["id"]}/visited"' not in visited.text
+    assert rpc("appeals").get_appeal(appeal_id=first["id"])["visited_at"] is not None
     closed = leader.post(
         f"/v/appeals/{first['id']}/close",
         data={"csrf": csrf, "outcome": "更换了水管", "resident_reply": "谢谢", "satisfaction": "4", "hours": "1.5"},
@@ -184,7 +189,7 @@ def test_a_volunteer_handles_their_own_appeals_on_the_phone(office, web_session,
     assert closed.status_code == 200 and "已办结" in closed.text and f'id="appeal-{first["id"]}"' not in closed.text
     done = rpc("appeals").get_appeal(appeal_id=first["id"])
     assert (done["status"], done["satisfaction"], done["hours"]) == ("closed", 4, 1.5)
-    assert [n["kind"] for n in done["notes"]][-2:] == ["note", "closed"]
+    assert [n["kind"] for n in done["notes"]][-3:] == ["note", "visited", "closed"]
     again = leader.post(f"/v/appeals/{first['id']}/close", data={"csrf": csrf, "outcome": "x"})
     assert again.status_code == 409 and "已办结" in again.text
 

@@ -68,3 +68,34 @@ def test_the_pages_have_words_for_every_code_of_the_service_in_both_languages():
     keys += [f"appeals_st_{s}" for s in STATUSES] + ["nav_appeals"]
     for key in keys:
         assert i18n.translate("zh", key) != key and i18n.translate("en", key) != key
+
+
+def test_an_appeals_page_lists_the_time_limit_alerts_fired_with_their_stage_and_level():
+    from datetime import datetime
+
+    from guanyinli.timeutil import TZ
+    from organiser import web
+
+    at = datetime(2026, 12, 5, 17, 24, tzinfo=TZ)
+    appeal = {
+        "id": 113,
+        "category": "neighbours",
+        "status": "assigned",
+        "urgency": "normal",
+        "grid_id": 6,
+        "handler_id": None,
+        "received_at": at,
+        "notes": [],
+        "escalations": [
+            {"stage": "acknowledge", "level": "handler", "deadline": at, "fired_at": at, "due_at": at},
+            {"stage": "acknowledge", "level": "grid_leader", "deadline": at, "fired_at": at, "due_at": at},
+        ],
+    }
+    page = web.render("appeal.html", "zh", login=None, a=appeal, names={}, choices=None, satisfaction=(), done=None)
+    text = page.get_data(as_text=True)
+    assert 'id="escalations"' in text and "超时提醒" in text
+    assert "响应 · 已提醒承办人" in text and "响应 · 已报网格长" in text
+    appeal["escalations"] = []
+    assert 'id="escalations"' not in web.render(
+        "appeal.html", "zh", login=None, a=appeal, names={}, choices=None, satisfaction=(), done=None
+    ).get_data(as_text=True)
