@@ -50,7 +50,9 @@ def test_the_demo_month_reads_as_a_month_and_loads_once(db_urls):
             assert 0 < stages[stage]["late"] < stages[stage]["met"], stages[stage]
         december = report.parse_month("2026-12")
         start, end = report.month_bounds(december)
-        assert report.monthly_report(store.report_records(session, start, end), december, NOW)["total"]["overdue_now"] > 0
+        assert (
+            report.monthly_report(store.report_records(session, start, end), december, NOW)["total"]["overdue_now"] > 0
+        )
         # every open appeal waits for the escalation timer at its next step
         for a in appeals:
             assert (a.next_check_at is None) == (a.status == "closed")
