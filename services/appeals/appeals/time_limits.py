@@ -28,20 +28,8 @@ from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from appeals.domain import CATEGORIES, URGENCIES
 from guanyinli.timeutil import TZ
-
-CATEGORIES = (
-    "errand",
-    "agent",
-    "government_affairs_at_home",
-    "repair",
-    "safety_hazard",
-    "environment",
-    "elevator",
-    "neighbours",
-    "other",
-)
-URGENCIES = ("normal", "urgent")
 
 DAY_START = time(8, 0)
 DAY_END = time(20, 0)
