@@ -129,6 +129,7 @@ APPEAL_TEXTS: dict[str, tuple[str, str]] = {
     "v_done_appeal_noted": ("进展已保存。", "The note is saved."),
     "v_done_appeal_visited": ("已记录上门。", "The visit is recorded."),
     "v_appeal_visited": ("我已上门", "I have visited"),
+    "v_grid_appeals_report": ("本网格诉求月报", "My grids' appeals this month"),
     "appeals_escalations": ("超时提醒", "Time-limit alerts"),
     "appeals_stage_acknowledge": ("响应", "acknowledge"),
     "appeals_stage_visit": ("上门", "visit"),

@@ -153,6 +153,7 @@ def test_a_viewer_reads_it_a_grid_leader_their_grid_only(appeals, web_session, r
     assert log_in(web_session).status_code == 303
     rpc("volunteers").assign_grid_leader(grid_id=7, volunteer_id=appeals[7])
     leader = signed_in_phone(web_session, type(web_session), web_session.base_url, appeals[7])
+    assert '<a class="button" href="/appeals/report" id="grid-appeals-report">' in leader.get("/v").text
     mine = leader.get("/appeals/report?month=2026-12")
     assert mine.status_code == 200, mine.text
     assert 'id="leader-note"' in mine.text and 'id="grid-7"' in mine.text and 'id="grid-6"' not in mine.text
