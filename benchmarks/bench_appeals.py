@@ -40,6 +40,7 @@ import argparse  # noqa: E402
 import collections  # noqa: E402
 import contextlib  # noqa: E402
 import heapq  # noqa: E402
+import logging  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -68,6 +69,7 @@ from guanyinli.rpc import ServiceRpcProxy  # noqa: E402
 from guanyinli.testing import SetClock, signed  # noqa: E402
 from guanyinli.timeutil import TZ, to_db  # noqa: E402
 from volunteers.demo import load_demo  # noqa: E402
+from volunteers.models import GridRole  # noqa: E402
 from volunteers.service import VolunteersService  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -117,13 +119,18 @@ def databases(postgresql: bool, tmp: Path):
         admin.dispose()
 
 
-def seed_volunteers(url: str) -> dict:
+def seed_volunteers(url: str) -> tuple[dict, dict[int, int]]:
+    """The demo loaded; what it created, and each grid's leader."""
     upgrade("volunteers", url)
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
         result = load_demo(session)
+    with engine.connect() as conn:
+        leaders = dict(
+            conn.execute(select(GridRole.grid_id, GridRole.volunteer_id).where(GridRole.role == "leader")).all()
+        )
     engine.dispose()
-    return result
+    return result, leaders
 
 
 # --- the month ---------------------------------------------------------------------------------
@@ -183,8 +190,10 @@ class Actions:
         heapq.heappush(self.heap, (at, self.seq, kind, appeal))
 
     def plan(self, appeal: dict, now: datetime, limits) -> None:
-        """The next act on an appeal just routed (or routed again) to a handler at ``now``."""
+        """The next act on an appeal just routed (or routed again) to a handler at ``now``; one left
+        unrouted the community office gives to its grid's leader a little later."""
         if appeal.get("handler_id") is None:
+            self.push(now + timedelta(minutes=self.rng.uniform(5, 40)), "reassign", appeal)
             return
         due = time_limits.deadlines(
             appeal["category"], appeal["urgency"], datetime.fromisoformat(appeal["received_at"]), limits
@@ -338,6 +347,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def run(args) -> int:
     ensure_local_keys()
+    # No notifications service runs here: the residents' reply texts wait (and say so) at every closing.
+    logging.getLogger("appeals.service").setLevel(logging.ERROR)
     office = signed({"roles": ["organiser"], "name": "社区办 基准"})
     tokens: dict[int, dict] = {}
     rng = random.Random(args.seed)
@@ -347,7 +358,7 @@ def run(args) -> int:
     end = MONTH + timedelta(days=DAYS)
     halfway = MONTH + timedelta(days=DAYS // 2, hours=10)
     with tempfile.TemporaryDirectory(prefix="bench-appeals-") as tmp, databases(args.postgresql, Path(tmp)) as urls:
-        seeded = seed_volunteers(urls["volunteers"])
+        seeded, leaders = seed_volunteers(urls["volunteers"])
         upgrade("appeals", urls["appeals"])
         engine = make_engine(urls["appeals"])
         clock = SetClock(MONTH)
@@ -381,6 +392,8 @@ def run(args) -> int:
                     kind, appeal = item
                     handler = appeal["handler_id"]
                     me = tokens.get(handler) or tokens.setdefault(handler, signed({"volunteer_id": handler}))
+                    if handler is None:
+                        me = office
                     try:
                         if kind == "accept":
                             proxies.call(me, "accept_appeal", appeal_id=appeal["id"])
@@ -396,6 +409,15 @@ def run(args) -> int:
                                 satisfaction=satisfaction,
                                 hours=1.0,
                             )
+                        elif kind == "reassign":
+                            again = proxies.call(
+                                office,
+                                "reassign_appeal",
+                                appeal_id=appeal["id"],
+                                volunteer_id=leaders[appeal["grid_id"]],
+                                reason="无人值守，交网格长",
+                            )
+                            actions.plan(again, clock.at, limits)
                         else:
                             again = proxies.call(me, "hand_back_appeal", appeal_id=appeal["id"], reason="不在社区")
                             again["handed_back"] = True
@@ -428,6 +450,8 @@ def run(args) -> int:
                             "seconds": time.perf_counter() - started,
                         }
                     clock.at = now
+                    if now.hour == 0 and now.minute < args.step_minutes:
+                        print(f"{now:%m-%d}: {sent} taken in, {time.perf_counter() - wall:.0f} s", file=sys.stderr)
                     list(pool.imap(act, actions.due(now)))
                     batch = []
                     while i < len(plans) and plans[i]["at"] < now:
@@ -469,6 +493,7 @@ def run(args) -> int:
         ("handed back (routed again)", f"{outcomes['handed back']} ({outcomes['handed back, assigned']})"),
         ("routing p50 ms", f"{percentile(latencies, 0.5) * 1000:.1f}"),
         ("routing p99 ms", f"{percentile(latencies, 0.99) * 1000:.1f}"),
+        ("given to the grid leader (unrouted)", acts["reassign"]),
         ("acts (accept/visit/close)", f"{acts['accept']}/{acts['visit']}/{acts['close']}"),
     ]
     for s in total["stages"]:
