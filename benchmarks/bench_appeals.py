@@ -485,7 +485,7 @@ def run(args) -> int:
     backend = "PostgreSQL" if args.postgresql else "SQLite"
     total = monthly["total"]
     print(f"\nA month of appeals ({backend}, {seeded['created']} volunteers of the demo, 15 grids, seed {args.seed})\n")
-    print(f"{'':38} {'value':>12}")
+    print(f"{'':44} {'value':>12}")
     lines = [
         ("appeals sent / rows", f"{sent} / {rows}"),
         ("routed at intake", outcomes["assigned"]),
@@ -504,14 +504,14 @@ def run(args) -> int:
     lines += [
         ("statuses at the end", " ".join(f"{k}={v}" for k, v in sorted(statuses.items()))),
         (
-            f"restart: {args.restart_hours:g} h down, due / fired",
+            f"restart: {args.restart_hours:g} h down, appeals due / steps fired",
             f"{restart.get('due', '-')} / {restart.get('fired', '-')}",
         ),
         ("restart: fired within s", f"{restart.get('seconds', float('nan')):.2f}"),
         ("wall time s", f"{wall:.1f}"),
     ]
     for label, value in lines:
-        print(f"{label:38} {value!s:>12}")
+        print(f"{label:44} {value!s:>12}")
     if errors:
         print("\nfailed calls:", dict(errors))
     if baseline is not None:
@@ -535,7 +535,7 @@ def run(args) -> int:
     print("\nChecks")
     failed = False
     for label, value in checks:
-        print(f"{label:38} {value:>12}")
+        print(f"{label:44} {value:>12}")
         failed |= value != 0
     return 1 if failed else 0
 
