@@ -452,7 +452,11 @@ def run(args) -> int:
                     clock.at = now
                     if now.hour == 0 and now.minute < args.step_minutes:
                         print(f"{now:%m-%d}: {sent} taken in, {time.perf_counter() - wall:.0f} s", file=sys.stderr)
-                    list(pool.imap(act, actions.due(now)))
+                    # One appeal's acts of a step in their order (a visit after its acceptance), appeals at once.
+                    per_appeal = collections.defaultdict(list)
+                    for item in actions.due(now):
+                        per_appeal[item[1]["id"]].append(item)
+                    list(pool.imap(lambda items: [act(item) for item in items], per_appeal.values()))
                     batch = []
                     while i < len(plans) and plans[i]["at"] < now:
                         batch.append(plans[i])
