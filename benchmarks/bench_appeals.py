@@ -11,7 +11,8 @@ RabbitMQ vhost, the appeals service's clock a ``SetClock`` and its escalation ti
 The month: ``--appeals`` appeals at daytime-weighted random moments (seeded), categories, urgencies and
 grids mixed. The clock moves in steps; in each step the handlers act as themselves (signed tokens of
 their volunteer id): each appeal is accepted, visited and closed after seeded delays, most within the
-stage's limit, some late, a few handed back (and routed again); then the step's appeals are taken in
+stage's limit, some late, a few handed back (and routed again); an appeal left unrouted the community
+office gives to its grid's leader (``reassign_appeal``) a little later; then the step's appeals are taken in
 over RPC (``receive_appeal`` as the community office, ``--concurrency`` at once, the latency of each
 call timed), and the benchmark waits until the timer has looked at everything due (no open appeal with
 ``next_check_at`` at or before the clock). Halfway the appeals container is stopped, the clock moved on
