@@ -17,19 +17,31 @@ clean-ups, twelve lectures with their setup duty) and one volunteer signed up fo
    lookup and the version query; the 304 also saves the transfer, most of a phone's cost).
    The feed URL's token is its only credential (no RPC call is made); the service still needs
    identity keys to start (``IDENTITY_KEYS_DIR``, a throwaway set where it is unset).
+3. Capacity of one replica: ``--tokens`` volunteers (the first with the year of duties) each with
+   a personal link, polled round-robin with their current ETags by ``wrk`` (Debian package
+   ``wrk``; ``--connections`` keep-alive connections, ``--seconds`` each), on SQLite and, when
+   reachable, PostgreSQL (a throwaway database on ``TEST_POSTGRES_URL``). Printed: requests/s,
+   p50/p99, and the service process's CPU per request, so capacity per replica (one process, one
+   core) = 1 / CPU per request, a figure that holds on a machine busy with other work, where
+   requests/s does not. Baseline in the same run: the 200 path rendering every request. Target:
+   the 304 path at 2,000 requests/s per replica.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +69,7 @@ def build_year(url: str) -> int:
 
     from activities import store
     from activities.domain import RuleViolation
+    from activities.exceptions import DutyClash
     from guanyinli.db import make_engine
     from guanyinli.migrate import upgrade
 
@@ -107,8 +120,8 @@ def build_year(url: str) -> int:
                 try:
                     store.sign_up(session, occ.id, None, VOLUNTEER, None)
                     duties += 1
-                except RuleViolation:
-                    pass
+                except (RuleViolation, DutyClash):
+                    pass  # the series' dates may meet another series' on some start days
         for month in range(12):
             start = (day + timedelta(days=30 * month + 3)).replace(hour=19)
             lecture = store.create_activity(
@@ -123,8 +136,11 @@ def build_year(url: str) -> int:
                 },
             )
             (occ,) = store.list_occurrences(session, start, start + timedelta(hours=2), activity_id=lecture.id)
-            store.sign_up(session, occ.id, "setup", VOLUNTEER, None)
-            duties += 1
+            try:
+                store.sign_up(session, occ.id, "setup", VOLUNTEER, None)
+                duties += 1
+            except DutyClash:
+                pass  # a lecture night that falls on the weekly patrol
     engine.dispose()
     return duties
 
@@ -275,10 +291,189 @@ def time_http(vhost: Vhost, tmp: Path, url: str, token: str, requests_count: int
     return results
 
 
+TARGET_304 = 2000  # requests/s per replica (issue: the feed's 304 path)
+
+
+@contextlib.contextmanager
+def serving(vhost: Vhost, tmp: Path, url: str, cache_seconds: int):
+    """``nameko run activities.service`` on ``url``; yields (process, base URL) once it answers."""
+    port = free_port()
+    config = tmp / f"nameko-serve-{port}.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "AMQP_URI": vhost.nameko_uri,
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+                "DB_URIS": {"activities": url},
+                "FEED_SECRET": SECRET,
+                "FEED_CACHE_SECONDS": cache_seconds,
+                "serializer": "json",
+                "max_workers": 10,
+                "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
+            }
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(PATHS + [os.environ.get("PYTHONPATH", "")])}
+    nameko = str(Path(sys.executable).with_name("nameko"))
+    process = subprocess.Popen(
+        [nameko, "run", "--config", str(config), "activities.service"], env=env, cwd=tmp, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(base + "/feeds/lectures.ics", timeout=10)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("the activities service did not start") from None
+                time.sleep(0.3)
+        yield process, base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def issue_tokens(url: str, count: int) -> list[str]:
+    """Personal links of volunteers 1..count, written as issue_feed_token does."""
+    from sqlalchemy.orm import Session
+
+    from activities.feeds import derive_token, token_hash
+    from activities.models import FeedToken
+    from guanyinli.db import make_engine
+
+    engine = make_engine(url)
+    tokens = []
+    with Session(engine) as session, session.begin():
+        for volunteer in range(1, count + 1):
+            row = FeedToken(volunteer_id=volunteer, token_hash=f"pending-{volunteer}")
+            session.add(row)
+            session.flush()
+            token = derive_token(SECRET, row.id, volunteer)
+            row.token_hash = token_hash(token)
+            tokens.append(token)
+    engine.dispose()
+    return tokens
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(base: str, requests_list: list[tuple[str, str | None]], tmp: Path, pid: int, seconds: int, connections: int):
+    """(requests/s, p50 ms, p99 ms, CPU ms per request of the service, answers other than expected)."""
+    entries = ",".join(f"{{{json.dumps(path)},{json.dumps(etag) if etag else 'nil'}}}" for path, etag in requests_list)
+    expected = 304 if requests_list[0][1] else 200
+    script = tmp / f"wrk-{uuid.uuid4().hex[:6]}.lua"
+    script.write_text(
+        f"local paths = {{{entries}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  local p = paths[i]\n"
+        "  if p[2] then return wrk.format('GET', p[1], {['If-None-Match'] = p[2]}) end\n"
+        "  return wrk.format('GET', p[1])\nend\n"
+        f"response = function(status) if status ~= {expected} then io.write('UNEXPECTED ' .. status .. '\\n') end end\n"
+    )
+    before = cpu_seconds(pid)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    used = cpu_seconds(pid) - before
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    other = out.count("UNEXPECTED ")  # printed by the script for any status but the expected one
+    return rate, percentile("50"), percentile("99"), used * 1000 / max(count, 1), other
+
+
+def postgres_database() -> str | None:
+    """A throwaway PostgreSQL database's URL, or None when PostgreSQL is not reachable."""
+    from sqlalchemy import create_engine
+
+    from guanyinli.config import normalize_url
+
+    admin = normalize_url(os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    name = f"bench_feeds_{uuid.uuid4().hex[:8]}"
+    try:
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL row
+        print(f"PostgreSQL not reachable ({type(exc).__name__}): its rows are left out")
+        return None
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from guanyinli.config import normalize_url
+
+    admin = normalize_url(os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+    engine.dispose()
+
+
+def capacity(vhost: Vhost, tmp: Path, args) -> list[tuple]:
+    """The replica-capacity rows: per database, the rendering 200 (baseline) and the 304 path."""
+    databases = [("SQLite", f"sqlite:///{tmp / 'capacity.db'}")]
+    if not args.sqlite_only and (pg := postgres_database()):
+        databases.append(("PostgreSQL", pg))
+    rows = []
+    try:
+        for name, url in databases:
+            build_year(url)
+            tokens = issue_tokens(url, args.tokens)
+            paths = [f"/feeds/volunteers/{token}.ics" for token in tokens]
+            with serving(vhost, tmp, url, cache_seconds=0) as (process, base):
+                plain = [(paths[0], None)]  # the volunteer with the year: a full render each time
+                rows.append(
+                    (
+                        name,
+                        "200, rendered every time (baseline)",
+                        1,
+                        *wrk(base, plain, tmp, process.pid, args.seconds, args.connections),
+                    )
+                )
+            with serving(vhost, tmp, url, cache_seconds=300) as (process, base):
+                session = requests.Session()
+                current = [(path, session.get(base + path, timeout=30).headers["ETag"]) for path in paths]
+                rows.append(
+                    (
+                        name,
+                        "304, If-None-Match",
+                        len(paths),
+                        *wrk(base, current, tmp, process.pid, args.seconds, args.connections),
+                    )
+                )
+    finally:
+        for name, url in databases:
+            if name == "PostgreSQL":
+                drop_postgres_database(url)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--tokens", type=int, default=500, help="personal links polled in the capacity rows")
+    parser.add_argument("--connections", type=int, default=16, help="wrk's keep-alive connections")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each capacity row")
+    parser.add_argument("--sqlite-only", action="store_true", help="leave out the PostgreSQL capacity rows")
     args = parser.parse_args()
     ensure_local_keys()  # the service refuses to start without identity keys
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -308,6 +503,28 @@ def main() -> int:
             print(f"{name:<38}{rps:>10.1f}{p50:>10.1f}{p99:>10.1f}{size:>12.0f}")
         print(f"ratio 304 (body reused) / 200 rendered requests per second: {cached['304'][0] / fresh['200'][0]:.2f}")
         print(f"ratio 304 / 200, both with the body reused: {cached['304'][0] / cached['200'][0]:.2f}")
+        if not shutil.which("wrk"):
+            print("\nwrk is not installed (Debian package wrk): the capacity rows are left out")
+            return 0
+        with Vhost() as vhost:
+            rows = capacity(vhost, tmp, args)
+        print(f"\nCapacity of one replica: wrk, {args.connections} connections, {args.seconds} s a row")
+        print(
+            f"{'database':<12}{'path':<38}{'links':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'CPU ms/req':>11}{'req/s/core':>11}{'other':>7}"
+        )
+        for db, path, links, rate, p50, p99, cpu_ms, other in rows:
+            print(
+                f"{db:<12}{path:<38}{links:>6}{rate:>9.0f}{p50:>9.1f}{p99:>9.1f}{cpu_ms:>11.3f}"
+                f"{1000 / cpu_ms:>11.0f}{other:>7}"
+            )
+        for db in dict.fromkeys(row[0] for row in rows):
+            base, fast = (row for row in rows if row[0] == db)
+            per_core = 1000 / fast[6]
+            print(
+                f"{db}: 304 path {per_core:.0f} req/s per core, {base[6] / fast[6]:.1f}x the rendering 200; "
+                f"target {TARGET_304}: {'met' if per_core >= TARGET_304 else 'not met'}"
+            )
     return 0
 
 

@@ -12,9 +12,11 @@ HTTP (``WEB_SERVER_ADDRESS``)::
 
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
 ``Cache-Control: no-cache`` (clients revalidate, so a change is in the next request), and 304
-when ``If-None-Match`` names the current ETag. A request first reads the feed's version (one
-aggregate query); while it is unchanged the body rendered before is reused (``FeedCache``), so
-the 304 path and repeated 200s cost a token lookup and that query.
+when ``If-None-Match`` names the current ETag. A request first reads the feed's version (the
+token lookup and one aggregate query, in one read-only transaction that takes no write lock);
+while it is unchanged the body rendered before is reused (``FeedCache``), so the 304 path and
+repeated 200s cost that transaction alone, and on SQLite not even that while nothing has been
+committed since it was last read (``guanyinli.db.ReadCache``).
 
 Personal tokens: the token row's id and a 256-bit HMAC-SHA256(``FEED_SECRET``, row id and
 volunteer), base64url. A request finds the row by the id and checks the MAC under the secret in
@@ -111,6 +113,10 @@ def token_row_id(token: str) -> int | None:
     return row_id if 0 < row_id < 2**31 else None  # ids are PostgreSQL integers
 
 
+def _token_matches(secret: str, expected, row_id: int, volunteer_id: int, token: str) -> bool:
+    return hmac.compare_digest(expected(secret, row_id, volunteer_id).encode(), token.encode("ascii", "replace"))
+
+
 def token_owner(session, token: str, secret: str | None) -> int | None:
     """The volunteer whose active token this is under ``secret`` (None: unknown, revoked, or made
     under another secret)."""
@@ -125,9 +131,25 @@ def token_owner(session, token: str, secret: str | None) -> int | None:
         expected = legacy_token
     if row is None or row.revoked_at is not None:
         return None
-    if not hmac.compare_digest(expected(secret, row.id, row.volunteer_id).encode(), token.encode("ascii", "replace")):
+    if not _token_matches(secret, expected, row.id, row.volunteer_id, token):
         return None
     return row.volunteer_id
+
+
+def personal_lookup(session, token: str, secret: str | None, at) -> tuple[int, tuple] | None:
+    """``(volunteer, feed_data.personal_version)`` for an active token, else None: one statement
+    for tokens that name their row, the token row and then the version for earlier ones."""
+    row_id = token_row_id(token) if secret else None
+    if row_id is None:
+        volunteer_id = token_owner(session, token, secret)
+        return None if volunteer_id is None else (volunteer_id, feed_data.personal_version(session, volunteer_id, at))
+    found = feed_data.token_and_version(session, row_id, at)
+    if found is None:
+        return None
+    volunteer_id, revoked_at, version = found
+    if revoked_at is not None or not _token_matches(secret, derive_token, row_id, volunteer_id, token):
+        return None
+    return volunteer_id, version
 
 
 def etag_of(body: bytes) -> str:
@@ -402,15 +424,25 @@ class FeedsMixin:
     def _cache_seconds(self) -> float:
         return float(self._feed_config().get("FEED_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
 
-    def _render(self, key: tuple, version, build) -> tuple[bytes, str]:
-        """The feed's body and ETag: reused while its version is unchanged, else rendered."""
+    def _render(self, key, version, build, *, lookup: tuple) -> tuple[bytes, str] | None:
+        """The feed's body and ETag: reused while its version is unchanged, else rendered.
+
+        ``version(session, at)`` is read first, in a read-only transaction through the database's
+        read cache under ``lookup`` (SQLite: free while nothing was committed since; no write lock
+        is taken either way); it returns None for a feed that is not there. ``key(version)`` names
+        the body in ``FEED_CACHE``; only on a miss there is the feed built, by
+        ``build(session, at, version)`` in a second read-only transaction.
+        """
         at = self.clock()
-        with self.db.get_session() as session:
-            current = version(session, at)  # before building: see feed_data's note on versions
-            found = FEED_CACHE.get(key, current)
-            if found is not None:
-                return found
-            body = ical.render(build(session, at))
+        day = feed_data.Clock(at).day.date()
+        current = self.db.read(lambda session: version(session, at), cache_key=(*lookup, day))
+        if current is None:
+            return None
+        key = key(current)
+        found = FEED_CACHE.get(key, current)
+        if found is not None:
+            return found
+        body = self.db.read(lambda session: ical.render(build(session, at, current)))
         etag = etag_of(body)
         FEED_CACHE.put(key, current, body, etag, self._cache_seconds())
         return body, etag
@@ -418,24 +450,25 @@ class FeedsMixin:
     @http("GET", "/feeds/volunteers/<string:token>.ics")
     def personal_feed(self, request, token):
         secret = self._feed_config().get("FEED_SECRET")
-        with self.db.get_session() as session:
-            volunteer_id = token_owner(session, token, str(secret) if secret else None)
-        if volunteer_id is None:
-            return not_found("no such feed")
-        body, etag = self._render(
-            ("volunteer", volunteer_id),
-            lambda session, at: feed_data.personal_version(session, volunteer_id, at),
-            lambda session, at: feed_data.personal_feed(session, volunteer_id, at, self._visit_days_after()),
+        secret = str(secret) if secret else None
+        found = self._render(
+            lambda current: ("volunteer", current[0]),
+            lambda session, at: personal_lookup(session, token, secret, at),
+            lambda session, at, current: feed_data.personal_feed(session, current[0], at, self._visit_days_after()),
+            lookup=("feed-token", token, secret),
         )
-        return calendar_response(request, body, etag, private=True, filename="guanyinli-duties.ics")
+        if found is None:
+            return not_found("no such feed")
+        return calendar_response(request, *found, private=True, filename="guanyinli-duties.ics")
 
     def _public(self, request, scope: str, value) -> Response:
         if not feed_data.valid_scope(scope, value):
             return not_found("no such feed")
         body, etag = self._render(
-            (scope, value),
+            lambda current: (scope, value),
             lambda session, at: feed_data.public_version(session, scope, value, at),
-            lambda session, at: feed_data.public_feed(session, scope, value, at),
+            lambda session, at, current: feed_data.public_feed(session, scope, value, at),
+            lookup=("public-feed", scope, value),
         )
         name = f"guanyinli-{scope}" + (f"-{value}" if value is not None else "")
         return calendar_response(request, body, etag, private=False, filename=f"{name}.ics")
@@ -457,4 +490,4 @@ class FeedsMixin:
         return self._public(request, "lectures", None)
 
 
-__all__ = ["FeedSettings", "FeedsMixin", "derive_token", "etag_of", "token_hash", "token_owner"]
+__all__ = ["FeedSettings", "FeedsMixin", "derive_token", "etag_of", "personal_lookup", "token_hash", "token_owner"]

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from activities import feed_data, store
 from activities.feeds import (
     calendar_response,
     derive_token,
     etag_of,
     legacy_token,
+    personal_lookup,
     token_hash,
     token_owner,
     token_row_id,
@@ -106,6 +108,35 @@ def test_a_token_opens_its_feed_only_under_the_secret_it_was_made_with(session):
     assert token_owner(session, token, None) is None
     row.revoked_at = datetime(2026, 1, 1)
     assert token_owner(session, token, a) is None
+
+
+def test_the_one_statement_lookup_gives_the_owner_and_version_of_the_two_step_one(session):
+
+    a, b = "a" * 16 + "A" * 16, "b" * 16 + "B" * 16
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=feed_data.UTC)
+    row = FeedToken(volunteer_id=12, token_hash="x")
+    old = FeedToken(volunteer_id=13, token_hash="y")
+    session.add_all([row, old])
+    session.flush()
+    old.token_hash = token_hash(legacy_token(a, old.id, 13))
+    token, legacy = derive_token(a, row.id, 12), legacy_token(a, old.id, 13)
+    empty = personal_lookup(session, token, a, at)
+    assert empty == (12, feed_data.personal_version(session, 12, at)) and empty[1][1] == 0
+    start = datetime(2026, 12, 8, 19, 0, tzinfo=feed_data.UTC)
+    activity = store.create_activity(
+        session, {"title": "夜巡", "kind": "patrol", "grid_id": 4, "start": start, "duration_minutes": 120}
+    )
+    (occurrence,) = store.list_occurrences(session, start, start.replace(hour=21), activity_id=activity.id)
+    for volunteer in (12, 13):
+        store.sign_up(session, occurrence.id, None, volunteer, None)
+    session.flush()
+    assert personal_lookup(session, token, a, at) == (12, feed_data.personal_version(session, 12, at)) != empty
+    assert personal_lookup(session, legacy, a, at) == (13, feed_data.personal_version(session, 13, at))
+    assert personal_lookup(session, token, b, at) is None and personal_lookup(session, token, None, at) is None
+    assert personal_lookup(session, derive_token(a, row.id, 13), a, at) is None  # another volunteer's MAC
+    assert personal_lookup(session, derive_token(a, 999, 12), a, at) is None  # no such row
+    row.revoked_at = datetime(2026, 1, 1)
+    assert personal_lookup(session, token, a, at) is None
 
 
 def test_webcal_twin_of_a_link():
