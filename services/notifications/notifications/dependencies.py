@@ -9,8 +9,8 @@ Settings are read from the nameko config first, then the environment, then defau
     SMS:           {PROVIDER, SINK_PATH}       env SMS_PROVIDER (sink | tencent | off), SMS_SINK_PATH
     TENCENT_SMS:   {SECRET_ID, SECRET_KEY, SDK_APP_ID, SIGN_NAME, REGION, TEMPLATES, ENDPOINT, TIMEOUT}
                    env TENCENT_SMS_<KEY>, e.g. TENCENT_SMS_SECRET_ID
-    NOTIFICATIONS: {MAX_ATTEMPTS, BACKOFF_BASE, BACKOFF_MAX, CLAIM_LEASE, BATCH, POLL_INTERVAL,
-                    TICK_BUDGET, DIGEST_WEEKDAY, DIGEST_TIME}
+    NOTIFICATIONS: {MAX_ATTEMPTS, BACKOFF_BASE, BACKOFF_MAX, CLAIM_LEASE, BATCH, SENDERS,
+                    POLL_INTERVAL, TICK_BUDGET, DIGEST_WEEKDAY, DIGEST_TIME}
                    env NOTIFICATIONS_<KEY>, e.g. NOTIFICATIONS_MAX_ATTEMPTS
     VOLUNTEERS_RPC_TIMEOUT (seconds)
 
@@ -91,6 +91,7 @@ class Settings:
     backoff_max: float = 3600.0
     claim_lease: float = 120.0  # seconds a claimed delivery belongs to one replica
     batch: int = 50
+    senders: int = 4  # deliveries of one poll sent at once, each lane over its own connections
     poll_interval: float = 1.0
     tick_budget: float = 10.0  # seconds one poll may spend sending before it yields
     digest: DigestSchedule = DigestSchedule()
@@ -141,6 +142,7 @@ class Settings:
             backoff_max=float(own("BACKOFF_MAX", cls.backoff_max)),
             claim_lease=float(own("CLAIM_LEASE", cls.claim_lease)),
             batch=int(own("BATCH", cls.batch)),
+            senders=max(1, int(own("SENDERS", cls.senders))),
             poll_interval=float(own("POLL_INTERVAL", cls.poll_interval)),
             tick_budget=float(own("TICK_BUDGET", cls.tick_budget)),
             digest=DigestSchedule(
@@ -192,12 +194,21 @@ class SettingsProvider(DependencyProvider):
 
 
 class ChannelSet:
-    """The channels one worker sends through, built on first use and closed when it ends."""
+    """The channels one worker sends through, built on first use. ``lane(i)``: the set of the
+    i-th of the sender's lanes (each lane its own SMTP connection), lane 0 being this one."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._open: dict[str, Any] = {}
         self._sms = None
+        self._lanes: dict[int, ChannelSet] = {}
+
+    def lane(self, index: int) -> ChannelSet:
+        if index == 0:
+            return self
+        if index not in self._lanes:
+            self._lanes[index] = ChannelSet(self.settings)
+        return self._lanes[index]
 
     @property
     def available(self) -> tuple[str, ...]:
@@ -225,6 +236,9 @@ class ChannelSet:
         return self._sms
 
     def close(self) -> None:
+        for lane in self._lanes.values():
+            lane.close()
+        self._lanes.clear()
         for channel in self._open.values():
             channel.close()
         self._open.clear()
@@ -249,20 +263,37 @@ def check_sms(settings: Settings) -> None:
 
 
 class Channels(DependencyProvider):
+    """A channel set per worker. A set is not closed when its worker ends but kept for the next
+    one, so the SMTP connection (and the webhook's HTTP session) lasts from poll to poll; the
+    sets are closed when the container stops. At most as many sets as workers ran at once."""
+
     def setup(self):
         self.settings = Settings.from_config(self.container.config)
         check_sms(self.settings)
         self._sets: dict = {}
+        self._idle: list[ChannelSet] = []
 
     def get_dependency(self, worker_ctx) -> ChannelSet:
-        channels = ChannelSet(self.settings)
+        channels = self._idle.pop() if self._idle else ChannelSet(self.settings)
         self._sets[worker_ctx] = channels
         return channels
 
     def worker_teardown(self, worker_ctx):
         channels = self._sets.pop(worker_ctx, None)
         if channels is not None:
-            channels.close()
+            self._idle.append(channels)
+
+    def stop(self):
+        self.kill()
+
+    def kill(self):
+        sets, self._idle = self._idle + list(self._sets.values()), []
+        self._sets.clear()
+        for channels in sets:
+            try:
+                channels.close()
+            except Exception:  # pragma: no cover - closing is best effort at shutdown
+                log.exception("closing a channel set")
 
 
 class VolunteerDirectory:

@@ -4,7 +4,11 @@ Delivered once, and where the guarantee stops:
 
 1. A delivery is claimed (status ``sending``, ``claimed_by``, ``claimed_until = now + lease``)
    and that claim is committed *before* the channel is called.
-2. After a successful send its row is marked ``sent`` in a transaction of its own, at once.
+2. After a successful send its row is marked ``sent`` at once. A poll sends through
+   ``SENDERS`` lanes at once (greenlets, each over its own SMTP connection); the marks of lanes
+   whose servers answered while a commit was under way, or in the same turn of the hub, go in
+   one transaction together (a group commit). No mark waits for another message's send, only
+   for the commit in progress, so the window below stays one commit long.
 3. A replica killed between 1 and 2 leaves the row ``sending``; when the lease runs out another
    replica (or the same one restarted) claims it again and sends it again.
 
@@ -16,15 +20,24 @@ remaining window every copy carries the same id (``Message-ID`` header, ``X-Guan
 derived from the outbox key, so a receiver can drop the duplicate. A send that outlives its lease
 is avoided by renewing the lease during a batch; the lease must stay longer than one send's
 timeout.
+
+SMTP connections are kept from message to message and from poll to poll. When a kept connection
+is found closed at the first command of a message (``MAIL FROM``), nothing of that message has
+reached the server, and it is sent at once on a new connection: no copy, no wait. A connection
+lost later in the dialogue fails that try as any failure does (retried with backoff).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+import eventlet
+import eventlet.event
 
 from guanyinli.errors import NotFound, PlatformError
 from guanyinli.timeutil import to_db
@@ -63,6 +76,9 @@ class Sender:
         # channels whose server could not be reached in this poll: the rest of the batch does not
         # wait for a timeout each; those deliveries fail fast and retry with backoff
         self._down: dict[str, str] = {}
+        self._lease_end = clock.now()  # of the batch being sent
+        self._marks: list = []  # deliveries sent, waiting for the commit that records them
+        self._recording = False  # a lane is committing marks
 
     def run(self) -> Tally:
         tally = Tally()
@@ -81,22 +97,52 @@ class Sender:
                 self._asked = set()
             if not jobs:
                 break
-            lease_end = now + timedelta(seconds=self.settings.claim_lease)
-            for job in jobs:
-                lease_end = self._keep_lease(token, lease_end)
-                self._one(job, token, tally)
+            self._lease_end = now + timedelta(seconds=self.settings.claim_lease)
+            self._send_all(jobs, token, tally)
         if tally.no_address:
             log.info("%d deliveries dead-lettered: the volunteer has no address for the channel", tally.no_address)
         return tally
 
-    def _keep_lease(self, token: str, lease_end: datetime) -> datetime:
+    def _send_all(self, jobs: list[store.Job], token: str, tally: Tally) -> None:
+        """The claimed jobs through ``settings.senders`` lanes at once (greenlets, each with its own
+        channel set, so its own SMTP connection): while one lane waits for the server's answer,
+        another renders, sends or records. Each delivery is still recorded as soon as its channel
+        has answered (``_record_sent``: the guarantee above does not change)."""
+        waiting = collections.deque(jobs)
+
+        def lane(channels) -> None:
+            while waiting:
+                job = waiting.popleft()
+                self._keep_lease(token)
+                self._one(job, token, tally, channels)
+
+        # The first delivery goes alone: a server found down then fails the rest of the poll fast
+        # (``_down``) instead of every lane waiting on it at once.
+        first = waiting.popleft()
+        self._keep_lease(token)
+        self._one(first, token, tally, self.channels)
+        lanes = min(self.settings.senders, len(waiting))
+        if lanes <= 1:
+            lane(self.channels)
+            return
+        threads = [eventlet.spawn(lane, self.channels.lane(i)) for i in range(lanes)]
+        errors = []
+        for thread in threads:
+            try:
+                thread.wait()
+            except Exception as exc:  # noqa: PERF203 - every lane is waited for before one error is raised
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _keep_lease(self, token: str) -> None:
         now = self.clock.now()
         lease = timedelta(seconds=self.settings.claim_lease)
-        if lease_end - now > lease / 2:
-            return lease_end
+        if self._lease_end - now > lease / 2:
+            return
+        self._lease_end = now + lease  # before the commit: another lane does not renew it again
         with self.db.get_session() as session:
             store.renew(session, token, now + lease)
-        return now + lease
 
     def _recipient(self, volunteer_id: int, address: str | None = None) -> tuple[Recipient, bool]:
         """Contact details (asking the volunteers service when unknown) and whether the volunteer is
@@ -123,10 +169,10 @@ class Sender:
         )
         return self._contacts[volunteer_id]
 
-    def _one(self, job: store.Job, token: str, tally: Tally) -> None:
+    def _one(self, job: store.Job, token: str, tally: Tally, channels) -> None:
         now = self.clock.now()
         try:
-            channel = self.channels.get(job.channel)
+            channel = channels.get(job.channel)
             recipient, active = self._recipient(job.volunteer_id, getattr(channel, "address", None))
             prefs = self._preferences[job.volunteer_id]
             decision = domain.decide(job.kind, job.urgent, job.context, prefs, active, now)
@@ -175,9 +221,35 @@ class Sender:
             log.exception("delivery %s failed", job.delivery_id)
             self._failed(job, token, f"{type(exc).__name__}: {exc}", False, tally)
             return
-        with self.db.get_session() as session:
-            ok = store.finish(session, job, token, "sent", sent_at=to_db(self.clock.now()), last_error=None)
-        self._note(ok, tally, "sent")
+        self._note(self._record_sent(job, token), tally, "sent")
+
+    def _record_sent(self, job: store.Job, token: str) -> bool:
+        """Mark ``job`` sent, at once; False when its claim was lost. Lanes whose servers answered
+        while a transaction was being committed, or in the same turn of the hub, share the next
+        one (a group commit): no delivery waits for another's send, only for that commit."""
+        done = eventlet.event.Event()
+        self._marks.append((job, to_db(self.clock.now()), done))
+        if not self._recording:
+            self._recording = True
+            try:
+                eventlet.sleep(0)  # lanes answered in this turn add their marks
+                while self._marks:
+                    marks, self._marks = self._marks, []
+                    try:
+                        with self.db.get_session() as session:
+                            results = [
+                                store.finish(session, j, token, "sent", sent_at=at, last_error=None)
+                                for j, at, _ in marks
+                            ]
+                    except Exception as exc:  # every lane waiting on this commit sees its failure
+                        for _, _, event in marks:
+                            event.send_exception(exc)
+                        continue
+                    for (_, _, event), ok in zip(marks, results, strict=True):
+                        event.send(ok)
+            finally:
+                self._recording = False
+        return done.wait()
 
     def _failed(
         self, job: store.Job, token: str, error: str, permanent: bool, tally: Tally, level: int = logging.WARNING

@@ -127,13 +127,21 @@ def save_preferences(
 
 
 def _add_deliveries(session: Session, notification: Notification, channels, now: datetime) -> None:
-    message_id = domain.message_id(notification.source_id, notification.volunteer_id, notification.kind)
+    _add_deliveries_of(
+        session, notification.id, notification.source_id, notification.volunteer_id, notification.kind, channels, now
+    )
+
+
+def _add_deliveries_of(
+    session: Session, notification_id: int, source_id: str, volunteer_id: int, kind: str, channels, now: datetime
+) -> None:
+    message_id = domain.message_id(source_id, volunteer_id, kind)
     for channel in channels:
         _insert_ignore(
             session,
             Delivery,
             {
-                "notification_id": notification.id,
+                "notification_id": notification_id,
                 "channel": channel,
                 "status": "pending",
                 "attempts": 0,
@@ -167,7 +175,7 @@ def queue_notice(
     }
     notification_id = _insert_ignore(session, Notification, values, ["source_id", "volunteer_id", "kind"])
     if notification_id is not None and status == "queued":
-        _add_deliveries(session, session.get(Notification, notification_id), prefs.channels, now)
+        _add_deliveries_of(session, notification_id, source_id, notice.volunteer_id, notice.kind, prefs.channels, now)
     return notification_id
 
 
@@ -326,13 +334,81 @@ def queue_due_reminders(session: Session, now: datetime, schedule: domain.Digest
         .limit(limit)
         .with_for_update(skip_locked=True, of=Reminder)
     ).all()
+    prefs = preferences_of(session, [duty.volunteer_id for _, duty in rows])  # one query, not one a reminder
+    notices = []
     for reminder, duty in rows:
         start = from_db(reminder.start_at)
         context = domain.reminder_context(duty.title, start, from_db(duty.end_at), duty.place, reminder.lead)
-        notice = domain.Notice(duty.volunteer_id, f"reminder_{reminder.lead}", context, False, start)
-        queue_notice(session, f"reminder:{reminder.id}", notice, now, schedule)
+        notices.append(
+            (
+                f"reminder:{reminder.id}",
+                domain.Notice(duty.volunteer_id, f"reminder_{reminder.lead}", context, False, start),
+            )
+        )
         reminder.status = "queued"
+    queue_notices(session, notices, now, schedule, prefs)
     return len(rows)
+
+
+def queue_notices(
+    session: Session,
+    notices: list[tuple[str, domain.Notice]],
+    now: datetime,
+    schedule: domain.DigestSchedule,
+    prefs: dict[int, domain.Preferences],
+) -> None:
+    """``queue_notice`` for many (source id, notice) at once: one insert of the messages and one of
+    their deliveries, each ``ON CONFLICT DO NOTHING`` as there (a message queued already stays as
+    it is). ``prefs``: the preferences of every volunteer named."""
+    rows, queued = [], {}
+    for source_id, notice in notices:
+        p = prefs[notice.volunteer_id]
+        if not p.channels:
+            status = "muted"
+        elif domain.hold_for_digest(p, notice.kind, notice.urgent, notice.concerns, now, schedule):
+            status = "held"
+        else:
+            status = "queued"
+            queued[(source_id, notice.volunteer_id, notice.kind)] = p.channels
+        rows.append(
+            {
+                "source_id": source_id,
+                "volunteer_id": notice.volunteer_id,
+                "kind": notice.kind,
+                "context": json.dumps(notice.context, ensure_ascii=False),
+                "urgent": notice.urgent,
+                "status": status,
+                "created_at": to_db(now),
+            }
+        )
+    if not rows:
+        return
+    keys = ["source_id", "volunteer_id", "kind"]
+    created = session.execute(
+        _insert(session, Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=keys)
+        .returning(Notification.id, Notification.source_id, Notification.volunteer_id, Notification.kind)
+    ).all()
+    deliveries = [
+        {
+            "notification_id": notification_id,
+            "channel": channel,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": to_db(now),
+            "message_id": domain.message_id(source_id, volunteer_id, kind),
+            "created_at": to_db(now),
+        }
+        for notification_id, source_id, volunteer_id, kind in created
+        for channel in queued.get((source_id, volunteer_id, kind), ())
+    ]
+    if deliveries:
+        session.execute(
+            _insert(session, Delivery)
+            .values(deliveries)
+            .on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+        )
 
 
 def queue_digests(session: Session, now: datetime, schedule: domain.DigestSchedule, limit: int = 200) -> int:
@@ -420,9 +496,16 @@ def claim(session: Session, now: datetime, token: str, lease: float, limit: int)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: replicas take different rows instead of queueing
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # A CTE with FOR UPDATE is evaluated once: as ``IN (subquery)`` PostgreSQL may evaluate the
+        # subquery again (a nested loop), and then claims more than ``limit`` rows.
+        chosen = candidates.cte("chosen")
+        picked = Delivery.id.in_(select(chosen.c.id))
+    else:
+        picked = Delivery.id.in_(candidates.scalar_subquery())
     session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now_db))
+        .where(picked, _due(now_db))
         .values(
             status="sending",
             claimed_by=token,

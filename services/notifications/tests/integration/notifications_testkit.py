@@ -77,6 +77,13 @@ class SmtpSink:
     * ``hold_rcpt``: the next RCPT waits until ``release()``; ``holding`` tells that a client waits.
     * ``hold_accepted``: the next message is kept (as an MTA that has queued it), but the 250 answer
       waits until ``release()``.
+    * ``drop_reused``: how many times to close, without an answer, a connection that has carried
+      a message already when its next message begins (MAIL), as a server that dropped an idle
+      connection.
+    * ``drop_at_data``: numbers of messages whose connection it closes once their text has come,
+      before keeping it and before answering.
+
+    ``connections`` counts the connections opened to it.
     """
 
     def __init__(self, port: int | None = None):
@@ -86,8 +93,30 @@ class SmtpSink:
         self.hold_accepted = False
         self.holding = False
         self._released = False
+        self.drop_reused = 0
+        self.drop_at_data: set[int] = set()
+        self.mails = 0
+        self.data = 0
+        self.connections = 0
         self.port = port or free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mails += 1
+        carried = getattr(session, "carried", 0)
+        session.carried = carried + 1
+        if carried and self.drop_reused:
+            self.drop_reused -= 1
+            server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.hold_rcpt:
@@ -100,6 +129,10 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data += 1
+        if self.data in self.drop_at_data:
+            server.transport.close()
+            return "421 closing"
         if self.replies:
             return self.replies.pop(0)
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)

@@ -3,6 +3,7 @@ and where the settings come from (config, then environment, then defaults)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -63,3 +64,38 @@ def test_settings_come_from_config_then_environment_then_defaults(monkeypatch):
     assert settings.max_attempts == 4 and settings.digest.at.hour == 9 and settings.digest.at.minute == 30
     assert settings.channels == ("email", "sms")  # no webhook without URL and secret; SMS to the local sink
     assert "webhook" in Settings.from_config({"WEBHOOK": {"URL": "http://x/h", "SECRET": "k"}}).channels
+
+
+def _parsed(data: bytes):
+    from email import message_from_bytes, policy
+
+    return message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default)
+
+
+def test_email_text_goes_8bit_only_to_a_server_that_takes_it_else_base64():
+    channel = EmailChannel("127.0.0.1", 25, sender="观音里社区 <noreply@guanyinli.example>")
+    eight, encoding = channel.wire(MESSAGE, eight_bit=True)
+    assert encoding == "8bit" and MESSAGE.text.replace("\n", "\r\n").encode() in eight
+    seven, encoding = channel.wire(MESSAGE, eight_bit=False)
+    assert encoding == "base64" and seven.isascii()
+    for data in (eight, seven):  # base64 carries the text's canonical form, CRLF line ends
+        email = _parsed(data)
+        assert email.get_content().replace("\r\n", "\n") == MESSAGE.text and email["Subject"] == MESSAGE.subject
+        assert email["From"] == "观音里社区 <noreply@guanyinli.example>" and email["Content-Language"] == "zh-CN"
+    long_line = dataclasses.replace(MESSAGE, text="巡" * 400 + "\n")  # 1,200 bytes: over SMTP's 998
+    data, encoding = channel.wire(long_line, eight_bit=True)
+    assert encoding == "base64" and _parsed(data).get_content() == long_line.text.replace("\n", "\r\n")
+
+
+def test_a_line_break_in_a_subject_or_name_cannot_add_a_header():
+    forged = dataclasses.replace(
+        MESSAGE,
+        subject="通知\r\nBcc: someone@example.cn",
+        recipient=Recipient(5, "王芳\nBcc: other@example.cn", "wangfang@example.cn"),
+    )
+    email = _parsed(EmailChannel("127.0.0.1").wire(forged, eight_bit=True)[0])
+    assert (
+        email["Bcc"] is None
+        and "Bcc" in email["Subject"]
+        and email["To"].addresses[0].addr_spec == ("wangfang@example.cn")
+    )
