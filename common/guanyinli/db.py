@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +101,19 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def dialect_insert(session: Session, model):
+    """``INSERT`` of the session's dialect, for ``ON CONFLICT`` (both SQLite and PostgreSQL have it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def insert_ignore(session: Session, model, values: dict, keys: list[str]) -> int | None:
+    """Insert unless the unique key ``keys`` exists: the new row's id, or None when it was there."""
+    stmt = dialect_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return session.execute(stmt.returning(model.id)).scalar()
 
 
 def change_token(session: Session) -> Hashable | None:

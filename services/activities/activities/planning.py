@@ -14,8 +14,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import store
 from activities.models import PlanningLock
+from guanyinli.db import dialect_insert
 
 KINDS = ("cleanups", "visits", "school")
 
@@ -27,6 +27,6 @@ def hold(session: Session, kind: str) -> None:
     # The row is made on first use (an emptied database has none); a concurrent first use waits on
     # the primary key and then finds the row.
     session.execute(
-        store._insert(session, PlanningLock).values(name=kind).on_conflict_do_nothing(index_elements=["name"])
+        dialect_insert(session, PlanningLock).values(name=kind).on_conflict_do_nothing(index_elements=["name"])
     )
     session.execute(select(PlanningLock.name).where(PlanningLock.name == kind).with_for_update())

@@ -28,6 +28,7 @@ from activities.models import (
     Signup,
     StandinOffer,
 )
+from guanyinli.db import dialect_insert
 from guanyinli.errors import NotFound
 from guanyinli.timeutil import from_db, to_db
 
@@ -349,7 +350,7 @@ def was_handled(session: Session, event_id: str) -> bool:
 def mark_handled(session: Session, event_id: str, event_type: str, now: datetime) -> bool:
     """Record that this event is being acted on; False when it was already (a redelivery)."""
     stmt = (
-        store._insert(session, HandledEvent)
+        dialect_insert(session, HandledEvent)
         .values(event_id=event_id, event_type=event_type, handled_at=to_db(now))
         .on_conflict_do_nothing(index_elements=["event_id"])
     )

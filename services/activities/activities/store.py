@@ -34,20 +34,13 @@ from activities.models import (
     Signup,
     VolunteerStats,
 )
+from guanyinli.db import dialect_insert
 from guanyinli.errors import InvalidInput, NotFound
 from guanyinli.timeutil import from_db, local, now, to_db
 
 log = logging.getLogger(__name__)
 
 DUTY_MARGIN = timedelta(days=1)  # role offsets never reach further than this from an occurrence
-
-
-def _insert(session: Session, model):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
 
 
 def _touch(obj) -> None:
@@ -352,7 +345,7 @@ def ensure_roles(session: Session, occurrences: list[Occurrence]) -> None:
                 {"occurrence_id": occ.id, "role_id": role.id, "capacity": seats, "confirmed": 0, "waitlist_counter": 0}
             )
     for i in range(0, len(rows), 500):
-        stmt = _insert(session, OccurrenceRole).values(rows[i : i + 500])
+        stmt = dialect_insert(session, OccurrenceRole).values(rows[i : i + 500])
         session.execute(stmt.on_conflict_do_nothing(index_elements=["occurrence_id", "role_id"]))
 
 
@@ -385,7 +378,7 @@ def ensure_occurrences(session: Session, activity: Activity, starts: list[dateti
         for k in keys
     ]
     for i in range(0, len(rows), 500):
-        stmt = _insert(session, Occurrence).values(rows[i : i + 500])
+        stmt = dialect_insert(session, Occurrence).values(rows[i : i + 500])
         session.execute(stmt.on_conflict_do_nothing(index_elements=["activity_id", "original_start"]))
     found = _existing(session, activity, keys)
     ensure_roles(session, found)
@@ -878,7 +871,7 @@ def weighing(duties: list[tuple[datetime, datetime]]) -> tuple[datetime, datetim
 
 def _lock_volunteer(session: Session, volunteer_id: int) -> VolunteerStats:
     """Serialise one volunteer's sign-ups (clash checks) on their stats row."""
-    stmt = _insert(session, VolunteerStats).values(
+    stmt = dialect_insert(session, VolunteerStats).values(
         volunteer_id=volunteer_id, attended=0, no_show=0, excused=0, hours=0.0, updated_at=to_db(now())
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["volunteer_id"]))

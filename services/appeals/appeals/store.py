@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from appeals import domain, time_limits
@@ -25,6 +24,7 @@ from appeals.exceptions import (
     ReplyLinkUsed,
 )
 from appeals.models import OUTBOX, Appeal, AppealEscalation, AppealNote
+from guanyinli.db import insert_ignore
 from guanyinli.timeutil import from_db, to_db
 
 
@@ -394,13 +394,6 @@ def count_open(session: Session) -> int:
 # --- escalation --------------------------------------------------------------------------------
 
 
-def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> int | None:
-    """Insert unless the unique key exists; the new row's id, or None when it was there already."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
-    return session.execute(stmt).scalar()
-
-
 def _due(now: datetime):
     return (Appeal.status.in_(domain.OPEN_STATUSES), Appeal.next_check_at <= to_db(now))
 
@@ -467,7 +460,7 @@ def escalate_due(
                 "fired_at": to_db(now),
                 "recipient_id": recipient_id,
             }
-            if _insert_ignore(session, AppealEscalation, values, ["appeal_id", "stage", "level"]) is not None:
+            if insert_ignore(session, AppealEscalation, values, ["appeal_id", "stage", "level"]) is not None:
                 OUTBOX.add(session, "appeal_escalated", escalation_event(appeal, step, recipient_id))
             fired.add(str(step.key))
         reschedule(appeal, now, limits, fired)

@@ -14,25 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from guanyinli.db import dialect_insert, insert_ignore
 from guanyinli.errors import Conflict, NotFound, RequestRepeated
 from guanyinli.timeutil import from_db, iso, to_db
 from notifications import domain
 from notifications.models import Contact, Delivery, Duty, Notification, Preference, Reminder, SignInMessage
-
-
-def _insert(session: Session, model):
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
-def _insert_ignore(session: Session, model, values: dict, keys: list[str]) -> int | None:
-    """Insert unless the unique key exists; the new row's id, or None when it was there already."""
-    stmt = _insert(session, model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
-    return session.execute(stmt).scalar()
-
 
 # --- contacts and preferences -----------------------------------------------------------------
 
@@ -137,7 +125,7 @@ def _add_deliveries_of(
 ) -> None:
     message_id = domain.message_id(source_id, volunteer_id, kind)
     for channel in channels:
-        _insert_ignore(
+        insert_ignore(
             session,
             Delivery,
             {
@@ -173,7 +161,7 @@ def queue_notice(
         "status": status,
         "created_at": to_db(now),
     }
-    notification_id = _insert_ignore(session, Notification, values, ["source_id", "volunteer_id", "kind"])
+    notification_id = insert_ignore(session, Notification, values, ["source_id", "volunteer_id", "kind"])
     if notification_id is not None and status == "queued":
         _add_deliveries_of(session, notification_id, source_id, notice.volunteer_id, notice.kind, prefs.channels, now)
     return notification_id
@@ -223,7 +211,7 @@ def _reschedule(session: Session, duty: Duty, now: datetime) -> None:
         return
     for lead, due in domain.reminder_times(from_db(duty.start_at), now, wanted):
         stmt = (
-            _insert(session, Reminder)
+            dialect_insert(session, Reminder)
             .values(
                 duty_id=duty.id,
                 volunteer_id=duty.volunteer_id,
@@ -385,7 +373,7 @@ def queue_notices(
         return
     keys = ["source_id", "volunteer_id", "kind"]
     created = session.execute(
-        _insert(session, Notification)
+        dialect_insert(session, Notification)
         .values(rows)
         .on_conflict_do_nothing(index_elements=keys)
         .returning(Notification.id, Notification.source_id, Notification.volunteer_id, Notification.kind)
@@ -405,7 +393,7 @@ def queue_notices(
     ]
     if deliveries:
         session.execute(
-            _insert(session, Delivery)
+            dialect_insert(session, Delivery)
             .values(deliveries)
             .on_conflict_do_nothing(index_elements=["notification_id", "channel"])
         )
@@ -684,7 +672,7 @@ def claim_sign_in(
             "attempts": 1,
             "created_at": to_db(now),
         }
-        new_id = _insert_ignore(session, SignInMessage, values, ["scope", "request_id"])
+        new_id = insert_ignore(session, SignInMessage, values, ["scope", "request_id"])
         if new_id is not None:
             return SignInClaim(new_id, phone_masked, send=True)
         row = _sign_in_message(session, scope, request_id)  # another request with this id came first
