@@ -159,3 +159,30 @@ def test_service_only_lets_in_that_service_on_its_own_account_and_no_one_else(ke
         service_only("mallory")
     with pytest.raises(ValueError):
         service_only()
+
+
+def test_a_verified_token_is_checked_once_and_counts_only_until_it_expires(keys, monkeypatch):
+    """The signature of a token is checked on its first call only (the verifier keeps its claims),
+    but a kept token still expires, and a revocation still applies to it."""
+    clock = {"now": time.time()}
+    revocations = Revocations()
+    check = Verifier(KeyRing(keys), revocations, clock=lambda: clock["now"])
+    token = issuer(keys, "tools", at=clock["now"]).issue("account:t", ["organiser"], seconds=300)
+    signatures = []
+    real_check = check._check
+    monkeypatch.setattr(check, "_check", lambda t: signatures.append(t) or real_check(t))
+
+    for _ in range(3):
+        assert check.identify(token).is_organiser
+    assert len(signatures) == 1  # the second and third calls used the kept claims
+
+    clock["now"] += 300 + identity.LEEWAY - 1
+    assert check.identify(token).is_organiser  # within the leeway after exp
+    clock["now"] += 2
+    assert check.identify(token) == Identity()  # expired: the kept claims do not outlive the token
+    assert len(signatures) == 1
+
+    clock["now"] -= 100  # a revocation applies to a kept token at once
+    assert check.identify(token).is_organiser
+    revocations.revoke(subject="account:t", before=time.time() + 1)
+    assert check.identify(token) == Identity()

@@ -94,17 +94,20 @@ def fire(
     role: str | None = None,
     concurrent: bool = True,
     timeout: float = 300.0,
+    targets: dict[int, tuple[int, str | None]] | None = None,
 ) -> tuple[list[dict], float]:
-    """Sign each volunteer up once, from ``processes`` client processes; returns answers and seconds."""
+    """Sign each volunteer up once, from ``processes`` client processes; returns answers and seconds.
+
+    Every volunteer signs up for ``role`` of ``occurrence_id``, or for their own (occurrence id,
+    role) in ``targets``. Each answer carries ``seconds``, from its request's send to its reply."""
     start_at = time.time() + 2.0 + 0.3 * processes
     shares = [volunteer_ids[i::processes] for i in range(processes)]
     procs = []
     for share in shares:
+        calls = [[v, *(targets[v] if targets else (occurrence_id, role))] for v in share]
         spec = {
             "amqp_uri": amqp_uri,
-            "occurrence_id": occurrence_id,
-            "role": role,
-            "volunteer_ids": share,
+            "calls": calls,
             "start_at": start_at,
             "concurrent": concurrent,
             "timeout": timeout,
@@ -143,53 +146,84 @@ def _client() -> int:
     spec = json.loads(sys.stdin.read())
     config = {"AMQP_URI": spec["amqp_uri"], "serializer": "json"}
     answers = []
-    with ServiceRpcProxy(
+    client = ServiceRpcProxy(
         "activities", config, context_data=tools_context(["system"], name="load test"), timeout=spec["timeout"]
-    ) as proxy:
+    )
+    proxy = client.start()
+    # When each reply came off the socket (the client drains every reply while it waits for the
+    # first): with every request in flight at once, reading them in order would skew latencies.
+    consumer = client._reply_listener.queue_consumer
+    arrived: dict[str, float] = {}
+    on_message = consumer.on_message
+
+    def stamped(body, message):
+        arrived[message.properties.get("correlation_id")] = time.time()
+        on_message(body, message)
+
+    consumer.consumer.callbacks = [stamped]
+    try:
         time.sleep(max(0.0, spec["start_at"] - time.time()))
 
-        def call(volunteer_id):
-            kwargs = {"occurrence_id": spec["occurrence_id"], "volunteer_id": volunteer_id}
-            if spec["role"]:
-                kwargs["role"] = spec["role"]
-            kwargs["request_id"] = f"load-{spec['occurrence_id']}-{volunteer_id}"
-            return proxy.sign_up.call_async(**kwargs)
+        def call(volunteer_id, occurrence_id, role):
+            kwargs = {"occurrence_id": occurrence_id, "volunteer_id": volunteer_id}
+            if role:
+                kwargs["role"] = role
+            kwargs["request_id"] = f"load-{occurrence_id}-{volunteer_id}"
+            sent = time.time()
+            reply = proxy.sign_up.call_async(**kwargs)
+            return reply, reply.reply_event.correlation_id, sent
 
-        def answer(volunteer_id, reply):
+        def answer(volunteer_id, pending):
+            reply, correlation_id, sent = pending
             try:
                 result = reply.result()
                 return {
                     "volunteer_id": volunteer_id,
+                    "occurrence_id": result["occurrence_id"],
                     "signup_id": result["id"],
                     "status": result["status"],
                     "waitlist_position": result["waitlist_position"],
+                    "seconds": arrived.get(correlation_id, time.time()) - sent,
                 }
             except Exception as exc:  # every failure is counted as lost by the audit
                 return {"volunteer_id": volunteer_id, "error": f"{type(exc).__name__}: {exc}"}
 
         if spec["concurrent"]:
-            replies = [(v, call(v)) for v in spec["volunteer_ids"]]
-            answers = [answer(v, r) for v, r in replies]
+            replies = [(v, call(v, o, r)) for v, o, r in spec["calls"]]
+            answers = [answer(v, pending) for v, pending in replies]
         else:
-            answers = [answer(v, call(v)) for v in spec["volunteer_ids"]]
+            answers = [answer(v, call(v, o, r)) for v, o, r in spec["calls"]]
+    finally:
+        client.stop()
     print(json.dumps({"answers": answers, "finished": time.time()}))
     return 0
 
 
-def audit(db_url: str, occurrence_id: int, answers: list[dict], capacity: int) -> dict:
-    """Compare the answers with the database: exact counts, queue order, nothing lost or doubled."""
-    from sqlalchemy import text
+def audit(db_url: str, occurrence_id: int | list[int], answers: list[dict], capacity: int) -> dict:
+    """Compare the answers with the database: exact counts, queue order, nothing lost or doubled.
+
+    ``occurrence_id``: one occurrence, or a list of them (a district's many roles); the order of
+    each role's waitlist and its seats (``overbooked``: confirmed sign-ups over a role's capacity,
+    summed over roles) are checked role by role. ``capacity`` is reported as given."""
+    from sqlalchemy import bindparam, text
 
     from guanyinli.db import make_engine
 
+    occurrences = [occurrence_id] if isinstance(occurrence_id, int) else list(occurrence_id)
     engine = make_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT id, volunteer_id, status, waitlist_number FROM signups WHERE occurrence_id = :o ORDER BY id"),
-            {"o": occurrence_id},
+            text(
+                "SELECT id, occurrence_role_id, volunteer_id, status, waitlist_number FROM signups"
+                " WHERE occurrence_id IN :o ORDER BY id"
+            ).bindparams(bindparam("o", expanding=True)),
+            {"o": occurrences},
         ).all()
         counters = conn.execute(
-            text("SELECT capacity, confirmed FROM occurrence_roles WHERE occurrence_id = :o"), {"o": occurrence_id}
+            text("SELECT id, capacity, confirmed FROM occurrence_roles WHERE occurrence_id IN :o").bindparams(
+                bindparam("o", expanding=True)
+            ),
+            {"o": occurrences},
         ).all()
     engine.dispose()
     requested = {a["volunteer_id"] for a in answers}
@@ -197,7 +231,12 @@ def audit(db_url: str, occurrence_id: int, answers: list[dict], capacity: int) -
     stored = {r.volunteer_id: r for r in rows}
     answered = [a for a in answers if "error" not in a]
     waitlist = [r for r in rows if r.status == "waitlisted"]
-    numbers = [r.waitlist_number for r in waitlist]
+    in_order = True
+    for role in {r.occurrence_role_id for r in waitlist}:
+        numbers = [r.waitlist_number for r in waitlist if r.occurrence_role_id == role]  # by id: the order taken
+        in_order &= numbers == sorted(numbers) and sorted(numbers) == list(range(1, len(numbers) + 1))
+    confirmed_by_role = Counter(r.occurrence_role_id for r in rows if r.status == "confirmed")
+    overbooked = sum(max(0, confirmed_by_role[c.id] - c.capacity) for c in counters if c.capacity is not None)
     agree = all(
         stored.get(a["volunteer_id"]) is not None
         and stored[a["volunteer_id"]].status == a["status"]
@@ -212,9 +251,11 @@ def audit(db_url: str, occurrence_id: int, answers: list[dict], capacity: int) -
         "confirmed": sum(1 for r in rows if r.status == "confirmed"),
         "waitlisted": len(waitlist),
         "counter": sum(c.confirmed for c in counters),
+        "counters_agree": all(c.confirmed == confirmed_by_role[c.id] for c in counters),
+        "overbooked": overbooked,
         "lost": len(requested - set(stored)) + (len(answers) - len(answered)),
         "duplicates": sum(n - 1 for n in per_volunteer.values()),
-        "waitlist_in_order": numbers == sorted(numbers) and sorted(numbers) == list(range(1, len(numbers) + 1)),
+        "waitlist_in_order": in_order,
         "positions": sorted(a["waitlist_position"] for a in answered if a["status"] == "waitlisted"),
         "answers_match_database": agree,
     }

@@ -426,12 +426,13 @@ class ActivitiesService(
             occ, slot = store.signup_target(session, occurrence_id, role)
             repeated = store.repeated_signup(session, None, slot.id, volunteer_id)
             if repeated is not None:
-                return views.signup_view(session, repeated), None
+                return views.signup_view(session, repeated, fresh=True), None
             if store.effective_status(occ) == "cancelled":
                 raise OccurrenceClosed(f"occurrence {occurrence_id} is cancelled")
             return None, (slot.role.name, store.duty_of(occ, slot.role))
 
-        found, target = self._work(lookup)
+        # Only reads: on SQLite a snapshot without the write lock the sign-up itself takes below.
+        found, target = self.db.read(lookup)
         if found is not None:
             return found
         role_name, duty = target
@@ -445,9 +446,10 @@ class ActivitiesService(
 
         def work(session):
             signup, changed = store.sign_up(session, occurrence_id, role_name, volunteer_id, check)
+            position = store.waitlist_position(session, signup)  # counted once, for the event and the answer
             if changed:
-                OUTBOX.add(session, f"signup_{signup.status}", views.signup_event(session, signup))
-            return views.signup_view(session, signup)
+                OUTBOX.add(session, f"signup_{signup.status}", views.signup_event(session, signup, position))
+            return views.signup_view(session, signup, position, fresh=True)
 
         return self._work(work)
 

@@ -656,13 +656,14 @@ def _release_seat(session: Session, pool: SeatPool, row_id: int) -> None:
 
 
 def _next_waitlist_number(session: Session, pool: SeatPool, row_id: int) -> int:
-    session.execute(
+    """The next number of the row's waitlist, in one round trip (``UPDATE ... RETURNING``)."""
+    return session.execute(
         update(pool.table)
         .where(pool.table.id == row_id)
         .values({pool.counter: pool.counter + 1})
+        .returning(pool.counter)
         .execution_options(synchronize_session=False)
-    )
-    return session.scalar(select(pool.counter).where(pool.table.id == row_id))
+    ).scalar_one()
 
 
 def _seats(session: Session, pool: SeatPool, row_id: int) -> domain.Seats:
@@ -773,18 +774,24 @@ def waitlist_position(session: Session, row: Signup | Registration) -> int | Non
         return None
     pool = ROLE_SEATS if isinstance(row, Signup) else HALL_PLACES
     owner = row.occurrence_role_id if isinstance(row, Signup) else row.occurrence_id
-    numbers = session.scalars(
-        select(pool.waiting.waitlist_number).where(pool.owner == owner, pool.waiting.status == "waitlisted")
+    # domain.waitlist_position counted by the database: one number back, not the whole waitlist.
+    return session.scalar(
+        select(func.count()).where(
+            pool.owner == owner,
+            pool.waiting.status == "waitlisted",
+            pool.waiting.waitlist_number <= row.waitlist_number,
+        )
     )
-    return domain.waitlist_position(numbers, row.waitlist_number)
 
 
 # --- sign-ups --------------------------------------------------------------------------------
 
 
 def signup_target(session: Session, occurrence_id: int, role_name: str | None) -> tuple[Occurrence, OccurrenceRole]:
-    """The occurrence and seat row of a role (the only role when ``role_name`` is None)."""
-    occ = get_occurrence(session, occurrence_id)
+    """The occurrence (with its activity) and seat row of a role (the only role when ``role_name`` is None)."""
+    occ = session.get(Occurrence, occurrence_id, options=[joinedload(Occurrence.activity)])
+    if occ is None:
+        raise NotFound(f"occurrence {occurrence_id} not found")
     slots = list(
         session.scalars(
             select(OccurrenceRole)
@@ -828,11 +835,14 @@ def repeated_signup(
     ``request_id`` here is a key of the service's own (data it loads itself), unique over the
     table; callers' keys are scoped to the caller and never reach it (``guanyinli.keys``)."""
     existing = find_signup(session, request_id, occurrence_role_id, volunteer_id)
-    if existing is None:
-        return None
-    if existing.status != "cancelled" or (request_id is not None and existing.request_id == request_id):
-        return existing
-    return None
+    return existing if _repeats(existing, request_id) else None
+
+
+def _repeats(found: Signup | None, request_id: str | None) -> bool:
+    """Whether ``find_signup``'s row is what a repeated request gets back (see ``repeated_signup``)."""
+    if found is None:
+        return False
+    return found.status != "cancelled" or (request_id is not None and found.request_id == request_id)
 
 
 def booked(session: Session, volunteer_ids: list[int], start: datetime, end: datetime) -> dict[int, tuple[Booked, ...]]:
@@ -870,14 +880,16 @@ def weighing(duties: list[tuple[datetime, datetime]]) -> tuple[datetime, datetim
 
 
 def _lock_volunteer(session: Session, volunteer_id: int) -> VolunteerStats:
-    """Serialise one volunteer's sign-ups (clash checks) on their stats row."""
+    """Serialise one volunteer's sign-ups (clash checks) on their stats row (made on their first)."""
+    locked = select(VolunteerStats).where(VolunteerStats.volunteer_id == volunteer_id).with_for_update()
+    found = session.scalars(locked).one_or_none()  # one round trip for a volunteer seen before
+    if found is not None:
+        return found
     stmt = dialect_insert(session, VolunteerStats).values(
         volunteer_id=volunteer_id, attended=0, no_show=0, excused=0, hours=0.0, updated_at=to_db(now())
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["volunteer_id"]))
-    return session.scalars(
-        select(VolunteerStats).where(VolunteerStats.volunteer_id == volunteer_id).with_for_update()
-    ).one()
+    return session.scalars(locked).one()
 
 
 def sign_up(
@@ -898,10 +910,12 @@ def sign_up(
     """
     occ, slot = signup_target(session, occurrence_id, role_name)
     _lock_volunteer(session, volunteer_id)
-    repeated = repeated_signup(session, request_id, slot.id, volunteer_id)
-    if repeated is not None:
-        return repeated, False
-    existing = find_signup(session, None, slot.id, volunteer_id)  # a cancelled one is reused
+    found = find_signup(session, request_id, slot.id, volunteer_id)
+    if _repeats(found, request_id):
+        return found, False
+    # Not a repeat: a row found by request_id is always one, so this is the volunteer's cancelled
+    # sign-up for the role (reused), or None.
+    existing = found
     if effective_status(occ) == "cancelled":
         raise OccurrenceClosed(f"occurrence {occurrence_id} is cancelled", "该活动已取消")
     duty = duty_of(occ, slot.role)
@@ -913,6 +927,9 @@ def sign_up(
         raise problem
     stamp = to_db(now())
     signup = existing or Signup(occurrence_id=occ.id, occurrence_role_id=slot.id, volunteer_id=volunteer_id)
+    # Held by the sign-up, so its views find them in the session without loading them again (the
+    # session's identity map keeps unchanged rows only while something refers to them).
+    signup.occurrence, signup.occurrence_role = occ, slot
     signup.request_id = request_id if request_id else signup.request_id
     signup.source = source
     signup.cancelled_at = None

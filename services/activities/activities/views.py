@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -223,8 +224,14 @@ def occurrence_ref(occ: Occurrence) -> dict:
     }
 
 
-def signup_view(session: Session, signup: Signup) -> dict:
-    session.refresh(signup)
+_UNKNOWN = object()
+
+
+def signup_view(session: Session, signup: Signup, position: Any = _UNKNOWN, fresh: bool = False) -> dict:
+    """A sign-up as answered. ``position``: its waitlist position when the caller counted it
+    already; ``fresh``: the row was read or written in this transaction (no refresh needed)."""
+    if not fresh:
+        session.refresh(signup)
     occ = signup.occurrence
     role = signup.occurrence_role.role
     duty = duty_of(occ, role)
@@ -235,7 +242,7 @@ def signup_view(session: Session, signup: Signup) -> dict:
         "role": role.name,
         "volunteer_id": signup.volunteer_id,
         "status": signup.status,
-        "waitlist_position": waitlist_position(session, signup),
+        "waitlist_position": waitlist_position(session, signup) if position is _UNKNOWN else position,
         "source": signup.source,
         "duty_start": duty[0],
         "duty_end": duty[1],
@@ -335,15 +342,15 @@ def open_duty_view(seat: OpenSeat) -> dict:
     }
 
 
-def signup_event(session: Session, signup: Signup) -> dict:
-    """Payload of signup_* events."""
+def signup_event(session: Session, signup: Signup, position: Any = _UNKNOWN) -> dict:
+    """Payload of signup_* events (``position``: the waitlist position when counted already)."""
     return {
         **occurrence_ref(signup.occurrence),
         "signup_id": signup.id,
         "volunteer_id": signup.volunteer_id,
         "role": signup.occurrence_role.role.name,
         "status": signup.status,
-        "waitlist_position": waitlist_position(session, signup),
+        "waitlist_position": waitlist_position(session, signup) if position is _UNKNOWN else position,
     }
 
 

@@ -63,7 +63,8 @@ def test_concurrent_signups_from_several_processes_never_overbook(replicas):
         # Every request again, just as concurrently: the same answers, nothing new in the database.
         replay, _ = fire(replicas["AMQP_URI"], occ["id"], VOLUNTEERS, processes=CLIENTS)
         key = lambda a: a["volunteer_id"]  # noqa: E731
-        assert sorted(replay, key=key) == sorted(answers, key=key)
+        timeless = lambda found: sorted(({k: v for k, v in a.items() if k != "seconds"} for a in found), key=key)  # noqa: E731
+        assert timeless(replay) == timeless(answers)
         assert audit(replicas["DB_URIS"]["activities"], occ["id"], replay, SEATS) == report
 
         # Two confirmed volunteers drop out: the first two in the queue take their seats.

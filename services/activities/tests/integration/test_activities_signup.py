@@ -2,7 +2,8 @@
 
 import pytest
 from activities_testkit import as_volunteer, at, iso
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 
 from activities.exceptions import DutyClash, OccurrenceClosed, SkillMissing, VolunteerUnavailable
 from guanyinli.errors import Forbidden, NotFound
@@ -23,6 +24,54 @@ def patrol(organiser):
         roles=[{"name": "patroller", "needed": 1, "skills": ["patrol"]}],
     )
     return organiser.list_occurrences(start=iso(at(1, 0)), end=iso(at(8, 0)))
+
+
+def held_rows(calls) -> list[list[str]]:
+    """The statements each transaction ran from its UPDATE of a role's seats to its COMMIT (the
+    time it holds the role's row, on which every other sign-up for the role waits), while ``calls`` run."""
+    log: list[tuple[int, str]] = []
+
+    def statement(conn, cursor, text_, *args):
+        log.append((id(conn.connection.dbapi_connection), " ".join(text_.split())))
+
+    def commit(conn):
+        log.append((id(conn.connection.dbapi_connection), "COMMIT"))
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    event.listen(Engine, "commit", commit)
+    try:
+        calls()
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+        event.remove(Engine, "commit", commit)
+    held, open_ = [], {}
+    for conn, text_ in log:
+        if text_.startswith("UPDATE occurrence_roles SET confirmed") and conn not in open_:
+            open_[conn] = []
+        elif text_ == "COMMIT" and conn in open_:
+            held.append(open_.pop(conn))
+        elif conn in open_:
+            open_[conn].append(text_.split(" (")[0])
+    return held
+
+
+def test_a_sign_up_holds_its_roles_row_only_for_its_own_writes(organiser, volunteers, patrol, events):
+    """Once a sign-up has taken its seat (or found the role full), it reads nothing again before
+    its commit but its waitlist position: the occurrence, the role and the activity it loaded before
+    serve its answer and its event."""
+    for vid in (1, 2):
+        volunteers.add(vid, skills=["patrol"])
+    occ = patrol[0]["id"]
+    answers = []
+    held = held_rows(lambda: answers.extend(organiser.sign_up(occurrence_id=occ, volunteer_id=v) for v in (1, 2)))
+    assert [a["status"] for a in answers] == ["confirmed", "waitlisted"]
+    assert answers[1]["waitlist_position"] == 1
+    assert events.wait("signup_waitlisted")[0]["waitlist_position"] == 1
+    confirmed, waitlisted = held
+    assert [s.split(" ")[0] for s in confirmed] == ["INSERT"] * len(confirmed) and len(confirmed) <= 3
+    assert waitlisted[0].startswith("UPDATE occurrence_roles SET waitlist_counter")
+    reads = [s for s in waitlisted if s.startswith("SELECT")]
+    assert len(reads) == 1 and reads[0].startswith("SELECT count(*)") and len(waitlisted) <= 5
 
 
 def test_full_role_waitlists_in_order_and_cancellation_promotes(organiser, volunteers, patrol, events):
