@@ -105,7 +105,6 @@ class Cluster:
         (node.dir / "enabled_plugins").write_text("[].\n")
         (node.dir / "rabbitmq.conf").write_text(
             f"loopback_users = none\nlisteners.tcp.default = 127.0.0.1:{node.port}\n"
-            "cluster_partition_handling = pause_minority\n"
         )
         env = {
             **self.env(),
@@ -165,9 +164,20 @@ class Cluster:
         node.stops += 1
 
     def restart_node(self, node: Node) -> None:
-        self.start_node(node)
-        self.await_node(node)
-        self.restarts += 1
+        self.restart_nodes([node])
+
+    def restart_nodes(self, nodes: list[Node]) -> None:
+        """Start stopped nodes together (each waits for the others at boot) and wait until they run."""
+        for node in nodes:
+            self.start_node(node)
+        for node in nodes:
+            self.await_node(node)
+            self.restarts += 1
+
+    def connections(self) -> Counter:
+        """Client connections per node."""
+        out = self.ctl("list_connections", "pid", "--no-table-headers").stdout
+        return Counter(pid_node(line.strip()) for line in out.splitlines() if line.strip())
 
     def stop(self) -> None:
         self.remove()
