@@ -1,22 +1,32 @@
 """Nodes of a three-node RabbitMQ cluster fail while the services work (`make test-cluster`).
 
 The services run as processes with all three nodes in ``AMQP_URI`` (kombu's failover list); their
-queues are quorum queues (the vhost's default queue type), replicated on the three nodes. Under
-sign-up load the node leading the services' queues is stopped, and later a second one; both come
-back. Afterwards (``rel_signups``): every accepted sign-up is stored and told to its volunteer
-once, no role is overbooked, nothing was done twice; and every service queue has a consumer again.
+durable queues are quorum queues (the vhost's default queue type), replicated on the three nodes.
+Under sign-up load (with roster builds beside it, and the sign-ups' reminders coming due after it)
+the node leading the services' queues is stopped, then a second node: in turn in one scenario,
+together in the other; they come back. Afterwards (``rel_signups``): every accepted sign-up is
+stored and told to its volunteer once, every confirmed volunteer reminded once, no role
+overbooked, nothing done twice, each roster build answered with one roster; and every service
+queue has a consumer again.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
+import eventlet
 import pytest
+from rel_clients import RetryingClient
+from rel_data import ORGANISER
 from rel_platform import wait_for
 from rel_signups import signup_storm
+
+from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.timeutil import iso, now
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -25,6 +35,7 @@ CONCURRENCY = int(os.environ.get("CLUSTER_CONCURRENCY", "30"))
 SEATS = int(os.environ.get("CLUSTER_SEATS", "10"))  # per role (6 roles): the confirmed get reminders
 # the reminders come due this long after the patrols are created: after the storm and its faults
 REMINDERS_IN = float(os.environ.get("CLUSTER_REMINDERS_IN", "100"))
+ROSTERS = int(os.environ.get("CLUSTER_ROSTERS", "3"))  # roster builds beside the first storm
 BOTH_DOWN = float(os.environ.get("CLUSTER_BOTH_DOWN", "5"))  # seconds with one node of three
 SERVICE_QUEUES = ("rpc-", "evt-")
 
@@ -109,14 +120,81 @@ def check_consuming(platform, row) -> None:
     assert not idle, f"queues without a consumer: {idle}"
 
 
-def test_signups_and_reminders_survive_nodes_stopped_in_turn(platform, tally):
+@pytest.fixture(scope="module")
+def demo_data(platform):
+    """The demo month (about 300 volunteers, patrols of every grid) for the roster builds, loaded as
+    `make run` does."""
+    import subprocess
+    import sys
+
+    for service in ("volunteers", "activities"):
+        subprocess.run(
+            [sys.executable, "-m", f"{service}.demo", "--database-url", platform.dbs.urls[service]],
+            env=platform.env(service),
+            check=True,
+            capture_output=True,
+        )
+
+
+def roster_builds(platform, count: int) -> list:
+    """`count` roster builds (one week of the demo patrols each, own request_id), one after the
+    other through a retrying client, in a green thread beside the storm; returns their outcomes."""
+    monday = (now() + timedelta(days=7 - now().weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def run():
+        client = RetryingClient(platform.rpc_config, ORGANISER, attempt_timeout=120)
+        outcomes = []
+        try:
+            for i in range(count):
+                start = monday + timedelta(days=7 * i)
+                kwargs = {
+                    "start": iso(start),
+                    "end": iso(start + timedelta(days=7)),
+                    "options": {"time_limit": 5},
+                    "request_id": f"cluster-roster-{uuid.uuid4().hex[:8]}",
+                }
+                outcomes.append(
+                    client.call("activities", "build_roster", kwargs, kwargs["request_id"], time.monotonic() + 400)
+                )
+        finally:
+            client.close()
+        return outcomes
+
+    return eventlet.spawn(run)
+
+
+def check_rosters(platform, row, before: set, outcomes: list) -> None:
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        after = [r for r in rpc.activities.list_rosters() if r["id"] not in before]
+    row.calls += sum(o.attempts for o in outcomes) + 2
+    failed = [o for o in outcomes if o.kind != "ok"]
+    row.lost += len(failed)
+    row.untyped += sum(o.kind == "untyped" for o in outcomes)
+    row.internal += sum(o.kind == "internal" for o in outcomes)
+    answered = {o.result["id"] for o in outcomes if o.kind == "ok"}
+    extra = [r for r in after if r["id"] not in answered]
+    stale = [r for r in after if r.get("status") == "solving"]
+    row.duplicated += len(extra)
+    row.notes.append(
+        f"{len(outcomes)} roster builds beside the storm, {sum(o.attempts for o in outcomes)} attempts; "
+        f"new rosters {[(r['id'], r.get('status')) for r in after]}"
+    )
+    assert not failed, [(o.kind, repr(o.error)) for o in failed]
+    assert not extra, f"rosters nobody was answered with: {extra}"
+    assert not stale, f"rosters left 'solving': {stale}"
+
+
+def test_signups_reminders_and_rosters_survive_nodes_stopped_in_turn(platform, demo_data, tally):
     """The leader of the services' queues is stopped and brought back, then the node leading them
-    next (a second node), while sign-ups are made; their reminders come due after the storm.
-    One node away at a time: the other two are a majority, the queues go on."""
+    next (a second node), while sign-ups are made and rosters built; the sign-ups' reminders come
+    due after the storm. One node away at a time: the other two are a majority, the queues go on."""
     row = tally.row("leader, then a second node, stopped in turn")
     classic = [q["name"] for q in service_queues(platform) if q["type"] != "quorum"]
     row.notes.append(f"classic service queues (exclusive, on their consumer's node): {len(classic)}")
     faults = Faults(platform)
+    with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
+        before = {r["id"] for r in rpc.activities.list_rosters()}
+    rosters = roster_builds(platform, ROSTERS)
     signup_storm(
         platform,
         row,
@@ -132,6 +210,7 @@ def test_signups_and_reminders_survive_nodes_stopped_in_turn(platform, tally):
         ],
         reminders_in=timedelta(seconds=REMINDERS_IN),
     )
+    check_rosters(platform, row, before, rosters.wait())
     check_consuming(platform, row)
 
 
