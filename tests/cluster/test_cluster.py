@@ -36,6 +36,9 @@ SEATS = int(os.environ.get("CLUSTER_SEATS", "10"))  # per role (6 roles): the co
 # the reminders come due this long after the patrols are created: after the storm and its faults
 REMINDERS_IN = float(os.environ.get("CLUSTER_REMINDERS_IN", "100"))
 ROSTERS = int(os.environ.get("CLUSTER_ROSTERS", "3"))  # roster builds beside the first storm
+# 1: the roster builds start as the first node stops, not with the storm's set-up. Open defect: a
+# sign-up that succeeded was then answered RequestRepeated in the one run made (7 December), see docs/DEPLOY.md
+ROSTERS_AT_FAULT = os.environ.get("CLUSTER_ROSTERS_AT_FAULT") == "1"
 BOTH_DOWN = float(os.environ.get("CLUSTER_BOTH_DOWN", "5"))  # seconds with one node of three
 SERVICE_QUEUES = ("rpc-", "evt-")
 
@@ -194,7 +197,15 @@ def test_signups_reminders_and_rosters_survive_nodes_stopped_in_turn(platform, d
     faults = Faults(platform)
     with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
         before = {r["id"] for r in rpc.activities.list_rosters()}
-    rosters = roster_builds(platform, ROSTERS)
+    rosters = [] if ROSTERS_AT_FAULT else [roster_builds(platform, ROSTERS)]
+
+    def stop_leader() -> str:
+        if not ROSTERS_AT_FAULT:
+            return faults.stop_leader()
+        rosters.append(roster_builds(platform, ROSTERS))
+        eventlet.sleep(2)  # the first build is being solved when the node stops
+        return f"{faults.stop_leader()} while a roster was being built"
+
     signup_storm(
         platform,
         row,
@@ -203,14 +214,14 @@ def test_signups_reminders_and_rosters_survive_nodes_stopped_in_turn(platform, d
         roles=6,
         seats=SEATS,
         faults=[
-            (0.15, faults.stop_leader),
+            (0.15, stop_leader),
             (0.35, faults.bring_back),
             (0.55, faults.stop_second),
             (0.8, faults.bring_back),
         ],
         reminders_in=timedelta(seconds=REMINDERS_IN),
     )
-    check_rosters(platform, row, before, rosters.wait())
+    check_rosters(platform, row, before, rosters[0].wait())
     check_consuming(platform, row)
 
 
