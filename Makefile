@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/services/activities:$(CURDIR)/services/notifications:$(CURDIR)/services/organiser:$(CURDIR)/services/appeals:$(CURDIR)
 
-.PHONY: venv run demo test test-unit test-integration test-reliability test-security bench lint format contract check-compose clean
+.PHONY: venv run demo test test-unit test-integration test-reliability test-cluster test-security bench lint format contract check-compose clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ test-integration: venv node-deps
 test-reliability: venv node-deps
 	$(BIN)/python scripts/preflight.py
 	$(BIN)/pytest -m reliability -p no:randomly -s $(PYTEST_ARGS)
+
+## test-cluster: three RabbitMQ nodes clustered on this machine, nodes stopped under load (see docs/DEPLOY.md)
+test-cluster: venv
+	GUANYINLI_CLUSTER=1 $(BIN)/pytest tests/cluster -m cluster -p no:randomly -s $(PYTEST_ARGS)
 
 ## test-security: every RPC method as every kind of caller, forged events and broker accounts, feed tokens, the organiser page (redirects, CSRF, login floods); prints attack, tries, refused, leaked
 test-security: venv

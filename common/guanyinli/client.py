@@ -44,6 +44,7 @@ from nameko.constants import NON_PERSISTENT
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from guanyinli.config import amqp_uri as default_amqp_uri
+from guanyinli.config import broker_uris
 from guanyinli.errors import Unavailable  # importing errors registers the typed errors for deserialize
 
 EXCHANGE = "nameko-rpc"
@@ -111,7 +112,18 @@ class Client:
     # --- AMQP -------------------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        parsed = urlparse(self.uri)
+        """Connect to the first broker of ``AMQP_URI`` that answers (a cluster's nodes in turn)."""
+        uris = broker_uris(self.uri)
+        for i, uri in enumerate(uris):
+            try:
+                self._connect_to(uri)
+                return
+            except _CONNECTION_ERRORS:
+                if i == len(uris) - 1:
+                    raise
+
+    def _connect_to(self, uri: str) -> None:
+        parsed = urlparse(uri)
         vhost = unquote(parsed.path[1:]) if parsed.path not in ("", "/") else "/"
         connection = amqp.Connection(
             host=f"{parsed.hostname or '127.0.0.1'}:{parsed.port or 5672}",

@@ -21,6 +21,24 @@ def amqp_uri() -> str:
     return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
 
 
+def broker_uris(uri: str) -> list[str]:
+    """The brokers of an ``AMQP_URI``: one URI, or the nodes of a cluster separated by ``;``
+    (kombu's failover form, ``pyamqp://u:p@a:5672/vh;pyamqp://u:p@b:5672/vh``; every connection
+    nameko makes tries them in turn when one is unreachable). Blanks around each are ignored."""
+    uris = [part.strip() for part in uri.split(";") if part.strip()]
+    if not uris:
+        raise ValueError("AMQP_URI names no broker")
+    return uris
+
+
+def join_broker_uris(uris) -> str:
+    """The ``AMQP_URI`` of several brokers (the inverse of ``broker_uris``)."""
+    uris = [u.strip() for u in uris]
+    if not uris or any(not u or ";" in u for u in uris):
+        raise ValueError(f"not a list of broker URIs: {uris!r}")
+    return ";".join(uris)
+
+
 def database_url(service: str) -> str:
     """`<SERVICE>_DATABASE_URL`, then `DATABASE_URL`, then a SQLite file under var/."""
     specific = os.environ.get(f"{service.upper()}_DATABASE_URL")

@@ -116,7 +116,9 @@ class ReplyChannel:
             login_method=self.config.get(LOGIN_METHOD_CONFIG_KEY),
         )
         try:
-            connection.connect()
+            # every node of a cluster URI (``a;b;c``) once, in order, without waiting between them;
+            # ``connect()`` would try two at most
+            connection.ensure_connection(max_retries=max(1, len(connection.alt) - 1), reraise_as_library_errors=False)
             channel = connection.default_channel
             channel.exchange_declare(self.exchange.name, self.exchange.type, durable=True, auto_delete=False)
         except BaseException:

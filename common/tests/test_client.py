@@ -124,6 +124,16 @@ def test_an_unreachable_broker_is_a_typed_unavailable_error():
             client.volunteers.health()
 
 
+def test_a_cluster_uri_connects_to_the_first_node_that_answers(sample):
+    """AMQP_URI with several nodes (``a;b;c``): a node that refuses is skipped."""
+    uri = f"pyamqp://guest:guest@127.0.0.1:1/;{sample['AMQP_URI']}"
+    with Client(uri, timeout=10) as client:
+        assert client.client_sample.echo(3)["args"] == [3]
+    with Client("pyamqp://guest:guest@127.0.0.1:1/;pyamqp://guest:guest@127.0.0.1:2/", timeout=5) as client:
+        with pytest.raises(BrokerUnavailable):
+            client.client_sample.echo(3)
+
+
 def test_requests_are_transient_from_every_platform_caller(sample):
     SEEN.clear()
     with Client(sample, timeout=10) as client:

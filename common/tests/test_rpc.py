@@ -117,6 +117,20 @@ def test_replies_are_transient_and_reach_the_callers_queue(rabbit_config, caller
 
 
 @pytest.mark.integration
+def test_replies_go_out_through_the_first_node_of_a_cluster_that_answers(rabbit_config, caller):
+    """AMQP_URI with the nodes of a cluster: two that refuse are skipped at once."""
+    down = ";".join(f"pyamqp://guest:guest@127.0.0.1:{closed_port()}//" for _ in range(2))
+    replies = ReplyChannel({**rabbit_config, "AMQP_URI": f"{down};{rabbit_config['AMQP_URI']}"})
+    try:
+        began = time.monotonic()
+        replies.publish(b'{"result": 1, "error": null}', "application/json", "utf-8", caller.queue, "c-1")
+        assert caller.receive().properties["correlation_id"] == "c-1"
+        assert time.monotonic() - began < 2  # no back-off between the nodes
+    finally:
+        replies.close()
+
+
+@pytest.mark.integration
 def test_a_reply_after_the_broker_closed_the_connection_goes_out_on_a_new_one(rabbit_config, rabbit_manager, caller):
     """Written into a socket the broker has closed, a reply would be lost without an error."""
     replies = ReplyChannel(rabbit_config)

@@ -6,7 +6,7 @@ import itertools
 import random
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from guanyinli.rpc import ClusterRpcProxy
 from guanyinli.testing import signed
@@ -68,12 +68,18 @@ def one_off(rpc, start, **fields) -> dict:
     return found[0]
 
 
-def new_patrols(rpc, count: int, seats: int, days_ahead: int = 12) -> list[dict]:
-    """`count` one-off patrols (one role `patrol` with `seats`), each on its own evening; returns occurrences."""
+def new_patrols(rpc, count: int, seats: int, days_ahead: int = 12, starts_at: datetime | None = None) -> list[dict]:
+    """`count` one-off patrols (one role `patrol` with `seats`), each on its own evening; returns occurrences.
+
+    With `starts_at`: every patrol starts then, each in its own grid (the reminders of sign-ups
+    for patrols about two hours ahead come due while a test runs)."""
     occurrences = []
     base = now().replace(hour=19, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
     for i in range(count):
-        start = base + timedelta(days=i, minutes=random.randrange(0, 50))
+        if starts_at is not None:
+            start = starts_at
+        else:
+            start = base + timedelta(days=i, minutes=random.randrange(0, 50))
         occurrences.append(
             one_off(
                 rpc,

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 
 import eventlet
 from rel_clients import storm
@@ -31,6 +32,9 @@ from rel_data import (
 )
 
 from guanyinli.rpc import ClusterRpcProxy
+from guanyinli.timeutil import now
+
+REMINDER_LEAD = timedelta(hours=2)  # notifications' shortest reminder lead (REMINDER_LEADS["2h"])
 
 
 def signup_storm(
@@ -42,11 +46,15 @@ def signup_storm(
     roles: int,
     seats: int,
     faults: list[tuple[float, Callable[[], str]]],
+    reminders_in: timedelta | None = None,
 ) -> None:
+    """With `reminders_in`, the patrols start 2 hours and that much ahead: each confirmed volunteer
+    is also sent the patrol's 2-hour reminder once it is due (two messages, one otherwise)."""
     tag = f"storm{uuid.uuid4().hex[:6]}"
+    starts_at = now() + REMINDER_LEAD + reminders_in if reminders_in is not None else None
     with ClusterRpcProxy(platform.rpc_config, context_data=ORGANISER, timeout=60) as rpc:
         volunteers = new_volunteers(rpc, signups, tag)
-        occurrences = new_patrols(rpc, roles, seats)
+        occurrences = new_patrols(rpc, roles, seats, starts_at=starts_at)
     with ClusterRpcProxy(platform.rpc_config, context_data=SYSTEM, timeout=60) as rpc:
         quiet_hours_off(rpc, [v["id"] for v in volunteers], platform)
 
@@ -123,10 +131,16 @@ def signup_storm(
     row.overbooked += overbooked
 
     by_address = {address(tag, i): v["id"] for i, v in enumerate(volunteers)}
-    told = [address(tag, i) for i in range(len(volunteers)) if f"{tag}-{i}" in in_db]
-    seen = wait_for_emails(platform, tag, dict.fromkeys(told, 1))
-    missing = [r for r in told if not seen.get(r)]
-    extra = {r: dict(ids) for r, ids in seen.items() if len(ids) > 1}
+    # one message about the sign-up; a confirmed volunteer's reminder too when the patrol is near
+    told = {
+        address(tag, i): 1 + (reminders_in is not None and in_db[f"{tag}-{i}"] == "confirmed")
+        for i in range(len(volunteers))
+        if f"{tag}-{i}" in in_db
+    }
+    wait = 120 + (max(0.0, (starts_at - REMINDER_LEAD - now()).total_seconds()) if starts_at else 0)
+    seen = wait_for_emails(platform, tag, told, timeout=wait)
+    missing = [r for r, n in told.items() if len(seen.get(r, {})) < n]
+    extra = {r: dict(ids) for r, ids in seen.items() if len(ids) > told.get(r, 1)}
     resent = sum(n - 1 for ids in seen.values() for n in ids.values() if n > 1)
     row.lost += len(missing)
     row.duplicated += len(extra)
@@ -137,6 +151,7 @@ def signup_storm(
         f"{len(calls)} sign-ups on {roles} roles x {seats} seats by {concurrency} clients in {elapsed:.1f} s; "
         f"faults: {'; '.join(injected)}; {sum(1 for o in outcomes if o.attempts > 1)} requests needed a retry; "
         f"outcomes {dict(statuses)}, refused {dict(refused)}; {sum(len(v) for v in seen.values())} distinct emails"
+        + (f" ({sum(told.values()) - len(told)} of them reminders)" if reminders_in is not None else "")
         + (f", {resent} resent with the same Message-ID" if resent else "")
     )
     problems += seat_notes + [f"volunteer {v}: {per_volunteer[v]} sign-ups" for v in doubled]
