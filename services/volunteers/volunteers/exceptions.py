@@ -19,7 +19,7 @@ class VolunteerNotFound(NotFound):
 
 @remote_error
 class GridNotFound(NotFound):
-    """No grid has this id (grids are 1..15)."""
+    """No grid has this id: the grids are those of ``volunteers.structure`` (``list_grids``)."""
 
 
 @remote_error

@@ -110,10 +110,34 @@ GREEN_SPACES: tuple[GreenSpace, ...] = tuple(
 
 TEAM_CODES: tuple[str, ...] = tuple(t.code for t in TEAMS)
 ALLIANCE_CODES: tuple[str, ...] = tuple(a.code for a in ALLIANCES)
-GRID_IDS: tuple[int, ...] = tuple(g.id for g in GRIDS)
-GRIDS_BY_ID: dict[int, Grid] = {g.id: g for g in GRIDS}
 PATROL_TEAM = "voluntary_patrol"
 PATROL_LEADER = "patrol_leader"
+
+
+def grid_of(grid_id: int) -> Grid | None:
+    """The grid with this id, None for none. Read from ``GRIDS`` at each call, so the grids are
+    whatever the data holds (a community with a sixteenth grid adds one line above)."""
+    return next((g for g in GRIDS if g.id == grid_id), None)
+
+
+def grid_ids() -> tuple[int, ...]:
+    return tuple(g.id for g in GRIDS)
+
+
+def known_grids() -> str:
+    """The grid ids for a message, runs of consecutive ids shortened: "1-15", "1-3, 5"."""
+    runs: list[list[int]] = []
+    for i in sorted(grid_ids()):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def no_grid(grid_id: object) -> str:
+    """What is wrong with a grid id the data does not hold, naming the grids it does."""
+    return f"no grid {grid_id}; the grids are {known_grids()}"
 
 
 def courtyards_of(grid_id: int) -> list[Courtyard]:
