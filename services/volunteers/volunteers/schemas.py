@@ -12,7 +12,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 from guanyinli.timeutil import local
 from volunteers.domain import MAX_CAP, MAX_PARTNERS, MAX_TARGET, MAX_WINDOW_RANGE, TIMES_OF_DAY
-from volunteers.structure import ALLIANCE_CODES, TEAM_CODES, grid_of, no_grid
+from volunteers.exceptions import no_grid
+from volunteers.structure import ALLIANCE_CODES, TEAM_CODES, grid_of
 
 SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
 START_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -33,13 +34,19 @@ Name = _with(fields.String, "a name", validate=validate.Length(min=1, max=100))
 Team = _with(fields.String, "team code: " + ", ".join(TEAM_CODES), validate=validate.OneOf(TEAM_CODES))
 
 
-def _known_grid(value: int) -> None:
-    # the grids are data (volunteers.structure), looked up at each call rather than frozen into the schema
-    if grid_of(value) is None:
-        raise ValidationError(no_grid(value))
+class KnownGrid(validate.Validator):
+    """One of the grids of the data (volunteers.structure), looked up at each call rather than frozen into
+    the schema."""
+
+    error = "a grid of list_grids"
+
+    def __call__(self, value: int) -> int:
+        if grid_of(value) is None:
+            raise ValidationError(no_grid(value))
+        return value
 
 
-GridId = _with(fields.Integer, "grid id, one of list_grids", strict=True, validate=_known_grid)
+GridId = _with(fields.Integer, "grid id, one of list_grids", strict=True, validate=KnownGrid())
 Alliance = _with(fields.String, "alliance code: " + ", ".join(ALLIANCE_CODES), validate=validate.OneOf(ALLIANCE_CODES))
 Skill = _with(
     fields.String,

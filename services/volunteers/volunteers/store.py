@@ -37,6 +37,7 @@ from volunteers.exceptions import (
     SourceKeyTaken,
     VolunteerInactive,
     VolunteerNotFound,
+    no_grid,
 )
 from volunteers.models import (
     DatedWindow,
@@ -51,7 +52,7 @@ from volunteers.models import (
     WeeklyWindow,
     utcnow,
 )
-from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, TEAMS, courtyards_of, grid_of, no_grid
+from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, TEAMS, courtyards_of, grid_of
 
 SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language", "max_duties_per_week", "target_per_month")
 

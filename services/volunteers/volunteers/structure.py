@@ -1,4 +1,4 @@
-"""The fixed organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings, green spaces.
+"""The organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings, green spaces.
 
 This is reference data, not user data: it lives in code (validated by the schemas and guarded by
 CHECK constraints in the tables) so every database, empty or not, agrees on it. What changes over
@@ -122,22 +122,6 @@ def grid_of(grid_id: int) -> Grid | None:
 
 def grid_ids() -> tuple[int, ...]:
     return tuple(g.id for g in GRIDS)
-
-
-def known_grids() -> str:
-    """The grid ids for a message, runs of consecutive ids shortened: "1-15", "1-3, 5"."""
-    runs: list[list[int]] = []
-    for i in sorted(grid_ids()):
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-
-
-def no_grid(grid_id: object) -> str:
-    """What is wrong with a grid id the data does not hold, naming the grids it does."""
-    return f"no grid {grid_id}; the grids are {known_grids()}"
 
 
 def courtyards_of(grid_id: int) -> list[Courtyard]:
