@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -57,6 +58,8 @@ from guanyinli.logs import redact_url_logs
 from guanyinli.rpc import rpc
 from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_CACHE_SECONDS = 300
@@ -312,12 +315,21 @@ class FeedsMixin:
         )
         return result.rowcount or 0
 
+    def _grids_if_known(self) -> frozenset[int]:
+        """The community's grids for the list of links; none while the volunteers service does not answer,
+        so a volunteer still gets their own link and the other public ones."""
+        try:
+            return self.volunteers.grid_ids()
+        except Unavailable:
+            log.warning("feed links without the grids' feeds: the volunteers service did not answer")
+            return frozenset()
+
     def _urls(self, volunteer_id: int, row: FeedToken | None, secret: str | None) -> dict:
         personal = None
         if row is not None and secret is not None:
             personal = self._link(PERSONAL_PATH.format(token=derive_token(secret, row.id, volunteer_id)))
         public = []
-        for scope, value in public_feeds(self.volunteers.grid_ids()):
+        for scope, value in public_feeds(self._grids_if_known()):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
             public.append(
                 {"scope": scope, "value": value, "name": feed_data.public_scope_name(scope, value), **self._link(path)}
