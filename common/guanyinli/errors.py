@@ -69,6 +69,26 @@ class InternalError(PlatformError):
     """An unexpected fault; it was logged with its traceback on the service side."""
 
 
+def number_ranges(numbers) -> str:
+    """[1, 2, 3, 5, 7, 8] -> "1-3,5,7-8"."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def no_grid(wanted, known) -> str:
+    """What is wrong with grid ids the community does not have, naming those it has (the volunteers
+    service's ``list_grids``): "no grid 17; the grids are 1-16"."""
+    missing = sorted(set(wanted))
+    return (
+        f"no grid{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}; the grids are {number_ranges(known)}"
+    )
+
+
 def format_validation(messages) -> str:
     """Flatten marshmallow's nested messages into 'field: message; other.field: message'."""
     parts: list[str] = []

@@ -267,3 +267,14 @@ class SetClock:
         return self.at
 
     now = __call__
+
+
+@pytest.fixture
+def sixteenth_grid(monkeypatch):
+    """The community's data with a sixteenth grid (id 16) beside Guanyinli's own: the grids are data, so
+    every service that asks the volunteers service for them, or validates against them, takes it.
+    Patches ``volunteers.structure.GRIDS`` in this process, where the tests run the volunteers service."""
+    structure = importlib.import_module("volunteers.structure")
+    grid = structure.Grid(16, "G16", "观音里第十六综合网格", "comprehensive")
+    monkeypatch.setattr(structure, "GRIDS", (*structure.GRIDS, grid))
+    return grid

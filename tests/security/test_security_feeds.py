@@ -12,9 +12,9 @@ import pytest
 from activities_testkit import ELDERLY_VISIT, at, iso
 from test_feeds_secrets import BASE_URL, SECRET_A, SECRET_B, get, rpc
 
-from activities.feed_data import GRIDS
 from activities.feeds import derive_token
 from guanyinli.events import KINDS, TEAMS
+from volunteers.structure import grid_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
@@ -184,7 +184,7 @@ def test_elderly_visits_are_in_no_public_feed(start, web_session, attacks, every
         token = token_of(organiser.issue_feed_token(volunteer_id=1)["personal"]["https"])
     paths = {link["https"][len(BASE_URL) :] for link in links}
     # every public feed there is, whether feed_urls lists it or not
-    paths |= {f"/feeds/teams/{t}.ics" for t in TEAMS} | {f"/feeds/grids/{g}.ics" for g in GRIDS}
+    paths |= {f"/feeds/teams/{t}.ics" for t in TEAMS} | {f"/feeds/grids/{g}.ics" for g in grid_ids()}
     paths |= {f"/feeds/kinds/{k}.ics" for k in KINDS} | {"/feeds/lectures.ics"}
     shown = 0
     for path in sorted(paths):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -54,7 +55,15 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=TZ)
 
 
-def plan(monday: date) -> list[dict]:
+def community_grids() -> tuple[int, ...]:
+    """The grids of the community: the volunteers service's reference data, read from its code as the
+    demo runs beside it (the image carries it, see image-sources)."""
+    from volunteers import structure
+
+    return structure.grid_ids()
+
+
+def plan(monday: date, grids: Iterable[int] | None = None) -> list[dict]:
     """The month's activities as ``store.create_activity`` input, each with its ``demo_key``."""
     last = monday + timedelta(days=27)
     until = f"UNTIL={last:%Y%m%d}"
@@ -144,7 +153,7 @@ def plan(monday: date) -> list[dict]:
                 "health_notes": notes,
             }
         )
-    for grid in range(1, 16):
+    for grid in community_grids() if grids is None else grids:
         items.append(
             {
                 "key": f"patrol-evening-{grid}",

@@ -7,6 +7,7 @@ fields of elderly visits; a volunteer acts for themselves.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,12 +28,29 @@ from guanyinli.timeutil import iso, parse_iso
 LOOKUP_BATCH = 1000  # ids (and source keys) volunteers.lookup takes at once
 
 
+class GridCache:
+    """The community's grid ids as the volunteers service last told them, kept for ``seconds``: every request
+    of a grid's public feed needs them, and they change only when the community's data does."""
+
+    def __init__(self, seconds: float = 60.0, clock=time.monotonic):
+        self.seconds, self._clock = seconds, clock
+        self._ids: frozenset[int] = frozenset()
+        self._at: float | None = None
+
+    def get(self, fetch) -> frozenset[int]:
+        moment = self._clock()
+        if self._at is None or moment - self._at >= self.seconds:
+            self._ids, self._at = frozenset(fetch()), moment
+        return self._ids
+
+
 class VolunteerDirectory:
     """The calls the activities service makes to ``volunteers``, with a time limit."""
 
-    def __init__(self, proxy, timeout: float):
+    def __init__(self, proxy, timeout: float, grid_cache: GridCache | None = None):
         self._proxy = proxy
         self._timeout = timeout
+        self.grid_cache = grid_cache or GridCache(seconds=0)
 
     def _call(self, method: str, *args):
         try:
@@ -138,8 +156,13 @@ class VolunteerDirectory:
         return courtyards, green_spaces
 
     def grid_names(self) -> dict[int, str]:
-        """Each grid's own (Chinese) name by id, for the roster's messages."""
-        return {int(g["id"]): g["name"] for g in self._call("list_grids") if g.get("name")}
+        """Every grid of the community by id, with its own (Chinese) name ("" if it has none): the set of
+        grids is the volunteers service's, and the names are for the roster's messages."""
+        return {int(g["id"]): g.get("name") or "" for g in self._call("list_grids")}
+
+    def grid_ids(self) -> frozenset[int]:
+        """The ids of the community's grids, asked of the volunteers service at most once a minute."""
+        return self.grid_cache.get(self.grid_names)
 
     def available_volunteers(self, start: datetime, end: datetime, skill: str | None = None) -> list[dict]:
         """Active volunteers available for all of [start, end), with one skill (or skill family) if named."""
@@ -173,6 +196,15 @@ class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
     target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"
+
+    def setup(self) -> None:
+        super().setup()
+        self.grid_cache = GridCache()  # one a container: the workers share what the volunteers service said
+
+    def get_dependency(self, worker_ctx):
+        directory = super().get_dependency(worker_ctx)
+        directory.grid_cache = self.grid_cache
+        return directory
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Errors of the activities service, registered so RPC callers receive these classes.
 
-All are subclasses of the platform's ``Conflict``/``InvalidInput``, so a caller that only knows
+All are subclasses of the platform's ``Conflict``/``InvalidInput``/``NotFound``, so a caller that only knows
 ``guanyinli.errors`` can still catch them by the general class.
 """
 
@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance as remote_error
 
-from guanyinli.errors import Conflict, InvalidInput
+from guanyinli.errors import Conflict, InvalidInput, NotFound
+
+
+@remote_error
+class GridNotFound(NotFound):
+    """A grid the volunteers service does not know (its ``list_grids`` are the community's grids)."""
 
 
 @remote_error

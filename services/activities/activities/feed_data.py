@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +52,6 @@ PUBLIC_HIDDEN_KINDS = frozenset({"elderly_visit"})
 NEUTRAL_VISIT = "上门探访"  # summary and category of a visit in a personal feed without details
 HISTORY = timedelta(days=90)
 MAX_INSTANCES = 5000  # a guard when expanding rules
-GRIDS = range(1, 16)
 
 KIND_LABELS = {
     "patrol": "治安巡逻",
@@ -574,14 +573,15 @@ def public_scope_name(scope: str, value: str | int | None) -> str:
     return "观音里 · 立德树人讲堂 讲座安排"
 
 
-def valid_scope(scope: str, value: str | int | None) -> bool:
-    """Whether a public feed exists (unknown teams, kinds and grids are 404, not empty feeds)."""
+def valid_scope(scope: str, value: str | int | None, grids: Container[int] | None = None) -> bool:
+    """Whether a public feed exists (unknown teams, kinds and grids are 404, not empty feeds). The grids are
+    the community's (``grids``: the volunteers service's ids; None: any grid id, the caller checked it)."""
     if scope == "team":
         return value in TEAMS
     if scope == "kind":
         return value in KINDS and value not in PUBLIC_HIDDEN_KINDS
     if scope == "grid":
-        return isinstance(value, int) and value in GRIDS
+        return isinstance(value, int) and value >= 1 and (grids is None or value in grids)
     return scope == "lectures"
 
 

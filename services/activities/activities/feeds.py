@@ -37,9 +37,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from marshmallow import fields
@@ -58,6 +60,8 @@ from guanyinli.logs import redact_url_logs
 from guanyinli.rpc import rpc
 from guanyinli.schemas import Id, LocalDateTime, StrictSchema, contract
 from guanyinli.timeutil import from_db, now, to_db
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_CACHE_SECONDS = 300
@@ -250,11 +254,12 @@ class FeedRevoked(StrictSchema):
     revoked = fields.Integer(required=True, metadata={"description": "tokens revoked by this call"})
 
 
-def public_feeds() -> list[tuple[str, str | int | None]]:
+def public_feeds(grids: Iterable[int]) -> list[tuple[str, str | int | None]]:
+    """Every public feed: the lecture programme, each team's and kind's, and each grid's of ``grids``."""
     scopes: list[tuple[str, str | int | None]] = [("lectures", None)]
     scopes += [("team", t) for t in feed_data.TEAM_LABELS]
     scopes += [("kind", k) for k in feed_data.KIND_LABELS if k not in feed_data.PUBLIC_HIDDEN_KINDS]
-    scopes += [("grid", g) for g in feed_data.GRIDS]
+    scopes += [("grid", g) for g in sorted(grids)]
     return scopes
 
 
@@ -274,7 +279,8 @@ class FeedSettings(DependencyProvider):
 
 
 class FeedsMixin:
-    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db``, ``caller`` and ``clock`` on the service."""
+    """iCal feeds (HTTP) and personal feed tokens (RPC); needs ``db``, ``caller``, ``clock`` and ``volunteers``
+    (the grids) on the service."""
 
     feed_settings = FeedSettings()
 
@@ -331,12 +337,21 @@ class FeedsMixin:
         )
         return result.rowcount or 0
 
+    def _grids_if_known(self) -> frozenset[int]:
+        """The community's grids for the list of links; none while the volunteers service does not answer,
+        so a volunteer still gets their own link and the other public ones."""
+        try:
+            return self.volunteers.grid_ids()
+        except Unavailable:
+            log.warning("feed links without the grids' feeds: the volunteers service did not answer")
+            return frozenset()
+
     def _urls(self, volunteer_id: int, row: FeedToken | None, secret: str | None) -> dict:
         personal = None
         if row is not None and secret is not None:
             personal = self._link(PERSONAL_PATH.format(token=derive_token(secret, row.id, volunteer_id)))
         public = []
-        for scope, value in public_feeds():
+        for scope, value in public_feeds(self._grids_if_known()):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
             public.append(
                 {"scope": scope, "value": value, "name": feed_data.public_scope_name(scope, value), **self._link(path)}
@@ -462,7 +477,11 @@ class FeedsMixin:
         return calendar_response(request, *found, private=True, filename="guanyinli-duties.ics")
 
     def _public(self, request, scope: str, value) -> Response:
-        if not feed_data.valid_scope(scope, value):
+        try:
+            grids = self.volunteers.grid_ids() if scope == "grid" else None
+        except Unavailable as exc:
+            return Response(str(exc), status=503, mimetype="text/plain", headers={"Retry-After": "30"})
+        if not feed_data.valid_scope(scope, value, grids):
             return not_found("no such feed")
         body, etag = self._render(
             lambda current: (scope, value),

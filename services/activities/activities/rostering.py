@@ -17,6 +17,7 @@ import inspect
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -29,10 +30,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import domain, roster, schemas, store, swaps
-from activities.exceptions import NotExportable, SwapClosed, SwapExpired, SwapRejected
+from activities.exceptions import GridNotFound, NotExportable, SwapClosed, SwapExpired, SwapRejected
 from activities.models import OUTBOX, Activity, Occurrence, Roster, RosterSwap, Signup
 from activities.roster import fileformat
-from guanyinli.errors import Conflict, Forbidden, InternalError, InvalidInput, KeyReused, NotFound, Unavailable
+from guanyinli.errors import (
+    Conflict,
+    Forbidden,
+    InternalError,
+    InvalidInput,
+    KeyReused,
+    NotFound,
+    Unavailable,
+    no_grid,
+    number_ranges,
+)
 from guanyinli.events import publish
 from guanyinli.identity import ORGANISERS, READERS, own
 from guanyinli.rpc import CORRELATION_KEY, rpc, rpc_request
@@ -81,9 +92,16 @@ def patrol_occurrences(session: Session, start: datetime, end: datetime, grids: 
     ]
 
 
-def window_grids(grids: list[int] | None) -> list[int]:
-    """The grids a roster window asks for, sorted, every grid when none is named."""
-    return sorted(set(grids or range(1, 16)))
+def window_grids(grids: list[int] | None, known: Iterable[int]) -> list[int]:
+    """The grids a roster window asks for, sorted; every grid the community has (``known``, the volunteers
+    service's) when none is named, and GridNotFound for one it does not have."""
+    unknown = set(grids or ()) - set(known)
+    if unknown:
+        raise GridNotFound(
+            f"grids: {no_grid(unknown, known)}",
+            f"没有{'、'.join(f'{g}号网格' for g in sorted(unknown))}；社区的网格是{number_ranges(known)}",
+        )
+    return sorted(set(grids or known))
 
 
 def no_patrols(start: datetime, end: datetime, grids: list[int]) -> InvalidInput:
@@ -137,7 +155,7 @@ def problem_from(
 ) -> roster.Problem:
     """The solver's input: a volunteer is unavailable for every shift time no window of theirs covers,
     and brings their roster settings (``settings_of``; targets for the roster's ``period``). Messages
-    name a grid "grid 7" in English and by its own name (`grid_names_zh`) in Chinese."""
+    name a grid "grid 7" in English (the solver's default) and by its own name (`grid_names_zh`) in Chinese."""
     times = sorted({(s.start, s.end) for s in shifts})
     known = {str(person["id"]) for person in team}
     volunteers = []
@@ -160,7 +178,6 @@ def problem_from(
         shifts=tuple(shifts),
         rules=rules,
         pinned=tuple(p for p in pinned if p.volunteer_id in known),
-        grid_names={g: f"grid {g}" for g in range(1, 16)},
         grid_names_zh=grid_names_zh or {},
         grid_neighbours=grid_neighbours or {},
     )
@@ -190,8 +207,8 @@ def grid_map(text: str | None) -> dict[int, frozenset[int]]:
             g, ns = int(grid), [int(n) for n in others.split(",") if n]
         except ValueError:
             raise ValueError(f"GRID_NEIGHBOURS: {entry!r} is not GRID:GRID,GRID,...") from None
-        if not ns or not all(1 <= x <= 15 for x in (g, *ns)):
-            raise ValueError(f"GRID_NEIGHBOURS: {entry!r} needs grids 1 to 15, each with its neighbours")
+        if not ns or not all(x >= 1 for x in (g, *ns)):
+            raise ValueError(f"GRID_NEIGHBOURS: {entry!r} needs grid ids (from 1), each with its neighbours")
         for n in ns:
             if n != g:
                 near[g].add(n)
@@ -339,8 +356,11 @@ class RosterMixin:
             raise NotFound(f"roster_id: no roster {roster_id}")
         return row
 
-    def _problem(self, start: datetime, end: datetime, grids: list[int], options: dict) -> roster.Problem:
-        """Shifts and pinned duties from our tables, the patrol team and its availability over RPC."""
+    def _problem(
+        self, start: datetime, end: datetime, grids: list[int], options: dict, names_zh: dict[int, str] | None = None
+    ) -> roster.Problem:
+        """Shifts and pinned duties from our tables, the patrol team and its availability over RPC (and the
+        grids' names, unless the caller asked for them already)."""
 
         def gather(session):
             occurrences = patrol_occurrences(session, start, end, grids)
@@ -356,7 +376,8 @@ class RosterMixin:
         shifts, pinned, others = self._work(gather)
         team = self.volunteers.patrol_team()
         windows = self.volunteers.availability_windows(start, end, "voluntary_patrol")
-        names_zh = self.volunteers.grid_names()
+        if names_zh is None:
+            names_zh = self.volunteers.grid_names()
         rules = rules_from(options)
         return problem_from(
             shifts, team, windows, others, pinned, rules, self._grid_map(), names_zh, period=(start, end)
@@ -429,11 +450,11 @@ class RosterMixin:
         access=ORGANISERS,
         request=schemas.BuildRosterIn,
         response=schemas.RosterOut(),
-        errors=(*ROSTER_ERRORS, KeyReused),
+        errors=(*ROSTER_ERRORS, GridNotFound, KeyReused),
         emits=("roster_progress",),
     )
     def build_roster(self, start, end, grids=None, options=None, request_id=None):
-        """Build a draft patrol roster of [start, end) for the grids (default all 15), with its report.
+        """Build a draft patrol roster of [start, end) for the grids (default every grid), with its report.
 
         Progress (rosters found, objective, bound, gap) is dispatched as roster_progress events while
         the solver works. A window and grids without a patrol are refused (InvalidInput). When shifts
@@ -447,7 +468,8 @@ class RosterMixin:
         a second one; with other arguments it is refused (KeyReused).
         """
         self._organiser()
-        grids = window_grids(grids)
+        names_zh = self.volunteers.grid_names()
+        grids = window_grids(grids, names_zh)
         options = dict(options or {})
         if not self._grid_map() and options.get("neighbour_grids"):  # a broken map: Unavailable, before any row
             raise InvalidInput(
@@ -492,7 +514,7 @@ class RosterMixin:
         if answered:
             return self._work(lambda s: roster_view(self._roster(s, roster_id)))
         try:
-            problem = self._problem(start, end, grids, options)
+            problem = self._problem(start, end, grids, options, names_zh)
             solver_options = roster.Options(
                 time_limit=options.get("time_limit", 10.0), coverage=options.get("coverage", "auto")
             )
@@ -562,7 +584,7 @@ class RosterMixin:
         access=READERS,
         request=schemas.RosterWindowIn,
         response=schemas.RosterMonthOut(),
-        errors=(InvalidInput, NotExportable, Unavailable),
+        errors=(InvalidInput, GridNotFound, NotExportable, Unavailable),
     )
     def export_roster_month(self, start, end, grids=None):
         """The month build_roster would solve, as a patrol-roster/1 instance for solvers outside the service.
@@ -572,8 +594,9 @@ class RosterMixin:
         patrol are refused (InvalidInput), a month whose rules the format cannot say too (NotExportable).
         Duties already signed up for and the service's own soft rules are not part of the format.
         """
-        grids = window_grids(grids)
-        problem = self._problem(start, end, grids, {})
+        names_zh = self.volunteers.grid_names()
+        grids = window_grids(grids, names_zh)
+        problem = self._problem(start, end, grids, {}, names_zh)
         if not problem.shifts:
             raise no_patrols(start, end, grids)
         name = (

@@ -36,6 +36,7 @@ from activities.dependencies import CallerIdentity, DutySettings, Standins, Volu
 from activities.domain import Caller, RuleViolation, SignupCheck, Viewer
 from activities.exceptions import (
     DutyClash,
+    GridNotFound,
     OccurrenceClosed,
     SkillMissing,
     TooLateToCancel,
@@ -46,7 +47,7 @@ from activities.models import OUTBOX
 from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, no_grid
 from guanyinli.events import attendance_key, read
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISER, ORGANISERS, SYSTEM, VIEWER, allow, own
 from guanyinli.rpc import EventDispatcher, event_handler, rpc
@@ -138,6 +139,14 @@ class ActivitiesService(
         if not self.caller.is_organiser:
             raise Forbidden("organisers only (context data user.roles must include 'organiser')")
 
+    def _known_grid(self, grid_id: int | None) -> None:
+        """GridNotFound for a grid the community does not have (the volunteers service's grids), before an
+        activity or occurrence is placed in it."""
+        if grid_id is not None:
+            grids = self.volunteers.grid_ids()
+            if grid_id not in grids:
+                raise GridNotFound(f"grid_id: {no_grid([grid_id], grids)}", f"没有{grid_id}号网格")
+
     def _weekly_caps(self) -> domain.WeeklyCaps:
         """The weekly cap of every way to take a duty: MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS by kind."""
         return domain.WeeklyCaps(self.duty_rules.max_per_week, self.standin_settings.caps)
@@ -171,7 +180,7 @@ class ActivitiesService(
         access=ORGANISERS,
         request=schemas.CreateActivityIn,
         response=schemas.Activity(),
-        errors=ORGANISER_ERRORS,
+        errors=ORGANISER_ERRORS + (GridNotFound, Unavailable),
         emits=("activity_created",),
         key="request_id",
     )
@@ -201,6 +210,7 @@ class ActivitiesService(
 
         The same request_id with the same arguments returns the first answer (guanyinli.keys)."""
         self._organiser()
+        self._known_grid(grid_id)
         data = {k: v for k, v in locals().items() if k not in ("self", "request_id")}
 
         def work(session):
@@ -216,12 +226,13 @@ class ActivitiesService(
         access=ORGANISERS,
         request=schemas.UpdateActivityIn,
         response=schemas.Activity(),
-        errors=ORGANISER_ERRORS + (OccurrenceClosed,),
+        errors=ORGANISER_ERRORS + (GridNotFound, OccurrenceClosed, Unavailable),
         emits=("activity_updated", "occurrence_cancelled", "signup_promoted"),
     )
     def update_activity(self, activity_id, changes):
         """Change an activity; occurrences the new schedule drops are cancelled (with sign-ups) or removed."""
         self._organiser()
+        self._known_grid(changes.get("grid_id"))
 
         def work(session):
             activity, changed, cancelled, promoted = store.update_activity(session, activity_id, changes)
@@ -354,7 +365,7 @@ class ActivitiesService(
         access=ORGANISERS,
         request=schemas.UpdateOccurrenceIn,
         response=schemas.Occurrence(),
-        errors=ORGANISER_ERRORS + (OccurrenceClosed,),
+        errors=ORGANISER_ERRORS + (GridNotFound, OccurrenceClosed, Unavailable),
         emits=("occurrence_changed",),
     )
     def update_occurrence(
@@ -364,6 +375,7 @@ class ActivitiesService(
 
         occurrence_changed carries ``reason`` to the volunteers it concerns."""
         self._organiser()
+        self._known_grid(grid_id)
         changes = {
             k: v
             for k, v in {"start": start, "end": end, "grid_id": grid_id, "courtyard": courtyard, "room": room}.items()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from guanyinli.errors import number_ranges  # noqa: F401  (board.number_ranges: the pages and CLI use it)
 from guanyinli.timeutil import local
 
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -238,17 +239,6 @@ def fairness_rows(roster: Mapping, names: Mapping[int, str] | None = None) -> li
         )
     rows.sort(key=lambda r: (-r["delta"], r["role"], r["name"]))
     return rows
-
-
-def number_ranges(numbers: list[int]) -> str:
-    """[1, 2, 3, 5, 7, 8] -> "1-3,5,7-8"."""
-    runs: list[list[int]] = []
-    for n in sorted(set(numbers)):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 class NotInRoster(LookupError):

@@ -205,7 +205,7 @@ def teams_list():
 
 @cli.group()
 def grids():
-    """The 15 grids, their leaders and members."""
+    """The grids of the community, their leaders and members."""
 
 
 @grids.command("list")
@@ -318,7 +318,7 @@ def volunteer_fields(fn):
         [
             click.option("--email", help="e-mail address"),
             click.option("--team", "teams", multiple=True, help="team code (repeat for several)"),
-            click.option("--grid", "grid_id", type=int, help="home grid id (1-15)"),
+            click.option("--grid", "grid_id", type=int, help="home grid id (`guanyinli grids list` shows them)"),
             click.option("--alliance", help="alliance code"),
             click.option("--skill", "skills", multiple=True, help="skill or qualification (repeat)"),
         ]
@@ -730,7 +730,13 @@ def progress_line(event: dict) -> str:
 @roster.command("build")
 @click.option("--start", required=True, help="first day, YYYY-MM-DD")
 @click.option("--days", type=click.IntRange(1, 62), default=28, show_default=True, help="number of days")
-@click.option("--grid", "grids", type=click.IntRange(1, 15), multiple=True, help="only these grids (repeat)")
+@click.option(
+    "--grid",
+    "grids",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="only these grids (repeat; `guanyinli grids list` shows them)",
+)
 @click.option("--time-limit", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="solver seconds")
 @click.option("--coverage", type=click.Choice(["auto", "hard", "soft"]), default="auto", show_default=True)
 @click.option("--neighbour-grids", is_flag=True, help="let volunteers patrol the grids next to their home grid")
@@ -882,7 +888,13 @@ def roster_solve(month, out_path, time_limit, workers, seed, lang):
 @roster.command("export")
 @click.option("--start", required=True, help="first day, YYYY-MM-DD")
 @click.option("--days", type=click.IntRange(1, 62), default=28, show_default=True, help="number of days")
-@click.option("--grid", "grids", type=click.IntRange(1, 15), multiple=True, help="only these grids (repeat)")
+@click.option(
+    "--grid",
+    "grids",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="only these grids (repeat; `guanyinli grids list` shows them)",
+)
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default: print it)"
 )

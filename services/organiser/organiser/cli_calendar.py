@@ -38,7 +38,7 @@ def _filters(kind, team, grid) -> agenda.Filters:
 
 
 def filter_options(fn):
-    fn = click.option("--grid", type=click.IntRange(1, 15), help="grid id")(fn)
+    fn = click.option("--grid", type=click.IntRange(min=1), help="grid id")(fn)
     fn = click.option("--team", type=click.Choice(TEAMS), help="team code")(fn)
     return click.option("--kind", type=click.Choice(KINDS), help="kind of activity")(fn)
 
@@ -247,7 +247,7 @@ def occurrence_remove(signup_id):
 @click.option("--title")
 @click.option("--start", help="first start, ISO 8601 (local time if no offset)")
 @click.option("--duration", "duration_minutes", type=int, help="minutes")
-@click.option("--grid", "grid_id", type=click.IntRange(1, 15), help="grid id")
+@click.option("--grid", "grid_id", type=click.IntRange(min=1), help="grid id")
 @click.option("--courtyard")
 @click.option("--room")
 @click.option("--rrule", help="RFC 5545 RRULE; 'none': once")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from guanyinli.timeutil import TZ, now
 from volunteers import domain, store
 from volunteers.models import GridRole, Volunteer
-from volunteers.structure import GRID_IDS, PATROL_LEADER, PATROL_TEAM
+from volunteers.structure import PATROL_LEADER, PATROL_TEAM, grid_ids
 
 SEED = 20240611
 PATROL_PER_GRID = 12  # of whom LEADERS_PER_GRID are qualified patrol leaders
@@ -194,8 +194,9 @@ def generate(seed: int = SEED, today: date | None = None) -> list[DemoVolunteer]
 
     alliances, weights = zip(*ALLIANCE_WEIGHTS.items(), strict=True)
     extra_skills, skill_weights = zip(*EXTRA_SKILLS.items(), strict=True)
+    grids = grid_ids()
     plan: list[tuple[int, str, list[str]]] = []
-    for grid in GRID_IDS:
+    for grid in grids:
         for i in range(PATROL_PER_GRID):
             teams = [PATROL_TEAM] + (
                 [rng.choice(("convenient_service", "sanitation_green"))] if rng.random() < 0.2 else []
@@ -205,7 +206,7 @@ def generate(seed: int = SEED, today: date | None = None) -> list[DemoVolunteer]
         teams = [("convenient_service", "sanitation_green")[i % 2]]
         if rng.random() < 0.15:
             teams = ["convenient_service", "sanitation_green"]
-        plan.append((GRID_IDS[i % len(GRID_IDS)], rng.choice(("retiree", "retiree", "worker", "weekend")), teams))
+        plan.append((grids[i % len(grids)], rng.choice(("retiree", "retiree", "worker", "weekend")), teams))
 
     volunteers = []
     for n, (grid, profile, teams) in enumerate(plan, start=1):
@@ -229,7 +230,7 @@ def generate(seed: int = SEED, today: date | None = None) -> list[DemoVolunteer]
                 ledger=_history(rng, key, sorted(set(teams)), today),
             )
         )
-    for grid in GRID_IDS:
+    for grid in grids:
         _spread_leaders([v for v in volunteers if v.grid_id == grid and PATROL_LEADER in v.skills])
         residents = [v for v in volunteers if v.grid_id == grid]
         # The grid leader: a community cadre or party member living in the grid, else the first resident.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance as remote_error
 
+from guanyinli import errors
 from guanyinli.errors import Conflict, InvalidInput, NotFound
+from volunteers.structure import grid_ids
 
 
 @remote_error
@@ -19,7 +21,7 @@ class VolunteerNotFound(NotFound):
 
 @remote_error
 class GridNotFound(NotFound):
-    """No grid has this id (grids are 1..15)."""
+    """No grid has this id: the grids are those of ``volunteers.structure`` (``list_grids``)."""
 
 
 @remote_error
@@ -50,3 +52,8 @@ class SourceKeyTaken(Conflict):
 @remote_error
 class PartnerInvalid(InvalidInput):
     """A partner named is the volunteer themselves, no volunteer, deactivated, or one too many."""
+
+
+def no_grid(grid_id: object) -> str:
+    """What is wrong with a grid id the data does not hold, naming the grids it does."""
+    return errors.no_grid([grid_id], grid_ids())

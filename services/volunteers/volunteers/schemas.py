@@ -12,7 +12,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 from guanyinli.timeutil import local
 from volunteers.domain import MAX_CAP, MAX_PARTNERS, MAX_TARGET, MAX_WINDOW_RANGE, TIMES_OF_DAY
-from volunteers.structure import ALLIANCE_CODES, GRID_IDS, TEAM_CODES
+from volunteers.exceptions import no_grid
+from volunteers.structure import ALLIANCE_CODES, TEAM_CODES, grid_of
 
 SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
 START_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -31,12 +32,21 @@ def _with(field_cls, description: str, **defaults):
 
 Name = _with(fields.String, "a name", validate=validate.Length(min=1, max=100))
 Team = _with(fields.String, "team code: " + ", ".join(TEAM_CODES), validate=validate.OneOf(TEAM_CODES))
-GridId = _with(
-    fields.Integer,
-    "grid id, 1..15",
-    strict=True,
-    validate=validate.OneOf(GRID_IDS, error="no grid {input}; grids are 1..15"),
-)
+
+
+class KnownGrid(validate.Validator):
+    """One of the grids of the data (volunteers.structure), looked up at each call rather than frozen into
+    the schema."""
+
+    error = "a grid of list_grids"
+
+    def __call__(self, value: int) -> int:
+        if grid_of(value) is None:
+            raise ValidationError(no_grid(value))
+        return value
+
+
+GridId = _with(fields.Integer, "grid id, one of list_grids", strict=True, validate=KnownGrid())
 Alliance = _with(fields.String, "alliance code: " + ", ".join(ALLIANCE_CODES), validate=validate.OneOf(ALLIANCE_CODES))
 Skill = _with(
     fields.String,
@@ -72,7 +82,7 @@ class PhoneIn(StrictSchema):
 
 
 class GridIdIn(StrictSchema):
-    grid_id = Id(required=True, metadata={"description": "grid id, 1..15"})
+    grid_id = Id(required=True, metadata={"description": "grid id, one of list_grids"})
 
 
 class ListCourtyardsIn(StrictSchema):
@@ -84,7 +94,7 @@ class VolunteerFields(StrictSchema):
     phone = Phone(metadata={"description": "mobile (optionally +86) or landline with area code; unique"})
     email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     teams = fields.List(Team(), validate=validate.Length(max=3))
-    grid_id = GridId(allow_none=True, metadata={"description": "home grid, 1..15"})
+    grid_id = GridId(allow_none=True, metadata={"description": "home grid, one of list_grids"})
     alliance = Alliance(allow_none=True)
     skills = fields.List(Skill(), validate=validate.Length(max=30))
     language = fields.String(
@@ -233,7 +243,7 @@ class AvailabilityWindowsIn(RangeIn):
 
 class LookupIn(StrictSchema):
     volunteer_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=1000))
-    grid_ids = fields.List(GridId(), load_default=list, validate=validate.Length(max=15))
+    grid_ids = fields.List(GridId(), load_default=list, validate=validate.Length(max=100))
     source_keys = fields.List(
         fields.String(validate=validate.Length(min=1, max=120)), load_default=list, validate=validate.Length(max=1000)
     )
@@ -277,7 +287,7 @@ class LeaderboardIn(StrictSchema):
 
 
 class GridRoleIn(StrictSchema):
-    grid_id = Id(required=True, metadata={"description": "grid id, 1..15"})
+    grid_id = Id(required=True, metadata={"description": "grid id, one of list_grids"})
     volunteer_id = Id(required=True)
 
 
@@ -330,7 +340,7 @@ class PersonRef(Schema):
 
 class GridSummary(Schema):
     id = fields.Integer()
-    code = fields.String(metadata={"description": "G01..G15"})
+    code = fields.String(metadata={"description": "the grid's code, e.g. G01"})
     name = fields.String()
     kind = fields.String(metadata={"description": "exclusive or comprehensive"})
     leader = fields.Nested(PersonRef, allow_none=True)

@@ -149,7 +149,7 @@ class VolunteersService(revocation.RevocationListener):
         response=schemas.GridSummary(many=True),
     )
     def list_grids(self):
-        """The 15 grids (5 exclusive, 10 comprehensive) with leader, member count and courtyards."""
+        """Every grid of the community (Guanyinli: 5 exclusive, 10 comprehensive) with leader, member count and courtyards."""
         return self._work(lambda s: [domain.shown_grid(self.caller, g, self._led(s)) for g in store.list_grids(s)])
 
     @rpc

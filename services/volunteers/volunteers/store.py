@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanyinli.timeutil import from_db, to_db
-from volunteers import domain
+from volunteers import domain, structure
 from volunteers.exceptions import (
     GridLeaderTaken,
     GridNotFound,
@@ -37,6 +37,7 @@ from volunteers.exceptions import (
     SourceKeyTaken,
     VolunteerInactive,
     VolunteerNotFound,
+    no_grid,
 )
 from volunteers.models import (
     DatedWindow,
@@ -51,7 +52,7 @@ from volunteers.models import (
     WeeklyWindow,
     utcnow,
 )
-from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, GRIDS, GRIDS_BY_ID, TEAMS, courtyards_of
+from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, TEAMS, courtyards_of, grid_of
 
 SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language", "max_duties_per_week", "target_per_month")
 
@@ -358,14 +359,14 @@ def list_alliances(session: Session) -> list[dict]:
 
 
 def list_courtyards(grid_id: int | None = None) -> list[dict]:
-    if grid_id is not None and grid_id not in GRIDS_BY_ID:
-        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+    if grid_id is not None and grid_of(grid_id) is None:
+        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
     return [vars(c) for c in COURTYARDS if grid_id is None or c.grid_id == grid_id]
 
 
 def list_green_spaces(grid_id: int | None = None) -> list[dict]:
-    if grid_id is not None and grid_id not in GRIDS_BY_ID:
-        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+    if grid_id is not None and grid_of(grid_id) is None:
+        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
     return [vars(g) for g in GREEN_SPACES if grid_id is None or g.grid_id == grid_id]
 
 
@@ -394,13 +395,13 @@ def _grid_summary(grid, people: dict[str, list[dict]]) -> dict:
 
 def list_grids(session: Session) -> list[dict]:
     people = _grid_people(session)
-    return [_grid_summary(g, people[g.id]) for g in GRIDS]
+    return [_grid_summary(g, people[g.id]) for g in structure.GRIDS]
 
 
 def _grid(grid_id: int):
-    grid = GRIDS_BY_ID.get(grid_id)
+    grid = grid_of(grid_id)
     if grid is None:
-        raise GridNotFound(f"grid_id: no grid {grid_id}; grids are 1..15")
+        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
     return grid
 
 

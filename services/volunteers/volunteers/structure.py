@@ -1,4 +1,4 @@
-"""The fixed organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings, green spaces.
+"""The organisation of Guanyinli: three teams, six alliances, 15 grids, 12 courtyards, 3 buildings, green spaces.
 
 This is reference data, not user data: it lives in code (validated by the schemas and guarded by
 CHECK constraints in the tables) so every database, empty or not, agrees on it. What changes over
@@ -110,10 +110,18 @@ GREEN_SPACES: tuple[GreenSpace, ...] = tuple(
 
 TEAM_CODES: tuple[str, ...] = tuple(t.code for t in TEAMS)
 ALLIANCE_CODES: tuple[str, ...] = tuple(a.code for a in ALLIANCES)
-GRID_IDS: tuple[int, ...] = tuple(g.id for g in GRIDS)
-GRIDS_BY_ID: dict[int, Grid] = {g.id: g for g in GRIDS}
 PATROL_TEAM = "voluntary_patrol"
 PATROL_LEADER = "patrol_leader"
+
+
+def grid_of(grid_id: int) -> Grid | None:
+    """The grid with this id, None for none. Read from ``GRIDS`` at each call, so the grids are
+    whatever the data holds (a community with a sixteenth grid adds one line above)."""
+    return next((g for g in GRIDS if g.id == grid_id), None)
+
+
+def grid_ids() -> tuple[int, ...]:
+    return tuple(g.id for g in GRIDS)
 
 
 def courtyards_of(grid_id: int) -> list[Courtyard]:

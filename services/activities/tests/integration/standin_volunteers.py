@@ -69,6 +69,11 @@ class StandInVolunteersService:
         return {"volunteer_id": volunteer_id, "active": record["active"], "windows": windows}
 
     @rpc
+    def list_grids(self) -> list[dict]:
+        """Guanyinli's fifteen grids, by id and name only: the stand-in has no reference data of its own."""
+        return [{"id": g, "code": f"G{g:02d}", "name": f"{g}号网格"} for g in range(1, 16)]
+
+    @rpc
     def lookup(self, volunteer_ids: list[int], grid_ids: list[int], source_keys: list[str]) -> dict:
         named = [{"id": v, "name": VOLUNTEERS[v].get("name")} for v in sorted(volunteer_ids) if v in VOLUNTEERS]
         return {"volunteers": named, "grid_leaders": [], "entries": []}

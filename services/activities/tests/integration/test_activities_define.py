@@ -4,7 +4,7 @@ import pytest
 from activities_testkit import as_volunteer, at, iso
 from sqlalchemy import create_engine, text
 
-from activities.exceptions import OccurrenceClosed
+from activities.exceptions import GridNotFound, OccurrenceClosed
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,7 @@ def test_kinds_get_their_team_roles_and_lecture_duties(organiser, events):
     "bad, field",
     [
         ({"kind": "party"}, "kind"),
-        ({"grid_id": 16}, "grid_id"),
+        ({"grid_id": 0}, "grid_id"),
         ({"team": "chess"}, "team"),
         ({"duration_minutes": 0}, "duration_minutes"),
         ({"rrule": "FREQ=SECONDLY"}, "rrule"),
@@ -69,6 +69,20 @@ def test_bad_input_is_a_typed_error_naming_the_field(organiser, bad, field):
     }
     with pytest.raises(InvalidInput, match=field):
         organiser.create_activity(**fields)
+
+
+def test_a_grid_the_community_lacks_is_named(organiser):
+    """The grids are the volunteers service's: an activity, or an occurrence moved, in another is refused."""
+    fields = dict(title="清扫", kind="sanitation", start=iso(at(1, 8)), duration_minutes=60)
+    with pytest.raises(GridNotFound, match=r"^grid_id: no grid 16; the grids are 1-15$"):
+        organiser.create_activity(**fields, grid_id=16)
+    activity = organiser.create_activity(**fields, grid_id=15)
+    (occ,) = organiser.list_occurrences(start=iso(at(1, 0)), end=iso(at(2, 0)), activity_id=activity["id"])
+    with pytest.raises(GridNotFound, match="no grid 99"):
+        organiser.update_occurrence(occurrence_id=occ["id"], grid_id=99)
+    with pytest.raises(GridNotFound, match="no grid 16"):
+        organiser.update_activity(activity_id=activity["id"], changes={"grid_id": 16})
+    assert organiser.list_activities(grid=16) == []  # a filter by a grid nobody has finds nothing
 
 
 def test_only_organisers_define_activities(call):

@@ -7,6 +7,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 import pytest
+import standin_volunteers
 from activities_testkit import ORGANISER, as_volunteer
 from nameko.testing.services import replace_dependencies
 from sqlalchemy import create_engine, text
@@ -34,10 +35,13 @@ class FakeClock:
 
 @pytest.fixture
 def call(container_factory, service_config):
-    """``call(user)``: an RPC proxy to activities (its clock at NOW) with that caller (None: anonymous)."""
+    """``call(user)``: an RPC proxy to activities (its clock at NOW) with that caller (None: anonymous), beside
+    the stand-in volunteers service."""
     container = container_factory(ActivitiesService, service_config)
     replace_dependencies(container, clock=FakeClock(NOW))
     container.start()
+    # the community's grids, which an activity's grid and a grid's feed are checked against
+    container_factory(standin_volunteers.StandInVolunteersService, service_config).start()
     stack = contextlib.ExitStack()
 
     def open_proxy(user=ORGANISER):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from activities import store
 from activities.feeds import FEED_CACHE
 from activities.models import Activity, Occurrence, Signup
+from conftest import REAL_VOLUNTEERS
 from guanyinli.errors import Forbidden
 from guanyinli.timeutil import from_db
 from tests.js.ical_parsers import both
@@ -293,6 +294,18 @@ def test_public_feeds_never_show_visits_and_personal_ones_only_what_the_organise
 
     for path in ("/feeds/teams/nobody.ics", "/feeds/grids/16.ics", "/feeds/kinds/party.ics", "/feeds/grids/x.ics"):
         assert web_session.get(path).status_code == 404, path
+
+
+@pytest.mark.skipif(REAL_VOLUNTEERS is None, reason="the grids are the real volunteers service's data")
+def test_a_sixteenth_grid_in_the_data_has_its_feed(sixteenth_grid, organiser, web_session):
+    """A grid's public feed exists for each grid the volunteers service has: one added to its data too."""
+    links = {
+        link["value"]: link for link in organiser.feed_urls(volunteer_id=9000)["public"] if link["scope"] == "grid"
+    }
+    assert sorted(links) == list(range(1, 17))
+    feed = fetch(web_session, links[16]["https"])
+    assert feed.status_code == 200 and vevents(feed.content) == []
+    assert web_session.get("/feeds/grids/17.ics").status_code == 404
 
 
 def test_public_feed_follows_a_schedule_change_with_a_higher_sequence(organiser, patrol, web_session):

@@ -55,8 +55,9 @@ def test_every_feed_of_the_demo_month_agrees_with_list_occurrences(db_urls):
 
     with Session(engine) as session, session.begin():
         at = now()
-        scopes = public_feeds()
-        assert len(scopes) == 1 + len(feed_data.TEAM_LABELS) + len(feed_data.KIND_LABELS) - 1 + len(feed_data.GRIDS)
+        grids = demo.community_grids()
+        scopes = public_feeds(grids)
+        assert len(scopes) == 1 + len(feed_data.TEAM_LABELS) + len(feed_data.KIND_LABELS) - 1 + len(grids)
         with pytest.raises(ValueError):
             feed_data.public_feed(session, "kind", "elderly_visit", at)
         for scope, value in scopes:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 import pytest
+import standin_volunteers
 from activities_testkit import ORGANISER
 
 from activities.feeds import FEED_CACHE
@@ -25,7 +26,9 @@ SECRET_B = "Zr8t2Mn5Qw1Ey7Ui4Op0As6Df3Gh9Jk2"
 
 @pytest.fixture
 def start(container_factory, service_config):
-    """``start(secret)`` runs the activities service with that FEED_SECRET (on the test's web port)."""
+    """``start(secret)`` runs the activities service with that FEED_SECRET (on the test's web port), beside
+    the stand-in volunteers service that tells it the community's grids."""
+    container_factory(standin_volunteers.StandInVolunteersService, service_config).start()
 
     def run(secret: str):
         FEED_CACHE.clear()
@@ -125,3 +128,17 @@ def test_outside_the_local_run_a_strong_feed_secret_starts(start, monkeypatch, w
     monkeypatch.setenv("GUANYINLI_ENV", "production")
     start(SECRET_A)
     assert web_session.get("/feeds/lectures.ics").status_code == 200
+
+
+def test_without_the_volunteers_service_the_grid_feeds_wait(container_factory, service_config, web_session):
+    """The grids are the volunteers service's: while it does not answer, the links leave the grids' feeds out
+    and a grid's feed says to try again (503), where the other feeds answer as ever."""
+    FEED_CACHE.clear()
+    config = {**service_config, "FEED_SECRET": SECRET_A, "FEED_BASE_URL": BASE_URL, "VOLUNTEERS_RPC_TIMEOUT": 2}
+    container_factory(ActivitiesService, config).start()
+    with rpc(config) as organiser:
+        links = organiser.feed_urls(volunteer_id=1)["public"]
+    assert links and not [link for link in links if link["scope"] == "grid"]
+    assert web_session.get("/feeds/teams/voluntary_patrol.ics").status_code == 200
+    waiting = web_session.get("/feeds/grids/7.ics")
+    assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "30"

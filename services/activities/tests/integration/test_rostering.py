@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from activities_testkit import ORGANISER, at, iso, next_monday
 
-from activities.exceptions import SwapRejected
+from activities.exceptions import GridNotFound, SwapRejected
 from activities.roster import Options, fileformat, solve, validate
 from conftest import REAL_VOLUNTEERS
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, KeyReused, NotFound
@@ -378,6 +378,41 @@ def test_an_unreadable_grid_map_says_what_is_wrong(call, organiser):
 
     with pytest.raises(Unavailable, match="GRID_NEIGHBOURS: '3:four'"):
         organiser.build_roster(**window(), grids=[1], options={"time_limit": 1})
+
+
+def test_a_sixteenth_grid_in_the_data_is_a_grid_of_rosters(sixteenth_grid, call, organiser):
+    """A grid added to the volunteers service's data is one of every grid a roster covers by default, and a
+    grid a roster may name: it has no patrols yet, so a roster of it alone has nothing to roster."""
+    patrol_team(call, grid=15, leaders=3, others=3)
+    evening_patrols(organiser, grid=15, days=7)
+    draft = organiser.build_roster(**window(), options={"time_limit": 5})
+    assert draft["grids"] == list(range(1, 17)) and draft["gaps"] == []
+    with pytest.raises(InvalidInput, match="^start, end: no patrol of grid 16 from"):
+        organiser.build_roster(**window(), grids=[16], options={"time_limit": 1})
+    with pytest.raises(GridNotFound, match=r"^grids: no grid 17; the grids are 1-16$") as refused:
+        organiser.build_roster(**window(), grids=[16, 17])
+    assert "17号网格" in refused.value.message_zh
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the CHECK constraints ck_activities_grid and ck_occurrences_grid still hold grid ids to 1..15",
+)
+def test_a_patrol_of_a_sixteenth_grid_is_kept(sixteenth_grid, organiser):
+    evening_patrols(organiser, grid=16, days=1)
+
+
+def test_a_grid_the_community_lacks_is_named(call, organiser):
+    evening_patrols(organiser, grid=1, days=7)
+    with pytest.raises(GridNotFound, match=r"^grids: no grids 16, 99; the grids are 1-15$"):
+        organiser.build_roster(**window(), grids=[1, 16, 99], options={"time_limit": 1})
+    with pytest.raises(NotFound, match="no grid 16"):
+        organiser.export_roster_month(**window(), grids=[16])
+    with pytest.raises(InvalidInput, match="grids.0"):
+        organiser.build_roster(**window(), grids=[0])
+    assert organiser.list_rosters() == []
+    with pytest.raises(GridNotFound, match=r"^grid_id: no grid 16; the grids are 1-15$"):
+        evening_patrols(organiser, grid=16, days=1)
 
 
 def test_a_month_exported_reads_back_as_the_problem_a_build_solves(call, organiser):

@@ -322,5 +322,13 @@ def test_a_visit_with_details_shows_title_place_person_and_address_to_a_current_
 def test_no_public_feed_of_elderly_visits():
     assert not feed_data.valid_scope("kind", "elderly_visit")
     assert feed_data.valid_scope("kind", "patrol")
-    assert ("kind", "elderly_visit") not in public_feeds()
-    assert {k for s, k in public_feeds() if s == "kind"} == set(feed_data.KIND_LABELS) - {"elderly_visit"}
+    assert ("kind", "elderly_visit") not in public_feeds([1, 2])
+    assert {k for s, k in public_feeds([1, 2]) if s == "kind"} == set(feed_data.KIND_LABELS) - {"elderly_visit"}
+
+
+def test_the_grid_feeds_are_the_community_grids():
+    """A grid's public feed exists for each grid the volunteers service has, however many, and no other."""
+    grids = range(1, 17)
+    assert [g for s, g in public_feeds(grids) if s == "grid"] == list(grids)
+    assert feed_data.valid_scope("grid", 16, grids) and not feed_data.valid_scope("grid", 17, grids)
+    assert not feed_data.valid_scope("grid", 16, range(1, 16)) and not feed_data.valid_scope("grid", 0)

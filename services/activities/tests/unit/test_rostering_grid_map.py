@@ -1,9 +1,14 @@
-"""GRID_NEIGHBOURS, the service's map of which grids border which (roster option neighbour_grids)."""
+"""The grids of a roster: GRID_NEIGHBOURS, the service's map of which grids border which (roster option
+neighbour_grids), and the grids a window names, which are the volunteers service's."""
 
 import pytest
 
+from activities import schemas
+from activities.exceptions import GridNotFound
 from activities.roster import Rules, Shift
-from activities.rostering import grid_map, problem_from
+from activities.rostering import grid_map, problem_from, window_grids
+from guanyinli.errors import InvalidInput
+from guanyinli.schemas import load
 
 
 def test_the_map_reads_both_ways():
@@ -11,10 +16,15 @@ def test_the_map_reads_both_ways():
     assert grid_map("") == {} and grid_map(None) == {}
 
 
-@pytest.mark.parametrize("text", ["3:four", "3", "3:", "0:1", "3:16", "a:1"])
+@pytest.mark.parametrize("text", ["3:four", "3", "3:", "0:1", "3:-1", "a:1"])
 def test_a_broken_map_says_which_entry(text):
     with pytest.raises(ValueError, match=f"GRID_NEIGHBOURS: '{text}'"):
         grid_map(text)
+
+
+def test_a_sixteenth_grid_has_neighbours_too():
+    """The map names grids by id; which grids there are is the volunteers service's, not the map's."""
+    assert grid_map("15:16") == {15: {16}, 16: {15}}
 
 
 def test_the_problem_carries_the_map():
@@ -23,3 +33,17 @@ def test_the_problem_carries_the_map():
     shift = Shift("1", 3, datetime(2026, 12, 7, 19), datetime(2026, 12, 7, 21), 2, 3, True, "evening")
     problem = problem_from([shift], [], {}, {}, [], Rules(neighbour_grids=True), grid_map("3:4"))
     assert problem.grid_neighbours == {3: {4}, 4: {3}}
+
+
+def test_a_window_names_grids_of_the_community():
+    """Which grids there are is the volunteers service's answer (``known``), whatever their number."""
+    known = range(1, 17)
+    assert window_grids(None, known) == list(known)
+    assert window_grids([16, 3, 3], known) == [3, 16]
+    with pytest.raises(GridNotFound, match=r"^grids: no grids 17, 40; the grids are 1-16$") as refused:
+        window_grids([40, 1, 17], known)
+    assert refused.value.message_zh == "没有17号网格、40号网格；社区的网格是1-16"
+    window = {"start": "2026-12-07T00:00", "end": "2026-12-14T00:00"}
+    assert load(schemas.RosterWindowIn, {**window, "grids": [16]})["grids"] == [16]
+    with pytest.raises(InvalidInput, match="grids.0"):
+        load(schemas.RosterWindowIn, {**window, "grids": [0]})

@@ -31,6 +31,14 @@ def organiser_web(rpc, web_session):
     return web_session
 
 
+def test_the_grid_filter_lists_the_grids_the_community_has(organiser_web, sixteenth_grid):
+    """The calendar's grid filter offers every grid of the volunteers service, one added to its data too."""
+    page = organiser_web.get(f"/calendar?view=week&date={MONDAY}&grid=16")
+    assert page.status_code == 200
+    assert re.search(r'<option value="16" selected>G16 观音里第十六综合网格</option>', page.text)
+    assert 'value="17"' not in page.text
+
+
 def volunteer(rpc, name: str, phone: str, team: str = "sanitation_green") -> int:
     volunteers = rpc("volunteers")
     vid = volunteers.create_volunteer(name=name, phone=phone, teams=[team], grid_id=3)["id"]

@@ -22,7 +22,7 @@ def test_reference_data_as_table_and_json(run_cli):
     assert teams.returncode == 0, teams.stderr
     assert "voluntary_patrol" in teams.stdout and "义务巡逻队" in teams.stdout
     grids = as_json(run_cli("grids", "list", "--json"))
-    assert [g["id"] for g in grids] == list(range(1, 16))
+    assert [g["id"] for g in grids] == list(range(1, 16))  # Guanyinli's own
     shown = as_json(run_cli("--json", "grids", "show", "6"))
     assert shown["id"] == 6 and shown["courtyards"]
 
@@ -355,6 +355,20 @@ def test_organiser_accounts_from_the_command_line(run_cli):
     listed = as_json(run_cli("organisers", "list", "--json"))
     assert [(a["username"], a["role"]) for a in listed] == [("wangfang", "organiser")]
     assert "password" not in json.dumps(listed)
+
+
+def test_a_grid_option_takes_the_grids_the_community_has(run_cli, sixteenth_grid):
+    """--grid takes any grid id: the services, whose grids are data, say whether the community has it."""
+    assert [g["id"] for g in as_json(run_cli("grids", "list", "--json"))] == list(range(1, 17))
+    window = ("--start", str(MONDAY), "--days", "7", "--time-limit", "1")
+    sixteen = run_cli("roster", "build", *window, "--grid", "16")
+    assert sixteen.returncode == 1 and "no patrol of grid 16" in sixteen.stderr, sixteen.stderr
+    unknown = run_cli("roster", "build", *window, "--grid", "16", "--grid", "17")
+    assert unknown.returncode == 1, unknown.stderr
+    assert "GridNotFound: grids: no grid 17; the grids are 1-16" in unknown.stderr and "Traceback" not in unknown.stderr
+    exported = run_cli("roster", "export", "--start", str(MONDAY), "--days", "7", "--grid", "17")
+    assert exported.returncode == 1 and "no grid 17" in exported.stderr
+    assert run_cli("roster", "build", *window, "--grid", "0").returncode == 2  # not a grid id at all
 
 
 def test_exit_codes_and_messages(run_cli):

@@ -6,6 +6,7 @@ from volunteers_testkit import patrol_volunteer
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import signed
+from volunteers import structure
 from volunteers.exceptions import GridLeaderTaken, GridNotFound, VolunteerInactive, VolunteerNotFound
 
 pytestmark = pytest.mark.integration
@@ -32,19 +33,20 @@ def test_teams_and_alliances_with_counts(rpc):
 
 def test_grids_and_courtyards(rpc):
     grids = rpc.list_grids()
-    assert [g["code"] for g in grids] == [f"G{i:02d}" for i in range(1, 16)]
+    assert [g["code"] for g in grids] == [g.code for g in structure.GRIDS]
+    assert len(grids) == 15  # Guanyinli's own data
     assert [g["kind"] for g in grids].count("exclusive") == 5
     assert all(g["leader"] is None and g["member_count"] == 0 for g in grids)
     courtyards = rpc.list_courtyards()
     assert len(courtyards) == 15
     assert sum(c["kind"] == "courtyard" for c in courtyards) == 12
     assert sum(c["self_managed"] for c in courtyards) == 7
-    assert {c["grid_id"] for c in courtyards} <= set(range(1, 16))
+    assert {c["grid_id"] for c in courtyards} <= set(structure.grid_ids())
     assert [c["code"] for c in rpc.list_courtyards(grid_id=6)] == ["C01", "C11"]
     grid = rpc.get_grid(6)
     assert grid["code"] == "G06" and grid["kind"] == "comprehensive"
     assert [c["code"] for c in grid["courtyards"]] == ["C01", "C11"]
-    with pytest.raises(GridNotFound, match="grid_id"):
+    with pytest.raises(GridNotFound, match=r"^grid_id: no grid 16; the grids are 1-15$"):
         rpc.get_grid(16)
     with pytest.raises(NotFound, match="grid_id"):
         rpc.list_courtyards(grid_id=99)
@@ -52,10 +54,21 @@ def test_grids_and_courtyards(rpc):
         rpc.get_grid("six")
 
 
+def test_a_sixteenth_grid_in_the_data(sixteenth_grid, rpc):
+    grids = rpc.list_grids()
+    assert [g["id"] for g in grids] == list(range(1, 17))
+    assert grids[-1]["name"] == "观音里第十六综合网格" and grids[-1]["courtyards"] == []
+    assert rpc.get_grid(16)["code"] == "G16"
+    assert rpc.list_courtyards(grid_id=16) == [] and rpc.list_green_spaces(grid_id=16) == []
+    assert rpc.lookup(grid_ids=[16])["grid_leaders"] == []
+    with pytest.raises(GridNotFound, match=r"^grid_id: no grid 17; the grids are 1-16$"):
+        rpc.get_grid(17)
+
+
 def test_green_spaces(rpc):
     spaces = rpc.list_green_spaces()
     assert len(spaces) >= 10 and all(s["code"].startswith("GS") and s["name"] for s in spaces)
-    assert {s["grid_id"] for s in spaces} <= set(range(1, 16))
+    assert {s["grid_id"] for s in spaces} <= set(structure.grid_ids())
     assert [s["code"] for s in rpc.list_green_spaces(grid_id=4)] == ["GS03", "GS04"]
     with pytest.raises(NotFound, match="grid_id"):
         rpc.list_green_spaces(grid_id=99)

@@ -8,7 +8,7 @@ import pytest
 from guanyinli.schemas import load
 from guanyinli.timeutil import TZ
 from volunteers import demo, domain, schemas
-from volunteers.structure import ALLIANCE_CODES, GRID_IDS, PATROL_LEADER, PATROL_TEAM, TEAM_CODES
+from volunteers.structure import ALLIANCE_CODES, PATROL_LEADER, PATROL_TEAM, TEAM_CODES, grid_ids
 
 TODAY = date(2026, 3, 1)
 
@@ -27,12 +27,12 @@ def test_about_300_spread_over_teams_grids_alliances(volunteers):
     assert 280 <= len(volunteers) <= 320
     assert len({v.phone for v in volunteers}) == len({v.name for v in volunteers}) == len(volunteers)
     assert set(Counter(t for v in volunteers for t in v.teams)) == set(TEAM_CODES)
-    assert set(Counter(v.grid_id for v in volunteers)) == set(GRID_IDS)
+    assert set(Counter(v.grid_id for v in volunteers)) == set(grid_ids())
     assert set(Counter(v.alliance for v in volunteers)) == set(ALLIANCE_CODES)
     leaders = sum(PATROL_LEADER in v.skills for v in volunteers)
     assert 0.17 <= leaders / len(volunteers) <= 0.25
     roles = Counter((v.grid_id, v.grid_role) for v in volunteers if v.grid_role)
-    assert all(roles[(g, "leader")] == 1 and roles[(g, "member")] >= 1 for g in GRID_IDS)
+    assert all(roles[(g, "leader")] == 1 and roles[(g, "member")] >= 1 for g in grid_ids())
 
 
 def test_every_demo_volunteer_passes_the_service_schemas(volunteers):
@@ -117,5 +117,5 @@ def greedy_patrol_roster(volunteers, grid: int, first_day: date, max_per_week: i
 def test_a_month_of_patrols_per_grid_is_coverable(today):
     volunteers = demo.generate(today=today)  # time off is placed after `today`
     first_monday = today + timedelta(days=(7 - today.weekday()) % 7)
-    gaps = {g: greedy_patrol_roster(volunteers, g, first_monday) for g in GRID_IDS}
+    gaps = {g: greedy_patrol_roster(volunteers, g, first_monday) for g in grid_ids()}
     assert {g: len(missing) for g, missing in gaps.items() if missing} == {}

@@ -36,6 +36,20 @@ def test_create_rejections_name_the_field(changes, message):
     assert str(error.value).startswith(message)
 
 
+def test_the_grids_are_the_data(sixteenth_grid):
+    """A grid added to the data is a grid everywhere an id is checked; one it lacks is named with the known ones."""
+    assert load(schemas.CreateVolunteerIn, {**VALID, "grid_id": 16})["grid_id"] == 16
+    assert load(schemas.LeaderboardIn, {"grid": 16})["grid"] == 16
+    assert load(schemas.LookupIn, {"grid_ids": list(range(1, 17))})["grid_ids"][-1] == 16
+    with pytest.raises(InvalidInput, match=r"^grid_id: no grid 17; the grids are 1-16$"):
+        load(schemas.UpdateVolunteerIn, {"volunteer_id": 1, "grid_id": 17})
+
+
+def test_without_it_grid_16_is_unknown():
+    with pytest.raises(InvalidInput, match=r"^grid: no grid 16; the grids are 1-15$"):
+        load(schemas.AvailableVolunteersIn, {"start": "2026-03-02T08:00", "end": "2026-03-02T10:00", "grid": 16})
+
+
 def test_weekly_and_dated_windows():
     loaded = load(
         schemas.SetAvailabilityIn,
