@@ -17,7 +17,9 @@ sign-up) may keep their results in a ``ReadCache`` for as long as the database h
 On SQLite that is known exactly and cheaply: ``PRAGMA data_version`` changes when another
 connection (another process, a replica) commits, and the connection's ``total_changes`` when it
 writes itself, so a cached result is used only while both are what they were when it was read.
-PostgreSQL offers no such counter, and there the cache stays out of the way.
+PostgreSQL offers no such counter, and there the cache stays out of the way, unless the service
+names a notification channel its tables' triggers notify on (``Database(listen=...)``, see
+``guanyinli.changes``): its cached reads then last until the next commit of any process arrives.
 """
 
 from __future__ import annotations
@@ -143,8 +145,9 @@ class ReadCache:
     must not change what they get (it is handed to the next caller too).
     """
 
-    def __init__(self, max_entries: int = 10_000):
+    def __init__(self, max_entries: int = 10_000, changes=None):
         self.max_entries = max_entries
+        self.changes = changes  # a guanyinli.changes.ChangeListener: the token where SQLite's is not
         self._token: Hashable | None = None
         self._entries: dict[Hashable, Any] = {}
         self.hits = self.misses = 0
@@ -155,13 +158,18 @@ class ReadCache:
         Only the change counters are read (on the pooled connection, outside a transaction): if
         they are what they were when the value was read, the value is what a read would give.
         """
-        if key not in self._entries or engine.dialect.name != "sqlite":
+        if key not in self._entries:
             return _MISSING
-        fairy = engine.raw_connection()
-        try:
-            token = _token(fairy)
-        finally:
-            fairy.close()
+        if engine.dialect.name != "sqlite":
+            token = self.changes.token() if self.changes is not None else None
+            if token is None:
+                return _MISSING
+        else:
+            fairy = engine.raw_connection()
+            try:
+                token = _token(fairy)
+            finally:
+                fairy.close()
         if token != self._token:
             return _MISSING
         value = self._entries.get(key, _MISSING)
@@ -169,8 +177,14 @@ class ReadCache:
             self.hits += 1
         return value
 
-    def get(self, session: Session, key: Hashable, load: Callable[[], T]) -> T:
+    def _current(self, session: Session) -> Hashable | None:
         token = change_token(session)
+        if token is None and self.changes is not None:
+            return self.changes.token()
+        return token
+
+    def get(self, session: Session, key: Hashable, load: Callable[[], T]) -> T:
+        token = self._current(session)
         if token is None:
             return load()
         if token != self._token:
@@ -186,7 +200,7 @@ class ReadCache:
         if len(self._entries) >= self.max_entries:
             self._entries = {}
         # Not if the work wrote (total_changes moved) or another worker saw a newer token meanwhile.
-        if self._token == token and change_token(session) == token:
+        if self._token == token and self._current(session) == token:
             self._entries[key] = value
         return value
 
@@ -334,11 +348,13 @@ class Database(DependencyProvider):
     environment (see ``guanyinli.config.database_url``).
     """
 
-    def __init__(self, service: str | None = None):
+    def __init__(self, service: str | None = None, listen: str | None = None):
         self.service = service
+        self.listen = listen  # PostgreSQL: the channel the service's triggers notify on (guanyinli.changes)
         self.engine: Engine | None = None
         self.factory: sessionmaker | None = None
         self.cache = ReadCache()
+        self.changes = None
 
     def setup(self):
         service = self.service or self.container.service_name
@@ -346,8 +362,20 @@ class Database(DependencyProvider):
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={SERVICE_INFO: service})
         once.Recorder(self.factory, service)
         keys.Recorder(self.factory, service)
+        if self.listen and self.engine.dialect.name == "postgresql":
+            from guanyinli.changes import ChangeListener
+
+            self.changes = ChangeListener(self.engine, self.listen)
+            self.cache = ReadCache(changes=self.changes)
+            self.changes.watch_commits(self.engine)
+
+    def start(self):
+        if self.changes is not None:
+            self.changes.start()
 
     def stop(self):
+        if self.changes is not None:
+            self.changes.stop()
         if self.engine is not None:
             self.engine.dispose()
 

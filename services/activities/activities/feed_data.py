@@ -605,6 +605,10 @@ _SHOWN_INSTANCE = or_(Occurrence.overridden.is_(True), Occurrence.status == "can
 
 
 # --- versions: a cheap summary of everything a feed is built from -------------------------------
+
+# PostgreSQL notifies this channel at each commit that changes a table versions are read from
+# (triggers of migration f3b8d2a6c4e1): replicas keep the versions they read until then.
+CHANGES_CHANNEL = "activities_changed"
 #
 # Every change a feed shows bumps a ``sequence`` counter (activities and occurrences by
 # ``store._touch``, sign-ups by their status listener) and an ``updated_at``; new rows change a

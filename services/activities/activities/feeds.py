@@ -15,8 +15,9 @@ Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the 
 when ``If-None-Match`` names the current ETag. A request first reads the feed's version (the
 token lookup and one aggregate query, in one read-only transaction that takes no write lock);
 while it is unchanged the body rendered before is reused (``FeedCache``), so the 304 path and
-repeated 200s cost that transaction alone, and on SQLite not even that while nothing has been
-committed since it was last read (``guanyinli.db.ReadCache``).
+repeated 200s cost that transaction alone, and not even that while nothing has been committed
+since it was last read (``guanyinli.db.ReadCache``: SQLite's change counters; on PostgreSQL the
+notifications of ``feed_data.CHANGES_CHANNEL``, see ``guanyinli.changes``).
 
 Personal tokens: the token row's id and a 256-bit HMAC-SHA256(``FEED_SECRET``, row id and
 volunteer), base64url. A request finds the row by the id and checks the MAC under the secret in

@@ -21,6 +21,7 @@ from activities import (
     cleanup_rotation,
     domain,
     exceptions,
+    feed_data,
     feeds,
     recurrence,
     rostering,
@@ -97,7 +98,7 @@ class ActivitiesService(
     """
 
     name = "activities"
-    db = Database()
+    db = Database(listen=feed_data.CHANGES_CHANNEL)
     dispatch = EventDispatcher()
     caller: Caller = CallerIdentity()
     volunteers = Volunteers()

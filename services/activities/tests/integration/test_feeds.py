@@ -327,3 +327,37 @@ def test_public_feed_follows_a_schedule_change_with_a_higher_sequence(organiser,
     assert [o["start"] for o in expanded(after.content) if o["status"] == "CONFIRMED"] == [
         from_db_iso(o["start"]).astimezone(UTC) for o in by_rpc if o["status"] == "scheduled"
     ]
+
+
+def answers(web_session, url: str, etag: str, status: int, seconds: float = 10.0):
+    """The feed's answer once it is ``status``: a change another process commits reaches this one
+    with its notification (PostgreSQL) or at once (SQLite); wait for that, not for time."""
+    import time
+
+    import eventlet
+
+    deadline = time.monotonic() + seconds
+    while (response := fetch(web_session, url, etag=etag)).status_code != status:
+        assert time.monotonic() < deadline, f"still {response.status_code} after {seconds} s"
+        eventlet.sleep(0.01)
+    return response
+
+
+def test_a_change_committed_by_another_replica_reaches_the_feed(call, organiser, patrol, web_session, services):
+    """Another process (a replica, a script) writes straight to the database; the replica that
+    answered the feed before must not answer 304 from what it had read."""
+    url = call(as_volunteer(1)).issue_feed_token(volunteer_id=1)["personal"]["https"]
+    first = fetch(web_session, url)
+    assert fetch(web_session, url, etag=first.headers["ETag"]).status_code == 304  # read, and kept
+    engine = create_engine(services["DB_URIS"]["activities"])
+    try:
+        with Session(engine) as session, session.begin():
+            store.sign_up(session, patrol[0]["id"], None, 1, None)
+        changed = answers(web_session, url, first.headers["ETag"], 200)
+        assert len(live(expanded(changed.content))) == 1
+        assert fetch(web_session, url, etag=changed.headers["ETag"]).status_code == 304
+        with engine.begin() as conn:  # the link revoked by another replica
+            conn.execute(text("UPDATE feed_tokens SET revoked_at = CURRENT_TIMESTAMP"))
+        answers(web_session, url, changed.headers["ETag"], 404)
+    finally:
+        engine.dispose()
