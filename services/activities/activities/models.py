@@ -56,7 +56,7 @@ class Activity(Base):
 
     __tablename__ = "activities"
     __table_args__ = (
-        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_activities_grid"),
+        CheckConstraint("grid_id IS NULL OR (grid_id >= 1)", name="ck_activities_grid"),
         CheckConstraint("duration_minutes > 0", name="ck_activities_duration"),
         CheckConstraint("status IN ('active', 'cancelled')", name="ck_activities_status"),
         Index("ix_activities_kind_status", "kind", "status"),
@@ -147,7 +147,7 @@ class Occurrence(Base):
     __table_args__ = (
         UniqueConstraint("activity_id", "original_start", name="uq_occurrences_original"),
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="ck_occurrences_status"),
-        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_occurrences_grid"),
+        CheckConstraint("grid_id IS NULL OR (grid_id >= 1)", name="ck_occurrences_grid"),
         CheckConstraint("attendee_capacity IS NULL OR attendees <= attendee_capacity", name="ck_occurrences_attendees"),
         CheckConstraint("attendees >= 0", name="ck_occurrences_attendees_positive"),
         Index("ix_occurrences_window", "start", "end"),

@@ -54,7 +54,7 @@ OUTBOX = outbox.Outbox("outbox_events_volunteers", Base.metadata)  # events to s
 class Volunteer(Base):
     __tablename__ = "volunteers"
     __table_args__ = (
-        CheckConstraint("grid_id IS NULL OR (grid_id BETWEEN 1 AND 15)", name="ck_volunteers_grid"),
+        CheckConstraint("grid_id IS NULL OR (grid_id >= 1)", name="ck_volunteers_grid"),
         CheckConstraint(f"alliance IS NULL OR {_one_of('alliance', ALLIANCE_CODES)}", name="ck_volunteers_alliance"),
         CheckConstraint(
             f"max_duties_per_week IS NULL OR (max_duties_per_week BETWEEN 1 AND {MAX_CAP})",
@@ -168,7 +168,7 @@ class GridRole(Base):
 
     __tablename__ = "grid_roles"
     __table_args__ = (
-        CheckConstraint("grid_id BETWEEN 1 AND 15", name="ck_grid_roles_grid"),
+        CheckConstraint("grid_id >= 1", name="ck_grid_roles_grid"),
         CheckConstraint("role IN ('leader', 'member')", name="ck_grid_roles_role"),
         Index(
             "uq_grid_roles_one_leader",

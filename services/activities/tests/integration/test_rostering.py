@@ -394,12 +394,10 @@ def test_a_sixteenth_grid_in_the_data_is_a_grid_of_rosters(sixteenth_grid, call,
     assert "17号网格" in refused.value.message_zh
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CHECK constraints ck_activities_grid and ck_occurrences_grid still hold grid ids to 1..15",
-)
 def test_a_patrol_of_a_sixteenth_grid_is_kept(sixteenth_grid, organiser):
     evening_patrols(organiser, grid=16, days=1)
+    (occurrence,) = organiser.list_occurrences(**window(), grid=16)
+    assert occurrence["grid_id"] == 16
 
 
 def test_a_grid_the_community_lacks_is_named(call, organiser):

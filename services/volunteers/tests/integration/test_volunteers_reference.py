@@ -63,6 +63,10 @@ def test_a_sixteenth_grid_in_the_data(sixteenth_grid, rpc):
     assert rpc.lookup(grid_ids=[16])["grid_leaders"] == []
     with pytest.raises(GridNotFound, match=r"^grid_id: no grid 17; the grids are 1-16$"):
         rpc.get_grid(17)
+    # stored as well: no grid numbers fixed in the tables either
+    leader = rpc.create_volunteer(**patrol_volunteer(16, grid_id=16))
+    assert rpc.get_volunteer(leader["id"])["grid_id"] == 16
+    assert rpc.assign_grid_leader(grid_id=16, volunteer_id=leader["id"])["leader"]["id"] == leader["id"]
 
 
 def test_green_spaces(rpc):
