@@ -226,38 +226,11 @@ def issue_token(url: str) -> str:
 
 
 def time_http(vhost: Vhost, tmp: Path, url: str, token: str, requests_count: int, cache_seconds: int) -> dict:
-    port = free_port()
-    config = tmp / f"nameko-{cache_seconds}.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "AMQP_URI": vhost.nameko_uri,
-                "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-                "DB_URIS": {"activities": url},
-                "FEED_SECRET": SECRET,
-                "FEED_CACHE_SECONDS": cache_seconds,
-                "serializer": "json",
-                "max_workers": 10,
-                "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
-            }
-        )
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(PATHS + [os.environ.get("PYTHONPATH", "")])}
-    nameko = str(Path(sys.executable).with_name("nameko"))
-    process = subprocess.Popen([nameko, "run", "--config", str(config), "activities.service"], env=env, cwd=tmp)
-    feed_url = f"http://127.0.0.1:{port}/feeds/volunteers/{token}.ics"
     results = {}
-    try:
+    with serving(vhost, tmp, url, cache_seconds) as (_, base):
+        feed_url = f"{base}/feeds/volunteers/{token}.ics"
         client = requests.Session()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                first = client.get(feed_url, timeout=10)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the activities service did not start") from None
-                time.sleep(0.3)
+        first = client.get(feed_url, timeout=10)
         assert first.status_code == 200, first.status_code
         etag = first.headers["ETag"]
         for name, headers, expected in (
@@ -282,12 +255,6 @@ def time_http(vhost: Vhost, tmp: Path, url: str, token: str, requests_count: int
                 latencies[int(len(latencies) * 0.99) - 1] * 1000,
                 sent / requests_count,
             )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
     return results
 
 
