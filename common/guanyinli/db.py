@@ -368,8 +368,12 @@ class Database(DependencyProvider):
     """nameko dependency: one engine per service container, one session per worker.
 
     The URL comes from the nameko config key ``DB_URIS[service_name]`` and falls back to the
-    environment (see ``guanyinli.config.database_url``).
+    environment (see ``guanyinli.config.database_url``). A redelivered request waits up to
+    ``RPC.REDELIVERY_WAIT`` seconds for its first delivery's answer (``guanyinli.once``), pausing
+    with ``sleep``.
     """
+
+    sleep = staticmethod(eventlet.sleep)
 
     def __init__(self, service: str | None = None):
         self.service = service
@@ -395,7 +399,12 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         handle = DatabaseHandle(
-            self.factory, self.engine, self.cache, once.request_of(worker_ctx), answer_wait=self.answer_wait
+            self.factory,
+            self.engine,
+            self.cache,
+            once.request_of(worker_ctx),
+            answer_wait=self.answer_wait,
+            sleep=self.sleep,
         )
         self._handles[worker_ctx] = handle
         return handle

@@ -61,7 +61,7 @@ WROTE_KEY = "guanyinli_wrote"  # session.info: the transaction has written somet
 RECORDED_KEY = "guanyinli_recorded"  # session.info: the commit carries the request's row
 
 NOT_KEPT = ""  # the answer of a first delivery that ended without one to keep: redeliveries stop waiting
-ANSWER_WAIT = 20.0  # seconds a redelivery waits for its first delivery's answer (callers wait 30 s)
+ANSWER_WAIT = 20.0  # seconds a redelivery waits for its first delivery's answer (guanyinli.client waits 30 s)
 FIRST_PAUSE, LONGEST_PAUSE = 0.02, 0.2  # seconds between looks for it
 
 _metadata = MetaData()
