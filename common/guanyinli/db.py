@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanyinli import keys, once
-from guanyinli.config import normalize_url, service_database_url
+from guanyinli.config import normalize_url, service_database_url, setting
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +215,12 @@ class DatabaseHandle:
         engine: Engine,
         cache: ReadCache | None = None,
         request: tuple[str, str] | None = None,
+        answer_wait: float = once.ANSWER_WAIT,
+        sleep: Callable[[float], Any] = eventlet.sleep,
     ):
         self._factory = factory
+        self.answer_wait = answer_wait  # seconds a redelivery waits for its first delivery's answer
+        self._sleep = sleep  # green: a waiting redelivery lets the hub run the first delivery
         self.engine = engine
         self.cache = cache if cache is not None else ReadCache()
         self._session: Session | None = None
@@ -260,17 +265,43 @@ class DatabaseHandle:
             self._claimed = claim  # the row is there: only the answer is to be kept
         return action == keys.ANSWER, answer
 
-    def redelivered_answer(self) -> tuple[bool, Any]:
+    def redelivered_answer(self, wait: bool = True) -> tuple[bool, Any]:
         """After a typed error of this worker's request (``RequestRepeated`` at its first write, or
         a refusal caused by what a first delivery did): ``(True, answer)`` when this is a
-        redelivery and the first delivery's answer was kept. Read only on errors, and only while
-        this worker has recorded nothing itself."""
+        redelivery and the first delivery's answer is kept, ``(False, None)`` when the request is
+        not recorded (the error is the request's own). A recorded request whose answer is not kept
+        yet is looked up again (``once.pauses``) for up to ``answer_wait`` seconds, unless ``wait``
+        is False (a method whose answer is never kept: ``(False, None)`` at once); when none comes,
+        or the first delivery marked it ``once.NOT_KEPT``, raises ``RequestRepeated`` saying which.
+        Read only on errors, and only while this worker has recorded nothing itself."""
         tables = self._tables()
         if self._request is None or tables is None:
             return False, None
         request_table = tables[0]
-        text = self.read(lambda session: once.stored_answer(session, request_table, self._request[0]))
-        return (False, None) if text is None else (True, json.loads(text))
+        correlation, method = self._request
+        schedule = once.pauses(self.answer_wait if wait else 0.0)
+        while True:
+            found, text = self.read(lambda session: once.look_up(session, request_table, correlation))
+            if not found:
+                return False, None
+            if text == once.NOT_KEPT:
+                raise once.not_kept(correlation, method)
+            if text is not None:
+                return True, json.loads(text)
+            pause = next(schedule, None)
+            if pause is None:
+                break
+            self._sleep(pause)
+        if not wait:
+            return False, None
+        raise once.still_running(correlation, method)
+
+    def keep_no_answer(self) -> None:
+        """The method failed after this worker recorded its request: mark the row ``once.NOT_KEPT``
+        so that a redelivery waiting for the answer stops (a caller's key keeps no answer either)."""
+        if self._recorded is not None:
+            self._keep(once.NOT_KEPT, keep_key=False)
+        self._recorded = self._claimed = None
 
     def keep_answer(self, answer: Any) -> None:
         """Keep the method's answer with what this worker recorded (its request, its key), if it
@@ -279,19 +310,25 @@ class DatabaseHandle:
         if self._recorded is None and self._claimed is None:
             return
         text = keys.encode_answer(answer)
+        if text is not None:
+            self._keep(text, keep_key=True)
+        elif self._recorded is not None:  # too large to keep: a waiting redelivery need not wait on
+            self._keep(once.NOT_KEPT, keep_key=False)
+        self._recorded = self._claimed = None
+
+    def _keep(self, text: str, keep_key: bool) -> None:
         tables = self._tables()
-        if text is None or tables is None:
+        if tables is None:
             return
         request_table, key_table = tables
         try:
             with self._factory() as session, session.begin():
                 if self._recorded is not None:
                     once.keep_answer(session, request_table, self._recorded[0], text)
-                if self._claimed is not None:
+                if keep_key and self._claimed is not None:
                     keys.keep_answer(session, key_table, self._claimed, text)
         except Exception as exc:  # noqa: BLE001 - the work is done; the caller still gets its answer
             log.warning("answer of %s not kept: %s", (self._recorded or ("", "?"))[1], type(exc).__name__)
-        self._recorded = self._claimed = None
 
     @property
     def session(self) -> Session:
@@ -345,8 +382,12 @@ class Database(DependencyProvider):
     """nameko dependency: one engine per service container, one session per worker.
 
     The URL comes from the nameko config key ``DB_URIS[service_name]`` and falls back to the
-    environment (see ``guanyinli.config.database_url``).
+    environment (see ``guanyinli.config.database_url``). A redelivered request waits up to
+    ``RPC.REDELIVERY_WAIT`` seconds for its first delivery's answer (``guanyinli.once``), pausing
+    with ``sleep``.
     """
+
+    sleep = staticmethod(eventlet.sleep)
 
     def __init__(self, service: str | None = None, listen: str | None = None):
         self.service = service
@@ -355,9 +396,11 @@ class Database(DependencyProvider):
         self.factory: sessionmaker | None = None
         self.cache = ReadCache()
         self.changes = None
+        self.answer_wait = once.ANSWER_WAIT
 
     def setup(self):
         service = self.service or self.container.service_name
+        self.answer_wait = float(setting(self.container.config, "RPC", "REDELIVERY_WAIT", once.ANSWER_WAIT))
         self.engine = make_engine(service_database_url(self.container.config, service))
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={SERVICE_INFO: service})
         once.Recorder(self.factory, service)
@@ -383,7 +426,14 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        handle = DatabaseHandle(self.factory, self.engine, self.cache, once.request_of(worker_ctx))
+        handle = DatabaseHandle(
+            self.factory,
+            self.engine,
+            self.cache,
+            once.request_of(worker_ctx),
+            answer_wait=self.answer_wait,
+            sleep=self.sleep,
+        )
         self._handles[worker_ctx] = handle
         return handle
 

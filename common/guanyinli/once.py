@@ -18,11 +18,23 @@ write by what the first delivery did, a phone now taken, say): once the method h
 result is kept in the row's ``answer`` (JSON) in a short transaction of its own, before the reply
 is published (``DatabaseHandle.keep_answer``, called by ``guanyinli.schemas.contract``). The
 answer cannot go into the first commit, as it is known only when the method returns (and a method
-may commit more than once). So the caller of a redelivery gets ``RequestRepeated``, as before,
-only when the row has no answer: the first delivery is still running (its method had not
-returned), its answer was over ``guanyinli.keys.MAX_ANSWER``, it failed after its first commit
-(errors are not kept), its process stopped between the commit and keeping the answer, or the
-method's answer holds secrets and is never kept (``contract(..., keep_answer=False)``).
+may commit more than once).
+
+A redelivery can arrive while its first delivery still runs (the connection it came on was lost
+mid-work, and the broker gave the request to another consumer): the row is committed, the answer
+not yet kept. The redelivery then waits for it, looking again after pauses that grow from 20 ms
+to 200 ms (``pauses``), up to ``ANSWER_WAIT`` seconds in all (config ``RPC.REDELIVERY_WAIT``, env
+``RPC_REDELIVERY_WAIT``; a little under the callers' RPC timeout), and answers with it. A first
+delivery that ends without an answer to keep (a failure after its first commit, an answer over
+``guanyinli.keys.MAX_ANSWER``) marks its row ``NOT_KEPT``, so its redeliveries stop waiting at
+once. A first delivery whose transaction rolls back leaves no row: its redelivery, held at its own
+first write until then (PostgreSQL waits on the uncommitted key, SQLite on the write lock), writes
+the row itself and carries the request out. The caller of a redelivery gets ``RequestRepeated``
+only when no answer came: the wait ran out (the first delivery still running, or its process
+stopped between the commit and keeping the answer: asking again with the same ``request_id``
+then gets the answer if there is one), the first delivery marked its row ``NOT_KEPT``, or the
+method's answer holds secrets and is never kept (``contract(..., keep_answer=False)``, which does
+not wait).
 
 Entrypoints that key their work on the request themselves and continue what a first delivery
 left (``guanyinli.rpc.rpc_request``, ``build_roster``) are left to do so. Rows are kept for
@@ -32,6 +44,7 @@ left (``guanyinli.rpc.rpc_request``, ``build_roster``) are left to do so. Rows a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, event, insert, select, update
@@ -46,6 +59,10 @@ PRUNE_EVERY = 3600.0  # seconds
 REQUEST_KEY = "guanyinli_rpc_request"  # session.info: (correlation id, method) to record at commit
 WROTE_KEY = "guanyinli_wrote"  # session.info: the transaction has written something
 RECORDED_KEY = "guanyinli_recorded"  # session.info: the commit carries the request's row
+
+NOT_KEPT = ""  # the answer of a first delivery that ended without one to keep: redeliveries stop waiting
+ANSWER_WAIT = 20.0  # seconds a redelivery waits for its first delivery's answer (guanyinli.client waits 30 s)
+FIRST_PAUSE, LONGEST_PAUSE = 0.02, 0.2  # seconds between looks for it
 
 _metadata = MetaData()
 
@@ -100,9 +117,37 @@ def drop_answer(op, service: str) -> None:
         batch.drop_column("answer")
 
 
-def stored_answer(session: Session, tbl: Table, correlation: str) -> str | None:
-    """The answer kept for a request (JSON), None when it has none (yet)."""
-    return session.scalar(select(tbl.c.answer).where(tbl.c.correlation_id == correlation))
+def look_up(session: Session, tbl: Table, correlation: str) -> tuple[bool, str | None]:
+    """Whether the request is recorded, and its answer (JSON, ``NOT_KEPT``, or None: none yet)."""
+    row = session.execute(select(tbl.c.answer).where(tbl.c.correlation_id == correlation)).first()
+    return (False, None) if row is None else (True, row.answer)
+
+
+def pauses(limit: float, first: float = FIRST_PAUSE, longest: float = LONGEST_PAUSE) -> Iterator[float]:
+    """The pauses of a redelivery between looks for its first answer: doubling from ``first`` up
+    to ``longest``, the last one cut so that they add up to ``limit`` seconds."""
+    waited, pause = 0.0, first
+    while limit - waited > 1e-9:
+        step = min(pause, limit - waited)
+        yield step
+        waited += step
+        pause = min(pause * 2, longest)
+
+
+def still_running(correlation: str, method: str) -> RequestRepeated:
+    return RequestRepeated(
+        f"request {correlation} ({method}) is being carried out by an earlier delivery of it, whose answer"
+        " did not come in time: ask again with the same request id to get it",
+        f"请求{correlation}（{method}）正由此前的一次投递办理，未及时得到结果：请用同一请求编号再次请求以取得结果",
+    )
+
+
+def not_kept(correlation: str, method: str) -> RequestRepeated:
+    return RequestRepeated(
+        f"request {correlation} ({method}) was carried out already by an earlier delivery of it, which ended"
+        " without an answer to keep (it failed after its first write, or its answer was too large)",
+        f"请求{correlation}（{method}）已由此前的一次投递办理，该次办理未留下结果（首次写入后失败或结果过大）",
+    )
 
 
 def keep_answer(session: Session, tbl: Table, correlation: str, answer: str) -> None:

@@ -199,13 +199,18 @@ def contract(
                 dumped = result if response is None else response.dump(result)
             except PlatformError:
                 # A redelivery fails on its first write (RequestRepeated), or is refused earlier by
-                # what its first delivery did (PhoneTaken): either way the first answer is the answer.
-                done, answer = db.redelivered_answer() if db is not None else (False, None)
+                # what its first delivery did (PhoneTaken): either way the first answer is the
+                # answer, waited for while the first delivery still runs (guanyinli.once).
+                done, answer = db.redelivered_answer(wait=keep_answer) if db is not None else (False, None)
                 if done:
                     return answer
+                if db is not None:
+                    db.keep_no_answer()  # failed after its first commit: its redeliveries wait no more
                 raise
             except Exception as exc:
                 log.exception("unexpected error in %s", fn.__name__)
+                if db is not None:
+                    db.keep_no_answer()
                 raise InternalError(f"{fn.__name__} failed: {type(exc).__name__}") from None
             if db is not None and keep_answer:
                 db.keep_answer(dumped)

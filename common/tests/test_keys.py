@@ -3,9 +3,10 @@
 from datetime import datetime
 from types import SimpleNamespace
 
+import eventlet
 import pytest
 from marshmallow import fields
-from sqlalchemy import String, func, select
+from sqlalchemy import String, event, func, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from guanyinli import keys, once
@@ -95,8 +96,9 @@ class NoteOut(StrictSchema):
 class Notes:
     """A service's worker, as ``@rpc`` runs it: ``db`` and ``caller`` injected."""
 
-    def __init__(self, db: DatabaseHandle, caller: Identity, before_write=None):
+    def __init__(self, db: DatabaseHandle, caller: Identity, before_write=None, inside=None, after_write=None):
         self.db, self.caller, self.before_write = db, caller, before_write
+        self.inside, self.after_write = inside, after_write  # hooks: before the commit, after it
         self.ran = 0
 
     @contract(request=NoteIn, response=NoteOut(), key="request_id")
@@ -110,7 +112,11 @@ class Notes:
             note = Note(text=text, phone=phone)
             session.add(note)
             session.flush()
-            return {"id": note.id, "text": note.text, "phone": note.phone}
+            if self.inside is not None:
+                self.inside()
+        if self.after_write is not None:
+            self.after_write()
+        return {"id": note.id, "text": note.text, "phone": note.phone}
 
     @contract(request=NoteIn, response=NoteOut())
     def add_unique(self, text, phone=None, request_id=None):
@@ -158,10 +164,12 @@ def database(url):
 _correlations = iter(range(10**6))
 
 
-def worker(database, caller=ALICE, correlation=None, **kwargs) -> Notes:
-    """A new worker for one delivery of a request (a new correlation id unless one is given)."""
+def worker(database, caller=ALICE, correlation=None, sleep=None, answer_wait=once.ANSWER_WAIT, **kwargs) -> Notes:
+    """A new worker for one delivery of a request (a new correlation id unless one is given);
+    ``sleep`` stands in for its pauses while it waits for a first delivery's answer."""
     request = (correlation or f"corr-{next(_correlations)}", "tests.add_note")
-    return Notes(DatabaseHandle(database.factory, database.engine, request=request), caller, **kwargs)
+    waits = {"answer_wait": answer_wait} | ({} if sleep is None else {"sleep": sleep})
+    return Notes(DatabaseHandle(database.factory, database.engine, request=request, **waits), caller, **kwargs)
 
 
 def count(database, table) -> int:
@@ -249,10 +257,14 @@ def test_a_redelivered_request_gets_its_first_answer(database):
     assert '"text":"巡逻"' in answer
 
 
+def never(seconds):
+    raise AssertionError(f"waited {seconds} s for an answer that cannot come")
+
+
 def test_a_redelivered_request_whose_answer_holds_secrets_is_refused_as_before(database):
     handle = DatabaseHandle(database.factory, database.engine, request=("corr-s", "tests.add_secret"))
     Notes(handle, ALICE).add_secret(text="token")
-    handle = DatabaseHandle(database.factory, database.engine, request=("corr-s", "tests.add_secret"))
+    handle = DatabaseHandle(database.factory, database.engine, request=("corr-s", "tests.add_secret"), sleep=never)
     with pytest.raises(RequestRepeated, match="corr-s"):
         Notes(handle, ALICE).add_secret(text="token")
     assert count(database, Note.__table__) == 1
@@ -293,3 +305,116 @@ def test_a_rerun_method_that_loses_the_race_for_its_key_finds_what_the_winner_ma
     second = worker(database, before_write=first_commits_without_its_answer)
     assert second.find_or_add(text="a note longer than ten bytes", request_id="k-1") == racing["first"]
     assert second.ran == 2 and count(database, Note.__table__) == 1
+
+
+# --- a redelivery while its first delivery still runs (guanyinli.once) --------------------------
+
+
+def test_the_pauses_between_looks_for_a_first_answer_grow_to_200_ms_and_add_up_to_the_limit():
+    assert [round(p, 3) for p in once.pauses(1.0)] == [0.02, 0.04, 0.08, 0.16, 0.2, 0.2, 0.2, 0.1]
+    assert round(sum(once.pauses(once.ANSWER_WAIT)), 6) == once.ANSWER_WAIT
+    assert max(once.pauses(once.ANSWER_WAIT)) == 0.2
+    assert list(once.pauses(0.0)) == [] and list(once.pauses(0.01)) == [0.01]
+
+
+def test_a_redelivery_while_the_first_delivery_still_runs_gets_its_answer_when_it_comes(database):
+    committed, release = eventlet.Event(), eventlet.Event()
+
+    def hold():  # the first delivery committed its note (and the request's row); its answer is not kept yet
+        committed.send()
+        release.wait()
+
+    first = eventlet.spawn(worker(database, correlation="corr-w", after_write=hold).add_note, text="巡逻")
+    committed.wait()
+    looked = []
+
+    def pause(seconds):  # the redelivery found no answer yet: the first delivery finishes meanwhile
+        looked.append(seconds)
+        release.send()
+        first.wait()
+
+    again = worker(database, correlation="corr-w", sleep=pause)
+    assert again.add_note(text="巡逻") == first.wait()
+    assert looked == [0.02] and again.ran == 1 and count(database, Note.__table__) == 1
+
+
+def test_a_redelivery_whose_first_delivery_rolls_back_carries_the_request_out(database, url):
+    """The first delivery fails after writing its request's row, before its commit: the redelivery,
+    held at its own first write meanwhile, writes the row itself once the first has rolled back."""
+    holding, release = eventlet.Event(), eventlet.Event()
+
+    def hold_then_fail(session):
+        if session.info.get(once.REQUEST_KEY, ("",))[0] == "corr-r" and not holding.ready():
+            holding.send()
+            release.wait()
+            raise Conflict("the first delivery is refused at its commit")
+
+    event.listen(database.factory, "before_commit", hold_then_fail)  # after the row's insert
+    try:
+        first = eventlet.spawn(worker(database, correlation="corr-r").add_note, text="巡逻")
+        holding.wait()
+        second = eventlet.spawn(worker(database, correlation="corr-r", sleep=never).add_note, text="巡逻")
+        wait_until_held(database, url)
+        release.send()
+        answer = second.wait()
+        try:
+            first_answer = first.wait()
+        except Conflict as refused:
+            first_answer = str(refused)
+    finally:
+        event.remove(database.factory, "before_commit", hold_then_fail)
+    assert answer["text"] == "巡逻" and count(database, Note.__table__) == 1
+    # The first delivery's refusal, or (when it looks after the second has answered) that answer.
+    assert first_answer in ("the first delivery is refused at its commit", answer)
+    with database.engine.connect() as conn:
+        (row,) = conn.execute(select(once.table("tests")))
+    assert row.correlation_id == "corr-r" and f'"id":{answer["id"]}' in row.answer
+
+
+def wait_until_held(database, url):
+    """Until the second delivery waits for the first's transaction: on PostgreSQL for the row's
+    key (a lock wait the server shows), on SQLite for the one connection (its first step there)."""
+    if url.startswith("sqlite"):
+        eventlet.sleep(0)
+        return
+    with eventlet.Timeout(10), database.engine.connect() as conn:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        while not conn.execute(query).scalar():
+            conn.rollback()
+            eventlet.sleep(0.01)
+
+
+def test_a_redelivery_whose_wait_runs_out_is_told_to_ask_again(database):
+    with database.engine.begin() as conn:  # the first delivery committed, and has not returned
+        conn.execute(
+            insert(once.table("tests")).values(
+                correlation_id="corr-l", method="tests.add_note", handled_at=datetime(2026, 12, 7)
+            )
+        )
+    looked = []
+    again = worker(database, correlation="corr-l", sleep=looked.append, answer_wait=1.0)
+    with pytest.raises(RequestRepeated, match="ask again with the same request id") as refused:
+        again.add_note(text="巡逻")
+    assert "corr-l" in str(refused.value) and refused.value.message_zh
+    assert round(sum(looked), 6) == 1.0 and count(database, Note.__table__) == 0
+
+
+def test_a_first_delivery_that_fails_after_its_commit_stops_its_redeliveries_waiting(database):
+    def fail():
+        raise Conflict("refused after the note was written")
+
+    with pytest.raises(Conflict, match="after the note"):
+        worker(database, correlation="corr-f", after_write=fail).add_note(text="巡逻")
+    with pytest.raises(RequestRepeated, match="without an answer to keep"):
+        worker(database, correlation="corr-f", sleep=never).add_note(text="巡逻")
+    assert count(database, Note.__table__) == 1
+
+
+def test_a_first_answer_too_large_to_keep_stops_its_redeliveries_waiting(database, monkeypatch):
+    monkeypatch.setattr(keys, "MAX_ANSWER", 10)
+    worker(database, correlation="corr-b").add_note(text="a note longer than ten bytes")
+    with pytest.raises(RequestRepeated, match="without an answer to keep"):
+        worker(database, correlation="corr-b", sleep=never).add_note(text="a note longer than ten bytes")
+    assert count(database, Note.__table__) == 1
