@@ -519,13 +519,15 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(x) for x in args.communities.split(",") if x]
     counts = [int(x) for x in args.replicas.split(",") if x]
     rows = []
-    started = time.monotonic()
+    started, load_at_start = time.monotonic(), f"{os.getloadavg()[0]:.1f}"
     for communities in levels:
         for replicas in counts:
             print(f"{communities} communities, {replicas} replicas", flush=True)
             rows += run_cell(communities, replicas, args)
     code = report(rows, args)
-    print(f"({time.monotonic() - started:.0f} s)")
+    print(
+        f"({time.monotonic() - started:.0f} s; load average {load_at_start} at the start, {os.getloadavg()[0]:.1f} at the end)"
+    )
     return code
 
 
