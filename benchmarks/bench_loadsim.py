@@ -71,7 +71,7 @@ import requests  # noqa: E402
 from bench_feeds import SECRET, drop_postgres_database, free_port, issue_tokens, postgres_database, wrk  # noqa: E402
 from bench_identity import ensure_local_keys, organiser_context  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
-from bench_signup import backend_pids, cpu_seconds, percentile  # noqa: E402
+from bench_signup import Spy, backend_pids, cpu_seconds, percentile  # noqa: E402
 
 from activities.loadtest import ServiceProcesses, audit, fire  # noqa: E402
 
@@ -82,6 +82,7 @@ WEEKS = 4
 TARGET_SIGNUPS = 200.0  # req/s, 2 replicas, PostgreSQL
 TARGET_REMINDERS = 250.0  # msg/s
 TARGET_304 = 2000.0  # req/s per replica
+PROFILED = 1_000_000  # volunteer ids of the profiled sign-ups start past it
 MACHINE_BUSY = 90.0  # % of every core busy (this run and other work): the machine counts as saturated
 
 
@@ -136,12 +137,12 @@ def service_cpu(pids: list[int]) -> float:
     return sum(cpu_seconds(p) for p in pids)
 
 
-def phase_signups(config, url, slots, args, pids) -> tuple[dict, list[dict]]:
+def phase_signups(config, url, slots, args, pids, count=None, offset=0) -> tuple[dict, list[dict]]:
     communities = len(slots)
     volunteers, targets = [], {}
-    for i in range(args.signups):
+    for i in range(args.signups if count is None else count):
         k, j = i % communities, i // communities
-        volunteer = VOLUNTEERS * k + 1 + j % VOLUNTEERS
+        volunteer = offset + VOLUNTEERS * k + 1 + j % VOLUNTEERS
         if volunteer in targets:
             break  # every volunteer of a 1-community district has signed up once
         volunteers.append(volunteer)
@@ -366,6 +367,14 @@ def run_cell(communities: int, replicas: int, args) -> list[dict]:
                 row["busy"] = 100 * (busy2 - busy) / max(total2 - total, 1)
                 rows.append(row)
                 progress(communities, replicas, row)
+                if args.profile and replicas == 2:
+                    # A second batch of sign-ups (volunteers of their own) under py-spy, kept out of the table.
+                    spy_dir = tmp / "spy"
+                    spy_dir.mkdir()
+                    with Spy(pids, spy_dir, True) as spy:
+                        spied, _ = phase_signups(config, url, slots, args, pids, args.signups // 2, PROFILED)
+                    if spy.enabled:
+                        row["profile"] = (*spy.shares(), spied)
                 rows.append(measured(phase_cancellations, config, url, confirmed, row.pop("occurrences"), pids))
                 progress(communities, replicas, rows[-1])
                 paths = [f"/feeds/volunteers/{token}.ics" for token in tokens]
@@ -461,7 +470,20 @@ def report(rows: list[dict], args) -> int:
             rates = ", ".join(f"{r['communities']}: {r['rate']:.1f}/s" for r in series)
             print(f"    {phase}, {n} replica{'s' if n > 1 else ''}: {rates}")
 
-    exact = all(r["lost"] == 0 and r["duplicates"] == 0 and r["overbooked"] == 0 for r in rows)
+    profiled = []  # the py-spy batches: audited like the others
+    for r in rows:
+        if r.get("profile"):
+            samples, shares, spied = r["profile"]
+            print(
+                f"\nWhere a sign-up's time goes, {r['communities']} communities, 2 replicas: a second batch of"
+                f" {spied['requests']} under py-spy ({samples} samples of the replicas; {spied['rate']:.1f} req/s,"
+                f" lost {spied['lost']}, duplicates {spied['duplicates']}, overbooked {spied['overbooked']})"
+            )
+            for label, share in shares:
+                print(f"  {100 * share:5.1f} %  {label}")
+            profiled.append(spied)
+
+    exact = all(r["lost"] == 0 and r["duplicates"] == 0 and r["overbooked"] == 0 for r in rows + profiled)
     signups = [r for r in rows if r["phase"] == "sign-ups" and r["replicas"] == 2]
     reminders = [r for r in rows if r["phase"].startswith("reminders")]
     feeds = [r for r in rows if r["phase"].startswith("feed")]
@@ -487,9 +509,9 @@ def report(rows: list[dict], args) -> int:
             f"  feed 304 path >= {TARGET_304:g} req/s per replica (1 / CPU per request): worst {per:.0f} -> "
             + ("met" if per >= TARGET_304 else "NOT met")
         )
-    lost = sum(r["lost"] for r in rows if r["phase"] in ("sign-ups", "cancellations"))
-    dupl = sum(r["duplicates"] for r in rows)
-    over = sum(r["overbooked"] for r in rows)
+    lost = sum(r["lost"] for r in rows + profiled if r["phase"] in ("sign-ups", "cancellations"))
+    dupl = sum(r["duplicates"] for r in rows + profiled)
+    over = sum(r["overbooked"] for r in rows + profiled)
     print(f"  sign-ups overbooked {over}, lost {lost}, duplicates {dupl} (must be 0): " + ("ok" if exact else "NOT ok"))
     return 0 if exact else 1
 
@@ -507,11 +529,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rosters", type=int, default=20, help="roster builds at most per cell")
     parser.add_argument("--roster-seconds", type=float, default=2.0)
     parser.add_argument("--p99-limit", type=float, default=5000.0, help="ms: past it a level counts as saturated")
+    parser.add_argument("--no-profile", dest="profile", action="store_false", help="no py-spy sign-up batch")
     parser.add_argument("--quick", action="store_true", help="1 and 10 communities, 1 and 2 replicas, short phases")
     args = parser.parse_args(argv)
     if args.quick:
         args.communities, args.replicas, args.seconds = "1,10", "1,2", 4
-        args.signups, args.feed_links, args.reminders, args.rosters, args.roster_seconds = 200, 1000, 30, 4, 1.0
+        args.signups, args.feed_links, args.reminders, args.rosters, args.roster_seconds = 200, 1000, 100, 4, 1.0
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian package wrk)")
     ensure_local_keys()
