@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/common:$(CURDIR)/services/volunteers:$(CURDIR)/services/activities:$(CURDIR)/services/notifications:$(CURDIR)/services/organiser:$(CURDIR)/services/appeals:$(CURDIR)
 
-.PHONY: venv run demo test test-unit test-integration test-reliability test-cluster test-security bench lint format contract check-compose clean
+.PHONY: venv run demo test test-unit test-integration test-reliability test-cluster test-security bench loadsim lint format contract check-compose clean
 
 venv: $(STAMP)
 
@@ -58,6 +58,10 @@ test-security: venv
 ## bench: every benchmark (long); see benchmarks/README.md for single ones
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
+
+## loadsim: a simulated district's month on PostgreSQL, 1/10/100 communities x 1/2/4 replicas (about an hour); ARGS=--quick: ~10 min
+loadsim: venv
+	$(BIN)/python benchmarks/bench_loadsim.py $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

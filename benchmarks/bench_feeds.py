@@ -332,8 +332,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(base: str, requests_list: list[tuple[str, str | None]], tmp: Path, pid: int, seconds: int, connections: int):
-    """(requests/s, p50 ms, p99 ms, CPU ms per request of the service, answers other than expected)."""
+def wrk(
+    base: str,
+    requests_list: list[tuple[str, str | None]],
+    tmp: Path,
+    pid: int | list[int],
+    seconds: int,
+    connections: int,
+):
+    """(requests/s, p50 ms, p99 ms, CPU ms per request of the service, answers other than expected).
+
+    ``pid``: the service process, or the replicas sharing the port (their CPU summed)."""
+    pids = [pid] if isinstance(pid, int) else list(pid)
     entries = ",".join(f"{{{json.dumps(path)},{json.dumps(etag) if etag else 'nil'}}}" for path, etag in requests_list)
     expected = 304 if requests_list[0][1] else 200
     script = tmp / f"wrk-{uuid.uuid4().hex[:6]}.lua"
@@ -344,14 +354,14 @@ def wrk(base: str, requests_list: list[tuple[str, str | None]], tmp: Path, pid: 
         "  return wrk.format('GET', p[1])\nend\n"
         f"response = function(status) if status ~= {expected} then io.write('UNEXPECTED ' .. status .. '\\n') end end\n"
     )
-    before = cpu_seconds(pid)
+    before = sum(cpu_seconds(p) for p in pids)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    used = cpu_seconds(pid) - before
+    used = sum(cpu_seconds(p) for p in pids) - before
     count = int(re.search(r"(\d+) requests in", out).group(1))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 

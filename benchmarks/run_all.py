@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Arguments a benchmark gets here: loadsim's full default (100 communities, 4 replicas) runs alone (`make loadsim`).
+ARGS = {"bench_loadsim": ["--quick"]}
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +24,7 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         print(f"\n### {script.stem}", flush=True)
         started = time.monotonic()
-        code = subprocess.call([sys.executable, str(script)])
+        code = subprocess.call([sys.executable, str(script), *ARGS.get(script.stem, [])])
         print(f"({script.stem}: {time.monotonic() - started:.0f} s, exit {code})", flush=True)
         if code:
             failed.append(script.stem)

@@ -1,0 +1,566 @@
+"""Load of a district: 1, 10 and 100 simulated communities against 1, 2 and 4 replicas, PostgreSQL.
+
+    python benchmarks/bench_loadsim.py [--communities 1,10,100] [--replicas 1,2,4] [--seconds 10]
+                                       [--signups 300] [--quick]
+    make loadsim                    # the full default (estimated half an hour to an hour on 2 cores)
+    make loadsim ARGS=--quick       # 1 and 10 communities, 1 and 2 replicas, short phases (~10 min)
+
+A benchmark, not a test: ``make test`` never runs it.
+
+**Communities are simulated.** Communities are not yet tenants in the data model, and the volunteers
+service only knows grids 1..15 (a check constraint and its schemas), so a community here is its own
+set of 15 patrol activities (one per grid, grids 1..15 reused by every community, each a weekly
+patrol over the month: 60 occurrences of 4 seats), its own 300 volunteers (community k: volunteer
+ids 300k+1..300k+300) and their feed links, in one installation. Grids are not offset per community.
+
+For each number of communities C and each replica count R, a fresh PostgreSQL database and RabbitMQ
+vhost, then, in turn (every phase measured alone, the CPU of the service processes read from
+/proc/<pid>/stat before and after and divided by the requests):
+
+1. sign-ups: ``--signups`` volunteers drawn round-robin over the communities, each signing up once
+   for a patrol of their own community, all in flight at once from ``--clients`` processes
+   (``activities.loadtest.fire``, R ``nameko run`` replicas of activities and the volunteers stand-in),
+   audited (``activities.loadtest.audit``): lost, duplicates, overbooked;
+2. cancellations: every 10th confirmed sign-up cancelled by an organiser from 4 threads (the first
+   on the waitlist takes the seat); overbooked counted again after them;
+3. feed reads with ETag: ``wrk`` polling the personal feeds of the first ``--feed-links`` volunteers
+   (up to 300 C) with If-None-Match on the port the R replicas share (SO_REUSEPORT), ``--seconds``
+   (``bench_feeds.wrk``); capacity per replica = 1 / CPU per request;
+4. reminders: 100 x C due 24 h reminders (``--reminders`` per community) through the notifications
+   outbox to a local SMTP sink with R replicas (``bench_notifications.run_outbox``: SQLite and
+   in-process containers, as that benchmark runs them: this phase is not on PostgreSQL);
+5. roster builds: the Guanyinli patrol month solved once per community (up to ``--rosters``), R at a
+   time in R processes (the solver as a replica runs it, ``--roster-seconds`` each).
+
+The work of a phase does not grow with the communities (the sign-ups, cancellations and roster
+builds of a cell are a fixed batch, the feed phase a fixed time; only the reminders grow, 100 a
+community): what grows is the district's data (occurrences, volunteers, feed links), so the rows
+show what more communities cost a request, and the replica counts where the machine runs out.
+In the cells with 2 replicas a second batch of ``--signups`` / 2 sign-ups (volunteers of their own)
+runs under py-spy (``bench_signup.Spy``) and where a sign-up's time goes is printed after the table
+(audited too; ``--no-profile`` leaves it out).
+
+Printed: a row per phase, communities and replicas (throughput, p50, p99, CPU ms per request), how
+CPU per request and p99 grow with the communities (ratio to 1 community), the saturation point
+(the replica count past which throughput rises less than 10 %, where p99 passes ``--p99-limit``, or
+where the machine's cores were at least 90 % busy over the phase, from /proc/stat, other work included),
+the throughput of each phase as the communities grow,
+and the targets with met / not met: sign-ups >= 200 req/s with 2 replicas without overbooking,
+notifications >= 250 msg/s, the feed's 304 path >= 2,000 req/s per replica (per core of CPU).
+Other work on the machine shares its cores: CPU per request is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "activities"), str(HERE)]
+
+import requests  # noqa: E402
+from bench_feeds import SECRET, drop_postgres_database, free_port, issue_tokens, postgres_database, wrk  # noqa: E402
+from bench_identity import ensure_local_keys, organiser_context  # noqa: E402
+from bench_rpc import Vhost  # noqa: E402
+from bench_signup import Spy, backend_pids, cpu_seconds, percentile  # noqa: E402
+
+from activities.loadtest import ServiceProcesses, audit, fire  # noqa: E402
+
+GRIDS = 15
+VOLUNTEERS = 300  # per community (Guanyinli)
+SEATS = 4
+WEEKS = 4
+TARGET_SIGNUPS = 200.0  # req/s, 2 replicas, PostgreSQL
+TARGET_REMINDERS = 250.0  # msg/s
+TARGET_304 = 2000.0  # req/s per replica
+PROFILED = 1_000_000  # volunteer ids of the profiled sign-ups start past it
+MACHINE_BUSY = 90.0  # % of every core busy (this run and other work): the machine counts as saturated
+
+
+def build_district(url: str, communities: int) -> dict[int, list[int]]:
+    """Each community's 15 weekly patrols over the month (grids 1..15 reused); its occurrence ids."""
+    from sqlalchemy.orm import Session
+
+    from activities import store
+    from guanyinli.db import make_engine
+    from guanyinli.migrate import upgrade
+    from guanyinli.timeutil import now
+
+    upgrade("activities", url)
+    engine = make_engine(url)
+    day = now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    slots: dict[int, list[int]] = {}
+    with Session(engine) as session, session.begin():
+        for k in range(communities):
+            activities = []
+            for grid in range(1, GRIDS + 1):
+                start = day + timedelta(hours=6 + grid, minutes=k % 60)
+                activities.append(
+                    (
+                        start,
+                        store.create_activity(
+                            session,
+                            {
+                                "title": f"社区{k + 1} 第{grid}网格巡逻",
+                                "kind": "patrol",
+                                "grid_id": grid,
+                                "start": start,
+                                "duration_minutes": 60,
+                                "rrule": f"FREQ=WEEKLY;COUNT={WEEKS}",
+                                "roles": [{"name": "patroller", "needed": SEATS}],
+                            },
+                        ),
+                    )
+                )
+            session.flush()
+            slots[k] = [
+                occ.id
+                for start, activity in activities
+                for occ in store.list_occurrences(
+                    session, start, start + timedelta(days=7 * WEEKS), activity_id=activity.id
+                )
+            ]
+    engine.dispose()
+    return slots
+
+
+def service_cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
+def phase_signups(config, url, slots, args, pids, count=None, offset=0) -> tuple[dict, list[dict]]:
+    communities = len(slots)
+    volunteers, targets = [], {}
+    for i in range(args.signups if count is None else count):
+        k, j = i % communities, i // communities
+        volunteer = offset + VOLUNTEERS * k + 1 + j % VOLUNTEERS
+        if volunteer in targets:
+            break  # every volunteer of a 1-community district has signed up once
+        volunteers.append(volunteer)
+        targets[volunteer] = (slots[k][j % len(slots[k])], "patroller")
+    watched = pids + backend_pids(url)
+    before = service_cpu(watched)
+    answers, seconds = fire(config["AMQP_URI"], None, volunteers, args.clients, targets=targets)
+    watched = sorted(set(watched) | set(backend_pids(url)))
+    used = service_cpu(watched) - before
+    occurrences = sorted({o for o, _ in targets.values()})
+    report = audit(url, occurrences, answers, SEATS * len(occurrences))
+    latencies = [a["seconds"] for a in answers if "seconds" in a]
+    row = {
+        "phase": "sign-ups",
+        "requests": len(answers),
+        "rate": len(answers) / seconds if seconds else float("nan"),
+        "p50": 1000 * percentile(latencies, 0.5),
+        "p99": 1000 * percentile(latencies, 0.99),
+        "cpu_ms": 1000 * used / max(len(answers), 1),
+        "lost": report["lost"],
+        "duplicates": report["duplicates"],
+        "overbooked": report["overbooked"],
+        "note": f"{report['confirmed']} confirmed, {report['waitlisted']} waitlisted; CPU incl. PostgreSQL backends",
+        "occurrences": occurrences,
+    }
+    return row, [a for a in answers if a.get("status") == "confirmed"]
+
+
+def phase_cancellations(config, url, confirmed, occurrences, pids) -> dict:
+    from guanyinli.rpc import ServiceRpcProxy
+
+    chosen = [a["signup_id"] for a in confirmed[::10]]
+    latencies, errors, lock = [], [], threading.Lock()
+    context = organiser_context("loadsim")
+
+    def work(share):
+        mine = []
+        with ServiceRpcProxy("activities", config, context_data=context, timeout=120) as proxy:
+            for signup_id in share:
+                t0 = time.perf_counter()
+                try:
+                    proxy.cancel_sign_up(signup_id)
+                except Exception as exc:  # noqa: BLE001 - counted and shown
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}"[:120])
+                mine.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(chosen[i::4],)) for i in range(4)]
+    watched = pids + backend_pids(url)
+    before = service_cpu(watched)
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    used = service_cpu(sorted(set(watched) | set(backend_pids(url)))) - before
+    after = audit(url, occurrences, [], 0)
+    return {
+        "phase": "cancellations",
+        "requests": len(chosen),
+        "rate": len(chosen) / seconds if seconds else float("nan"),
+        "p50": 1000 * percentile(latencies, 0.5),
+        "p99": 1000 * percentile(latencies, 0.99),
+        "cpu_ms": 1000 * used / max(len(chosen), 1),
+        "lost": len(errors),
+        "duplicates": after["duplicates"],
+        "overbooked": after["overbooked"],
+        "note": f"after: {after['confirmed']} confirmed, {after['waitlisted']} waitlisted"
+        + (f"; errors {sorted(set(errors))[:2]}" if errors else ""),
+    }
+
+
+def phase_feeds(base, paths, tmp, pids, args) -> dict:
+    session = requests.Session()
+    current = [(path, session.get(base + path, timeout=60).headers["ETag"]) for path in paths]
+    before = [cpu_seconds(p) for p in pids]
+    rate, p50, p99, cpu_ms, other = wrk(base, current, tmp, pids, args.seconds, args.connections)
+    split = "/".join(f"{cpu_seconds(p) - b:.1f}" for p, b in zip(pids, before, strict=True))
+    return {
+        "phase": "feed 304 (If-None-Match)",
+        "requests": round(rate * args.seconds),
+        "rate": rate,
+        "p50": p50,
+        "p99": p99,
+        "cpu_ms": cpu_ms,
+        "lost": other,
+        "duplicates": 0,
+        "overbooked": 0,
+        "note": f"{len(paths)} links; {1000 / cpu_ms:.0f} req/s per replica (1 / CPU); CPU s by replica {split};"
+        " 'lost' = answers not 304",
+    }
+
+
+# The reminders phase runs in a process of its own: bench_notifications monkey-patches with eventlet.
+REMINDERS = """
+import json, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {here!r})
+import bench_notifications as b
+duties, replicas = {duties}, {replicas}
+tmp = Path(tempfile.mkdtemp(prefix="loadsim-reminders-"))
+b.build_database(tmp / "template.db", duties)
+row = b.run_outbox(tmp / "template.db", tmp, duties, replicas)
+row.pop("profile", None)
+print("RESULT " + json.dumps(row))
+"""
+
+
+def phase_reminders(duties: int, replicas: int) -> dict:
+    env = {**os.environ, "NOTIFICATIONS_POLL_INTERVAL": "0.05"}
+    code = REMINDERS.format(here=str(HERE), duties=duties, replicas=replicas)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=1800)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"reminders phase failed: {out.stderr[-2000:]}")
+    row = json.loads(line[7:])
+    cpu = re.search(r"service ([\d.]+)", row["note"])
+    return {
+        "phase": "reminders (SQLite)",
+        "requests": row["messages"],
+        "rate": row["messages"] / row["seconds"],
+        "p50": float("nan"),
+        "p99": float("nan"),
+        "cpu_ms": 1000 * float(cpu.group(1)) / max(row["messages"], 1) if cpu else float("nan"),
+        "lost": row["losses"],
+        "duplicates": row["duplicates"],
+        "overbooked": 0,
+        "note": "in-process containers; " + row["note"].split(";")[0],
+    }
+
+
+def _roster(seconds: float) -> tuple[float, float]:
+    from activities.roster import Options, scenarios, solve
+
+    started, cpu = time.perf_counter(), time.process_time()
+    solve(scenarios.guanyinli_month(1), Options(time_limit=seconds, num_workers=1))
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _warm() -> None:
+    from activities.roster import scenarios, solve  # noqa: F401  (a replica has the solver loaded)
+
+
+def phase_rosters(builds: int, replicas: int, seconds: float) -> dict:
+    with ProcessPoolExecutor(replicas) as pool:
+        for future in [pool.submit(_warm) for _ in range(replicas)]:
+            future.result()
+        started = time.perf_counter()
+        done = list(pool.map(_roster, [seconds] * builds))
+        elapsed = time.perf_counter() - started
+    walls = [w for w, _ in done]
+    return {
+        "phase": "roster builds",
+        "requests": builds,
+        "rate": builds / elapsed,
+        "p50": 1000 * percentile(walls, 0.5),
+        "p99": 1000 * percentile(walls, 0.99),
+        "cpu_ms": 1000 * statistics.fmean(c for _, c in done),
+        "lost": 0,
+        "duplicates": 0,
+        "overbooked": 0,
+        "note": f"1x Guanyinli month, {seconds:g} s limit, {replicas} at a time",
+    }
+
+
+def machine_cpu() -> tuple[int, int]:
+    """Busy and total jiffies of every core so far (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def measured(run, *args) -> dict:
+    """A phase's row with the share of the machine's CPU busy while it ran (other work included)."""
+    busy, total = machine_cpu()
+    row = run(*args)
+    busy2, total2 = machine_cpu()
+    row["busy"] = 100 * (busy2 - busy) / max(total2 - total, 1)
+    return row
+
+
+def run_cell(communities: int, replicas: int, args) -> list[dict]:
+    rows = []
+    url = postgres_database()
+    if url is None:
+        raise SystemExit("loadsim needs PostgreSQL (TEST_POSTGRES_URL)")
+    tmp = Path(tempfile.mkdtemp(prefix="loadsim-"))
+    try:
+        t = time.perf_counter()
+        slots = build_district(url, communities)
+        links = min(VOLUNTEERS * communities, args.feed_links)
+        tokens = issue_tokens(url, links)
+        print(
+            f"  setup: {communities} communities, {sum(map(len, slots.values()))} occurrences, {links} feed links"
+            f" in {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
+        with Vhost("loadsim") as vhost:
+            port = free_port()
+            config = {
+                "AMQP_URI": vhost.nameko_uri,
+                "DB_URIS": {"activities": url},
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",  # shared by the replicas (SO_REUSEPORT)
+                "FEED_SECRET": SECRET,
+                "FEED_CACHE_SECONDS": 300,
+                "serializer": "json",
+                "max_workers": 10,
+                "STANDIN_ANY_VOLUNTEER": True,
+                "VOLUNTEERS_RPC_TIMEOUT": 300,
+                "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
+            }
+            specs = [("activities.service", "activities", replicas), ("standin_volunteers", "volunteers", 1)]
+            extra = [ROOT / "services/activities/tests/integration"]
+            with ServiceProcesses(config, specs, extra_path=extra) as procs:
+                pids = [p.pid for p in procs.procs[:replicas]]
+                busy, total = machine_cpu()
+                row, confirmed = phase_signups(config, url, slots, args, pids)
+                busy2, total2 = machine_cpu()
+                row["busy"] = 100 * (busy2 - busy) / max(total2 - total, 1)
+                rows.append(row)
+                progress(communities, replicas, row)
+                if args.profile and replicas == 2:
+                    # A second batch of sign-ups (volunteers of their own) under py-spy, kept out of the table.
+                    spy_dir = tmp / "spy"
+                    spy_dir.mkdir()
+                    with Spy(pids, spy_dir, True) as spy:
+                        spied, _ = phase_signups(config, url, slots, args, pids, args.signups // 2, PROFILED)
+                    if spy.enabled:
+                        row["profile"] = (*spy.shares(), spied)
+                rows.append(measured(phase_cancellations, config, url, confirmed, row.pop("occurrences"), pids))
+                progress(communities, replicas, rows[-1])
+                paths = [f"/feeds/volunteers/{token}.ics" for token in tokens]
+                rows.append(measured(phase_feeds, f"http://127.0.0.1:{port}", paths, tmp, pids, args))
+                progress(communities, replicas, rows[-1])
+        rows.append(measured(phase_reminders, args.reminders * communities, replicas))
+        progress(communities, replicas, rows[-1])
+        rows.append(measured(phase_rosters, min(communities, args.rosters), replicas, args.roster_seconds))
+        progress(communities, replicas, rows[-1])
+    finally:
+        drop_postgres_database(url)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for r in rows:
+        r.update(communities=communities, replicas=replicas)
+    return rows
+
+
+def progress(communities: int, replicas: int, r: dict) -> None:
+    print(
+        f"  {communities} comm., {replicas} repl., {r['phase']}: {r['rate']:.1f}/s, p99 {r['p99']:.0f} ms,"
+        f" CPU {r['cpu_ms']:.2f} ms/req",
+        flush=True,
+    )
+
+
+def fmt(value: float, spec: str = ".0f") -> str:
+    return "-" if value != value else format(value, spec)  # NaN: not measured
+
+
+def report(rows: list[dict], args) -> int:
+    print(
+        "\nLoad of a simulated district, PostgreSQL (reminders: SQLite); communities simulated as separate sets of"
+        " activities and volunteers over grids 1..15 (not tenants)"
+    )
+    header = (
+        f"{'phase':<26}{'comm.':>6}{'repl.':>6}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU ms/req':>11}{'busy %':>7}{'lost':>6}{'dupl.':>6}{'overb.':>7}  note"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['phase']:<26}{r['communities']:>6}{r['replicas']:>6}{r['requests']:>9}{r['rate']:>9.1f}"
+            f"{fmt(r['p50']):>9}{fmt(r['p99']):>9}{fmt(r['cpu_ms'], '.2f'):>11}{r['busy']:>7.0f}{r['lost']:>6}{r['duplicates']:>6}"
+            f"{r['overbooked']:>7}  {r['note']}"
+        )
+    phases = list(dict.fromkeys(r["phase"] for r in rows))
+    levels = sorted({r["communities"] for r in rows})
+    replica_counts = sorted({r["replicas"] for r in rows})
+    cell = {(r["phase"], r["communities"], r["replicas"]): r for r in rows}
+
+    print("\nGrowth with the communities (ratio to the fewest communities, same replicas): CPU per request / p99")
+    for phase in phases:
+        for n in replica_counts:
+            first = cell.get((phase, levels[0], n))
+            parts = []
+            for c in levels[1:]:
+                r = cell.get((phase, c, n))
+                if first and r:
+                    cpu = r["cpu_ms"] / first["cpu_ms"] if first["cpu_ms"] else float("nan")
+                    p99 = r["p99"] / first["p99"] if first["p99"] == first["p99"] and first["p99"] else float("nan")
+                    parts.append(f"{c} communities: CPU x{fmt(cpu, '.2f')}, p99 x{fmt(p99, '.2f')}")
+            if parts:
+                print(f"  {phase}, {n} replica{'s' if n > 1 else ''}: " + "; ".join(parts))
+
+    print(f"\nSaturation (throughput up < 10 % from one replica count to the next, or p99 > {args.p99_limit:g} ms)")
+    for phase in phases:
+        for c in levels:
+            series = [cell[(phase, c, n)] for n in replica_counts if (phase, c, n) in cell]
+            point = None
+            for prev, nxt in zip(series, series[1:], strict=False):
+                if nxt["rate"] < 1.10 * prev["rate"]:
+                    point = (
+                        f"saturated at {prev['replicas']} replica(s): {nxt['replicas']} give {nxt['rate']:.1f}/s"
+                        f" against {prev['rate']:.1f}/s"
+                    )
+                    break
+            late = next((r for r in series if r["p99"] == r["p99"] and r["p99"] > args.p99_limit), None)
+            if late and point is None:
+                point = f"p99 {late['p99']:.0f} ms past the limit at {late['replicas']} replica(s)"
+            elif late:
+                point += f"; p99 {late['p99']:.0f} ms past the limit at {late['replicas']} replica(s)"
+            hot = [r for r in series if r["busy"] >= MACHINE_BUSY]
+            if hot:
+                point = (point + "; " if point else "") + (
+                    f"machine CPU {hot[0]['busy']:.0f} % busy from {hot[0]['replicas']} replica(s)"
+                )
+            print(f"  {phase}, {c} communities: {point or 'not saturated within the replica counts run'}")
+    print("  by load (more communities, same replicas: throughput no longer rising):")
+    for phase in phases:
+        for n in replica_counts:
+            series = [cell[(phase, c, n)] for c in levels if (phase, c, n) in cell]
+            rates = ", ".join(f"{r['communities']}: {r['rate']:.1f}/s" for r in series)
+            print(f"    {phase}, {n} replica{'s' if n > 1 else ''}: {rates}")
+
+    profiled = []  # the py-spy batches: audited like the others
+    for r in rows:
+        if r.get("profile"):
+            samples, shares, spied = r["profile"]
+            print(
+                f"\nWhere a sign-up's time goes, {r['communities']} communities, 2 replicas: a second batch of"
+                f" {spied['requests']} under py-spy ({samples} samples of the replicas; {spied['rate']:.1f} req/s,"
+                f" lost {spied['lost']}, duplicates {spied['duplicates']}, overbooked {spied['overbooked']})"
+            )
+            for label, share in shares:
+                print(f"  {100 * share:5.1f} %  {label}")
+            profiled.append(spied)
+
+    exact = all(r["lost"] == 0 and r["duplicates"] == 0 and r["overbooked"] == 0 for r in rows + profiled)
+    signups = [r for r in rows if r["phase"] == "sign-ups" and r["replicas"] == 2]
+    reminders = [r for r in rows if r["phase"].startswith("reminders")]
+    feeds = [r for r in rows if r["phase"].startswith("feed")]
+    print("\nTargets (2 cores shared with other work)")
+    if signups:
+        best = max(r["rate"] for r in signups)
+        ok = best >= TARGET_SIGNUPS and all(r["overbooked"] == 0 for r in signups)
+        print(
+            f"  sign-ups >= {TARGET_SIGNUPS:g} req/s, 2 replicas, PostgreSQL, none overbooked: best cell {best:.1f} -> "
+            + ("met" if ok else "NOT met")
+        )
+    else:
+        print("  sign-ups with 2 replicas: not run")
+    if reminders:
+        worst, best = min(r["rate"] for r in reminders), max(r["rate"] for r in reminders)
+        print(
+            f"  notifications >= {TARGET_REMINDERS:g} msg/s in every cell (as bench_notifications): worst {worst:.1f},"
+            f" best {best:.1f} -> " + ("met" if worst >= TARGET_REMINDERS else "NOT met")
+        )
+    if feeds:
+        per = min(1000 / r["cpu_ms"] for r in feeds)
+        print(
+            f"  feed 304 path >= {TARGET_304:g} req/s per replica (1 / CPU per request): worst {per:.0f} -> "
+            + ("met" if per >= TARGET_304 else "NOT met")
+        )
+    lost = sum(r["lost"] for r in rows + profiled if r["phase"] in ("sign-ups", "cancellations"))
+    dupl = sum(r["duplicates"] for r in rows + profiled)
+    over = sum(r["overbooked"] for r in rows + profiled)
+    print(f"  sign-ups overbooked {over}, lost {lost}, duplicates {dupl} (must be 0): " + ("ok" if exact else "NOT ok"))
+    return 0 if exact else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--communities", default="1,10,100")
+    parser.add_argument("--replicas", default="1,2,4")
+    parser.add_argument("--seconds", type=int, default=10, help="length of the feed phase (wrk)")
+    parser.add_argument("--signups", type=int, default=300, help="sign-ups in each cell (all in flight at once)")
+    parser.add_argument("--clients", type=int, default=4, help="sign-up client processes")
+    parser.add_argument("--feed-links", type=int, default=3000, help="personal feeds polled at most")
+    parser.add_argument("--connections", type=int, default=16, help="wrk's keep-alive connections")
+    parser.add_argument("--reminders", type=int, default=100, help="due reminders per community")
+    parser.add_argument("--rosters", type=int, default=20, help="roster builds at most per cell")
+    parser.add_argument("--roster-seconds", type=float, default=2.0)
+    parser.add_argument("--p99-limit", type=float, default=5000.0, help="ms: past it a level counts as saturated")
+    parser.add_argument("--no-profile", dest="profile", action="store_false", help="no py-spy sign-up batch")
+    parser.add_argument("--quick", action="store_true", help="1 and 10 communities, 1 and 2 replicas, short phases")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.communities, args.replicas, args.seconds = "1,10", "1,2", 4
+        args.signups, args.feed_links, args.reminders, args.rosters, args.roster_seconds = 200, 1000, 100, 4, 1.0
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian package wrk)")
+    ensure_local_keys()
+    os.environ.setdefault("FEED_SECRET", secrets.token_hex(16))
+    levels = [int(x) for x in args.communities.split(",") if x]
+    counts = [int(x) for x in args.replicas.split(",") if x]
+    rows = []
+    started, load_at_start = time.monotonic(), f"{os.getloadavg()[0]:.1f}"
+    for communities in levels:
+        for replicas in counts:
+            print(f"{communities} communities, {replicas} replicas", flush=True)
+            rows += run_cell(communities, replicas, args)
+    code = report(rows, args)
+    print(
+        f"({time.monotonic() - started:.0f} s; load average {load_at_start} at the start, {os.getloadavg()[0]:.1f} at the end)"
+    )
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
