@@ -7,9 +7,8 @@
 
 A benchmark, not a test: ``make test`` never runs it.
 
-**Communities are simulated.** Communities are not yet tenants in the data model, and the volunteers
-service only knows grids 1..15 (a check constraint and its schemas), so a community here is its own
-set of 15 patrol activities (one per grid, grids 1..15 reused by every community, each a weekly
+**Communities are simulated.** Communities are not yet tenants in the data model, so a community here
+is its own set of 15 patrol activities (one per grid, grids 1..15 reused by every community, each a weekly
 patrol over the month: 60 occurrences of 4 seats), its own 300 volunteers (community k: volunteer
 ids 300k+1..300k+300) and their feed links, in one installation. Grids are not offset per community.
 
