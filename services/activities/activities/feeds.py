@@ -161,8 +161,14 @@ def etag_of(body: bytes) -> str:
     return '"' + base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode() + '"'
 
 
-def calendar_response(request, body: bytes, etag: str, *, private: bool, filename: str) -> Response:
-    """200 with the body, or 304 when the client already has it (``etag`` is ``etag_of(body)``)."""
+def names_etag(request, etag: str) -> bool:
+    """Whether the request's If-None-Match names ``etag`` (weak comparison, as for a GET)."""
+    return bool(request.if_none_match) and request.if_none_match.contains_weak(etag.strip('"'))
+
+
+def calendar_response(request, body: bytes | None, etag: str, *, private: bool, filename: str) -> Response:
+    """200 with the body, or 304 when the client already has it (``etag`` is ``etag_of(body)``; no
+    body is needed when the request names it)."""
     headers = {
         "ETag": etag,
         "Cache-Control": ("private" if private else "public") + ", no-cache",
@@ -171,7 +177,7 @@ def calendar_response(request, body: bytes, etag: str, *, private: bool, filenam
     if private:
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Robots-Tag"] = "noindex"
-    if request.if_none_match and request.if_none_match.contains_weak(etag.strip('"')):
+    if names_etag(request, etag):
         return Response(status=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return Response(body, status=200, headers=headers)
@@ -183,30 +189,51 @@ class FeedCache:
     A version (``feed_data.personal_version`` / ``public_version``) changes with every change a
     feed shows, so a hit is the same bytes a render would give; entries also expire after
     ``FEED_CACHE_SECONDS`` (default 300, 0 turns the cache off) as a safety net for changes made
-    outside the service. Bounded LRU; green threads share it without locks (no yield inside).
+    outside the service. Bounded LRUs; green threads share them without locks (no yield inside).
+
+    Bodies are kept for ``size`` feeds, their ETags for many more (``etag_size``): a phone that
+    asks with the current ETag gets its 304 from the ETag alone, so a district's links polled in
+    turn, more than the bodies kept, are not rendered again to answer 304.
     """
 
-    def __init__(self, size: int = 512):
-        self.size = size
+    def __init__(self, size: int = 512, etag_size: int = 50_000):
+        self.size, self.etag_size = size, etag_size
         self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+        self._etags: OrderedDict[tuple, tuple] = OrderedDict()
+
+    @staticmethod
+    def _fresh(entries: OrderedDict, key: tuple, version) -> tuple | None:
+        entry = entries.get(key)
+        if entry is None or entry[0] != version or entry[-1] < time.monotonic():
+            return None
+        entries.move_to_end(key)
+        return entry
 
     def get(self, key: tuple, version) -> tuple[bytes, str] | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] != version or entry[3] < time.monotonic():
-            return None
-        self._entries.move_to_end(key)
-        return entry[1], entry[2]
+        entry = self._fresh(self._entries, key, version)
+        return None if entry is None else (entry[1], entry[2])
+
+    def etag(self, key: tuple, version) -> str | None:
+        """The ETag of the feed at this version, if this process rendered it (body kept or not)."""
+        entry = self._fresh(self._etags, key, version)
+        return None if entry is None else entry[1]
 
     def put(self, key: tuple, version, body: bytes, etag: str, seconds: float) -> None:
         if seconds <= 0:
             return
-        self._entries[key] = (version, body, etag, time.monotonic() + seconds)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        expires = time.monotonic() + seconds
+        for entries, value, size in (
+            (self._entries, (version, body, etag, expires), self.size),
+            (self._etags, (version, etag, expires), self.etag_size),
+        ):
+            entries[key] = value
+            entries.move_to_end(key)
+            while len(entries) > size:
+                entries.popitem(last=False)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._etags.clear()
 
 
 FEED_CACHE = FeedCache()
@@ -440,13 +467,14 @@ class FeedsMixin:
     def _cache_seconds(self) -> float:
         return float(self._feed_config().get("FEED_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
 
-    def _render(self, key, version, build, *, lookup: tuple) -> tuple[bytes, str] | None:
+    def _render(self, request, key, version, build, *, lookup: tuple) -> tuple[bytes | None, str] | None:
         """The feed's body and ETag: reused while its version is unchanged, else rendered.
 
         ``version(session, at)`` is read first, in a read-only transaction through the database's
         read cache under ``lookup`` (SQLite: free while nothing was committed since; no write lock
         is taken either way); it returns None for a feed that is not there. ``key(version)`` names
-        the body in ``FEED_CACHE``; only on a miss there is the feed built, by
+        the body in ``FEED_CACHE``; a request that names the ETag of this version gets no body (None:
+        its answer is 304); otherwise only on a miss there is the feed built, by
         ``build(session, at, version)`` in a second read-only transaction.
         """
         at = self.clock()
@@ -455,6 +483,9 @@ class FeedsMixin:
         if current is None:
             return None
         key = key(current)
+        known = FEED_CACHE.etag(key, current)
+        if known is not None and names_etag(request, known):
+            return None, known
         found = FEED_CACHE.get(key, current)
         if found is not None:
             return found
@@ -468,6 +499,7 @@ class FeedsMixin:
         secret = self._feed_config().get("FEED_SECRET")
         secret = str(secret) if secret else None
         found = self._render(
+            request,
             lambda current: ("volunteer", current[0]),
             lambda session, at: personal_lookup(session, token, secret, at),
             lambda session, at, current: feed_data.personal_feed(session, current[0], at, self._visit_days_after()),
@@ -485,6 +517,7 @@ class FeedsMixin:
         if not feed_data.valid_scope(scope, value, grids):
             return not_found("no such feed")
         body, etag = self._render(
+            request,
             lambda current: (scope, value),
             lambda session, at: feed_data.public_version(session, scope, value, at),
             lambda session, at, current: feed_data.public_feed(session, scope, value, at),

@@ -260,6 +260,23 @@ def test_the_feed_cache_serves_only_the_same_version_and_forgets():
     assert cache.get(("volunteer", 5), "v1") is None
 
 
+def test_etags_outlive_the_bodies_kept_so_a_304_needs_no_render():
+    from activities.feeds import FeedCache
+
+    cache = FeedCache(size=1, etag_size=2)
+    cache.put(("volunteer", 1), "v1", b"b1", '"e1"', 60)
+    cache.put(("volunteer", 2), "v1", b"b2", '"e2"', 60)  # the body of 1 goes, its ETag stays
+    assert cache.get(("volunteer", 1), "v1") is None and cache.etag(("volunteer", 1), "v1") == '"e1"'
+    assert cache.etag(("volunteer", 1), "v2") is None  # another version: the ETag says nothing of it
+    cache.put(("volunteer", 3), "v1", b"b3", '"e3"', 60)  # ETags are bounded too
+    assert cache.etag(("volunteer", 2), "v1") is None  # the least recently used (1 was just asked for)
+    assert cache.etag(("volunteer", 1), "v1") == '"e1"' and cache.etag(("volunteer", 3), "v1") == '"e3"'
+    cache.put(("volunteer", 4), "v1", b"b4", '"e4"', 0)
+    assert cache.etag(("volunteer", 4), "v1") is None
+    cache.clear()
+    assert cache.etag(("volunteer", 3), "v1") is None
+
+
 def test_a_start_off_the_rule_is_never_a_dtstart():
     # Monday start, weekend rule: dateutil and the service skip the Monday, ical.js would not.
     event = activity_event(activity(rule="FREQ=WEEKLY;BYDAY=SA,SU;COUNT=4", exdates=()), CLOCK)
