@@ -69,6 +69,7 @@ from guanyinli.migrate import upgrade  # noqa: E402
 from guanyinli.rpc import ServiceRpcProxy  # noqa: E402
 from guanyinli.testing import SetClock, signed  # noqa: E402
 from guanyinli.timeutil import TZ, to_db  # noqa: E402
+from volunteers import structure  # noqa: E402
 from volunteers.demo import load_demo  # noqa: E402
 from volunteers.models import GridRole  # noqa: E402
 from volunteers.service import VolunteersService  # noqa: E402
@@ -76,7 +77,7 @@ from volunteers.service import VolunteersService  # noqa: E402
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MONTH = datetime(2027, 3, 1, tzinfo=TZ)  # the simulated month: March 2027
 DAYS = 31
-GRIDS = range(1, 16)
+GRIDS = structure.grid_ids()  # the demo community's grids
 # Appeals by hour of the day: mostly in the daytime, a few at night.
 HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 8, 10, 12, 12, 10, 8, 6, 5, 4, 3, 2, 1]
 CATEGORY_WEIGHTS = {
