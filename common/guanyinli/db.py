@@ -30,7 +30,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -39,8 +39,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from guanyinli import keys, once
+from guanyinli import keys, once, tenancy
 from guanyinli.config import normalize_url, service_database_url, setting
+from guanyinli.errors import CommunityNotFound
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,13 @@ class DatabaseHandle:
         request: tuple[str, str] | None = None,
         answer_wait: float = once.ANSWER_WAIT,
         sleep: Callable[[float], Any] = eventlet.sleep,
+        community: str | None = None,
+        tenants: Database | None = None,
+        worker_ctx=None,
     ):
+        self.community = community  # the community whose storage this handle reaches (guanyinli.tenancy)
+        self._tenants = tenants  # the provider, for the storage of another community (timers)
+        self._worker_ctx = worker_ctx
         self._factory = factory
         self.answer_wait = answer_wait  # seconds a redelivery waits for its first delivery's answer
         self._sleep = sleep  # green: a waiting redelivery lets the hub run the first delivery
@@ -377,6 +384,70 @@ class DatabaseHandle:
             self._session.close()
             self._session = None
 
+    # --- communities (guanyinli.tenancy) --------------------------------------------------------------
+
+    def for_community(self, slug: str) -> DatabaseHandle:
+        """A handle on another community's storage, for work that is not a caller's request (a
+        timer); it records no request and keeps no answer. Close it when done."""
+        if self._tenants is None:
+            raise tenancy.CommunityError("this handle was not made by a Database dependency")
+        if slug == self.community:
+            return self
+        storage = self._tenants.storage(slug)
+        return DatabaseHandle(
+            storage.factory,
+            storage.engine,
+            storage.cache,
+            answer_wait=self.answer_wait,
+            sleep=self._sleep,
+            community=slug,
+            tenants=self._tenants,
+            worker_ctx=self._worker_ctx,
+        )
+
+    def each_community(self) -> Iterator[DatabaseHandle]:
+        """Every community the installation serves, one after another, with the worker acting for
+        each while its handle is in use (what it calls or emits meanwhile carries that community).
+        A community whose storage cannot be reached is logged and skipped, not the others."""
+        if self._tenants is None:
+            yield self
+            return
+        for slug in self._tenants.communities:
+            try:
+                handle = self.for_community(slug)
+            except Exception as exc:  # noqa: BLE001 - one community's storage down: go on with the rest
+                log.warning("community %s: storage not reachable: %s", slug, type(exc).__name__)
+                continue
+            try:
+                if self._worker_ctx is None:
+                    yield handle
+                else:
+                    with tenancy.acting_for(self._worker_ctx, slug):
+                        yield handle
+            finally:
+                if handle is not self:
+                    handle.close()
+
+
+class _Refusing:
+    """The sessionmaker of a handle for a community this installation does not serve."""
+
+    kw: dict = {}
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __call__(self, *args, **kwargs):
+        raise self.error
+
+
+class Storage(NamedTuple):
+    """One community's storage in a service's database."""
+
+    engine: Engine
+    factory: sessionmaker
+    cache: ReadCache
+
 
 class Database(DependencyProvider):
     """nameko dependency: one engine per service container, one session per worker.
@@ -385,6 +456,11 @@ class Database(DependencyProvider):
     environment (see ``guanyinli.config.database_url``). A redelivered request waits up to
     ``RPC.REDELIVERY_WAIT`` seconds for its first delivery's answer (``guanyinli.once``), pausing
     with ``sleep``.
+
+    Each worker's handle reaches the storage of the community it acts for
+    (``guanyinli.tenancy.community_of``): on PostgreSQL a schema of the same database through the
+    same pool, on SQLite a file of its own, opened when first used. A community the installation
+    does not serve gets a handle that answers ``CommunityNotFound`` when used.
     """
 
     sleep = staticmethod(eventlet.sleep)
@@ -397,28 +473,79 @@ class Database(DependencyProvider):
         self.cache = ReadCache()
         self.changes = None
         self.answer_wait = once.ANSWER_WAIT
+        self.communities: tuple[str, ...] = (tenancy.DEFAULT,)
+        self._storages: dict[str, Storage] = {}
+        self._storage_lock = threading.Lock()
 
     def setup(self):
         service = self.service or self.container.service_name
-        self.answer_wait = float(setting(self.container.config, "RPC", "REDELIVERY_WAIT", once.ANSWER_WAIT))
-        self.engine = make_engine(service_database_url(self.container.config, service))
-        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False, info={SERVICE_INFO: service})
-        once.Recorder(self.factory, service)
-        keys.Recorder(self.factory, service)
+        self._service = service
+        config = self.container.config
+        self.communities = tenancy.served(config)
+        self.answer_wait = float(setting(config, "RPC", "REDELIVERY_WAIT", once.ANSWER_WAIT))
+        self._url = service_database_url(config, service)
+        self.engine = make_engine(self._url)
+        self.factory = self._sessionmaker(self.engine, None)
         if self.listen and self.engine.dialect.name == "postgresql":
             from guanyinli.changes import ChangeListener
 
             self.changes = ChangeListener(self.engine, self.listen)
             self.cache = ReadCache(changes=self.changes)
             self.changes.watch_commits(self.engine)
+        self._storages = {self.communities[0]: Storage(self.engine, self.factory, self.cache)}
+
+    def _sessionmaker(self, engine: Engine, schema: str | None) -> sessionmaker:
+        factory = sessionmaker(bind=engine, expire_on_commit=False, info={SERVICE_INFO: self._service})
+        if schema is not None:
+            event.listen(
+                factory, "after_begin", lambda _session, _tx, connection: tenancy.set_search_path(connection, schema)
+            )
+        once.Recorder(factory, self._service)
+        keys.Recorder(factory, self._service)
+        return factory
+
+    def storage(self, slug: str) -> Storage:
+        """The community's storage, opened (and its owner checked) when first asked for."""
+        found = self._storages.get(slug)
+        if found is not None:
+            return found
+        if slug not in self.communities:
+            raise CommunityNotFound(f"no community {slug!r} in this installation", f"本系统没有社区 {slug!r}")
+        with self._storage_lock:
+            found = self._storages.get(slug)
+            if found is None:
+                config = self.container.config
+                schema = tenancy.schema(slug, config)
+                if self.engine.dialect.name == "postgresql":
+                    engine = self.engine
+                else:
+                    engine = make_engine(tenancy.storage_url(self._url, slug, config))
+                with engine.begin() as connection:
+                    tenancy.set_search_path(connection, schema)
+                    if tenancy.owner(connection) != slug:
+                        raise CommunityNotFound(
+                            f"community {slug!r} has no storage of the {self._service} service yet "
+                            f"(python -m guanyinli.migrate upgrade --community {slug})",
+                            f"社区 {slug!r} 尚未建立数据存储",
+                        )
+                changes = self.changes if engine is self.engine else None
+                found = Storage(engine, self._sessionmaker(engine, schema), ReadCache(changes=changes))
+                self._storages[slug] = found
+        return found
 
     def start(self):
+        slug = self.communities[0]
+        with self.engine.begin() as connection:
+            tenancy.check_owner(connection, slug)  # a URL of another community's storage: refuse to start
         if self.changes is not None:
             self.changes.start()
 
     def stop(self):
         if self.changes is not None:
             self.changes.stop()
+        for storage in list(self._storages.values()):
+            if storage.engine is not self.engine:
+                storage.engine.dispose()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -426,13 +553,21 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
+        slug = tenancy.community_of(worker_ctx)
+        try:
+            engine, factory, cache = self.storage(slug)
+        except CommunityNotFound as exc:
+            engine, factory, cache = self.engine, _Refusing(exc), ReadCache()
         handle = DatabaseHandle(
-            self.factory,
-            self.engine,
-            self.cache,
+            factory,
+            engine,
+            cache,
             once.request_of(worker_ctx),
             answer_wait=self.answer_wait,
             sleep=self.sleep,
+            community=slug,
+            tenants=self,
+            worker_ctx=worker_ctx,
         )
         self._handles[worker_ctx] = handle
         return handle

@@ -36,6 +36,12 @@ class NotFound(PlatformError):
 
 
 @remote_error
+class CommunityNotFound(NotFound):
+    """A community this installation does not serve, or one whose storage is not made yet
+    (``guanyinli.tenancy``)."""
+
+
+@remote_error
 class Conflict(PlatformError):
     """The request is well formed but contradicts the current state (a clash, a second leader)."""
 

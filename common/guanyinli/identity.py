@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nameko.extensions import DependencyProvider
 
+from guanyinli import tenancy
+
 log = logging.getLogger(__name__)
 
 CONTEXT_KEY = "identity"
@@ -102,6 +104,7 @@ class Identity:
     issuer: str | None = None
     token_id: str | None = None
     expires: int | None = None
+    community: str | None = None  # claim ``com``; None: the installation's default community (guanyinli.tenancy)
 
     @property
     def anonymous(self) -> bool:
@@ -358,6 +361,7 @@ class Issuer:
         volunteer_id: int | None = None,
         grid_ids: Iterable[int] = (),
         name: str | None = None,
+        community: str | None = None,
     ) -> str:
         roles = sorted(set(roles))
         if not may_grant(self.name, subject, frozenset(roles)):
@@ -378,6 +382,8 @@ class Issuer:
             claims["grids"] = sorted({int(g) for g in grid_ids})
         if name:
             claims["name"] = name
+        if community is not None:
+            claims[tenancy.CLAIM] = tenancy.check_slug(community)
         return jwt.encode(claims, self.key, algorithm=ALGORITHM)
 
 
@@ -489,6 +495,9 @@ class Verifier:
         vid = claims.get("vid")
         grids = claims.get("grids") or []
         name = claims.get("name")
+        community = claims.get(tenancy.CLAIM)
+        if community is not None and not (isinstance(community, str) and tenancy.SLUG.match(community)):
+            return Identity()
         return Identity(
             subject=str(claims["sub"]),
             roles=roles_set,
@@ -498,11 +507,24 @@ class Verifier:
             issuer=issuer,
             token_id=claims.get("jti"),
             expires=claims.get("exp"),
+            community=community,
         )
 
 
 def identity_from_context(context_data: dict | None, verifier: Verifier) -> Identity:
     return verifier.identify((context_data or {}).get(CONTEXT_KEY))
+
+
+_WORKER_IDENTITY = "_guanyinli_identity"  # on the worker context (not its data, which travels)
+
+
+def worker_identity(worker_ctx) -> Identity:
+    """The worker's verified caller, checked once per worker (``CallerIdentity``, ``tenancy``)."""
+    found = getattr(worker_ctx, _WORKER_IDENTITY, None)
+    if found is None:
+        found = identity_from_context(worker_ctx.context_data, verifier_for(worker_ctx.container.config))
+        setattr(worker_ctx, _WORKER_IDENTITY, found)
+    return found
 
 
 # --- a service's own token ---------------------------------------------------------------------
@@ -511,48 +533,60 @@ def identity_from_context(context_data: dict | None, verifier: Verifier) -> Iden
 class ServiceToken:
     """A service's own ``system`` token, renewed when half its life is gone."""
 
-    def __init__(self, issuer: Issuer, seconds: int = SERVICE_TOKEN_SECONDS):
+    def __init__(self, issuer: Issuer, seconds: int = SERVICE_TOKEN_SECONDS, community: str | None = None):
         self.issuer = issuer
         self.seconds = seconds
+        self.community = community
         self._token: str | None = None
         self._renew_at = 0.0
 
     def __call__(self) -> str:
         now = self.issuer.clock()
         if self._token is None or now >= self._renew_at:
-            self._token = self.issuer.issue(f"service:{self.issuer.name}", [SYSTEM], seconds=self.seconds)
+            self._token = self.issuer.issue(
+                f"service:{self.issuer.name}", [SYSTEM], seconds=self.seconds, community=self.community
+            )
             self._renew_at = now + self.seconds / 2
         return self._token
 
 
-_SERVICE_TOKENS: dict[tuple[str, str | None], ServiceToken] = {}
+_SERVICE_TOKENS: dict[tuple[str, str, str | None], ServiceToken] = {}
 _SERVICE_TOKENS_LOCK = threading.Lock()
 
 
-def service_token(service: str, config: dict | None = None) -> str | None:
-    """The service's own token, or None where it has no signing key (its calls go anonymous)."""
+def service_token(service: str, config: dict | None = None, community: str | None = None) -> str | None:
+    """The service's own token, acting for ``community`` (None or the default: no claim, which
+    means the default community), or None where it has no signing key (its calls go anonymous)."""
     path = signing_key_path(service, config)
     if path is None:
         return None
-    key = (service, str(path))
+    if community is not None and tenancy.is_default(community, config):
+        community = None
+    key = (service, str(path), community)
     with _SERVICE_TOKENS_LOCK:
         maker = _SERVICE_TOKENS.get(key)
         if maker is None:
-            maker = _SERVICE_TOKENS[key] = ServiceToken(Issuer(service, load_signing_key(path)))
+            maker = _SERVICE_TOKENS[key] = ServiceToken(Issuer(service, load_signing_key(path)), community=community)
     return maker()
 
 
-def service_context(service: str, config: dict | None = None) -> dict:
-    token = service_token(service, config)
+def service_context(service: str, config: dict | None = None, community: str | None = None) -> dict:
+    token = service_token(service, config, community)
     return {CONTEXT_KEY: token} if token else {}
 
 
-def person_subject(roles: Iterable[str], volunteer_id: int | None, name: str | None) -> str:
+def person_subject(
+    roles: Iterable[str], volunteer_id: int | None, name: str | None, community: str | None = None
+) -> str:
+    """``volunteer:12``, ``account:wang``; in a community other than the default one (``community``
+    given) with ``@<slug>``, so that revoking one community's volunteer 12 leaves another's alone."""
     if volunteer_id is not None:
-        return f"volunteer:{volunteer_id}"
-    if SYSTEM in roles:
-        return f"system:{name or 'tools'}"
-    return f"account:{name or '-'.join(sorted(roles))}"
+        subject = f"volunteer:{volunteer_id}"
+    elif SYSTEM in roles:
+        subject = f"system:{name or 'tools'}"
+    else:
+        subject = f"account:{name or '-'.join(sorted(roles))}"
+    return subject if community is None else f"{subject}@{tenancy.check_slug(community)}"
 
 
 def tools_token(
@@ -564,17 +598,20 @@ def tools_token(
     subject: str | None = None,
     seconds: int = 12 * 3600,
     config: dict | None = None,
+    community: str | None = None,
 ) -> str:
-    """A token signed with the operator's ``tools`` key (``guanyinli token``; scripts and tests)."""
+    """A token signed with the operator's ``tools`` key (``guanyinli token``; scripts and tests),
+    for ``community`` (None: the default community)."""
     roles = list(roles)
     issuer = Issuer.from_config("tools", config)
     return issuer.issue(
-        subject or person_subject(roles, volunteer_id, name),
+        subject or person_subject(roles, volunteer_id, name, community),
         roles,
         seconds=seconds,
         volunteer_id=volunteer_id,
         grid_ids=grid_ids,
         name=name,
+        community=community,
     )
 
 
@@ -625,7 +662,7 @@ class CallerIdentity(DependencyProvider):
             log.warning("identity: %s; callers are anonymous and this service calls others as anonymous", problem)
 
     def get_dependency(self, worker_ctx) -> Identity:
-        return identity_from_context(worker_ctx.context_data, self.verifier)
+        return worker_identity(worker_ctx)
 
 
 # --- keys for a deployment -------------------------------------------------------------------------

@@ -10,23 +10,52 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from guanyinli import tenancy
 from guanyinli.config import database_url, normalize_url
 
 SERVICES = ("volunteers", "activities", "notifications", "organiser", "appeals")
 
 
-def alembic_config(service: str, url: str | None = None) -> Config:
+def alembic_config(
+    service: str, url: str | None = None, community: str | None = None, config: dict | None = None
+) -> Config:
+    """Alembic's config for the service's storage of ``community`` (None: the default community;
+    ``config``: the nameko config naming the communities served, else the environment)."""
     package = importlib.import_module(service)
     script_location = Path(package.__file__).parent / "migrations"
+    slug = community or tenancy.default(config)
+    url = tenancy.storage_url(normalize_url(url or database_url(service)), slug, config)
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
-    cfg.set_main_option("sqlalchemy.url", normalize_url(url or database_url(service)).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["service"] = service
+    cfg.attributes["community"] = slug
+    cfg.attributes["schema"] = tenancy.schema(slug, config)
     return cfg
 
 
-def upgrade(service: str, url: str | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(service, url), revision)
+def upgrade(
+    service: str,
+    url: str | None = None,
+    revision: str = "head",
+    community: str | None = None,
+    config: dict | None = None,
+) -> None:
+    """Bring one community's storage of the service (None: the default one's) to ``revision``."""
+    command.upgrade(alembic_config(service, url, community, config), revision)
+
+
+def upgrade_all(service: str, url: str | None = None, config: dict | None = None) -> tuple[str, ...]:
+    """Bring the storage of every community served (``guanyinli.tenancy.served``) to the newest schema."""
+    slugs = tenancy.served(config)
+    for slug in slugs:
+        upgrade(service, url, community=slug, config=config)
+    return slugs
+
+
+def community_slug(context) -> str:
+    """In a migration: the community whose storage it migrates (the owner table's row)."""
+    return context.config.attributes.get("community") or tenancy.default()
 
 
 def run_env(context, target_metadata, service: str) -> None:
@@ -35,6 +64,7 @@ def run_env(context, target_metadata, service: str) -> None:
 
     cfg = context.config
     version_table = f"alembic_version_{service}"
+    schema = cfg.attributes.get("schema")  # another community's tables: a schema of their own (tenancy)
     connectable = cfg.attributes.get("connection")
     if connectable is None:
         connectable = engine_from_config(
@@ -43,19 +73,30 @@ def run_env(context, target_metadata, service: str) -> None:
             poolclass=pool.NullPool,
         )
     with connectable.connect() as connection:
+        if schema is not None and connection.dialect.name == "postgresql":
+            with connection.begin():  # committed: the session's search_path outlives it
+                tenancy.ensure_schema(connection, schema)
+                tenancy.set_search_path(connection, schema, local=False)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             version_table=version_table,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=_not_the_owner_table,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
                 # Replicas starting together (docker-compose up --scale) migrate one at a time;
                 # the others then find the schema at head. Released at commit.
-                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (version_table,))
+                lock = version_table if schema is None else f"{schema}.{version_table}"
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
             context.run_migrations()
+
+
+def _not_the_owner_table(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate: the ``community`` table is made by each service's migration, not its models."""
+    return not (type_ == "table" and name == tenancy.TABLE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,14 +104,23 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("upgrade", help="bring the databases to the newest schema")
     up.add_argument("services", nargs="*", default=list(SERVICES), help="services (default: all)")
+    up.add_argument(
+        "--community",
+        action="append",
+        help="only this community's storage (repeatable; default: every community served, GUANYINLI_COMMUNITIES)",
+    )
     rev = sub.add_parser("revision", help="autogenerate a migration from the models")
     rev.add_argument("service", choices=SERVICES)
     rev.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
     if args.cmd == "upgrade":
+        slugs = [tenancy.check_slug(c) for c in args.community] if args.community else tenancy.served()
         for service in args.services:
-            upgrade(service)
-            print(f"{service}: database at the newest schema ({database_url(service).split('@')[-1]})")
+            for slug in slugs:
+                upgrade(service, community=slug)
+                where = tenancy.storage_url(database_url(service), slug).split("@")[-1]
+                schema = tenancy.schema(slug)
+                print(f"{service}: {slug} at the newest schema ({where}{f', schema {schema}' if schema else ''})")
     else:
         command.revision(alembic_config(args.service), message=args.message, autogenerate=True)
     return 0

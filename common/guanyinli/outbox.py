@@ -346,16 +346,24 @@ class Sender:
                 )
 
     def run(self, db, dispatch: Callable[[str, dict], Any]) -> int:
-        """One turn of the relay: after a broker outage, mark unsent again what was marked sent in
-        and just before it; then send the rows that are due and prune old sent ones. Rows are read,
-        then dispatched outside any transaction (SQLite's write lock is never held across network
-        I/O), then marked: two replicas may both send a row, with the same event_id."""
+        """One turn of the relay, for every community served (``DatabaseHandle.each_community``:
+        the events of each go out with its community): after a broker outage, mark unsent again
+        what was marked sent in and just before it; then send the rows that are due and prune old
+        sent ones. Rows are read, then dispatched outside any transaction (SQLite's write lock is
+        never held across network I/O), then marked: two replicas may both send a row, with the
+        same event_id."""
         outage = self.outages.span()
+        handles = db.each_community() if hasattr(db, "each_community") else (db,)
+        sent = sum(self._run_one(handle, dispatch, outage) for handle in handles)
+        if outage is not None:
+            self.outages.handled()
+        return sent
+
+    def _run_one(self, db, dispatch: Callable[[str, dict], Any], outage) -> int:
         if outage is not None:
             lost, back = outage
             with db.get_session() as session:
                 again = self.outbox.resend_between(session, lost - RESEND_MARGIN, back)
-            self.outages.handled()
             log.warning(
                 "%s: broker connection lost from %s to %s: %d event(s) marked sent go out again",
                 self.outbox.name,

@@ -59,7 +59,7 @@ from nameko.events import EventHandler as NamekoEventHandler
 from nameko.exceptions import IncorrectSignature, UnserializableValueError
 from nameko.standalone import rpc as standalone
 
-from guanyinli import broker, diagnostics, identity  # noqa: F401 - broker: every service's consumer gets its watchdog
+from guanyinli import broker, diagnostics, identity, tenancy  # noqa: F401 - broker: every service's consumer gets its watchdog
 from guanyinli.errors import PlatformError
 
 log = logging.getLogger(__name__)
@@ -256,8 +256,13 @@ class AsService:
 
 
 def as_service(worker_ctx) -> AsService:
+    """Outgoing calls and events on the service's own account, for the community the worker acts
+    for (``guanyinli.tenancy.community_of``)."""
     container = worker_ctx.container
-    return AsService(worker_ctx, lambda: identity.service_token(container.service_name, container.config))
+    return AsService(
+        worker_ctx,
+        lambda: identity.service_token(container.service_name, container.config, tenancy.community_of(worker_ctx)),
+    )
 
 
 class RpcProxy(nameko_rpc.RpcProxy):

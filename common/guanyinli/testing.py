@@ -17,6 +17,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from guanyinli import tenancy
 from guanyinli.config import normalize_url
 from guanyinli.migrate import SERVICES, upgrade
 
@@ -49,13 +50,28 @@ def migrated_services() -> list[str]:
     return found
 
 
+SECOND_COMMUNITY = "wutaishan"  # the other community of tests of communities as tenants
+TWO_COMMUNITIES = f"{tenancy.DEFAULT},{SECOND_COMMUNITY}"
+
+
 class TestDatabases:
-    """Creates (once) and empties (per test) one database per service and backend."""
+    """Creates (once) and empties (per test) one database per service and backend, and on demand
+    a second community's storage in it (``guanyinli.tenancy``)."""
 
     def __init__(self, tmpdir: Path):
         self.tmpdir = tmpdir
         self.urls: dict[tuple[str, str], str] = {}
         self.pg_names: list[str] = []
+        self.communities: set[tuple[str, str, str]] = set()
+
+    def add_community(self, backend: str, service: str, slug: str, communities: str) -> None:
+        """Migrate (once) the storage of ``slug`` in the service's test database, and empty it."""
+        url = self.url(backend, service)
+        config = {tenancy.SETTING: communities}
+        if (backend, service, slug) not in self.communities:
+            upgrade(service, url, community=slug, config=config)
+            self.communities.add((backend, service, slug))
+        self.empty(backend, service, slug, config)
 
     def url(self, backend: str, service: str) -> str:
         key = (backend, service)
@@ -76,11 +92,16 @@ class TestDatabases:
             self.urls[key] = url
         return self.urls[key]
 
-    def empty(self, backend: str, service: str) -> None:
+    def empty(self, backend: str, service: str, slug: str | None = None, config: dict | None = None) -> None:
         models = importlib.import_module(f"{service}.models")
         tables = [t.name for t in models.Base.metadata.sorted_tables]
-        engine = create_engine(normalize_url(self.url(backend, service)))
+        url = normalize_url(self.url(backend, service))
+        if slug is not None:
+            url = tenancy.storage_url(url, slug, config)
+        engine = create_engine(url)
         with engine.begin() as conn:
+            if slug is not None:
+                tenancy.set_search_path(conn, tenancy.schema(slug, config))
             if backend == "postgresql":
                 if tables:
                     conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
@@ -124,6 +145,17 @@ def service_config(rabbit_config, db_urls, web_config) -> dict:
     config = dict(rabbit_config)
     config.update(web_config)
     config["DB_URIS"] = dict(db_urls)
+    return config
+
+
+@pytest.fixture
+def two_communities(service_config, test_databases, db_backend) -> dict:
+    """``service_config`` serving two communities, guanyinli (the default) and ``SECOND_COMMUNITY``,
+    with the second one's storage migrated and empty in every service's database."""
+    for service in service_config["DB_URIS"]:
+        test_databases.add_community(db_backend, service, SECOND_COMMUNITY, TWO_COMMUNITIES)
+    config = dict(service_config)
+    config[tenancy.SETTING] = TWO_COMMUNITIES
     return config
 
 
@@ -220,8 +252,9 @@ def deliver_twice(config: dict, service: str, method: str, context_data: dict | 
 
 
 def signed(user: dict | None = None, **kwargs) -> dict:
-    """Context data for a call as ``user`` (``{"roles": [...], "volunteer_id": N, "name": ...}``),
-    with a token of the test run's ``tools`` key; no roles but a volunteer id means a volunteer."""
+    """Context data for a call as ``user`` (``{"roles": [...], "volunteer_id": N, "name": ...,
+    "community": slug}``), with a token of the test run's ``tools`` key; no roles but a volunteer id
+    means a volunteer; no community, the default one."""
     from guanyinli.identity import VOLUNTEER, tools_context
 
     user = {**(user or {}), **kwargs}
@@ -234,6 +267,7 @@ def signed(user: dict | None = None, **kwargs) -> dict:
         grid_ids=user.get("grid_ids", ()),
         name=user.get("name"),
         seconds=user.get("seconds", 6 * 3600),
+        community=user.get("community"),
     )
 
 
