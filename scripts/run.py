@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 sys.path[:0] = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 from guanyinli.config import VAR_DIR, amqp_uri, database_url  # noqa: E402
-from guanyinli.migrate import SERVICES, upgrade  # noqa: E402
+from guanyinli.migrate import SERVICES, upgrade_all  # noqa: E402
 
 FEEDS_ADDRESS = os.environ.get("FEEDS_ADDRESS", "127.0.0.1:8000")
 WEB_ADDRESS = os.environ.get("WEB_ADDRESS", "127.0.0.1:8080")
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     services = available_services()
     local_keys()
     for service in services:
-        upgrade(service)
+        upgrade_all(service)
         print(f"{service}: database ready at {database_url(service).split('@')[-1]}", flush=True)
     if not args.no_demo:
         load_demo(services)

@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=os.environ.get("NAMEKO_CONFIG", str(ROOT / "config" / "nameko.yaml")))
     args = parser.parse_args(argv)
     if not args.no_migrate:
-        from guanyinli.migrate import upgrade
+        from guanyinli.migrate import upgrade_all
 
-        upgrade(args.service)
+        upgrade_all(args.service)  # every community served (GUANYINLI_COMMUNITIES)
     if args.service in WEB_DEFAULTS:
         os.environ.setdefault("WEB_SERVER_ADDRESS", WEB_DEFAULTS[args.service])
     # eventlet imports dnspython, which warns about DSA once cryptography (identity tokens) is there
