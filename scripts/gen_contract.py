@@ -171,6 +171,14 @@ def render() -> str:
         "Events carry the emitting service's own token; handlers drop an event not signed by the",
         "service it claims to come from.",
         "",
+        "Communities: one installation may serve several communities (`GUANYINLI_COMMUNITIES`, the",
+        "default first; `guanyinli.tenancy`). Every call and every event acts for one community, the",
+        "token's `com` claim (none: the default community), and reaches only that community's",
+        "records: ids are each community's own, and no method answers or changes anything of",
+        "another community, whoever calls. A token naming a community the installation does not",
+        "serve gets `CommunityNotFound` (a `NotFound`). Web addresses of a community other than the",
+        "default start with `/c/<slug>/` (feeds, pages); `guanyinli --community SLUG` calls as one.",
+        "",
     ]
     for service in SERVICES:
         try:
