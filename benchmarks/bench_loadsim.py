@@ -1,4 +1,4 @@
-"""Load of a district: 1, 10 and 100 simulated communities against 1, 2 and 4 replicas, PostgreSQL.
+"""Load of a district: 1, 10 and 100 communities against 1, 2 and 4 replicas, PostgreSQL.
 
     python benchmarks/bench_loadsim.py [--communities 1,10,100] [--replicas 1,2,4] [--seconds 10]
                                        [--signups 300] [--quick]
@@ -7,10 +7,12 @@
 
 A benchmark, not a test: ``make test`` never runs it.
 
-**Communities are simulated.** Communities are not yet tenants in the data model, so a community here
-is its own set of 15 patrol activities (one per grid, grids 1..15 reused by every community, each a weekly
-patrol over the month: 60 occurrences of 4 seats), its own 300 volunteers (community k: volunteer
-ids 300k+1..300k+300) and their feed links, in one installation. Grids are not offset per community.
+**Communities are tenants** (``guanyinli.tenancy``): the installation serves Guanyinli (the default)
+and c002, c003, ... Each community has its own storage (a PostgreSQL schema, migrated by Alembic like
+any community's), its own 15 patrol activities (its grids 1..15, each a weekly patrol over the month:
+60 occurrences of 4 seats), its own volunteers (ids 1..300, each community's own) and their feed
+links under ``/c/<slug>/`` (none for Guanyinli). Every sign-up and cancellation goes out with a token
+of its community; the audit reads each community's storage.
 
 For each number of communities C and each replica count R, a fresh PostgreSQL database and RabbitMQ
 vhost, then, in turn (every phase measured alone, the CPU of the service processes read from
@@ -27,7 +29,8 @@ vhost, then, in turn (every phase measured alone, the CPU of the service process
    (``bench_feeds.wrk``); capacity per replica = 1 / CPU per request;
 4. reminders: 100 x C due 24 h reminders (``--reminders`` per community) through the notifications
    outbox to a local SMTP sink with R replicas (``bench_notifications.run_outbox``: SQLite and
-   in-process containers, as that benchmark runs them: this phase is not on PostgreSQL);
+   in-process containers, as that benchmark runs them: this phase is not on PostgreSQL, and keeps
+   every community's reminders in one storage);
 5. roster builds: the Guanyinli patrol month solved once per community (up to ``--rosters``), R at a
    time in R processes (the solver as a replica runs it, ``--roster-seconds`` each).
 
@@ -76,11 +79,12 @@ sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "activities"), str
 
 import requests  # noqa: E402
 from bench_feeds import SECRET, drop_postgres_database, free_port, issue_tokens, postgres_database, wrk  # noqa: E402
-from bench_identity import ensure_local_keys, organiser_context  # noqa: E402
+from bench_identity import ensure_local_keys  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
 from bench_signup import Spy, backend_pids, cpu_seconds, percentile  # noqa: E402
 
 from activities.loadtest import ServiceProcesses, audit, fire  # noqa: E402
+from guanyinli import tenancy  # noqa: E402
 
 GRIDS = 15
 VOLUNTEERS = 300  # per community (Guanyinli)
@@ -93,8 +97,20 @@ PROFILED = 1_000_000  # volunteer ids of the profiled sign-ups start past it
 MACHINE_BUSY = 90.0  # % of every core busy (this run and other work): the machine counts as saturated
 
 
+def slugs(communities: int) -> list[str]:
+    """The district's communities: Guanyinli (the default) and c002, c003, ..."""
+    return [tenancy.DEFAULT] + [f"c{k + 1:03d}" for k in range(1, communities)]
+
+
+def community_url(url: str, slug: str) -> str:
+    """A PostgreSQL URL whose connections see only the community's schema (its tables)."""
+    schema = tenancy.schema(slug, {tenancy.SETTING: tenancy.DEFAULT})
+    return url if schema is None else f"{url}?options=-csearch_path%3D{schema}"
+
+
 def build_district(url: str, communities: int) -> dict[int, list[int]]:
-    """Each community's 15 weekly patrols over the month (grids 1..15 reused); its occurrence ids."""
+    """Each community's storage (its schema, migrated) and 15 weekly patrols over the month (its
+    own grids 1..15, its own ids); its occurrence ids."""
     from sqlalchemy.orm import Session
 
     from activities import store
@@ -102,22 +118,23 @@ def build_district(url: str, communities: int) -> dict[int, list[int]]:
     from guanyinli.migrate import upgrade
     from guanyinli.timeutil import now
 
-    upgrade("activities", url)
-    engine = make_engine(url)
+    config = {tenancy.SETTING: ",".join(slugs(communities))}
     day = now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
     slots: dict[int, list[int]] = {}
-    with Session(engine) as session, session.begin():
-        for k in range(communities):
+    for k, slug in enumerate(slugs(communities)):
+        upgrade("activities", url, community=slug, config=config)
+        engine = make_engine(community_url(url, slug))
+        with Session(engine) as session, session.begin():
             activities = []
             for grid in range(1, GRIDS + 1):
-                start = day + timedelta(hours=6 + grid, minutes=k % 60)
+                start = day + timedelta(hours=6 + grid)
                 activities.append(
                     (
                         start,
                         store.create_activity(
                             session,
                             {
-                                "title": f"社区{k + 1} 第{grid}网格巡逻",
+                                "title": f"{slug} 第{grid}网格巡逻",
                                 "kind": "patrol",
                                 "grid_id": grid,
                                 "start": start,
@@ -136,8 +153,39 @@ def build_district(url: str, communities: int) -> dict[int, list[int]]:
                     session, start, start + timedelta(days=7 * WEEKS), activity_id=activity.id
                 )
             ]
-    engine.dispose()
+        engine.dispose()
+        if (k + 1) % 10 == 0:
+            print(f"    {k + 1} communities migrated and filled", flush=True)
     return slots
+
+
+def audit_district(url: str, communities: int, occurrences: dict[int, list[int]], answers: list[dict]) -> dict:
+    """``activities.loadtest.audit`` in each community's storage, summed."""
+    total: dict = {}
+    for k, slug in enumerate(slugs(communities)):
+        mine = [a for a in answers if (a.get("community") or tenancy.DEFAULT) == slug]
+        if not occurrences.get(k) and not mine:
+            continue
+        report = audit(community_url(url, slug), occurrences.get(k) or [0], mine, 0)
+        for key in ("confirmed", "waitlisted", "overbooked", "lost", "duplicates"):
+            total[key] = total.get(key, 0) + report[key]
+    return total
+
+
+def feed_paths(url: str, communities: int, links: int) -> list[str]:
+    """Personal feed links of the first volunteers of each community, ``links`` in all, each under
+    its community's ``/c/<slug>`` prefix (none for Guanyinli), round-robin over the communities."""
+    names = slugs(communities)
+    config = {tenancy.SETTING: ",".join(names)}
+    per_community = [
+        [
+            tenancy.path_for(slug, f"/feeds/volunteers/{token}.ics", config)
+            for token in issue_tokens(community_url(url, slug), -(-links // communities))
+        ]
+        for slug in names
+    ]
+    mixed = [path for row in zip(*per_community, strict=True) for path in row]
+    return mixed[:links]
 
 
 def service_cpu(pids: list[int]) -> float:
@@ -145,22 +193,30 @@ def service_cpu(pids: list[int]) -> float:
 
 
 def phase_signups(config, url, slots, args, pids, count=None, offset=0) -> tuple[dict, list[dict]]:
+    """Volunteers drawn round-robin over the communities, each signing up once for a patrol of their
+    own community (volunteer ids are each community's own; ``offset`` starts a batch of others)."""
     communities = len(slots)
-    volunteers, targets = [], {}
+    names = slugs(communities)
+    calls, targets, of_community = [], {}, {}
     for i in range(args.signups if count is None else count):
         k, j = i % communities, i // communities
-        volunteer = offset + VOLUNTEERS * k + 1 + j % VOLUNTEERS
-        if volunteer in targets:
-            break  # every volunteer of a 1-community district has signed up once
-        volunteers.append(volunteer)
-        targets[volunteer] = (slots[k][j % len(slots[k])], "patroller")
+        if j >= VOLUNTEERS:
+            break  # every volunteer of the district has signed up once
+        # a unique key per (community, volunteer) for the client; the volunteer id is offset + j + 1
+        key = (offset + j + 1) * 1000 + k
+        calls.append(key)
+        targets[key] = (slots[k][j % len(slots[k])], "patroller")
+        of_community[key] = names[k]
     watched = pids + backend_pids(url)
     before = service_cpu(watched)
-    answers, seconds = fire(config["AMQP_URI"], None, volunteers, args.clients, targets=targets)
+    answers, seconds = fire_keyed(config["AMQP_URI"], calls, args.clients, targets, of_community)
     watched = sorted(set(watched) | set(backend_pids(url)))
     used = service_cpu(watched) - before
-    occurrences = sorted({o for o, _ in targets.values()})
-    report = audit(url, occurrences, answers, SEATS * len(occurrences))
+    occurrences: dict[int, list[int]] = {}
+    for key, (occurrence, _) in targets.items():
+        occurrences.setdefault(key % 1000, set()).add(occurrence)
+    occurrences = {k: sorted(v) for k, v in occurrences.items()}
+    report = audit_district(url, communities, occurrences, answers)
     latencies = [a["seconds"] for a in answers if "seconds" in a]
     row = {
         "phase": "sign-ups",
@@ -178,28 +234,54 @@ def phase_signups(config, url, slots, args, pids, count=None, offset=0) -> tuple
     return row, [a for a in answers if a.get("status") == "confirmed"]
 
 
-def phase_cancellations(config, url, confirmed, occurrences, pids) -> dict:
+def fire_keyed(amqp_uri, keys, clients, targets, of_community) -> tuple[list[dict], float]:
+    """``activities.loadtest.fire`` with volunteers of several communities: ``keys`` are
+    volunteer id x 1000 + community index, turned back into volunteer ids in the requests."""
+    calls = [(k // 1000, *targets[k], None if of_community[k] == tenancy.DEFAULT else of_community[k]) for k in keys]
+    return fire(amqp_uri, None, [], clients, calls=calls)
+
+
+def phase_cancellations(config, url, confirmed, occurrences, pids, communities) -> dict:
+    from guanyinli.identity import tools_context
     from guanyinli.rpc import ServiceRpcProxy
 
-    chosen = [a["signup_id"] for a in confirmed[::10]]
+    chosen = [(a.get("community") or tenancy.DEFAULT, a["signup_id"]) for a in confirmed[::10]]
     latencies, errors, lock = [], [], threading.Lock()
-    context = organiser_context("loadsim")
+    ensure_local_keys()
+    contexts = {
+        slug: tools_context(["organiser"], name="loadsim", community=None if slug == tenancy.DEFAULT else slug)
+        for slug in {c for c, _ in chosen}
+    }
 
     def work(share):
         mine = []
-        with ServiceRpcProxy("activities", config, context_data=context, timeout=120) as proxy:
-            for signup_id in share:
+        proxies = {}
+        try:
+            for slug, signup_id in share:
+                if slug not in proxies:
+                    proxies[slug] = ServiceRpcProxy("activities", config, context_data=contexts[slug], timeout=120)
+                    proxies[slug].proxy = proxies[slug].start()
                 t0 = time.perf_counter()
                 try:
-                    proxy.cancel_sign_up(signup_id)
+                    proxies[slug].proxy.cancel_sign_up(signup_id)
                 except Exception as exc:  # noqa: BLE001 - counted and shown
                     with lock:
                         errors.append(f"{type(exc).__name__}: {exc}"[:120])
                 mine.append(time.perf_counter() - t0)
+        finally:
+            for p in proxies.values():
+                p.stop()
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=work, args=(chosen[i::4],)) for i in range(4)]
+    # each thread takes whole communities, so it opens few proxies
+    by_community: dict[str, list] = {}
+    for item in chosen:
+        by_community.setdefault(item[0], []).append(item)
+    shares: list[list] = [[] for _ in range(4)]
+    for i, items in enumerate(by_community.values()):
+        shares[i % 4].extend(items)
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
     watched = pids + backend_pids(url)
     before = service_cpu(watched)
     started = time.perf_counter()
@@ -209,7 +291,7 @@ def phase_cancellations(config, url, confirmed, occurrences, pids) -> dict:
         t.join()
     seconds = time.perf_counter() - started
     used = service_cpu(sorted(set(watched) | set(backend_pids(url)))) - before
-    after = audit(url, occurrences, [], 0)
+    after = audit_district(url, communities, occurrences, [])
     return {
         "phase": "cancellations",
         "requests": len(chosen),
@@ -344,7 +426,7 @@ def run_cell(communities: int, replicas: int, args) -> list[dict]:
         t = time.perf_counter()
         slots = build_district(url, communities)
         links = min(VOLUNTEERS * communities, args.feed_links)
-        tokens = issue_tokens(url, links)
+        paths = feed_paths(url, communities, links)
         print(
             f"  setup: {communities} communities, {sum(map(len, slots.values()))} occurrences, {links} feed links"
             f" in {time.perf_counter() - t:.1f} s",
@@ -355,6 +437,7 @@ def run_cell(communities: int, replicas: int, args) -> list[dict]:
             config = {
                 "AMQP_URI": vhost.nameko_uri,
                 "DB_URIS": {"activities": url},
+                tenancy.SETTING: ",".join(slugs(communities)),
                 "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",  # shared by the replicas (SO_REUSEPORT)
                 "FEED_SECRET": SECRET,
                 "FEED_CACHE_SECONDS": 300,
@@ -382,9 +465,10 @@ def run_cell(communities: int, replicas: int, args) -> list[dict]:
                         spied, _ = phase_signups(config, url, slots, args, pids, args.signups // 2, PROFILED)
                     if spy.enabled:
                         row["profile"] = (*spy.shares(), spied)
-                rows.append(measured(phase_cancellations, config, url, confirmed, row.pop("occurrences"), pids))
+                rows.append(
+                    measured(phase_cancellations, config, url, confirmed, row.pop("occurrences"), pids, communities)
+                )
                 progress(communities, replicas, rows[-1])
-                paths = [f"/feeds/volunteers/{token}.ics" for token in tokens]
                 rows.append(measured(phase_feeds, f"http://127.0.0.1:{port}", paths, tmp, pids, args))
                 progress(communities, replicas, rows[-1])
         rows.append(measured(phase_reminders, args.reminders * communities, replicas))
@@ -413,8 +497,8 @@ def fmt(value: float, spec: str = ".0f") -> str:
 
 def report(rows: list[dict], args) -> int:
     print(
-        "\nLoad of a simulated district, PostgreSQL (reminders: SQLite); communities simulated as separate sets of"
-        " activities and volunteers over grids 1..15 (not tenants)"
+        "\nLoad of a district, PostgreSQL: communities as tenants, each with its own schema, ids and feed links"
+        " (reminders: SQLite, every community's in one storage, as bench_notifications runs them)"
     )
     header = (
         f"{'phase':<26}{'comm.':>6}{'repl.':>6}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}"

@@ -95,16 +95,21 @@ def fire(
     concurrent: bool = True,
     timeout: float = 300.0,
     targets: dict[int, tuple[int, str | None]] | None = None,
+    calls: list[tuple[int, int, str | None, str | None]] | None = None,
 ) -> tuple[list[dict], float]:
     """Sign each volunteer up once, from ``processes`` client processes; returns answers and seconds.
 
     Every volunteer signs up for ``role`` of ``occurrence_id``, or for their own (occurrence id,
-    role) in ``targets``. Each answer carries ``seconds``, from its request's send to its reply."""
+    role) in ``targets``; or ``calls`` gives each sign-up as (volunteer id, occurrence id, role,
+    community slug or None for the default community), and its answer carries ``community``.
+    Each answer carries ``seconds``, from its request's send to its reply."""
     start_at = time.time() + 2.0 + 0.3 * processes
-    shares = [volunteer_ids[i::processes] for i in range(processes)]
+    if calls is None:
+        calls = [(v, *(targets[v] if targets else (occurrence_id, role)), None) for v in volunteer_ids]
+    shares = [calls[i::processes] for i in range(processes)]
     procs = []
     for share in shares:
-        calls = [[v, *(targets[v] if targets else (occurrence_id, role))] for v in share]
+        calls = [list(call) for call in share]
         spec = {
             "amqp_uri": amqp_uri,
             "calls": calls,
@@ -140,7 +145,7 @@ def _client() -> int:
 
     eventlet.monkey_patch()
     import activities.exceptions  # noqa: F401  (typed remote errors)
-    from guanyinli.identity import tools_context
+    from guanyinli.identity import CONTEXT_KEY, tools_context, tools_token
     from guanyinli.rpc import ServiceRpcProxy
 
     spec = json.loads(sys.stdin.read())
@@ -150,6 +155,15 @@ def _client() -> int:
         "activities", config, context_data=tools_context(["system"], name="load test"), timeout=spec["timeout"]
     )
     proxy = client.start()
+    # One proxy for every community: each request goes out with its community's token (the
+    # context data is read when a request is published).
+    tokens = {
+        slug: tools_token(["system"], name="load test", community=slug)
+        for slug in {c[3] for c in spec["calls"]}
+        if slug
+    }
+    context = client._worker_ctx.data
+    default_token = context.get(CONTEXT_KEY)
     # When each reply came off the socket (the client drains every reply while it waits for the
     # first): with every request in flight at once, reading them in order would skew latencies.
     consumer = client._reply_listener.queue_consumer
@@ -164,20 +178,22 @@ def _client() -> int:
     try:
         time.sleep(max(0.0, spec["start_at"] - time.time()))
 
-        def call(volunteer_id, occurrence_id, role):
+        def call(volunteer_id, occurrence_id, role, community):
             kwargs = {"occurrence_id": occurrence_id, "volunteer_id": volunteer_id}
             if role:
                 kwargs["role"] = role
             kwargs["request_id"] = f"load-{occurrence_id}-{volunteer_id}"
+            context[CONTEXT_KEY] = tokens[community] if community else default_token
             sent = time.time()
             reply = proxy.sign_up.call_async(**kwargs)
-            return reply, reply.reply_event.correlation_id, sent
+            return reply, reply.reply_event.correlation_id, sent, community
 
         def answer(volunteer_id, pending):
-            reply, correlation_id, sent = pending
+            reply, correlation_id, sent, community = pending
             try:
                 result = reply.result()
                 return {
+                    "community": community,
                     "volunteer_id": volunteer_id,
                     "occurrence_id": result["occurrence_id"],
                     "signup_id": result["id"],
@@ -186,13 +202,13 @@ def _client() -> int:
                     "seconds": arrived.get(correlation_id, time.time()) - sent,
                 }
             except Exception as exc:  # every failure is counted as lost by the audit
-                return {"volunteer_id": volunteer_id, "error": f"{type(exc).__name__}: {exc}"}
+                return {"community": community, "volunteer_id": volunteer_id, "error": f"{type(exc).__name__}: {exc}"}
 
         if spec["concurrent"]:
-            replies = [(v, call(v, o, r)) for v, o, r in spec["calls"]]
+            replies = [(v, call(v, o, r, c)) for v, o, r, c in spec["calls"]]
             answers = [answer(v, pending) for v, pending in replies]
         else:
-            answers = [answer(v, call(v, o, r)) for v, o, r in spec["calls"]]
+            answers = [answer(v, call(v, o, r, c)) for v, o, r, c in spec["calls"]]
     finally:
         client.stop()
     print(json.dumps({"answers": answers, "finished": time.time()}))
