@@ -53,11 +53,6 @@ def upgrade_all(service: str, url: str | None = None, config: dict | None = None
     return slugs
 
 
-def community_slug(context) -> str:
-    """In a migration: the community whose storage it migrates (the owner table's row)."""
-    return context.config.attributes.get("community") or tenancy.default()
-
-
 def run_env(context, target_metadata, service: str) -> None:
     """Body of every service's migrations/env.py: online migrations with a per-service version table."""
     from sqlalchemy import engine_from_config, pool

@@ -120,10 +120,21 @@ def owner_table(metadata: MetaData | None = None) -> Table:
     return Table(TABLE, metadata or MetaData(), Column("slug", String(31), primary_key=True))
 
 
-def create_owner_table(op, slug: str) -> None:
-    """Migrations: the table naming the community this storage belongs to, with its one row."""
+def upgrade_owner() -> None:
+    """Every service's migration ``community_of_the_storage``: the table naming the community the
+    storage belongs to, with its one row: the community being migrated (``guanyinli.migrate``), for
+    an existing installation the default one. No other row changes."""
+    from alembic import context, op
+
+    slug = context.config.attributes.get("community") or default()
     table = op.create_table(TABLE, Column("slug", String(31), primary_key=True))
-    op.bulk_insert(table, [{"slug": slug}])
+    op.bulk_insert(table, [{"slug": check_slug(slug)}])
+
+
+def downgrade_owner() -> None:
+    from alembic import op
+
+    op.drop_table(TABLE)
 
 
 def owner(connection) -> str | None:

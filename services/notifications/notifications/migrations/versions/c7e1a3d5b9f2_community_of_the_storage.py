@@ -1,28 +1,14 @@
-"""the community this storage belongs to (guanyinli.tenancy)
-
-An installation that served one community before keeps every record where it was: that storage is
-the default community's (guanyinli unless GUANYINLI_COMMUNITIES names another first), and this
-table now says so; the service refuses to use storage that names another community.
+"""the community this storage belongs to (existing rows: the default community's; guanyinli.tenancy)
 
 Revision ID: c7e1a3d5b9f2
 Revises: f3c8a2d6b1e4
 Create Date: 2026-12-07 19:00:00
 """
 
-from alembic import context, op
-
-from guanyinli import tenancy
-from guanyinli.migrate import community_slug
+from guanyinli.tenancy import downgrade_owner as downgrade  # noqa: F401 - the migration's steps
+from guanyinli.tenancy import upgrade_owner as upgrade  # noqa: F401
 
 revision = "c7e1a3d5b9f2"
 down_revision = "f3c8a2d6b1e4"
 branch_labels = None
 depends_on = None
-
-
-def upgrade() -> None:
-    tenancy.create_owner_table(op, community_slug(context))
-
-
-def downgrade() -> None:
-    op.drop_table(tenancy.TABLE)
