@@ -90,9 +90,7 @@ def organiser(config, slug):
     return ServiceRpcProxy("notifications", config, timeout=30, context_data=context)
 
 
-def test_each_communitys_messages_and_reminders_go_once_each_to_its_own_volunteer(
-    communities, config, clock, smtp
-):
+def test_each_communitys_messages_and_reminders_go_once_each_to_its_own_volunteer(communities, config, clock, smtp):
     for slug, community in communities.items():
         for volunteer_id, (name, email) in PEOPLE[slug].items():
             community.volunteer(volunteer_id, name, email)
