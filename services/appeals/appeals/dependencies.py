@@ -21,6 +21,7 @@ from nameko.timer import Timer
 
 from appeals import domain, time_limits
 from appeals.exceptions import GridNotFound
+from guanyinli import tenancy
 from guanyinli.config import setting
 from guanyinli.errors import InvalidInput, NotFound, Unavailable
 from guanyinli.identity import signing_key_path
@@ -164,24 +165,29 @@ class Notifications(WrappedRpcProxy):
 
 @dataclass(frozen=True)
 class ReplyLinks:
-    """Where residents' reply links point (``ORGANISER_PUBLIC_URL``, the organiser site) and the key
-    their tokens are made with (``APPEALS_REPLY_KEY``, else derived from this service's signing key)."""
+    """Where residents' reply links point (``ORGANISER_PUBLIC_URL``, the organiser site, under the
+    community's ``/c/<slug>`` outside the default community) and the key their tokens are made with
+    (``APPEALS_REPLY_KEY``, else derived from this service's signing key)."""
 
     base_url: str
     key: bytes = field(repr=False)
+    communities: str = tenancy.DEFAULT  # the installation's (tenancy.SETTING): which one is the default
 
-    def url(self, token: str) -> str:
-        return f"{self.base_url.rstrip('/')}/appeal/reply/{token}"
+    def url(self, token: str, community: str | None = None) -> str:
+        config = {tenancy.SETTING: self.communities}
+        path = tenancy.path_for(community or tenancy.default(config), f"/appeal/reply/{token}", config)
+        return f"{self.base_url.rstrip('/')}{path}"
 
     @classmethod
     def from_config(cls, config: dict) -> ReplyLinks:
         base = config.get("ORGANISER_PUBLIC_URL") or f"http://{config.get('WEB_SERVER_ADDRESS', '127.0.0.1:8000')}"
+        communities = ",".join(tenancy.served(config))
         configured = config.get("APPEALS_REPLY_KEY")
         if configured:
-            return cls(base, str(configured).encode())
+            return cls(base, str(configured).encode(), communities)
         path = signing_key_path("appeals", config)
         material = path.read_bytes() if path is not None and path.exists() else b"guanyinli-appeals"
-        return cls(base, hashlib.sha256(b"appeal-reply\x00" + material).digest())
+        return cls(base, hashlib.sha256(b"appeal-reply\x00" + material).digest(), communities)
 
 
 class ReplyLinksProvider(DependencyProvider):

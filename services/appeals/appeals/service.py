@@ -109,9 +109,10 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
     reply_links = ReplyLinksProvider()
     relay = outbox.Relay(OUTBOX)
 
-    def _work(self, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(session)`` in its own transaction; its events go out once it committed."""
-        return self.relay.work(self.db, self.dispatch, fn)
+    def _work(self, fn: Callable[[Any], Any], db=None) -> Any:
+        """Run ``fn(session)`` in its own transaction (of ``db``, a timer's community, else the
+        worker's); its events go out once it committed."""
+        return self.relay.work(db or self.db, self.dispatch, fn)
 
     @outbox.relay_timer
     def relay_outbox(self):
@@ -385,7 +386,7 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
             return store.close(session, current, closing, at, self._author, self.reply_links.key)
 
         closed = self._shown(self._work(work))
-        self._send_reply_texts(appeal_id)
+        self._send_reply_texts(appeal_id=appeal_id)
         return closed
 
     # --- time limits ------------------------------------------------------------------------------
@@ -394,20 +395,38 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
     def escalate_overdue(self):
         """Appeals whose stage (acknowledge, visit, close) nears or broke its time limit: each step of
         the ladder (handler, grid leader, community office) fires once as ``appeal_escalated``, whichever
-        replica gets there first, and what piled up while no replica ran fires at the next tick."""
+        replica gets there first, and what piled up while no replica ran fires at the next tick.
+        Every community in turn, each on its own storage, asking its own grids' leaders and its
+        events going out as its own (``each_community``)."""
         now = self.clock()
+        self._each_community("appeals not escalated", lambda db: self._escalate(db, now))
+
+    def _each_community(self, what: str, work: Callable[[Any], Any]) -> None:
+        """``work(db)`` for every community; one that fails is logged and the others still have
+        their turn; then the timer fails with its error."""
+        failed = None
+        for db in self.db.each_community():
+            try:
+                work(db)
+            except Exception as exc:
+                log.exception("community %s: %s", db.community, what)
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+    def _escalate(self, db, now) -> None:
         settings = self.escalation
         for _ in range(ESCALATION_ROUNDS):
-            grids = self.db.read(lambda s: store.grids_due(s, now, settings.batch))
+            grids = db.read(lambda s: store.grids_due(s, now, settings.batch))
             if not grids:
                 return
             try:
                 leaders = {grid_id: self._grid_leader(grid_id) for grid_id in grids}
             except Unavailable as exc:
-                log.warning("appeals not escalated now, the grid leaders are not known: %s", exc)
+                log.warning("appeals of %s not escalated now, the grid leaders are not known: %s", db.community, exc)
                 return
             looked = self._work(
-                lambda s, leaders=leaders: store.escalate_due(s, now, leaders, settings.limits, settings.batch)
+                lambda s, leaders=leaders: store.escalate_due(s, now, leaders, settings.limits, settings.batch), db
             )
             if looked < settings.batch:
                 return
@@ -437,23 +456,27 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
 
     @timer(interval=REPLY_TEXTS_EVERY)
     def send_reply_texts(self):
-        """Texts of reply links that did not go out at closing (notifications was down)."""
-        self._send_reply_texts()
+        """Texts of reply links that did not go out at closing (notifications was down), in every
+        community."""
+        self._each_community("reply links not texted", self._send_reply_texts)
 
-    def _send_reply_texts(self, appeal_id: int | None = None) -> None:
-        """Text each open, unsent reply link (of ``appeal_id`` only, if given); a failure waits for the
-        timer. The number is only masked in the log; the link never written anywhere here."""
+    def _send_reply_texts(self, db=None, appeal_id: int | None = None) -> None:
+        """Text each open, unsent reply link of ``db``'s community (the worker's by default; of
+        ``appeal_id`` only, if given); a failure waits for the timer. The link is the community's
+        page (``/c/<slug>/appeal/reply/...`` outside the default community). The number is only
+        masked in the log; the link never written anywhere here."""
+        db = db or self.db
         at = self.clock()
-        for item in self.db.read(lambda s: store.pending_reply_texts(s, at, appeal_id)):
+        for item in db.read(lambda s: store.pending_reply_texts(s, at, appeal_id)):
             token = domain.reply_token(self.reply_links.key, item["id"], item["nonce"])
             try:
                 self.notifications.reply_link(
-                    item["phone"], domain.reference(item["id"]), self.reply_links.url(token), item["id"]
+                    item["phone"], domain.reference(item["id"]), self.reply_links.url(token, db.community), item["id"]
                 )
             except Exception as exc:  # noqa: BLE001 - the timer tries again; the closing stands
                 log.warning("reply link of appeal %d not texted yet: %s", item["id"], type(exc).__name__)
                 continue
-            self._work(lambda s, done=item["id"]: store.reply_sent(s, done, self.clock()))
+            self._work(lambda s, done=item["id"]: store.reply_sent(s, done, self.clock()), db)
 
     # --- the monthly report ------------------------------------------------------------------------
 

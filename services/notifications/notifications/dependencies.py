@@ -10,7 +10,7 @@ Settings are read from the nameko config first, then the environment, then defau
     TENCENT_SMS:   {SECRET_ID, SECRET_KEY, SDK_APP_ID, SIGN_NAME, REGION, TEMPLATES, ENDPOINT, TIMEOUT}
                    env TENCENT_SMS_<KEY>, e.g. TENCENT_SMS_SECRET_ID
     NOTIFICATIONS: {MAX_ATTEMPTS, BACKOFF_BASE, BACKOFF_MAX, CLAIM_LEASE, BATCH, SENDERS,
-                    POLL_INTERVAL, TICK_BUDGET, DIGEST_WEEKDAY, DIGEST_TIME}
+                    POLL_INTERVAL, TICK_BUDGET, DIGEST_WEEKDAY, DIGEST_TIME, ORGANISERS_EMAIL}
                    env NOTIFICATIONS_<KEY>, e.g. NOTIFICATIONS_MAX_ATTEMPTS
     VOLUNTEERS_RPC_TIMEOUT (seconds)
 
@@ -38,7 +38,8 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from guanyinli.config import VAR_DIR, is_local
+from guanyinli import tenancy
+from guanyinli.config import VAR_DIR, is_local, setting
 from guanyinli.errors import NotFound, Unavailable
 from guanyinli.identity import CallerIdentity  # noqa: F401 - the service's ``caller``
 from guanyinli.rpc import WrappedRpcProxy
@@ -321,6 +322,17 @@ class Volunteers(WrappedRpcProxy):
     """``RpcProxy("volunteers")`` wrapped in ``VolunteerDirectory`` (config ``VOLUNTEERS_RPC_TIMEOUT``, s)."""
 
     target, wrapper, timeout_key = "volunteers", VolunteerDirectory, "VOLUNTEERS_RPC_TIMEOUT"
+
+
+def organisers_email(config: dict, community: str) -> str | None:
+    """The organisers' address in ``community``: config ``NOTIFICATIONS.ORGANISERS_EMAIL``, either
+    one address, the default community's (env ``NOTIFICATIONS_ORGANISERS_EMAIL``), or a mapping of
+    community slugs to addresses. A community it names no address for has none: one community's
+    organisers never get another's messages."""
+    value = setting(config, "NOTIFICATIONS", "ORGANISERS_EMAIL", None)
+    if isinstance(value, dict):
+        return value.get(community) or None
+    return value if tenancy.is_default(community, config) else None
 
 
 class PollTimer(Timer):

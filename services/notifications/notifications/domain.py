@@ -139,6 +139,18 @@ def message_id(source_id: str, volunteer_id: int, kind: str) -> str:
     return f"<{digest}@notifications.guanyinli>"
 
 
+def message_id_in(message_id: str, community: str | None) -> str:
+    """The id a message goes out with in ``community`` (None: the default community, as stored).
+
+    The stored id digests a source id and a volunteer id, both a community's own, so another
+    community's message may have the same one and a receiver would drop it as a copy: outside the
+    default community the id names the community too, the same for every try."""
+    if community is None:
+        return message_id
+    local, _, host = message_id.strip("<>").partition("@")
+    return f"<{local}@{community}.{host}>"
+
+
 # --- weekly digest -----------------------------------------------------------------------------
 
 

@@ -65,11 +65,15 @@ class Tally:
 
 
 class Sender:
-    """One poll's worth of sending. ``directory`` answers ``get_volunteer`` for unknown volunteers."""
+    """One poll's worth of sending in one community: ``db`` reaches its storage and nothing else,
+    and what the sender keeps (contacts, preferences, claimed jobs, marks to record) is of that
+    community only, since ids are each community's own. ``community`` is None for the default
+    community, else its slug (``domain.message_id_in``). ``directory`` answers ``get_volunteer``
+    for unknown volunteers."""
 
-    def __init__(self, db, channels, clock, settings: Settings, directory, replica: str):
+    def __init__(self, db, channels, clock, settings: Settings, directory, replica: str, community: str | None = None):
         self.db, self.channels, self.clock, self.settings = db, channels, clock, settings
-        self.directory, self.replica = directory, replica
+        self.directory, self.replica, self.community = directory, replica, community
         self._contacts: dict[int, tuple[Recipient, bool]] = {}  # of the batch being sent
         self._preferences: dict[int, domain.Preferences] = {}
         self._asked: set[int] = set()  # volunteers asked of the volunteers service in this batch
@@ -80,10 +84,13 @@ class Sender:
         self._marks: list = []  # deliveries sent, waiting for the commit that records them
         self._recording = False  # a lane is committing marks
 
-    def run(self) -> Tally:
+    def run(self, budget: float | None = None) -> Tally:
+        """Claim and send batches for ``budget`` seconds at most (``TICK_BUDGET`` by default)."""
         tally = Tally()
-        deadline = time.monotonic() + self.settings.tick_budget
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + (self.settings.tick_budget if budget is None else budget)
+        first = True  # one batch at least, even when the budget is spent (``pump`` shares it out)
+        while first or time.monotonic() < deadline:
+            first = False
             token = f"{self.replica}:{uuid.uuid4().hex[:8]}"
             now = self.clock.now()
             with self.db.get_session() as session:
@@ -196,7 +203,7 @@ class Sender:
                 return
             text = rendering.render(job.kind, prefs.language, job.context, recipient.name)
             message = OutgoingMessage(
-                message_id=job.message_id,
+                message_id=domain.message_id_in(job.message_id, self.community),
                 kind=job.kind,
                 language=prefs.language,
                 subject=text.subject,

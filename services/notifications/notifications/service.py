@@ -8,14 +8,14 @@ timer turns due reminders and weekly digests into outbox rows and sends what is 
 from __future__ import annotations
 
 import logging
-from datetime import time
+import time
+from datetime import time as clock_time
 
 from nameko.dependency_providers import Config
 from sqlalchemy import text
 
-from guanyinli import revocation
+from guanyinli import revocation, tenancy
 from guanyinli.clock import Clock
-from guanyinli.config import setting
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, RequestRepeated
 from guanyinli.events import read
@@ -29,6 +29,7 @@ from notifications.dependencies import (
     Channels,
     SettingsProvider,
     Volunteers,
+    organisers_email,
     poll,
     replica_id,
 )
@@ -70,8 +71,8 @@ class NotificationsService(revocation.RevocationListener):
             store.apply_event(session, event_type, event, self.clock.now(), self.settings.digest, self._organisers())
 
     def _organisers(self) -> str | None:
-        """The organisers' address (config NOTIFICATIONS.ORGANISERS_EMAIL, env NOTIFICATIONS_ORGANISERS_EMAIL)."""
-        return setting(self.config, "NOTIFICATIONS", "ORGANISERS_EMAIL", None)
+        """The organisers' address of the community the event is of (``organisers_email``)."""
+        return organisers_email(self.config, self.db.community)
 
     @_on("activities", "signup_confirmed")
     def on_signup_confirmed(self, payload):
@@ -188,13 +189,36 @@ class NotificationsService(revocation.RevocationListener):
 
     @poll
     def pump(self):
-        """Queue due reminders and weekly digests, then send what is due."""
+        """For every community in turn, on its own storage: queue due reminders and weekly digests,
+        then send what is due. The poll's sending time (``TICK_BUDGET``) is shared out: each
+        community may use an equal part of what is left, so a long queue in one holds up no other,
+        and what an idle one leaves goes to those after it. A community whose turn fails is logged
+        and the others still have theirs; the poll then fails with its error."""
+        communities = tenancy.served(self.config)
+        deadline = time.monotonic() + self.settings.tick_budget
+        failed = None
+        for db in self.db.each_community():
+            left = len(communities) - communities.index(db.community)
+            try:
+                self._pump(db, (deadline - time.monotonic()) / left)
+            except Exception as exc:
+                log.exception("community %s: notifications not queued or sent in this poll", db.community)
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+    def _pump(self, db, budget: float) -> None:
         now = self.clock.now()
-        with self.db.get_session() as session:
+        with db.get_session() as session:
             store.queue_due_reminders(session, now, self.settings.digest)
-        with self.db.get_session() as session:
+        with db.get_session() as session:
             store.queue_digests(session, now, self.settings.digest)
-        Sender(self.db, self.channels, self.clock, self.settings, self.volunteers, REPLICA).run()
+        community = self._named(db.community)
+        Sender(db, self.channels, self.clock, self.settings, self.volunteers, REPLICA, community).run(budget)
+
+    def _named(self, community: str) -> str | None:
+        """The community, None for the default one (whose messages' ids are as they always were)."""
+        return None if tenancy.is_default(community, self.config) else community
 
     # --- RPC --------------------------------------------------------------------------------
 
@@ -277,7 +301,12 @@ class NotificationsService(revocation.RevocationListener):
             rows = store.list_notifications(session, volunteer_id, limit, offset)
         for row in rows:
             row["subject"] = rendering.render(row["kind"], prefs.language, row.pop("context")).subject
+            row["deliveries"] = [self._as_sent(d) for d in row["deliveries"]]
         return rows
+
+    def _as_sent(self, delivery: dict) -> dict:
+        """A delivery's view with the message id it goes out with (``domain.message_id_in``)."""
+        return {**delivery, "message_id": domain.message_id_in(delivery["message_id"], self._named(self.db.community))}
 
     @rpc
     @contract(access=ORGANISERS, request=Page, response=schemas.DeadLetter(many=True), errors=(Forbidden,))
@@ -285,7 +314,7 @@ class NotificationsService(revocation.RevocationListener):
         """Deliveries that failed their last try (or failed permanently), oldest first. Organisers."""
         self._organiser()
         with self.db.get_session() as session:
-            return store.list_dead_letters(session, limit, offset)
+            return [self._as_sent(d) for d in store.list_dead_letters(session, limit, offset)]
 
     @rpc
     @contract(
@@ -298,7 +327,7 @@ class NotificationsService(revocation.RevocationListener):
         """Send a dead-lettered delivery again, with a fresh set of tries. Organisers."""
         self._organiser()
         with self.db.get_session() as session:
-            return store.retry_dead_letter(session, delivery_id, self.clock.now())
+            return self._as_sent(store.retry_dead_letter(session, delivery_id, self.clock.now()))
 
     @rpc
     @contract(
@@ -380,7 +409,7 @@ class NotificationsService(revocation.RevocationListener):
         }
 
 
-def _hhmm(value: time | None) -> str | None:
+def _hhmm(value: clock_time | None) -> str | None:
     return value.strftime("%H:%M") if value is not None else None
 
 

@@ -7,6 +7,10 @@ per address, kept apart by purpose), asked for and checked through ``phone.Phone
 code is right the form carries a pass (``signin.appeal_pass``: the number, the code, 30 minutes) and
 the appeal goes to the appeals service as this service (``receive_public_appeal``, one appeal per
 code). Nothing a resident types is logged; the number only masked on their own pages.
+
+Outside the default community the pages are at ``/c/<slug>/appeal...`` (``guanyinli.tenancy``):
+their links, forms and redirects keep the prefix (``request.script_root``), the pass is good in its
+community only, and the appeal goes to that community's appeals.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from guanyinli import tenancy
 from guanyinli.errors import Conflict, InvalidInput, KeyReused, NotFound
 from organiser import board, signin, web
 from organiser.i18n import translate
@@ -72,9 +77,14 @@ class ResidentPages:
         """A page of the flow; its forms carry the browser's token (kept while the cookie lasts, so
         going back and sending a form again is not refused)."""
         token = request.cookies.get(APPEAL_CSRF_COOKIE) or new_token()
-        response = web.render(f"appeal/{template}", lang, status, csrf=token, **context)
+        response = web.render(f"appeal/{template}", lang, status, csrf=token, root=request.script_root, **context)
         web.set_cookie(response, APPEAL_CSRF_COOKIE, token, 3600, self.settings.secure_cookies)
         return response
+
+    def _pa_community(self, request: Request) -> str | None:
+        """The community of the page's ``/c/<slug>`` prefix; None for the default community."""
+        slug = request.environ.get(tenancy.ENVIRON_KEY)
+        return None if slug is None or tenancy.is_default(slug, self.config) else slug
 
     def _pa_csrf_ok(self, request: Request) -> bool:
         return csrf_ok(request.cookies.get(APPEAL_CSRF_COOKIE), request.form.get("csrf"))
@@ -117,7 +127,7 @@ class ResidentPages:
     @http("GET", "/appeal/lang/<code>")
     def pa_language(self, request: Request, code: str) -> Response:
         lang = code if code in ("zh", "en") else "zh"
-        response = web.redirect("/appeal")
+        response = web.redirect(request.script_root + "/appeal")
         web.set_cookie(response, web.LANG_COOKIE, lang, 365 * 86400, self.settings.secure_cookies)
         return response
 
@@ -155,7 +165,9 @@ class ResidentPages:
             return self._pa_render(
                 request, page, lang, 401, why=f"pa_{reason}", phone=phone, masked=signin.masked(phone)
             )
-        appeal_pass = signin.appeal_pass(self.settings.signin_key, phone, code_id, self.clock.now())
+        appeal_pass = signin.appeal_pass(
+            self.settings.signin_key, phone, code_id, self.clock.now(), self._pa_community(request)
+        )
         try:
             return self._pa_form(request, lang, 200, phone, appeal_pass)
         except Exception as exc:  # the places could not be asked for: the code is spent, say so
@@ -173,7 +185,9 @@ class ResidentPages:
         if not self._pa_csrf_ok(request):
             return self._pa_render(request, "phone.html", lang, 403, why="pa_form_expired")
         appeal_pass = request.form.get("pass") or ""
-        proved = signin.read_appeal_pass(self.settings.signin_key, appeal_pass, self.clock.now())
+        proved = signin.read_appeal_pass(
+            self.settings.signin_key, appeal_pass, self.clock.now(), self._pa_community(request)
+        )
         if proved is None:
             return self._pa_render(request, "phone.html", lang, 403, why="pa_pass_expired")
         phone, code_id = proved

@@ -162,19 +162,27 @@ def verify_code(key: bytes, issued: IssuedCode | None, phone: str, code: str, no
 PASS_TTL = timedelta(minutes=30)  # time to fill the appeal form in once the code was right
 
 
-def appeal_pass(key: bytes, phone: str, code_id: int, now: datetime) -> str:
+def _pass_purpose(community: str | None) -> str:
+    return "appeal-pass" if community is None else f"appeal-pass:{community}"
+
+
+def appeal_pass(key: bytes, phone: str, code_id: int, now: datetime, community: str | None = None) -> str:
     """What the appeal form carries once a resident's code was right: their number, the code it was
-    proved with (one appeal per code) and until when, under a keyed digest."""
+    proved with (one appeal per code) and until when, under a keyed digest; outside the default
+    community (``community`` None) the digest names the community, whose code ids are its own."""
     body = f"{phone}.{code_id}.{int((now + PASS_TTL).timestamp())}"
-    return f"{body}.{digest(key, 'appeal-pass', body)}"
+    return f"{body}.{digest(key, _pass_purpose(community), body)}"
 
 
-def read_appeal_pass(key: bytes, text: str | None, now: datetime) -> tuple[str, int] | None:
-    """(number, code id) of a pass ``appeal_pass`` made and still in time; None otherwise."""
+def read_appeal_pass(
+    key: bytes, text: str | None, now: datetime, community: str | None = None
+) -> tuple[str, int] | None:
+    """(number, code id) of a pass ``appeal_pass`` made for the community and still in time; None otherwise."""
     parts = (text or "").split(".")
     if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
         return None
     phone, code_id, until, mac = parts
-    if not same(mac, digest(key, "appeal-pass", f"{phone}.{code_id}.{until}")) or now.timestamp() >= int(until):
+    expected = digest(key, _pass_purpose(community), f"{phone}.{code_id}.{until}")
+    if not same(mac, expected) or now.timestamp() >= int(until):
         return None
     return phone, int(code_id)

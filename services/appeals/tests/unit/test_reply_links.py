@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from appeals import domain
+from appeals.dependencies import ReplyLinks
 from guanyinli.timeutil import TZ
 
 KEY = b"k" * 32
@@ -52,3 +53,10 @@ def test_a_link_takes_one_answer_within_its_days():
         with pytest.raises(domain.ReplyRefused) as refused:
             domain.check_reply_link(*args)
         assert refused.value.reason == reason
+
+
+def test_a_reply_link_is_the_page_of_the_appeals_community():
+    links = ReplyLinks.from_config({"ORGANISER_PUBLIC_URL": "https://x.example/", "COMMUNITIES": "guanyinli,wutaishan"})
+    assert links.url("T0k") == "https://x.example/appeal/reply/T0k"
+    assert links.url("T0k", "guanyinli") == "https://x.example/appeal/reply/T0k"
+    assert links.url("T0k", "wutaishan") == "https://x.example/c/wutaishan/appeal/reply/T0k"

@@ -156,6 +156,15 @@ def test_an_appeal_pass_names_the_number_and_code_for_thirty_minutes():
         assert signin.read_appeal_pass(KEY, forged, T0) is None, forged
 
 
+def test_an_appeal_pass_is_good_in_its_own_community_only():
+    """Code ids are each community's own: a pass of one community's page opens no other's form."""
+    there = signin.appeal_pass(KEY, "13912347700", 42, T0, "wutaishan")
+    assert signin.read_appeal_pass(KEY, there, T0, "wutaishan") == ("13912347700", 42)
+    assert signin.read_appeal_pass(KEY, there, T0) is None
+    assert signin.read_appeal_pass(KEY, there, T0, "other") is None
+    assert signin.read_appeal_pass(KEY, signin.appeal_pass(KEY, "13912347700", 42, T0), T0, "wutaishan") is None
+
+
 def test_codes_are_for_a_known_purpose_only():
     with pytest.raises(ValueError):
         signin.phone_digest(KEY, "13912347700", "lottery")
