@@ -53,6 +53,7 @@ class KnownCode(validate.Validator):
 
     def __init__(self, kind: str):
         self.kind = kind
+        self.error = f"a {kind} of list_{kind}s"
 
     def __call__(self, value: str) -> str:
         codes = getattr(structure.current(), f"{self.kind}_codes")

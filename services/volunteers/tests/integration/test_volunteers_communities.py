@@ -6,11 +6,16 @@ from __future__ import annotations
 import time
 
 import pytest
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import entrypoint_waiter
+from volunteers_testkit import local
 
 from guanyinli.errors import CommunityNotFound, InvalidInput, NotFound
-from guanyinli.identity import CallerIdentity
+from guanyinli.events import make_payload
+from guanyinli.identity import CONTEXT_KEY, CallerIdentity, service_token
 from guanyinli.rpc import ServiceRpcProxy, event_handler
 from guanyinli.testing import SECOND_COMMUNITY, signed
+from guanyinli.timeutil import parse_iso
 from volunteers import structure
 from volunteers.exceptions import GridNotFound
 from volunteers.service import VolunteersService
@@ -127,3 +132,43 @@ def test_events_carry_the_community_they_are_of(service, container_factory):
     while len(HEARD) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert dict(HEARD) == {"赵六": SECOND_COMMUNITY, "张三": None}
+
+
+def test_attendance_is_credited_in_the_community_the_event_is_of(container_factory, two_communities):
+    """An event handler works in the storage of the community its event came from: the same
+    volunteer id in two communities, one attendance event, one credited."""
+    config = two_communities
+    container = container_factory(VolunteersService, config)
+    container.start()
+    with ServiceRpcProxy("volunteers", config, context_data=HERE) as here:
+        here.create_volunteer(name="张三", phone="13800000001")
+    with ServiceRpcProxy("volunteers", config, context_data=THERE) as there:
+        there.create_volunteer(name="赵六", phone="13900000009")
+    token = service_token("activities", config, SECOND_COMMUNITY)
+    dispatch = event_dispatcher(config, headers={f"nameko.{CONTEXT_KEY}": token})
+    payload = make_payload(
+        "attendance_recorded",
+        {
+            "occurrence_id": 10,
+            "activity_id": 3,
+            "title": "五台山夜间巡逻",
+            "kind": "patrol",
+            "start": parse_iso(local("2026-03-07", "19:00")),
+            "end": parse_iso(local("2026-03-07", "21:00")),
+            "place": "五台山1号院",
+            "signup_id": 701,
+            "volunteer_id": 1,
+            "team": "voluntary_patrol",
+            "role": "patroller",
+            "status": "attended",
+            "hours": 2.0,
+            "weekend": False,
+            "late_notice": False,
+        },
+    )
+    with entrypoint_waiter(container, "on_attendance_recorded", timeout=10):
+        dispatch("activities", "attendance_recorded", payload)
+    with ServiceRpcProxy("volunteers", config, context_data=THERE) as there:
+        assert [e["source_key"] for e in there.get_ledger(1)["entries"]] == ["attendance:701"]
+    with ServiceRpcProxy("volunteers", config, context_data=HERE) as here:
+        assert here.get_ledger(1)["entries"] == []
