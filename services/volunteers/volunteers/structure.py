@@ -7,8 +7,8 @@ a grid) is stored in the database.
 
 Guanyinli's organisation (the default community: three teams, six alliances, 15 grids, 12
 courtyards, 3 buildings, green spaces) is below, in code. Any other community's is a JSON file
-``<COMMUNITIES_DIR>/<slug>.json`` (setting ``COMMUNITIES_DIR``, default ``config/communities`` of
-the repository; ``config/communities/wutaishan.json`` shows the shape), checked when the service
+``<COMMUNITIES_DIR>/<slug>.json`` (``communities_dir``: default ``config/communities`` of the
+repository; ``config/communities/wutaishan.json`` shows the shape), checked when the service
 starts (``load_file``): a wrong file stops it with an error naming the file and the field.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from guanyinli.errors import CommunityNotFound, format_validation
 
 GUANYINLI = "guanyinli"  # the community whose organisation is in code
 SETTING = "COMMUNITIES_DIR"
+ENV = "GUANYINLI_COMMUNITIES_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "config" / "communities"
 GRID_KINDS = ("exclusive", "comprehensive")
 COURTYARD_KINDS = ("courtyard", "commercial_residential")
@@ -332,7 +334,9 @@ def load_file(path: Path | str, slug: str | None = None) -> Structure:
 
 
 def communities_dir(config: dict | None = None) -> Path:
-    return Path((config or {}).get(SETTING) or DEFAULT_DIR)
+    """The folder of the communities' files: nameko config ``COMMUNITIES_DIR``, else the environment
+    variable ``GUANYINLI_COMMUNITIES_DIR``, else ``config/communities`` of the repository."""
+    return Path((config or {}).get(SETTING) or os.environ.get(ENV) or DEFAULT_DIR)
 
 
 class Structures:
