@@ -7,11 +7,13 @@ the field they are about.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from nameko.exceptions import deserialize_to_instance as remote_error
 
 from guanyinli import errors
 from guanyinli.errors import Conflict, InvalidInput, NotFound
-from volunteers.structure import grid_ids
+from volunteers import structure
 
 
 @remote_error
@@ -21,7 +23,7 @@ class VolunteerNotFound(NotFound):
 
 @remote_error
 class GridNotFound(NotFound):
-    """No grid has this id: the grids are those of ``volunteers.structure`` (``list_grids``)."""
+    """No grid of the caller's community has this id: its grids are those of ``list_grids``."""
 
 
 @remote_error
@@ -54,6 +56,7 @@ class PartnerInvalid(InvalidInput):
     """A partner named is the volunteer themselves, no volunteer, deactivated, or one too many."""
 
 
-def no_grid(grid_id: object) -> str:
-    """What is wrong with a grid id the data does not hold, naming the grids it does."""
-    return errors.no_grid([grid_id], grid_ids())
+def no_grid(grid_id: object, known: Iterable[int] | None = None) -> str:
+    """What is wrong with a grid id the community does not have, naming the grids it has (``known``;
+    by default those of the community the worker acts for, ``structure.current``)."""
+    return errors.no_grid([grid_id], structure.current().grid_ids() if known is None else known)

@@ -1,9 +1,9 @@
 """Tables of the volunteers service: volunteers, their teams and skills, grid roles, availability, ledger.
 
-Teams, grids, courtyards and alliances are fixed reference data (``volunteers.structure``);
-the tables hold their codes and ids under CHECK constraints. Datetimes are stored as naive UTC
-(``guanyinli.timeutil.to_db`` / ``from_db``) so SQLite and PostgreSQL compare them alike; weekly
-availability is local wall-clock time (minutes after midnight, Asia/Shanghai).
+Teams, grids, courtyards and alliances are each community's reference data (``volunteers.structure``),
+checked by the service against that community's; the tables hold their codes and ids. Datetimes are
+stored as naive UTC (``guanyinli.timeutil.to_db`` / ``from_db``) so SQLite and PostgreSQL compare
+them alike; weekly availability is local wall-clock time (minutes after midnight, Asia/Shanghai).
 
 Two invariants are enforced by the database itself, whatever the number of replicas:
 one leader per grid (partial UNIQUE index) and one ledger entry per ``source_key`` (UNIQUE),
@@ -31,7 +31,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from guanyinli import keys, once, outbox
 from guanyinli.timeutil import now, to_db
 from volunteers.domain import MAX_CAP, MAX_TARGET, TIMES_OF_DAY
-from volunteers.structure import ALLIANCE_CODES, TEAM_CODES
 
 
 def utcnow() -> datetime:
@@ -55,7 +54,7 @@ class Volunteer(Base):
     __tablename__ = "volunteers"
     __table_args__ = (
         CheckConstraint("grid_id IS NULL OR (grid_id >= 1)", name="ck_volunteers_grid"),
-        CheckConstraint(f"alliance IS NULL OR {_one_of('alliance', ALLIANCE_CODES)}", name="ck_volunteers_alliance"),
+        CheckConstraint("alliance IS NULL OR alliance <> ''", name="ck_volunteers_alliance"),
         CheckConstraint(
             f"max_duties_per_week IS NULL OR (max_duties_per_week BETWEEN 1 AND {MAX_CAP})",
             name="ck_volunteers_max_duties_per_week",
@@ -114,7 +113,7 @@ class Volunteer(Base):
 
 class VolunteerTeam(Base):
     __tablename__ = "volunteer_teams"
-    __table_args__ = (CheckConstraint(_one_of("team", TEAM_CODES), name="ck_volunteer_teams_team"),)
+    __table_args__ = (CheckConstraint("team <> ''", name="ck_volunteer_teams_team"),)
 
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True)
     team: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)

@@ -11,9 +11,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
 from guanyinli.timeutil import local
+from volunteers import structure
 from volunteers.domain import MAX_CAP, MAX_PARTNERS, MAX_TARGET, MAX_WINDOW_RANGE, TIMES_OF_DAY
 from volunteers.exceptions import no_grid
-from volunteers.structure import ALLIANCE_CODES, TEAM_CODES, grid_of
 
 SKILL_RE = r"^[a-z][a-z0-9_]*(:[a-z0-9_]+)?$"
 START_RE = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -31,23 +31,40 @@ def _with(field_cls, description: str, **defaults):
 
 
 Name = _with(fields.String, "a name", validate=validate.Length(min=1, max=100))
-Team = _with(fields.String, "team code: " + ", ".join(TEAM_CODES), validate=validate.OneOf(TEAM_CODES))
+
+
+# The community's grids, teams and alliances are looked up at each call (``structure.current``: the
+# worker's community), never frozen into the schema.
 
 
 class KnownGrid(validate.Validator):
-    """One of the grids of the data (volunteers.structure), looked up at each call rather than frozen into
-    the schema."""
+    """One of the grids of the worker's community."""
 
     error = "a grid of list_grids"
 
     def __call__(self, value: int) -> int:
-        if grid_of(value) is None:
+        if structure.current().grid_of(value) is None:
             raise ValidationError(no_grid(value))
         return value
 
 
+class KnownCode(validate.Validator):
+    """One of the codes of the worker's community's teams or alliances (``list_teams``, ``list_alliances``)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.error = f"a {kind} of list_{kind}s"
+
+    def __call__(self, value: str) -> str:
+        codes = getattr(structure.current(), f"{self.kind}_codes")
+        if value not in codes:
+            raise ValidationError(f"Must be one of: {', '.join(codes)} (the {self.kind}s of this community).")
+        return value
+
+
+Team = _with(fields.String, "team code, one of list_teams", validate=KnownCode("team"))
 GridId = _with(fields.Integer, "grid id, one of list_grids", strict=True, validate=KnownGrid())
-Alliance = _with(fields.String, "alliance code: " + ", ".join(ALLIANCE_CODES), validate=validate.OneOf(ALLIANCE_CODES))
+Alliance = _with(fields.String, "alliance code, one of list_alliances", validate=KnownCode("alliance"))
 Skill = _with(
     fields.String,
     "skill or qualification, e.g. patrol_leader, first_aid, tutoring:math",

@@ -36,6 +36,7 @@ from guanyinli.identity import (
 from guanyinli.rpc import EventDispatcher, event_handler, rpc
 from guanyinli.schemas import contract
 from volunteers import domain, schemas, store
+from volunteers.dependencies import CommunityStructures
 from volunteers.exceptions import (
     AvailabilityOverlap,
     GridLeaderTaken,
@@ -47,6 +48,7 @@ from volunteers.exceptions import (
     VolunteerNotFound,
 )
 from volunteers.models import OUTBOX
+from volunteers.structure import Structure
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,12 @@ class VolunteersService(revocation.RevocationListener):
     dispatch = EventDispatcher()
     caller: Identity = CallerIdentity()
     relay = outbox.Relay(OUTBOX)
+    structures = CommunityStructures()
+
+    @property
+    def org(self) -> Structure:
+        """The organisation (grids, teams, courtyards...) of the community the worker acts for."""
+        return self.structures.of(self.db.community)
 
     def _work(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(session)`` in its own transaction; the events it queued with ``OUTBOX.add`` are
@@ -134,14 +142,14 @@ class VolunteersService(revocation.RevocationListener):
     @rpc
     @contract(access=SIGNED_IN, response=schemas.TeamOut(many=True))
     def list_teams(self):
-        """The three volunteer teams with their number of active members."""
-        return self._work(store.list_teams)
+        """The community's volunteer teams (Guanyinli: three) with their number of active members."""
+        return self._work(lambda s: store.list_teams(s, self.org))
 
     @rpc
     @contract(access=SIGNED_IN, response=schemas.AllianceOut(many=True))
     def list_alliances(self):
-        """The six alliances volunteers and partners come from, with their number of active volunteers."""
-        return self._work(store.list_alliances)
+        """The alliances volunteers and partners come from (Guanyinli: six), with their number of active volunteers."""
+        return self._work(lambda s: store.list_alliances(s, self.org))
 
     @rpc
     @contract(
@@ -150,7 +158,9 @@ class VolunteersService(revocation.RevocationListener):
     )
     def list_grids(self):
         """Every grid of the community (Guanyinli: 5 exclusive, 10 comprehensive) with leader, member count and courtyards."""
-        return self._work(lambda s: [domain.shown_grid(self.caller, g, self._led(s)) for g in store.list_grids(s)])
+        return self._work(
+            lambda s: [domain.shown_grid(self.caller, g, self._led(s)) for g in store.list_grids(s, self.org)]
+        )
 
     @rpc
     @contract(
@@ -161,7 +171,7 @@ class VolunteersService(revocation.RevocationListener):
     )
     def get_grid(self, grid_id):
         """One grid: leader, members, courtyards and buildings, active volunteers living there."""
-        return self._work(lambda s: domain.shown_grid(self.caller, store.get_grid(s, grid_id), self._led(s)))
+        return self._work(lambda s: domain.shown_grid(self.caller, store.get_grid(s, self.org, grid_id), self._led(s)))
 
     @rpc
     @contract(
@@ -171,8 +181,8 @@ class VolunteersService(revocation.RevocationListener):
         errors=(InvalidInput, GridNotFound),
     )
     def list_courtyards(self, grid_id=None):
-        """The 12 courtyards and 3 commercial-residential buildings, each with its grid."""
-        return store.list_courtyards(grid_id)
+        """The community's courtyards and commercial-residential buildings (Guanyinli: 12 and 3), each with its grid."""
+        return store.list_courtyards(self.org, grid_id)
 
     @rpc
     @contract(
@@ -183,7 +193,7 @@ class VolunteersService(revocation.RevocationListener):
     )
     def list_green_spaces(self, grid_id=None):
         """The public green spaces the sanitation and green protection team looks after, each with its grid."""
-        return store.list_green_spaces(grid_id)
+        return store.list_green_spaces(self.org, grid_id)
 
     @rpc
     @contract(
@@ -224,9 +234,9 @@ class VolunteersService(revocation.RevocationListener):
     def _grid_role(self, grid_id, volunteer_id, role):
         def work(session):
             if role is None:
-                grid, changed = store.remove_grid_role(session, grid_id, volunteer_id)
+                grid, changed = store.remove_grid_role(session, self.org, grid_id, volunteer_id)
             else:
-                grid, changed = store.assign_grid_role(session, grid_id, volunteer_id, role)
+                grid, changed = store.assign_grid_role(session, self.org, grid_id, volunteer_id, role)
             if changed:
                 volunteer = store.get_volunteer(session, volunteer_id)
                 OUTBOX.add(session, "volunteer_updated", volunteer_event(volunteer, ["grid_roles"]))

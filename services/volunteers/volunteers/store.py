@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanyinli.timeutil import from_db, to_db
-from volunteers import domain, structure
+from volunteers import domain
 from volunteers.exceptions import (
     GridLeaderTaken,
     GridNotFound,
@@ -52,7 +52,7 @@ from volunteers.models import (
     WeeklyWindow,
     utcnow,
 )
-from volunteers.structure import ALLIANCES, COURTYARDS, GREEN_SPACES, TEAMS, courtyards_of, grid_of
+from volunteers.structure import Structure
 
 SIMPLE_FIELDS = ("name", "phone", "email", "grid_id", "alliance", "language", "max_duties_per_week", "target_per_month")
 
@@ -348,26 +348,29 @@ def _count_by(session: Session, column, where=None) -> dict:
     return dict(session.execute(query).all())
 
 
-def list_teams(session: Session) -> list[dict]:
+# Each takes the structure of the community the session's storage belongs to (``volunteers.structure``).
+
+
+def list_teams(session: Session, org: Structure) -> list[dict]:
     counts = _count_by(session, VolunteerTeam.team, VolunteerTeam.volunteer_id.in_(_filtered_ids(active=True)))
-    return [{**vars(t), "members": counts.get(t.code, 0)} for t in TEAMS]
+    return [{**vars(t), "members": counts.get(t.code, 0)} for t in org.teams]
 
 
-def list_alliances(session: Session) -> list[dict]:
+def list_alliances(session: Session, org: Structure) -> list[dict]:
     counts = _count_by(session, Volunteer.alliance, Volunteer.active.is_(True))
-    return [{**vars(a), "volunteers": counts.get(a.code, 0)} for a in ALLIANCES]
+    return [{**vars(a), "volunteers": counts.get(a.code, 0)} for a in org.alliances]
 
 
-def list_courtyards(grid_id: int | None = None) -> list[dict]:
-    if grid_id is not None and grid_of(grid_id) is None:
-        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
-    return [vars(c) for c in COURTYARDS if grid_id is None or c.grid_id == grid_id]
+def list_courtyards(org: Structure, grid_id: int | None = None) -> list[dict]:
+    if grid_id is not None:
+        _grid(org, grid_id)
+    return [vars(c) for c in org.courtyards if grid_id is None or c.grid_id == grid_id]
 
 
-def list_green_spaces(grid_id: int | None = None) -> list[dict]:
-    if grid_id is not None and grid_of(grid_id) is None:
-        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
-    return [vars(g) for g in GREEN_SPACES if grid_id is None or g.grid_id == grid_id]
+def list_green_spaces(org: Structure, grid_id: int | None = None) -> list[dict]:
+    if grid_id is not None:
+        _grid(org, grid_id)
+    return [vars(g) for g in org.green_spaces if grid_id is None or g.grid_id == grid_id]
 
 
 def _grid_people(session: Session, grid_id: int | None = None) -> dict[int, dict[str, list[dict]]]:
@@ -384,49 +387,49 @@ def _grid_people(session: Session, grid_id: int | None = None) -> dict[int, dict
     return people
 
 
-def _grid_summary(grid, people: dict[str, list[dict]]) -> dict:
+def _grid_summary(org: Structure, grid, people: dict[str, list[dict]]) -> dict:
     return {
         **vars(grid),
         "leader": people["leader"][0] if people["leader"] else None,
         "member_count": len(people["member"]),
-        "courtyards": [c.code for c in courtyards_of(grid.id)],
+        "courtyards": [c.code for c in org.courtyards_of(grid.id)],
     }
 
 
-def list_grids(session: Session) -> list[dict]:
+def list_grids(session: Session, org: Structure) -> list[dict]:
     people = _grid_people(session)
-    return [_grid_summary(g, people[g.id]) for g in structure.GRIDS]
+    return [_grid_summary(org, g, people[g.id]) for g in org.grids]
 
 
-def _grid(grid_id: int):
-    grid = grid_of(grid_id)
+def _grid(org: Structure, grid_id: int):
+    grid = org.grid_of(grid_id)
     if grid is None:
-        raise GridNotFound(f"grid_id: {no_grid(grid_id)}")
+        raise GridNotFound(f"grid_id: {no_grid(grid_id, org.grid_ids())}")
     return grid
 
 
-def get_grid(session: Session, grid_id: int) -> dict:
-    grid = _grid(grid_id)
+def get_grid(session: Session, org: Structure, grid_id: int) -> dict:
+    grid = _grid(org, grid_id)
     people = _grid_people(session, grid_id)[grid_id]
     residents = session.scalar(
         select(func.count()).select_from(Volunteer).where(Volunteer.grid_id == grid_id, Volunteer.active.is_(True))
     )
     return {
-        **_grid_summary(grid, people),
+        **_grid_summary(org, grid, people),
         "members": people["member"],
-        "courtyards": [vars(c) for c in courtyards_of(grid_id)],
+        "courtyards": [vars(c) for c in org.courtyards_of(grid_id)],
         "volunteers": residents,
     }
 
 
-def assign_grid_role(session: Session, grid_id: int, volunteer_id: int, role: str) -> tuple[dict, bool]:
+def assign_grid_role(session: Session, org: Structure, grid_id: int, volunteer_id: int, role: str) -> tuple[dict, bool]:
     """Make a volunteer the leader or a member of a grid; returns (grid, changed).
 
     One leader per grid: naming a second one raises ``GridLeaderTaken`` (the partial UNIQUE index
     settles races between replicas). A member named leader is promoted; the leader added as a
     member stays leader.
     """
-    grid = _grid(grid_id)
+    grid = _grid(org, grid_id)
     volunteer = get_volunteer_row(session, volunteer_id)
     if not volunteer.active:
         raise VolunteerInactive(f"volunteer_id: volunteer {volunteer_id} is deactivated")
@@ -439,7 +442,7 @@ def assign_grid_role(session: Session, grid_id: int, volunteer_id: int, role: st
                 f"grid_id: grid {grid.code} already has a leader, {leader.name} (volunteer {leader.id})"
             )
     if existing is not None and (existing.role == role or existing.role == "leader"):
-        return get_grid(session, grid_id), False
+        return get_grid(session, org, grid_id), False
     if existing is not None:
         existing.role = role
         existing.since = utcnow()
@@ -452,17 +455,17 @@ def assign_grid_role(session: Session, grid_id: int, volunteer_id: int, role: st
         # A concurrent writer got there first: a leader for the grid, or this very membership.
         if role == "leader":
             raise GridLeaderTaken(f"grid_id: grid {grid.code} already has a leader") from None
-        return get_grid(session, grid_id), False
-    return get_grid(session, grid_id), True
+        return get_grid(session, org, grid_id), False
+    return get_grid(session, org, grid_id), True
 
 
-def remove_grid_role(session: Session, grid_id: int, volunteer_id: int) -> tuple[dict, bool]:
-    _grid(grid_id)
+def remove_grid_role(session: Session, org: Structure, grid_id: int, volunteer_id: int) -> tuple[dict, bool]:
+    _grid(org, grid_id)
     get_volunteer_row(session, volunteer_id)
     removed = session.execute(
         delete(GridRole).where(GridRole.grid_id == grid_id, GridRole.volunteer_id == volunteer_id)
     ).rowcount
-    return get_grid(session, grid_id), bool(removed)
+    return get_grid(session, org, grid_id), bool(removed)
 
 
 # --- availability ------------------------------------------------------------------------------
