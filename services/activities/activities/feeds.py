@@ -10,6 +10,10 @@ HTTP (``WEB_SERVER_ADDRESS``)::
     GET /feeds/kinds/<kind>.ics         activities of a kind (none for elderly_visit: 404)
     GET /feeds/lectures.ics             the Lide Shuren lecture hall programme
 
+A community other than the default (``guanyinli.tenancy``) has the same feeds under
+``/c/<slug>/``: its links carry the prefix, its personal tokens name it in their MAC (so under
+another prefix they are 404), and the bodies kept (``FeedCache``) are keyed by community.
+
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
 ``Cache-Control: no-cache`` (clients revalidate, so a change is in the next request), and 304
 when ``If-None-Match`` names the current ETag. A request first reads the feed's version (the
