@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from activities import domain
+from guanyinli import tenancy
 from guanyinli.clock import Clock  # noqa: F401 - the service's ``clock``
 from guanyinli.config import setting
 from guanyinli.errors import NotFound, Unavailable
@@ -29,28 +30,31 @@ LOOKUP_BATCH = 1000  # ids (and source keys) volunteers.lookup takes at once
 
 
 class GridCache:
-    """The community's grid ids as the volunteers service last told them, kept for ``seconds``: every request
-    of a grid's public feed needs them, and they change only when the community's data does."""
+    """Each community's grid ids as the volunteers service last told them, kept for ``seconds``: every
+    request of a grid's public feed needs them, and they change only when the community's data does.
+    Kept by community (``guanyinli.tenancy``): one community's grids never answer for another's."""
 
     def __init__(self, seconds: float = 60.0, clock=time.monotonic):
         self.seconds, self._clock = seconds, clock
-        self._ids: frozenset[int] = frozenset()
-        self._at: float | None = None
+        self._kept: dict[str | None, tuple[frozenset[int], float]] = {}
 
-    def get(self, fetch) -> frozenset[int]:
+    def get(self, fetch, community: str | None = None) -> frozenset[int]:
         moment = self._clock()
-        if self._at is None or moment - self._at >= self.seconds:
-            self._ids, self._at = frozenset(fetch()), moment
-        return self._ids
+        kept = self._kept.get(community)
+        if kept is None or moment - kept[1] >= self.seconds:
+            kept = self._kept[community] = (frozenset(fetch()), moment)
+        return kept[0]
 
 
 class VolunteerDirectory:
     """The calls the activities service makes to ``volunteers``, with a time limit."""
 
-    def __init__(self, proxy, timeout: float, grid_cache: GridCache | None = None):
+    def __init__(self, proxy, timeout: float, grid_cache: GridCache | None = None, community=lambda: None):
         self._proxy = proxy
         self._timeout = timeout
         self.grid_cache = grid_cache or GridCache(seconds=0)
+        # The community the worker acts for when a call goes out (a timer goes through them in turn).
+        self.community = community
 
     def _call(self, method: str, *args):
         try:
@@ -162,7 +166,7 @@ class VolunteerDirectory:
 
     def grid_ids(self) -> frozenset[int]:
         """The ids of the community's grids, asked of the volunteers service at most once a minute."""
-        return self.grid_cache.get(self.grid_names)
+        return self.grid_cache.get(self.grid_names, self.community())
 
     def available_volunteers(self, start: datetime, end: datetime, skill: str | None = None) -> list[dict]:
         """Active volunteers available for all of [start, end), with one skill (or skill family) if named."""
@@ -204,6 +208,7 @@ class Volunteers(WrappedRpcProxy):
     def get_dependency(self, worker_ctx):
         directory = super().get_dependency(worker_ctx)
         directory.grid_cache = self.grid_cache
+        directory.community = lambda: tenancy.community_of(worker_ctx)
         return directory
 
 

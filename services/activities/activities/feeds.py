@@ -10,6 +10,10 @@ HTTP (``WEB_SERVER_ADDRESS``)::
     GET /feeds/kinds/<kind>.ics         activities of a kind (none for elderly_visit: 404)
     GET /feeds/lectures.ics             the Lide Shuren lecture hall programme
 
+A community other than the default (``guanyinli.tenancy``) has the same feeds under
+``/c/<slug>/``: its links carry the prefix, its personal tokens name it in their MAC (so under
+another prefix they are 404), and the bodies kept (``FeedCache``) are keyed by community.
+
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (SHA-256 of the body) and
 ``Cache-Control: no-cache`` (clients revalidate, so a change is in the next request), and 304
 when ``If-None-Match`` names the current ETag. A request first reads the feed's version (the
@@ -54,6 +58,7 @@ from werkzeug.wrappers import Response
 from activities import feed_data, ical
 from activities.domain import VISIT_DETAILS_DAYS_AFTER
 from activities.models import FeedToken
+from guanyinli import tenancy
 from guanyinli.config import require_secret
 from guanyinli.errors import Forbidden, Unavailable
 from guanyinli.identity import own
@@ -85,8 +90,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def _mac(secret: str, token_id: int, volunteer_id: int) -> bytes:
-    mac = hmac.new(secret.encode(), TOKEN_CONTEXT + f":{token_id}:{volunteer_id}".encode(), hashlib.sha256)
+def _mac(secret: str, token_id: int, volunteer_id: int, community: str | None = None) -> bytes:
+    # A community other than the default is in the MAC: row 1 of volunteer 1 is in every community's
+    # storage, and one community's link must not open another's feed (its prefix swapped).
+    scope = f":{community}" if community else ""
+    mac = hmac.new(secret.encode(), TOKEN_CONTEXT + f"{scope}:{token_id}:{volunteer_id}".encode(), hashlib.sha256)
     return mac.digest()[:TOKEN_BYTES]
 
 
@@ -94,14 +102,15 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def derive_token(secret: str, token_id: int, volunteer_id: int) -> str:
-    """The token of row ``token_id`` under ``secret``: the row id, then the MAC (base64url, 54 chars)."""
-    return _b64(token_id.to_bytes(TOKEN_ID_BYTES, "big") + _mac(secret, token_id, volunteer_id))
+def derive_token(secret: str, token_id: int, volunteer_id: int, community: str | None = None) -> str:
+    """The token of row ``token_id`` under ``secret``: the row id, then the MAC (base64url, 54 chars).
+    ``community``: None for the default community (its tokens are what they always were), else its slug."""
+    return _b64(token_id.to_bytes(TOKEN_ID_BYTES, "big") + _mac(secret, token_id, volunteer_id, community))
 
 
-def legacy_token(secret: str, token_id: int, volunteer_id: int) -> str:
+def legacy_token(secret: str, token_id: int, volunteer_id: int, community: str | None = None) -> str:
     """Tokens issued before the row id went into them: the MAC alone (43 chars), found by its hash."""
-    return _b64(_mac(secret, token_id, volunteer_id))
+    return _b64(_mac(secret, token_id, volunteer_id, community))
 
 
 def token_row_id(token: str) -> int | None:
@@ -118,13 +127,17 @@ def token_row_id(token: str) -> int | None:
     return row_id if 0 < row_id < 2**31 else None  # ids are PostgreSQL integers
 
 
-def _token_matches(secret: str, expected, row_id: int, volunteer_id: int, token: str) -> bool:
-    return hmac.compare_digest(expected(secret, row_id, volunteer_id).encode(), token.encode("ascii", "replace"))
+def _token_matches(
+    secret: str, expected, row_id: int, volunteer_id: int, token: str, community: str | None = None
+) -> bool:
+    return hmac.compare_digest(
+        expected(secret, row_id, volunteer_id, community).encode(), token.encode("ascii", "replace")
+    )
 
 
-def token_owner(session, token: str, secret: str | None) -> int | None:
-    """The volunteer whose active token this is under ``secret`` (None: unknown, revoked, or made
-    under another secret)."""
+def token_owner(session, token: str, secret: str | None, community: str | None = None) -> int | None:
+    """The volunteer whose active token this is under ``secret`` in ``community`` (None: the default
+    one); None when it is unknown, revoked, or made under another secret or in another community."""
     if not secret:
         return None
     row_id = token_row_id(token)
@@ -136,23 +149,26 @@ def token_owner(session, token: str, secret: str | None) -> int | None:
         expected = legacy_token
     if row is None or row.revoked_at is not None:
         return None
-    if not _token_matches(secret, expected, row.id, row.volunteer_id, token):
+    if not _token_matches(secret, expected, row.id, row.volunteer_id, token, community):
         return None
     return row.volunteer_id
 
 
-def personal_lookup(session, token: str, secret: str | None, at) -> tuple[int, tuple] | None:
-    """``(volunteer, feed_data.personal_version)`` for an active token, else None: one statement
-    for tokens that name their row, the token row and then the version for earlier ones."""
+def personal_lookup(
+    session, token: str, secret: str | None, at, community: str | None = None
+) -> tuple[int, tuple] | None:
+    """``(volunteer, feed_data.personal_version)`` for an active token of ``community`` (None: the
+    default), else None: one statement for tokens that name their row, the token row and then the
+    version for earlier ones."""
     row_id = token_row_id(token) if secret else None
     if row_id is None:
-        volunteer_id = token_owner(session, token, secret)
+        volunteer_id = token_owner(session, token, secret, community)
         return None if volunteer_id is None else (volunteer_id, feed_data.personal_version(session, volunteer_id, at))
     found = feed_data.token_and_version(session, row_id, at)
     if found is None:
         return None
     volunteer_id, revoked_at, version = found
-    if revoked_at is not None or not _token_matches(secret, derive_token, row_id, volunteer_id, token):
+    if revoked_at is not None or not _token_matches(secret, derive_token, row_id, volunteer_id, token, community):
         return None
     return volunteer_id, version
 
@@ -335,8 +351,18 @@ class FeedsMixin:
             base = f"http://{address}"
         return str(base).rstrip("/")
 
+    def _community(self) -> str:
+        """The community the worker acts for: its storage is the one ``self.db`` reaches."""
+        return self.db.community or tenancy.default(self._feed_config())
+
+    def _token_community(self) -> str | None:
+        """What personal tokens are bound to: None in the default community, else its slug."""
+        community = self._community()
+        return None if tenancy.is_default(community, self._feed_config()) else community
+
     def _link(self, path: str) -> dict:
-        url = self._feed_base_url() + path
+        """A feed's links in the worker's community: under ``/c/<slug>`` unless it is the default one."""
+        url = self._feed_base_url() + tenancy.path_for(self._community(), path, self._feed_config())
         return {"https": url, "webcal": webcal(url)}
 
     # --- tokens --------------------------------------------------------------------------------
@@ -352,7 +378,7 @@ class FeedsMixin:
         row = FeedToken(volunteer_id=volunteer_id, token_hash=f"pending:{uuid.uuid4()}", created_at=to_db(now()))
         session.add(row)
         session.flush()  # the id goes into the token
-        row.token_hash = token_hash(derive_token(secret, row.id, volunteer_id))
+        row.token_hash = token_hash(derive_token(secret, row.id, volunteer_id, self._token_community()))
         session.flush()
         return row
 
@@ -377,7 +403,8 @@ class FeedsMixin:
     def _urls(self, volunteer_id: int, row: FeedToken | None, secret: str | None) -> dict:
         personal = None
         if row is not None and secret is not None:
-            personal = self._link(PERSONAL_PATH.format(token=derive_token(secret, row.id, volunteer_id)))
+            token = derive_token(secret, row.id, volunteer_id, self._token_community())
+            personal = self._link(PERSONAL_PATH.format(token=token))
         public = []
         for scope, value in public_feeds(self._grids_if_known()):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
@@ -473,7 +500,8 @@ class FeedsMixin:
         ``version(session, at)`` is read first, in a read-only transaction through the database's
         read cache under ``lookup`` (SQLite: free while nothing was committed since; no write lock
         is taken either way); it returns None for a feed that is not there. ``key(version)`` names
-        the body in ``FEED_CACHE``; a request that names the ETag of this version gets no body (None:
+        the body in ``FEED_CACHE`` (with the worker's community: ids and grids are each community's
+        own, so one community's feed never answers for another's); a request that names the ETag of this version gets no body (None:
         its answer is 304); otherwise only on a miss there is the feed built, by
         ``build(session, at, version)`` in a second read-only transaction.
         """
@@ -482,7 +510,7 @@ class FeedsMixin:
         current = self.db.read(lambda session: version(session, at), cache_key=(*lookup, day))
         if current is None:
             return None
-        key = key(current)
+        key = (self._community(), *key(current))
         known = FEED_CACHE.etag(key, current)
         if known is not None and names_etag(request, known):
             return None, known
@@ -501,7 +529,7 @@ class FeedsMixin:
         found = self._render(
             request,
             lambda current: ("volunteer", current[0]),
-            lambda session, at: personal_lookup(session, token, secret, at),
+            lambda session, at: personal_lookup(session, token, secret, at, self._token_community()),
             lambda session, at, current: feed_data.personal_feed(session, current[0], at, self._visit_days_after()),
             lookup=("feed-token", token, secret),
         )

@@ -109,17 +109,19 @@ class ActivitiesService(
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _work(self, fn: Callable[[Any], Any]) -> Any:
+    def _work(self, fn: Callable[[Any], Any], db=None) -> Any:
         """Run ``fn(session)`` in its own transaction; retry lost races (unique keys, deadlocks).
 
         Events ``fn`` queued with ``OUTBOX.add`` are dispatched once the transaction committed.
+        ``db``: a community's handle of ``self.db.each_community()`` (a timer), else ``self.db``.
         """
+        db = self.db if db is None else db
         for attempt in range(RETRIES):
             try:
-                with self.db.get_session() as session:
+                with db.get_session() as session:
                     result = fn(session)
                     queued = OUTBOX.pending(session)
-                self.relay.send(self.db, self.dispatch, queued)
+                self.relay.send(db, self.dispatch, queued)
                 return result
             except RuleViolation as exc:
                 raise rule_error(exc) from None
@@ -911,14 +913,19 @@ class ActivitiesService(
     @standin_timer
     def alert_unfilled_standins(self):
         """Offers nobody took by their alert time: standin_unfilled, once each (a guarded status change
-        with its event in the outbox), whichever replica gets there first."""
+        with its event in the outbox), whichever replica gets there first; in every community served,
+        each event carrying its own (``guanyinli.tenancy``)."""
         now = self.clock()
 
         def work(session):
             for offer in standins.alert_due(session, now):
                 OUTBOX.add(session, "standin_unfilled", standins.offer_event(offer))
 
-        self._work(work)
+        for db in self.db.each_community():
+            try:
+                self._work(work, db)
+            except Exception:  # noqa: BLE001 - one community's failure must not stop the others' alerts
+                log.exception("stand-in alerts of community %s failed", db.community)
 
     # --- the volunteers service's events ----------------------------------------------------------
 

@@ -110,6 +110,23 @@ def test_a_token_opens_its_feed_only_under_the_secret_it_was_made_with(session):
     assert token_owner(session, token, a) is None
 
 
+def test_a_token_opens_its_feed_only_in_the_community_it_was_made_in(session):
+    """Row 1 of volunteer 1 is in every community's storage: the community is in the MAC, so one
+    community's link under another's prefix (or none) is no feed; the default's tokens are unchanged."""
+    secret, at = "a" * 16 + "A" * 16, datetime(2026, 12, 7, 10, 0, tzinfo=feed_data.UTC)
+    row = FeedToken(volunteer_id=12, token_hash="x")
+    session.add(row)
+    session.flush()
+    theirs, ours = derive_token(secret, row.id, 12, "wutaishan"), derive_token(secret, row.id, 12)
+    assert theirs != ours and len(theirs) == len(ours) == 54
+    assert token_owner(session, theirs, secret, "wutaishan") == 12
+    assert token_owner(session, theirs, secret) is None and token_owner(session, theirs, secret, "other") is None
+    assert token_owner(session, ours, secret, "wutaishan") is None and token_owner(session, ours, secret) == 12
+    assert personal_lookup(session, theirs, secret, at, "wutaishan")[0] == 12
+    assert personal_lookup(session, theirs, secret, at) is None
+    assert personal_lookup(session, ours, secret, at, "wutaishan") is None
+
+
 def test_the_one_statement_lookup_gives_the_owner_and_version_of_the_two_step_one(session):
 
     a, b = "a" * 16 + "A" * 16, "b" * 16 + "B" * 16

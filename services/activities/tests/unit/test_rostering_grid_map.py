@@ -47,3 +47,26 @@ def test_a_window_names_grids_of_the_community():
     assert load(schemas.RosterWindowIn, {**window, "grids": [16]})["grids"] == [16]
     with pytest.raises(InvalidInput, match="grids.0"):
         load(schemas.RosterWindowIn, {**window, "grids": [0]})
+
+
+def test_the_grid_cache_keeps_each_communitys_grids_apart():
+    """The volunteers service's grids are each community's: the cache of one container answers
+    wutaishan's worker with wutaishan's list, never with what guanyinli's worker was told."""
+    from activities.dependencies import GridCache, VolunteerDirectory
+
+    answers = {"guanyinli": [{"id": g} for g in range(1, 16)], "wutaishan": [{"id": 1}, {"id": 2}]}
+    community = ["guanyinli"]
+
+    class Proxy:
+        calls = 0
+
+        def list_grids(self):
+            Proxy.calls += 1
+            return answers[community[0]]
+
+    directory = VolunteerDirectory(Proxy(), 5, GridCache(seconds=60), community=lambda: community[0])
+    assert directory.grid_ids() == frozenset(range(1, 16))
+    community[0] = "wutaishan"
+    assert directory.grid_ids() == frozenset({1, 2})
+    community[0] = "guanyinli"
+    assert directory.grid_ids() == frozenset(range(1, 16)) and Proxy.calls == 2  # each kept a minute
