@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import Conflict, InvalidInput, KeyReused, NotFound
@@ -23,6 +22,7 @@ from organiser.phone import retry_after, wait_minutes
 from organiser.remote import UNREACHABLE, Timed, classify
 from organiser.resident_words import CATEGORIES, URGENCIES
 from organiser.security import csrf_ok, new_token
+from organiser.web import http
 
 log = logging.getLogger(__name__)
 
