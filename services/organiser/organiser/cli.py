@@ -1413,7 +1413,8 @@ def revoke(subject, reason):
     """Make every token of SUBJECT issued until now stop counting on every service.
 
     SUBJECT as tokens name it: account:NAME, volunteer:ID, system:NAME (a `guanyinli token --role
-    system --name NAME`), service:NAME. Tokens issued afterwards count again.
+    system --name NAME`), service:NAME. Tokens issued afterwards count again. With --community,
+    that community's SUBJECT (the service adds its @SLUG).
     """
     found = state().rpc().organiser.revoke_identity(**_given(subject=subject, reason=reason))
     emit(found, lambda r: f"tokens of {r['subject']} issued until {r['before']} no longer count")

@@ -261,7 +261,8 @@ class OrganiserService(
     @contract(access=ORGANISERS, request=RevokeIn, response=RevocationOut(), emits=("identity_revoked",))
     def revoke_identity(self, subject, reason=None):
         """Every token of ``subject`` issued until now stops counting on every service (a token given
-        away by mistake, a lost phone): ``identity_revoked``. New tokens issued after it count."""
+        away by mistake, a lost phone): ``identity_revoked``. New tokens issued after it count. In a
+        community other than the default one, subjects end in ``@<slug>`` (added when not given)."""
         moment = self.clock.now()
         subject = self._own_subject(subject)
         return self._work(lambda session: self._revoke(session, subject, reason, moment))
