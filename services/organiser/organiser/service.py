@@ -309,9 +309,14 @@ class OrganiserService(
     @contract(access=SERVICES_ONLY, response=RevocationOut(many=True))
     def list_revocations(self):
         """Revocations of the last 91 days (longer than any token lives): what a service starting
-        up reads before it hears new ones as events."""
+        up reads before it hears new ones as events. Every community's: its subjects say whose
+        (``@<slug>`` after those of a community other than the default one)."""
         moment = self.clock.now()
-        return self._work(lambda session: accounts.list_revocations(session, moment))
+        found = []
+        for db in self.db.each_community():
+            with db.get_session() as session:
+                found.extend(accounts.list_revocations(session, moment))
+        return found
 
     @rpc
     @contract(access=ORGANISERS, response=AccountOut(many=True))

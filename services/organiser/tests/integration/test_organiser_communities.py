@@ -11,6 +11,8 @@ import jwt
 import pytest
 from organiser_testkit import PASSWORD, csrf_of, log_in, start_platform
 
+from guanyinli import identity
+from guanyinli.errors import InvalidInput
 from guanyinli.rpc import ServiceRpcProxy
 from guanyinli.testing import SECOND_COMMUNITY, signed
 
@@ -125,6 +127,12 @@ def test_tokens_and_revocations_are_the_communitys(platform, people):
         assert gone["active"] is False
     with call(platform, "organiser", HERE) as organiser:
         assert [a["active"] for a in organiser.list_accounts()] == [True], "the default community's wang stays"
+        organiser.revoke_identity(subject="volunteer:1")
+        with pytest.raises(InvalidInput):
+            organiser.revoke_identity(subject=f"volunteer:2@{SECOND_COMMUNITY}")
+    with call(platform, "organiser", identity.service_context("volunteers", platform)) as organiser:
+        known = {r["subject"] for r in organiser.list_revocations()}
+    assert known == {"volunteer:1", f"volunteer:1@{SECOND_COMMUNITY}", f"account:wang@{SECOND_COMMUNITY}"}
 
 
 def test_the_command_line_works_in_the_community_it_is_told(platform, people, run_cli, web_session):
