@@ -99,7 +99,11 @@ def expired(token: str, now: float | None = None) -> bool:
 
 
 def community_of(token: str) -> str | None:
-    return jwt.decode(token, options={"verify_signature": False}).get(tenancy.CLAIM)
+    """The community claim of a token, None when it has none (or is no token: the services say so)."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get(tenancy.CLAIM)
+    except jwt.PyJWTError:
+        return None
 
 
 def context(renew, community: str | None = None) -> dict:
@@ -107,8 +111,8 @@ def context(renew, community: str | None = None) -> dict:
     ``community_claim``); ``renew(token)`` returns a fresh login answer."""
     given = os.environ.get(ENV_TOKEN)
     if given:
-        if community_of(given) != community:
-            raise NotSignedIn(f"{ENV_TOKEN} is a token of another community than {community or 'the default one'}")
+        if community is not None and community_of(given) != community:  # without --community: the token's own
+            raise NotSignedIn(f"{ENV_TOKEN} is a token of another community than {community}")
         return {identity.CONTEXT_KEY: given}
     saved = saved_login(community)
     if saved and not expired(saved):

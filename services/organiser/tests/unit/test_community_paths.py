@@ -1,6 +1,8 @@
 """A community's answers under its ``/c/<slug>`` prefix (``web.under_root``), the subjects of its
 tokens (``tokens``) and the command line's community, without a server."""
 
+import jwt
+import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
@@ -82,3 +84,11 @@ def test_the_command_line_keeps_a_login_per_community(monkeypatch, tmp_path):
     assert credentials.token_file("wutaishan") == tmp_path / "token.wutaishan.json"
     credentials.save_login({"token": "t-w"}, "wutaishan")
     assert credentials.saved_login("wutaishan") == "t-w" and credentials.saved_login() is None
+
+
+def test_a_given_token_of_another_community_is_refused_with_community(monkeypatch):
+    home = jwt.encode({"sub": "account:wang"}, "k" * 32, algorithm="HS256")
+    monkeypatch.setenv(credentials.ENV_TOKEN, home)
+    assert credentials.context(renew=None) == {"identity": home}, "without --community: the token's own"
+    with pytest.raises(credentials.NotSignedIn, match="another community"):
+        credentials.context(renew=None, community="wutaishan")
