@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
@@ -18,6 +17,7 @@ from organiser.pages import page
 from organiser.phone import phone_page
 from organiser.remote import REJECTED, classify
 from organiser.security import new_token
+from organiser.web import http
 
 LISTED = 500  # the most appeals one list page asks for (the service's page limit)
 INTAKE_FIELDS = ("courtyard", "building", "resident_address")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from guanyinli.errors import InvalidInput
@@ -22,6 +21,7 @@ from organiser.grid_leader_pages import leader_or_organiser_page
 from organiser.i18n import translate
 from organiser.pages import directory_words
 from organiser.remote import Timed
+from organiser.web import http
 
 RECEIVED, OPEN = "#1f5fa8", "#c77c02"
 STAGE_COLOURS = {"acknowledge": "#1f5fa8", "visit": "#3f9b5a", "close": "#7a4fb0"}

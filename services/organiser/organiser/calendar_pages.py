@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from guanyinli.errors import InvalidInput
@@ -19,6 +18,7 @@ from guanyinli.timeutil import iso, local
 from organiser import agenda, web
 from organiser.i18n import translate
 from organiser.pages import directory_words, page
+from organiser.web import http
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from nameko.web.handlers import http
-
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, iso, local, now
 from organiser import board, web
 from organiser.grid_leader_pages import leader_or_organiser_page
 from organiser.pages import page
+from organiser.web import http
 
 KIND_ORDER = ("courtyard", "commercial_residential", "green_space")
 WEEKS = (1, 2, 4, 8)

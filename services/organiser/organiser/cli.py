@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guanyinli import config
+from guanyinli import config, tenancy
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, local
 from organiser import agenda, credentials, i18n, importer
@@ -50,10 +50,11 @@ class BadInput(click.ClickException):
 
 
 class State:
-    def __init__(self, uri: str, timeout: float, as_json: bool):
+    def __init__(self, uri: str, timeout: float, as_json: bool, community: str | None = None):
         self.uri = uri
         self.timeout = timeout
         self.as_json = as_json
+        self.community = community  # None: the default community (``credentials.community_claim``)
         self.names = False
         self._stack = contextlib.ExitStack()
         self._cluster = None
@@ -68,7 +69,7 @@ class State:
             from guanyinli.client import Client
 
             try:
-                context_data = {} if anonymous else credentials.context(self._renew)
+                context_data = {} if anonymous else credentials.context(self._renew, self.community)
             except credentials.NotSignedIn as exc:
                 raise Rejected(str(exc)) from None
             self._cluster = self._stack.enter_context(
@@ -176,11 +177,25 @@ class CommandLine(click.Group):
 @click.option("--amqp-uri", default=None, help="broker URI (default: $AMQP_URI, else the local broker)")
 @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="seconds to wait for an answer")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of tables")
+@click.option(
+    "--community",
+    envvar="GUANYINLI_COMMUNITY",
+    default=None,
+    callback=lambda _ctx, _param, value: _community(value),
+    help="the community to work in (default: $GUANYINLI_COMMUNITY, else the installation's default one)",
+)
 @click.pass_context
-def cli(ctx: click.Context, amqp_uri: str | None, timeout: float, as_json: bool):
+def cli(ctx: click.Context, amqp_uri: str | None, timeout: float, as_json: bool, community: str | None):
     """Organise Guanyinli's volunteers, activities and patrol rosters from the command line."""
-    ctx.obj = State(amqp_uri or config.amqp_uri(), timeout, as_json)
+    ctx.obj = State(amqp_uri or config.amqp_uri(), timeout, as_json, community)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _community(value: str | None) -> str | None:
+    try:
+        return credentials.community_claim(value or None)
+    except tenancy.CommunityError as exc:
+        raise click.BadParameter(str(exc), param_hint="--community") from None
 
 
 # --- teams and grids -------------------------------------------------------------------------
@@ -1374,8 +1389,10 @@ def login(username, password_stdin):
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, err=True)
-    answer = state().rpc(anonymous=True).organiser.issue_token(username=username, password=password)
-    path = credentials.save_login(answer)
+    community = state().community
+    where = {} if community is None else {"community": community}
+    answer = state().rpc(anonymous=True).organiser.issue_token(username=username, password=password, **where)
+    path = credentials.save_login(answer, community)
     emit(
         {"username": username, "roles": answer["roles"], "expires": answer["expires"], "saved": str(path)},
         lambda a: f"signed in as {username} ({', '.join(a['roles'])}) until {a['expires']}; token in {a['saved']}",
@@ -1385,7 +1402,7 @@ def login(username, password_stdin):
 @cli.command("logout")
 def logout():
     """Forget the token of `guanyinli login`."""
-    click.echo("signed out" if credentials.forget_login() else "was not signed in")
+    click.echo("signed out" if credentials.forget_login(state().community) else "was not signed in")
 
 
 @cli.command("revoke")
@@ -1396,7 +1413,8 @@ def revoke(subject, reason):
     """Make every token of SUBJECT issued until now stop counting on every service.
 
     SUBJECT as tokens name it: account:NAME, volunteer:ID, system:NAME (a `guanyinli token --role
-    system --name NAME`), service:NAME. Tokens issued afterwards count again.
+    system --name NAME`), service:NAME. Tokens issued afterwards count again. With --community,
+    that community's SUBJECT (the service adds its @SLUG).
     """
     found = state().rpc().organiser.revoke_identity(**_given(subject=subject, reason=reason))
     emit(found, lambda r: f"tokens of {r['subject']} issued until {r['before']} no longer count")
@@ -1416,7 +1434,13 @@ def revoke(subject, reason):
 @click.option("--grid", "grids", type=int, multiple=True, help="a grid a grid leader leads (repeat)")
 @click.option("--name", default=None, help="who or what holds the token, e.g. the appeals system")
 @click.option("--hours", type=float, default=12, show_default=True, help="how long it is valid")
-def token(roles, volunteer_id, grids, name, hours):
+@click.option(
+    "--community",
+    default=None,
+    callback=lambda _ctx, _param, value: _community(value),
+    help="the community it is for (default: the command line's --community)",
+)
+def token(roles, volunteer_id, grids, name, hours, community):
     """Print an identity token for a program outside nameko (signed with the operator's key).
 
     Put it in context data: Client(uri, context_data={"identity": TOKEN}). Needs the operator's
@@ -1428,7 +1452,12 @@ def token(roles, volunteer_id, grids, name, hours):
         raise click.BadParameter("between 0 and 2160 hours", param_hint="--hours")
     click.echo(
         credentials.tools_token(
-            list(roles), volunteer_id=volunteer_id, grid_ids=grids, name=name, seconds=int(hours * 3600)
+            list(roles),
+            volunteer_id=volunteer_id,
+            grid_ids=grids,
+            name=name,
+            seconds=int(hours * 3600),
+            community=community or state().community,
         )
     )
 

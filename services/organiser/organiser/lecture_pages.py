@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nameko.web.handlers import http
-
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import local
 from organiser import web
 from organiser.lecture_hall import DUTY_ROLES, LectureHall
 from organiser.pages import page
+from organiser.web import http
 
 
 def _when(value: str) -> datetime:

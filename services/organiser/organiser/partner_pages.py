@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from nameko.web.handlers import http
-
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, iso
 from organiser import web
 from organiser.pages import page
 from organiser.partner_words import ACTIVITY_KINDS, ALLIANCES
 from organiser.remote import Timed
+from organiser.web import http
 
 
 def _when(value: str | None, name: str) -> str:

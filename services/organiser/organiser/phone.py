@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from guanyinli import tenancy
 from guanyinli.errors import Forbidden, InvalidInput, NotFound
 from guanyinli.timeutil import TZ
 from organiser import board, charts, roster_settings, school_pages, signin, web
@@ -25,6 +25,7 @@ from organiser import volunteer_sessions as sessions
 from organiser.i18n import translate
 from organiser.remote import UNREACHABLE, classify
 from organiser.security import csrf_ok, new_token
+from organiser.web import http
 
 log = logging.getLogger(__name__)
 
@@ -643,5 +644,6 @@ class PhonePages:
     def signin_link_for(self, volunteer_id: int, created_by: str, base_url: str) -> dict:
         with self.db.get_session() as session:
             token, view = sessions.add_link(session, volunteer_id, created_by, self.clock.now())
-        url = f"{base_url.rstrip('/')}/v/link/{token}"
+        path = tenancy.path_for(self.db.community, f"/v/link/{token}", self.config)  # its community's page
+        url = f"{base_url.rstrip('/')}{path}"
         return {**view, "url": url, "qr": charts.qr_svg(url, url)}

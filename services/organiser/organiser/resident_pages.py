@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli import tenancy
@@ -28,6 +27,7 @@ from organiser.phone import retry_after, wait_minutes
 from organiser.remote import UNREACHABLE, Timed, classify
 from organiser.resident_words import CATEGORIES, URGENCIES
 from organiser.security import csrf_ok, new_token
+from organiser.web import http
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from nameko.web.handlers import http
-
 from guanyinli.errors import InvalidInput
 from guanyinli.timeutil import TZ, local, now
 from organiser import web
 from organiser.pages import page
+from organiser.web import http
 
 SUBJECTS = ("math", "chinese", "english", "physics", "chemistry")  # activities.school.wording's codes
 WEEKS = 4  # the page shows and assigns this many weeks from its first day

@@ -16,10 +16,9 @@ from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request
 
-from guanyinli import outbox, revocation
+from guanyinli import outbox, revocation, tenancy
 from guanyinli.clock import Clock
 from guanyinli.db import Database
 from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
@@ -55,6 +54,8 @@ from organiser.remote import Platform, Timed, classify
 from organiser.security import ABSOLUTE, csrf_ok, new_token
 from organiser.tokens import ISSUER as TOKEN_ISSUER
 from organiser.tokens import LOGIN_TOKEN_SECONDS, AccountTokens
+from organiser.tokens import claim as tokens_claim
+from organiser.web import http
 
 log = logging.getLogger(__name__)
 LOGIN_RULES = security.ThrottleRules()
@@ -81,6 +82,11 @@ class AccountOut(Schema):
 class IssueTokenIn(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=80))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    community = fields.String(
+        load_default=None,
+        validate=validate.Regexp(tenancy.SLUG),
+        metadata={"description": "the community of the account (default: the caller's, else the default one)"},
+    )
 
 
 class TokenOut(Schema):
@@ -136,17 +142,19 @@ class CallerContext(DependencyProvider):
 
 
 class Caller:
-    """``self.act_as(user)``: the page's later calls in this worker carry ``user``'s token."""
+    """``self.act_as(user)``: the page's later calls in this worker carry ``user``'s token, for the
+    community the worker acts for (the ``/c/<slug>`` of the page, ``guanyinli.tenancy``)."""
 
     def __init__(self, worker_ctx, tokens: AccountTokens):
         self._data = worker_ctx.data
         self._tokens = tokens
+        self.community = tokens_claim(tenancy.community_of(worker_ctx), worker_ctx.container.config)
 
     def __call__(self, user: dict) -> None:
-        self._data[ON_BEHALF_KEY] = self._tokens.token_for(user)
+        self._data[ON_BEHALF_KEY] = self._tokens.token_for(user, self.community)
 
     def forget(self, username: str) -> None:
-        self._tokens.forget(username)
+        self._tokens.forget(username, self.community)
 
 
 class OrganiserService(
@@ -240,7 +248,9 @@ class OrganiserService(
 
         def work(session):
             account = accounts.deactivate(session, username)
-            self._revoke(session, tokens.account_subject(username), "account deactivated", moment)
+            self._revoke(
+                session, tokens.account_subject(username, self.act_as.community), "account deactivated", moment
+            )
             return account
 
         found = self._work(work)
@@ -251,9 +261,22 @@ class OrganiserService(
     @contract(access=ORGANISERS, request=RevokeIn, response=RevocationOut(), emits=("identity_revoked",))
     def revoke_identity(self, subject, reason=None):
         """Every token of ``subject`` issued until now stops counting on every service (a token given
-        away by mistake, a lost phone): ``identity_revoked``. New tokens issued after it count."""
+        away by mistake, a lost phone): ``identity_revoked``. New tokens issued after it count. In a
+        community other than the default one, subjects end in ``@<slug>`` (added when not given)."""
         moment = self.clock.now()
+        subject = self._own_subject(subject)
         return self._work(lambda session: self._revoke(session, subject, reason, moment))
+
+    def _own_subject(self, subject: str) -> str:
+        """The subject as this community's tokens name it: ``@<slug>`` after it in a community other
+        than the default one; a subject of another community is refused (each revokes its own)."""
+        here = self.act_as.community
+        if here is not None:
+            return subject if subject.endswith(f"@{here}") else f"{subject}@{here}"
+        for slug in tenancy.served(self.config):
+            if subject.endswith(f"@{slug}") and not tenancy.is_default(slug, self.config):
+                raise InvalidInput(f"subject: {subject!r} is of community {slug!r}; revoke it there")
+        return subject
 
     def _revoke(self, session, subject, reason, moment) -> dict:
         revocation = accounts.revoke(session, subject, reason, moment)
@@ -286,9 +309,14 @@ class OrganiserService(
     @contract(access=SERVICES_ONLY, response=RevocationOut(many=True))
     def list_revocations(self):
         """Revocations of the last 91 days (longer than any token lives): what a service starting
-        up reads before it hears new ones as events."""
+        up reads before it hears new ones as events. Every community's: its subjects say whose
+        (``@<slug>`` after those of a community other than the default one)."""
         moment = self.clock.now()
-        return self._work(lambda session: accounts.list_revocations(session, moment))
+        found = []
+        for db in self.db.each_community():
+            with db.get_session() as session:
+                found.extend(accounts.list_revocations(session, moment))
+        return found
 
     @rpc
     @contract(access=ORGANISERS, response=AccountOut(many=True))
@@ -301,14 +329,23 @@ class OrganiserService(
     @contract(
         access=ANYONE, request=IssueTokenIn, response=TokenOut(), errors=(InvalidInput, Forbidden), keep_answer=False
     )
-    def issue_token(self, username, password):
+    def issue_token(self, username, password, community=None):
         """An identity token for an account, in exchange for its password (the command line's
         ``guanyinli login``): valid 12 hours, renewed with ``renew_token`` while the account is
-        active. A wrong password or an inactive account is refused, both alike."""
+        active. A wrong password or an inactive account is refused, both alike. The account is
+        ``community``'s (a caller signing in has no token to name it), and so is the token."""
+        db = self.db if community is None else self.db.for_community(community)
+        try:
+            return self._trade_password(db, username, password)
+        finally:
+            if db is not self.db:
+                db.close()
+
+    def _trade_password(self, db, username: str, password: str) -> dict:
         # Throttled as the page's login is; the broker hides the caller's address, so one per name:
         # a flood of bad passwords over RPC holds back only that name's sign-in over RPC, never the page.
         address, moment = f"rpc:{username}", self.clock.now()
-        with self.db.get_session() as session:
+        with db.get_session() as session:
             failures = accounts.login_failures(session, username, address, moment - LOGIN_RULES.window)
             stored = accounts.password_hash_of(session, username)
         wait = security.login_wait(LOGIN_RULES, failures, username, address, moment)
@@ -319,15 +356,15 @@ class OrganiserService(
                 f"{username} 登录失败次数过多，请 {seconds} 秒后再试",
             )
         if not self.passwords.verify(stored, password):
-            with self.db.get_session() as session:
+            with db.get_session() as session:
                 accounts.record_login_failure(session, username, address, moment)
             raise Forbidden("username or password not accepted", "用户名或密码不正确")
-        with self.db.get_session() as session:
+        with db.get_session() as session:
             found = accounts.active_login(session, username)
             accounts.forget_login_failures(session, username, address)
         if found is None:
             raise Forbidden("username or password not accepted", "用户名或密码不正确")
-        return self._login_token(found)
+        return self._login_token(found, tokens_claim(db.community, self.config))
 
     @rpc
     @contract(
@@ -339,18 +376,18 @@ class OrganiserService(
     def renew_token(self):
         """A fresh token for the caller's own account (a token this service issued), if the
         account is still active."""
-        subject = self.caller.subject or ""
-        if self.caller.issuer != TOKEN_ISSUER or not subject.startswith("account:"):
+        username = tokens.account_of(self.caller.subject or "", self.act_as.community)
+        if self.caller.issuer != TOKEN_ISSUER or username is None:
             raise Forbidden("only a token of an organiser page account can be renewed")
         with self.db.get_session() as session:
-            found = accounts.active_login(session, subject.split(":", 1)[1])
+            found = accounts.active_login(session, username)
         if found is None:
             raise Forbidden("the account is no longer active")
-        return self._login_token(found)
+        return self._login_token(found, self.act_as.community)
 
-    def _login_token(self, login) -> dict:
+    def _login_token(self, login, community: str | None) -> dict:
         user = login.rpc_user()
-        token = AccountTokens(self.config).issue(user, LOGIN_TOKEN_SECONDS)
+        token = AccountTokens(self.config).issue(user, LOGIN_TOKEN_SECONDS, community)
         claims = jwt.decode(token, options={"verify_signature": False})
         return {"token": token, "expires": datetime.fromtimestamp(claims["exp"], TZ), "roles": user["roles"]}
 
@@ -358,12 +395,13 @@ class OrganiserService(
     def purge_sessions(self):
         """Expired sessions are refused when used; this removes the ones never used again, and failed
         logins older than the throttle's window."""
-        with self.db.get_session() as session:
-            removed = accounts.purge_expired(session)
-            accounts.purge_login_failures(session, self.clock.now() - LOGIN_RULES.window)
-            removed += phone_sessions.purge(session, self.clock.now(), self.clock.now() - phone.CODE_RULES.window)
-        if removed:
-            log.info("removed %d expired sessions", removed)
+        for db in self.db.each_community():
+            with db.get_session() as session:
+                removed = accounts.purge_expired(session)
+                accounts.purge_login_failures(session, self.clock.now() - LOGIN_RULES.window)
+                removed += phone_sessions.purge(session, self.clock.now(), self.clock.now() - phone.CODE_RULES.window)
+            if removed:
+                log.info("community %s: removed %d expired sessions", db.community, removed)
 
     # --- sessions ----------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from guanyinli.errors import InvalidInput
@@ -17,6 +16,7 @@ from organiser.grid_leader_pages import leader_or_organiser_page
 from organiser.pages import page
 from organiser.phone import phone_page
 from organiser.visit_words import CATEGORIES, CONSENT_WAYS
+from organiser.web import http
 
 FREQUENCIES = (7, 14, 30)  # offered on the form; the register takes any number of days up to 90
 PLAN_DAYS = 28

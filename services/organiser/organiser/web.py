@@ -1,15 +1,18 @@
-"""HTTP plumbing of the organiser page: templates, cookies, security headers, redirects."""
+"""HTTP plumbing of the organiser page: templates, cookies, security headers, redirects, and the
+``http`` entrypoint of its pages, which keeps a community's answers under its ``/c/<slug>`` prefix."""
 
 from __future__ import annotations
 
 import math
 import mimetypes
+import re
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from organiser import board, i18n
@@ -36,6 +39,47 @@ env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select
 env.filters["ranges"] = board.number_ranges
 env.filters["number"] = board.plain_number
 env.filters["at"] = board.when  # an ISO 8601 string of an RPC answer as a local datetime
+
+
+# A path of this site in an attribute of a page: autoescaping turns any `"` of data into `&#34;`, so
+# only the templates' own attributes match.
+_SITE_PATH = re.compile(rb'(\s(?:href|action|src|formaction)=")/(?![/\\])')
+
+
+def under_root(request: Request, response: Response) -> Response:
+    """The answer of a request under ``/c/<slug>`` (``guanyinli.tenancy.PathPrefix``) as that
+    community's: its redirect, the site paths of its page and its cookies' path get the prefix.
+
+    Pages, templates and redirects name paths as the default community's (``/roster``); this is the
+    one place that puts them under the community the request came in by, so no link, form or
+    redirect of a page leads out of its community, and a cookie of one community is not sent to
+    another's pages (the default community's, with ``Path=/``, reaches them too, but its session is
+    not in their storage: the visitor is asked to sign in)."""
+    root = request.script_root
+    if not root:
+        return response
+    location = response.headers.get("Location")
+    if location and location.startswith("/") and not location.startswith(("//", f"{root}/")):
+        response.headers["Location"] = root + location
+    cookies = response.headers.getlist("Set-Cookie")
+    if cookies:
+        del response.headers["Set-Cookie"]
+        for cookie in cookies:
+            response.headers.add("Set-Cookie", cookie.replace("; Path=/;", f"; Path={root}/;", 1))
+    if response.mimetype == "text/html" and not response.direct_passthrough and not response.is_streamed:
+        prefix = root.encode()
+        response.set_data(_SITE_PATH.sub(lambda m: m.group(1) + prefix + b"/", response.get_data()))
+    return response
+
+
+class PageEntrypoint(HttpRequestHandler):
+    """nameko's ``http`` entrypoint, answering under the community's prefix (``under_root``)."""
+
+    def handle_request(self, request):
+        return under_root(request, super().handle_request(request))
+
+
+http = PageEntrypoint.decorator
 
 
 def render(template: str, lang: str, status: int = 200, **context) -> Response:
@@ -90,7 +134,7 @@ def safe_next(value: str | None, default: str = "/roster") -> str:
 def back_to(request: Request) -> str:
     """The page a link was followed from, if it is one of ours."""
     referrer = request.referrer or ""
-    host = request.host_url
+    host = request.host_url.rstrip("/") + request.script_root + "/"  # this community's pages only
     if referrer.startswith(host):
         return safe_next("/" + referrer[len(host) :])
     return "/roster"
