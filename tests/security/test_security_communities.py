@@ -340,11 +340,6 @@ def test_no_rpc_of_wutaishan_reaches_guanyinlis_records(platform, attacks, db_ba
     assert {"volunteers.get_volunteer", "activities.get_activity", "appeals.get_appeal"} <= found_by, found_by
 
 
-@pytest.mark.xfail(
-    reason="before the activities branch (tn-activities) a feed token and link do not name their community: "
-    "volunteer 1's first token is the same string in both, and wutaishan's link is guanyinli's path",
-    strict=False,
-)
 def test_a_feed_link_works_only_in_the_community_that_issued_it(feeds, attacks, web_session, db_backend):
     platform = feeds
     ours = signed({"roles": ["organiser"]})
