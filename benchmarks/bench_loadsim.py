@@ -55,13 +55,10 @@ Other work on the machine shares its cores: CPU per request is the steadier figu
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -75,13 +72,20 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(ROOT / "common"), str(ROOT / "services" / "activities"), str(HERE)]
+sys.path[:0] = [
+    str(ROOT / "common"),
+    str(ROOT / "services" / "activities"),
+    str(ROOT / "services" / "notifications"),
+    str(HERE),
+]
 
 import requests  # noqa: E402
 from bench_feeds import SECRET, drop_postgres_database, free_port, issue_tokens, postgres_database, wrk  # noqa: E402
 from bench_identity import ensure_local_keys  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
 from bench_signup import Spy, backend_pids, cpu_seconds, percentile  # noqa: E402
+from smtp_sink import SinkProcess  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from activities.loadtest import ServiceProcesses, audit, fire  # noqa: E402
 from guanyinli import tenancy  # noqa: E402
@@ -328,41 +332,182 @@ def phase_feeds(base, paths, tmp, pids, args) -> dict:
     }
 
 
-# The reminders phase runs in a process of its own: bench_notifications monkey-patches with eventlet.
-REMINDERS = """
-import json, sys, tempfile
-from pathlib import Path
-sys.path.insert(0, {here!r})
-import bench_notifications as b
-duties, replicas = {duties}, {replicas}
-tmp = Path(tempfile.mkdtemp(prefix="loadsim-reminders-"))
-b.build_database(tmp / "template.db", duties)
-row = b.run_outbox(tmp / "template.db", tmp, duties, replicas)
-row.pop("profile", None)
-print("RESULT " + json.dumps(row))
-"""
+REMINDER_LEAD_AHEAD = timedelta(hours=1)  # written due this far ahead; made due once the replicas are up
+FINISHED = ("sent", "dead", "skipped", "expired")  # a delivery's final states (notifications.sending)
 
 
-def phase_reminders(duties: int, replicas: int) -> dict:
-    env = {**os.environ, "NOTIFICATIONS_POLL_INTERVAL": "0.05"}
-    code = REMINDERS.format(here=str(HERE), duties=duties, replicas=replicas)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=1800)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"reminders phase failed: {out.stderr[-2000:]}")
-    row = json.loads(line[7:])
-    cpu = re.search(r"service ([\d.]+)", row["note"])
+def reminder_address(slug: str, volunteer_id: int) -> str:
+    """Each community's volunteers have ids of their own: the address names the community."""
+    return f"v{volunteer_id}@{slug}.loadsim.example"
+
+
+def build_reminders(url: str, names: list[str], count: int) -> None:
+    """In each community's notifications storage (its schema, migrated), ``count`` volunteers with a
+    contact, preferences without quiet hours (the real clock may be at night in community time) and
+    a confirmed duty 25 h ahead, written by the code of the event handler: its 24 h reminder
+    scheduled an hour ahead, its 2 h one later; the confirmations marked as already sent."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from guanyinli.db import make_engine
+    from guanyinli.events import make_payload, read
+    from guanyinli.migrate import upgrade
+    from guanyinli.timeutil import now
+    from notifications import domain, store
+    from notifications.models import Delivery
+
+    config = {tenancy.SETTING: ",".join(names)}
+    schedule = domain.DigestSchedule()
+    awake = domain.Preferences(quiet_start=None, quiet_end=None)
+    moment = now()
+    for k, slug in enumerate(names):
+        upgrade("notifications", url, community=slug, config=config)
+        engine = make_engine(community_url(url, slug))
+        with Session(engine) as session:
+            for i in range(1, count + 1):
+                store.save_contact(session, i, moment, name=f"志愿者{i}", email=reminder_address(slug, i), active=True)
+                store.save_preferences(session, i, awake, moment, schedule)
+                start = moment + timedelta(hours=24) + REMINDER_LEAD_AHEAD + timedelta(seconds=i % 600)
+                wire = make_payload(
+                    "signup_confirmed",
+                    {
+                        "occurrence_id": 1000 + i % 60,
+                        "activity_id": 1 + i % GRIDS,
+                        "title": f"{slug} 第{i % GRIDS + 1}网格巡逻",
+                        "kind": "patrol",
+                        "start": start,
+                        "end": start + timedelta(hours=1),
+                        "place": slug,
+                        "signup_id": i,
+                        "volunteer_id": i,
+                        "role": "patroller",
+                        "status": "confirmed",
+                    },
+                )
+                store.apply_event(session, "signup_confirmed", read("signup_confirmed", wire), moment, schedule)
+            session.execute(update(Delivery).values(status="sent", attempts=1))
+            session.commit()
+        engine.dispose()
+        if (k + 1) % 10 == 0:
+            print(f"    {k + 1} notifications storages migrated and filled", flush=True)
+
+
+def _schema_sql(slug: str, sql: str) -> str:
+    schema = tenancy.schema(slug, {tenancy.SETTING: tenancy.DEFAULT}) or "public"
+    return sql.replace("{s}", schema)
+
+
+def make_due(engine, names: list[str]) -> None:
+    """Every scheduled 24 h reminder due now, by the real clock: each replica's own clock reads it so."""
+    from guanyinli.timeutil import now, to_db
+
+    with engine.begin() as conn:
+        for slug in names:
+            conn.execute(
+                text(
+                    _schema_sql(
+                        slug, "UPDATE {s}.reminders SET due_at = :t WHERE lead = '24h' AND status = 'scheduled'"
+                    )
+                ),
+                {"t": to_db(now())},
+            )
+
+
+def reminder_statuses(engine, slug: str) -> dict[str, int]:
+    """Statuses of the community's 24 h reminder deliveries."""
+    sql = (
+        "SELECT d.status, count(*) FROM {s}.deliveries d JOIN {s}.notifications n ON n.id = d.notification_id"
+        " WHERE n.kind = 'reminder_24h' GROUP BY d.status"
+    )
+    with engine.connect() as conn:
+        return dict(conn.execute(text(_schema_sql(slug, sql))).all())
+
+
+def finished(statuses: dict[str, int], count: int) -> bool:
+    """Every one of the community's ``count`` reminders has its delivery, and none is still to send."""
+    return sum(statuses.values()) >= count and not set(statuses) - set(FINISHED)
+
+
+def tally_communities(lines: list[tuple[str, str]], names: list[str], count: int) -> tuple[int, int, int]:
+    """(sent, lost, duplicates) at the sink, community by community: lost, a volunteer with no
+    message; duplicates, a second message to a volunteer or a Message-ID seen twice in a community."""
+    by_slug: dict[str, list[tuple[str, str]]] = {slug: [] for slug in names}
+    for rcpt, message_id in lines:
+        slug = rcpt.split("@", 1)[1].split(".", 1)[0]
+        by_slug.setdefault(slug, []).append((rcpt, message_id))
+    lost = duplicates = 0
+    for slug, mine in by_slug.items():
+        recipients = {rcpt for rcpt, _ in mine}
+        ids = {message_id for _, message_id in mine}
+        lost += sum(1 for i in range(1, count + 1) if reminder_address(slug, i) not in recipients)
+        duplicates += len(mine) - min(len(recipients), len(ids))
+    return len(lines), lost, duplicates
+
+
+def phase_reminders(communities: int, replicas: int, count: int, tmp: Path) -> dict:
+    """``count`` due 24 h reminders in each community's notifications storage (PostgreSQL, a
+    schema each), sent by R ``nameko run`` replicas of the notifications service to a local SMTP
+    sink, until every community's deliveries are finished (600 s at most)."""
+    from guanyinli.db import make_engine
+
+    names = slugs(communities)
+    url = postgres_database()
+    sink = None
+    try:
+        t = time.perf_counter()
+        build_reminders(url, names, count)
+        setup = time.perf_counter() - t
+        sink = SinkProcess(tmp, f"sink-{communities}-{replicas}")
+        engine = make_engine(url)
+        with Vhost("loadsim-reminders") as vhost:
+            config = {
+                "AMQP_URI": vhost.nameko_uri,
+                "DB_URIS": {"notifications": url},
+                tenancy.SETTING: ",".join(names),
+                "SMTP": {"HOST": "127.0.0.1", "PORT": sink.port},
+                "NOTIFICATIONS": {"POLL_INTERVAL": 0.05, "BATCH": 100, "TICK_BUDGET": 5, "CLAIM_LEASE": 120},
+                "serializer": "json",
+                "max_workers": 10,
+                "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
+            }
+            specs = [("notifications.service", "notifications", replicas)]
+            with ServiceProcesses(config, specs, extra_path=[ROOT / "services" / "notifications"]) as procs:
+                pids = [p.pid for p in procs.procs]
+                watched = pids + backend_pids(url)
+                before, sink_before = service_cpu(watched), cpu_seconds(sink.proc.pid)
+                started = time.perf_counter()
+                make_due(engine, names)
+                pending = list(names)
+                while pending and time.perf_counter() - started < 600:
+                    time.sleep(0.1)
+                    pending = [s for s in pending if not finished(reminder_statuses(engine, s), count)]
+                elapsed = time.perf_counter() - started
+                watched = sorted(set(watched) | set(backend_pids(url)))
+                used = service_cpu(watched) - before
+                sink_used = cpu_seconds(sink.proc.pid) - sink_before
+        statuses: dict[str, int] = {}
+        for slug in names:
+            for status, n in reminder_statuses(engine, slug).items():
+                statuses[status] = statuses.get(status, 0) + n
+        engine.dispose()
+    finally:
+        if sink is not None:
+            sink.stop()
+        drop_postgres_database(url)
+    sent, lost, duplicates = tally_communities(sink.lines(), names, count)
     return {
-        "phase": "reminders (SQLite)",
-        "requests": row["messages"],
-        "rate": row["messages"] / row["seconds"],
+        "phase": "reminders",
+        "requests": sent,
+        "rate": sent / elapsed if elapsed else float("nan"),
         "p50": float("nan"),
         "p99": float("nan"),
-        "cpu_ms": 1000 * float(cpu.group(1)) / max(row["messages"], 1) if cpu else float("nan"),
-        "lost": row["losses"],
-        "duplicates": row["duplicates"],
+        "cpu_ms": 1000 * used / max(sent, 1),
+        "lost": lost,
+        "duplicates": duplicates,
         "overbooked": 0,
-        "note": "in-process containers; " + row["note"].split(";")[0],
+        "note": f"{count} x {communities} due; deliveries {statuses}"
+        + (f", {len(pending)} communities unfinished at 600 s" if pending else "")
+        + f"; CPU incl. PostgreSQL backends; SMTP sink {sink_used:.1f} s; setup {setup:.0f} s",
     }
 
 
@@ -471,7 +616,7 @@ def run_cell(communities: int, replicas: int, args) -> list[dict]:
                 progress(communities, replicas, rows[-1])
                 rows.append(measured(phase_feeds, f"http://127.0.0.1:{port}", paths, tmp, pids, args))
                 progress(communities, replicas, rows[-1])
-        rows.append(measured(phase_reminders, args.reminders * communities, replicas))
+        rows.append(measured(phase_reminders, communities, replicas, args.reminders, tmp))
         progress(communities, replicas, rows[-1])
         rows.append(measured(phase_rosters, min(communities, args.rosters), replicas, args.roster_seconds))
         progress(communities, replicas, rows[-1])
@@ -496,10 +641,7 @@ def fmt(value: float, spec: str = ".0f") -> str:
 
 
 def report(rows: list[dict], args) -> int:
-    print(
-        "\nLoad of a district, PostgreSQL: communities as tenants, each with its own schema, ids and feed links"
-        " (reminders: SQLite, every community's in one storage, as bench_notifications runs them)"
-    )
+    print("\nLoad of a district, PostgreSQL: communities as tenants, each with its own schema, ids and feed links")
     header = (
         f"{'phase':<26}{'comm.':>6}{'repl.':>6}{'requests':>9}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'CPU ms/req':>11}{'busy %':>7}{'lost':>6}{'dupl.':>6}{'overb.':>7}  note"
@@ -591,7 +733,7 @@ def report(rows: list[dict], args) -> int:
     if reminders:
         worst, best = min(r["rate"] for r in reminders), max(r["rate"] for r in reminders)
         print(
-            f"  notifications >= {TARGET_REMINDERS:g} msg/s in every cell (as bench_notifications): worst {worst:.1f},"
+            f"  notifications >= {TARGET_REMINDERS:g} msg/s in every cell: worst {worst:.1f},"
             f" best {best:.1f} -> " + ("met" if worst >= TARGET_REMINDERS else "NOT met")
         )
     if feeds:

@@ -19,42 +19,7 @@ Needs RabbitMQ (AMQP_URI, management API on 15672 for a throwaway vhost); SQLite
 from __future__ import annotations
 
 import sys
-
-if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--sink":
-    # The SMTP sink: a plain asyncio process; appends "recipient message-id" per accepted mail.
-    import time
-
-    from aiosmtpd.controller import Controller
-
-    class Sink:
-        def __init__(self, out):
-            self.out = out
-
-        async def handle_DATA(self, server, session, envelope):
-            message_id = ""
-            for line in envelope.content.split(b"\r\n"):
-                if line.lower().startswith(b"message-id:"):
-                    message_id = line.split(b":", 1)[1].strip().decode()
-                    break
-                if not line:
-                    break
-            for rcpt in envelope.rcpt_tos:
-                self.out.write(f"{rcpt} {message_id}\n")
-            return "250 OK"
-
-    port, path = int(sys.argv[2]), sys.argv[3]
-    with open(path, "w", buffering=1) as out:
-        controller = Controller(Sink(out), hostname="127.0.0.1", port=port)
-        controller.start()
-        print("ready", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            controller.stop()
-    sys.exit(0)
-
-import warnings  # noqa: E402
+import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
@@ -69,10 +34,7 @@ import os  # noqa: E402
 import pstats  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import smtplib  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
@@ -87,6 +49,7 @@ from bench_identity import ensure_local_keys  # noqa: E402
 from bench_rpc import Vhost  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.testing.services import replace_dependencies  # noqa: E402
+from smtp_sink import SinkProcess  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -111,12 +74,6 @@ class BenchClock:
 
     def now(self):
         return self.current
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def address(volunteer_id: int) -> str:
@@ -156,23 +113,6 @@ def build_database(path: Path, duties: int) -> None:
         session.execute(update(Delivery).values(status="sent", attempts=1))
         session.commit()
     engine.dispose()
-
-
-class SinkProcess:
-    def __init__(self, tmp: Path, name: str):
-        self.port = free_port()
-        self.path = tmp / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--sink", str(self.port), str(self.path)], stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout.readline().strip() == "ready"
-
-    def lines(self) -> list[tuple[str, str]]:
-        return [tuple(line.split(" ", 1)) for line in self.path.read_text().splitlines() if line]
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=10)
 
 
 def tally(lines, duties: int) -> tuple[int, int]:
