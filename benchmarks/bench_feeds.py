@@ -305,8 +305,9 @@ def serving(vhost: Vhost, tmp: Path, url: str, cache_seconds: int):
             process.kill()
 
 
-def issue_tokens(url: str, count: int) -> list[str]:
-    """Personal links of volunteers 1..count, written as issue_feed_token does."""
+def issue_tokens(url: str, count: int, community: str | None = None) -> list[str]:
+    """Personal links of volunteers 1..count, written as issue_feed_token does (``community``: the
+    slug of a community other than the default one, whose tokens name it)."""
     from sqlalchemy.orm import Session
 
     from activities.feeds import derive_token, token_hash
@@ -320,7 +321,7 @@ def issue_tokens(url: str, count: int) -> list[str]:
             row = FeedToken(volunteer_id=volunteer, token_hash=f"pending-{volunteer}")
             session.add(row)
             session.flush()
-            token = derive_token(SECRET, row.id, volunteer)
+            token = derive_token(SECRET, row.id, volunteer, community)
             row.token_hash = token_hash(token)
             tokens.append(token)
     engine.dispose()

@@ -184,7 +184,9 @@ def feed_paths(url: str, communities: int, links: int) -> list[str]:
     per_community = [
         [
             tenancy.path_for(slug, f"/feeds/volunteers/{token}.ics", config)
-            for token in issue_tokens(community_url(url, slug), -(-links // communities))
+            for token in issue_tokens(
+                community_url(url, slug), -(-links // communities), None if slug == tenancy.DEFAULT else slug
+            )
         ]
         for slug in names
     ]
