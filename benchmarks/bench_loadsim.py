@@ -27,16 +27,21 @@ vhost, then, in turn (every phase measured alone, the CPU of the service process
 3. feed reads with ETag: ``wrk`` polling the personal feeds of the first ``--feed-links`` volunteers
    (up to 300 C) with If-None-Match on the port the R replicas share (SO_REUSEPORT), ``--seconds``
    (``bench_feeds.wrk``); capacity per replica = 1 / CPU per request;
-4. reminders: 100 x C due 24 h reminders (``--reminders`` per community) through the notifications
-   outbox to a local SMTP sink with R replicas (``bench_notifications.run_outbox``: SQLite and
-   in-process containers, as that benchmark runs them: this phase is not on PostgreSQL, and keeps
-   every community's reminders in one storage);
+4. reminders, on PostgreSQL too: in a fresh database, each community's notifications storage (its
+   schema, migrated) holds ``--reminders`` volunteers (addresses naming the community) with a
+   confirmed duty 25 h ahead, written by the event handler's code, preferences without quiet hours;
+   R ``nameko run`` replicas of the notifications service serve every community, SMTP to a local
+   sink (``smtp_sink``); once they are up, every 24 h reminder is made due now by the real clock
+   (one UPDATE a schema: the replicas read their own clocks) and the phase lasts until every
+   community's reminder deliveries are finished (600 s at most): messages/s, CPU ms a message of
+   the replicas and PostgreSQL backends, lost (a volunteer with no message) and duplicates (a
+   second message to a volunteer, or a Message-ID seen twice in a community) at the sink;
 5. roster builds: the Guanyinli patrol month solved once per community (up to ``--rosters``), R at a
    time in R processes (the solver as a replica runs it, ``--roster-seconds`` each).
 
 The work of a phase does not grow with the communities (the sign-ups, cancellations and roster
-builds of a cell are a fixed batch, the feed phase a fixed time; only the reminders grow, 100 a
-community): what grows is the district's data (occurrences, volunteers, feed links), so the rows
+builds of a cell are a fixed batch, the feed phase a fixed time; only the reminders grow,
+``--reminders`` a community): what grows is the district's data (occurrences, volunteers, feed links), so the rows
 show what more communities cost a request, and the replica counts where the machine runs out.
 In the cells with 2 replicas a second batch of ``--signups`` / 2 sign-ups (volunteers of their own)
 runs under py-spy (``bench_signup.Spy``) and where a sign-up's time goes is printed after the table
