@@ -749,10 +749,13 @@ def report(rows: list[dict], args) -> int:
             f"  feed 304 path >= {TARGET_304:g} req/s per replica (1 / CPU per request): worst {per:.0f} -> "
             + ("met" if per >= TARGET_304 else "NOT met")
         )
-    lost = sum(r["lost"] for r in rows + profiled if r["phase"] in ("sign-ups", "cancellations"))
+    lost = sum(r["lost"] for r in rows + profiled if r["phase"] in ("sign-ups", "cancellations", "reminders"))
     dupl = sum(r["duplicates"] for r in rows + profiled)
     over = sum(r["overbooked"] for r in rows + profiled)
-    print(f"  sign-ups overbooked {over}, lost {lost}, duplicates {dupl} (must be 0): " + ("ok" if exact else "NOT ok"))
+    print(
+        f"  sign-ups and reminders: overbooked {over}, lost {lost}, duplicates {dupl} (must be 0): "
+        + ("ok" if exact else "NOT ok")
+    )
     return 0 if exact else 1
 
 
