@@ -151,3 +151,11 @@ def _install_base_fallback() -> None:
 
 
 _install_base_fallback()
+
+
+def no_team(wanted: str, teams) -> tuple[str, str]:
+    """What is wrong with a team code the community does not have, naming the teams it has (the
+    volunteers service's ``list_teams``: dicts with code, name_zh), in English and in Chinese."""
+    codes = ", ".join(t["code"] for t in teams)
+    names = "、".join(f"{t.get('name_zh') or t['code']}（{t['code']}）" for t in teams)
+    return f"no team {wanted!r}; the teams are {codes}", f"没有队伍「{wanted}」；社区的队伍是{names}"

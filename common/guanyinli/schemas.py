@@ -76,6 +76,13 @@ class Phone(fields.String):
 
 Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
 Text = functools.partial(fields.String, validate=validate.Length(min=1, max=200))
+# A team's code: the teams are each community's (the volunteers service's ``list_teams``), so a schema
+# checks only the form; the service checks the code against the community's teams.
+TeamCode = functools.partial(
+    fields.String,
+    validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a team's code: lowercase letters, digits and _"),
+    metadata={"description": "a team of the community (volunteers list_teams), e.g. voluntary_patrol"},
+)
 
 
 def RequestId(**kwargs) -> fields.String:  # noqa: N802 - a field, named as the others

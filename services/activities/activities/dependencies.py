@@ -29,30 +29,31 @@ from guanyinli.timeutil import iso, parse_iso
 LOOKUP_BATCH = 1000  # ids (and source keys) volunteers.lookup takes at once
 
 
-class GridCache:
-    """Each community's grid ids as the volunteers service last told them, kept for ``seconds``: every
-    request of a grid's public feed needs them, and they change only when the community's data does.
-    Kept by community (``guanyinli.tenancy``): one community's grids never answer for another's."""
+class StructureCache:
+    """Each community's grids and teams as the volunteers service last told them, each kept for ``seconds``:
+    every request of a public feed and every new activity needs them, and they change only when the
+    community's structure does. Kept by community (``guanyinli.tenancy``) and part (``grids``, ``teams``):
+    one community's never answer for another's."""
 
     def __init__(self, seconds: float = 60.0, clock=time.monotonic):
         self.seconds, self._clock = seconds, clock
-        self._kept: dict[str | None, tuple[frozenset[int], float]] = {}
+        self._kept: dict[tuple[str | None, str], tuple[object, float]] = {}
 
-    def get(self, fetch, community: str | None = None) -> frozenset[int]:
+    def get(self, fetch, community: str | None = None, part: str = "grids"):
         moment = self._clock()
-        kept = self._kept.get(community)
+        kept = self._kept.get((community, part))
         if kept is None or moment - kept[1] >= self.seconds:
-            kept = self._kept[community] = (frozenset(fetch()), moment)
+            kept = self._kept[(community, part)] = (fetch(), moment)
         return kept[0]
 
 
 class VolunteerDirectory:
     """The calls the activities service makes to ``volunteers``, with a time limit."""
 
-    def __init__(self, proxy, timeout: float, grid_cache: GridCache | None = None, community=lambda: None):
+    def __init__(self, proxy, timeout: float, cache: StructureCache | None = None, community=lambda: None):
         self._proxy = proxy
         self._timeout = timeout
-        self.grid_cache = grid_cache or GridCache(seconds=0)
+        self.cache = cache or StructureCache(seconds=0)
         # The community the worker acts for when a call goes out (a timer goes through them in turn).
         self.community = community
 
@@ -164,9 +165,31 @@ class VolunteerDirectory:
         grids is the volunteers service's, and the names are for the roster's messages."""
         return {int(g["id"]): g.get("name") or "" for g in self._call("list_grids")}
 
+    def _grids(self) -> dict[int, tuple[int, ...]]:
+        """Every grid of the community by id, with the grids its structure says border it."""
+        return {int(g["id"]): tuple(g.get("neighbours") or ()) for g in self._call("list_grids")}
+
     def grid_ids(self) -> frozenset[int]:
         """The ids of the community's grids, asked of the volunteers service at most once a minute."""
-        return self.grid_cache.get(self.grid_names, self.community())
+        return frozenset(self.cache.get(self._grids, self.community()))
+
+    def grid_neighbours(self) -> dict[int, frozenset[int]]:
+        """Which grids border which (both ways), as the community's structure says; {} when it says none."""
+        near: dict[int, set[int]] = {}
+        for grid, others in self.cache.get(self._grids, self.community()).items():
+            for other in others:
+                near.setdefault(grid, set()).add(other)
+                near.setdefault(other, set()).add(grid)
+        return {g: frozenset(ns) for g, ns in sorted(near.items())}
+
+    def teams(self) -> dict[str, dict]:
+        """The community's teams by code ({code, name, name_zh}), asked of the volunteers service at most
+        once a minute: the teams an activity may belong to, and their names in feeds."""
+
+        def fetch() -> dict[str, dict]:
+            return {t["code"]: {k: t.get(k) for k in ("code", "name", "name_zh")} for t in self._call("list_teams")}
+
+        return self.cache.get(fetch, self.community(), "teams")
 
     def available_volunteers(self, start: datetime, end: datetime, skill: str | None = None) -> list[dict]:
         """Active volunteers available for all of [start, end), with one skill (or skill family) if named."""
@@ -203,11 +226,11 @@ class Volunteers(WrappedRpcProxy):
 
     def setup(self) -> None:
         super().setup()
-        self.grid_cache = GridCache()  # one a container: the workers share what the volunteers service said
+        self.cache = StructureCache()  # one a container: the workers share what the volunteers service said
 
     def get_dependency(self, worker_ctx):
         directory = super().get_dependency(worker_ctx)
-        directory.grid_cache = self.grid_cache
+        directory.cache = self.cache
         directory.community = lambda: tenancy.community_of(worker_ctx)
         return directory
 

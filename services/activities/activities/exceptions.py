@@ -17,6 +17,11 @@ class GridNotFound(NotFound):
 
 
 @remote_error
+class TeamNotFound(NotFound):
+    """A team the community does not have (the volunteers service's ``list_teams`` are its teams)."""
+
+
+@remote_error
 class SkillMissing(Conflict):
     """The volunteer lacks a skill the role requires."""
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from activities import domain, ical, recurrence
 from activities.domain import Caller
 from activities.models import Activity, ActivityRole, FeedToken, Occurrence, OccurrenceRole, Signup
-from guanyinli.events import KINDS, TEAMS
+from guanyinli.events import KINDS
 from guanyinli.timeutil import TZ, from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,6 @@ KIND_LABELS = {
     "convenience": "便民服务",
     "cultural": "侨之家文化活动",
 }
-TEAM_LABELS = {
-    "convenient_service": "便民服务队",
-    "sanitation_green": "清洁卫生护绿队",  # as the volunteers service names it
-    "voluntary_patrol": "义务巡逻队",
-}
 ROLE_LABELS = {
     "patroller": "巡逻",
     "tutor": "辅导老师",
@@ -76,7 +71,9 @@ ROLE_LABELS = {
     "cleaner": "清洁",
     "helper": "服务",
 }
-assert set(KIND_LABELS) == set(KINDS) and set(TEAM_LABELS) == set(TEAMS)
+assert set(KIND_LABELS) == set(KINDS)
+# Teams are each community's: their labels are the volunteers service's names (``team_labels``: code ->
+# name_zh, the code where there is none), passed in by the caller.
 
 
 @dataclass(frozen=True)
@@ -411,16 +408,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return from_db(value)
 
 
-def _categories(activity: Activity) -> tuple[str, ...]:
+def _categories(activity: Activity, team_labels: Mapping[str, str]) -> tuple[str, ...]:
     labels = [KIND_LABELS.get(activity.kind, activity.kind)]
     if activity.team:
-        labels.append(TEAM_LABELS.get(activity.team, activity.team))
+        labels.append(team_labels.get(activity.team) or activity.team)
     return tuple(labels)
 
 
-def _public_description(activity: Activity) -> str:
+def _public_description(activity: Activity, team_labels: Mapping[str, str]) -> str:
     lines = [activity.description] if activity.description else []
-    lines.append(" · ".join(_categories(activity)))
+    lines.append(" · ".join(_categories(activity, team_labels)))
     return "\n".join(lines)
 
 
@@ -460,12 +457,13 @@ def _series_text(
     clock: Clock,
     days_after: int,
     volunteer_id: int,
+    team_labels: Mapping[str, str],
 ) -> tuple[str, str, str | None, tuple[str, ...]]:
     """Summary, place, description and categories of a duty series in a personal feed."""
     role_line = f"岗位: {ROLE_LABELS.get(role.name, role.name)}"
     if activity.kind == "elderly_visit" and not activity.feed_shows_details:
         return NEUTRAL_VISIT, "", role_line, (NEUTRAL_VISIT,)
-    description = [" · ".join(_categories(activity)), role_line]
+    description = [" · ".join(_categories(activity, team_labels)), role_line]
     if activity.description:
         description.insert(0, activity.description)
     place = _place(activity)
@@ -476,13 +474,17 @@ def _series_text(
         if activity.visited_person:
             description.append(f"探访对象: {activity.visited_person}")
     summary = f"{activity.title} · {ROLE_LABELS.get(role.name, role.name)}"
-    return summary, place, "\n".join(description), _categories(activity)
+    return summary, place, "\n".join(description), _categories(activity, team_labels)
 
 
 def personal_feed(
-    session: Session, volunteer_id: int, now: datetime, days_after: int = domain.VISIT_DETAILS_DAYS_AFTER
+    session: Session,
+    volunteer_id: int,
+    now: datetime,
+    days_after: int = domain.VISIT_DETAILS_DAYS_AFTER,
+    team_labels: Mapping[str, str] | None = None,
 ) -> ical.Feed:
-    """All duties of one volunteer (confirmed, and cancelled ones for a while)."""
+    """All duties of one volunteer (confirmed, and cancelled ones for a while); teams by ``team_labels``."""
     clock = Clock(now)
     rows = session.execute(
         select(Signup, Occurrence, ActivityRole, Activity)
@@ -504,7 +506,7 @@ def personal_feed(
     for (activity_id, role_id), group in grouped.items():
         activity, role = group[0].Activity, group[0].ActivityRole
         summary, location, description, categories = _series_text(
-            activity, role, last_visit.get(activity_id), clock, days_after, volunteer_id
+            activity, role, last_visit.get(activity_id), clock, days_after, volunteer_id, team_labels or {}
         )
         neutral = activity.kind == "elderly_visit" and not activity.feed_shows_details
         start = from_db(activity.dtstart)
@@ -563,9 +565,9 @@ def personal_feed(
 PUBLIC_SCOPES = ("team", "grid", "kind", "lectures")
 
 
-def public_scope_name(scope: str, value: str | int | None) -> str:
+def public_scope_name(scope: str, value: str | int | None, team_labels: Mapping[str, str] | None = None) -> str:
     if scope == "team":
-        return f"观音里 · {TEAM_LABELS[value]}"
+        return f"观音里 · {(team_labels or {}).get(value) or value}"
     if scope == "grid":
         return f"观音里 · 第{value}网格"
     if scope == "kind":
@@ -573,11 +575,14 @@ def public_scope_name(scope: str, value: str | int | None) -> str:
     return "观音里 · 立德树人讲堂 讲座安排"
 
 
-def valid_scope(scope: str, value: str | int | None, grids: Container[int] | None = None) -> bool:
-    """Whether a public feed exists (unknown teams, kinds and grids are 404, not empty feeds). The grids are
-    the community's (``grids``: the volunteers service's ids; None: any grid id, the caller checked it)."""
+def valid_scope(
+    scope: str, value: str | int | None, grids: Container[int] | None = None, teams: Container[str] | None = None
+) -> bool:
+    """Whether a public feed exists (unknown teams, kinds and grids are 404, not empty feeds). The grids and
+    teams are the community's (``grids``, ``teams``: the volunteers service's ids and codes; None: any, the
+    caller checked it)."""
     if scope == "team":
-        return value in TEAMS
+        return isinstance(value, str) and (teams is None or value in teams)
     if scope == "kind":
         return value in KINDS and value not in PUBLIC_HIDDEN_KINDS
     if scope == "grid":
@@ -679,8 +684,12 @@ def public_version(session: Session, scope: str, value: str | int | None, now: d
     return (clock.day.date(), *activities, *instances)
 
 
-def public_feed(session: Session, scope: str, value: str | int | None, now: datetime) -> ical.Feed:
-    """Activities of a team, a grid, a kind, or the lecture hall programme: no private data, no elderly visit."""
+def public_feed(
+    session: Session, scope: str, value: str | int | None, now: datetime, team_labels: Mapping[str, str] | None = None
+) -> ical.Feed:
+    """Activities of a team, a grid, a kind, or the lecture hall programme: no private data, no elderly visit;
+    teams named by ``team_labels`` (code -> name), else by their codes."""
+    team_labels = team_labels or {}
     if not valid_scope(scope, value):
         raise ValueError(f"no public feed {scope}/{value}")
     clock = Clock(now)
@@ -715,9 +724,9 @@ def public_feed(session: Session, scope: str, value: str | int | None, now: date
         data = ActivityData(
             key=f"activity/{activity.id}",
             summary=activity.title,
-            description=_public_description(activity),
+            description=_public_description(activity, team_labels),
             location=_place(activity),
-            categories=_categories(activity),
+            categories=_categories(activity, team_labels),
             start=from_db(activity.dtstart),
             duration=timedelta(minutes=activity.duration_minutes),
             rule=activity.rrule,
@@ -731,4 +740,4 @@ def public_feed(session: Session, scope: str, value: str | int | None, now: date
         event = activity_event(data, clock)
         if event is not None:
             events.append(event)
-    return ical.Feed(name=public_scope_name(scope, value), events=tuple(events))
+    return ical.Feed(name=public_scope_name(scope, value, team_labels), events=tuple(events))

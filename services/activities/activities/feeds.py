@@ -298,10 +298,10 @@ class FeedRevoked(StrictSchema):
     revoked = fields.Integer(required=True, metadata={"description": "tokens revoked by this call"})
 
 
-def public_feeds(grids: Iterable[int]) -> list[tuple[str, str | int | None]]:
-    """Every public feed: the lecture programme, each team's and kind's, and each grid's of ``grids``."""
+def public_feeds(grids: Iterable[int], teams: Iterable[str]) -> list[tuple[str, str | int | None]]:
+    """Every public feed: the lecture programme, each team's of ``teams`` and kind's, and each grid's of ``grids``."""
     scopes: list[tuple[str, str | int | None]] = [("lectures", None)]
-    scopes += [("team", t) for t in feed_data.TEAM_LABELS]
+    scopes += [("team", t) for t in teams]
     scopes += [("kind", k) for k in feed_data.KIND_LABELS if k not in feed_data.PUBLIC_HIDDEN_KINDS]
     scopes += [("grid", g) for g in sorted(grids)]
     return scopes
@@ -400,17 +400,25 @@ class FeedsMixin:
             log.warning("feed links without the grids' feeds: the volunteers service did not answer")
             return frozenset()
 
+    def _team_labels(self) -> dict[str, str]:
+        """The community's teams by code with their Chinese names (the volunteers service's, kept a minute);
+        none while the volunteers service does not answer, so feeds still come (teams by their codes)."""
+        try:
+            return {code: team.get("name_zh") or code for code, team in self.volunteers.teams().items()}
+        except Unavailable:
+            log.warning("feeds without the teams' names: the volunteers service did not answer")
+            return {}
+
     def _urls(self, volunteer_id: int, row: FeedToken | None, secret: str | None) -> dict:
         personal = None
         if row is not None and secret is not None:
             token = derive_token(secret, row.id, volunteer_id, self._token_community())
             personal = self._link(PERSONAL_PATH.format(token=token))
-        public = []
-        for scope, value in public_feeds(self._grids_if_known()):
+        public, teams = [], self._team_labels()
+        for scope, value in public_feeds(self._grids_if_known(), teams):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
-            public.append(
-                {"scope": scope, "value": value, "name": feed_data.public_scope_name(scope, value), **self._link(path)}
-            )
+            name = feed_data.public_scope_name(scope, value, teams)
+            public.append({"scope": scope, "value": value, "name": name, **self._link(path)})
         return {
             "volunteer_id": volunteer_id,
             "personal": personal,
@@ -530,7 +538,9 @@ class FeedsMixin:
             request,
             lambda current: ("volunteer", current[0]),
             lambda session, at: personal_lookup(session, token, secret, at, self._token_community()),
-            lambda session, at, current: feed_data.personal_feed(session, current[0], at, self._visit_days_after()),
+            lambda session, at, current: feed_data.personal_feed(
+                session, current[0], at, self._visit_days_after(), self._team_labels()
+            ),
             lookup=("feed-token", token, secret),
         )
         if found is None:
@@ -540,15 +550,17 @@ class FeedsMixin:
     def _public(self, request, scope: str, value) -> Response:
         try:
             grids = self.volunteers.grid_ids() if scope == "grid" else None
+            teams = self.volunteers.teams() if scope == "team" else None
         except Unavailable as exc:
             return Response(str(exc), status=503, mimetype="text/plain", headers={"Retry-After": "30"})
-        if not feed_data.valid_scope(scope, value, grids):
+        if not feed_data.valid_scope(scope, value, grids, teams):
             return not_found("no such feed")
+        labels = self._team_labels()
         body, etag = self._render(
             request,
             lambda current: (scope, value),
             lambda session, at: feed_data.public_version(session, scope, value, at),
-            lambda session, at, current: feed_data.public_feed(session, scope, value, at),
+            lambda session, at, current: feed_data.public_feed(session, scope, value, at, labels),
             lookup=("public-feed", scope, value),
         )
         name = f"guanyinli-{scope}" + (f"-{value}" if value is not None else "")

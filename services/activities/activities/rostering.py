@@ -33,6 +33,7 @@ from activities import domain, roster, schemas, store, swaps
 from activities.exceptions import GridNotFound, NotExportable, SwapClosed, SwapExpired, SwapRejected
 from activities.models import OUTBOX, Activity, Occurrence, Roster, RosterSwap, Signup
 from activities.roster import fileformat
+from guanyinli import tenancy
 from guanyinli.errors import (
     Conflict,
     Forbidden,
@@ -340,6 +341,12 @@ class RosterMixin:
     roster_settings = Config()
 
     def _grid_map(self) -> dict[int, frozenset[int]]:
+        """Which grids border which: the community's own map (the ``neighbours`` of its grids in the
+        volunteers service's structure), else, for the default community only, GRID_NEIGHBOURS of the config."""
+        near = self.volunteers.grid_neighbours()
+        community = self.volunteers.community()
+        if near or (community is not None and not tenancy.is_default(community, self.roster_settings)):
+            return near
         try:
             return grid_map((self.roster_settings or {}).get("GRID_NEIGHBOURS"))
         except ValueError as exc:
@@ -461,11 +468,11 @@ class RosterMixin:
         cannot all be covered, the draft carries the plain-words reasons (gaps, problems) and
         suggested relaxations, and is the best roster with gaps marked.
         Options: time_limit (s, default 10), coverage (auto|hard|soft), max_per_week, min_rest_hours,
-        neighbour_grids (volunteers may patrol the grids next to their own, as the service's
-        GRID_NEIGHBOURS config maps them; InvalidInput without a map). The same request_id of the
-        same caller with the same window, grids and options (or a request the broker delivers
-        again because the service died while solving) continues the same roster instead of making
-        a second one; with other arguments it is refused (KeyReused).
+        neighbour_grids (volunteers may patrol the grids next to their own, as the community's structure
+        maps them, or for the default community the GRID_NEIGHBOURS config; InvalidInput without a map).
+        The same request_id of the same caller with the same window, grids and options (or a request
+        the broker delivers again because the service died while solving) continues the same roster
+        instead of making a second one; with other arguments it is refused (KeyReused).
         """
         self._organiser()
         names_zh = self.volunteers.grid_names()
@@ -473,8 +480,9 @@ class RosterMixin:
         options = dict(options or {})
         if not self._grid_map() and options.get("neighbour_grids"):  # a broken map: Unavailable, before any row
             raise InvalidInput(
-                "neighbour_grids: this service has no map of which grids border which (GRID_NEIGHBOURS in its "
-                'config, e.g. "1:2,6 2:3,7")'
+                "neighbour_grids: this community has no map of which grids border which (the neighbours of its"
+                " grids in its structure file; for the default community GRID_NEIGHBOURS in the config, e.g."
+                ' "1:2,6 2:3,7")'
             )
         job_id = uuid.uuid4().hex
         key = roster_key(self.caller.scope, request_id) if request_id else self.request_key

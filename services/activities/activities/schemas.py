@@ -8,11 +8,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from activities.domain import OPEN_DUTIES_WINDOW, SWAP_STATUSES
 from activities.school.wording import SUBJECTS as SCHOOL_SUBJECTS
-from guanyinli.events import KINDS, TEAMS
-from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, Text
+from guanyinli.events import KINDS
+from guanyinli.schemas import Id, LocalDateTime, Page, Phone, RequestId, StrictSchema, TeamCode, Text
 
 # A grid id: the grids are the volunteers service's (list_grids), so the schema knows only that an id is positive;
-# a roster of a grid it does not know is GridNotFound, a filter by one finds nothing.
+# a roster of a grid it does not know is GridNotFound, a filter by one finds nothing. Teams likewise (TeamCode):
+# an activity of a team the community does not have is TeamNotFound, a filter by one finds nothing.
 Grid = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1), **kw)  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=100), **kw)  # noqa: E731
 Reason = lambda **kw: fields.String(validate=validate.Length(max=300), **kw)  # noqa: E731
@@ -39,7 +40,7 @@ class RoleIn(StrictSchema):
 
 class ActivityFields(StrictSchema):
     title = Text()
-    team = fields.String(validate=validate.OneOf(TEAMS), allow_none=True)
+    team = TeamCode(allow_none=True)
     description = fields.String(validate=validate.Length(max=2000), allow_none=True)
     grid_id = Grid(allow_none=True)
     courtyard = Name(allow_none=True)
@@ -105,7 +106,7 @@ class CancelActivityIn(ActivityIdIn):
 
 class ListActivitiesIn(StrictSchema):
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
-    team = fields.String(load_default=None, validate=validate.OneOf(TEAMS))
+    team = TeamCode(load_default=None)
     grid = Grid(load_default=None)
     include_cancelled = fields.Boolean(load_default=False)
 
@@ -114,7 +115,7 @@ class ListOccurrencesIn(StrictSchema):
     start = LocalDateTime(required=True)
     end = LocalDateTime(required=True)
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
-    team = fields.String(load_default=None, validate=validate.OneOf(TEAMS))
+    team = TeamCode(load_default=None)
     grid = Grid(load_default=None)
     activity_id = Id(load_default=None)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 import eventlet
@@ -40,6 +40,7 @@ from activities.exceptions import (
     GridNotFound,
     OccurrenceClosed,
     SkillMissing,
+    TeamNotFound,
     TooLateToCancel,
     VolunteerUnavailable,
     WeeklyCapReached,
@@ -48,7 +49,7 @@ from activities.models import OUTBOX
 from guanyinli import outbox, revocation
 from guanyinli.clock import Clock
 from guanyinli.db import Database
-from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, no_grid
+from guanyinli.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable, no_grid, no_team
 from guanyinli.events import attendance_key, read
 from guanyinli.identity import ANONYMOUS, ANYONE, ORGANISER, ORGANISERS, SYSTEM, VIEWER, allow, own
 from guanyinli.rpc import EventDispatcher, event_handler, rpc
@@ -150,6 +151,17 @@ class ActivitiesService(
             if grid_id not in grids:
                 raise GridNotFound(f"grid_id: {no_grid([grid_id], grids)}", f"没有{grid_id}号网格")
 
+    def _known_team(self, team: str | None, kind: str | None = None) -> Container[str] | None:
+        """TeamNotFound for a team the community does not have (the volunteers service's teams), before an
+        activity belongs to it; the community's team codes when a team is named or the kind has a usual one."""
+        if team is None and kind not in domain.KIND_TEAM:
+            return None
+        teams = self.volunteers.teams()
+        if team is not None and team not in teams:
+            en, zh = no_team(team, teams.values())
+            raise TeamNotFound(f"team: {en}", zh)
+        return teams.keys()
+
     def _weekly_caps(self) -> domain.WeeklyCaps:
         """The weekly cap of every way to take a duty: MAX_DUTIES_PER_WEEK of any kind, WEEKLY_CAPS by kind."""
         return domain.WeeklyCaps(self.duty_rules.max_per_week, self.standin_settings.caps)
@@ -183,7 +195,7 @@ class ActivitiesService(
         access=ORGANISERS,
         request=schemas.CreateActivityIn,
         response=schemas.Activity(),
-        errors=ORGANISER_ERRORS + (GridNotFound, Unavailable),
+        errors=ORGANISER_ERRORS + (GridNotFound, TeamNotFound, Unavailable),
         emits=("activity_created",),
         key="request_id",
     )
@@ -214,10 +226,11 @@ class ActivitiesService(
         The same request_id with the same arguments returns the first answer (guanyinli.keys)."""
         self._organiser()
         self._known_grid(grid_id)
-        data = {k: v for k, v in locals().items() if k not in ("self", "request_id")}
+        teams = self._known_team(team, kind)
+        data = {k: v for k, v in locals().items() if k not in ("self", "request_id", "teams")}
 
         def work(session):
-            activity = store.create_activity(session, data, self.caller.volunteer_id)
+            activity = store.create_activity(session, data, self.caller.volunteer_id, teams)
             view = views.activity_view(session, activity, self._viewer())
             OUTBOX.add(session, "activity_created", _activity_event(view, []))
             return view
@@ -229,13 +242,14 @@ class ActivitiesService(
         access=ORGANISERS,
         request=schemas.UpdateActivityIn,
         response=schemas.Activity(),
-        errors=ORGANISER_ERRORS + (GridNotFound, OccurrenceClosed, Unavailable),
+        errors=ORGANISER_ERRORS + (GridNotFound, TeamNotFound, OccurrenceClosed, Unavailable),
         emits=("activity_updated", "occurrence_cancelled", "signup_promoted"),
     )
     def update_activity(self, activity_id, changes):
         """Change an activity; occurrences the new schedule drops are cancelled (with sign-ups) or removed."""
         self._organiser()
         self._known_grid(changes.get("grid_id"))
+        self._known_team(changes.get("team"))
 
         def work(session):
             activity, changed, cancelled, promoted = store.update_activity(session, activity_id, changes)

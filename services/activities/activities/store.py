@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,7 +111,10 @@ def _set_roles(session: Session, activity: Activity, roles: list[dict]) -> None:
                 setattr(role, key, value)
 
 
-def create_activity(session: Session, data: dict, created_by: int | None = None) -> Activity:
+def create_activity(
+    session: Session, data: dict, created_by: int | None = None, teams: Container[str] | None = None
+) -> Activity:
+    """A new activity; without a team, the kind's usual one if the community has it (``teams``, its codes)."""
     kind = data["kind"]
     domain.check_place(kind, data.get("grid_id"), data.get("courtyard"), data.get("room"))
     try:
@@ -121,7 +124,7 @@ def create_activity(session: Session, data: dict, created_by: int | None = None)
     activity = Activity(
         title=data["title"],
         kind=kind,
-        team=domain.team_for(kind, data.get("team")),
+        team=domain.team_for(kind, data.get("team"), teams),
         description=data.get("description"),
         grid_id=data.get("grid_id"),
         courtyard=data.get("courtyard"),
@@ -180,8 +183,6 @@ def update_activity(
     changed: list[str] = []
     for key in SCALAR_FIELDS:
         if key in changes and getattr(activity, key) != changes[key]:
-            if key == "team":
-                domain.team_for(activity.kind, changes[key])
             setattr(activity, key, changes[key])
             changed.append(key)
     if "start" in changes and from_db(activity.dtstart) != local(changes["start"]):

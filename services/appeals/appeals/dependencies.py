@@ -20,10 +20,10 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from appeals import domain, time_limits
-from appeals.exceptions import GridNotFound
+from appeals.exceptions import GridNotFound, TeamNotFound
 from guanyinli import tenancy
 from guanyinli.config import setting
-from guanyinli.errors import InvalidInput, NotFound, Unavailable
+from guanyinli.errors import InvalidInput, NotFound, Unavailable, no_team
 from guanyinli.identity import signing_key_path
 from guanyinli.rpc import WrappedRpcProxy
 from guanyinli.timeutil import iso
@@ -53,6 +53,15 @@ class VolunteerDirectory:
         except (NotFound, InvalidInput):
             raise GridNotFound(f"grid_id: no grid {grid_id}") from None
         return grid
+
+    def check_team(self, team: str | None) -> None:
+        """TeamNotFound, naming the community's teams, for a team the volunteers service does not list."""
+        if team is None:
+            return
+        (teams,) = self._together(("list_teams",))
+        if team not in {t["code"] for t in teams}:
+            en, zh = no_team(team, teams)
+            raise TeamNotFound(f"team: {en}", zh)
 
     def volunteer(self, volunteer_id: int) -> dict | None:
         """The volunteer's record with grid roles, teams and skills; None for an unknown id."""

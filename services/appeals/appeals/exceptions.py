@@ -22,6 +22,11 @@ class GridNotFound(NotFound):
 
 
 @remote_error
+class TeamNotFound(NotFound):
+    """The community has no such team (the volunteers service's ``list_teams`` are its teams)."""
+
+
+@remote_error
 class PlaceInvalid(InvalidInput):
     """The courtyard (or building) named is not one of the grid's."""
 

@@ -17,8 +17,8 @@ from appeals.partners_domain import (
     PARTNER_KINDS,
     RESOURCE_KINDS,
 )
-from guanyinli.events import KINDS, TEAMS
-from guanyinli.schemas import Id, LocalDateTime, Phone, RequestId, StrictSchema, Text
+from guanyinli.events import KINDS
+from guanyinli.schemas import Id, LocalDateTime, Phone, RequestId, StrictSchema, TeamCode, Text
 
 MAX_QUANTITY = 100_000.0
 Alliance = lambda **kw: fields.String(  # noqa: E731
@@ -198,7 +198,7 @@ class TurnMatchIn(MatchIdIn):
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=100), metadata={"description": "room"}
     )
     grid_id = Grid(load_default=None, allow_none=True)
-    team = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(TEAMS))
+    team = TeamCode(load_default=None, allow_none=True)
     volunteers_needed = fields.Integer(
         strict=True,
         load_default=None,

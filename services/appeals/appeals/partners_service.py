@@ -27,6 +27,7 @@ from appeals.exceptions import (
     OfferNotFound,
     PartnerInactive,
     PartnerNotFound,
+    TeamNotFound,
 )
 from guanyinli.errors import Conflict, InvalidInput, KeyReused, RequestRepeated, Unavailable
 from guanyinli.identity import GRID_LEADER, ORGANISER, ORGANISERS, SIGNED_IN, SYSTEM, VIEWER, VOLUNTEER, allow
@@ -321,7 +322,7 @@ class PartnersMixin:
         access=ORGANISERS,
         request=schemas.TurnMatchIn,
         response=schemas.MatchOut(),
-        errors=(InvalidInput, MatchNotFound, MatchAlreadyTurned, MatchStateInvalid, Unavailable),
+        errors=(InvalidInput, MatchNotFound, MatchAlreadyTurned, MatchStateInvalid, TeamNotFound, Unavailable),
         key="request_id",
     )
     def turn_match_into_activity(
@@ -344,6 +345,7 @@ class PartnersMixin:
         match. Once only: the activity is created under a key of the match's own, so a second call,
         at the same time or later, makes no second activity (MatchAlreadyTurned)."""
         match = self.db.read(lambda s: ps.turnable(s, match_id))
+        self.volunteers.check_team(team)
         roles = [{"name": "volunteer", "needed": volunteers_needed}] if volunteers_needed else []
         try:
             activity = self.activities.create(

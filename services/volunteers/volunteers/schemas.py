@@ -363,6 +363,10 @@ class GridSummary(Schema):
     leader = fields.Nested(PersonRef, allow_none=True)
     member_count = fields.Integer()
     courtyards = fields.List(fields.String(), metadata={"description": "codes of its courtyards and buildings"})
+    neighbours = fields.List(
+        fields.Integer(),
+        metadata={"description": "ids of the grids that border it, as the community's structure says (may be empty)"},
+    )
 
 
 class GridOut(GridSummary):

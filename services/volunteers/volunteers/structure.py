@@ -9,7 +9,9 @@ Guanyinli's organisation (the default community: three teams, six alliances, 15 
 courtyards, 3 buildings, green spaces) is below, in code. Any other community's is a JSON file
 ``<COMMUNITIES_DIR>/<slug>.json`` (``communities_dir``: default ``config/communities`` of the
 repository; ``config/communities/wutaishan.json`` shows the shape), checked when the service
-starts (``load_file``): a wrong file stops it with an error naming the file and the field.
+starts (``load_file``): a wrong file stops it with an error naming the file and the field. A grid of
+a file may list its ``neighbours`` (grid ids; either side of a border is enough), which the activities
+service's patrol rosters use; Guanyinli's are the activities service's ``GRID_NEIGHBOURS`` setting.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Grid:
     code: str
     name: str
     kind: str  # "exclusive" or "comprehensive"
+    neighbours: tuple[int, ...] = ()  # the grids that border it (for patrols of the grids next door)
 
 
 @dataclass(frozen=True)
@@ -238,10 +241,11 @@ class _GridFile(_Strict):
     code = _Code()
     name = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(GRID_KINDS))
+    neighbours = fields.List(_Id(), load_default=list)
 
     @post_load
     def make(self, data, **kw):
-        return Grid(**data)
+        return Grid(**{**data, "neighbours": tuple(data["neighbours"])})
 
 
 class _CourtyardFile(_Strict):
@@ -304,6 +308,10 @@ class _StructureFile(_Strict):
             for i, place in enumerate(data[field]):
                 if place.grid_id not in grids:
                     raise ValidationError(f"no grid {place.grid_id} in grids", f"{field}.{i}.grid_id")
+        for i, grid in enumerate(data["grids"]):
+            for n in grid.neighbours:
+                if n not in grids or n == grid.id:
+                    raise ValidationError(f"no other grid {n} in grids", f"grids.{i}.neighbours")
 
 
 def load_file(path: Path | str, slug: str | None = None) -> Structure:

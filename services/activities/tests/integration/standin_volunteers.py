@@ -74,6 +74,18 @@ class StandInVolunteersService:
         return [{"id": g, "code": f"G{g:02d}", "name": f"{g}号网格"} for g in range(1, 16)]
 
     @rpc
+    def list_teams(self) -> list[dict]:
+        """Guanyinli's three teams, by code and names (the activities service's teams of activities and feeds)."""
+        return [
+            {"code": code, "name": code.replace("_", " "), "name_zh": name_zh, "description": "", "members": 0}
+            for code, name_zh in (
+                ("convenient_service", "便民服务队"),
+                ("sanitation_green", "清洁卫生护绿队"),
+                ("voluntary_patrol", "义务巡逻队"),
+            )
+        ]
+
+    @rpc
     def lookup(self, volunteer_ids: list[int], grid_ids: list[int], source_keys: list[str]) -> dict:
         named = [{"id": v, "name": VOLUNTEERS[v].get("name")} for v in sorted(volunteer_ids) if v in VOLUNTEERS]
         return {"volunteers": named, "grid_leaders": [], "entries": []}

@@ -55,7 +55,7 @@ def test_kinds_get_their_team_roles_and_lecture_duties(organiser, events):
     [
         ({"kind": "party"}, "kind"),
         ({"grid_id": 0}, "grid_id"),
-        ({"team": "chess"}, "team"),
+        ({"team": "Chess Club"}, "team"),  # not a code; a code of no team of the community: TeamNotFound
         ({"duration_minutes": 0}, "duration_minutes"),
         ({"rrule": "FREQ=SECONDLY"}, "rrule"),
         ({"start": "next tuesday"}, "start"),

@@ -15,6 +15,7 @@ from activities.feeds import public_feeds
 from guanyinli.db import make_engine
 from guanyinli.timeutil import TZ, from_db, now
 from tests.js.ical_parsers import both
+from volunteers.structure import TEAMS as GUANYINLI_TEAMS
 
 pytestmark = pytest.mark.integration
 
@@ -56,12 +57,13 @@ def test_every_feed_of_the_demo_month_agrees_with_list_occurrences(db_urls):
     with Session(engine) as session, session.begin():
         at = now()
         grids = demo.community_grids()
-        scopes = public_feeds(grids)
-        assert len(scopes) == 1 + len(feed_data.TEAM_LABELS) + len(feed_data.KIND_LABELS) - 1 + len(grids)
+        teams = {t.code: t.name_zh for t in GUANYINLI_TEAMS}
+        scopes = public_feeds(grids, teams)
+        assert len(scopes) == 1 + len(teams) + len(feed_data.KIND_LABELS) - 1 + len(grids)
         with pytest.raises(ValueError):
             feed_data.public_feed(session, "kind", "elderly_visit", at)
         for scope, value in scopes:
-            body = ical.render(feed_data.public_feed(session, scope, value, at))
+            body = ical.render(feed_data.public_feed(session, scope, value, at, teams))
             filters = {
                 "lectures": {"kind": "lecture"},
                 "team": {"team": value},

@@ -130,15 +130,16 @@ def test_outside_the_local_run_a_strong_feed_secret_starts(start, monkeypatch, w
     assert web_session.get("/feeds/lectures.ics").status_code == 200
 
 
-def test_without_the_volunteers_service_the_grid_feeds_wait(container_factory, service_config, web_session):
-    """The grids are the volunteers service's: while it does not answer, the links leave the grids' feeds out
-    and a grid's feed says to try again (503), where the other feeds answer as ever."""
+def test_without_the_volunteers_service_the_grid_and_team_feeds_wait(container_factory, service_config, web_session):
+    """The grids and teams are the volunteers service's: while it does not answer, the links leave the grids'
+    and teams' feeds out and their feeds say to try again (503), where the other feeds answer as ever."""
     FEED_CACHE.clear()
     config = {**service_config, "FEED_SECRET": SECRET_A, "FEED_BASE_URL": BASE_URL, "VOLUNTEERS_RPC_TIMEOUT": 2}
     container_factory(ActivitiesService, config).start()
     with rpc(config) as organiser:
         links = organiser.feed_urls(volunteer_id=1)["public"]
-    assert links and not [link for link in links if link["scope"] == "grid"]
-    assert web_session.get("/feeds/teams/voluntary_patrol.ics").status_code == 200
+    assert links and not [link for link in links if link["scope"] in ("grid", "team")]
+    assert web_session.get("/feeds/kinds/patrol.ics").status_code == 200
+    assert web_session.get("/feeds/teams/voluntary_patrol.ics").status_code == 503
     waiting = web_session.get("/feeds/grids/7.ics")
     assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "30"

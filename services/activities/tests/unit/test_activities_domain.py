@@ -47,11 +47,12 @@ def test_tutor_seats_follow_the_pupil_ratio():
     assert domain.seats_for("patroller", 2, "patrol", 11, None) == 2
 
 
-def test_team_defaults_from_kind_and_unknown_team_is_refused():
-    assert domain.team_for("patrol", None) == "voluntary_patrol"
+def test_team_defaults_from_kind_if_the_community_has_that_team():
+    assert domain.team_for("patrol", None) == "voluntary_patrol"  # Guanyinli's demo data: every usual team
     assert domain.team_for("lecture", None) is None
-    with pytest.raises(RuleViolation, match="team"):
-        domain.team_for("patrol", "chess_club")
+    assert domain.team_for("patrol", None, {"voluntary_patrol", "chess_club"}) == "voluntary_patrol"
+    assert domain.team_for("patrol", None, {"chess_club"}) is None  # a community without a patrol team
+    assert domain.team_for("cultural", "chess_club", {"chess_club"}) == "chess_club"
 
 
 def test_a_patrol_needs_a_grid():

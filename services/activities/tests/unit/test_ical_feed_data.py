@@ -311,7 +311,7 @@ VISIT_DAY = datetime(2026, 3, 10, 12, 0, tzinfo=TZ)
 
 def _text(activity, role, last_visit, today, days_after=7):
     summary, place, description, categories = feed_data._series_text(
-        activity, role, last_visit, feed_data.Clock(today), days_after, 4
+        activity, role, last_visit, feed_data.Clock(today), days_after, 4, {}
     )
     return summary, place, description or "", categories
 
@@ -339,13 +339,27 @@ def test_a_visit_with_details_shows_title_place_person_and_address_to_a_current_
 def test_no_public_feed_of_elderly_visits():
     assert not feed_data.valid_scope("kind", "elderly_visit")
     assert feed_data.valid_scope("kind", "patrol")
-    assert ("kind", "elderly_visit") not in public_feeds([1, 2])
-    assert {k for s, k in public_feeds([1, 2]) if s == "kind"} == set(feed_data.KIND_LABELS) - {"elderly_visit"}
+    assert ("kind", "elderly_visit") not in public_feeds([1, 2], [])
+    assert {k for s, k in public_feeds([1, 2], []) if s == "kind"} == set(feed_data.KIND_LABELS) - {"elderly_visit"}
 
 
 def test_the_grid_feeds_are_the_community_grids():
     """A grid's public feed exists for each grid the volunteers service has, however many, and no other."""
     grids = range(1, 17)
-    assert [g for s, g in public_feeds(grids) if s == "grid"] == list(grids)
+    assert [g for s, g in public_feeds(grids, []) if s == "grid"] == list(grids)
     assert feed_data.valid_scope("grid", 16, grids) and not feed_data.valid_scope("grid", 17, grids)
     assert not feed_data.valid_scope("grid", 16, range(1, 16)) and not feed_data.valid_scope("grid", 0)
+
+
+def test_the_team_feeds_are_the_community_teams_named_as_the_volunteers_service_names_them():
+    """A team's public feed exists for each team of the community (the volunteers service's), no other;
+    its name is the team's own, or its code where the volunteers service gave none."""
+    teams = {"chess_club": "象棋队", "voluntary_patrol": ""}
+    assert [t for s, t in public_feeds([1], teams) if s == "team"] == ["chess_club", "voluntary_patrol"]
+    assert feed_data.valid_scope("team", "chess_club", teams=teams)
+    assert not feed_data.valid_scope("team", "sanitation_green", teams=teams)
+    assert feed_data.public_scope_name("team", "chess_club", teams) == "观音里 · 象棋队"
+    assert feed_data.public_scope_name("team", "voluntary_patrol", teams) == "观音里 · voluntary_patrol"
+    club = Activity(kind="cultural", team="chess_club")
+    assert feed_data._categories(club, teams) == ("侨之家文化活动", "象棋队")
+    assert feed_data._categories(club, {}) == ("侨之家文化活动", "chess_club")

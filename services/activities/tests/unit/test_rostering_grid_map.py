@@ -52,7 +52,7 @@ def test_a_window_names_grids_of_the_community():
 def test_the_grid_cache_keeps_each_communitys_grids_apart():
     """The volunteers service's grids are each community's: the cache of one container answers
     wutaishan's worker with wutaishan's list, never with what guanyinli's worker was told."""
-    from activities.dependencies import GridCache, VolunteerDirectory
+    from activities.dependencies import StructureCache, VolunteerDirectory
 
     answers = {"guanyinli": [{"id": g} for g in range(1, 16)], "wutaishan": [{"id": 1}, {"id": 2}]}
     community = ["guanyinli"]
@@ -64,9 +64,45 @@ def test_the_grid_cache_keeps_each_communitys_grids_apart():
             Proxy.calls += 1
             return answers[community[0]]
 
-    directory = VolunteerDirectory(Proxy(), 5, GridCache(seconds=60), community=lambda: community[0])
+    directory = VolunteerDirectory(Proxy(), 5, StructureCache(seconds=60), community=lambda: community[0])
     assert directory.grid_ids() == frozenset(range(1, 16))
     community[0] = "wutaishan"
     assert directory.grid_ids() == frozenset({1, 2})
     community[0] = "guanyinli"
     assert directory.grid_ids() == frozenset(range(1, 16)) and Proxy.calls == 2  # each kept a minute
+
+
+def test_the_cache_keeps_each_communitys_teams_and_neighbours_apart_and_a_minute():
+    """Teams and grids are kept apart in the one cache, each community's own; neighbours come both ways."""
+    from activities.dependencies import StructureCache, VolunteerDirectory
+
+    grids = {
+        "guanyinli": [{"id": 1}, {"id": 2}],
+        "wutaishan": [{"id": 1, "neighbours": [2]}, {"id": 2, "neighbours": []}, {"id": 3, "neighbours": [2]}],
+    }
+    teams = {
+        "guanyinli": [{"code": "voluntary_patrol", "name": "Voluntary patrol", "name_zh": "义务巡逻队"}],
+        "wutaishan": [{"code": "chess_club", "name": "Chess club", "name_zh": "象棋队", "members": 3}],
+    }
+    community, now, calls = ["guanyinli"], [0.0], []
+
+    class Proxy:
+        def list_grids(self):
+            calls.append(("grids", community[0]))
+            return grids[community[0]]
+
+        def list_teams(self):
+            calls.append(("teams", community[0]))
+            return teams[community[0]]
+
+    cache = StructureCache(seconds=60, clock=lambda: now[0])
+    directory = VolunteerDirectory(Proxy(), 5, cache, community=lambda: community[0])
+    assert list(directory.teams()) == ["voluntary_patrol"] and directory.grid_neighbours() == {}
+    community[0] = "wutaishan"
+    assert directory.teams() == {"chess_club": {"code": "chess_club", "name": "Chess club", "name_zh": "象棋队"}}
+    assert directory.grid_neighbours() == {1: frozenset({2}), 2: frozenset({1, 3}), 3: frozenset({2})}
+    assert directory.grid_ids() == frozenset({1, 2, 3})
+    assert len(calls) == 4  # one call of each part for each community
+    now[0] = 61.0
+    directory.teams()
+    assert calls[-1] == ("teams", "wutaishan") and len(calls) == 5  # kept a minute, then asked again

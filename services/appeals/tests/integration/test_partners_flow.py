@@ -18,6 +18,7 @@ from appeals.exceptions import (
     NeedDerived,
     PartnerInactive,
     PartnerNotFound,
+    TeamNotFound,
 )
 from appeals.service import AppealsService
 from guanyinli.errors import Forbidden, InvalidInput
@@ -171,6 +172,8 @@ def test_community_needs_derived_matched_and_turned_into_one_activity(rpc, call,
         match_id=venue["id"], title="党建联建 讲座", kind="lecture", start=iso(start),
         end=iso(start + timedelta(hours=2)), place="多功能厅", capacity=80,
     )  # fmt: skip
+    with pytest.raises(TeamNotFound, match="^team: no team 'chess_club'; the teams are convenient_service"):
+        rpc.turn_match_into_activity(**args, team="chess_club")  # a team the community has not: nothing made
     turned = rpc.turn_match_into_activity(**args, request_id="turn-1")
     assert turned["status"] == "turned_into_activity" and turned["activity_id"]
     assert rpc.turn_match_into_activity(**args, request_id="turn-1") == turned  # the same request: the first answer

@@ -69,6 +69,8 @@ def test_a_community_without_its_file_is_named(tmp_path):
         (lambda d: d.update(grids=[]), "grids: Shorter than minimum length 1."),
         (lambda d: d.update(gridz=[]), "gridz: Unknown field."),
         (lambda d: d.update(community="gulou"), "community: 'gulou', but the file is community 'wutaishan'"),
+        (lambda d: d["grids"][0].update(neighbours=[9]), "grids.0.neighbours: no other grid 9 in grids"),
+        (lambda d: d["grids"][0].update(neighbours=[1]), "grids.0.neighbours: no other grid 1 in grids"),
     ],
 )
 def test_a_wrong_file_names_the_file_and_the_field(folder, change, message):
@@ -76,6 +78,14 @@ def test_a_wrong_file_names_the_file_and_the_field(folder, change, message):
     with pytest.raises(StructureError) as wrong:
         load_file(path)
     assert str(wrong.value).startswith(f"{path}: {message}")
+
+
+def test_a_grid_may_name_its_neighbours(folder):
+    """Optional: a grid without ``neighbours`` borders none the file says; Guanyinli's grids name none."""
+    path = spoil(folder, lambda d: d["grids"][0].update(neighbours=[2, 5]))
+    wutaishan = load_file(path)
+    assert wutaishan.grid_of(1).neighbours == (2, 5) and wutaishan.grid_of(2).neighbours == ()
+    assert all(g.neighbours == () for g in structure.guanyinli().grids)
 
 
 def test_a_file_that_is_not_json_is_named(folder):
