@@ -36,9 +36,12 @@ storage that names another community, so a wrong URL cannot mix two communities'
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import Column, MetaData, String, Table, inspect, select, text
 
@@ -84,6 +87,40 @@ def default(config: dict | None = None) -> str:
 
 def is_default(slug: str, config: dict | None = None) -> bool:
     return slug == default(config)
+
+
+# --- what a community is called ----------------------------------------------------------------------
+
+GUANYINLI_NAMES = ("Guanyinli", "观音里")  # the community whose organisation is in code (volunteers.structure)
+DIR_SETTING = "COMMUNITIES_DIR"
+DIR_ENV = "GUANYINLI_COMMUNITIES_DIR"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "config" / "communities"
+
+
+def communities_dir(config: dict | None = None) -> Path:
+    """The folder of the communities' files (``<slug>.json``, read in full by the volunteers service):
+    nameko config ``COMMUNITIES_DIR``, else ``GUANYINLI_COMMUNITIES_DIR``, else ``config/communities``."""
+    return Path((config or {}).get(DIR_SETTING) or os.environ.get(DIR_ENV) or DEFAULT_DIR)
+
+
+def names(slug: str, config: dict | None = None) -> tuple[str, str]:
+    """The community's short names in English and Chinese, as feeds and pages title it ("观音里",
+    "五台山"): Guanyinli's from code, another's from its file (``name``, ``name_zh`` without the
+    trailing "Community" / "社区"), else its slug."""
+    return _names(slug, str(communities_dir(config)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(slug: str, folder: str) -> tuple[str, str]:
+    if slug == "guanyinli":
+        return GUANYINLI_NAMES
+    try:
+        data = json.loads((Path(folder) / f"{slug}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return slug, slug
+    name = str(data.get("name") or slug).removesuffix(" Community")
+    name_zh = str(data.get("name_zh") or name).removesuffix("社区")
+    return name, name_zh
 
 
 # --- where a community's records are ----------------------------------------------------------------

@@ -154,3 +154,12 @@ def test_a_worker_acts_for_the_community_of_its_request_or_of_its_loop(monkeypat
         assert tenancy.community_of(worker) == "wutaishan"
     assert tenancy.community_of(worker) == "guanyinli"
     assert worker.data == {}, "nothing of it travels in the context data"
+
+
+def test_a_community_is_called_by_its_file_or_else_its_slug(tmp_path):
+    (tmp_path / "xiaoshi.json").write_text('{"name": "Xiaoshi Community", "name_zh": "小市社区"}', encoding="utf-8")
+    config = {tenancy.DIR_SETTING: str(tmp_path)}
+    assert tenancy.names("guanyinli", config) == ("Guanyinli", "观音里")
+    assert tenancy.names("xiaoshi", config) == ("Xiaoshi", "小市")
+    assert tenancy.names("nofile", config) == ("nofile", "nofile")
+    assert tenancy.names("wutaishan") == ("Wutaishan", "五台山")  # the repository's config/communities

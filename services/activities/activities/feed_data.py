@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from activities import domain, ical, recurrence
 from activities.domain import Caller
 from activities.models import Activity, ActivityRole, FeedToken, Occurrence, OccurrenceRole, Signup
+from guanyinli import tenancy
 from guanyinli.events import KINDS
 from guanyinli.timeutil import TZ, from_db, to_db
 
@@ -483,8 +484,10 @@ def personal_feed(
     now: datetime,
     days_after: int = domain.VISIT_DETAILS_DAYS_AFTER,
     team_labels: Mapping[str, str] | None = None,
+    community_name: str = tenancy.GUANYINLI_NAMES[1],
 ) -> ical.Feed:
-    """All duties of one volunteer (confirmed, and cancelled ones for a while); teams by ``team_labels``."""
+    """All duties of one volunteer (confirmed, and cancelled ones for a while); teams by ``team_labels``;
+    the calendar titled with the community's short name (``tenancy.names``)."""
     clock = Clock(now)
     rows = session.execute(
         select(Signup, Occurrence, ActivityRole, Activity)
@@ -559,20 +562,29 @@ def personal_feed(
             duties=tuple(duties),
         )
         events += duty_events(series, clock)
-    return ical.Feed(name="观音里 · 我的志愿服务", description="我在观音里社区的志愿服务值班", events=tuple(events))
+    return ical.Feed(
+        name=f"{community_name} · 我的志愿服务",
+        description=f"我在{community_name}社区的志愿服务值班",
+        events=tuple(events),
+    )
 
 
 PUBLIC_SCOPES = ("team", "grid", "kind", "lectures")
 
 
-def public_scope_name(scope: str, value: str | int | None, team_labels: Mapping[str, str] | None = None) -> str:
+def public_scope_name(
+    scope: str,
+    value: str | int | None,
+    team_labels: Mapping[str, str] | None = None,
+    community_name: str = tenancy.GUANYINLI_NAMES[1],
+) -> str:
     if scope == "team":
-        return f"观音里 · {(team_labels or {}).get(value) or value}"
+        return f"{community_name} · {(team_labels or {}).get(value) or value}"
     if scope == "grid":
-        return f"观音里 · 第{value}网格"
+        return f"{community_name} · 第{value}网格"
     if scope == "kind":
-        return f"观音里 · {KIND_LABELS[value]}"
-    return "观音里 · 立德树人讲堂 讲座安排"
+        return f"{community_name} · {KIND_LABELS[value]}"
+    return f"{community_name} · 立德树人讲堂 讲座安排"
 
 
 def valid_scope(
@@ -685,7 +697,12 @@ def public_version(session: Session, scope: str, value: str | int | None, now: d
 
 
 def public_feed(
-    session: Session, scope: str, value: str | int | None, now: datetime, team_labels: Mapping[str, str] | None = None
+    session: Session,
+    scope: str,
+    value: str | int | None,
+    now: datetime,
+    team_labels: Mapping[str, str] | None = None,
+    community_name: str = tenancy.GUANYINLI_NAMES[1],
 ) -> ical.Feed:
     """Activities of a team, a grid, a kind, or the lecture hall programme: no private data, no elderly visit;
     teams named by ``team_labels`` (code -> name), else by their codes."""
@@ -740,4 +757,4 @@ def public_feed(
         event = activity_event(data, clock)
         if event is not None:
             events.append(event)
-    return ical.Feed(name=public_scope_name(scope, value, team_labels), events=tuple(events))
+    return ical.Feed(name=public_scope_name(scope, value, team_labels, community_name), events=tuple(events))

@@ -360,6 +360,10 @@ class FeedsMixin:
         community = self._community()
         return None if tenancy.is_default(community, self._feed_config()) else community
 
+    def _community_name(self) -> str:
+        """The community's short name in Chinese, which titles its calendars (``tenancy.names``)."""
+        return tenancy.names(self._community(), self._feed_config())[1]
+
     def _link(self, path: str) -> dict:
         """A feed's links in the worker's community: under ``/c/<slug>`` unless it is the default one."""
         url = self._feed_base_url() + tenancy.path_for(self._community(), path, self._feed_config())
@@ -417,7 +421,7 @@ class FeedsMixin:
         public, teams = [], self._team_labels()
         for scope, value in public_feeds(self._grids_if_known(), teams):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
-            name = feed_data.public_scope_name(scope, value, teams)
+            name = feed_data.public_scope_name(scope, value, teams, self._community_name())
             public.append({"scope": scope, "value": value, "name": name, **self._link(path)})
         return {
             "volunteer_id": volunteer_id,
@@ -539,13 +543,13 @@ class FeedsMixin:
             lambda current: ("volunteer", current[0]),
             lambda session, at: personal_lookup(session, token, secret, at, self._token_community()),
             lambda session, at, current: feed_data.personal_feed(
-                session, current[0], at, self._visit_days_after(), self._team_labels()
+                session, current[0], at, self._visit_days_after(), self._team_labels(), self._community_name()
             ),
             lookup=("feed-token", token, secret),
         )
         if found is None:
             return not_found("no such feed")
-        return calendar_response(request, *found, private=True, filename="guanyinli-duties.ics")
+        return calendar_response(request, *found, private=True, filename=f"{self._community()}-duties.ics")
 
     def _public(self, request, scope: str, value) -> Response:
         try:
@@ -560,7 +564,9 @@ class FeedsMixin:
             request,
             lambda current: (scope, value),
             lambda session, at: feed_data.public_version(session, scope, value, at),
-            lambda session, at, current: feed_data.public_feed(session, scope, value, at, labels),
+            lambda session, at, current: feed_data.public_feed(
+                session, scope, value, at, labels, self._community_name()
+            ),
             lookup=("public-feed", scope, value),
         )
         name = f"guanyinli-{scope}" + (f"-{value}" if value is not None else "")

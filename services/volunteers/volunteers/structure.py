@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,9 @@ from guanyinli import tenancy
 from guanyinli.errors import CommunityNotFound, format_validation
 
 GUANYINLI = "guanyinli"  # the community whose organisation is in code
-SETTING = "COMMUNITIES_DIR"
-ENV = "GUANYINLI_COMMUNITIES_DIR"
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "config" / "communities"
+SETTING = tenancy.DIR_SETTING
+ENV = tenancy.DIR_ENV
+DEFAULT_DIR = tenancy.DEFAULT_DIR
 GRID_KINDS = ("exclusive", "comprehensive")
 COURTYARD_KINDS = ("courtyard", "commercial_residential")
 
@@ -341,10 +340,7 @@ def load_file(path: Path | str, slug: str | None = None) -> Structure:
     )
 
 
-def communities_dir(config: dict | None = None) -> Path:
-    """The folder of the communities' files: nameko config ``COMMUNITIES_DIR``, else the environment
-    variable ``GUANYINLI_COMMUNITIES_DIR``, else ``config/communities`` of the repository."""
-    return Path((config or {}).get(SETTING) or os.environ.get(ENV) or DEFAULT_DIR)
+communities_dir = tenancy.communities_dir  # COMMUNITIES_DIR, GUANYINLI_COMMUNITIES_DIR, config/communities
 
 
 class Structures:

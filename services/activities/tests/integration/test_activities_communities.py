@@ -177,6 +177,10 @@ def test_a_feed_of_wutaishan_is_served_under_its_prefix_and_nowhere_else(both, o
     our_feed = web_session.get(our_path)
     assert our_feed.status_code == 200 and summaries(our_feed.content) == [f"{HERE_TITLE} · 巡逻"]
     assert our_feed.headers["ETag"] != their_feed.headers["ETag"]
+    # Each calendar is titled with its own community's name, and so is the file it comes as.
+    assert "X-WR-CALNAME:五台山 · 我的志愿服务" in their_feed.text and "观音里" not in their_feed.text
+    assert "X-WR-CALNAME:观音里 · 我的志愿服务" in our_feed.text
+    assert f'filename="{THERE}-duties.ics"' in their_feed.headers["Content-Disposition"]
     # Kept bodies are each community's: asked again in turn, each still gets its own.
     assert summaries(web_session.get(PREFIX + path).content) == [f"{THERE_TITLE} · 巡逻"]
     assert summaries(web_session.get(our_path).content) == [f"{HERE_TITLE} · 巡逻"]
@@ -191,6 +195,7 @@ def test_grid_4s_feed_is_each_communitys_own(both, open_as, web_session, tenants
     theirs = web_session.get(f"{PREFIX}/feeds/grids/4.ics")
     assert ours.status_code == theirs.status_code == 200
     assert summaries(ours.content) == [HERE_TITLE] and summaries(theirs.content) == [THERE_TITLE]
+    assert "X-WR-CALNAME:五台山 · 第4网格" in theirs.text and "X-WR-CALNAME:观音里 · 第4网格" in ours.text
     # One community's ETag is not a 304 in the other's, and a change in one leaves the other's as it was.
     assert web_session.get("/feeds/grids/4.ics", headers={"If-None-Match": theirs.headers["ETag"]}).status_code == 200
     both[THERE]["organiser"].cancel_occurrence(occurrence_id=1, reason="暴雨")
