@@ -15,8 +15,8 @@ from guanyinli.schemas import LocalDateTime, load
 from guanyinli.timeutil import now
 
 KINDS = ("patrol", "tutoring", "lecture", "elderly_visit", "sanitation", "convenience", "cultural")
-# Guanyinli's teams, for the organiser's Guanyinli-only pages; any community's teams (and which team codes
-# are valid) are the volunteers service's ``list_teams``.
+# Guanyinli's teams (the demo's, as tests name them); which teams a community has, and so which team codes
+# are valid, is the volunteers service's ``list_teams`` of that community: no service checks against this.
 TEAMS = ("convenient_service", "sanitation_green", "voluntary_patrol")
 
 

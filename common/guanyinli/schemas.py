@@ -78,9 +78,10 @@ Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=
 Text = functools.partial(fields.String, validate=validate.Length(min=1, max=200))
 # A team's code: the teams are each community's (the volunteers service's ``list_teams``), so a schema
 # checks only the form; the service checks the code against the community's teams.
+TEAM_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TeamCode = functools.partial(
     fields.String,
-    validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="a team's code: lowercase letters, digits and _"),
+    validate=validate.Regexp(TEAM_CODE, error="a team's code: lowercase letters, digits and _"),
     metadata={"description": "a team of the community (volunteers list_teams), e.g. voluntary_patrol"},
 )
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from guanyinli.errors import InvalidInput
-from guanyinli.events import KINDS, TEAMS
+from guanyinli.events import KINDS
+from guanyinli.schemas import TEAM_CODE
 from guanyinli.timeutil import TZ, iso, local
 
 VIEWS = ("week", "month")
@@ -116,8 +117,8 @@ class Filters:
         kind, team, grid = (values.get(k) or None for k in ("kind", "team", "grid"))
         if kind is not None and kind not in KINDS:
             raise InvalidInput(f"kind: one of {', '.join(KINDS)}", "活动类别不对")
-        if team is not None and team not in TEAMS:
-            raise InvalidInput(f"team: one of {', '.join(TEAMS)}", "队伍不对")
+        if team is not None and not TEAM_CODE.match(team):  # which teams there are: the community's own
+            raise InvalidInput("team: a team code (`guanyinli teams list`)", "队伍代码不对")
         try:
             grid_id = int(grid) if grid is not None else None
         except ValueError:

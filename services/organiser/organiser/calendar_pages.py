@@ -13,7 +13,7 @@ from datetime import date, datetime
 from werkzeug.wrappers import Response
 
 from guanyinli.errors import InvalidInput
-from guanyinli.events import KINDS, TEAMS
+from guanyinli.events import KINDS
 from guanyinli.timeutil import iso, local
 from organiser import agenda, web
 from organiser.i18n import translate
@@ -39,7 +39,8 @@ class CalendarPages:
         """Kinds, teams and grids for the filters and forms, teams named in the page's language."""
         platform = self._platform()
         teams, grids = platform.teams(), platform.grids()
-        return {"kinds": KINDS, "teams": TEAMS, "grids": grids, **directory_words(teams, grids, lang)}
+        codes = [t["code"] for t in teams]  # the community's own teams (volunteers.list_teams)
+        return {"kinds": KINDS, "teams": codes, "grids": grids, **directory_words(teams, grids, lang)}
 
     # --- the calendar ------------------------------------------------------------------------
 

@@ -203,7 +203,7 @@ def _community(value: str | None) -> str | None:
 
 @cli.group()
 def teams():
-    """The three volunteer teams."""
+    """The community's volunteer teams."""
 
 
 @teams.command("list")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from guanyinli.errors import InvalidInput
-from guanyinli.events import KINDS, TEAMS
+from guanyinli.events import KINDS
 from guanyinli.timeutil import TZ, iso
 from organiser import agenda
 from organiser.cli import (
@@ -39,7 +39,7 @@ def _filters(kind, team, grid) -> agenda.Filters:
 
 def filter_options(fn):
     fn = click.option("--grid", type=click.IntRange(min=1), help="grid id")(fn)
-    fn = click.option("--team", type=click.Choice(TEAMS), help="team code")(fn)
+    fn = click.option("--team", help="team code (`guanyinli teams list`: the community's own)")(fn)
     return click.option("--kind", type=click.Choice(KINDS), help="kind of activity")(fn)
 
 
