@@ -9,7 +9,7 @@ the appeal goes to the appeals service as this service (``receive_public_appeal`
 code). Nothing a resident types is logged; the number only masked on their own pages.
 
 Outside the default community the pages are at ``/c/<slug>/appeal...`` (``guanyinli.tenancy``):
-their links, forms and redirects keep the prefix (``request.script_root``), the pass is good in its
+their links, forms and redirects keep the prefix (``web.under_root``, as every page's), the pass is good in its
 community only, and the appeal goes to that community's appeals.
 """
 
@@ -77,7 +77,7 @@ class ResidentPages:
         """A page of the flow; its forms carry the browser's token (kept while the cookie lasts, so
         going back and sending a form again is not refused)."""
         token = request.cookies.get(APPEAL_CSRF_COOKIE) or new_token()
-        response = web.render(f"appeal/{template}", lang, status, csrf=token, root=request.script_root, **context)
+        response = web.render(f"appeal/{template}", lang, status, csrf=token, **context)
         web.set_cookie(response, APPEAL_CSRF_COOKIE, token, 3600, self.settings.secure_cookies)
         return response
 
@@ -127,7 +127,7 @@ class ResidentPages:
     @http("GET", "/appeal/lang/<code>")
     def pa_language(self, request: Request, code: str) -> Response:
         lang = code if code in ("zh", "en") else "zh"
-        response = web.redirect(request.script_root + "/appeal")
+        response = web.redirect("/appeal")
         web.set_cookie(response, web.LANG_COOKIE, lang, 365 * 86400, self.settings.secure_cookies)
         return response
 

@@ -102,7 +102,9 @@ def test_an_appeal_at_the_communitys_page_is_that_communitys_only(site, web_sess
     assert path.startswith(f"{ROOT}/appeal/reply/"), link["text"]
     page = web_session.get(path)
     assert page.status_code == 200 and f'action="{path}"' in page.text
-    not_here = web_session.post(path[len(ROOT) :], data={"csrf": csrf_of(page.text), "satisfaction": "1"})
+    # (the form's pass is path-scoped to its community: the default community's page gives its own)
+    elsewhere = web_session.get(path[len(ROOT) :])
+    not_here = web_session.post(path[len(ROOT) :], data={"csrf": csrf_of(elsewhere.text), "satisfaction": "1"})
     assert not_here.status_code == 404, "the link is unknown in another community"
     thanks = web_session.post(path, data={"csrf": csrf_of(page.text), "satisfaction": "5", "reply": "很快"})
     assert thanks.status_code == 200 and reference in thanks.text
