@@ -123,7 +123,11 @@ def test_each_community_sees_its_own_appeals_and_escalation_runs_in_both(organis
     assert people[tenancy.DEFAULT] == people[SECOND_COMMUNITY] == (1, 2), "ids are each community's own"
 
     theirs = appeals[SECOND_COMMUNITY].receive_appeal(
-        category="repair", grid_id=6, courtyard="C05", description="楼道水管漏水", **RESIDENT  # wutaishan's
+        category="repair",
+        grid_id=6,
+        courtyard="C05",
+        description="楼道水管漏水",
+        **RESIDENT,  # wutaishan's
     )
     assert theirs["handler_id"] == 2
     assert appeals[tenancy.DEFAULT].list_appeals() == []
