@@ -125,9 +125,9 @@ def test_each_community_sees_its_own_appeals_and_escalation_runs_in_both(organis
     theirs = appeals[SECOND_COMMUNITY].receive_appeal(
         category="repair",
         grid_id=6,
-        courtyard="C05",
+        courtyard="C05",  # wutaishan's own courtyard in its grid 6
         description="楼道水管漏水",
-        **RESIDENT,  # wutaishan's
+        **RESIDENT,
     )
     assert theirs["handler_id"] == 2
     assert appeals[tenancy.DEFAULT].list_appeals() == []
