@@ -560,8 +560,7 @@ def service_token(service: str, config: dict | None = None, community: str | Non
     path = signing_key_path(service, config)
     if path is None:
         return None
-    if community is not None and tenancy.is_default(community, config):
-        community = None
+    community = tenancy.named(community, config)
     key = (service, str(path), community)
     with _SERVICE_TOKENS_LOCK:
         maker = _SERVICE_TOKENS.get(key)

@@ -89,6 +89,12 @@ def is_default(slug: str, config: dict | None = None) -> bool:
     return slug == default(config)
 
 
+def named(slug: str | None, config: dict | None = None) -> str | None:
+    """``slug``, or None for the default community (or for None): how tokens' claims, feed MACs and
+    message ids name a community, so that the default community's stay as they always were."""
+    return None if slug is None or is_default(slug, config) else check_slug(slug)
+
+
 # --- what a community is called ----------------------------------------------------------------------
 
 GUANYINLI_NAMES = ("Guanyinli", "观音里")  # the community whose organisation is in code (volunteers.structure)

@@ -357,8 +357,7 @@ class FeedsMixin:
 
     def _token_community(self) -> str | None:
         """What personal tokens are bound to: None in the default community, else its slug."""
-        community = self._community()
-        return None if tenancy.is_default(community, self._feed_config()) else community
+        return tenancy.named(self._community(), self._feed_config())
 
     def _community_name(self) -> str:
         """The community's short name in Chinese, which titles its calendars (``tenancy.names``)."""
@@ -418,10 +417,10 @@ class FeedsMixin:
         if row is not None and secret is not None:
             token = derive_token(secret, row.id, volunteer_id, self._token_community())
             personal = self._link(PERSONAL_PATH.format(token=token))
-        public, teams = [], self._team_labels()
+        public, teams, place = [], self._team_labels(), self._community_name()
         for scope, value in public_feeds(self._grids_if_known(), teams):
             path = PUBLIC_PATHS[scope].format(value=quote(str(value)) if value is not None else "")
-            name = feed_data.public_scope_name(scope, value, teams, self._community_name())
+            name = feed_data.public_scope_name(scope, value, teams, place)
             public.append({"scope": scope, "value": value, "name": name, **self._link(path)})
         return {
             "volunteer_id": volunteer_id,

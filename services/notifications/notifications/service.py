@@ -213,12 +213,8 @@ class NotificationsService(revocation.RevocationListener):
             store.queue_due_reminders(session, now, self.settings.digest)
         with db.get_session() as session:
             store.queue_digests(session, now, self.settings.digest)
-        community = self._named(db.community)
+        community = tenancy.named(db.community, self.config)
         Sender(db, self.channels, self.clock, self.settings, self.volunteers, REPLICA, community).run(budget)
-
-    def _named(self, community: str) -> str | None:
-        """The community, None for the default one (whose messages' ids are as they always were)."""
-        return None if tenancy.is_default(community, self.config) else community
 
     # --- RPC --------------------------------------------------------------------------------
 
@@ -306,7 +302,10 @@ class NotificationsService(revocation.RevocationListener):
 
     def _as_sent(self, delivery: dict) -> dict:
         """A delivery's view with the message id it goes out with (``domain.message_id_in``)."""
-        return {**delivery, "message_id": domain.message_id_in(delivery["message_id"], self._named(self.db.community))}
+        return {
+            **delivery,
+            "message_id": domain.message_id_in(delivery["message_id"], tenancy.named(self.db.community, self.config)),
+        }
 
     @rpc
     @contract(access=ORGANISERS, request=Page, response=schemas.DeadLetter(many=True), errors=(Forbidden,))

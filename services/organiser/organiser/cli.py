@@ -54,7 +54,7 @@ class State:
         self.uri = uri
         self.timeout = timeout
         self.as_json = as_json
-        self.community = community  # None: the default community (``credentials.community_claim``)
+        self.community = community  # None: the default community (``tenancy.named``)
         self.names = False
         self._stack = contextlib.ExitStack()
         self._cluster = None
@@ -193,7 +193,7 @@ def cli(ctx: click.Context, amqp_uri: str | None, timeout: float, as_json: bool,
 
 def _community(value: str | None) -> str | None:
     try:
-        return credentials.community_claim(value or None)
+        return tenancy.named(value or None)
     except tenancy.CommunityError as exc:
         raise click.BadParameter(str(exc), param_hint="--community") from None
 

@@ -32,13 +32,6 @@ class NotSignedIn(Exception):
     """No token, no login and no operator key: the command line has no identity to call with."""
 
 
-def community_claim(slug: str | None) -> str | None:
-    """The community the command line's tokens name: None for the default community (no claim)."""
-    if slug is None or tenancy.is_default(tenancy.check_slug(slug)):
-        return None
-    return slug
-
-
 def token_file(community: str | None = None) -> Path:
     path = Path(os.environ.get("GUANYINLI_TOKEN_FILE") or Path.home() / ".config" / "guanyinli" / "token.json")
     return path if community is None else path.with_name(f"{path.stem}.{community}{path.suffix}")
@@ -108,7 +101,7 @@ def community_of(token: str) -> str | None:
 
 def context(renew, community: str | None = None) -> dict:
     """Context data for the command line's calls as ``community`` (None: the default one, see
-    ``community_claim``); ``renew(token)`` returns a fresh login answer."""
+    ``tenancy.named``); ``renew(token)`` returns a fresh login answer."""
     given = os.environ.get(ENV_TOKEN)
     if given:
         if community is not None and community_of(given) != community:  # without --community: the token's own

@@ -83,8 +83,7 @@ class ResidentPages:
 
     def _pa_community(self, request: Request) -> str | None:
         """The community of the page's ``/c/<slug>`` prefix; None for the default community."""
-        slug = request.environ.get(tenancy.ENVIRON_KEY)
-        return None if slug is None or tenancy.is_default(slug, self.config) else slug
+        return tenancy.named(request.environ.get(tenancy.ENVIRON_KEY), self.config)
 
     def _pa_csrf_ok(self, request: Request) -> bool:
         return csrf_ok(request.cookies.get(APPEAL_CSRF_COOKIE), request.form.get("csrf"))

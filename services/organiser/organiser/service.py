@@ -54,7 +54,6 @@ from organiser.remote import Platform, Timed, classify
 from organiser.security import ABSOLUTE, csrf_ok, new_token
 from organiser.tokens import ISSUER as TOKEN_ISSUER
 from organiser.tokens import LOGIN_TOKEN_SECONDS, AccountTokens
-from organiser.tokens import claim as tokens_claim
 from organiser.web import http
 
 log = logging.getLogger(__name__)
@@ -148,7 +147,7 @@ class Caller:
     def __init__(self, worker_ctx, tokens: AccountTokens):
         self._data = worker_ctx.data
         self._tokens = tokens
-        self.community = tokens_claim(tenancy.community_of(worker_ctx), worker_ctx.container.config)
+        self.community = tenancy.named(tenancy.community_of(worker_ctx), worker_ctx.container.config)
 
     def __call__(self, user: dict) -> None:
         self._data[ON_BEHALF_KEY] = self._tokens.token_for(user, self.community)
@@ -364,7 +363,7 @@ class OrganiserService(
             accounts.forget_login_failures(session, username, address)
         if found is None:
             raise Forbidden("username or password not accepted", "用户名或密码不正确")
-        return self._login_token(found, tokens_claim(db.community, self.config))
+        return self._login_token(found, tenancy.named(db.community, self.config))
 
     @rpc
     @contract(

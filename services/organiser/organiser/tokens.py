@@ -11,18 +11,11 @@ from __future__ import annotations
 import threading
 import time
 
-from guanyinli import tenancy
 from guanyinli.identity import Issuer, person_subject
 
 ISSUER = "organiser"
 PAGE_TOKEN_SECONDS = 300  # a page's calls: minted per account, reused until half of it is gone
 LOGIN_TOKEN_SECONDS = 12 * 3600  # the command line's login: renewed while the account is active
-
-
-def claim(slug: str | None, config: dict | None) -> str | None:
-    """The community claim of a token for ``slug``: None for the default community, so that its
-    tokens stay as they were (``guanyinli.tenancy``)."""
-    return None if slug is None or tenancy.is_default(slug, config) else slug
 
 
 def account_subject(username: str, community: str | None = None) -> str:

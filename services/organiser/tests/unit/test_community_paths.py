@@ -6,6 +6,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from guanyinli import tenancy
 from organiser import credentials, tokens, web
 
 
@@ -73,14 +74,14 @@ def test_subjects_name_their_community_unless_it_is_the_default():
     assert tokens.account_of("account:wang", "wutaishan") is None
     assert tokens.account_of("account:a@b") == "a@b" and tokens.account_of("volunteer:12") is None
     config = {"COMMUNITIES": "guanyinli,wutaishan"}
-    assert tokens.claim("guanyinli", config) is None and tokens.claim("wutaishan", config) == "wutaishan"
+    assert tenancy.named("guanyinli", config) is None and tenancy.named("wutaishan", config) == "wutaishan"
 
 
 def test_the_command_line_keeps_a_login_per_community(monkeypatch, tmp_path):
     monkeypatch.setenv("GUANYINLI_TOKEN_FILE", str(tmp_path / "token.json"))
     monkeypatch.delenv("GUANYINLI_COMMUNITIES", raising=False)
-    assert credentials.community_claim(None) is None and credentials.community_claim("guanyinli") is None
-    assert credentials.community_claim("wutaishan") == "wutaishan"
+    assert tenancy.named(None) is None and tenancy.named("guanyinli") is None
+    assert tenancy.named("wutaishan") == "wutaishan"
     assert credentials.token_file("wutaishan") == tmp_path / "token.wutaishan.json"
     credentials.save_login({"token": "t-w"}, "wutaishan")
     assert credentials.saved_login("wutaishan") == "t-w" and credentials.saved_login() is None
