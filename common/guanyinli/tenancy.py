@@ -75,8 +75,14 @@ def served(config: dict | None = None) -> tuple[str, ...]:
     value = (config or {}).get(SETTING)
     if value is None or value == "":
         value = os.environ.get(ENV, "")
+    return _parsed(value if isinstance(value, str) else tuple(value))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(value: str | tuple) -> tuple[str, ...]:
+    """The setting's slugs, checked once: every request asks which community is the default."""
     if isinstance(value, str):
-        value = [part.strip() for part in value.split(",")]
+        value = tuple(part.strip() for part in value.split(","))
     slugs = tuple(dict.fromkeys(check_slug(s) for s in value if s))
     return slugs or (DEFAULT,)
 
