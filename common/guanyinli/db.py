@@ -386,6 +386,20 @@ class DatabaseHandle:
 
     # --- communities (guanyinli.tenancy) --------------------------------------------------------------
 
+    def in_each_community(self, what: str, work: Callable[[DatabaseHandle], Any]) -> None:
+        """``work(handle)`` for every community (``each_community``); one whose work fails is logged
+        (``what`` says what was not done) and the others still have their turn; then the first
+        error is raised, so the timer's failure shows."""
+        failed = None
+        for handle in self.each_community():
+            try:
+                work(handle)
+            except Exception as exc:
+                log.exception("community %s: %s", handle.community, what)
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
     def for_community(self, slug: str) -> DatabaseHandle:
         """A handle on another community's storage, for work that is not a caller's request (a
         timer); it records no request and keeps no answer. Close it when done."""

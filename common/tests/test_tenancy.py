@@ -163,3 +163,29 @@ def test_a_community_is_called_by_its_file_or_else_its_slug(tmp_path):
     assert tenancy.names("xiaoshi", config) == ("Xiaoshi", "小市")
     assert tenancy.names("nofile", config) == ("nofile", "nofile")
     assert tenancy.names("wutaishan") == ("Wutaishan", "五台山")  # the repository's config/communities
+
+
+def test_a_timers_work_in_each_community_goes_on_past_one_that_fails_then_fails(caplog):
+    from guanyinli.db import DatabaseHandle
+
+    class Two(DatabaseHandle):
+        def __init__(self):
+            self.community = "two"
+
+        def each_community(self):
+            for slug in ("guanyinli", "wutaishan"):
+                handle = Two()
+                handle.community = slug
+                yield handle
+
+    done = []
+
+    def work(handle):
+        if handle.community == "guanyinli":
+            raise RuntimeError("storage away")
+        done.append(handle.community)
+
+    with pytest.raises(RuntimeError, match="storage away"):
+        Two().in_each_community("nothing sent", work)
+    assert done == ["wutaishan"]
+    assert "community guanyinli: nothing sent" in caplog.text

@@ -399,20 +399,7 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
         Every community in turn, each on its own storage, asking its own grids' leaders and its
         events going out as its own (``each_community``)."""
         now = self.clock()
-        self._each_community("appeals not escalated", lambda db: self._escalate(db, now))
-
-    def _each_community(self, what: str, work: Callable[[Any], Any]) -> None:
-        """``work(db)`` for every community; one that fails is logged and the others still have
-        their turn; then the timer fails with its error."""
-        failed = None
-        for db in self.db.each_community():
-            try:
-                work(db)
-            except Exception as exc:
-                log.exception("community %s: %s", db.community, what)
-                failed = failed or exc
-        if failed is not None:
-            raise failed
+        self.db.in_each_community("appeals not escalated", lambda db: self._escalate(db, now))
 
     def _escalate(self, db, now) -> None:
         settings = self.escalation
@@ -458,7 +445,7 @@ class AppealsService(partners_service.PartnersMixin, revocation.RevocationListen
     def send_reply_texts(self):
         """Texts of reply links that did not go out at closing (notifications was down), in every
         community."""
-        self._each_community("reply links not texted", self._send_reply_texts)
+        self.db.in_each_community("reply links not texted", self._send_reply_texts)
 
     def _send_reply_texts(self, db=None, appeal_id: int | None = None) -> None:
         """Text each open, unsent reply link of ``db``'s community (the worker's by default; of

@@ -196,16 +196,12 @@ class NotificationsService(revocation.RevocationListener):
         and the others still have theirs; the poll then fails with its error."""
         communities = tenancy.served(self.config)
         deadline = time.monotonic() + self.settings.tick_budget
-        failed = None
-        for db in self.db.each_community():
+
+        def turn(db) -> None:
             left = len(communities) - communities.index(db.community)
-            try:
-                self._pump(db, (deadline - time.monotonic()) / left)
-            except Exception as exc:
-                log.exception("community %s: notifications not queued or sent in this poll", db.community)
-                failed = failed or exc
-        if failed is not None:
-            raise failed
+            self._pump(db, (deadline - time.monotonic()) / left)
+
+        self.db.in_each_community("notifications not queued or sent in this poll", turn)
 
     def _pump(self, db, budget: float) -> None:
         now = self.clock.now()
