@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ortools.sat.python import cp_model
+
 from activities.roster import cpmodel
 from activities.roster import rules as R
 from activities.roster.index import Index
@@ -44,3 +46,17 @@ def costs(p: Problem, assignments) -> dict[str, int]:
     built = cpmodel.build(ix, soft=True)
     assert cpmodel.objective_of(built, chosen) == sum(by_rule.values())
     return {k: v for k, v in by_rule.items() if v}
+
+
+def optimum(ix: Index, window=(), workers: int = 1) -> int:
+    """CP-SAT's proven optimum of the whole model; with `window` ((role, top, bottom), ...), of the rosters
+    whose roles' tops and bottoms are those."""
+    built = cpmodel.build(ix, False)
+    for role, top, bottom in window:
+        built.model.Add(built.spread[role][0] == top)
+        built.model.Add(built.spread[role][1] == bottom)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.max_time_in_seconds = 30
+    assert solver.Solve(built.model) == cp_model.OPTIMAL
+    return round(solver.ObjectiveValue())

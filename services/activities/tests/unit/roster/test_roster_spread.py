@@ -4,9 +4,9 @@ import time
 from dataclasses import replace
 
 import pytest
-from ortools.sat.python import cp_model
+from roster_cases import optimum
 
-from activities.roster import Options, cpmodel, lns, scenarios, solve, spread, validate
+from activities.roster import Options, lns, scenarios, solve, spread, validate
 from activities.roster import rules as R
 from activities.roster.index import Index
 from activities.roster.model import Assignment
@@ -23,15 +23,6 @@ def four_grids(seed):
     )
 
 
-def optimum(ix):
-    built = cpmodel.build(ix, False)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.max_time_in_seconds = 30
-    assert solver.Solve(built.model) == cp_model.OPTIMAL
-    return round(solver.ObjectiveValue())
-
-
 def test_grids_are_separate_only_when_nobody_may_patrol_next_door():
     month = scenarios.guanyinli_month(1, days=7)
     assert not spread.separate(Index.build(month))  # half the patrollers may also patrol a neighbouring grid
@@ -43,7 +34,7 @@ def test_grids_are_separate_only_when_nobody_may_patrol_next_door():
 def test_priced_grids_find_the_optimum_and_prove_a_bound_below_it(seed):
     problem = four_grids(seed)
     ix = Index.build(problem)
-    best = optimum(ix)
+    best = optimum(ix, workers=2)
     # thirty rounds of grid solves that each close (30 s is only a guard): the same rounds on a busy machine
     priced = spread.price_grids(ix, False, time.perf_counter() + 300, seconds=30, rounds=30)
     assert priced.bound <= best == priced.cost == lns.roster_cost(ix, priced.chosen)
