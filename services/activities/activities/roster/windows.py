@@ -94,6 +94,7 @@ class WindowModel:
             if shift.leaders_needed:
                 s.Add(s.Sum(leaders[si]) >= shift.leaders_needed)
         self.rows: dict[str, list[tuple[pywraplp.Constraint, int]]] = defaultdict(list)
+        self.bottom: dict[str, pywraplp.Variable] = {}  # each role's bottom: fixed by a window, free by a spread
         for vi, v in enumerate(ix.volunteers):
             slots: dict[int, list] = defaultdict(list)
             weeks: dict[int, list] = defaultdict(list)
@@ -113,9 +114,13 @@ class WindowModel:
                     s.Add(s.Sum(vars_) <= cap)
             if v.max_shifts is not None and len(mine[vi]) > v.max_shifts:
                 s.Add(s.Sum([self.x[vi, si] for si in mine[vi]]) <= v.max_shifts)
+            # shifts - target - the role's bottom, between 0 and the window's width
             row = s.Constraint(-s.infinity(), s.infinity())
             for si in mine[vi]:
                 row.SetCoefficient(self.x[vi, si], 1)
+            if R.role(v) not in self.bottom:
+                self.bottom[R.role(v)] = s.NumVar(-s.infinity(), s.infinity(), "")
+            row.SetCoefficient(self.bottom[R.role(v)], -1)
             self.rows[R.role(v)].append((row, ix.targets[v.id]))
         objective = s.Objective()
         for (vi, si), var in self.x.items():
@@ -130,8 +135,9 @@ class WindowModel:
         roster, if the solution is whole. The solution's values stay in `values` until the next solve."""
         self.window = window
         for role, top, bottom in window:
+            self.bottom[role].SetBounds(bottom, bottom)
             for row, target in self.rows[role]:
-                row.SetBounds(bottom + target, top + target)
+                row.SetBounds(target, target + top - bottom)
         self.solver.SetTimeLimit(max(1, int(seconds * 1000)))
         self.values = {}
         status = self.solver.Solve()
@@ -142,6 +148,23 @@ class WindowModel:
         if any(WHOLE < v < 1 - WHOLE for v in self.values.values()):
             return self.solver.Objective().Value(), None
         return self.solver.Objective().Value(), {p for p, v in self.values.items() if v > 0.5}
+
+    def least_with_spreads(self, spreads: dict[str, int], seconds: float) -> float | None:
+        """The least assignment cost of any roster whose roles' spreads are at most `spreads`, wherever their
+        windows lie (the bottoms free; a linear program): math.inf when no roster has them, None when the
+        linear program did not end in time."""
+        self.window = None
+        for role, width in spreads.items():
+            self.bottom[role].SetBounds(-self.solver.infinity(), self.solver.infinity())
+            for row, target in self.rows[role]:
+                row.SetBounds(target, target + width)
+        self.solver.SetTimeLimit(max(1, int(seconds * 1000)))
+        self.values = {}
+        status = self.solver.Solve()
+        self.proven = status == pywraplp.Solver.OPTIMAL
+        if status == pywraplp.Solver.INFEASIBLE:
+            return math.inf
+        return self.solver.Objective().Value() if self.proven else None
 
     def round(self, window: Window, relaxed: dict[Pair, float], deadline: float, floor: float = -math.inf):
         """A roster of the window (an integer model's) near a fractional solution `relaxed`: first with every
@@ -200,8 +223,42 @@ def neighbours(window: Window) -> list[Window]:
     return [window, *narrower, *moved, *traded]
 
 
+def lower_bound(ix: Index, lp: WindowModel, cost: int, deadline: float) -> int | None:
+    """A proven lower bound of every roster's cost (at most `cost`), None if it could not be finished by the
+    deadline. A roster that costs less than `cost` has spreads whose price alone is less; for each such pair
+    of spreads the linear program with the windows' bottoms free bounds its assignment costs. A narrower
+    spread of one role with the others' the same has no roster where a wider one had none."""
+    weight = R.weights(ix.problem.rules)["role_spread"]
+    roles = sorted(lp.bottom)
+    most = (cost - 1) // weight  # spreads summing to more cost at least `cost` by themselves
+    best = cost
+
+    def widths(k: int, left: int):
+        if k == len(roles):
+            yield ()
+            return
+        for width in range(left, -1, -1):
+            yield from (((roles[k], width), *rest) for rest in widths(k + 1, left - width))
+
+    empty: set[tuple] = set()  # spreads with no roster: so are all narrower ones
+    for combo in widths(0, most):
+        if any(all(w <= e for (_, w), (_, e) in zip(combo, gone, strict=True)) for gone in empty):
+            continue
+        left = deadline - time.perf_counter()
+        if left < MIN_SECONDS / 5:
+            return None
+        value = lp.least_with_spreads(dict(combo), left)
+        if value is None:
+            return None
+        if value == math.inf:
+            empty.add(combo)
+            continue
+        best = min(best, weight * sum(w for _, w in combo) + math.ceil(value - WHOLE))
+    return best
+
+
 def descend(
-    ix: Index, chosen: set[Pair], cost: int, deadline: float, cost_of, record=None
+    ix: Index, chosen: set[Pair], cost: int, deadline: float, cost_of, record=None, lp: WindowModel | None = None
 ) -> tuple[set[Pair], int, int]:
     """Rosters from better windows until none can beat the roster or the deadline: (roster, its cost, how
     many windows the linear program priced). The first window of `neighbours` whose price can beat the
@@ -210,7 +267,7 @@ def descend(
     whole roster's cost; `record(cost)` hears of each better roster."""
     if deadline - time.perf_counter() < MIN_SECONDS:
         return chosen, cost, 0
-    lp = WindowModel(ix, "GLOP")
+    lp = lp or WindowModel(ix, "GLOP")
     mip: WindowModel | None = None
     priced: dict[Window, tuple[float, set[Pair] | None]] = {}  # window -> (least cost, whole roster or None)
     tried: set[Window] = set()

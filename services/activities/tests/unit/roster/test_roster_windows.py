@@ -4,6 +4,7 @@ windows gives keeps every rule by the format's independent checker."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -11,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from roster_cases import optimum
 
+from activities.roster import Options, formatcheck, generate, scenarios, solve, solver, windows
 from activities.roster import fileformat as F
-from activities.roster import formatcheck, generate, scenarios, solver, windows
 from activities.roster.greedy import greedy
 from activities.roster.index import Index
 from activities.roster.lns import roster_cost
@@ -126,6 +127,28 @@ def test_the_walk_reaches_the_proven_optimum_of_a_small_month():
                     if value is not None and windows.spread_cost(ix, window) + value < cost - windows.WHOLE:
                         below.append(window)
     assert below == [] and cost == 300
+
+
+def test_spreads_bound_every_roster_and_prove_the_small_months_optimum():
+    _, ix = month()
+    lp = windows.WindowModel(ix, "GLOP")
+    greedy_cost = roster_cost(ix, greedy(ix))  # 534
+    assert 0 < windows.lower_bound(ix, lp, greedy_cost, _in(FAR)) <= 300  # the proven optimum above
+    assert windows.lower_bound(ix, lp, 300, _in(FAR)) == 300  # nothing below it: 300 is optimal
+    assert windows.lower_bound(ix, lp, 300, _in(0.0)) is None  # no time: no bound, not a wrong one
+    # spreads no roster has: every leader on the same number of shifts, every other volunteer too
+    assert lp.least_with_spreads({"leader": 0, "patroller": 0}, FAR) == math.inf
+
+
+def test_a_roster_proven_optimal_by_the_windows_ends_the_search_early(monkeypatch):
+    data = generate.month(generate.BY_NAME[SMALL])
+
+    def no_cp_sat(*args, **kwargs):
+        raise AssertionError("CP-SAT's model was built after the windows had proved the roster optimal")
+
+    monkeypatch.setattr(solver.cpmodel, "build", no_cp_sat)
+    result = solve(F.read(data).problem, Options(time_limit=solver.LONG_LIMIT, num_workers=1))
+    assert result.status == "optimal" and result.objective == result.bound == 300
 
 
 def test_no_time_no_walk():
