@@ -8,7 +8,8 @@ The search, from BLOCK_MIN_GRIDS grids on (by_grid):
 1. the greedy roster (scarcest shift first), or each grid's own roster where volunteers mostly stay home;
    where the objective is the role spread plus costs of single assignments (every patrol-roster/1 month), the
    roster of the best load window of each role, by linear programs (windows.py), which also covers places
-   the greedy left open;
+   the greedy left open; from LONG_LIMIT seconds on they also prove a bound by the spreads, and a roster they
+   prove optimal is the answer at once;
 2. the loads of each role levelled by min-cost-flow transfers and each slot's grids re-decided (flows.py):
    the role spread falls only when all of a role's top (or bottom) move at once;
 3. blocks re-solved by CP-SAT, the rest of the roster fixed (lns.py): neighbouring grids, and where volunteers
