@@ -14,7 +14,8 @@ cannot cover themselves, mixed shift lengths, hard grids) plus the service's own
 - `@1s @10s @60s`: this solver (`solve`, default options) with that time limit, each a run of its own;
 - `direct@10 direct@60`: CP-SAT with default parameters on the natural model, every variable hinted from
   the greedy roster, two workers (`direct.solve_hinted`);
-- `bound`: the best lower bound any run proved; `best`: the best roster known (benchmarks/roster_best.json,
+- `bound`: the best lower bound any run proved, and the load windows' bound below the run's best roster
+  (`windows.lower_bound`, up to `--prove` seconds a month): where it meets that roster, the month's optimum; `best`: the best roster known (benchmarks/roster_best.json,
   kept from long runs and from this run when it beats it).
 
 Every run is a child process of its own (its peak memory is its own, and a run that overstays is seen).
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "services" / "activities"), str(ROOT / "common")]
 
-from activities.roster import Options, cost_of, formatcheck, generate, scenarios, solve, validate  # noqa: E402
+from activities.roster import Options, cost_of, formatcheck, generate, scenarios, solve, validate, windows  # noqa: E402
 from activities.roster import fileformat as F  # noqa: E402
 from activities.roster.direct import solve_hinted  # noqa: E402
 from activities.roster.greedy import greedy  # noqa: E402
@@ -94,10 +95,17 @@ def places_open(data: dict, assignments) -> int:
     )
 
 
-def _child(conn, name: str, method: str, limit: float) -> None:
+def _child(conn, name: str, method: str, limit: float, cost: int | None = None) -> None:
     problem, data = load(name)
     started = time.perf_counter()
     bound = None
+    if method == "prove":  # the load windows' bound below `cost`, no roster
+        ix = Index.build(problem)
+        if windows.applies(ix, soft=False):
+            bound = windows.lower_bound(ix, windows.WindowModel(ix, "GLOP"), cost, started + limit)
+        conn.send({"objective": None, "bound": bound, "wall": time.perf_counter() - started})
+        conn.close()
+        return
     if method == "greedy":
         ix = Index.build(problem)
         chosen = greedy(ix)
@@ -124,11 +132,11 @@ def _child(conn, name: str, method: str, limit: float) -> None:
     conn.close()
 
 
-def run(name: str, method: str, limit: float) -> dict:
+def run(name: str, method: str, limit: float, cost: int | None = None) -> dict:
     """One run in a child process of its own."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, name, method, limit))
+    proc = ctx.Process(target=_child, args=(child, name, method, limit, cost))
     proc.start()
     child.close()
     # a generous wait: a run that overstays is reported (wall), not killed, unless it hangs
@@ -167,9 +175,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--direct", default="10,60", help="the direct model's time limits, seconds")
     ap.add_argument("--quick", action="store_true", help="limits 1,10 and the direct model at 10 s")
     ap.add_argument("--longer", type=float, default=0, help="also a run of this many seconds, for the best known")
+    ap.add_argument(
+        "--prove",
+        type=float,
+        default=300,
+        help="seconds for the load windows' lower bound below each month's best roster of the run (0: none)",
+    )
     args = ap.parse_args(argv)
     if args.quick:
-        args.limits, args.direct = "1,10", "10"
+        args.limits, args.direct, args.prove = "1,10", "10", 0
     limits = [float(x) for x in args.limits.split(",") if x]
     directs = [float(x) for x in args.direct.split(",") if x]
     names = months([n for n in args.months.split(",") if n])
@@ -180,6 +194,7 @@ def main(argv: list[str]) -> int:
     print(f"roster family, {len(names)} months, {time.strftime('%Y-%m-%d %H:%M')}, 2 workers per run")
     print(" ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)), flush=True)
     totals: dict[str, int] = {}
+    floors: list[tuple[int | None, int | None]] = []  # per summed month: (best bound, best roster known)
     apart: list[str] = []  # months where the solver or the direct model has no complete roster
     checks: list[tuple[str, str, bool]] = []
     worst_wall = worst_mb = 0.0
@@ -190,10 +205,12 @@ def main(argv: list[str]) -> int:
         direct = {t: run(name, "direct", t) for t in directs}
         longer = run(name, "solver", args.longer) if args.longer else None
         runs = [g, *ours.values(), *direct.values()] + ([longer] if longer else [])
-        bounds = [r["bound"] for r in runs if r.get("bound") is not None]
         found = min(
             (r for r in runs if r.get("objective") is not None and not r.get("violations")), key=key, default=None
         )
+        if args.prove and found is not None and not found.get("gaps"):
+            runs.append(run(name, "prove", args.prove, found["objective"]))
+        bounds = [r["bound"] for r in runs if r.get("bound") is not None]
         known = best.get(name)
         if found is not None and not found.get("gaps") and (known is None or found["objective"] < known["objective"]):
             known = best[name] = {"objective": found["objective"], "found": time.strftime("%Y-%m-%d")}
@@ -213,6 +230,7 @@ def main(argv: list[str]) -> int:
         elif all(r.get("objective") is not None and not r.get("gaps") for label, r in labelled if label != "greedy"):
             for label, r in labelled:  # summed where the solver and the direct model have complete rosters
                 totals[label] = totals.get(label, 0) + r["objective"] + GAP_PRICE * (r.get("gaps") or 0)
+            floors.append((max(bounds) if bounds else None, known["objective"] if known else None))
         else:
             apart.append(name)
         if 1 in limits:
@@ -231,6 +249,17 @@ def main(argv: list[str]) -> int:
     )
     for label, total in totals.items():
         print(f"  {label:>10}: {total}")
+    if floors and all(b is not None for b, _ in floors):
+        lowest = sum(b for b, _ in floors)
+        proven = sum(b == o for b, o in floors)
+        print(
+            f"  {'bound':>10}: {lowest} (no roster can do better; {proven} of {len(floors)} months' best known rosters proven optimal)"
+        )
+        for t in directs:
+            if totals.get(f"direct@{t:g}"):
+                print(
+                    f"  bound / direct@{t:g}: {lowest / totals[f'direct@{t:g}']:.3f} (the least ratio any solver could reach)"
+                )
     for t in set(limits) & set(directs):
         ours_total, theirs = totals.get(f"@{t:g}s"), totals.get(f"direct@{t:g}")
         if ours_total is not None and theirs:
