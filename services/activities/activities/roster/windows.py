@@ -138,10 +138,7 @@ class WindowModel:
             self.bottom[role].SetBounds(bottom, bottom)
             for row, target in self.rows[role]:
                 row.SetBounds(target, target + top - bottom)
-        self.solver.SetTimeLimit(max(1, int(seconds * 1000)))
-        self.values = {}
-        status = self.solver.Solve()
-        self.proven = status == pywraplp.Solver.OPTIMAL  # the value is the least in the window
+        status = self._run(seconds)
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             return None, None
         self.values = {p: var.solution_value() for p, var in self.x.items()}
@@ -158,13 +155,17 @@ class WindowModel:
             self.bottom[role].SetBounds(-self.solver.infinity(), self.solver.infinity())
             for row, target in self.rows[role]:
                 row.SetBounds(target, target + width)
+        if self._run(seconds) == pywraplp.Solver.INFEASIBLE:
+            return math.inf
+        return self.solver.Objective().Value() if self.proven else None
+
+    def _run(self, seconds: float) -> int:
+        """One solve within `seconds`; `proven` says whether its value is the least there is."""
         self.solver.SetTimeLimit(max(1, int(seconds * 1000)))
         self.values = {}
         status = self.solver.Solve()
         self.proven = status == pywraplp.Solver.OPTIMAL
-        if status == pywraplp.Solver.INFEASIBLE:
-            return math.inf
-        return self.solver.Objective().Value() if self.proven else None
+        return status
 
     def round(self, window: Window, relaxed: dict[Pair, float], deadline: float, floor: float = -math.inf):
         """A roster of the window (an integer model's) near a fractional solution `relaxed`: first with every
@@ -200,27 +201,22 @@ def neighbours(window: Window) -> list[Window]:
     per role both one lower or both one higher (the same spread, elsewhere), then one role one wider and
     another one narrower (the same spread in all: on the family's month of 300 volunteers with 15 grids
     short of their own, leaders 3-5 and patrollers 2-4 cost 642, leaders 3-6 and patrollers 2-3 cost 632)."""
-    narrower, moved, traded = [], [], []
-    wider: list[list[tuple[int, tuple[str, int, int]]]] = []
-    thinner: list[list[tuple[int, tuple[str, int, int]]]] = []
-    for k, (role, top, bottom) in enumerate(window):
-        wider.append([(k, (role, top + 1, bottom)), (k, (role, top, bottom - 1))])
-        thinner.append([(k, (role, t, b)) for t, b in ((top - 1, bottom), (top, bottom + 1)) if b <= t])
-        for new_top, new_bottom, out in (
-            (top - 1, bottom, narrower),
-            (top, bottom + 1, narrower),
-            (top - 1, bottom - 1, moved),
-            (top + 1, bottom + 1, moved),
-        ):
-            if new_bottom <= new_top:
-                out.append(window[:k] + ((role, new_top, new_bottom),) + window[k + 1 :])
-    for a in range(len(window)):
-        for b in range(len(window)):
-            if a != b:
-                for (ka, wa), (kb, wb) in ((x, y) for x in wider[a] for y in thinner[b]):
-                    changed = dict(enumerate(window)) | {ka: wa, kb: wb}
-                    traded.append(tuple(changed[k] for k in range(len(window))))
-    return [window, *narrower, *moved, *traded]
+    narrower = [
+        [(role, top - 1, bottom), (role, top, bottom + 1)] if top > bottom else [] for role, top, bottom in window
+    ]
+    moved = [[(role, top - 1, bottom - 1), (role, top + 1, bottom + 1)] for role, top, bottom in window]
+    wider = [[(role, top + 1, bottom), (role, top, bottom - 1)] for role, top, bottom in window]
+
+    def changed(parts: dict[int, tuple[str, int, int]]) -> Window:
+        return tuple(parts.get(k, part) for k, part in enumerate(window))
+
+    roles = range(len(window))
+    return [
+        window,
+        *(changed({k: part}) for k in roles for part in narrower[k]),
+        *(changed({k: part}) for k in roles for part in moved[k]),
+        *(changed({a: w, b: n}) for a in roles for b in roles if a != b for w in wider[a] for n in narrower[b]),
+    ]
 
 
 def lower_bound(ix: Index, lp: WindowModel, cost: int, deadline: float) -> int | None:
